@@ -1,0 +1,62 @@
+// Shared pieces of the bench scripts: temp homes, a daemon per home, hyperfine, percentiles, result rows.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const BIN = path.join(ROOT, 'bin', 'telepty.js');
+export const RESULTS_JSON = path.join(ROOT, 'bench', 'results.json');
+
+export function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** A temp TELEPTY_HOME with an environment for it (port 0: any free loopback port). */
+export function benchHome() {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'telepty-bench-'));
+  const env = { ...process.env, TELEPTY_HOME: home, TELEPTY_PORT: '0', NO_COLOR: '1' };
+  return {
+    home,
+    env,
+    cli: (args, opts = {}) => execFileSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', ...opts }),
+    /** Stop the daemon started in this home (by its verified pid, through `daemon stop`) and remove the home. */
+    cleanup() {
+      spawnSync(process.execPath, [BIN, 'daemon', 'stop'], { env, stdio: 'ignore' });
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Run hyperfine on commands; returns mean/median/p99-ish (max of the fastest 99%) in ms per command. */
+export function hyperfine(commands, { runs = 30, warmup = 3, env } = {}) {
+  const out = path.join(os.tmpdir(), `telepty-hf-${process.pid}-${Date.now()}.json`);
+  execFileSync('hyperfine', ['-N', '--warmup', String(warmup), '--runs', String(runs), '--export-json', out, ...commands.map((c) => c.cmd)], {
+    env: env ?? process.env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const data = JSON.parse(readFileSync(out, 'utf8'));
+  rmSync(out, { force: true });
+  return data.results.map((r, i) => ({ name: commands[i].name, ...summarize(r.times.map((t) => t * 1000)) }));
+}
+
+export function summarize(samplesMs) {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  const pick = (q) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  return { n: s.length, p50: pick(0.5), p99: pick(0.99), mean: s.reduce((a, b) => a + b, 0) / s.length };
+}
+
+export const fmt = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+
+/** Record result rows under a section name (bench/results.json), for the markdown table. */
+export function record(section, rows) {
+  const all = existsSync(RESULTS_JSON) ? JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) : {};
+  all[section] = { measured_at: new Date().toISOString(), rows };
+  writeFileSync(RESULTS_JSON, `${JSON.stringify(all, null, 2)}\n`);
+}
+
+export function printRows(title, rows) {
+  console.log(`\n## ${title}`);
+  for (const r of rows) console.log(`  ${r.name.padEnd(44)} ${r.value}${r.ratio ? `   ratio ${r.ratio}` : ''}${r.target ? `   (target ${r.target})` : ''}`);
+}

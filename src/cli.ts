@@ -1,0 +1,51 @@
+import { Command, CommanderError } from 'commander';
+import type { CommandModule } from './commands/types.js';
+import { EXIT, exitCodeFor } from './ui/exit.js';
+import { reportError } from './ui/print.js';
+import { packageVersion } from './util/version.js';
+
+interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+/** Every subcommand, one line each; a module is imported only when its command runs (start time matters). */
+const COMMANDS: CommandEntry[] = [
+  { name: 'daemon', summary: 'run the daemon in the foreground, or start|stop|status it', load: () => import('./commands/daemon.js') },
+  { name: 'meta', summary: "show the daemon's version, address, machine id, uptime and capabilities", load: () => import('./commands/meta.js') },
+];
+
+const COMMANDER_OK = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync']);
+
+function requestedCommand(argv: string[]): string | undefined {
+  const first = argv.find((a) => !a.startsWith('-'));
+  if (first === 'help') return argv[argv.indexOf('help') + 1];
+  return first;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const program = new Command('telepty')
+    .description('Connect terminals: make sessions addressable, inject prompts that get submitted, follow the event bus.')
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`telepty: ${str.replace(/^error: /, '')}`) });
+
+  const wanted = requestedCommand(argv);
+  for (const entry of COMMANDS) {
+    if (entry.name === wanted) (await entry.load()).register(program);
+    else program.command(entry.name).description(entry.summary);
+  }
+  program.addHelpText('after', '\nRun `telepty <command> --help` for options and examples. Manual: `man telepty`.\n');
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) return COMMANDER_OK.has(err.code) ? EXIT.OK : EXIT.USAGE;
+    reportError(err, json);
+    return exitCodeFor(err);
+  }
+}

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, promises as fs } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TeleptyError } from '../protocol/errors.js';
+import { isLoopbackHost, type TeleptyConfig } from '../util/config.js';
+import { ensureDir } from '../util/files.js';
+import { noProgress, type Progress } from '../ui/progress.js';
+import { findDaemon, type DaemonHandle } from './discovery.js';
+
+/** A cold node start plus claim takes ~0.3 s here; a loaded 2-core CI machine gets ample slack. */
+export const AUTOSTART_TIMEOUT_MS = 15_000;
+/** How often to look for the new daemon's claim while it starts. */
+const AUTOSTART_POLL_MS = 40;
+/** Lines of the daemon log quoted when it fails to start. */
+const LOG_TAIL_LINES = 8;
+
+export const BIN_PATH = fileURLToPath(new URL('../../bin/telepty.js', import.meta.url));
+
+export interface EnsureOptions {
+  env?: NodeJS.ProcessEnv;
+  token: string | undefined;
+  progress?: Progress;
+  timeoutMs?: number;
+}
+
+export type EnsuredDaemon = DaemonHandle & { started: boolean };
+
+/** Start `telepty daemon` detached on the configured host and port, its output appended to the daemon log. */
+export async function spawnDetachedDaemon(config: TeleptyConfig, env: NodeJS.ProcessEnv): Promise<{ exited: Promise<number | null> }> {
+  await ensureDir(config.paths.logDir);
+  const fd = openSync(config.paths.daemonLog, 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, [BIN_PATH, 'daemon'], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...env, TELEPTY_HOST: config.host, TELEPTY_PORT: String(config.port) },
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => resolve(code));
+      child.once('error', () => resolve(-1));
+    });
+    child.unref();
+    return { exited };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function logTail(file: string): Promise<string> {
+  try {
+    const text = await fs.readFile(file, 'utf8');
+    return text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+  } catch (err) {
+    return `(log unreadable: ${(err as Error).message})`;
+  }
+}
+
+function startFailed(config: TeleptyConfig, why: string, tail: string): TeleptyError {
+  return new TeleptyError('DAEMON_START_FAILED', `the telepty daemon did not start (${why}); see its log: ${config.paths.daemonLog}${tail ? `\n${tail}` : ''}`, {
+    log_file: config.paths.daemonLog,
+  });
+}
+
+/** Find the daemon, starting it when absent (loopback only), and wait for it with a bound. */
+export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): Promise<EnsuredDaemon> {
+  const found = await findDaemon(config, opts.token);
+  if (found) return { ...found, started: false };
+  if (!isLoopbackHost(config.host) && config.host !== '0.0.0.0' && config.host !== '::') {
+    throw new TeleptyError('DAEMON_UNREACHABLE', `no telepty daemon answers at ${config.host}:${config.port}, and one is only auto-started on this machine`);
+  }
+  const progress = opts.progress ?? noProgress;
+  progress.update('starting the telepty daemon…');
+  const { exited } = await spawnDetachedDaemon(config, opts.env ?? process.env);
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  const timeoutMs = opts.timeoutMs ?? AUTOSTART_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const handle = await findDaemon(config, opts.token);
+      if (handle) return { ...handle, started: true };
+      if (exitCode !== undefined && exitCode !== 0) {
+        throw startFailed(config, `it exited with code ${exitCode}`, await logTail(config.paths.daemonLog));
+      }
+      if (Date.now() >= deadline) throw startFailed(config, `no answer within ${timeoutMs} ms`, await logTail(config.paths.daemonLog));
+      await new Promise((resolve) => setTimeout(resolve, AUTOSTART_POLL_MS));
+    }
+  } finally {
+    progress.done();
+  }
+}

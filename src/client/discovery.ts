@@ -1,0 +1,53 @@
+import { readState } from '../daemon/claim.js';
+import type { DaemonRecord } from '../protocol/daemon-state.js';
+import { isMetaResponse, type MetaResponse } from '../protocol/meta.js';
+import { isTeleptyError } from '../protocol/errors.js';
+import type { TeleptyConfig } from '../util/config.js';
+import { readTextIfExists } from '../util/files.js';
+import { requestJson, type Endpoint } from './http.js';
+import { PROBE_TIMEOUT_MS, probeDaemon } from './probe.js';
+
+export interface DaemonHandle {
+  endpoint: Endpoint;
+  meta: MetaResponse;
+  /** The state-file record when the daemon was found through it (a local singleton). */
+  record: DaemonRecord | null;
+}
+
+/** The wildcard addresses a daemon may bind are reached through loopback. */
+export function connectHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '::1';
+  return host;
+}
+
+/** The token for requests: TELEPTY_TOKEN, else the local token file (loopback needs none, remote peers do). */
+export async function readToken(config: TeleptyConfig, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const fromEnv = env.TELEPTY_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  return (await readTextIfExists(config.paths.tokenFile))?.trim() || undefined;
+}
+
+/**
+ * Find the running daemon: first the state file (verified by nonce), then an address set in the environment.
+ * Returns null when none answers.
+ */
+export async function findDaemon(config: TeleptyConfig, token: string | undefined): Promise<DaemonHandle | null> {
+  const found = await readState(config.paths.stateFile);
+  if (found.kind === 'record') {
+    const record = { ...found.record, host: connectHost(found.record.host) };
+    const meta = await probeDaemon(record, token);
+    if (meta) return { endpoint: { host: record.host, port: record.port, token }, meta, record: found.record };
+  }
+  if (config.addressExplicit && config.port !== 0) {
+    const endpoint = { host: connectHost(config.host), port: config.port, token };
+    try {
+      const meta = await requestJson<unknown>(endpoint, { path: '/api/meta', timeoutMs: PROBE_TIMEOUT_MS });
+      if (isMetaResponse(meta)) return { endpoint, meta, record: null };
+    } catch (err) {
+      if (!isTeleptyError(err)) throw err;
+      if (err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN') throw err;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,170 @@
+import type { Command } from 'commander';
+import { ensureDaemon } from '../client/autostart.js';
+import { findDaemon, readToken, type DaemonHandle } from '../client/discovery.js';
+import { requestJson } from '../client/http.js';
+import { readState, removeStaleState } from '../daemon/claim.js';
+import { TeleptyError } from '../protocol/errors.js';
+import type { ShutdownResponse } from '../protocol/meta.js';
+import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
+import { isProcessAlive } from '../util/process.js';
+import { EXIT } from '../ui/exit.js';
+import { formatDuration, printFields, printJson, printLine } from '../ui/print.js';
+import { startProgress } from '../ui/progress.js';
+import { examples } from './types.js';
+
+/** A graceful stop closes sockets within the daemon's 2 s grace; allow for a loaded machine. */
+const STOP_TIMEOUT_MS = 10_000;
+/** Poll interval while waiting for a stopped daemon's process and claim to go away. */
+const STOP_POLL_MS = 50;
+
+interface AddressOptions {
+  host?: string;
+  port?: string;
+}
+
+async function configWith(opts: AddressOptions): Promise<TeleptyConfig> {
+  const config = await loadConfig();
+  if (opts.host) config.host = opts.host;
+  if (opts.port !== undefined) config.port = parsePort(opts.port, '--port');
+  if (opts.host || opts.port !== undefined) config.addressExplicit = true;
+  return config;
+}
+
+function describe(handle: DaemonHandle, config: TeleptyConfig): Record<string, unknown> {
+  const { meta } = handle;
+  return {
+    running: true,
+    pid: meta.pid,
+    host: meta.host,
+    port: meta.port,
+    version: meta.version,
+    machine_id: meta.machine_id,
+    started_at: meta.started_at,
+    uptime_seconds: meta.uptime_seconds,
+    state_file: config.paths.stateFile,
+    log_file: config.paths.daemonLog,
+  };
+}
+
+async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+  }
+  return check();
+}
+
+async function start(opts: AddressOptions & { json?: boolean }): Promise<void> {
+  const config = await configWith(opts);
+  const token = await readToken(config);
+  const ensured = await ensureDaemon(config, { token, progress: startProgress('starting the telepty daemon…') });
+  const info = { ...describe(ensured, config), started: ensured.started };
+  if (opts.json) printJson(info);
+  else if (ensured.started) printLine(`telepty daemon started (pid ${ensured.meta.pid}, port ${ensured.meta.port})`);
+  else printLine(`telepty daemon already running (pid ${ensured.meta.pid}, port ${ensured.meta.port})`);
+}
+
+async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
+  const config = await loadConfig();
+  const handle = await findDaemon(config, await readToken(config));
+  if (!handle) {
+    // Not running. A state file left behind by a killed daemon is removed (only if it is still the same stale file).
+    const found = await readState(config.paths.stateFile);
+    const removed = found.kind !== 'missing' && (await removeStaleState(found.raw, { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile }));
+    if (opts.json) printJson({ running: false, stopped: false, removed_stale_state: removed });
+    else printLine(removed ? 'telepty daemon was not running (removed its stale state file)' : 'telepty daemon is not running');
+    return;
+  }
+  const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : STOP_TIMEOUT_MS;
+  const progress = startProgress('stopping the telepty daemon…');
+  const pid = handle.meta.pid;
+  try {
+    await requestJson<ShutdownResponse>(handle.endpoint, { method: 'POST', path: '/api/daemon/stop' });
+    const gone = async (): Promise<boolean> => {
+      if (handle.record) return !(await isProcessAlive(pid)) && (await readState(config.paths.stateFile)).kind !== 'record';
+      return (await findDaemon(config, handle.endpoint.token)) === null;
+    };
+    let stopped = await waitUntil(gone, timeoutMs);
+    if (!stopped && handle.record) {
+      // Its identity was proven by nonce above, so this pid is our daemon: escalate to SIGTERM.
+      process.kill(pid, 'SIGTERM');
+      stopped = await waitUntil(gone, timeoutMs);
+    }
+    if (!stopped) throw new TeleptyError('TIMEOUT', `the daemon (pid ${pid}) did not stop within ${timeoutMs} ms`);
+  } finally {
+    progress.done();
+  }
+  if (opts.json) printJson({ running: false, stopped: true, pid });
+  else printLine(`telepty daemon stopped (pid ${pid})`);
+}
+
+async function status(opts: { json?: boolean }): Promise<void> {
+  const config = await loadConfig();
+  const handle = await findDaemon(config, await readToken(config));
+  if (!handle) {
+    const stale = (await readState(config.paths.stateFile)).kind !== 'missing';
+    if (opts.json) printJson({ running: false, stale_state: stale, state_file: config.paths.stateFile, log_file: config.paths.daemonLog });
+    else printLine(`telepty daemon is not running${stale ? ' (a stale state file is present; `telepty daemon stop` removes it)' : ''}`);
+    process.exitCode = EXIT.NOT_FOUND;
+    return;
+  }
+  const info = describe(handle, config);
+  if (opts.json) {
+    printJson(info);
+    return;
+  }
+  printFields([
+    ['status', 'running'],
+    ['pid', handle.meta.pid],
+    ['address', `${handle.meta.host}:${handle.meta.port}`],
+    ['version', handle.meta.version],
+    ['machine_id', handle.meta.machine_id],
+    ['uptime', formatDuration(handle.meta.uptime_seconds)],
+    ['state file', config.paths.stateFile],
+    ['log file', config.paths.daemonLog],
+  ]);
+}
+
+export function register(program: Command): void {
+  const daemon = program
+    .command('daemon')
+    .description('run the telepty daemon in the foreground (logs to stderr); see the subcommands to manage it in the background')
+    .option('--host <host>', 'address to listen on (default $TELEPTY_HOST or 127.0.0.1)')
+    .option('--port <port>', 'port to listen on, 0 for any free port (default $TELEPTY_PORT or 3848)')
+    .addHelpText(
+      'after',
+      examples([
+        'telepty daemon                 # foreground, Ctrl-C stops it',
+        'telepty daemon start           # background; returns once it answers',
+        'telepty daemon status --json',
+        'telepty daemon stop',
+      ]) + '\nExit status: 0 ok (also when a daemon already serves this TELEPTY_HOME), 1 failure; `status` exits 3 when not running.\n',
+    )
+    .action(async (opts: AddressOptions) => {
+      const { runDaemonForeground } = await import('../daemon/main.js');
+      const result = await runDaemonForeground(await configWith(opts));
+      process.exitCode = result.exitCode;
+    });
+
+  daemon
+    .command('start')
+    .description('start the daemon in the background (detached, output to the daemon log) and wait until it answers')
+    .option('--host <host>', 'address to listen on')
+    .option('--port <port>', 'port to listen on')
+    .option('--json', 'print the daemon status as JSON')
+    .action(start);
+
+  daemon
+    .command('stop')
+    .description('stop the daemon gracefully (sessions keep running and reconnect to the next daemon)')
+    .option('--timeout <seconds>', 'how long to wait for it to exit')
+    .option('--json', 'print the result as JSON')
+    .action(stop);
+
+  daemon
+    .command('status')
+    .description('show whether the daemon runs, its pid, address, version and uptime (exit 3 when not running)')
+    .option('--json', 'print the status as JSON')
+    .action(status);
+}

@@ -1,0 +1,116 @@
+import { promises as fs } from 'node:fs';
+import { isDaemonRecord, type DaemonRecord } from '../protocol/daemon-state.js';
+import { createExclusive, isErrno, readTextIfExists } from '../util/files.js';
+
+/** How many times to retry the exclusive create while stale claims are being cleared. */
+const MAX_CLAIM_ATTEMPTS = 20;
+/** The replace lock is held for a few file operations; older than this means its holder died mid-way. */
+export const STALE_LOCK_MS = 2_000;
+/** Pause before retrying when another process holds the replace lock. */
+const LOCK_RETRY_MS = 25;
+
+export interface ClaimDeps {
+  stateFile: string;
+  lockFile: string;
+  /** True only if a live daemon answers at the record's address with the record's nonce and pid. */
+  probe(record: DaemonRecord): Promise<boolean>;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export type ClaimResult =
+  | { claimed: true; record: DaemonRecord }
+  | { claimed: false; existing: DaemonRecord };
+
+export type StateReading =
+  | { kind: 'missing' }
+  | { kind: 'record'; record: DaemonRecord; raw: string }
+  | { kind: 'invalid'; raw: string };
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function readState(stateFile: string): Promise<StateReading> {
+  const raw = await readTextIfExists(stateFile);
+  if (raw === null) return { kind: 'missing' };
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return isDaemonRecord(parsed) ? { kind: 'record', record: parsed, raw } : { kind: 'invalid', raw };
+  } catch (err) {
+    if (err instanceof SyntaxError) return { kind: 'invalid', raw };
+    throw err;
+  }
+}
+
+/**
+ * Claim the singleton state file for `record`.
+ *
+ * The file is created exclusively (all or nothing). When one exists, its daemon must prove it is alive by
+ * answering with its nonce; only a file whose daemon does not answer is removed, under a short lock, and only
+ * if it still holds the same content that was found stale. No process is ever signalled here.
+ */
+export async function claimState(record: DaemonRecord, deps: ClaimDeps): Promise<ClaimResult> {
+  const sleep = deps.sleep ?? defaultSleep;
+  const text = serializeRecord(record);
+  for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+    if (await createExclusive(deps.stateFile, text)) return { claimed: true, record };
+    const found = await readState(deps.stateFile);
+    if (found.kind === 'missing') continue;
+    if (found.kind === 'record' && (await deps.probe(found.record))) {
+      return { claimed: false, existing: found.record };
+    }
+    const removed = await removeStaleState(found.raw, deps);
+    if (!removed) await sleep(LOCK_RETRY_MS);
+  }
+  throw new Error(`could not claim ${deps.stateFile} after ${MAX_CLAIM_ATTEMPTS} attempts`);
+}
+
+/**
+ * Remove the state file if it still holds exactly `staleRaw`. Serialized by an exclusive lock file so that two
+ * processes that both found the same stale file cannot remove a fresh claim made in between.
+ * Returns true when the stale file is gone (removed here or by someone else).
+ */
+export async function removeStaleState(staleRaw: string, deps: Pick<ClaimDeps, 'stateFile' | 'lockFile' | 'now'>): Promise<boolean> {
+  const now = deps.now ?? Date.now;
+  const lockText = JSON.stringify({ pid: process.pid, at: now() });
+  if (!(await createExclusive(deps.lockFile, lockText))) {
+    await breakStaleLock(deps.lockFile, now);
+    return false;
+  }
+  try {
+    const current = await readTextIfExists(deps.stateFile);
+    if (current === null) return true;
+    if (current !== staleRaw) return false;
+    await fs.rm(deps.stateFile, { force: true });
+    return true;
+  } finally {
+    await fs.rm(deps.lockFile, { force: true });
+  }
+}
+
+async function breakStaleLock(lockFile: string, now: () => number): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.stat(lockFile);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  if (now() - stat.mtimeMs > STALE_LOCK_MS) await fs.rm(lockFile, { force: true });
+}
+
+export function serializeRecord(record: DaemonRecord): string {
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+/** Give up the claim: remove the state file only if it still holds our record (same lock as stale removal). */
+export async function releaseState(record: DaemonRecord, deps: Pick<ClaimDeps, 'stateFile' | 'lockFile' | 'now' | 'sleep'>): Promise<boolean> {
+  const sleep = deps.sleep ?? defaultSleep;
+  const ours = serializeRecord(record);
+  for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+    const current = await readTextIfExists(deps.stateFile);
+    if (current !== ours) return false;
+    if (await removeStaleState(ours, deps)) return true;
+    await sleep(LOCK_RETRY_MS);
+  }
+  return false;
+}

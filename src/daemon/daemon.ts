@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import { once } from 'node:events';
+import { probeDaemon } from '../client/probe.js';
+import { STATE_FILE_VERSION, type DaemonRecord } from '../protocol/daemon-state.js';
+import { TeleptyError } from '../protocol/errors.js';
+import type { MetaResponse } from '../protocol/meta.js';
+import type { TeleptyConfig } from '../util/config.js';
+import { createExclusive, ensureDir, isErrno } from '../util/files.js';
+import type { Logger } from '../util/log.js';
+import { createAuthPolicy } from './auth.js';
+import { claimState, readState, releaseState, serializeRecord } from './claim.js';
+import { Router } from './http/router.js';
+import { createHttpServer } from './http/server.js';
+import { metaRoutes } from './routes/meta.js';
+import type { DaemonTimings } from './timings.js';
+import { ensureToken } from './token.js';
+import { createUpgradeRouter } from './ws/upgrade.js';
+
+export interface DaemonOptions {
+  config: TeleptyConfig;
+  version: string;
+  log: Logger;
+  /** Read for the peer allowlist and allowed origins. */
+  env: NodeJS.ProcessEnv;
+  timings: DaemonTimings;
+  now?: () => number;
+}
+
+export interface RunningDaemon {
+  record: DaemonRecord;
+  /** Graceful, bounded; safe to call more than once. */
+  stop(reason: string): Promise<void>;
+  /** Settles once the daemon has stopped (for any reason). */
+  closed: Promise<void>;
+}
+
+export type StartOutcome = { kind: 'serving'; daemon: RunningDaemon } | { kind: 'already-running'; existing: DaemonRecord };
+
+/** During shutdown, how often idle keep-alive sockets are closed (a client's last answer makes its socket idle). */
+const SHUTDOWN_IDLE_SWEEP_MS = 20;
+/** Poll interval while waiting for another daemon's claim after a port conflict. */
+const CLAIM_POLL_MS = 100;
+
+/** Capabilities that exist in this build: the seed's names first (older clients check them), then ours. */
+const CAPABILITIES = ['singleton-daemon'];
+
+function listen(server: http.Server, host: string, port: number): Promise<number | 'in-use'> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') resolve('in-use');
+      else reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host, port, exclusive: true });
+  });
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
+  const { config, log, timings } = opts;
+  const now = opts.now ?? Date.now;
+  const { paths } = config;
+  await Promise.all([ensureDir(paths.dataDir), ensureDir(paths.configDir), ensureDir(paths.logDir)]);
+  const token = await ensureToken(paths.tokenFile, log);
+  const claimDeps = {
+    stateFile: paths.stateFile,
+    lockFile: paths.stateLockFile,
+    probe: async (r: DaemonRecord) => (await probeDaemon(r, token)) !== null,
+    now,
+  };
+
+  const nonce = randomBytes(16).toString('hex');
+  const startedAt = new Date(now()).toISOString();
+  let port = config.port;
+  let stopRequested: ((reason: string) => void) | undefined;
+
+  const meta = (): MetaResponse => ({
+    name: 'telepty',
+    version: opts.version,
+    pid: process.pid,
+    host: config.host,
+    port,
+    machine_id: config.machineId,
+    started_at: startedAt,
+    uptime_seconds: Math.floor((now() - Date.parse(startedAt)) / 1000),
+    nonce,
+    capabilities: CAPABILITIES,
+  });
+
+  const auth = createAuthPolicy({
+    listenHost: config.host,
+    allowlist: opts.env.TELEPTY_PEER_ALLOWLIST ?? '',
+    allowedOrigins: opts.env.TELEPTY_ALLOWED_ORIGINS ?? '',
+    token,
+    hostNames: [config.host, config.machineId, ...(opts.env.TELEPTY_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)],
+  });
+  const router = new Router().add(...metaRoutes({ meta, requestShutdown: (reason) => stopRequested?.(reason) }));
+  const upgrade = createUpgradeRouter([]);
+  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler });
+
+  const listened = await listen(server, config.host, config.port);
+  if (listened === 'in-use') {
+    const existing = await waitForLiveClaim(paths.stateFile, claimDeps.probe, timings.addressInUseWaitMs);
+    if (existing) return { kind: 'already-running', existing };
+    throw new TeleptyError('CONFLICT', `port ${config.port} on ${config.host} is in use by another program`);
+  }
+  port = listened;
+
+  const record: DaemonRecord = {
+    state_version: STATE_FILE_VERSION,
+    pid: process.pid,
+    host: config.host,
+    port,
+    version: opts.version,
+    started_at: startedAt,
+    nonce,
+  };
+  const claim = await claimState(record, claimDeps);
+  if (!claim.claimed) {
+    server.close();
+    server.closeAllConnections();
+    return { kind: 'already-running', existing: claim.existing };
+  }
+  log.info(`telepty ${opts.version} listening on ${config.host}:${port} (pid ${process.pid}, machine ${config.machineId})`);
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  let stopping: Promise<void> | undefined;
+
+  const watchdog = setInterval(() => {
+    void checkClaim().catch((err: unknown) => log.error('claim check failed', err));
+  }, timings.claimCheckIntervalMs);
+  watchdog.unref();
+
+  /** The state file must keep naming us: recreate it if deleted, stop if another daemon took it over. */
+  async function checkClaim(): Promise<void> {
+    const found = await readState(paths.stateFile);
+    if (found.kind === 'record' && found.record.nonce === nonce) return;
+    if (found.kind === 'missing') {
+      if (await createExclusive(paths.stateFile, serializeRecord(record))) log.warn('state file was removed; recreated it');
+      return;
+    }
+    await stop('the state file now names another daemon');
+  }
+
+  function stop(reason: string): Promise<void> {
+    stopping ??= (async () => {
+      log.info(`stopping: ${reason}`);
+      clearInterval(watchdog);
+      for (const wss of upgrade.servers) for (const client of wss.clients) client.close(1001, 'daemon stopping');
+      const done = once(server, 'close');
+      server.close();
+      // Keep-alive sockets (including the one that asked us to stop) go idle only after their answer.
+      const sweep = setInterval(() => server.closeIdleConnections(), SHUTDOWN_IDLE_SWEEP_MS);
+      server.closeIdleConnections();
+      const force = setTimeout(() => {
+        log.warn(`connections still open after ${timings.shutdownGraceMs} ms; closing them`);
+        server.closeAllConnections();
+        for (const wss of upgrade.servers) for (const client of wss.clients) client.terminate();
+      }, timings.shutdownGraceMs);
+      try {
+        await done;
+      } finally {
+        clearTimeout(force);
+        clearInterval(sweep);
+      }
+      try {
+        await releaseState(record, claimDeps);
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) log.error('could not release the state file', err);
+      }
+      log.info('stopped');
+      resolveClosed();
+    })();
+    return stopping;
+  }
+  stopRequested = (reason) => {
+    // Answer the request first; stop on the next turn of the loop.
+    setImmediate(() => void stop(reason));
+  };
+
+  return { kind: 'serving', daemon: { record, stop, closed } };
+}
+
+/** After EADDRINUSE: the port may belong to a daemon that is just writing its claim. Wait a bounded time for it. */
+async function waitForLiveClaim(stateFile: string, probe: (r: DaemonRecord) => Promise<boolean>, waitMs: number): Promise<DaemonRecord | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const found = await readState(stateFile);
+    if (found.kind === 'record' && (await probe(found.record))) return found.record;
+    if (Date.now() >= deadline) return null;
+    await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+  }
+}

@@ -1,0 +1,167 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { TeleptyError } from '../../protocol/errors.js';
+import { API_PREFIX, TOKEN_HEADER } from '../../protocol/headers.js';
+import type { Logger } from '../../util/log.js';
+import type { AuthPolicy } from '../auth.js';
+import { MAX_BODY_BYTES, readJsonBody } from './body.js';
+import { errorAnswer, sendError, sendJson } from './respond.js';
+import type { HttpMethod, RequestContext, Router } from './router.js';
+
+/** After refusing an oversized body, read (and discard) at most this much before closing the socket. */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+/** Idle keep-alive sockets are closed after this (clients reconnect cheaply on loopback). */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** Slow-loris bound: the whole request head must arrive within this. */
+const HEADERS_TIMEOUT_MS = 10_000;
+
+const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
+const KNOWN_METHODS = new Set<string>(['GET', 'POST', 'PATCH', 'DELETE', 'PUT']);
+
+/** An upgrade handler gets the request after auth; it accepts (handleUpgrade) or refuses with a TeleptyError. */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
+
+export interface HttpServerOptions {
+  router: Router;
+  auth: AuthPolicy;
+  log: Logger;
+  upgrade?: UpgradeHandler;
+  bodyLimit?: number;
+}
+
+function parseUrl(raw: string | undefined): URL | null {
+  if (!raw || !raw.startsWith('/')) return null;
+  try {
+    return new URL(raw, 'http://telepty.invalid');
+  } catch (err) {
+    if (err instanceof TypeError) return null;
+    throw err;
+  }
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return false;
+  const type = value.split(';')[0]?.trim().toLowerCase();
+  return type === 'application/json';
+}
+
+/** Write a JSON error on a raw socket (upgrade refusals) and close it. */
+export function refuseSocket(socket: Duplex, err: unknown, log: Logger): void {
+  const { status, body } = errorAnswer(err, log, 'websocket upgrade');
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\n` +
+        'Content-Type: application/json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy();
+}
+
+export function createHttpServer(opts: HttpServerOptions): http.Server {
+  const { router, auth, log } = opts;
+  const bodyLimit = opts.bodyLimit ?? MAX_BODY_BYTES;
+
+  const corsHeaders = (req: http.IncomingMessage): Record<string, string> => {
+    const origin = req.headers.origin;
+    return origin && auth.isOriginAllowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};
+  };
+
+  const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
+    void handle(req, res).catch((err: unknown) => sendError(res, err, log, 'request handler'));
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = parseUrl(req.url);
+    const peer = req.socket.remoteAddress ?? '';
+    const cors = corsHeaders(req);
+    if (!url || !(url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`))) {
+      auth.check({ peer, headers: req.headers, isPublic: false });
+      throw new TeleptyError('NOT_FOUND', 'no such route');
+    }
+    if (method === 'OPTIONS') {
+      auth.check({ peer, headers: req.headers, isPublic: true });
+      res.writeHead(204, {
+        ...cors,
+        'access-control-allow-methods': 'GET, POST, PATCH, DELETE',
+        'access-control-allow-headers': `content-type, authorization, ${TOKEN_HEADER}`,
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return;
+    }
+    const match = router.match(method, url.pathname);
+    auth.check({ peer, headers: req.headers, isPublic: match.kind === 'found' && match.route.public === true });
+    if (match.kind === 'bad-path') throw new TeleptyError('BAD_REQUEST', 'the path is not valid percent-encoding');
+    if (match.kind === 'not-found' || !KNOWN_METHODS.has(method)) throw new TeleptyError('NOT_FOUND', `no route ${method} ${url.pathname}`);
+    if (match.kind === 'method-not-allowed') {
+      sendJson(res, 405, new TeleptyError('METHOD_NOT_ALLOWED', `${method} is not allowed here`).toBody(), { allow: match.allowed.join(', '), ...cors });
+      return;
+    }
+    if (BODY_METHODS.has(method) && !isJsonContentType(req.headers['content-type'])) {
+      throw new TeleptyError('UNSUPPORTED_MEDIA_TYPE', 'POST and PATCH bodies must be sent as Content-Type: application/json');
+    }
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    try {
+      // Validate at the edge: every body is read (bounded) and parsed before any handler runs.
+      const body = BODY_METHODS.has(method) ? await readJsonBody(req, bodyLimit) : undefined;
+      const ctx: RequestContext = {
+        method: method as HttpMethod,
+        path: url.pathname,
+        params: match.params,
+        query: url.searchParams,
+        headers: req.headers,
+        peer,
+        signal: abort.signal,
+        body,
+      };
+      const result = await match.route.handler(ctx);
+      sendJson(res, result.status ?? 200, result.body, cors);
+    } catch (err) {
+      if (err instanceof TeleptyError && err.code === 'PAYLOAD_TOO_LARGE') {
+        refuseOversized(req, res, err, cors);
+        return;
+      }
+      sendError(res, err, log, `${method} ${url.pathname}`, cors);
+    }
+  }
+
+  /** Answer 413, then discard what the client is still sending (bounded: past that the socket is closed). */
+  function refuseOversized(req: http.IncomingMessage, res: http.ServerResponse, err: TeleptyError, cors: Record<string, string>): void {
+    sendJson(res, err.status, err.toBody(), cors);
+    let drained = 0;
+    req.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > MAX_DRAIN_BYTES) req.socket.destroy();
+    });
+    req.resume();
+  }
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (err) => log.debug(`upgrade socket error: ${err.message}`));
+    try {
+      const url = parseUrl(req.url);
+      auth.check({ peer: req.socket.remoteAddress ?? '', headers: req.headers, isPublic: false });
+      if (!url || !opts.upgrade) throw new TeleptyError('NOT_FOUND', 'no such WebSocket route');
+      opts.upgrade(req, socket, head, url);
+    } catch (err) {
+      refuseSocket(socket, err, log);
+    }
+  });
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    log.debug(`client error: ${err.code ?? err.message}`);
+    if (socket.writable) {
+      const text = JSON.stringify({ error: 'malformed HTTP request', code: 'BAD_REQUEST' });
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
+    }
+    socket.destroy();
+  });
+
+  return server;
+}

@@ -1,0 +1,22 @@
+import type { HealthResponse, MetaResponse, ShutdownResponse } from '../../protocol/meta.js';
+import type { Route } from '../http/router.js';
+
+export interface MetaSource {
+  meta(): MetaResponse;
+  requestShutdown(reason: string): void;
+}
+
+export function metaRoutes(src: MetaSource): Route[] {
+  return [
+    { method: 'GET', path: '/api/meta', handler: () => ({ body: src.meta() }) },
+    { method: 'GET', path: '/api/health', public: true, handler: () => ({ body: { status: 'ok' } satisfies HealthResponse }) },
+    {
+      method: 'POST',
+      path: '/api/daemon/stop',
+      handler: () => {
+        src.requestShutdown('stop requested over HTTP');
+        return { body: { success: true, pid: process.pid } satisfies ShutdownResponse };
+      },
+    },
+  ];
+}

@@ -1,0 +1,36 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { TeleptyError } from '../../protocol/errors.js';
+import type { UpgradeHandler } from '../http/server.js';
+import { RouteTable } from '../http/router.js';
+
+/** Largest WS message accepted unless a route says otherwise (same bound as an HTTP body). */
+export const DEFAULT_WS_MAX_PAYLOAD = 4 * 1024 * 1024;
+
+export interface WsRoute {
+  method: 'GET';
+  path: string;
+  maxPayload?: number;
+  /** Runs before the handshake completes: throw a TeleptyError to refuse (unknown session, bad version...). */
+  admit?(req: IncomingMessage, params: Record<string, string>, url: URL): void;
+  accept(ws: WebSocket, req: IncomingMessage, params: Record<string, string>, url: URL): void;
+}
+
+/** Route WS upgrades by path; unknown paths are refused, never accepted as a side effect. */
+export function createUpgradeRouter(routes: WsRoute[]): { handler: UpgradeHandler; servers: WebSocketServer[] } {
+  const table = new RouteTable<WsRoute>();
+  const servers = new Map<WsRoute, WebSocketServer>();
+  for (const route of routes) {
+    table.add(route);
+    servers.set(route, new WebSocketServer({ noServer: true, maxPayload: route.maxPayload ?? DEFAULT_WS_MAX_PAYLOAD }));
+  }
+  const handler: UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => {
+    const match = table.match(req.method ?? 'GET', url.pathname);
+    if (match.kind !== 'found') throw new TeleptyError('NOT_FOUND', `no WebSocket route ${url.pathname}`);
+    match.route.admit?.(req, match.params, url);
+    const wss = servers.get(match.route) as WebSocketServer;
+    wss.handleUpgrade(req, socket, head, (ws) => match.route.accept(ws, req, match.params, url));
+  };
+  return { handler, servers: [...servers.values()] };
+}

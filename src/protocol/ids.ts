@@ -1,0 +1,45 @@
+import { TeleptyError } from './errors.js';
+
+/** Session ids become file names and log lines: a strict, exact pattern. */
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const SESSION_ID_MAX_LENGTH = 64;
+/** Machine ids (the `@host` part): hostnames, Tailscale IPs, TELEPTY_MACHINE_ID values. */
+export const MACHINE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$/;
+
+export function isSessionId(value: unknown): value is string {
+  return typeof value === 'string' && SESSION_ID_PATTERN.test(value);
+}
+
+/** Shown in errors: never echo a huge or binary id back in full. */
+export function describeId(value: unknown): string {
+  if (typeof value !== 'string') return typeof value;
+  const printable = value.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(printable.length > 40 ? `${printable.slice(0, 40)}…` : printable);
+}
+
+export function assertSessionId(value: unknown, field = 'session id'): string {
+  if (isSessionId(value)) return value;
+  throw new TeleptyError(
+    'INVALID_SESSION_ID',
+    `invalid ${field} ${describeId(value)}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+  );
+}
+
+export interface SessionAddress {
+  id: string;
+  /** The machine id after `@`, or null when the address has none. */
+  host: string | null;
+}
+
+/** Parse `id` or `id@host`; both parts validated. */
+export function parseAddress(value: unknown): SessionAddress {
+  if (typeof value !== 'string') return { id: assertSessionId(value), host: null };
+  const at = value.indexOf('@');
+  if (at < 0) return { id: assertSessionId(value), host: null };
+  const id = assertSessionId(value.slice(0, at));
+  const host = value.slice(at + 1);
+  if (!MACHINE_ID_PATTERN.test(host)) {
+    throw new TeleptyError('INVALID_SESSION_ID', `invalid host in address ${describeId(value)}`);
+  }
+  return { id, host };
+}

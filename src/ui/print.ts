@@ -1,0 +1,36 @@
+import { isTeleptyError } from '../protocol/errors.js';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printLine(text = ''): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Colour only on a TTY and never with NO_COLOR (https://no-color.org). */
+export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
+  return Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
+}
+
+/** `key  value` lines, keys aligned. */
+export function printFields(fields: [string, string | number | null | undefined][]): void {
+  const width = Math.max(...fields.map(([k]) => k.length));
+  for (const [k, v] of fields) printLine(`${k.padEnd(width)}  ${v ?? '-'}`);
+}
+
+/** The error as a human line on stderr, and as `{error, code}` JSON on stdout when --json was asked for. */
+export function reportError(err: unknown, json: boolean): void {
+  const code = isTeleptyError(err) ? err.code : 'INTERNAL';
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) printJson(isTeleptyError(err) ? err.toBody() : { error: message, code });
+  process.stderr.write(`telepty: ${message}${isTeleptyError(err) ? ` [${code}]` : ''}\n`);
+  if (!isTeleptyError(err) && err instanceof Error && process.env.TELEPTY_DEBUG) process.stderr.write(`${err.stack}\n`);
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(seconds / 86400)}d${String(Math.floor((seconds % 86400) / 3600)).padStart(2, '0')}h`;
+}

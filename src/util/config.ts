@@ -1,0 +1,42 @@
+import os from 'node:os';
+import { TeleptyError } from '../protocol/errors.js';
+import { resolvePaths, type TeleptyPaths } from './paths.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 3848;
+
+export interface TeleptyConfig {
+  paths: TeleptyPaths;
+  host: string;
+  /** 0 lets the daemon pick a free port (tests); clients then find it through the state file. */
+  port: number;
+  machineId: string;
+  /** True when TELEPTY_HOST or TELEPTY_PORT was set: the address was asked for, not defaulted. */
+  addressExplicit: boolean;
+}
+
+export function parsePort(value: string, source: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TeleptyError('INVALID_FIELD', `${source} must be a port number 0-65535, got ${JSON.stringify(value)}`);
+  }
+  return port;
+}
+
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<TeleptyConfig> {
+  const hostEnv = env.TELEPTY_HOST?.trim();
+  const portEnv = env.TELEPTY_PORT?.trim();
+  return {
+    paths: await resolvePaths(env),
+    host: hostEnv || DEFAULT_HOST,
+    port: portEnv ? parsePort(portEnv, 'TELEPTY_PORT') : DEFAULT_PORT,
+    machineId: env.TELEPTY_MACHINE_ID?.trim() || os.hostname(),
+    addressExplicit: Boolean(hostEnv || portEnv),
+  };
+}
+
+/** Loopback names and addresses: the only hosts a CLI may auto-start a daemon on. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1';
+}

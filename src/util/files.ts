@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+function tempName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+export { isErrno };
+
+/** Replace a file's content atomically: a reader sees the old file or the new one, never a part. */
+export async function writeFileAtomic(target: string, data: string, mode = 0o600): Promise<void> {
+  const tmp = tempName(target);
+  await fs.writeFile(tmp, data, { mode });
+  try {
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Create a file only if it does not exist, with its whole content visible at once:
+ * written to a temp file, then hard-linked into place (link fails with EEXIST atomically).
+ * Returns false when the file already exists.
+ */
+export async function createExclusive(target: string, data: string, mode = 0o600): Promise<boolean> {
+  const tmp = tempName(target);
+  await fs.writeFile(tmp, data, { mode });
+  try {
+    await fs.link(tmp, target);
+    return true;
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return false;
+    throw err;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+/** The file's text, or null when it does not exist. */
+export async function readTextIfExists(file: string): Promise<string | null> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return null;
+    throw err;
+  }
+}
+
+export async function ensureDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+}

@@ -1,0 +1,43 @@
+import path from 'node:path';
+
+/** Every file telepty touches. TELEPTY_HOME puts all of them in one folder (tests use a temp dir). */
+export interface TeleptyPaths {
+  dataDir: string;
+  configDir: string;
+  logDir: string;
+  /** The singleton claim. */
+  stateFile: string;
+  /** Held for a moment while a stale claim is replaced. */
+  stateLockFile: string;
+  tokenFile: string;
+  sessionsFile: string;
+  daemonLog: string;
+  /** One log per detached session host. */
+  hostLogDir: string;
+}
+
+/** Paths for this environment; env-paths (platform folders) is loaded only when TELEPTY_HOME is unset. */
+export async function resolvePaths(env: NodeJS.ProcessEnv = process.env): Promise<TeleptyPaths> {
+  const home = env.TELEPTY_HOME;
+  if (home) {
+    const root = path.resolve(home);
+    return build(root, root, root);
+  }
+  const { default: envPaths } = await import('env-paths');
+  const p = envPaths('telepty', { suffix: '' });
+  return build(p.data, p.config, p.log);
+}
+
+function build(dataDir: string, configDir: string, logDir: string): TeleptyPaths {
+  return {
+    dataDir,
+    configDir,
+    logDir,
+    stateFile: path.join(dataDir, 'daemon.json'),
+    stateLockFile: path.join(dataDir, 'daemon.json.lock'),
+    tokenFile: path.join(configDir, 'token'),
+    sessionsFile: path.join(dataDir, 'sessions.json'),
+    daemonLog: path.join(logDir, 'daemon.log'),
+    hostLogDir: path.join(logDir, 'hosts'),
+  };
+}

@@ -1,0 +1,226 @@
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { STATE_FILE_VERSION, type DaemonRecord } from '../../src/protocol/daemon-state.js';
+import type { MetaResponse } from '../../src/protocol/meta.js';
+import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { freePort, isAlive, waitFor } from '../helpers/env.js';
+
+const homes = useHomes();
+
+/** A raw request (no client conveniences) so malformed input reaches the daemon as sent. */
+function rawRequest(port: number, method: string, urlPath: string, body: Buffer | string | undefined, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('daemon lifecycle', () => {
+  it('auto-starts on `meta --json`, reports through `daemon status --json`, and `daemon stop` removes the state file', async () => {
+    const home = homes.newHome();
+    const meta = parseJson<MetaResponse>(await runCli(home, ['meta', '--json']));
+    expect(meta).toMatchObject({ name: 'telepty', host: '127.0.0.1' });
+    expect(meta.capabilities).toContain('singleton-daemon');
+    expect(isAlive(meta.pid)).toBe(true);
+
+    const status = await runCli(home, ['daemon', 'status', '--json']);
+    expect(status.exitCode).toBe(0);
+    expect(parseJson(status)).toMatchObject({ running: true, pid: meta.pid, port: meta.port });
+
+    const stop = await runCli(home, ['daemon', 'stop', '--json']);
+    expect(stop.exitCode).toBe(0);
+    expect(parseJson(stop)).toMatchObject({ stopped: true, pid: meta.pid });
+    expect(isAlive(meta.pid)).toBe(false);
+    await expect(fs.access(path.join(home, 'daemon.json'))).rejects.toThrow();
+
+    const after = await runCli(home, ['daemon', 'status', '--json']);
+    expect(after.exitCode).toBe(3);
+    expect(parseJson(after)).toMatchObject({ running: false });
+  });
+
+  it('creates the token file with mode 0600 on first start', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const stat = await fs.stat(path.join(home, 'token'));
+    expect(stat.mode & 0o777).toBe(0o600);
+    expect((await fs.readFile(path.join(home, 'token'), 'utf8')).trim()).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('`daemon start` waits until the daemon answers and says so when one already runs', async () => {
+    const home = homes.newHome();
+    const first = parseJson(await runCli(home, ['daemon', 'start', '--json']));
+    expect(first).toMatchObject({ running: true, started: true });
+    const second = await runCli(home, ['daemon', 'start']);
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toMatch(/already running \(pid \d+, port \d+\)/);
+  });
+
+  it('gives exactly one daemon when several start at the same moment', async () => {
+    const home = homes.newHome();
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () => {
+        const p = spawnCli(home, ['daemon'], { timeout: 20_000 });
+        // The winner keeps serving in the foreground: stop it once everyone has decided.
+        return p;
+      }).map(async (p, i, all) => {
+        if (i === 0) {
+          await waitFor('a daemon to serve', () => liveDaemon(home));
+          // Give the losers time to reach their decision, then stop the winner.
+          await waitFor('the losers to exit', async () => (await Promise.all(all.map((q) => q.pid !== undefined && isAlive(q.pid)))).filter(Boolean).length === 1, 15_000);
+          const live = await liveDaemon(home);
+          if (live) process.kill(live.record.pid, 'SIGTERM');
+        }
+        return p;
+      }),
+    );
+    const serving = runs.filter((r) => !/already running/.test(String(r.stdout)));
+    const declined = runs.filter((r) => /already running \(pid \d+, port \d+/.test(String(r.stdout)));
+    expect(serving).toHaveLength(1);
+    expect(declined).toHaveLength(3);
+    for (const r of runs) expect(r.exitCode).toBe(0);
+  });
+
+  it('gives exactly one daemon when several start at the same moment on one fixed port', async () => {
+    const home = homes.newHome();
+    const port = await freePort();
+    const env = { TELEPTY_PORT: String(port) };
+    const results = await Promise.all(Array.from({ length: 3 }, () => runCli(home, ['daemon', 'start', '--json'], { env })));
+    for (const r of results) expect(r.exitCode, r.stderr).toBe(0);
+    const pids = new Set(results.map((r) => parseJson<{ pid: number }>(r).pid));
+    expect(pids.size).toBe(1);
+    expect(results.filter((r) => parseJson<{ started: boolean }>(r).started).length).toBeLessThanOrEqual(3);
+    const live = await liveDaemon(home);
+    expect(live?.record.port).toBe(port);
+  });
+
+  it('neither trusts nor signals a live unrelated process named by the state file', async () => {
+    const home = homes.newHome();
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    homes.track(sleeper.pid as number);
+    const decoyPort = await freePort();
+    const forged: DaemonRecord = {
+      state_version: STATE_FILE_VERSION,
+      pid: sleeper.pid as number,
+      host: '127.0.0.1',
+      port: decoyPort,
+      version: '0.0.1',
+      started_at: new Date().toISOString(),
+      nonce: 'f'.repeat(32),
+    };
+    await fs.writeFile(path.join(home, 'daemon.json'), JSON.stringify(forged));
+
+    expect((await runCli(home, ['daemon', 'status'])).exitCode).toBe(3);
+    const stop = await runCli(home, ['daemon', 'stop', '--json']);
+    expect(parseJson(stop)).toMatchObject({ running: false, stopped: false });
+    expect(isAlive(sleeper.pid as number)).toBe(true);
+
+    await fs.writeFile(path.join(home, 'daemon.json'), JSON.stringify(forged));
+    const meta = parseJson<MetaResponse>(await runCli(home, ['meta', '--json']));
+    expect(meta.pid).not.toBe(sleeper.pid);
+    expect(isAlive(sleeper.pid as number)).toBe(true);
+    sleeper.kill('SIGKILL');
+  });
+
+  it('does not trust an unrelated HTTP server at the recorded address', async () => {
+    const home = homes.newHome();
+    const impostor = http.createServer((_req, res) => res.end(JSON.stringify({ name: 'telepty', pid: process.pid, nonce: 'x'.repeat(32), capabilities: [] })));
+    await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', r));
+    const port = (impostor.address() as { port: number }).port;
+    await fs.writeFile(
+      path.join(home, 'daemon.json'),
+      JSON.stringify({ state_version: 1, pid: process.pid, host: '127.0.0.1', port, version: '0', started_at: '', nonce: 'y'.repeat(32) }),
+    );
+    const meta = parseJson<MetaResponse>(await runCli(home, ['meta', '--json']));
+    expect(meta.port).not.toBe(port);
+    expect(meta.pid).not.toBe(process.pid);
+    impostor.close();
+  });
+
+  it('recovers from the state file left by a SIGKILLed daemon', async () => {
+    const home = homes.newHome();
+    const first = parseJson<MetaResponse>(await runCli(home, ['meta', '--json']));
+    process.kill(first.pid, 'SIGKILL');
+    await waitFor('the daemon to die', () => !isAlive(first.pid));
+    await fs.access(path.join(home, 'daemon.json')); // left behind
+    const second = parseJson<MetaResponse>(await runCli(home, ['meta', '--json']));
+    expect(second.pid).not.toBe(first.pid);
+    expect(second.nonce).not.toBe(first.nonce);
+  });
+
+  it('honours TELEPTY_PORT when auto-starting', async () => {
+    const home = homes.newHome();
+    const port = await freePort();
+    const r = await runCli(home, ['meta', '--json'], { env: { TELEPTY_PORT: String(port) } });
+    expect(parseJson<MetaResponse>(r).port).toBe(port);
+  });
+
+  it('fails with a message naming the log file and exit code 1 when the daemon cannot start', async () => {
+    const home = homes.newHome();
+    const blocker = http.createServer((_req, res) => res.end('not telepty'));
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    const r = await runCli(home, ['meta'], { env: { TELEPTY_PORT: String(port), TELEPTY_ADDRESS_WAIT_MS: '200' } });
+    blocker.close();
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(path.join(home, 'daemon.log'));
+    expect(r.stderr).toMatch(/did not start/);
+    expect(await fs.readFile(path.join(home, 'daemon.log'), 'utf8')).toMatch(/in use by another program/);
+  });
+});
+
+describe('daemon HTTP edge', () => {
+  it('answers bad JSON with 400 and an oversized body with 413, and keeps serving', async () => {
+    const home = homes.newHome();
+    const meta = parseJson<MetaResponse>(await runCli(home, ['meta', '--json']));
+    const bad = await rawRequest(meta.port, 'POST', '/api/daemon/stop', '{"oops"');
+    expect(bad).toEqual({ status: 400, json: expect.objectContaining({ code: 'INVALID_JSON', error: expect.any(String) }) });
+
+    const big = await rawRequest(meta.port, 'POST', '/api/daemon/stop', Buffer.alloc(10 * 1024 * 1024, 0x20));
+    expect(big.status).toBe(413);
+    expect(big.json.code).toBe('PAYLOAD_TOO_LARGE');
+
+    const notJson = await rawRequest(meta.port, 'POST', '/api/daemon/stop', '{}', { 'content-type': 'text/plain' });
+    expect(notJson.status).toBe(415);
+
+    const unknown = await rawRequest(meta.port, 'GET', '/api/does-not-exist', undefined);
+    expect(unknown).toEqual({ status: 404, json: expect.objectContaining({ code: 'NOT_FOUND' }) });
+
+    const health = await rawRequest(meta.port, 'GET', '/api/health', undefined);
+    expect(health).toEqual({ status: 200, json: { status: 'ok' } });
+    expect(isAlive(meta.pid)).toBe(true);
+  });
+});
+
+describe('cli', () => {
+  it('prints its version and exits 0', async () => {
+    const r = await runCli(homes.newHome(), ['--version']);
+    expect(r.exitCode).toBe(0);
+    const pkg = JSON.parse(await fs.readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('exits 2 on an unknown command or option', async () => {
+    const home = homes.newHome();
+    expect((await runCli(home, ['no-such-command'])).exitCode).toBe(2);
+    expect((await runCli(home, ['meta', '--no-such-option'])).exitCode).toBe(2);
+  });
+
+  it('lists only the commands that exist, with examples in their help', async () => {
+    const home = homes.newHome();
+    const help = await runCli(home, ['--help']);
+    expect(help.stdout).toMatch(/daemon/);
+    expect(help.stdout).toMatch(/meta/);
+    const metaHelp = await runCli(home, ['meta', '--help']);
+    expect(metaHelp.stdout).toMatch(/Examples:/);
+    expect(metaHelp.exitCode).toBe(0);
+  });
+});

@@ -1,0 +1,47 @@
+import { execa, type ResultPromise } from 'execa';
+import { BIN, testEnv } from './env.js';
+
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface CliOptions {
+  env?: Record<string, string>;
+  input?: string;
+  timeout?: number;
+  cwd?: string;
+}
+
+/** Run the built CLI as a child process in `home`, with no TTY (as CI does). Never throws on a non-zero exit. */
+export async function runCli(home: string, args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [BIN, ...args], {
+    env: testEnv(home, opts.env),
+    extendEnv: false,
+    reject: false,
+    timeout: opts.timeout ?? 30_000,
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' }),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
+  return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 };
+}
+
+/** Start the CLI without waiting for it (for concurrent starts and foreground daemons). */
+export function spawnCli(home: string, args: string[], opts: CliOptions = {}): ResultPromise {
+  return execa(process.execPath, [BIN, ...args], {
+    env: testEnv(home, opts.env),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: opts.timeout ?? 60_000,
+  });
+}
+
+export function parseJson<T = Record<string, unknown>>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.exitCode}):\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}

@@ -1,0 +1,120 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { claimState, readState, releaseState, removeStaleState, serializeRecord, STALE_LOCK_MS } from '../../../src/daemon/claim.js';
+import { STATE_FILE_VERSION, type DaemonRecord } from '../../../src/protocol/daemon-state.js';
+import { makeHome } from '../../helpers/env.js';
+
+function record(n: number): DaemonRecord {
+  return {
+    state_version: STATE_FILE_VERSION,
+    pid: 10_000 + n,
+    host: '127.0.0.1',
+    port: 40_000 + n,
+    version: '0.0.0-test',
+    started_at: new Date(0).toISOString(),
+    nonce: `nonce-${String(n).padStart(12, '0')}`,
+  };
+}
+
+describe('singleton claim', () => {
+  let home: { home: string; cleanup: () => void };
+  let deps: { stateFile: string; lockFile: string; probe: (r: DaemonRecord) => Promise<boolean> };
+  /** Nonces of daemons that "answer": the probe the real daemon makes over HTTP, injected. */
+  let live: Set<string>;
+  const probed: DaemonRecord[] = [];
+
+  beforeEach(() => {
+    home = makeHome();
+    live = new Set();
+    probed.length = 0;
+    deps = {
+      stateFile: path.join(home.home, 'daemon.json'),
+      lockFile: path.join(home.home, 'daemon.json.lock'),
+      probe: async (r) => {
+        probed.push(r);
+        return live.has(r.nonce);
+      },
+    };
+  });
+  afterEach(() => home.cleanup());
+
+  it('claims an absent state file and writes the whole record', async () => {
+    const r = record(1);
+    const result = await claimState(r, deps);
+    expect(result).toEqual({ claimed: true, record: r });
+    const found = await readState(deps.stateFile);
+    expect(found.kind === 'record' && found.record).toEqual(r);
+    expect((await fs.stat(deps.stateFile)).mode & 0o777).toBe(0o600);
+  });
+
+  it('does not take over from a daemon that proves its identity', async () => {
+    await claimState(record(1), deps);
+    live.add(record(1).nonce);
+    const result = await claimState(record(2), deps);
+    expect(result).toEqual({ claimed: false, existing: record(1) });
+    expect((await readState(deps.stateFile)).kind === 'record').toBe(true);
+  });
+
+  it('replaces a stale claim whose daemon does not answer', async () => {
+    await claimState(record(1), deps);
+    const result = await claimState(record(2), deps);
+    expect(result.claimed).toBe(true);
+    expect(probed.map((r) => r.nonce)).toEqual([record(1).nonce]);
+    const found = await readState(deps.stateFile);
+    expect(found.kind === 'record' && found.record.nonce).toBe(record(2).nonce);
+  });
+
+  it('replaces a corrupt or foreign state file without probing it', async () => {
+    await fs.writeFile(deps.stateFile, '{"pid": 1, "not": "ours"');
+    expect((await claimState(record(3), deps)).claimed).toBe(true);
+    expect(probed).toEqual([]);
+  });
+
+  it('gives exactly one winner among many concurrent claimants', async () => {
+    // A winner "answers" as soon as its file exists, as a real daemon does (it listens before claiming).
+    deps.probe = async (r) => r.nonce.startsWith('nonce-');
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => claimState(record(i), deps)));
+    const winners = results.filter((r) => r.claimed);
+    expect(winners).toHaveLength(1);
+    const winner = winners[0] as { record: DaemonRecord };
+    for (const r of results) if (!r.claimed) expect(r.existing.nonce).toBe(winner.record.nonce);
+  });
+
+  it('gives exactly one winner when the file they race over is stale', async () => {
+    await claimState(record(99), deps); // left behind by a dead daemon
+    deps.probe = async (r) => r.nonce !== record(99).nonce;
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => claimState(record(i), deps)));
+    expect(results.filter((r) => r.claimed)).toHaveLength(1);
+  });
+
+  it('never removes a fresh claim that replaced the stale one it was asked to remove', async () => {
+    await claimState(record(1), deps);
+    const staleRaw = serializeRecord(record(1));
+    await fs.rm(deps.stateFile);
+    await claimState(record(2), deps); // someone else already replaced it
+    expect(await removeStaleState(staleRaw, deps)).toBe(false);
+    const found = await readState(deps.stateFile);
+    expect(found.kind === 'record' && found.record.nonce).toBe(record(2).nonce);
+  });
+
+  it('waits for a held replace lock, and breaks one left by a dead holder', async () => {
+    await claimState(record(1), deps);
+    await fs.writeFile(deps.lockFile, 'held');
+    expect(await removeStaleState(serializeRecord(record(1)), deps)).toBe(false);
+    expect((await readState(deps.stateFile)).kind).toBe('record');
+    const old = new Date(Date.now() - STALE_LOCK_MS - 1_000);
+    await fs.utimes(deps.lockFile, old, old);
+    expect(await removeStaleState(serializeRecord(record(1)), deps)).toBe(false); // breaks the lock
+    expect(await removeStaleState(serializeRecord(record(1)), deps)).toBe(true);
+    expect((await readState(deps.stateFile)).kind).toBe('missing');
+  });
+
+  it('releases only its own claim', async () => {
+    await claimState(record(1), deps);
+    expect(await releaseState(record(2), deps)).toBe(false);
+    expect((await readState(deps.stateFile)).kind).toBe('record');
+    expect(await releaseState(record(1), deps)).toBe(true);
+    expect((await readState(deps.stateFile)).kind).toBe('missing');
+  });
+});
