@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { createAuthPolicy, normalizeIp, parseAllowlist } from '../../../src/daemon/auth.js';
+import { TeleptyError } from '../../../src/protocol/errors.js';
+
+const TOKEN = 'a'.repeat(64);
+
+function policy(over: Partial<Parameters<typeof createAuthPolicy>[0]> = {}) {
+  return createAuthPolicy({ listenHost: '127.0.0.1', allowlist: '', token: TOKEN, allowedOrigins: '', hostNames: ['127.0.0.1', 'vm'], ...over });
+}
+
+function codeOf(fn: () => void): string | null {
+  try {
+    fn();
+    return null;
+  } catch (err) {
+    if (err instanceof TeleptyError) return err.code;
+    throw err;
+  }
+}
+
+describe('auth policy', () => {
+  it('trusts loopback, including v4-mapped addresses', () => {
+    const p = policy();
+    expect(p.trustsPeer('127.0.0.1')).toBe(true);
+    expect(p.trustsPeer('::1')).toBe(true);
+    expect(p.trustsPeer('::ffff:127.0.0.1')).toBe(true);
+    expect(p.trustsPeer('10.0.0.5')).toBe(false);
+  });
+
+  it('trusts Tailscale 100.64.0.0/10 only when listening beyond loopback, and never the rest of 100/8', () => {
+    expect(policy().trustsPeer('100.100.1.2')).toBe(false);
+    const wide = policy({ listenHost: '0.0.0.0' });
+    expect(wide.trustsPeer('100.100.1.2')).toBe(true);
+    expect(wide.trustsPeer('::ffff:100.64.0.1')).toBe(true);
+    expect(wide.trustsPeer('100.1.2.3')).toBe(false);
+    expect(wide.trustsPeer('100.128.0.1')).toBe(false);
+  });
+
+  it('trusts allowlisted IPs and CIDRs, v4 and v6', () => {
+    const p = policy({ allowlist: '10.1.0.0/16, 192.168.5.7, fd00::/8' });
+    expect(p.trustsPeer('10.1.200.3')).toBe(true);
+    expect(p.trustsPeer('::ffff:10.1.0.9')).toBe(true);
+    expect(p.trustsPeer('10.2.0.1')).toBe(false);
+    expect(p.trustsPeer('192.168.5.7')).toBe(true);
+    expect(p.trustsPeer('fd12::1')).toBe(true);
+    expect(p.trustsPeer('fe80::1')).toBe(false);
+  });
+
+  it('refuses malformed allowlist entries', () => {
+    expect(() => parseAllowlist('10.0.0.0/33')).toThrow(/bad prefix/);
+    expect(() => parseAllowlist('not-an-ip')).toThrow(/not an IP/);
+  });
+
+  it('requires the token from everyone else, by header or bearer, never falling through', () => {
+    const p = policy();
+    const peer = '10.9.9.9';
+    expect(codeOf(() => p.check({ peer, headers: {}, isPublic: false }))).toBe('UNAUTHORIZED');
+    expect(codeOf(() => p.check({ peer, headers: { 'x-telepty-token': 'wrong' }, isPublic: false }))).toBe('UNAUTHORIZED');
+    expect(codeOf(() => p.check({ peer, headers: { 'x-telepty-token': TOKEN }, isPublic: false }))).toBeNull();
+    expect(codeOf(() => p.check({ peer, headers: { authorization: `Bearer ${TOKEN}` }, isPublic: false }))).toBeNull();
+    expect(codeOf(() => p.check({ peer, headers: {}, isPublic: true }))).toBeNull();
+    expect(codeOf(() => p.check({ peer: '', headers: {}, isPublic: false }))).toBe('UNAUTHORIZED');
+  });
+
+  it('refuses web pages (any Origin not explicitly allowed), even from loopback', () => {
+    const p = policy({ allowedOrigins: 'http://localhost:5173' });
+    expect(codeOf(() => p.check({ peer: '127.0.0.1', headers: { origin: 'http://evil.example' }, isPublic: false }))).toBe('FORBIDDEN_ORIGIN');
+    expect(codeOf(() => p.check({ peer: '127.0.0.1', headers: { origin: 'null' }, isPublic: true }))).toBe('FORBIDDEN_ORIGIN');
+    expect(codeOf(() => p.check({ peer: '127.0.0.1', headers: { origin: 'http://localhost:5173' }, isPublic: false }))).toBeNull();
+  });
+
+  it('refuses Host names that do not name the daemon (DNS rebinding)', () => {
+    const p = policy();
+    const ok = (host: string) => codeOf(() => p.check({ peer: '127.0.0.1', headers: { host }, isPublic: false }));
+    expect(ok('rebind.attacker.example:3848')).toBe('FORBIDDEN_HOST');
+    expect(ok('localhost:3848')).toBeNull();
+    expect(ok('127.0.0.1:3848')).toBeNull();
+    expect(ok('[::1]:3848')).toBeNull();
+    expect(ok('vm')).toBeNull();
+    expect(ok('10.0.0.1:3848')).toBeNull(); // an IP literal cannot be rebound
+  });
+
+  it('normalizes v4-mapped addresses and zone ids', () => {
+    expect(normalizeIp('::ffff:1.2.3.4')).toBe('1.2.3.4');
+    expect(normalizeIp('fe80::1%eth0')).toBe('fe80::1');
+  });
+});
