@@ -6,6 +6,7 @@ import { packageVersion } from './util/version.js';
 
 interface CommandEntry {
   name: string;
+  aliases?: string[];
   summary: string;
   load: () => Promise<CommandModule>;
 }
@@ -14,6 +15,12 @@ interface CommandEntry {
 const COMMANDS: CommandEntry[] = [
   { name: 'daemon', summary: 'run the daemon in the foreground, or start|stop|status it', load: () => import('./commands/daemon.js') },
   { name: 'meta', summary: "show the daemon's version, address, machine id, uptime and capabilities", load: () => import('./commands/meta.js') },
+  { name: 'spawn', summary: 'start a program in a new background session', load: () => import('./commands/spawn.js') },
+  { name: 'list', aliases: ['ls'], summary: 'list sessions', load: () => import('./commands/list.js') },
+  { name: 'read', summary: "print a session's rendered screen", load: () => import('./commands/read.js') },
+  { name: 'attach', summary: 'connect this terminal to a session (detach with Ctrl-])', load: () => import('./commands/attach.js') },
+  { name: 'rename', summary: 'give a session a new id', load: () => import('./commands/rename.js') },
+  { name: 'kill', summary: 'end sessions (their whole process group)', load: () => import('./commands/kill.js') },
 ];
 
 const COMMANDER_OK = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync']);
@@ -35,8 +42,8 @@ export async function main(argv: string[]): Promise<number> {
 
   const wanted = requestedCommand(argv);
   for (const entry of COMMANDS) {
-    if (entry.name === wanted) (await entry.load()).register(program);
-    else program.command(entry.name).description(entry.summary);
+    if (entry.name === wanted || entry.aliases?.includes(wanted ?? '')) (await entry.load()).register(program);
+    else program.command(entry.name).aliases(entry.aliases ?? []).description(entry.summary);
   }
   program.addHelpText('after', '\nRun `telepty <command> --help` for options and examples. Manual: `man telepty`.\n');
 

@@ -3,8 +3,12 @@ import { isMetaResponse, type MetaResponse } from '../protocol/meta.js';
 import { isTeleptyError } from '../protocol/errors.js';
 import { requestJson } from './http.js';
 
-/** A live daemon answers its own meta within this; a busy machine gets some slack, a dead one fails fast (refused). */
-export const PROBE_TIMEOUT_MS = 1_500;
+/**
+ * A live daemon answers its own meta in milliseconds, but a loaded machine can stall it for seconds, and
+ * calling a live daemon stale would start a second one. A dead daemon costs nothing here: its port refuses
+ * the connection at once.
+ */
+export const PROBE_TIMEOUT_MS = 5_000;
 
 /**
  * Ask the daemon named by `record` who it is. Returns its meta only when it proves the record's identity

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { probeDaemon } from '../client/probe.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../protocol/daemon-state.js';
 import { TeleptyError } from '../protocol/errors.js';
+import type { EventSink } from '../protocol/events.js';
 import type { MetaResponse } from '../protocol/meta.js';
 import type { TeleptyConfig } from '../util/config.js';
 import { createExclusive, ensureDir, isErrno } from '../util/files.js';
@@ -13,6 +14,8 @@ import { claimState, readState, releaseState, serializeRecord } from './claim.js
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { metaRoutes } from './routes/meta.js';
+import { sessionRoutes } from './sessions/routes.js';
+import { Sessions } from './sessions/service.js';
 import type { DaemonTimings } from './timings.js';
 import { ensureToken } from './token.js';
 import { createUpgradeRouter } from './ws/upgrade.js';
@@ -43,7 +46,7 @@ const SHUTDOWN_IDLE_SWEEP_MS = 20;
 const CLAIM_POLL_MS = 100;
 
 /** Capabilities that exist in this build: the seed's names first (older clients check them), then ours. */
-const CAPABILITIES = ['singleton-daemon'];
+const CAPABILITIES = ['sessions', 'singleton-daemon', 'screen', 'attach', 'persistent-sessions'];
 
 function listen(server: http.Server, host: string, port: number): Promise<number | 'in-use'> {
   return new Promise((resolve, reject) => {
@@ -101,8 +104,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     token,
     hostNames: [config.host, config.machineId, ...(opts.env.TELEPTY_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)],
   });
-  const router = new Router().add(...metaRoutes({ meta, requestShutdown: (reason) => stopRequested?.(reason) }));
-  const upgrade = createUpgradeRouter([]);
+  // Until the bus exists, daemon events go to the debug log (one function, replaced by the bus).
+  const events: EventSink = { emit: (kind, fields) => log.debug(`event ${kind} ${JSON.stringify(fields)}`) };
+  const sessions = new Sessions({ config, env: opts.env, log, events, timings, now });
+  await sessions.load();
+  const router = new Router().add(...metaRoutes({ meta, requestShutdown: (reason) => stopRequested?.(reason) }), ...sessionRoutes(sessions));
+  const upgrade = createUpgradeRouter(sessions.wsRoutes());
   const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler });
 
   const listened = await listen(server, config.host, config.port);
@@ -128,6 +135,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     server.closeAllConnections();
     return { kind: 'already-running', existing: claim.existing };
   }
+  sessions.activate();
   log.info(`telepty ${opts.version} listening on ${config.host}:${port} (pid ${process.pid}, machine ${config.machineId})`);
 
   let resolveClosed!: () => void;
@@ -171,6 +179,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
         clearTimeout(force);
         clearInterval(sweep);
       }
+      await sessions.stop();
       try {
         await releaseState(record, claimDeps);
       } catch (err) {

@@ -1,5 +1,7 @@
+import type { SessionTimings } from './sessions/service.js';
+
 /** Every daemon timing, named with its reason; tests shrink them through options or TELEPTY_* env. */
-export interface DaemonTimings {
+export interface DaemonTimings extends SessionTimings {
   /** How often the daemon checks that the state file still names it (another daemon may have taken over). */
   claimCheckIntervalMs: number;
   /** Graceful shutdown bound: open requests finish, then sockets are closed by force. */
@@ -12,19 +14,43 @@ export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = {
   claimCheckIntervalMs: 5_000,
   shutdownGraceMs: 2_000,
   addressInUseWaitMs: 3_000,
+  // A host says hello right after its handshake; 5 s covers a loaded machine.
+  helloTimeoutMs: 5_000,
+  // Ping every 2 s; a host silent for a whole interval is cut, so a half-open link is replaced within ~4 s.
+  linkHeartbeatMs: 2_000,
+  // A new host starts node, its child and the link in ~0.3 s here; 10 s covers a loaded CI machine.
+  spawnTimeoutMs: 10_000,
+  // SIGHUP, a 2 s grace, SIGKILL, then the exit report: 10 s is ample.
+  killTimeoutMs: 10_000,
+  // A screen read is a parse flush and a copy (ms); a stalled host gets 5 s.
+  screenTimeoutMs: 5_000,
+  replayTimeoutMs: 5_000,
+  sweepIntervalMs: 1_000,
+  healthIntervalMs: 10_000,
+  idleThresholdMs: 60_000,
+  exitedRetentionMs: 60_000,
+  disconnectedExpireMs: 10 * 60_000,
+  // Coalesce bursts (a restart re-registering many hosts) into one write.
+  persistDebounceMs: 50,
 };
 
-const ENV_NAMES: Record<keyof DaemonTimings, string> = {
+const ENV_NAMES: Partial<Record<keyof DaemonTimings, string>> = {
   claimCheckIntervalMs: 'TELEPTY_CLAIM_CHECK_MS',
   shutdownGraceMs: 'TELEPTY_SHUTDOWN_GRACE_MS',
   addressInUseWaitMs: 'TELEPTY_ADDRESS_WAIT_MS',
+  linkHeartbeatMs: 'TELEPTY_LINK_HEARTBEAT_MS',
+  healthIntervalMs: 'TELEPTY_HEALTH_INTERVAL_MS',
+  idleThresholdMs: 'TELEPTY_IDLE_THRESHOLD_MS',
+  exitedRetentionMs: 'TELEPTY_EXITED_RETENTION_MS',
+  disconnectedExpireMs: 'TELEPTY_DISCONNECTED_EXPIRE_MS',
+  sweepIntervalMs: 'TELEPTY_SWEEP_INTERVAL_MS',
 };
 
 /** Timings from defaults, overridden by positive integers in the environment. */
 export function timingsFromEnv(env: NodeJS.ProcessEnv): DaemonTimings {
   const out = { ...DEFAULT_DAEMON_TIMINGS };
-  for (const key of Object.keys(ENV_NAMES) as (keyof DaemonTimings)[]) {
-    const raw = env[ENV_NAMES[key]];
+  for (const [key, name] of Object.entries(ENV_NAMES) as [keyof DaemonTimings, string][]) {
+    const raw = env[name];
     const n = raw === undefined ? NaN : Number(raw);
     if (Number.isInteger(n) && n > 0) out[key] = n;
   }

@@ -3,8 +3,10 @@ import { probeDaemon } from '../../src/client/probe.js';
 import { readState } from '../../src/daemon/claim.js';
 import type { DaemonRecord } from '../../src/protocol/daemon-state.js';
 import type { MetaResponse } from '../../src/protocol/meta.js';
-import { isAlive, makeHome, waitFor } from './env.js';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { runCli } from './cli.js';
+import { isAlive, makeHome, waitFor } from './env.js';
 
 /** The daemon serving `home`, verified by nonce, or null. */
 export async function liveDaemon(home: string): Promise<{ record: DaemonRecord; meta: MetaResponse } | null> {
@@ -27,11 +29,44 @@ export async function stopDaemonIn(home: string): Promise<void> {
   }
 }
 
+/**
+ * Session hosts started for `home`: processes running dist/host/main.js whose environment has this
+ * TELEPTY_HOME. Identified exactly, so cleanup never touches another test's (or anyone's) processes.
+ */
+export async function hostsOf(home: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const e of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmdline = await fs.readFile(`/proc/${e}/cmdline`, 'utf8');
+      if (!cmdline.includes('dist/host/main.js')) continue;
+      const environ = (await fs.readFile(`/proc/${e}/environ`, 'utf8')).split('\0');
+      if (environ.includes(`TELEPTY_HOME=${home}`)) pids.push(Number(e));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  return pids;
+}
+
+/** End every session of `home` (through the daemon when it runs), then any host still running. */
+export async function killSessionsIn(home: string): Promise<void> {
+  if (await liveDaemon(home)) await runCli(home, ['kill', '--all'], { timeout: 20_000 });
+  const hosts = await hostsOf(home);
+  for (const pid of hosts) if (isAlive(pid)) process.kill(pid, 'SIGTERM'); // the host ends its child's session
+  for (const pid of hosts) {
+    await waitFor(`host ${pid} to exit`, () => !isAlive(pid), 6_000).catch(() => {
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    });
+  }
+}
+
 /** Temp homes for one test file; every daemon started in them is stopped and every home removed afterwards. */
 export function useHomes(): { newHome(): string; track(pid: number): void } {
   const homes: { home: string; cleanup: () => void }[] = [];
   const pids = new Set<number>();
   afterAll(async () => {
+    for (const h of homes) await killSessionsIn(h.home);
     for (const h of homes) await stopDaemonIn(h.home);
     for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     for (const h of homes) h.cleanup();

@@ -37,7 +37,10 @@ interface PathEntry {
   path: string;
 }
 
-type Compiled<T> = T & { segments: string[] };
+interface Compiled<T> {
+  route: T;
+  segments: string[];
+}
 
 export type RouteMatch<T = Route> =
   | { kind: 'found'; route: T; params: Record<string, string> }
@@ -54,7 +57,7 @@ export class RouteTable<T extends PathEntry> {
   private readonly routes: Compiled<T>[] = [];
 
   add(...routes: T[]): this {
-    for (const route of routes) this.routes.push({ ...route, segments: split(route.path) });
+    for (const route of routes) this.routes.push({ route, segments: split(route.path) });
     // Literal segments before params so `/sessions/spawn` wins over `/sessions/:id`.
     this.routes.sort((a, b) => specificity(b) - specificity(a));
     return this;
@@ -69,8 +72,8 @@ export class RouteTable<T extends PathEntry> {
       throw err;
     }
     const allowed: HttpMethod[] = [];
-    for (const route of this.routes) {
-      const params = matchSegments(route.segments, parts);
+    for (const { route, segments } of this.routes) {
+      const params = matchSegments(segments, parts);
       if (!params) continue;
       if (route.method === method) return { kind: 'found', route, params };
       allowed.push(route.method as HttpMethod);

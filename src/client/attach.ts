@@ -1,0 +1,124 @@
+import WebSocket from 'ws';
+import { TeleptyError, isErrorBody } from '../protocol/errors.js';
+import { TOKEN_HEADER } from '../protocol/headers.js';
+import { VIEWER_CLOSE, type ViewerClientMessage, type ViewerServerMessage } from '../protocol/viewer.js';
+import { enterRawMode, terminalSize } from '../ui/terminal.js';
+import type { DaemonClient } from './daemon-client.js';
+import { formatHost } from './http.js';
+import { sessionPath } from './sessions.js';
+
+/** Ctrl-] (as in telnet and virsh console): leaves the session running. */
+export const DEFAULT_DETACH_KEY = '\x1d';
+
+export interface AttachOptions {
+  detachKey: string;
+  stdin?: NodeJS.ReadStream;
+  stdout?: NodeJS.WriteStream;
+  /** Status lines ("detached", "session exited") go here. */
+  stderr?: NodeJS.WriteStream;
+}
+
+export type AttachEnd = { reason: 'detached' } | { reason: 'exited'; code: number | null } | { reason: 'disconnected' } | { reason: 'dropped' };
+
+/** `ctrl-x` / `^x` / a single character → the byte it sends. */
+export function parseDetachKey(spec: string): string {
+  const m = /^(?:ctrl-|\^)(.)$/i.exec(spec);
+  if (m) {
+    const c = (m[1] as string).toUpperCase().charCodeAt(0);
+    if (c >= 0x40 && c <= 0x5f) return String.fromCharCode(c - 0x40);
+  }
+  if (spec.length === 1) return spec;
+  throw new TeleptyError('INVALID_FIELD', `--detach-key takes ctrl-<key> (e.g. ctrl-]) or one character, got ${JSON.stringify(spec)}`);
+}
+
+/** Connect as a viewer: replay the screen, then live output; keys and resizes go to the session. */
+export async function attach(client: DaemonClient, id: string, opts: AttachOptions): Promise<AttachEnd> {
+  const stdin = opts.stdin ?? process.stdin;
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  const { host, port, token } = client.handle.endpoint;
+  const ws = new WebSocket(`ws://${formatHost(host)}:${port}${sessionPath(id)}`, { headers: token ? { [TOKEN_HEADER]: token } : {}, perMessageDeflate: false });
+
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let body: unknown;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch (err) {
+          body = { error: `attach refused with HTTP ${res.statusCode} (${(err as Error).message})`, code: 'INTERNAL' };
+        }
+        reject(isErrorBody(body) ? TeleptyError.fromBody(body) : new TeleptyError('INTERNAL', `attach refused with HTTP ${res.statusCode}`));
+      });
+    });
+    ws.once('error', (err) => reject(new TeleptyError('DAEMON_UNREACHABLE', `cannot attach: ${err.message}`)));
+  });
+
+  const send = (m: ViewerClientMessage): void => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
+  };
+  const raw = enterRawMode(stdin, stdout, true);
+  const size = (): void => {
+    const { cols, rows } = terminalSize(stdout, { cols: 0, rows: 0 });
+    if (cols > 0) send({ type: 'resize', cols, rows });
+  };
+  size();
+  stdout.on('resize', size);
+
+  return new Promise<AttachEnd>((resolve) => {
+    let end: AttachEnd | undefined;
+    const finish = (e: AttachEnd): void => {
+      if (end) return;
+      end = e;
+      stdin.off('data', onInput);
+      stdin.pause();
+      stdout.off('resize', size);
+      raw.restore();
+      const note =
+        e.reason === 'detached'
+          ? `[detached from ${id}; it keeps running]`
+          : e.reason === 'exited'
+            ? `[session ${id} exited with code ${e.code}]`
+            : e.reason === 'dropped'
+              ? `[dropped: this terminal fell too far behind the session]`
+              : `[session ${id} disconnected]`;
+      stderr.write(`\r\n${note}\r\n`);
+      ws.close(1000, 'viewer done');
+      resolve(e);
+    };
+    const onInput = (chunk: Buffer | string): void => {
+      const text = chunk.toString();
+      const at = text.indexOf(opts.detachKey);
+      if (at >= 0) {
+        if (at > 0) send({ type: 'input', data: text.slice(0, at) });
+        finish({ reason: 'detached' });
+        return;
+      }
+      send({ type: 'input', data: text });
+    };
+    ws.on('message', (data: Buffer) => {
+      let m: ViewerServerMessage;
+      try {
+        m = JSON.parse(data.toString('utf8')) as ViewerServerMessage;
+      } catch (err) {
+        stderr.write(`telepty: ignored a malformed frame (${(err as Error).message})\r\n`);
+        return;
+      }
+      if (m.type === 'replay') stdout.write(`\x1b[H\x1b[2J${m.data}`);
+      else if (m.type === 'output') stdout.write(m.data);
+      else if (m.type === 'exit') finish({ reason: 'exited', code: m.code });
+      else if (m.type === 'error') stderr.write(`\r\ntelepty: ${m.error} [${m.code}]\r\n`);
+    });
+    ws.on('close', (code) => {
+      if (code === VIEWER_CLOSE.SESSION_ENDED) finish({ reason: 'exited', code: null });
+      else if (code === VIEWER_CLOSE.TOO_SLOW) finish({ reason: 'dropped' });
+      else finish({ reason: 'disconnected' });
+    });
+    ws.on('error', () => finish({ reason: 'disconnected' }));
+    stdin.on('data', onInput);
+    stdin.resume();
+  });
+}

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { attach, parseDetachKey } from '../client/attach.js';
+import { connect } from '../client/daemon-client.js';
+import { assertSessionId } from '../protocol/ids.js';
+import { EXIT } from '../ui/exit.js';
+import { examples } from './types.js';
+
+export function register(program: Command): void {
+  program
+    .command('attach')
+    .description('connect this terminal to a session: its screen, then live output; your keys go to it')
+    .argument('<id>', 'session id')
+    .option('--detach-key <key>', 'key that detaches and leaves the session running', 'ctrl-]')
+    .addHelpText(
+      'after',
+      examples(['telepty attach dev-001', 'telepty attach dev-001 --detach-key ctrl-q']) +
+        '\nPress Ctrl-] (or --detach-key) to detach. Several terminals may attach at once; one that falls too far\nbehind is dropped without slowing the session. Exit status: 0 detached or the session exited, 4 disconnected.\n',
+    )
+    .action(async (id: string, opts: { detachKey: string }) => {
+      const end = await attach(await connect(), assertSessionId(id), { detachKey: parseDetachKey(opts.detachKey) });
+      process.exitCode = end.reason === 'disconnected' ? EXIT.UNAVAILABLE : end.reason === 'dropped' ? EXIT.FAILURE : EXIT.OK;
+    });
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { connect } from '../client/daemon-client.js';
+import { killSession, listSessions } from '../client/sessions.js';
+import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
+import { assertSessionId } from '../protocol/ids.js';
+import type { KillResponse } from '../protocol/session.js';
+import { EXIT, exitCodeFor } from '../ui/exit.js';
+import { printJson, printLine, reportError } from '../ui/print.js';
+import { examples } from './types.js';
+
+type Outcome = { id: string; ok: true; result: KillResponse } | { id: string; ok: false; error: TeleptyError };
+
+export function register(program: Command): void {
+  program
+    .command('kill')
+    .description("end sessions: the program's whole process group, then the session is removed")
+    .argument('[ids...]', 'session ids')
+    .option('--all', 'end every session')
+    .option('--json', 'print one result per session as JSON')
+    .addHelpText(
+      'after',
+      examples(['telepty kill dev-001', 'telepty kill dev-001 dev-002 --json', 'telepty kill --all']) +
+        '\nExit status: 0 all ended; 3 an id is unknown; 4 a session is disconnected (it is ended when its host returns).\n',
+    )
+    .action(async (ids: string[], opts: { all?: boolean; json?: boolean }) => {
+      if (opts.all && ids.length > 0) throw new TeleptyError('INVALID_FIELD', 'give session ids or --all, not both');
+      if (!opts.all && ids.length === 0) throw new TeleptyError('INVALID_FIELD', 'which session? give one or more ids, or --all');
+      const valid = ids.map((id) => assertSessionId(id));
+      const client = await connect();
+      const targets = opts.all ? (await listSessions(client)).map((s) => s.id) : valid;
+      const outcomes: Outcome[] = await Promise.all(
+        targets.map(async (id): Promise<Outcome> => {
+          try {
+            return { id, ok: true, result: await killSession(client, id) };
+          } catch (err) {
+            if (isTeleptyError(err)) return { id, ok: false, error: err };
+            throw err;
+          }
+        }),
+      );
+      let exit: number = EXIT.OK;
+      for (const o of outcomes) {
+        if (!o.ok) exit = Math.max(exit, exitCodeFor(o.error));
+        else if (o.result.status === 'pending') exit = Math.max(exit, EXIT.UNAVAILABLE);
+      }
+      if (opts.json) printJson(outcomes.map((o) => (o.ok ? o.result : { id: o.id, success: false, ...o.error.toBody() })));
+      else {
+        for (const o of outcomes) {
+          if (!o.ok) reportError(o.error, false);
+          else if (o.result.status === 'pending') printLine(`${o.id}: disconnected; it will be ended when its host reconnects`);
+          else printLine(`${o.id}: killed${o.result.exit_code === null || o.result.exit_code === undefined ? '' : ` (exit ${o.result.exit_code})`}`);
+        }
+        if (opts.all && outcomes.length === 0) printLine('no sessions');
+      }
+      process.exitCode = exit;
+    });
+}

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { connect } from '../client/daemon-client.js';
+import { renameSession } from '../client/sessions.js';
+import { assertSessionId } from '../protocol/ids.js';
+import { printJson, printLine } from '../ui/print.js';
+import { examples } from './types.js';
+
+export function register(program: Command): void {
+  program
+    .command('rename')
+    .description('give a session a new id (persisted; its host learns the new id)')
+    .argument('<old>', 'current id')
+    .argument('<new>', 'new id')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples(['telepty rename tmp-bash dev-001']))
+    .action(async (oldId: string, newId: string, opts: { json?: boolean }) => {
+      const from = assertSessionId(oldId);
+      const to = assertSessionId(newId, 'new id');
+      const result = await renameSession(await connect(), from, to);
+      if (opts.json) printJson(result);
+      else printLine(`${result.old_id} → ${result.new_id}`);
+    });
+}

@@ -1,0 +1,60 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { attach, DEFAULT_DETACH_KEY } from '../client/attach.js';
+import { connect } from '../client/daemon-client.js';
+import { spawnSession } from '../client/sessions.js';
+import { assertSessionId } from '../protocol/ids.js';
+import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
+import { printJson, printLine } from '../ui/print.js';
+import { terminalSize } from '../ui/terminal.js';
+import { collectEnv, intOption } from './options.js';
+import { examples } from './types.js';
+
+interface SpawnOptions {
+  id?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  cols?: number;
+  rows?: number;
+  attach?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('spawn')
+    .description('start a program in a new background session (a detached host owns its PTY) and print its id')
+    .argument('<command...>', 'the program and its arguments (put them after --)')
+    .option('--id <id>', 'session id (default: <folder>-<command>, made unique)')
+    .option('--cwd <dir>', 'working directory (default: the current one)')
+    .option('--env <KEY=VALUE>', 'set a variable for the program (repeatable); your environment is passed as well', collectEnv)
+    .option('--cols <n>', 'terminal width', intOption('--cols', 2, 1000))
+    .option('--rows <n>', 'terminal height', intOption('--rows', 2, 1000))
+    .option('--attach', 'attach to the new session right away (detach with Ctrl-])')
+    .option('--json', 'print the session object as JSON')
+    .addHelpText(
+      'after',
+      examples(['telepty spawn -- claude', 'telepty spawn --id dev-001 --cwd ~/proj -- codex --model o4', 'telepty spawn --env DEBUG=1 --json -- bash', 'telepty spawn --attach -- htop']) +
+        '\nA missing command or cwd fails before anything is registered (exit 2); an id in use exits 1.\n',
+    )
+    .action(async (argv: string[], opts: SpawnOptions) => {
+      const [command, ...args] = argv as [string, ...string[]];
+      const id = opts.id === undefined ? undefined : assertSessionId(opts.id);
+      const size = opts.attach ? terminalSize(process.stdout, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS }) : { cols: DEFAULT_COLS, rows: DEFAULT_ROWS };
+      const client = await connect();
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+      const result = await spawnSession(client, {
+        ...(id ? { session_id: id } : {}),
+        command,
+        args,
+        cwd: path.resolve(opts.cwd ?? process.cwd()),
+        env: { ...env, ...(opts.env ?? {}) },
+        cols: opts.cols ?? size.cols,
+        rows: opts.rows ?? size.rows,
+      });
+      if (opts.json) printJson(result.session);
+      else if (!opts.attach) printLine(result.session_id);
+      if (opts.attach) await attach(client, result.session_id, { detachKey: DEFAULT_DETACH_KEY });
+    });
+}

@@ -1,0 +1,356 @@
+import path from 'node:path';
+import type { EventSink } from '../../protocol/events.js';
+import { TeleptyError } from '../../protocol/errors.js';
+import type { DaemonToHost, HostHello, HostRequestMap, HostRequestOp, HostStateUpdate } from '../../protocol/host-link.js';
+import { SESSION_ID_MAX_LENGTH, assertSessionId } from '../../protocol/ids.js';
+import type { SessionObject, SessionStatus, SessionType } from '../../protocol/session.js';
+
+/** A connected host as the registry sees it (host-hub implements it over a WebSocket). */
+export interface HostHandle {
+  send(message: DaemonToHost): void;
+  request<K extends HostRequestOp>(op: K, args: HostRequestMap[K]['args'], timeoutMs: number): Promise<HostRequestMap[K]['result']>;
+  close(code: number, reason: string): void;
+}
+
+/** An attached viewer (viewer-hub implements it over a WebSocket). */
+export interface ViewerHandle {
+  /** False until its replay was sent; output before that is already in the replay. */
+  ready: boolean;
+  /** Queue a ready-made message; the viewer is dropped (returns false) when it is too far behind. */
+  send(text: string | Buffer): boolean;
+  close(code: number, reason: string): void;
+}
+
+export interface SessionEntry {
+  id: string;
+  hostInstance: string;
+  type: SessionType;
+  command: string;
+  args: string[];
+  cwd: string;
+  term: string;
+  createdAt: string;
+  lastActivityAt: number;
+  pid: number | null;
+  hostPid: number | null;
+  cols: number;
+  rows: number;
+  bracketedPaste: boolean;
+  altScreen: boolean;
+  status: SessionStatus;
+  exitCode: number | null;
+  exitedAt: number | null;
+  disconnectedAt: number | null;
+  /** Killed while its host was away: the host is told to end its child when it comes back. */
+  killPending: boolean;
+  lastFrom: string | null;
+  lastReplyTo: string | null;
+  lastThreadId: string | null;
+  link: HostHandle | null;
+  viewers: Set<ViewerHandle>;
+  idleNotified: boolean;
+  exitWaiters: ((code: number | null) => void)[];
+}
+
+export type AttachOutcome = 'new' | 'reconnected' | 'replaced';
+
+export interface RegistryDeps {
+  machineId: string;
+  events: EventSink;
+  now: () => number;
+  /** Called after every change worth persisting. */
+  changed: () => void;
+  /** True if a process with this pid runs (a host that may still come back). */
+  isAlive: (pid: number) => Promise<boolean>;
+}
+
+/** How many killed host instances are remembered (a killed host must never come back as a session). */
+const KILLED_MEMORY = 1_000;
+
+function projectId(cwd: string): string | null {
+  return cwd ? path.basename(cwd) || null : null;
+}
+
+/** The daemon's sessions: ids, state, hosts and viewers. Pure domain: no sockets, no files. */
+export class SessionRegistry {
+  private readonly byId = new Map<string, SessionEntry>();
+  private readonly reserved = new Set<string>();
+  private readonly killed = new Map<string, number>();
+  private readonly instanceWaiters = new Map<string, (e: SessionEntry) => void>();
+
+  constructor(private readonly deps: RegistryDeps) {}
+
+  list(): SessionEntry[] {
+    return [...this.byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  get(id: string): SessionEntry | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Exact resolution only (never a prefix or a stripped suffix). */
+  require(id: unknown): SessionEntry {
+    const valid = assertSessionId(id);
+    const entry = this.byId.get(valid);
+    if (!entry) throw new TeleptyError('SESSION_NOT_FOUND', `no session ${JSON.stringify(valid)}`, { id: valid });
+    return entry;
+  }
+
+  /** The entry with a live host link, or why there is none. */
+  requireConnected(id: unknown): SessionEntry & { link: HostHandle } {
+    const entry = this.require(id);
+    if (entry.status === 'exited') throw new TeleptyError('SESSION_EXITED', `session ${entry.id} has exited (code ${entry.exitCode})`, { id: entry.id });
+    if (!entry.link) throw new TeleptyError('SESSION_DISCONNECTED', `session ${entry.id} is disconnected: its host is not connected to the daemon`, { id: entry.id });
+    return entry as SessionEntry & { link: HostHandle };
+  }
+
+  isTaken(id: string): boolean {
+    return this.byId.has(id) || this.reserved.has(id);
+  }
+
+  reserve(id: string): void {
+    if (this.isTaken(id)) throw new TeleptyError('SESSION_EXISTS', `session id ${JSON.stringify(id)} is already in use`, { id });
+    this.reserved.add(id);
+  }
+
+  release(id: string): void {
+    this.reserved.delete(id);
+  }
+
+  /** `base` if free, else `base-2`, `base-3`… (shortened to stay a valid id). */
+  uniqueId(base: string): string {
+    let candidate = base;
+    for (let n = 2; this.isTaken(candidate); n++) {
+      const suffix = `-${n}`;
+      candidate = `${base.slice(0, SESSION_ID_MAX_LENGTH - suffix.length)}${suffix}`;
+    }
+    return candidate;
+  }
+
+  toObject(e: SessionEntry): SessionObject {
+    const now = this.deps.now();
+    return {
+      id: e.id,
+      locator: { machine_id: this.deps.machineId, session_id: e.id, project_id: projectId(e.cwd) },
+      type: e.type,
+      command: e.command,
+      cwd: e.cwd,
+      createdAt: e.createdAt,
+      lastActivityAt: new Date(e.lastActivityAt).toISOString(),
+      idleSeconds: Math.max(0, Math.floor((now - e.lastActivityAt) / 1000)),
+      active_clients: e.viewers.size,
+      status: e.status,
+      pid: e.pid,
+      host_pid: e.hostPid,
+      args: e.args,
+      cols: e.cols,
+      rows: e.rows,
+      bracketed_paste: e.bracketedPaste,
+      alt_screen: e.altScreen,
+      exit_code: e.exitCode,
+      last_from: e.lastFrom,
+      last_reply_to: e.lastReplyTo,
+      last_thread_id: e.lastThreadId,
+    };
+  }
+
+  /** Add an entry restored from disk: disconnected until its host comes back. */
+  restore(e: SessionEntry): void {
+    this.byId.set(e.id, e);
+  }
+
+  rememberKilled(instance: string, at: number): void {
+    this.killed.set(instance, at);
+    if (this.killed.size > KILLED_MEMORY) this.killed.delete(this.killed.keys().next().value as string);
+  }
+
+  killedInstances(): [string, number][] {
+    return [...this.killed.entries()];
+  }
+
+  wasKilled(instance: string): boolean {
+    return this.killed.has(instance);
+  }
+
+  hasInstance(instance: string): boolean {
+    return this.findByInstance(instance) !== undefined;
+  }
+
+  private findByInstance(instance: string): SessionEntry | undefined {
+    for (const e of this.byId.values()) if (e.hostInstance === instance) return e;
+    return undefined;
+  }
+
+  /**
+   * A host said hello. Its instance is how it is recognised across reconnects and renames; a new instance
+   * takes an id only when the id is free, or held by a session whose host is gone (replaced).
+   */
+  async attachHost(hello: HostHello, link: HostHandle): Promise<{ entry: SessionEntry; outcome: AttachOutcome }> {
+    const known = this.findByInstance(hello.host_instance);
+    if (known) {
+      const old = known.link;
+      known.link = link;
+      if (old && old !== link) old.close(4002, 'replaced by a newer link from the same host');
+      this.applyHello(known, hello);
+      const wasExited = known.status === 'exited';
+      known.status = 'connected';
+      known.disconnectedAt = null;
+      if (wasExited) {
+        known.exitCode = null;
+        known.exitedAt = null;
+      }
+      this.deps.events.emit('session_reconnect', { session_id: known.id, host_pid: known.hostPid, pid: known.pid });
+      this.deps.changed();
+      return { entry: known, outcome: 'reconnected' };
+    }
+    let id = assertSessionId(hello.session_id);
+    let outcome: AttachOutcome = 'new';
+    const holder = this.byId.get(id);
+    if (holder) {
+      const holderGone = holder.status === 'exited' || (!holder.link && (holder.hostPid === null || !(await this.deps.isAlive(holder.hostPid))));
+      if (hello.id_flexible) id = this.uniqueId(id);
+      else if (holderGone) {
+        this.dropEntry(holder);
+        outcome = 'replaced';
+      } else {
+        throw new TeleptyError('SESSION_EXISTS', `session id ${id} is in use by another live session`, { id });
+      }
+    } else if (this.reserved.has(id) && hello.id_flexible) {
+      id = this.uniqueId(id);
+    }
+    const now = this.deps.now();
+    const entry: SessionEntry = {
+      id,
+      hostInstance: hello.host_instance,
+      type: hello.session.type,
+      command: hello.session.command,
+      args: hello.session.args,
+      cwd: hello.session.cwd,
+      term: hello.session.term,
+      createdAt: hello.session.created_at,
+      lastActivityAt: now,
+      pid: null,
+      hostPid: null,
+      cols: hello.session.cols,
+      rows: hello.session.rows,
+      bracketedPaste: false,
+      altScreen: false,
+      status: 'connected',
+      exitCode: null,
+      exitedAt: null,
+      disconnectedAt: null,
+      killPending: false,
+      lastFrom: null,
+      lastReplyTo: null,
+      lastThreadId: null,
+      link,
+      viewers: new Set(),
+      idleNotified: false,
+      exitWaiters: [],
+    };
+    this.applyHello(entry, hello);
+    this.reserved.delete(id);
+    this.byId.set(id, entry);
+    this.instanceWaiters.get(hello.host_instance)?.(entry);
+    if (outcome === 'replaced') this.deps.events.emit('session.replaced', { old_id: id, new_id: id, alias: id, session_id: id });
+    this.deps.events.emit('session_register', { session_id: id, command: entry.command, cwd: entry.cwd, type: entry.type, pid: entry.pid });
+    this.deps.changed();
+    return { entry, outcome };
+  }
+
+  private applyHello(e: SessionEntry, hello: HostHello): void {
+    const s = hello.session;
+    e.pid = s.pid;
+    e.hostPid = s.host_pid;
+    e.cols = s.cols;
+    e.rows = s.rows;
+    e.bracketedPaste = s.bracketed_paste;
+    e.altScreen = s.alt_screen;
+    const last = Date.parse(s.last_activity_at);
+    if (Number.isFinite(last)) e.lastActivityAt = last;
+  }
+
+  /** The host link closed without an exit report. */
+  detachHost(e: SessionEntry, link: HostHandle): void {
+    if (e.link !== link) return;
+    e.link = null;
+    if (e.status !== 'connected') return;
+    e.status = 'disconnected';
+    e.disconnectedAt = this.deps.now();
+    this.deps.events.emit('session_disconnect', { session_id: e.id, host_pid: e.hostPid });
+    this.deps.changed();
+  }
+
+  updateState(e: SessionEntry, s: HostStateUpdate): void {
+    if (s.last_activity_at !== undefined) {
+      const t = Date.parse(s.last_activity_at);
+      if (Number.isFinite(t) && t > e.lastActivityAt) {
+        e.lastActivityAt = t;
+        e.idleNotified = false;
+      }
+    }
+    if (typeof s.bracketed_paste === 'boolean') e.bracketedPaste = s.bracketed_paste;
+    if (typeof s.alt_screen === 'boolean') e.altScreen = s.alt_screen;
+    if (Number.isInteger(s.cols) && Number.isInteger(s.rows)) {
+      e.cols = s.cols as number;
+      e.rows = s.rows as number;
+    }
+  }
+
+  markExited(e: SessionEntry, code: number | null, reason: string): void {
+    if (e.status === 'exited') return;
+    e.status = 'exited';
+    e.exitCode = code;
+    e.exitedAt = this.deps.now();
+    e.link = null;
+    this.deps.events.emit('session_exit', { session_id: e.id, exit_code: code, reason });
+    for (const w of e.exitWaiters.splice(0)) w(code);
+    this.deps.changed();
+  }
+
+  /** Remove an entry for good (kill, or an exited session past its retention). */
+  remove(e: SessionEntry): void {
+    this.dropEntry(e);
+    this.deps.changed();
+  }
+
+  private dropEntry(e: SessionEntry): void {
+    if (this.byId.get(e.id) === e) this.byId.delete(e.id);
+    for (const w of e.exitWaiters.splice(0)) w(e.exitCode);
+  }
+
+  rename(e: SessionEntry, newIdRaw: unknown): { old_id: string; new_id: string } {
+    const newId = assertSessionId(newIdRaw, 'new id');
+    const oldId = e.id;
+    if (newId === oldId) return { old_id: oldId, new_id: newId };
+    if (this.isTaken(newId)) throw new TeleptyError('SESSION_EXISTS', `session id ${JSON.stringify(newId)} is already in use`, { id: newId });
+    this.byId.delete(oldId);
+    e.id = newId;
+    this.byId.set(newId, e);
+    e.link?.send({ type: 'rename', new_id: newId });
+    this.deps.events.emit('session_rename', { old_id: oldId, new_id: newId, session_id: newId });
+    this.deps.changed();
+    return { old_id: oldId, new_id: newId };
+  }
+
+  /** Resolves with the exit code once the entry has exited or been removed. */
+  waitExit(e: SessionEntry): Promise<number | null> {
+    if (e.status === 'exited' || this.byId.get(e.id) !== e) return Promise.resolve(e.exitCode);
+    return new Promise((resolve) => e.exitWaiters.push(resolve));
+  }
+
+  /** Resolves when the host with this instance registers (spawn waits for its own host). */
+  waitForInstance(instance: string, signal: AbortSignal): Promise<SessionEntry> {
+    return new Promise((resolve, reject) => {
+      const done = (e: SessionEntry): void => {
+        this.instanceWaiters.delete(instance);
+        resolve(e);
+      };
+      this.instanceWaiters.set(instance, done);
+      signal.addEventListener('abort', () => {
+        this.instanceWaiters.delete(instance);
+        reject(signal.reason);
+      });
+    });
+  }
+}

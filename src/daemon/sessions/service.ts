@@ -1,0 +1,193 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { EventSink } from '../../protocol/events.js';
+import { TeleptyError } from '../../protocol/errors.js';
+import { assertSessionId } from '../../protocol/ids.js';
+import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionObject, SpawnRequest, SpawnResponse } from '../../protocol/session.js';
+import { expectObject, optString } from '../../protocol/validate.js';
+import type { TeleptyConfig } from '../../util/config.js';
+import type { Logger } from '../../util/log.js';
+import { isProcessAlive } from '../../util/process.js';
+import type { WsRoute } from '../ws/upgrade.js';
+import { hostLinkRoute, type HostHubTimings } from './host-hub.js';
+import { SessionRegistry, type SessionEntry } from './registry.js';
+import { Spawner } from './spawner.js';
+import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from './store.js';
+import { startSweeper, type SweeperTimings } from './sweeper.js';
+import { ViewerHub, type ViewerTimings } from './viewer-hub.js';
+
+export interface SessionTimings extends HostHubTimings, SweeperTimings, ViewerTimings {
+  spawnTimeoutMs: number;
+  /** `kill` waits this long for the host to report that its child's session ended. */
+  killTimeoutMs: number;
+  screenTimeoutMs: number;
+  /** sessions.json changes within this window are written once. */
+  persistDebounceMs: number;
+}
+
+export interface SessionsDeps {
+  config: TeleptyConfig;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  events: EventSink;
+  timings: SessionTimings;
+  now: () => number;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => TeleptyError): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** The session side of the daemon: registry, hosts, viewers, spawning, persistence and the sweeper. */
+export class Sessions {
+  readonly registry: SessionRegistry;
+  readonly viewers: ViewerHub;
+  private readonly store: SessionStore;
+  private readonly spawner: Spawner;
+  private sweeper: { stop(): void } | undefined;
+
+  constructor(private readonly deps: SessionsDeps) {
+    const { config, log, events, timings, now } = deps;
+    this.registry = new SessionRegistry({
+      machineId: config.machineId,
+      events,
+      now,
+      changed: () => this.store.schedule(),
+      isAlive: isProcessAlive,
+    });
+    this.store = new SessionStore(
+      config.paths.sessionsFile,
+      () => ({ version: SESSIONS_FILE_VERSION, sessions: this.registry.list().map(toPersisted), killed_instances: this.registry.killedInstances() }),
+      log,
+      timings.persistDebounceMs,
+    );
+    this.viewers = new ViewerHub(this.registry, log, timings);
+    this.spawner = new Spawner({
+      registry: this.registry,
+      log,
+      hostLogDir: config.paths.hostLogDir,
+      env: deps.env,
+      homeDir: os.homedir(),
+      spawnTimeoutMs: timings.spawnTimeoutMs,
+    });
+  }
+
+  /** Restore sessions.json (every session disconnected until its host says hello). Before listening. */
+  async load(): Promise<void> {
+    const file = await this.store.load();
+    const now = this.deps.now();
+    for (const p of file.sessions) this.registry.restore(fromPersisted(p, now));
+    for (const [instance, at] of file.killed_instances) this.registry.rememberKilled(instance, at);
+    if (file.sessions.length > 0) this.deps.log.info(`restored ${file.sessions.length} session(s); waiting for their hosts to reconnect`);
+  }
+
+  /** This daemon won the claim: start persisting and sweeping. */
+  activate(): void {
+    this.store.enable();
+    this.sweeper = startSweeper(this.registry, this.deps.events, this.deps.timings, this.deps.now, isProcessAlive, this.deps.log);
+  }
+
+  async stop(): Promise<void> {
+    this.sweeper?.stop();
+    await this.store.flush();
+  }
+
+  wsRoutes(): WsRoute[] {
+    return [
+      hostLinkRoute({
+        registry: this.registry,
+        viewers: this.viewers,
+        events: this.deps.events,
+        log: this.deps.log,
+        timings: this.deps.timings,
+        onExit: (e) => {
+          if (e.killPending) this.registry.remove(e);
+        },
+      }),
+      this.viewers.route(),
+    ];
+  }
+
+  list(): SessionObject[] {
+    return this.registry.list().map((e) => this.registry.toObject(e));
+  }
+
+  get(id: unknown): SessionObject {
+    return this.registry.toObject(this.registry.require(id));
+  }
+
+  async spawn(req: SpawnRequest): Promise<SpawnResponse> {
+    const entry = await this.spawner.spawn(req);
+    this.deps.events.emit('session_spawn', { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid });
+    return { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid ?? 0, session: this.registry.toObject(entry) };
+  }
+
+  rename(id: unknown, newId: string): RenameResponse {
+    return { success: true, ...this.registry.rename(this.registry.require(id), newId) };
+  }
+
+  /** End the session's child (process group) and remove it; a host that is away is told when it returns. */
+  async kill(id: unknown): Promise<KillResponse> {
+    const e = this.registry.require(id);
+    if (e.status === 'exited') {
+      this.registry.remove(e);
+      return { success: true, id: e.id, status: 'killed', exit_code: e.exitCode };
+    }
+    e.killPending = true;
+    this.registry.rememberKilled(e.hostInstance, this.deps.now());
+    this.store.schedule();
+    if (!e.link) return { success: true, id: e.id, status: 'pending' };
+    e.link.send({ type: 'kill', reason: 'killed by `telepty kill`' });
+    const code = await withTimeout(this.registry.waitExit(e), this.deps.timings.killTimeoutMs, () => new TeleptyError('TIMEOUT', `session ${e.id} was told to end but did not report its exit within ${this.deps.timings.killTimeoutMs} ms`));
+    this.registry.remove(e);
+    return { success: true, id: e.id, status: 'killed', exit_code: code };
+  }
+
+  async screen(id: unknown, q: ScreenQuery): Promise<ScreenSnapshot> {
+    const e = this.registry.requireConnected(id);
+    const screen = await e.link.request('screen', q, this.deps.timings.screenTimeoutMs);
+    return { session_id: e.id, ...screen };
+  }
+
+  /**
+   * Seed compatibility: `POST /api/sessions/register` announces a wrapped session by id. It is listed as
+   * disconnected until a host with that id connects (which then takes it over).
+   */
+  registerPlaceholder(body: unknown): { status: number; body: Record<string, unknown> } {
+    const o = expectObject(body);
+    const id = assertSessionId(o.session_id);
+    const existing = this.registry.get(id);
+    if (existing) return { status: 200, body: { session_id: id, reregistered: true, type: existing.type } };
+    const now = this.deps.now();
+    const entry: SessionEntry = fromPersisted(
+      {
+        id,
+        host_instance: randomBytes(16).toString('hex'),
+        type: 'wrapped',
+        command: optString(o, 'command', { max: 4096 }) ?? 'wrapped',
+        args: [],
+        cwd: optString(o, 'cwd', { max: 4096 }) ?? '',
+        term: 'xterm-256color',
+        createdAt: new Date(now).toISOString(),
+        lastActivityAt: new Date(now).toISOString(),
+        pid: null,
+        host_pid: null,
+        cols: 80,
+        rows: 24,
+        status: 'disconnected',
+        exit_code: null,
+        exited_at: null,
+        kill_pending: false,
+        last_from: null,
+        last_reply_to: null,
+        last_thread_id: null,
+      },
+      now,
+    );
+    this.registry.restore(entry);
+    this.store.schedule();
+    this.deps.events.emit('session_register', { session_id: id, command: entry.command, cwd: entry.cwd, type: 'wrapped' });
+    return { status: 201, body: { session_id: id, type: 'wrapped', command: entry.command, cwd: entry.cwd } };
+  }
+}

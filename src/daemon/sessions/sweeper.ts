@@ -1,0 +1,64 @@
+import type { EventSink } from '../../protocol/events.js';
+import type { Logger } from '../../util/log.js';
+import type { SessionRegistry } from './registry.js';
+
+export interface SweeperTimings {
+  /** How often the rules below are checked. */
+  sweepIntervalMs: number;
+  /** `session_health` for every live session this often (seed: 10 s). */
+  healthIntervalMs: number;
+  /** `session.idle` once a connected session has had no output or input for this long (seed: 60 s). */
+  idleThresholdMs: number;
+  /** An exited session stays listed this long (with its exit code), then is removed. */
+  exitedRetentionMs: number;
+  /** A disconnected session whose host process still exists but has not come back in this long is exited. */
+  disconnectedExpireMs: number;
+}
+
+/**
+ * The documented rule for sessions whose host is gone: a disconnected session is marked exited as soon as its
+ * host process no longer exists (or after disconnectedExpireMs, in case the pid was reused), and an exited
+ * session is removed exitedRetentionMs later.
+ */
+export function startSweeper(registry: SessionRegistry, events: EventSink, timings: SweeperTimings, now: () => number, isAlive: (pid: number) => Promise<boolean>, log: Logger): { stop(): void } {
+  let running = false;
+  let lastHealth = now();
+
+  const sweep = async (): Promise<void> => {
+    const t = now();
+    const health = t - lastHealth >= timings.healthIntervalMs;
+    if (health) lastHealth = t;
+    for (const e of registry.list()) {
+      if (e.status === 'connected') {
+        const idleMs = t - e.lastActivityAt;
+        if (idleMs >= timings.idleThresholdMs && !e.idleNotified) {
+          e.idleNotified = true;
+          events.emit('session.idle', { session_id: e.id, idleSeconds: Math.floor(idleMs / 1000), lastActivityAt: new Date(e.lastActivityAt).toISOString() });
+        }
+      } else if (e.status === 'disconnected') {
+        const hostGone = e.hostPid === null ? t - (e.disconnectedAt ?? t) > timings.disconnectedExpireMs : !(await isAlive(e.hostPid));
+        if (hostGone) registry.markExited(e, e.exitCode, 'host gone');
+        else if (t - (e.disconnectedAt ?? t) > timings.disconnectedExpireMs) registry.markExited(e, e.exitCode, 'host did not reconnect');
+      } else if (t - (e.exitedAt ?? t) >= timings.exitedRetentionMs) {
+        registry.remove(e);
+        continue;
+      }
+      if (health && e.status !== 'exited') {
+        events.emit('session_health', {
+          session_id: e.id,
+          payload: { alive: e.status === 'connected', pid: e.pid, type: e.type, clients: e.viewers.size, idleSeconds: Math.floor((t - e.lastActivityAt) / 1000) },
+        });
+      }
+    }
+  };
+
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    sweep()
+      .catch((err: unknown) => log.error('session sweep failed', err))
+      .finally(() => (running = false));
+  }, timings.sweepIntervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,150 @@
+import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { IPty } from 'node-pty';
+import { isErrno } from '../util/files.js';
+
+// node-pty is CommonJS; loaded through require so its native module resolves as it expects.
+const require = createRequire(import.meta.url);
+
+export interface PtySpawnOptions {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  cols: number;
+  rows: number;
+  term: string;
+}
+
+export interface PtyExit {
+  code: number | null;
+  signal: number | null;
+}
+
+/** The one owner of a node-pty child. Everything else in the host talks to this. */
+export class PtyProcess {
+  private readonly pty: IPty;
+  private exitInfo: PtyExit | null = null;
+  readonly exited: Promise<PtyExit>;
+
+  constructor(opts: PtySpawnOptions) {
+    const nodePty = require('node-pty') as typeof import('node-pty');
+    this.pty = nodePty.spawn(opts.command, opts.args, {
+      name: opts.term,
+      cols: opts.cols,
+      rows: opts.rows,
+      cwd: opts.cwd,
+      env: opts.env,
+      encoding: 'utf8',
+    });
+    this.exited = new Promise((resolve) => {
+      this.pty.onExit(({ exitCode, signal }) => {
+        this.exitInfo = { code: signal ? null : exitCode, signal: signal || null };
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.pty.pid;
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== null;
+  }
+
+  onData(cb: (data: string) => void): void {
+    this.pty.onData(cb);
+  }
+
+  write(data: string): void {
+    if (!this.exitInfo) this.pty.write(data);
+  }
+
+  /**
+   * True when every byte written so far has been handed to the kernel. node-pty 1.1 queues writes that hit
+   * EAGAIN and retries them; it has no drain event, so this reads its queue (and assumes drained if absent).
+   */
+  writeQueueEmpty(): boolean {
+    const stream = (this.pty as unknown as { _writeStream?: { _writeQueue?: unknown[] } })._writeStream;
+    return !stream || !Array.isArray(stream._writeQueue) || stream._writeQueue.length === 0;
+  }
+
+  resize(cols: number, rows: number): void {
+    // resize() after exit throws EBADF (LESSONS.md).
+    if (!this.exitInfo) this.pty.resize(cols, rows);
+  }
+
+  pause(): void {
+    if (!this.exitInfo) this.pty.pause();
+  }
+
+  resume(): void {
+    if (!this.exitInfo) this.pty.resume();
+  }
+
+  /**
+   * End the child's whole session: SIGHUP to its process group (it is a session leader), then SIGKILL to every
+   * process still in its session after `graceMs`. node-pty leaks master fds into later children, so closing
+   * the master alone does not reliably hang them up.
+   */
+  async killSession(graceMs: number): Promise<void> {
+    const sid = this.pty.pid;
+    signalGroup(sid, 'SIGHUP');
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      if (this.exitInfo && (await sessionMembers(sid)).length === 0) return;
+      await new Promise((r) => setTimeout(r, KILL_POLL_MS));
+    }
+    signalGroup(sid, 'SIGKILL');
+    for (const pid of await sessionMembers(sid)) signalPid(pid, 'SIGKILL');
+  }
+}
+
+/** Poll interval while waiting for a hung-up session to end. */
+const KILL_POLL_MS = 25;
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (err) {
+    if (!isErrno(err, 'ESRCH')) throw err;
+  }
+}
+
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if (!isErrno(err, 'ESRCH')) throw err;
+  }
+}
+
+/** Live (non-zombie) processes whose session id is `sid` (Linux /proc; empty elsewhere). */
+export async function sessionMembers(sid: number): Promise<number[]> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir('/proc');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+  const members: number[] = [];
+  await Promise.all(
+    entries
+      .filter((e) => /^\d+$/.test(e))
+      .map(async (e) => {
+        let stat: string;
+        try {
+          stat = await fs.readFile(`/proc/${e}/stat`, 'utf8');
+        } catch (err) {
+          if (isErrno(err, 'ENOENT') || isErrno(err, 'ESRCH')) return;
+          throw err;
+        }
+        // Fields after "(comm)": state ppid pgrp session ...
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (rest[0] !== 'Z' && Number(rest[3]) === sid) members.push(Number(e));
+      }),
+  );
+  return members;
+}

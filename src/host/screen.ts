@@ -1,0 +1,166 @@
+import { createRequire } from 'node:module';
+import type { IBufferCell, IBufferLine, Terminal as XTerm } from '@xterm/headless';
+import type { SerializeAddon as XSerialize } from '@xterm/addon-serialize';
+import type { HostScreen } from '../protocol/host-link.js';
+import type { ScreenQuery } from '../protocol/session.js';
+
+// @xterm/headless and its serialize addon are CommonJS (LESSONS.md): load them through require.
+const require = createRequire(import.meta.url);
+
+/** Lines of history kept per session: enough to read back a long answer; ~1.6 KB per 80-column line when full. */
+export const SCROLLBACK_LINES = 3_000;
+
+export interface ScreenModes {
+  bracketedPaste: boolean;
+  altScreen: boolean;
+}
+
+/** The session's terminal as a human sees it: a headless xterm fed with every byte of PTY output. */
+export class ScreenModel {
+  private readonly term: XTerm;
+  private readonly serializer: XSerialize;
+  private lastModes: ScreenModes;
+
+  constructor(cols: number, rows: number, onModes: (m: ScreenModes) => void) {
+    const { Terminal } = require('@xterm/headless') as typeof import('@xterm/headless');
+    const { SerializeAddon } = require('@xterm/addon-serialize') as typeof import('@xterm/addon-serialize');
+    this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK_LINES, allowProposedApi: true });
+    this.serializer = new SerializeAddon();
+    this.term.loadAddon(this.serializer as unknown as Parameters<XTerm['loadAddon']>[0]);
+    this.lastModes = this.modes();
+    // Checked once per parsed batch, not per byte: cheap, and soon enough for the inject queue.
+    this.term.onWriteParsed(() => {
+      const m = this.modes();
+      if (m.bracketedPaste !== this.lastModes.bracketedPaste || m.altScreen !== this.lastModes.altScreen) {
+        this.lastModes = m;
+        onModes(m);
+      }
+    });
+  }
+
+  modes(): ScreenModes {
+    return { bracketedPaste: this.term.modes.bracketedPasteMode, altScreen: this.term.buffer.active.type === 'alternate' };
+  }
+
+  get cols(): number {
+    return this.term.cols;
+  }
+
+  get rows(): number {
+    return this.term.rows;
+  }
+
+  write(data: string): void {
+    this.term.write(data);
+  }
+
+  /** Resolves once every byte written so far has been parsed (xterm parses asynchronously). */
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.term.write('', resolve));
+  }
+
+  resize(cols: number, rows: number): void {
+    this.term.resize(cols, rows);
+  }
+
+  /** The visible screen and its modes as an escape sequence that redraws it (attach replay). */
+  async serialize(): Promise<string> {
+    await this.flush();
+    return this.serializer.serialize({ scrollback: 0 });
+  }
+
+  /** The text of the visible screen's line `y` (0 = top row), trailing blanks trimmed. */
+  async lineAt(y: number): Promise<string> {
+    await this.flush();
+    const buf = this.term.buffer.active;
+    return buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '';
+  }
+
+  async cursor(): Promise<{ x: number; y: number }> {
+    await this.flush();
+    return { x: this.term.buffer.active.cursorX, y: this.term.buffer.active.cursorY };
+  }
+
+  /**
+   * Rendered lines. Without scrollback: the visible screen. Trailing blank rows are dropped (the cursor
+   * position is reported on its own), so `lines: N` means the last N rows that have something on them.
+   */
+  async snapshot(q: ScreenQuery): Promise<HostScreen> {
+    await this.flush();
+    const buf = this.term.buffer.active;
+    const screenTop = buf.baseY;
+    const start = q.scrollback ? 0 : screenTop;
+    let end = screenTop + this.term.rows;
+    while (end > start && (buf.getLine(end - 1)?.translateToString(true) ?? '') === '') end--;
+    const from = q.lines !== undefined ? Math.max(start, end - q.lines) : start;
+    const cell = buf.getNullCell();
+    const lines: string[] = [];
+    for (let i = from; i < end; i++) {
+      const line = buf.getLine(i);
+      lines.push(!line ? '' : q.ansi ? renderAnsi(line, this.term.cols, cell) : line.translateToString(true));
+    }
+    return {
+      cols: this.term.cols,
+      rows: this.term.rows,
+      cursor: { x: buf.cursorX, y: buf.cursorY },
+      alt_screen: buf.type === 'alternate',
+      bracketed_paste: this.term.modes.bracketedPasteMode,
+      lines,
+    };
+  }
+
+  dispose(): void {
+    this.term.dispose();
+  }
+}
+
+function colorSgr(isDefault: boolean, isRgb: boolean, isPalette: boolean, color: number, fg: boolean): string {
+  if (isDefault) return fg ? '39' : '49';
+  if (isRgb) return `${fg ? 38 : 48};2;${(color >> 16) & 255};${(color >> 8) & 255};${color & 255}`;
+  if (isPalette) {
+    if (color < 8) return String((fg ? 30 : 40) + color);
+    if (color < 16) return String((fg ? 90 : 100) + color - 8);
+    return `${fg ? 38 : 48};5;${color}`;
+  }
+  return fg ? '39' : '49';
+}
+
+function cellSgr(c: IBufferCell): string {
+  const parts = ['0'];
+  if (c.isBold()) parts.push('1');
+  if (c.isDim()) parts.push('2');
+  if (c.isItalic()) parts.push('3');
+  if (c.isUnderline()) parts.push('4');
+  if (c.isBlink()) parts.push('5');
+  if (c.isInverse()) parts.push('7');
+  if (c.isInvisible()) parts.push('8');
+  if (c.isStrikethrough()) parts.push('9');
+  const fg = colorSgr(c.isFgDefault(), c.isFgRGB(), c.isFgPalette(), c.getFgColor(), true);
+  const bg = colorSgr(c.isBgDefault(), c.isBgRGB(), c.isBgPalette(), c.getBgColor(), false);
+  if (fg !== '39') parts.push(fg);
+  if (bg !== '49') parts.push(bg);
+  return parts.join(';');
+}
+
+/** One line with SGR colours and attributes, reset at the end; trailing default blanks trimmed. */
+function renderAnsi(line: IBufferLine, cols: number, cell: IBufferCell): string {
+  let last = -1;
+  for (let x = 0; x < cols; x++) {
+    const c = line.getCell(x, cell);
+    // Same trimming as translateToString(true): written cells (even spaces) count, untouched ones do not.
+    if (c && (c.getChars() !== '' || !c.isBgDefault() || c.isInverse())) last = x;
+  }
+  let out = '';
+  let sgr = '0';
+  for (let x = 0; x <= last; x++) {
+    const c = line.getCell(x, cell);
+    if (!c || c.getWidth() === 0) continue;
+    const s = cellSgr(c);
+    if (s !== sgr) {
+      out += `\x1b[${s}m`;
+      sgr = s;
+    }
+    out += c.getChars() || ' ';
+  }
+  return sgr === '0' ? out : `${out}\x1b[0m`;
+}

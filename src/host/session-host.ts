@@ -1,0 +1,289 @@
+import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
+import {
+  HOST_LINK_VERSION,
+  LINK_CLOSE,
+  type DaemonRequest,
+  type DaemonToHost,
+  type HostHello,
+  type HostRequestMap,
+  type HostRequestOp,
+} from '../protocol/host-link.js';
+import type { SessionType } from '../protocol/session.js';
+import type { Endpoint } from '../client/http.js';
+import type { Logger } from '../util/log.js';
+import { DaemonLink, type LinkTimings } from './daemon-link.js';
+import { PtyProcess, type PtyExit } from './pty.js';
+import { ScreenModel } from './screen.js';
+
+/** Everything a host needs to start its session. For detached hosts the daemon writes it on the host's stdin. */
+export interface HostSpec {
+  session_id: string;
+  /** The daemon may rename us on first registration when the id is taken (wrap without --id). */
+  id_flexible: boolean;
+  host_instance: string;
+  type: SessionType;
+  /** As the user gave it (shown in `list`). */
+  command: string;
+  /** The resolved executable, when it differs from `command`. */
+  file?: string;
+  args: string[];
+  cwd: string;
+  /** The child's complete environment (already cleaned by sessionEnv). */
+  env: Record<string, string>;
+  cols: number;
+  rows: number;
+  term: string;
+}
+
+export interface HostTimings extends LinkTimings {
+  /** lastActivityAt reaches the daemon at most this often (idle is reported in whole seconds). */
+  activityReportMs: number;
+  /** After SIGHUP, how long the child's session gets before SIGKILL. */
+  killGraceMs: number;
+  /** After the child exits with the daemon away, how long to wait for it to come back to hear the exit code. */
+  exitReportWaitMs: number;
+}
+
+export const DEFAULT_HOST_TIMINGS: Omit<HostTimings, keyof LinkTimings> = {
+  activityReportMs: 1_000,
+  killGraceMs: 2_000,
+  exitReportWaitMs: 5_000,
+};
+
+/** Stop sending output to the daemon past this much unsent data; viewers get a fresh replay when it drains. */
+const LINK_OUTPUT_HIGH_WATER = 8 * 1024 * 1024;
+/** Final frames (exit code) get this long to leave the socket. */
+const EXIT_FLUSH_MS = 1_000;
+
+/** The user's own terminal when the host runs in the foreground (wrap); absent for spawned hosts. */
+export interface LocalTerminal {
+  write(data: string): void;
+}
+
+export interface HostDeps {
+  endpoint: () => Promise<Endpoint | null>;
+  log: Logger;
+  timings: HostTimings;
+  local?: LocalTerminal;
+  /** Called when the daemon ends the session (kill) so the caller can tell the user why. */
+  onKilled?: (reason: string) => void;
+  now?: () => number;
+}
+
+/** The one owner of a session's PTY: screen model, activity, daemon link; serves the daemon's requests. */
+export class SessionHost {
+  private readonly pty: PtyProcess;
+  private readonly screen: ScreenModel;
+  private readonly link: DaemonLink;
+  private readonly now: () => number;
+  private readonly createdAt: string;
+  private sessionId: string;
+  private lastActivity: number;
+  private activityTimer: NodeJS.Timeout | undefined;
+  private subscribed = false;
+  private outputGap = false;
+  private killing: Promise<void> | undefined;
+  readonly exited: Promise<PtyExit>;
+
+  constructor(
+    private readonly spec: HostSpec,
+    private readonly deps: HostDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.sessionId = spec.session_id;
+    this.createdAt = new Date(this.now()).toISOString();
+    this.lastActivity = this.now();
+    this.screen = new ScreenModel(spec.cols, spec.rows, (m) => {
+      this.link.send({ type: 'state', bracketed_paste: m.bracketedPaste, alt_screen: m.altScreen });
+    });
+    this.pty = new PtyProcess({
+      command: spec.file ?? spec.command,
+      args: spec.args,
+      cwd: spec.cwd,
+      env: spec.env,
+      cols: spec.cols,
+      rows: spec.rows,
+      term: spec.term,
+    });
+    this.pty.onData((data) => this.onOutput(data));
+    this.link = new DaemonLink(
+      deps.endpoint,
+      {
+        hello: () => this.hello(),
+        onWelcome: (w) => {
+          if (w.session_id !== this.sessionId) deps.log.info(`the daemon knows this session as ${w.session_id}`);
+          this.sessionId = w.session_id;
+          deps.log.info(`connected to the daemon as ${this.sessionId}`);
+        },
+        onMessage: (m) => this.onDaemonMessage(m),
+        onDown: (code, reason) => {
+          this.subscribed = false;
+          if (code === LINK_CLOSE.VERSION_MISMATCH) deps.log.error(`the daemon refused this host: ${reason}; retrying`);
+          else if (code === LINK_CLOSE.ID_CONFLICT) deps.log.error(`the daemon refused id ${this.sessionId}: ${reason}; retrying`);
+          else deps.log.info(`daemon link down (${code}${reason ? `: ${reason}` : ''}); reconnecting`);
+        },
+      },
+      deps.timings,
+      deps.log,
+    );
+    this.exited = this.pty.exited.then((exit) => this.finish(exit));
+  }
+
+  get id(): string {
+    return this.sessionId;
+  }
+
+  get childPid(): number {
+    return this.pty.pid;
+  }
+
+  get connected(): boolean {
+    return this.link.up;
+  }
+
+  start(): void {
+    this.link.start();
+  }
+
+  /** Bytes for the child: typed locally (wrap) or sent by a viewer. */
+  input(data: string): void {
+    this.touch();
+    this.pty.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    if (cols === this.screen.cols && rows === this.screen.rows) return;
+    this.pty.resize(cols, rows);
+    this.screen.resize(cols, rows);
+    this.link.send({ type: 'state', cols, rows });
+  }
+
+  /** End the child's session (SIGHUP, then SIGKILL after the grace period). */
+  kill(reason: string): Promise<void> {
+    this.killing ??= (async () => {
+      this.deps.log.info(`ending the session: ${reason}`);
+      this.deps.onKilled?.(reason);
+      await this.pty.killSession(this.deps.timings.killGraceMs);
+    })();
+    return this.killing;
+  }
+
+  private hello(): HostHello {
+    const modes = this.screen.modes();
+    return {
+      type: 'hello',
+      link_version: HOST_LINK_VERSION,
+      host_instance: this.spec.host_instance,
+      session_id: this.sessionId,
+      id_flexible: this.spec.id_flexible,
+      session: {
+        type: this.spec.type,
+        command: this.spec.command,
+        args: this.spec.args,
+        cwd: this.spec.cwd,
+        pid: this.pty.pid,
+        host_pid: process.pid,
+        cols: this.screen.cols,
+        rows: this.screen.rows,
+        term: this.spec.term,
+        created_at: this.createdAt,
+        last_activity_at: new Date(this.lastActivity).toISOString(),
+        bracketed_paste: modes.bracketedPaste,
+        alt_screen: modes.altScreen,
+      },
+    };
+  }
+
+  private touch(): void {
+    this.lastActivity = this.now();
+    this.activityTimer ??= setTimeout(() => {
+      this.activityTimer = undefined;
+      this.link.send({ type: 'state', last_activity_at: new Date(this.lastActivity).toISOString() });
+    }, this.deps.timings.activityReportMs);
+  }
+
+  private onOutput(data: string): void {
+    this.touch();
+    this.screen.write(data);
+    this.deps.local?.write(data);
+    if (!this.subscribed || !this.link.up) return;
+    if (this.link.buffered > LINK_OUTPUT_HIGH_WATER) {
+      this.outputGap = true;
+      return;
+    }
+    if (this.outputGap) {
+      this.outputGap = false;
+      this.link.send({ type: 'gap' });
+    }
+    this.link.sendBinary(Buffer.from(JSON.stringify({ type: 'output', data })));
+  }
+
+  private onDaemonMessage(m: DaemonToHost): void {
+    switch (m.type) {
+      case 'rename':
+        this.deps.log.info(`renamed ${this.sessionId} → ${m.new_id}`);
+        this.sessionId = m.new_id;
+        return;
+      case 'kill':
+        void this.kill(m.reason);
+        return;
+      case 'input':
+        this.input(m.data);
+        return;
+      case 'resize':
+        // The user's own terminal decides a wrapped session's size; viewers resize only spawned ones.
+        if (this.spec.type === 'spawned') this.resize(m.cols, m.rows);
+        return;
+      case 'subscribe':
+        this.subscribed = m.on;
+        this.outputGap = false;
+        return;
+      case 'request':
+        void this.answer(m);
+        return;
+      case 'welcome':
+        return;
+    }
+  }
+
+  private async answer(req: DaemonRequest): Promise<void> {
+    try {
+      const result = await this.serve(req.op, req.args);
+      this.link.send({ type: 'reply', req_id: req.req_id, ok: true, result });
+    } catch (err) {
+      const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', `host failed to serve ${req.op}`);
+      if (!isTeleptyError(err)) this.deps.log.error(`serving ${req.op}`, err);
+      this.link.send({ type: 'reply', req_id: req.req_id, ok: false, error: e.toBody() });
+    }
+  }
+
+  private async serve<K extends HostRequestOp>(op: K, args: HostRequestMap[K]['args']): Promise<HostRequestMap[HostRequestOp]['result']> {
+    switch (op) {
+      case 'screen':
+        return this.screen.snapshot(args as HostRequestMap['screen']['args']);
+      case 'replay': {
+        // Hold output while the snapshot is taken: every frame sent before the reply is in it, none after.
+        this.pty.pause();
+        try {
+          return { data: await this.screen.serialize() };
+        } finally {
+          this.pty.resume();
+        }
+      }
+      default:
+        throw new TeleptyError('BAD_REQUEST', `unknown host request ${String(op)}`);
+    }
+  }
+
+  private async finish(exit: PtyExit): Promise<PtyExit> {
+    clearTimeout(this.activityTimer);
+    this.deps.log.info(`child exited (code ${exit.code}, signal ${exit.signal})`);
+    if (await this.link.waitUp(this.deps.timings.exitReportWaitMs)) {
+      this.link.send({ type: 'exit', code: exit.code, signal: exit.signal });
+      await this.link.flush(EXIT_FLUSH_MS);
+    }
+    this.link.stop();
+    this.screen.dispose();
+    return exit;
+  }
+}

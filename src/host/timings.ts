@@ -1,0 +1,20 @@
+import { DEFAULT_LINK_TIMINGS } from './daemon-link.js';
+import { DEFAULT_HOST_TIMINGS, type HostTimings } from './session-host.js';
+
+const ENV_NAMES: Partial<Record<keyof HostTimings, string>> = {
+  reconnectMaxMs: 'TELEPTY_RECONNECT_MAX_MS',
+  heartbeatMs: 'TELEPTY_HEARTBEAT_MS',
+  heartbeatTimeoutMs: 'TELEPTY_HEARTBEAT_TIMEOUT_MS',
+  activityReportMs: 'TELEPTY_ACTIVITY_REPORT_MS',
+  killGraceMs: 'TELEPTY_KILL_GRACE_MS',
+};
+
+/** Host timings: defaults, overridden by positive integers in the environment (tests shrink them). */
+export function hostTimingsFromEnv(env: NodeJS.ProcessEnv): HostTimings {
+  const t: HostTimings = { ...DEFAULT_LINK_TIMINGS, ...DEFAULT_HOST_TIMINGS };
+  for (const [key, name] of Object.entries(ENV_NAMES) as [keyof HostTimings, string][]) {
+    const n = Number(env[name]);
+    if (Number.isInteger(n) && n > 0) t[key] = n;
+  }
+  return t;
+}

@@ -1,0 +1,190 @@
+/**
+ * The host ↔ daemon link: one WebSocket per session host at /api/host, versioned. JSON text frames carry the
+ * messages below; binary frames (host → daemon) carry PTY output already encoded as the viewer message
+ * `{"type":"output","data":…}`, so the daemon forwards them to viewers without parsing.
+ */
+import type { ErrorBody } from './errors.js';
+import type { ScreenQuery, SessionType } from './session.js';
+
+export const HOST_LINK_PATH = '/api/host';
+export const HOST_LINK_VERSION = 1;
+
+/** WebSocket close codes on the host link (4000-4999 are application codes). */
+export const LINK_CLOSE = {
+  VERSION_MISMATCH: 4000,
+  ID_CONFLICT: 4001,
+  /** A newer link of the same host instance took over (the old one was half-open). */
+  REPLACED: 4002,
+  KILLED: 4003,
+  BAD_MESSAGE: 4004,
+} as const;
+
+/** What a host tells the daemon about its session, on every (re)connect. */
+export interface HostSessionInfo {
+  type: SessionType;
+  command: string;
+  args: string[];
+  cwd: string;
+  pid: number | null;
+  host_pid: number;
+  cols: number;
+  rows: number;
+  term: string;
+  created_at: string;
+  last_activity_at: string;
+  bracketed_paste: boolean;
+  alt_screen: boolean;
+}
+
+export interface HostHello {
+  type: 'hello';
+  link_version: number;
+  /** Random per host process: how the daemon recognises a host across reconnects and renames. */
+  host_instance: string;
+  session_id: string;
+  /** The daemon may pick a unique id if this one is taken (wrap without --id). */
+  id_flexible: boolean;
+  session: HostSessionInfo;
+}
+
+export interface HostStateUpdate {
+  type: 'state';
+  last_activity_at?: string;
+  bracketed_paste?: boolean;
+  alt_screen?: boolean;
+  cols?: number;
+  rows?: number;
+}
+
+export type HostReply = { type: 'reply'; req_id: number; ok: true; result: unknown } | { type: 'reply'; req_id: number; ok: false; error: ErrorBody };
+
+export interface HostExit {
+  type: 'exit';
+  code: number | null;
+  signal: number | null;
+}
+
+/** Output frames were dropped because the link was congested: viewers need a fresh replay. */
+export interface HostGap {
+  type: 'gap';
+}
+
+/** An event the host reports for the daemon to publish (inject progress). */
+export interface HostEvent {
+  type: 'event';
+  kind: string;
+  fields: Record<string, unknown>;
+}
+
+export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostEvent;
+
+export interface DaemonWelcome {
+  type: 'welcome';
+  link_version: number;
+  /** The id the daemon knows this host by (differs from the hello's after a rename or a flexible pick). */
+  session_id: string;
+}
+
+export interface DaemonRename {
+  type: 'rename';
+  new_id: string;
+}
+
+export interface DaemonKill {
+  type: 'kill';
+  reason: string;
+}
+
+export interface DaemonInput {
+  type: 'input';
+  data: string;
+}
+
+export interface DaemonResize {
+  type: 'resize';
+  cols: number;
+  rows: number;
+}
+
+/** Viewers are attached (on) or all gone (off): the host sends output only while on. */
+export interface DaemonSubscribe {
+  type: 'subscribe';
+  on: boolean;
+}
+
+/** Requests the daemon makes of a host; each is answered by one `reply` with the same req_id. */
+export interface HostRequestMap {
+  screen: { args: ScreenQuery; result: HostScreen };
+  replay: { args: Record<string, never>; result: { data: string } };
+}
+
+export type HostRequestOp = keyof HostRequestMap;
+
+export interface DaemonRequest<K extends HostRequestOp = HostRequestOp> {
+  type: 'request';
+  req_id: number;
+  op: K;
+  args: HostRequestMap[K]['args'];
+}
+
+export type DaemonToHost = DaemonWelcome | DaemonRename | DaemonKill | DaemonInput | DaemonResize | DaemonSubscribe | DaemonRequest;
+
+export interface HostScreen {
+  cols: number;
+  rows: number;
+  cursor: { x: number; y: number };
+  alt_screen: boolean;
+  bracketed_paste: boolean;
+  lines: string[];
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const HOST_TYPES = new Set(['hello', 'state', 'reply', 'exit', 'gap', 'event']);
+const DAEMON_TYPES = new Set(['welcome', 'rename', 'kill', 'input', 'resize', 'subscribe', 'request']);
+
+/** Parse a text frame from a host; null when it is not a link message (the daemon closes such links). */
+export function parseHostMessage(text: string): HostToDaemon | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
+    throw err;
+  }
+  return isObj(v) && typeof v.type === 'string' && HOST_TYPES.has(v.type) ? (v as unknown as HostToDaemon) : null;
+}
+
+export function parseDaemonMessage(text: string): DaemonToHost | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
+    throw err;
+  }
+  return isObj(v) && typeof v.type === 'string' && DAEMON_TYPES.has(v.type) ? (v as unknown as DaemonToHost) : null;
+}
+
+export function isHostHello(m: HostToDaemon): m is HostHello {
+  if (m.type !== 'hello') return false;
+  const h = m as unknown as Record<string, unknown>;
+  const s = h.session;
+  return (
+    typeof h.link_version === 'number' &&
+    typeof h.host_instance === 'string' &&
+    h.host_instance.length >= 16 &&
+    h.host_instance.length <= 128 &&
+    typeof h.session_id === 'string' &&
+    isObj(s) &&
+    (s.type === 'spawned' || s.type === 'wrapped') &&
+    typeof s.command === 'string' &&
+    Array.isArray(s.args) &&
+    typeof s.cwd === 'string' &&
+    Number.isInteger(s.host_pid) &&
+    Number.isInteger(s.cols) &&
+    Number.isInteger(s.rows)
+  );
+}

@@ -1,0 +1,171 @@
+import { TeleptyError } from './errors.js';
+import { assertSessionId } from './ids.js';
+import { expectObject, optInt, optString, optStringArray, reqString, type Fields } from './validate.js';
+
+export type SessionType = 'spawned' | 'wrapped';
+export type SessionStatus = 'connected' | 'disconnected' | 'exited';
+
+export interface SessionLocator {
+  machine_id: string;
+  session_id: string;
+  project_id: string | null;
+}
+
+/** A session as every client sees it: the seed's fields first, then telepty's. */
+export interface SessionObject {
+  id: string;
+  locator: SessionLocator;
+  type: SessionType;
+  command: string;
+  cwd: string;
+  createdAt: string;
+  lastActivityAt: string;
+  idleSeconds: number;
+  active_clients: number;
+  status: SessionStatus;
+  /** The child program's pid (null until known). */
+  pid: number | null;
+  /** The session host process that owns the PTY. */
+  host_pid: number | null;
+  args: string[];
+  cols: number;
+  rows: number;
+  bracketed_paste: boolean;
+  alt_screen: boolean;
+  exit_code: number | null;
+  /** Who last sent this session a prompt, for `telepty reply` (issue: inject). */
+  last_from: string | null;
+  last_reply_to: string | null;
+  last_thread_id: string | null;
+}
+
+/** Bounds on what a spawn may ask for: ids and argv end up in process tables and logs. */
+export const SPAWN_LIMITS = {
+  commandMax: 4096,
+  argsMax: 1024,
+  argMax: 128 * 1024,
+  /** Total bytes of env keys and values: Linux's ARG_MAX is shared by argv and env; 256 KiB is generous. */
+  envBytesMax: 256 * 1024,
+  envEntriesMax: 4096,
+  colsMax: 1000,
+  rowsMax: 1000,
+} as const;
+
+export const DEFAULT_COLS = 80;
+export const DEFAULT_ROWS = 24;
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export interface SpawnRequest {
+  session_id?: string;
+  command: string;
+  args: string[];
+  cwd?: string;
+  env: Record<string, string>;
+  cols: number;
+  rows: number;
+}
+
+export interface SpawnResponse {
+  session_id: string;
+  command: string;
+  cwd: string;
+  pid: number;
+  session: SessionObject;
+}
+
+export function parseEnv(value: unknown, field = 'env'): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  const o = expectObject(value, `"${field}"`);
+  const entries = Object.entries(o);
+  if (entries.length > SPAWN_LIMITS.envEntriesMax) {
+    throw new TeleptyError('INVALID_FIELD', `"${field}" has ${entries.length} entries; at most ${SPAWN_LIMITS.envEntriesMax} are allowed`, { field });
+  }
+  let bytes = 0;
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (!ENV_KEY.test(k) || k.length > 1024) throw new TeleptyError('INVALID_FIELD', `"${field}" has an invalid variable name ${JSON.stringify(k.slice(0, 40))}`, { field });
+    if (typeof v !== 'string' || v.includes('\0')) throw new TeleptyError('INVALID_FIELD', `"${field}.${k}" must be a string without NUL`, { field });
+    bytes += k.length + v.length + 2;
+    out[k] = v;
+  }
+  if (bytes > SPAWN_LIMITS.envBytesMax) {
+    throw new TeleptyError('INVALID_FIELD', `"${field}" is ${bytes} bytes; at most ${SPAWN_LIMITS.envBytesMax} are allowed`, { field });
+  }
+  return out;
+}
+
+export function parseSpawnRequest(body: unknown): SpawnRequest {
+  const o: Fields = expectObject(body);
+  const sessionId = o.session_id === undefined || o.session_id === null ? undefined : assertSessionId(o.session_id);
+  const command = reqString(o, 'command', { min: 1, max: SPAWN_LIMITS.commandMax, noNul: true });
+  if (command.trim().length === 0) throw new TeleptyError('INVALID_COMMAND', 'the command is empty');
+  const cwd = optString(o, 'cwd', { min: 1, max: 4096, noNul: true });
+  return {
+    ...(sessionId ? { session_id: sessionId } : {}),
+    command,
+    args: optStringArray(o, 'args', SPAWN_LIMITS.argsMax, { max: SPAWN_LIMITS.argMax, noNul: true }) ?? [],
+    ...(cwd !== undefined ? { cwd } : {}),
+    env: parseEnv(o.env),
+    cols: optInt(o, 'cols', 2, SPAWN_LIMITS.colsMax) ?? DEFAULT_COLS,
+    rows: optInt(o, 'rows', 2, SPAWN_LIMITS.rowsMax) ?? DEFAULT_ROWS,
+  };
+}
+
+export interface RenameRequest {
+  new_id: string;
+}
+
+export function parseRenameRequest(body: unknown): RenameRequest {
+  const o = expectObject(body);
+  return { new_id: assertSessionId(o.new_id ?? o.newId, 'new id') };
+}
+
+export interface RenameResponse {
+  success: true;
+  old_id: string;
+  new_id: string;
+}
+
+export interface KillResponse {
+  success: true;
+  id: string;
+  /** `killed`: the host ended its child and the session is gone; `pending`: the host is away and will be told. */
+  status: 'killed' | 'pending';
+  exit_code?: number | null;
+}
+
+export interface ScreenQuery {
+  lines?: number;
+  scrollback: boolean;
+  ansi: boolean;
+}
+
+export const SCREEN_LINES_MAX = 100_000;
+
+export function parseScreenQuery(q: URLSearchParams): ScreenQuery {
+  const linesRaw = q.get('lines');
+  let lines: number | undefined;
+  if (linesRaw !== null) {
+    lines = Number(linesRaw);
+    if (!/^\d+$/.test(linesRaw) || lines < 1 || lines > SCREEN_LINES_MAX) {
+      throw new TeleptyError('INVALID_FIELD', `"lines" must be an integer 1-${SCREEN_LINES_MAX}`, { field: 'lines' });
+    }
+  }
+  const flag = (name: string): boolean => {
+    const v = q.get(name);
+    return v === '1' || v === 'true';
+  };
+  return { ...(lines !== undefined ? { lines } : {}), scrollback: flag('scrollback'), ansi: flag('ansi') };
+}
+
+/** `GET /api/sessions/:id/screen`: the screen as a terminal emulator rendered it. */
+export interface ScreenSnapshot {
+  session_id: string;
+  cols: number;
+  rows: number;
+  cursor: { x: number; y: number };
+  alt_screen: boolean;
+  bracketed_paste: boolean;
+  lines: string[];
+}
