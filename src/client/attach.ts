@@ -60,7 +60,15 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
   const send = (m: ViewerClientMessage): void => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
   };
-  const raw = enterRawMode(stdin, stdout, true);
+  // Whether the session's output left this terminal on the alternate screen (the last switch seen wins).
+  let altScreen = false;
+  const trackAlt = (data: string): void => {
+    const on = Math.max(data.lastIndexOf('\x1b[?1049h'), data.lastIndexOf('\x1b[?47h'), data.lastIndexOf('\x1b[?1047h'));
+    const off = Math.max(data.lastIndexOf('\x1b[?1049l'), data.lastIndexOf('\x1b[?47l'), data.lastIndexOf('\x1b[?1047l'));
+    if (on > off) altScreen = true;
+    else if (off > on) altScreen = false;
+  };
+  const raw = enterRawMode(stdin, stdout, () => ({ altScreen }));
   const size = (): void => {
     const { cols, rows } = terminalSize(stdout, { cols: 0, rows: 0 });
     if (cols > 0) send({ type: 'resize', cols, rows });
@@ -107,8 +115,10 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
         stderr.write(`telepty: ignored a malformed frame (${(err as Error).message})\r\n`);
         return;
       }
-      if (m.type === 'replay') stdout.write(`\x1b[H\x1b[2J${m.data}`);
-      else if (m.type === 'output') stdout.write(m.data);
+      if (m.type === 'replay' || m.type === 'output') {
+        trackAlt(m.data);
+        stdout.write(m.type === 'replay' ? `\x1b[H\x1b[2J${m.data}` : m.data);
+      }
       else if (m.type === 'exit') finish({ reason: 'exited', code: m.code });
       else if (m.type === 'error') stderr.write(`\r\ntelepty: ${m.error} [${m.code}]\r\n`);
     });

@@ -43,3 +43,21 @@ export function parseAddress(value: unknown): SessionAddress {
   }
   return { id, host };
 }
+
+/** `base` if free, else `base-2`, `base-3`… (shortened so the result is still a valid id). */
+export function uniqueSessionId(base: string, isTaken: (id: string) => boolean): string {
+  let candidate = base;
+  for (let n = 2; isTaken(candidate); n++) {
+    const suffix = `-${n}`;
+    candidate = `${base.slice(0, SESSION_ID_MAX_LENGTH - suffix.length)}${suffix}`;
+  }
+  return candidate;
+}
+
+/** The default id of a session: `<folder>-<command>`, made into a valid id. */
+export function deriveSessionId(cwd: string, command: string): string {
+  const base = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? '';
+  const raw = `${base(cwd) || 'root'}-${base(command)}`;
+  const cleaned = raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, SESSION_ID_MAX_LENGTH - 4);
+  return cleaned || 'session';
+}

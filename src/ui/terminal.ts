@@ -1,26 +1,32 @@
 /**
  * What a full-screen program may leave switched on in the user's terminal, and the sequence that switches it
  * off: bracketed paste, mouse reporting, focus events, kitty keyboard protocol, application cursor/keypad
- * modes, the alternate screen, a hidden cursor, colours. Written when attach detaches and when wrap exits.
+ * modes, a hidden cursor, colours, and the alternate screen. Leaving the alternate screen (`ESC[?1049l`) also
+ * restores a saved cursor, so it is written only when the program is known to be in it.
  */
-export const TERMINAL_RESTORE = [
-  '\x1b[?2004l', // bracketed paste off
-  '\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l', // mouse reporting off
-  '\x1b[?1004l', // focus events off
-  '\x1b[<u', // kitty keyboard protocol: pop
-  '\x1b[?1l\x1b>', // normal cursor keys and keypad
-  '\x1b[?1049l', // leave the alternate screen
-  '\x1b[?25h', // show the cursor
-  '\x1b[0m', // reset colours and attributes
-].join('');
+export function restoreSequence(state: { altScreen: boolean }): string {
+  return [
+    '\x1b[?2004l', // bracketed paste off
+    '\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l', // mouse reporting off
+    '\x1b[?1004l', // focus events off
+    '\x1b[<u', // kitty keyboard protocol: pop
+    '\x1b[?1l\x1b>', // normal cursor keys and keypad
+    state.altScreen ? '\x1b[?1049l' : '', // leave the alternate screen
+    '\x1b[?25h', // show the cursor
+    '\x1b[0m', // reset colours and attributes
+  ].join('');
+}
 
 export interface RawModeGuard {
   /** Undo raw mode and write the restore sequence (idempotent). */
   restore(): void;
 }
 
-/** Put a TTY stdin into raw mode; the guard restores it, also on process exit. */
-export function enterRawMode(stdin: NodeJS.ReadStream, stdout: NodeJS.WriteStream, writeRestore: boolean): RawModeGuard {
+/**
+ * Put a TTY stdin into raw mode; the guard restores it, also on process exit, and writes the restore sequence
+ * for the terminal state `state()` reports (null: write none).
+ */
+export function enterRawMode(stdin: NodeJS.ReadStream, stdout: NodeJS.WriteStream, state: () => { altScreen: boolean } | null): RawModeGuard {
   const wasRaw = stdin.isTTY ? stdin.isRaw : false;
   if (stdin.isTTY) stdin.setRawMode(true);
   let restored = false;
@@ -28,7 +34,8 @@ export function enterRawMode(stdin: NodeJS.ReadStream, stdout: NodeJS.WriteStrea
     if (restored) return;
     restored = true;
     if (stdin.isTTY) stdin.setRawMode(wasRaw);
-    if (writeRestore && stdout.isTTY) stdout.write(TERMINAL_RESTORE);
+    const st = state();
+    if (st && stdout.isTTY) stdout.write(restoreSequence(st));
     process.off('exit', restore);
   };
   process.on('exit', restore);

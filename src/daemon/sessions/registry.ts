@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import type { DaemonToHost, HostHello, HostRequestMap, HostRequestOp, HostStateUpdate } from '../../protocol/host-link.js';
-import { SESSION_ID_MAX_LENGTH, assertSessionId } from '../../protocol/ids.js';
+import { assertSessionId, uniqueSessionId } from '../../protocol/ids.js';
 import type { SessionObject, SessionStatus, SessionType } from '../../protocol/session.js';
 
 /** A connected host as the registry sees it (host-hub implements it over a WebSocket). */
@@ -74,7 +74,8 @@ function projectId(cwd: string): string | null {
 /** The daemon's sessions: ids, state, hosts and viewers. Pure domain: no sockets, no files. */
 export class SessionRegistry {
   private readonly byId = new Map<string, SessionEntry>();
-  private readonly reserved = new Set<string>();
+  /** Ids held for a host being spawned, with the instance that host will say hello with. */
+  private readonly reserved = new Map<string, string>();
   private readonly killed = new Map<string, number>();
   private readonly instanceWaiters = new Map<string, (e: SessionEntry) => void>();
 
@@ -108,23 +109,18 @@ export class SessionRegistry {
     return this.byId.has(id) || this.reserved.has(id);
   }
 
-  reserve(id: string): void {
+  /** Hold `id` for the host that will say hello with `instance` (spawn). */
+  reserve(id: string, instance: string): void {
     if (this.isTaken(id)) throw new TeleptyError('SESSION_EXISTS', `session id ${JSON.stringify(id)} is already in use`, { id });
-    this.reserved.add(id);
+    this.reserved.set(id, instance);
   }
 
-  release(id: string): void {
-    this.reserved.delete(id);
+  release(id: string, instance: string): void {
+    if (this.reserved.get(id) === instance) this.reserved.delete(id);
   }
 
-  /** `base` if free, else `base-2`, `base-3`… (shortened to stay a valid id). */
   uniqueId(base: string): string {
-    let candidate = base;
-    for (let n = 2; this.isTaken(candidate); n++) {
-      const suffix = `-${n}`;
-      candidate = `${base.slice(0, SESSION_ID_MAX_LENGTH - suffix.length)}${suffix}`;
-    }
-    return candidate;
+    return uniqueSessionId(base, (id) => this.isTaken(id));
   }
 
   toObject(e: SessionEntry): SessionObject {
@@ -186,28 +182,21 @@ export class SessionRegistry {
    * takes an id only when the id is free, or held by a session whose host is gone (replaced).
    */
   async attachHost(hello: HostHello, link: HostHandle): Promise<{ entry: SessionEntry; outcome: AttachOutcome }> {
+    const wanted = assertSessionId(hello.session_id);
+    // The only await: whether the current holder of the id still has a live host process. Every decision is
+    // taken after it, synchronously, against the registry as it is then (another hello may have run meanwhile).
+    const checked = this.byId.get(wanted);
+    const checkedAlive = checked && !checked.link && checked.status !== 'exited' && checked.hostPid !== null ? await this.deps.isAlive(checked.hostPid) : undefined;
+
     const known = this.findByInstance(hello.host_instance);
-    if (known) {
-      const old = known.link;
-      known.link = link;
-      if (old && old !== link) old.close(4002, 'replaced by a newer link from the same host');
-      this.applyHello(known, hello);
-      const wasExited = known.status === 'exited';
-      known.status = 'connected';
-      known.disconnectedAt = null;
-      if (wasExited) {
-        known.exitCode = null;
-        known.exitedAt = null;
-      }
-      this.deps.events.emit('session_reconnect', { session_id: known.id, host_pid: known.hostPid, pid: known.pid });
-      this.deps.changed();
-      return { entry: known, outcome: 'reconnected' };
-    }
-    let id = assertSessionId(hello.session_id);
+    if (known) return { entry: this.reattach(known, hello, link), outcome: 'reconnected' };
+
+    let id = wanted;
     let outcome: AttachOutcome = 'new';
     const holder = this.byId.get(id);
+    const reservedFor = this.reserved.get(id);
     if (holder) {
-      const holderGone = holder.status === 'exited' || (!holder.link && (holder.hostPid === null || !(await this.deps.isAlive(holder.hostPid))));
+      const holderGone = holder.status === 'exited' || (!holder.link && (holder.hostPid === null || (holder === checked && checkedAlive === false)));
       if (hello.id_flexible) id = this.uniqueId(id);
       else if (holderGone) {
         this.dropEntry(holder);
@@ -215,8 +204,10 @@ export class SessionRegistry {
       } else {
         throw new TeleptyError('SESSION_EXISTS', `session id ${id} is in use by another live session`, { id });
       }
-    } else if (this.reserved.has(id) && hello.id_flexible) {
-      id = this.uniqueId(id);
+    } else if (reservedFor !== undefined && reservedFor !== hello.host_instance) {
+      // Reserved for a host being spawned: only that host may take it.
+      if (hello.id_flexible) id = this.uniqueId(id);
+      else throw new TeleptyError('SESSION_EXISTS', `session id ${id} is being spawned by another request`, { id });
     }
     const now = this.deps.now();
     const entry: SessionEntry = {
@@ -249,13 +240,29 @@ export class SessionRegistry {
       exitWaiters: [],
     };
     this.applyHello(entry, hello);
-    this.reserved.delete(id);
+    if (this.reserved.get(id) === hello.host_instance) this.reserved.delete(id);
     this.byId.set(id, entry);
     this.instanceWaiters.get(hello.host_instance)?.(entry);
     if (outcome === 'replaced') this.deps.events.emit('session.replaced', { old_id: id, new_id: id, alias: id, session_id: id });
     this.deps.events.emit('session_register', { session_id: id, command: entry.command, cwd: entry.cwd, type: entry.type, pid: entry.pid });
     this.deps.changed();
     return { entry, outcome };
+  }
+
+  private reattach(known: SessionEntry, hello: HostHello, link: HostHandle): SessionEntry {
+    const old = known.link;
+    known.link = link;
+    if (old && old !== link) old.close(4002, 'replaced by a newer link from the same host');
+    this.applyHello(known, hello);
+    if (known.status === 'exited') {
+      known.exitCode = null;
+      known.exitedAt = null;
+    }
+    known.status = 'connected';
+    known.disconnectedAt = null;
+    this.deps.events.emit('session_reconnect', { session_id: known.id, host_pid: known.hostPid, pid: known.pid });
+    this.deps.changed();
+    return known;
   }
 
   private applyHello(e: SessionEntry, hello: HostHello): void {
@@ -322,6 +329,7 @@ export class SessionRegistry {
   rename(e: SessionEntry, newIdRaw: unknown): { old_id: string; new_id: string } {
     const newId = assertSessionId(newIdRaw, 'new id');
     const oldId = e.id;
+    if (this.byId.get(oldId) !== e) throw new TeleptyError('SESSION_NOT_FOUND', `no session ${JSON.stringify(oldId)}`, { id: oldId });
     if (newId === oldId) return { old_id: oldId, new_id: newId };
     if (this.isTaken(newId)) throw new TeleptyError('SESSION_EXISTS', `session id ${JSON.stringify(newId)} is already in use`, { id: newId });
     this.byId.delete(oldId);

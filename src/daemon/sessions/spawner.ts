@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TeleptyError } from '../../protocol/errors.js';
-import { SESSION_ID_MAX_LENGTH } from '../../protocol/ids.js';
+import { deriveSessionId } from '../../protocol/ids.js';
 import type { SpawnRequest } from '../../protocol/session.js';
 import { DEFAULT_TERM, sessionEnv } from '../../host/env.js';
 import type { HostSpec } from '../../host/session-host.js';
-import { ensureDir, isErrno } from '../../util/files.js';
+import { checkCwd, resolveCommand } from '../../util/command.js';
+import { ensureDir } from '../../util/files.js';
 import type { Logger } from '../../util/log.js';
 import type { SessionEntry, SessionRegistry } from './registry.js';
 
@@ -29,57 +30,6 @@ export interface SpawnerDeps {
   spawnTimeoutMs: number;
 }
 
-async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
-  try {
-    return await fs.stat(p);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'ENAMETOOLONG') || isErrno(err, 'ELOOP')) return null;
-    throw err;
-  }
-}
-
-async function isExecutableFile(p: string): Promise<boolean> {
-  const st = await statOrNull(p);
-  if (!st?.isFile()) return false;
-  try {
-    await fs.access(p, constants.X_OK);
-    return true;
-  } catch (err) {
-    if (isErrno(err, 'EACCES')) return false;
-    throw err;
-  }
-}
-
-/** A cwd must be an absolute path to an existing directory; checked before anything is registered. */
-export async function checkCwd(cwd: string): Promise<string> {
-  if (!path.isAbsolute(cwd)) throw new TeleptyError('INVALID_CWD', `cwd must be an absolute path, got ${JSON.stringify(cwd.slice(0, 200))}`);
-  const st = await statOrNull(cwd);
-  if (!st) throw new TeleptyError('INVALID_CWD', `cwd ${JSON.stringify(cwd.slice(0, 200))} does not exist`);
-  if (!st.isDirectory()) throw new TeleptyError('INVALID_CWD', `cwd ${JSON.stringify(cwd.slice(0, 200))} is not a directory`);
-  return cwd;
-}
-
-/** The absolute path of an executable: as given when it has a slash, else the first match on PATH. */
-export async function resolveCommand(command: string, cwd: string, pathVar: string | undefined): Promise<string> {
-  if (command.includes('/')) {
-    const p = path.resolve(cwd, command);
-    if (await isExecutableFile(p)) return p;
-    throw new TeleptyError('INVALID_COMMAND', `${JSON.stringify(command.slice(0, 200))} is not an executable file`);
-  }
-  for (const dir of (pathVar ?? '').split(':').filter(Boolean)) {
-    const p = path.join(dir, command);
-    if (await isExecutableFile(p)) return p;
-  }
-  throw new TeleptyError('INVALID_COMMAND', `command not found: ${JSON.stringify(command.slice(0, 200))}`);
-}
-
-/** `<folder>-<command>` made into a valid id. */
-export function deriveSessionId(cwd: string, command: string): string {
-  const raw = `${path.basename(cwd) || 'root'}-${path.basename(command)}`;
-  const cleaned = raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, SESSION_ID_MAX_LENGTH - 4);
-  return cleaned || 'session';
-}
-
 async function logTail(file: string): Promise<string> {
   const text = await fs.readFile(file, 'utf8').catch((err: unknown) => `(host log unreadable: ${(err as Error).message})`);
   return text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
@@ -95,16 +45,16 @@ export class Spawner {
     const env = { ...this.deps.env, ...req.env };
     const file = await resolveCommand(req.command, cwd, env.PATH);
     const id = req.session_id ?? registry.uniqueId(deriveSessionId(cwd, req.command));
-    registry.reserve(id);
+    const instance = randomBytes(16).toString('hex');
+    registry.reserve(id, instance);
     try {
-      return await this.startHost(id, file, req, cwd, env);
+      return await this.startHost(id, instance, file, req, cwd, env);
     } finally {
-      registry.release(id);
+      registry.release(id, instance);
     }
   }
 
-  private async startHost(id: string, file: string, req: SpawnRequest, cwd: string, env: NodeJS.ProcessEnv): Promise<SessionEntry> {
-    const instance = randomBytes(16).toString('hex');
+  private async startHost(id: string, instance: string, file: string, req: SpawnRequest, cwd: string, env: NodeJS.ProcessEnv): Promise<SessionEntry> {
     const spec: HostSpec = {
       session_id: id,
       id_flexible: false,

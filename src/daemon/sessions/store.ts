@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { isSessionId } from '../../protocol/ids.js';
 import type { SessionType } from '../../protocol/session.js';
 import { readTextIfExists, writeFileAtomic } from '../../util/files.js';
 import type { Logger } from '../../util/log.js';
@@ -96,10 +97,21 @@ export function fromPersisted(p: PersistedSession, now: number): SessionEntry {
   };
 }
 
+/** A hand-edited or damaged entry is dropped, not trusted: ids become file names, status drives the sweeper. */
 function isPersistedSession(v: unknown): v is PersistedSession {
   if (typeof v !== 'object' || v === null) return false;
   const p = v as Record<string, unknown>;
-  return typeof p.id === 'string' && typeof p.host_instance === 'string' && typeof p.command === 'string' && Array.isArray(p.args) && typeof p.cwd === 'string';
+  return (
+    isSessionId(p.id) &&
+    typeof p.host_instance === 'string' &&
+    typeof p.command === 'string' &&
+    Array.isArray(p.args) &&
+    p.args.every((a) => typeof a === 'string') &&
+    typeof p.cwd === 'string' &&
+    (p.type === 'spawned' || p.type === 'wrapped') &&
+    (p.status === 'disconnected' || p.status === 'exited') &&
+    (p.host_pid === null || Number.isInteger(p.host_pid))
+  );
 }
 
 /**
@@ -134,6 +146,10 @@ export class SessionStore {
       await this.setAside(`not JSON (${err.message})`);
       return empty;
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      await this.setAside('not a JSON object');
+      return empty;
+    }
     const f = parsed as Partial<SessionsFile>;
     if (f.version !== SESSIONS_FILE_VERSION || !Array.isArray(f.sessions)) {
       await this.setAside(`version ${String(f.version)} is not ${SESSIONS_FILE_VERSION}`);
@@ -142,7 +158,7 @@ export class SessionStore {
     return {
       version: SESSIONS_FILE_VERSION,
       sessions: f.sessions.filter(isPersistedSession),
-      killed_instances: Array.isArray(f.killed_instances) ? f.killed_instances.filter((k) => Array.isArray(k) && typeof k[0] === 'string') : [],
+      killed_instances: Array.isArray(f.killed_instances) ? f.killed_instances.filter((k) => Array.isArray(k) && typeof k[0] === 'string' && Number.isFinite(k[1])) : [],
     };
   }
 
