@@ -15,6 +15,7 @@ interface CommandEntry {
 const COMMANDS: CommandEntry[] = [
   { name: 'daemon', summary: 'run the daemon in the foreground, or start|stop|status it', load: () => import('./commands/daemon.js') },
   { name: 'meta', summary: "show the daemon's version, address, machine id, uptime and capabilities", load: () => import('./commands/meta.js') },
+  { name: 'wrap', summary: 'run a program in this terminal as an addressable session', load: () => import('./commands/wrap.js') },
   { name: 'spawn', summary: 'start a program in a new background session', load: () => import('./commands/spawn.js') },
   { name: 'list', aliases: ['ls'], summary: 'list sessions', load: () => import('./commands/list.js') },
   { name: 'read', summary: "print a session's rendered screen", load: () => import('./commands/read.js') },

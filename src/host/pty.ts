@@ -83,6 +83,10 @@ export class PtyProcess {
     if (!this.exitInfo) this.pty.resume();
   }
 
+  signal(signal: NodeJS.Signals): void {
+    if (!this.exitInfo) signalGroup(this.pty.pid, signal);
+  }
+
   /**
    * End the child's whole session: SIGHUP to its process group (it is a session leader), then SIGKILL to every
    * process still in its session after `graceMs`. node-pty leaks master fds into later children, so closing

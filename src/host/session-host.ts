@@ -13,7 +13,7 @@ import type { Endpoint } from '../client/http.js';
 import type { Logger } from '../util/log.js';
 import { DaemonLink, type LinkTimings } from './daemon-link.js';
 import { PtyProcess, type PtyExit } from './pty.js';
-import { ScreenModel } from './screen.js';
+import { ScreenModel, type ScreenModes } from './screen.js';
 
 /** Everything a host needs to start its session. For detached hosts the daemon writes it on the host's stdin. */
 export interface HostSpec {
@@ -143,6 +143,16 @@ export class SessionHost {
 
   start(): void {
     this.link.start();
+  }
+
+  /** The child's terminal modes as its output left them (to restore the user's terminal on exit). */
+  modes(): ScreenModes {
+    return this.screen.modes();
+  }
+
+  /** Send a signal to the child's process group (wrap forwards SIGTERM/SIGHUP it receives). */
+  signal(signal: NodeJS.Signals): void {
+    this.pty.signal(signal);
   }
 
   /** Bytes for the child: typed locally (wrap) or sent by a viewer. */

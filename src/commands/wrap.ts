@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { assertSessionId } from '../protocol/ids.js';
+import { intOption } from './options.js';
+import { examples } from './types.js';
+
+export function register(program: Command): void {
+  program
+    .command('wrap')
+    .description('run a program in this terminal as an addressable session (CMD defaults to $SHELL)')
+    .argument('[command...]', 'the program and its arguments (put them after --)')
+    .option('--id <id>', 'session id (default: <folder>-<command>, made unique)')
+    .option('-q, --quiet', 'no banner on stderr')
+    .option('--cols <n>', 'terminal width when stdout is not a terminal (default 80)', intOption('--cols', 2, 1000))
+    .option('--rows <n>', 'terminal height when stdout is not a terminal (default 24)', intOption('--rows', 2, 1000))
+    .addHelpText(
+      'after',
+      examples(['telepty wrap claude', 'telepty wrap --id dev-001 -- codex --full-auto', 'telepty wrap            # your $SHELL']) +
+        '\nEvery byte passes through; the size follows your terminal; modes are restored on exit. If the daemon\n' +
+        'goes away the program keeps running and the session reconnects. Exit status: the program\'s (128+N when\n' +
+        'killed by signal N).\n',
+    )
+    .action(async (argv: string[], opts: { id?: string; quiet?: boolean; cols?: number; rows?: number }) => {
+      const { runWrap } = await import('../host/wrap.js');
+      const [command, ...args] = argv.length > 0 ? argv : [process.env.SHELL || '/bin/sh'];
+      process.exitCode = await runWrap({
+        ...(opts.id !== undefined ? { id: assertSessionId(opts.id) } : {}),
+        quiet: Boolean(opts.quiet),
+        command: command as string,
+        args,
+        ...(opts.cols !== undefined ? { cols: opts.cols } : {}),
+        ...(opts.rows !== undefined ? { rows: opts.rows } : {}),
+      });
+    });
+}

@@ -1,0 +1,173 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SessionObject } from '../../src/protocol/session.js';
+import { parseJson, runCli } from '../helpers/cli.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { BIN, ROOT, isAlive, makeHome, testEnv, waitFor } from '../helpers/env.js';
+import { TerminalDriver } from '../helpers/terminal.js';
+
+const homes = useHomes();
+const FULLSCREEN = path.join(ROOT, 'test', 'fixtures', 'fullscreen.mjs');
+const BASH = ['bash', '--norc', '--noprofile'];
+const drivers: TerminalDriver[] = [];
+afterEach(() => {
+  for (const d of drivers.splice(0)) d.dispose();
+});
+
+function terminal(home: string, args: string[], size: { cols?: number; rows?: number } = {}): TerminalDriver {
+  const d = new TerminalDriver(process.execPath, [BIN, ...args], { env: { ...testEnv(home), PS1: 'wrapped$ ' }, ...size });
+  drivers.push(d);
+  return d;
+}
+
+function plain(file: string, args: string[], size: { cols?: number; rows?: number } = {}): TerminalDriver {
+  const home = makeHome();
+  const d = new TerminalDriver(file, args, { env: { ...testEnv(home.home), PS1: 'wrapped$ ' }, ...size });
+  drivers.push(d);
+  return d;
+}
+
+async function list(home: string): Promise<SessionObject[]> {
+  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
+}
+
+describe('wrap in a terminal', () => {
+  it('passes typing, output, window size and the exit code through exactly', async () => {
+    const home = homes.newHome();
+    const t = terminal(home, ['wrap', '--id', 'mine', '--', ...BASH], { cols: 90, rows: 30 });
+    await t.waitForText('this terminal is session "mine"');
+    await t.waitForText('wrapped$');
+    t.write('echo typed-$((40+2))\r');
+    await t.waitForText(/^typed-42$/m);
+    t.write('stty size\r');
+    await t.waitForText(/^30 90$/m);
+    t.resize(100, 40);
+    await new Promise((r) => setTimeout(r, 200));
+    t.write('stty size\r');
+    await t.waitForText(/^40 100$/m);
+    const s = (await list(home))[0];
+    expect(s).toMatchObject({ id: 'mine', type: 'wrapped', status: 'connected', command: 'bash', cols: 100, rows: 40 });
+    t.write('exit 7\r');
+    expect((await t.waitExit()).exitCode).toBe(7);
+  });
+
+  it('exits 128+N when the program is killed by signal N, and Ctrl-C reaches the program', async () => {
+    const home = homes.newHome();
+    const t = terminal(home, ['wrap', '--quiet', '--', ...BASH]);
+    await t.waitForText('wrapped$');
+    t.write('sleep 30\r');
+    await new Promise((r) => setTimeout(r, 300));
+    t.write('\x03'); // Ctrl-C interrupts sleep, not bash
+    await t.waitForText(/\^C\s*\n?wrapped\$/);
+    t.write('kill -KILL $$\r'); // an interactive bash ignores SIGTERM
+    expect((await t.waitExit()).exitCode).toBe(137);
+    expect(await t.screenText()).not.toMatch(/this terminal is session/);
+  });
+
+  it('renders a full-screen program exactly as without wrap, and restores the terminal after it', async () => {
+    const home = homes.newHome();
+    const direct = plain(process.execPath, [FULLSCREEN], { cols: 70, rows: 20 });
+    const wrapped = terminal(home, ['wrap', '--quiet', '--', process.execPath, FULLSCREEN], { cols: 70, rows: 20 });
+    await direct.waitForText('FULLSCREEN FIXTURE 70x20');
+    await wrapped.waitForText('FULLSCREEN FIXTURE 70x20');
+    for (const d of [direct, wrapped]) d.write('abc');
+    await direct.waitForText('typed: abc');
+    await wrapped.waitForText('typed: abc');
+    expect(await wrapped.screen()).toEqual(await direct.screen());
+    expect(wrapped.term.buffer.active.type).toBe('alternate');
+    const read = await waitFor('the session screen', async () => {
+      const r = await runCli(home, ['read', 'main-node', '--json']);
+      return r.exitCode === 0 ? parseJson<{ lines: string[]; alt_screen: boolean }>(r) : null;
+    });
+    expect(read.alt_screen).toBe(true);
+    expect(read.lines).toEqual((await direct.screen()).slice(0, read.lines.length));
+    wrapped.write('q');
+    direct.write('q');
+    expect((await wrapped.waitExit()).exitCode).toBe(0);
+    await direct.waitExit();
+    expect(wrapped.term.buffer.active.type).toBe('normal');
+    expect(wrapped.term.modes.bracketedPasteMode).toBe(false);
+    expect(wrapped.term.modes.mouseTrackingMode).toBe('none');
+    expect(await wrapped.screenText()).toContain('fullscreen fixture done');
+  });
+
+  it.skipIf(!existsSync('/usr/bin/vim'))('shows vim the same through wrap as without it', async () => {
+    const home = homes.newHome();
+    const file = path.join(home, 'note.txt');
+    await fs.writeFile(file, 'first line\nsecond line\n');
+    const args = ['-u', 'NONE', '-N', '-n', file];
+    const direct = plain('/usr/bin/vim', args, { cols: 60, rows: 12 });
+    const wrapped = terminal(home, ['wrap', '--quiet', '--', '/usr/bin/vim', ...args], { cols: 60, rows: 12 });
+    for (const d of [direct, wrapped]) await d.waitForText('second line');
+    for (const d of [direct, wrapped]) d.write('Gotyped through\x1b');
+    for (const d of [direct, wrapped]) await d.waitForText('typed through');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await wrapped.screen()).toEqual(await direct.screen());
+    for (const d of [direct, wrapped]) d.write(':q!\r');
+    expect((await wrapped.waitExit()).exitCode).toBe(0);
+    expect(wrapped.term.buffer.active.type).toBe('normal');
+  });
+
+  it('keeps the program running through kill -9 of the daemon and reconnects to the next daemon within 3 s', async () => {
+    const home = homes.newHome();
+    const t = terminal(home, ['wrap', '--id', 'steady', '--', ...BASH]);
+    await t.waitForText('wrapped$');
+    const daemon = await liveDaemon(home);
+    expect(daemon).not.toBeNull();
+    process.kill(daemon?.record.pid as number, 'SIGKILL');
+    await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+    t.write('echo still-$((1+1))\r');
+    await t.waitForText(/^still-2$/m);
+    await runCli(home, ['daemon', 'start']);
+    const fresh = await liveDaemon(home);
+    await waitFor('steady to reconnect', async () => (await list(home)).find((s) => s.id === 'steady' && s.status === 'connected'), 5_000);
+    expect(Date.now() - Date.parse(fresh?.meta.started_at as string)).toBeLessThan(3_000);
+    const screen = parseJson<{ lines: string[] }>(await runCli(home, ['read', 'steady', '--json']));
+    expect(screen.lines.join('\n')).toContain('still-2');
+    expect(await t.screenText()).not.toMatch(/daemon|reconnect/i);
+    t.write('exit\r');
+    expect((await t.waitExit()).exitCode).toBe(0);
+  });
+
+  it('ends the program when the session is killed, says why, and exits', async () => {
+    const home = homes.newHome();
+    const t = terminal(home, ['wrap', '--id', 'target', '--', ...BASH]);
+    await t.waitForText('wrapped$');
+    const k = await runCli(home, ['kill', 'target']);
+    expect(k.exitCode).toBe(0);
+    const exit = await t.waitExit();
+    expect(exit.exitCode).toBe(129);
+    expect(await t.screenText()).toMatch(/session target ended: killed by `telepty kill`/);
+    expect(await list(home)).toEqual([]);
+  });
+
+  it('refuses an --id that a live session already has, before starting anything', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['spawn', '--id', 'taken', '--', 'sleep', '60']);
+    const r = await runCli(home, ['wrap', '--id', 'taken', '--', 'sh', '-c', 'echo should-not-run']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/already in use/);
+    expect(r.stdout).not.toContain('should-not-run');
+  });
+});
+
+describe('wrap without a terminal (CI, pipes)', () => {
+  it('passes output through, registers the session and returns the exit code', async () => {
+    const home = homes.newHome();
+    const r = await runCli(home, ['wrap', '--id', 'ci', '--', 'sh', '-c', 'echo "size $(stty size)"; echo out-of-ci; exit 5']);
+    expect(r.exitCode).toBe(5);
+    expect(r.stdout).toContain('size 24 80');
+    expect(r.stdout).toContain('out-of-ci');
+    expect(r.stderr).toContain('this terminal is session "ci"');
+    const ls = await list(home);
+    expect(ls[0]).toMatchObject({ id: 'ci', type: 'wrapped', status: 'exited', exit_code: 5 });
+  });
+
+  it('takes --cols/--rows when there is no terminal to measure', async () => {
+    const home = homes.newHome();
+    const r = await runCli(home, ['wrap', '--quiet', '--cols', '132', '--rows', '50', '--', 'stty', 'size']);
+    expect(r.stdout.trim()).toBe('50 132');
+    expect(r.stderr).toBe('');
+  });
+});
