@@ -14,6 +14,7 @@ import { claimState, readState, releaseState, serializeRecord } from './claim.js
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { metaRoutes } from './routes/meta.js';
+import { injectRoutes } from './inject/routes.js';
 import { sessionRoutes } from './sessions/routes.js';
 import { Sessions } from './sessions/service.js';
 import type { DaemonTimings } from './timings.js';
@@ -46,7 +47,7 @@ const SHUTDOWN_IDLE_SWEEP_MS = 20;
 const CLAIM_POLL_MS = 100;
 
 /** Capabilities that exist in this build: the seed's names first (older clients check them), then ours. */
-const CAPABILITIES = ['sessions', 'singleton-daemon', 'screen', 'attach', 'persistent-sessions'];
+const CAPABILITIES = ['sessions', 'wrapped-sessions', 'singleton-daemon', 'inject-queue', 'inject-wait', 'screen', 'attach', 'persistent-sessions'];
 
 function listen(server: http.Server, host: string, port: number): Promise<number | 'in-use'> {
   return new Promise((resolve, reject) => {
@@ -108,7 +109,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   const events: EventSink = { emit: (kind, fields) => log.debug(`event ${kind} ${JSON.stringify(fields)}`) };
   const sessions = new Sessions({ config, env: opts.env, log, events, timings, now });
   await sessions.load();
-  const router = new Router().add(...metaRoutes({ meta, requestShutdown: (reason) => stopRequested?.(reason) }), ...sessionRoutes(sessions));
+  const router = new Router().add(...metaRoutes({ meta, requestShutdown: (reason) => stopRequested?.(reason) }), ...sessionRoutes(sessions), ...injectRoutes(sessions.injector));
   const upgrade = createUpgradeRouter(sessions.wsRoutes());
   const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler });
 

@@ -32,6 +32,10 @@ export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = {
   disconnectedExpireMs: 10 * 60_000,
   // Coalesce bursts (a restart re-registering many hosts) into one write.
   persistDebounceMs: 50,
+  // A host answers "queued" within milliseconds; 5 s means it is stuck.
+  hostAckTimeoutMs: 5_000,
+  // An inject whose host went away cannot report after this; forget it.
+  pendingTtlMs: 10 * 60_000,
 };
 
 const ENV_NAMES: Partial<Record<keyof DaemonTimings, string>> = {

@@ -3,6 +3,7 @@ import type { IBufferCell, IBufferLine, Terminal as XTerm } from '@xterm/headles
 import type { SerializeAddon as XSerialize } from '@xterm/addon-serialize';
 import type { HostScreen } from '../protocol/host-link.js';
 import type { ScreenQuery } from '../protocol/session.js';
+import type { CursorState } from './inject-queue.js';
 
 // @xterm/headless and its serialize addon are CommonJS (LESSONS.md): load them through require.
 const require = createRequire(import.meta.url);
@@ -69,16 +70,12 @@ export class ScreenModel {
     return this.serializer.serialize({ scrollback: 0 });
   }
 
-  /** The text of the visible screen's line `y` (0 = top row), trailing blanks trimmed. */
-  async lineAt(y: number): Promise<string> {
+  /** Where input happens: the cursor and the text of its row, after every queued byte is parsed. */
+  async cursorState(): Promise<CursorState> {
     await this.flush();
     const buf = this.term.buffer.active;
-    return buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '';
-  }
-
-  async cursor(): Promise<{ x: number; y: number }> {
-    await this.flush();
-    return { x: this.term.buffer.active.cursorX, y: this.term.buffer.active.cursorY };
+    const y = buf.baseY + buf.cursorY;
+    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '' };
   }
 
   /**

@@ -12,6 +12,7 @@ import type { SessionType } from '../protocol/session.js';
 import type { Endpoint } from '../client/http.js';
 import type { Logger } from '../util/log.js';
 import { DaemonLink, type LinkTimings } from './daemon-link.js';
+import { InjectQueue, type InjectTimings } from './inject-queue.js';
 import { PtyProcess, type PtyExit } from './pty.js';
 import { ScreenModel, type ScreenModes } from './screen.js';
 
@@ -35,7 +36,7 @@ export interface HostSpec {
   term: string;
 }
 
-export interface HostTimings extends LinkTimings {
+export interface HostTimings extends LinkTimings, InjectTimings {
   /** lastActivityAt reaches the daemon at most this often (idle is reported in whole seconds). */
   activityReportMs: number;
   /** After SIGHUP, how long the child's session gets before SIGKILL. */
@@ -44,7 +45,7 @@ export interface HostTimings extends LinkTimings {
   exitReportWaitMs: number;
 }
 
-export const DEFAULT_HOST_TIMINGS: Omit<HostTimings, keyof LinkTimings> = {
+export const DEFAULT_HOST_TIMINGS: Omit<HostTimings, keyof LinkTimings | keyof InjectTimings> = {
   activityReportMs: 1_000,
   killGraceMs: 2_000,
   exitReportWaitMs: 5_000,
@@ -75,7 +76,9 @@ export class SessionHost {
   private readonly pty: PtyProcess;
   private readonly screen: ScreenModel;
   private readonly link: DaemonLink;
+  private readonly injects: InjectQueue;
   private readonly now: () => number;
+  private lastInput = 0;
   private readonly createdAt: string;
   private sessionId: string;
   private lastActivity: number;
@@ -126,6 +129,23 @@ export class SessionHost {
       deps.timings,
       deps.log,
     );
+    this.injects = new InjectQueue(
+      {
+        write: (d) => this.pty.write(d),
+        writeQueueEmpty: () => this.pty.writeQueueEmpty(),
+        bracketedPaste: () => this.screen.modes().bracketedPaste,
+        cursorState: () => this.screen.cursorState(),
+        lastInputAt: () => this.lastInput,
+        exited: () => this.pty.hasExited,
+      },
+      {
+        written: (id, at) => this.link.send({ type: 'inject_written', inject_id: id, written_at: at }),
+        done: (id, o) => this.link.send({ type: 'inject_result', inject_id: id, ...o }),
+      },
+      deps.timings,
+      (held) => this.pty.write(held),
+      this.now,
+    );
     this.exited = this.pty.exited.then((exit) => this.finish(exit));
   }
 
@@ -155,10 +175,11 @@ export class SessionHost {
     this.pty.signal(signal);
   }
 
-  /** Bytes for the child: typed locally (wrap) or sent by a viewer. */
+  /** Bytes for the child: typed locally (wrap) or sent by a viewer. Held while an inject job is writing. */
   input(data: string): void {
     this.touch();
-    this.pty.write(data);
+    this.lastInput = this.now();
+    if (!this.injects.hold(data)) this.pty.write(data);
   }
 
   resize(cols: number, rows: number): void {
@@ -271,6 +292,12 @@ export class SessionHost {
     switch (op) {
       case 'screen':
         return this.screen.snapshot(args as HostRequestMap['screen']['args']);
+      case 'inject': {
+        const position = this.injects.enqueue(args as HostRequestMap['inject']['args']);
+        return { queued: true, position };
+      }
+      case 'cancel_inject':
+        return { cancelled: this.injects.cancel((args as HostRequestMap['cancel_inject']['args']).inject_id) };
       case 'replay': {
         // Hold output while the snapshot is taken: every frame sent before the reply is in it, none after.
         this.pty.pause();

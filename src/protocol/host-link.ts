@@ -76,7 +76,25 @@ export interface HostEvent {
   fields: Record<string, unknown>;
 }
 
-export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostEvent;
+/** An inject job wrote its text and Enter (or its text alone, for no_enter). */
+export interface HostInjectWritten {
+  type: 'inject_written';
+  inject_id: string;
+  written_at: string;
+}
+
+/** How an inject job ended. */
+export interface HostInjectResult {
+  type: 'inject_result';
+  inject_id: string;
+  status: 'written' | 'entered' | 'submitted' | 'failed';
+  written_at: string | null;
+  submitted_at: string | null;
+  code?: string;
+  error?: string;
+}
+
+export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostEvent | HostInjectWritten | HostInjectResult;
 
 export interface DaemonWelcome {
   type: 'welcome';
@@ -113,9 +131,22 @@ export interface DaemonSubscribe {
 }
 
 /** Requests the daemon makes of a host; each is answered by one `reply` with the same req_id. */
+/** An inject job for the host's per-session FIFO queue. */
+export interface InjectJobArgs {
+  inject_id: string;
+  /** Empty with enter_only. */
+  text: string;
+  no_enter: boolean;
+  /** Enter alone (submit). */
+  enter_only: boolean;
+}
+
 export interface HostRequestMap {
   screen: { args: ScreenQuery; result: HostScreen };
   replay: { args: Record<string, never>; result: { data: string } };
+  inject: { args: InjectJobArgs; result: { queued: true; position: number } };
+  /** Withdraw a job that has not started; `cancelled: false` when it already runs or ran. */
+  cancel_inject: { args: { inject_id: string }; result: { cancelled: boolean } };
 }
 
 export type HostRequestOp = keyof HostRequestMap;
@@ -142,7 +173,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const HOST_TYPES = new Set(['hello', 'state', 'reply', 'exit', 'gap', 'event']);
+const HOST_TYPES = new Set(['hello', 'state', 'reply', 'exit', 'gap', 'event', 'inject_written', 'inject_result']);
 const DAEMON_TYPES = new Set(['welcome', 'rename', 'kill', 'input', 'resize', 'subscribe', 'request']);
 
 /** Parse a text frame from a host; null when it is not a link message (the daemon closes such links). */

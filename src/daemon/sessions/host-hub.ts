@@ -14,6 +14,7 @@ import {
 } from '../../protocol/host-link.js';
 import type { EventSink } from '../../protocol/events.js';
 import type { Logger } from '../../util/log.js';
+import type { Injector } from '../inject/injector.js';
 import type { WsRoute } from '../ws/upgrade.js';
 import type { HostHandle, SessionEntry, SessionRegistry } from './registry.js';
 import type { ViewerHub } from './viewer-hub.js';
@@ -85,6 +86,7 @@ export interface HostHubDeps {
   events: EventSink;
   log: Logger;
   timings: HostHubTimings;
+  injector: Injector;
   /** The session exited; `killed` when it ended because it was killed. */
   onExit: (entry: SessionEntry) => void;
 }
@@ -169,6 +171,12 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
           case 'event':
             if (typeof msg.kind === 'string' && typeof msg.fields === 'object' && msg.fields !== null) deps.events.emit(msg.kind, { ...msg.fields, session_id: entry.id });
             return;
+          case 'inject_written':
+            deps.injector.onWritten(entry, msg);
+            return;
+          case 'inject_result':
+            deps.injector.onResult(entry, msg);
+            return;
           case 'hello':
             ws.close(LINK_CLOSE.BAD_MESSAGE, 'hello sent twice');
             return;
@@ -202,7 +210,10 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
         clearInterval(heartbeat);
         handle.failAll(new TeleptyError('SESSION_DISCONNECTED', `session ${entry?.id ?? ''} disconnected while the request was in flight`));
         if (!entry) return;
-        if (entry.link === handle) viewers.endAll(entry, { type: 'error', code: 'SESSION_DISCONNECTED', error: 'the session host disconnected' });
+        if (entry.link === handle) {
+          viewers.endAll(entry, { type: 'error', code: 'SESSION_DISCONNECTED', error: 'the session host disconnected' });
+          deps.injector.onHostGone(entry);
+        }
         registry.detachHost(entry, handle);
       });
     },

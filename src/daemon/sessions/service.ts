@@ -7,7 +7,9 @@ import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, Session
 import { expectObject, optString } from '../../protocol/validate.js';
 import type { TeleptyConfig } from '../../util/config.js';
 import type { Logger } from '../../util/log.js';
+import { withTimeout } from '../../util/async.js';
 import { isProcessAlive } from '../../util/process.js';
+import { Injector, type InjectorTimings } from '../inject/injector.js';
 import type { WsRoute } from '../ws/upgrade.js';
 import { hostLinkRoute, type HostHubTimings } from './host-hub.js';
 import { SessionRegistry, type SessionEntry } from './registry.js';
@@ -16,7 +18,7 @@ import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from 
 import { startSweeper, type SweeperTimings } from './sweeper.js';
 import { ViewerHub, type ViewerTimings } from './viewer-hub.js';
 
-export interface SessionTimings extends HostHubTimings, SweeperTimings, ViewerTimings {
+export interface SessionTimings extends HostHubTimings, SweeperTimings, ViewerTimings, InjectorTimings {
   spawnTimeoutMs: number;
   /** `kill` waits this long for the host to report that its child's session ended. */
   killTimeoutMs: number;
@@ -34,15 +36,11 @@ export interface SessionsDeps {
   now: () => number;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => TeleptyError): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]).finally(() => clearTimeout(timer));
-}
-
 /** The session side of the daemon: registry, hosts, viewers, spawning, persistence and the sweeper. */
 export class Sessions {
   readonly registry: SessionRegistry;
   readonly viewers: ViewerHub;
+  readonly injector: Injector;
   private readonly store: SessionStore;
   private readonly spawner: Spawner;
   private sweeper: { stop(): void } | undefined;
@@ -63,6 +61,7 @@ export class Sessions {
       timings.persistDebounceMs,
     );
     this.viewers = new ViewerHub(this.registry, log, timings);
+    this.injector = new Injector({ registry: this.registry, events, log, timings, now, changed: () => this.store.schedule() });
     this.spawner = new Spawner({
       registry: this.registry,
       log,
@@ -101,6 +100,7 @@ export class Sessions {
         events: this.deps.events,
         log: this.deps.log,
         timings: this.deps.timings,
+        injector: this.injector,
         onExit: (e) => {
           if (e.killPending) this.registry.remove(e);
         },

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { connect } from '../client/daemon-client.js';
+import { submitEnter } from '../client/inject.js';
+import { assertSessionId } from '../protocol/ids.js';
+import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
+import { printJson, printLine } from '../ui/print.js';
+import { describeResult } from './inject.js';
+import { intOption } from './options.js';
+import { examples } from './types.js';
+
+export function register(program: Command): void {
+  program
+    .command('enter')
+    .description('press Enter alone in a session (through the same queue as inject), e.g. after inject --no-enter')
+    .argument('<id>', 'session id')
+    .option('--no-wait', 'return once queued')
+    .option('--timeout <seconds>', 'how long to wait', intOption('--timeout', 1, 600))
+    .option('--json', 'print the daemon answer as JSON')
+    .addHelpText('after', examples(['telepty inject dev-001 --no-enter "draft"; telepty enter dev-001']))
+    .action(async (id: string, opts: { wait: boolean; timeout?: number; json?: boolean }) => {
+      const r = await submitEnter(await connect(), assertSessionId(id), { wait: opts.wait, timeout_ms: opts.timeout ? opts.timeout * 1000 : DEFAULT_INJECT_TIMEOUT_MS });
+      if (opts.json) printJson(r);
+      else printLine(describeResult(r));
+    });
+}

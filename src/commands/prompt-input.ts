@@ -1,0 +1,22 @@
+import { promises as fs } from 'node:fs';
+import { TeleptyError } from '../protocol/errors.js';
+
+/**
+ * The prompt from the words on the command line, or --file, or stdin (for long and multi-line prompts).
+ * Trailing newlines of a file or stdin are dropped, as the shell's $(…) does; nothing else is changed.
+ */
+export async function readPrompt(words: string[], file: string | undefined): Promise<string> {
+  if (words.length > 0 && file) throw new TeleptyError('INVALID_FIELD', 'give the prompt as text or with --file, not both');
+  if (words.length > 0) return words.join(' ');
+  if (file) return (await fs.readFile(file, 'utf8')).replace(/\n+$/, '');
+  if (process.stdin.isTTY) throw new TeleptyError('INVALID_FIELD', 'no prompt: give TEXT, --file PATH, or pipe it on stdin');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString('utf8').replace(/\n+$/, '');
+  if (!text) throw new TeleptyError('INVALID_FIELD', 'no prompt: stdin was empty');
+  return text;
+}
+
+export function timeoutMs(seconds: number | undefined, fallbackMs: number): number {
+  return seconds === undefined ? fallbackMs : Math.round(seconds * 1000);
+}

@@ -1,0 +1,34 @@
+import { parseInjectRequest, parseMulticastRequest, parseSubmitRequest } from '../../protocol/inject.js';
+import type { Route } from '../http/router.js';
+import type { Injector } from './injector.js';
+
+/** HTTP adapters for inject, submit, multicast and broadcast (PROTOCOL.md). */
+export function injectRoutes(injector: Injector): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/api/sessions/:id/inject',
+      handler: async (ctx) => {
+        const { prompt, ...opts } = parseInjectRequest(ctx.body);
+        return { body: await injector.inject(ctx.params.id, prompt, opts) };
+      },
+    },
+    { method: 'POST', path: '/api/sessions/:id/submit', handler: async (ctx) => ({ body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body)) }) },
+    {
+      method: 'POST',
+      path: '/api/sessions/multicast/inject',
+      handler: async (ctx) => {
+        const { session_ids, prompt, ...opts } = parseMulticastRequest(ctx.body);
+        return { body: await injector.multicast(session_ids, prompt, opts) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/sessions/broadcast/inject',
+      handler: async (ctx) => {
+        const { prompt, ...opts } = parseInjectRequest(ctx.body);
+        return { body: await injector.broadcast(prompt, opts) };
+      },
+    },
+  ];
+}

@@ -1,0 +1,110 @@
+import { TeleptyError } from './errors.js';
+import { assertSessionId } from './ids.js';
+import { expectObject, optBool, optInt, optString, type Fields } from './validate.js';
+
+/** Largest prompt accepted (characters); a 100,000-character prompt is routine, this bounds memory. */
+export const MAX_PROMPT_CHARS = 1_000_000;
+/** `from`, `reply_to`, `thread_id` are identifiers such as `project:session`, not prose. */
+const MAX_REF_CHARS = 256;
+/** Default bound on an inject with `wait`: queue wait + typing + submission. */
+export const DEFAULT_INJECT_TIMEOUT_MS = 30_000;
+export const MAX_INJECT_TIMEOUT_MS = 600_000;
+
+export interface InjectOptions {
+  from: string | null;
+  reply_to: string | null;
+  thread_id: string | null;
+  reply_expected: boolean;
+  no_enter: boolean;
+  /** Answer when the job finished (true) or once it is queued (false, the HTTP default). */
+  wait: boolean;
+  timeout_ms: number;
+}
+
+export interface InjectRequest extends InjectOptions {
+  prompt: string;
+}
+
+export type InjectStatus = 'queued' | 'written' | 'entered' | 'submitted';
+
+/**
+ * `written`: text only (no_enter). `entered`: text and Enter written, no reaction to the Enter seen.
+ * `submitted`: the program visibly took the Enter (its input line changed). `queued`: answered before the job ran.
+ */
+export interface InjectResponse {
+  success: true;
+  inject_id: string;
+  session_id: string;
+  status: InjectStatus;
+  written_at: string | null;
+  submitted_at: string | null;
+}
+
+export interface MulticastResult {
+  success: boolean;
+  results: {
+    successful: { id: string; inject_id: string; status: InjectStatus }[];
+    failed: { id: string; code: string; error: string }[];
+  };
+}
+
+/** Control characters other than tab and newlines would be typed as keys (ESC could even end a paste). */
+const FORBIDDEN_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+
+/** Line endings become \n; nothing else in the text is ever changed or added. */
+export function normalizePrompt(text: string): string {
+  return text.replace(/\r\n?/g, '\n');
+}
+
+function ref(o: Fields, key: string): string | null {
+  const v = optString(o, key, { max: MAX_REF_CHARS, noNul: true });
+  if (v !== undefined && FORBIDDEN_CONTROL.test(v)) throw new TeleptyError('INVALID_FIELD', `"${key}" contains control characters`, { field: key });
+  return v ?? null;
+}
+
+export function parsePrompt(value: unknown): string {
+  if (typeof value !== 'string') throw new TeleptyError('INVALID_FIELD', '"prompt" is required and must be a string (the canonical field is prompt, not text or content)', { field: 'prompt' });
+  if (value.length === 0) throw new TeleptyError('INVALID_FIELD', '"prompt" is empty; to send Enter alone use /submit (telepty enter)', { field: 'prompt' });
+  if (value.length > MAX_PROMPT_CHARS) throw new TeleptyError('PAYLOAD_TOO_LARGE', `"prompt" is ${value.length} characters; at most ${MAX_PROMPT_CHARS} are allowed`, { field: 'prompt' });
+  if (FORBIDDEN_CONTROL.test(value)) {
+    throw new TeleptyError('INVALID_FIELD', '"prompt" contains control characters (only tab and newlines are allowed): they would be typed as keys', { field: 'prompt' });
+  }
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value)) {
+    throw new TeleptyError('INVALID_FIELD', '"prompt" is not valid Unicode (a lone surrogate)', { field: 'prompt' });
+  }
+  return normalizePrompt(value);
+}
+
+export function parseInjectOptions(o: Fields, defaults: { wait: boolean }): InjectOptions {
+  const from = ref(o, 'from');
+  return {
+    from,
+    reply_to: ref(o, 'reply_to') ?? from,
+    thread_id: ref(o, 'thread_id'),
+    reply_expected: optBool(o, 'reply_expected') ?? false,
+    no_enter: optBool(o, 'no_enter') ?? false,
+    wait: optBool(o, 'wait') ?? defaults.wait,
+    timeout_ms: optInt(o, 'timeout_ms', 1, MAX_INJECT_TIMEOUT_MS) ?? DEFAULT_INJECT_TIMEOUT_MS,
+  };
+}
+
+export function parseInjectRequest(body: unknown): InjectRequest {
+  const o = expectObject(body);
+  return { prompt: parsePrompt(o.prompt), ...parseInjectOptions(o, { wait: false }) };
+}
+
+export function parseSubmitRequest(body: unknown): InjectOptions {
+  return parseInjectOptions(body === undefined ? {} : expectObject(body), { wait: false });
+}
+
+/** At most this many targets in one multicast. */
+export const MAX_MULTICAST = 256;
+
+export function parseMulticastRequest(body: unknown): InjectRequest & { session_ids: string[] } {
+  const o = expectObject(body);
+  const ids = o.session_ids;
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_MULTICAST) {
+    throw new TeleptyError('INVALID_FIELD', `"session_ids" must be an array of 1-${MAX_MULTICAST} session ids`, { field: 'session_ids' });
+  }
+  return { session_ids: [...new Set(ids.map((id) => assertSessionId(id)))], ...parseInjectRequest(o) };
+}

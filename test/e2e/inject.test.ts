@@ -1,0 +1,330 @@
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { InjectResponse, MulticastResult } from '../../src/protocol/inject.js';
+import type { SessionObject } from '../../src/protocol/session.js';
+import { parseJson, runCli } from '../helpers/cli.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
+import { TerminalDriver } from '../helpers/terminal.js';
+
+const homes = useHomes();
+const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+const drivers: TerminalDriver[] = [];
+afterEach(() => {
+  for (const d of drivers.splice(0)) d.dispose();
+});
+
+interface Submission {
+  n: number;
+  text: string;
+}
+
+/** A session running a fixture that logs every submission it takes (FIXTURE_LOG, JSON lines). */
+async function fixtureSession(home: string, id: string, fixture: string): Promise<{ log: string; submissions: () => Promise<Submission[]> }> {
+  const log = path.join(home, `${id}.submissions`);
+  const r = await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, fixture)]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  await waitFor(`${id} to be ready`, async () => (await runCli(home, ['read', id])).stdout.includes('ready'));
+  const submissions = async (): Promise<Submission[]> => {
+    const text = await fs.readFile(log, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return '';
+      throw err;
+    });
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Submission);
+  };
+  return { log, submissions };
+}
+
+/** Deterministic prompt text of a given size (letters, spaces, punctuation; no control characters). */
+function promptOf(size: number, seed: string): string {
+  const words = ['review', 'the', 'auth', 'module', 'and', 'report', 'failing', 'tests,', 'then', 'fix', 'them.'];
+  let out = `${seed}:`;
+  for (let i = 0; out.length < size; i++) out += ` ${words[i % words.length]}${i % 7 === 0 ? i : ''}`;
+  return out.slice(0, size);
+}
+
+const MULTILINE = 'first line of the prompt\n  indented second line\n\nfourth line after a blank one\nlast: ok';
+
+async function inject(home: string, id: string, prompt: string, extra: string[] = []): Promise<{ exitCode: number; json: InjectResponse; stderr: string }> {
+  const file = path.join(home, `prompt-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
+  await fs.writeFile(file, prompt);
+  const r = await runCli(home, ['inject', id, '--file', file, '--json', ...extra], { timeout: 60_000 });
+  return { exitCode: r.exitCode, json: r.exitCode === 0 ? parseJson<InjectResponse>(r) : ({} as InjectResponse), stderr: r.stderr };
+}
+
+describe('inject submits exactly once, text intact', () => {
+  const cases: [string, string][] = [
+    ['claude-like (bracketed paste, paste heuristics)', 'claude-like.mjs'],
+    ['codex-like (no bracketed paste, Enter after a burst is a newline)', 'codex-like.mjs'],
+    ['plain line reader', 'line-reader.mjs'],
+  ];
+  for (const [name, fixture] of cases) {
+    it(`into a ${name}: 5, 100, 1,000 and 100,000 characters and a multi-line prompt`, async () => {
+      const home = homes.newHome();
+      const s = await fixtureSession(home, 'agent', fixture);
+      const prompts = [promptOf(5, 'a'), promptOf(100, 'b'), promptOf(1_000, 'c'), promptOf(100_000, 'd'), MULTILINE];
+      for (const [i, prompt] of prompts.entries()) {
+        const r = await inject(home, 'agent', prompt);
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.json.status).toBe('submitted');
+        const subs = await waitFor(`submission ${i + 1}`, async () => {
+          const all = await s.submissions();
+          return all.length >= i + 1 ? all : null;
+        });
+        expect(subs).toHaveLength(i + 1);
+        expect(subs[i]?.text).toBe(prompt);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await s.submissions()).toHaveLength(prompts.length);
+    }, 120_000);
+  }
+
+  it('into bash: 5, 100, 1,000 and 100,000 characters and a multi-line prompt', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['spawn', '--id', 'shell', '--', 'bash', '--norc', '--noprofile']);
+    await waitFor('bash prompt', async () => /[$#] $/m.test((await runCli(home, ['read', 'shell'])).stdout));
+    const prompts = [promptOf(5, 'a'), promptOf(100, 'b'), promptOf(1_000, 'c'), promptOf(100_000, 'd'), MULTILINE];
+    for (const [i, text] of prompts.entries()) {
+      // bash's "submission" is running the command: a heredoc that appends the text to a file.
+      const out = path.join(home, `bash-${i}.txt`);
+      const command = `cat >> ${out} <<'TELEPTY_EOF'\n${text}\nTELEPTY_EOF`;
+      const r = await inject(home, 'shell', command);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.json.status).toBe('submitted');
+      const got = await waitFor(`bash to write ${out}`, async () => {
+        const t = await fs.readFile(out, 'utf8').catch(() => null);
+        return t !== null && t.length >= text.length + 1 ? t : null;
+      });
+      expect(got).toBe(`${text}\n`);
+    }
+  }, 120_000);
+});
+
+describe('inject ordering and concurrency', () => {
+  it('keeps 2 clients × 100 concurrent injects as 200 separate submissions, none merged or lost, each client in order', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'busy', 'claude-like.mjs');
+    const port = (await liveDaemon(home))?.record.port as number;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    const post = (prompt: string): Promise<InjectResponse> =>
+      new Promise((resolve, reject) => {
+        const body = JSON.stringify({ prompt, wait: false });
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/api/sessions/busy/inject', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as InjectResponse) : reject(new Error(text))));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const client = async (name: string): Promise<string[]> => {
+      const ids: string[] = [];
+      for (let i = 0; i < 100; i++) ids.push((await post(`${name}-${String(i).padStart(3, '0')}`)).inject_id);
+      return ids;
+    };
+    const [a, b] = await Promise.all([client('A'), client('B')]);
+    expect(new Set([...a, ...b]).size).toBe(200);
+    const subs = await waitFor('200 submissions', async () => ((await s.submissions()).length >= 200 ? s.submissions() : null), 90_000);
+    agent.destroy();
+    const texts = subs.map((x) => x.text);
+    expect(texts).toHaveLength(200);
+    expect(texts.every((t) => /^[AB]-\d{3}$/.test(t))).toBe(true);
+    expect(texts.filter((t) => t.startsWith('A-'))).toEqual(Array.from({ length: 100 }, (_, i) => `A-${String(i).padStart(3, '0')}`));
+    expect(texts.filter((t) => t.startsWith('B-'))).toEqual(Array.from({ length: 100 }, (_, i) => `B-${String(i).padStart(3, '0')}`));
+  }, 150_000);
+
+  it('withdraws a prompt still queued when the caller stops waiting, and says nothing was typed', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'slow', 'codex-like.mjs');
+    const big = promptOf(100_000, 'long');
+    const first = await runCli(home, ['inject', 'slow', '--no-wait', '--file', await writePrompt(home, big)]);
+    expect(first.exitCode).toBe(0);
+    // The long prompt is being typed (the fixture echoes it) when the second one arrives.
+    await waitFor('the long prompt to be typing', async () => (await runCli(home, ['read', 'slow'])).stdout.includes('codex> …'));
+    const second = await runCli(home, ['inject', 'slow', 'after the long one', '--timeout', '0.2']);
+    expect(second.exitCode).toBe(5);
+    expect(second.stderr).toMatch(/still queued .* withdrawn \(nothing was typed\)/);
+    await waitFor('the long prompt to be submitted', async () => (await s.submissions()).length === 1, 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await s.submissions()).map((x) => x.text.length)).toEqual([100_000]);
+  }, 90_000);
+});
+
+async function writePrompt(home: string, text: string): Promise<string> {
+  const file = path.join(home, `p-${Math.random().toString(36).slice(2)}.txt`);
+  await fs.writeFile(file, text);
+  return file;
+}
+
+describe('inject edges', () => {
+  it('types text only with --no-enter, and `enter` submits it', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'draft', 'claude-like.mjs');
+    const r = await runCli(home, ['inject', 'draft', '--no-enter', 'a draft prompt', '--json']);
+    expect(r.exitCode).toBe(0);
+    expect(parseJson<InjectResponse>(r).status).toBe('written');
+    await new Promise((res) => setTimeout(res, 300));
+    expect(await s.submissions()).toEqual([]);
+    expect((await runCli(home, ['read', 'draft'])).stdout).toContain('claude> a draft prompt');
+    const e = await runCli(home, ['enter', 'draft', '--json']);
+    expect(e.exitCode).toBe(0);
+    expect(parseJson<InjectResponse>(e).status).toBe('submitted');
+    expect((await waitFor('the draft submitted', async () => ((await s.submissions()).length === 1 ? s.submissions() : null)))[0]?.text).toBe('a draft prompt');
+  });
+
+  it('reads the prompt from stdin', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'piped', 'line-reader.mjs');
+    const r = await runCli(home, ['inject', 'piped'], { input: 'from stdin\nsecond line\n' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^piped: submitted \[inject [0-9a-f]{8}\]$/m);
+    expect((await waitFor('submission', async () => ((await s.submissions()).length ? s.submissions() : null)))[0]?.text).toBe('from stdin\nsecond line');
+  });
+
+  it('sends to several sessions at once (a,b and --all)', async () => {
+    const home = homes.newHome();
+    const one = await fixtureSession(home, 'one', 'claude-like.mjs');
+    const two = await fixtureSession(home, 'two', 'line-reader.mjs');
+    const m = await runCli(home, ['inject', 'one,two', 'to both', '--json']);
+    expect(m.exitCode).toBe(0);
+    expect(parseJson<MulticastResult>(m).results.successful.map((x) => x.id).sort()).toEqual(['one', 'two']);
+    const all = await runCli(home, ['inject', '--all', 'to', 'everyone']);
+    expect(all.exitCode).toBe(0);
+    for (const s of [one, two]) {
+      const texts = (await waitFor('two submissions', async () => ((await s.submissions()).length === 2 ? s.submissions() : null))).map((x) => x.text);
+      expect(texts).toEqual(['to both', 'to everyone']);
+    }
+    const partial = await runCli(home, ['inject', 'one,nobody', 'partly', '--json']);
+    expect(partial.exitCode).toBe(3);
+    const res = parseJson<MulticastResult>(partial);
+    expect(res.success).toBe(false);
+    expect(res.results.failed).toEqual([expect.objectContaining({ id: 'nobody', code: 'SESSION_NOT_FOUND' })]);
+  });
+
+  it('fails with a code and a non-zero exit for unknown, exited and disconnected sessions', async () => {
+    const home = homes.newHome();
+    const unknown = await runCli(home, ['inject', 'ghost', 'hello', '--json']);
+    expect(unknown.exitCode).toBe(3);
+    expect(parseJson(unknown)).toMatchObject({ code: 'SESSION_NOT_FOUND' });
+
+    await runCli(home, ['spawn', '--id', 'gone', '--', 'sh', '-c', 'exit 0']);
+    await waitFor('gone to exit', async () => parseJson<SessionObject[]>(await runCli(home, ['list', '--json']))[0]?.status === 'exited');
+    const exited = await runCli(home, ['inject', 'gone', 'hello', '--json']);
+    expect(exited.exitCode).toBe(4);
+    expect(parseJson(exited)).toMatchObject({ code: 'SESSION_EXITED' });
+
+    const spawned = parseJson<SessionObject>(await runCli(home, ['spawn', '--id', 'away', '--json', '--', 'sleep', '60']));
+    process.kill(spawned.host_pid as number, 'SIGSTOP');
+    try {
+      await runCli(home, ['daemon', 'stop']);
+      const away = await runCli(home, ['inject', 'away', 'hello', '--json']);
+      expect(away.exitCode).toBe(4);
+      expect(parseJson(away)).toMatchObject({ code: 'SESSION_DISCONNECTED' });
+    } finally {
+      process.kill(spawned.host_pid as number, 'SIGCONT');
+    }
+  });
+
+  it('refuses prompts that are empty, carry control characters, or have no session to go to', async () => {
+    const home = homes.newHome();
+    await fixtureSession(home, 'strict', 'claude-like.mjs');
+    const cases: [string[], RegExp][] = [
+      [['inject', 'strict', 'evil\x1b[201~\rrm -rf ~'], /control characters/],
+      [['inject', 'strict', 'bell\x07'], /control characters/],
+      [['inject', '../strict', 'x'], /INVALID_SESSION_ID/],
+      [['inject', 'strict'], /no prompt/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(home, args, { input: '' });
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it('records the sender, and `telepty reply` inside the target answers it', async () => {
+    const home = homes.newHome();
+    const alice = await fixtureSession(home, 'alice', 'claude-like.mjs');
+    await runCli(home, ['spawn', '--id', 'bob', '--', 'bash', '--norc', '--noprofile']);
+    await waitFor('bash prompt', async () => /[$#] $/m.test((await runCli(home, ['read', 'bob'])).stdout));
+    const r = await runCli(home, ['inject', 'bob', `${process.execPath} ${BIN} reply pong-from-bob`, '--from', 'alice', '--thread', 't-1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const bob = parseJson<SessionObject[]>(await runCli(home, ['list', '--json'])).find((s) => s.id === 'bob');
+    expect(bob).toMatchObject({ last_from: 'alice', last_reply_to: 'alice', last_thread_id: 't-1' });
+    const got = await waitFor('alice to get the reply', async () => ((await alice.submissions()).length ? alice.submissions() : null));
+    expect(got[0]?.text).toBe('pong-from-bob');
+    const alices = parseJson<SessionObject[]>(await runCli(home, ['list', '--json'])).find((s) => s.id === 'alice');
+    expect(alices).toMatchObject({ last_from: 'bob', last_thread_id: 't-1' });
+  });
+});
+
+describe('inject into a wrapped session', () => {
+  function wrap(home: string, args: string[]): TerminalDriver {
+    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', ...args], { env: { ...testEnv(home), PS1: 'wrapped$ ' } });
+    drivers.push(d);
+    return d;
+  }
+
+  it('reaches a wrapped program after kill -9 of the daemon and a new daemon', async () => {
+    const home = homes.newHome();
+    const t = wrap(home, ['--id', 'w', '--', 'bash', '--norc', '--noprofile']);
+    await t.waitForText('wrapped$');
+    const daemon = await liveDaemon(home);
+    process.kill(daemon?.record.pid as number, 'SIGKILL');
+    await runCli(home, ['daemon', 'start']);
+    await waitFor('w to reconnect', async () => parseJson<SessionObject[]>(await runCli(home, ['list', '--json'])).some((s) => s.id === 'w' && s.status === 'connected'), 5_000);
+    const r = await runCli(home, ['inject', 'w', 'echo injected-$((3*14))']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await t.waitForText(/^injected-42$/m);
+  });
+
+  it('waits for the user to pause typing, never interleaving with the keystrokes', async () => {
+    const home = homes.newHome();
+    const s = { log: path.join(home, 'w.submissions') };
+    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'typed', '--', process.execPath, path.join(FIXTURES, 'line-reader.mjs')], {
+      env: { ...testEnv(home), FIXTURE_LOG: s.log },
+    });
+    drivers.push(d);
+    await d.waitForText('line ready');
+    // The user types one key every 50 ms for 1.5 s while an inject arrives.
+    const typing = (async () => {
+      for (const ch of 'typed-by-hand-slowly-123456789') {
+        d.write(ch);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      d.write('\r');
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await runCli(home, ['inject', 'typed', 'INJECTED-PROMPT']);
+    await typing;
+    expect(r.exitCode, r.stderr).toBe(0);
+    const subs = (await fs.readFile(s.log, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as Submission).text);
+    expect(subs).toEqual(['typed-by-hand-slowly-123456789', 'INJECTED-PROMPT']);
+  });
+
+  it('gives up with SESSION_BUSY (exit 5) when the user never pauses', async () => {
+    const home = homes.newHome();
+    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'hammer', '--', process.execPath, path.join(FIXTURES, 'line-reader.mjs')], {
+      env: { ...testEnv(home), TELEPTY_TYPING_DEFER_MAX_MS: '600' },
+    });
+    drivers.push(d);
+    await d.waitForText('line ready');
+    let typing = true;
+    const keys = (async () => {
+      while (typing) {
+        d.write('x');
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    })();
+    const r = await runCli(home, ['inject', 'hammer', 'NEVER-TYPED', '--json']);
+    typing = false;
+    await keys;
+    expect(r.exitCode).toBe(5);
+    expect(parseJson(r)).toMatchObject({ code: 'SESSION_BUSY' });
+    expect(await d.screenText()).not.toContain('NEVER-TYPED');
+  });
+});

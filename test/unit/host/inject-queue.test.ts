@@ -1,0 +1,842 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  chunkText,
+  InjectQueue,
+  textTail,
+  WRITE_CHUNK_CHARS,
+  type CursorState,
+  type InjectEvents,
+  type InjectOutcome,
+  type InjectTarget,
+  type InjectTimings,
+} from '../../../src/host/inject-queue.js';
+import type { InjectJobArgs } from '../../../src/protocol/host-link.js';
+
+/**
+ * Small timings so the suite is fast (real timers). Every test that depends on a ratio between two timings
+ * says so; a few override one value to make two behaviours distinguishable.
+ */
+const T: InjectTimings = {
+  typingPauseMs: 50,
+  typingDeferMaxMs: 200,
+  settleMs: 5,
+  settleNoTailMs: 20,
+  noEchoMs: 20,
+  consumeMaxMs: 1000,
+  consumePerKCharMs: 0,
+  burstGuardMs: 40,
+  submitWatchMs: 100,
+  writeStallMs: 100,
+  pollMs: 1,
+};
+
+/**
+ * setTimeout measures from the event loop's cached clock, so a sleep the queue does not re-check against
+ * Date.now (the burst guard) can end a millisecond or two early in Date.now terms.
+ */
+const TIMER_SLACK_MS = 2;
+
+/** Every queue test takes well under a second: a regression that hangs a job fails in 5 s, not the 60 s default. */
+const QUEUE_TESTS = { timeout: 5_000 };
+
+const PASTE_START = '\x1b[200~';
+const PASTE_END = '\x1b[201~';
+const PROMPT = '> ';
+
+interface Write {
+  data: string;
+  at: number;
+  /** Position in the shared event log (orders writes against done/release without relying on clocks). */
+  seq: number;
+}
+
+interface Reaction {
+  line: string;
+  at: number;
+}
+
+interface FakeOptions {
+  bracketedPaste: boolean;
+  /** What the program shows after taking text: the text itself, nothing, or a placeholder. */
+  echo: 'text' | 'none' | 'placeholder';
+  echoDelayMs: number;
+  /** Reveal the text in this many steps, echoStepMs apart (a program working through a burst of keys). */
+  echoSteps: number;
+  echoStepMs: number;
+  placeholder: string;
+  /** Clear the input line (and move down a row) this long after a '\r'; null: never react to Enter. */
+  submitDelayMs: number | null;
+  /** After each write, writeQueueEmpty() answers false this many times (the kernel buffer draining). */
+  drainPolls: number;
+  /** writeQueueEmpty() is always false: the program stopped reading. */
+  stalled: boolean;
+}
+
+const DEFAULT_FAKE: FakeOptions = {
+  bracketedPaste: true,
+  echo: 'text',
+  echoDelayMs: 2,
+  echoSteps: 1,
+  echoStepMs: 0,
+  placeholder: '[Pasted text #1]',
+  submitDelayMs: 5,
+  drainPolls: 0,
+  stalled: false,
+};
+
+/** One shared, ordered log of what happened (writes, written/done events, releases). */
+class Log {
+  readonly entries: string[] = [];
+  add(entry: string): number {
+    this.entries.push(entry);
+    return this.entries.length - 1;
+  }
+}
+
+const liveFakes = new Set<FakeProgram>();
+
+/** A program behind a PTY, as the queue sees it: records writes, echoes into a cursor line, reacts to Enter. */
+class FakeProgram implements InjectTarget {
+  readonly opts: FakeOptions;
+  readonly writes: Write[] = [];
+  readonly reactions: Reaction[] = [];
+  /** Writes that arrived while the previous write had not yet drained (must stay empty). */
+  readonly writesWhileBusy: string[] = [];
+  lastInput = 0;
+  isExited = false;
+  /** Called synchronously inside write(), after recording it. */
+  onWrite: ((data: string) => void) | null = null;
+  private buffer = '';
+  private state: CursorState = { buffer: 'normal', x: PROMPT.length, y: 10, line: PROMPT };
+  private pendingPolls = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly log: Log,
+    opts: Partial<FakeOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_FAKE, ...opts };
+    liveFakes.add(this);
+  }
+
+  write(data: string): void {
+    if (this.pendingPolls > 0 || this.opts.stalled) this.writesWhileBusy.push(data);
+    const seq = this.log.add(`write:${JSON.stringify(data.length > 40 ? `${data.slice(0, 20)}…` : data)}`);
+    this.writes.push({ data, at: Date.now(), seq });
+    this.pendingPolls = this.opts.drainPolls;
+    this.onWrite?.(data);
+    if (data === '\r') {
+      const delay = this.opts.submitDelayMs;
+      if (delay !== null) {
+        this.later(delay, () => {
+          this.buffer = '';
+          this.show(PROMPT, this.state.y + 1);
+        });
+      }
+      return;
+    }
+    const text = data.replace(PASTE_START, '').replace(PASTE_END, '');
+    if (this.opts.echo === 'none' || text === '') return;
+    if (this.opts.echo === 'placeholder') {
+      this.later(this.opts.echoDelayMs, () => this.show(`${PROMPT}${this.opts.placeholder}`));
+      return;
+    }
+    const base = this.buffer;
+    this.buffer += text;
+    const steps = this.opts.echoSteps;
+    for (let k = 1; k <= steps; k++) {
+      const shown = base + text.slice(0, Math.ceil((text.length * k) / steps));
+      this.later(this.opts.echoDelayMs + (k - 1) * this.opts.echoStepMs, () => {
+        this.show(`${PROMPT}${shown.split('\n').pop() ?? ''}`);
+      });
+    }
+  }
+
+  writeQueueEmpty(): boolean {
+    if (this.opts.stalled) return false;
+    if (this.pendingPolls > 0) {
+      this.pendingPolls--;
+      return false;
+    }
+    return true;
+  }
+
+  bracketedPaste(): boolean {
+    return this.opts.bracketedPaste;
+  }
+
+  async cursorState(): Promise<CursorState> {
+    return { ...this.state };
+  }
+
+  lastInputAt(): number {
+    return this.lastInput;
+  }
+
+  exited(): boolean {
+    return this.isExited;
+  }
+
+  /** Change the cursor line now (as a program's own output would). */
+  show(line: string, y = this.state.y): void {
+    this.state = { ...this.state, line, x: line.length, y };
+    this.reactions.push({ line, at: Date.now() });
+  }
+
+  later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    liveFakes.delete(this);
+  }
+
+  /** The writes that are text (not the lone Enter). */
+  textWrites(): Write[] {
+    return this.writes.filter((w) => w.data !== '\r');
+  }
+
+  enterWrites(): Write[] {
+    return this.writes.filter((w) => w.data.includes('\r'));
+  }
+
+  lastReactionBefore(t: number): Reaction | undefined {
+    return this.reactions.filter((r) => r.at <= t).pop();
+  }
+}
+
+afterEach(() => {
+  for (const fake of liveFakes) fake.stop();
+});
+
+/** Records the queue's events and lets a test await a job's outcome. */
+class Events implements InjectEvents {
+  readonly writtenAt = new Map<string, string>();
+  readonly writtenCount = new Map<string, number>();
+  readonly outcomes = new Map<string, InjectOutcome>();
+  readonly doneAt = new Map<string, number>();
+  readonly doneOrder: string[] = [];
+  private readonly waiters = new Map<string, (o: InjectOutcome) => void>();
+
+  constructor(private readonly log: Log) {}
+
+  written(injectId: string, at: string): void {
+    this.log.add(`written:${injectId}`);
+    this.writtenAt.set(injectId, at);
+    this.writtenCount.set(injectId, (this.writtenCount.get(injectId) ?? 0) + 1);
+  }
+
+  done(injectId: string, outcome: InjectOutcome): void {
+    this.log.add(`done:${injectId}`);
+    this.outcomes.set(injectId, outcome);
+    this.doneAt.set(injectId, Date.now());
+    this.doneOrder.push(injectId);
+    this.waiters.get(injectId)?.(outcome);
+  }
+
+  wait(injectId: string): Promise<InjectOutcome> {
+    const known = this.outcomes.get(injectId);
+    if (known) return Promise.resolve(known);
+    return new Promise((resolve) => this.waiters.set(injectId, resolve));
+  }
+}
+
+interface Rig {
+  log: Log;
+  fake: FakeProgram;
+  events: Events;
+  queue: InjectQueue;
+  released: { data: string; seq: number }[];
+}
+
+function rig(fakeOpts: Partial<FakeOptions> = {}, timings: Partial<InjectTimings> = {}): Rig {
+  const log = new Log();
+  const fake = new FakeProgram(log, fakeOpts);
+  const events = new Events(log);
+  const released: { data: string; seq: number }[] = [];
+  const queue = new InjectQueue(fake, events, { ...T, ...timings }, (data) => {
+    released.push({ data, seq: log.add(`release:${data}`) });
+  });
+  return { log, fake, events, queue, released };
+}
+
+function job(id: string, text: string, over: Partial<InjectJobArgs> = {}): InjectJobArgs {
+  return { inject_id: id, text, no_enter: false, enter_only: false, ...over };
+}
+
+async function runOne(r: Rig, j: InjectJobArgs): Promise<InjectOutcome> {
+  expect(r.queue.enqueue(j)).toBe(0);
+  return r.events.wait(j.inject_id);
+}
+
+function failure(o: InjectOutcome): { code: string; error: string } {
+  if (o.status !== 'failed') throw new Error(`expected a failed outcome, got ${o.status}`);
+  return { code: o.code, error: o.error };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function only<X>(items: X[]): X {
+  expect(items).toHaveLength(1);
+  const [item] = items;
+  if (item === undefined) throw new Error('expected exactly one item');
+  return item;
+}
+
+describe('InjectQueue: text and Enter', QUEUE_TESTS, () => {
+  it('writes the text and the Enter in separate writes, Enter last and alone', async () => {
+    for (const bracketedPaste of [true, false]) {
+      const r = rig({ bracketedPaste });
+      const outcome = await runOne(r, job('j1', 'hello world'));
+      expect(outcome.status).toBe('submitted');
+      expect(r.fake.writes.length).toBeGreaterThanOrEqual(2);
+      const last = r.fake.writes[r.fake.writes.length - 1];
+      expect(last?.data).toBe('\r');
+      // No write but the last one carries a CR or LF: the Enter never rides with the text.
+      for (const w of r.fake.writes.slice(0, -1)) expect(w.data).not.toMatch(/[\r\n]/);
+      expect(r.fake.enterWrites()).toHaveLength(1);
+      // Not in the same tick either: the Enter waited at least settleMs after the text was echoed.
+      const text = r.fake.textWrites().pop();
+      expect(text).toBeDefined();
+      expect((last?.at ?? 0) - (text?.at ?? 0)).toBeGreaterThanOrEqual(T.settleMs);
+    }
+  });
+
+  it('wraps the text in bracketed-paste markers when the program turned that mode on', async () => {
+    const r = rig({ bracketedPaste: true });
+    await runOne(r, job('j1', 'line one\nline two'));
+    expect(r.fake.textWrites().map((w) => w.data)).toEqual([`${PASTE_START}line one\nline two${PASTE_END}`]);
+  });
+
+  it('writes plain text, without paste markers, when bracketed paste is off', async () => {
+    const r = rig({ bracketedPaste: false });
+    await runOne(r, job('j1', 'plain prompt'));
+    expect(r.fake.textWrites().map((w) => w.data)).toEqual(['plain prompt']);
+    expect(r.fake.writes.map((w) => w.data).join('')).not.toContain('\x1b[');
+  });
+
+  it('reads bracketedPaste() per job, so a mode change between jobs is honoured', async () => {
+    const r = rig({ bracketedPaste: true });
+    await runOne(r, job('j1', 'first'));
+    r.fake.opts.bracketedPaste = false;
+    expect(r.queue.enqueue(job('j2', 'second'))).toBe(0);
+    await r.events.wait('j2');
+    expect(r.fake.textWrites().map((w) => w.data)).toEqual([`${PASTE_START}first${PASTE_END}`, 'second']);
+  });
+});
+
+describe('InjectQueue: waiting until the program has taken the text', QUEUE_TESTS, () => {
+  it('waits for the echo: Enter is not written before the program echoed the text', async () => {
+    // noEchoMs must exceed the echo delay, or the program counts as one that never echoes (next test group).
+    for (const bracketedPaste of [true, false]) {
+      const r = rig({ bracketedPaste, echoDelayMs: 60 }, { noEchoMs: 150 });
+      const outcome = await runOne(r, job('j1', 'a slow echo'));
+      expect(outcome.status).toBe('submitted');
+      const echo = r.fake.reactions.find((x) => x.line.includes('a slow echo'));
+      const enter = only(r.fake.enterWrites());
+      expect(echo).toBeDefined();
+      expect(enter.at - (echo?.at ?? Infinity)).toBeGreaterThanOrEqual(T.settleMs);
+      expect(enter.at - only(r.fake.textWrites()).at).toBeGreaterThanOrEqual(60);
+    }
+  });
+
+  it('with bracketed paste off, writes Enter at least burstGuardMs after the last reaction to the text', async () => {
+    // The program works through the burst in 4 visible steps, 10 ms apart: the guard counts from the last one.
+    // settleNoTailMs is raised so that a partly echoed line never counts as settled on a loaded machine.
+    const r = rig({ bracketedPaste: false, echoDelayMs: 5, echoSteps: 4, echoStepMs: 10 }, { settleNoTailMs: 80 });
+    const outcome = await runOne(r, job('j1', 'type these keys'));
+    expect(outcome.status).toBe('submitted');
+    const enter = only(r.fake.enterWrites());
+    const lastTextReaction = r.fake.lastReactionBefore(enter.at);
+    expect(lastTextReaction?.line).toBe(`${PROMPT}type these keys`);
+    expect(r.fake.reactions.filter((x) => x.at <= enter.at)).toHaveLength(4);
+    expect(enter.at - (lastTextReaction?.at ?? Infinity)).toBeGreaterThanOrEqual(T.burstGuardMs - TIMER_SLACK_MS);
+    expect(enter.at - only(r.fake.textWrites()).at).toBeGreaterThanOrEqual(T.burstGuardMs - TIMER_SLACK_MS);
+  });
+
+  it('with bracketed paste off and no echo, still keeps burstGuardMs between the text and the Enter', async () => {
+    // noEchoMs (20) < burstGuardMs (40): the guard, not the echo wait, decides.
+    const r = rig({ bracketedPaste: false, echo: 'none' });
+    await runOne(r, job('j1', 'silent keys'));
+    const enter = only(r.fake.enterWrites());
+    expect(enter.at - only(r.fake.textWrites()).at).toBeGreaterThanOrEqual(T.burstGuardMs - TIMER_SLACK_MS);
+  });
+
+  it('does not apply the burst guard to a bracketed paste', async () => {
+    // A guard this long would be plainly visible; a paste is one event, so Enter follows the settle alone.
+    const r = rig({ bracketedPaste: true, echoDelayMs: 2 }, { burstGuardMs: 1_000 });
+    await runOne(r, job('j1', 'pasted'));
+    const enter = only(r.fake.enterWrites());
+    expect(enter.at - only(r.fake.textWrites()).at).toBeLessThan(500);
+  });
+
+  it('a program that never echoes: Enter still goes after noEchoMs, and the status is reported', async () => {
+    const r = rig({ bracketedPaste: true, echo: 'none', submitDelayMs: 5 });
+    const outcome = await runOne(r, job('j1', 'no echo here'));
+    const enter = only(r.fake.enterWrites());
+    expect(enter.at - only(r.fake.textWrites()).at).toBeGreaterThanOrEqual(T.noEchoMs);
+    expect(outcome.status).toBe('submitted');
+    expect(r.events.writtenCount.get('j1')).toBe(1);
+  });
+
+  it('a program that never echoes nor reacts to Enter is reported as entered', async () => {
+    const r = rig({ bracketedPaste: true, echo: 'none', submitDelayMs: null });
+    const outcome = await runOne(r, job('j1', 'no echo here'));
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null });
+    expect(r.fake.enterWrites()).toHaveLength(1);
+  });
+
+  it('restarts the burst guard when a late echo comes after noEchoMs (bracketed paste off)', async () => {
+    // noEchoMs (20) passes in silence, then the echo comes at 30 ms: Enter must still be burstGuardMs after it.
+    const r = rig({ bracketedPaste: false, echoDelayMs: 30 }, { noEchoMs: 20 });
+    await runOne(r, job('j1', 'late echo'));
+    const enter = only(r.fake.enterWrites());
+    const echo = r.fake.reactions.find((x) => x.line.includes('late echo'));
+    expect(echo).toBeDefined();
+    expect(enter.at - (echo?.at ?? Infinity)).toBeGreaterThanOrEqual(T.burstGuardMs - TIMER_SLACK_MS);
+  });
+
+  it('counts a program whose echo comes later than noEchoMs as one that reads silently', async () => {
+    // The documented contract of noEchoMs: no reaction at all within it means the text was read without echo.
+    const r = rig({ bracketedPaste: true, echoDelayMs: 200 }, { noEchoMs: 20 });
+    await runOne(r, job('j1', 'late echo'));
+    const enter = only(r.fake.enterWrites());
+    const echo = r.fake.reactions.find((x) => x.line.includes('late echo'));
+    expect(enter.at - only(r.fake.textWrites()).at).toBeGreaterThanOrEqual(T.noEchoMs);
+    expect(echo === undefined || echo.at > enter.at).toBe(true);
+  });
+
+  it('a placeholder instead of the text: waits settleNoTailMs of stillness before the Enter', async () => {
+    // settleNoTailMs raised well above settleMs so the two rules give visibly different Enter times.
+    const settleNoTailMs = 60;
+    const r = rig({ bracketedPaste: true, echo: 'placeholder', echoDelayMs: 5 }, { settleNoTailMs, noEchoMs: 100 });
+    const outcome = await runOne(r, job('j1', 'a long prompt the program hides behind a placeholder'));
+    expect(outcome.status).toBe('submitted');
+    const enter = only(r.fake.enterWrites());
+    const placeholder = r.fake.reactions.find((x) => x.line.includes('[Pasted text #1]'));
+    expect(placeholder).toBeDefined();
+    expect(enter.at - (placeholder?.at ?? Infinity)).toBeGreaterThanOrEqual(settleNoTailMs);
+  });
+
+  it('a cursor line that keeps changing delays the Enter until it holds still', async () => {
+    const settleNoTailMs = 60;
+    const r = rig({ bracketedPaste: true, echo: 'none' }, { noEchoMs: 100, settleNoTailMs });
+    r.fake.onWrite = (data) => {
+      if (data === '\r') return;
+      // A spinner-like placeholder that changes 6 times, 10 ms apart, then stops.
+      for (let k = 1; k <= 6; k++) r.fake.later(k * 10, () => r.fake.show(`${PROMPT}working${'.'.repeat(k)}`));
+    };
+    await runOne(r, job('j1', 'never shown'));
+    const enter = only(r.fake.enterWrites());
+    const lastChange = r.fake.lastReactionBefore(enter.at);
+    expect(lastChange?.line).toBe(`${PROMPT}working......`);
+    expect(enter.at - (lastChange?.at ?? Infinity)).toBeGreaterThanOrEqual(settleNoTailMs);
+  });
+
+  it('a cursor line that never holds still: Enter goes at consumeMaxMs plus consumePerKCharMs per 1,000 chars', async () => {
+    const text = 'x'.repeat(2_000);
+    // Bound: 100 + 2 * 50 = 200 ms. A line moving every 5 ms never holds still for settleNoTailMs (150).
+    const r = rig(
+      { bracketedPaste: true, echo: 'none' },
+      { consumeMaxMs: 100, consumePerKCharMs: 50, noEchoMs: 100, settleNoTailMs: 150 },
+    );
+    let frame = 0;
+    const spin = setInterval(() => r.fake.show(`${PROMPT}${'|/-\\'[frame++ % 4] ?? ''}`), 5);
+    try {
+      const outcome = await runOne(r, job('j1', text));
+      expect(outcome.status).toBe('submitted');
+    } finally {
+      clearInterval(spin);
+    }
+    const enter = only(r.fake.enterWrites());
+    expect(enter.at - only(r.fake.textWrites()).at).toBeGreaterThanOrEqual(200);
+  });
+});
+
+describe('InjectQueue: reported status', QUEUE_TESTS, () => {
+  it("reports 'submitted' with submitted_at when the cursor line changes after the Enter", async () => {
+    const r = rig({ submitDelayMs: 15 });
+    const outcome = await runOne(r, job('j1', 'submit me'));
+    if (outcome.status !== 'submitted') throw new Error(`expected submitted, got ${outcome.status}`);
+    expect(outcome.written_at).toBe(r.events.writtenAt.get('j1'));
+    expect(r.events.writtenCount.get('j1')).toBe(1);
+    expect(outcome.submitted_at).not.toBeNull();
+    const writtenMs = Date.parse(outcome.written_at);
+    const submittedMs = Date.parse(outcome.submitted_at ?? '');
+    expect(submittedMs - writtenMs).toBeGreaterThanOrEqual(15 - TIMER_SLACK_MS);
+    expect(submittedMs - writtenMs).toBeLessThan(T.submitWatchMs);
+    // written_at is when the Enter went out.
+    expect(Math.abs(writtenMs - only(r.fake.enterWrites()).at)).toBeLessThanOrEqual(1);
+  });
+
+  it("reports 'entered' when the cursor line does not change within submitWatchMs of the Enter", async () => {
+    const r = rig({ submitDelayMs: null });
+    const outcome = await runOne(r, job('j1', 'stranded'));
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null });
+    const enter = only(r.fake.enterWrites());
+    expect((r.events.doneAt.get('j1') ?? 0) - enter.at).toBeGreaterThanOrEqual(T.submitWatchMs);
+  });
+
+  it("reports 'entered' when the program reacts to the Enter only after submitWatchMs", async () => {
+    const r = rig({ submitDelayMs: T.submitWatchMs + 100 });
+    const outcome = await runOne(r, job('j1', 'slow to submit'));
+    expect(outcome.status).toBe('entered');
+    expect(outcome.submitted_at).toBeNull();
+  });
+
+  it("no_enter: writes the text only and reports 'written'", async () => {
+    const r = rig({ bracketedPaste: true });
+    const outcome = await runOne(r, job('j1', 'draft', { no_enter: true }));
+    expect(outcome).toEqual({ status: 'written', written_at: r.events.writtenAt.get('j1'), submitted_at: null });
+    expect(r.fake.writes.map((w) => w.data)).toEqual([`${PASTE_START}draft${PASTE_END}`]);
+    expect(r.fake.writes.map((w) => w.data).join('')).not.toContain('\r');
+    expect(r.events.writtenCount.get('j1')).toBe(1);
+  });
+
+  it('enter_only: writes just the Enter and watches for the submission', async () => {
+    for (const bracketedPaste of [true, false]) {
+      const r = rig({ bracketedPaste });
+      const outcome = await runOne(r, job('j1', '', { enter_only: true }));
+      expect(r.fake.writes.map((w) => w.data)).toEqual(['\r']);
+      expect(outcome.status).toBe('submitted');
+      expect(r.events.writtenCount.get('j1')).toBe(1);
+    }
+  });
+});
+
+describe('InjectQueue: one job at a time', QUEUE_TESTS, () => {
+  it('runs 5 jobs enqueued at once in FIFO order without interleaving, positions 0..4', async () => {
+    const r = rig({ bracketedPaste: false });
+    const ids = ['m0', 'm1', 'm2', 'm3', 'm4'];
+    const positions = ids.map((id) => r.queue.enqueue(job(id, `MSG-${id}`)));
+    expect(positions).toEqual([0, 1, 2, 3, 4]);
+    expect(r.queue.length).toBe(5);
+    const outcomes = await Promise.all(ids.map((id) => r.events.wait(id)));
+    expect(outcomes.map((o) => o.status)).toEqual(ids.map(() => 'submitted'));
+    expect(r.fake.writes.map((w) => w.data)).toEqual(ids.flatMap((id) => [`MSG-${id}`, '\r']));
+    expect(r.events.doneOrder).toEqual(ids);
+    // Each job starts only once the previous one is done.
+    const order = r.log.entries.filter((e) => !e.startsWith('written:'));
+    expect(order).toEqual(ids.flatMap((id) => [`write:"MSG-${id}"`, 'write:"\\r"', `done:${id}`]));
+    expect(r.queue.length).toBe(0);
+  });
+
+  it('counts the running job in the position of a job enqueued later', async () => {
+    const r = rig();
+    expect(r.queue.enqueue(job('a', 'first'))).toBe(0);
+    await sleep(5);
+    expect(r.queue.length).toBe(1);
+    expect(r.queue.enqueue(job('b', 'second'))).toBe(1);
+    expect(r.queue.enqueue(job('c', 'third'))).toBe(2);
+    await r.events.wait('c');
+    // Once idle, the next job starts at once again.
+    expect(r.queue.enqueue(job('d', 'fourth'))).toBe(0);
+    await r.events.wait('d');
+  });
+
+  it('keeps going after a failed job', async () => {
+    const r = rig({ stalled: true });
+    r.queue.enqueue(job('stuck', 'unread'));
+    r.queue.enqueue(job('next', 'read'));
+    const stuck = await r.events.wait('stuck');
+    expect(failure(stuck).code).toBe('TIMEOUT');
+    r.fake.opts.stalled = false;
+    const next = await r.events.wait('next');
+    expect(next.status).toBe('submitted');
+  });
+});
+
+describe('InjectQueue: cancel', QUEUE_TESTS, () => {
+  it('removes a job that has not started: it is never written and never reported done', async () => {
+    const r = rig();
+    r.queue.enqueue(job('a', 'AAA'));
+    r.queue.enqueue(job('b', 'BBB'));
+    r.queue.enqueue(job('c', 'CCC'));
+    expect(r.queue.cancel('b')).toBe(true);
+    expect(r.queue.length).toBe(2);
+    await r.events.wait('c');
+    await sleep(20);
+    expect(r.fake.writes.map((w) => w.data)).toEqual([`${PASTE_START}AAA${PASTE_END}`, '\r', `${PASTE_START}CCC${PASTE_END}`, '\r']);
+    expect(r.events.doneOrder).toEqual(['a', 'c']);
+    expect(r.events.writtenAt.has('b')).toBe(false);
+  });
+
+  it('returns false for the running job, an unknown id, a finished job and a second cancel', async () => {
+    const r = rig();
+    r.queue.enqueue(job('a', 'AAA'));
+    r.queue.enqueue(job('b', 'BBB'));
+    expect(r.queue.cancel('a')).toBe(false);
+    expect(r.queue.cancel('nope')).toBe(false);
+    expect(r.queue.cancel('b')).toBe(true);
+    expect(r.queue.cancel('b')).toBe(false);
+    const a = await r.events.wait('a');
+    // The running job was not disturbed.
+    expect(a.status).toBe('submitted');
+    expect(r.queue.cancel('a')).toBe(false);
+  });
+});
+
+describe('InjectQueue: hold', QUEUE_TESTS, () => {
+  it('holds keystrokes offered while a job writes and releases them after its Enter, in order', async () => {
+    const r = rig();
+    const accepted: boolean[] = [];
+    r.fake.onWrite = (data) => {
+      if (data === '\r') accepted.push(r.queue.hold('c'));
+      else accepted.push(r.queue.hold('a'), r.queue.hold('b'));
+    };
+    const outcome = await runOne(r, job('j1', 'prompt'));
+    expect(outcome.status).toBe('submitted');
+    expect(accepted).toEqual([true, true, true]);
+    // Held keys never reach the program through the queue's own writes.
+    expect(r.fake.writes.map((w) => w.data)).toEqual([`${PASTE_START}prompt${PASTE_END}`, '\r']);
+    expect(r.released.map((x) => x.data).join('')).toBe('abc');
+    const enterSeq = only(r.fake.enterWrites()).seq;
+    const doneSeq = r.log.entries.indexOf('done:j1');
+    for (const x of r.released) {
+      expect(x.seq).toBeGreaterThan(enterSeq);
+      expect(x.seq).toBeLessThan(doneSeq);
+    }
+  });
+
+  it('keeps holding while it watches for the reaction to the Enter', async () => {
+    const r = rig({ submitDelayMs: null });
+    const accepted: boolean[] = [];
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(T.submitWatchMs / 2, () => accepted.push(r.queue.hold('late')));
+    };
+    const outcome = await runOne(r, job('j1', 'prompt'));
+    expect(outcome.status).toBe('entered');
+    expect(accepted).toEqual([true]);
+    expect(r.released.map((x) => x.data)).toEqual(['late']);
+  });
+
+  it('returns false when no job runs', async () => {
+    const r = rig();
+    expect(r.queue.hold('x')).toBe(false);
+    await runOne(r, job('j1', 'prompt'));
+    expect(r.queue.hold('y')).toBe(false);
+    expect(r.released).toEqual([]);
+  });
+
+  it('does not hold keystrokes while the job still waits for the user to pause typing', async () => {
+    const r = rig();
+    r.fake.lastInput = Date.now();
+    r.queue.enqueue(job('j1', 'prompt'));
+    expect(r.queue.hold('typing')).toBe(false);
+    await sleep(10);
+    expect(r.fake.writes).toEqual([]);
+    expect(r.queue.hold('still typing')).toBe(false);
+    await r.events.wait('j1');
+    expect(r.released).toEqual([]);
+  });
+
+  it("releases keystrokes held during one job before the next job's text", async () => {
+    const r = rig();
+    r.fake.onWrite = (data) => {
+      if (data.includes('first')) r.queue.hold('k');
+    };
+    r.queue.enqueue(job('j1', 'first'));
+    r.queue.enqueue(job('j2', 'second'));
+    await r.events.wait('j2');
+    const release = only(r.released);
+    expect(release.data).toBe('k');
+    const firstEnter = r.fake.enterWrites()[0];
+    const secondText = r.fake.writes.find((w) => w.data.includes('second'));
+    expect(release.seq).toBeGreaterThan(firstEnter?.seq ?? Infinity);
+    expect(release.seq).toBeLessThan(secondText?.seq ?? -1);
+  });
+
+  it('releases held keystrokes when the job fails', async () => {
+    const r = rig({ stalled: true });
+    r.fake.onWrite = () => {
+      r.queue.hold('x');
+    };
+    const outcome = await runOne(r, job('j1', 'unread'));
+    expect(failure(outcome).code).toBe('TIMEOUT');
+    expect(r.released.map((x) => x.data)).toEqual(['x']);
+    expect(r.queue.hold('after')).toBe(false);
+  });
+});
+
+describe('InjectQueue: typing deferral', QUEUE_TESTS, () => {
+  it('waits for a typingPauseMs pause in local typing before writing', async () => {
+    const r = rig();
+    const started = Date.now();
+    r.fake.lastInput = started;
+    // The user types every 10 ms for 80 ms, then stops.
+    const typing = setInterval(() => {
+      if (Date.now() - started < 80) r.fake.lastInput = Date.now();
+    }, 10);
+    try {
+      const outcome = await runOne(r, job('j1', 'after the pause'));
+      expect(outcome.status).toBe('submitted');
+    } finally {
+      clearInterval(typing);
+    }
+    const firstWrite = r.fake.writes[0];
+    expect(firstWrite).toBeDefined();
+    expect((firstWrite?.at ?? 0) - r.fake.lastInput).toBeGreaterThanOrEqual(T.typingPauseMs);
+    expect((firstWrite?.at ?? 0) - started).toBeGreaterThanOrEqual(T.typingPauseMs);
+  });
+
+  it('does not wait when the last keystroke is older than typingPauseMs', async () => {
+    const r = rig({}, { typingPauseMs: 500 });
+    r.fake.lastInput = Date.now() - 1_000;
+    const started = Date.now();
+    await runOne(r, job('j1', 'go'));
+    expect((r.fake.writes[0]?.at ?? Infinity) - started).toBeLessThan(250);
+  });
+
+  it('fails with SESSION_BUSY, writing nothing, when typing goes on past typingDeferMaxMs', async () => {
+    const r = rig();
+    // Someone types without ever pausing: every look at the clock finds a keystroke just now.
+    r.fake.lastInputAt = () => Date.now();
+    const started = Date.now();
+    const outcome = await runOne(r, job('j1', 'never written'));
+    expect(failure(outcome).code).toBe('SESSION_BUSY');
+    expect(outcome).toMatchObject({ written_at: null, submitted_at: null });
+    expect((r.events.doneAt.get('j1') ?? 0) - started).toBeGreaterThanOrEqual(T.typingDeferMaxMs);
+    expect(r.fake.writes).toEqual([]);
+    expect(r.events.writtenAt.has('j1')).toBe(false);
+  });
+});
+
+describe('InjectQueue: failures', QUEUE_TESTS, () => {
+  it('fails with TIMEOUT after writeStallMs when the program stops reading, and never writes the Enter', async () => {
+    const r = rig({ stalled: true });
+    const outcome = await runOne(r, job('j1', 'into the void'));
+    const { code } = failure(outcome);
+    expect(code).toBe('TIMEOUT');
+    expect(outcome).toMatchObject({ written_at: null, submitted_at: null });
+    const text = only(r.fake.writes);
+    expect(text.data).not.toContain('\r');
+    expect((r.events.doneAt.get('j1') ?? 0) - text.at).toBeGreaterThanOrEqual(T.writeStallMs);
+    expect(r.events.writtenAt.has('j1')).toBe(false);
+  });
+
+  it('fails with SESSION_EXITED, writing nothing, when the program exited before the job starts', async () => {
+    const r = rig();
+    r.fake.isExited = true;
+    const outcome = await runOne(r, job('j1', 'too late'));
+    expect(failure(outcome).code).toBe('SESSION_EXITED');
+    expect(r.fake.writes).toEqual([]);
+  });
+
+  it('fails with SESSION_EXITED, without the Enter, when the program exits while the text is being taken', async () => {
+    const r = rig({ echo: 'none' }, { noEchoMs: 200 });
+    r.fake.onWrite = () => r.fake.later(10, () => (r.fake.isExited = true));
+    const outcome = await runOne(r, job('j1', 'half way'));
+    expect(failure(outcome).code).toBe('SESSION_EXITED');
+    expect(r.fake.writes.map((w) => w.data)).toEqual([`${PASTE_START}half way${PASTE_END}`]);
+  });
+
+  it('fails with SESSION_EXITED rather than TIMEOUT when the program exits while not reading', async () => {
+    const r = rig({ stalled: true });
+    r.fake.onWrite = () => r.fake.later(10, () => (r.fake.isExited = true));
+    const outcome = await runOne(r, job('j1', 'stuck'));
+    expect(failure(outcome).code).toBe('SESSION_EXITED');
+    expect((r.events.doneAt.get('j1') ?? Infinity) - only(r.fake.writes).at).toBeLessThan(T.writeStallMs);
+  });
+
+  it('reports an exception from the target as INTERNAL and carries on with the next job', async () => {
+    const r = rig();
+    const original = r.fake.cursorState.bind(r.fake);
+    let calls = 0;
+    r.fake.cursorState = async () => {
+      calls++;
+      if (calls === 1) throw new Error('screen unavailable');
+      return original();
+    };
+    r.queue.enqueue(job('bad', 'x'));
+    r.queue.enqueue(job('good', 'y'));
+    const bad = await r.events.wait('bad');
+    expect(failure(bad)).toEqual({ code: 'INTERNAL', error: 'inject failed: screen unavailable' });
+    expect((await r.events.wait('good')).status).toBe('submitted');
+  });
+});
+
+describe('InjectQueue: large prompts', QUEUE_TESTS, () => {
+  it('writes a large prompt in chunks of at most WRITE_CHUNK_CHARS, each after the last drained', async () => {
+    // The first chunk boundary falls inside a surrogate pair (the paste marker counts: it is 6 units long).
+    const text = 'a'.repeat(WRITE_CHUNK_CHARS - PASTE_START.length - 1) + '😀'.repeat(9_000) + '\nthe end';
+    expect(text.length).toBeGreaterThan(2 * WRITE_CHUNK_CHARS);
+    const r = rig({ bracketedPaste: true, drainPolls: 3 });
+    const outcome = await runOne(r, job('big', text));
+    expect(outcome.status).toBe('submitted');
+    const chunks = r.fake.textWrites().map((w) => w.data);
+    expect(chunks.length).toBe(3);
+    expect(chunks[0]?.length).toBe(WRITE_CHUNK_CHARS - 1);
+    // Every chunk but the last is full (one unit short when a surrogate pair would have been cut).
+    for (const c of chunks.slice(0, -1)) expect(c.length).toBeGreaterThanOrEqual(WRITE_CHUNK_CHARS - 1);
+    for (const c of chunks) {
+      expect(c.length).toBeLessThanOrEqual(WRITE_CHUNK_CHARS);
+      expect(c).not.toMatch(/[\ud800-\udbff]$/);
+      expect(c).not.toMatch(/^[\udc00-\udfff]/);
+    }
+    expect(chunks.join('')).toBe(`${PASTE_START}${text}${PASTE_END}`);
+    expect(r.fake.writesWhileBusy).toEqual([]);
+    expect(r.fake.writes[r.fake.writes.length - 1]?.data).toBe('\r');
+  });
+});
+
+describe('chunkText', () => {
+  it('never splits a surrogate pair and joins back to the original', () => {
+    const emoji = '😀🎉👍🏽x🇫🇷y';
+    for (let size = 2; size <= 9; size++) {
+      const chunks = chunkText(emoji.repeat(5), size);
+      expect(chunks.join('')).toBe(emoji.repeat(5));
+      for (const c of chunks) {
+        expect(c.length).toBeGreaterThan(0);
+        expect(c.length).toBeLessThanOrEqual(size);
+        expect(c).not.toMatch(/[\ud800-\udbff]$/);
+        expect(c).not.toMatch(/^[\udc00-\udfff]/);
+      }
+    }
+  });
+
+  it('splits emoji text with chunk size 3 into whole characters', () => {
+    expect(chunkText('😀😀😀', 3)).toEqual(['😀', '😀', '😀']);
+    expect(chunkText('a😀b😀', 3)).toEqual(['a😀', 'b😀']);
+  });
+
+  it('splits plain text into exact pieces and returns nothing for empty text', () => {
+    expect(chunkText('abcdefg', 3)).toEqual(['abc', 'def', 'g']);
+    expect(chunkText('abc', 3)).toEqual(['abc']);
+    expect(chunkText('', 3)).toEqual([]);
+    const big = 'z'.repeat(WRITE_CHUNK_CHARS * 2 + 1);
+    expect(chunkText(big, WRITE_CHUNK_CHARS).map((c) => c.length)).toEqual([WRITE_CHUNK_CHARS, WRITE_CHUNK_CHARS, 1]);
+  });
+});
+
+describe('textTail', () => {
+  it('takes the last 8 characters of the last non-blank line', () => {
+    expect(textTail('short')).toBe('short');
+    expect(textTail('exactly8')).toBe('exactly8');
+    expect(textTail('first line\nthe second line')).toBe('ond line');
+    expect(textTail('the last line\n\n   \n\t\n')).toBe('ast line');
+  });
+
+  it('drops trailing whitespace, including CR of CRLF line ends', () => {
+    expect(textTail('hello world   ')).toBe('lo world');
+    expect(textTail('abc\r\ndef ghi jkl\r\n')).toBe(' ghi jkl');
+  });
+
+  it('looks only after the last tab (a terminal widens tabs to the next tab stop)', () => {
+    expect(textTail('a\tb\tc')).toBe('c');
+    expect(textTail('x\tyy\tzzz')).toBe('zzz');
+    expect(textTail('key:\ta long value here')).toBe('lue here');
+  });
+
+  it('is empty for blank text', () => {
+    expect(textTail('')).toBe('');
+    expect(textTail(' \n\t\n ')).toBe('');
+  });
+});
