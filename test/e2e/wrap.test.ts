@@ -68,7 +68,7 @@ describe('wrap in a terminal', () => {
   it('renders a full-screen program exactly as without wrap, and restores the terminal after it', async () => {
     const home = homes.newHome();
     const direct = plain(process.execPath, [FULLSCREEN], { cols: 70, rows: 20 });
-    const wrapped = terminal(home, ['wrap', '--quiet', '--', process.execPath, FULLSCREEN], { cols: 70, rows: 20 });
+    const wrapped = terminal(home, ['wrap', '--quiet', '--id', 'tui', '--', process.execPath, FULLSCREEN], { cols: 70, rows: 20 });
     await direct.waitForText('FULLSCREEN FIXTURE 70x20');
     await wrapped.waitForText('FULLSCREEN FIXTURE 70x20');
     for (const d of [direct, wrapped]) d.write('abc');
@@ -77,7 +77,7 @@ describe('wrap in a terminal', () => {
     expect(await wrapped.screen()).toEqual(await direct.screen());
     expect(wrapped.term.buffer.active.type).toBe('alternate');
     const read = await waitFor('the session screen', async () => {
-      const r = await runCli(home, ['read', 'main-node', '--json']);
+      const r = await runCli(home, ['read', 'tui', '--json']);
       return r.exitCode === 0 ? parseJson<{ lines: string[]; alt_screen: boolean }>(r) : null;
     });
     expect(read.alt_screen).toBe(true);
