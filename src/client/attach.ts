@@ -38,6 +38,11 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
   const stderr = opts.stderr ?? process.stderr;
   const { host, port, token } = client.handle.endpoint;
   const ws = new WebSocket(`ws://${formatHost(host)}:${port}${sessionPath(id)}`, { headers: token ? { [TOKEN_HEADER]: token } : {}, perMessageDeflate: false });
+  // Listen from the start: a frame that came in the same read as the handshake is emitted before an awaited
+  // 'open' resumes this function. Frames wait here until the terminal is set up.
+  const early: Buffer[] = [];
+  let onFrame: (data: Buffer) => void = (data) => early.push(data);
+  ws.on('message', (data: Buffer) => onFrame(data));
 
   await new Promise<void>((resolve, reject) => {
     ws.once('open', resolve);
@@ -107,7 +112,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       }
       send({ type: 'input', data: text });
     };
-    ws.on('message', (data: Buffer) => {
+    onFrame = (data: Buffer) => {
       let m: ViewerServerMessage;
       try {
         m = JSON.parse(data.toString('utf8')) as ViewerServerMessage;
@@ -121,7 +126,8 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       }
       else if (m.type === 'exit') finish({ reason: 'exited', code: m.code });
       else if (m.type === 'error') stderr.write(`\r\ntelepty: ${m.error} [${m.code}]\r\n`);
-    });
+    };
+    for (const data of early.splice(0)) onFrame(data);
     ws.on('close', (code) => {
       if (code === VIEWER_CLOSE.SESSION_ENDED) finish({ reason: 'exited', code: null });
       else if (code === VIEWER_CLOSE.TOO_SLOW) finish({ reason: 'dropped' });

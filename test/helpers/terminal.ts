@@ -77,7 +77,8 @@ export class TerminalDriver {
       },
       timeoutMs,
     ).catch(async (err: unknown) => {
-      throw new Error(`${(err as Error).message}\n--- screen ---\n${await this.screenText()}\n--------------`);
+      const rawTail = JSON.stringify(this.raw.slice(-600));
+      throw new Error(`${(err as Error).message}\n--- screen ---\n${await this.screenText()}\n--- last bytes received ---\n${rawTail}\n--------------`);
     });
   }
 
