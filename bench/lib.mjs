@@ -24,7 +24,9 @@ export function benchHome() {
     /** Stop the daemon started in this home (by its verified pid, through `daemon stop`) and remove the home. */
     cleanup() {
       spawnSync(process.execPath, [BIN, 'daemon', 'stop'], { env, stdio: 'ignore' });
-      rmSync(home, { recursive: true, force: true });
+      // TELEPTY_BENCH_KEEP=1 keeps the home (daemon and host logs) for a look after a failed run.
+      if (process.env.TELEPTY_BENCH_KEEP) console.error(`bench home kept: ${home}`);
+      else rmSync(home, { recursive: true, force: true });
     },
   };
 }

@@ -1,11 +1,10 @@
 import WebSocket from 'ws';
-import { TeleptyError, isErrorBody } from '../protocol/errors.js';
-import { TOKEN_HEADER } from '../protocol/headers.js';
+import { TeleptyError } from '../protocol/errors.js';
 import { VIEWER_CLOSE, type ViewerClientMessage, type ViewerServerMessage } from '../protocol/viewer.js';
 import { enterRawMode, terminalSize } from '../ui/terminal.js';
 import type { DaemonClient } from './daemon-client.js';
-import { formatHost } from './http.js';
 import { sessionPath } from './sessions.js';
+import { openDaemonSocket } from './ws.js';
 
 /** Ctrl-] (as in telnet and virsh console): leaves the session running. */
 export const DEFAULT_DETACH_KEY = '\x1d';
@@ -36,31 +35,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
-  const { host, port, token } = client.handle.endpoint;
-  const ws = new WebSocket(`ws://${formatHost(host)}:${port}${sessionPath(id)}`, { headers: token ? { [TOKEN_HEADER]: token } : {}, perMessageDeflate: false });
-  // Listen from the start: a frame that came in the same read as the handshake is emitted before an awaited
-  // 'open' resumes this function. Frames wait here until the terminal is set up.
-  const early: Buffer[] = [];
-  let onFrame: (data: Buffer) => void = (data) => early.push(data);
-  ws.on('message', (data: Buffer) => onFrame(data));
-
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('unexpected-response', (_req, res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch (err) {
-          body = { error: `attach refused with HTTP ${res.statusCode} (${(err as Error).message})`, code: 'INTERNAL' };
-        }
-        reject(isErrorBody(body) ? TeleptyError.fromBody(body) : new TeleptyError('INTERNAL', `attach refused with HTTP ${res.statusCode}`));
-      });
-    });
-    ws.once('error', (err) => reject(new TeleptyError('DAEMON_UNREACHABLE', `cannot attach: ${err.message}`)));
-  });
+  const { ws, onMessage } = await openDaemonSocket(client, sessionPath(id));
 
   const send = (m: ViewerClientMessage): void => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
@@ -112,7 +87,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       }
       send({ type: 'input', data: text });
     };
-    onFrame = (data: Buffer) => {
+    onMessage((data: Buffer) => {
       let m: ViewerServerMessage;
       try {
         m = JSON.parse(data.toString('utf8')) as ViewerServerMessage;
@@ -126,8 +101,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       }
       else if (m.type === 'exit') finish({ reason: 'exited', code: m.code });
       else if (m.type === 'error') stderr.write(`\r\ntelepty: ${m.error} [${m.code}]\r\n`);
-    };
-    for (const data of early.splice(0)) onFrame(data);
+    });
     ws.on('close', (code) => {
       if (code === VIEWER_CLOSE.SESSION_ENDED) finish({ reason: 'exited', code: null });
       else if (code === VIEWER_CLOSE.TOO_SLOW) finish({ reason: 'dropped' });

@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { probeDaemon } from '../client/probe.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../protocol/daemon-state.js';
 import { TeleptyError } from '../protocol/errors.js';
-import type { EventSink } from '../protocol/events.js';
 import type { MetaResponse } from '../protocol/meta.js';
 import type { TeleptyConfig } from '../util/config.js';
 import { createExclusive, ensureDir, isErrno } from '../util/files.js';
@@ -14,9 +13,7 @@ import { claimState, readState, releaseState, serializeRecord } from './claim.js
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { metaRoutes } from './routes/meta.js';
-import { injectRoutes } from './inject/routes.js';
-import { sessionRoutes } from './sessions/routes.js';
-import { Sessions } from './sessions/service.js';
+import { CAPABILITIES, createServices } from './services.js';
 import type { DaemonTimings } from './timings.js';
 import { ensureToken } from './token.js';
 import { createUpgradeRouter } from './ws/upgrade.js';
@@ -45,9 +42,6 @@ export type StartOutcome = { kind: 'serving'; daemon: RunningDaemon } | { kind: 
 const SHUTDOWN_IDLE_SWEEP_MS = 20;
 /** Poll interval while waiting for another daemon's claim after a port conflict. */
 const CLAIM_POLL_MS = 100;
-
-/** Capabilities that exist in this build: the seed's names first (older clients check them), then ours. */
-const CAPABILITIES = ['sessions', 'wrapped-sessions', 'singleton-daemon', 'inject-queue', 'inject-wait', 'screen', 'attach', 'persistent-sessions'];
 
 function listen(server: http.Server, host: string, port: number): Promise<number | 'in-use'> {
   return new Promise((resolve, reject) => {
@@ -105,12 +99,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     token,
     hostNames: [config.host, config.machineId, ...(opts.env.TELEPTY_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)],
   });
-  // Until the bus exists, daemon events go to the debug log (one function, replaced by the bus).
-  const events: EventSink = { emit: (kind, fields) => log.debug(`event ${kind} ${JSON.stringify(fields)}`) };
-  const sessions = new Sessions({ config, env: opts.env, log, events, timings, now });
-  await sessions.load();
-  const router = new Router().add(...metaRoutes({ meta, requestShutdown: (reason) => stopRequested?.(reason) }), ...sessionRoutes(sessions), ...injectRoutes(sessions.injector));
-  const upgrade = createUpgradeRouter(sessions.wsRoutes());
+  const services = createServices({ config, env: opts.env, log, timings, now });
+  await services.load();
+  const router = new Router().add(...metaRoutes({ meta, requestShutdown: (reason) => stopRequested?.(reason) }), ...services.routes);
+  const upgrade = createUpgradeRouter(services.wsRoutes);
   const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler });
 
   const listened = await listen(server, config.host, config.port);
@@ -136,7 +128,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     server.closeAllConnections();
     return { kind: 'already-running', existing: claim.existing };
   }
-  sessions.activate();
+  services.activate();
   log.info(`telepty ${opts.version} listening on ${config.host}:${port} (pid ${process.pid}, machine ${config.machineId})`);
 
   let resolveClosed!: () => void;
@@ -180,7 +172,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
         clearTimeout(force);
         clearInterval(sweep);
       }
-      await sessions.stop();
+      await services.stop();
       try {
         await releaseState(record, claimDeps);
       } catch (err) {

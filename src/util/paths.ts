@@ -11,6 +11,8 @@ export interface TeleptyPaths {
   stateLockFile: string;
   tokenFile: string;
   sessionsFile: string;
+  handoffsFile: string;
+  threadsFile: string;
   daemonLog: string;
   /** One log per detached session host. */
   hostLogDir: string;
@@ -37,6 +39,8 @@ function build(dataDir: string, configDir: string, logDir: string): TeleptyPaths
     stateLockFile: path.join(dataDir, 'daemon.json.lock'),
     tokenFile: path.join(configDir, 'token'),
     sessionsFile: path.join(dataDir, 'sessions.json'),
+    handoffsFile: path.join(dataDir, 'handoffs.json'),
+    threadsFile: path.join(dataDir, 'threads.json'),
     daemonLog: path.join(logDir, 'daemon.log'),
     hostLogDir: path.join(logDir, 'hosts'),
   };

@@ -80,7 +80,13 @@ export class Injector {
   }
 
   private async run(id: unknown, text: string, enterOnly: boolean, opts: InjectOptions, origin: InjectOrigin): Promise<InjectResponse> {
-    const entry = this.deps.registry.requireConnected(id);
+    let entry: SessionEntry & { link: NonNullable<SessionEntry['link']> };
+    try {
+      entry = this.deps.registry.requireConnected(id);
+    } catch (err) {
+      if (isTeleptyError(err)) this.announceFailure(typeof id === 'string' ? id : null, null, err, origin);
+      throw err;
+    }
     const injectId = randomUUID();
     if (opts.from !== null) {
       entry.lastFrom = opts.from;
@@ -191,6 +197,11 @@ export class Injector {
   }
 
   private failed(p: Pending, e: TeleptyError): void {
-    this.deps.events.emit('inject_failed', { inject_id: p.injectId, target_agent: p.entry.id, code: e.code, error: e.message, source_type: p.origin.source_type, ...p.origin.extra });
+    this.announceFailure(p.entry.id, p.injectId, e, p.origin);
+  }
+
+  /** Every inject that fails is published as `inject_failed`, with its code (and the router's correlation fields). */
+  private announceFailure(target: string | null, injectId: string | null, e: TeleptyError, origin: InjectOrigin): void {
+    this.deps.events.emit('inject_failed', { inject_id: injectId, target_agent: target, code: e.code, error: e.message, delivered: false, source_type: origin.source_type, ...origin.extra });
   }
 }

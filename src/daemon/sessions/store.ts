@@ -1,7 +1,6 @@
-import { promises as fs } from 'node:fs';
 import { isSessionId } from '../../protocol/ids.js';
 import type { SessionType } from '../../protocol/session.js';
-import { readTextIfExists, writeFileAtomic } from '../../util/files.js';
+import { DebouncedJsonFile } from '../../util/json-file.js';
 import type { Logger } from '../../util/log.js';
 import type { SessionEntry } from './registry.js';
 
@@ -114,45 +113,25 @@ function isPersistedSession(v: unknown): v is PersistedSession {
   );
 }
 
-/**
- * sessions.json: written atomically (temp + rename), coalesced so a burst of changes is one write, never a
- * full rewrite per event. A file it cannot read is moved aside, not deleted, and the daemon starts empty
- * (hosts re-register themselves when they reconnect).
- */
+/** sessions.json: a DebouncedJsonFile whose content is validated entry by entry on load. */
 export class SessionStore {
-  private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
-  /** Only the daemon that won the singleton claim writes; changes before that are written on enable(). */
-  private enabled = false;
-  private dirty = false;
+  private readonly json: DebouncedJsonFile<SessionsFile>;
 
-  constructor(
-    private readonly file: string,
-    private readonly snapshot: () => SessionsFile,
-    private readonly log: Logger,
-    /** Changes within this window are written once. */
-    private readonly debounceMs: number,
-  ) {}
+  constructor(file: string, snapshot: () => SessionsFile, log: Logger, debounceMs: number) {
+    this.json = new DebouncedJsonFile(file, snapshot, log, debounceMs);
+  }
 
   async load(): Promise<SessionsFile> {
     const empty: SessionsFile = { version: SESSIONS_FILE_VERSION, sessions: [], killed_instances: [] };
-    const text = await readTextIfExists(this.file);
-    if (text === null) return empty;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-      await this.setAside(`not JSON (${err.message})`);
-      return empty;
-    }
+    const parsed = await this.json.loadRaw();
+    if (parsed === undefined) return empty;
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      await this.setAside('not a JSON object');
+      await this.json.setAside('not a JSON object');
       return empty;
     }
     const f = parsed as Partial<SessionsFile>;
     if (f.version !== SESSIONS_FILE_VERSION || !Array.isArray(f.sessions)) {
-      await this.setAside(`version ${String(f.version)} is not ${SESSIONS_FILE_VERSION}`);
+      await this.json.setAside(`version ${String(f.version)} is not ${SESSIONS_FILE_VERSION}`);
       return empty;
     }
     return {
@@ -162,43 +141,15 @@ export class SessionStore {
     };
   }
 
-  private async setAside(why: string): Promise<void> {
-    const aside = `${this.file}.unreadable-${Date.now()}`;
-    this.log.error(`${this.file} is unreadable (${why}); moved to ${aside}, starting with no sessions`);
-    await fs.rename(this.file, aside);
-  }
-
-  /** Start writing (after the claim is won), including any change made before. */
   enable(): void {
-    this.enabled = true;
-    if (this.dirty) this.schedule();
+    this.json.enable();
   }
 
   schedule(): void {
-    this.dirty = true;
-    if (!this.enabled) return;
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      void this.write();
-    }, this.debounceMs);
+    this.json.schedule();
   }
 
-  /** Write now (shutdown), after any write in progress. */
-  async flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.enabled) await this.write();
-  }
-
-  private write(): Promise<void> {
-    this.dirty = false;
-    this.writing = this.writing.then(async () => {
-      try {
-        await writeFileAtomic(this.file, `${JSON.stringify(this.snapshot(), null, 2)}\n`);
-      } catch (err) {
-        this.log.error(`could not persist sessions to ${this.file}`, err);
-      }
-    });
-    return this.writing;
+  flush(): Promise<void> {
+    return this.json.flush();
   }
 }

@@ -335,7 +335,8 @@ describe('session store', () => {
       store.enable();
       await expect(store.flush()).resolves.toBeUndefined();
       expect(log.errors).toHaveLength(1);
-      expect(log.errors[0]).toContain('could not persist sessions');
+      expect(log.errors[0]).toContain('could not write');
+      expect(log.errors[0]).toContain('sessions.json');
       // The store keeps working once the problem is gone.
       await fs.mkdir(path.join(home.home, 'missing-dir'));
       await store.flush();

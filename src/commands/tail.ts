@@ -1,0 +1,138 @@
+import type { Command } from 'commander';
+import { connect, type DaemonClient } from '../client/daemon-client.js';
+import { openDaemonSocket } from '../client/ws.js';
+import { BUS_PATH, GAP_KIND, ndjsonLines, type BusEvent } from '../protocol/bus.js';
+import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
+import { EXIT } from '../ui/exit.js';
+import { printLine, useColor } from '../ui/print.js';
+import { intOption } from './options.js';
+import { examples } from './types.js';
+
+interface TailOptions {
+  kind: string[];
+  target?: string;
+  source?: string;
+  since?: number;
+  count?: number;
+  timeout?: number;
+  json?: boolean;
+  pretty?: boolean;
+}
+
+/** Reconnect delays after the daemon goes away (tail resumes from the last seq it printed). */
+const RECONNECT_DELAYS_MS = [100, 250, 500, 1_000];
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const RESERVED = new Set(['version', 'message_id', 'kind', 'type', 'source', 'source_host', 'target', 'ts', 'seq', 'sender', 'timestamp']);
+
+/** One readable line per event: time, seq, kind, source → target, then the rest, shortened. */
+export function prettyEvent(ev: BusEvent, width: number, paint: ((s: string) => string) | null): string {
+  const time = typeof ev.ts === 'string' ? ev.ts.slice(11, 23) : '';
+  const route = `${ev.source ?? '?'}${ev.target ? ` → ${ev.target}` : ''}`;
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ev)) if (!RESERVED.has(k)) rest[k] = v;
+  const head = `${time} #${ev.seq} ${ev.kind} ${route}`;
+  let body = JSON.stringify(rest);
+  const room = Math.max(20, width - head.length - 1);
+  if (body.length > room) body = `${body.slice(0, room - 1)}…`;
+  return `${paint ? paint(head) : head} ${body}`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('tail')
+    .description('follow the event bus: one line per event (NDJSON when piped), with server-side filters and replay')
+    .option('--kind <kind>', 'only this kind (repeatable; a trailing * matches a prefix)', collect, [])
+    .option('--target <id>', 'only events for this target')
+    .option('--source <source>', 'only events from this source')
+    .option('--since <seq>', 'first replay the events after this seq (still kept by the daemon)', intOption('--since', 0, Number.MAX_SAFE_INTEGER))
+    .option('--count <n>', 'exit 0 after n events', intOption('--count', 1, Number.MAX_SAFE_INTEGER))
+    .option('--timeout <seconds>', 'stop after this long (exit 5 if --count was not reached)', intOption('--timeout', 1, 86_400))
+    .option('--json', 'NDJSON: one event object per line (the default when stdout is not a terminal)')
+    .option('--pretty', 'one readable line per event (the default on a terminal)')
+    .addHelpText(
+      'after',
+      examples([
+        'telepty tail --kind turn_request',
+        "telepty tail --kind 'inject_*' --kind submitted --target dev-001",
+        'telepty tail --since 120 --count 5 --json',
+        'telepty tail --kind session_exit --count 1 --timeout 600   # wait for one exit',
+      ]) + '\nA gap the daemon can no longer replay is announced as a bus.gap event, never skipped silently.\n',
+    )
+    .action(async (opts: TailOptions) => {
+      if (opts.json && opts.pretty) throw new TeleptyError('INVALID_FIELD', 'choose --json or --pretty');
+      const json = opts.json ?? (!opts.pretty && !process.stdout.isTTY);
+      const paint = !json && useColor() ? (await import('chalk')).default.cyan : null;
+      const width = process.stdout.columns || 160;
+      let lastSeq = opts.since ?? null;
+      let seen = 0;
+      const client = await connect();
+
+      let finished = false;
+      let finish!: (code: number) => void;
+      const done = new Promise<number>((resolve) => {
+        finish = (code) => {
+          if (finished) return;
+          finished = true;
+          resolve(code);
+        };
+      });
+      if (opts.timeout) setTimeout(() => finish(opts.count ? EXIT.TIMEOUT : EXIT.OK), opts.timeout * 1000).unref();
+
+      const query = (): string => {
+        const q = new URLSearchParams({ batch: '1' });
+        for (const k of opts.kind) q.append('kind', k);
+        if (opts.target) q.set('target', opts.target);
+        if (opts.source) q.set('source', opts.source);
+        if (lastSeq !== null) q.set('since', String(lastSeq));
+        return `${BUS_PATH}?${q.toString()}`;
+      };
+
+      const run = async (c: DaemonClient): Promise<void> => {
+        const { ws, onMessage } = await openDaemonSocket(c, query());
+        onMessage((data) => {
+          for (const line of ndjsonLines(data.toString('utf8'))) {
+            if (finished) return;
+            const ev = JSON.parse(line) as BusEvent;
+            if (ev.kind === GAP_KIND) {
+              process.stderr.write(`telepty: gap in the bus: ${String(ev.detail)}\n`);
+              if (json) printLine(line);
+              continue;
+            }
+            if (typeof ev.seq === 'number') lastSeq = ev.seq;
+            printLine(json ? line : prettyEvent(ev, width, paint));
+            seen++;
+            if (opts.count && seen >= opts.count) {
+              ws.close(1000, 'done');
+              finish(EXIT.OK);
+            }
+          }
+        });
+        ws.on('close', (code, reason) => {
+          if (finished) return;
+          if (code === 4201) process.stderr.write(`telepty: the daemon dropped this tail (${reason.toString()}); resuming\n`);
+          setTimeout(() => void reconnect(0), RECONNECT_DELAYS_MS[0]);
+        });
+      };
+
+      /** The daemon went away: find the next one (never start one from here) and resume after lastSeq. */
+      const reconnect = async (attempt: number): Promise<void> => {
+        if (finished) return;
+        try {
+          const c = await connect({ autostart: false });
+          if (!c) throw new TeleptyError('DAEMON_UNREACHABLE', 'no daemon yet');
+          await run(c);
+        } catch (err) {
+          if (!isTeleptyError(err)) throw err;
+          const delay = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)] as number;
+          setTimeout(() => void reconnect(attempt + 1), delay);
+        }
+      };
+
+      await run(client); // a refused subscription (bad filter, auth) fails here, with its code
+      process.exitCode = await done;
+    });
+}

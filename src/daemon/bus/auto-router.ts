@@ -1,0 +1,54 @@
+import type { BusEvent } from '../../protocol/bus.js';
+import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
+import { parseAddress } from '../../protocol/ids.js';
+import { DEFAULT_INJECT_TIMEOUT_MS, parsePrompt } from '../../protocol/inject.js';
+import type { Logger } from '../../util/log.js';
+import type { Injector } from '../inject/injector.js';
+import type { Bus } from './bus.js';
+
+export const TURN_REQUEST = 'turn_request';
+
+function text(v: unknown): string | null {
+  return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : null;
+}
+
+/**
+ * The auto-router: a `turn_request` (by kind or legacy type) with a `target` becomes an inject of
+ * `payload.prompt` through the session's queue; its `inject_written` ack (or `inject_failed`) carries turn_id,
+ * original_message_id and source_host so it can be matched to the request from the ack alone. A target on
+ * another machine is never delivered locally: with no peers configured it fails with UNKNOWN_HOST.
+ */
+export function startAutoRouter(bus: Bus, injector: Injector, machineId: string, log: Logger): void {
+  bus.onClientEvent((ev: BusEvent) => {
+    if (ev.kind !== TURN_REQUEST && ev.type !== TURN_REQUEST) return;
+    const payload = typeof ev.payload === 'object' && ev.payload !== null ? (ev.payload as Record<string, unknown>) : {};
+    const extra = { turn_id: payload.turn_id ?? null, original_message_id: ev.message_id, source_host: machineId, auto_routed: true };
+    const fail = (e: TeleptyError): void => bus.emit('inject_failed', { target_agent: ev.target, code: e.code, error: e.message, source_type: 'bus_auto_route', delivered: false, ...extra });
+    try {
+      if (!ev.target) throw new TeleptyError('INVALID_EVENT', 'a turn_request needs a target');
+      const address = parseAddress(ev.target);
+      if (address.host !== null && address.host !== machineId) {
+        throw new TeleptyError('UNKNOWN_HOST', `target ${ev.target} is on host ${address.host}; no peer is configured for it, so it was not delivered`);
+      }
+      const prompt = parsePrompt(payload.prompt);
+      const from = text(ev.source);
+      void injector
+        .inject(address.id, prompt, {
+          from,
+          reply_to: text(ev.reply_to) ?? from,
+          thread_id: text(payload.thread_id) ?? text(ev.thread_id),
+          reply_expected: true,
+          no_enter: false,
+          wait: false,
+          timeout_ms: DEFAULT_INJECT_TIMEOUT_MS,
+        }, { source_type: 'bus_auto_route', extra })
+        // The injector publishes inject_failed (with this turn's fields) for every failure it meets.
+        .catch((err: unknown) => {
+          if (!isTeleptyError(err)) log.error('auto-route inject failed', err);
+        });
+    } catch (err) {
+      if (!isTeleptyError(err)) throw err;
+      fail(err);
+    }
+  });
+}

@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { BUS_ENVELOPE_VERSION, GAP_KIND, matchesFilter, normalizeEvent, type BusEvent, type BusEventDraft, type BusFilter, type PublishAck } from '../../protocol/bus.js';
+import type { EventSink } from '../../protocol/events.js';
+import type { Logger } from '../../util/log.js';
+
+/** An event as kept in the ring: encoded once, sent as is to every subscriber. */
+export interface StoredEvent {
+  event: BusEvent;
+  encoded: Buffer;
+}
+
+/** A subscriber as the bus sees it (the WS adapter implements it). */
+export interface BusSubscriber {
+  readonly filter: BusFilter;
+  /** Queue an event; false when the subscriber had to be dropped (too far behind). */
+  deliver(stored: StoredEvent): boolean;
+}
+
+export interface BusLimits {
+  /** Events kept for `since` replay. */
+  ringEvents: number;
+  /** ...and at most this many bytes of them (large events evict more). */
+  ringBytes: number;
+}
+
+export const DEFAULT_BUS_LIMITS: BusLimits = { ringEvents: 10_000, ringBytes: 64 * 1024 * 1024 };
+
+export interface BusDeps {
+  machineId: string;
+  now: () => number;
+  log: Logger;
+  limits: BusLimits;
+}
+
+/** Replay ring: a circular buffer of the last events (contiguous seqs), bounded in count and bytes. */
+class Ring {
+  private readonly items: (StoredEvent | undefined)[];
+  private head = 0;
+  private size = 0;
+  private bytes = 0;
+
+  constructor(private readonly limits: BusLimits) {
+    this.items = new Array<StoredEvent | undefined>(limits.ringEvents);
+  }
+
+  push(s: StoredEvent): void {
+    if (this.size === this.items.length) this.dropOldest();
+    this.items[(this.head + this.size) % this.items.length] = s;
+    this.size++;
+    this.bytes += s.encoded.length;
+    while (this.bytes > this.limits.ringBytes && this.size > 1) this.dropOldest();
+  }
+
+  private dropOldest(): void {
+    const old = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) % this.items.length;
+    this.size--;
+    this.bytes -= old?.encoded.length ?? 0;
+  }
+
+  /** Seq of the oldest event kept, or null when empty. */
+  oldestSeq(): number | null {
+    return this.size === 0 ? null : (this.items[this.head]?.event.seq ?? null);
+  }
+
+  /** Every kept event with seq > `after`, oldest first. */
+  *after(after: number): Generator<StoredEvent> {
+    const oldest = this.oldestSeq();
+    if (oldest === null) return;
+    const skip = Math.max(0, after + 1 - oldest);
+    for (let i = skip; i < this.size; i++) yield this.items[(this.head + i) % this.items.length] as StoredEvent;
+  }
+}
+
+/**
+ * The event bus: assigns a monotonic seq, keeps a bounded replay ring, and fans every event out, encoded once,
+ * to the subscribers whose filters match. It never waits for a subscriber: one that falls behind is dropped
+ * by its adapter. It is also the daemon's one event function (EventSink).
+ */
+export class Bus implements EventSink {
+  private seq = 0;
+  private readonly ring: Ring;
+  private readonly subscribers = new Set<BusSubscriber>();
+  private readonly clientHooks: ((event: BusEvent) => void)[] = [];
+  private readonly listeners: ((event: BusEvent) => void)[] = [];
+
+  constructor(private readonly deps: BusDeps) {
+    this.ring = new Ring(deps.limits);
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** An event from a client (HTTP or WS): validated, completed, stored, delivered, then given to the router. */
+  publish(raw: unknown): PublishAck {
+    const draft = normalizeEvent(raw, { machineId: this.deps.machineId, now: this.deps.now, newId: randomUUID });
+    const { event, delivered } = this.store(draft);
+    for (const hook of this.clientHooks) {
+      try {
+        hook(event);
+      } catch (err) {
+        this.deps.log.error(`bus hook failed on ${event.kind} #${event.seq}`, err);
+      }
+    }
+    return { success: true, seq: event.seq, message_id: event.message_id, delivered };
+  }
+
+  /** A daemon event: the seed's envelope (`kind` and `type`, `sender`, `timestamp`) around its own fields. */
+  emit(kind: string, fields: Record<string, unknown>): void {
+    const ts = new Date(this.deps.now()).toISOString();
+    const target = (fields.target ?? fields.target_agent ?? fields.session_id ?? null) as string | null;
+    this.store({
+      ...fields,
+      version: BUS_ENVELOPE_VERSION,
+      message_id: randomUUID(),
+      kind,
+      type: kind,
+      source: 'daemon',
+      sender: 'daemon',
+      source_host: this.deps.machineId,
+      target: typeof target === 'string' ? target : null,
+      ts,
+      timestamp: ts,
+    });
+  }
+
+  /** Run for every event a client publishes (the auto-router). */
+  onClientEvent(hook: (event: BusEvent) => void): void {
+    this.clientHooks.push(hook);
+  }
+
+  /** Run for every event (in-daemon listeners such as thread message counts). */
+  onEvent(listener: (event: BusEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private store(draft: BusEventDraft): { event: BusEvent; delivered: number } {
+    // In place: the draft is ours (freshly parsed or built), and a copy per event shows up in GC time.
+    const event = draft as BusEvent;
+    event.seq = ++this.seq;
+    const stored: StoredEvent = { event, encoded: Buffer.from(JSON.stringify(event)) };
+    this.ring.push(stored);
+    let delivered = 0;
+    for (const sub of this.subscribers) {
+      if (!matchesFilter(sub.filter, event)) continue;
+      if (sub.deliver(stored)) delivered++;
+      else this.subscribers.delete(sub);
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.deps.log.error(`bus listener failed on ${event.kind}`, err);
+      }
+    }
+    return { event, delivered };
+  }
+
+  /**
+   * Add a subscriber. With `since`, first replay what the ring still has after it; a part it no longer has (or a
+   * seq from before a daemon restart) is announced with a `bus.gap` event, never silently skipped.
+   */
+  subscribe(sub: BusSubscriber, since: number | null): void {
+    if (since !== null) {
+      const oldest = this.ring.oldestSeq() ?? this.seq + 1;
+      let from = since;
+      if (since > this.seq) {
+        // A seq from before a daemon restart: everything this daemon still keeps is new to the subscriber.
+        if (!this.deliverGap(sub, { reason: 'seq_reset', detail: `seq ${since} is ahead of this daemon's ${this.seq}: the daemon restarted`, from_seq: 1, to_seq: oldest - 1 })) return;
+        from = 0;
+      } else if (since + 1 < oldest) {
+        if (!this.deliverGap(sub, { reason: 'ring_overflow', detail: `events ${since + 1}-${oldest - 1} are no longer kept`, from_seq: since + 1, to_seq: oldest - 1 })) return;
+      }
+      for (const stored of this.ring.after(from)) {
+        if (matchesFilter(sub.filter, stored.event) && !sub.deliver(stored)) return;
+      }
+    }
+    this.subscribers.add(sub);
+  }
+
+  unsubscribe(sub: BusSubscriber): void {
+    this.subscribers.delete(sub);
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /**
+   * A gap notice carries the seq of the last event it stands for (to_seq), so a client that resumes from the
+   * last seq it saw resumes right after the gap, with the replay that follows it.
+   */
+  private deliverGap(sub: BusSubscriber, fields: { reason: string; detail: string; from_seq: number; to_seq: number }): boolean {
+    const ts = new Date(this.deps.now()).toISOString();
+    const event: BusEvent = {
+      version: BUS_ENVELOPE_VERSION,
+      message_id: randomUUID(),
+      kind: GAP_KIND,
+      type: GAP_KIND,
+      source: 'daemon',
+      source_host: this.deps.machineId,
+      target: null,
+      ts,
+      seq: Math.max(0, fields.to_seq),
+      ...fields,
+    };
+    return sub.deliver({ event, encoded: Buffer.from(JSON.stringify(event)) });
+  }
+}

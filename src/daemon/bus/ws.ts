@@ -1,0 +1,120 @@
+import type WebSocket from 'ws';
+import { BUS_PATH, ndjsonLines, parseSubscribeQuery, type BusFilter, type BusSubscribeOptions } from '../../protocol/bus.js';
+import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
+import type { Logger } from '../../util/log.js';
+import type { WsRoute } from '../ws/upgrade.js';
+import type { Bus, BusSubscriber, StoredEvent } from './bus.js';
+
+/** A subscriber this far behind (queued + unsent bytes) is dropped; it can resume with `since`. */
+export const SUBSCRIBER_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Close code for a dropped slow subscriber. */
+export const BUS_CLOSE_TOO_SLOW = 4201;
+/** Same bound as an HTTP body. */
+const BUS_MAX_PAYLOAD = 4 * 1024 * 1024;
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * One WebSocket subscriber: one event per frame, sent at once (the seed's clients), or, with `batch=1`, every
+ * event of one pass of the event loop in a single NDJSON frame (queued, flushed on the next tick).
+ */
+class WsSubscriber implements BusSubscriber {
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
+  private dropped = false;
+  /** Seq of the last event that went out on the socket (queued ones may still be lost on a drop). */
+  private lastSent = 0;
+  private lastQueued = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly opts: BusSubscribeOptions,
+  ) {}
+
+  get filter(): BusFilter {
+    return this.opts;
+  }
+
+  deliver(stored: StoredEvent): boolean {
+    if (this.dropped) return false;
+    if (this.ws.bufferedAmount + this.queuedBytes > SUBSCRIBER_MAX_BUFFERED_BYTES) {
+      this.drop();
+      return false;
+    }
+    if (!this.opts.batch) {
+      // One event per frame: nothing to gather, so no reason to wait.
+      if (this.ws.readyState === this.ws.OPEN) this.ws.send(stored.encoded, { binary: false });
+      this.lastSent = stored.event.seq;
+      return true;
+    }
+    this.lastQueued = stored.event.seq;
+    this.queue.push(stored.encoded);
+    this.queuedBytes += stored.encoded.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(() => this.flush());
+    }
+    return true;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.dropped || this.ws.readyState !== this.ws.OPEN || queue.length === 0) return;
+    const parts: Buffer[] = [];
+    for (const b of queue) parts.push(b, NEWLINE);
+    this.ws.send(Buffer.concat(parts), { binary: false });
+    this.lastSent = this.lastQueued;
+  }
+
+  private drop(): void {
+    this.dropped = true;
+    this.queue = [];
+    // Everything up to lastSent is on the wire (or in the peer's buffers): resuming after it loses nothing.
+    this.ws.close(BUS_CLOSE_TOO_SLOW, `too slow; reconnect with since=${this.lastSent}`.slice(0, 120));
+    // A stalled peer may never answer the close handshake.
+    setTimeout(() => this.ws.terminate(), 1_000).unref();
+  }
+}
+
+/** `/api/bus`: subscribe with filters in the query; publish by sending events (one per frame, or NDJSON). */
+export function busRoute(bus: Bus, log: Logger): WsRoute {
+  return {
+    method: 'GET',
+    path: BUS_PATH,
+    maxPayload: BUS_MAX_PAYLOAD,
+    admit: (_req, _params, url) => void parseSubscribeQuery(url.searchParams),
+    accept(ws, _req, _params, url) {
+      const opts = parseSubscribeQuery(url.searchParams);
+      const sub = new WsSubscriber(ws, opts);
+      if (opts.subscribe) bus.subscribe(sub, opts.since);
+      const answer = (body: Record<string, unknown>): void => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
+      };
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        const lines = isBinary ? [] : ndjsonLines(data.toString('utf8'));
+        if (isBinary) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'events are JSON text frames' });
+        for (const line of lines) {
+          try {
+            let raw: unknown;
+            try {
+              raw = JSON.parse(line);
+            } catch (err) {
+              throw new TeleptyError('INVALID_JSON', `not JSON: ${(err as Error).message}`);
+            }
+            const ack = bus.publish(raw);
+            if (opts.ack) answer({ kind: 'bus.ack', ...ack });
+          } catch (err) {
+            if (!isTeleptyError(err)) log.error('bus publish over WS failed', err);
+            const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'internal error; see the daemon log');
+            answer({ kind: 'bus.error', ...e.toBody() });
+          }
+        }
+      });
+      ws.on('error', (err) => log.debug(`bus client error: ${err.message}`));
+      ws.on('close', () => bus.unsubscribe(sub));
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import { DebouncedJsonFile } from '../../util/json-file.js';
+import type { Logger } from '../../util/log.js';
+
+const RECORDS_FILE_VERSION = 1;
+
+interface RecordsFile<T> {
+  version: typeof RECORDS_FILE_VERSION;
+  records: T[];
+}
+
+/**
+ * Records kept by id in memory and persisted to one JSON file (atomic, debounced). At most `max` records:
+ * beyond that the oldest `evictable` ones go first. Invalid entries in the file are dropped on load.
+ */
+export class RecordStore<T> {
+  private readonly byId = new Map<string, T>();
+  private readonly json: DebouncedJsonFile<RecordsFile<T>>;
+
+  constructor(
+    file: string,
+    private readonly opts: { idOf: (r: T) => string; isValid: (v: unknown) => v is T; evictable: (r: T) => boolean; max: number },
+    log: Logger,
+    debounceMs: number,
+  ) {
+    this.json = new DebouncedJsonFile(file, () => ({ version: RECORDS_FILE_VERSION, records: [...this.byId.values()] }), log, debounceMs);
+  }
+
+  async load(): Promise<number> {
+    const raw = await this.json.loadRaw();
+    if (raw === undefined) return 0;
+    const f = raw as Partial<RecordsFile<T>> | null;
+    if (typeof f !== 'object' || f === null || f.version !== RECORDS_FILE_VERSION || !Array.isArray(f.records)) {
+      await this.json.setAside(`not a version ${RECORDS_FILE_VERSION} records file`);
+      return 0;
+    }
+    for (const r of f.records) if (this.opts.isValid(r)) this.byId.set(this.opts.idOf(r), r);
+    return this.byId.size;
+  }
+
+  enable(): void {
+    this.json.enable();
+  }
+
+  flush(): Promise<void> {
+    return this.json.flush();
+  }
+
+  get(id: string): T | undefined {
+    return this.byId.get(id);
+  }
+
+  list(): T[] {
+    return [...this.byId.values()];
+  }
+
+  /** Add or replace a record, evicting the oldest evictable ones past the bound. */
+  put(r: T): void {
+    this.byId.set(this.opts.idOf(r), r);
+    if (this.byId.size > this.opts.max) {
+      for (const [id, old] of this.byId) {
+        if (this.byId.size <= this.opts.max) break;
+        if (this.opts.evictable(old)) this.byId.delete(id);
+      }
+    }
+    this.json.schedule();
+  }
+
+  /** A record changed in place. */
+  touched(): void {
+    this.json.schedule();
+  }
+}

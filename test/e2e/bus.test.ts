@@ -1,0 +1,344 @@
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { describe, expect, it } from 'vitest';
+import type { BusEvent, PublishAck } from '../../src/protocol/bus.js';
+import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { ROOT, waitFor } from '../helpers/env.js';
+
+const homes = useHomes();
+const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+/** The seed's canonical turn_request (BUS_EVENT_SCHEMA), every field. */
+function seedTurnRequest(target: string, turnId: string, prompt: string): Record<string, unknown> {
+  return {
+    message_id: `turn_request-${turnId}`,
+    session_id: 'delib-42',
+    project: 'aigentry-devkit',
+    kind: 'turn_request',
+    source: 'deliberation:delib-42',
+    target,
+    reply_to: 'delib-42',
+    trace: ['project:aigentry-devkit', `speaker:${target}`, `turn:${turnId}`],
+    payload: {
+      turn_id: turnId,
+      round: 1,
+      max_rounds: 3,
+      speaker: target,
+      role: null,
+      prompt,
+      prompt_sha1: 'a'.repeat(40),
+      history_entries: 0,
+      transport_timeout_ms: 30_000,
+      semantic_timeout_ms: 120_000,
+    },
+    ts: new Date().toISOString(),
+  };
+}
+
+async function port(home: string): Promise<number> {
+  const live = await liveDaemon(home);
+  if (!live) throw new Error('no daemon');
+  return live.record.port;
+}
+
+function post(p: number, urlPath: string, body: string | Buffer, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: p, method: 'POST', path: urlPath, headers: { 'content-type': contentType } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A raw bus subscriber that collects events (NDJSON batches or one per frame). */
+function subscribe(p: number, query: string): { ws: WebSocket; events: BusEvent[]; open: Promise<void> } {
+  const ws = new WebSocket(`ws://127.0.0.1:${p}/api/bus${query}`);
+  const events: BusEvent[] = [];
+  ws.on('message', (d: Buffer) => {
+    for (const line of d.toString().split('\n').filter(Boolean)) events.push(JSON.parse(line) as BusEvent);
+  });
+  return { ws, events, open: new Promise((r) => ws.once('open', () => r())) };
+}
+
+async function fixtureSession(home: string, id: string): Promise<{ submissions: () => Promise<string[]> }> {
+  const log = path.join(home, `${id}.submissions`);
+  await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, 'claude-like.mjs')]);
+  await waitFor(`${id} ready`, async () => (await runCli(home, ['read', id])).stdout.includes('ready'));
+  return {
+    submissions: async () =>
+      (await fs.readFile(log, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { text: string }).text),
+  };
+}
+
+describe('auto-router', () => {
+  it("turns the seed's turn_request, over HTTP and over WS, into a submitted prompt with a matching ack", async () => {
+    const home = homes.newHome();
+    const agent = await fixtureSession(home, 'dev-001');
+    const p = await port(home);
+    const watch = subscribe(p, '?kind=inject_written&kind=inject_failed&kind=submitted');
+    await watch.open;
+
+    const viaHttp = seedTurnRequest('dev-001', 'turn-http', 'review the auth module (http)');
+    const ack = await post(p, '/api/bus/publish', JSON.stringify(viaHttp));
+    expect(ack.status).toBe(200);
+    expect(ack.json).toMatchObject({ success: true, message_id: 'turn_request-turn-http', seq: expect.any(Number) });
+
+    const publisher = new WebSocket(`ws://127.0.0.1:${p}/api/bus?subscribe=0&ack=1`);
+    await new Promise((r) => publisher.once('open', r));
+    const wsAck = new Promise<Record<string, unknown>>((r) => publisher.once('message', (d: Buffer) => r(JSON.parse(d.toString()) as Record<string, unknown>)));
+    publisher.send(JSON.stringify(seedTurnRequest('dev-001', 'turn-ws', 'review the auth module (ws)')));
+    expect(await wsAck).toMatchObject({ kind: 'bus.ack', success: true, message_id: 'turn_request-turn-ws' });
+    publisher.close();
+
+    await waitFor('both prompts submitted', async () => ((await agent.submissions()).length === 2 ? true : null));
+    expect(await agent.submissions()).toEqual(['review the auth module (http)', 'review the auth module (ws)']);
+
+    const acks = await waitFor('two acks', () => (watch.events.filter((e) => e.kind === 'inject_written').length === 2 ? watch.events : null));
+    for (const turn of ['turn-http', 'turn-ws']) {
+      const written = acks.find((e) => e.kind === 'inject_written' && e.turn_id === turn);
+      expect(written).toMatchObject({
+        type: 'inject_written',
+        sender: 'daemon',
+        source: 'daemon',
+        target_agent: 'dev-001',
+        source_type: 'bus_auto_route',
+        delivered: true,
+        turn_id: turn,
+        original_message_id: `turn_request-${turn}`,
+        source_host: expect.any(String),
+        inject_id: expect.any(String),
+        timestamp: expect.any(String),
+      });
+      const submitted = await waitFor(`submitted for ${turn}`, () => watch.events.find((e) => e.kind === 'submitted' && e.turn_id === turn));
+      expect(submitted.inject_id).toBe(written?.inject_id);
+    }
+    expect(watch.events.filter((e) => e.kind === 'inject_failed')).toEqual([]);
+    watch.ws.close();
+  });
+
+  it('answers a turn_request it cannot deliver with inject_failed carrying a code, and never delivers to a look-alike on this host', async () => {
+    const home = homes.newHome();
+    const agent = await fixtureSession(home, 'dev-001');
+    const p = await port(home);
+    const watch = subscribe(p, '?kind=inject_*');
+    await watch.open;
+    await post(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('nobody', 't-unknown', 'x')));
+    await post(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('dev-001@elsewhere', 't-remote', 'must not arrive')));
+    await post(p, '/api/bus/publish', JSON.stringify({ type: 'turn_request', target: 'dev-001', payload: { turn_id: 't-noprompt' } }));
+    const failed = await waitFor('three failures', () => (watch.events.filter((e) => e.kind === 'inject_failed').length === 3 ? watch.events : null));
+    const byTurn = (t: string): BusEvent | undefined => failed.find((e) => e.turn_id === t);
+    expect(byTurn('t-unknown')).toMatchObject({ code: 'SESSION_NOT_FOUND', original_message_id: 'turn_request-t-unknown', delivered: false });
+    expect(byTurn('t-remote')).toMatchObject({ code: 'UNKNOWN_HOST', delivered: false });
+    expect(byTurn('t-noprompt')).toMatchObject({ code: 'INVALID_FIELD' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await agent.submissions()).toEqual([]);
+    watch.ws.close();
+  });
+});
+
+describe('tail and publish', () => {
+  it('tail --kind turn_request sees only those', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const tail = spawnCli(home, ['tail', '--kind', 'turn_request', '--count', '2', '--json', '--timeout', '30']);
+    await new Promise((r) => setTimeout(r, 800));
+    for (const kind of ['noise', 'turn_request', 'turn_requested', 'session_health', 'turn_request']) {
+      expect((await runCli(home, ['publish', '--kind', kind, '--target', 'nobody', '--payload', '{"turn_id":"x"}'])).exitCode).toBe(0);
+    }
+    const out = await tail;
+    expect(out.exitCode).toBe(0);
+    const events = String(out.stdout).trim().split('\n').map((l) => JSON.parse(l) as BusEvent);
+    expect(events.map((e) => e.kind)).toEqual(['turn_request', 'turn_request']);
+  });
+
+  it('tail --since after a disconnect sees every event it missed, and announces a gap it cannot fill', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_BUS_RING: '50' };
+    await runCli(home, ['daemon', 'start'], { env });
+    const first = parseJson<PublishAck>(await runCli(home, ['publish', '--kind', 'mark', '--payload', '{"n":0}', '--json']));
+    const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ kind: 'mark', payload: { n: i + 1 } })).join('\n');
+    expect((await runCli(home, ['publish'], { input: lines })).exitCode).toBe(0);
+    const missed = await runCli(home, ['tail', '--since', String(first.seq), '--kind', 'mark', '--count', '20', '--json']);
+    const got = missed.stdout.trim().split('\n').map((l) => JSON.parse(l) as BusEvent & { payload: { n: number } });
+    expect(got.map((e) => e.payload.n)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(got.every((e, i) => i === 0 || e.seq > (got[i - 1] as BusEvent).seq)).toBe(true);
+
+    const more = Array.from({ length: 60 }, (_, i) => JSON.stringify({ kind: 'mark', payload: { n: 100 + i } })).join('\n');
+    await runCli(home, ['publish'], { input: more });
+    const gap = await runCli(home, ['tail', '--since', String(first.seq), '--kind', 'mark', '--count', '1', '--json']);
+    expect(gap.stderr).toMatch(/gap in the bus: events \d+-\d+ are no longer kept/);
+    const gapLines = gap.stdout.trim().split('\n').map((l) => JSON.parse(l) as BusEvent);
+    expect(gapLines[0]).toMatchObject({ kind: 'bus.gap', reason: 'ring_overflow' });
+  });
+
+  it('publishes from options and from an NDJSON stream, refusing bad events with exit 2 and keeping the good ones', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const one = await runCli(home, ['publish', '--kind', 'ci.done', '--source', 'ci', '--payload', '{"job":1}', '--json']);
+    expect(parseJson<PublishAck>(one)).toMatchObject({ success: true, seq: expect.any(Number), message_id: expect.any(String) });
+    const stream = await runCli(home, ['publish', '--json'], { input: '{"kind":"a"}\n{"type":"legacy.b"}\nnot json\n{"no":"kind"}\n{"kind":"c","target":"../x"}\n{"kind":"d"}\n' });
+    expect(stream.exitCode).toBe(2);
+    const answers = stream.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(answers.map((a) => a.kind)).toEqual(['bus.ack', 'bus.ack', 'bus.error', 'bus.error', 'bus.error', 'bus.ack']);
+    expect(answers.slice(2, 5).map((a) => a.code)).toEqual(['INVALID_JSON', 'INVALID_EVENT', 'INVALID_EVENT']);
+    const tail = await runCli(home, ['tail', '--since', '0', '--count', '4', '--json']);
+    const kinds = tail.stdout.trim().split('\n').map((l) => (JSON.parse(l) as BusEvent).kind);
+    expect(kinds).toEqual(['ci.done', 'a', 'legacy.b', 'd']);
+    const legacy = JSON.parse(tail.stdout.trim().split('\n')[2] as string) as BusEvent;
+    expect(legacy).toMatchObject({ kind: 'legacy.b', type: 'legacy.b', version: 1, source_host: expect.any(String) });
+  });
+});
+
+describe('bus robustness', () => {
+  it('never lets a subscriber that stopped reading slow a fast one; the stalled one is dropped', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const p = await port(home);
+    const fast = subscribe(p, '?batch=1&kind=load');
+    const slow = subscribe(p, '?kind=load');
+    await Promise.all([fast.open, slow.open]);
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    let slowClose = 0;
+    slow.ws.on('close', (code) => (slowClose = code));
+    const publisher = new WebSocket(`ws://127.0.0.1:${p}/api/bus?subscribe=0`);
+    await new Promise((r) => publisher.once('open', r));
+    const payload = 'x'.repeat(1_000);
+    const N = 30_000;
+    const t0 = Date.now();
+    for (let i = 0; i < N; i += 500) {
+      publisher.send(
+        Array.from({ length: Math.min(500, N - i) }, (_, k) => JSON.stringify({ kind: 'load', payload: { i: i + k, pad: payload } })).join('\n'),
+      );
+      // A publisher that paces itself to the subscriber it cares about; the stalled one piles up regardless.
+      if (i >= 1_000) await waitFor('the fast subscriber to keep up', () => fast.events.length >= i - 1_000, 30_000, 1);
+    }
+    await waitFor('the fast subscriber to get every event', () => fast.events.length >= N, 60_000);
+    const elapsed = Date.now() - t0;
+    expect(fast.events.map((e) => (e.payload as { i: number }).i)).toEqual(Array.from({ length: N }, (_, i) => i));
+    // 30 MB went by while the stalled subscriber held its socket: it was cut off rather than buffered.
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await waitFor('the stalled subscriber to be closed', () => slowClose !== 0 || slow.ws.readyState === WebSocket.CLOSED, 10_000);
+    expect(slow.events.length).toBeLessThan(N);
+    expect(elapsed).toBeLessThan(60_000);
+    publisher.close();
+    fast.ws.close();
+  }, 120_000);
+
+  it('answers malformed events with a clear error and keeps serving', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const p = await port(home);
+    const cases: [string | Buffer, number, string][] = [
+      ['{not json', 400, 'INVALID_JSON'],
+      ['[1,2,3]', 400, 'INVALID_EVENT'],
+      ['"a string"', 400, 'INVALID_EVENT'],
+      ['{"payload":{}}', 400, 'INVALID_EVENT'],
+      ['{"kind":"ok","target":"a;rm -rf"}', 400, 'INVALID_EVENT'],
+      [Buffer.alloc(10 * 1024 * 1024, 0x41), 413, 'PAYLOAD_TOO_LARGE'],
+    ];
+    for (const [body, status, code] of cases) {
+      const r = await post(p, '/api/bus/publish', body);
+      expect(r.status).toBe(status);
+      expect(r.json).toMatchObject({ code, error: expect.any(String) });
+    }
+    expect((await post(p, '/api/bus/publish', '{"kind":"x"}', 'text/plain')).status).toBe(415);
+    const ws = new WebSocket(`ws://127.0.0.1:${p}/api/bus?subscribe=0`);
+    await new Promise((r) => ws.once('open', r));
+    const errors: Record<string, unknown>[] = [];
+    ws.on('message', (d: Buffer) => errors.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    ws.send('{oops');
+    ws.send('{"nokind":true}');
+    ws.send(Buffer.from([0xff, 0x00]));
+    await waitFor('three errors', () => errors.length >= 3);
+    expect(errors.map((e) => e.code)).toEqual(['INVALID_JSON', 'INVALID_EVENT', 'INVALID_EVENT']);
+    const bad = await new Promise<number>((resolve) => {
+      const b = new WebSocket(`ws://127.0.0.1:${p}/api/bus?since=abc`);
+      b.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      b.on('open', () => resolve(101));
+    });
+    expect(bad).toBe(400);
+    ws.close();
+    expect((await post(p, '/api/bus/publish', '{"kind":"still.alive"}')).json).toMatchObject({ success: true });
+  });
+
+  it('publishes every daemon event through the bus with both kind and type', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_HEALTH_INTERVAL_MS: '300', TELEPTY_IDLE_THRESHOLD_MS: '400', TELEPTY_SWEEP_INTERVAL_MS: '100' };
+    await runCli(home, ['daemon', 'start'], { env });
+    const p = await port(home);
+    const all = subscribe(p, '?batch=1');
+    await all.open;
+    await runCli(home, ['spawn', '--id', 'ev', '--', 'sh', '-c', 'sleep 2; exit 3'], { env });
+    await runCli(home, ['rename', 'ev', 'ev2']);
+    await waitFor('session_exit', () => all.events.some((e) => e.kind === 'session_exit'), 10_000);
+    const kinds = new Set(all.events.map((e) => e.kind));
+    for (const k of ['session_register', 'session_spawn', 'session_rename', 'session_health', 'session.idle', 'session_exit']) expect(kinds, k).toContain(k);
+    for (const e of all.events) {
+      expect(e.type).toBe(e.kind);
+      expect(e).toMatchObject({ source: 'daemon', sender: 'daemon', version: 1, timestamp: e.ts });
+    }
+    expect(all.events.find((e) => e.kind === 'session_exit')).toMatchObject({ session_id: 'ev2', exit_code: 3, target: 'ev2' });
+    expect(all.events.find((e) => e.kind === 'session_rename')).toMatchObject({ old_id: 'ev', new_id: 'ev2' });
+    expect(all.events.find((e) => e.kind === 'session.idle')).toMatchObject({ session_id: expect.any(String), idleSeconds: expect.any(Number), lastActivityAt: expect.any(String) });
+    all.ws.close();
+  });
+});
+
+describe('handoffs and threads', () => {
+  it('runs a handoff through claim → executing → completed with events, and keeps handoffs and threads across a restart', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    let p = await port(home);
+    const watch = subscribe(p, '?kind=handoff.*&kind=thread.*');
+    await watch.open;
+    const created = await post(p, '/api/handoff', JSON.stringify({ synthesis: { tasks: [{ t: 'a' }, { t: 'b' }], summary: 's' }, deliberation_id: 'd-1', auto_execute: true }));
+    expect(created.status).toBe(201);
+    const id = created.json.handoff_id as string;
+    expect(created.json.status).toBe('pending');
+    expect((await post(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-001' }))).json).toMatchObject({ success: true, status: 'claimed' });
+    expect((await post(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-002' }))).status).toBe(409);
+    const patch = (body: unknown): Promise<{ status: number; json: Record<string, unknown> }> =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: p, method: 'PATCH', path: `/api/handoff/${id}`, headers: { 'content-type': 'application/json' } }, (res) => {
+          let t = '';
+          res.on('data', (c: Buffer) => (t += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(t) as Record<string, unknown> }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(body));
+      });
+    expect((await patch({ status: 'completed' })).status).toBe(400);
+    expect((await patch({ status: 'executing', message: 'working' })).status).toBe(200);
+    expect((await patch({ status: 'completed', result: { ok: true } })).json).toMatchObject({ status: 'completed', result: { ok: true } });
+    const thread = await post(p, '/api/threads', JSON.stringify({ topic: 'auth review', participant_session_ids: ['dev-001'] }));
+    expect(thread.status).toBe(201);
+    await waitFor('events', () => watch.events.length >= 5);
+    expect(watch.events.map((e) => e.kind)).toEqual(['handoff.created', 'handoff.claimed', 'handoff.executing', 'handoff.completed', 'thread.opened']);
+    expect(watch.events[0]).toMatchObject({ handoff_id: id, task_count: 2, deliberation_id: 'd-1', auto_execute: true });
+    watch.ws.close();
+
+    expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
+    await runCli(home, ['daemon', 'start']);
+    p = await port(home);
+    const get = (urlPath: string): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: p, path: urlPath }, (res) => {
+          let t = '';
+          res.on('data', (c: Buffer) => (t += c.toString()));
+          res.on('end', () => resolve(JSON.parse(t)));
+        }).on('error', reject);
+      });
+    expect(await get(`/api/handoff/${id}`)).toMatchObject({ handoff_id: id, status: 'completed', claimed_by: 'dev-001', task_count: 2 });
+    expect(await get('/api/handoff?status=completed')).toEqual([expect.objectContaining({ handoff_id: id })]);
+    expect(await get('/api/threads?status=active')).toEqual([expect.objectContaining({ thread_id: thread.json.thread_id, topic: 'auth review' })]);
+  });
+});
