@@ -1,9 +1,8 @@
-import { readState } from '../daemon/claim.js';
 import type { DaemonRecord } from '../protocol/daemon-state.js';
 import { isMetaResponse, type MetaResponse } from '../protocol/meta.js';
 import { isTeleptyError } from '../protocol/errors.js';
 import type { TeleptyConfig } from '../util/config.js';
-import { readTextIfExists } from '../util/files.js';
+import { readFileIfExists, readStateRecord } from './local-files.js';
 import { requestJson, type Endpoint } from './http.js';
 import { PROBE_TIMEOUT_MS, probeDaemon } from './probe.js';
 
@@ -25,7 +24,7 @@ export function connectHost(host: string): string {
 export async function readToken(config: TeleptyConfig, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   const fromEnv = env.TELEPTY_TOKEN?.trim();
   if (fromEnv) return fromEnv;
-  return (await readTextIfExists(config.paths.tokenFile))?.trim() || undefined;
+  return readFileIfExists(config.paths.tokenFile)?.trim() || undefined;
 }
 
 /**
@@ -33,11 +32,11 @@ export async function readToken(config: TeleptyConfig, env: NodeJS.ProcessEnv = 
  * Returns null when none answers.
  */
 export async function findDaemon(config: TeleptyConfig, token: string | undefined): Promise<DaemonHandle | null> {
-  const found = await readState(config.paths.stateFile);
-  if (found.kind === 'record') {
-    const record = { ...found.record, host: connectHost(found.record.host) };
+  const found = readStateRecord(config.paths.stateFile);
+  if (found) {
+    const record = { ...found, host: connectHost(found.host) };
     const meta = await probeDaemon(record, token);
-    if (meta) return { endpoint: { host: record.host, port: record.port, token }, meta, record: found.record };
+    if (meta) return { endpoint: { host: record.host, port: record.port, token }, meta, record: found };
   }
   if (config.addressExplicit && config.port !== 0) {
     const endpoint = { host: connectHost(config.host), port: config.port, token };

@@ -7,6 +7,7 @@ import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS, type InjectResponse, 
 import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
+import { registerSpec, parseWithSpec, type CommandSpec } from './spec.js';
 import { examples } from './types.js';
 
 interface InjectOptions {
@@ -39,66 +40,78 @@ function multicastExit(r: MulticastResult): number {
   return r.results.failed.reduce<number>((worst, f) => Math.max(worst, order[f.code] ?? EXIT.FAILURE), EXIT.OK);
 }
 
+export const spec: CommandSpec = {
+  name: 'inject',
+  description: 'type a prompt into sessions and submit it; waits until it is submitted (exit 0) or says why not',
+  args: ['[targets]', '[text...]'],
+  options: [
+    { long: 'file', value: '<path>', description: 'read the prompt from a file (long and multi-line prompts)' },
+    { long: 'no-enter', description: 'type the text without pressing Enter' },
+    { long: 'from', value: '<id>', description: 'who sends it (default: $TELEPTY_SESSION_ID); recorded for `telepty reply`' },
+    { long: 'reply-to', value: '<id>', description: 'where replies should go (default: --from)' },
+    { long: 'thread', value: '<id>', description: 'conversation thread id, carried in the bus events' },
+    { long: 'reply-expected', description: 'mark that the sender expects a reply (carried in the bus events)' },
+    { long: 'no-wait', description: 'return once the prompt is queued instead of when it is submitted' },
+    { long: 'timeout', value: '<seconds>', description: `how long to wait for submission (default ${DEFAULT_INJECT_TIMEOUT_MS / 1000})` },
+    { long: 'all', description: 'every connected session' },
+    { long: 'json', description: 'print the daemon answer as JSON' },
+  ],
+  helpAfter:
+    examples([
+      'telepty inject dev-001 "review the auth module"',
+      'telepty inject dev-001,dev-002 "run the tests"',
+      'telepty inject dev-001 --file prompt.md',
+      'git diff | telepty inject reviewer',
+      'telepty inject --all --no-wait "status report, please"',
+    ]) +
+    '\nThe prompt is typed as a bracketed paste when the program supports it, Enter is sent alone once the\n' +
+    'program has taken the text, and one prompt at a time goes to each session. Nothing is added to it.\n' +
+    'Exit status: 0 submitted (or entered, or typed with --no-enter); 2 bad input; 3 unknown session;\n' +
+    '4 session disconnected or exited; 5 timeout or session busy (someone typing); 1 other failures.\n',
+};
+
+/** The inject command itself: run by commander or by the fast path (both parse `spec`). */
+export async function run(targets: string | undefined, words: string[], opts: InjectOptions): Promise<void> {
+  const textWords = opts.all ? [targets, ...words].filter((w): w is string => w !== undefined) : words;
+  if (!opts.all && !targets) throw new TeleptyError('INVALID_FIELD', 'which session? give an id (a,b,c for several) or --all');
+  const ids = opts.all ? 'all' : (targets as string).split(',').map((id) => assertSessionId(id.trim()));
+  const prompt = await readPrompt(textWords, opts.file);
+  const from = opts.from ?? process.env.TELEPTY_SESSION_ID;
+  const body: InjectBody = {
+    prompt,
+    ...(from ? { from } : {}),
+    ...(opts.replyTo ? { reply_to: opts.replyTo } : {}),
+    ...(opts.thread ? { thread_id: opts.thread } : {}),
+    ...(opts.replyExpected ? { reply_expected: true } : {}),
+    ...(opts.enter ? {} : { no_enter: true }),
+    wait: opts.wait,
+    timeout_ms: timeoutMs(opts.timeout === undefined ? undefined : seconds(opts.timeout), DEFAULT_INJECT_TIMEOUT_MS),
+  };
+  const client = await connect();
+  if (ids !== 'all' && ids.length === 1) {
+    const r = await injectOne(client, ids[0] as string, body);
+    if (opts.json) printJson(r);
+    else printLine(describeResult(r));
+    return;
+  }
+  const r = await injectMany(client, ids, body);
+  if (opts.json) printJson(r);
+  else {
+    for (const ok of r.results.successful) printLine(`${ok.id}: ${ok.status} [inject ${ok.inject_id.slice(0, 8)}]`);
+    for (const f of r.results.failed) process.stderr.write(`telepty: ${f.id}: ${f.error} [${f.code}]\n`);
+    if (ids === 'all' && r.results.successful.length + r.results.failed.length === 0) printLine('no connected sessions');
+  }
+  process.exitCode = multicastExit(r);
+}
+
+/** The fast path: the same command from the same spec, without loading commander. Null: use the full CLI. */
+export function parseFast(argv: string[]): Parameters<typeof run> | null {
+  const parsed = parseWithSpec(spec, argv);
+  if (!parsed) return null;
+  const [targets, ...words] = parsed.positionals;
+  return [targets, words, parsed.opts as unknown as InjectOptions];
+}
+
 export function register(program: Command): void {
-  program
-    .command('inject')
-    .description('type a prompt into sessions and submit it; waits until it is submitted (exit 0) or says why not')
-    .argument('[targets]', 'session id, or several as a,b,c (omit with --all)')
-    .argument('[text...]', 'the prompt; when absent it is read from --file or stdin')
-    .option('--file <path>', 'read the prompt from a file (long and multi-line prompts)')
-    .option('--no-enter', 'type the text without pressing Enter')
-    .option('--from <id>', 'who sends it (default: $TELEPTY_SESSION_ID); recorded for `telepty reply`')
-    .option('--reply-to <id>', 'where replies should go (default: --from)')
-    .option('--thread <id>', 'conversation thread id, carried in the bus events')
-    .option('--reply-expected', 'mark that the sender expects a reply (carried in the bus events)')
-    .option('--no-wait', 'return once the prompt is queued instead of when it is submitted')
-    .option('--timeout <seconds>', `how long to wait for submission (default ${DEFAULT_INJECT_TIMEOUT_MS / 1000})`)
-    .option('--all', 'every connected session')
-    .option('--json', 'print the daemon answer as JSON')
-    .addHelpText(
-      'after',
-      examples([
-        'telepty inject dev-001 "review the auth module"',
-        'telepty inject dev-001,dev-002 "run the tests"',
-        'telepty inject dev-001 --file prompt.md',
-        'git diff | telepty inject reviewer',
-        'telepty inject --all --no-wait "status report, please"',
-      ]) +
-        '\nThe prompt is typed as a bracketed paste when the program supports it, Enter is sent alone once the\n' +
-        'program has taken the text, and one prompt at a time goes to each session. Nothing is added to it.\n' +
-        'Exit status: 0 submitted (or entered, or typed with --no-enter); 2 bad input; 3 unknown session;\n' +
-        '4 session disconnected or exited; 5 timeout or session busy (someone typing); 1 other failures.\n',
-    )
-    .action(async (targets: string | undefined, words: string[], opts: InjectOptions) => {
-      const textWords = opts.all ? [targets, ...words].filter((w): w is string => w !== undefined) : words;
-      if (!opts.all && !targets) throw new TeleptyError('INVALID_FIELD', 'which session? give an id (a,b,c for several) or --all');
-      const ids = opts.all ? 'all' : (targets as string).split(',').map((id) => assertSessionId(id.trim()));
-      const prompt = await readPrompt(textWords, opts.file);
-      const from = opts.from ?? process.env.TELEPTY_SESSION_ID;
-      const body: InjectBody = {
-        prompt,
-        ...(from ? { from } : {}),
-        ...(opts.replyTo ? { reply_to: opts.replyTo } : {}),
-        ...(opts.thread ? { thread_id: opts.thread } : {}),
-        ...(opts.replyExpected ? { reply_expected: true } : {}),
-        ...(opts.enter ? {} : { no_enter: true }),
-        wait: opts.wait,
-        timeout_ms: timeoutMs(opts.timeout === undefined ? undefined : seconds(opts.timeout), DEFAULT_INJECT_TIMEOUT_MS),
-      };
-      const client = await connect();
-      if (ids !== 'all' && ids.length === 1) {
-        const r = await injectOne(client, ids[0] as string, body);
-        if (opts.json) printJson(r);
-        else printLine(describeResult(r));
-        return;
-      }
-      const r = await injectMany(client, ids, body);
-      if (opts.json) printJson(r);
-      else {
-        for (const ok of r.results.successful) printLine(`${ok.id}: ${ok.status} [inject ${ok.inject_id.slice(0, 8)}]`);
-        for (const f of r.results.failed) process.stderr.write(`telepty: ${f.id}: ${f.error} [${f.code}]\n`);
-        if (ids === 'all' && r.results.successful.length + r.results.failed.length === 0) printLine('no connected sessions');
-      }
-      process.exitCode = multicastExit(r);
-    });
+  registerSpec(program, spec, (targets, words, opts) => run(targets as string | undefined, words as string[], opts as InjectOptions));
 }

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { isDaemonRecord, type DaemonRecord } from '../protocol/daemon-state.js';
+import { parseDaemonRecord, type DaemonRecord } from '../protocol/daemon-state.js';
 import { createExclusive, isErrno, readTextIfExists } from '../util/files.js';
 
 /** How many times to retry the exclusive create while stale claims are being cleared. */
@@ -29,16 +29,14 @@ export type StateReading =
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function readState(stateFile: string): Promise<StateReading> {
-  const raw = await readTextIfExists(stateFile);
+export function stateReading(raw: string | null): StateReading {
   if (raw === null) return { kind: 'missing' };
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    return isDaemonRecord(parsed) ? { kind: 'record', record: parsed, raw } : { kind: 'invalid', raw };
-  } catch (err) {
-    if (err instanceof SyntaxError) return { kind: 'invalid', raw };
-    throw err;
-  }
+  const record = parseDaemonRecord(raw);
+  return record === 'invalid' ? { kind: 'invalid', raw } : { kind: 'record', record, raw };
+}
+
+export async function readState(stateFile: string): Promise<StateReading> {
+  return stateReading(await readTextIfExists(stateFile));
 }
 
 /**

@@ -29,3 +29,14 @@ export function isDaemonRecord(value: unknown): value is DaemonRecord {
     r.nonce.length >= 16
   );
 }
+
+/** Parse the state file's text; 'invalid' for anything that is not a record (corrupt, foreign, old format). */
+export function parseDaemonRecord(raw: string): DaemonRecord | 'invalid' {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return isDaemonRecord(parsed) ? parsed : 'invalid';
+  } catch (err) {
+    if (err instanceof SyntaxError) return 'invalid';
+    throw err;
+  }
+}

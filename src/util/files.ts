@@ -1,9 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
+let tempCounter = 0;
+
+/**
+ * A temp name next to `target`, unique per process (pid) and per call (counter). Not a secret, so no crypto
+ * (loading node:crypto costs every CLI start ~19 internal modules).
+ */
 function tempName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${++tempCounter}.${Math.random().toString(36).slice(2, 8)}.tmp`);
 }
 
 function isErrno(err: unknown, code: string): boolean {

@@ -1,0 +1,77 @@
+import { parseArgs } from 'node:util';
+import type { Command } from 'commander';
+
+/**
+ * A command's options declared once: commander builds its parser and --help from this, and the fast path (a hot
+ * command run without loading commander) parses the same declaration with node:util's parseArgs.
+ */
+export interface OptionSpec {
+  /** Long flag without dashes: 'from' for --from, 'no-wait' for --no-wait (which sets `wait` to false). */
+  long: string;
+  short?: string;
+  /** Placeholder when the option takes a value, e.g. '<id>'. */
+  value?: string;
+  description: string;
+  /** May be given more than once (collected into an array). */
+  multiple?: boolean;
+}
+
+export interface CommandSpec {
+  name: string;
+  description: string;
+  /** Positional arguments in commander syntax, e.g. ['[targets]', '[text...]']. */
+  args: string[];
+  options: OptionSpec[];
+  /** Shown after the options in --help. */
+  helpAfter: string;
+}
+
+export type ParsedOptions = Record<string, string | boolean | string[] | undefined>;
+
+/** commander's key for a flag: --reply-to → replyTo, --no-wait → wait. */
+export function optionKey(long: string): string {
+  return long.replace(/^no-/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Add the command to commander from its spec; `action` receives the positionals, then the options. */
+export function registerSpec(program: Command, spec: CommandSpec, action: (...args: unknown[]) => Promise<void>): Command {
+  const cmd = program.command(spec.name).description(spec.description);
+  for (const a of spec.args) cmd.argument(a);
+  for (const o of spec.options) {
+    const flags = `${o.short ? `-${o.short}, ` : ''}--${o.long}${o.value ? ` ${o.value}` : ''}`;
+    if (o.multiple) cmd.option(flags, o.description, collect, []);
+    else cmd.option(flags, o.description);
+  }
+  return cmd.addHelpText('after', spec.helpAfter).action(action);
+}
+
+/**
+ * Parse argv (after the command name) from the spec without commander. Returns null when anything is out of the
+ * ordinary (--help, an unknown option, a missing value): the caller then runs the full commander CLI, which
+ * prints the proper help or error.
+ */
+export function parseWithSpec(spec: CommandSpec, argv: string[]): { positionals: string[]; opts: ParsedOptions } | null {
+  if (argv.includes('--help') || argv.includes('-h')) return null;
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const o of spec.options) options[o.long] = { type: o.value ? 'string' : 'boolean', ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    if (err instanceof TypeError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return null;
+    throw err;
+  }
+  const opts: ParsedOptions = {};
+  for (const o of spec.options) {
+    const v = (parsed.values as Record<string, string | boolean | string[] | undefined>)[o.long];
+    const key = optionKey(o.long);
+    if (o.long.startsWith('no-')) opts[key] = v !== true;
+    else if (o.multiple) opts[key] = (v as string[] | undefined) ?? [];
+    else if (v !== undefined) opts[key] = v;
+  }
+  return { positionals: parsed.positionals, opts };
+}
