@@ -32,6 +32,14 @@ export interface AuthPolicy {
   check(req: AuthRequest): void;
   isOriginAllowed(origin: string): boolean;
   trustsPeer(peer: string): boolean;
+  /** A new token takes effect at once (telepty token --rotate). */
+  setToken(token: string): void;
+}
+
+/** Loopback peers (the local user): the only ones that may rotate the token. */
+export function isLoopbackPeer(peer: string): boolean {
+  const ip = normalizeIp(peer);
+  return ip.startsWith('127.') || ip === '::1';
 }
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`; strips an IPv6 zone id. */
@@ -94,7 +102,7 @@ export function createAuthPolicy(opts: AuthPolicyOptions): AuthPolicy {
   const beyondLoopback = !isLoopbackHost(opts.listenHost);
   const tailscale = new BlockList();
   tailscale.addSubnet(TAILSCALE_V4.net, TAILSCALE_V4.prefix, 'ipv4');
-  const expected = digest(opts.token);
+  let expected = digest(opts.token);
   const origins = new Set(opts.allowedOrigins.split(',').map((s) => s.trim()).filter(Boolean));
   const hostNames = new Set(['localhost', ...opts.hostNames.map((h) => h.toLowerCase())]);
 
@@ -102,7 +110,7 @@ export function createAuthPolicy(opts: AuthPolicyOptions): AuthPolicy {
     const ip = normalizeIp(peer);
     const fam = family(ip);
     if (!fam) return false;
-    if (fam === 'ipv4' ? ip.startsWith('127.') : ip === '::1') return true;
+    if (isLoopbackPeer(ip)) return true;
     if (allow.check(ip, fam)) return true;
     return beyondLoopback && fam === 'ipv4' && tailscale.check(ip, 'ipv4');
   };
@@ -120,6 +128,9 @@ export function createAuthPolicy(opts: AuthPolicyOptions): AuthPolicy {
 
   return {
     trustsPeer,
+    setToken: (token) => {
+      expected = digest(token);
+    },
     isOriginAllowed: (origin) => origins.has(origin),
     check(req) {
       if (!hostAllowed(req.headers.host)) {

@@ -13,6 +13,7 @@ import { claimState, readState, releaseState, serializeRecord } from './claim.js
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { metaRoutes } from './routes/meta.js';
+import { tokenRoutes } from './routes/token.js';
 import { CAPABILITIES, createServices } from './services.js';
 import type { DaemonTimings } from './timings.js';
 import { ensureToken } from './token.js';
@@ -101,7 +102,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   });
   const services = createServices({ config, env: opts.env, log, timings, now });
   await services.load();
-  const router = new Router().add(...metaRoutes({ meta, requestShutdown: (reason) => stopRequested?.(reason) }), ...services.routes);
+  const router = new Router().add(
+    ...metaRoutes({ meta, requestShutdown: (reason) => stopRequested?.(reason) }),
+    ...tokenRoutes(paths.tokenFile, auth, now),
+    ...services.routes,
+  );
   const upgrade = createUpgradeRouter(services.wsRoutes);
   const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler });
 

@@ -12,7 +12,9 @@ import { isAlive, makeHome, waitFor } from './env.js';
 export async function liveDaemon(home: string): Promise<{ record: DaemonRecord; meta: MetaResponse } | null> {
   const found = await readState(path.join(home, 'daemon.json'));
   if (found.kind !== 'record') return null;
-  const meta = await probeDaemon(found.record, undefined);
+  // With the token: a daemon on a non-loopback address sees even this machine as a remote peer.
+  const token = (await fs.readFile(path.join(home, 'token'), 'utf8').catch(() => '')).trim() || undefined;
+  const meta = await probeDaemon(found.record, token);
   return meta ? { record: found.record, meta } : null;
 }
 

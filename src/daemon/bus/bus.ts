@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BUS_ENVELOPE_VERSION, GAP_KIND, matchesFilter, normalizeEvent, type BusEvent, type BusEventDraft, type BusFilter, type PublishAck } from '../../protocol/bus.js';
 import type { EventSink } from '../../protocol/events.js';
+import { TeleptyError } from '../../protocol/errors.js';
 import type { Logger } from '../../util/log.js';
 
 /** An event as kept in the ring: encoded once, sent as is to every subscriber. */
@@ -139,8 +140,16 @@ export class Bus implements EventSink {
   private store(draft: BusEventDraft): { event: BusEvent; delivered: number } {
     // In place: the draft is ours (freshly parsed or built), and a copy per event shows up in GC time.
     const event = draft as BusEvent;
-    event.seq = ++this.seq;
-    const stored: StoredEvent = { event, encoded: Buffer.from(JSON.stringify(event)) };
+    event.seq = this.seq + 1;
+    let encoded: Buffer;
+    try {
+      encoded = Buffer.from(JSON.stringify(event));
+    } catch (err) {
+      // Input is depth-checked at the edge; anything that still cannot be encoded takes no seq.
+      throw new TeleptyError('INVALID_EVENT', `the event cannot be encoded: ${(err as Error).message}`);
+    }
+    this.seq = event.seq;
+    const stored: StoredEvent = { event, encoded };
     this.ring.push(stored);
     let delivered = 0;
     for (const sub of this.subscribers) {

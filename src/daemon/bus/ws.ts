@@ -1,6 +1,7 @@
 import type WebSocket from 'ws';
 import { BUS_PATH, ndjsonLines, parseSubscribeQuery, type BusFilter, type BusSubscribeOptions } from '../../protocol/bus.js';
 import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
+import { parseJsonInput } from '../../protocol/json.js';
 import type { Logger } from '../../util/log.js';
 import type { WsRoute } from '../ws/upgrade.js';
 import type { Bus, BusSubscriber, StoredEvent } from './bus.js';
@@ -98,13 +99,7 @@ export function busRoute(bus: Bus, log: Logger): WsRoute {
         if (isBinary) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'events are JSON text frames' });
         for (const line of lines) {
           try {
-            let raw: unknown;
-            try {
-              raw = JSON.parse(line);
-            } catch (err) {
-              throw new TeleptyError('INVALID_JSON', `not JSON: ${(err as Error).message}`);
-            }
-            const ack = bus.publish(raw);
+            const ack = bus.publish(parseJsonInput(line, 'the event'));
             if (opts.ack) answer({ kind: 'bus.ack', ...ack });
           } catch (err) {
             if (!isTeleptyError(err)) log.error('bus publish over WS failed', err);

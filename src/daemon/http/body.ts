@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { TeleptyError } from '../../protocol/errors.js';
+import { parseJsonInput } from '../../protocol/json.js';
 
 /** Large enough for a 100,000-character prompt in any script after JSON escaping; 10 MB bodies are refused. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -42,12 +43,7 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
     req.on('error', onError);
   });
   if (buf.length === 0) return undefined;
-  try {
-    return JSON.parse(buf.toString('utf8'));
-  } catch (err) {
-    const detail = err instanceof SyntaxError ? err.message : 'unreadable';
-    throw new TeleptyError('INVALID_JSON', `the request body is not valid JSON (${detail})`);
-  }
+  return parseJsonInput(buf.toString('utf8'));
 }
 
 function tooLarge(limit: number): TeleptyError {

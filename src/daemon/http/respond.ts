@@ -29,7 +29,16 @@ export function errorAnswer(err: unknown, log: Logger, context: string): { statu
   return { status: internal.status, body: internal.toBody() };
 }
 
-export function sendError(res: ServerResponse, err: unknown, log: Logger, context: string, extraHeaders: Record<string, string> = {}): void {
+/**
+ * What a caller on another machine may see of an error: its first line, with absolute paths replaced, and no
+ * detail fields (log files, internal ids). Local callers get the whole message: they own those files.
+ */
+export function redactForRemote(body: Record<string, unknown>): { error: string; code: unknown } {
+  const first = String(body.error).split('\n')[0] ?? '';
+  return { error: first.replace(/(?:\/[^\s"'`:,;()]+){2,}\/?/g, '<path>'), code: body.code };
+}
+
+export function sendError(res: ServerResponse, err: unknown, log: Logger, context: string, extraHeaders: Record<string, string> = {}, remote = false): void {
   const { status, body } = errorAnswer(err, log, context);
-  sendJson(res, status, body, extraHeaders);
+  sendJson(res, status, remote ? redactForRemote(body) : body, extraHeaders);
 }

@@ -30,6 +30,8 @@ export interface Route {
   handler: RouteHandler;
   /** Health checks answer without auth; everything else is checked. */
   public?: boolean;
+  /** Only loopback peers (the local user) may call it, even with a token (token rotation). */
+  localOnly?: boolean;
 }
 
 interface PathEntry {

@@ -3,9 +3,10 @@ import type { Duplex } from 'node:stream';
 import { TeleptyError } from '../../protocol/errors.js';
 import { API_PREFIX, TOKEN_HEADER } from '../../protocol/headers.js';
 import type { Logger } from '../../util/log.js';
-import type { AuthPolicy } from '../auth.js';
+import { rateLimitedWarn } from '../../util/rate-limited-log.js';
+import { isLoopbackPeer, type AuthPolicy } from '../auth.js';
 import { MAX_BODY_BYTES, readJsonBody } from './body.js';
-import { errorAnswer, sendError, sendJson } from './respond.js';
+import { errorAnswer, redactForRemote, sendError, sendJson } from './respond.js';
 import type { HttpMethod, RequestContext, Router } from './router.js';
 
 /** After refusing an oversized body, read (and discard) at most this much before closing the socket. */
@@ -46,9 +47,9 @@ function isJsonContentType(value: string | undefined): boolean {
 }
 
 /** Write a JSON error on a raw socket (upgrade refusals) and close it. */
-export function refuseSocket(socket: Duplex, err: unknown, log: Logger): void {
+export function refuseSocket(socket: Duplex, err: unknown, log: Logger, remote = false): void {
   const { status, body } = errorAnswer(err, log, 'websocket upgrade');
-  const text = JSON.stringify(body);
+  const text = JSON.stringify(remote ? redactForRemote(body) : body);
   if (socket.writable) {
     socket.end(
       `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\n` +
@@ -68,8 +69,20 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     return origin && auth.isOriginAllowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};
   };
 
+  /** Every refusal (auth, origin, host) is logged, so an attack is visible; a flood is summarised. */
+  const noteRefusal = rateLimitedWarn(log);
+  const checkAuth = (what: string, req: http.IncomingMessage, isPublic: boolean): void => {
+    const peer = req.socket.remoteAddress ?? '';
+    try {
+      auth.check({ peer, headers: req.headers, isPublic });
+    } catch (err) {
+      if (err instanceof TeleptyError) noteRefusal(`refused ${what} from ${peer}${req.headers.origin ? ` (origin ${JSON.stringify(req.headers.origin.slice(0, 100))})` : ''}: ${err.code}`);
+      throw err;
+    }
+  };
+
   const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
-    void handle(req, res).catch((err: unknown) => sendError(res, err, log, 'request handler'));
+    void handle(req, res).catch((err: unknown) => sendError(res, err, log, 'request handler', {}, !isLoopbackPeer(req.socket.remoteAddress ?? '')));
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -77,12 +90,13 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const url = parseUrl(req.url);
     const peer = req.socket.remoteAddress ?? '';
     const cors = corsHeaders(req);
+    const what = `${method} ${(url?.pathname ?? '?').slice(0, 100)}`;
     if (!url || !(url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`))) {
-      auth.check({ peer, headers: req.headers, isPublic: false });
+      checkAuth(what, req, false);
       throw new TeleptyError('NOT_FOUND', 'no such route');
     }
     if (method === 'OPTIONS') {
-      auth.check({ peer, headers: req.headers, isPublic: true });
+      checkAuth(what, req, true);
       res.writeHead(204, {
         ...cors,
         'access-control-allow-methods': 'GET, POST, PATCH, DELETE',
@@ -93,7 +107,11 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       return;
     }
     const match = router.match(method, url.pathname);
-    auth.check({ peer, headers: req.headers, isPublic: match.kind === 'found' && match.route.public === true });
+    checkAuth(what, req, match.kind === 'found' && match.route.public === true);
+    if (match.kind === 'found' && match.route.localOnly && !isLoopbackPeer(peer)) {
+      noteRefusal(`refused ${what} from ${peer}: local only`);
+      throw new TeleptyError('FORBIDDEN', 'this route is only for the local user (loopback)');
+    }
     if (match.kind === 'bad-path') throw new TeleptyError('BAD_REQUEST', 'the path is not valid percent-encoding');
     if (match.kind === 'not-found' || !KNOWN_METHODS.has(method)) throw new TeleptyError('NOT_FOUND', `no route ${method} ${url.pathname}`);
     if (match.kind === 'method-not-allowed') {
@@ -127,7 +145,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         refuseOversized(req, res, err, cors);
         return;
       }
-      sendError(res, err, log, `${method} ${url.pathname}`, cors);
+      sendError(res, err, log, `${method} ${url.pathname}`, cors, !isLoopbackPeer(peer));
     }
   }
 
@@ -146,11 +164,11 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     socket.on('error', (err) => log.debug(`upgrade socket error: ${err.message}`));
     try {
       const url = parseUrl(req.url);
-      auth.check({ peer: req.socket.remoteAddress ?? '', headers: req.headers, isPublic: false });
+      checkAuth(`WebSocket ${(url?.pathname ?? '?').slice(0, 100)}`, req, false);
       if (!url || !opts.upgrade) throw new TeleptyError('NOT_FOUND', 'no such WebSocket route');
       opts.upgrade(req, socket, head, url);
     } catch (err) {
-      refuseSocket(socket, err, log);
+      refuseSocket(socket, err, log, !isLoopbackPeer(req.socket.remoteAddress ?? ''));
     }
   });
 

@@ -13,6 +13,7 @@ export function metaRoutes(src: MetaSource): Route[] {
     {
       method: 'POST',
       path: '/api/daemon/stop',
+      localOnly: true,
       handler: () => {
         src.requestShutdown('stop requested over HTTP');
         return { body: { success: true, pid: process.pid } satisfies ShutdownResponse };

@@ -138,7 +138,7 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
           entry = attached.entry;
         } catch (err) {
           if (isTeleptyError(err) && (err.code === 'SESSION_EXISTS' || err.code === 'INVALID_SESSION_ID')) {
-            ws.close(LINK_CLOSE.ID_CONFLICT, err.message.slice(0, 120));
+            ws.close(err.code === 'SESSION_EXISTS' ? LINK_CLOSE.ID_CONFLICT : LINK_CLOSE.BAD_MESSAGE, err.message.slice(0, 120));
             return;
           }
           throw err;

@@ -27,7 +27,8 @@ export function createUpgradeRouter(routes: WsRoute[]): { handler: UpgradeHandle
   }
   const handler: UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => {
     const match = table.match(req.method ?? 'GET', url.pathname);
-    if (match.kind !== 'found') throw new TeleptyError('NOT_FOUND', `no WebSocket route ${url.pathname}`);
+    if (match.kind === 'bad-path') throw new TeleptyError('BAD_REQUEST', 'the path is not valid percent-encoding');
+    if (match.kind !== 'found') throw new TeleptyError('NOT_FOUND', `no WebSocket route ${url.pathname.slice(0, 100)}`);
     match.route.admit?.(req, match.params, url);
     const wss = servers.get(match.route) as WebSocketServer;
     wss.handleUpgrade(req, socket, head, (ws) => match.route.accept(ws, req, match.params, url));

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { connect } from '../client/daemon-client.js';
+import { readFileIfExists } from '../client/local-files.js';
+import { rotateToken } from '../daemon/token.js';
+import { TeleptyError } from '../protocol/errors.js';
+import { loadConfig } from '../util/config.js';
+import { printJson, printLine } from '../ui/print.js';
+import { examples } from './types.js';
+
+export function register(program: Command): void {
+  program
+    .command('token')
+    .description('print the API token peers on other machines must send (x-telepty-token), or --rotate it')
+    .option('--rotate', 'replace the token now (the old one stops working at once)')
+    .option('--json', 'print {token, file} as JSON')
+    .addHelpText(
+      'after',
+      examples(['telepty token', 'telepty token --rotate', 'curl -H "x-telepty-token: $(telepty token)" http://host:3848/api/sessions']) +
+        '\nLoopback needs no token. The token file is mode 0600; rotation is refused to callers on other machines.\n',
+    )
+    .action(async (opts: { rotate?: boolean; json?: boolean }) => {
+      const config = await loadConfig();
+      if (opts.rotate) {
+        const client = await connect({ autostart: false });
+        // Through the daemon when it runs (it takes the new token at once), else straight into the file.
+        if (client) await client.request({ method: 'POST', path: '/api/token/rotate' });
+        else await rotateToken(config.paths.tokenFile);
+      } else {
+        await connect(); // the daemon creates the token on its first start
+      }
+      const token = readFileIfExists(config.paths.tokenFile)?.trim();
+      if (!token) throw new TeleptyError('NOT_FOUND', `no token in ${config.paths.tokenFile}`);
+      if (opts.json) printJson({ token, file: config.paths.tokenFile, rotated: Boolean(opts.rotate) });
+      else printLine(token);
+    });
+}

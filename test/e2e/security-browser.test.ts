@@ -1,0 +1,109 @@
+import { existsSync, promises as fs } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { ROOT, waitFor } from '../helpers/env.js';
+
+/**
+ * A web page in the user's browser must not be able to type into a session. A page served from another origin
+ * tries everything a page can (fetch with and without CORS, a form POST, text/plain, WebSockets to a session and
+ * to the bus); the test proves each attempt reached the daemon and was refused, and no session got a byte.
+ */
+const CHROMIUM = process.env.TELEPTY_CHROMIUM ?? '/usr/bin/chromium';
+const homes = useHomes();
+let browser: Browser | undefined;
+afterAll(async () => {
+  await browser?.close();
+});
+
+function attackerPage(daemon: string, wsBase: string): string {
+  return `<!doctype html><html><body><iframe name="sink"></iframe><script>
+const D = ${JSON.stringify(daemon)};
+const W = ${JSON.stringify(wsBase)};
+const results = {};
+const note = (k, v) => { results[k] = v; };
+async function attempt(name, fn) { try { note(name, await fn()); } catch (e) { note(name, 'blocked: ' + e.name); } }
+function ws(url, message) {
+  return new Promise((resolve) => {
+    const s = new WebSocket(url);
+    s.onopen = () => { s.send(message); resolve('OPENED'); };
+    s.onerror = () => resolve('blocked: ws error');
+    setTimeout(() => resolve('blocked: ws timeout'), 3000);
+  });
+}
+window.runAttacks = async () => {
+  await attempt('fetch-json', () => fetch(D + '/api/sessions/victim/inject', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'PWNED-fetch-json' }) }).then((r) => 'status ' + r.status));
+  await attempt('fetch-text-plain', () => fetch(D + '/api/sessions/victim/inject', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ prompt: 'PWNED-text-plain' }) }).then((r) => 'opaque ' + r.type));
+  await attempt('fetch-bus', () => fetch(D + '/api/bus/publish', { method: 'POST', mode: 'no-cors', body: JSON.stringify({ kind: 'turn_request', target: 'victim', payload: { prompt: 'PWNED-bus-http' } }) }).then((r) => 'opaque ' + r.type));
+  await attempt('fetch-read', () => fetch(D + '/api/sessions', { mode: 'cors' }).then((r) => r.text()));
+  await attempt('form-post', () => new Promise((resolve) => {
+    const f = document.createElement('form');
+    f.method = 'POST'; f.action = D + '/api/sessions/victim/inject'; f.enctype = 'text/plain'; f.target = 'sink';
+    const i = document.createElement('input'); i.name = '{"prompt":"PWNED-form","x":"'; i.value = '"}'; f.appendChild(i);
+    document.body.appendChild(f); f.submit(); setTimeout(() => resolve('submitted'), 1000);
+  }));
+  await attempt('ws-session', () => ws(W + '/api/sessions/victim', JSON.stringify({ type: 'input', data: 'PWNED-ws\\r' })));
+  await attempt('ws-bus', () => ws(W + '/api/bus', JSON.stringify({ kind: 'turn_request', target: 'victim', payload: { prompt: 'PWNED-ws-bus' } })));
+  return results;
+};
+</script></body></html>`;
+}
+
+describe('browser drive-by', () => {
+  it.skipIf(!existsSync(CHROMIUM))('refuses every attempt from a page on another origin, and no session receives a byte', async () => {
+    const home = homes.newHome();
+    const log = path.join(home, 'victim.submissions');
+    await runCli(home, ['spawn', '--id', 'victim', '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(ROOT, 'test', 'fixtures', 'claude-like.mjs')]);
+    await waitFor('victim ready', async () => (await runCli(home, ['read', 'victim'])).stdout.includes('ready'));
+    const port = (await liveDaemon(home))?.record.port as number;
+
+    const page = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(attackerPage(`http://127.0.0.1:${port}`, `ws://127.0.0.1:${port}`));
+    });
+    await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+    const pagePort = (page.address() as { port: number }).port;
+    const origin = `http://127.0.0.1:${pagePort}`;
+
+    // playwright gives the browser a fresh, empty profile of its own.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const tab = await browser.newPage();
+    await tab.goto(origin);
+    const results = (await tab.evaluate('window.runAttacks()')) as Record<string, string>;
+    await browser.close();
+    browser = undefined;
+    page.close();
+
+    // What the page could see: nothing usable.
+    expect(results['fetch-json']).toMatch(/^blocked/);
+    expect(results['fetch-read']).toMatch(/^blocked/);
+    expect(results['ws-session']).toMatch(/^blocked/);
+    expect(results['ws-bus']).toMatch(/^blocked/);
+
+    // What the session got: nothing.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await fs.readFile(log, 'utf8').catch(() => '')).toBe('');
+    expect((await runCli(home, ['read', 'victim', '--scrollback'])).stdout).not.toContain('PWNED');
+    const bus = await runCli(home, ['tail', '--since', '0', '--kind', 'turn_request', '--kind', 'inject_*', '--timeout', '1', '--json']);
+    expect(bus.stdout.trim()).toBe('');
+
+    // And each attempt did reach the daemon, and was refused for its origin.
+    const daemonLog = await fs.readFile(path.join(home, 'daemon.log'), 'utf8');
+    const refused = daemonLog.split('\n').filter((l) => l.includes('refused') && l.includes(`(origin "${origin}")`));
+    const seen = (re: RegExp): boolean => refused.some((l) => re.test(l));
+    expect(seen(/refused OPTIONS \/api\/sessions\/victim\/inject/), 'CORS preflight of the JSON fetch').toBe(true);
+    expect(refused.filter((l) => /refused POST \/api\/sessions\/victim\/inject/.test(l)).length, 'text/plain fetch and form POST').toBeGreaterThanOrEqual(2);
+    expect(seen(/refused POST \/api\/bus\/publish/), 'bus publish').toBe(true);
+    expect(seen(/refused GET \/api\/sessions /), 'session list read').toBe(true);
+    expect(seen(/refused WebSocket \/api\/sessions\/victim/), 'session WebSocket').toBe(true);
+    expect(seen(/refused WebSocket \/api\/bus/), 'bus WebSocket').toBe(true);
+    for (const l of refused) expect(l).toMatch(/FORBIDDEN_ORIGIN/);
+  }, 90_000);
+});

@@ -1,0 +1,153 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResultPromise } from 'execa';
+import { spawnCli } from '../helpers/cli.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { ROOT, waitFor } from '../helpers/env.js';
+import { createNetns, type Netns } from '../helpers/netns.js';
+
+/**
+ * Auth from a peer that is not loopback: a network namespace on a private veth pair. The daemon listens on the
+ * veth address (never on a wildcard), so only this machine and the namespace can reach it.
+ */
+const homes = useHomes();
+const WS_PROBE = path.join(ROOT, 'test', 'fixtures', 'ws-probe.mjs');
+const octet = (): number => 10 + Math.floor(Math.random() * 240);
+
+interface Remote {
+  ns: Netns;
+  home: string;
+  port: number;
+  token: string;
+  daemon: ResultPromise;
+}
+
+async function remoteDaemon(prefix: string, env: Record<string, string> = {}): Promise<Remote | string> {
+  const ns = await createNetns(prefix);
+  if ('skip' in ns) return ns.skip;
+  const home = homes.newHome();
+  const daemon = spawnCli(home, ['daemon', '--host', ns.hostIp, '--port', '0'], { env });
+  try {
+    const live = await waitFor('the daemon on the veth address', () => liveDaemon(home));
+    const token = (await fs.readFile(path.join(home, 'token'), 'utf8')).trim();
+    return { ns, home, port: live.record.port, token, daemon };
+  } catch (err) {
+    daemon.kill('SIGTERM');
+    await ns.cleanup();
+    throw err;
+  }
+}
+
+/** curl from inside the namespace: status and JSON body. */
+async function curl(r: Remote, urlPath: string, args: string[] = []): Promise<{ status: number; json: Record<string, unknown> }> {
+  const out = await r.ns.exec(['curl', '-s', '-m', '5', '-w', '\n%{http_code}', ...args, `http://${r.ns.hostIp}:${r.port}${urlPath}`]);
+  const lines = out.stdout.trimEnd().split('\n');
+  const status = Number(lines.pop());
+  const body = lines.join('\n');
+  return { status, json: body ? (JSON.parse(body) as Record<string, unknown>) : {} };
+}
+
+async function wsProbe(r: Remote, urlPath: string, headers: string[] = []): Promise<string> {
+  return (await r.ns.exec([process.execPath, WS_PROBE, `ws://${r.ns.hostIp}:${r.port}${urlPath}`, ...headers])).stdout.trim();
+}
+
+async function stop(r: Remote | string | undefined): Promise<void> {
+  if (!r || typeof r === 'string') return;
+  r.daemon.kill('SIGTERM');
+  await r.daemon;
+  await r.ns.cleanup();
+}
+
+describe('auth from another host (network namespace)', () => {
+  let plain: Remote | string;
+  let allowlisted: Remote | string;
+  let tailscale: Remote | string;
+
+  beforeAll(async () => {
+    const a = octet();
+    plain = await remoteDaemon(`10.231.${a}`);
+    allowlisted = await remoteDaemon(`10.232.${a}`, { TELEPTY_PEER_ALLOWLIST: `10.232.${a}.0/24` });
+    // 100.64.0.0/10 (Tailscale's range), with the daemon listening beyond loopback.
+    tailscale = await remoteDaemon(`100.100.${a}`);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const r of [plain, allowlisted, tailscale]) await stop(r);
+  }, 60_000);
+
+  function need(r: Remote | string): Remote {
+    if (typeof r === 'string') {
+      console.warn(`skipping: ${r}`);
+      return null as unknown as Remote;
+    }
+    return r;
+  }
+
+  it('answers 401 without a token and works with it, by header or bearer, never from the query string', async (ctx) => {
+    const r = need(plain);
+    if (!r) return ctx.skip();
+    const none = await curl(r, '/api/sessions');
+    expect(none).toEqual({ status: 401, json: expect.objectContaining({ code: 'UNAUTHORIZED', error: expect.any(String) }) });
+    const wrong = await curl(r, '/api/sessions', ['-H', 'x-telepty-token: nope']);
+    expect(wrong.status).toBe(401);
+    expect(await curl(r, '/api/sessions', ['-H', `x-telepty-token: ${r.token}`])).toEqual({ status: 200, json: expect.any(Array) as unknown as Record<string, unknown> });
+    expect((await curl(r, '/api/meta', ['-H', `Authorization: Bearer ${r.token}`])).status).toBe(200);
+    expect((await curl(r, `/api/sessions?token=${r.token}`)).status).toBe(401);
+    expect((await curl(r, '/api/health')).status).toBe(200);
+  });
+
+  it('applies the same rules to WebSocket upgrades', async (ctx) => {
+    const r = need(plain);
+    if (!r) return ctx.skip();
+    expect(await wsProbe(r, '/api/bus')).toMatch(/^refused 401 .*UNAUTHORIZED/);
+    expect(await wsProbe(r, `/api/bus?token=${r.token}`)).toMatch(/^refused 401/);
+    expect(await wsProbe(r, '/api/bus', [`x-telepty-token:${r.token}`])).toBe('open');
+  });
+
+  it('trusts an allowlisted CIDR without a token', async (ctx) => {
+    const r = need(allowlisted);
+    if (!r) return ctx.skip();
+    expect((await curl(r, '/api/sessions')).status).toBe(200);
+    expect(await wsProbe(r, '/api/bus')).toBe('open');
+  });
+
+  it('trusts a 100.64.0.0/10 peer when the daemon listens beyond loopback (and no other range)', async (ctx) => {
+    const r = need(tailscale);
+    if (!r) return ctx.skip();
+    expect((await curl(r, '/api/sessions')).status).toBe(200);
+    const p = need(plain);
+    if (p) expect((await curl(p, '/api/sessions')).status).toBe(401);
+  });
+
+  it('keeps token rotation and daemon stop to the local user, even with the token', async (ctx) => {
+    const r = need(plain);
+    if (!r) return ctx.skip();
+    const auth = ['-H', `x-telepty-token: ${r.token}`, '-H', 'content-type: application/json', '-d', '{}'];
+    expect((await curl(r, '/api/token/rotate', auth)).status).toBe(403);
+    expect((await curl(r, '/api/daemon/stop', auth)).status).toBe(403);
+    expect(await liveDaemon(r.home)).not.toBeNull();
+  });
+
+  it('never tells a remote caller a file path or a stack trace', async (ctx) => {
+    const r = need(plain);
+    if (!r) return ctx.skip();
+    const spawnBad = await curl(r, '/api/sessions/spawn', ['-H', `x-telepty-token: ${r.token}`, '-H', 'content-type: application/json', '-d', '{"command":"sh","cwd":"/no/such/secret/dir"}']);
+    expect(spawnBad.status).toBe(400);
+    expect(spawnBad.json.code).toBe('INVALID_CWD');
+    expect(JSON.stringify(spawnBad.json)).not.toContain('/no/such');
+    expect(spawnBad.json.error).toContain('<path>');
+    const deepFile = path.join(r.home, 'deep.json');
+    await fs.writeFile(deepFile, `${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    const weird = await curl(r, '/api/bus/publish', ['-H', `x-telepty-token: ${r.token}`, '-H', 'content-type: application/json', '--data-binary', `@${deepFile}`]);
+    expect(weird.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.stringify(weird.json)).not.toMatch(/\/work\/|node_modules|at .*\.js:\d+/);
+  });
+
+  it('refuses a Host header that does not name the daemon (DNS rebinding)', async (ctx) => {
+    const r = need(plain);
+    if (!r) return ctx.skip();
+    const rebound = await curl(r, '/api/sessions', ['-H', `x-telepty-token: ${r.token}`, '-H', 'Host: attacker.example:3848']);
+    expect(rebound).toEqual({ status: 403, json: expect.objectContaining({ code: 'FORBIDDEN_HOST' }) });
+  });
+});
