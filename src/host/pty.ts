@@ -35,7 +35,8 @@ export class PtyProcess {
       rows: opts.rows,
       cwd: opts.cwd,
       env: opts.env,
-      encoding: 'utf8',
+      // Raw bytes: the terminal model decodes UTF-8 itself (across reads), and viewers' bytes are forwarded as is.
+      encoding: null,
     });
     this.exited = new Promise((resolve) => {
       this.pty.onExit(({ exitCode, signal }) => {
@@ -53,8 +54,9 @@ export class PtyProcess {
     return this.exitInfo !== null;
   }
 
-  onData(cb: (data: string) => void): void {
-    this.pty.onData(cb);
+  onData(cb: (data: Buffer) => void): void {
+    // With encoding null node-pty emits Buffers (its typings say string).
+    this.pty.onData(cb as unknown as (data: string) => void);
   }
 
   write(data: string): void {

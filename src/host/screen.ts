@@ -11,6 +11,9 @@ const require = createRequire(import.meta.url);
 /** Lines of history kept per session: enough to read back a long answer; ~1.6 KB per 80-column line when full. */
 export const SCROLLBACK_LINES = 3_000;
 
+/** Largest write handed to the parser at once: big enough to save wake-ups, small enough for smooth flow control. */
+const PARSE_BATCH_BYTES = 64 * 1024;
+
 export interface ScreenModes {
   bracketedPaste: boolean;
   altScreen: boolean;
@@ -22,7 +25,17 @@ export class ScreenModel {
   private readonly serializer: XSerialize;
   private lastModes: ScreenModes;
 
-  constructor(cols: number, rows: number, onModes: (m: ScreenModes) => void) {
+  /** Output waiting for the next turn of the event loop, to reach the parser as one write. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    cols: number,
+    rows: number,
+    onModes: (m: ScreenModes) => void,
+    /** Called with a byte count once that much output has been parsed (flow control). */
+    private readonly onParsed: (bytes: number) => void = () => undefined,
+  ) {
     const { Terminal } = require('@xterm/headless') as typeof import('@xterm/headless');
     const { SerializeAddon } = require('@xterm/addon-serialize') as typeof import('@xterm/addon-serialize');
     this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK_LINES, allowProposedApi: true });
@@ -51,12 +64,30 @@ export class ScreenModel {
     return this.term.rows;
   }
 
-  write(data: string): void {
-    this.term.write(data);
+  /**
+   * Queue output. PTY reads come in ~4 KB pieces; they reach the parser once per turn of the event loop as one
+   * write with one callback (xterm wakes its parser on a timer, so fewer wake-ups parse faster).
+   */
+  write(data: Buffer): void {
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    // A full batch goes at once: flow control must see parsing progress in steps, not one huge callback.
+    if (this.pendingBytes >= PARSE_BATCH_BYTES) this.writePending();
+    else if (this.pending.length === 1) setImmediate(() => this.writePending());
+  }
+
+  private writePending(): void {
+    if (this.pending.length === 0) return;
+    const chunk = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    // xterm decodes UTF-8 itself and keeps a sequence cut across writes for the next one.
+    this.term.write(chunk, () => this.onParsed(chunk.length));
   }
 
   /** Resolves once every byte written so far has been parsed (xterm parses asynchronously). */
   flush(): Promise<void> {
+    this.writePending();
     return new Promise((resolve) => this.term.write('', resolve));
   }
 

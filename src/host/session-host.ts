@@ -51,6 +51,14 @@ export const DEFAULT_HOST_TIMINGS: Omit<HostTimings, keyof LinkTimings | keyof I
   exitReportWaitMs: 5_000,
 };
 
+/**
+ * Flow control between the PTY and the terminal model (as VS Code's pty host does): past HIGH unparsed bytes the
+ * PTY is paused (the child blocks on its writes, nothing piles up in memory), and resumed below LOW.
+ */
+const PARSE_HIGH_WATER = 2 * 1024 * 1024;
+const PARSE_LOW_WATER = 256 * 1024;
+/** Largest output frame to the daemon: gathered per turn of the event loop, sent at once when this full. */
+const OUTPUT_FRAME_BYTES = 256 * 1024;
 /** Stop sending output to the daemon past this much unsent data; viewers get a fresh replay when it drains. */
 const LINK_OUTPUT_HIGH_WATER = 8 * 1024 * 1024;
 /** Final frames (exit code) get this long to leave the socket. */
@@ -58,7 +66,7 @@ const EXIT_FLUSH_MS = 1_000;
 
 /** The user's own terminal when the host runs in the foreground (wrap); absent for spawned hosts. */
 export interface LocalTerminal {
-  write(data: string): void;
+  write(data: Buffer): void;
 }
 
 export interface HostDeps {
@@ -85,6 +93,13 @@ export class SessionHost {
   private activityTimer: NodeJS.Timeout | undefined;
   private subscribed = false;
   private outputGap = false;
+  /** Output for the daemon (viewers attached), sent once per turn of the event loop as one frame. */
+  private outgoing: Buffer[] = [];
+  private outgoingBytes = 0;
+  /** Output handed to the terminal model and not parsed yet (bytes). */
+  private unparsed = 0;
+  /** Why the PTY is paused: reading resumes only when no reason is left. */
+  private readonly pauses = new Set<'flow' | 'replay'>();
   private killing: Promise<void> | undefined;
   readonly exited: Promise<PtyExit>;
 
@@ -96,9 +111,15 @@ export class SessionHost {
     this.sessionId = spec.session_id;
     this.createdAt = new Date(this.now()).toISOString();
     this.lastActivity = this.now();
-    this.screen = new ScreenModel(spec.cols, spec.rows, (m) => {
-      this.link.send({ type: 'state', bracketed_paste: m.bracketedPaste, alt_screen: m.altScreen });
-    });
+    this.screen = new ScreenModel(
+      spec.cols,
+      spec.rows,
+      (m) => this.link.send({ type: 'state', bracketed_paste: m.bracketedPaste, alt_screen: m.altScreen }),
+      (bytes) => {
+        this.unparsed -= bytes;
+        if (this.unparsed < PARSE_LOW_WATER) this.resume('flow');
+      },
+    );
     this.pty = new PtyProcess({
       command: spec.file ?? spec.command,
       args: spec.args,
@@ -233,10 +254,34 @@ export class SessionHost {
     }, this.deps.timings.activityReportMs);
   }
 
-  private onOutput(data: string): void {
+  private pause(reason: 'flow' | 'replay'): void {
+    if (this.pauses.size === 0) this.pty.pause();
+    this.pauses.add(reason);
+  }
+
+  private resume(reason: 'flow' | 'replay'): void {
+    if (this.pauses.delete(reason) && this.pauses.size === 0) this.pty.resume();
+  }
+
+  private onOutput(data: Buffer): void {
     this.touch();
+    this.unparsed += data.length;
     this.screen.write(data);
+    if (this.unparsed > PARSE_HIGH_WATER) this.pause('flow');
     this.deps.local?.write(data);
+    if (!this.subscribed || !this.link.up) return;
+    this.outgoing.push(data);
+    this.outgoingBytes += data.length;
+    if (this.outgoingBytes >= OUTPUT_FRAME_BYTES) this.sendOutput();
+    else if (this.outgoing.length === 1) setImmediate(() => this.sendOutput());
+  }
+
+  /** Send the output gathered for viewers as one frame of raw bytes (the daemon encodes it, on its own core). */
+  private sendOutput(): void {
+    if (this.outgoing.length === 0) return;
+    const frame = this.outgoing.length === 1 ? (this.outgoing[0] as Buffer) : Buffer.concat(this.outgoing, this.outgoingBytes);
+    this.outgoing = [];
+    this.outgoingBytes = 0;
     if (!this.subscribed || !this.link.up) return;
     if (this.link.buffered > LINK_OUTPUT_HIGH_WATER) {
       this.outputGap = true;
@@ -246,7 +291,7 @@ export class SessionHost {
       this.outputGap = false;
       this.link.send({ type: 'gap' });
     }
-    this.link.sendBinary(Buffer.from(JSON.stringify({ type: 'output', data })));
+    this.link.sendBinary(frame);
   }
 
   private onDaemonMessage(m: DaemonToHost): void {
@@ -268,6 +313,8 @@ export class SessionHost {
       case 'subscribe':
         this.subscribed = m.on;
         this.outputGap = false;
+        this.outgoing = [];
+        this.outgoingBytes = 0;
         return;
       case 'request':
         void this.answer(m);
@@ -300,11 +347,13 @@ export class SessionHost {
         return { cancelled: this.injects.cancel((args as HostRequestMap['cancel_inject']['args']).inject_id) };
       case 'replay': {
         // Hold output while the snapshot is taken: every frame sent before the reply is in it, none after.
-        this.pty.pause();
+        // Output gathered for viewers but not sent yet was read before the snapshot: it goes out first.
+        this.sendOutput();
+        this.pause('replay');
         try {
           return { data: await this.screen.serialize() };
         } finally {
-          this.pty.resume();
+          this.resume('replay');
         }
       }
       default:
@@ -314,6 +363,8 @@ export class SessionHost {
 
   private async finish(exit: PtyExit): Promise<PtyExit> {
     clearTimeout(this.activityTimer);
+    // The last output is parsed before the exit is reported: the final screen reads right.
+    await this.screen.flush();
     this.deps.log.info(`child exited (code ${exit.code}, signal ${exit.signal})`);
     if (await this.link.waitUp(this.deps.timings.exitReportWaitMs)) {
       this.link.send({ type: 'exit', code: exit.code, signal: exit.signal });

@@ -1,13 +1,13 @@
 /**
  * The host ↔ daemon link: one WebSocket per session host at /api/host, versioned. JSON text frames carry the
- * messages below; binary frames (host → daemon) carry PTY output already encoded as the viewer message
- * `{"type":"output","data":…}`, so the daemon forwards them to viewers without parsing.
+ * messages below; binary frames (host → daemon) carry raw PTY output bytes while viewers are attached (a UTF-8
+ * character may be cut across frames: the daemon decodes them as one stream).
  */
 import type { ErrorBody } from './errors.js';
 import type { ScreenQuery, SessionType } from './session.js';
 
 export const HOST_LINK_PATH = '/api/host';
-export const HOST_LINK_VERSION = 1;
+export const HOST_LINK_VERSION = 2;
 
 /** WebSocket close codes on the host link (4000-4999 are application codes). */
 export const LINK_CLOSE = {

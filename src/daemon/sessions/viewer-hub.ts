@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type WebSocket from 'ws';
 import { TeleptyError } from '../../protocol/errors.js';
 import { VIEWER_CLOSE, parseViewerMessage, type ViewerServerMessage } from '../../protocol/viewer.js';
@@ -11,7 +12,7 @@ export interface ViewerTimings {
 }
 
 /** A viewer this far behind is dropped: it must never stall the session or other viewers. */
-export const VIEWER_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+export const VIEWER_MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Input and resize messages are small; a paste of a long prompt fits easily. */
 const VIEWER_MAX_PAYLOAD = 1024 * 1024;
 
@@ -40,6 +41,9 @@ class WsViewer implements ViewerHandle {
 
 /** `/api/sessions/:id` viewers: replay first, then live output; input and resize go to the host. */
 export class ViewerHub {
+  /** One UTF-8 stream decoder per session while viewers are attached (a character may span two frames). */
+  private readonly decoders = new WeakMap<SessionEntry, StringDecoder>();
+
   constructor(
     private readonly registry: SessionRegistry,
     private readonly log: Logger,
@@ -65,7 +69,10 @@ export class ViewerHub {
     }
     const viewer = new WsViewer(ws);
     entry.viewers.add(viewer);
-    if (entry.viewers.size === 1) entry.link.send({ type: 'subscribe', on: true });
+    if (entry.viewers.size === 1) {
+      this.decoders.set(entry, new StringDecoder('utf8'));
+      entry.link.send({ type: 'subscribe', on: true });
+    }
     this.replay(entry, viewer);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const msg = isBinary ? null : parseViewerMessage(data.toString('utf8'));
@@ -76,10 +83,7 @@ export class ViewerHub {
       entry.link?.send(msg);
     });
     ws.on('error', (err) => this.log.debug(`viewer error on ${entry.id}: ${err.message}`));
-    ws.on('close', () => {
-      entry.viewers.delete(viewer);
-      if (entry.viewers.size === 0) entry.link?.send({ type: 'subscribe', on: false });
-    });
+    ws.on('close', () => this.detach(entry, viewer));
   }
 
   private replay(entry: SessionEntry, viewer: ViewerHandle): void {
@@ -98,13 +102,27 @@ export class ViewerHub {
     );
   }
 
-  /** PTY output from the host, already encoded as a viewer message: to every viewer that has its replay. */
-  forward(entry: SessionEntry, frame: Buffer): void {
-    for (const v of entry.viewers) if (v.ready && !v.send(frame)) entry.viewers.delete(v);
+  /** Raw PTY output from the host: encoded once as a viewer message, sent to every viewer that has its replay. */
+  forward(entry: SessionEntry, bytes: Buffer): void {
+    let decoder = this.decoders.get(entry);
+    if (!decoder) {
+      decoder = new StringDecoder('utf8');
+      this.decoders.set(entry, decoder);
+    }
+    const data = decoder.write(bytes);
+    if (data.length === 0 || entry.viewers.size === 0) return;
+    const frame = Buffer.from(JSON.stringify({ type: 'output', data } satisfies ViewerServerMessage));
+    for (const v of entry.viewers) if (v.ready && !v.send(frame)) this.detach(entry, v);
+  }
+
+  /** A viewer is gone (closed, or dropped as too slow): the host stops sending output the moment none is left. */
+  private detach(entry: SessionEntry, viewer: ViewerHandle): void {
+    if (entry.viewers.delete(viewer) && entry.viewers.size === 0) entry.link?.send({ type: 'subscribe', on: false });
   }
 
   /** The host dropped output frames (congested link): every viewer gets a fresh replay. */
   resync(entry: SessionEntry): void {
+    this.decoders.set(entry, new StringDecoder('utf8'));
     for (const v of entry.viewers) this.replay(entry, v);
   }
 

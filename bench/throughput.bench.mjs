@@ -1,0 +1,117 @@
+// PTY output throughput: 40 MB through `cat` in a session with no viewer, one attached viewer, and a stalled
+// viewer (a socket that stopped reading), next to tmux with no client, in one run.
+// Clock: from the Enter that starts the cat to the session's exit (telepty: session_exit on the bus, which the
+// host sends only once every byte has been through its terminal model; tmux: wait-for after the cat).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { benchHome, has, printRows, record } from './lib.mjs';
+
+const require = createRequire(import.meta.url);
+const WebSocket = require('ws');
+const SIZE = 40 * 1000 * 1000;
+const FILE = path.join(os.tmpdir(), `telepty-bench-40mb-${process.pid}.txt`);
+const COLS = 120;
+const ROWS = 40;
+
+/** 40 MB of printable lines (base64 at 120 columns), like a long build log. */
+function makeFile() {
+  const line = (i) => `${Buffer.from(`line ${i} `.repeat(12)).toString('base64').slice(0, 119)}\n`;
+  const parts = [];
+  let n = 0;
+  for (let i = 0; n < SIZE; i++) {
+    const l = line(i);
+    parts.push(l);
+    n += l.length;
+  }
+  writeFileSync(FILE, parts.join('').slice(0, SIZE));
+}
+
+const open = (url) =>
+  new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+
+async function telepty(h, port, id, viewer) {
+  h.cli(['spawn', '--id', id, '--cols', String(COLS), '--rows', String(ROWS), '--', 'sh', '-c', `read go; cat ${FILE}`]);
+  const bus = await open(`ws://127.0.0.1:${port}/api/bus?kind=session_exit&target=${id}`);
+  const exited = new Promise((r) => bus.once('message', r));
+  let view = null;
+  let viewed = 0;
+  if (viewer !== 'none') {
+    view = await open(`ws://127.0.0.1:${port}/api/sessions/${id}`);
+    view.on('message', (d) => (viewed += d.length));
+    if (viewer === 'stalled') view._socket.pause();
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = performance.now();
+  execFileSync('curl', ['-s', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', `http://127.0.0.1:${port}/api/sessions/${id}/submit`]);
+  await exited;
+  const seconds = (performance.now() - t0) / 1000;
+  bus.close();
+  view?.terminate();
+  return { seconds, viewed };
+}
+
+async function tmux() {
+  const sock = `telepty-bench-tput-${process.pid}`;
+  const t = (...args) => execFileSync('tmux', ['-L', sock, '-f', '/dev/null', ...args]);
+  try {
+    t('new-session', '-d', '-s', 's', '-x', String(COLS), '-y', String(ROWS), `sh -c 'read go; cat ${FILE}; tmux -L ${sock} wait-for -S done'`);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    t('send-keys', '-t', 's', 'Enter');
+    t('wait-for', 'done');
+    return { seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    spawnSync('tmux', ['-L', sock, 'kill-server'], { stdio: 'ignore' });
+  }
+}
+
+const mbps = (s) => SIZE / 1e6 / s;
+/** This machine is noisy: each scenario runs RUNS times and the median counts. */
+const RUNS = 3;
+async function median(label, fn) {
+  const results = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await fn(i);
+    process.stderr.write(`  ${label} run ${i + 1}/${RUNS}: ${r.seconds.toFixed(2)} s\n`);
+    results.push(r);
+  }
+  results.sort((a, b) => a.seconds - b.seconds);
+  return results[Math.floor(RUNS / 2)];
+}
+makeFile();
+const h = benchHome();
+const rows = [];
+try {
+  h.cli(['daemon', 'start']);
+  const port = JSON.parse(readFileSync(path.join(h.home, 'daemon.json'), 'utf8')).port;
+  const none = await median('telepty, no viewer', (i) => telepty(h, port, `tput-none-${i}`, 'none'));
+  const one = await median('telepty, one viewer', (i) => telepty(h, port, `tput-one-${i}`, 'one'));
+  const stalled = await median('telepty, stalled viewer', (i) => telepty(h, port, `tput-stalled-${i}`, 'stalled'));
+  const x = has('tmux') ? await median('tmux, no client', () => tmux()) : null;
+
+  const vs = (s, ref) => (ref ? `${(mbps(s) / mbps(ref.seconds)).toFixed(2)}x tmux` : '');
+  rows.push({ name: '40 MB through cat, no viewer', value: `${mbps(none.seconds).toFixed(1)} MB/s (${none.seconds.toFixed(2)} s)`, ratio: vs(none.seconds, x), target: '≥ tmux', mb_s: mbps(none.seconds) });
+  rows.push({ name: '40 MB through cat, one attached viewer', value: `${mbps(one.seconds).toFixed(1)} MB/s; viewer got ${(one.viewed / 1e6).toFixed(1)} MB`, ratio: vs(one.seconds, x), target: '', mb_s: mbps(one.seconds) });
+  rows.push({
+    name: '40 MB through cat, one stalled viewer',
+    value: `${mbps(stalled.seconds).toFixed(1)} MB/s`,
+    ratio: `${(((stalled.seconds - none.seconds) / none.seconds) * 100).toFixed(1)}% slower than no viewer`,
+    target: '< 10 %',
+    mb_s: mbps(stalled.seconds),
+  });
+  if (x) rows.push({ name: 'tmux, no client', value: `${mbps(x.seconds).toFixed(1)} MB/s (${x.seconds.toFixed(2)} s)`, ratio: '', target: '', mb_s: mbps(x.seconds) });
+} finally {
+  spawnSync(process.execPath, [new URL('../bin/telepty.js', import.meta.url).pathname, 'kill', '--all'], { env: h.env, stdio: 'ignore' });
+  h.cleanup();
+  if (existsSync(FILE)) spawnSync('rm', ['-f', FILE]);
+}
+printRows('PTY output throughput', rows);
+record('throughput', rows);
