@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { IPty } from 'node-pty';
 import { isErrno } from '../util/files.js';
@@ -59,8 +59,26 @@ export class PtyProcess {
     this.pty.onData(cb as unknown as (data: string) => void);
   }
 
+  /**
+   * Write to the child. When nothing is queued, the bytes go straight to the (non-blocking) master fd: node-pty's
+   * own path is an async fs.write through the thread pool, a hop every keystroke's echo would wait for. Whatever
+   * the kernel does not take at once (EAGAIN, a partial write) goes through node-pty's queue, in order.
+   */
   write(data: string): void {
-    if (!this.exitInfo) this.pty.write(data);
+    if (this.exitInfo) return;
+    const fd = (this.pty as unknown as { _fd?: unknown })._fd;
+    if (typeof fd !== 'number' || !this.writeQueueEmpty()) {
+      this.pty.write(data);
+      return;
+    }
+    const bytes = Buffer.from(data, 'utf8');
+    let written = 0;
+    try {
+      written = writeSync(fd, bytes);
+    } catch (err) {
+      if (!isErrno(err, 'EAGAIN')) throw err;
+    }
+    if (written < bytes.length) this.pty.write(bytes.subarray(written) as unknown as string);
   }
 
   /**

@@ -96,6 +96,7 @@ export class SessionHost {
   /** Output for the daemon (viewers attached), sent once per turn of the event loop as one frame. */
   private outgoing: Buffer[] = [];
   private outgoingBytes = 0;
+  private outputThisTurn = false;
   /** Output handed to the terminal model and not parsed yet (bytes). */
   private unparsed = 0;
   /** Why the PTY is paused: reading resumes only when no reason is left. */
@@ -270,10 +271,22 @@ export class SessionHost {
     if (this.unparsed > PARSE_HIGH_WATER) this.pause('flow');
     this.deps.local?.write(data);
     if (!this.subscribed || !this.link.up) return;
+    // The first output of a turn of the event loop goes at once (a keystroke's echo should not wait); more
+    // output in the same turn is gathered into one frame, sent on the next turn (a flood).
+    if (!this.outputThisTurn) {
+      this.outputThisTurn = true;
+      setImmediate(() => {
+        this.outputThisTurn = false;
+        this.sendOutput();
+      });
+      this.outgoing.push(data);
+      this.outgoingBytes += data.length;
+      this.sendOutput();
+      return;
+    }
     this.outgoing.push(data);
     this.outgoingBytes += data.length;
     if (this.outgoingBytes >= OUTPUT_FRAME_BYTES) this.sendOutput();
-    else if (this.outgoing.length === 1) setImmediate(() => this.sendOutput());
   }
 
   /** Send the output gathered for viewers as one frame of raw bytes (the daemon encodes it, on its own core). */

@@ -1,0 +1,101 @@
+// Keystroke → echo through the API with a persistent (keep-alive) client: telepty's viewer WebSocket
+// (input message → output frame) next to tmux control mode (send-keys on stdin → %output on stdout), both
+// driving `cat` in a cooked terminal, measured in one run.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { benchHome, fmt, has, printRows, record, summarize } from './lib.mjs';
+
+const require = createRequire(import.meta.url);
+const WebSocket = require('ws');
+/** A cooked line holds 4095 characters: the keys stay on one line (no Enter, so no line echo to confuse). */
+const KEYS = 500;
+const WARMUP = 50;
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+async function teleptyEcho(h) {
+  h.cli(['spawn', '--id', 'echo', '--', 'cat']);
+  const port = JSON.parse(readFileSync(path.join(h.home, 'daemon.json'), 'utf8')).port;
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/sessions/echo`, { perMessageDeflate: false });
+  await new Promise((r) => ws.once('open', r));
+  let seen = '';
+  let waiter = null;
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString());
+    if (m.type !== 'output') return;
+    seen += m.data;
+    if (waiter && seen.includes(waiter.ch)) {
+      const w = waiter;
+      waiter = null;
+      w.resolve();
+    }
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const samples = [];
+  for (let i = 0; i < WARMUP + KEYS; i++) {
+    const ch = LETTERS[i % 26];
+    seen = '';
+    const got = new Promise((resolve) => (waiter = { ch, resolve }));
+    const t0 = process.hrtime.bigint();
+    ws.send(JSON.stringify({ type: 'input', data: ch }));
+    await got;
+    if (i >= WARMUP) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  ws.close();
+  return summarize(samples);
+}
+
+async function tmuxEcho() {
+  const sock = `telepty-bench-echo-cc-${process.pid}`;
+  const tmux = spawn('tmux', ['-L', sock, '-f', '/dev/null', '-C', 'new-session', '-s', 'e', '-x', '80', '-y', '24', 'cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let buf = '';
+  let waiter = null;
+  tmux.stdout.on('data', (d) => {
+    buf += d.toString();
+    if (waiter && buf.split('\n').some((l) => l.startsWith('%output') && l.endsWith(waiter.ch))) {
+      const w = waiter;
+      waiter = null;
+      w.resolve();
+    }
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const samples = [];
+  try {
+    for (let i = 0; i < WARMUP + KEYS; i++) {
+      const ch = LETTERS[i % 26];
+      buf = '';
+      const got = new Promise((resolve) => (waiter = { ch, resolve }));
+      const t0 = process.hrtime.bigint();
+      tmux.stdin.write(`send-keys -t e -l ${ch}\n`);
+      await got;
+      if (i >= WARMUP) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  } finally {
+    tmux.kill('SIGKILL');
+    spawnSync('tmux', ['-L', sock, 'kill-server'], { stdio: 'ignore' });
+  }
+  return summarize(samples);
+}
+
+const h = benchHome();
+const rows = [];
+try {
+  h.cli(['daemon', 'start']);
+  const t = await teleptyEcho(h);
+  const x = has('tmux') ? await tmuxEcho() : null;
+  rows.push({
+    name: 'keystroke → echo via API (viewer WebSocket)',
+    value: `p50 ${fmt(t.p50)} ms, p99 ${fmt(t.p99)} ms`,
+    ratio: x ? `${(t.p50 / x.p50).toFixed(2)}x tmux control mode` : '',
+    target: '≤ 2x tmux control mode',
+    p50_ms: t.p50,
+    p99_ms: t.p99,
+  });
+  if (x) rows.push({ name: 'keystroke → echo via tmux control mode', value: `p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms`, ratio: '', target: '', p50_ms: x.p50, p99_ms: x.p99 });
+} finally {
+  spawnSync(process.execPath, [new URL('../bin/telepty.js', import.meta.url).pathname, 'kill', '--all'], { env: h.env, stdio: 'ignore' });
+  h.cleanup();
+}
+printRows('API keystroke → echo', rows);
+record('api-echo', rows);
