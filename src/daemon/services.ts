@@ -62,8 +62,8 @@ export function createServices(deps: ServicesDeps): Services {
   const { config, env, log, timings, now } = deps;
   const bus = new Bus({ machineId: config.machineId, now, log, limits: busLimits(env) });
   const sessions = new Sessions({ config, env, log, events: bus, timings, now });
-  const handoffs = new Handoffs(config.paths.handoffsFile, bus, now, log, timings.persistDebounceMs);
-  const threads = new Threads(config.paths.threadsFile, bus, now, log, timings.persistDebounceMs);
+  const handoffs = new Handoffs({ file: config.paths.handoffsFile, events: bus, now, log, debounceMs: timings.persistDebounceMs });
+  const threads = new Threads({ file: config.paths.threadsFile, events: bus, now, log, debounceMs: timings.persistDebounceMs });
   bus.onEvent((ev) => threads.observe(ev));
   startAutoRouter(bus, sessions.injector, config.machineId, log);
   return {

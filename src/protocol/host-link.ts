@@ -4,7 +4,11 @@
  * character may be cut across frames: the daemon decodes them as one stream).
  */
 import type { ErrorBody } from './errors.js';
-import type { ScreenQuery, SessionType } from './session.js';
+import { parseJsonFrame } from './json.js';
+import type { ScreenQuery, ScreenState, SessionType } from './session.js';
+
+/** What a host answers to a screen request (the daemon adds the session id). */
+export type HostScreen = ScreenState;
 
 export const HOST_LINK_PATH = '/api/host';
 export const HOST_LINK_VERSION = 2;
@@ -160,14 +164,6 @@ export interface DaemonRequest<K extends HostRequestOp = HostRequestOp> {
 
 export type DaemonToHost = DaemonWelcome | DaemonRename | DaemonKill | DaemonInput | DaemonResize | DaemonSubscribe | DaemonRequest;
 
-export interface HostScreen {
-  cols: number;
-  rows: number;
-  cursor: { x: number; y: number };
-  alt_screen: boolean;
-  bracketed_paste: boolean;
-  lines: string[];
-}
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -176,27 +172,20 @@ function isObj(v: unknown): v is Record<string, unknown> {
 const HOST_TYPES = new Set(['hello', 'state', 'reply', 'exit', 'gap', 'event', 'inject_written', 'inject_result']);
 const DAEMON_TYPES = new Set(['welcome', 'rename', 'kill', 'input', 'resize', 'subscribe', 'request']);
 
-/** Parse a text frame from a host; null when it is not a link message (the daemon closes such links). */
-export function parseHostMessage(text: string): HostToDaemon | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    if (err instanceof SyntaxError) return null;
-    throw err;
-  }
-  return isObj(v) && typeof v.type === 'string' && HOST_TYPES.has(v.type) ? (v as unknown as HostToDaemon) : null;
+/** A link message of one of `types`, or null (the receiver closes a link that sends anything else). */
+function parseLinkMessage<T>(text: string, types: Set<string>): T | null {
+  const v = parseJsonFrame(text);
+  return isObj(v) && typeof v.type === 'string' && types.has(v.type) ? (v as unknown as T) : null;
 }
 
+/** Parse a text frame from a host. */
+export function parseHostMessage(text: string): HostToDaemon | null {
+  return parseLinkMessage<HostToDaemon>(text, HOST_TYPES);
+}
+
+/** Parse a text frame from the daemon. */
 export function parseDaemonMessage(text: string): DaemonToHost | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    if (err instanceof SyntaxError) return null;
-    throw err;
-  }
-  return isObj(v) && typeof v.type === 'string' && DAEMON_TYPES.has(v.type) ? (v as unknown as DaemonToHost) : null;
+  return parseLinkMessage<DaemonToHost>(text, DAEMON_TYPES);
 }
 
 export function isHostHello(m: HostToDaemon): m is HostHello {

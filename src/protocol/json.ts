@@ -32,3 +32,14 @@ export function parseJsonInput(text: string, what = 'the request body'): unknown
     throw err;
   }
 }
+
+/** A frame from another process: its JSON value, or undefined when it is not (depth-bounded) JSON. */
+export function parseJsonFrame(text: string): unknown {
+  if (jsonTooDeep(text)) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}

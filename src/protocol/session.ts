@@ -159,13 +159,17 @@ export function parseScreenQuery(q: URLSearchParams): ScreenQuery {
   return { ...(lines !== undefined ? { lines } : {}), scrollback: flag('scrollback'), ansi: flag('ansi') };
 }
 
-/** `GET /api/sessions/:id/screen`: the screen as a terminal emulator rendered it. */
-export interface ScreenSnapshot {
-  session_id: string;
+/** The screen as a terminal emulator rendered it. */
+export interface ScreenState {
   cols: number;
   rows: number;
   cursor: { x: number; y: number };
   alt_screen: boolean;
   bracketed_paste: boolean;
   lines: string[];
+}
+
+/** `GET /api/sessions/:id/screen`. */
+export interface ScreenSnapshot extends ScreenState {
+  session_id: string;
 }

@@ -1,3 +1,5 @@
+import { parseJsonFrame } from './json.js';
+
 /** Viewer WebSocket at /api/sessions/:id (attach, dashboards). */
 export const VIEWER_PATH_PREFIX = '/api/sessions/';
 
@@ -20,13 +22,7 @@ export const VIEWER_CLOSE = {
 } as const;
 
 export function parseViewerMessage(text: string): ViewerClientMessage | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    if (err instanceof SyntaxError) return null;
-    throw err;
-  }
+  const v = parseJsonFrame(text);
   if (typeof v !== 'object' || v === null) return null;
   const m = v as Record<string, unknown>;
   if (m.type === 'input' && typeof m.data === 'string') return { type: 'input', data: m.data };

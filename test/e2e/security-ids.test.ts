@@ -3,6 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
+import { HOST_LINK_VERSION } from '../../src/protocol/host-link.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 
@@ -99,7 +100,7 @@ describe('ids are refused everywhere they enter', () => {
         body(
           {
             type: 'hello',
-            link_version: 1,
+            link_version: HOST_LINK_VERSION,
             host_instance: 'i'.repeat(32),
             session_id: '__ID__',
             id_flexible: false,

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import { expectObject, optBool, optString } from '../../protocol/validate.js';
-import type { Logger } from '../../util/log.js';
-import { RecordStore } from './record-store.js';
+import { PersistedRecords, type RecordsDeps } from './record-store.js';
 
 export type HandoffStatus = 'pending' | 'claimed' | 'executing' | 'completed' | 'failed';
 
@@ -38,29 +36,9 @@ function isHandoff(v: unknown): v is Handoff {
 }
 
 /** Handoff inbox (PROTOCOL.md): a deliberation's synthesis, claimed and carried out by an agent session. */
-export class Handoffs {
-  private readonly store: RecordStore<Handoff>;
-
-  constructor(
-    file: string,
-    private readonly events: EventSink,
-    private readonly now: () => number,
-    log: Logger,
-    debounceMs: number,
-  ) {
-    this.store = new RecordStore<Handoff>(file, { idOf: (h) => h.handoff_id, isValid: isHandoff, evictable: (h) => h.status === 'completed' || h.status === 'failed', max: MAX_HANDOFFS }, log, debounceMs);
-  }
-
-  load(): Promise<number> {
-    return this.store.load();
-  }
-
-  enable(): void {
-    this.store.enable();
-  }
-
-  flush(): Promise<void> {
-    return this.store.flush();
+export class Handoffs extends PersistedRecords<Handoff> {
+  constructor(deps: RecordsDeps) {
+    super(deps, { idOf: (h) => h.handoff_id, isValid: isHandoff, evictable: (h) => h.status === 'completed' || h.status === 'failed', max: MAX_HANDOFFS });
   }
 
   private summary(h: Handoff): HandoffSummary {

@@ -1,3 +1,4 @@
+import type { EventSink } from '../../protocol/events.js';
 import { DebouncedJsonFile } from '../../util/json-file.js';
 import type { Logger } from '../../util/log.js';
 
@@ -68,5 +69,40 @@ export class RecordStore<T> {
   /** A record changed in place. */
   touched(): void {
     this.json.schedule();
+  }
+}
+
+export interface RecordsDeps {
+  file: string;
+  events: EventSink;
+  now: () => number;
+  log: Logger;
+  debounceMs: number;
+}
+
+/** A domain of persisted records (handoffs, threads): its store, its events, and the daemon's life cycle. */
+export abstract class PersistedRecords<T> {
+  protected readonly store: RecordStore<T>;
+  protected readonly events: EventSink;
+  protected readonly now: () => number;
+
+  constructor(deps: RecordsDeps, opts: ConstructorParameters<typeof RecordStore<T>>[1]) {
+    this.store = new RecordStore<T>(deps.file, opts, deps.log, deps.debounceMs);
+    this.events = deps.events;
+    this.now = deps.now;
+  }
+
+  /** Read the file (before the daemon listens). */
+  load(): Promise<number> {
+    return this.store.load();
+  }
+
+  /** This daemon won the claim: start writing. */
+  enable(): void {
+    this.store.enable();
+  }
+
+  flush(): Promise<void> {
+    return this.store.flush();
   }
 }

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { BusEvent } from '../../protocol/bus.js';
-import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import { expectObject, optInt, optString, optStringArray, reqString } from '../../protocol/validate.js';
-import type { Logger } from '../../util/log.js';
-import { RecordStore } from './record-store.js';
+import { PersistedRecords, type RecordsDeps } from './record-store.js';
 
 export interface Thread {
   thread_id: string;
@@ -28,29 +26,9 @@ function isThread(v: unknown): v is Thread {
 }
 
 /** Deliberation threads (PROTOCOL.md): opened by an orchestrator, counted as messages flow, closed with a count. */
-export class Threads {
-  private readonly store: RecordStore<Thread>;
-
-  constructor(
-    file: string,
-    private readonly events: EventSink,
-    private readonly now: () => number,
-    log: Logger,
-    debounceMs: number,
-  ) {
-    this.store = new RecordStore<Thread>(file, { idOf: (t) => t.thread_id, isValid: isThread, evictable: (t) => t.status === 'closed', max: MAX_THREADS }, log, debounceMs);
-  }
-
-  load(): Promise<number> {
-    return this.store.load();
-  }
-
-  enable(): void {
-    this.store.enable();
-  }
-
-  flush(): Promise<void> {
-    return this.store.flush();
+export class Threads extends PersistedRecords<Thread> {
+  constructor(deps: RecordsDeps) {
+    super(deps, { idOf: (t) => t.thread_id, isValid: isThread, evictable: (t) => t.status === 'closed', max: MAX_THREADS });
   }
 
   /** Count prompts routed within an active thread. */

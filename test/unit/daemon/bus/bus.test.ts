@@ -3,26 +3,10 @@ import { Bus, type BusLimits, type BusSubscriber, type StoredEvent } from '../..
 import { BUS_ENVELOPE_VERSION, GAP_KIND, type BusEvent, type BusFilter } from '../../../../src/protocol/bus.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
 import type { Logger } from '../../../../src/util/log.js';
+import { RecordingLogger } from '../../../helpers/recorders.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const MACHINE = 'host-a';
-
-/** A logger that keeps what it is given. */
-class RecordingLogger implements Logger {
-  readonly lines: { level: string; message: string; err?: unknown }[] = [];
-  debug(message: string): void {
-    this.lines.push({ level: 'debug', message });
-  }
-  info(message: string): void {
-    this.lines.push({ level: 'info', message });
-  }
-  warn(message: string): void {
-    this.lines.push({ level: 'warn', message });
-  }
-  error(message: string, err?: unknown): void {
-    this.lines.push({ level: 'error', message, err });
-  }
-}
 
 /** A subscriber that records every delivery; `acceptFor` deliveries are accepted, then it reports being dropped. */
 class FakeSubscriber implements BusSubscriber {

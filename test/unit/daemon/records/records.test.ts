@@ -4,48 +4,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Handoffs, type HandoffStatus } from '../../../../src/daemon/records/handoffs.js';
 import { Threads } from '../../../../src/daemon/records/threads.js';
 import { BUS_ENVELOPE_VERSION, type BusEvent } from '../../../../src/protocol/bus.js';
-import type { EventSink } from '../../../../src/protocol/events.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
-import type { Logger } from '../../../../src/util/log.js';
+import { RecordingLogger, RecordingSink } from '../../../helpers/recorders.js';
 import { makeHome } from '../../../helpers/env.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 /** Long enough that no debounced write fires during a test: writes happen on flush() only. */
 const DEBOUNCE_MS = 60_000;
-
-/** The EventSink the records write to, recording each event. */
-class RecordingSink implements EventSink {
-  readonly events: { kind: string; fields: Record<string, unknown> }[] = [];
-  emit(kind: string, fields: Record<string, unknown>): void {
-    this.events.push({ kind, fields });
-  }
-  kinds(): string[] {
-    return this.events.map((e) => e.kind);
-  }
-  last(): { kind: string; fields: Record<string, unknown> } | undefined {
-    return this.events[this.events.length - 1];
-  }
-}
-
-/** Keeps every line; `errors` are the error-level ones. */
-class RecordingLogger implements Logger {
-  readonly lines: { level: string; message: string }[] = [];
-  get errors(): string[] {
-    return this.lines.filter((l) => l.level === 'error').map((l) => l.message);
-  }
-  debug(message: string): void {
-    this.lines.push({ level: 'debug', message });
-  }
-  info(message: string): void {
-    this.lines.push({ level: 'info', message });
-  }
-  warn(message: string): void {
-    this.lines.push({ level: 'warn', message });
-  }
-  error(message: string): void {
-    this.lines.push({ level: 'error', message });
-  }
-}
 
 /** The TeleptyError code a call throws (fails the test when it throws something else or nothing). */
 function codeOf(fn: () => unknown): string {
@@ -84,7 +49,7 @@ describe('records', () => {
 
     beforeEach(() => {
       file = path.join(home.home, 'handoffs.json');
-      handoffs = new Handoffs(file, sink, now, log, DEBOUNCE_MS);
+      handoffs = new Handoffs({ file: file, events: sink, now: now, log: log, debounceMs: DEBOUNCE_MS });
     });
 
     const synthesis = (n: number): Record<string, unknown> => ({ summary: 'plan', tasks: Array.from({ length: n }, (_, i) => ({ title: `task ${i}` })) });
@@ -248,7 +213,7 @@ describe('records', () => {
       await handoffs.flush();
       expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
 
-      const again = new Handoffs(file, new RecordingSink(), now, log, DEBOUNCE_MS);
+      const again = new Handoffs({ file: file, events: new RecordingSink(), now: now, log: log, debounceMs: DEBOUNCE_MS });
       expect(await again.load()).toBe(3);
       expect(again.list(null)).toEqual(handoffs.list(null));
       for (const h of handoffs.list(null)) expect(again.get(h.handoff_id)).toEqual(handoffs.get(h.handoff_id));
@@ -275,7 +240,7 @@ describe('records', () => {
       const content = JSON.parse(await fs.readFile(file, 'utf8')) as { version: number; records: unknown[] };
       content.records.push({ handoff_id: 'x', status: 'weird', synthesis: {}, progress: [] }, { status: 'pending' }, 'junk', null);
       await fs.writeFile(file, JSON.stringify(content));
-      const again = new Handoffs(file, sink, now, log, DEBOUNCE_MS);
+      const again = new Handoffs({ file: file, events: sink, now: now, log: log, debounceMs: DEBOUNCE_MS });
       expect(await again.load()).toBe(1);
       expect(again.list(null).map((h) => h.handoff_id)).toEqual([id]);
     });
@@ -287,7 +252,7 @@ describe('records', () => {
 
     beforeEach(() => {
       file = path.join(home.home, 'threads.json');
-      threads = new Threads(file, sink, now, log, DEBOUNCE_MS);
+      threads = new Threads({ file: file, events: sink, now: now, log: log, debounceMs: DEBOUNCE_MS });
     });
 
     it('creates an active thread and emits thread.opened', () => {
@@ -412,7 +377,7 @@ describe('records', () => {
       threads.enable();
       await threads.flush();
 
-      const again = new Threads(file, new RecordingSink(), now, log, DEBOUNCE_MS);
+      const again = new Threads({ file: file, events: new RecordingSink(), now: now, log: log, debounceMs: DEBOUNCE_MS });
       expect(await again.load()).toBe(2);
       expect(again.get(a)).toEqual(threads.get(a));
       expect(again.get(b)).toEqual(threads.get(b));
@@ -429,7 +394,7 @@ describe('records', () => {
       await threads.flush();
       threads.observe(busEvent('message_routed', { thread_id: id }));
       await threads.flush();
-      const again = new Threads(file, sink, now, log, DEBOUNCE_MS);
+      const again = new Threads({ file: file, events: sink, now: now, log: log, debounceMs: DEBOUNCE_MS });
       await again.load();
       expect(again.get(id).message_count).toBe(1);
     });
@@ -452,7 +417,7 @@ describe('records', () => {
       const { thread_id: id } = threads.create({ topic: 't' });
       threads.enable();
       await threads.flush();
-      const again = new Threads(file, sink, now, log, DEBOUNCE_MS);
+      const again = new Threads({ file: file, events: sink, now: now, log: log, debounceMs: DEBOUNCE_MS });
       expect(await again.load()).toBe(1);
       expect(again.get(id).topic).toBe('t');
     });
