@@ -28,6 +28,8 @@ export interface SessionObject {
   /** The session host process that owns the PTY. */
   host_pid: number | null;
   args: string[];
+  /** The terminal type the program sees (TERM): the user's own for wrapped sessions. */
+  term: string;
   cols: number;
   rows: number;
   bracketed_paste: boolean;

@@ -293,6 +293,29 @@ describe('bus robustness', () => {
   });
 });
 
+describe('session link events', () => {
+  it('publishes session_disconnect when a host goes silent and session_reconnect when it returns', async () => {
+    const home = homes.newHome();
+    // Short heartbeats, so a frozen host is noticed fast; the host's own heartbeat stays at its default.
+    const env = { TELEPTY_LINK_HEARTBEAT_MS: '200' };
+    await runCli(home, ['daemon', 'start'], { env });
+    const p = await port(home);
+    const watch = subscribe(p, '?kind=session_disconnect&kind=session_reconnect');
+    await watch.open;
+    const s = parseJson<{ host_pid: number }>(await runCli(home, ['spawn', '--id', 'blinker', '--json', '--', 'sleep', '60']));
+    process.kill(s.host_pid, 'SIGSTOP');
+    try {
+      await waitFor('session_disconnect', () => watch.events.find((e) => e.kind === 'session_disconnect'), 10_000);
+    } finally {
+      process.kill(s.host_pid, 'SIGCONT');
+    }
+    const back = await waitFor('session_reconnect', () => watch.events.find((e) => e.kind === 'session_reconnect'), 10_000);
+    expect(back).toMatchObject({ session_id: 'blinker', target: 'blinker', type: 'session_reconnect', host_pid: s.host_pid });
+    expect(watch.events.map((e) => e.kind)).toEqual(['session_disconnect', 'session_reconnect']);
+    watch.ws.close();
+  });
+});
+
 describe('handoffs and threads', () => {
   it('runs a handoff through claim → executing → completed with events, and keeps handoffs and threads across a restart', async () => {
     const home = homes.newHome();

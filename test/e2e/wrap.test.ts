@@ -47,7 +47,7 @@ describe('wrap in a terminal', () => {
     t.write('stty size\r');
     await t.waitForText(/^40 100$/m);
     const s = (await list(home))[0];
-    expect(s).toMatchObject({ id: 'mine', type: 'wrapped', status: 'connected', command: 'bash', cols: 100, rows: 40 });
+    expect(s).toMatchObject({ id: 'mine', type: 'wrapped', status: 'connected', command: 'bash', cols: 100, rows: 40, term: 'xterm-256color', cwd: process.cwd() });
     t.write('exit 7\r');
     expect((await t.waitExit()).exitCode).toBe(7);
   });

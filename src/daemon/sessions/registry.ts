@@ -139,6 +139,7 @@ export class SessionRegistry {
       pid: e.pid,
       host_pid: e.hostPid,
       args: e.args,
+      term: e.term,
       cols: e.cols,
       rows: e.rows,
       bracketed_paste: e.bracketedPaste,
