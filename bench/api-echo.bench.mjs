@@ -94,7 +94,6 @@ try {
   });
   if (x) rows.push({ name: 'keystroke → echo via tmux control mode', value: `p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms`, ratio: '', target: '', p50_ms: x.p50, p99_ms: x.p99 });
 } finally {
-  spawnSync(process.execPath, [new URL('../bin/telepty.js', import.meta.url).pathname, 'kill', '--all'], { env: h.env, stdio: 'ignore' });
   h.cleanup();
 }
 printRows('API keystroke → echo', rows);

@@ -123,7 +123,6 @@ try {
     }
   }
 } finally {
-  spawnSync(process.execPath, [path.join(ROOT, 'bin', 'telepty.js'), 'kill', '--all'], { env: h.env, stdio: 'ignore' });
   h.cleanup();
 }
 printRows('Inject → submitted', rows);

@@ -17,17 +17,30 @@ export function has(cmd) {
 export function benchHome() {
   const home = mkdtempSync(path.join(os.tmpdir(), 'telepty-bench-'));
   const env = { ...process.env, TELEPTY_HOME: home, TELEPTY_PORT: '0', NO_COLOR: '1' };
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    // Every session of this home first (their hosts outlive the daemon), then the daemon, both through the CLI.
+    spawnSync(process.execPath, [BIN, 'kill', '--all'], { env, stdio: 'ignore' });
+    spawnSync(process.execPath, [BIN, 'daemon', 'stop'], { env, stdio: 'ignore' });
+    // TELEPTY_BENCH_KEEP=1 keeps the home (daemon and host logs) for a look after a failed run.
+    if (process.env.TELEPTY_BENCH_KEEP) console.error(`bench home kept: ${home}`);
+    else rmSync(home, { recursive: true, force: true });
+  };
+  // A bench stopped from outside (run.mjs's time bound sends SIGTERM) still ends what it started.
+  for (const sig of ['SIGTERM', 'SIGINT']) {
+    process.once(sig, () => {
+      cleanup();
+      process.exit(130);
+    });
+  }
   return {
     home,
     env,
     cli: (args, opts = {}) => execFileSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', ...opts }),
-    /** Stop the daemon started in this home (by its verified pid, through `daemon stop`) and remove the home. */
-    cleanup() {
-      spawnSync(process.execPath, [BIN, 'daemon', 'stop'], { env, stdio: 'ignore' });
-      // TELEPTY_BENCH_KEEP=1 keeps the home (daemon and host logs) for a look after a failed run.
-      if (process.env.TELEPTY_BENCH_KEEP) console.error(`bench home kept: ${home}`);
-      else rmSync(home, { recursive: true, force: true });
-    },
+    /** End every session and the daemon of this home (through the CLI, by verified pids) and remove the home. */
+    cleanup,
   };
 }
 

@@ -27,7 +27,6 @@ function measureTelepty(n) {
     const hosts = sessions.map((s) => memKb(s.host_pid));
     return { daemon: memKb(daemonPid), hostRss: sum(hosts.map((m) => m.rss)) / n, hostPss: sum(hosts.map((m) => m.pss)) / n, hostPssTotal: sum(hosts.map((m) => m.pss)) };
   } finally {
-    spawnSync(process.execPath, [new URL('../bin/telepty.js', import.meta.url).pathname, 'kill', '--all'], { env: h.env, stdio: 'ignore' });
     h.cleanup();
   }
 }

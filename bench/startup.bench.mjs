@@ -40,6 +40,5 @@ try {
   record('startup', rows);
 } finally {
   spawnSync('tmux', ['-L', sock, 'kill-server'], { stdio: 'ignore' });
-  spawnSync(process.execPath, [BIN, 'kill', '--all'], { env: h.env, stdio: 'ignore' });
   h.cleanup();
 }
