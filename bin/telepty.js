@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // telepty launcher. `--version` answers without loading anything else; hot commands (inject) take a fast path
-// that skips commander when their arguments are ordinary; everything else loads dist/cli.js.
+// that skips commander when their arguments are ordinary (bundled into one file by scripts/bundle-fast.mjs);
+// everything else loads dist/cli.js.
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
@@ -22,7 +23,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${pkg.version}\n`);
 } else {
   if (args[0] === 'inject') {
-    const fast = await load('../dist/fast.js');
+    const fast = await load('../dist/bundle/inject.js');
     const code = await fast.fastMain(args);
     if (code !== null) process.exit(code);
   }
