@@ -16,8 +16,8 @@ afterEach(() => {
   for (const d of drivers.splice(0)) d.dispose();
 });
 
-async function spawnJson(home: string, args: string[]): Promise<SessionObject> {
-  return parseJson<SessionObject>(await runCli(home, ['spawn', '--json', ...args]));
+async function spawnJson(home: string, args: string[], env?: Record<string, string>): Promise<SessionObject> {
+  return parseJson<SessionObject>(await runCli(home, ['spawn', '--json', ...args], env ? { env } : {}));
 }
 
 async function list(home: string): Promise<SessionObject[]> {
@@ -70,6 +70,29 @@ describe('spawn, list, read, attach, kill', () => {
     expect(parseJson<{ status: string }[]>(killed)[0]).toMatchObject({ id: 'life', status: 'killed' });
     expect(await list(home)).toEqual([]);
     await waitFor('host and child to be gone', () => [hostPid, ...members].every((p) => !isAlive(p)), 5_000);
+  });
+
+  it('SIGKILLs what ignores the hang-up after the grace, so kill leaves no process of the session', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_KILL_GRACE_MS: '500' };
+    // The background sleep ignores SIGHUP (an ignored signal stays ignored across exec); the direct child does not.
+    const s = await spawnJson(home, ['--id', 'stubborn', '--', 'bash', '-c', '(trap "" HUP; exec sleep 300) & exec sleep 301'], env);
+    const sid = s.pid as number;
+    const members = await waitFor('both sleeps to run in the session', async () => {
+      const m = await sessionMembers(sid);
+      return m.length === 2 ? m : null;
+    });
+    try {
+      const killed = await runCli(home, ['kill', 'stubborn', '--json']);
+      expect(killed.exitCode).toBe(0);
+      expect(parseJson<{ status: string }[]>(killed)[0]).toMatchObject({ id: 'stubborn', status: 'killed' });
+      // `kill` answered after the host reported the exit: by then nothing of the session may be left.
+      expect(members.filter(isAlive)).toEqual([]);
+      expect(await sessionMembers(sid)).toEqual([]);
+      await waitFor('the host to exit', () => !isAlive(s.host_pid as number), 5_000);
+    } finally {
+      for (const pid of members) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('renders cursor moves and overwrites the way a terminal does', async () => {

@@ -1,8 +1,9 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sessionMembers } from '../../src/host/pty.js';
 import type { SessionObject } from '../../src/protocol/session.js';
-import { parseJson, runCli } from '../helpers/cli.js';
+import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, isAlive, makeHome, testEnv, waitFor } from '../helpers/env.js';
 import { TerminalDriver } from '../helpers/terminal.js';
@@ -162,6 +163,28 @@ describe('wrap without a terminal (CI, pipes)', () => {
     expect(r.stderr).toContain('this terminal is session "ci"');
     const ls = await list(home);
     expect(ls[0]).toMatchObject({ id: 'ci', type: 'wrapped', status: 'exited', exit_code: 5 });
+  });
+
+  it('on kill, SIGKILLs what ignores the hang-up before wrap exits', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_KILL_GRACE_MS: '500' };
+    const wrap = spawnCli(home, ['wrap', '--quiet', '--id', 'stubborn', '--', 'bash', '-c', '(trap "" HUP; exec sleep 300) & exec sleep 301'], { env });
+    const s = await waitFor('stubborn to register', async () => (await list(home)).find((x) => x.id === 'stubborn' && x.status === 'connected'));
+    const sid = s.pid as number;
+    const members = await waitFor('both sleeps to run in the session', async () => {
+      const m = await sessionMembers(sid);
+      return m.length === 2 ? m : null;
+    });
+    try {
+      expect((await runCli(home, ['kill', 'stubborn'])).exitCode).toBe(0);
+      const r = await wrap;
+      expect(r.exitCode).toBe(129);
+      expect(String(r.stderr)).toMatch(/session stubborn ended: killed by `telepty kill`/);
+      expect(members.filter(isAlive)).toEqual([]);
+      expect(await sessionMembers(sid)).toEqual([]);
+    } finally {
+      for (const pid of members) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('takes --cols/--rows when there is no terminal to measure', async () => {
