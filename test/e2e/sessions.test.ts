@@ -20,8 +20,8 @@ async function spawnJson(home: string, args: string[], env?: Record<string, stri
   return parseJson<SessionObject>(await runCli(home, ['spawn', '--json', ...args], env ? { env } : {}));
 }
 
-async function list(home: string): Promise<SessionObject[]> {
-  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
+async function list(home: string, env?: Record<string, string>): Promise<SessionObject[]> {
+  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json'], env ? { env } : {}));
 }
 
 async function read(home: string, id: string, extra: string[] = []): Promise<ScreenSnapshot> {
@@ -205,22 +205,60 @@ describe('sessions outlive the daemon', () => {
     }
   });
 
-  it('keeps a rename through a host reconnect and a daemon restart', async () => {
+  it('keeps a rename through a host-only reconnect and then a kill -9 daemon restart', async () => {
     const home = homes.newHome();
-    await spawnJson(home, ['--id', 'before', '--', 'sh', '-c', 'echo renamed-session; exec sleep 120']);
+    // Short heartbeats both ways, so a frozen host is cut by the daemon and notices it itself when thawed.
+    const env = { TELEPTY_LINK_HEARTBEAT_MS: '200', TELEPTY_HEARTBEAT_MS: '200', TELEPTY_HEARTBEAT_TIMEOUT_MS: '600' };
+    const s = await spawnJson(home, ['--id', 'before', '--', 'sh', '-c', 'echo renamed-session; exec sleep 120'], env);
     expect((await runCli(home, ['rename', 'before', 'after'])).exitCode).toBe(0);
-    const stop = await runCli(home, ['daemon', 'stop']);
-    expect(stop.exitCode).toBe(0);
-    const afterRestart = await waitFor('after to reconnect under its new id', async () => {
+    const hostPid = s.host_pid as number;
+
+    // The host alone reconnects: frozen past the daemon's heartbeat, it is cut; thawed, it says hello again.
+    process.kill(hostPid, 'SIGSTOP');
+    try {
+      await waitFor('the frozen host to be cut', async () => (await list(home))[0]?.status === 'disconnected', 10_000);
+    } finally {
+      process.kill(hostPid, 'SIGCONT');
+    }
+    const reconnected = await waitFor('the host to reconnect', async () => {
       const l = await list(home);
+      return l[0]?.status === 'connected' ? l : null;
+    });
+    expect(reconnected.map((x) => x.id)).toEqual(['after']);
+
+    // Then the daemon dies without a chance to write anything: the rename is on disk already.
+    const daemon = await liveDaemon(home);
+    process.kill(daemon?.record.pid as number, 'SIGKILL');
+    await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+    const afterRestart = await waitFor('after to reconnect to a new daemon under its new id', async () => {
+      const l = await list(home, env);
       return l.length === 1 && l[0]?.id === 'after' && l[0].status === 'connected' ? l : null;
     });
-    expect(afterRestart.map((s) => s.id)).toEqual(['after']);
+    expect(afterRestart[0]?.host_pid).toBe(hostPid);
     const persisted = JSON.parse(await fs.readFile(path.join(home, 'sessions.json'), 'utf8')) as { sessions: { id: string }[] };
-    expect(persisted.sessions.map((s) => s.id)).toEqual(['after']);
+    expect(persisted.sessions.map((x) => x.id)).toEqual(['after']);
     expect((await read(home, 'after')).lines[0]).toBe('renamed-session');
     const hostLog = await fs.readFile(path.join(home, 'hosts', 'before.log'), 'utf8');
     expect(hostLog).toMatch(/renamed before → after/);
+    expect(hostLog).not.toMatch(/the daemon knows this session as before/);
+  });
+
+  it('has a rename on disk when it answers: kill -9 of the daemon right after keeps the new id', async () => {
+    const home = homes.newHome();
+    // A long write debounce: only a write made before the answer can be on disk when the daemon dies.
+    const env = { TELEPTY_PERSIST_DEBOUNCE_MS: '5000' };
+    await spawnJson(home, ['--id', 'quick', '--', 'sleep', '120'], env);
+    const daemon = await liveDaemon(home);
+    expect((await runCli(home, ['rename', 'quick', 'quicker'])).exitCode).toBe(0);
+    process.kill(daemon?.record.pid as number, 'SIGKILL');
+    await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+    const persisted = JSON.parse(await fs.readFile(path.join(home, 'sessions.json'), 'utf8')) as { sessions: { id: string }[] };
+    expect(persisted.sessions.map((x) => x.id)).toEqual(['quicker']);
+    const back = await waitFor('quicker to reconnect', async () => {
+      const l = await list(home);
+      return l.length === 1 && l[0]?.status === 'connected' ? l : null;
+    });
+    expect(back[0]?.id).toBe('quicker');
   });
 
   it('does not let a reconnecting host undo a kill made while it was away', async () => {
@@ -240,6 +278,27 @@ describe('sessions outlive the daemon', () => {
     } finally {
       process.kill(s.host_pid as number, 'SIGCONT');
     }
+    await waitFor('the child to be gone', () => !isAlive(s.pid as number), 10_000);
+    await waitFor('the host to be gone', () => !isAlive(s.host_pid as number), 10_000);
+    await waitFor('the session to be removed', async () => (await list(home)).length === 0, 5_000);
+  });
+
+  it('has a pending kill on disk when it answers: kill -9 of the daemon right after does not undo it', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_PERSIST_DEBOUNCE_MS: '5000' };
+    const s = await spawnJson(home, ['--id', 'doomed2', '--', 'sleep', '120'], env);
+    process.kill(s.host_pid as number, 'SIGSTOP');
+    try {
+      expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
+      expect(await list(home, env)).toEqual([expect.objectContaining({ id: 'doomed2', status: 'disconnected' })]);
+      const daemon = await liveDaemon(home);
+      expect((await runCli(home, ['kill', 'doomed2'])).exitCode).toBe(4);
+      process.kill(daemon?.record.pid as number, 'SIGKILL');
+      await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+    } finally {
+      process.kill(s.host_pid as number, 'SIGCONT');
+    }
+    await runCli(home, ['daemon', 'start']);
     await waitFor('the child to be gone', () => !isAlive(s.pid as number), 10_000);
     await waitFor('the host to be gone', () => !isAlive(s.host_pid as number), 10_000);
     await waitFor('the session to be removed', async () => (await list(home)).length === 0, 5_000);
