@@ -10,6 +10,7 @@ import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
 const FULLSCREEN = path.join(ROOT, 'test', 'fixtures', 'fullscreen.mjs');
+const MODES_THEN_SIGKILL = path.join(ROOT, 'test', 'fixtures', 'modes-then-sigkill.mjs');
 const BASH = ['bash', '--norc', '--noprofile'];
 const drivers: TerminalDriver[] = [];
 afterEach(() => {
@@ -91,6 +92,18 @@ describe('wrap in a terminal', () => {
     expect(wrapped.term.modes.bracketedPasteMode).toBe(false);
     expect(wrapped.term.modes.mouseTrackingMode).toBe('none');
     expect(await wrapped.screenText()).toContain('fullscreen fixture done');
+  });
+
+  it('restores the terminal after a full-screen program is SIGKILLed with every mode on', async () => {
+    const home = homes.newHome();
+    const wrapped = terminal(home, ['wrap', '--quiet', '--id', 'crash', '--', process.execPath, MODES_THEN_SIGKILL]);
+    await wrapped.waitForText('MODES ON');
+    // The modes really reached the user's terminal (wrap passes the bytes through)...
+    expect(await wrapped.modes()).toEqual({ screen: 'alternate', bracketedPaste: true, mouse: 'drag', cursorHidden: true, kittyKeyboardDepth: 1 });
+    wrapped.write('x');
+    expect((await wrapped.waitExit()).exitCode).toBe(137);
+    // ...and the program restored none of them: wrap did.
+    expect(await wrapped.modes()).toEqual({ screen: 'normal', bracketedPaste: false, mouse: 'none', cursorHidden: false, kittyKeyboardDepth: 0 });
   });
 
   it.skipIf(!existsSync('/usr/bin/vim'))('shows vim the same through wrap as without it', async () => {
