@@ -144,6 +144,38 @@ describe('wrap in a terminal', () => {
     expect((await t.waitExit()).exitCode).toBe(0);
   });
 
+  it('refuses an inject while the host is away from the daemon with SESSION_DISCONNECTED (exit 4), and delivers after it reconnects', async () => {
+    const home = homes.newHome();
+    const t = terminal(home, ['wrap', '--quiet', '--id', 'gap', '--', ...BASH]);
+    await t.waitForText('wrapped$');
+    const s = await waitFor('gap to register', async () => (await list(home)).find((x) => x.id === 'gap' && x.status === 'connected'));
+    expect(s.host_pid).toBe(t.pid); // wrap is the host: our own process
+    const daemon = await liveDaemon(home);
+    // Hold the gap open: freeze the host, then kill -9 the daemon and start another one it cannot reach yet.
+    process.kill(t.pid, 'SIGSTOP');
+    try {
+      process.kill(daemon?.record.pid as number, 'SIGKILL');
+      await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+      expect(await list(home)).toEqual([expect.objectContaining({ id: 'gap', type: 'wrapped', status: 'disconnected' })]);
+      const refused = await runCli(home, ['inject', 'gap', 'echo lost-$((2+2))', '--json']);
+      expect(refused.exitCode).toBe(4);
+      expect(parseJson(refused)).toMatchObject({ code: 'SESSION_DISCONNECTED' });
+      const human = await runCli(home, ['inject', 'gap', 'echo lost-$((2+2))']);
+      expect(human.exitCode).toBe(4);
+      expect(human.stderr).toMatch(/SESSION_DISCONNECTED/);
+    } finally {
+      process.kill(t.pid, 'SIGCONT');
+    }
+    await waitFor('gap to reconnect', async () => (await list(home)).find((x) => x.id === 'gap' && x.status === 'connected'), 5_000);
+    const r = await runCli(home, ['inject', 'gap', 'echo delivered-$((40+2))']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await t.waitForText(/^delivered-42$/m);
+    // Refused means refused: nothing of the first inject was queued for later.
+    expect(await t.screenText()).not.toContain('lost-4');
+    t.write('exit\r');
+    expect((await t.waitExit()).exitCode).toBe(0);
+  });
+
   it('ends the program when the session is killed, says why, and exits', async () => {
     const home = homes.newHome();
     const t = terminal(home, ['wrap', '--id', 'target', '--', ...BASH]);
