@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { TeleptyError } from '../protocol/errors.js';
-import { VIEWER_CLOSE, type ViewerClientMessage, type ViewerServerMessage } from '../protocol/viewer.js';
+import { VIEWER_CLOSE, parseViewerServerMessage, type ViewerClientMessage } from '../protocol/viewer.js';
 import { enterRawMode, terminalSize } from '../ui/terminal.js';
 import type { DaemonClient } from './daemon-client.js';
 import { sessionPath } from './sessions.js';
@@ -58,6 +58,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
 
   return new Promise<AttachEnd>((resolve) => {
     let end: AttachEnd | undefined;
+    let warnedMalformed = false;
     const finish = (e: AttachEnd): void => {
       if (end) return;
       end = e;
@@ -88,11 +89,11 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       send({ type: 'input', data: text });
     };
     onMessage((data: Buffer) => {
-      let m: ViewerServerMessage;
-      try {
-        m = JSON.parse(data.toString('utf8')) as ViewerServerMessage;
-      } catch (err) {
-        stderr.write(`telepty: ignored a malformed frame (${(err as Error).message})\r\n`);
+      const m = parseViewerServerMessage(data.toString('utf8'));
+      // One bad frame does not end the view: it is skipped, and the user told once.
+      if (!m) {
+        if (!warnedMalformed) stderr.write('\r\ntelepty: ignored a malformed frame from the daemon\r\n');
+        warnedMalformed = true;
         return;
       }
       if (m.type === 'replay' || m.type === 'output') {

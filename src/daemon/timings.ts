@@ -48,6 +48,7 @@ const ENV_NAMES: Partial<Record<keyof DaemonTimings, string>> = {
   exitedRetentionMs: 'TELEPTY_EXITED_RETENTION_MS',
   disconnectedExpireMs: 'TELEPTY_DISCONNECTED_EXPIRE_MS',
   sweepIntervalMs: 'TELEPTY_SWEEP_INTERVAL_MS',
+  persistDebounceMs: 'TELEPTY_PERSIST_DEBOUNCE_MS',
 };
 
 /** Timings from defaults, overridden by positive integers in the environment. */

@@ -122,11 +122,16 @@ export class PtyProcess {
     }
     signalGroup(sid, 'SIGKILL');
     for (const pid of await sessionMembers(sid)) signalPid(pid, 'SIGKILL');
+    // SIGKILL cannot be ignored, but dying takes the kernel a moment: report the session ended once it has.
+    const settled = Date.now() + KILL_SETTLE_MS;
+    while ((await sessionMembers(sid)).length > 0 && Date.now() < settled) await new Promise((r) => setTimeout(r, KILL_POLL_MS));
   }
 }
 
 /** Poll interval while waiting for a hung-up session to end. */
 const KILL_POLL_MS = 25;
+/** After SIGKILL, how long to wait for the session's processes to be gone (they die in milliseconds). */
+const KILL_SETTLE_MS = 1_000;
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {

@@ -379,6 +379,9 @@ export class SessionHost {
     // The last output is parsed before the exit is reported: the final screen reads right.
     await this.screen.flush();
     this.deps.log.info(`child exited (code ${exit.code}, signal ${exit.signal})`);
+    // When the child was killed, the rest of its session (a process that ignores SIGHUP) is SIGKILLed after the
+    // grace: the host must not exit before that, nor report the exit while part of the session still runs.
+    if (this.killing) await this.killing;
     if (await this.link.waitUp(this.deps.timings.exitReportWaitMs)) {
       this.link.send({ type: 'exit', code: exit.code, signal: exit.signal });
       await this.link.flush(EXIT_FLUSH_MS);

@@ -33,3 +33,21 @@ export function parseViewerMessage(text: string): ViewerClientMessage | null {
   }
   return null;
 }
+
+/** A frame from the daemon (attach): one of ViewerServerMessage, or null for anything else. */
+export function parseViewerServerMessage(text: string): ViewerServerMessage | null {
+  const v = parseJsonFrame(text);
+  if (typeof v !== 'object' || v === null) return null;
+  const m = v as Record<string, unknown>;
+  switch (m.type) {
+    case 'replay':
+    case 'output':
+      return typeof m.data === 'string' ? { type: m.type, data: m.data } : null;
+    case 'exit':
+      return m.code === null || Number.isInteger(m.code) ? { type: 'exit', code: m.code as number | null } : null;
+    case 'error':
+      return typeof m.code === 'string' && typeof m.error === 'string' ? { type: 'error', code: m.code, error: m.error } : null;
+    default:
+      return null;
+  }
+}

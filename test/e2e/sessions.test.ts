@@ -16,12 +16,12 @@ afterEach(() => {
   for (const d of drivers.splice(0)) d.dispose();
 });
 
-async function spawnJson(home: string, args: string[]): Promise<SessionObject> {
-  return parseJson<SessionObject>(await runCli(home, ['spawn', '--json', ...args]));
+async function spawnJson(home: string, args: string[], env?: Record<string, string>): Promise<SessionObject> {
+  return parseJson<SessionObject>(await runCli(home, ['spawn', '--json', ...args], env ? { env } : {}));
 }
 
-async function list(home: string): Promise<SessionObject[]> {
-  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
+async function list(home: string, env?: Record<string, string>): Promise<SessionObject[]> {
+  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json'], env ? { env } : {}));
 }
 
 async function read(home: string, id: string, extra: string[] = []): Promise<ScreenSnapshot> {
@@ -70,6 +70,29 @@ describe('spawn, list, read, attach, kill', () => {
     expect(parseJson<{ status: string }[]>(killed)[0]).toMatchObject({ id: 'life', status: 'killed' });
     expect(await list(home)).toEqual([]);
     await waitFor('host and child to be gone', () => [hostPid, ...members].every((p) => !isAlive(p)), 5_000);
+  });
+
+  it('SIGKILLs what ignores the hang-up after the grace, so kill leaves no process of the session', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_KILL_GRACE_MS: '500' };
+    // The background sleep ignores SIGHUP (an ignored signal stays ignored across exec); the direct child does not.
+    const s = await spawnJson(home, ['--id', 'stubborn', '--', 'bash', '-c', '(trap "" HUP; exec sleep 300) & exec sleep 301'], env);
+    const sid = s.pid as number;
+    const members = await waitFor('both sleeps to run in the session', async () => {
+      const m = await sessionMembers(sid);
+      return m.length === 2 ? m : null;
+    });
+    try {
+      const killed = await runCli(home, ['kill', 'stubborn', '--json']);
+      expect(killed.exitCode).toBe(0);
+      expect(parseJson<{ status: string }[]>(killed)[0]).toMatchObject({ id: 'stubborn', status: 'killed' });
+      // `kill` answered after the host reported the exit: by then nothing of the session may be left.
+      expect(members.filter(isAlive)).toEqual([]);
+      expect(await sessionMembers(sid)).toEqual([]);
+      await waitFor('the host to exit', () => !isAlive(s.host_pid as number), 5_000);
+    } finally {
+      for (const pid of members) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('renders cursor moves and overwrites the way a terminal does', async () => {
@@ -157,6 +180,181 @@ describe('spawn, list, read, attach, kill', () => {
   });
 });
 
+describe('list, kill --all, spawn and attach options, idle events', () => {
+  /** Where each header column starts: left-aligned values start there, right-aligned ones end where it ends. */
+  function columns(header: string): Record<string, { start: number; end: number }> {
+    const out: Record<string, { start: number; end: number }> = {};
+    for (const m of header.matchAll(/\S+/g)) out[m[0]] = { start: m.index, end: m.index + m[0].length };
+    return out;
+  }
+
+  it('lists sessions as an aligned table, without colour when not on a terminal', async () => {
+    const home = homes.newHome();
+    const dir = path.join(home, 'proj');
+    await fs.mkdir(dir);
+    await spawnJson(home, ['--id', 'tab-one', '--cwd', dir, '--', 'sleep', '60']);
+    await spawnJson(home, ['--id', 'tab-two-longer', '--', 'sh', '-c', 'exit 3']);
+    await waitFor('tab-two-longer to exit', async () => (await list(home)).some((x) => x.status === 'exited'));
+    // NO_COLOR unset: stdout not being a terminal is enough to print no escape codes.
+    const r = await runCli(home, ['list'], { unset: ['NO_COLOR'] });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).not.toContain('\x1b');
+    const [header, ...rows] = r.stdout.trimEnd().split('\n') as [string, ...string[]];
+    expect(header.split(/\s{2,}/)).toEqual(['ID', 'TYPE', 'STATUS', 'COMMAND', 'CWD', 'IDLE', 'CLIENTS']);
+    const col = columns(header);
+    const one = rows.find((l) => l.startsWith('tab-one ')) as string;
+    const two = rows.find((l) => l.startsWith('tab-two-longer ')) as string;
+    expect(rows).toHaveLength(2);
+    for (const [row, status, command] of [[one, 'connected', 'sleep 60'], [two, 'exited(3)', 'sh -c exit 3']] as const) {
+      expect(row.indexOf(' spawned ') + 1, row).toBe(col.TYPE?.start);
+      expect(row.indexOf(` ${status} `) + 1, row).toBe(col.STATUS?.start);
+      expect(row.indexOf(` ${command} `) + 1, row).toBe(col.COMMAND?.start);
+      expect(row.slice(col.IDLE?.start).trim()).toMatch(/^\d+s\s+0$/);
+      expect(row.length).toBe(col.CLIENTS?.end); // right-aligned last column
+    }
+    expect(one.slice(col.CWD?.start, col.IDLE?.start).trim()).toBe(dir);
+    const ls = (await runCli(home, ['ls'], { unset: ['NO_COLOR'] })).stdout.split('\n');
+    expect(ls[0]).toBe(header); // the alias prints the same table
+    expect(ls.slice(1).map((l) => l.split(' ')[0])).toEqual(rows.map((l) => l.split(' ')[0]));
+  });
+
+  it('colours the table on a terminal, and not when NO_COLOR is set', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'painted', '--', 'sleep', '60']);
+    const show = async (noColor: string | undefined): Promise<TerminalDriver> => {
+      const d = new TerminalDriver(process.execPath, [BIN, 'list'], { env: { ...testEnv(home), TERM: 'xterm-256color', NO_COLOR: noColor } });
+      drivers.push(d);
+      expect((await d.waitExit()).exitCode).toBe(0);
+      await d.waitForText(/^painted\s+spawned\s+connected/m);
+      return d;
+    };
+    const coloured = await show(undefined);
+    expect(coloured.raw).toMatch(/\x1b\[1mID/); // bold header
+    expect(coloured.raw).toMatch(/\x1b\[32mconnected/); // green status
+    const plain = await show('1');
+    expect(plain.raw).not.toContain('\x1b');
+    expect(await plain.screenText()).toBe(await coloured.screenText());
+  });
+
+  it('kill --all ends every session and leaves no process of them', async () => {
+    const home = homes.newHome();
+    const spawned = [];
+    for (const id of ['all-a', 'all-b', 'all-c']) spawned.push(await spawnJson(home, ['--id', id, '--', 'sleep', '60']));
+    const r = await runCli(home, ['kill', '--all']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').sort()).toEqual([expect.stringMatching(/^all-a: killed/), expect.stringMatching(/^all-b: killed/), expect.stringMatching(/^all-c: killed/)]);
+    expect(await list(home)).toEqual([]);
+    for (const s of spawned) {
+      expect(isAlive(s.pid as number)).toBe(false);
+      await waitFor(`host of ${s.id} to exit`, () => !isAlive(s.host_pid as number), 5_000);
+    }
+    const none = await runCli(home, ['kill', '--all', '--json']);
+    expect(none.exitCode).toBe(0);
+    expect(parseJson<unknown[]>(none)).toEqual([]);
+    expect((await runCli(home, ['kill', '--all'])).stdout.trim()).toBe('no sessions');
+    const both = await runCli(home, ['kill', '--all', 'all-a']);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toMatch(/not both/);
+  });
+
+  it('spawn --attach puts this terminal in the new session at its size, and detaching leaves it running', async () => {
+    const home = homes.newHome();
+    const d = new TerminalDriver(process.execPath, [BIN, 'spawn', '--attach', '--id', 'here', '--', 'bash', '--norc', '--noprofile'], {
+      env: { ...testEnv(home), PS1: 'here$ ' },
+      cols: 100,
+      rows: 30,
+    });
+    drivers.push(d);
+    await d.waitForText('here$');
+    d.write('stty size\r');
+    await d.waitForText(/^30 100$/m);
+    expect((await list(home))[0]).toMatchObject({ id: 'here', status: 'connected', cols: 100, rows: 30, active_clients: 1 });
+    d.write('\x1d');
+    expect((await d.waitExit()).exitCode).toBe(0);
+    expect(await d.screenText()).toContain('[detached from here');
+    await waitFor('the viewer to be gone', async () => (await list(home))[0]?.active_clients === 0);
+    expect((await list(home))[0]).toMatchObject({ id: 'here', status: 'connected' });
+  });
+
+  it('derives the default id from the folder and the command, made unique with -2, -3', async () => {
+    const home = homes.newHome();
+    const dir = path.join(home, 'my proj');
+    await fs.mkdir(dir);
+    const first = parseJson<SessionObject>(await runCli(home, ['spawn', '--json', '--', 'sleep', '60'], { cwd: dir }));
+    const second = await spawnJson(home, ['--cwd', dir, '--', 'sleep', '60']);
+    const third = await spawnJson(home, ['--cwd', dir, '--', '/bin/sleep', '60']);
+    expect([first.id, second.id, third.id]).toEqual(['my-proj-sleep', 'my-proj-sleep-2', 'my-proj-sleep-3']);
+    const printed = await runCli(home, ['spawn', '--cwd', dir, '--', 'sleep', '60']);
+    expect(printed.stdout).toBe('my-proj-sleep-4');
+  });
+
+  it('sizes a spawned session to the attached terminal and follows its resizes', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'sized', '--cols', '60', '--rows', '20', '--', 'bash', '--norc', '--noprofile']);
+    await readUntil(home, 'sized', /[$#] $/m);
+    const viewer = attachDriver(home, 'sized');
+    await viewer.waitForText(/[$#]/);
+    await waitFor('the session to take the viewer size', async () => (await list(home))[0]?.cols === 80);
+    expect((await list(home))[0]).toMatchObject({ cols: 80, rows: 24 });
+    viewer.resize(120, 40);
+    await waitFor('the session to follow the resize', async () => (await list(home))[0]?.cols === 120);
+    expect((await list(home))[0]).toMatchObject({ cols: 120, rows: 40 });
+    viewer.write('stty size\r');
+    await viewer.waitForText(/^40 120$/m);
+    expect((await read(home, 'sized')).cols).toBe(120);
+    viewer.write('\x1d');
+    await viewer.waitExit();
+  });
+
+  it('detaches with the --detach-key given, and then passes Ctrl-] to the session', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'keys', '--', 'cat', '-v']);
+    const d = new TerminalDriver(process.execPath, [BIN, 'attach', 'keys', '--detach-key', 'ctrl-q'], { env: testEnv(home) });
+    drivers.push(d);
+    await waitFor('the viewer to attach', async () => (await list(home))[0]?.active_clients === 1);
+    d.write('a\x1db\r');
+    await d.waitForText(/^a\^\]b$/m); // cat -v shows the byte it got
+    d.write('\x11');
+    expect((await d.waitExit()).exitCode).toBe(0);
+    expect(await d.screenText()).toContain('[detached from keys');
+    expect((await list(home))[0]).toMatchObject({ id: 'keys', status: 'connected' });
+    const bad = await runCli(home, ['attach', 'keys', '--detach-key', 'ctrl-']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--detach-key takes ctrl-<key>/);
+  });
+
+  it('publishes session.idle once per idle period: again only after new activity', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_IDLE_THRESHOLD_MS: '400', TELEPTY_SWEEP_INTERVAL_MS: '50', TELEPTY_ACTIVITY_REPORT_MS: '50' };
+    await runCli(home, ['daemon', 'start'], { env });
+    const port = (await liveDaemon(home))?.record.port as number;
+    const idle: { session_id: string; lastActivityAt: string }[] = [];
+    const bus = new WebSocket(`ws://127.0.0.1:${port}/api/bus?kind=session.idle`);
+    bus.on('message', (d: Buffer) => {
+      for (const line of d.toString().split('\n').filter(Boolean)) idle.push(JSON.parse(line) as (typeof idle)[number]);
+    });
+    await new Promise((r) => bus.once('open', r));
+    try {
+      await spawnJson(home, ['--id', 'idler', '--', 'sh', '-c', 'read x; echo woke; exec sleep 60'], env);
+      await waitFor('the first session.idle', () => idle.length === 1, 5_000);
+      await new Promise((r) => setTimeout(r, 1_500)); // thirty sweeps, three thresholds later: still one
+      expect(idle.map((e) => e.session_id)).toEqual(['idler']);
+
+      const viewer = new WebSocket(`ws://127.0.0.1:${port}/api/sessions/idler`);
+      await new Promise((r) => viewer.once('open', r));
+      viewer.send(JSON.stringify({ type: 'input', data: 'go\r' }));
+      await readUntil(home, 'idler', 'woke');
+      viewer.close();
+      await waitFor('a second session.idle after the activity', () => idle.length === 2, 5_000);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(idle.map((e) => e.session_id)).toEqual(['idler', 'idler']);
+      expect(Date.parse(idle[1]?.lastActivityAt as string)).toBeGreaterThan(Date.parse(idle[0]?.lastActivityAt as string));
+    } finally {
+      bus.close();
+    }
+  });
+});
+
 describe('sessions outlive the daemon', () => {
   it('keeps three sessions running through kill -9 of the daemon and reconnects them to the next one within 3 s', async () => {
     const home = homes.newHome();
@@ -182,22 +380,60 @@ describe('sessions outlive the daemon', () => {
     }
   });
 
-  it('keeps a rename through a host reconnect and a daemon restart', async () => {
+  it('keeps a rename through a host-only reconnect and then a kill -9 daemon restart', async () => {
     const home = homes.newHome();
-    await spawnJson(home, ['--id', 'before', '--', 'sh', '-c', 'echo renamed-session; exec sleep 120']);
+    // Short heartbeats both ways, so a frozen host is cut by the daemon and notices it itself when thawed.
+    const env = { TELEPTY_LINK_HEARTBEAT_MS: '200', TELEPTY_HEARTBEAT_MS: '200', TELEPTY_HEARTBEAT_TIMEOUT_MS: '600' };
+    const s = await spawnJson(home, ['--id', 'before', '--', 'sh', '-c', 'echo renamed-session; exec sleep 120'], env);
     expect((await runCli(home, ['rename', 'before', 'after'])).exitCode).toBe(0);
-    const stop = await runCli(home, ['daemon', 'stop']);
-    expect(stop.exitCode).toBe(0);
-    const afterRestart = await waitFor('after to reconnect under its new id', async () => {
+    const hostPid = s.host_pid as number;
+
+    // The host alone reconnects: frozen past the daemon's heartbeat, it is cut; thawed, it says hello again.
+    process.kill(hostPid, 'SIGSTOP');
+    try {
+      await waitFor('the frozen host to be cut', async () => (await list(home))[0]?.status === 'disconnected', 10_000);
+    } finally {
+      process.kill(hostPid, 'SIGCONT');
+    }
+    const reconnected = await waitFor('the host to reconnect', async () => {
       const l = await list(home);
+      return l[0]?.status === 'connected' ? l : null;
+    });
+    expect(reconnected.map((x) => x.id)).toEqual(['after']);
+
+    // Then the daemon dies without a chance to write anything: the rename is on disk already.
+    const daemon = await liveDaemon(home);
+    process.kill(daemon?.record.pid as number, 'SIGKILL');
+    await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+    const afterRestart = await waitFor('after to reconnect to a new daemon under its new id', async () => {
+      const l = await list(home, env);
       return l.length === 1 && l[0]?.id === 'after' && l[0].status === 'connected' ? l : null;
     });
-    expect(afterRestart.map((s) => s.id)).toEqual(['after']);
+    expect(afterRestart[0]?.host_pid).toBe(hostPid);
     const persisted = JSON.parse(await fs.readFile(path.join(home, 'sessions.json'), 'utf8')) as { sessions: { id: string }[] };
-    expect(persisted.sessions.map((s) => s.id)).toEqual(['after']);
+    expect(persisted.sessions.map((x) => x.id)).toEqual(['after']);
     expect((await read(home, 'after')).lines[0]).toBe('renamed-session');
     const hostLog = await fs.readFile(path.join(home, 'hosts', 'before.log'), 'utf8');
     expect(hostLog).toMatch(/renamed before → after/);
+    expect(hostLog).not.toMatch(/the daemon knows this session as before/);
+  });
+
+  it('has a rename on disk when it answers: kill -9 of the daemon right after keeps the new id', async () => {
+    const home = homes.newHome();
+    // A long write debounce: only a write made before the answer can be on disk when the daemon dies.
+    const env = { TELEPTY_PERSIST_DEBOUNCE_MS: '5000' };
+    await spawnJson(home, ['--id', 'quick', '--', 'sleep', '120'], env);
+    const daemon = await liveDaemon(home);
+    expect((await runCli(home, ['rename', 'quick', 'quicker'])).exitCode).toBe(0);
+    process.kill(daemon?.record.pid as number, 'SIGKILL');
+    await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+    const persisted = JSON.parse(await fs.readFile(path.join(home, 'sessions.json'), 'utf8')) as { sessions: { id: string }[] };
+    expect(persisted.sessions.map((x) => x.id)).toEqual(['quicker']);
+    const back = await waitFor('quicker to reconnect', async () => {
+      const l = await list(home);
+      return l.length === 1 && l[0]?.status === 'connected' ? l : null;
+    });
+    expect(back[0]?.id).toBe('quicker');
   });
 
   it('does not let a reconnecting host undo a kill made while it was away', async () => {
@@ -217,6 +453,27 @@ describe('sessions outlive the daemon', () => {
     } finally {
       process.kill(s.host_pid as number, 'SIGCONT');
     }
+    await waitFor('the child to be gone', () => !isAlive(s.pid as number), 10_000);
+    await waitFor('the host to be gone', () => !isAlive(s.host_pid as number), 10_000);
+    await waitFor('the session to be removed', async () => (await list(home)).length === 0, 5_000);
+  });
+
+  it('has a pending kill on disk when it answers: kill -9 of the daemon right after does not undo it', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_PERSIST_DEBOUNCE_MS: '5000' };
+    const s = await spawnJson(home, ['--id', 'doomed2', '--', 'sleep', '120'], env);
+    process.kill(s.host_pid as number, 'SIGSTOP');
+    try {
+      expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
+      expect(await list(home, env)).toEqual([expect.objectContaining({ id: 'doomed2', status: 'disconnected' })]);
+      const daemon = await liveDaemon(home);
+      expect((await runCli(home, ['kill', 'doomed2'])).exitCode).toBe(4);
+      process.kill(daemon?.record.pid as number, 'SIGKILL');
+      await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+    } finally {
+      process.kill(s.host_pid as number, 'SIGCONT');
+    }
+    await runCli(home, ['daemon', 'start']);
     await waitFor('the child to be gone', () => !isAlive(s.pid as number), 10_000);
     await waitFor('the host to be gone', () => !isAlive(s.host_pid as number), 10_000);
     await waitFor('the session to be removed', async () => (await list(home)).length === 0, 5_000);

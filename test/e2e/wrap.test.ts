@@ -1,14 +1,16 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sessionMembers } from '../../src/host/pty.js';
 import type { SessionObject } from '../../src/protocol/session.js';
-import { parseJson, runCli } from '../helpers/cli.js';
+import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, isAlive, makeHome, testEnv, waitFor } from '../helpers/env.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
 const FULLSCREEN = path.join(ROOT, 'test', 'fixtures', 'fullscreen.mjs');
+const MODES_THEN_SIGKILL = path.join(ROOT, 'test', 'fixtures', 'modes-then-sigkill.mjs');
 const BASH = ['bash', '--norc', '--noprofile'];
 const drivers: TerminalDriver[] = [];
 afterEach(() => {
@@ -92,6 +94,18 @@ describe('wrap in a terminal', () => {
     expect(await wrapped.screenText()).toContain('fullscreen fixture done');
   });
 
+  it('restores the terminal after a full-screen program is SIGKILLed with every mode on', async () => {
+    const home = homes.newHome();
+    const wrapped = terminal(home, ['wrap', '--quiet', '--id', 'crash', '--', process.execPath, MODES_THEN_SIGKILL]);
+    await wrapped.waitForText('MODES ON');
+    // The modes really reached the user's terminal (wrap passes the bytes through)...
+    expect(await wrapped.modes()).toEqual({ screen: 'alternate', bracketedPaste: true, mouse: 'drag', cursorHidden: true, kittyKeyboardDepth: 1 });
+    wrapped.write('x');
+    expect((await wrapped.waitExit()).exitCode).toBe(137);
+    // ...and the program restored none of them: wrap did.
+    expect(await wrapped.modes()).toEqual({ screen: 'normal', bracketedPaste: false, mouse: 'none', cursorHidden: false, kittyKeyboardDepth: 0 });
+  });
+
   it.skipIf(!existsSync('/usr/bin/vim'))('shows vim the same through wrap as without it', async () => {
     const home = homes.newHome();
     const file = path.join(home, 'note.txt');
@@ -130,6 +144,38 @@ describe('wrap in a terminal', () => {
     expect((await t.waitExit()).exitCode).toBe(0);
   });
 
+  it('refuses an inject while the host is away from the daemon with SESSION_DISCONNECTED (exit 4), and delivers after it reconnects', async () => {
+    const home = homes.newHome();
+    const t = terminal(home, ['wrap', '--quiet', '--id', 'gap', '--', ...BASH]);
+    await t.waitForText('wrapped$');
+    const s = await waitFor('gap to register', async () => (await list(home)).find((x) => x.id === 'gap' && x.status === 'connected'));
+    expect(s.host_pid).toBe(t.pid); // wrap is the host: our own process
+    const daemon = await liveDaemon(home);
+    // Hold the gap open: freeze the host, then kill -9 the daemon and start another one it cannot reach yet.
+    process.kill(t.pid, 'SIGSTOP');
+    try {
+      process.kill(daemon?.record.pid as number, 'SIGKILL');
+      await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+      expect(await list(home)).toEqual([expect.objectContaining({ id: 'gap', type: 'wrapped', status: 'disconnected' })]);
+      const refused = await runCli(home, ['inject', 'gap', 'echo lost-$((2+2))', '--json']);
+      expect(refused.exitCode).toBe(4);
+      expect(parseJson(refused)).toMatchObject({ code: 'SESSION_DISCONNECTED' });
+      const human = await runCli(home, ['inject', 'gap', 'echo lost-$((2+2))']);
+      expect(human.exitCode).toBe(4);
+      expect(human.stderr).toMatch(/SESSION_DISCONNECTED/);
+    } finally {
+      process.kill(t.pid, 'SIGCONT');
+    }
+    await waitFor('gap to reconnect', async () => (await list(home)).find((x) => x.id === 'gap' && x.status === 'connected'), 5_000);
+    const r = await runCli(home, ['inject', 'gap', 'echo delivered-$((40+2))']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await t.waitForText(/^delivered-42$/m);
+    // Refused means refused: nothing of the first inject was queued for later.
+    expect(await t.screenText()).not.toContain('lost-4');
+    t.write('exit\r');
+    expect((await t.waitExit()).exitCode).toBe(0);
+  });
+
   it('ends the program when the session is killed, says why, and exits', async () => {
     const home = homes.newHome();
     const t = terminal(home, ['wrap', '--id', 'target', '--', ...BASH]);
@@ -162,6 +208,28 @@ describe('wrap without a terminal (CI, pipes)', () => {
     expect(r.stderr).toContain('this terminal is session "ci"');
     const ls = await list(home);
     expect(ls[0]).toMatchObject({ id: 'ci', type: 'wrapped', status: 'exited', exit_code: 5 });
+  });
+
+  it('on kill, SIGKILLs what ignores the hang-up before wrap exits', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_KILL_GRACE_MS: '500' };
+    const wrap = spawnCli(home, ['wrap', '--quiet', '--id', 'stubborn', '--', 'bash', '-c', '(trap "" HUP; exec sleep 300) & exec sleep 301'], { env });
+    const s = await waitFor('stubborn to register', async () => (await list(home)).find((x) => x.id === 'stubborn' && x.status === 'connected'));
+    const sid = s.pid as number;
+    const members = await waitFor('both sleeps to run in the session', async () => {
+      const m = await sessionMembers(sid);
+      return m.length === 2 ? m : null;
+    });
+    try {
+      expect((await runCli(home, ['kill', 'stubborn'])).exitCode).toBe(0);
+      const r = await wrap;
+      expect(r.exitCode).toBe(129);
+      expect(String(r.stderr)).toMatch(/session stubborn ended: killed by `telepty kill`/);
+      expect(members.filter(isAlive)).toEqual([]);
+      expect(await sessionMembers(sid)).toEqual([]);
+    } finally {
+      for (const pid of members) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('takes --cols/--rows when there is no terminal to measure', async () => {

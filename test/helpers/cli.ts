@@ -12,12 +12,16 @@ export interface CliOptions {
   input?: string;
   timeout?: number;
   cwd?: string;
+  /** Variables to remove from the test environment (e.g. NO_COLOR, which testEnv sets). */
+  unset?: string[];
 }
 
 /** Run the built CLI as a child process in `home`, with no TTY (as CI does). Never throws on a non-zero exit. */
 export async function runCli(home: string, args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const env = testEnv(home, opts.env);
+  for (const name of opts.unset ?? []) delete env[name];
   const r = await execa(process.execPath, [BIN, ...args], {
-    env: testEnv(home, opts.env),
+    env,
     extendEnv: false,
     reject: false,
     timeout: opts.timeout ?? 30_000,

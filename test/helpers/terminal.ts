@@ -55,6 +55,25 @@ export class TerminalDriver {
     this.term.resize(cols, rows);
   }
 
+  /**
+   * The modes the user's terminal is in now, as the program's output left them. xterm keeps no kitty keyboard
+   * stack and has no public cursor-visibility mode: the stack depth is counted from the raw bytes (`CSI > n u`
+   * pushes, `CSI < n u` pops n), the cursor read from xterm's core.
+   */
+  async modes(): Promise<{ screen: 'normal' | 'alternate'; bracketedPaste: boolean; mouse: string; cursorHidden: boolean; kittyKeyboardDepth: number }> {
+    await new Promise<void>((r) => this.term.write('', r));
+    let depth = 0;
+    for (const m of this.raw.matchAll(/\x1b\[([<>])(\d*)u/g)) depth = m[1] === '>' ? depth + 1 : Math.max(0, depth - Number(m[2] || 1));
+    const core = (this.term as unknown as { _core: { coreService: { isCursorHidden: boolean } } })._core;
+    return {
+      screen: this.term.buffer.active.type,
+      bracketedPaste: this.term.modes.bracketedPasteMode,
+      mouse: this.term.modes.mouseTrackingMode,
+      cursorHidden: core.coreService.isCursorHidden,
+      kittyKeyboardDepth: depth,
+    };
+  }
+
   /** The visible screen, one string per row (trailing blanks trimmed). */
   async screen(): Promise<string[]> {
     await new Promise<void>((r) => this.term.write('', r));

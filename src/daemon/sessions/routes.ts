@@ -9,7 +9,7 @@ export function sessionRoutes(sessions: Sessions): Route[] {
     { method: 'POST', path: '/api/sessions/spawn', handler: async (ctx) => ({ status: 201, body: await sessions.spawn(parseSpawnRequest(ctx.body)) }) },
     { method: 'POST', path: '/api/sessions/register', handler: (ctx) => sessions.registerPlaceholder(ctx.body) },
     { method: 'GET', path: '/api/sessions/:id', handler: (ctx) => ({ body: sessions.get(ctx.params.id) }) },
-    { method: 'PATCH', path: '/api/sessions/:id', handler: (ctx) => ({ body: sessions.rename(ctx.params.id, parseRenameRequest(ctx.body).new_id) }) },
+    { method: 'PATCH', path: '/api/sessions/:id', handler: async (ctx) => ({ body: await sessions.rename(ctx.params.id, parseRenameRequest(ctx.body).new_id) }) },
     { method: 'DELETE', path: '/api/sessions/:id', handler: async (ctx) => ({ body: await sessions.kill(ctx.params.id) }) },
     { method: 'GET', path: '/api/sessions/:id/screen', handler: async (ctx) => ({ body: await sessions.screen(ctx.params.id, parseScreenQuery(ctx.query)) }) },
   ];

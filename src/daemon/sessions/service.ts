@@ -123,8 +123,11 @@ export class Sessions {
     return { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid ?? 0, session: this.registry.toObject(entry) };
   }
 
-  rename(id: unknown, newId: string): RenameResponse {
-    return { success: true, ...this.registry.rename(this.registry.require(id), newId) };
+  /** Answered once sessions.json has the new id: a daemon killed right after must not switch the host back. */
+  async rename(id: unknown, newId: string): Promise<RenameResponse> {
+    const renamed = this.registry.rename(this.registry.require(id), newId);
+    await this.store.flush();
+    return { success: true, ...renamed };
   }
 
   /** End the session's child (process group) and remove it; a host that is away is told when it returns. */
@@ -136,7 +139,8 @@ export class Sessions {
     }
     e.killPending = true;
     this.registry.rememberKilled(e.hostInstance, this.deps.now());
-    this.store.schedule();
+    // A pending kill is a promise to end the session when its host returns: on disk before it is answered.
+    await this.store.flush();
     if (!e.link) return { success: true, id: e.id, status: 'pending' };
     e.link.send({ type: 'kill', reason: 'killed by `telepty kill`' });
     const code = await withTimeout(this.registry.waitExit(e), this.deps.timings.killTimeoutMs, () => new TeleptyError('TIMEOUT', `session ${e.id} was told to end but did not report its exit within ${this.deps.timings.killTimeoutMs} ms`));
