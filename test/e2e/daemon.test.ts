@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../../src/protocol/daemon-state.js';
 import type { MetaResponse } from '../../src/protocol/meta.js';
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
-import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { daemonsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
 import { freePort, isAlive, waitFor } from '../helpers/env.js';
 
 const homes = useHomes();
@@ -93,13 +93,19 @@ describe('daemon lifecycle', () => {
     const home = homes.newHome();
     const port = await freePort();
     const env = { TELEPTY_PORT: String(port) };
-    const results = await Promise.all(Array.from({ length: 3 }, () => runCli(home, ['daemon', 'start', '--json'], { env })));
+    const results = await Promise.all(Array.from({ length: 3 }, () => runCli(home, ['daemon', 'start'], { env })));
     for (const r of results) expect(r.exitCode, r.stderr).toBe(0);
-    const pids = new Set(results.map((r) => parseJson<{ pid: number }>(r).pid));
-    expect(pids.size).toBe(1);
-    expect(results.filter((r) => parseJson<{ started: boolean }>(r).started).length).toBeLessThanOrEqual(3);
     const live = await liveDaemon(home);
     expect(live?.record.port).toBe(port);
+    const pid = live?.record.pid;
+    // Exactly one starter reports the daemon it started; every other one names that same daemon as already running.
+    const started = results.filter((r) => r.stdout.trim() === `telepty daemon started (pid ${pid}, port ${port})`);
+    const declined = results.filter((r) => r.stdout.trim() === `telepty daemon already running (pid ${pid}, port ${port})`);
+    expect(started, results.map((r) => r.stdout).join('')).toHaveLength(1);
+    expect(declined).toHaveLength(2);
+    // And exactly one daemon process is left serving this home (the losers of the claim exited).
+    await waitFor('the losing daemons to exit', async () => (await daemonsOf(home)).length === 1);
+    expect(await daemonsOf(home)).toEqual([pid]);
   });
 
   it('neither trusts nor signals a live unrelated process named by the state file', async () => {
