@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../../src/protocol/daemon-state.js';
 import type { MetaResponse } from '../../src/protocol/meta.js';
@@ -180,6 +181,53 @@ describe('daemon lifecycle', () => {
     expect(r.stderr).toContain(path.join(home, 'daemon.log'));
     expect(r.stderr).toMatch(/did not start/);
     expect(await fs.readFile(path.join(home, 'daemon.log'), 'utf8')).toMatch(/in use by another program/);
+  });
+});
+
+const FAKE_DAEMON = fileURLToPath(new URL('../fixtures/fake-daemon.mjs', import.meta.url));
+
+/** Start the stand-in daemon of fixtures/fake-daemon.mjs in `home`; resolves once it has claimed the state file. */
+async function fakeDaemon(home: string, mode: 'ignore' | 'replaced' | 'mute'): Promise<{ pid: number; signals: () => Promise<string> }> {
+  const signalFile = path.join(home, 'signals.txt');
+  const child = spawn(process.execPath, [FAKE_DAEMON, path.join(home, 'daemon.json'), mode, signalFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = child.pid as number;
+  homes.track(pid);
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`fake daemon exited early (${code})`)));
+    child.stdout.once('data', () => resolve());
+  });
+  return { pid, signals: () => fs.readFile(signalFile, 'utf8').catch(() => '') };
+}
+
+describe('daemon stop', () => {
+  it('SIGTERMs a daemon that ignores the stop request while it still proves its identity', async () => {
+    const home = homes.newHome();
+    const fake = await fakeDaemon(home, 'ignore');
+    const stop = await runCli(home, ['daemon', 'stop', '--json', '--timeout', '1']);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(parseJson(stop)).toMatchObject({ stopped: true, pid: fake.pid });
+    expect(await fake.signals()).toBe('SIGTERM\n');
+    await waitFor('the fake daemon to exit', () => !isAlive(fake.pid));
+  });
+
+  it('counts a daemon replaced by another one while it stopped as stopped, and signals nothing', async () => {
+    const home = homes.newHome();
+    const fake = await fakeDaemon(home, 'replaced');
+    const stop = await runCli(home, ['daemon', 'stop', '--json', '--timeout', '1']);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(parseJson(stop)).toMatchObject({ stopped: true, pid: fake.pid });
+    expect(await fake.signals()).toBe('');
+    expect(isAlive(fake.pid)).toBe(true);
+  });
+
+  it('never signals a pid that no longer proves its identity, and exits 5 when it did not stop', async () => {
+    const home = homes.newHome();
+    const fake = await fakeDaemon(home, 'mute');
+    const stop = await runCli(home, ['daemon', 'stop', '--json', '--timeout', '1']);
+    expect(stop.exitCode).toBe(5);
+    expect(stop.stderr).toMatch(/did not stop/);
+    expect(await fake.signals()).toBe('');
+    expect(isAlive(fake.pid)).toBe(true);
   });
 });
 
