@@ -149,5 +149,9 @@ describe('auth from another host (network namespace)', () => {
     if (!r) return ctx.skip();
     const rebound = await curl(r, '/api/sessions', ['-H', `x-telepty-token: ${r.token}`, '-H', 'Host: attacker.example:3848']);
     expect(rebound).toEqual({ status: 403, json: expect.objectContaining({ code: 'FORBIDDEN_HOST' }) });
+    // An IP literal that is not the daemon's address is refused too; the address it listens on is accepted.
+    const otherIp = await curl(r, '/api/sessions', ['-H', `x-telepty-token: ${r.token}`, '-H', `Host: 10.9.9.9:${r.port}`]);
+    expect(otherIp).toEqual({ status: 403, json: expect.objectContaining({ code: 'FORBIDDEN_HOST' }) });
+    expect((await curl(r, '/api/sessions', ['-H', `x-telepty-token: ${r.token}`, '-H', `Host: ${r.ns.hostIp}:${r.port}`])).status).toBe(200);
   });
 });
