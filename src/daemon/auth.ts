@@ -48,6 +48,18 @@ export function isLoopbackPeer(peer: string): boolean {
   return ip.startsWith('127.') || ip === '::1';
 }
 
+/**
+ * A connection from this machine itself, i.e. the local user: a loopback peer, or a connection this machine made
+ * to one of its own addresses (a daemon listening on, say, its Tailscale IP), where the peer address is the
+ * socket's own address. A remote host cannot complete a handshake with one of our addresses as its source: the
+ * kernel drops such packets as martians, and the answers would be delivered locally.
+ */
+export function isLocalConnection(socket: { remoteAddress?: string | undefined; localAddress?: string | undefined }): boolean {
+  const peer = socket.remoteAddress ?? '';
+  if (isLoopbackPeer(peer)) return true;
+  return peer !== '' && socket.localAddress !== undefined && normalizeIp(peer) === normalizeIp(socket.localAddress);
+}
+
 /** `::ffff:1.2.3.4` → `1.2.3.4`; strips an IPv6 zone id. */
 export function normalizeIp(address: string): string {
   const a = address.replace(/%.*$/, '');

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
-import { spawnCli } from '../helpers/cli.js';
+import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
@@ -63,6 +63,7 @@ describe('auth from another host (network namespace)', () => {
   let plain: Remote | string;
   let allowlisted: Remote | string;
   let tailscale: Remote | string;
+  let rotating: Remote | string;
 
   beforeAll(async () => {
     const a = octet();
@@ -70,10 +71,12 @@ describe('auth from another host (network namespace)', () => {
     allowlisted = await remoteDaemon(`10.232.${a}`, { TELEPTY_PEER_ALLOWLIST: `10.232.${a}.0/24` });
     // 100.64.0.0/10 (Tailscale's range), with the daemon listening beyond loopback.
     tailscale = await remoteDaemon(`100.100.${a}`);
+    // Its own daemon: the token rotation test changes the token.
+    rotating = await remoteDaemon(`10.233.${a}`);
   }, 60_000);
 
   afterAll(async () => {
-    for (const r of [plain, allowlisted, tailscale]) await stop(r);
+    for (const r of [plain, allowlisted, tailscale, rotating]) await stop(r);
   }, 60_000);
 
   function need(r: Remote | string): Remote {
@@ -127,6 +130,38 @@ describe('auth from another host (network namespace)', () => {
     expect((await curl(r, '/api/token/rotate', auth)).status).toBe(403);
     expect((await curl(r, '/api/daemon/stop', auth)).status).toBe(403);
     expect(await liveDaemon(r.home)).not.toBeNull();
+  });
+
+  it('`telepty token --rotate` on this machine retires the old token for remote peers at once; the new one works', async (ctx) => {
+    const r = need(rotating);
+    if (!r) return ctx.skip();
+    const shown = await runCli(r.home, ['token']);
+    expect(shown.stdout.trim()).toBe(r.token);
+    expect((await curl(r, '/api/sessions', ['-H', `x-telepty-token: ${r.token}`])).status).toBe(200);
+
+    // The CLI reaches this daemon on its veth address, not loopback: still the local user, so rotation is allowed.
+    const rotated = await runCli(r.home, ['token', '--rotate', '--json']);
+    expect(rotated.exitCode, rotated.stderr).toBe(0);
+    const fresh = parseJson<{ token: string; rotated: boolean }>(rotated);
+    expect(fresh.rotated).toBe(true);
+    expect(fresh.token).not.toBe(r.token);
+    expect((await fs.readFile(path.join(r.home, 'token'), 'utf8')).trim()).toBe(fresh.token);
+
+    expect(await curl(r, '/api/sessions', ['-H', `x-telepty-token: ${r.token}`])).toEqual({ status: 401, json: expect.objectContaining({ code: 'UNAUTHORIZED' }) });
+    expect((await curl(r, '/api/sessions', ['-H', `x-telepty-token: ${fresh.token}`])).status).toBe(200);
+    expect(await wsProbe(r, '/api/bus', [`x-telepty-token:${r.token}`])).toMatch(/^refused 401/);
+    expect(await wsProbe(r, '/api/bus', [`x-telepty-token:${fresh.token}`])).toBe('open');
+    // Even with the new token, the remote peer may not rotate it.
+    expect((await curl(r, '/api/token/rotate', ['-H', `x-telepty-token: ${fresh.token}`, '-H', 'content-type: application/json', '-d', '{}'])).status).toBe(403);
+  });
+
+  it('lets the local user stop a daemon that listens on a non-loopback address', async (ctx) => {
+    const r = need(rotating);
+    if (!r) return ctx.skip();
+    const stopped = await runCli(r.home, ['daemon', 'stop', '--json']);
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(parseJson(stopped)).toMatchObject({ stopped: true });
+    expect(await liveDaemon(r.home)).toBeNull();
   });
 
   it('never tells a remote caller a file path or a stack trace', async (ctx) => {

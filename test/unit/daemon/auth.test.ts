@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAuthPolicy, normalizeIp, parseAllowlist } from '../../../src/daemon/auth.js';
+import { createAuthPolicy, isLocalConnection, normalizeIp, parseAllowlist } from '../../../src/daemon/auth.js';
 import { TeleptyError } from '../../../src/protocol/errors.js';
 
 const TOKEN = 'a'.repeat(64);
@@ -107,6 +107,16 @@ describe('auth policy', () => {
     expect(ok('[2001:db8::1]:3848')).toBe('FORBIDDEN_HOST');
     expect(ok('attacker.example')).toBe('FORBIDDEN_HOST');
     expect(reads).toBeGreaterThan(0);
+  });
+
+  it('counts loopback and connections from this machine to its own address as local, nothing else', () => {
+    expect(isLocalConnection({ remoteAddress: '127.0.0.1', localAddress: '127.0.0.1' })).toBe(true);
+    expect(isLocalConnection({ remoteAddress: '::ffff:127.0.0.1', localAddress: '::ffff:127.0.0.1' })).toBe(true);
+    expect(isLocalConnection({ remoteAddress: '10.231.5.1', localAddress: '10.231.5.1' })).toBe(true);
+    expect(isLocalConnection({ remoteAddress: '::ffff:10.231.5.1', localAddress: '10.231.5.1' })).toBe(true);
+    expect(isLocalConnection({ remoteAddress: '10.231.5.2', localAddress: '10.231.5.1' })).toBe(false);
+    expect(isLocalConnection({ remoteAddress: '10.231.5.2', localAddress: undefined })).toBe(false);
+    expect(isLocalConnection({ remoteAddress: undefined, localAddress: undefined })).toBe(false);
   });
 
   it('normalizes v4-mapped addresses and zone ids', () => {
