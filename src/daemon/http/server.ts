@@ -89,6 +89,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const method = req.method ?? 'GET';
     const url = parseUrl(req.url);
     const peer = req.socket.remoteAddress ?? '';
+    const remote = !isLocalConnection(req.socket);
     const cors = corsHeaders(req);
     const what = `${method} ${(url?.pathname ?? '?').slice(0, 100)}`;
     if (!url || !(url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`))) {
@@ -108,7 +109,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     }
     const match = router.match(method, url.pathname);
     checkAuth(what, req, match.kind === 'found' && match.route.public === true);
-    if (match.kind === 'found' && match.route.localOnly && !isLocalConnection(req.socket)) {
+    if (match.kind === 'found' && match.route.localOnly && remote) {
       noteRefusal(`refused ${what} from ${peer}: local only`);
       throw new TeleptyError('FORBIDDEN', 'this route is only for the local user (a connection from this machine)');
     }
@@ -135,6 +136,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         query: url.searchParams,
         headers: req.headers,
         peer,
+        remote,
         signal: abort.signal,
         body,
       };
@@ -145,7 +147,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         refuseOversized(req, res, err, cors);
         return;
       }
-      sendError(res, err, log, `${method} ${url.pathname}`, cors, !isLocalConnection(req.socket));
+      sendError(res, err, log, `${method} ${url.pathname}`, cors, remote);
     }
   }
 
