@@ -113,6 +113,7 @@ export function busRoute(bus: Bus, log: Logger): WsRoute {
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         const lines = isBinary ? [] : ndjsonLines(data.toString('utf8'));
         if (isBinary) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'events are JSON text frames' });
+        else if (lines.length === 0) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'the frame is empty: send one event, or NDJSON lines' });
         for (const line of lines) {
           try {
             const ack = bus.publish(parseJsonInput(line, 'the event'));
