@@ -23,10 +23,11 @@ export interface EnsureOptions {
   timeoutMs?: number;
 }
 
+/** `started`: the daemon that answers is the one this call spawned (not another that won the race). */
 export type EnsuredDaemon = DaemonHandle & { started: boolean };
 
 /** Start `telepty daemon` detached on the configured host and port, its output appended to the daemon log. */
-export async function spawnDetachedDaemon(config: TeleptyConfig, env: NodeJS.ProcessEnv): Promise<{ exited: Promise<number | null> }> {
+export async function spawnDetachedDaemon(config: TeleptyConfig, env: NodeJS.ProcessEnv): Promise<{ pid: number | undefined; exited: Promise<number | null> }> {
   await ensureDir(config.paths.logDir);
   const fd = openSync(config.paths.daemonLog, 'a', 0o600);
   try {
@@ -40,7 +41,7 @@ export async function spawnDetachedDaemon(config: TeleptyConfig, env: NodeJS.Pro
       child.once('error', () => resolve(-1));
     });
     child.unref();
-    return { exited };
+    return { pid: child.pid, exited };
   } finally {
     closeSync(fd);
   }
@@ -70,7 +71,7 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
   }
   const progress = opts.progress ?? noProgress;
   progress.update('starting the telepty daemon…');
-  const { exited } = await spawnDetachedDaemon(config, opts.env ?? process.env);
+  const { pid, exited } = await spawnDetachedDaemon(config, opts.env ?? process.env);
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
   const timeoutMs = opts.timeoutMs ?? AUTOSTART_TIMEOUT_MS;
@@ -78,7 +79,8 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
   try {
     for (;;) {
       const handle = await findDaemon(config, opts.token);
-      if (handle) return { ...handle, started: true };
+      // Several starters may race: the one whose daemon won the claim started it; the others found it running.
+      if (handle) return { ...handle, started: handle.meta.pid === pid };
       if (exitCode !== undefined && exitCode !== 0) {
         throw startFailed(config, `it exited with code ${exitCode}`, await logTail(config.paths.daemonLog));
       }

@@ -2,10 +2,13 @@ import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
 import { findDaemon, readToken, type DaemonHandle } from '../client/discovery.js';
 import { requestJson } from '../client/http.js';
+import { probeDaemon } from '../client/probe.js';
+import { awaitDaemonStop, holdsRecord, STOP_POLL_MS } from '../client/stop.js';
 import { readState, removeStaleState } from '../daemon/claim.js';
 import { TeleptyError } from '../protocol/errors.js';
 import type { ShutdownResponse } from '../protocol/meta.js';
 import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
+import { sleep } from '../util/async.js';
 import { isProcessAlive } from '../util/process.js';
 import { EXIT } from '../ui/exit.js';
 import { formatDuration, printFields, printJson, printLine } from '../ui/print.js';
@@ -14,8 +17,6 @@ import { examples } from './types.js';
 
 /** A graceful stop closes sockets within the daemon's 2 s grace; allow for a loaded machine. */
 const STOP_TIMEOUT_MS = 10_000;
-/** Poll interval while waiting for a stopped daemon's process and claim to go away. */
-const STOP_POLL_MS = 50;
 
 interface AddressOptions {
   host?: string;
@@ -46,11 +47,11 @@ function describe(handle: DaemonHandle, config: TeleptyConfig): Record<string, u
   };
 }
 
-async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+    await sleep(STOP_POLL_MS);
   }
   return check();
 }
@@ -79,17 +80,29 @@ async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : STOP_TIMEOUT_MS;
   const progress = startProgress('stopping the telepty daemon…');
   const pid = handle.meta.pid;
+  const stateDeps = { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile };
   try {
     await requestJson<ShutdownResponse>(handle.endpoint, { method: 'POST', path: '/api/daemon/stop' });
-    const gone = async (): Promise<boolean> => {
-      if (handle.record) return !(await isProcessAlive(pid)) && (await readState(config.paths.stateFile)).kind !== 'record';
-      return (await findDaemon(config, handle.endpoint.token)) === null;
-    };
-    let stopped = await waitUntil(gone, timeoutMs);
-    if (!stopped && handle.record) {
-      // Its identity was proven by nonce above, so this pid is our daemon: escalate to SIGTERM.
-      process.kill(pid, 'SIGTERM');
-      stopped = await waitUntil(gone, timeoutMs);
+    let stopped: boolean;
+    if (handle.record) {
+      const record = handle.record;
+      const reachable = { ...record, host: handle.endpoint.host };
+      stopped = await awaitDaemonStop(
+        {
+          record,
+          proves: async () => (await probeDaemon(reachable, handle.endpoint.token)) !== null,
+          isAlive: isProcessAlive,
+          readState: () => readState(config.paths.stateFile),
+          signal: (target, signal) => process.kill(target, signal),
+        },
+        timeoutMs,
+      );
+      // A daemon that died without releasing its claim leaves its record: remove it (only if it is still that record).
+      const left = await readState(config.paths.stateFile);
+      if (stopped && left.kind === 'record' && holdsRecord(left, record)) await removeStaleState(left.raw, stateDeps);
+    } else {
+      // Found by its configured address, not by a claim: there is no proven pid to signal, only the answer to watch.
+      stopped = await waitUntil(async () => (await findDaemon(config, handle.endpoint.token)) === null, timeoutMs);
     }
     if (!stopped) throw new TeleptyError('TIMEOUT', `the daemon (pid ${pid}) did not stop within ${timeoutMs} ms`);
   } finally {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
+import os from 'node:os';
 import type { IncomingHttpHeaders } from 'node:http';
 import { TeleptyError } from '../protocol/errors.js';
 import { TOKEN_HEADER } from '../protocol/headers.js';
@@ -16,8 +17,13 @@ export interface AuthPolicyOptions {
   token: string;
   /** `TELEPTY_ALLOWED_ORIGINS`: exact origins a browser page may call from (none by default). */
   allowedOrigins: string;
-  /** Names the Host header may carry besides loopback names and IP literals (machine id, configured host...). */
+  /** Names the Host header may carry besides loopback names and addresses (configured host, machine id, TELEPTY_ALLOWED_HOSTS). */
   hostNames: string[];
+  /**
+   * This machine's interface addresses (os.networkInterfaces), read when needed: a Host header naming one of
+   * them is accepted only when the daemon listens beyond loopback, so a peer reaching it by IP still works.
+   */
+  localAddresses?: () => Iterable<string>;
 }
 
 export interface AuthRequest {
@@ -42,11 +48,28 @@ export function isLoopbackPeer(peer: string): boolean {
   return ip.startsWith('127.') || ip === '::1';
 }
 
+/**
+ * A connection from this machine itself, i.e. the local user: a loopback peer, or a connection this machine made
+ * to one of its own addresses (a daemon listening on, say, its Tailscale IP), where the peer address is the
+ * socket's own address. A remote host cannot complete a handshake with one of our addresses as its source: the
+ * kernel drops such packets as martians, and the answers would be delivered locally.
+ */
+export function isLocalConnection(socket: { remoteAddress?: string | undefined; localAddress?: string | undefined }): boolean {
+  const peer = socket.remoteAddress ?? '';
+  if (isLoopbackPeer(peer)) return true;
+  return peer !== '' && socket.localAddress !== undefined && normalizeIp(peer) === normalizeIp(socket.localAddress);
+}
+
 /** `::ffff:1.2.3.4` → `1.2.3.4`; strips an IPv6 zone id. */
 export function normalizeIp(address: string): string {
   const a = address.replace(/%.*$/, '');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
   return mapped ? (mapped[1] as string) : a;
+}
+
+/** Every address of this machine's network interfaces (read fresh: interfaces come and go). */
+export function interfaceAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }
 
 function family(ip: string): 'ipv4' | 'ipv6' | null {
@@ -120,10 +143,18 @@ export function createAuthPolicy(opts: AuthPolicyOptions): AuthPolicy {
     return given !== null && timingSafeEqual(digest(given), expected);
   };
 
+  const isLocalAddress = (name: string): boolean => {
+    if (!beyondLoopback || !opts.localAddresses || isIP(normalizeIp(name)) === 0) return false;
+    const wanted = normalizeIp(name).toLowerCase();
+    for (const address of opts.localAddresses()) if (normalizeIp(address).toLowerCase() === wanted) return true;
+    return false;
+  };
+
+  /** PROTOCOL.md: the Host header names the daemon (this stops DNS rebinding); any other name or IP is refused. */
   const hostAllowed = (hostHeader: string | undefined): boolean => {
     if (hostHeader === undefined) return true; // HTTP/1.0 clients; browsers always send Host
     const name = hostnameOf(hostHeader);
-    return isIP(name) !== 0 || hostNames.has(name) || isLoopbackHost(name);
+    return isLoopbackHost(name) || hostNames.has(name) || isLocalAddress(name);
   };
 
   return {

@@ -8,7 +8,7 @@ import type { MetaResponse } from '../protocol/meta.js';
 import type { TeleptyConfig } from '../util/config.js';
 import { createExclusive, ensureDir, isErrno } from '../util/files.js';
 import type { Logger } from '../util/log.js';
-import { createAuthPolicy } from './auth.js';
+import { createAuthPolicy, interfaceAddresses } from './auth.js';
 import { claimState, readState, releaseState, serializeRecord } from './claim.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
@@ -99,6 +99,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     allowedOrigins: opts.env.TELEPTY_ALLOWED_ORIGINS ?? '',
     token,
     hostNames: [config.host, config.machineId, ...(opts.env.TELEPTY_ALLOWED_HOSTS ?? '').split(',').map((s) => s.trim()).filter(Boolean)],
+    localAddresses: interfaceAddresses,
   });
   const services = createServices({ config, env: opts.env, log, timings, now });
   await services.load();

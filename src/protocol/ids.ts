@@ -31,15 +31,15 @@ export interface SessionAddress {
   host: string | null;
 }
 
-/** Parse `id` or `id@host`; both parts validated. */
-export function parseAddress(value: unknown): SessionAddress {
-  if (typeof value !== 'string') return { id: assertSessionId(value), host: null };
+/** Parse `id` or `id@host`; both parts validated. `field` names the value in the error. */
+export function parseAddress(value: unknown, field = 'session id'): SessionAddress {
+  if (typeof value !== 'string') return { id: assertSessionId(value, field), host: null };
   const at = value.indexOf('@');
-  if (at < 0) return { id: assertSessionId(value), host: null };
-  const id = assertSessionId(value.slice(0, at));
+  if (at < 0) return { id: assertSessionId(value, field), host: null };
+  const id = assertSessionId(value.slice(0, at), field);
   const host = value.slice(at + 1);
   if (!MACHINE_ID_PATTERN.test(host)) {
-    throw new TeleptyError('INVALID_SESSION_ID', `invalid host in address ${describeId(value)}`);
+    throw new TeleptyError('INVALID_SESSION_ID', `invalid host in ${field === 'session id' ? 'address' : field} ${describeId(value)}`);
   }
   return { id, host };
 }

@@ -1,4 +1,5 @@
 import { TeleptyError } from './errors.js';
+import { assertSessionId, parseAddress } from './ids.js';
 
 /** Small validators for wire input: each throws INVALID_FIELD with a sentence naming the field. */
 export type Fields = Record<string, unknown>;
@@ -56,4 +57,26 @@ export function optStringArray(o: Fields, key: string, maxItems: number, rule: S
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v) || v.length > maxItems) throw invalid(key, `an array of at most ${maxItems} strings`);
   return v.map((item, i) => optString({ [`${key}[${i}]`]: item }, `${key}[${i}]`, rule) ?? '');
+}
+
+/**
+ * An optional field naming a session: a session id, or with `address` also `id@host` (a session that may live
+ * on another machine). Anything else is 400 INVALID_SESSION_ID.
+ */
+export function optSessionRef(o: Fields, key: string, opts: { address: boolean }): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (opts.address) parseAddress(v, `"${key}"`);
+  else assertSessionId(v, `"${key}"`);
+  return v as string;
+}
+
+export function optSessionRefArray(o: Fields, key: string, maxItems: number, opts: { address: boolean }): string[] | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length > maxItems) throw invalid(key, `an array of at most ${maxItems} session ids`);
+  return v.map((item: unknown, i) => {
+    const field = `${key}[${i}]`;
+    return optSessionRef({ [field]: item }, field, opts) ?? assertSessionId(item, `"${field}"`);
+  });
 }

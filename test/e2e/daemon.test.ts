@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../../src/protocol/daemon-state.js';
 import type { MetaResponse } from '../../src/protocol/meta.js';
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
-import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { daemonsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
 import { freePort, isAlive, waitFor } from '../helpers/env.js';
 
 const homes = useHomes();
@@ -93,13 +94,19 @@ describe('daemon lifecycle', () => {
     const home = homes.newHome();
     const port = await freePort();
     const env = { TELEPTY_PORT: String(port) };
-    const results = await Promise.all(Array.from({ length: 3 }, () => runCli(home, ['daemon', 'start', '--json'], { env })));
+    const results = await Promise.all(Array.from({ length: 3 }, () => runCli(home, ['daemon', 'start'], { env })));
     for (const r of results) expect(r.exitCode, r.stderr).toBe(0);
-    const pids = new Set(results.map((r) => parseJson<{ pid: number }>(r).pid));
-    expect(pids.size).toBe(1);
-    expect(results.filter((r) => parseJson<{ started: boolean }>(r).started).length).toBeLessThanOrEqual(3);
     const live = await liveDaemon(home);
     expect(live?.record.port).toBe(port);
+    const pid = live?.record.pid;
+    // Exactly one starter reports the daemon it started; every other one names that same daemon as already running.
+    const started = results.filter((r) => r.stdout.trim() === `telepty daemon started (pid ${pid}, port ${port})`);
+    const declined = results.filter((r) => r.stdout.trim() === `telepty daemon already running (pid ${pid}, port ${port})`);
+    expect(started, results.map((r) => r.stdout).join('')).toHaveLength(1);
+    expect(declined).toHaveLength(2);
+    // And exactly one daemon process is left serving this home (the losers of the claim exited).
+    await waitFor('the losing daemons to exit', async () => (await daemonsOf(home)).length === 1);
+    expect(await daemonsOf(home)).toEqual([pid]);
   });
 
   it('neither trusts nor signals a live unrelated process named by the state file', async () => {
@@ -174,6 +181,53 @@ describe('daemon lifecycle', () => {
     expect(r.stderr).toContain(path.join(home, 'daemon.log'));
     expect(r.stderr).toMatch(/did not start/);
     expect(await fs.readFile(path.join(home, 'daemon.log'), 'utf8')).toMatch(/in use by another program/);
+  });
+});
+
+const FAKE_DAEMON = fileURLToPath(new URL('../fixtures/fake-daemon.mjs', import.meta.url));
+
+/** Start the stand-in daemon of fixtures/fake-daemon.mjs in `home`; resolves once it has claimed the state file. */
+async function fakeDaemon(home: string, mode: 'ignore' | 'replaced' | 'mute'): Promise<{ pid: number; signals: () => Promise<string> }> {
+  const signalFile = path.join(home, 'signals.txt');
+  const child = spawn(process.execPath, [FAKE_DAEMON, path.join(home, 'daemon.json'), mode, signalFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = child.pid as number;
+  homes.track(pid);
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`fake daemon exited early (${code})`)));
+    child.stdout.once('data', () => resolve());
+  });
+  return { pid, signals: () => fs.readFile(signalFile, 'utf8').catch(() => '') };
+}
+
+describe('daemon stop', () => {
+  it('SIGTERMs a daemon that ignores the stop request while it still proves its identity', async () => {
+    const home = homes.newHome();
+    const fake = await fakeDaemon(home, 'ignore');
+    const stop = await runCli(home, ['daemon', 'stop', '--json', '--timeout', '1']);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(parseJson(stop)).toMatchObject({ stopped: true, pid: fake.pid });
+    expect(await fake.signals()).toBe('SIGTERM\n');
+    await waitFor('the fake daemon to exit', () => !isAlive(fake.pid));
+  });
+
+  it('counts a daemon replaced by another one while it stopped as stopped, and signals nothing', async () => {
+    const home = homes.newHome();
+    const fake = await fakeDaemon(home, 'replaced');
+    const stop = await runCli(home, ['daemon', 'stop', '--json', '--timeout', '1']);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(parseJson(stop)).toMatchObject({ stopped: true, pid: fake.pid });
+    expect(await fake.signals()).toBe('');
+    expect(isAlive(fake.pid)).toBe(true);
+  });
+
+  it('never signals a pid that no longer proves its identity, and exits 5 when it did not stop', async () => {
+    const home = homes.newHome();
+    const fake = await fakeDaemon(home, 'mute');
+    const stop = await runCli(home, ['daemon', 'stop', '--json', '--timeout', '1']);
+    expect(stop.exitCode).toBe(5);
+    expect(stop.stderr).toMatch(/did not stop/);
+    expect(await fake.signals()).toBe('');
+    expect(isAlive(fake.pid)).toBe(true);
   });
 });
 

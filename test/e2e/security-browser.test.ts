@@ -2,6 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
@@ -106,4 +107,69 @@ describe('browser drive-by', () => {
     expect(seen(/refused WebSocket \/api\/bus/), 'bus WebSocket').toBe(true);
     for (const l of refused) expect(l).toMatch(/FORBIDDEN_ORIGIN/);
   }, 90_000);
+});
+
+/** A raw request with the given headers: status, headers and JSON body. */
+function rawRequest(port: number, method: string, urlPath: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** How a WebSocket upgrade with these headers ends: 'open', or the refusal's status. */
+function upgrade(port: number, urlPath: string, headers: Record<string, string>): Promise<number | 'open'> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${urlPath}`, { headers });
+    ws.on('open', () => {
+      ws.close();
+      resolve('open');
+    });
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('error', reject);
+  });
+}
+
+describe('CORS', () => {
+  const ALLOWED = 'http://dashboard.example:5173';
+
+  it('never sends a wildcard: a foreign Origin gets 403 and no allow-origin header; an allowed one gets exactly itself', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_ALLOWED_ORIGINS: `${ALLOWED},http://other.example` } });
+    const port = (await liveDaemon(home))?.record.port as number;
+
+    for (const method of ['GET', 'OPTIONS']) {
+      const foreign = await rawRequest(port, method, '/api/sessions', { origin: 'http://evil.example', 'access-control-request-method': 'GET' });
+      expect(foreign.status, method).toBe(403);
+      expect(foreign.json.code).toBe('FORBIDDEN_ORIGIN');
+      expect(foreign.headers['access-control-allow-origin'], method).toBeUndefined();
+
+      const allowed = await rawRequest(port, method, '/api/sessions', { origin: ALLOWED, 'access-control-request-method': 'GET' });
+      expect(allowed.status, method).toBe(method === 'GET' ? 200 : 204);
+      expect(allowed.headers['access-control-allow-origin'], method).toBe(ALLOWED);
+      expect(allowed.headers.vary).toMatch(/Origin/);
+    }
+    // No Origin (not a browser page): no CORS header at all.
+    const plain = await rawRequest(port, 'GET', '/api/sessions', {});
+    expect(plain.status).toBe(200);
+    expect(plain.headers['access-control-allow-origin']).toBeUndefined();
+    // Errors for an allowed origin echo it too, never `*`.
+    const missing = await rawRequest(port, 'GET', '/api/sessions/nobody', { origin: ALLOWED });
+    expect(missing.status).toBe(404);
+    expect(missing.headers['access-control-allow-origin']).toBe(ALLOWED);
+  });
+
+  it('refuses a WebSocket upgrade from a foreign Origin and accepts an allowed one', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_ALLOWED_ORIGINS: ALLOWED } });
+    const port = (await liveDaemon(home))?.record.port as number;
+    expect(await upgrade(port, '/api/bus', { origin: 'http://evil.example' })).toBe(403);
+    expect(await upgrade(port, '/api/bus', { origin: 'null' })).toBe(403);
+    expect(await upgrade(port, '/api/bus', { origin: ALLOWED })).toBe('open');
+  });
 });

@@ -53,8 +53,20 @@ describe('ids are refused everywhere they enter', () => {
     const home = homes.newHome();
     await runCli(home, ['spawn', '--id', 'valid', '--', 'sleep', '60']);
     const port = (await liveDaemon(home))?.record.port as number;
+    const handoff = (await request(port, 'POST', '/api/handoff', Buffer.from('{"synthesis":{"tasks":[]}}'))).json.handoff_id as string;
     for (const [name, id] of BAD_IDS) {
       const p = inPath(id);
+      // Session ids in handoff and thread records: exactly INVALID_SESSION_ID, nothing stored.
+      const recordCases: [string, Buffer][] = [
+        ['/api/handoff', body({ synthesis: { tasks: [] }, source_session_id: '__ID__' }, id)],
+        [`/api/handoff/${handoff}/claim`, body({ agent_session_id: '__ID__' }, id)],
+        ['/api/threads', body({ topic: 't', orchestrator_session_id: '__ID__' }, id)],
+        ['/api/threads', body({ topic: 't', participant_session_ids: ['ok', '__ID__'] }, id)],
+      ];
+      for (const [urlPath, payload] of recordCases) {
+        const r = await request(port, 'POST', urlPath, payload);
+        expect({ status: r.status, code: r.json.code }, `${name}: POST ${urlPath} ${payload.toString('latin1').slice(0, 60)}`).toEqual({ status: 400, code: 'INVALID_SESSION_ID' });
+      }
       const cases: [string, string, Buffer | undefined][] = [
         ['GET', `/api/sessions/${p}`, undefined],
         ['PATCH', `/api/sessions/${p}`, Buffer.from('{"new_id":"fine"}')],
@@ -75,6 +87,8 @@ describe('ids are refused everywhere they enter', () => {
         expect(['INVALID_SESSION_ID', 'INVALID_EVENT', 'BAD_REQUEST']).toContain(r.json.code);
       }
     }
+    expect((await request(port, 'GET', '/api/handoff')).json).toEqual([expect.objectContaining({ handoff_id: handoff, status: 'pending', claimed_by: null })]);
+    expect((await request(port, 'GET', '/api/threads')).json).toEqual([]);
     const sessions = (await request(port, 'GET', '/api/sessions')).json as unknown as { id: string }[];
     expect(sessions.map((s) => s.id)).toEqual(['valid']);
     expect(await fs.readdir(path.join(home, 'hosts'))).toEqual(['valid.log']);

@@ -32,23 +32,33 @@ export async function stopDaemonIn(home: string): Promise<void> {
 }
 
 /**
- * Session hosts started for `home`: processes running dist/host/main.js whose environment has this
- * TELEPTY_HOME. Identified exactly, so cleanup never touches another test's (or anyone's) processes.
+ * Processes whose command line satisfies `matches` and whose environment has this TELEPTY_HOME. Identified
+ * exactly, so cleanup never touches another test's (or anyone's) processes.
  */
-export async function hostsOf(home: string): Promise<number[]> {
+async function processesOf(home: string, matches: (argv: string[]) => boolean): Promise<number[]> {
   const pids: number[] = [];
   for (const e of await fs.readdir('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      const cmdline = await fs.readFile(`/proc/${e}/cmdline`, 'utf8');
-      if (!cmdline.includes('dist/host/main.js')) continue;
+      const argv = (await fs.readFile(`/proc/${e}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+      if (!matches(argv)) continue;
       const environ = (await fs.readFile(`/proc/${e}/environ`, 'utf8')).split('\0');
-      if (environ.includes(`TELEPTY_HOME=${home}`)) pids.push(Number(e));
+      if (environ.includes(`TELEPTY_HOME=${home}`) && isAlive(Number(e))) pids.push(Number(e));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
   }
   return pids;
+}
+
+/** Session hosts started for `home`: processes running dist/host/main.js with this TELEPTY_HOME. */
+export function hostsOf(home: string): Promise<number[]> {
+  return processesOf(home, (argv) => argv.some((a) => a.endsWith('dist/host/main.js')));
+}
+
+/** Running `telepty daemon` processes (foreground or detached) with this TELEPTY_HOME. */
+export function daemonsOf(home: string): Promise<number[]> {
+  return processesOf(home, (argv) => argv[1]?.endsWith('bin/telepty.js') === true && argv[2] === 'daemon' && argv[3] === undefined);
 }
 
 /** End every session of `home` (through the daemon when it runs), then any host still running. */

@@ -1,5 +1,20 @@
 import type { Reporter, TestModule } from 'vitest/node';
 
+export interface TestCounts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+/**
+ * The closing text: skips (if any) on their own line, then always exactly `tests: N passed, N failed` as the
+ * last line, which is what CI reads.
+ */
+export function formatSummary(counts: TestCounts): string {
+  const skips = counts.skipped ? `skipped: ${counts.skipped}\n` : '';
+  return `\n${skips}tests: ${counts.passed} passed, ${counts.failed} failed\n`;
+}
+
 /** CI does not read vitest's own summary: print one plain closing line, `tests: N passed, N failed`. */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
@@ -19,6 +34,6 @@ export default class SummaryReporter implements Reporter {
       failed += failedHere;
     }
     failed += unhandledErrors.length;
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+    process.stdout.write(formatSummary({ passed, failed, skipped }));
   }
 }

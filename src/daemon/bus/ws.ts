@@ -3,6 +3,8 @@ import { BUS_PATH, ndjsonLines, parseSubscribeQuery, type BusFilter, type BusSub
 import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import { parseJsonInput } from '../../protocol/json.js';
 import type { Logger } from '../../util/log.js';
+import { isLocalConnection } from '../auth.js';
+import { redactErrorText, redactForRemote } from '../http/respond.js';
 import type { WsRoute } from '../ws/upgrade.js';
 import type { Bus, BusSubscriber, StoredEvent } from './bus.js';
 
@@ -13,6 +15,17 @@ export const BUS_CLOSE_TOO_SLOW = 4201;
 /** Same bound as an HTTP body. */
 const BUS_MAX_PAYLOAD = 4 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
+
+/**
+ * The bytes of an event for one subscriber: as encoded once for everyone, except that a subscriber on another
+ * machine gets the error text of the daemon's own events (inject_failed, …) redacted (no paths, no stack traces).
+ */
+function encodedFor(stored: StoredEvent, remote: boolean): Buffer {
+  const event: Record<string, unknown> = stored.event;
+  if (!remote || event.source !== 'daemon' || typeof event.error !== 'string') return stored.encoded;
+  const error = redactErrorText(event.error);
+  return error === event.error ? stored.encoded : Buffer.from(JSON.stringify({ ...event, error }));
+}
 
 /**
  * One WebSocket subscriber: one event per frame, sent at once (the seed's clients), or, with `batch=1`, every
@@ -30,6 +43,7 @@ class WsSubscriber implements BusSubscriber {
   constructor(
     private readonly ws: WebSocket,
     private readonly opts: BusSubscribeOptions,
+    private readonly remote: boolean,
   ) {}
 
   get filter(): BusFilter {
@@ -42,15 +56,16 @@ class WsSubscriber implements BusSubscriber {
       this.drop();
       return false;
     }
+    const encoded = encodedFor(stored, this.remote);
     if (!this.opts.batch) {
       // One event per frame: nothing to gather, so no reason to wait.
-      if (this.ws.readyState === this.ws.OPEN) this.ws.send(stored.encoded, { binary: false });
+      if (this.ws.readyState === this.ws.OPEN) this.ws.send(encoded, { binary: false });
       this.lastSent = stored.event.seq;
       return true;
     }
     this.lastQueued = stored.event.seq;
-    this.queue.push(stored.encoded);
-    this.queuedBytes += stored.encoded.length;
+    this.queue.push(encoded);
+    this.queuedBytes += encoded.length;
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(() => this.flush());
@@ -87,9 +102,10 @@ export function busRoute(bus: Bus, log: Logger): WsRoute {
     path: BUS_PATH,
     maxPayload: BUS_MAX_PAYLOAD,
     admit: (_req, _params, url) => void parseSubscribeQuery(url.searchParams),
-    accept(ws, _req, _params, url) {
+    accept(ws, req, _params, url) {
       const opts = parseSubscribeQuery(url.searchParams);
-      const sub = new WsSubscriber(ws, opts);
+      const remote = !isLocalConnection(req.socket);
+      const sub = new WsSubscriber(ws, opts, remote);
       if (opts.subscribe) bus.subscribe(sub, opts.since);
       const answer = (body: Record<string, unknown>): void => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
@@ -97,6 +113,7 @@ export function busRoute(bus: Bus, log: Logger): WsRoute {
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         const lines = isBinary ? [] : ndjsonLines(data.toString('utf8'));
         if (isBinary) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'events are JSON text frames' });
+        else if (lines.length === 0) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'the frame is empty: send one event, or NDJSON lines' });
         for (const line of lines) {
           try {
             const ack = bus.publish(parseJsonInput(line, 'the event'));
@@ -104,7 +121,7 @@ export function busRoute(bus: Bus, log: Logger): WsRoute {
           } catch (err) {
             if (!isTeleptyError(err)) log.error('bus publish over WS failed', err);
             const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'internal error; see the daemon log');
-            answer({ kind: 'bus.error', ...e.toBody() });
+            answer({ kind: 'bus.error', ...(remote ? redactForRemote(e.toBody()) : e.toBody()) });
           }
         }
       });

@@ -30,12 +30,18 @@ export function errorAnswer(err: unknown, log: Logger, context: string): { statu
 }
 
 /**
- * What a caller on another machine may see of an error: its first line, with absolute paths replaced, and no
- * detail fields (log files, internal ids). Local callers get the whole message: they own those files.
+ * The one redaction of error texts for callers on another machine (HTTP errors, multicast failures, bus error
+ * frames, daemon events): the first line only (no stack trace), absolute paths replaced by `<path>`. Local
+ * callers get the whole text: they own those files.
  */
+export function redactErrorText(text: string): string {
+  const first = text.split('\n')[0] ?? '';
+  return first.replace(/(?:\/[^\s"'`:,;()]+){2,}\/?/g, '<path>');
+}
+
+/** What a caller on another machine may see of an error body: the redacted text and the code, no detail fields (log files, internal ids). */
 export function redactForRemote(body: Record<string, unknown>): { error: string; code: unknown } {
-  const first = String(body.error).split('\n')[0] ?? '';
-  return { error: first.replace(/(?:\/[^\s"'`:,;()]+){2,}\/?/g, '<path>'), code: body.code };
+  return { error: redactErrorText(String(body.error)), code: body.code };
 }
 
 export function sendError(res: ServerResponse, err: unknown, log: Logger, context: string, extraHeaders: Record<string, string> = {}, remote = false): void {

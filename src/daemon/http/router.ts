@@ -10,6 +10,8 @@ export interface RequestContext {
   headers: IncomingHttpHeaders;
   /** The peer's address as the socket reports it. */
   peer: string;
+  /** The caller is on another machine: error texts in the answer must go through redactErrorText. */
+  remote: boolean;
   /** The request body parsed as JSON (size-limited, read before the handler runs); undefined when empty. */
   body: unknown;
   /** Aborted when the client goes away before the answer. */

@@ -4,7 +4,7 @@ import { TeleptyError } from '../../protocol/errors.js';
 import { API_PREFIX, TOKEN_HEADER } from '../../protocol/headers.js';
 import type { Logger } from '../../util/log.js';
 import { rateLimitedWarn } from '../../util/rate-limited-log.js';
-import { isLoopbackPeer, type AuthPolicy } from '../auth.js';
+import { isLocalConnection, type AuthPolicy } from '../auth.js';
 import { MAX_BODY_BYTES, readJsonBody } from './body.js';
 import { errorAnswer, redactForRemote, sendError, sendJson } from './respond.js';
 import type { HttpMethod, RequestContext, Router } from './router.js';
@@ -82,13 +82,14 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
   };
 
   const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
-    void handle(req, res).catch((err: unknown) => sendError(res, err, log, 'request handler', {}, !isLoopbackPeer(req.socket.remoteAddress ?? '')));
+    void handle(req, res).catch((err: unknown) => sendError(res, err, log, 'request handler', {}, !isLocalConnection(req.socket)));
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const url = parseUrl(req.url);
     const peer = req.socket.remoteAddress ?? '';
+    const remote = !isLocalConnection(req.socket);
     const cors = corsHeaders(req);
     const what = `${method} ${(url?.pathname ?? '?').slice(0, 100)}`;
     if (!url || !(url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`))) {
@@ -108,9 +109,9 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     }
     const match = router.match(method, url.pathname);
     checkAuth(what, req, match.kind === 'found' && match.route.public === true);
-    if (match.kind === 'found' && match.route.localOnly && !isLoopbackPeer(peer)) {
+    if (match.kind === 'found' && match.route.localOnly && remote) {
       noteRefusal(`refused ${what} from ${peer}: local only`);
-      throw new TeleptyError('FORBIDDEN', 'this route is only for the local user (loopback)');
+      throw new TeleptyError('FORBIDDEN', 'this route is only for the local user (a connection from this machine)');
     }
     if (match.kind === 'bad-path') throw new TeleptyError('BAD_REQUEST', 'the path is not valid percent-encoding');
     if (match.kind === 'not-found' || !KNOWN_METHODS.has(method)) throw new TeleptyError('NOT_FOUND', `no route ${method} ${url.pathname}`);
@@ -135,6 +136,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         query: url.searchParams,
         headers: req.headers,
         peer,
+        remote,
         signal: abort.signal,
         body,
       };
@@ -145,7 +147,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         refuseOversized(req, res, err, cors);
         return;
       }
-      sendError(res, err, log, `${method} ${url.pathname}`, cors, !isLoopbackPeer(peer));
+      sendError(res, err, log, `${method} ${url.pathname}`, cors, remote);
     }
   }
 
@@ -168,7 +170,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       if (!url || !opts.upgrade) throw new TeleptyError('NOT_FOUND', 'no such WebSocket route');
       opts.upgrade(req, socket, head, url);
     } catch (err) {
-      refuseSocket(socket, err, log, !isLoopbackPeer(req.socket.remoteAddress ?? ''));
+      refuseSocket(socket, err, log, !isLocalConnection(req.socket));
     }
   });
 

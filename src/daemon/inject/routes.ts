@@ -1,6 +1,14 @@
-import { parseInjectRequest, parseMulticastRequest, parseSubmitRequest } from '../../protocol/inject.js';
+import { parseInjectRequest, parseMulticastRequest, parseSubmitRequest, type MulticastResult } from '../../protocol/inject.js';
+import { redactErrorText } from '../http/respond.js';
 import type { Route } from '../http/router.js';
 import type { Injector } from './injector.js';
+
+/** A caller on another machine gets each failure's text redacted (no paths, no stack traces). */
+function forCaller(result: MulticastResult, remote: boolean): MulticastResult {
+  if (!remote) return result;
+  const failed = result.results.failed.map((f) => ({ ...f, error: redactErrorText(f.error) }));
+  return { ...result, results: { ...result.results, failed } };
+}
 
 /** HTTP adapters for inject, submit, multicast and broadcast (PROTOCOL.md). */
 export function injectRoutes(injector: Injector): Route[] {
@@ -19,7 +27,7 @@ export function injectRoutes(injector: Injector): Route[] {
       path: '/api/sessions/multicast/inject',
       handler: async (ctx) => {
         const { session_ids, prompt, ...opts } = parseMulticastRequest(ctx.body);
-        return { body: await injector.multicast(session_ids, prompt, opts) };
+        return { body: forCaller(await injector.multicast(session_ids, prompt, opts), ctx.remote) };
       },
     },
     {
@@ -27,7 +35,7 @@ export function injectRoutes(injector: Injector): Route[] {
       path: '/api/sessions/broadcast/inject',
       handler: async (ctx) => {
         const { prompt, ...opts } = parseInjectRequest(ctx.body);
-        return { body: await injector.broadcast(prompt, opts) };
+        return { body: forCaller(await injector.broadcast(prompt, opts), ctx.remote) };
       },
     },
   ];

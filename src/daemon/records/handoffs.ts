@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TeleptyError } from '../../protocol/errors.js';
-import { expectObject, optBool, optString } from '../../protocol/validate.js';
+import { expectObject, optBool, optSessionRef, optString } from '../../protocol/validate.js';
 import { PersistedRecords, type RecordsDeps } from './record-store.js';
 
 export type HandoffStatus = 'pending' | 'claimed' | 'executing' | 'completed' | 'failed';
@@ -70,7 +70,8 @@ export class Handoffs extends PersistedRecords<Handoff> {
       status: 'pending',
       synthesis,
       task_count: synthesis.tasks.length,
-      source_session_id: optString(o, 'source_session_id', REF) ?? null,
+      // The deliberation that produced it may run on another machine: an address (`id` or `id@host`).
+      source_session_id: optSessionRef(o, 'source_session_id', { address: true }) ?? null,
       deliberation_id: optString(o, 'deliberation_id', REF) ?? null,
       auto_execute: optBool(o, 'auto_execute') ?? false,
       claimed_by: null,
@@ -107,7 +108,8 @@ export class Handoffs extends PersistedRecords<Handoff> {
 
   claim(id: string, body: unknown): { success: true; handoff_id: string; status: 'claimed' } {
     const h = this.get(id);
-    const agent = optString(expectObject(body), 'agent_session_id', REF);
+    // The claiming agent is a session of this daemon: a plain session id.
+    const agent = optSessionRef(expectObject(body), 'agent_session_id', { address: false });
     if (!agent) throw new TeleptyError('INVALID_FIELD', '"agent_session_id" is required', { field: 'agent_session_id' });
     if (h.status !== 'pending') throw new TeleptyError('CONFLICT', `handoff ${id} is ${h.status}, not pending`);
     h.claimed_by = agent;

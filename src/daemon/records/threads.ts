@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BusEvent } from '../../protocol/bus.js';
 import { TeleptyError } from '../../protocol/errors.js';
-import { expectObject, optInt, optString, optStringArray, reqString } from '../../protocol/validate.js';
+import { expectObject, optInt, optSessionRef, optSessionRefArray, reqString } from '../../protocol/validate.js';
 import { PersistedRecords, type RecordsDeps } from './record-store.js';
 
 export interface Thread {
@@ -18,7 +18,8 @@ export interface Thread {
 }
 
 const MAX_THREADS = 5_000;
-const REF = { max: 256, noNul: true };
+/** Sessions one thread may name. */
+const MAX_PARTICIPANTS = 256;
 
 function isThread(v: unknown): v is Thread {
   const t = v as Thread;
@@ -47,8 +48,9 @@ export class Threads extends PersistedRecords<Thread> {
       thread_id: randomUUID(),
       topic: reqString(o, 'topic', { min: 1, max: 1_000, noNul: true }),
       status: 'active',
-      orchestrator_session_id: optString(o, 'orchestrator_session_id', REF) ?? null,
-      participant_session_ids: optStringArray(o, 'participant_session_ids', 256, REF) ?? [],
+      // A deliberation spans machines: its sessions are addresses (`id` or `id@host`).
+      orchestrator_session_id: optSessionRef(o, 'orchestrator_session_id', { address: true }) ?? null,
+      participant_session_ids: optSessionRefArray(o, 'participant_session_ids', MAX_PARTICIPANTS, { address: true }) ?? [],
       context: o.context ?? null,
       message_count: 0,
       created_at: new Date(this.now()).toISOString(),

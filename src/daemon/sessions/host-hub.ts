@@ -187,6 +187,8 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
         alive = true;
         if (isBinary) {
           if (entry) viewers.forward(entry, data);
+          // Output before the hello belongs to no session: a malformed link, closed at once (not at the hello timeout).
+          else if (!helloSeen) ws.close(LINK_CLOSE.BAD_MESSAGE, 'the first message must be a valid hello');
           return;
         }
         const msg = parseHostMessage(data.toString('utf8'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAuthPolicy, normalizeIp, parseAllowlist } from '../../../src/daemon/auth.js';
+import { createAuthPolicy, isLocalConnection, normalizeIp, parseAllowlist } from '../../../src/daemon/auth.js';
 import { TeleptyError } from '../../../src/protocol/errors.js';
 
 const TOKEN = 'a'.repeat(64);
@@ -70,14 +70,53 @@ describe('auth policy', () => {
   });
 
   it('refuses Host names that do not name the daemon (DNS rebinding)', () => {
-    const p = policy();
+    const p = policy({ localAddresses: () => ['10.0.0.1'] });
     const ok = (host: string) => codeOf(() => p.check({ peer: '127.0.0.1', headers: { host }, isPublic: false }));
     expect(ok('rebind.attacker.example:3848')).toBe('FORBIDDEN_HOST');
     expect(ok('localhost:3848')).toBeNull();
     expect(ok('127.0.0.1:3848')).toBeNull();
+    expect(ok('127.1.2.3')).toBeNull();
     expect(ok('[::1]:3848')).toBeNull();
-    expect(ok('vm')).toBeNull();
-    expect(ok('10.0.0.1:3848')).toBeNull(); // an IP literal cannot be rebound
+    expect(ok('vm')).toBeNull(); // the machine id
+    // An IP literal is not a loopback name: refused, even this machine's own, while listening on loopback only.
+    expect(ok('10.0.0.1:3848')).toBe('FORBIDDEN_HOST');
+    expect(ok('93.184.216.34')).toBe('FORBIDDEN_HOST');
+    expect(ok('[2001:db8::1]:3848')).toBe('FORBIDDEN_HOST');
+    expect(ok('0.0.0.0:3848')).toBe('FORBIDDEN_HOST');
+  });
+
+  it('accepts the configured host and TELEPTY_ALLOWED_HOSTS names', () => {
+    const p = policy({ listenHost: '10.231.5.1', hostNames: ['10.231.5.1', 'vm', 'telepty.lan'] });
+    const ok = (host: string) => codeOf(() => p.check({ peer: '127.0.0.1', headers: { host }, isPublic: false }));
+    expect(ok('10.231.5.1:3848')).toBeNull();
+    expect(ok('TELEPTY.lan:3848')).toBeNull();
+    expect(ok('10.231.5.2:3848')).toBe('FORBIDDEN_HOST');
+  });
+
+  it("beyond loopback, accepts this machine's interface addresses (a peer reaching it by IP) and no other IP", () => {
+    let reads = 0;
+    const addresses = (): string[] => {
+      reads++;
+      return ['127.0.0.1', '192.168.1.20', 'fe80::1c2:3ff:fe04:506'];
+    };
+    const p = policy({ listenHost: '0.0.0.0', hostNames: ['0.0.0.0', 'vm'], localAddresses: addresses });
+    const ok = (host: string) => codeOf(() => p.check({ peer: '127.0.0.1', headers: { host }, isPublic: false }));
+    expect(ok('192.168.1.20:3848')).toBeNull();
+    expect(ok('[fe80::1c2:3ff:fe04:506]:3848')).toBeNull();
+    expect(ok('192.168.1.21:3848')).toBe('FORBIDDEN_HOST');
+    expect(ok('[2001:db8::1]:3848')).toBe('FORBIDDEN_HOST');
+    expect(ok('attacker.example')).toBe('FORBIDDEN_HOST');
+    expect(reads).toBeGreaterThan(0);
+  });
+
+  it('counts loopback and connections from this machine to its own address as local, nothing else', () => {
+    expect(isLocalConnection({ remoteAddress: '127.0.0.1', localAddress: '127.0.0.1' })).toBe(true);
+    expect(isLocalConnection({ remoteAddress: '::ffff:127.0.0.1', localAddress: '::ffff:127.0.0.1' })).toBe(true);
+    expect(isLocalConnection({ remoteAddress: '10.231.5.1', localAddress: '10.231.5.1' })).toBe(true);
+    expect(isLocalConnection({ remoteAddress: '::ffff:10.231.5.1', localAddress: '10.231.5.1' })).toBe(true);
+    expect(isLocalConnection({ remoteAddress: '10.231.5.2', localAddress: '10.231.5.1' })).toBe(false);
+    expect(isLocalConnection({ remoteAddress: '10.231.5.2', localAddress: undefined })).toBe(false);
+    expect(isLocalConnection({ remoteAddress: undefined, localAddress: undefined })).toBe(false);
   });
 
   it('normalizes v4-mapped addresses and zone ids', () => {

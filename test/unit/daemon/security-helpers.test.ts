@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactForRemote } from '../../../src/daemon/http/respond.js';
+import { redactErrorText, redactForRemote } from '../../../src/daemon/http/respond.js';
 import { jsonTooDeep, MAX_JSON_DEPTH, parseJsonInput } from '../../../src/protocol/json.js';
 import { TeleptyError } from '../../../src/protocol/errors.js';
 import { createLogger } from '../../../src/util/log.js';
@@ -21,6 +21,11 @@ describe('input and output hygiene', () => {
     expect(r).toEqual({ error: 'the session host exited before registering; its log <path>:', code: 'INVALID_COMMAND' });
     expect(redactForRemote({ error: 'cwd "/no/such/dir" does not exist', code: 'INVALID_CWD' }).error).toBe('cwd "<path>" does not exist');
     expect(redactForRemote({ error: 'no session "a/b"', code: 'SESSION_NOT_FOUND' }).error).toBe('no session "a/b"');
+  });
+
+  it('redacts an error text the same way wherever it goes out: first line, paths replaced', () => {
+    expect(redactErrorText('write failed: /home/u/.ssh/id_rsa\n    at write (/srv/app/x.js:1:2)')).toBe('write failed: <path>');
+    expect(redactErrorText('no session "worker-2"')).toBe('no session "worker-2"');
   });
 
   it('cannot be flooded: past the limit in a window, refusals are counted and summarised', () => {

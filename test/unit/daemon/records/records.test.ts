@@ -102,11 +102,27 @@ describe('records', () => {
       ['no tasks array', { synthesis: { tasks: 'a' } }],
       ['too many tasks', { synthesis: { tasks: new Array(1_001).fill({}) } }],
       ['a non-boolean auto_execute', { synthesis: { tasks: [] }, auto_execute: 'yes' }],
-      ['an overlong source_session_id', { synthesis: { tasks: [] }, source_session_id: 's'.repeat(257) }],
     ])('refuses to create with %s, without an event', (_what, body) => {
       expect(codeOf(() => handoffs.create(body))).toBe('INVALID_FIELD');
       expect(sink.events).toEqual([]);
       expect(handoffs.list(null)).toEqual([]);
+    });
+
+    it.each([
+      ['an overlong', 's'.repeat(65)],
+      ['a path-like', '../../x'],
+      ['a shell-like', 'a;rm -rf'],
+      ['a non-string', 7],
+      ['an address with a bad host', 'orch@bad host'],
+    ])('refuses %s source_session_id with INVALID_SESSION_ID, without an event', (_what, id) => {
+      expect(codeOf(() => handoffs.create({ synthesis: { tasks: [] }, source_session_id: id }))).toBe('INVALID_SESSION_ID');
+      expect(sink.events).toEqual([]);
+      expect(handoffs.list(null)).toEqual([]);
+    });
+
+    it('takes a source_session_id on another machine (id@host)', () => {
+      const { handoff_id: id } = handoffs.create({ synthesis: { tasks: [] }, source_session_id: 'orch-1@build-box' });
+      expect(handoffs.get(id).source_session_id).toBe('orch-1@build-box');
     });
 
     it('claims a pending handoff once: claimed + event, then CONFLICT', () => {
@@ -127,9 +143,17 @@ describe('records', () => {
     it('refuses a claim without agent_session_id, leaving the handoff pending', () => {
       const id = handoffAt('pending');
       expect(codeOf(() => handoffs.claim(id, {}))).toBe('INVALID_FIELD');
-      expect(codeOf(() => handoffs.claim(id, { agent_session_id: '' }))).toBe('INVALID_FIELD');
       expect(codeOf(() => handoffs.claim(id, null))).toBe('INVALID_FIELD');
       expect(handoffs.get(id).status).toBe('pending');
+    });
+
+    it('refuses a claim whose agent_session_id is not a session id (an agent of this daemon: no @host)', () => {
+      const id = handoffAt('pending');
+      for (const agent of ['', '../x', 'a b', 'x'.repeat(65), 3, 'agent-1@elsewhere']) {
+        expect(codeOf(() => handoffs.claim(id, { agent_session_id: agent }))).toBe('INVALID_SESSION_ID');
+      }
+      expect(handoffs.get(id)).toMatchObject({ status: 'pending', claimed_by: null });
+      expect(sink.events.map((e) => e.kind)).toEqual(['handoff.created']);
     });
 
     it('moves claimed → executing → completed with progress, result and events', () => {
@@ -284,11 +308,27 @@ describe('records', () => {
       ['an empty topic', { topic: '' }],
       ['a non-string topic', { topic: 3 }],
       ['a NUL in the topic', { topic: 'a\u0000b' }],
-      ['participants that are not strings', { topic: 't', participant_session_ids: [1] }],
       ['participants that are not an array', { topic: 't', participant_session_ids: 'a' }],
     ])('refuses to create with %s', (_what, body) => {
       expect(codeOf(() => threads.create(body))).toBe('INVALID_FIELD');
       expect(sink.events).toEqual([]);
+    });
+
+    it.each([
+      ['participants that are not strings', { topic: 't', participant_session_ids: [1] }],
+      ['a path-like participant', { topic: 't', participant_session_ids: ['ok', '../../x'] }],
+      ['a participant address with a bad host', { topic: 't', participant_session_ids: ['ok@bad/host'] }],
+      ['an overlong orchestrator', { topic: 't', orchestrator_session_id: 'o'.repeat(65) }],
+      ['a shell-like orchestrator', { topic: 't', orchestrator_session_id: '$(id)' }],
+    ])('refuses to create with %s: INVALID_SESSION_ID, no event', (_what, body) => {
+      expect(codeOf(() => threads.create(body))).toBe('INVALID_SESSION_ID');
+      expect(sink.events).toEqual([]);
+      expect(threads.list(null)).toEqual([]);
+    });
+
+    it('takes sessions on other machines (id@host) as orchestrator and participants', () => {
+      const { thread_id: id } = threads.create({ topic: 't', orchestrator_session_id: 'orch@mac-1', participant_session_ids: ['a@mac-2', 'b'] });
+      expect(threads.get(id)).toMatchObject({ orchestrator_session_id: 'orch@mac-1', participant_session_ids: ['a@mac-2', 'b'] });
     });
 
     it('counts message_routed events carrying its thread_id, only while active', () => {
