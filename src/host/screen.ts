@@ -11,12 +11,21 @@ const require = createRequire(import.meta.url);
 /** Lines of history kept per session: enough to read back a long answer; ~1.6 KB per 80-column line when full. */
 export const SCROLLBACK_LINES = 3_000;
 
-/** Largest write handed to the parser at once: big enough to save wake-ups, small enough for smooth flow control. */
-const PARSE_BATCH_BYTES = 64 * 1024;
+/**
+ * Output is parsed in batches of at most this much: small enough that a flood never holds the event loop for
+ * long (a 16 KiB batch parses in ~0.4 ms here) and the PTY is read again soon, so the child's writes keep flowing
+ * while the host parses; big enough that per-batch costs vanish.
+ */
+const PARSE_BATCH_BYTES = 16 * 1024;
 
 export interface ScreenModes {
   bracketedPaste: boolean;
   altScreen: boolean;
+}
+
+/** xterm's synchronous parse entry (CoreTerminal.writeSync): not in the public typings. */
+interface SyncCore {
+  writeSync(data: Uint8Array | string): void;
 }
 
 /** The session's terminal as a human sees it: a headless xterm fed with every byte of PTY output. */
@@ -24,6 +33,14 @@ export class ScreenModel {
   private readonly term: XTerm;
   private readonly serializer: XSerialize;
   private lastModes: ScreenModes;
+  /**
+   * xterm's own write() parses later, on a timer, in 12 ms slices with a >= 1 ms timer between them; with a
+   * PTY whose kernel buffer holds ~64 KiB the child then sits blocked for most of every slice and the host is
+   * idle for most of every gap (measured: half of a 40 MB flood's time idle, 0.7x tmux's throughput).
+   * Parsing synchronously in small batches keeps the PTY drained. Null when this xterm lacks writeSync: then
+   * write() (async) is used, with the same results, only slower.
+   */
+  private readonly parseSync: ((data: Buffer) => void) | null;
 
   /** Output waiting for the next turn of the event loop, to reach the parser as one write. */
   private pending: Buffer[] = [];
@@ -32,24 +49,26 @@ export class ScreenModel {
   constructor(
     cols: number,
     rows: number,
-    onModes: (m: ScreenModes) => void,
+    private readonly onModes: (m: ScreenModes) => void,
     /** Called with a byte count once that much output has been parsed (flow control). */
     private readonly onParsed: (bytes: number) => void = () => undefined,
   ) {
     const { Terminal } = require('@xterm/headless') as typeof import('@xterm/headless');
     const { SerializeAddon } = require('@xterm/addon-serialize') as typeof import('@xterm/addon-serialize');
-    this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK_LINES, allowProposedApi: true });
+    // logLevel off: writeSync logs a one-time warning meant for apps with async parser hooks (we register none).
+    this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK_LINES, allowProposedApi: true, logLevel: 'off' });
     this.serializer = new SerializeAddon();
     this.term.loadAddon(this.serializer as unknown as Parameters<XTerm['loadAddon']>[0]);
     this.lastModes = this.modes();
+    const core = (this.term as unknown as { _core?: Partial<SyncCore> })._core;
+    this.parseSync = typeof core?.writeSync === 'function' ? (data) => (core as SyncCore).writeSync(data) : null;
     // Checked once per parsed batch, not per byte: cheap, and soon enough for the inject queue.
-    this.term.onWriteParsed(() => {
-      const m = this.modes();
-      if (m.bracketedPaste !== this.lastModes.bracketedPaste || m.altScreen !== this.lastModes.altScreen) {
-        this.lastModes = m;
-        onModes(m);
-      }
-    });
+    this.term.onWriteParsed(() => this.checkModes());
+  }
+
+  /** True when output is parsed synchronously (the fast path; false only with an xterm that lacks it). */
+  get parsesSynchronously(): boolean {
+    return this.parseSync !== null;
   }
 
   modes(): ScreenModes {
@@ -66,12 +85,11 @@ export class ScreenModel {
 
   /**
    * Queue output. PTY reads come in ~4 KB pieces; they reach the parser once per turn of the event loop as one
-   * write with one callback (xterm wakes its parser on a timer, so fewer wake-ups parse faster).
+   * write, or at once when a batch is full.
    */
   write(data: Buffer): void {
     this.pending.push(data);
     this.pendingBytes += data.length;
-    // A full batch goes at once: flow control must see parsing progress in steps, not one huge callback.
     if (this.pendingBytes >= PARSE_BATCH_BYTES) this.writePending();
     else if (this.pending.length === 1) setImmediate(() => this.writePending());
   }
@@ -82,12 +100,25 @@ export class ScreenModel {
     this.pending = [];
     this.pendingBytes = 0;
     // xterm decodes UTF-8 itself and keeps a sequence cut across writes for the next one.
-    this.term.write(chunk, () => this.onParsed(chunk.length));
+    if (this.parseSync) {
+      this.parseSync(chunk);
+      this.checkModes();
+      this.onParsed(chunk.length);
+    } else this.term.write(chunk, () => this.onParsed(chunk.length));
   }
 
-  /** Resolves once every byte written so far has been parsed (xterm parses asynchronously). */
+  private checkModes(): void {
+    const m = this.modes();
+    if (m.bracketedPaste !== this.lastModes.bracketedPaste || m.altScreen !== this.lastModes.altScreen) {
+      this.lastModes = m;
+      this.onModes(m);
+    }
+  }
+
+  /** Resolves once every byte written so far has been parsed. */
   flush(): Promise<void> {
     this.writePending();
+    if (this.parseSync) return Promise.resolve();
     return new Promise((resolve) => this.term.write('', resolve));
   }
 
