@@ -262,6 +262,31 @@ describe('inject edges', () => {
   });
 });
 
+describe('reply across machines', () => {
+  it('refuses to reply to a sender on another machine (UNKNOWN_HOST) and answers id@<this machine> locally', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_MACHINE_ID: 'box-a' } });
+    const alice = await fixtureSession(home, 'alice', 'claude-like.mjs');
+    await fixtureSession(home, 'bob', 'line-reader.mjs');
+    const asBob = { env: { TELEPTY_SESSION_ID: 'bob' } };
+
+    // Someone called alice on another machine asked bob: a local alice must not get the answer.
+    expect((await runCli(home, ['inject', 'bob', 'a question from afar', '--from', 'alice@box-b'])).exitCode).toBe(0);
+    const remote = await runCli(home, ['reply', 'meant for box-b', '--json'], asBob);
+    expect(remote.exitCode, remote.stderr).toBe(3);
+    expect(parseJson(remote)).toMatchObject({ code: 'UNKNOWN_HOST' });
+    expect(remote.stderr).toMatch(/box-b.*nothing was sent/);
+
+    // The same id at this machine's own id is local.
+    expect((await runCli(home, ['inject', 'bob', 'a question from here', '--from', 'alice@box-a'])).exitCode).toBe(0);
+    const local = await runCli(home, ['reply', 'meant for the local alice', '--json'], asBob);
+    expect(local.exitCode, local.stderr).toBe(0);
+    expect(parseJson<InjectResponse>(local)).toMatchObject({ session_id: 'alice', status: 'submitted' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await alice.submissions()).map((s) => s.text)).toEqual(['meant for the local alice']);
+  });
+});
+
 describe('inject into a wrapped session', () => {
   function wrap(home: string, args: string[]): TerminalDriver {
     const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', ...args], { env: { ...testEnv(home), PS1: 'wrapped$ ' } });
