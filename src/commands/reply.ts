@@ -34,6 +34,7 @@ export function register(program: Command): void {
     .description('inside a session: send a prompt back to whoever last injected into it (uses $TELEPTY_SESSION_ID)')
     .argument('[text...]', 'the reply; read from --file or stdin when absent')
     .option('--file <path>', 'read the reply from a file')
+    .option('--wait', 'wait until the reply is submitted', true)
     .option('--no-wait', 'return once queued')
     .option('--json', 'print the daemon answer as JSON')
     .addHelpText('after', examples(['telepty reply "done: 3 tests fixed"', 'telepty reply --file summary.md']))
