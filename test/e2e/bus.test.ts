@@ -5,7 +5,8 @@ import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
 import type { BusEvent, PublishAck } from '../../src/protocol/bus.js';
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
-import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
+import { useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
 
 const homes = useHomes();
@@ -38,34 +39,6 @@ function seedTurnRequest(target: string, turnId: string, prompt: string): Record
   };
 }
 
-async function port(home: string): Promise<number> {
-  const live = await liveDaemon(home);
-  if (!live) throw new Error('no daemon');
-  return live.record.port;
-}
-
-function post(p: number, urlPath: string, body: string | Buffer, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: p, method: 'POST', path: urlPath, headers: { 'content-type': contentType } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** A raw bus subscriber that collects events (NDJSON batches or one per frame). */
-function subscribe(p: number, query: string): { ws: WebSocket; events: BusEvent[]; open: Promise<void> } {
-  const ws = new WebSocket(`ws://127.0.0.1:${p}/api/bus${query}`);
-  const events: BusEvent[] = [];
-  ws.on('message', (d: Buffer) => {
-    for (const line of d.toString().split('\n').filter(Boolean)) events.push(JSON.parse(line) as BusEvent);
-  });
-  return { ws, events, open: new Promise((r) => ws.once('open', () => r())) };
-}
-
 async function fixtureSession(home: string, id: string): Promise<{ submissions: () => Promise<string[]> }> {
   const log = path.join(home, `${id}.submissions`);
   await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, 'claude-like.mjs')]);
@@ -83,12 +56,12 @@ describe('auto-router', () => {
   it("turns the seed's turn_request, over HTTP and over WS, into a submitted prompt with a matching ack", async () => {
     const home = homes.newHome();
     const agent = await fixtureSession(home, 'dev-001');
-    const p = await port(home);
-    const watch = subscribe(p, '?kind=inject_written&kind=inject_failed&kind=submitted');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=inject_written&kind=inject_failed&kind=submitted');
     await watch.open;
 
     const viaHttp = seedTurnRequest('dev-001', 'turn-http', 'review the auth module (http)');
-    const ack = await post(p, '/api/bus/publish', JSON.stringify(viaHttp));
+    const ack = await postApi(p, '/api/bus/publish', JSON.stringify(viaHttp));
     expect(ack.status).toBe(200);
     expect(ack.json).toMatchObject({ success: true, message_id: 'turn_request-turn-http', seq: expect.any(Number) });
 
@@ -128,12 +101,12 @@ describe('auto-router', () => {
   it('answers a turn_request it cannot deliver with inject_failed carrying a code, and never delivers to a look-alike on this host', async () => {
     const home = homes.newHome();
     const agent = await fixtureSession(home, 'dev-001');
-    const p = await port(home);
-    const watch = subscribe(p, '?kind=inject_*');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=inject_*');
     await watch.open;
-    await post(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('nobody', 't-unknown', 'x')));
-    await post(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('dev-001@elsewhere', 't-remote', 'must not arrive')));
-    await post(p, '/api/bus/publish', JSON.stringify({ type: 'turn_request', target: 'dev-001', payload: { turn_id: 't-noprompt' } }));
+    await postApi(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('nobody', 't-unknown', 'x')));
+    await postApi(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('dev-001@elsewhere', 't-remote', 'must not arrive')));
+    await postApi(p, '/api/bus/publish', JSON.stringify({ type: 'turn_request', target: 'dev-001', payload: { turn_id: 't-noprompt' } }));
     const failed = await waitFor('three failures', () => (watch.events.filter((e) => e.kind === 'inject_failed').length === 3 ? watch.events : null));
     const byTurn = (t: string): BusEvent | undefined => failed.find((e) => e.turn_id === t);
     expect(byTurn('t-unknown')).toMatchObject({ code: 'SESSION_NOT_FOUND', original_message_id: 'turn_request-t-unknown', delivered: false });
@@ -202,9 +175,9 @@ describe('bus robustness', () => {
   it('never lets a subscriber that stopped reading slow a fast one; the stalled one is dropped', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
-    const p = await port(home);
-    const fast = subscribe(p, '?batch=1&kind=load');
-    const slow = subscribe(p, '?kind=load');
+    const p = await daemonPort(home);
+    const fast = subscribeBus(p, '?batch=1&kind=load');
+    const slow = subscribeBus(p, '?kind=load');
     await Promise.all([fast.open, slow.open]);
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     let slowClose = 0;
@@ -236,7 +209,7 @@ describe('bus robustness', () => {
   it('answers malformed events with a clear error and keeps serving', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
-    const p = await port(home);
+    const p = await daemonPort(home);
     const cases: [string | Buffer, number, string][] = [
       ['{not json', 400, 'INVALID_JSON'],
       ['[1,2,3]', 400, 'INVALID_EVENT'],
@@ -246,11 +219,11 @@ describe('bus robustness', () => {
       [Buffer.alloc(10 * 1024 * 1024, 0x41), 413, 'PAYLOAD_TOO_LARGE'],
     ];
     for (const [body, status, code] of cases) {
-      const r = await post(p, '/api/bus/publish', body);
+      const r = await postApi(p, '/api/bus/publish', body);
       expect(r.status).toBe(status);
       expect(r.json).toMatchObject({ code, error: expect.any(String) });
     }
-    expect((await post(p, '/api/bus/publish', '{"kind":"x"}', 'text/plain')).status).toBe(415);
+    expect((await postApi(p, '/api/bus/publish', '{"kind":"x"}', 'text/plain')).status).toBe(415);
     const ws = new WebSocket(`ws://127.0.0.1:${p}/api/bus?subscribe=0`);
     await new Promise((r) => ws.once('open', r));
     const errors: Record<string, unknown>[] = [];
@@ -267,15 +240,15 @@ describe('bus robustness', () => {
     });
     expect(bad).toBe(400);
     ws.close();
-    expect((await post(p, '/api/bus/publish', '{"kind":"still.alive"}')).json).toMatchObject({ success: true });
+    expect((await postApi(p, '/api/bus/publish', '{"kind":"still.alive"}')).json).toMatchObject({ success: true });
   });
 
   it('publishes every daemon event through the bus with both kind and type', async () => {
     const home = homes.newHome();
     const env = { TELEPTY_HEALTH_INTERVAL_MS: '300', TELEPTY_IDLE_THRESHOLD_MS: '400', TELEPTY_SWEEP_INTERVAL_MS: '100' };
     await runCli(home, ['daemon', 'start'], { env });
-    const p = await port(home);
-    const all = subscribe(p, '?batch=1');
+    const p = await daemonPort(home);
+    const all = subscribeBus(p, '?batch=1');
     await all.open;
     await runCli(home, ['spawn', '--id', 'ev', '--', 'sh', '-c', 'sleep 2; exit 3'], { env });
     await runCli(home, ['rename', 'ev', 'ev2']);
@@ -299,8 +272,8 @@ describe('session link events', () => {
     // Short heartbeats, so a frozen host is noticed fast; the host's own heartbeat stays at its default.
     const env = { TELEPTY_LINK_HEARTBEAT_MS: '200' };
     await runCli(home, ['daemon', 'start'], { env });
-    const p = await port(home);
-    const watch = subscribe(p, '?kind=session_disconnect&kind=session_reconnect');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=session_disconnect&kind=session_reconnect');
     await watch.open;
     const s = parseJson<{ host_pid: number }>(await runCli(home, ['spawn', '--id', 'blinker', '--json', '--', 'sleep', '60']));
     process.kill(s.host_pid, 'SIGSTOP');
@@ -320,15 +293,15 @@ describe('handoffs and threads', () => {
   it('runs a handoff through claim → executing → completed with events, and keeps handoffs and threads across a restart', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
-    let p = await port(home);
-    const watch = subscribe(p, '?kind=handoff.*&kind=thread.*');
+    let p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=handoff.*&kind=thread.*');
     await watch.open;
-    const created = await post(p, '/api/handoff', JSON.stringify({ synthesis: { tasks: [{ t: 'a' }, { t: 'b' }], summary: 's' }, deliberation_id: 'd-1', auto_execute: true }));
+    const created = await postApi(p, '/api/handoff', JSON.stringify({ synthesis: { tasks: [{ t: 'a' }, { t: 'b' }], summary: 's' }, deliberation_id: 'd-1', auto_execute: true }));
     expect(created.status).toBe(201);
     const id = created.json.handoff_id as string;
     expect(created.json.status).toBe('pending');
-    expect((await post(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-001' }))).json).toMatchObject({ success: true, status: 'claimed' });
-    expect((await post(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-002' }))).status).toBe(409);
+    expect((await postApi(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-001' }))).json).toMatchObject({ success: true, status: 'claimed' });
+    expect((await postApi(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-002' }))).status).toBe(409);
     const patch = (body: unknown): Promise<{ status: number; json: Record<string, unknown> }> =>
       new Promise((resolve, reject) => {
         const req = http.request({ host: '127.0.0.1', port: p, method: 'PATCH', path: `/api/handoff/${id}`, headers: { 'content-type': 'application/json' } }, (res) => {
@@ -342,7 +315,7 @@ describe('handoffs and threads', () => {
     expect((await patch({ status: 'completed' })).status).toBe(400);
     expect((await patch({ status: 'executing', message: 'working' })).status).toBe(200);
     expect((await patch({ status: 'completed', result: { ok: true } })).json).toMatchObject({ status: 'completed', result: { ok: true } });
-    const thread = await post(p, '/api/threads', JSON.stringify({ topic: 'auth review', participant_session_ids: ['dev-001'] }));
+    const thread = await postApi(p, '/api/threads', JSON.stringify({ topic: 'auth review', participant_session_ids: ['dev-001'] }));
     expect(thread.status).toBe(201);
     await waitFor('events', () => watch.events.length >= 5);
     expect(watch.events.map((e) => e.kind)).toEqual(['handoff.created', 'handoff.claimed', 'handoff.executing', 'handoff.completed', 'thread.opened']);
@@ -351,7 +324,7 @@ describe('handoffs and threads', () => {
 
     expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
     await runCli(home, ['daemon', 'start']);
-    p = await port(home);
+    p = await daemonPort(home);
     const get = (urlPath: string): Promise<unknown> =>
       new Promise((resolve, reject) => {
         http.get({ host: '127.0.0.1', port: p, path: urlPath }, (res) => {
