@@ -2,9 +2,11 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BusEvent } from '../../src/protocol/bus.js';
 import type { InjectResponse, MulticastResult } from '../../src/protocol/inject.js';
 import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
+import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
 import { TerminalDriver } from '../helpers/terminal.js';
@@ -259,6 +261,86 @@ describe('inject edges', () => {
     expect(got[0]?.text).toBe('pong-from-bob');
     const alices = parseJson<SessionObject[]>(await runCli(home, ['list', '--json'])).find((s) => s.id === 'alice');
     expect(alices).toMatchObject({ last_from: 'bob', last_thread_id: 't-1' });
+  });
+});
+
+describe('inject events', () => {
+  it('publishes inject_written with the seed fields, message_routed and submitted, all with the inject_id of the answer', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'target', 'claude-like.mjs');
+    const watch = subscribeBus(await daemonPort(home), '?kind=inject_*&kind=message_routed&kind=submitted');
+    await watch.open;
+    const r = await runCli(home, ['inject', 'target', '--from', 'a', '--reply-to', 'b', '--thread', 't', '--reply-expected', '--wait', '--json', 'the text']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const answer = parseJson<InjectResponse>(r);
+    expect(answer.status).toBe('submitted');
+    const events = await waitFor('three events', () => (watch.events.length >= 3 ? watch.events : null));
+    watch.ws.close();
+    expect(events.map((e) => e.kind)).toEqual(['inject_written', 'message_routed', 'submitted']);
+    const [written, routed, submitted] = events as [BusEvent, BusEvent, BusEvent];
+    expect(written).toMatchObject({
+      kind: 'inject_written',
+      type: 'inject_written',
+      sender: 'daemon',
+      timestamp: written.ts,
+      inject_id: answer.inject_id,
+      target_agent: 'target',
+      content: 'the text',
+      from: 'a',
+      reply_to: 'b',
+      thread_id: 't',
+      reply_expected: true,
+    });
+    expect(routed).toMatchObject({ kind: 'message_routed', type: 'message_routed', inject_id: answer.inject_id, from: 'a', to: 'target', reply_to: 'b', thread_id: 't', message_id: expect.any(String) });
+    expect(submitted).toMatchObject({ kind: 'submitted', type: 'submitted', inject_id: answer.inject_id, target_agent: 'target', written_at: answer.written_at, submitted_at: answer.submitted_at });
+    expect((await s.submissions()).map((x) => x.text)).toEqual(['the text']);
+  });
+
+  it('publishes inject_failed with the code of the failure', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const watch = subscribeBus(await daemonPort(home), '?kind=inject_*');
+    await watch.open;
+    const r = await runCli(home, ['inject', 'ghost', 'hello', '--from', 'a']);
+    expect(r.exitCode).toBe(3);
+    const failed = await waitFor('inject_failed', () => watch.events.find((e) => e.kind === 'inject_failed'));
+    watch.ws.close();
+    expect(failed).toMatchObject({ type: 'inject_failed', code: 'SESSION_NOT_FOUND', target_agent: 'ghost', delivered: false, error: expect.stringMatching(/ghost/) });
+    expect(watch.events.filter((e) => e.kind === 'inject_written')).toEqual([]);
+  });
+});
+
+describe('inject over plain HTTP', () => {
+  it('answers at once with status "queued" by default, and after the job with written_at/submitted_at when wait is true', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'h', 'claude-like.mjs');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=submitted');
+    await watch.open;
+
+    const queued = await postApi(p, '/api/sessions/h/inject', { prompt: 'not waited for' });
+    expect(queued.status).toBe(200);
+    expect(queued.json).toEqual({ success: true, inject_id: expect.any(String), session_id: 'h', status: 'queued', written_at: null, submitted_at: null });
+    // The answer came before the outcome, which is published on the bus.
+    expect(watch.events.some((e) => e.inject_id === queued.json.inject_id)).toBe(false);
+    await waitFor('the queued one submitted', () => watch.events.find((e) => e.inject_id === queued.json.inject_id));
+
+    const waited = await postApi(p, '/api/sessions/h/inject', { prompt: 'waited for', wait: true, timeout_ms: 20_000 });
+    expect(waited.status).toBe(200);
+    expect(waited.json).toMatchObject({ success: true, inject_id: expect.any(String), status: 'submitted', written_at: expect.any(String), submitted_at: expect.any(String) });
+    expect(Date.parse(waited.json.submitted_at as string)).toBeGreaterThanOrEqual(Date.parse(waited.json.written_at as string));
+    // By the time the answer came the program had taken it.
+    expect((await s.submissions()).map((x) => x.text)).toEqual(['not waited for', 'waited for']);
+
+    const draft = await postApi(p, '/api/sessions/h/inject', { prompt: 'a draft', no_enter: true, wait: true });
+    expect(draft.json).toMatchObject({ status: 'written', written_at: expect.any(String), submitted_at: null });
+    const enter = await postApi(p, '/api/sessions/h/submit', { wait: true });
+    expect(enter.json).toMatchObject({ success: true, status: 'submitted', submitted_at: expect.any(String) });
+    expect((await s.submissions()).map((x) => x.text)).toEqual(['not waited for', 'waited for', 'a draft']);
+
+    const bad = await postApi(p, '/api/sessions/h/inject', { prompt: 'x', wait: 'yes' });
+    expect(bad).toMatchObject({ status: 400, json: { code: 'INVALID_FIELD' } });
+    watch.ws.close();
   });
 });
 
