@@ -4,6 +4,7 @@ import { fromPersisted } from '../../../../src/daemon/sessions/store.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
 import type { DaemonToHost, HostHello, HostRequestMap, HostRequestOp } from '../../../../src/protocol/host-link.js';
 import { isSessionId } from '../../../../src/protocol/ids.js';
+import { hostHello, newHostInstance } from '../../../helpers/host-link.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 
@@ -29,38 +30,10 @@ function fakeViewer(): ViewerHandle {
   return { ready: true, send: () => true, close: () => undefined };
 }
 
-let instanceSeq = 0;
-/** A fresh host instance (hosts use 32 hex chars; the hub wants at least 16). */
-function newInstance(): string {
-  instanceSeq += 1;
-  return `instance-${String(instanceSeq).padStart(16, '0')}`;
-}
+const newInstance = newHostInstance;
 
 function hello(instance: string, id: string, over: Partial<HostHello> = {}, session: Partial<HostHello['session']> = {}): HostHello {
-  return {
-    type: 'hello',
-    link_version: 1,
-    host_instance: instance,
-    session_id: id,
-    id_flexible: false,
-    ...over,
-    session: {
-      type: 'wrapped',
-      command: 'bash',
-      args: ['-l'],
-      cwd: '/home/me/projects/telepty',
-      pid: 4242,
-      host_pid: 4241,
-      cols: 120,
-      rows: 40,
-      term: 'xterm-256color',
-      created_at: new Date(T0 - 60_000).toISOString(),
-      last_activity_at: new Date(T0 - 5_000).toISOString(),
-      bracketed_paste: true,
-      alt_screen: false,
-      ...session,
-    },
-  };
+  return hostHello(instance, id, T0, over, session);
 }
 
 /** The error a synchronous call throws (the test fails if it returns). */
