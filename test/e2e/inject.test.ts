@@ -107,6 +107,59 @@ describe('inject submits exactly once, text intact', () => {
   }, 120_000);
 });
 
+describe('inject into a program reading in canonical mode (no raw mode, no bracketed paste)', () => {
+  it('submits 5, 100 and 1,000 characters whole, and a multi-line prompt as its lines, in order', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'cooked', 'cooked-reader.mjs');
+    const expected: string[] = [];
+    for (const prompt of [promptOf(5, 'a'), promptOf(100, 'b'), promptOf(1_000, 'c'), MULTILINE]) {
+      const r = await inject(home, 'cooked', prompt);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.json.status).toBe('submitted');
+      // The kernel's line editor hands over one line per newline: a multi-line prompt arrives as its lines.
+      expected.push(...prompt.split('\n'));
+      await waitFor(`${expected.length} lines`, async () => (await s.submissions()).length >= expected.length);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await s.submissions()).map((x) => x.text)).toEqual(expected);
+  });
+
+  it('delivers lines up to 4,095 bytes whole and refuses a longer line with LINE_TOO_LONG, typing nothing', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'cooked', 'cooked-reader.mjs');
+    const watch = subscribeBus(await daemonPort(home), '?kind=inject_failed');
+    await watch.open;
+    const limit = promptOf(4_095, 'limit');
+    const twoLong = `${promptOf(3_000, 'one')}\n${promptOf(3_000, 'two')}`;
+    for (const prompt of [limit, twoLong]) {
+      const r = await inject(home, 'cooked', prompt);
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    const delivered = [limit, ...twoLong.split('\n')];
+    await waitFor('three lines', async () => (await s.submissions()).length >= 3);
+
+    for (const [name, prompt] of [
+      ['4,096 characters', promptOf(4_096, 'over')],
+      ['2,100 two-byte characters (4,200 bytes)', 'é'.repeat(2_100)],
+      ['a long second line', `fine\n${promptOf(5_000, 'second')}`],
+    ] as const) {
+      const file = await writePrompt(home, prompt);
+      const r = await runCli(home, ['inject', 'cooked', '--file', file, '--json']);
+      expect(r.exitCode, name).toBe(2);
+      expect(parseJson(r), name).toMatchObject({ code: 'LINE_TOO_LONG', inject_id: expect.any(String) });
+      expect(r.stderr, name).toMatch(/canonical mode.*at most 4095 bytes per line.*nothing was typed/);
+    }
+    const failed = await waitFor('three inject_failed', () => (watch.events.length >= 3 ? watch.events : null));
+    expect(failed.map((e) => [e.code, e.target_agent])).toEqual(Array.from({ length: 3 }, () => ['LINE_TOO_LONG', 'cooked']));
+    watch.ws.close();
+
+    // Nothing of the refused prompts reached the program, and it still takes the next one.
+    expect((await runCli(home, ['inject', 'cooked', 'still here'])).exitCode).toBe(0);
+    await waitFor('the next line', async () => (await s.submissions()).length >= 4);
+    expect((await s.submissions()).map((x) => x.text)).toEqual([...delivered, 'still here']);
+  });
+});
+
 describe('inject ordering and concurrency', () => {
   it('keeps 2 clients × 100 concurrent injects as 200 separate submissions, none merged or lost, each client in order', async () => {
     const home = homes.newHome();
