@@ -116,6 +116,44 @@ describe('auto-router', () => {
     expect(await agent.submissions()).toEqual([]);
     watch.ws.close();
   });
+  it('delivers a target addressed to this machine (id@<own machine id>) locally', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_MACHINE_ID: 'box-a' } });
+    const agent = await fixtureSession(home, 'dev-001');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=inject_written&kind=inject_failed');
+    await watch.open;
+    const ack = await postApi(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('dev-001@box-a', 'turn-local', 'addressed with the machine id')));
+    expect(ack.status).toBe(200);
+    await waitFor('the prompt submitted', async () => ((await agent.submissions()).length === 1 ? true : null));
+    expect(await agent.submissions()).toEqual(['addressed with the machine id']);
+    const written = await waitFor('the ack', () => watch.events.find((e) => e.kind === 'inject_written'));
+    expect(written).toMatchObject({ target_agent: 'dev-001', turn_id: 'turn-local', original_message_id: 'turn_request-turn-local', source_host: 'box-a', delivered: true });
+    expect(watch.events.filter((e) => e.kind === 'inject_failed')).toEqual([]);
+    watch.ws.close();
+  });
+
+  it('answers a turn_request for a session whose host is not connected with inject_failed SESSION_DISCONNECTED', async () => {
+    const home = homes.newHome();
+    // Short heartbeats, so the frozen host is noticed fast.
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_LINK_HEARTBEAT_MS: '200' } });
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=session_disconnect&kind=inject_*');
+    await watch.open;
+    const s = parseJson<{ host_pid: number }>(await runCli(home, ['spawn', '--id', 'frozen', '--json', '--', 'sleep', '60']));
+    process.kill(s.host_pid, 'SIGSTOP');
+    try {
+      await waitFor('session_disconnect', () => watch.events.find((e) => e.kind === 'session_disconnect'), 10_000);
+      const ack = await postApi(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('frozen', 'turn-frozen', 'never typed')));
+      expect(ack.status).toBe(200);
+      const failed = await waitFor('inject_failed', () => watch.events.find((e) => e.kind === 'inject_failed'));
+      expect(failed).toMatchObject({ code: 'SESSION_DISCONNECTED', target_agent: 'frozen', turn_id: 'turn-frozen', original_message_id: 'turn_request-turn-frozen', delivered: false });
+      expect(watch.events.filter((e) => e.kind === 'inject_written')).toEqual([]);
+    } finally {
+      process.kill(s.host_pid, 'SIGCONT');
+    }
+    watch.ws.close();
+  });
 });
 
 describe('tail and publish', () => {

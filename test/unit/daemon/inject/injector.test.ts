@@ -1,46 +1,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Injector, type InjectOrigin } from '../../../../src/daemon/inject/injector.js';
-import { SessionRegistry, type HostHandle, type SessionEntry } from '../../../../src/daemon/sessions/registry.js';
+import { SessionRegistry, type SessionEntry } from '../../../../src/daemon/sessions/registry.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
-import type { DaemonToHost, HostInjectResult, HostRequestMap, HostRequestOp, InjectJobArgs } from '../../../../src/protocol/host-link.js';
+import type { HostInjectResult, InjectJobArgs } from '../../../../src/protocol/host-link.js';
 import type { InjectOptions } from '../../../../src/protocol/inject.js';
-import { hostHello, newHostInstance } from '../../../helpers/host-link.js';
+import { QueueingHost, hostHello, newHostInstance } from '../../../helpers/host-link.js';
 import { RecordingLogger, RecordingSink } from '../../../helpers/recorders.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const TIMINGS = { hostAckTimeoutMs: 1_000, pendingTtlMs: 60_000 };
-
-/**
- * The host end of a link, as a session host behaves on it: it takes an inject job into its queue and answers
- * "queued" at once, and withdraws a job that has not started. How a job ends is reported by the test, through the
- * injector's onWritten/onResult, exactly as the host hub passes the host's messages on.
- */
-class QueueingHost implements HostHandle {
-  readonly jobs: InjectJobArgs[] = [];
-  readonly cancelled: string[] = [];
-  /** Whether a cancel_inject finds the job still queued (true) or already running (false). */
-  stillQueued = true;
-  /** A host that does not take jobs (stuck or broken) fails the request with this. */
-  refuse: TeleptyError | null = null;
-
-  send(_message: DaemonToHost): void {}
-
-  async request<K extends HostRequestOp>(op: K, args: HostRequestMap[K]['args'], _timeoutMs: number): Promise<HostRequestMap[K]['result']> {
-    if (op === 'inject') {
-      if (this.refuse) throw this.refuse;
-      this.jobs.push(args as InjectJobArgs);
-      return { queued: true, position: this.jobs.length - 1 } as HostRequestMap[K]['result'];
-    }
-    if (op === 'cancel_inject') {
-      const id = (args as HostRequestMap['cancel_inject']['args']).inject_id;
-      if (this.stillQueued) this.cancelled.push(id);
-      return { cancelled: this.stillQueued } as HostRequestMap[K]['result'];
-    }
-    throw new Error(`the injector should not ask a host for ${op}`);
-  }
-
-  close(_code: number, _reason: string): void {}
-}
 
 function opts(over: Partial<InjectOptions> = {}): InjectOptions {
   return { from: null, reply_to: null, thread_id: null, reply_expected: false, no_enter: false, wait: false, timeout_ms: 5_000, ...over };
@@ -58,13 +26,6 @@ async function rejection(p: Promise<unknown>): Promise<TeleptyError> {
     return err as TeleptyError;
   }
   throw new Error('expected the inject to fail');
-}
-
-/** Resolves once the host has `n` jobs (the injector sends them after its synchronous checks). */
-async function jobsAt(host: QueueingHost, n: number): Promise<InjectJobArgs[]> {
-  for (let i = 0; i < 100 && host.jobs.length < n; i++) await new Promise((r) => setImmediate(r));
-  expect(host.jobs).toHaveLength(n);
-  return host.jobs;
 }
 
 describe('injector', () => {
@@ -146,7 +107,7 @@ describe('injector', () => {
   it('answers a waiting caller with the outcome and publishes submitted', async () => {
     const { entry, host } = await session('worker');
     const pending = injector.inject('worker', 'wait for me', opts({ wait: true }));
-    const [job] = await jobsAt(host, 1);
+    const [job] = await host.jobsAt(1);
     const id = (job as InjectJobArgs).inject_id;
     injector.onWritten(entry, { type: 'inject_written', inject_id: id, written_at: '2025-03-01T12:00:01.000Z' });
     injector.onResult(entry, result(id));
@@ -159,7 +120,7 @@ describe('injector', () => {
     const { entry, host } = await session('worker');
     const entered = injector.inject('worker', 'no reaction', opts({ wait: true }));
     const written = injector.inject('worker', 'draft', opts({ wait: true, no_enter: true }));
-    const [a, b] = (await jobsAt(host, 2)) as [InjectJobArgs, InjectJobArgs];
+    const [a, b] = (await host.jobsAt(2)) as [InjectJobArgs, InjectJobArgs];
     expect(b.no_enter).toBe(true);
     injector.onResult(entry, result(a.inject_id, { status: 'entered', submitted_at: null }));
     injector.onResult(entry, result(b.inject_id, { status: 'written', submitted_at: null }));
@@ -172,7 +133,7 @@ describe('injector', () => {
     const { entry, host } = await session('worker');
     const busy = injector.inject('worker', 'x', opts({ wait: true }));
     const odd = injector.inject('worker', 'y', opts({ wait: true }));
-    const [a, b] = (await jobsAt(host, 2)) as [InjectJobArgs, InjectJobArgs];
+    const [a, b] = (await host.jobsAt(2)) as [InjectJobArgs, InjectJobArgs];
     injector.onResult(entry, result(a.inject_id, { status: 'failed', code: 'SESSION_BUSY', error: 'someone kept typing', submitted_at: null }));
     injector.onResult(entry, result(b.inject_id, { status: 'failed', code: 'NOT_A_CODE', error: 'odd', submitted_at: null }));
     const e1 = await rejection(busy);
@@ -238,7 +199,7 @@ describe('injector', () => {
   it('tells a waiting caller when the host goes away; a result that arrives later is still published', async () => {
     const { entry, host } = await session('worker');
     const pending = injector.inject('worker', 'x', opts({ wait: true }));
-    const id = ((await jobsAt(host, 1))[0] as InjectJobArgs).inject_id;
+    const id = ((await host.jobsAt(1))[0] as InjectJobArgs).inject_id;
     injector.onHostGone(entry);
     const e = await rejection(pending);
     expect(e.code).toBe('SESSION_DISCONNECTED');
@@ -259,7 +220,7 @@ describe('injector', () => {
   it('sends Enter alone through the same queue (submit), publishing submitted but no inject_written', async () => {
     const { entry, host } = await session('worker');
     const pending = injector.submit('worker', opts({ wait: true, no_enter: true }));
-    const [job] = (await jobsAt(host, 1)) as [InjectJobArgs];
+    const [job] = (await host.jobsAt(1)) as [InjectJobArgs];
     expect(job).toEqual({ inject_id: expect.any(String), text: '', no_enter: false, enter_only: true });
     injector.onWritten(entry, { type: 'inject_written', inject_id: job.inject_id, written_at: '2025-03-01T12:00:01.000Z' });
     injector.onResult(entry, result(job.inject_id));
