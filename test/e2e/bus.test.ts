@@ -4,7 +4,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
 import type { BusEvent, PublishAck } from '../../src/protocol/bus.js';
-import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
+import { parseJson, runCli, spawnCli, stdoutLines } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
@@ -206,6 +206,69 @@ describe('tail and publish', () => {
     expect(kinds).toEqual(['ci.done', 'a', 'legacy.b', 'd']);
     const legacy = JSON.parse(tail.stdout.trim().split('\n')[2] as string) as BusEvent;
     expect(legacy).toMatchObject({ kind: 'legacy.b', type: 'legacy.b', version: 1, source_host: expect.any(String) });
+  });
+});
+
+describe('publish', () => {
+  it('publishes an NDJSON stream from stdin line by line as it arrives, printing each ack as it comes', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    // --since 0: the tail sees every step even if it subscribes after the first one was published.
+    const tail = spawnCli(home, ['tail', '--kind', 'step', '--since', '0', '--count', '3', '--json', '--timeout', '60']);
+    const seen = stdoutLines(tail);
+    const publisher = spawnCli(home, ['publish', '--json'], { stdin: 'pipe' });
+    const acks = stdoutLines(publisher);
+    // A producer that writes the next line only once the previous one has gone through the bus.
+    for (let n = 1; n <= 3; n++) {
+      publisher.stdin?.write(`${JSON.stringify({ kind: 'step', payload: { n } })}\n`);
+      await waitFor(`the tail to see step ${n}`, () => seen.length >= n, 15_000);
+      await waitFor(`the ack of step ${n}`, () => acks.length >= n, 15_000);
+      const event = JSON.parse(seen[n - 1] as string) as BusEvent;
+      expect(event.payload).toEqual({ n });
+      expect(JSON.parse(acks[n - 1] as string)).toMatchObject({ kind: 'bus.ack', success: true, seq: event.seq, message_id: event.message_id });
+    }
+    publisher.stdin?.end();
+    const done = await publisher;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    expect(acks).toHaveLength(3);
+    expect((await tail).exitCode).toBe(0);
+  });
+
+  it('still takes a pretty-printed event or a JSON array on stdin, read whole', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const pretty = await runCli(home, ['publish', '--json'], { input: JSON.stringify({ kind: 'doc.one', payload: { a: 1 } }, null, 2) });
+    expect(pretty.exitCode, pretty.stderr).toBe(0);
+    const array = await runCli(home, ['publish', '--json'], { input: JSON.stringify([{ kind: 'doc.two' }, { kind: 'doc.three' }], null, 2) });
+    expect(array.exitCode, array.stderr).toBe(0);
+    expect(array.stdout.trim().split('\n')).toHaveLength(2);
+    const tail = await runCli(home, ['tail', '--since', '0', '--kind', 'doc.*', '--count', '3', '--json']);
+    expect(tail.stdout.trim().split('\n').map((l) => (JSON.parse(l) as BusEvent).kind)).toEqual(['doc.one', 'doc.two', 'doc.three']);
+    const empty = await runCli(home, ['publish'], { input: '\n\n' });
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toMatch(/stdin held no events/);
+  });
+
+  it('publishes the payload of --payload-file, and refuses a file that is not JSON or is missing', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const file = path.join(home, 'payload.json');
+    await fs.writeFile(file, JSON.stringify({ job: 42, notes: 'line one\nline two', nested: { ok: true } }, null, 2));
+    const ack = parseJson<PublishAck>(await runCli(home, ['publish', '--kind', 'ci.done', '--target', 'dev-001', '--payload-file', file, '--json']));
+    expect(ack).toMatchObject({ success: true, seq: expect.any(Number) });
+    const got = JSON.parse((await runCli(home, ['tail', '--since', '0', '--count', '1', '--json'])).stdout.trim()) as BusEvent;
+    expect(got).toMatchObject({ kind: 'ci.done', target: 'dev-001', seq: ack.seq, payload: { job: 42, notes: 'line one\nline two', nested: { ok: true } } });
+
+    const bad = path.join(home, 'bad.json');
+    await fs.writeFile(bad, '{"job": ');
+    const notJson = await runCli(home, ['publish', '--kind', 'ci.done', '--payload-file', bad, '--json']);
+    expect(notJson.exitCode).toBe(2);
+    expect(parseJson(notJson)).toMatchObject({ code: 'INVALID_JSON' });
+    const missing = await runCli(home, ['publish', '--kind', 'ci.done', '--payload-file', path.join(home, 'nope.json')]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read --payload-file .*nope\.json.*no such file \[INVALID_FIELD\]/);
+    const both = await runCli(home, ['publish', '--kind', 'x', '--payload', '{}', '--payload-file', file]);
+    expect(both.exitCode).toBe(2);
   });
 });
 
