@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { BusEvent, PublishAck } from '../../src/protocol/bus.js';
 import { parseJson, runCli, spawnCli, stdoutLines } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
-import { useHomes } from '../helpers/daemon.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
 
 const homes = useHomes();
@@ -206,6 +206,78 @@ describe('tail and publish', () => {
     expect(kinds).toEqual(['ci.done', 'a', 'legacy.b', 'd']);
     const legacy = JSON.parse(tail.stdout.trim().split('\n')[2] as string) as BusEvent;
     expect(legacy).toMatchObject({ kind: 'legacy.b', type: 'legacy.b', version: 1, source_host: expect.any(String) });
+  });
+});
+
+describe('tail', () => {
+  const events = (stdout: string): BusEvent[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as BusEvent);
+
+  it('exits 5 when --count is not reached within --timeout, and 0 after --timeout without --count', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    await runCli(home, ['publish', '--kind', 'only.one']);
+    const t0 = Date.now();
+    const short = await runCli(home, ['tail', '--since', '0', '--kind', 'only.one', '--count', '2', '--timeout', '1', '--json']);
+    expect(short.exitCode).toBe(5);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_000);
+    expect(events(short.stdout).map((e) => e.kind)).toEqual(['only.one']);
+    const open = await runCli(home, ['tail', '--since', '0', '--timeout', '1', '--json']);
+    expect(open.exitCode).toBe(0);
+    expect(events(open.stdout).map((e) => e.kind)).toEqual(['only.one']);
+  });
+
+  it('prints one readable line per event with --pretty', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    await runCli(home, ['publish', '--kind', 'review.asked', '--source', 'ci', '--target', 'dev-001', '--payload', '{"pr":7}']);
+    const r = await runCli(home, ['tail', '--since', '0', '--count', '1', '--pretty']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^\d{2}:\d{2}:\d{2}\.\d{3} #1 review\.asked ci → dev-001 \{"payload":\{"pr":7\}\}$/);
+    expect(await runCli(home, ['tail', '--json', '--pretty', '--count', '1'])).toMatchObject({ exitCode: 2 });
+  });
+
+  it('filters by --target (id also matches id@host) and by --source', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const lines = [
+      { kind: 'n', target: 'dev-001', source: 'ci', payload: { n: 1 } },
+      { kind: 'n', target: 'dev-002', source: 'ci', payload: { n: 2 } },
+      { kind: 'n', target: 'dev-001@box-b', source: 'orchestrator', payload: { n: 3 } },
+      { kind: 'n', source: 'ci', payload: { n: 4 } },
+      { kind: 'n', target: 'dev-0011', source: 'ci', payload: { n: 5 } },
+    ];
+    expect((await runCli(home, ['publish'], { input: lines.map((l) => JSON.stringify(l)).join('\n') })).exitCode).toBe(0);
+    const ns = (stdout: string): unknown[] => events(stdout).map((e) => (e.payload as { n: number }).n);
+    const byTarget = await runCli(home, ['tail', '--since', '0', '--target', 'dev-001', '--count', '2', '--json']);
+    expect(ns(byTarget.stdout)).toEqual([1, 3]);
+    const bySource = await runCli(home, ['tail', '--since', '0', '--kind', 'n', '--source', 'ci', '--count', '4', '--json']);
+    expect(ns(bySource.stdout)).toEqual([1, 2, 4, 5]);
+    const both = await runCli(home, ['tail', '--since', '0', '--target', 'dev-001', '--source', 'orchestrator', '--count', '1', '--json']);
+    expect(ns(both.stdout)).toEqual([3]);
+  });
+
+  it('resumes after the daemon is killed (-9) and replaced, and sees every event published to the new one', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const tail = spawnCli(home, ['tail', '--since', '0', '--kind', 'mark', '--count', '5', '--json', '--timeout', '60']);
+    const seen = stdoutLines(tail);
+    const mark = (n: number): string => JSON.stringify({ kind: 'mark', payload: { n } });
+    expect((await runCli(home, ['publish'], { input: [mark(1), mark(2)].join('\n') })).exitCode).toBe(0);
+    await waitFor('the tail to see two marks', () => seen.length >= 2, 15_000);
+    // The tail is held while the daemon is replaced and more is published, so it reconnects only afterwards.
+    const tailPid = tail.pid as number;
+    process.kill(tailPid, 'SIGSTOP');
+    try {
+      process.kill((await liveDaemon(home))?.record.pid as number, 'SIGKILL');
+      await runCli(home, ['daemon', 'start']);
+      expect((await runCli(home, ['publish'], { input: [mark(3), mark(4), mark(5)].join('\n') })).exitCode).toBe(0);
+    } finally {
+      process.kill(tailPid, 'SIGCONT');
+    }
+    const out = await tail;
+    expect(out.exitCode, String(out.stderr)).toBe(0);
+    expect(events(String(out.stdout)).map((e) => (e.payload as { n: number }).n)).toEqual([1, 2, 3, 4, 5]);
+    expect(String(out.stderr)).toMatch(/the daemon was replaced/);
   });
 });
 
