@@ -101,6 +101,18 @@ describe('session registry', () => {
   }
 
   describe('attaching hosts', () => {
+    it('refuses a new host that says hello with a reserved id (multicast, broadcast)', async () => {
+      for (const id of ['multicast', 'broadcast']) {
+        const err = await registry.attachHost(hello(newInstance(), id), new FakeLink()).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expectCode(err, 'INVALID_SESSION_ID');
+      }
+      expect(registry.list()).toEqual([]);
+      expect(events).toEqual([]);
+    });
+
     it('registers a new host as connected and announces it', async () => {
       const link = new FakeLink();
       const instance = newInstance();
@@ -467,6 +479,17 @@ describe('session registry', () => {
       registry.rename(entry, 'builder');
       expect(registry.get('builder')).toBe(entry);
       expect(link.sent).toEqual([]);
+    });
+
+    it('refuses a reserved new id (multicast, broadcast)', async () => {
+      const { entry, link } = await attached('worker');
+      expectCode(
+        thrown(() => registry.rename(entry, 'multicast')),
+        'INVALID_SESSION_ID',
+      );
+      expect(entry.id).toBe('worker');
+      expect(link.sent).toEqual([]);
+      expect(events).toEqual([]);
     });
 
     it('refuses a new id held by another session or a reservation', async () => {
