@@ -10,6 +10,7 @@ import type { Bus, BusSubscriber, StoredEvent } from './bus.js';
 export const SUBSCRIBER_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Close code for a dropped slow subscriber. */
 export const BUS_CLOSE_TOO_SLOW = 4201;
+
 export interface BusWsTimings {
   /**
    * After the close frame to a dropped subscriber, how long it gets to take it (behind what was already queued to
