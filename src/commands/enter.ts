@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .command('enter')
     .description('press Enter alone in a session (through the same queue as inject), e.g. after inject --no-enter')
     .argument('<id>', 'session id')
+    .option('--wait', 'wait until the Enter was written and the reaction watched', true)
     .option('--no-wait', 'return once queued')
     .option('--timeout <seconds>', 'how long to wait', intOption('--timeout', 1, 600))
     .option('--json', 'print the daemon answer as JSON')

@@ -51,6 +51,7 @@ export const spec: CommandSpec = {
     { long: 'reply-to', value: '<id>', description: 'where replies should go (default: --from)' },
     { long: 'thread', value: '<id>', description: 'conversation thread id, carried in the bus events' },
     { long: 'reply-expected', description: 'mark that the sender expects a reply (carried in the bus events)' },
+    { long: 'wait', description: 'wait until the prompt is submitted and exit 0 only then' },
     { long: 'no-wait', description: 'return once the prompt is queued instead of when it is submitted' },
     { long: 'timeout', value: '<seconds>', description: `how long to wait for submission (default ${DEFAULT_INJECT_TIMEOUT_MS / 1000})` },
     { long: 'all', description: 'every connected session' },

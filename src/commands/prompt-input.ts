@@ -8,13 +8,24 @@ import { TeleptyError } from '../protocol/errors.js';
 export async function readPrompt(words: string[], file: string | undefined): Promise<string> {
   if (words.length > 0 && file) throw new TeleptyError('INVALID_FIELD', 'give the prompt as text or with --file, not both');
   if (words.length > 0) return words.join(' ');
-  if (file) return (await fs.readFile(file, 'utf8')).replace(/\n+$/, '');
+  if (file) return (await readTextFile(file, '--file')).replace(/\n+$/, '');
   if (process.stdin.isTTY) throw new TeleptyError('INVALID_FIELD', 'no prompt: give TEXT, --file PATH, or pipe it on stdin');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
   const text = Buffer.concat(chunks).toString('utf8').replace(/\n+$/, '');
   if (!text) throw new TeleptyError('INVALID_FIELD', 'no prompt: stdin was empty');
   return text;
+}
+
+/** A file named by an option, as text; one that cannot be read is bad input (exit 2) naming the option. */
+export async function readTextFile(file: string, option: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string') throw err;
+    throw new TeleptyError('INVALID_FIELD', `cannot read ${option} ${JSON.stringify(file)}: ${code === 'ENOENT' ? 'no such file' : code}`);
+  }
 }
 
 export function timeoutMs(seconds: number | undefined, fallbackMs: number): number {

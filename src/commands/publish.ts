@@ -1,11 +1,12 @@
-import { promises as fs } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { connect, type DaemonClient } from '../client/daemon-client.js';
-import { openDaemonSocket } from '../client/ws.js';
+import { openDaemonSocket, type DaemonSocket } from '../client/ws.js';
 import { BUS_PATH, ndjsonLines, type PublishAck } from '../protocol/bus.js';
 import { TeleptyError, isErrorBody } from '../protocol/errors.js';
 import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
+import { readTextFile } from './prompt-input.js';
 import { examples } from './types.js';
 
 interface PublishOptions {
@@ -17,8 +18,10 @@ interface PublishOptions {
   json?: boolean;
 }
 
-/** Events sent per WS frame when streaming NDJSON (one frame, many events). */
+/** At most this many events go in one WS frame of a stream. */
 const STREAM_BATCH = 500;
+/** Past this many bytes not yet handed to the socket, reading stdin waits for it (a fast producer, a slow daemon). */
+const SEND_HIGH_WATER = 4 * 1024 * 1024;
 
 function parseJsonArg(text: string, what: string): unknown {
   try {
@@ -28,42 +31,132 @@ function parseJsonArg(text: string, what: string): unknown {
   }
 }
 
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new TeleptyError('INVALID_FIELD', 'give --kind (and --payload), or pipe an event or NDJSON events on stdin');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function report(ack: PublishAck, json: boolean): void {
   if (json) printLine(JSON.stringify(ack));
   else printLine(`seq ${ack.seq}  message_id ${ack.message_id}  delivered ${ack.delivered}`);
 }
 
-/** Many events over one WebSocket, in NDJSON frames; every event gets its ack (or its error) back, in order. */
-async function publishStream(client: DaemonClient, lines: string[], json: boolean): Promise<number> {
-  const { ws, onMessage } = await openDaemonSocket(client, `${BUS_PATH}?subscribe=0&ack=1`);
-  let answered = 0;
-  let failed = 0;
-  const finished = new Promise<void>((resolve, reject) => {
-    onMessage((data) => {
-      const answer = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
-      answered++;
-      if (answer.kind === 'bus.ack') report(answer as unknown as PublishAck, json);
-      else {
-        failed++;
-        const msg = isErrorBody(answer) ? `${answer.error} [${answer.code}]` : JSON.stringify(answer);
-        process.stderr.write(`telepty: event ${answered}: ${msg}\n`);
-        if (json) printLine(JSON.stringify(answer));
-      }
-      if (answered === lines.length) resolve();
+/**
+ * Events over one WebSocket: sent as they come (what is available goes in one NDJSON frame), every one answered
+ * by its ack (or its error), printed as it arrives, in order.
+ */
+class EventStream {
+  private sent = 0;
+  private answered = 0;
+  private failed = 0;
+  private ended = false;
+  private lost: TeleptyError | null = null;
+  private settled: (() => void) | null = null;
+
+  private constructor(
+    private readonly ws: DaemonSocket['ws'],
+    onMessage: DaemonSocket['onMessage'],
+    private readonly json: boolean,
+  ) {
+    onMessage((data) => this.onAnswer(data));
+    ws.on('close', () => {
+      if (this.done()) return;
+      this.lost = new TeleptyError('DAEMON_UNREACHABLE', `the daemon closed the connection after ${this.answered} of ${this.sent} events`);
+      this.settled?.();
     });
-    ws.on('close', () => reject(new TeleptyError('DAEMON_UNREACHABLE', `the daemon closed the connection after ${answered} of ${lines.length} events`)));
-  });
-  for (let i = 0; i < lines.length; i += STREAM_BATCH) ws.send(lines.slice(i, i + STREAM_BATCH).join('\n'));
-  await finished;
-  ws.close(1000, 'done');
-  return failed > 0 ? EXIT.USAGE : EXIT.OK;
+  }
+
+  static async open(client: DaemonClient, json: boolean): Promise<EventStream> {
+    const { ws, onMessage } = await openDaemonSocket(client, `${BUS_PATH}?subscribe=0&ack=1`);
+    return new EventStream(ws, onMessage, json);
+  }
+
+  private done(): boolean {
+    return this.ended && this.answered === this.sent;
+  }
+
+  private onAnswer(data: Buffer): void {
+    const answer = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+    this.answered++;
+    if (answer.kind === 'bus.ack') report(answer as unknown as PublishAck, this.json);
+    else {
+      this.failed++;
+      const msg = isErrorBody(answer) ? `${answer.error} [${answer.code}]` : JSON.stringify(answer);
+      process.stderr.write(`telepty: event ${this.answered}: ${msg}\n`);
+      if (this.json) printLine(JSON.stringify(answer));
+    }
+    if (this.done()) this.settled?.();
+  }
+
+  /** Send events (one JSON text each); waits only while the socket is far behind. */
+  async send(lines: string[]): Promise<void> {
+    for (let i = 0; i < lines.length; i += STREAM_BATCH) {
+      if (this.lost) throw this.lost;
+      const frame = lines.slice(i, i + STREAM_BATCH);
+      this.sent += frame.length;
+      const written = new Promise<void>((resolve) => this.ws.send(frame.join('\n'), () => resolve()));
+      if (this.ws.bufferedAmount > SEND_HIGH_WATER) await written;
+    }
+  }
+
+  /** No more events: wait for the last answers. Exit status 2 when any event was refused. */
+  async end(): Promise<number> {
+    this.ended = true;
+    if (!this.done() && !this.lost) await new Promise<void>((resolve) => (this.settled = resolve));
+    if (this.lost) throw this.lost;
+    this.ws.close(1000, 'done');
+    return this.failed > 0 ? EXIT.USAGE : EXIT.OK;
+  }
+}
+
+function isObjectLine(line: string): boolean {
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+  } catch (err) {
+    if (err instanceof SyntaxError) return false;
+    throw err;
+  }
+}
+
+/** A whole document: one event, a JSON array of events, or else NDJSON lines (each answered on its own). */
+function documentEvents(text: string): string[] {
+  try {
+    const whole: unknown = JSON.parse(text);
+    return Array.isArray(whole) ? whole.map((e) => JSON.stringify(e)) : [JSON.stringify(whole)];
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    return ndjsonLines(text);
+  }
+}
+
+/**
+ * Events from stdin over one connection. When the first line is a JSON object on its own the input is an NDJSON
+ * stream: each line is published as soon as it has arrived (a long-running producer is not held until EOF).
+ * Otherwise (a JSON array, a pretty-printed event) the input is read to its end and published as one document.
+ */
+async function publishStdin(json: boolean): Promise<number> {
+  if (process.stdin.isTTY) throw new TeleptyError('INVALID_FIELD', 'give --kind (and --payload), or pipe an event or NDJSON events on stdin');
+  const decoder = new StringDecoder('utf8');
+  // The connection is opened with the first event (an empty stdin never connects).
+  const out: { stream: EventStream | null } = { stream: null };
+  const publish = async (lines: string[]): Promise<void> => {
+    if (lines.length === 0) return;
+    out.stream ??= await EventStream.open(await connect(), json);
+    await out.stream.send(lines);
+  };
+  let mode: 'first-line' | 'stream' | 'document' = 'first-line';
+  let pending = '';
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    pending += decoder.write(chunk);
+    if (mode === 'document') continue;
+    const nl = pending.lastIndexOf('\n');
+    if (nl < 0) continue;
+    const lines = ndjsonLines(pending.slice(0, nl + 1));
+    if (mode === 'first-line' && lines.length > 0) mode = isObjectLine(lines[0] as string) ? 'stream' : 'document';
+    if (mode === 'document') continue;
+    pending = pending.slice(nl + 1);
+    await publish(lines);
+  }
+  pending += decoder.end();
+  await publish(mode === 'stream' ? ndjsonLines(pending) : documentEvents(pending));
+  if (!out.stream) throw new TeleptyError('INVALID_FIELD', 'stdin held no events');
+  return out.stream.end();
 }
 
 export function register(program: Command): void {
@@ -89,7 +182,7 @@ export function register(program: Command): void {
       const source = opts.source ?? process.env.TELEPTY_SESSION_ID;
       if (opts.kind) {
         if (opts.payload && opts.payloadFile) throw new TeleptyError('INVALID_FIELD', 'give --payload or --payload-file, not both');
-        const payloadText = opts.payload ?? (opts.payloadFile ? await fs.readFile(opts.payloadFile, 'utf8') : undefined);
+        const payloadText = opts.payload ?? (opts.payloadFile ? await readTextFile(opts.payloadFile, '--payload-file') : undefined);
         const event = {
           kind: opts.kind,
           ...(opts.target ? { target: opts.target } : {}),
@@ -102,16 +195,6 @@ export function register(program: Command): void {
         return;
       }
       if (opts.target || opts.payload || opts.payloadFile) throw new TeleptyError('INVALID_FIELD', '--target and --payload need --kind');
-      const text = await readStdin();
-      let lines: string[];
-      try {
-        const whole: unknown = JSON.parse(text);
-        lines = Array.isArray(whole) ? whole.map((e) => JSON.stringify(e)) : [JSON.stringify(whole)];
-      } catch (err) {
-        if (!(err instanceof SyntaxError)) throw err;
-        lines = ndjsonLines(text);
-      }
-      if (lines.length === 0) throw new TeleptyError('INVALID_FIELD', 'stdin held no events');
-      process.exitCode = await publishStream(await connect(), lines, json);
+      process.exitCode = await publishStdin(json);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { renameSession } from '../client/sessions.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertNewSessionId, assertSessionId } from '../protocol/ids.js';
 import { printJson, printLine } from '../ui/print.js';
 import { examples } from './types.js';
 
@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .addHelpText('after', examples(['telepty rename tmp-bash dev-001']))
     .action(async (oldId: string, newId: string, opts: { json?: boolean }) => {
       const from = assertSessionId(oldId);
-      const to = assertSessionId(newId, 'new id');
+      const to = assertNewSessionId(newId, 'new id');
       const result = await renameSession(await connect(), from, to);
       if (opts.json) printJson(result);
       else printLine(`${result.old_id} → ${result.new_id}`);

@@ -2,13 +2,31 @@ import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { injectOne } from '../client/inject.js';
 import { getSession } from '../client/sessions.js';
-import { TeleptyError } from '../protocol/errors.js';
-import { assertSessionId, isSessionId } from '../protocol/ids.js';
+import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
+import { assertSessionId, parseAddress, type SessionAddress } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
 import { describeResult } from './inject.js';
 import { readPrompt } from './prompt-input.js';
 import { examples } from './types.js';
+
+/**
+ * The session a reply goes to: `id` or `id@<this machine>` is local; `id@<another machine>` is refused with
+ * UNKNOWN_HOST (there is no relay to peers), never delivered to a local session that happens to share the id.
+ */
+function localTarget(to: string, machineId: string): string {
+  let address: SessionAddress;
+  try {
+    address = parseAddress(to);
+  } catch (err) {
+    if (!isTeleptyError(err)) throw err;
+    throw new TeleptyError('INVALID_FIELD', `the last sender ${JSON.stringify(to)} is not a session address (id or id@host); reply through the bus instead`);
+  }
+  if (address.host !== null && address.host !== machineId) {
+    throw new TeleptyError('UNKNOWN_HOST', `the last sender ${to} is on machine ${address.host}, not this one (${machineId}); replies to other machines are not relayed, so nothing was sent`);
+  }
+  return address.id;
+}
 
 export function register(program: Command): void {
   program
@@ -16,6 +34,7 @@ export function register(program: Command): void {
     .description('inside a session: send a prompt back to whoever last injected into it (uses $TELEPTY_SESSION_ID)')
     .argument('[text...]', 'the reply; read from --file or stdin when absent')
     .option('--file <path>', 'read the reply from a file')
+    .option('--wait', 'wait until the reply is submitted', true)
     .option('--no-wait', 'return once queued')
     .option('--json', 'print the daemon answer as JSON')
     .addHelpText('after', examples(['telepty reply "done: 3 tests fixed"', 'telepty reply --file summary.md']))
@@ -28,8 +47,7 @@ export function register(program: Command): void {
       const session = await getSession(client, self);
       const to = session.last_reply_to ?? session.last_from;
       if (!to) throw new TeleptyError('NOT_FOUND', `nobody has sent session ${self} a prompt with a sender yet: nothing to reply to`);
-      const target = to.includes('@') ? to.slice(0, to.indexOf('@')) : to;
-      if (!isSessionId(target)) throw new TeleptyError('INVALID_FIELD', `the last sender ${JSON.stringify(to)} is not a session id; reply through the bus instead`);
+      const target = localTarget(to, session.locator.machine_id);
       const r = await injectOne(client, target, {
         prompt,
         from: self,

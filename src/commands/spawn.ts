@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { attach, DEFAULT_DETACH_KEY } from '../client/attach.js';
 import { connect } from '../client/daemon-client.js';
 import { spawnSession } from '../client/sessions.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertNewSessionId } from '../protocol/ids.js';
 import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
 import { printJson, printLine } from '../ui/print.js';
 import { terminalSize } from '../ui/terminal.js';
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     )
     .action(async (argv: string[], opts: SpawnOptions) => {
       const [command, ...args] = argv as [string, ...string[]];
-      const id = opts.id === undefined ? undefined : assertSessionId(opts.id);
+      const id = opts.id === undefined ? undefined : assertNewSessionId(opts.id);
       const size = opts.attach ? terminalSize(process.stdout, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS }) : { cols: DEFAULT_COLS, rows: DEFAULT_ROWS };
       const client = await connect();
       const env: Record<string, string> = {};

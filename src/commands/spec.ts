@@ -6,7 +6,10 @@ import type { Command } from 'commander';
  * command run without loading commander) parses the same declaration with node:util's parseArgs.
  */
 export interface OptionSpec {
-  /** Long flag without dashes: 'from' for --from, 'no-wait' for --no-wait (which sets `wait` to false). */
+  /**
+   * Long flag without dashes: 'from' for --from, 'no-wait' for --no-wait (which sets `wait` to false). A flag
+   * declared with its `no-` twin ('wait' and 'no-wait') is on by default; the last of the two given wins.
+   */
   long: string;
   short?: string;
   /** Placeholder when the option takes a value, e.g. '<id>'. */
@@ -37,13 +40,20 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** Boolean flags that have a `no-` twin (or are only declared as one): 'wait' for --wait/--no-wait, 'enter' for --no-enter. */
+function negatableFlags(spec: CommandSpec): Set<string> {
+  return new Set(spec.options.filter((o) => o.long.startsWith('no-') && !o.value).map((o) => o.long.slice(3)));
+}
+
 /** Add the command to commander from its spec; `action` receives the positionals, then the options. */
 export function registerSpec(program: Command, spec: CommandSpec, action: (...args: unknown[]) => Promise<void>): Command {
   const cmd = program.command(spec.name).description(spec.description);
   for (const a of spec.args) cmd.argument(a);
+  const negatable = negatableFlags(spec);
   for (const o of spec.options) {
     const flags = `${o.short ? `-${o.short}, ` : ''}--${o.long}${o.value ? ` ${o.value}` : ''}`;
     if (o.multiple) cmd.option(flags, o.description, collect, []);
+    else if (negatable.has(o.long)) cmd.option(flags, o.description, true);
     else cmd.option(flags, o.description);
   }
   return cmd.addHelpText('after', spec.helpAfter).action(action);
@@ -60,18 +70,26 @@ export function parseWithSpec(spec: CommandSpec, argv: string[]): { positionals:
   for (const o of spec.options) options[o.long] = { type: o.value ? 'string' : 'boolean', ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     if (err instanceof TypeError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return null;
     throw err;
   }
+  const negatable = negatableFlags(spec);
   const opts: ParsedOptions = {};
   for (const o of spec.options) {
     const v = (parsed.values as Record<string, string | boolean | string[] | undefined>)[o.long];
     const key = optionKey(o.long);
-    if (o.long.startsWith('no-')) opts[key] = v !== true;
+    if (o.long.startsWith('no-') || negatable.has(o.long)) opts[key] = true;
     else if (o.multiple) opts[key] = (v as string[] | undefined) ?? [];
     else if (v !== undefined) opts[key] = v;
+  }
+  // A flag and its no- twin set one key, in the order given (as commander does: the last one wins).
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue;
+    const negated = t.name.startsWith('no-');
+    const base = negated ? t.name.slice(3) : t.name;
+    if (negatable.has(base)) opts[optionKey(base)] = !negated;
   }
   return { positionals: parsed.positionals, opts };
 }

@@ -41,6 +41,11 @@ export function prettyEvent(ev: BusEvent, width: number, paint: ((s: string) => 
   return `${paint ? paint(head) : head} ${body}`;
 }
 
+/** Which daemon process answers: its pid and start time (a pid alone may be reused). */
+function daemonInstance(c: DaemonClient): { pid: number; startedAt: string } {
+  return { pid: c.handle.meta.pid, startedAt: c.handle.meta.started_at };
+}
+
 export function register(program: Command): void {
   program
     .command('tail')
@@ -70,6 +75,8 @@ export function register(program: Command): void {
       let lastSeq = opts.since ?? null;
       let seen = 0;
       const client = await connect();
+      // The daemon instance the seqs come from: a seq means nothing to another one (seqs restart with the daemon).
+      let source = daemonInstance(client);
 
       let finished = false;
       let finish!: (code: number) => void;
@@ -92,12 +99,22 @@ export function register(program: Command): void {
       };
 
       const run = async (c: DaemonClient): Promise<void> => {
+        const instance = daemonInstance(c);
+        if (instance.pid !== source.pid || instance.startedAt !== source.startedAt) {
+          // A new daemon: replay all it has (a part it no longer keeps is announced as a gap). What the old one
+          // published after lastSeq, before it went, cannot be had from anyone.
+          process.stderr.write(`telepty: the daemon was replaced (pid ${source.pid} → ${instance.pid}); replaying the new one's events from its first\n`);
+          source = instance;
+          lastSeq = 0;
+        }
         const { ws, onMessage } = await openDaemonSocket(c, query());
         onMessage((data) => {
           for (const line of ndjsonLines(data.toString('utf8'))) {
             if (finished) return;
             const ev = JSON.parse(line) as BusEvent;
             if (ev.kind === GAP_KIND) {
+              // Its seq is the last one it stands for: resuming after it does not announce it again.
+              if (typeof ev.seq === 'number') lastSeq = ev.seq;
               process.stderr.write(`telepty: gap in the bus: ${String(ev.detail)}\n`);
               if (json) printLine(line);
               continue;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertNewSessionId } from '../protocol/ids.js';
 import { intOption } from './options.js';
 import { examples } from './types.js';
 
@@ -23,7 +23,7 @@ export function register(program: Command): void {
       const { runWrap } = await import('../host/wrap.js');
       const [command, ...args] = argv.length > 0 ? argv : [process.env.SHELL || '/bin/sh'];
       process.exitCode = await runWrap({
-        ...(opts.id !== undefined ? { id: assertSessionId(opts.id) } : {}),
+        ...(opts.id !== undefined ? { id: assertNewSessionId(opts.id) } : {}),
         quiet: Boolean(opts.quiet),
         command: command as string,
         args,

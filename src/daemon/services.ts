@@ -68,7 +68,7 @@ export function createServices(deps: ServicesDeps): Services {
   startAutoRouter(bus, sessions.injector, config.machineId, log);
   return {
     routes: [...sessionRoutes(sessions), ...injectRoutes(sessions.injector), ...busRoutes(bus), ...recordRoutes(handoffs, threads)],
-    wsRoutes: [...sessions.wsRoutes(), busRoute(bus, log)],
+    wsRoutes: [...sessions.wsRoutes(), busRoute(bus, log, timings)],
     async load() {
       await sessions.load();
       const [h, t] = await Promise.all([handoffs.load(), threads.load()]);

@@ -1,7 +1,8 @@
+import type { BusWsTimings } from './bus/ws.js';
 import type { SessionTimings } from './sessions/service.js';
 
 /** Every daemon timing, named with its reason; tests shrink them through options or TELEPTY_* env. */
-export interface DaemonTimings extends SessionTimings {
+export interface DaemonTimings extends SessionTimings, BusWsTimings {
   /** How often the daemon checks that the state file still names it (another daemon may have taken over). */
   claimCheckIntervalMs: number;
   /** Graceful shutdown bound: open requests finish, then sockets are closed by force. */
@@ -36,6 +37,8 @@ export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = {
   hostAckTimeoutMs: 5_000,
   // An inject whose host went away cannot report after this; forget it.
   pendingTtlMs: 10 * 60_000,
+  // A dropped bus subscriber that still reads takes its close frame within a second; a stalled one is cut then.
+  busDropGraceMs: 1_000,
 };
 
 const ENV_NAMES: Partial<Record<keyof DaemonTimings, string>> = {
@@ -49,6 +52,7 @@ const ENV_NAMES: Partial<Record<keyof DaemonTimings, string>> = {
   disconnectedExpireMs: 'TELEPTY_DISCONNECTED_EXPIRE_MS',
   sweepIntervalMs: 'TELEPTY_SWEEP_INTERVAL_MS',
   persistDebounceMs: 'TELEPTY_PERSIST_DEBOUNCE_MS',
+  busDropGraceMs: 'TELEPTY_BUS_DROP_GRACE_MS',
 };
 
 /** Timings from defaults, overridden by positive integers in the environment. */

@@ -39,6 +39,23 @@ export const DEFAULT_INJECT_TIMINGS: InjectTimings = {
   pollMs: 3,
 };
 
+/**
+ * The longest line a program reading in canonical mode can receive: Linux's line discipline keeps 4096 bytes and
+ * needs one for the newline, and silently drops what comes beyond (measured: a 5,000-byte line arrives as its
+ * first 4,095); BSD and macOS stop taking input a little under MAX_CANON (1,024).
+ */
+export const CANONICAL_LINE_MAX_BYTES = process.platform === 'linux' ? 4_095 : 1_020;
+
+/** The prompt's longest line: its 1-based number and its size in UTF-8 bytes (what the kernel counts). */
+export function longestLine(text: string): { line: number; bytes: number } {
+  let best = { line: 1, bytes: 0 };
+  text.split('\n').forEach((l, i) => {
+    const bytes = Buffer.byteLength(l, 'utf8');
+    if (bytes > best.bytes) best = { line: i + 1, bytes };
+  });
+  return best;
+}
+
 /** Characters per PTY write: large prompts go in pieces, each after the last has reached the kernel. */
 export const WRITE_CHUNK_CHARS = 16 * 1024;
 
@@ -59,6 +76,8 @@ export interface InjectTarget {
   cursorState(): Promise<CursorState>;
   lastInputAt(): number;
   exited(): boolean;
+  /** Whether the program reads in the terminal's canonical mode (the kernel's line editor); null: cannot tell. */
+  canonicalInput(): Promise<boolean | null>;
 }
 
 export type InjectOutcome =
@@ -210,6 +229,22 @@ export class InjectQueue {
     }
   }
 
+  /**
+   * A program reading in canonical mode (no raw mode: `read`, `cat`, fgets) gets each line from the kernel's line
+   * editor, which cuts a line longer than CANONICAL_LINE_MAX_BYTES without telling anyone. Such a prompt is refused
+   * before anything is typed rather than delivered cut. Only a prompt with such a line makes the check (it asks
+   * the terminal's settings); when they cannot be read the prompt goes as usual.
+   */
+  private async checkLineLimit(text: string): Promise<void> {
+    const longest = longestLine(text);
+    if (longest.bytes <= CANONICAL_LINE_MAX_BYTES) return;
+    if ((await this.target.canonicalInput()) !== true) return;
+    throw new JobFailure(
+      'LINE_TOO_LONG',
+      `the program reads lines in the terminal's canonical mode, which takes at most ${CANONICAL_LINE_MAX_BYTES} bytes per line, and line ${longest.line} of the prompt has ${longest.bytes}; nothing was typed (break the line, or pass the text as a file)`,
+    );
+  }
+
   private async writeAll(payload: string): Promise<void> {
     for (const chunk of chunkText(payload, WRITE_CHUNK_CHARS)) {
       this.alive();
@@ -286,6 +321,7 @@ export class InjectQueue {
 
   private async run(job: InjectJobArgs): Promise<InjectOutcome> {
     await this.waitForTypingPause();
+    if (!job.enter_only) await this.checkLineLimit(job.text);
     this.alive();
     this.holding = true;
     if (!job.enter_only) {

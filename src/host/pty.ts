@@ -50,6 +50,12 @@ export class PtyProcess {
     return this.pty.pid;
   }
 
+  /** The terminal device of the child's side (/dev/pts/N), or null when node-pty does not say. */
+  get ptsName(): string | null {
+    const name = (this.pty as unknown as { ptsName?: unknown }).ptsName;
+    return typeof name === 'string' && name.length > 0 ? name : null;
+  }
+
   get hasExited(): boolean {
     return this.exitInfo !== null;
   }

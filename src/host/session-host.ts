@@ -15,6 +15,7 @@ import { DaemonLink, type LinkTimings } from './daemon-link.js';
 import { InjectQueue, type InjectTimings } from './inject-queue.js';
 import { PtyProcess, type PtyExit } from './pty.js';
 import { ScreenModel, type ScreenModes } from './screen.js';
+import { readCanonical } from './termios.js';
 
 /** Everything a host needs to start its session. For detached hosts the daemon writes it on the host's stdin. */
 export interface HostSpec {
@@ -159,6 +160,7 @@ export class SessionHost {
         cursorState: () => this.screen.cursorState(),
         lastInputAt: () => this.lastInput,
         exited: () => this.pty.hasExited,
+        canonicalInput: () => this.canonicalInput(),
       },
       {
         written: (id, at) => this.link.send({ type: 'inject_written', inject_id: id, written_at: at }),
@@ -177,6 +179,18 @@ export class SessionHost {
 
   get childPid(): number {
     return this.pty.pid;
+  }
+
+  /** Whether the child reads in canonical mode, from its terminal's settings; null (and a warning) when unknown. */
+  private async canonicalInput(): Promise<boolean | null> {
+    const pts = this.pty.ptsName;
+    if (pts === null) return null;
+    try {
+      return await readCanonical(pts);
+    } catch (err) {
+      this.deps.log.warn(`could not read the terminal settings of ${pts}: ${(err as Error).message}`);
+      return null;
+    }
   }
 
   get connected(): boolean {

@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   SESSION_EXITED: 409,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  /** A prompt line longer than a canonical-mode reader can take (the kernel would cut it). */
+  LINE_TOO_LONG: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
   SESSION_DISCONNECTED: 503,

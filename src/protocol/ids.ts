@@ -25,6 +25,21 @@ export function assertSessionId(value: unknown, field = 'session id'): string {
   );
 }
 
+/**
+ * Ids a session may not take: the literal routes `/api/sessions/multicast/inject` and `/api/sessions/broadcast/inject`
+ * win over `/api/sessions/:id/inject`, so a session called so could never get an inject of its own.
+ */
+export const RESERVED_SESSION_IDS: ReadonlySet<string> = new Set(['multicast', 'broadcast']);
+
+/** An id for a new session (spawn, rename, wrap, register): valid, and not reserved. Lookups use assertSessionId. */
+export function assertNewSessionId(value: unknown, field = 'session id'): string {
+  const id = assertSessionId(value, field);
+  if (RESERVED_SESSION_IDS.has(id)) {
+    throw new TeleptyError('INVALID_SESSION_ID', `${field} "${id}" is reserved: /api/sessions/${id}/inject is the ${id} route, so a session with this id could not be sent a prompt; choose another id`);
+  }
+  return id;
+}
+
 export interface SessionAddress {
   id: string;
   /** The machine id after `@`, or null when the address has none. */
@@ -59,5 +74,6 @@ export function deriveSessionId(cwd: string, command: string): string {
   const base = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? '';
   const raw = `${base(cwd) || 'root'}-${base(command)}`;
   const cleaned = raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, SESSION_ID_MAX_LENGTH - 4);
+  if (RESERVED_SESSION_IDS.has(cleaned)) return `${cleaned}-session`;
   return cleaned || 'session';
 }

@@ -1,5 +1,5 @@
 import { TeleptyError } from './errors.js';
-import { assertSessionId } from './ids.js';
+import { assertNewSessionId } from './ids.js';
 import { expectObject, optInt, optString, optStringArray, reqString, type Fields } from './validate.js';
 
 export type SessionType = 'spawned' | 'wrapped';
@@ -99,7 +99,7 @@ export function parseEnv(value: unknown, field = 'env'): Record<string, string> 
 
 export function parseSpawnRequest(body: unknown): SpawnRequest {
   const o: Fields = expectObject(body);
-  const sessionId = o.session_id === undefined || o.session_id === null ? undefined : assertSessionId(o.session_id);
+  const sessionId = o.session_id === undefined || o.session_id === null ? undefined : assertNewSessionId(o.session_id);
   const command = reqString(o, 'command', { min: 1, max: SPAWN_LIMITS.commandMax, noNul: true });
   if (command.trim().length === 0) throw new TeleptyError('INVALID_COMMAND', 'the command is empty');
   const cwd = optString(o, 'cwd', { min: 1, max: 4096, noNul: true });
@@ -120,7 +120,7 @@ export interface RenameRequest {
 
 export function parseRenameRequest(body: unknown): RenameRequest {
   const o = expectObject(body);
-  return { new_id: assertSessionId(o.new_id ?? o.newId, 'new id') };
+  return { new_id: assertNewSessionId(o.new_id ?? o.newId, 'new id') };
 }
 
 export interface RenameResponse {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
 import type { BusEvent, PublishAck } from '../../src/protocol/bus.js';
-import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
+import { parseJson, runCli, spawnCli, stdoutLines } from '../helpers/cli.js';
+import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
 
@@ -38,34 +39,6 @@ function seedTurnRequest(target: string, turnId: string, prompt: string): Record
   };
 }
 
-async function port(home: string): Promise<number> {
-  const live = await liveDaemon(home);
-  if (!live) throw new Error('no daemon');
-  return live.record.port;
-}
-
-function post(p: number, urlPath: string, body: string | Buffer, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: p, method: 'POST', path: urlPath, headers: { 'content-type': contentType } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** A raw bus subscriber that collects events (NDJSON batches or one per frame). */
-function subscribe(p: number, query: string): { ws: WebSocket; events: BusEvent[]; open: Promise<void> } {
-  const ws = new WebSocket(`ws://127.0.0.1:${p}/api/bus${query}`);
-  const events: BusEvent[] = [];
-  ws.on('message', (d: Buffer) => {
-    for (const line of d.toString().split('\n').filter(Boolean)) events.push(JSON.parse(line) as BusEvent);
-  });
-  return { ws, events, open: new Promise((r) => ws.once('open', () => r())) };
-}
-
 async function fixtureSession(home: string, id: string): Promise<{ submissions: () => Promise<string[]> }> {
   const log = path.join(home, `${id}.submissions`);
   await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, 'claude-like.mjs')]);
@@ -83,12 +56,12 @@ describe('auto-router', () => {
   it("turns the seed's turn_request, over HTTP and over WS, into a submitted prompt with a matching ack", async () => {
     const home = homes.newHome();
     const agent = await fixtureSession(home, 'dev-001');
-    const p = await port(home);
-    const watch = subscribe(p, '?kind=inject_written&kind=inject_failed&kind=submitted');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=inject_written&kind=inject_failed&kind=submitted');
     await watch.open;
 
     const viaHttp = seedTurnRequest('dev-001', 'turn-http', 'review the auth module (http)');
-    const ack = await post(p, '/api/bus/publish', JSON.stringify(viaHttp));
+    const ack = await postApi(p, '/api/bus/publish', JSON.stringify(viaHttp));
     expect(ack.status).toBe(200);
     expect(ack.json).toMatchObject({ success: true, message_id: 'turn_request-turn-http', seq: expect.any(Number) });
 
@@ -128,12 +101,12 @@ describe('auto-router', () => {
   it('answers a turn_request it cannot deliver with inject_failed carrying a code, and never delivers to a look-alike on this host', async () => {
     const home = homes.newHome();
     const agent = await fixtureSession(home, 'dev-001');
-    const p = await port(home);
-    const watch = subscribe(p, '?kind=inject_*');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=inject_*');
     await watch.open;
-    await post(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('nobody', 't-unknown', 'x')));
-    await post(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('dev-001@elsewhere', 't-remote', 'must not arrive')));
-    await post(p, '/api/bus/publish', JSON.stringify({ type: 'turn_request', target: 'dev-001', payload: { turn_id: 't-noprompt' } }));
+    await postApi(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('nobody', 't-unknown', 'x')));
+    await postApi(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('dev-001@elsewhere', 't-remote', 'must not arrive')));
+    await postApi(p, '/api/bus/publish', JSON.stringify({ type: 'turn_request', target: 'dev-001', payload: { turn_id: 't-noprompt' } }));
     const failed = await waitFor('three failures', () => (watch.events.filter((e) => e.kind === 'inject_failed').length === 3 ? watch.events : null));
     const byTurn = (t: string): BusEvent | undefined => failed.find((e) => e.turn_id === t);
     expect(byTurn('t-unknown')).toMatchObject({ code: 'SESSION_NOT_FOUND', original_message_id: 'turn_request-t-unknown', delivered: false });
@@ -141,6 +114,44 @@ describe('auto-router', () => {
     expect(byTurn('t-noprompt')).toMatchObject({ code: 'INVALID_FIELD' });
     await new Promise((r) => setTimeout(r, 300));
     expect(await agent.submissions()).toEqual([]);
+    watch.ws.close();
+  });
+  it('delivers a target addressed to this machine (id@<own machine id>) locally', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_MACHINE_ID: 'box-a' } });
+    const agent = await fixtureSession(home, 'dev-001');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=inject_written&kind=inject_failed');
+    await watch.open;
+    const ack = await postApi(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('dev-001@box-a', 'turn-local', 'addressed with the machine id')));
+    expect(ack.status).toBe(200);
+    await waitFor('the prompt submitted', async () => ((await agent.submissions()).length === 1 ? true : null));
+    expect(await agent.submissions()).toEqual(['addressed with the machine id']);
+    const written = await waitFor('the ack', () => watch.events.find((e) => e.kind === 'inject_written'));
+    expect(written).toMatchObject({ target_agent: 'dev-001', turn_id: 'turn-local', original_message_id: 'turn_request-turn-local', source_host: 'box-a', delivered: true });
+    expect(watch.events.filter((e) => e.kind === 'inject_failed')).toEqual([]);
+    watch.ws.close();
+  });
+
+  it('answers a turn_request for a session whose host is not connected with inject_failed SESSION_DISCONNECTED', async () => {
+    const home = homes.newHome();
+    // Short heartbeats, so the frozen host is noticed fast.
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_LINK_HEARTBEAT_MS: '200' } });
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=session_disconnect&kind=inject_*');
+    await watch.open;
+    const s = parseJson<{ host_pid: number }>(await runCli(home, ['spawn', '--id', 'frozen', '--json', '--', 'sleep', '60']));
+    process.kill(s.host_pid, 'SIGSTOP');
+    try {
+      await waitFor('session_disconnect', () => watch.events.find((e) => e.kind === 'session_disconnect'), 10_000);
+      const ack = await postApi(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('frozen', 'turn-frozen', 'never typed')));
+      expect(ack.status).toBe(200);
+      const failed = await waitFor('inject_failed', () => watch.events.find((e) => e.kind === 'inject_failed'));
+      expect(failed).toMatchObject({ code: 'SESSION_DISCONNECTED', target_agent: 'frozen', turn_id: 'turn-frozen', original_message_id: 'turn_request-turn-frozen', delivered: false });
+      expect(watch.events.filter((e) => e.kind === 'inject_written')).toEqual([]);
+    } finally {
+      process.kill(s.host_pid, 'SIGCONT');
+    }
     watch.ws.close();
   });
 });
@@ -198,22 +209,159 @@ describe('tail and publish', () => {
   });
 });
 
-describe('bus robustness', () => {
-  it('never lets a subscriber that stopped reading slow a fast one; the stalled one is dropped', async () => {
+describe('tail', () => {
+  const events = (stdout: string): BusEvent[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as BusEvent);
+
+  it('exits 5 when --count is not reached within --timeout, and 0 after --timeout without --count', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
-    const p = await port(home);
-    const fast = subscribe(p, '?batch=1&kind=load');
-    const slow = subscribe(p, '?kind=load');
+    await runCli(home, ['publish', '--kind', 'only.one']);
+    const t0 = Date.now();
+    const short = await runCli(home, ['tail', '--since', '0', '--kind', 'only.one', '--count', '2', '--timeout', '1', '--json']);
+    expect(short.exitCode).toBe(5);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_000);
+    expect(events(short.stdout).map((e) => e.kind)).toEqual(['only.one']);
+    const open = await runCli(home, ['tail', '--since', '0', '--timeout', '1', '--json']);
+    expect(open.exitCode).toBe(0);
+    expect(events(open.stdout).map((e) => e.kind)).toEqual(['only.one']);
+  });
+
+  it('prints one readable line per event with --pretty', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    await runCli(home, ['publish', '--kind', 'review.asked', '--source', 'ci', '--target', 'dev-001', '--payload', '{"pr":7}']);
+    const r = await runCli(home, ['tail', '--since', '0', '--count', '1', '--pretty']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^\d{2}:\d{2}:\d{2}\.\d{3} #1 review\.asked ci → dev-001 \{"payload":\{"pr":7\}\}$/);
+    expect(await runCli(home, ['tail', '--json', '--pretty', '--count', '1'])).toMatchObject({ exitCode: 2 });
+  });
+
+  it('filters by --target (id also matches id@host) and by --source', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const lines = [
+      { kind: 'n', target: 'dev-001', source: 'ci', payload: { n: 1 } },
+      { kind: 'n', target: 'dev-002', source: 'ci', payload: { n: 2 } },
+      { kind: 'n', target: 'dev-001@box-b', source: 'orchestrator', payload: { n: 3 } },
+      { kind: 'n', source: 'ci', payload: { n: 4 } },
+      { kind: 'n', target: 'dev-0011', source: 'ci', payload: { n: 5 } },
+    ];
+    expect((await runCli(home, ['publish'], { input: lines.map((l) => JSON.stringify(l)).join('\n') })).exitCode).toBe(0);
+    const ns = (stdout: string): unknown[] => events(stdout).map((e) => (e.payload as { n: number }).n);
+    const byTarget = await runCli(home, ['tail', '--since', '0', '--target', 'dev-001', '--count', '2', '--json']);
+    expect(ns(byTarget.stdout)).toEqual([1, 3]);
+    const bySource = await runCli(home, ['tail', '--since', '0', '--kind', 'n', '--source', 'ci', '--count', '4', '--json']);
+    expect(ns(bySource.stdout)).toEqual([1, 2, 4, 5]);
+    const both = await runCli(home, ['tail', '--since', '0', '--target', 'dev-001', '--source', 'orchestrator', '--count', '1', '--json']);
+    expect(ns(both.stdout)).toEqual([3]);
+  });
+
+  it('resumes after the daemon is killed (-9) and replaced, and sees every event published to the new one', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const tail = spawnCli(home, ['tail', '--since', '0', '--kind', 'mark', '--count', '5', '--json', '--timeout', '60']);
+    const seen = stdoutLines(tail);
+    const mark = (n: number): string => JSON.stringify({ kind: 'mark', payload: { n } });
+    expect((await runCli(home, ['publish'], { input: [mark(1), mark(2)].join('\n') })).exitCode).toBe(0);
+    await waitFor('the tail to see two marks', () => seen.length >= 2, 15_000);
+    // The tail is held while the daemon is replaced and more is published, so it reconnects only afterwards.
+    const tailPid = tail.pid as number;
+    process.kill(tailPid, 'SIGSTOP');
+    try {
+      process.kill((await liveDaemon(home))?.record.pid as number, 'SIGKILL');
+      await runCli(home, ['daemon', 'start']);
+      expect((await runCli(home, ['publish'], { input: [mark(3), mark(4), mark(5)].join('\n') })).exitCode).toBe(0);
+    } finally {
+      process.kill(tailPid, 'SIGCONT');
+    }
+    const out = await tail;
+    expect(out.exitCode, String(out.stderr)).toBe(0);
+    expect(events(String(out.stdout)).map((e) => (e.payload as { n: number }).n)).toEqual([1, 2, 3, 4, 5]);
+    expect(String(out.stderr)).toMatch(/the daemon was replaced/);
+  });
+});
+
+describe('publish', () => {
+  it('publishes an NDJSON stream from stdin line by line as it arrives, printing each ack as it comes', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    // --since 0: the tail sees every step even if it subscribes after the first one was published.
+    const tail = spawnCli(home, ['tail', '--kind', 'step', '--since', '0', '--count', '3', '--json', '--timeout', '60']);
+    const seen = stdoutLines(tail);
+    const publisher = spawnCli(home, ['publish', '--json'], { stdin: 'pipe' });
+    const acks = stdoutLines(publisher);
+    // A producer that writes the next line only once the previous one has gone through the bus.
+    for (let n = 1; n <= 3; n++) {
+      publisher.stdin?.write(`${JSON.stringify({ kind: 'step', payload: { n } })}\n`);
+      await waitFor(`the tail to see step ${n}`, () => seen.length >= n, 15_000);
+      await waitFor(`the ack of step ${n}`, () => acks.length >= n, 15_000);
+      const event = JSON.parse(seen[n - 1] as string) as BusEvent;
+      expect(event.payload).toEqual({ n });
+      expect(JSON.parse(acks[n - 1] as string)).toMatchObject({ kind: 'bus.ack', success: true, seq: event.seq, message_id: event.message_id });
+    }
+    publisher.stdin?.end();
+    const done = await publisher;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    expect(acks).toHaveLength(3);
+    expect((await tail).exitCode).toBe(0);
+  });
+
+  it('still takes a pretty-printed event or a JSON array on stdin, read whole', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const pretty = await runCli(home, ['publish', '--json'], { input: JSON.stringify({ kind: 'doc.one', payload: { a: 1 } }, null, 2) });
+    expect(pretty.exitCode, pretty.stderr).toBe(0);
+    const array = await runCli(home, ['publish', '--json'], { input: JSON.stringify([{ kind: 'doc.two' }, { kind: 'doc.three' }], null, 2) });
+    expect(array.exitCode, array.stderr).toBe(0);
+    expect(array.stdout.trim().split('\n')).toHaveLength(2);
+    const tail = await runCli(home, ['tail', '--since', '0', '--kind', 'doc.*', '--count', '3', '--json']);
+    expect(tail.stdout.trim().split('\n').map((l) => (JSON.parse(l) as BusEvent).kind)).toEqual(['doc.one', 'doc.two', 'doc.three']);
+    const empty = await runCli(home, ['publish'], { input: '\n\n' });
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toMatch(/stdin held no events/);
+  });
+
+  it('publishes the payload of --payload-file, and refuses a file that is not JSON or is missing', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const file = path.join(home, 'payload.json');
+    await fs.writeFile(file, JSON.stringify({ job: 42, notes: 'line one\nline two', nested: { ok: true } }, null, 2));
+    const ack = parseJson<PublishAck>(await runCli(home, ['publish', '--kind', 'ci.done', '--target', 'dev-001', '--payload-file', file, '--json']));
+    expect(ack).toMatchObject({ success: true, seq: expect.any(Number) });
+    const got = JSON.parse((await runCli(home, ['tail', '--since', '0', '--count', '1', '--json'])).stdout.trim()) as BusEvent;
+    expect(got).toMatchObject({ kind: 'ci.done', target: 'dev-001', seq: ack.seq, payload: { job: 42, notes: 'line one\nline two', nested: { ok: true } } });
+
+    const bad = path.join(home, 'bad.json');
+    await fs.writeFile(bad, '{"job": ');
+    const notJson = await runCli(home, ['publish', '--kind', 'ci.done', '--payload-file', bad, '--json']);
+    expect(notJson.exitCode).toBe(2);
+    expect(parseJson(notJson)).toMatchObject({ code: 'INVALID_JSON' });
+    const missing = await runCli(home, ['publish', '--kind', 'ci.done', '--payload-file', path.join(home, 'nope.json')]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read --payload-file .*nope\.json.*no such file \[INVALID_FIELD\]/);
+    const both = await runCli(home, ['publish', '--kind', 'x', '--payload', '{}', '--payload-file', file]);
+    expect(both.exitCode).toBe(2);
+  });
+});
+
+describe('bus robustness', () => {
+  it('never lets a subscriber that stopped reading slow a fast one; the stalled one is dropped with 4201 and where to resume', async () => {
+    const home = homes.newHome();
+    // The stalled subscriber gets a minute to take its close frame (queued behind its events) once it reads again,
+    // and the ring keeps every event of the test so it can resume from the seq it is given.
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_BUS_DROP_GRACE_MS: '60000', TELEPTY_BUS_RING: '40000' } });
+    const p = await daemonPort(home);
+    const fast = subscribeBus(p, '?batch=1&kind=load');
+    const slow = subscribeBus(p, '?kind=load');
     await Promise.all([fast.open, slow.open]);
-    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    let slowClose = 0;
-    slow.ws.on('close', (code) => (slowClose = code));
+    const socket = (ws: WebSocket): { pause(): void; resume(): void } => (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket(slow.ws).pause();
+    let slowClose: { code: number; reason: string } | null = null;
+    slow.ws.on('close', (code, reason) => (slowClose = { code, reason: reason.toString() }));
     const publisher = new WebSocket(`ws://127.0.0.1:${p}/api/bus?subscribe=0`);
     await new Promise((r) => publisher.once('open', r));
     const payload = 'x'.repeat(1_000);
     const N = 30_000;
-    const t0 = Date.now();
     for (let i = 0; i < N; i += 500) {
       publisher.send(
         Array.from({ length: Math.min(500, N - i) }, (_, k) => JSON.stringify({ kind: 'load', payload: { i: i + k, pad: payload } })).join('\n'),
@@ -222,13 +370,30 @@ describe('bus robustness', () => {
       if (i >= 1_000) await waitFor('the fast subscriber to keep up', () => fast.events.length >= i - 1_000, 30_000, 1);
     }
     await waitFor('the fast subscriber to get every event', () => fast.events.length >= N, 60_000);
-    const elapsed = Date.now() - t0;
-    expect(fast.events.map((e) => (e.payload as { i: number }).i)).toEqual(Array.from({ length: N }, (_, i) => i));
-    // 30 MB went by while the stalled subscriber held its socket: it was cut off rather than buffered.
-    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    await waitFor('the stalled subscriber to be closed', () => slowClose !== 0 || slow.ws.readyState === WebSocket.CLOSED, 10_000);
-    expect(slow.events.length).toBeLessThan(N);
-    expect(elapsed).toBeLessThan(60_000);
+    const index = (e: BusEvent): number => (e.payload as { i: number }).i;
+    // Every event reached the fast one, in order, while the stalled one had not read a single byte.
+    expect(fast.events.map(index)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(slow.events).toEqual([]);
+    expect(slowClose).toBeNull();
+
+    socket(slow.ws).resume();
+    const closed = await waitFor('the stalled subscriber to be closed', () => slowClose, 30_000);
+    expect(closed.code).toBe(4201);
+    expect(closed.reason).toMatch(/^too slow; reconnect with since=\d+$/);
+    const since = Number(/since=(\d+)/.exec(closed.reason)?.[1]);
+    // It was cut off (about 8 MiB behind) rather than buffered 30 MB, and it had every event up to the seq it was
+    // told to resume from, none missing.
+    const seqs = slow.events.map((e) => e.seq);
+    const fastSeq = (i: number): number => (fast.events[i] as BusEvent).seq;
+    expect(seqs.length).toBeGreaterThan(0);
+    expect(seqs.length).toBeLessThan(N / 2);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, k) => fastSeq(k)));
+    expect(since).toBe(seqs[seqs.length - 1]);
+    // Resuming from there gets the rest.
+    const again = subscribeBus(p, `?batch=1&kind=load&since=${since}`);
+    await waitFor('the rest', () => again.events.length >= N - seqs.length, 30_000);
+    expect(again.events.map(index)).toEqual(Array.from({ length: N - seqs.length }, (_, k) => seqs.length + k));
+    again.ws.close();
     publisher.close();
     fast.ws.close();
   }, 120_000);
@@ -236,7 +401,7 @@ describe('bus robustness', () => {
   it('answers malformed events with a clear error and keeps serving', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
-    const p = await port(home);
+    const p = await daemonPort(home);
     const cases: [string | Buffer, number, string][] = [
       ['{not json', 400, 'INVALID_JSON'],
       ['[1,2,3]', 400, 'INVALID_EVENT'],
@@ -246,11 +411,11 @@ describe('bus robustness', () => {
       [Buffer.alloc(10 * 1024 * 1024, 0x41), 413, 'PAYLOAD_TOO_LARGE'],
     ];
     for (const [body, status, code] of cases) {
-      const r = await post(p, '/api/bus/publish', body);
+      const r = await postApi(p, '/api/bus/publish', body);
       expect(r.status).toBe(status);
       expect(r.json).toMatchObject({ code, error: expect.any(String) });
     }
-    expect((await post(p, '/api/bus/publish', '{"kind":"x"}', 'text/plain')).status).toBe(415);
+    expect((await postApi(p, '/api/bus/publish', '{"kind":"x"}', 'text/plain')).status).toBe(415);
     const ws = new WebSocket(`ws://127.0.0.1:${p}/api/bus?subscribe=0`);
     await new Promise((r) => ws.once('open', r));
     const errors: Record<string, unknown>[] = [];
@@ -267,15 +432,15 @@ describe('bus robustness', () => {
     });
     expect(bad).toBe(400);
     ws.close();
-    expect((await post(p, '/api/bus/publish', '{"kind":"still.alive"}')).json).toMatchObject({ success: true });
+    expect((await postApi(p, '/api/bus/publish', '{"kind":"still.alive"}')).json).toMatchObject({ success: true });
   });
 
   it('publishes every daemon event through the bus with both kind and type', async () => {
     const home = homes.newHome();
     const env = { TELEPTY_HEALTH_INTERVAL_MS: '300', TELEPTY_IDLE_THRESHOLD_MS: '400', TELEPTY_SWEEP_INTERVAL_MS: '100' };
     await runCli(home, ['daemon', 'start'], { env });
-    const p = await port(home);
-    const all = subscribe(p, '?batch=1');
+    const p = await daemonPort(home);
+    const all = subscribeBus(p, '?batch=1');
     await all.open;
     await runCli(home, ['spawn', '--id', 'ev', '--', 'sh', '-c', 'sleep 2; exit 3'], { env });
     await runCli(home, ['rename', 'ev', 'ev2']);
@@ -299,8 +464,8 @@ describe('session link events', () => {
     // Short heartbeats, so a frozen host is noticed fast; the host's own heartbeat stays at its default.
     const env = { TELEPTY_LINK_HEARTBEAT_MS: '200' };
     await runCli(home, ['daemon', 'start'], { env });
-    const p = await port(home);
-    const watch = subscribe(p, '?kind=session_disconnect&kind=session_reconnect');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=session_disconnect&kind=session_reconnect');
     await watch.open;
     const s = parseJson<{ host_pid: number }>(await runCli(home, ['spawn', '--id', 'blinker', '--json', '--', 'sleep', '60']));
     process.kill(s.host_pid, 'SIGSTOP');
@@ -320,15 +485,15 @@ describe('handoffs and threads', () => {
   it('runs a handoff through claim → executing → completed with events, and keeps handoffs and threads across a restart', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
-    let p = await port(home);
-    const watch = subscribe(p, '?kind=handoff.*&kind=thread.*');
+    let p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=handoff.*&kind=thread.*');
     await watch.open;
-    const created = await post(p, '/api/handoff', JSON.stringify({ synthesis: { tasks: [{ t: 'a' }, { t: 'b' }], summary: 's' }, deliberation_id: 'd-1', auto_execute: true }));
+    const created = await postApi(p, '/api/handoff', JSON.stringify({ synthesis: { tasks: [{ t: 'a' }, { t: 'b' }], summary: 's' }, deliberation_id: 'd-1', auto_execute: true }));
     expect(created.status).toBe(201);
     const id = created.json.handoff_id as string;
     expect(created.json.status).toBe('pending');
-    expect((await post(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-001' }))).json).toMatchObject({ success: true, status: 'claimed' });
-    expect((await post(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-002' }))).status).toBe(409);
+    expect((await postApi(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-001' }))).json).toMatchObject({ success: true, status: 'claimed' });
+    expect((await postApi(p, `/api/handoff/${id}/claim`, JSON.stringify({ agent_session_id: 'dev-002' }))).status).toBe(409);
     const patch = (body: unknown): Promise<{ status: number; json: Record<string, unknown> }> =>
       new Promise((resolve, reject) => {
         const req = http.request({ host: '127.0.0.1', port: p, method: 'PATCH', path: `/api/handoff/${id}`, headers: { 'content-type': 'application/json' } }, (res) => {
@@ -342,7 +507,7 @@ describe('handoffs and threads', () => {
     expect((await patch({ status: 'completed' })).status).toBe(400);
     expect((await patch({ status: 'executing', message: 'working' })).status).toBe(200);
     expect((await patch({ status: 'completed', result: { ok: true } })).json).toMatchObject({ status: 'completed', result: { ok: true } });
-    const thread = await post(p, '/api/threads', JSON.stringify({ topic: 'auth review', participant_session_ids: ['dev-001'] }));
+    const thread = await postApi(p, '/api/threads', JSON.stringify({ topic: 'auth review', participant_session_ids: ['dev-001'] }));
     expect(thread.status).toBe(201);
     await waitFor('events', () => watch.events.length >= 5);
     expect(watch.events.map((e) => e.kind)).toEqual(['handoff.created', 'handoff.claimed', 'handoff.executing', 'handoff.completed', 'thread.opened']);
@@ -351,7 +516,7 @@ describe('handoffs and threads', () => {
 
     expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
     await runCli(home, ['daemon', 'start']);
-    p = await port(home);
+    p = await daemonPort(home);
     const get = (urlPath: string): Promise<unknown> =>
       new Promise((resolve, reject) => {
         http.get({ host: '127.0.0.1', port: p, path: urlPath }, (res) => {

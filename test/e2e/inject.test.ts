@@ -2,9 +2,11 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BusEvent } from '../../src/protocol/bus.js';
 import type { InjectResponse, MulticastResult } from '../../src/protocol/inject.js';
 import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
+import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
 import { TerminalDriver } from '../helpers/terminal.js';
@@ -103,6 +105,59 @@ describe('inject submits exactly once, text intact', () => {
       expect(got).toBe(`${text}\n`);
     }
   }, 120_000);
+});
+
+describe('inject into a program reading in canonical mode (no raw mode, no bracketed paste)', () => {
+  it('submits 5, 100 and 1,000 characters whole, and a multi-line prompt as its lines, in order', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'cooked', 'cooked-reader.mjs');
+    const expected: string[] = [];
+    for (const prompt of [promptOf(5, 'a'), promptOf(100, 'b'), promptOf(1_000, 'c'), MULTILINE]) {
+      const r = await inject(home, 'cooked', prompt);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.json.status).toBe('submitted');
+      // The kernel's line editor hands over one line per newline: a multi-line prompt arrives as its lines.
+      expected.push(...prompt.split('\n'));
+      await waitFor(`${expected.length} lines`, async () => (await s.submissions()).length >= expected.length);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await s.submissions()).map((x) => x.text)).toEqual(expected);
+  });
+
+  it('delivers lines up to 4,095 bytes whole and refuses a longer line with LINE_TOO_LONG, typing nothing', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'cooked', 'cooked-reader.mjs');
+    const watch = subscribeBus(await daemonPort(home), '?kind=inject_failed');
+    await watch.open;
+    const limit = promptOf(4_095, 'limit');
+    const twoLong = `${promptOf(3_000, 'one')}\n${promptOf(3_000, 'two')}`;
+    for (const prompt of [limit, twoLong]) {
+      const r = await inject(home, 'cooked', prompt);
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    const delivered = [limit, ...twoLong.split('\n')];
+    await waitFor('three lines', async () => (await s.submissions()).length >= 3);
+
+    for (const [name, prompt] of [
+      ['4,096 characters', promptOf(4_096, 'over')],
+      ['2,100 two-byte characters (4,200 bytes)', 'é'.repeat(2_100)],
+      ['a long second line', `fine\n${promptOf(5_000, 'second')}`],
+    ] as const) {
+      const file = await writePrompt(home, prompt);
+      const r = await runCli(home, ['inject', 'cooked', '--file', file, '--json']);
+      expect(r.exitCode, name).toBe(2);
+      expect(parseJson(r), name).toMatchObject({ code: 'LINE_TOO_LONG', inject_id: expect.any(String) });
+      expect(r.stderr, name).toMatch(/canonical mode.*at most 4095 bytes per line.*nothing was typed/);
+    }
+    const failed = await waitFor('three inject_failed', () => (watch.events.length >= 3 ? watch.events : null));
+    expect(failed.map((e) => [e.code, e.target_agent])).toEqual(Array.from({ length: 3 }, () => ['LINE_TOO_LONG', 'cooked']));
+    watch.ws.close();
+
+    // Nothing of the refused prompts reached the program, and it still takes the next one.
+    expect((await runCli(home, ['inject', 'cooked', 'still here'])).exitCode).toBe(0);
+    await waitFor('the next line', async () => (await s.submissions()).length >= 4);
+    expect((await s.submissions()).map((x) => x.text)).toEqual([...delivered, 'still here']);
+  });
 });
 
 describe('inject ordering and concurrency', () => {
@@ -259,6 +314,111 @@ describe('inject edges', () => {
     expect(got[0]?.text).toBe('pong-from-bob');
     const alices = parseJson<SessionObject[]>(await runCli(home, ['list', '--json'])).find((s) => s.id === 'alice');
     expect(alices).toMatchObject({ last_from: 'bob', last_thread_id: 't-1' });
+  });
+});
+
+describe('inject events', () => {
+  it('publishes inject_written with the seed fields, message_routed and submitted, all with the inject_id of the answer', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'target', 'claude-like.mjs');
+    const watch = subscribeBus(await daemonPort(home), '?kind=inject_*&kind=message_routed&kind=submitted');
+    await watch.open;
+    const r = await runCli(home, ['inject', 'target', '--from', 'a', '--reply-to', 'b', '--thread', 't', '--reply-expected', '--wait', '--json', 'the text']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const answer = parseJson<InjectResponse>(r);
+    expect(answer.status).toBe('submitted');
+    const events = await waitFor('three events', () => (watch.events.length >= 3 ? watch.events : null));
+    watch.ws.close();
+    expect(events.map((e) => e.kind)).toEqual(['inject_written', 'message_routed', 'submitted']);
+    const [written, routed, submitted] = events as [BusEvent, BusEvent, BusEvent];
+    expect(written).toMatchObject({
+      kind: 'inject_written',
+      type: 'inject_written',
+      sender: 'daemon',
+      timestamp: written.ts,
+      inject_id: answer.inject_id,
+      target_agent: 'target',
+      content: 'the text',
+      from: 'a',
+      reply_to: 'b',
+      thread_id: 't',
+      reply_expected: true,
+    });
+    expect(routed).toMatchObject({ kind: 'message_routed', type: 'message_routed', inject_id: answer.inject_id, from: 'a', to: 'target', reply_to: 'b', thread_id: 't', message_id: expect.any(String) });
+    expect(submitted).toMatchObject({ kind: 'submitted', type: 'submitted', inject_id: answer.inject_id, target_agent: 'target', written_at: answer.written_at, submitted_at: answer.submitted_at });
+    expect((await s.submissions()).map((x) => x.text)).toEqual(['the text']);
+  });
+
+  it('publishes inject_failed with the code of the failure', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const watch = subscribeBus(await daemonPort(home), '?kind=inject_*');
+    await watch.open;
+    const r = await runCli(home, ['inject', 'ghost', 'hello', '--from', 'a']);
+    expect(r.exitCode).toBe(3);
+    const failed = await waitFor('inject_failed', () => watch.events.find((e) => e.kind === 'inject_failed'));
+    watch.ws.close();
+    expect(failed).toMatchObject({ type: 'inject_failed', code: 'SESSION_NOT_FOUND', target_agent: 'ghost', delivered: false, error: expect.stringMatching(/ghost/) });
+    expect(watch.events.filter((e) => e.kind === 'inject_written')).toEqual([]);
+  });
+});
+
+describe('inject over plain HTTP', () => {
+  it('answers at once with status "queued" by default, and after the job with written_at/submitted_at when wait is true', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'h', 'claude-like.mjs');
+    const p = await daemonPort(home);
+    const watch = subscribeBus(p, '?kind=submitted');
+    await watch.open;
+
+    const queued = await postApi(p, '/api/sessions/h/inject', { prompt: 'not waited for' });
+    expect(queued.status).toBe(200);
+    expect(queued.json).toEqual({ success: true, inject_id: expect.any(String), session_id: 'h', status: 'queued', written_at: null, submitted_at: null });
+    // The answer came before the outcome, which is published on the bus.
+    expect(watch.events.some((e) => e.inject_id === queued.json.inject_id)).toBe(false);
+    await waitFor('the queued one submitted', () => watch.events.find((e) => e.inject_id === queued.json.inject_id));
+
+    const waited = await postApi(p, '/api/sessions/h/inject', { prompt: 'waited for', wait: true, timeout_ms: 20_000 });
+    expect(waited.status).toBe(200);
+    expect(waited.json).toMatchObject({ success: true, inject_id: expect.any(String), status: 'submitted', written_at: expect.any(String), submitted_at: expect.any(String) });
+    expect(Date.parse(waited.json.submitted_at as string)).toBeGreaterThanOrEqual(Date.parse(waited.json.written_at as string));
+    // By the time the answer came the program had taken it.
+    expect((await s.submissions()).map((x) => x.text)).toEqual(['not waited for', 'waited for']);
+
+    const draft = await postApi(p, '/api/sessions/h/inject', { prompt: 'a draft', no_enter: true, wait: true });
+    expect(draft.json).toMatchObject({ status: 'written', written_at: expect.any(String), submitted_at: null });
+    const enter = await postApi(p, '/api/sessions/h/submit', { wait: true });
+    expect(enter.json).toMatchObject({ success: true, status: 'submitted', submitted_at: expect.any(String) });
+    expect((await s.submissions()).map((x) => x.text)).toEqual(['not waited for', 'waited for', 'a draft']);
+
+    const bad = await postApi(p, '/api/sessions/h/inject', { prompt: 'x', wait: 'yes' });
+    expect(bad).toMatchObject({ status: 400, json: { code: 'INVALID_FIELD' } });
+    watch.ws.close();
+  });
+});
+
+describe('reply across machines', () => {
+  it('refuses to reply to a sender on another machine (UNKNOWN_HOST) and answers id@<this machine> locally', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_MACHINE_ID: 'box-a' } });
+    const alice = await fixtureSession(home, 'alice', 'claude-like.mjs');
+    await fixtureSession(home, 'bob', 'line-reader.mjs');
+    const asBob = { env: { TELEPTY_SESSION_ID: 'bob' } };
+
+    // Someone called alice on another machine asked bob: a local alice must not get the answer.
+    expect((await runCli(home, ['inject', 'bob', 'a question from afar', '--from', 'alice@box-b'])).exitCode).toBe(0);
+    const remote = await runCli(home, ['reply', 'meant for box-b', '--json'], asBob);
+    expect(remote.exitCode, remote.stderr).toBe(3);
+    expect(parseJson(remote)).toMatchObject({ code: 'UNKNOWN_HOST' });
+    expect(remote.stderr).toMatch(/box-b.*nothing was sent/);
+
+    // The same id at this machine's own id is local.
+    expect((await runCli(home, ['inject', 'bob', 'a question from here', '--from', 'alice@box-a'])).exitCode).toBe(0);
+    const local = await runCli(home, ['reply', 'meant for the local alice', '--json'], asBob);
+    expect(local.exitCode, local.stderr).toBe(0);
+    expect(parseJson<InjectResponse>(local)).toMatchObject({ session_id: 'alice', status: 'submitted' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await alice.submissions()).map((s) => s.text)).toEqual(['meant for the local alice']);
   });
 });
 

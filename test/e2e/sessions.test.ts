@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionMembers } from '../../src/host/pty.js';
 import type { ScreenSnapshot, SessionObject } from '../../src/protocol/session.js';
+import { daemonPort, postApi, requestApi } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { hostsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, isAlive, testEnv, waitFor } from '../helpers/env.js';
@@ -517,6 +518,31 @@ describe('bad input to sessions', () => {
     }
     expect(await list(home)).toEqual([]);
     expect(await hostsOf(home)).toEqual([]);
+  });
+
+  it('reserves the ids multicast and broadcast, whose literal inject routes would shadow such a session', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'worker', '--', 'sleep', '60']);
+    for (const args of [
+      ['spawn', '--id', 'multicast', '--', 'sh'],
+      ['spawn', '--id', 'broadcast', '--', 'sh'],
+      ['rename', 'worker', 'broadcast'],
+      ['wrap', '--id', 'multicast', '--', 'true'],
+    ]) {
+      const r = await runCli(home, args);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/"(multicast|broadcast)" is reserved: \/api\/sessions\/\1\/inject is the \1 route.*\[INVALID_SESSION_ID\]/);
+    }
+    // The daemon refuses them too, whoever asks.
+    const p = await daemonPort(home);
+    expect(await postApi(p, '/api/sessions/spawn', { session_id: 'multicast', command: 'sh' })).toMatchObject({ status: 400, json: { code: 'INVALID_SESSION_ID' } });
+    expect(await requestApi(p, 'PATCH', '/api/sessions/worker', { new_id: 'broadcast' })).toMatchObject({ status: 400, json: { code: 'INVALID_SESSION_ID' } });
+    expect(await postApi(p, '/api/sessions/register', { session_id: 'broadcast' })).toMatchObject({ status: 400, json: { code: 'INVALID_SESSION_ID' } });
+    expect((await list(home)).map((s) => s.id)).toEqual(['worker']);
+    // Ids that only look alike are ordinary ids.
+    await spawnJson(home, ['--id', 'multicast-1', '--', 'sleep', '60']);
+    expect((await runCli(home, ['rename', 'worker', 'Broadcast'])).exitCode).toBe(0);
+    expect((await list(home)).map((s) => s.id).sort()).toEqual(['Broadcast', 'multicast-1']);
   });
 
   it('refuses a rename onto an id in use', async () => {

@@ -65,13 +65,72 @@ class Ring {
     return this.size === 0 ? null : (this.items[this.head]?.event.seq ?? null);
   }
 
-  /** Every kept event with seq > `after`, oldest first. */
-  *after(after: number): Generator<StoredEvent> {
+  /** The kept event with this seq, or undefined when it is no longer (or not yet) kept. */
+  at(seq: number): StoredEvent | undefined {
     const oldest = this.oldestSeq();
-    if (oldest === null) return;
-    const skip = Math.max(0, after + 1 - oldest);
-    for (let i = skip; i < this.size; i++) yield this.items[(this.head + i) % this.items.length] as StoredEvent;
+    if (oldest === null || seq < oldest || seq >= oldest + this.size) return undefined;
+    return this.items[(this.head + (seq - oldest)) % this.items.length];
   }
+}
+
+/**
+ * A replay from `since`, pulled at the subscriber's pace, so that a backlog larger than a subscriber's live queue
+ * may hold still gets through: each take() returns the next kept events that match the filter, up to a byte
+ * budget (at least one event), after a gap notice for any part the ring no longer has (also one that it evicts
+ * while the replay is under way) or for a seq from before a daemon restart. Null once it has caught up with the
+ * bus: the subscriber goes live right then, in the same turn, so nothing falls between.
+ */
+export class Replay {
+  private next: number;
+  private pendingGap: StoredEvent | null = null;
+
+  constructor(
+    private readonly ring: Ring,
+    private readonly lastSeq: () => number,
+    private readonly filter: BusFilter,
+    private readonly gap: (fields: GapFields) => StoredEvent,
+    since: number,
+  ) {
+    const last = lastSeq();
+    const oldest = ring.oldestSeq() ?? last + 1;
+    if (since > last) {
+      // A seq from before a daemon restart: everything this daemon still keeps is new to the subscriber.
+      this.pendingGap = gap({ reason: 'seq_reset', detail: `seq ${since} is ahead of this daemon's ${last}: the daemon restarted`, from_seq: 1, to_seq: oldest - 1 });
+      this.next = oldest;
+    } else {
+      this.next = since + 1;
+    }
+  }
+
+  take(maxBytes: number): StoredEvent[] | null {
+    const out: StoredEvent[] = [];
+    if (this.pendingGap) {
+      out.push(this.pendingGap);
+      this.pendingGap = null;
+    }
+    const oldest = this.ring.oldestSeq();
+    if (oldest !== null && this.next < oldest) {
+      out.push(this.gap({ reason: 'ring_overflow', detail: `events ${this.next}-${oldest - 1} are no longer kept`, from_seq: this.next, to_seq: oldest - 1 }));
+      this.next = oldest;
+    }
+    let bytes = 0;
+    const last = this.lastSeq();
+    while (this.next <= last && (bytes < maxBytes || out.length === 0)) {
+      const stored = this.ring.at(this.next++);
+      if (stored && matchesFilter(this.filter, stored.event)) {
+        out.push(stored);
+        bytes += stored.encoded.length;
+      }
+    }
+    return out.length > 0 ? out : null;
+  }
+}
+
+interface GapFields {
+  reason: string;
+  detail: string;
+  from_seq: number;
+  to_seq: number;
 }
 
 /**
@@ -169,24 +228,23 @@ export class Bus implements EventSink {
 
   /**
    * Add a subscriber. With `since`, first replay what the ring still has after it; a part it no longer has (or a
-   * seq from before a daemon restart) is announced with a `bus.gap` event, never silently skipped.
+   * seq from before a daemon restart) is announced with a `bus.gap` event, never silently skipped. The replay is
+   * delivered at once; a subscriber that must take it at its own pace pulls it with replay() and subscribes
+   * without `since` when that has caught up.
    */
   subscribe(sub: BusSubscriber, since: number | null): void {
     if (since !== null) {
-      const oldest = this.ring.oldestSeq() ?? this.seq + 1;
-      let from = since;
-      if (since > this.seq) {
-        // A seq from before a daemon restart: everything this daemon still keeps is new to the subscriber.
-        if (!this.deliverGap(sub, { reason: 'seq_reset', detail: `seq ${since} is ahead of this daemon's ${this.seq}: the daemon restarted`, from_seq: 1, to_seq: oldest - 1 })) return;
-        from = 0;
-      } else if (since + 1 < oldest) {
-        if (!this.deliverGap(sub, { reason: 'ring_overflow', detail: `events ${since + 1}-${oldest - 1} are no longer kept`, from_seq: since + 1, to_seq: oldest - 1 })) return;
-      }
-      for (const stored of this.ring.after(from)) {
-        if (matchesFilter(sub.filter, stored.event) && !sub.deliver(stored)) return;
+      const replay = this.replay(since, sub.filter);
+      for (let batch = replay.take(Infinity); batch; batch = replay.take(Infinity)) {
+        for (const stored of batch) if (!sub.deliver(stored)) return;
       }
     }
     this.subscribers.add(sub);
+  }
+
+  /** The events after `since` that match `filter`, to be pulled in pieces (see Replay). */
+  replay(since: number, filter: BusFilter): Replay {
+    return new Replay(this.ring, () => this.seq, filter, (fields) => this.gapNotice(fields), since);
   }
 
   unsubscribe(sub: BusSubscriber): void {
@@ -199,9 +257,10 @@ export class Bus implements EventSink {
 
   /**
    * A gap notice carries the seq of the last event it stands for (to_seq), so a client that resumes from the
-   * last seq it saw resumes right after the gap, with the replay that follows it.
+   * last seq it saw resumes right after the gap, with the replay that follows it. It is sent to the one subscriber
+   * that has the gap, never stored.
    */
-  private deliverGap(sub: BusSubscriber, fields: { reason: string; detail: string; from_seq: number; to_seq: number }): boolean {
+  private gapNotice(fields: GapFields): StoredEvent {
     const ts = new Date(this.deps.now()).toISOString();
     const event: BusEvent = {
       version: BUS_ENVELOPE_VERSION,
@@ -215,6 +274,6 @@ export class Bus implements EventSink {
       seq: Math.max(0, fields.to_seq),
       ...fields,
     };
-    return sub.deliver({ event, encoded: Buffer.from(JSON.stringify(event)) });
+    return { event, encoded: Buffer.from(JSON.stringify(event)) };
   }
 }

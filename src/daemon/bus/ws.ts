@@ -12,6 +12,20 @@ import type { Bus, BusSubscriber, StoredEvent } from './bus.js';
 export const SUBSCRIBER_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Close code for a dropped slow subscriber. */
 export const BUS_CLOSE_TOO_SLOW = 4201;
+
+export interface BusWsTimings {
+  /**
+   * After the close frame to a dropped subscriber, how long it gets to take it (behind what was already queued to
+   * it) before its socket is cut: a stalled peer may never answer the close handshake.
+   */
+  busDropGraceMs: number;
+}
+
+/**
+ * Replay bytes per frame (batch=1) or per round of frames (one event per frame) while a resuming subscriber
+ * catches up; the next round goes once the socket has taken this one, so a long backlog never piles up in memory.
+ */
+const REPLAY_ROUND_BYTES = 1024 * 1024;
 /** Same bound as an HTTP body. */
 const BUS_MAX_PAYLOAD = 4 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
@@ -44,10 +58,42 @@ class WsSubscriber implements BusSubscriber {
     private readonly ws: WebSocket,
     private readonly opts: BusSubscribeOptions,
     private readonly remote: boolean,
+    private readonly timings: BusWsTimings,
   ) {}
 
   get filter(): BusFilter {
     return this.opts;
+  }
+
+  /** Subscribe: live at once, or, with `since`, after the replay has been pulled at the socket's pace. */
+  start(bus: Bus): void {
+    if (this.opts.since === null) {
+      bus.subscribe(this, null);
+      return;
+    }
+    this.lastSent = this.opts.since;
+    const replay = bus.replay(this.opts.since, this.opts);
+    const round = (): void => {
+      if (this.dropped || this.ws.readyState !== this.ws.OPEN) return;
+      const events = replay.take(REPLAY_ROUND_BYTES);
+      if (events === null) {
+        bus.subscribe(this, null);
+        return;
+      }
+      const last = events[events.length - 1] as StoredEvent;
+      const next = (err?: Error): void => {
+        if (!err) round();
+      };
+      if (this.opts.batch) {
+        const parts: Buffer[] = [];
+        for (const e of events) parts.push(encodedFor(e, this.remote), NEWLINE);
+        this.ws.send(Buffer.concat(parts), { binary: false }, next);
+      } else {
+        for (const e of events) this.ws.send(encodedFor(e, this.remote), { binary: false }, e === last ? next : undefined);
+      }
+      this.lastSent = last.event.seq;
+    };
+    round();
   }
 
   deliver(stored: StoredEvent): boolean {
@@ -90,13 +136,12 @@ class WsSubscriber implements BusSubscriber {
     this.queue = [];
     // Everything up to lastSent is on the wire (or in the peer's buffers): resuming after it loses nothing.
     this.ws.close(BUS_CLOSE_TOO_SLOW, `too slow; reconnect with since=${this.lastSent}`.slice(0, 120));
-    // A stalled peer may never answer the close handshake.
-    setTimeout(() => this.ws.terminate(), 1_000).unref();
+    setTimeout(() => this.ws.terminate(), this.timings.busDropGraceMs).unref();
   }
 }
 
 /** `/api/bus`: subscribe with filters in the query; publish by sending events (one per frame, or NDJSON). */
-export function busRoute(bus: Bus, log: Logger): WsRoute {
+export function busRoute(bus: Bus, log: Logger, timings: BusWsTimings): WsRoute {
   return {
     method: 'GET',
     path: BUS_PATH,
@@ -105,8 +150,8 @@ export function busRoute(bus: Bus, log: Logger): WsRoute {
     accept(ws, req, _params, url) {
       const opts = parseSubscribeQuery(url.searchParams);
       const remote = !isLocalConnection(req.socket);
-      const sub = new WsSubscriber(ws, opts, remote);
-      if (opts.subscribe) bus.subscribe(sub, opts.since);
+      const sub = new WsSubscriber(ws, opts, remote, timings);
+      if (opts.subscribe) sub.start(bus);
       const answer = (body: Record<string, unknown>): void => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
       };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError, isErrorCode, isTeleptyError } from '../../protocol/errors.js';
 import type { HostInjectResult, HostInjectWritten } from '../../protocol/host-link.js';
+import { isSessionId } from '../../protocol/ids.js';
 import type { InjectOptions, InjectResponse, InjectStatus, MulticastResult } from '../../protocol/inject.js';
 import { withTimeout } from '../../util/async.js';
 import type { Logger } from '../../util/log.js';
@@ -84,7 +85,8 @@ export class Injector {
     try {
       entry = this.deps.registry.requireConnected(id);
     } catch (err) {
-      if (isTeleptyError(err)) this.announceFailure(typeof id === 'string' ? id : null, null, err, origin);
+      // An id that is not a valid session id is not echoed into the event (it came from a URL, unchecked).
+      if (isTeleptyError(err)) this.announceFailure(isSessionId(id) ? id : null, null, err, origin);
       throw err;
     }
     const injectId = randomUUID();

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import type { DaemonToHost, HostHello, HostRequestMap, HostRequestOp, HostStateUpdate } from '../../protocol/host-link.js';
-import { assertSessionId, uniqueSessionId } from '../../protocol/ids.js';
+import { assertNewSessionId, assertSessionId, uniqueSessionId } from '../../protocol/ids.js';
 import type { SessionObject, SessionStatus, SessionType } from '../../protocol/session.js';
 
 /** A connected host as the registry sees it (host-hub implements it over a WebSocket). */
@@ -191,6 +191,7 @@ export class SessionRegistry {
 
     const known = this.findByInstance(hello.host_instance);
     if (known) return { entry: this.reattach(known, hello, link), outcome: 'reconnected' };
+    assertNewSessionId(wanted);
 
     let id = wanted;
     let outcome: AttachOutcome = 'new';
@@ -328,7 +329,7 @@ export class SessionRegistry {
   }
 
   rename(e: SessionEntry, newIdRaw: unknown): { old_id: string; new_id: string } {
-    const newId = assertSessionId(newIdRaw, 'new id');
+    const newId = assertNewSessionId(newIdRaw, 'new id');
     const oldId = e.id;
     if (this.byId.get(oldId) !== e) throw new TeleptyError('SESSION_NOT_FOUND', `no session ${JSON.stringify(oldId)}`, { id: oldId });
     if (newId === oldId) return { old_id: oldId, new_id: newId };

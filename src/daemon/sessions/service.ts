@@ -2,7 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError } from '../../protocol/errors.js';
-import { assertSessionId } from '../../protocol/ids.js';
+import { assertNewSessionId } from '../../protocol/ids.js';
 import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionObject, SpawnRequest, SpawnResponse } from '../../protocol/session.js';
 import { expectObject, optString } from '../../protocol/validate.js';
 import type { TeleptyConfig } from '../../util/config.js';
@@ -160,7 +160,7 @@ export class Sessions {
    */
   registerPlaceholder(body: unknown): { status: number; body: Record<string, unknown> } {
     const o = expectObject(body);
-    const id = assertSessionId(o.session_id);
+    const id = assertNewSessionId(o.session_id);
     const existing = this.registry.get(id);
     if (existing) return { status: 200, body: { session_id: id, reregistered: true, type: existing.type } };
     const now = this.deps.now();

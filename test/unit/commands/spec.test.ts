@@ -29,6 +29,9 @@ describe('command spec', () => {
     ['--all', 'status', '--json'],
     ['dev-001', '--file', 'p.md', '--from', 'alice', '--reply-to', 'bob', '--thread', 't1', '--reply-expected', '--no-enter'],
     ['dev-001', '--', '--looks-like-a-flag'],
+    ['dev-001', '--wait', '--timeout', '2', 'hi'],
+    ['dev-001', '--no-wait', '--wait', 'last one wins'],
+    ['dev-001', '--wait', '--no-wait', 'last one wins'],
   ]) {
     it(`parses ${JSON.stringify(argv)} as commander does`, async () => {
       const fast = parseFast(argv);
@@ -39,6 +42,26 @@ describe('command spec', () => {
       for (const [k, v] of Object.entries(slow.opts)) expect((opts as unknown as Record<string, unknown>)[k], k).toEqual(v);
     });
   }
+
+  it('waits by default; --wait says so explicitly, --no-wait turns it off, and the last of the two wins', async () => {
+    const cases: [string[], boolean][] = [
+      [['dev-001', 'hi'], true],
+      [['dev-001', '--wait', 'hi'], true],
+      [['dev-001', '--no-wait', 'hi'], false],
+      [['dev-001', '--no-wait', '--wait', 'hi'], true],
+      [['dev-001', '--wait', '--no-wait', 'hi'], false],
+    ];
+    for (const [argv, wait] of cases) {
+      expect((parseFast(argv) as NonNullable<ReturnType<typeof parseFast>>)[2].wait, `fast ${argv.join(' ')}`).toBe(wait);
+      expect((await viaCommander(argv)).opts.wait, `commander ${argv.join(' ')}`).toBe(wait);
+    }
+  });
+
+  it('keeps the other negatable flag (--no-enter) on by default and off when given', async () => {
+    expect((parseFast(['dev-001', 'hi']) as NonNullable<ReturnType<typeof parseFast>>)[2].enter).toBe(true);
+    expect((parseFast(['dev-001', '--no-enter', 'hi']) as NonNullable<ReturnType<typeof parseFast>>)[2].enter).toBe(false);
+    expect((await viaCommander(['dev-001', '--no-enter', 'hi'])).opts.enter).toBe(false);
+  });
 
   it('leaves help, unknown options and missing values to the full CLI', () => {
     expect(parseWithSpec(injectSpec, ['dev-001', '--help'])).toBeNull();

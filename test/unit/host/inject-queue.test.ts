@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CANONICAL_LINE_MAX_BYTES,
   chunkText,
   InjectQueue,
+  longestLine,
   textTail,
   WRITE_CHUNK_CHARS,
   type CursorState,
@@ -70,6 +72,8 @@ interface FakeOptions {
   drainPolls: number;
   /** writeQueueEmpty() is always false: the program stopped reading. */
   stalled: boolean;
+  /** What canonicalInput() answers: the program reads in canonical mode (true), raw (false), unknown (null). */
+  canonical: boolean | null;
 }
 
 const DEFAULT_FAKE: FakeOptions = {
@@ -82,6 +86,7 @@ const DEFAULT_FAKE: FakeOptions = {
   submitDelayMs: 5,
   drainPolls: 0,
   stalled: false,
+  canonical: false,
 };
 
 /** One shared, ordered log of what happened (writes, written/done events, releases). */
@@ -104,6 +109,8 @@ class FakeProgram implements InjectTarget {
   readonly writesWhileBusy: string[] = [];
   lastInput = 0;
   isExited = false;
+  /** How often the queue asked for the terminal's mode. */
+  canonicalAsked = 0;
   /** Called synchronously inside write(), after recording it. */
   onWrite: ((data: string) => void) | null = null;
   private buffer = '';
@@ -175,6 +182,11 @@ class FakeProgram implements InjectTarget {
 
   exited(): boolean {
     return this.isExited;
+  }
+
+  async canonicalInput(): Promise<boolean | null> {
+    this.canonicalAsked++;
+    return this.opts.canonical;
   }
 
   /** Change the cursor line now (as a program's own output would). */
@@ -784,6 +796,55 @@ describe('InjectQueue: large prompts', QUEUE_TESTS, () => {
     expect(chunks.join('')).toBe(`${PASTE_START}${text}${PASTE_END}`);
     expect(r.fake.writesWhileBusy).toEqual([]);
     expect(r.fake.writes[r.fake.writes.length - 1]?.data).toBe('\r');
+  });
+});
+
+describe('InjectQueue: canonical-mode readers', QUEUE_TESTS, () => {
+  const atLimit = 'x'.repeat(CANONICAL_LINE_MAX_BYTES);
+
+  it('refuses a prompt with a line longer than a canonical-mode reader takes, typing nothing', async () => {
+    const r = rig({ bracketedPaste: false, canonical: true });
+    const outcome = await runOne(r, job('long', `short first line\n${atLimit}y\nlast`));
+    expect(failure(outcome).code).toBe('LINE_TOO_LONG');
+    expect(failure(outcome).error).toMatch(new RegExp(`at most ${CANONICAL_LINE_MAX_BYTES} bytes per line, and line 2 of the prompt has ${CANONICAL_LINE_MAX_BYTES + 1}; nothing was typed`));
+    expect(r.fake.writes).toEqual([]);
+    expect(r.events.writtenCount.get('long')).toBeUndefined();
+  });
+
+  it('counts UTF-8 bytes, as the kernel does, not characters', async () => {
+    const r = rig({ bracketedPaste: false, canonical: true });
+    const wide = 'é'.repeat(Math.ceil((CANONICAL_LINE_MAX_BYTES + 1) / 2));
+    expect(wide.length).toBeLessThan(CANONICAL_LINE_MAX_BYTES);
+    expect(failure(await runOne(r, job('wide', wide))).code).toBe('LINE_TOO_LONG');
+  });
+
+  it('delivers lines up to the limit, however long the whole prompt', async () => {
+    const r = rig({ bracketedPaste: false, canonical: true });
+    const outcome = await runOne(r, job('ok', `${atLimit}\n${atLimit}`));
+    expect(outcome.status).toBe('submitted');
+    expect(r.fake.textWrites().map((w) => w.data).join('')).toBe(`${atLimit}\n${atLimit}`);
+  });
+
+  it('delivers a long line to a program in raw mode, or when the mode cannot be told', async () => {
+    for (const canonical of [false, null]) {
+      const r = rig({ bracketedPaste: false, canonical });
+      expect((await runOne(r, job('raw', `${atLimit}more`))).status).toBe('submitted');
+      expect(r.fake.canonicalAsked).toBe(1);
+    }
+  });
+
+  it('asks for the terminal mode only for a prompt with a line over the limit, and never for Enter alone', async () => {
+    const r = rig({ bracketedPaste: false, canonical: true });
+    await runOne(r, job('short', `${atLimit}\nshort`));
+    expect(r.queue.enqueue(job('enter', '', { enter_only: true }))).toBe(0);
+    await r.events.wait('enter');
+    expect(r.fake.canonicalAsked).toBe(0);
+  });
+
+  it('finds the longest line and its size in bytes', () => {
+    expect(longestLine('a\nbbb\ncc')).toEqual({ line: 2, bytes: 3 });
+    expect(longestLine('ééé\nabcd')).toEqual({ line: 1, bytes: 6 });
+    expect(longestLine('')).toEqual({ line: 1, bytes: 0 });
   });
 });
 

@@ -367,11 +367,7 @@ describe('Bus: subscribe with since (replay ring)', () => {
     expect(sub.seqs).toEqual([0, 1]);
   });
 
-  // BUG (src/daemon/bus/bus.ts, subscribe(): `this.ring.after(Math.min(since, this.seq))`, with the seq_reset gap's
-  // `to_seq: oldest - 1`): when `since` is ahead of the bus (the daemon restarted), the replay starts after
-  // this.seq, so it replays nothing, while the gap only announces 1..oldest-1 (here 1..0, an empty range).
-  // Events oldest..lastSeq, still in the ring, are neither replayed nor announced: they are silently lost,
-  // against PROTOCOL.md ("loses nothing that is still in the ring; a gap it cannot fill is announced, not hidden").
+  // PROTOCOL.md: a replay "loses nothing that is still in the ring; a gap it cannot fill is announced, not hidden".
   it('after a seq_reset, every event of this daemon is either replayed or inside the announced gap', () => {
     const { bus } = makeBus();
     publishMany(bus, 3);
@@ -396,6 +392,54 @@ describe('Bus: subscribe with since (replay ring)', () => {
     expect(bus.subscriberCount).toBe(0);
     bus.publish({ kind: 'k' });
     expect(sub.calls).toBe(3);
+  });
+});
+
+describe('Bus: a replay pulled at the subscriber\'s pace', () => {
+  const seqsOf = (events: StoredEvent[]): number[] => events.map((e) => e.event.seq);
+  const ALL: BusFilter = { kinds: [], target: null, source: null };
+
+  it('comes in rounds within the byte budget (at least one event each), in order, then null once caught up', () => {
+    const { bus } = makeBus();
+    publishMany(bus, 10);
+    // Every event has the same size (one-digit seqs and i, except 10, which is the last).
+    const size = (bus.replay(0, ALL).take(1) as StoredEvent[])[0]?.encoded.length as number;
+    const replay = bus.replay(2, ALL);
+    const rounds: number[][] = [];
+    for (let r = replay.take(size * 3); r; r = replay.take(size * 3)) rounds.push(seqsOf(r));
+    expect(rounds).toEqual([
+      [3, 4, 5],
+      [6, 7, 8],
+      [9, 10],
+    ]);
+    const big = bus.replay(0, ALL);
+    expect(seqsOf(big.take(1) as StoredEvent[])).toEqual([1]);
+  });
+
+  it('takes in what is published meanwhile; going live when it returns null misses nothing', () => {
+    const { bus } = makeBus();
+    publishMany(bus, 3);
+    const sub = new FakeSubscriber({ kinds: ['k'] });
+    const replay = bus.replay(0, sub.filter);
+    const got: number[] = seqsOf(replay.take(1) as StoredEvent[]);
+    bus.publish({ kind: 'k' });
+    bus.publish({ kind: 'other' });
+    for (let r = replay.take(1); r; r = replay.take(1)) got.push(...seqsOf(r));
+    bus.subscribe(sub, null);
+    bus.publish({ kind: 'k' });
+    expect([...got, ...sub.seqs]).toEqual([1, 2, 3, 4, 6]);
+  });
+
+  it('announces what the ring evicted before the replay reached it, and goes on from the oldest kept event', () => {
+    const { bus } = makeBus({ ringEvents: 5 });
+    publishMany(bus, 5);
+    const replay = bus.replay(0, ALL);
+    expect(seqsOf(replay.take(1) as StoredEvent[])).toEqual([1]);
+    publishMany(bus, 4); // the ring now keeps 5..9: 2..4 are gone
+    const next = replay.take(Infinity) as StoredEvent[];
+    expect(next[0]?.event).toMatchObject({ kind: GAP_KIND, reason: 'ring_overflow', from_seq: 2, to_seq: 4, seq: 4 });
+    expect(seqsOf(next.slice(1))).toEqual([5, 6, 7, 8, 9]);
+    expect(replay.take(Infinity)).toBeNull();
   });
 });
 

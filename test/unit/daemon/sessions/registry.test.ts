@@ -4,6 +4,7 @@ import { fromPersisted } from '../../../../src/daemon/sessions/store.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
 import type { DaemonToHost, HostHello, HostRequestMap, HostRequestOp } from '../../../../src/protocol/host-link.js';
 import { isSessionId } from '../../../../src/protocol/ids.js';
+import { hostHello, newHostInstance } from '../../../helpers/host-link.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 
@@ -29,38 +30,10 @@ function fakeViewer(): ViewerHandle {
   return { ready: true, send: () => true, close: () => undefined };
 }
 
-let instanceSeq = 0;
-/** A fresh host instance (hosts use 32 hex chars; the hub wants at least 16). */
-function newInstance(): string {
-  instanceSeq += 1;
-  return `instance-${String(instanceSeq).padStart(16, '0')}`;
-}
+const newInstance = newHostInstance;
 
 function hello(instance: string, id: string, over: Partial<HostHello> = {}, session: Partial<HostHello['session']> = {}): HostHello {
-  return {
-    type: 'hello',
-    link_version: 1,
-    host_instance: instance,
-    session_id: id,
-    id_flexible: false,
-    ...over,
-    session: {
-      type: 'wrapped',
-      command: 'bash',
-      args: ['-l'],
-      cwd: '/home/me/projects/telepty',
-      pid: 4242,
-      host_pid: 4241,
-      cols: 120,
-      rows: 40,
-      term: 'xterm-256color',
-      created_at: new Date(T0 - 60_000).toISOString(),
-      last_activity_at: new Date(T0 - 5_000).toISOString(),
-      bracketed_paste: true,
-      alt_screen: false,
-      ...session,
-    },
-  };
+  return hostHello(instance, id, T0, over, session);
 }
 
 /** The error a synchronous call throws (the test fails if it returns). */
@@ -128,6 +101,18 @@ describe('session registry', () => {
   }
 
   describe('attaching hosts', () => {
+    it('refuses a new host that says hello with a reserved id (multicast, broadcast)', async () => {
+      for (const id of ['multicast', 'broadcast']) {
+        const err = await registry.attachHost(hello(newInstance(), id), new FakeLink()).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expectCode(err, 'INVALID_SESSION_ID');
+      }
+      expect(registry.list()).toEqual([]);
+      expect(events).toEqual([]);
+    });
+
     it('registers a new host as connected and announces it', async () => {
       const link = new FakeLink();
       const instance = newInstance();
@@ -494,6 +479,17 @@ describe('session registry', () => {
       registry.rename(entry, 'builder');
       expect(registry.get('builder')).toBe(entry);
       expect(link.sent).toEqual([]);
+    });
+
+    it('refuses a reserved new id (multicast, broadcast)', async () => {
+      const { entry, link } = await attached('worker');
+      expectCode(
+        thrown(() => registry.rename(entry, 'multicast')),
+        'INVALID_SESSION_ID',
+      );
+      expect(entry.id).toBe('worker');
+      expect(link.sent).toEqual([]);
+      expect(events).toEqual([]);
     });
 
     it('refuses a new id held by another session or a reservation', async () => {

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { prettyEvent } from '../../../src/commands/tail.js';
+import type { BusEvent } from '../../../src/protocol/bus.js';
+
+function event(over: Partial<BusEvent> = {}): BusEvent {
+  return {
+    version: 1,
+    message_id: 'm-1',
+    kind: 'inject_written',
+    type: 'inject_written',
+    source: 'daemon',
+    source_host: 'box-a',
+    target: 'dev-001',
+    ts: '2025-03-01T12:34:56.789Z',
+    timestamp: '2025-03-01T12:34:56.789Z',
+    sender: 'daemon',
+    seq: 42,
+    ...over,
+  };
+}
+
+describe('tail --pretty', () => {
+  it('prints time, seq, kind, source → target, then the fields that are not envelope', () => {
+    expect(prettyEvent(event({ inject_id: 'i-1', content: 'hello' }), 160, null)).toBe('12:34:56.789 #42 inject_written daemon → dev-001 {"inject_id":"i-1","content":"hello"}');
+  });
+
+  it('leaves out a missing target and shows a missing source as ?', () => {
+    expect(prettyEvent(event({ source: null, target: null }), 160, null)).toBe('12:34:56.789 #42 inject_written ? {}');
+  });
+
+  it('shortens the fields to the width, with an ellipsis, keeping the head whole', () => {
+    const line = prettyEvent(event({ content: 'x'.repeat(500) }), 80, null);
+    expect(line).toHaveLength(80);
+    expect(line.startsWith('12:34:56.789 #42 inject_written daemon → dev-001 {"content":"xxx')).toBe(true);
+    expect(line.endsWith('…')).toBe(true);
+  });
+
+  it('keeps at least 20 characters of the fields on a narrow terminal', () => {
+    const line = prettyEvent(event({ content: 'y'.repeat(100) }), 10, null);
+    const body = line.slice(line.indexOf('{'));
+    expect(body).toHaveLength(20);
+    expect(body.endsWith('…')).toBe(true);
+  });
+
+  it('paints the head only', () => {
+    expect(prettyEvent(event({ n: 1 }), 160, (s) => `<${s}>`)).toBe('<12:34:56.789 #42 inject_written daemon → dev-001> {"n":1}');
+  });
+});
