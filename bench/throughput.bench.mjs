@@ -76,28 +76,33 @@ async function tmux() {
 // The 40 MB file goes however the bench ends (also on SIGTERM, which exits through process.exit).
 process.on('exit', () => rmSync(FILE, { force: true }));
 const mbps = (s) => SIZE / 1e6 / s;
-/** This machine is noisy: each scenario runs RUNS times and the median counts. */
-const RUNS = 3;
-async function median(label, fn) {
-  const results = [];
-  for (let i = 0; i < RUNS; i++) {
-    const r = await fn(i);
-    process.stderr.write(`  ${label} run ${i + 1}/${RUNS}: ${r.seconds.toFixed(2)} s\n`);
-    results.push(r);
-  }
-  results.sort((a, b) => a.seconds - b.seconds);
-  return results[Math.floor(RUNS / 2)];
-}
+/**
+ * This machine is noisy (the same run varies by a third from one minute to the next): the scenarios run in ROUNDS
+ * interleaved rounds (telepty none, stalled, one viewer, tmux, then again), so drift hits all of them alike, and
+ * each one's median counts.
+ */
+const ROUNDS = 5;
+const medianOf = (results) => [...results].sort((a, b) => a.seconds - b.seconds)[Math.floor(results.length / 2)];
 makeFile();
 const h = benchHome();
 const rows = [];
 try {
   h.cli(['daemon', 'start']);
   const port = JSON.parse(readFileSync(path.join(h.home, 'daemon.json'), 'utf8')).port;
-  const none = await median('telepty, no viewer', (i) => telepty(h, port, `tput-none-${i}`, 'none'));
-  const one = await median('telepty, one viewer', (i) => telepty(h, port, `tput-one-${i}`, 'one'));
-  const stalled = await median('telepty, stalled viewer', (i) => telepty(h, port, `tput-stalled-${i}`, 'stalled'));
-  const x = has('tmux') ? await median('tmux, no client', () => tmux()) : null;
+  const scenarios = [
+    { label: 'telepty, no viewer', run: (i) => telepty(h, port, `tput-none-${i}`, 'none'), results: [] },
+    { label: 'telepty, stalled viewer', run: (i) => telepty(h, port, `tput-stalled-${i}`, 'stalled'), results: [] },
+    { label: 'telepty, one viewer', run: (i) => telepty(h, port, `tput-one-${i}`, 'one'), results: [] },
+    ...(has('tmux') ? [{ label: 'tmux, no client', run: () => tmux(), results: [] }] : []),
+  ];
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const sc of scenarios) {
+      const r = await sc.run(i);
+      process.stderr.write(`  ${sc.label} round ${i + 1}/${ROUNDS}: ${r.seconds.toFixed(2)} s\n`);
+      sc.results.push(r);
+    }
+  }
+  const [none, stalled, one, x] = scenarios.map((sc) => medianOf(sc.results));
 
   const vs = (s, ref) => (ref ? `${(mbps(s) / mbps(ref.seconds)).toFixed(2)}x tmux` : '');
   rows.push({ name: '40 MB through cat, no viewer', value: `${mbps(none.seconds).toFixed(1)} MB/s (${none.seconds.toFixed(2)} s)`, ratio: vs(none.seconds, x), target: '≥ tmux', mb_s: mbps(none.seconds) });

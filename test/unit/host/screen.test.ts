@@ -20,7 +20,7 @@ describe('the session screen model', () => {
     const cut = text.indexOf(Buffer.from('✓')) + 1; // inside the three bytes of ✓
     screen.write(text.subarray(0, cut));
     screen.write(text.subarray(cut));
-    const snap = await screen.snapshot({});
+    const snap = await screen.snapshot({ scrollback: false, ansi: false });
     expect(snap.lines).toEqual(['héllo ✓ wörld', 'second line']);
     expect(await screen.cursorState()).toMatchObject({ buffer: 'normal', x: 11, line: 'second line' });
   });
@@ -54,7 +54,7 @@ describe('the session screen model', () => {
     // More than one batch, none of them the whole flood at once.
     expect(parsed.length).toBeGreaterThan(1);
     expect(Math.max(...parsed)).toBeLessThan(total);
-    const snap = await screen.snapshot({ lines: 1 });
+    const snap = await screen.snapshot({ lines: 1, scrollback: false, ansi: false });
     expect(snap.lines).toEqual([`line 399 ${'x'.repeat(60)}`]);
   });
 });
