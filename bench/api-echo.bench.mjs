@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { benchHome, fmt, has, printRows, record, summarize } from './lib.mjs';
+import { benchHome, fmt, freePort, has, printRows, record, summarize } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');
@@ -14,17 +14,19 @@ const KEYS = 500;
 const WARMUP = 50;
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
-async function teleptyEcho(h) {
-  h.cli(['spawn', '--id', 'echo', '--', 'cat']);
-  const port = JSON.parse(readFileSync(path.join(h.home, 'daemon.json'), 'utf8')).port;
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/sessions/echo`, { perMessageDeflate: false });
+/**
+ * Keystrokes over one WebSocket, one at a time, each timed until its echo arrives. `frame` makes the message for a
+ * key; `text` takes the output out of a message (null: not output).
+ */
+async function wsEcho(url, frame, text) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
   await new Promise((r) => ws.once('open', r));
   let seen = '';
   let waiter = null;
   ws.on('message', (d) => {
-    const m = JSON.parse(d.toString());
-    if (m.type !== 'output') return;
-    seen += m.data;
+    const out = text(d.toString());
+    if (out === null) return;
+    seen += out;
     if (waiter && seen.includes(waiter.ch)) {
       const w = waiter;
       waiter = null;
@@ -38,12 +40,46 @@ async function teleptyEcho(h) {
     seen = '';
     const got = new Promise((resolve) => (waiter = { ch, resolve }));
     const t0 = process.hrtime.bigint();
-    ws.send(JSON.stringify({ type: 'input', data: ch }));
+    ws.send(frame(ch));
     await got;
     if (i >= WARMUP) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   ws.close();
   return summarize(samples);
+}
+
+async function teleptyEcho(h) {
+  h.cli(['spawn', '--id', 'echo', '--', 'cat']);
+  const port = JSON.parse(readFileSync(path.join(h.home, 'daemon.json'), 'utf8')).port;
+  return wsEcho(
+    `ws://127.0.0.1:${port}/api/sessions/echo`,
+    (ch) => JSON.stringify({ type: 'input', data: ch }),
+    (raw) => {
+      const m = JSON.parse(raw);
+      return m.type === 'output' ? m.data : null;
+    },
+  );
+}
+
+/** The same hops with bare ws relays (bench/floor-relay.cjs): what this architecture costs at the least. */
+async function floorEcho() {
+  const started = [];
+  const start = async (args) => {
+    const c = spawn(process.execPath, [new URL('./floor-relay.cjs', import.meta.url).pathname, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(c);
+    await new Promise((resolve, reject) => {
+      c.stdout.once('data', resolve);
+      c.once('exit', (code) => reject(new Error(`floor-relay ${args[0]} exited ${code}`)));
+    });
+  };
+  try {
+    const [hostPort, relayPort] = [await freePort(), await freePort()];
+    await start(['host', String(hostPort)]);
+    await start(['relay', String(relayPort), `ws://127.0.0.1:${hostPort}`]);
+    return await wsEcho(`ws://127.0.0.1:${relayPort}`, (ch) => ch, (raw) => raw);
+  } finally {
+    for (const c of started) c.kill('SIGKILL');
+  }
 }
 
 async function tmuxEcho() {
@@ -83,6 +119,7 @@ const rows = [];
 try {
   h.cli(['daemon', 'start']);
   const t = await teleptyEcho(h);
+  const floor = await floorEcho();
   const x = has('tmux') ? await tmuxEcho() : null;
   rows.push({
     name: 'keystroke → echo via API (viewer WebSocket)',
@@ -91,6 +128,14 @@ try {
     target: '≤ 2x tmux control mode',
     p50_ms: t.p50,
     p99_ms: t.p99,
+  });
+  rows.push({
+    name: 'same hops through bare ws relays (the floor)',
+    value: `p50 ${fmt(floor.p50)} ms, p99 ${fmt(floor.p99)} ms`,
+    ratio: x ? `${(floor.p50 / x.p50).toFixed(2)}x tmux control mode` : '',
+    target: '',
+    p50_ms: floor.p50,
+    p99_ms: floor.p99,
   });
   if (x) rows.push({ name: 'keystroke → echo via tmux control mode', value: `p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms`, ratio: '', target: '', p50_ms: x.p50, p99_ms: x.p99 });
 } finally {

@@ -1,6 +1,7 @@
 // Shared pieces of the bench scripts: temp homes, a daemon per home, hyperfine, percentiles, result rows.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,4 +75,16 @@ export function record(section, rows) {
 export function printRows(title, rows) {
   console.log(`\n## ${title}`);
   for (const r of rows) console.log(`  ${r.name.padEnd(44)} ${r.value}${r.ratio ? `   ratio ${r.ratio}` : ''}${r.target ? `   (target ${r.target})` : ''}`);
+}
+
+/** A loopback port nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -1,0 +1,23 @@
+// The floor of telepty's API echo path, for bench/api-echo.bench.mjs: the same hops with nothing but bare
+// ws relays. `host PORT`: a WebSocket server that writes each message to a node-pty `cat` and sends its output
+// back (a session host with no terminal model, queue or protocol). `relay PORT UPSTREAM`: forwards frames both
+// ways (a daemon with no registry, auth or JSON). Prints "ready" once listening. Loopback only.
+const WebSocket = require('ws');
+const [mode, port, upstream] = process.argv.slice(2);
+const wss = new WebSocket.Server({ host: '127.0.0.1', port: Number(port), perMessageDeflate: false });
+wss.on('connection', (ws) => {
+  if (mode === 'host') {
+    const pty = require('node-pty').spawn('cat', [], { cols: 80, rows: 24, encoding: null });
+    pty.onData((d) => ws.send(d, { binary: false }));
+    ws.on('message', (d) => pty.write(d.toString()));
+    ws.on('close', () => pty.kill());
+    return;
+  }
+  const up = new WebSocket(upstream, { perMessageDeflate: false });
+  const early = [];
+  up.on('message', (d, binary) => ws.send(d, { binary }));
+  up.on('open', () => early.splice(0).forEach((d) => up.send(d)));
+  ws.on('message', (d, binary) => (up.readyState === WebSocket.OPEN ? up.send(d, { binary }) : early.push(d)));
+  ws.on('close', () => up.close());
+});
+wss.on('listening', () => process.stdout.write('ready\n'));
