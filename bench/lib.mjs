@@ -45,16 +45,24 @@ export function benchHome() {
   };
 }
 
-/** Run hyperfine on commands; returns mean/median/p99-ish (max of the fastest 99%) in ms per command. */
-export function hyperfine(commands, { runs = 30, warmup = 3, env } = {}) {
-  const out = path.join(os.tmpdir(), `telepty-hf-${process.pid}-${Date.now()}.json`);
-  execFileSync('hyperfine', ['-N', '--warmup', String(warmup), '--runs', String(runs), '--export-json', out, ...commands.map((c) => c.cmd)], {
-    env: env ?? process.env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const data = JSON.parse(readFileSync(out, 'utf8'));
-  rmSync(out, { force: true });
-  return data.results.map((r, i) => ({ name: commands[i].name, ...summarize(r.times.map((t) => t * 1000)) }));
+/**
+ * Run hyperfine on commands; returns p50/p99/mean in ms per command. The runs are split into `rounds` rounds of
+ * all commands in turn, their samples merged: this machine's speed drifts within a minute, and one long block per
+ * command would put that drift into the ratios between them.
+ */
+export function hyperfine(commands, { runs = 30, warmup = 3, rounds = 1, env } = {}) {
+  const samples = commands.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    const out = path.join(os.tmpdir(), `telepty-hf-${process.pid}-${Date.now()}-${r}.json`);
+    execFileSync('hyperfine', ['-N', '--warmup', String(warmup), '--runs', String(Math.ceil(runs / rounds)), '--export-json', out, ...commands.map((c) => c.cmd)], {
+      env: env ?? process.env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const data = JSON.parse(readFileSync(out, 'utf8'));
+    rmSync(out, { force: true });
+    data.results.forEach((res, i) => samples[i].push(...res.times.map((t) => t * 1000)));
+  }
+  return commands.map((c, i) => ({ name: c.name, ...summarize(samples[i]) }));
 }
 
 export function summarize(samplesMs) {

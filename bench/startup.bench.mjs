@@ -23,7 +23,7 @@ try {
     execFileSync('tmux', ['-L', sock, '-f', '/dev/null', 'new-session', '-d', '-s', 'sink', 'cat']);
     commands.push({ name: 'tmux send-keys -t sink -l hello', cmd: `tmux -L ${sock} send-keys -t sink -l hello` });
   }
-  const results = hyperfine(commands, { env: h.env, runs: 40 });
+  const results = hyperfine(commands, { env: h.env, runs: 60, rounds: 6 });
   const byName = Object.fromEntries(results.map((r) => [r.name, r]));
   const base = byName['node -e 0'];
   const tmux = byName['tmux send-keys -t sink -l hello'];

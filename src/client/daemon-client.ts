@@ -1,18 +1,76 @@
+import type { DaemonRecord } from '../protocol/daemon-state.js';
+import { isTeleptyError } from '../protocol/errors.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
-import { findDaemon, readToken, type DaemonHandle } from './discovery.js';
-import { requestJson, type JsonRequest } from './http.js';
+import { connectHost, findDaemon, readToken, type DaemonHandle } from './discovery.js';
+import { readStateRecord } from './local-files.js';
+import { DAEMON_NONCE_HEADER } from '../protocol/headers.js';
+import { exchangeJson, requestJson, resultOf, type Endpoint, type JsonAnswer, type JsonRequest } from './http.js';
+import { probeDaemon } from './probe.js';
+
+/**
+ * The daemon as the state file names it, not yet heard from. Requests to it carry the record's nonce; a daemon
+ * with another nonce refuses them before doing anything, and the one named echoes the nonce in its answer. That
+ * saves every command a round trip to prove the daemon's identity first (`telepty inject` does two requests
+ * instead of one on a warm path: start time is a product feature).
+ */
+interface Claimed {
+  endpoint: Endpoint;
+  record: DaemonRecord;
+}
+
+/** Find (probe, or start) the daemon from scratch: what a claimed daemon that turns out stale falls back to. */
+export type Rediscover = () => Promise<DaemonHandle>;
 
 /** Typed requests to one daemon. Commands get one from `connect()`. */
 export class DaemonClient {
-  constructor(
-    readonly handle: DaemonHandle,
-    readonly config: TeleptyConfig,
-    /** True when this call started the daemon. */
-    readonly started = false,
-  ) {}
+  private verified: DaemonHandle | null;
+  private readonly claimed: Claimed | null;
 
-  request<T>(req: JsonRequest): Promise<T> {
-    return requestJson<T>(this.handle.endpoint, req);
+  constructor(
+    found: DaemonHandle | Claimed,
+    readonly config: TeleptyConfig,
+    private readonly rediscover: Rediscover,
+  ) {
+    this.verified = 'meta' in found ? found : null;
+    this.claimed = 'meta' in found ? null : found;
+  }
+
+  /** The daemon, its identity proven (probed, or found again when the claimed one was stale). For WebSockets. */
+  async handle(): Promise<DaemonHandle> {
+    if (this.verified) return this.verified;
+    const claimed = this.claimed as Claimed;
+    const meta = await probeDaemon({ ...claimed.record, host: claimed.endpoint.host }, claimed.endpoint.token);
+    this.verified = meta ? { endpoint: claimed.endpoint, meta, record: claimed.record } : await this.rediscover();
+    return this.verified;
+  }
+
+  async request<T>(req: JsonRequest): Promise<T> {
+    if (this.verified) return requestJson<T>(this.verified.endpoint, req);
+    const claimed = this.claimed as Claimed;
+    let answer: JsonAnswer;
+    try {
+      answer = await exchangeJson(claimed.endpoint, req, { [DAEMON_NONCE_HEADER]: claimed.record.nonce });
+    } catch (err) {
+      // Nobody listens there: the request went nowhere. Find (or start) the daemon and send it there.
+      if (isTeleptyError(err) && err.code === 'DAEMON_UNREACHABLE' && err.details?.errno === 'ECONNREFUSED') return this.resend(req);
+      // Not an HTTP JSON answer: not a telepty daemon, so nothing was done.
+      if (isTeleptyError(err) && err.code === 'PROTOCOL_MISMATCH') return this.resend(req);
+      throw err;
+    }
+    if (answer.headers[DAEMON_NONCE_HEADER] === claimed.record.nonce) return resultOf<T>(answer);
+    // No echo: another daemon that refused it unread (412 DAEMON_MISMATCH), a daemon from before nonce checks
+    // (it did the request, so its answer stands), or another program. Only a probe can tell the second apart.
+    if (answer.status !== 412) {
+      const handle = await this.handle();
+      if (handle.record?.nonce === claimed.record.nonce) return resultOf<T>(answer);
+      return requestJson<T>(handle.endpoint, req);
+    }
+    return this.resend(req);
+  }
+
+  private async resend<T>(req: JsonRequest): Promise<T> {
+    this.verified = await this.rediscover();
+    return requestJson<T>(this.verified.endpoint, req);
   }
 }
 
@@ -22,22 +80,29 @@ export interface ConnectOptions {
   autostart?: boolean;
 }
 
-/** Find (and by default start) the daemon for the current environment. Returns null only with autostart off. */
+/**
+ * Find (and by default start) the daemon for the current environment. Returns null only with autostart off.
+ * With autostart on and a state file present, the daemon it names is trusted on its first answer (see Claimed).
+ */
 export async function connect(opts: ConnectOptions & { autostart: false }): Promise<DaemonClient | null>;
 export async function connect(opts?: ConnectOptions): Promise<DaemonClient>;
 export async function connect(opts: ConnectOptions = {}): Promise<DaemonClient | null> {
   const env = opts.env ?? process.env;
   const config = await loadConfig(env);
   const token = await readToken(config, env);
+  const discover = async (): Promise<DaemonHandle> => {
+    const found = await findDaemon(config, token);
+    if (found) return found;
+    // Only now load the start-up code (child_process, spinner): the common case never needs it.
+    const { ensureDaemon } = await import('./autostart.js');
+    const { startProgress } = await import('../ui/progress.js');
+    return ensureDaemon(config, { env, token, progress: startProgress('starting the telepty daemon…') });
+  };
   if (opts.autostart === false) {
     const handle = await findDaemon(config, token);
-    return handle ? new DaemonClient(handle, config) : null;
+    return handle ? new DaemonClient(handle, config, discover) : null;
   }
-  const found = await findDaemon(config, token);
-  if (found) return new DaemonClient(found, config);
-  // Only now load the start-up code (child_process, spinner): the common case never needs it.
-  const { ensureDaemon } = await import('./autostart.js');
-  const { startProgress } = await import('../ui/progress.js');
-  const ensured = await ensureDaemon(config, { env, token, progress: startProgress('starting the telepty daemon…') });
-  return new DaemonClient(ensured, config, ensured.started);
+  const record = readStateRecord(config.paths.stateFile);
+  if (record) return new DaemonClient({ endpoint: { host: connectHost(record.host), port: record.port, token }, record }, config, discover);
+  return new DaemonClient(await discover(), config, discover);
 }

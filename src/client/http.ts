@@ -28,14 +28,22 @@ export function formatHost(host: string): string {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL']);
 
+/** A JSON answer as it came: status, header fields (names lowercased) and the parsed body. */
+export interface JsonAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
 /**
  * One JSON request to the daemon, spoken over node:net. A CLI does one or two requests per run, and node:http
  * (agent, parser, outgoing/incoming streams) costs a CLI start ~10 ms of CPU to load and warm up, a tenth of
  * `telepty inject`. The request is HTTP/1.0 (one request per connection), so the answer is never chunked: it is
  * Content-Length-delimited (the daemon always sends one) or ends with the connection.
- * Error answers `{error, code}` become TeleptyError; a daemon that cannot be reached is DAEMON_UNREACHABLE.
+ * A daemon that cannot be reached is DAEMON_UNREACHABLE (details.errno says why); an answer that is not HTTP
+ * with a JSON body is PROTOCOL_MISMATCH. Error statuses are left to the caller (see resultOf).
  */
-export function requestJson<T>(endpoint: Endpoint, req: JsonRequest): Promise<T> {
+export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders: Record<string, string> = {}): Promise<JsonAnswer> {
   const method = req.method ?? 'GET';
   // The daemon requires Content-Type: application/json on every POST/PATCH (browser form defence): send `{}`.
   const body = req.body ?? (method === 'POST' || method === 'PATCH' ? {} : undefined);
@@ -44,21 +52,22 @@ export function requestJson<T>(endpoint: Endpoint, req: JsonRequest): Promise<T>
   const lines = [`${method} ${req.path} HTTP/1.0`, `host: ${where}`, 'accept: application/json', 'connection: close'];
   if (payload) lines.push('content-type: application/json', `content-length: ${payload.length}`);
   if (endpoint.token) lines.push(`${TOKEN_HEADER}: ${endpoint.token}`);
+  for (const [name, value] of Object.entries(extraHeaders)) lines.push(`${name}: ${value}`);
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   const timeoutMs = req.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
-  return new Promise<T>((resolve, reject) => {
+  return new Promise<JsonAnswer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
     const socket = net.connect({ host: endpoint.host, port: endpoint.port });
-    const finish = (err: Error | null, value?: T): void => {
+    const finish = (err: Error | null, value?: JsonAnswer): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
       if (err) reject(err);
-      else resolve(value as T);
+      else resolve(value as JsonAnswer);
     };
     const timer = setTimeout(() => finish(new TeleptyError('TIMEOUT', `no answer from the daemon at ${where} within ${timeoutMs} ms`)), timeoutMs);
     socket.on('connect', () => socket.write(payload ? Buffer.concat([head, payload]) : head));
@@ -73,7 +82,7 @@ export function requestJson<T>(endpoint: Endpoint, req: JsonRequest): Promise<T>
     });
     socket.on('end', () => settle(parseAnswer(Buffer.concat(chunks, received), true)));
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code && NETWORK_CODES.has(err.code)) finish(new TeleptyError('DAEMON_UNREACHABLE', `cannot reach the daemon at ${where} (${err.code})`));
+      if (err.code && NETWORK_CODES.has(err.code)) finish(new TeleptyError('DAEMON_UNREACHABLE', `cannot reach the daemon at ${where} (${err.code})`, { errno: err.code }));
       else finish(err);
     });
 
@@ -90,17 +99,27 @@ export function requestJson<T>(endpoint: Endpoint, req: JsonRequest): Promise<T>
         finish(new TeleptyError('PROTOCOL_MISMATCH', `the daemon answered ${answer.status} with non-JSON text`, { cause_text: String(err) }));
         return;
       }
-      if (answer.status >= 400) {
-        finish(isErrorBody(parsed) ? TeleptyError.fromBody(parsed) : new TeleptyError('INTERNAL', `the daemon answered ${answer.status}`));
-        return;
-      }
-      finish(null, parsed as T);
+      finish(null, { status: answer.status, headers: answer.headers, body: parsed });
     }
   });
 }
 
+/** The body of a successful answer; an error status becomes its TeleptyError ({error, code}, or INTERNAL). */
+export function resultOf<T>(answer: JsonAnswer): T {
+  if (answer.status >= 400) {
+    throw isErrorBody(answer.body) ? TeleptyError.fromBody(answer.body) : new TeleptyError('INTERNAL', `the daemon answered ${answer.status}`);
+  }
+  return answer.body as T;
+}
+
+/** One request, its successful body or its error (see exchangeJson and resultOf). */
+export async function requestJson<T>(endpoint: Endpoint, req: JsonRequest): Promise<T> {
+  return resultOf<T>(await exchangeJson(endpoint, req));
+}
+
 interface HttpAnswer {
   status: number;
+  headers: Record<string, string>;
   text: string;
 }
 
@@ -117,14 +136,16 @@ export function parseAnswer(bytes: Buffer, ended: boolean): HttpAnswer | 'partia
   const statusLine = /^HTTP\/1\.[01] (\d{3})[ \r]?/.exec(head[0] ?? '');
   if (!statusLine) return 'invalid';
   const status = Number(statusLine[1]);
-  let length: number | undefined;
+  const headers: Record<string, string> = {};
   for (const line of head.slice(1)) {
     const colon = line.indexOf(':');
-    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === 'content-length') length = Number(line.slice(colon + 1).trim());
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   const body = bytes.subarray(headEnd + HEAD_END.length);
-  if (length === undefined) return ended ? { status, text: body.toString('utf8') } : 'partial';
-  if (!Number.isSafeInteger(length) || length < 0) return 'invalid';
-  if (body.length >= length) return { status, text: body.subarray(0, length).toString('utf8') };
+  const declared = headers['content-length'];
+  if (declared === undefined) return ended ? { status, headers, text: body.toString('utf8') } : 'partial';
+  const length = /^\d+$/.test(declared) ? Number(declared) : NaN;
+  if (!Number.isSafeInteger(length)) return 'invalid';
+  if (body.length >= length) return { status, headers, text: body.subarray(0, length).toString('utf8') };
   return ended ? 'invalid' : 'partial';
 }

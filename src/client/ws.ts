@@ -16,7 +16,7 @@ export interface DaemonSocket {
  * handshake and be emitted before an awaited open resumes the caller.
  */
 export async function openDaemonSocket(client: DaemonClient, pathAndQuery: string, maxPayload?: number): Promise<DaemonSocket> {
-  const { host, port, token } = client.handle.endpoint;
+  const { host, port, token } = (await client.handle()).endpoint;
   const ws = new WebSocket(`ws://${formatHost(host)}:${port}${pathAndQuery}`, {
     headers: token ? { [TOKEN_HEADER]: token } : {},
     perMessageDeflate: false,

@@ -11,8 +11,8 @@ export function register(program: Command): void {
     .addHelpText('after', examples(['telepty meta', 'telepty meta --json | jq .capabilities']))
     .action(async (opts: { json?: boolean }) => {
       const client = await connect();
-      // Discovery just fetched (and verified) the meta; a daemon started by this call answered it too.
-      const meta = client.handle.meta;
+      // The daemon's own account of itself, its identity proven (a daemon started by this call answered it too).
+      const { meta } = await client.handle();
       if (opts.json) {
         printJson(meta);
         return;

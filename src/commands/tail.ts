@@ -42,8 +42,9 @@ export function prettyEvent(ev: BusEvent, width: number, paint: ((s: string) => 
 }
 
 /** Which daemon process answers: its pid and start time (a pid alone may be reused). */
-function daemonInstance(c: DaemonClient): { pid: number; startedAt: string } {
-  return { pid: c.handle.meta.pid, startedAt: c.handle.meta.started_at };
+async function daemonInstance(c: DaemonClient): Promise<{ pid: number; startedAt: string }> {
+  const { meta } = await c.handle();
+  return { pid: meta.pid, startedAt: meta.started_at };
 }
 
 export function register(program: Command): void {
@@ -76,7 +77,7 @@ export function register(program: Command): void {
       let seen = 0;
       const client = await connect();
       // The daemon instance the seqs come from: a seq means nothing to another one (seqs restart with the daemon).
-      let source = daemonInstance(client);
+      let source = await daemonInstance(client);
 
       let finished = false;
       let finish!: (code: number) => void;
@@ -99,7 +100,7 @@ export function register(program: Command): void {
       };
 
       const run = async (c: DaemonClient): Promise<void> => {
-        const instance = daemonInstance(c);
+        const instance = await daemonInstance(c);
         if (instance.pid !== source.pid || instance.startedAt !== source.startedAt) {
           // A new daemon: replay all it has (a part it no longer keeps is announced as a gap). What the old one
           // published after lastSeq, before it went, cannot be had from anyone.

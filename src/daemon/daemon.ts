@@ -109,7 +109,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     ...services.routes,
   );
   const upgrade = createUpgradeRouter(services.wsRoutes);
-  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler });
+  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce });
 
   const listened = await listen(server, config.host, config.port);
   if (listened === 'in-use') {

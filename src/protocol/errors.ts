@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   SESSION_EXISTS: 409,
   SESSION_EXITED: 409,
   CONFLICT: 409,
+  /** The request named (by nonce) another daemon than the one that got it. */
+  DAEMON_MISMATCH: 412,
   PAYLOAD_TOO_LARGE: 413,
   /** A prompt line longer than a canonical-mode reader can take (the kernel would cut it). */
   LINE_TOO_LONG: 413,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InjectResponse } from '../../src/protocol/inject.js';
@@ -28,6 +28,24 @@ describe('the bundled inject fast path', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(parseJson<InjectResponse>(r).status).toBe('submitted');
     await waitFor('the echo', async () => (await runCli(home, ['read', 'sink'])).stdout.includes('through the bundle'));
+  });
+
+  it('never types into another daemon that holds the address its state file names (the request carries the nonce)', async () => {
+    const homeA = homes.newHome();
+    const homeB = homes.newHome();
+    expect((await runCli(homeA, ['spawn', '--id', 'x', '--', 'cat'])).exitCode).toBe(0);
+    const a = await liveDaemon(homeA);
+    // B's state file names A's address and pid, with a nonce of B's own: a stale claim whose port A now holds.
+    const record = JSON.parse(await fs.readFile(path.join(homeA, 'daemon.json'), 'utf8')) as Record<string, unknown>;
+    await fs.writeFile(path.join(homeB, 'daemon.json'), JSON.stringify({ ...record, nonce: 'b'.repeat(32) }));
+    const r = await runCli(homeB, ['inject', 'x', 'meant for B']);
+    expect(r.exitCode, r.stderr).toBe(3); // B's own daemon was started, and it has no session x
+    expect(r.stderr).toContain('SESSION_NOT_FOUND');
+    const b = await liveDaemon(homeB);
+    expect(b?.meta.pid).toBeGreaterThan(0);
+    expect(b?.meta.pid).not.toBe(a?.meta.pid);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await runCli(homeA, ['read', 'x'])).stdout).not.toContain('meant for B');
   });
 
   it('hands anything out of the ordinary (help, unknown options) to the full CLI', async () => {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { TeleptyError } from '../../protocol/errors.js';
-import { API_PREFIX, TOKEN_HEADER } from '../../protocol/headers.js';
+import { API_PREFIX, DAEMON_NONCE_HEADER, TOKEN_HEADER } from '../../protocol/headers.js';
 import type { Logger } from '../../util/log.js';
 import { rateLimitedWarn } from '../../util/rate-limited-log.js';
 import { isLocalConnection, type AuthPolicy } from '../auth.js';
@@ -28,6 +28,8 @@ export interface HttpServerOptions {
   log: Logger;
   upgrade?: UpgradeHandler;
   bodyLimit?: number;
+  /** This daemon's nonce (its state-file identity): requests naming another one are refused. */
+  nonce?: string;
 }
 
 function parseUrl(raw: string | undefined): URL | null {
@@ -90,6 +92,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     const url = parseUrl(req.url);
     const peer = req.socket.remoteAddress ?? '';
     const remote = !isLocalConnection(req.socket);
+    /** Headers of every answer: CORS for an allowed origin, and the nonce proof (below). */
     const cors = corsHeaders(req);
     const what = `${method} ${(url?.pathname ?? '?').slice(0, 100)}`;
     if (!url || !(url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`))) {
@@ -109,6 +112,13 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     }
     const match = router.match(method, url.pathname);
     checkAuth(what, req, match.kind === 'found' && match.route.public === true);
+    // A client that found its daemon through the state file names it by nonce (saving a probe first): another
+    // daemon refuses before anything is done; the one named says so in its answer.
+    const expected = req.headers[DAEMON_NONCE_HEADER];
+    if (expected !== undefined && opts.nonce !== undefined) {
+      if (expected !== opts.nonce) throw new TeleptyError('DAEMON_MISMATCH', 'this is not the daemon that request was meant for (the nonce differs); it was not carried out');
+      cors[DAEMON_NONCE_HEADER] = opts.nonce;
+    }
     if (match.kind === 'found' && match.route.localOnly && remote) {
       noteRefusal(`refused ${what} from ${peer}: local only`);
       throw new TeleptyError('FORBIDDEN', 'this route is only for the local user (a connection from this machine)');

@@ -24,8 +24,8 @@ async function daemonSending(frames: string[]): Promise<DaemonClient> {
   });
   await new Promise((r) => wss.once('listening', r));
   const { port } = wss.address() as AddressInfo;
-  // attach reads only the endpoint of the client.
-  return new DaemonClient({ endpoint: { host: '127.0.0.1', port } } as DaemonHandle, {} as TeleptyConfig);
+  // attach reads only the endpoint of the client (a proven one: it has meta).
+  return new DaemonClient({ endpoint: { host: '127.0.0.1', port }, meta: {}, record: null } as unknown as DaemonHandle, {} as TeleptyConfig, () => Promise.reject(new Error('no rediscovery here')));
 }
 
 function collect(stream: PassThrough): () => string {

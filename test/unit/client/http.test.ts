@@ -124,7 +124,11 @@ describe('parseAnswer', () => {
   it('waits for the whole head and the whole Content-Length body', () => {
     expect(parseAnswer(bytes('HTTP/1.1 200 OK\r\ncontent-le'), false)).toBe('partial');
     expect(parseAnswer(bytes('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n{}'), false)).toBe('partial');
-    expect(parseAnswer(bytes('HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}'), false)).toEqual({ status: 201, text: '{}' });
+    expect(parseAnswer(bytes('HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Telepty-Daemon-Nonce: abc\r\n\r\n{}'), false)).toEqual({
+      status: 201,
+      headers: { 'content-length': '2', 'x-telepty-daemon-nonce': 'abc' },
+      text: '{}',
+    });
   });
 
   it('refuses what is not an HTTP answer, or a body cut short', () => {
