@@ -121,22 +121,16 @@ try {
   const t = await teleptyEcho(h);
   const floor = await floorEcho();
   const x = has('tmux') ? await tmuxEcho() : null;
-  rows.push({
-    name: 'keystroke → echo via API (viewer WebSocket)',
-    value: `p50 ${fmt(t.p50)} ms, p99 ${fmt(t.p99)} ms`,
-    ratio: x ? `${(t.p50 / x.p50).toFixed(2)}x tmux control mode` : '',
-    target: '≤ 2x tmux control mode',
-    p50_ms: t.p50,
-    p99_ms: t.p99,
+  const row = (name, r, target) => ({
+    name,
+    value: `p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`,
+    ratio: x ? `${(r.p50 / x.p50).toFixed(2)}x tmux control mode` : '',
+    target,
+    p50_ms: r.p50,
+    p99_ms: r.p99,
   });
-  rows.push({
-    name: 'same hops through bare ws relays (the floor)',
-    value: `p50 ${fmt(floor.p50)} ms, p99 ${fmt(floor.p99)} ms`,
-    ratio: x ? `${(floor.p50 / x.p50).toFixed(2)}x tmux control mode` : '',
-    target: '',
-    p50_ms: floor.p50,
-    p99_ms: floor.p99,
-  });
+  rows.push(row('keystroke → echo via API (viewer WebSocket)', t, '≤ 2x tmux control mode'));
+  rows.push(row('same hops through bare ws relays (the floor)', floor, ''));
   if (x) rows.push({ name: 'keystroke → echo via tmux control mode', value: `p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms`, ratio: '', target: '', p50_ms: x.p50, p99_ms: x.p99 });
 } finally {
   h.cleanup();
