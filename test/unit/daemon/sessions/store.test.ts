@@ -6,6 +6,7 @@ import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted, type P
 import type { HostHello } from '../../../../src/protocol/host-link.js';
 import type { Logger } from '../../../../src/util/log.js';
 import { makeHome } from '../../../helpers/env.js';
+import { hostHello } from '../../../helpers/host-link.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 
@@ -31,28 +32,19 @@ const idleLink: HostHandle = {
 };
 
 function hello(instance: string, id: string, hostPid: number): HostHello {
-  return {
-    type: 'hello',
-    link_version: 1,
-    host_instance: instance,
-    session_id: id,
-    id_flexible: false,
-    session: {
-      type: 'spawned',
-      command: 'claude',
-      args: ['--resume'],
-      cwd: '/srv/app',
-      pid: hostPid + 1,
-      host_pid: hostPid,
-      cols: 100,
-      rows: 30,
-      term: 'xterm-256color',
-      created_at: new Date(T0 - 3_600_000).toISOString(),
-      last_activity_at: new Date(T0 - 1_000).toISOString(),
-      bracketed_paste: true,
-      alt_screen: true,
-    },
-  };
+  return hostHello(instance, id, T0, {}, {
+    type: 'spawned',
+    command: 'claude',
+    args: ['--resume'],
+    cwd: '/srv/app',
+    pid: hostPid + 1,
+    host_pid: hostPid,
+    cols: 100,
+    rows: 30,
+    created_at: new Date(T0 - 3_600_000).toISOString(),
+    last_activity_at: new Date(T0 - 1_000).toISOString(),
+    alt_screen: true,
+  });
 }
 
 function persisted(id: string, over: Partial<PersistedSession> = {}): PersistedSession {
