@@ -41,7 +41,8 @@ export interface JsonAnswer {
  * `telepty inject`. The request is HTTP/1.0 (one request per connection), so the answer is never chunked: it is
  * Content-Length-delimited (the daemon always sends one) or ends with the connection.
  * A daemon that cannot be reached is DAEMON_UNREACHABLE (details.errno says why); an answer that is not HTTP
- * with a JSON body is PROTOCOL_MISMATCH. Error statuses are left to the caller (see resultOf).
+ * with a JSON body is PROTOCOL_MISMATCH (nothing a telepty daemon sends: callers take it as "not the daemon"); one
+ * over 64 MiB is PAYLOAD_TOO_LARGE. Error statuses are left to the caller (see resultOf).
  */
 export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders: Record<string, string> = {}): Promise<JsonAnswer> {
   const method = req.method ?? 'GET';
@@ -75,7 +76,7 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
       chunks.push(c);
       received += c.length;
       if (received > MAX_ANSWER_BYTES) {
-        finish(new TeleptyError('PROTOCOL_MISMATCH', `the answer from ${where} is larger than ${MAX_ANSWER_BYTES} bytes`));
+        finish(new TeleptyError('PAYLOAD_TOO_LARGE', `the answer from ${where} is larger than ${MAX_ANSWER_BYTES} bytes`));
         return;
       }
       settle(parseAnswer(Buffer.concat(chunks, received), false));
