@@ -1,11 +1,10 @@
 import type { DaemonRecord } from '../protocol/daemon-state.js';
 import { isTeleptyError } from '../protocol/errors.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
-import { connectHost, findDaemon, readToken, type DaemonHandle } from './discovery.js';
+import { findDaemon, proveRecord, readToken, recordEndpoint, type DaemonHandle } from './discovery.js';
 import { readStateRecord } from './local-files.js';
 import { DAEMON_NONCE_HEADER } from '../protocol/headers.js';
 import { exchangeJson, requestJson, resultOf, type Endpoint, type JsonAnswer, type JsonRequest } from './http.js';
-import { probeDaemon } from './probe.js';
 
 /**
  * The daemon as the state file names it, not yet heard from. Requests to it carry the record's nonce; a daemon
@@ -39,8 +38,7 @@ export class DaemonClient {
   async handle(): Promise<DaemonHandle> {
     if (this.verified) return this.verified;
     const claimed = this.claimed as Claimed;
-    const meta = await probeDaemon({ ...claimed.record, host: claimed.endpoint.host }, claimed.endpoint.token);
-    this.verified = meta ? { endpoint: claimed.endpoint, meta, record: claimed.record } : await this.rediscover();
+    this.verified = (await proveRecord(claimed.record, claimed.endpoint.token)) ?? (await this.rediscover());
     return this.verified;
   }
 
@@ -103,6 +101,6 @@ export async function connect(opts: ConnectOptions = {}): Promise<DaemonClient |
     return handle ? new DaemonClient(handle, config, discover) : null;
   }
   const record = readStateRecord(config.paths.stateFile);
-  if (record) return new DaemonClient({ endpoint: { host: connectHost(record.host), port: record.port, token }, record }, config, discover);
+  if (record) return new DaemonClient({ endpoint: recordEndpoint(record, token), record }, config, discover);
   return new DaemonClient(await discover(), config, discover);
 }

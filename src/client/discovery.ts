@@ -27,6 +27,18 @@ export async function readToken(config: TeleptyConfig, env: NodeJS.ProcessEnv = 
   return readFileIfExists(config.paths.tokenFile)?.trim() || undefined;
 }
 
+/** Where a state-file record's daemon is reached (a wildcard listen address through loopback). */
+export function recordEndpoint(record: DaemonRecord, token: string | undefined): Endpoint {
+  return { host: connectHost(record.host), port: record.port, token };
+}
+
+/** The daemon a state-file record names, if it answers with the record's nonce and pid; else null. */
+export async function proveRecord(record: DaemonRecord, token: string | undefined): Promise<DaemonHandle | null> {
+  const endpoint = recordEndpoint(record, token);
+  const meta = await probeDaemon({ ...record, host: endpoint.host }, token);
+  return meta ? { endpoint, meta, record } : null;
+}
+
 /**
  * Find the running daemon: first the state file (verified by nonce), then an address set in the environment.
  * Returns null when none answers.
@@ -34,9 +46,8 @@ export async function readToken(config: TeleptyConfig, env: NodeJS.ProcessEnv = 
 export async function findDaemon(config: TeleptyConfig, token: string | undefined): Promise<DaemonHandle | null> {
   const found = readStateRecord(config.paths.stateFile);
   if (found) {
-    const record = { ...found, host: connectHost(found.host) };
-    const meta = await probeDaemon(record, token);
-    if (meta) return { endpoint: { host: record.host, port: record.port, token }, meta, record: found };
+    const proven = await proveRecord(found, token);
+    if (proven) return proven;
   }
   if (config.addressExplicit && config.port !== 0) {
     const endpoint = { host: connectHost(config.host), port: config.port, token };
