@@ -34,12 +34,12 @@ export class ScreenModel {
   private readonly serializer: XSerialize;
   private lastModes: ScreenModes;
   /**
-   * xterm's own write() parses later, on a timer, in 12 ms slices with a >= 1 ms timer between them; with a
-   * PTY whose kernel buffer holds ~64 KiB the child then sits blocked for most of every slice and the host is
-   * idle for most of every gap (measured here: the host idle a third of a 40 MB flood, 0.8x tmux's throughput).
+   * xterm's own write() parses later, on a timer, in 12 ms slices with a >= 1 ms timer between them; a PTY's
+   * kernel buffer holds only ~18 KiB (measured here), so the child then sits blocked for most of every slice and
+   * the host is idle for most of every gap (the host idle a third of a 40 MB flood, 0.8x tmux's throughput).
    * Parsing synchronously in small batches keeps the PTY drained (the same flood: 0.85-1.1x tmux). A worker
-   * thread for the parser was measured too: no faster on 2 cores, and a third more CPU for the hand-offs. Null when this xterm lacks writeSync: then
-   * write() (async) is used, with the same results, only slower.
+   * thread for the parser was measured too: no faster on 2 cores, and a third more CPU for the hand-offs.
+   * Null when this xterm lacks writeSync: then write() (async) is used, with the same results, only slower.
    */
   private readonly parseSync: ((data: Buffer) => void) | null;
 
