@@ -39,6 +39,27 @@ function seedTurnRequest(target: string, turnId: string, prompt: string): Record
   };
 }
 
+/**
+ * A spawned `sleep` whose host is SIGSTOPped, in a daemon with short heartbeats (the host's own stays at its
+ * default), once the bus (subscribed with `query`) has said session_disconnect. The caller SIGCONTs `s.host_pid`.
+ */
+async function frozenSession(id: string, query: string): Promise<{ p: number; watch: ReturnType<typeof subscribeBus>; s: { host_pid: number } }> {
+  const home = homes.newHome();
+  await runCli(home, ['daemon', 'start'], { env: { TELEPTY_LINK_HEARTBEAT_MS: '200' } });
+  const p = await daemonPort(home);
+  const watch = subscribeBus(p, query);
+  await watch.open;
+  const s = parseJson<{ host_pid: number }>(await runCli(home, ['spawn', '--id', id, '--json', '--', 'sleep', '60']));
+  process.kill(s.host_pid, 'SIGSTOP');
+  try {
+    await waitFor('session_disconnect', () => watch.events.find((e) => e.kind === 'session_disconnect'), 10_000);
+  } catch (err) {
+    process.kill(s.host_pid, 'SIGCONT');
+    throw err;
+  }
+  return { p, watch, s };
+}
+
 async function fixtureSession(home: string, id: string): Promise<{ submissions: () => Promise<string[]> }> {
   const log = path.join(home, `${id}.submissions`);
   await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, 'claude-like.mjs')]);
@@ -134,16 +155,8 @@ describe('auto-router', () => {
   });
 
   it('answers a turn_request for a session whose host is not connected with inject_failed SESSION_DISCONNECTED', async () => {
-    const home = homes.newHome();
-    // Short heartbeats, so the frozen host is noticed fast.
-    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_LINK_HEARTBEAT_MS: '200' } });
-    const p = await daemonPort(home);
-    const watch = subscribeBus(p, '?kind=session_disconnect&kind=inject_*');
-    await watch.open;
-    const s = parseJson<{ host_pid: number }>(await runCli(home, ['spawn', '--id', 'frozen', '--json', '--', 'sleep', '60']));
-    process.kill(s.host_pid, 'SIGSTOP');
+    const { p, watch, s } = await frozenSession('frozen', '?kind=session_disconnect&kind=inject_*');
     try {
-      await waitFor('session_disconnect', () => watch.events.find((e) => e.kind === 'session_disconnect'), 10_000);
       const ack = await postApi(p, '/api/bus/publish', JSON.stringify(seedTurnRequest('frozen', 'turn-frozen', 'never typed')));
       expect(ack.status).toBe(200);
       const failed = await waitFor('inject_failed', () => watch.events.find((e) => e.kind === 'inject_failed'));
@@ -460,20 +473,8 @@ describe('bus robustness', () => {
 
 describe('session link events', () => {
   it('publishes session_disconnect when a host goes silent and session_reconnect when it returns', async () => {
-    const home = homes.newHome();
-    // Short heartbeats, so a frozen host is noticed fast; the host's own heartbeat stays at its default.
-    const env = { TELEPTY_LINK_HEARTBEAT_MS: '200' };
-    await runCli(home, ['daemon', 'start'], { env });
-    const p = await daemonPort(home);
-    const watch = subscribeBus(p, '?kind=session_disconnect&kind=session_reconnect');
-    await watch.open;
-    const s = parseJson<{ host_pid: number }>(await runCli(home, ['spawn', '--id', 'blinker', '--json', '--', 'sleep', '60']));
-    process.kill(s.host_pid, 'SIGSTOP');
-    try {
-      await waitFor('session_disconnect', () => watch.events.find((e) => e.kind === 'session_disconnect'), 10_000);
-    } finally {
-      process.kill(s.host_pid, 'SIGCONT');
-    }
+    const { watch, s } = await frozenSession('blinker', '?kind=session_disconnect&kind=session_reconnect');
+    process.kill(s.host_pid, 'SIGCONT');
     const back = await waitFor('session_reconnect', () => watch.events.find((e) => e.kind === 'session_reconnect'), 10_000);
     expect(back).toMatchObject({ session_id: 'blinker', target: 'blinker', type: 'session_reconnect', host_pid: s.host_pid });
     expect(watch.events.map((e) => e.kind)).toEqual(['session_disconnect', 'session_reconnect']);
