@@ -11,44 +11,19 @@ export interface ViewerTimings {
   replayTimeoutMs: number;
 }
 
-/**
- * A viewer this far behind is dropped: it must never stall the session or other viewers. "Behind" counts what the
- * viewer has not yet read, the kernel's socket buffers included: on loopback those take ~5 MB before anything
- * shows in the socket's own buffer, and a stalled viewer fed that much costs a flood a quarter of its speed.
- */
+/** A viewer this far behind is dropped: it must never stall the session or other viewers. */
 export const VIEWER_MAX_BUFFERED_BYTES = 1024 * 1024;
-/**
- * After this many bytes of output, a viewer is pinged; its pong (every WebSocket client answers pings in order, after
- * the frames before them) says it has read everything sent before the ping. A few checks per MiB of allowance.
- */
-const VIEWER_ACK_EVERY_BYTES = 128 * 1024;
 /** Input and resize messages are small; a paste of a long prompt fits easily. */
 const VIEWER_MAX_PAYLOAD = 1024 * 1024;
 
 class WsViewer implements ViewerHandle {
   ready = false;
-  /** Bytes of frames handed to the socket. */
-  private sent = 0;
-  /** Bytes the viewer has certainly read: sent before a ping it answered. */
-  private acked = 0;
-  /** `sent` at the last ping. */
-  private pingedAt = 0;
-  private nextPing = 1;
-  /** Ping number → bytes sent before it, for the pings not answered yet (a handful at most before a drop). */
-  private readonly unanswered = new Map<number, number>();
 
-  constructor(private readonly ws: WebSocket) {
-    ws.on('pong', (payload: Buffer) => {
-      const sentBefore = this.unanswered.get(Number(payload.toString('latin1')));
-      if (sentBefore === undefined) return;
-      for (const [n, before] of this.unanswered) if (before <= sentBefore) this.unanswered.delete(n);
-      this.acked = Math.max(this.acked, sentBefore);
-    });
-  }
+  constructor(private readonly ws: WebSocket) {}
 
   send(data: string | Buffer): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount > VIEWER_MAX_BUFFERED_BYTES || this.sent - this.acked > VIEWER_MAX_BUFFERED_BYTES) {
+    if (this.ws.bufferedAmount > VIEWER_MAX_BUFFERED_BYTES) {
       this.ws.close(VIEWER_CLOSE.TOO_SLOW, 'viewer too slow; dropped');
       // A stuck peer may never complete the closing handshake.
       setTimeout(() => this.ws.terminate(), 1_000).unref();
@@ -56,13 +31,6 @@ class WsViewer implements ViewerHandle {
       return false;
     }
     this.ws.send(data, { binary: false });
-    this.sent += data.length;
-    if (this.sent - this.pingedAt >= VIEWER_ACK_EVERY_BYTES) {
-      const n = this.nextPing++;
-      this.unanswered.set(n, this.sent);
-      this.pingedAt = this.sent;
-      this.ws.ping(String(n));
-    }
     return true;
   }
 
