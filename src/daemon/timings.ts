@@ -26,6 +26,8 @@ export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = {
   // A screen read is a parse flush and a copy (ms); a stalled host gets 5 s.
   screenTimeoutMs: 5_000,
   replayTimeoutMs: 5_000,
+  // A reading viewer confirms a window of output in milliseconds; one silent for 5 s has stopped reading.
+  viewerCatchUpMs: 5_000,
   sweepIntervalMs: 1_000,
   healthIntervalMs: 10_000,
   idleThresholdMs: 60_000,
@@ -53,6 +55,7 @@ const ENV_NAMES: Partial<Record<keyof DaemonTimings, string>> = {
   sweepIntervalMs: 'TELEPTY_SWEEP_INTERVAL_MS',
   persistDebounceMs: 'TELEPTY_PERSIST_DEBOUNCE_MS',
   busDropGraceMs: 'TELEPTY_BUS_DROP_GRACE_MS',
+  viewerCatchUpMs: 'TELEPTY_VIEWER_CATCH_UP_MS',
 };
 
 /** Timings from defaults, overridden by positive integers in the environment. */

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionMembers } from '../../src/host/pty.js';
 import type { ScreenSnapshot, SessionObject } from '../../src/protocol/session.js';
+import { parseViewerServerMessage, type ViewerServerMessage } from '../../src/protocol/viewer.js';
 import { daemonPort, postApi, requestApi } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { hostsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
@@ -160,6 +161,40 @@ describe('spawn, list, read, attach, kill', () => {
     expect((await readUntil(home, 'flood', 'flood-done')).lines.at(-1)).toBe('flood-done');
     fast.close();
     slow.terminate();
+  }, 120_000);
+
+  it('pauses a viewer that falls behind instead of feeding it, and repaints it from the screen once it reads again', async () => {
+    const home = homes.newHome();
+    // Long enough that the paused viewer is not dropped while the flood runs on a slow machine.
+    const env = { TELEPTY_VIEWER_CATCH_UP_MS: '60000' };
+    await spawnJson(home, ['--id', 'lag', '--', 'sh', '-c', 'read go; head -c 20000000 /dev/zero | tr "\\0" x; echo; echo lag-done; exec sleep 60'], env);
+    const live = await liveDaemon(home);
+    const viewer = new WebSocket(`ws://127.0.0.1:${live?.record.port}/api/sessions/lag`);
+    const messages: ViewerServerMessage[] = [];
+    let bytes = 0;
+    viewer.on('message', (d: Buffer) => {
+      bytes += d.length;
+      const m = parseViewerServerMessage(d.toString());
+      if (m) messages.push(m);
+    });
+    await waitFor('the first replay', () => messages[0]?.type === 'replay');
+    const socket = (viewer as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    viewer.send(JSON.stringify({ type: 'input', data: '\r' }));
+    await readUntil(home, 'lag', 'lag-done');
+    socket.resume();
+    const repaint = await waitFor('a repaint showing the end of the flood', () =>
+      messages.slice(1).find((m) => m.type === 'replay' && m.data.includes('lag-done')),
+    );
+    expect(repaint).toBeDefined();
+    // It was sent about one window (1 MiB) of the 20 MB, then nothing until it caught up: not the backlog.
+    expect(bytes).toBeLessThan(4_000_000);
+    expect(viewer.readyState).toBe(WebSocket.OPEN);
+    expect((await list(home, env))[0]?.active_clients).toBe(1);
+    // Live output flows again after the repaint.
+    viewer.send(JSON.stringify({ type: 'input', data: 'after' }));
+    await waitFor('live output after the repaint', () => messages.some((m) => m.type === 'output' && m.data.includes('after')));
+    viewer.close();
   }, 120_000);
 
   it('removes nested-agent variables and sets TELEPTY_SESSION_ID in the child', async () => {

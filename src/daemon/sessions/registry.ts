@@ -16,6 +16,8 @@ export interface HostHandle {
 export interface ViewerHandle {
   /** False until its replay was sent; output before that is already in the replay. */
   ready: boolean;
+  /** Fell behind (stopped confirming output): gets none until it catches up, then a fresh replay. */
+  readonly behind: boolean;
   /** Queue a ready-made message; the viewer is dropped (returns false) when it is too far behind. */
   send(text: string | Buffer): boolean;
   close(code: number, reason: string): void;

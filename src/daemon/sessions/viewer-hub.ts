@@ -5,44 +5,27 @@ import { VIEWER_CLOSE, parseViewerMessage, type ViewerServerMessage } from '../.
 import type { Logger } from '../../util/log.js';
 import type { WsRoute } from '../ws/upgrade.js';
 import type { SessionEntry, SessionRegistry, ViewerHandle } from './registry.js';
+import { WsViewer, type ViewerFlowEvents } from './ws-viewer.js';
 
 export interface ViewerTimings {
   /** Bound on the host's answer with the screen to replay. */
   replayTimeoutMs: number;
+  /** A viewer paused for falling behind is dropped when it has not caught up in this long. */
+  viewerCatchUpMs: number;
 }
 
-/** A viewer this far behind is dropped: it must never stall the session or other viewers. */
-export const VIEWER_MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Input and resize messages are small; a paste of a long prompt fits easily. */
 const VIEWER_MAX_PAYLOAD = 1024 * 1024;
 
-class WsViewer implements ViewerHandle {
-  ready = false;
-
-  constructor(private readonly ws: WebSocket) {}
-
-  send(data: string | Buffer): boolean {
-    if (this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount > VIEWER_MAX_BUFFERED_BYTES) {
-      this.ws.close(VIEWER_CLOSE.TOO_SLOW, 'viewer too slow; dropped');
-      // A stuck peer may never complete the closing handshake.
-      setTimeout(() => this.ws.terminate(), 1_000).unref();
-      this.ready = false;
-      return false;
-    }
-    this.ws.send(data, { binary: false });
-    return true;
-  }
-
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason);
-  }
-}
-
-/** `/api/sessions/:id` viewers: replay first, then live output; input and resize go to the host. */
+/**
+ * `/api/sessions/:id` viewers: replay first, then live output; input and resize go to the host. The host sends
+ * output only while some viewer keeps up: a session whose viewers all fell behind runs as if none were attached.
+ */
 export class ViewerHub {
-  /** One UTF-8 stream decoder per session while viewers are attached (a character may span two frames). */
+  /** One UTF-8 stream decoder per session while its host sends output (a character may span two frames). */
   private readonly decoders = new WeakMap<SessionEntry, StringDecoder>();
+  /** Sessions whose host was asked for output. */
+  private readonly subscribed = new WeakSet<SessionEntry>();
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -67,12 +50,16 @@ export class ViewerHub {
       ws.close(VIEWER_CLOSE.HOST_GONE, 'the session is not connected');
       return;
     }
-    const viewer = new WsViewer(ws);
+    const flow: ViewerFlowEvents = {
+      fellBehind: () => this.subscribe(entry),
+      caughtUp: (v) => {
+        this.subscribe(entry);
+        this.replay(entry, v);
+      },
+    };
+    const viewer = new WsViewer(ws, this.timings.viewerCatchUpMs, flow);
     entry.viewers.add(viewer);
-    if (entry.viewers.size === 1) {
-      this.decoders.set(entry, new StringDecoder('utf8'));
-      entry.link.send({ type: 'subscribe', on: true });
-    }
+    this.subscribe(entry);
     this.replay(entry, viewer);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const msg = isBinary ? null : parseViewerMessage(data.toString('utf8'));
@@ -117,13 +104,24 @@ export class ViewerHub {
 
   /** A viewer is gone (closed, or dropped as too slow): the host stops sending output the moment none is left. */
   private detach(entry: SessionEntry, viewer: ViewerHandle): void {
-    if (entry.viewers.delete(viewer) && entry.viewers.size === 0) entry.link?.send({ type: 'subscribe', on: false });
+    if (entry.viewers.delete(viewer)) this.subscribe(entry);
   }
 
-  /** The host dropped output frames (congested link): every viewer gets a fresh replay. */
+  /** Ask the host for output exactly while some viewer keeps up (none left, or all behind: it stops sending). */
+  private subscribe(entry: SessionEntry): void {
+    const wanted = [...entry.viewers].some((v) => !v.behind);
+    if (wanted === this.subscribed.has(entry) || !entry.link) return;
+    if (wanted) {
+      this.subscribed.add(entry);
+      this.decoders.set(entry, new StringDecoder('utf8'));
+    } else this.subscribed.delete(entry);
+    entry.link.send({ type: 'subscribe', on: wanted });
+  }
+
+  /** The host dropped output frames (congested link): every viewer that keeps up gets a fresh replay. */
   resync(entry: SessionEntry): void {
     this.decoders.set(entry, new StringDecoder('utf8'));
-    for (const v of entry.viewers) this.replay(entry, v);
+    for (const v of entry.viewers) if (!v.behind) this.replay(entry, v);
   }
 
   /** The session ended or its host went away: tell every viewer and close it. */
@@ -134,5 +132,6 @@ export class ViewerHub {
       v.close(code, last.type === 'exit' ? 'session ended' : 'session host disconnected');
     }
     entry.viewers.clear();
+    this.subscribed.delete(entry);
   }
 }

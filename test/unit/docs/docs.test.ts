@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VIEWER_MAX_BUFFERED_BYTES } from '../../../src/daemon/sessions/viewer-hub.js';
+import { VIEWER_WINDOW_BYTES } from '../../../src/daemon/sessions/ws-viewer.js';
 import { ROOT } from '../../helpers/env.js';
 
 async function sources(dir: string): Promise<string[]> {
@@ -31,8 +31,8 @@ describe('README and man page', () => {
     }
   });
 
-  it('give the viewer drop threshold the code uses', async () => {
-    const mib = VIEWER_MAX_BUFFERED_BYTES / (1024 * 1024);
+  it('give the viewer pause threshold the code uses', async () => {
+    const mib = VIEWER_WINDOW_BYTES / (1024 * 1024);
     expect(await readme()).toContain(`falls ${mib} MiB behind`);
     expect(await man()).toContain(`falls ${mib} MiB behind`);
     for (const text of [await readme(), await man()]) expect(text).not.toMatch(new RegExp(`falls (?!${mib} )\\d+ MiB behind`));

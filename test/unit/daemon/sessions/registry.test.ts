@@ -27,7 +27,7 @@ class FakeLink implements HostHandle {
 }
 
 function fakeViewer(): ViewerHandle {
-  return { ready: true, send: () => true, close: () => undefined };
+  return { ready: true, behind: false, send: () => true, close: () => undefined };
 }
 
 const newInstance = newHostInstance;
