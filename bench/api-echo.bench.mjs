@@ -61,7 +61,10 @@ async function teleptyEcho(h) {
   );
 }
 
-/** The same hops with bare ws relays (bench/floor-relay.cjs): what this architecture costs at the least. */
+/**
+ * The same hops with bare ws relays (bench/floor-relay.cjs): what this architecture costs at the least; and one
+ * hop (viewer straight to the host), what it would cost without the daemon in between.
+ */
 async function floorEcho() {
   const started = [];
   const start = async (args) => {
@@ -76,7 +79,10 @@ async function floorEcho() {
     const [hostPort, relayPort] = [await freePort(), await freePort()];
     await start(['host', String(hostPort)]);
     await start(['relay', String(relayPort), `ws://127.0.0.1:${hostPort}`]);
-    return await wsEcho(`ws://127.0.0.1:${relayPort}`, (ch) => ch, (raw) => raw);
+    const relayed = await wsEcho(`ws://127.0.0.1:${relayPort}`, (ch) => ch, (raw) => raw);
+    // The viewer straight to the host's node-pty, no daemon between: what a design without the relay could reach.
+    const direct = await wsEcho(`ws://127.0.0.1:${hostPort}`, (ch) => ch, (raw) => raw);
+    return { relayed, direct };
   } finally {
     for (const c of started) c.kill('SIGKILL');
   }
@@ -130,7 +136,8 @@ try {
     p99_ms: r.p99,
   });
   rows.push(row('keystroke → echo via API (viewer WebSocket)', t, '≤ 2x tmux control mode'));
-  rows.push(row('same hops through bare ws relays (the floor)', floor, ''));
+  rows.push(row('same hops through bare ws relays (the floor)', floor.relayed, ''));
+  rows.push(row('one bare ws hop, viewer straight to a node-pty host', floor.direct, ''));
   if (x) rows.push({ name: 'keystroke → echo via tmux control mode', value: `p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms`, ratio: '', target: '', p50_ms: x.p50, p99_ms: x.p99 });
 } finally {
   h.cleanup();

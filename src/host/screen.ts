@@ -4,6 +4,7 @@ import type { SerializeAddon as XSerialize } from '@xterm/addon-serialize';
 import type { HostScreen } from '../protocol/host-link.js';
 import type { ScreenQuery } from '../protocol/session.js';
 import type { CursorState } from './inject-queue.js';
+import { PlainTail, holdStart, isPlain } from './plain-tail.js';
 
 // @xterm/headless and its serialize addon are CommonJS (LESSONS.md): load them through require.
 const require = createRequire(import.meta.url);
@@ -18,15 +19,32 @@ export const SCROLLBACK_LINES = 3_000;
  */
 const PARSE_BATCH_BYTES = 16 * 1024;
 
+/** Held plain text is trimmed once this many line feeds more than must stay are held (amortises the work). */
+const HOLD_TRIM_SLACK_LINES = 512;
+/** Held text past this much (very long lines) is parsed after all: bounds the host's memory. */
+const HOLD_MAX_BYTES = 4 * 1024 * 1024;
+/** Held text is parsed once output has been quiet this long, so a screen read after a flood needs no parse. */
+const HOLD_QUIET_PARSE_MS = 25;
+
+export interface ScreenOptions {
+  /** Hold plain text back in floods and skip what would scroll out of the scrollback (plain-tail.ts). */
+  holdPlainText?: boolean;
+}
+
 export interface ScreenModes {
   bracketedPaste: boolean;
   altScreen: boolean;
 }
 
-/** xterm's synchronous parse entry (CoreTerminal.writeSync): not in the public typings. */
+/** xterm's synchronous parse entry (CoreTerminal.writeSync) and the state held text depends on: not public. */
 interface SyncCore {
   writeSync(data: Uint8Array | string): void;
+  _inputHandler?: { _parser?: { currentState?: number } };
+  buffer?: { scrollTop?: number; scrollBottom?: number };
 }
+
+/** xterm's escape sequence parser state when it is between sequences. */
+const PARSER_GROUND = 0;
 
 /** The session's terminal as a human sees it: a headless xterm fed with every byte of PTY output. */
 export class ScreenModel {
@@ -46,6 +64,12 @@ export class ScreenModel {
   /** Output waiting for the next turn of the event loop, to reach the parser as one write. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Plain text held back during a flood (null: not done, e.g. without writeSync). */
+  private readonly tail: PlainTail | null;
+  private readonly core: SyncCore | null;
+  private lastHeldAt = 0;
+  private quietTimer: NodeJS.Timeout | null = null;
+  private skipped = 0;
 
   constructor(
     cols: number,
@@ -53,6 +77,7 @@ export class ScreenModel {
     private readonly onModes: (m: ScreenModes) => void,
     /** Called with a byte count once that much output has been parsed (flow control). */
     private readonly onParsed: (bytes: number) => void = () => undefined,
+    options: ScreenOptions = {},
   ) {
     const { Terminal } = require('@xterm/headless') as typeof import('@xterm/headless');
     const { SerializeAddon } = require('@xterm/addon-serialize') as typeof import('@xterm/addon-serialize');
@@ -62,7 +87,9 @@ export class ScreenModel {
     this.term.loadAddon(this.serializer as unknown as Parameters<XTerm['loadAddon']>[0]);
     this.lastModes = this.modes();
     const core = (this.term as unknown as { _core?: Partial<SyncCore> })._core;
-    this.parseSync = typeof core?.writeSync === 'function' ? (data) => (core as SyncCore).writeSync(data) : null;
+    this.core = typeof core?.writeSync === 'function' ? (core as SyncCore) : null;
+    this.parseSync = this.core ? (data) => (this.core as SyncCore).writeSync(data) : null;
+    this.tail = this.core && options.holdPlainText !== false ? new PlainTail() : null;
     // Checked once per parsed batch, not per byte: cheap, and soon enough for the inject queue.
     this.term.onWriteParsed(() => this.checkModes());
   }
@@ -84,15 +111,78 @@ export class ScreenModel {
     return this.term.rows;
   }
 
+  /** Bytes of output never parsed because they would only have scrolled out of the scrollback. */
+  get skippedBytes(): number {
+    return this.skipped;
+  }
+
   /**
    * Queue output. PTY reads come in ~4 KB pieces; they reach the parser once per turn of the event loop as one
-   * write, or at once when a batch is full.
+   * write, or at once when a batch is full. In a flood of plain text, lines are held back instead and the oldest
+   * dropped unparsed once enough newer ones are held (plain-tail.ts says why the screen stays exact).
    */
   write(data: Buffer): void {
+    if (!this.tail) return this.queue(data);
+    if (this.tail.bytes > 0) {
+      if (isPlain(data)) return this.hold(data);
+      this.releaseHeld();
+    }
+    const start = holdStart(data);
+    if (start < 0) return this.queue(data);
+    this.queue(data.subarray(0, start));
+    this.hold(data.subarray(start));
+  }
+
+  private queue(data: Buffer): void {
     this.pending.push(data);
     this.pendingBytes += data.length;
     if (this.pendingBytes >= PARSE_BATCH_BYTES) this.writePending();
     else if (this.pending.length === 1) setImmediate(() => this.writePending());
+  }
+
+  private hold(data: Buffer): void {
+    const tail = this.tail as PlainTail;
+    tail.push(data);
+    // Held bytes are as good as parsed for flow control: the tail is bounded on its own.
+    this.onParsed(data.length);
+    const keep = SCROLLBACK_LINES + 2 * this.term.rows;
+    if (tail.lines >= keep + HOLD_TRIM_SLACK_LINES) {
+      // The held text starts where the queued output ends: that is the state it is dropped in.
+      this.writePending();
+      if (this.canDrop()) this.skipped += tail.dropOldest(keep);
+      else return this.releaseHeld();
+    }
+    if (tail.bytes > HOLD_MAX_BYTES) return this.releaseHeld();
+    this.lastHeldAt = performance.now();
+    this.quietTimer ??= setTimeout(() => this.onQuiet(), HOLD_QUIET_PARSE_MS);
+  }
+
+  private onQuiet(): void {
+    this.quietTimer = null;
+    if (!this.tail || this.tail.bytes === 0) return;
+    const left = HOLD_QUIET_PARSE_MS - (performance.now() - this.lastHeldAt);
+    if (left > 0) this.quietTimer = setTimeout(() => this.onQuiet(), left);
+    else this.releaseHeld();
+  }
+
+  /** Lines may be dropped only from the ground state, with no scroll region and no insert mode. */
+  private canDrop(): boolean {
+    const core = this.core;
+    const parser = core?._inputHandler?._parser?.currentState;
+    const buffer = core?.buffer;
+    return (
+      parser === PARSER_GROUND &&
+      buffer?.scrollTop === 0 &&
+      buffer.scrollBottom === this.term.rows - 1 &&
+      !this.term.modes.insertMode
+    );
+  }
+
+  /** Parse what is queued, then everything held (in order). */
+  private releaseHeld(): void {
+    this.writePending();
+    if (!this.tail || !this.parseSync) return;
+    for (const chunk of this.tail.take()) this.parseSync(chunk);
   }
 
   private writePending(): void {
@@ -118,12 +208,13 @@ export class ScreenModel {
 
   /** Resolves once every byte written so far has been parsed. */
   flush(): Promise<void> {
-    this.writePending();
+    this.releaseHeld();
     if (this.parseSync) return Promise.resolve();
     return new Promise((resolve) => this.term.write('', resolve));
   }
 
   resize(cols: number, rows: number): void {
+    this.releaseHeld();
     this.term.resize(cols, rows);
   }
 
@@ -170,6 +261,7 @@ export class ScreenModel {
   }
 
   dispose(): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
     this.term.dispose();
   }
 }

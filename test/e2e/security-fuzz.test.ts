@@ -8,6 +8,7 @@ import { parseViewerMessage } from '../../src/protocol/viewer.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { ROOT, isAlive, waitFor } from '../helpers/env.js';
+import { prng } from '../helpers/prng.js';
 
 /**
  * Thousands of malformed requests and WebSocket frames, bounded in time: every HTTP exchange is answered with
@@ -21,18 +22,6 @@ const WS_BUDGET_MS = 4_000;
 const HTTP_CASES = 2_500;
 const WS_CASES = 800;
 const IN_FLIGHT = 16;
-
-/** Deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.TELEPTY_FUZZ_SEED ?? 20261124);
 
