@@ -2,8 +2,10 @@
  * Entry point of a detached session host (started by the daemon for `spawn`): reads its HostSpec as JSON on
  * stdin, runs the session, and exits when the child has exited. Its stdout/stderr go to the host's log file.
  */
+import { Socket } from 'node:net';
+import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
-import { createLogger, logLevelFromEnv } from '../util/log.js';
+import { createLogger, logLevelFromEnv, type Logger } from '../util/log.js';
 import { resolveDaemonEndpoint } from './daemon-link.js';
 import { SessionHost, type HostSpec } from './session-host.js';
 import { hostTimingsFromEnv } from './timings.js';
@@ -29,6 +31,24 @@ function isHostSpec(v: unknown): v is HostSpec {
   );
 }
 
+/**
+ * The daemon that spawned this host hands viewers over on the IPC channel it opened (viewer-handoff.ts). The
+ * channel must not keep the host alive, and its end (the daemon stopped) ends nothing: viewers are relayed then.
+ */
+function acceptHandoffs(host: SessionHost, log: Logger): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.on('disconnect', () => log.info('the daemon that started this host closed its channel; viewers come relayed now'));
+  process.on('message', (msg: unknown, handle: unknown) => {
+    const handoff = parseViewerHandoff(msg);
+    if (handoff && handle instanceof Socket) host.acceptViewer(handoff, handle);
+    else {
+      log.warn('ignored a message on the IPC channel that is not a viewer hand-over');
+      if (handle instanceof Socket) handle.destroy();
+    }
+  });
+}
+
 async function main(): Promise<number> {
   const env = process.env;
   const spec: unknown = JSON.parse(await readStdin());
@@ -40,6 +60,7 @@ async function main(): Promise<number> {
   const host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env), log, timings: hostTimingsFromEnv(env) });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void host.kill(`host received ${sig}`));
   log.info(`started ${spec.command} (pid ${host.childPid}) in ${spec.cwd}`);
+  acceptHandoffs(host, log);
   host.start();
   await host.exited;
   return 0;

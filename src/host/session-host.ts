@@ -7,11 +7,16 @@ import {
   type HostHello,
   type HostRequestMap,
   type HostRequestOp,
+  exitCodeOf,
 } from '../protocol/host-link.js';
 import type { SessionType } from '../protocol/session.js';
+import { VIEWER_CLOSE, type ViewerClientMessage } from '../protocol/viewer.js';
+import type { ViewerHandoff } from '../protocol/viewer-handoff.js';
+import type { Socket } from 'node:net';
 import type { Endpoint } from '../client/http.js';
 import type { Logger } from '../util/log.js';
 import { DaemonLink, type LinkTimings } from './daemon-link.js';
+import { DirectViewers } from './direct-viewers.js';
 import { InjectQueue, type InjectTimings } from './inject-queue.js';
 import { PtyProcess, type PtyExit } from './pty.js';
 import { ScreenModel, type ScreenModes } from './screen.js';
@@ -44,12 +49,16 @@ export interface HostTimings extends LinkTimings, InjectTimings {
   killGraceMs: number;
   /** After the child exits with the daemon away, how long to wait for it to come back to hear the exit code. */
   exitReportWaitMs: number;
+  /** A direct viewer paused for falling behind is dropped when it has not caught up in this long. */
+  viewerCatchUpMs: number;
 }
 
 export const DEFAULT_HOST_TIMINGS: Omit<HostTimings, keyof LinkTimings | keyof InjectTimings> = {
   activityReportMs: 1_000,
   killGraceMs: 2_000,
   exitReportWaitMs: 5_000,
+  // As the daemon's viewers: a reading viewer confirms a window of output in milliseconds.
+  viewerCatchUpMs: 5_000,
 };
 
 /**
@@ -86,6 +95,7 @@ export class SessionHost {
   private readonly screen: ScreenModel;
   private readonly link: DaemonLink;
   private readonly injects: InjectQueue;
+  private readonly direct: DirectViewers;
   private readonly now: () => number;
   private lastInput = 0;
   private readonly createdAt: string;
@@ -140,6 +150,8 @@ export class SessionHost {
           if (w.session_id !== this.sessionId) deps.log.info(`the daemon knows this session as ${w.session_id}`);
           this.sessionId = w.session_id;
           deps.log.info(`connected to the daemon as ${this.sessionId}`);
+          // A daemon that restarted learns of the viewers this host kept serving.
+          if (this.direct.active) this.link.send({ type: 'state', direct_viewers: this.direct.count });
         },
         onMessage: (m) => this.onDaemonMessage(m),
         onDown: (code, reason) => {
@@ -170,7 +182,19 @@ export class SessionHost {
       (held) => this.pty.write(held),
       this.now,
     );
+    this.direct = new DirectViewers({
+      replay: () => this.replayScreen(),
+      onMessage: (m) => this.onViewerMessage(m),
+      onCount: (n) => this.link.send({ type: 'state', direct_viewers: n }),
+      log: deps.log,
+      catchUpMs: deps.timings.viewerCatchUpMs,
+    });
     this.exited = this.pty.exited.then((exit) => this.finish(exit));
+  }
+
+  /** A viewer the daemon handed over with its socket (only the daemon that spawned this host can). */
+  acceptViewer(handoff: ViewerHandoff, socket: Socket): void {
+    this.direct.accept(handoff, socket);
   }
 
   get id(): string {
@@ -284,7 +308,7 @@ export class SessionHost {
     this.screen.write(data);
     if (this.unparsed > PARSE_HIGH_WATER) this.pause('flow');
     this.deps.local?.write(data);
-    if (!this.subscribed || !this.link.up) return;
+    if (!this.direct.active && !this.linkWantsOutput()) return;
     // The first output of a turn of the event loop goes at once (a keystroke's echo should not wait); more
     // output in the same turn is gathered into one frame, sent on the next turn (a flood).
     if (!this.outputThisTurn) {
@@ -303,13 +327,19 @@ export class SessionHost {
     if (this.outgoingBytes >= OUTPUT_FRAME_BYTES) this.sendOutput();
   }
 
+  /** The daemon relays output to viewers of its own while it is subscribed. */
+  private linkWantsOutput(): boolean {
+    return this.subscribed && this.link.up;
+  }
+
   /** Send the output gathered for viewers as one frame of raw bytes (the daemon encodes it, on its own core). */
   private sendOutput(): void {
     if (this.outgoing.length === 0) return;
     const frame = this.outgoing.length === 1 ? (this.outgoing[0] as Buffer) : Buffer.concat(this.outgoing, this.outgoingBytes);
     this.outgoing = [];
     this.outgoingBytes = 0;
-    if (!this.subscribed || !this.link.up) return;
+    this.direct.output(frame);
+    if (!this.linkWantsOutput()) return;
     if (this.link.buffered > LINK_OUTPUT_HIGH_WATER) {
       this.outputGap = true;
       return;
@@ -319,6 +349,13 @@ export class SessionHost {
       this.link.send({ type: 'gap' });
     }
     this.link.sendBinary(frame);
+  }
+
+  /** Keys and resizes from a viewer, relayed by the daemon or served directly. */
+  private onViewerMessage(m: ViewerClientMessage): void {
+    if (m.type === 'input') this.input(m.data);
+    // The user's own terminal decides a wrapped session's size; viewers resize only spawned ones.
+    else if (this.spec.type === 'spawned') this.resize(m.cols, m.rows);
   }
 
   private onDaemonMessage(m: DaemonToHost): void {
@@ -331,11 +368,8 @@ export class SessionHost {
         void this.kill(m.reason);
         return;
       case 'input':
-        this.input(m.data);
-        return;
       case 'resize':
-        // The user's own terminal decides a wrapped session's size; viewers resize only spawned ones.
-        if (this.spec.type === 'spawned') this.resize(m.cols, m.rows);
+        this.onViewerMessage(m);
         return;
       case 'subscribe':
         this.subscribed = m.on;
@@ -372,19 +406,23 @@ export class SessionHost {
       }
       case 'cancel_inject':
         return { cancelled: this.injects.cancel((args as HostRequestMap['cancel_inject']['args']).inject_id) };
-      case 'replay': {
-        // Hold output while the snapshot is taken: every frame sent before the reply is in it, none after.
-        // Output gathered for viewers but not sent yet was read before the snapshot: it goes out first.
-        this.sendOutput();
-        this.pause('replay');
-        try {
-          return { data: await this.screen.serialize() };
-        } finally {
-          this.resume('replay');
-        }
-      }
+      case 'replay':
+        return { data: await this.replayScreen() };
       default:
         throw new TeleptyError('BAD_REQUEST', `unknown host request ${String(op)}`);
+    }
+  }
+
+  /** The screen for a viewer's replay: every output frame sent before it is in it, none after. */
+  private async replayScreen(): Promise<string> {
+    // Output gathered for viewers but not sent yet was read before the snapshot: it goes out first. Output is
+    // held while the snapshot is taken.
+    this.sendOutput();
+    this.pause('replay');
+    try {
+      return await this.screen.serialize();
+    } finally {
+      this.resume('replay');
     }
   }
 
@@ -396,10 +434,13 @@ export class SessionHost {
     // When the child was killed, the rest of its session (a process that ignores SIGHUP) is SIGKILLed after the
     // grace: the host must not exit before that, nor report the exit while part of the session still runs.
     if (this.killing) await this.killing;
+    this.sendOutput();
+    const viewersDone = this.direct.endAll({ type: 'exit', code: exitCodeOf(exit.code, exit.signal) }, VIEWER_CLOSE.SESSION_ENDED, 'session ended', EXIT_FLUSH_MS);
     if (await this.link.waitUp(this.deps.timings.exitReportWaitMs)) {
       this.link.send({ type: 'exit', code: exit.code, signal: exit.signal });
       await this.link.flush(EXIT_FLUSH_MS);
     }
+    await viewersDone;
     this.link.stop();
     this.screen.dispose();
     return exit;

@@ -11,6 +11,8 @@ const ENV_NAMES: Partial<Record<keyof HostTimings, string>> = {
   typingPauseMs: 'TELEPTY_TYPING_PAUSE_MS',
   typingDeferMaxMs: 'TELEPTY_TYPING_DEFER_MAX_MS',
   submitWatchMs: 'TELEPTY_SUBMIT_WATCH_MS',
+  // The same variable as the daemon's: a viewer is paused and dropped alike wherever it is served.
+  viewerCatchUpMs: 'TELEPTY_VIEWER_CATCH_UP_MS',
 };
 
 /** Host timings: defaults, overridden by positive integers in the environment (tests shrink them). */

@@ -58,9 +58,16 @@ export interface HostStateUpdate {
   alt_screen?: boolean;
   cols?: number;
   rows?: number;
+  /** Viewers the host serves itself (handed over by the daemon that spawned it). */
+  direct_viewers?: number;
 }
 
 export type HostReply = { type: 'reply'; req_id: number; ok: true; result: unknown } | { type: 'reply'; req_id: number; ok: false; error: ErrorBody };
+
+/** The exit code a session reports: the child's, or 128 + the signal that ended it (as a shell reports it). */
+export function exitCodeOf(code: number | null, signal: number | null): number | null {
+  return code ?? (signal ? 128 + signal : null);
+}
 
 export interface HostExit {
   type: 'exit';

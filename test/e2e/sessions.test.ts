@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionMembers } from '../../src/host/pty.js';
 import type { ScreenSnapshot, SessionObject } from '../../src/protocol/session.js';
-import { parseViewerServerMessage, type ViewerServerMessage } from '../../src/protocol/viewer.js';
+import { VIEWER_CLOSE, parseViewerServerMessage, type ViewerServerMessage } from '../../src/protocol/viewer.js';
 import { daemonPort, postApi, requestApi } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { hostsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
@@ -117,86 +117,6 @@ describe('spawn, list, read, attach, kill', () => {
     expect(screen.lines[2]).toBe(`|   FULLSCREEN FIXTURE 60x12${' '.repeat(31)}|`);
   });
 
-  it('lets several terminals attach at once, each replayed, all seeing live output', async () => {
-    const home = homes.newHome();
-    await spawnJson(home, ['--id', 'shared', '--', 'bash', '--norc', '--noprofile']);
-    await readUntil(home, 'shared', /[$#] $/m);
-    const a = attachDriver(home, 'shared');
-    await a.waitForText(/[$#]/);
-    a.write('echo from-a\r');
-    await a.waitForText(/^from-a$/m);
-    const b = attachDriver(home, 'shared');
-    await b.waitForText(/^from-a$/m); // replayed screen
-    b.write('echo from-b\r');
-    await a.waitForText(/^from-b$/m);
-    await b.waitForText(/^from-b$/m);
-    expect((await list(home))[0]?.active_clients).toBe(2);
-    a.write('\x1d');
-    b.write('\x1d');
-    await Promise.all([a.waitExit(), b.waitExit()]);
-  });
-
-  it('drops a stalled viewer without slowing the session or another viewer', async () => {
-    const home = homes.newHome();
-    await spawnJson(home, ['--id', 'flood', '--', 'sh', '-c', 'read go; head -c 20000000 /dev/zero | tr "\\0" x; echo; echo flood-done; exec sleep 60']);
-    const live = await liveDaemon(home);
-    const url = `ws://127.0.0.1:${live?.record.port}/api/sessions/flood`;
-    const fast = new WebSocket(url);
-    const slow = new WebSocket(url);
-    let fastFrames = 0;
-    let fastSawEnd = false;
-    fast.on('message', (d: Buffer) => {
-      fastFrames++;
-      // The end marker arrives as live output, or inside a repaint if the host had to skip frames.
-      if (d.includes('flood-done')) fastSawEnd = true;
-    });
-    await Promise.all([new Promise((r) => fast.once('open', r)), new Promise((r) => slow.once('open', r))]);
-    // Stop reading on the slow viewer's socket: the kernel buffers fill, then the daemon's.
-    (slow as unknown as { _socket: { pause(): void } })._socket.pause();
-    await waitFor('both viewers to be attached', async () => (await list(home))[0]?.active_clients === 2);
-    fast.send(JSON.stringify({ type: 'input', data: '\r' }));
-    await waitFor('the fast viewer to see the end of the flood', () => fastSawEnd, 90_000);
-    await waitFor('the stalled viewer to be dropped', async () => (await list(home))[0]?.active_clients === 1, 10_000);
-    expect(fastFrames).toBeGreaterThan(10);
-    expect((await readUntil(home, 'flood', 'flood-done')).lines.at(-1)).toBe('flood-done');
-    fast.close();
-    slow.terminate();
-  }, 120_000);
-
-  it('pauses a viewer that falls behind instead of feeding it, and repaints it from the screen once it reads again', async () => {
-    const home = homes.newHome();
-    // Long enough that the paused viewer is not dropped while the flood runs on a slow machine.
-    const env = { TELEPTY_VIEWER_CATCH_UP_MS: '60000' };
-    await spawnJson(home, ['--id', 'lag', '--', 'sh', '-c', 'read go; head -c 20000000 /dev/zero | tr "\\0" x; echo; echo lag-done; exec sleep 60'], env);
-    const live = await liveDaemon(home);
-    const viewer = new WebSocket(`ws://127.0.0.1:${live?.record.port}/api/sessions/lag`);
-    const messages: ViewerServerMessage[] = [];
-    let bytes = 0;
-    viewer.on('message', (d: Buffer) => {
-      bytes += d.length;
-      const m = parseViewerServerMessage(d.toString());
-      if (m) messages.push(m);
-    });
-    await waitFor('the first replay', () => messages[0]?.type === 'replay');
-    const socket = (viewer as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-    socket.pause();
-    viewer.send(JSON.stringify({ type: 'input', data: '\r' }));
-    await readUntil(home, 'lag', 'lag-done');
-    socket.resume();
-    const repaint = await waitFor('a repaint showing the end of the flood', () =>
-      messages.slice(1).find((m) => m.type === 'replay' && m.data.includes('lag-done')),
-    );
-    expect(repaint).toBeDefined();
-    // It was sent about one window (1 MiB) of the 20 MB, then nothing until it caught up: not the backlog.
-    expect(bytes).toBeLessThan(4_000_000);
-    expect(viewer.readyState).toBe(WebSocket.OPEN);
-    expect((await list(home, env))[0]?.active_clients).toBe(1);
-    // Live output flows again after the repaint.
-    viewer.send(JSON.stringify({ type: 'input', data: 'after' }));
-    await waitFor('live output after the repaint', () => messages.some((m) => m.type === 'output' && m.data.includes('after')));
-    viewer.close();
-  }, 120_000);
-
   it('removes nested-agent variables and sets TELEPTY_SESSION_ID in the child', async () => {
     const home = homes.newHome();
     await spawnJson(home, ['--id', 'envtest', '--env', 'CLAUDECODE=1', '--env', 'CLAUDECODE_ENTRYPOINT=cli', '--env', 'CODEX_CI=1', '--env', 'CODEX_THREAD_ID=t', '--env', 'KEEP_ME=yes', '--rows', '60', '--', 'sh', '-c', 'env | sort; echo env-done; exec sleep 60']);
@@ -214,6 +134,91 @@ describe('spawn, list, read, attach, kill', () => {
     expect(exited).toMatchObject({ id: 'brief', exit_code: 3 });
     await waitFor('brief to be removed', async () => (await list(home)).length === 0, 5_000);
   });
+});
+
+describe.each([
+  { path: 'served by the host the daemon spawned', viewerEnv: {} as Record<string, string> },
+  { path: 'relayed by the daemon (as for wrapped sessions)', viewerEnv: { TELEPTY_DIRECT_VIEWERS: '0' } },
+])('viewers $path', ({ viewerEnv }) => {
+    it('lets several terminals attach at once, each replayed, all seeing live output', async () => {
+      const home = homes.newHome();
+      await spawnJson(home, ['--id', 'shared', '--', 'bash', '--norc', '--noprofile'], viewerEnv);
+      await readUntil(home, 'shared', /[$#] $/m);
+      const a = attachDriver(home, 'shared');
+      await a.waitForText(/[$#]/);
+      a.write('echo from-a\r');
+      await a.waitForText(/^from-a$/m);
+      const b = attachDriver(home, 'shared');
+      await b.waitForText(/^from-a$/m); // replayed screen
+      b.write('echo from-b\r');
+      await a.waitForText(/^from-b$/m);
+      await b.waitForText(/^from-b$/m);
+      expect((await list(home))[0]?.active_clients).toBe(2);
+      a.write('\x1d');
+      b.write('\x1d');
+      await Promise.all([a.waitExit(), b.waitExit()]);
+    });
+
+    it('drops a stalled viewer without slowing the session or another viewer', async () => {
+      const home = homes.newHome();
+      await spawnJson(home, ['--id', 'flood', '--', 'sh', '-c', 'read go; head -c 20000000 /dev/zero | tr "\\0" x; echo; echo flood-done; exec sleep 60'], viewerEnv);
+      const live = await liveDaemon(home);
+      const url = `ws://127.0.0.1:${live?.record.port}/api/sessions/flood`;
+      const fast = new WebSocket(url);
+      const slow = new WebSocket(url);
+      let fastFrames = 0;
+      let fastSawEnd = false;
+      fast.on('message', (d: Buffer) => {
+        fastFrames++;
+        // The end marker arrives as live output, or inside a repaint if the host had to skip frames.
+        if (d.includes('flood-done')) fastSawEnd = true;
+      });
+      await Promise.all([new Promise((r) => fast.once('open', r)), new Promise((r) => slow.once('open', r))]);
+      // Stop reading on the slow viewer's socket: the kernel buffers fill, then the daemon's.
+      (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+      await waitFor('both viewers to be attached', async () => (await list(home))[0]?.active_clients === 2);
+      fast.send(JSON.stringify({ type: 'input', data: '\r' }));
+      await waitFor('the fast viewer to see the end of the flood', () => fastSawEnd, 90_000);
+      await waitFor('the stalled viewer to be dropped', async () => (await list(home))[0]?.active_clients === 1, 10_000);
+      expect(fastFrames).toBeGreaterThan(10);
+      expect((await readUntil(home, 'flood', 'flood-done')).lines.at(-1)).toBe('flood-done');
+      fast.close();
+      slow.terminate();
+    }, 120_000);
+
+    it('pauses a viewer that falls behind instead of feeding it, and repaints it from the screen once it reads again', async () => {
+      const home = homes.newHome();
+      // Long enough that the paused viewer is not dropped while the flood runs on a slow machine.
+      const env = { ...viewerEnv, TELEPTY_VIEWER_CATCH_UP_MS: '60000' };
+      await spawnJson(home, ['--id', 'lag', '--', 'sh', '-c', 'read go; head -c 20000000 /dev/zero | tr "\\0" x; echo; echo lag-done; exec sleep 60'], env);
+      const live = await liveDaemon(home);
+      const viewer = new WebSocket(`ws://127.0.0.1:${live?.record.port}/api/sessions/lag`);
+      const messages: ViewerServerMessage[] = [];
+      let bytes = 0;
+      viewer.on('message', (d: Buffer) => {
+        bytes += d.length;
+        const m = parseViewerServerMessage(d.toString());
+        if (m) messages.push(m);
+      });
+      await waitFor('the first replay', () => messages[0]?.type === 'replay');
+      const socket = (viewer as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      socket.pause();
+      viewer.send(JSON.stringify({ type: 'input', data: '\r' }));
+      await readUntil(home, 'lag', 'lag-done');
+      socket.resume();
+      const repaint = await waitFor('a repaint showing the end of the flood', () =>
+        messages.slice(1).find((m) => m.type === 'replay' && m.data.includes('lag-done')),
+      );
+      expect(repaint).toBeDefined();
+      // It was sent about one window (1 MiB) of the 20 MB, then nothing until it caught up: not the backlog.
+      expect(bytes).toBeLessThan(4_000_000);
+      expect(viewer.readyState).toBe(WebSocket.OPEN);
+      expect((await list(home, env))[0]?.active_clients).toBe(1);
+      // Live output flows again after the repaint.
+      viewer.send(JSON.stringify({ type: 'input', data: 'after' }));
+      await waitFor('live output after the repaint', () => messages.some((m) => m.type === 'output' && m.data.includes('after')));
+      viewer.close();
+    }, 120_000);
 });
 
 describe('list, kill --all, spawn and attach options, idle events', () => {
@@ -414,6 +419,39 @@ describe('sessions outlive the daemon', () => {
       expect(isAlive(s.pid as number)).toBe(true);
       expect((await read(home, s.id)).lines[0]).toBe(`screen of ${s.id}`);
     }
+  });
+
+  it('keeps a viewer of a spawned session attached through kill -9 of the daemon: its host serves it', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'watched', '--', 'cat']);
+    const live = await liveDaemon(home);
+    const viewer = new WebSocket(`ws://127.0.0.1:${live?.record.port}/api/sessions/watched`);
+    const messages: ViewerServerMessage[] = [];
+    let closed: number | null = null;
+    viewer.on('message', (d: Buffer) => {
+      const m = parseViewerServerMessage(d.toString());
+      if (m) messages.push(m);
+    });
+    viewer.on('close', (code: number) => (closed = code));
+    await waitFor('the replay', () => messages[0]?.type === 'replay');
+    const echoed = (text: string) => messages.some((m) => m.type === 'output' && m.data.includes(text));
+    viewer.send(JSON.stringify({ type: 'input', data: 'before\r' }));
+    await waitFor('the echo before the restart', () => echoed('before'));
+    expect((await list(home))[0]?.active_clients).toBe(1);
+
+    process.kill(live?.record.pid as number, 'SIGKILL');
+    await waitFor('the daemon to die', () => !isAlive(live?.record.pid as number));
+    viewer.send(JSON.stringify({ type: 'input', data: 'between\r' }));
+    await waitFor('the echo with no daemon running', () => echoed('between'));
+    // The next daemon learns of the viewer from the host when it reconnects.
+    await waitFor('the host to report its viewer to the new daemon', async () => (await list(home))[0]?.active_clients === 1, 10_000);
+    expect(closed).toBeNull();
+
+    // Ending the session ends the viewer the way the daemon would: the exit message, then 4100.
+    await runCli(home, ['kill', 'watched']);
+    await waitFor('the viewer to be closed', () => closed !== null);
+    expect(closed).toBe(VIEWER_CLOSE.SESSION_ENDED);
+    expect(messages.at(-1)?.type).toBe('exit');
   });
 
   it('keeps a rename through a host-only reconnect and then a kill -9 daemon restart', async () => {

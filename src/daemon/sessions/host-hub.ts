@@ -4,6 +4,7 @@ import {
   HOST_LINK_PATH,
   HOST_LINK_VERSION,
   LINK_CLOSE,
+  exitCodeOf,
   isHostHello,
   parseHostMessage,
   type DaemonToHost,
@@ -161,7 +162,7 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
             handle.settle(msg);
             return;
           case 'exit':
-            registry.markExited(entry, msg.code ?? (msg.signal ? 128 + msg.signal : null), msg.signal ? `signal ${msg.signal}` : 'exited');
+            registry.markExited(entry, exitCodeOf(msg.code, msg.signal), msg.signal ? `signal ${msg.signal}` : 'exited');
             viewers.endAll(entry, { type: 'exit', code: entry.exitCode });
             deps.onExit(entry);
             return;

@@ -50,8 +50,15 @@ export interface SessionEntry {
   lastThreadId: string | null;
   link: HostHandle | null;
   viewers: Set<ViewerHandle>;
+  /** Viewers its host serves itself (handed over at upgrade); reported by the host. */
+  directViewers: number;
   idleNotified: boolean;
   exitWaiters: ((code: number | null) => void)[];
+}
+
+/** Viewers attached to a session: through the daemon, and served by its host directly. */
+export function clientCount(e: SessionEntry): number {
+  return e.viewers.size + e.directViewers;
 }
 
 export type AttachOutcome = 'new' | 'reconnected' | 'replaced';
@@ -136,7 +143,7 @@ export class SessionRegistry {
       createdAt: e.createdAt,
       lastActivityAt: new Date(e.lastActivityAt).toISOString(),
       idleSeconds: Math.max(0, Math.floor((now - e.lastActivityAt) / 1000)),
-      active_clients: e.viewers.size,
+      active_clients: clientCount(e),
       status: e.status,
       pid: e.pid,
       host_pid: e.hostPid,
@@ -240,6 +247,7 @@ export class SessionRegistry {
       lastThreadId: null,
       link,
       viewers: new Set(),
+      directViewers: 0,
       idleNotified: false,
       exitWaiters: [],
     };
@@ -277,6 +285,7 @@ export class SessionRegistry {
     e.rows = s.rows;
     e.bracketedPaste = s.bracketed_paste;
     e.altScreen = s.alt_screen;
+    e.directViewers = 0;
     const last = Date.parse(s.last_activity_at);
     if (Number.isFinite(last)) e.lastActivityAt = last;
   }
@@ -285,6 +294,8 @@ export class SessionRegistry {
   detachHost(e: SessionEntry, link: HostHandle): void {
     if (e.link !== link) return;
     e.link = null;
+    // Its direct viewers are counted again when the host reports them on its next link.
+    e.directViewers = 0;
     if (e.status !== 'connected') return;
     e.status = 'disconnected';
     e.disconnectedAt = this.deps.now();
@@ -302,6 +313,7 @@ export class SessionRegistry {
     }
     if (typeof s.bracketed_paste === 'boolean') e.bracketedPaste = s.bracketed_paste;
     if (typeof s.alt_screen === 'boolean') e.altScreen = s.alt_screen;
+    if (Number.isInteger(s.direct_viewers) && (s.direct_viewers as number) >= 0) e.directViewers = s.direct_viewers as number;
     if (Number.isInteger(s.cols) && Number.isInteger(s.rows)) {
       e.cols = s.cols as number;
       e.rows = s.rows as number;
@@ -314,6 +326,7 @@ export class SessionRegistry {
     e.exitCode = code;
     e.exitedAt = this.deps.now();
     e.link = null;
+    e.directViewers = 0;
     this.deps.events.emit('session_exit', { session_id: e.id, exit_code: code, reason });
     for (const w of e.exitWaiters.splice(0)) w(code);
     this.deps.changed();

@@ -16,6 +16,7 @@ import { SessionRegistry, type SessionEntry } from './registry.js';
 import { Spawner } from './spawner.js';
 import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from './store.js';
 import { startSweeper, type SweeperTimings } from './sweeper.js';
+import { HostChannels } from './host-channels.js';
 import { ViewerHub, type ViewerTimings } from './viewer-hub.js';
 
 export interface SessionTimings extends HostHubTimings, SweeperTimings, ViewerTimings, InjectorTimings {
@@ -60,8 +61,10 @@ export class Sessions {
       log,
       timings.persistDebounceMs,
     );
-    this.viewers = new ViewerHub(this.registry, log, timings);
     this.injector = new Injector({ registry: this.registry, events, log, timings, now, changed: () => this.store.schedule() });
+    // TELEPTY_DIRECT_VIEWERS=0 relays every viewer through the daemon (to compare, or to rule the hand-over out).
+    const channels = new HostChannels(log, deps.env.TELEPTY_DIRECT_VIEWERS !== '0');
+    this.viewers = new ViewerHub(this.registry, log, timings, (entry, req, socket, head) => channels.handOff(entry, req, socket, head));
     this.spawner = new Spawner({
       registry: this.registry,
       log,
@@ -69,6 +72,7 @@ export class Sessions {
       env: deps.env,
       homeDir: os.homedir(),
       spawnTimeoutMs: timings.spawnTimeoutMs,
+      channels,
     });
   }
 

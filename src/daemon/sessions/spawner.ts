@@ -11,6 +11,7 @@ import type { HostSpec } from '../../host/session-host.js';
 import { checkCwd, resolveCommand } from '../../util/command.js';
 import { ensureDir } from '../../util/files.js';
 import type { Logger } from '../../util/log.js';
+import type { HostChannels } from './host-channels.js';
 import type { SessionEntry, SessionRegistry } from './registry.js';
 
 const HOST_MAIN = fileURLToPath(new URL('../../host/main.js', import.meta.url));
@@ -28,6 +29,8 @@ export interface SpawnerDeps {
   homeDir: string;
   /** Bound on a new host starting its child and registering. */
   spawnTimeoutMs: number;
+  /** Where each new host's IPC channel goes (viewers are handed to it). */
+  channels: HostChannels;
 }
 
 async function logTail(file: string): Promise<string> {
@@ -77,13 +80,15 @@ export class Spawner {
     let child;
     try {
       // The host runs with the daemon's environment (it must find this daemon); the child's is in the spec.
-      child = spawn(process.execPath, [HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd], env: this.deps.env });
+      // The IPC channel carries viewers handed to the host (host-channels.ts); the host outlives it.
+      child = spawn(process.execPath, [HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: this.deps.env });
     } finally {
       await log.close();
     }
     child.stdin?.on('error', (err) => this.deps.log.warn(`host stdin for ${id}: ${err.message}`));
     child.stdin?.end(JSON.stringify(spec));
     child.unref();
+    this.deps.channels.add(child);
     const exited = new Promise<never>((_resolve, reject) => {
       child.once('exit', (code, signal) => {
         void logTail(logFile).then((tail) =>

@@ -91,6 +91,7 @@ export function fromPersisted(p: PersistedSession, now: number): SessionEntry {
     lastThreadId: p.last_thread_id,
     link: null,
     viewers: new Set(),
+    directViewers: 0,
     idleNotified: false,
     exitWaiters: [],
   };

@@ -1,6 +1,6 @@
 import type { EventSink } from '../../protocol/events.js';
 import type { Logger } from '../../util/log.js';
-import type { SessionRegistry } from './registry.js';
+import { clientCount, type SessionRegistry } from './registry.js';
 
 export interface SweeperTimings {
   /** How often the rules below are checked. */
@@ -46,7 +46,7 @@ export function startSweeper(registry: SessionRegistry, events: EventSink, timin
       if (health && e.status !== 'exited') {
         events.emit('session_health', {
           session_id: e.id,
-          payload: { alive: e.status === 'connected', pid: e.pid, type: e.type, clients: e.viewers.size, idleSeconds: Math.floor((t - e.lastActivityAt) / 1000) },
+          payload: { alive: e.status === 'connected', pid: e.pid, type: e.type, clients: clientCount(e), idleSeconds: Math.floor((t - e.lastActivityAt) / 1000) },
         });
       }
     }

@@ -1,11 +1,13 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type WebSocket from 'ws';
 import { TeleptyError } from '../../protocol/errors.js';
-import { VIEWER_CLOSE, parseViewerMessage, type ViewerServerMessage } from '../../protocol/viewer.js';
+import { VIEWER_CLOSE, type ViewerServerMessage } from '../../protocol/viewer.js';
 import type { Logger } from '../../util/log.js';
 import type { WsRoute } from '../ws/upgrade.js';
 import type { SessionEntry, SessionRegistry, ViewerHandle } from './registry.js';
-import { WsViewer, type ViewerFlowEvents } from './ws-viewer.js';
+import { VIEWER_MAX_PAYLOAD, WsViewer, onViewerMessages, type ViewerFlowEvents } from '../../util/ws-viewer.js';
 
 export interface ViewerTimings {
   /** Bound on the host's answer with the screen to replay. */
@@ -13,9 +15,6 @@ export interface ViewerTimings {
   /** A viewer paused for falling behind is dropped when it has not caught up in this long. */
   viewerCatchUpMs: number;
 }
-
-/** Input and resize messages are small; a paste of a long prompt fits easily. */
-const VIEWER_MAX_PAYLOAD = 1024 * 1024;
 
 /**
  * `/api/sessions/:id` viewers: replay first, then live output; input and resize go to the host. The host sends
@@ -31,6 +30,8 @@ export class ViewerHub {
     private readonly registry: SessionRegistry,
     private readonly log: Logger,
     private readonly timings: ViewerTimings,
+    /** Gives a viewer to a host that serves it itself (host-channels.ts); false: this hub serves it. */
+    private readonly handOff: (entry: SessionEntry, req: IncomingMessage, socket: Duplex, head: Buffer) => boolean = () => false,
   ) {}
 
   route(): WsRoute {
@@ -40,6 +41,10 @@ export class ViewerHub {
       maxPayload: VIEWER_MAX_PAYLOAD,
       // Refuse before the handshake: unknown ids are 404, and a WS never creates a session.
       admit: (_req, params) => void this.registry.requireConnected(params.id),
+      handOff: (req, socket, head, params) => {
+        const entry = this.registry.get(params.id as string);
+        return entry !== undefined && this.handOff(entry, req, socket, head);
+      },
       accept: (ws, _req, params) => this.accept(ws, params.id as string),
     };
   }
@@ -61,14 +66,7 @@ export class ViewerHub {
     entry.viewers.add(viewer);
     this.subscribe(entry);
     this.replay(entry, viewer);
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      const msg = isBinary ? null : parseViewerMessage(data.toString('utf8'));
-      if (!msg) {
-        ws.close(VIEWER_CLOSE.BAD_MESSAGE, 'expected {type:"input",data} or {type:"resize",cols,rows}');
-        return;
-      }
-      entry.link?.send(msg);
-    });
+    onViewerMessages(ws, (msg) => entry.link?.send(msg));
     ws.on('error', (err) => this.log.debug(`viewer error on ${entry.id}: ${err.message}`));
     ws.on('close', () => this.detach(entry, viewer));
   }

@@ -14,6 +14,8 @@ export interface WsRoute {
   maxPayload?: number;
   /** Runs before the handshake completes: throw a TeleptyError to refuse (unknown session, bad version...). */
   admit?(req: IncomingMessage, params: Record<string, string>, url: URL): void;
+  /** After admit: true when the route gave the connection to another process (it completes the handshake). */
+  handOff?(req: IncomingMessage, socket: Duplex, head: Buffer, params: Record<string, string>): boolean;
   accept(ws: WebSocket, req: IncomingMessage, params: Record<string, string>, url: URL): void;
 }
 
@@ -30,6 +32,7 @@ export function createUpgradeRouter(routes: WsRoute[]): { handler: UpgradeHandle
     if (match.kind === 'bad-path') throw new TeleptyError('BAD_REQUEST', 'the path is not valid percent-encoding');
     if (match.kind !== 'found') throw new TeleptyError('NOT_FOUND', `no WebSocket route ${url.pathname.slice(0, 100)}`);
     match.route.admit?.(req, match.params, url);
+    if (match.route.handOff?.(req, socket, head, match.params)) return;
     const wss = servers.get(match.route) as WebSocketServer;
     wss.handleUpgrade(req, socket, head, (ws) => match.route.accept(ws, req, match.params, url));
   };

@@ -1,6 +1,5 @@
 import type WebSocket from 'ws';
-import { VIEWER_CLOSE } from '../../protocol/viewer.js';
-import type { ViewerHandle } from './registry.js';
+import { VIEWER_CLOSE, parseViewerMessage, type ViewerClientMessage } from '../protocol/viewer.js';
 
 /**
  * A viewer this far behind on its own socket is dropped outright (a huge replay to a peer that reads nothing):
@@ -15,6 +14,8 @@ export const VIEWER_MAX_BUFFERED_BYTES = 1024 * 1024;
 export const VIEWER_WINDOW_BYTES = 1024 * 1024;
 /** A ping goes out with every this much output, so confirmations keep coming during a flood (~8 per window). */
 export const VIEWER_PING_EVERY_BYTES = 128 * 1024;
+/** Input and resize messages are small; a paste of a long prompt fits easily. */
+export const VIEWER_MAX_PAYLOAD = 1024 * 1024;
 /** A dropped viewer that still reads takes its close frame at once; one that does not is cut after this. */
 const VIEWER_CLOSE_GRACE_MS = 1_000;
 
@@ -32,13 +33,15 @@ export interface ViewerFlowEvents {
  * repainted from the screen (as tmux redraws a client) instead of being sent the backlog. A viewer that has not
  * caught up within `catchUpMs` is dropped with 4101.
  */
-export class WsViewer implements ViewerHandle {
+export class WsViewer {
   ready = false;
   behind = false;
   private sent = 0;
   private confirmed = 0;
   private pingedAt = 0;
   private catchUpTimer: NodeJS.Timeout | undefined;
+  /** Settles when the socket has closed. */
+  readonly closed: Promise<void>;
 
   constructor(
     private readonly ws: WebSocket,
@@ -46,7 +49,12 @@ export class WsViewer implements ViewerHandle {
     private readonly events: ViewerFlowEvents,
   ) {
     ws.on('pong', (data: Buffer) => this.onPong(data));
-    ws.on('close', () => clearTimeout(this.catchUpTimer));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', () => {
+        clearTimeout(this.catchUpTimer);
+        resolve();
+      }),
+    );
   }
 
   send(data: string | Buffer): boolean {
@@ -100,4 +108,13 @@ export class WsViewer implements ViewerHandle {
     // A stuck peer may never complete the closing handshake.
     setTimeout(() => this.ws.terminate(), VIEWER_CLOSE_GRACE_MS).unref();
   }
+}
+
+/** Viewer → server messages on `ws`, parsed, to `handle`; anything else closes the viewer with 4103. */
+export function onViewerMessages(ws: WebSocket, handle: (msg: ViewerClientMessage) => void): void {
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const msg = isBinary ? null : parseViewerMessage(data.toString('utf8'));
+    if (!msg) ws.close(VIEWER_CLOSE.BAD_MESSAGE, 'expected {type:"input",data} or {type:"resize",cols,rows}');
+    else handle(msg);
+  });
 }
