@@ -113,7 +113,7 @@ try {
   rows.push({
     name: '40 MB through cat, one stalled viewer',
     value: `${mbps(stalled.seconds).toFixed(1)} MB/s`,
-    ratio: `${(stalledCost * 100).toFixed(1)}% slower than no viewer (median of rounds)`,
+    ratio: `${Math.abs(stalledCost * 100).toFixed(1)}% ${stalledCost >= 0 ? 'slower' : 'faster'} than no viewer (median of rounds)`,
     target: '< 10 %',
     mb_s: mbps(stalled.seconds),
   });
