@@ -172,10 +172,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
         server.closeAllConnections();
         for (const wss of upgrade.servers) for (const client of wss.clients) client.terminate();
       }, timings.shutdownGraceMs);
+      // Bounded even if the server never reports closed (a socket it still counts): stopping must end.
+      let giveUp: NodeJS.Timeout | undefined;
+      const abandoned = new Promise<'abandoned'>((resolve) => (giveUp = setTimeout(() => resolve('abandoned'), 2 * timings.shutdownGraceMs)));
       try {
-        await done;
+        if ((await Promise.race([done, abandoned])) === 'abandoned') log.warn('the HTTP server did not report closed; stopping anyway');
       } finally {
         clearTimeout(force);
+        clearTimeout(giveUp);
         clearInterval(sweep);
       }
       await services.stop();

@@ -2,7 +2,7 @@
  * Entry point of a detached session host (started by the daemon for `spawn`): reads its HostSpec as JSON on
  * stdin, runs the session, and exits when the child has exited. Its stdout/stderr go to the host's log file.
  */
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
 import { createLogger, logLevelFromEnv, type Logger } from '../util/log.js';
@@ -41,10 +41,13 @@ function acceptHandoffs(host: SessionHost, log: Logger): void {
   process.on('disconnect', () => log.info('the daemon that started this host closed its channel; viewers come relayed now'));
   process.on('message', (msg: unknown, handle: unknown) => {
     const handoff = parseViewerHandoff(msg);
-    if (handoff && handle instanceof Socket) host.acceptViewer(handoff, handle);
+    // The daemon sends the raw TCP handle (host-channels.ts); a net.Socket is made around it here, as Node's own
+    // socket hand-over does.
+    const socket = handle && typeof handle === 'object' ? new Socket({ handle, readable: true, writable: true } as SocketConstructorOpts) : null;
+    if (handoff && socket) host.acceptViewer(handoff, socket);
     else {
       log.warn('ignored a message on the IPC channel that is not a viewer hand-over');
-      if (handle instanceof Socket) handle.destroy();
+      socket?.destroy();
     }
   });
 }

@@ -159,6 +159,23 @@ describe.each([
       await Promise.all([a.waitExit(), b.waitExit()]);
     });
 
+    it('lets the daemon stop at once after a viewer came and went (no connection left counted)', async () => {
+      const home = homes.newHome();
+      await spawnJson(home, ['--id', 'visited', '--', 'cat'], viewerEnv);
+      const live = await liveDaemon(home);
+      const viewer = new WebSocket(`ws://127.0.0.1:${live?.record.port}/api/sessions/visited`);
+      await new Promise((r) => viewer.once('message', r));
+      viewer.close();
+      await new Promise((r) => viewer.once('close', r));
+      const t0 = Date.now();
+      const r = await runCli(home, ['daemon', 'stop']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      await waitFor('the daemon process to exit', () => !isAlive(live?.record.pid as number), 5_000);
+      // Well inside the shutdown grace: nothing was waited for.
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      await runCli(home, ['kill', '--all']);
+    });
+
     it('drops a stalled viewer without slowing the session or another viewer', async () => {
       const home = homes.newHome();
       await spawnJson(home, ['--id', 'flood', '--', 'sh', '-c', 'read go; head -c 20000000 /dev/zero | tr "\\0" x; echo; echo flood-done; exec sleep 60'], viewerEnv);

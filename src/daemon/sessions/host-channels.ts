@@ -12,17 +12,19 @@ interface TcpHandle {
   readStop?(): number;
 }
 
+function tcpHandle(socket: Socket): TcpHandle | null {
+  const handle = (socket as unknown as { _handle?: TcpHandle | null })._handle;
+  return handle && typeof handle.readStop === 'function' ? handle : null;
+}
+
 /**
- * Stop this process reading a socket it is about to hand over. Node keeps its copy of the handle open, reading,
- * until the other process acknowledges it, and drops whatever it reads meanwhile (child_process sets onread to a
- * no-op): a client that writes as soon as the host's 101 arrives would lose its first frame. pause() does not
- * stop a reading handle; readStop() does (what net.Socket#pause does for sockets with their own read buffer).
+ * Stop this process reading a socket it is about to hand over: until its copy is closed, whatever it read would
+ * be lost to the host (a client writes as soon as the host's 101 arrives). pause() does not stop a reading
+ * handle; readStop() does (what net.Socket#pause does for sockets with their own read buffer).
  */
-function stopReading(socket: Socket): void {
-  const handle = (socket as unknown as { _handle?: TcpHandle })._handle;
-  if (!handle?.readStop) return;
+function stopReading(handle: TcpHandle): void {
   handle.reading = false;
-  handle.readStop();
+  handle.readStop?.();
 }
 
 /**
@@ -65,11 +67,15 @@ export class HostChannels {
     const msg: ViewerHandoff = { type: 'viewer_handoff', method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, head: head.toString('base64') };
     // A socket in flight is the host's once sent; if sending fails, the client sees its connection close and
     // may retry (attach reconnects), which is all a refused upgrade would give it too.
-    stopReading(socket);
-    // send()'s false means "backlog", not "not sent": the socket is in flight either way.
-    child.send(msg, socket, (err) => {
-      if (!err) return;
-      this.log.warn(`handing a viewer of ${entry.id} to its host failed: ${err.message}`);
+    const handle = tcpHandle(socket);
+    if (!handle) return false;
+    stopReading(handle);
+    // The raw TCP handle goes, not the net.Socket: sending a server's socket makes Node track it as the child's
+    // (server.close() then waits on the child's answer about it, and a daemon whose viewer had closed never
+    // stopped). Once the message is written the fd is in flight with it, so this process closes its copy, and
+    // the server counts the connection as ended like any other.
+    child.send(msg, handle as unknown as Parameters<ChildProcess['send']>[1], { keepOpen: true }, (err) => {
+      if (err) this.log.warn(`handing a viewer of ${entry.id} to its host failed: ${err.message}`);
       socket.destroy();
     });
     return true;
