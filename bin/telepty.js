@@ -1,32 +1,52 @@
 #!/usr/bin/env node
-// telepty launcher. `--version` answers without loading anything else; hot commands (inject) take a fast path
-// that skips commander when their arguments are ordinary (bundled into one file by scripts/bundle-fast.mjs);
-// everything else loads dist/cli.js.
-import { readFileSync } from 'node:fs';
+// telepty launcher (CommonJS: see bin/package.json). `--version` answers without loading anything else; hot
+// commands (inject) take a fast path that skips commander when their arguments are ordinary (bundled into one
+// CommonJS file by scripts/bundle-fast.mjs, loaded with require: no ES module loader on that path); everything
+// else loads dist/cli.js (ES modules).
+'use strict';
+const { readFileSync } = require('node:fs');
+const path = require('node:path');
 
 const args = process.argv.slice(2);
+const notBuilt = () => {
+  process.stderr.write('telepty: not built yet: run `npm run build` in the telepty folder\n');
+  process.exit(1);
+};
+const isMissingDist = (err, code) => err && err.code === code && String(err.message).includes(`${path.sep}dist${path.sep}`);
 
-async function load(file) {
+function requireFast(file) {
   try {
-    return await import(file);
+    return require(file);
   } catch (err) {
-    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/')) {
-      process.stderr.write('telepty: not built yet: run `npm run build` in the telepty folder\n');
-      process.exit(1);
-    }
+    if (isMissingDist(err, 'MODULE_NOT_FOUND')) notBuilt();
     throw err;
   }
 }
 
-if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  process.stdout.write(`${pkg.version}\n`);
-} else {
+async function importCli() {
+  try {
+    return await import('../dist/cli.js');
+  } catch (err) {
+    if (isMissingDist(err, 'ERR_MODULE_NOT_FOUND')) notBuilt();
+    throw err;
+  }
+}
+
+async function main() {
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+    process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
   if (args[0] === 'inject') {
-    const fast = await load('../dist/bundle/inject.js');
-    const code = await fast.fastMain(args);
+    const code = await requireFast('../dist/bundle/inject.cjs').fastMain(args);
     if (code !== null) process.exit(code);
   }
-  const cli = await load('../dist/cli.js');
+  const cli = await importCli();
   process.exit(await cli.main(args));
 }
+
+main().catch((err) => {
+  process.stderr.write(`telepty: ${err && err.stack ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

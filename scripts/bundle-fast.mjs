@@ -1,10 +1,12 @@
-// Bundles the hot CLI path (`telepty inject`: src/fast.ts and everything it imports) into one file,
-// dist/bundle/inject.js. Node 20's ESM loader costs ~0.6 ms per module on this kind of machine and has no
-// compile cache, so the ~25 modules of the unbundled path cost `inject` a tenth of its start time.
+// Bundles the hot CLI path (`telepty inject`: src/fast.ts and everything it imports) into one CommonJS file,
+// dist/bundle/inject.cjs, which the CommonJS launcher require()s. Node 20's ESM loader costs ~0.6 ms per module
+// on this kind of machine and has no compile cache, so the ~25 modules of the unbundled path cost `inject` a
+// tenth of its start time; going through the ESM loader at all (launcher and bundle as ES modules) cost ~9 ms
+// more than require.
 // What the path imports only on demand (auto-starting the daemon) stays in chunks of its own.
 // Run after tsc (it reads dist/). Packages and node: builtins stay external (loaded from node_modules).
 // The bundle sits two folders deep like every dist module, so paths made from import.meta.url (the
-// launcher, package.json) resolve the same.
+// launcher, package.json; rolldown turns it into the file's URL) resolve the same.
 import { rmSync } from 'node:fs';
 import { build } from 'rolldown';
 
@@ -15,5 +17,5 @@ await build({
   platform: 'node',
   external: [/^node:/, /^[a-z@]/],
   logLevel: 'warn',
-  output: { dir: 'dist/bundle', format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+  output: { dir: 'dist/bundle', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs' },
 });

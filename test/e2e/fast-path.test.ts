@@ -8,11 +8,11 @@ import { ROOT, waitFor } from '../helpers/env.js';
 
 const homes = useHomes();
 
-// `telepty inject` runs from dist/bundle/inject.js (scripts/bundle-fast.mjs), not from the tsc output the other
+// `telepty inject` runs from dist/bundle/inject.cjs (scripts/bundle-fast.mjs), not from the tsc output the other
 // commands load: these tests prove the bundle is what runs and that it does all the command does.
 describe('the bundled inject fast path', () => {
   it('is built, and is what the launcher loads for inject', () => {
-    expect(existsSync(path.join(ROOT, 'dist', 'bundle', 'inject.js'))).toBe(true);
+    expect(existsSync(path.join(ROOT, 'dist', 'bundle', 'inject.cjs'))).toBe(true);
   });
 
   it('starts the daemon when none runs (paths made from import.meta.url resolve from the bundle), then delivers', async () => {
