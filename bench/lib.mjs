@@ -14,6 +14,23 @@ export function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
+function stateRecordPid(home) {
+  try {
+    const pid = JSON.parse(readFileSync(path.join(home, 'daemon.json'), 'utf8')).pid;
+    return Number.isInteger(pid) ? pid : null;
+  } catch {
+    return null; // no daemon was started in this home
+  }
+}
+
+function isTeleptyDaemon(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(1, 3).join(' ').endsWith('bin/telepty.js daemon');
+  } catch {
+    return false; // gone, or no /proc (not Linux): nothing to kill
+  }
+}
+
 /** A temp TELEPTY_HOME with an environment for it (port 0: any free loopback port). */
 export function benchHome() {
   const home = mkdtempSync(path.join(os.tmpdir(), 'telepty-bench-'));
@@ -23,8 +40,14 @@ export function benchHome() {
     if (cleaned) return;
     cleaned = true;
     // Every session of this home first (their hosts outlive the daemon), then the daemon, both through the CLI.
+    const daemonPid = stateRecordPid(home);
     spawnSync(process.execPath, [BIN, 'kill', '--all'], { env, stdio: 'ignore' });
     spawnSync(process.execPath, [BIN, 'daemon', 'stop'], { env, stdio: 'ignore' });
+    // A daemon that did not go is SIGKILLed: by the pid its own state file gave, once its command line confirms it.
+    if (daemonPid !== null && isTeleptyDaemon(daemonPid)) {
+      console.error(`bench: the daemon (pid ${daemonPid}) did not stop; killing it`);
+      process.kill(daemonPid, 'SIGKILL');
+    }
     // TELEPTY_BENCH_KEEP=1 keeps the home (daemon and host logs) for a look after a failed run.
     if (process.env.TELEPTY_BENCH_KEEP) console.error(`bench home kept: ${home}`);
     else rmSync(home, { recursive: true, force: true });
