@@ -31,9 +31,15 @@ export class DirectViewers {
 
   constructor(private readonly deps: DirectViewerDeps) {}
 
-  /** True while some viewer is attached (output is gathered for it). */
+  /** True while some viewer is attached. */
   get active(): boolean {
     return this.viewers.size > 0;
+  }
+
+  /** True while some viewer takes live output (has its replay and keeps up): only then is output gathered for it. */
+  get wantsOutput(): boolean {
+    for (const v of this.viewers) if (v.ready) return true;
+    return false;
   }
 
   get count(): number {
@@ -49,7 +55,6 @@ export class DirectViewers {
   }
 
   private serve(ws: WebSocket): void {
-    if (this.viewers.size === 0) this.decoder = new StringDecoder('utf8');
     const viewer = new WsViewer(ws, this.deps.catchUpMs, { fellBehind: () => undefined, caughtUp: (v) => this.replay(v) });
     this.viewers.add(viewer);
     this.deps.onCount(this.viewers.size);
@@ -65,7 +70,11 @@ export class DirectViewers {
     viewer.ready = false;
     this.deps.replay().then(
       (data) => {
-        if (viewer.send(JSON.stringify({ type: 'replay', data } satisfies ViewerServerMessage))) viewer.ready = true;
+        // The first viewer to take live output again starts a fresh decoder: output nobody took was not decoded.
+        const fresh = !this.wantsOutput;
+        if (!viewer.send(JSON.stringify({ type: 'replay', data } satisfies ViewerServerMessage))) return;
+        if (fresh) this.decoder = new StringDecoder('utf8');
+        viewer.ready = true;
       },
       (err: unknown) => {
         this.deps.log.warn(`replay for a direct viewer failed: ${(err as Error).message}`);
@@ -76,7 +85,8 @@ export class DirectViewers {
 
   /** Raw PTY output: encoded once as a viewer message, sent to every viewer that has its replay. */
   output(bytes: Buffer): void {
-    if (this.viewers.size === 0) return;
+    // A flood with every viewer paused costs nothing here (no decoding of output no viewer takes).
+    if (!this.wantsOutput) return;
     const data = this.decoder.write(bytes);
     if (data.length === 0) return;
     let frame: Buffer | null = null;

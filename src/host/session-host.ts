@@ -308,7 +308,7 @@ export class SessionHost {
     this.screen.write(data);
     if (this.unparsed > PARSE_HIGH_WATER) this.pause('flow');
     this.deps.local?.write(data);
-    if (!this.direct.active && !this.linkWantsOutput()) return;
+    if (!this.direct.wantsOutput && !this.linkWantsOutput()) return;
     // The first output of a turn of the event loop goes at once (a keystroke's echo should not wait); more
     // output in the same turn is gathered into one frame, sent on the next turn (a flood).
     if (!this.outputThisTurn) {
