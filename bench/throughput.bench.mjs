@@ -81,7 +81,7 @@ const mbps = (s) => SIZE / 1e6 / s;
  * interleaved rounds (telepty none, stalled, one viewer, tmux, then again), so drift hits all of them alike, and
  * each one's median counts.
  */
-const ROUNDS = 5;
+const ROUNDS = 7;
 const medianOf = (results) => [...results].sort((a, b) => a.seconds - b.seconds)[Math.floor(results.length / 2)];
 makeFile();
 const h = benchHome();
