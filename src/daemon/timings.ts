@@ -1,3 +1,4 @@
+import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
 import type { BusWsTimings } from './bus/ws.js';
 import type { SessionTimings } from './sessions/service.js';
 
@@ -26,8 +27,7 @@ export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = {
   // A screen read is a parse flush and a copy (ms); a stalled host gets 5 s.
   screenTimeoutMs: 5_000,
   replayTimeoutMs: 5_000,
-  // A reading viewer confirms a window of output in milliseconds; one silent for 5 s has stopped reading.
-  viewerCatchUpMs: 5_000,
+  viewerCatchUpMs: DEFAULT_VIEWER_CATCH_UP_MS,
   sweepIntervalMs: 1_000,
   healthIntervalMs: 10_000,
   idleThresholdMs: 60_000,

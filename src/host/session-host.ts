@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import {
   HOST_LINK_VERSION,
@@ -12,9 +13,9 @@ import {
 import type { SessionType } from '../protocol/session.js';
 import { VIEWER_CLOSE, type ViewerClientMessage } from '../protocol/viewer.js';
 import type { ViewerHandoff } from '../protocol/viewer-handoff.js';
-import type { Socket } from 'node:net';
 import type { Endpoint } from '../client/http.js';
 import type { Logger } from '../util/log.js';
+import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
 import { DaemonLink, type LinkTimings } from './daemon-link.js';
 import { DirectViewers } from './direct-viewers.js';
 import { InjectQueue, type InjectTimings } from './inject-queue.js';
@@ -57,8 +58,8 @@ export const DEFAULT_HOST_TIMINGS: Omit<HostTimings, keyof LinkTimings | keyof I
   activityReportMs: 1_000,
   killGraceMs: 2_000,
   exitReportWaitMs: 5_000,
-  // As the daemon's viewers: a reading viewer confirms a window of output in milliseconds.
-  viewerCatchUpMs: 5_000,
+  // The same rule as for the daemon's viewers.
+  viewerCatchUpMs: DEFAULT_VIEWER_CATCH_UP_MS,
 };
 
 /**
@@ -332,7 +333,10 @@ export class SessionHost {
     return this.subscribed && this.link.up;
   }
 
-  /** Send the output gathered for viewers as one frame of raw bytes (the daemon encodes it, on its own core). */
+  /**
+   * Send the output gathered for viewers as one frame: to the viewers served here, and as raw bytes to the daemon
+   * for the viewers it relays (it encodes them, on its own core).
+   */
   private sendOutput(): void {
     if (this.outgoing.length === 0) return;
     const frame = this.outgoing.length === 1 ? (this.outgoing[0] as Buffer) : Buffer.concat(this.outgoing, this.outgoingBytes);

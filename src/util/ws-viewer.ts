@@ -16,6 +16,8 @@ export const VIEWER_WINDOW_BYTES = 1024 * 1024;
 export const VIEWER_PING_EVERY_BYTES = 128 * 1024;
 /** Input and resize messages are small; a paste of a long prompt fits easily. */
 export const VIEWER_MAX_PAYLOAD = 1024 * 1024;
+/** A reading viewer confirms a window of output in milliseconds; one silent for this long has stopped reading. */
+export const DEFAULT_VIEWER_CATCH_UP_MS = 5_000;
 /** A dropped viewer that still reads takes its close frame at once; one that does not is cut after this. */
 const VIEWER_CLOSE_GRACE_MS = 1_000;
 
