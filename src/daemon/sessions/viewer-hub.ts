@@ -56,15 +56,15 @@ export class ViewerHub {
       return;
     }
     const flow: ViewerFlowEvents = {
-      fellBehind: () => this.subscribe(entry),
+      fellBehind: () => this.syncSubscription(entry),
       caughtUp: (v) => {
-        this.subscribe(entry);
+        this.syncSubscription(entry);
         this.replay(entry, v);
       },
     };
     const viewer = new WsViewer(ws, this.timings.viewerCatchUpMs, flow);
     entry.viewers.add(viewer);
-    this.subscribe(entry);
+    this.syncSubscription(entry);
     this.replay(entry, viewer);
     onViewerMessages(ws, (msg) => entry.link?.send(msg));
     ws.on('error', (err) => this.log.debug(`viewer error on ${entry.id}: ${err.message}`));
@@ -102,11 +102,11 @@ export class ViewerHub {
 
   /** A viewer is gone (closed, or dropped as too slow): the host stops sending output the moment none is left. */
   private detach(entry: SessionEntry, viewer: ViewerHandle): void {
-    if (entry.viewers.delete(viewer)) this.subscribe(entry);
+    if (entry.viewers.delete(viewer)) this.syncSubscription(entry);
   }
 
   /** Ask the host for output exactly while some viewer keeps up (none left, or all behind: it stops sending). */
-  private subscribe(entry: SessionEntry): void {
+  private syncSubscription(entry: SessionEntry): void {
     const wanted = [...entry.viewers].some((v) => !v.behind);
     if (wanted === this.subscribed.has(entry) || !entry.link) return;
     if (wanted) {
