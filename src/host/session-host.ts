@@ -68,6 +68,12 @@ export const DEFAULT_HOST_TIMINGS: Omit<HostTimings, keyof LinkTimings | keyof I
  */
 const PARSE_HIGH_WATER = 2 * 1024 * 1024;
 const PARSE_LOW_WATER = 256 * 1024;
+/**
+ * Output this small with nothing gathered goes to viewers at once, without arming the per-turn gathering (a
+ * keystroke's echo, a TUI's redraw): the extra turn of the event loop held up the next keystroke (API echo p50
+ * +10-20 µs, measured A/B in one run). Floods come in PTY reads of ~4 KiB and are still gathered.
+ */
+const SMALL_OUTPUT_BYTES = 1024;
 /** Largest output frame to the daemon: gathered per turn of the event loop, sent at once when this full. */
 const OUTPUT_FRAME_BYTES = 256 * 1024;
 /** Stop sending output to the daemon past this much unsent data; viewers get a fresh replay when it drains. */
@@ -310,21 +316,21 @@ export class SessionHost {
     if (this.unparsed > PARSE_HIGH_WATER) this.pause('flow');
     this.deps.local?.write(data);
     if (!this.direct.wantsOutput && !this.linkWantsOutput()) return;
-    // The first output of a turn of the event loop goes at once (a keystroke's echo should not wait); more
-    // output in the same turn is gathered into one frame, sent on the next turn (a flood).
+    this.outgoing.push(data);
+    this.outgoingBytes += data.length;
     if (!this.outputThisTurn) {
-      this.outputThisTurn = true;
-      setImmediate(() => {
-        this.outputThisTurn = false;
-        this.sendOutput();
-      });
-      this.outgoing.push(data);
-      this.outgoingBytes += data.length;
+      // The first output of a turn of the event loop goes at once (a keystroke's echo should not wait). After a
+      // big piece, more output in the same turn is gathered into one frame, sent on the next turn (a flood).
+      if (data.length >= SMALL_OUTPUT_BYTES) {
+        this.outputThisTurn = true;
+        setImmediate(() => {
+          this.outputThisTurn = false;
+          this.sendOutput();
+        });
+      }
       this.sendOutput();
       return;
     }
-    this.outgoing.push(data);
-    this.outgoingBytes += data.length;
     if (this.outgoingBytes >= OUTPUT_FRAME_BYTES) this.sendOutput();
   }
 
