@@ -42,6 +42,24 @@ describe('the session screen model', () => {
     expect(screen.modes()).toEqual({ bracketedPaste: false, altScreen: false });
   });
 
+  it('answers modes as of every byte written, though small output is parsed later (the inject queue asks at once)', () => {
+    const { screen } = model();
+    screen.write(Buffer.from('\x1b[?2004h'));
+    expect(screen.modes()).toEqual({ bracketedPaste: true, altScreen: false });
+    screen.write(Buffer.from('\x1b[?1049h'));
+    expect(screen.modes()).toEqual({ bracketedPaste: true, altScreen: true });
+    screen.dispose();
+  });
+
+  it('parses small output on its own shortly after it arrives, telling the host of mode changes', async () => {
+    const { screen, modes } = model();
+    screen.write(Buffer.from('\x1b[?2004h'));
+    // Nobody reads the screen: the host still hears of the change (and tells the daemon).
+    await new Promise((r) => setTimeout(r, 50));
+    expect(modes).toEqual([{ bracketedPaste: true, altScreen: false }]);
+    screen.dispose();
+  });
+
   it('parses a flood in bounded batches and accounts for every byte', async () => {
     const { screen, parsed } = model(80, 24);
     let total = 0;
