@@ -31,11 +31,6 @@ export class DirectViewers {
 
   constructor(private readonly deps: DirectViewerDeps) {}
 
-  /** True while some viewer is attached. */
-  get active(): boolean {
-    return this.viewers.size > 0;
-  }
-
   /** True while some viewer takes live output (has its replay and keeps up): only then is output gathered for it. */
   get wantsOutput(): boolean {
     for (const v of this.viewers) if (v.ready) return true;

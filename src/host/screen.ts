@@ -67,7 +67,7 @@ export class ScreenModel {
    */
   private readonly parseSync: ((data: Buffer) => void) | null;
 
-  /** Output waiting for the next turn of the event loop, to reach the parser as one write. */
+  /** Output waiting to reach the parser as one write (a batch, or PARSE_DEFER_MS after it came). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   /** Plain text held back during a flood (null: not done, e.g. without writeSync). */

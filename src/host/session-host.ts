@@ -158,7 +158,7 @@ export class SessionHost {
           this.sessionId = w.session_id;
           deps.log.info(`connected to the daemon as ${this.sessionId}`);
           // A daemon that restarted learns of the viewers this host kept serving.
-          if (this.direct.active) this.link.send({ type: 'state', direct_viewers: this.direct.count });
+          if (this.direct.count > 0) this.link.send({ type: 'state', direct_viewers: this.direct.count });
         },
         onMessage: (m) => this.onDaemonMessage(m),
         onDown: (code, reason) => {

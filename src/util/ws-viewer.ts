@@ -3,7 +3,7 @@ import { VIEWER_CLOSE, parseViewerMessage, type ViewerClientMessage } from '../p
 
 /**
  * A viewer this far behind on its own socket is dropped outright (a huge replay to a peer that reads nothing):
- * it must never hold the daemon's memory.
+ * it must never hold the memory of the process serving it (the daemon, or a session host).
  */
 export const VIEWER_MAX_BUFFERED_BYTES = 1024 * 1024;
 /**

@@ -65,15 +65,14 @@ export class HostChannels {
     const child = this.byHostPid.get(entry.hostPid);
     if (!child?.connected) return false;
     const msg: ViewerHandoff = { type: 'viewer_handoff', method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, head: head.toString('base64') };
-    // A socket in flight is the host's once sent; if sending fails, the client sees its connection close and
-    // may retry (attach reconnects), which is all a refused upgrade would give it too.
     const handle = tcpHandle(socket);
     if (!handle) return false;
     stopReading(handle);
     // The raw TCP handle goes, not the net.Socket: sending a server's socket makes Node track it as the child's
     // (server.close() then waits on the child's answer about it, and a daemon whose viewer had closed never
     // stopped). Once the message is written the fd is in flight with it, so this process closes its copy, and
-    // the server counts the connection as ended like any other.
+    // the server counts the connection as ended like any other. If sending fails, the client sees its
+    // connection close and may retry (attach reconnects), which is all a refused upgrade would give it too.
     child.send(msg, handle as unknown as Parameters<ChildProcess['send']>[1], { keepOpen: true }, (err) => {
       if (err) this.log.warn(`handing a viewer of ${entry.id} to its host failed: ${err.message}`);
       socket.destroy();
