@@ -10,25 +10,37 @@ import { benchHome, fmt, freePort, has, printRows, record, summarize } from './l
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');
-/** A cooked line holds 4095 characters: the keys stay on one line (no Enter, so no line echo to confuse). */
-const KEYS = 500;
-const WARMUP = 50;
 /**
- * This machine's speed drifts within a minute: every probe is measured in ROUNDS interleaved rounds of
- * KEYS / ROUNDS keys (all probes, then again), so drift hits them alike.
+ * A session host is a long-lived process: the target is its steady state. V8 optimises a hot path only after a
+ * few thousand calls, so every probe first types WARMUP keys; the first COLD of them are reported on their own
+ * (a session's first keystrokes, JIT cold), the rest are not kept.
  */
-const ROUNDS = 5;
+const WARMUP = 2000;
+const COLD = 200;
+/**
+ * Keys measured per probe. This machine's speed drifts within a minute: they are typed in ROUNDS interleaved
+ * rounds (all probes, then again), so drift hits every probe alike.
+ */
+const KEYS = 2000;
+const ROUNDS = 10;
+/**
+ * A cooked line holds 4095 characters and the keys stay on one line (no Enter, so no line echo to confuse):
+ * every CLEAR_EVERY keys the probe erases the line (^U), and the key after that is not timed.
+ */
+const CLEAR_EVERY = 1000;
+const KILL_LINE = '\u0015';
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
 /**
- * A probe types one key at a time and times it until its echo arrives. `send(ch)` types; the probe's output
- * handler calls `saw(text)` with what came back.
+ * A probe types one key at a time and times it until its echo arrives. `send(ch)` types; `clear()` erases the
+ * line; the probe's output handler calls `saw(text)` with what came back.
  */
-function prober(send) {
+function prober(send, clear) {
   let seen = '';
   let waiter = null;
   let i = 0;
   const samples = [];
+  const cold = [];
   return {
     saw(text) {
       seen += text;
@@ -38,18 +50,22 @@ function prober(send) {
         w.resolve();
       }
     },
-    async measure(n, keep = true) {
+    /** Type `n` keys; keep their times in `into` (null: keep none). */
+    async measure(n, into = samples) {
       for (let k = 0; k < n; k++, i++) {
+        const afterClear = i > 0 && i % CLEAR_EVERY === 0;
+        if (afterClear) clear();
         const ch = LETTERS[i % 26];
         seen = '';
         const got = new Promise((resolve) => (waiter = { ch, resolve }));
         const t0 = process.hrtime.bigint();
         send(ch);
         await got;
-        if (keep) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        if (into && !afterClear) into.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
     },
     samples,
+    cold,
   };
 }
 
@@ -60,7 +76,7 @@ async function wsProbe(url, frame, text) {
     ws.once('open', r);
     ws.once('error', reject);
   });
-  const p = prober((ch) => ws.send(frame(ch)));
+  const p = prober((ch) => ws.send(frame(ch)), () => ws.send(frame(KILL_LINE)));
   ws.on('message', (d) => {
     const out = text(d.toString());
     if (out !== null) p.saw(out);
@@ -97,7 +113,10 @@ async function floorProcesses(started) {
 function tmuxProbe() {
   const sock = `telepty-bench-echo-cc-${process.pid}`;
   const tmux = spawn('tmux', ['-L', sock, '-f', '/dev/null', '-C', 'new-session', '-s', 'e', '-x', '80', '-y', '24', 'cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
-  const p = prober((ch) => tmux.stdin.write(`send-keys -t e -l ${ch}\n`));
+  const p = prober(
+    (ch) => tmux.stdin.write(`send-keys -t e -l ${ch}\n`),
+    () => tmux.stdin.write('send-keys -t e C-u\n'),
+  );
   let buf = '';
   tmux.stdout.on('data', (d) => {
     buf += d.toString();
@@ -131,27 +150,34 @@ try {
   const named = [
     ['keystroke → echo via API (viewer WebSocket), spawned session', await viewerProbe(portOf(direct), 'echo'), '≤ 2x tmux control mode'],
     ['same, viewer relayed by the daemon (wrapped sessions; TELEPTY_DIRECT_VIEWERS=0)', await viewerProbe(portOf(relayed), 'echo'), ''],
-    ['floor: one bare ws hop, viewer straight to a node-pty host', await raw(floor.host), ''],
+    ['floor: one bare ws hop, viewer straight to a node-pty host (writing to the PTY as the host does)', await raw(floor.host), ''],
     ['floor: two bare ws hops (a relay in between)', await raw(floor.relay), ''],
     ...(has('tmux') ? [['keystroke → echo via tmux control mode', tmuxProbe(), '']] : []),
   ];
   probes.push(...named.map(([, p]) => p));
   await new Promise((r) => setTimeout(r, 500));
-  for (const p of probes) await p.measure(WARMUP, false);
+  for (const p of probes) {
+    await p.measure(COLD, p.cold);
+    await p.measure(WARMUP - COLD, null);
+  }
   for (let r = 0; r < ROUNDS; r++) for (const p of probes) await p.measure(KEYS / ROUNDS);
   const x = has('tmux') ? summarize(named.at(-1)[1].samples) : null;
-  for (const [name, p, target] of named) {
-    const s = summarize(p.samples);
-    const isTmux = x && p === named.at(-1)[1];
+  const row = (name, samples, against, target = '') => {
+    const s = summarize(samples);
     rows.push({
       name,
       value: `p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms`,
-      ratio: x && !isTmux ? `${(s.p50 / x.p50).toFixed(2)}x tmux control mode` : '',
+      ratio: against ? `${(s.p50 / summarize(against).p50).toFixed(2)}x tmux control mode` : '',
       target,
       p50_ms: s.p50,
       p99_ms: s.p99,
     });
-  }
+  };
+  const tmux = has('tmux') ? named.at(-1)[1] : null;
+  for (const [name, p, target] of named) row(name, p.samples, p === tmux ? null : tmux?.samples, target);
+  const [, first] = named[0];
+  row(`cold: the first ${COLD} keys to a fresh spawned session (JIT not yet warm)`, first.cold, tmux?.cold);
+  if (tmux) row(`cold: the first ${COLD} keys via a fresh tmux control client`, tmux.cold, null);
 } finally {
   for (const p of probes) p.close();
   for (const c of started) c.kill('SIGKILL');

@@ -2,14 +2,30 @@
 // ws relays. `host PORT`: a WebSocket server that writes each message to a node-pty `cat` and sends its output
 // back (a session host with no terminal model, queue or protocol). `relay PORT UPSTREAM`: forwards frames both
 // ways (a daemon with no registry, auth or JSON). Prints "ready" once listening. Loopback only.
+const { writeSync } = require('node:fs');
 const WebSocket = require('ws');
+
+/**
+ * Keys go to the PTY the way telepty's host writes them (src/host/pty.ts): straight to the non-blocking master
+ * fd, node-pty's queue only for what the kernel does not take at once. node-pty's own write is an async fs.write
+ * through the thread pool, ~20 µs more per keystroke, which would make the floor slower than what it measures.
+ */
+function write(pty, bytes) {
+  let written = 0;
+  try {
+    written = writeSync(pty._fd, bytes);
+  } catch (err) {
+    if (err.code !== 'EAGAIN') throw err;
+  }
+  if (written < bytes.length) pty.write(bytes.subarray(written));
+}
 const [mode, port, upstream] = process.argv.slice(2);
 const wss = new WebSocket.Server({ host: '127.0.0.1', port: Number(port), perMessageDeflate: false });
 wss.on('connection', (ws) => {
   if (mode === 'host') {
     const pty = require('node-pty').spawn('cat', [], { cols: 80, rows: 24, encoding: null });
     pty.onData((d) => ws.send(d, { binary: false }));
-    ws.on('message', (d) => pty.write(d.toString()));
+    ws.on('message', (d) => write(pty, d));
     ws.on('close', () => pty.kill());
     return;
   }
