@@ -7,7 +7,7 @@ export const EXIT = {
   OK: 0,
   /** Anything that failed: the daemon could not start, an internal error, a refused request. */
   FAILURE: 1,
-  /** Bad arguments or input: unknown option, invalid id, bad JSON. */
+  /** Bad arguments or input: unknown option, invalid id, an id already in use, bad JSON. */
   USAGE: 2,
   /** The thing asked for does not exist: unknown session, daemon not running (`daemon status`). */
   NOT_FOUND: 3,
@@ -24,6 +24,8 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   INVALID_JSON: EXIT.USAGE,
   INVALID_FIELD: EXIT.USAGE,
   INVALID_SESSION_ID: EXIT.USAGE,
+  // The id given is taken: choose another (spawn/wrap --id, rename).
+  SESSION_EXISTS: EXIT.USAGE,
   INVALID_COMMAND: EXIT.USAGE,
   INVALID_CWD: EXIT.USAGE,
   INVALID_EVENT: EXIT.USAGE,

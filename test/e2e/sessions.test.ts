@@ -640,9 +640,11 @@ describe('bad input to sessions', () => {
     await spawnJson(home, ['--id', 'one', '--', 'sleep', '60']);
     await spawnJson(home, ['--id', 'two', '--', 'sleep', '60']);
     const r = await runCli(home, ['rename', 'one', 'two']);
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/already in use/);
     expect((await list(home)).map((s) => s.id).sort()).toEqual(['one', 'two']);
-    expect((await runCli(home, ['spawn', '--id', 'one', '--', 'sleep', '1'])).stderr).toMatch(/already in use/);
+    const again = await runCli(home, ['spawn', '--id', 'one', '--', 'sleep', '1']);
+    expect(again.stderr).toMatch(/already in use/);
+    expect(again.exitCode).toBe(2);
   });
 });

@@ -192,7 +192,7 @@ describe('wrap in a terminal', () => {
     const home = homes.newHome();
     await runCli(home, ['spawn', '--id', 'taken', '--', 'sleep', '60']);
     const r = await runCli(home, ['wrap', '--id', 'taken', '--', 'sh', '-c', 'echo should-not-run']);
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/already in use/);
     expect(r.stdout).not.toContain('should-not-run');
   });
