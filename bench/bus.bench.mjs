@@ -1,16 +1,23 @@
-// Bus: publish → subscriber latency (p50/p99) over WS and HTTP, and events/s fanned out to 1, 10 and 100
-// subscribers (NDJSON batches, `batch=1`), plus one-event-per-frame subscribers (the seed's clients) for
-// comparison. The daemon is a separate process; publisher and subscribers live in this one.
+// Bus: publish → subscriber latency (p50/p99) over WS and HTTP; latency until an event has reached every one of
+// 1, 10 and 100 subscribers, next to the same fan-out through tmux (control clients all getting one pane's
+// output) measured in the same run; and events/s fanned out to 1, 10 and 100 subscribers (NDJSON batches,
+// `batch=1`), plus one-event-per-frame subscribers (the seed's clients) for comparison. The daemon is a separate
+// process; publisher and subscribers live in this one.
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { benchHome, fmt, printRows, record, summarize } from './lib.mjs';
+import { benchHome, fmt, has, printRows, record, summarize } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');
 const LATENCY_SAMPLES = 5_000;
 const FRAME_EVENTS = 500;
+/** Samples of "reached every subscriber", per subscriber count (fewer for more: each one waits for all). */
+const REACH_SAMPLES = { 1: 1_000, 10: 500, 100: 200 };
+/** Untimed rounds first, so neither side is timed while its code is still cold. */
+const REACH_WARMUP = 100;
 
 function open(url) {
   const ws = new WebSocket(url, { perMessageDeflate: false });
@@ -72,6 +79,87 @@ async function latencyHttp(port) {
   return summarize(samples);
 }
 
+/** Time from publishing one event until each of `n` WS subscribers has it. */
+async function reachWs(port, n) {
+  const subs = [];
+  for (let i = 0; i < n; i++) subs.push(await open(`ws://127.0.0.1:${port}/api/bus?kind=reach`));
+  const pub = await open(`ws://127.0.0.1:${port}/api/bus?subscribe=0`);
+  const samples = [];
+  for (let i = 0; i < REACH_WARMUP + REACH_SAMPLES[n]; i++) {
+    const got = Promise.all(subs.map((s) => new Promise((r) => s.once('message', r))));
+    const t0 = process.hrtime.bigint();
+    pub.send(`{"kind":"reach","payload":{"i":${i}}}`);
+    await got;
+    if (i >= REACH_WARMUP) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  for (const s of subs) s.close();
+  pub.close();
+  return summarize(samples);
+}
+
+/**
+ * The nearest thing in tmux: its control clients all get the output of the panes of the session they attach to,
+ * so "publish" is `send-keys` into a pane running `cat` (the terminal echoes it) and each of `n` control clients
+ * has it once its `%output` line arrives. Timed from the send-keys until every client has it. (tmux's own
+ * `wait-for` does not block a control client, so it cannot stand in.)
+ */
+async function reachTmux(n) {
+  const sock = `telepty-bench-bus-${process.pid}-${n}`;
+  const base = ['-L', sock, '-f', '/dev/null'];
+  spawnSync('tmux', [...base, 'new-session', '-d', '-s', 'b', '-x', '80', '-y', '24', 'cat'], { stdio: 'ignore' });
+  const clients = [];
+  const client = () => {
+    const c = spawn('tmux', [...base, '-C', 'attach', '-t', 'b'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const me = { c, attached: false, seen: '', buf: '', waiter: null };
+    c.stdout.on('data', (d) => {
+      me.buf += d.toString();
+      const lines = me.buf.split('\n');
+      me.buf = lines.pop() ?? '';
+      for (const l of lines) {
+        if (l.startsWith('%end')) me.attached = true;
+        if (!l.startsWith('%output')) continue;
+        me.seen += l.slice(l.lastIndexOf(' ') + 1);
+        if (me.waiter && me.seen.includes(me.waiter.ch)) {
+          const w = me.waiter;
+          me.waiter = null;
+          w.resolve();
+        }
+      }
+    });
+    clients.push(me);
+    return me;
+  };
+  try {
+    const subscribers = Array.from({ length: n }, client);
+    const publisher = client();
+    const deadline = Date.now() + 10_000;
+    while (!clients.every((me) => me.attached) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const samples = [];
+    for (let i = 0; i < REACH_WARMUP + REACH_SAMPLES[n]; i++) {
+      // Keep the cooked line short (no Enter: a line echo would muddle the next key's).
+      if (i > 0 && i % 1000 === 0) {
+        publisher.c.stdin.write('send-keys -t b C-u\n');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const ch = 'abcdefghijklmnopqrstuvwxyz'[i % 26];
+      const reached = Promise.all(
+        subscribers.map((me) => {
+          me.seen = '';
+          return new Promise((resolve) => (me.waiter = { ch, resolve }));
+        }),
+      );
+      const t0 = process.hrtime.bigint();
+      publisher.c.stdin.write(`send-keys -t b -l ${ch}\n`);
+      await reached;
+      if (i >= REACH_WARMUP) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return summarize(samples);
+  } finally {
+    for (const me of clients) me.c.kill('SIGKILL');
+    spawnSync('tmux', [...base, 'kill-server'], { stdio: 'ignore' });
+  }
+}
+
 async function fanout(port, subscribers, events, query) {
   const subs = [];
   for (let i = 0; i < subscribers; i++) subs.push(await counter(port, `${query}&kind=fan`));
@@ -103,6 +191,20 @@ try {
   rows.push({ name: 'publish → subscriber latency, WS', value: `p50 ${fmt(ws.p50)} ms, p99 ${fmt(ws.p99)} ms`, ratio: '', target: 'p50 < 0.3 ms', p50_ms: ws.p50, p99_ms: ws.p99 });
   const ht = await latencyHttp(port);
   rows.push({ name: 'publish → subscriber latency, HTTP (keep-alive)', value: `p50 ${fmt(ht.p50)} ms, p99 ${fmt(ht.p99)} ms`, ratio: '', target: '', p50_ms: ht.p50, p99_ms: ht.p99 });
+  for (const n of [1, 10, 100]) {
+    const t = await reachWs(port, n);
+    const x = has('tmux') ? await reachTmux(n) : null;
+    const subs = `${n} subscriber${n > 1 ? 's' : ''}`;
+    rows.push({
+      name: `publish → reached all of ${subs}, WS`,
+      value: `p50 ${fmt(t.p50)} ms, p99 ${fmt(t.p99)} ms`,
+      ratio: x ? `${(t.p50 / x.p50).toFixed(2)}x tmux control clients` : '',
+      target: '',
+      p50_ms: t.p50,
+      p99_ms: t.p99,
+    });
+    if (x) rows.push({ name: `tmux send-keys → %output reached all of ${n} control client${n > 1 ? 's' : ''}`, value: `p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms`, ratio: '', target: '', p50_ms: x.p50, p99_ms: x.p99 });
+  }
   for (const [n, events] of [
     [1, 200_000],
     [10, 200_000],
