@@ -1,8 +1,8 @@
 // Bus: publish → subscriber latency (p50/p99) over WS and HTTP; latency until an event has reached every one of
-// 1, 10 and 100 subscribers, next to the same fan-out through tmux (control clients all getting one pane's
-// output) measured in the same run; and events/s fanned out to 1, 10 and 100 subscribers (NDJSON batches,
-// `batch=1`), plus one-event-per-frame subscribers (the seed's clients) for comparison. The daemon is a separate
-// process; publisher and subscribers live in this one.
+// 1, 10 and 100 subscribers, and events/s fanned out to them (NDJSON batches, `batch=1`), each next to the same
+// fan-out through tmux (control clients all getting one pane's output) measured in the same run; plus
+// one-event-per-frame subscribers (the seed's clients) for comparison. The daemon is a separate process;
+// publisher and subscribers live in this one.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -18,6 +18,11 @@ const FRAME_EVENTS = 500;
 const REACH_SAMPLES = { 1: 1_000, 10: 500, 100: 200 };
 /** Untimed rounds first, so neither side is timed while its code is still cold. */
 const REACH_WARMUP = 100;
+/** Keys per send-keys in tmux's fan-out, and how many may be on their way (more and the terminal drops echoes). */
+const TMUX_CHUNK = 200;
+const TMUX_WINDOW = 400;
+/** Keys through tmux's fan-out, per subscriber count. */
+const TMUX_FANOUT_KEYS = { 1: 50_000, 10: 50_000, 100: 10_000 };
 
 function open(url) {
   const ws = new WebSocket(url, { perMessageDeflate: false });
@@ -99,18 +104,18 @@ async function reachWs(port, n) {
 
 /**
  * The nearest thing in tmux: its control clients all get the output of the panes of the session they attach to,
- * so "publish" is `send-keys` into a pane running `cat` (the terminal echoes it) and each of `n` control clients
- * has it once its `%output` line arrives. Timed from the send-keys until every client has it. (tmux's own
- * `wait-for` does not block a control client, so it cannot stand in.)
+ * so "publish" is `send-keys` into a pane running `cat` (the cooked terminal echoes it) and each of `n` control
+ * clients has an event (a key) once its `%output` line arrives. (tmux's own `wait-for` does not block a control
+ * client, so it cannot stand in.) Resolves once every client is attached.
  */
-async function reachTmux(n) {
+async function tmuxFanout(n) {
   const sock = `telepty-bench-bus-${process.pid}-${n}`;
   const base = ['-L', sock, '-f', '/dev/null'];
   spawnSync('tmux', [...base, 'new-session', '-d', '-s', 'b', '-x', '80', '-y', '24', 'cat'], { stdio: 'ignore' });
   const clients = [];
   const client = () => {
     const c = spawn('tmux', [...base, '-C', 'attach', '-t', 'b'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const me = { c, attached: false, seen: '', buf: '', waiter: null };
+    const me = { c, attached: false, seen: '', keys: 0, buf: '', onOutput: null };
     c.stdout.on('data', (d) => {
       me.buf += d.toString();
       const lines = me.buf.split('\n');
@@ -118,45 +123,92 @@ async function reachTmux(n) {
       for (const l of lines) {
         if (l.startsWith('%end')) me.attached = true;
         if (!l.startsWith('%output')) continue;
-        me.seen += l.slice(l.lastIndexOf(' ') + 1);
-        if (me.waiter && me.seen.includes(me.waiter.ch)) {
-          const w = me.waiter;
-          me.waiter = null;
-          w.resolve();
-        }
+        // "%output %PANE DATA": only the letters typed count (a kill-line echo is escaped backspaces).
+        const text = l.slice(l.indexOf(' ', '%output '.length) + 1);
+        me.seen += text;
+        for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 97 && text.charCodeAt(i) <= 122) me.keys++;
+        me.onOutput?.();
       }
     });
     clients.push(me);
     return me;
   };
+  const subscribers = Array.from({ length: n }, client);
+  const publisher = client();
+  const close = () => {
+    for (const me of clients) me.c.kill('SIGKILL');
+    spawnSync('tmux', [...base, 'kill-server'], { stdio: 'ignore' });
+  };
+  const deadline = Date.now() + 10_000;
+  while (!clients.every((me) => me.attached) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  /** Resolves when every subscriber satisfies `done(me)`, checked as output comes. */
+  const all = (done) =>
+    Promise.all(
+      subscribers.map(
+        (me) =>
+          new Promise((resolve) => {
+            me.onOutput = () => done(me) && ((me.onOutput = null), resolve());
+            me.onOutput();
+          }),
+      ),
+    );
+  return { publisher, subscribers, all, close };
+}
+
+/** tmux: one key sent, timed until every control client has its echo. */
+async function reachTmux(n) {
+  const fx = await tmuxFanout(n);
   try {
-    const subscribers = Array.from({ length: n }, client);
-    const publisher = client();
-    const deadline = Date.now() + 10_000;
-    while (!clients.every((me) => me.attached) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     const samples = [];
     for (let i = 0; i < REACH_WARMUP + REACH_SAMPLES[n]; i++) {
       // Keep the cooked line short (no Enter: a line echo would muddle the next key's).
       if (i > 0 && i % 1000 === 0) {
-        publisher.c.stdin.write('send-keys -t b C-u\n');
+        fx.publisher.c.stdin.write('send-keys -t b C-u\n');
         await new Promise((r) => setTimeout(r, 20));
       }
       const ch = 'abcdefghijklmnopqrstuvwxyz'[i % 26];
-      const reached = Promise.all(
-        subscribers.map((me) => {
-          me.seen = '';
-          return new Promise((resolve) => (me.waiter = { ch, resolve }));
-        }),
-      );
+      for (const me of fx.subscribers) me.seen = '';
+      const reached = fx.all((me) => me.seen.includes(ch));
       const t0 = process.hrtime.bigint();
-      publisher.c.stdin.write(`send-keys -t b -l ${ch}\n`);
+      fx.publisher.c.stdin.write(`send-keys -t b -l ${ch}\n`);
       await reached;
       if (i >= REACH_WARMUP) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     return summarize(samples);
   } finally {
-    for (const me of clients) me.c.kill('SIGKILL');
-    spawnSync('tmux', [...base, 'kill-server'], { stdio: 'ignore' });
+    fx.close();
+  }
+}
+
+/**
+ * tmux: `keys` keys sent as fast as every client takes them, timed until every control client has all of them:
+ * events/s. They go as send-keys of TMUX_CHUNK letters, each followed by a kill-line (the cooked line stays short),
+ * with at most TMUX_WINDOW keys not yet at every client: the terminal drops echoes it cannot pass on in time.
+ */
+async function fanoutTmux(n, keys) {
+  const fx = await tmuxFanout(n);
+  try {
+    const letters = 'abcdefghijklmnopqrstuvwxyz'.repeat(Math.ceil(TMUX_CHUNK / 26)).slice(0, TMUX_CHUNK);
+    const deadline = Date.now() + 60_000;
+    const t0 = performance.now();
+    let sent = 0;
+    let complete = true;
+    while (sent < keys || fx.subscribers.some((me) => me.keys < keys)) {
+      const slowest = Math.min(...fx.subscribers.map((me) => me.keys));
+      if (sent < keys && sent - slowest < TMUX_WINDOW) {
+        fx.publisher.c.stdin.write(`send-keys -t b -l ${letters}\nsend-keys -t b C-u\n`);
+        sent += TMUX_CHUNK;
+        continue;
+      }
+      if (Date.now() > deadline) {
+        complete = false;
+        break;
+      }
+      await fx.all((me) => me.keys > slowest || me.keys >= keys);
+    }
+    return { perSecond: keys / ((performance.now() - t0) / 1000), complete };
+  } finally {
+    fx.close();
   }
 }
 
@@ -211,13 +263,17 @@ try {
     [100, 50_000],
   ]) {
     const r = await fanout(port, n, events, '?batch=1');
+    const x = has('tmux') ? await fanoutTmux(n, TMUX_FANOUT_KEYS[n]) : null;
+    const rate = (f) => `${Math.round(f.perSecond).toLocaleString('en')} events/s (${Math.round(f.perSecond * n).toLocaleString('en')} deliveries/s)${f.complete ? '' : ' INCOMPLETE'}`;
+    const subs = `${n} subscriber${n > 1 ? 's' : ''}`;
     rows.push({
-      name: `fan-out to ${n} subscriber${n > 1 ? 's' : ''} (NDJSON batches)`,
-      value: `${Math.round(r.perSecond).toLocaleString('en')} events/s (${Math.round(r.perSecond * n).toLocaleString('en')} deliveries/s)${r.complete ? '' : ' INCOMPLETE'}`,
-      ratio: '',
+      name: `fan-out to ${subs} (NDJSON batches)`,
+      value: rate(r),
+      ratio: x ? `${(r.perSecond / x.perSecond).toFixed(2)}x tmux's rate` : '',
       target: n === 10 ? '≥ 50,000 events/s' : '',
       events_per_s: r.perSecond,
     });
+    if (x) rows.push({ name: `tmux: one-byte keys (send-keys) reaching all of ${n} control client${n > 1 ? 's' : ''}`, value: rate(x), ratio: '', target: '', events_per_s: x.perSecond });
   }
   const perFrame = await fanout(port, 10, 50_000, '?batch=0');
   rows.push({
