@@ -109,10 +109,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     ...services.routes,
   );
   const upgrade = createUpgradeRouter(services.wsRoutes);
-  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce });
+  // Listening comes before the claim (the port decides who may claim), but serving comes only after it: a
+  // starter that looks for its daemon at a fixed address must not get an answer from one that has not yet
+  // written (or may still lose, or fail) its claim, so until then requests wait.
+  let settleReady!: (serving: boolean) => void;
+  const ready = new Promise<boolean>((resolve) => (settleReady = resolve));
+  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce, ready });
 
-  const listened = await listen(server, config.host, config.port);
+  const listened = await listen(server, config.host, config.port).catch((err: unknown) => {
+    settleReady(false);
+    throw err;
+  });
   if (listened === 'in-use') {
+    settleReady(false);
     const existing = await waitForLiveClaim(paths.stateFile, claimDeps.probe, timings.addressInUseWaitMs);
     if (existing) return { kind: 'already-running', existing };
     throw new TeleptyError('CONFLICT', `port ${config.port} on ${config.host} is in use by another program`);
@@ -128,13 +137,24 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     started_at: startedAt,
     nonce,
   };
-  const claim = await claimState(record, claimDeps);
-  if (!claim.claimed) {
+  const notServing = (): void => {
+    settleReady(false);
     server.close();
     server.closeAllConnections();
+  };
+  let claim;
+  try {
+    claim = await claimState(record, claimDeps);
+  } catch (err) {
+    notServing();
+    throw err;
+  }
+  if (!claim.claimed) {
+    notServing();
     return { kind: 'already-running', existing: claim.existing };
   }
   services.activate();
+  settleReady(true);
   log.info(`telepty ${opts.version} listening on ${config.host}:${port} (pid ${process.pid}, machine ${config.machineId})`);
 
   let resolveClosed!: () => void;

@@ -1,16 +1,30 @@
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../../src/protocol/daemon-state.js';
 import type { MetaResponse } from '../../src/protocol/meta.js';
-import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
+import { parseJson, runCli, spawnCli, type CliResult } from '../helpers/cli.js';
 import { daemonsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
 import { freePort, isAlive, waitFor } from '../helpers/env.js';
 
 const homes = useHomes();
+
+/** True when something accepts TCP connections on 127.0.0.1:port (nothing is sent). */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 /** A raw request (no client conveniences) so malformed input reaches the daemon as sent. */
 function rawRequest(port: number, method: string, urlPath: string, body: Buffer | string | undefined, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -95,18 +109,64 @@ describe('daemon lifecycle', () => {
     const port = await freePort();
     const env = { TELEPTY_PORT: String(port) };
     const results = await Promise.all(Array.from({ length: 3 }, () => runCli(home, ['daemon', 'start'], { env })));
-    for (const r of results) expect(r.exitCode, r.stderr).toBe(0);
     const live = await liveDaemon(home);
-    expect(live?.record.port).toBe(port);
+    const state = await fs.readFile(path.join(home, 'daemon.json'), 'utf8').catch((err: Error) => `(${err.message})`);
+    // Every starter's output, the state file and the daemon log: a failure here explains itself.
+    const report = [
+      ...results.map((r, i) => `starter ${i}: exit ${r.exitCode}\n  stdout: ${r.stdout}\n  stderr: ${r.stderr}`),
+      `daemon.json: ${state}`,
+      `daemon.log:\n${await fs.readFile(path.join(home, 'daemon.log'), 'utf8').catch((err: Error) => `(${err.message})`)}`,
+    ].join('\n');
+    for (const r of results) expect(r.exitCode, report).toBe(0);
+    expect(live?.record.port, report).toBe(port);
     const pid = live?.record.pid;
     // Exactly one starter reports the daemon it started; every other one names that same daemon as already running.
     const started = results.filter((r) => r.stdout.trim() === `telepty daemon started (pid ${pid}, port ${port})`);
     const declined = results.filter((r) => r.stdout.trim() === `telepty daemon already running (pid ${pid}, port ${port})`);
-    expect(started, results.map((r) => r.stdout).join('')).toHaveLength(1);
-    expect(declined).toHaveLength(2);
+    expect(started, report).toHaveLength(1);
+    expect(declined, report).toHaveLength(2);
     // And exactly one daemon process is left serving this home (the losers of the claim exited).
     await waitFor('the losing daemons to exit', async () => (await daemonsOf(home)).length === 1);
     expect(await daemonsOf(home)).toEqual([pid]);
+  });
+
+  it('`daemon start` on a fixed port returns only once the daemon it reports holds the state file', async () => {
+    // A daemon listens before it claims the state file. Here its claim is held up for real: daemon.json names a
+    // dead daemon and another process holds the replace lock (as one clearing that stale file does). Meanwhile
+    // the new daemon already listens on the fixed port, where a starter also looks for it.
+    const home = homes.newHome();
+    const port = await freePort();
+    const deadPort = await freePort();
+    const gone = spawn('true');
+    await once(gone, 'exit');
+    const stale: DaemonRecord = {
+      state_version: STATE_FILE_VERSION,
+      pid: gone.pid as number,
+      host: '127.0.0.1',
+      port: deadPort,
+      version: '0.0.1',
+      started_at: new Date().toISOString(),
+      nonce: 'e'.repeat(32),
+    };
+    const lockFile = path.join(home, 'daemon.json.lock');
+    await fs.writeFile(path.join(home, 'daemon.json'), JSON.stringify(stale));
+    await fs.writeFile(lockFile, JSON.stringify({ pid: gone.pid, at: Date.now() }));
+
+    let result: CliResult | undefined;
+    const starting = runCli(home, ['daemon', 'start'], { env: { TELEPTY_PORT: String(port) } }).then((r) => (result = r));
+    // Keep the lock while the new daemon listens unclaimed (300 ms: well within its claim retries), or until the
+    // starter has returned: whatever it reported must be true while the lock is still held.
+    await waitFor('the new daemon to listen', async () => result ?? (await accepts(port)), 15_000, 10);
+    const holdUntil = Date.now() + 300;
+    await waitFor('the lock to have been held', () => result ?? Date.now() >= holdUntil, 5_000, 10);
+    const liveAtReturn = result ? await liveDaemon(home) : undefined;
+    await fs.rm(lockFile, { force: true });
+    const r = await starting;
+    const live = liveAtReturn === undefined ? await liveDaemon(home) : liveAtReturn;
+    const report = `exit ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\ndaemon.json: ${await fs.readFile(path.join(home, 'daemon.json'), 'utf8').catch(() => '(none)')}`;
+    expect(r.exitCode, report).toBe(0);
+    expect(live?.record.port, report).toBe(port);
+    expect(r.stdout.trim(), report).toBe(`telepty daemon started (pid ${live?.record.pid}, port ${port})`);
   });
 
   it('neither trusts nor signals a live unrelated process named by the state file', async () => {

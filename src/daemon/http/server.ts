@@ -30,6 +30,12 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** This daemon's nonce (its state-file identity): requests naming another one are refused. */
   nonce?: string;
+  /**
+   * Settles once the daemon may serve (true) or must not (false). The daemon listens before it claims the
+   * state file, so requests and upgrades that arrive before this settles wait for it: none is answered by a
+   * daemon that may still lose (or fail) its claim. Refused ones have their connection closed. Default: serve.
+   */
+  ready?: Promise<boolean>;
 }
 
 function parseUrl(raw: string | undefined): URL | null {
@@ -83,8 +89,25 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     }
   };
 
+  let serving: boolean | undefined = opts.ready ? undefined : true;
+  const settled = opts.ready?.then(
+    (ok) => (serving = ok),
+    () => (serving = false),
+  );
+  /** Run `serve` once the daemon may serve (at once when it already may); otherwise close the connection. */
+  const whenServing = (socket: Duplex, serve: () => void): void => {
+    if (serving === true) return serve();
+    if (serving === false || !settled) return void socket.destroy();
+    void settled.then(() => {
+      if (serving === true && !socket.destroyed) serve();
+      else socket.destroy();
+    });
+  };
+
   const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
-    void handle(req, res).catch((err: unknown) => sendError(res, err, log, 'request handler', {}, !isLocalConnection(req.socket)));
+    whenServing(req.socket, () => {
+      void handle(req, res).catch((err: unknown) => sendError(res, err, log, 'request handler', {}, !isLocalConnection(req.socket)));
+    });
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -174,14 +197,16 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => log.debug(`upgrade socket error: ${err.message}`));
-    try {
-      const url = parseUrl(req.url);
-      checkAuth(`WebSocket ${(url?.pathname ?? '?').slice(0, 100)}`, req, false);
-      if (!url || !opts.upgrade) throw new TeleptyError('NOT_FOUND', 'no such WebSocket route');
-      opts.upgrade(req, socket, head, url);
-    } catch (err) {
-      refuseSocket(socket, err, log, !isLocalConnection(req.socket));
-    }
+    whenServing(socket, () => {
+      try {
+        const url = parseUrl(req.url);
+        checkAuth(`WebSocket ${(url?.pathname ?? '?').slice(0, 100)}`, req, false);
+        if (!url || !opts.upgrade) throw new TeleptyError('NOT_FOUND', 'no such WebSocket route');
+        opts.upgrade(req, socket, head, url);
+      } catch (err) {
+        refuseSocket(socket, err, log, !isLocalConnection(req.socket));
+      }
+    });
   });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
