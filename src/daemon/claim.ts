@@ -2,10 +2,15 @@ import { promises as fs } from 'node:fs';
 import { parseDaemonRecord, type DaemonRecord } from '../protocol/daemon-state.js';
 import { createExclusive, isErrno, readTextIfExists } from '../util/files.js';
 
-/** How many times to retry the exclusive create while stale claims are being cleared. */
+/** How many times to retry the exclusive create while stale claims are being cleared (releaseState). */
 const MAX_CLAIM_ATTEMPTS = 20;
 /** The replace lock is held for a few file operations; older than this means its holder died mid-way. */
 export const STALE_LOCK_MS = 2_000;
+/**
+ * A claim keeps retrying this long: past STALE_LOCK_MS, so a replace lock left by a holder that died is broken
+ * and the start goes on, instead of failing while the lock is still young.
+ */
+export const CLAIM_GIVE_UP_MS = STALE_LOCK_MS + 1_000;
 /** Pause before retrying when another process holds the replace lock. */
 const LOCK_RETRY_MS = 25;
 
@@ -48,8 +53,10 @@ export async function readState(stateFile: string): Promise<StateReading> {
  */
 export async function claimState(record: DaemonRecord, deps: ClaimDeps): Promise<ClaimResult> {
   const sleep = deps.sleep ?? defaultSleep;
+  const now = deps.now ?? Date.now;
   const text = serializeRecord(record);
-  for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+  const giveUpAt = now() + CLAIM_GIVE_UP_MS;
+  while (now() < giveUpAt) {
     if (await createExclusive(deps.stateFile, text)) return { claimed: true, record };
     const found = await readState(deps.stateFile);
     if (found.kind === 'missing') continue;
@@ -59,7 +66,7 @@ export async function claimState(record: DaemonRecord, deps: ClaimDeps): Promise
     const removed = await removeStaleState(found.raw, deps);
     if (!removed) await sleep(LOCK_RETRY_MS);
   }
-  throw new Error(`could not claim ${deps.stateFile} after ${MAX_CLAIM_ATTEMPTS} attempts`);
+  throw new Error(`could not claim ${deps.stateFile} within ${CLAIM_GIVE_UP_MS} ms`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { claimState, readState, releaseState, removeStaleState, serializeRecord, STALE_LOCK_MS } from '../../../src/daemon/claim.js';
+import { CLAIM_GIVE_UP_MS, claimState, readState, releaseState, removeStaleState, serializeRecord, STALE_LOCK_MS } from '../../../src/daemon/claim.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../../../src/protocol/daemon-state.js';
 import { makeHome } from '../../helpers/env.js';
 
@@ -108,6 +108,45 @@ describe('singleton claim', () => {
     expect(await removeStaleState(serializeRecord(record(1)), deps)).toBe(false); // breaks the lock
     expect(await removeStaleState(serializeRecord(record(1)), deps)).toBe(true);
     expect((await readState(deps.stateFile)).kind).toBe('missing');
+  });
+
+  it('gets past a replace lock left by a holder that died: waits until the lock is stale, then claims', async () => {
+    await claimState(record(1), deps); // a daemon that is gone (it does not answer)
+    await fs.writeFile(deps.lockFile, 'held by a process that died'); // fresh: not yet stale
+    let clock = Date.now();
+    const waited: number[] = [];
+    const result = await claimState(record(2), {
+      ...deps,
+      now: () => clock,
+      sleep: async (ms) => {
+        waited.push(ms);
+        clock += ms;
+      },
+    });
+    expect(result).toEqual({ claimed: true, record: record(2) });
+    const found = await readState(deps.stateFile);
+    expect(found.kind === 'record' && found.record.nonce).toBe(record(2).nonce);
+    // It waited for the lock to age past STALE_LOCK_MS, no longer.
+    const total = waited.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(STALE_LOCK_MS - 100);
+    expect(total).toBeLessThan(CLAIM_GIVE_UP_MS);
+  });
+
+  it('gives up on a claim it cannot make in CLAIM_GIVE_UP_MS', async () => {
+    await claimState(record(1), deps);
+    let clock = Date.now();
+    const lockAlwaysFresh = async (ms: number): Promise<void> => {
+      clock += ms;
+      // Someone keeps renewing the lock (a live holder), so it never goes stale.
+      await fs.writeFile(deps.lockFile, 'held');
+      const t = new Date(clock);
+      await fs.utimes(deps.lockFile, t, t);
+    };
+    await fs.writeFile(deps.lockFile, 'held');
+    const start = clock;
+    await expect(claimState(record(2), { ...deps, now: () => clock, sleep: lockAlwaysFresh })).rejects.toThrow(/could not claim/);
+    expect(clock - start).toBeGreaterThanOrEqual(CLAIM_GIVE_UP_MS);
+    expect((await readState(deps.stateFile)).kind).toBe('record'); // the old claim is left as it was
   });
 
   it('releases only its own claim', async () => {
