@@ -7,7 +7,7 @@ import type { ScreenSnapshot, SessionObject } from '../../src/protocol/session.j
 import { VIEWER_CLOSE, parseViewerServerMessage, type ViewerServerMessage } from '../../src/protocol/viewer.js';
 import { daemonPort, postApi, requestApi } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
-import { hostsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
+import { hostsOf, liveDaemon, persistedSessionIds, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, isAlive, testEnv, waitFor } from '../helpers/env.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
@@ -501,8 +501,7 @@ describe('sessions outlive the daemon', () => {
       return l.length === 1 && l[0]?.id === 'after' && l[0].status === 'connected' ? l : null;
     });
     expect(afterRestart[0]?.host_pid).toBe(hostPid);
-    const persisted = JSON.parse(await fs.readFile(path.join(home, 'sessions.json'), 'utf8')) as { sessions: { id: string }[] };
-    expect(persisted.sessions.map((x) => x.id)).toEqual(['after']);
+    expect(await persistedSessionIds(home)).toEqual(['after']);
     expect((await read(home, 'after')).lines[0]).toBe('renamed-session');
     const hostLog = await fs.readFile(path.join(home, 'hosts', 'before.log'), 'utf8');
     expect(hostLog).toMatch(/renamed before → after/);
@@ -518,8 +517,7 @@ describe('sessions outlive the daemon', () => {
     expect((await runCli(home, ['rename', 'quick', 'quicker'])).exitCode).toBe(0);
     process.kill(daemon?.record.pid as number, 'SIGKILL');
     await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
-    const persisted = JSON.parse(await fs.readFile(path.join(home, 'sessions.json'), 'utf8')) as { sessions: { id: string }[] };
-    expect(persisted.sessions.map((x) => x.id)).toEqual(['quicker']);
+    expect(await persistedSessionIds(home)).toEqual(['quicker']);
     const back = await waitFor('quicker to reconnect', async () => {
       const l = await list(home);
       return l.length === 1 && l[0]?.status === 'connected' ? l : null;

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sessionMembers } from '../../src/host/pty.js';
 import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
-import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { liveDaemon, persistedSessionIds, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, isAlive, makeHome, testEnv, waitFor } from '../helpers/env.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
@@ -150,6 +150,9 @@ describe('wrap in a terminal', () => {
     await t.waitForText('wrapped$');
     const s = await waitFor('gap to register', async () => (await list(home)).find((x) => x.id === 'gap' && x.status === 'connected'));
     expect(s.host_pid).toBe(t.pid); // wrap is the host: our own process
+    // sessions.json is written within TELEPTY_PERSIST_DEBOUNCE_MS of a change: only a session on disk is known to
+    // the daemon that comes after a kill -9 (until its host reconnects, which the freeze below holds off).
+    await waitFor('gap to be on disk', async () => (await persistedSessionIds(home)).includes('gap'));
     const daemon = await liveDaemon(home);
     // Hold the gap open: freeze the host, then kill -9 the daemon and start another one it cannot reach yet.
     process.kill(t.pid, 'SIGSTOP');

@@ -8,6 +8,15 @@ import path from 'node:path';
 import { runCli } from './cli.js';
 import { isAlive, makeHome, waitFor } from './env.js';
 
+/** The ids `home`'s sessions.json holds (none when it does not exist yet). */
+export async function persistedSessionIds(home: string): Promise<string[]> {
+  const text = await fs.readFile(path.join(home, 'sessions.json'), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  return text === null ? [] : (JSON.parse(text) as { sessions: { id: string }[] }).sessions.map((x) => x.id);
+}
+
 /** The daemon serving `home`, verified by nonce, or null. */
 export async function liveDaemon(home: string): Promise<{ record: DaemonRecord; meta: MetaResponse } | null> {
   const found = await readState(path.join(home, 'daemon.json'));
