@@ -54,7 +54,7 @@ export class DebouncedJsonFile<T> {
     }, this.debounceMs);
   }
 
-  /** Write now (shutdown), after any write in progress. */
+  /** Write now (shutdown, or a change that must not wait), after any write in progress. */
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;

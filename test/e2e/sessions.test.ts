@@ -508,6 +508,20 @@ describe('sessions outlive the daemon', () => {
     expect(hostLog).not.toMatch(/the daemon knows this session as before/);
   });
 
+  it('has a spawned session on disk when spawn answers: kill -9 of the daemon right after keeps it', async () => {
+    const home = homes.newHome();
+    // A long write debounce: only a write made before the answer can be on disk when the daemon dies.
+    const env = { TELEPTY_PERSIST_DEBOUNCE_MS: '5000' };
+    await spawnJson(home, ['--id', 'fresh', '--', 'sleep', '120'], env);
+    const daemon = await liveDaemon(home);
+    process.kill(daemon?.record.pid as number, 'SIGKILL');
+    await waitFor('the daemon to die', () => !isAlive(daemon?.record.pid as number));
+    expect(await persistedSessionIds(home)).toEqual(['fresh']);
+    // The next daemon knows it at once (disconnected until its host is back), then the host reconnects.
+    const back = await waitFor('fresh to reconnect', async () => (await list(home)).find((x) => x.id === 'fresh' && x.status === 'connected'));
+    expect(back.type).toBe('spawned');
+  });
+
   it('has a rename on disk when it answers: kill -9 of the daemon right after keeps the new id', async () => {
     const home = homes.newHome();
     // A long write debounce: only a write made before the answer can be on disk when the daemon dies.

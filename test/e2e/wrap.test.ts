@@ -191,6 +191,18 @@ describe('wrap in a terminal', () => {
     expect(await list(home)).toEqual([]);
   });
 
+  it('has a newly wrapped session on disk at once, not after the write debounce', async () => {
+    const home = homes.newHome();
+    // With a 60 s debounce, sessions.json can only have the session this soon if a new one is written at once.
+    expect((await runCli(home, ['daemon', 'start'], { env: { TELEPTY_PERSIST_DEBOUNCE_MS: '60000' } })).exitCode).toBe(0);
+    const t = terminal(home, ['wrap', '--quiet', '--id', 'durable', '--', ...BASH]);
+    await t.waitForText('wrapped$');
+    await waitFor('durable to register', async () => (await list(home)).find((x) => x.id === 'durable' && x.status === 'connected'));
+    await waitFor('durable to be on disk', async () => (await persistedSessionIds(home)).includes('durable'), 5_000);
+    t.write('exit\r');
+    expect((await t.waitExit()).exitCode).toBe(0);
+  });
+
   it('refuses an --id that a live session already has, before starting anything', async () => {
     const home = homes.newHome();
     await runCli(home, ['spawn', '--id', 'taken', '--', 'sleep', '60']);

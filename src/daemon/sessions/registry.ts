@@ -67,8 +67,11 @@ export interface RegistryDeps {
   machineId: string;
   events: EventSink;
   now: () => number;
-  /** Called after every change worth persisting. */
-  changed: () => void;
+  /**
+   * Called after every change worth persisting; `urgent` for a session new to this registry, which should be on
+   * disk at once (a daemon killed right after must still know it), not after the write debounce.
+   */
+  changed: (urgent?: boolean) => void;
   /** True if a process with this pid runs (a host that may still come back). */
   isAlive: (pid: number) => Promise<boolean>;
 }
@@ -257,7 +260,7 @@ export class SessionRegistry {
     this.instanceWaiters.get(hello.host_instance)?.(entry);
     if (outcome === 'replaced') this.deps.events.emit('session.replaced', { old_id: id, new_id: id, alias: id, session_id: id });
     this.deps.events.emit('session_register', { session_id: id, command: entry.command, cwd: entry.cwd, type: entry.type, pid: entry.pid });
-    this.deps.changed();
+    this.deps.changed(true);
     return { entry, outcome };
   }
 

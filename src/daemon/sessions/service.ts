@@ -52,7 +52,7 @@ export class Sessions {
       machineId: config.machineId,
       events,
       now,
-      changed: () => this.store.schedule(),
+      changed: (urgent) => (urgent ? void this.store.flush() : this.store.schedule()),
       isAlive: isProcessAlive,
     });
     this.store = new SessionStore(
@@ -121,8 +121,10 @@ export class Sessions {
     return this.registry.toObject(this.registry.require(id));
   }
 
+  /** Answered once sessions.json has the new session: a daemon killed right after still knows it. */
   async spawn(req: SpawnRequest): Promise<SpawnResponse> {
     const entry = await this.spawner.spawn(req);
+    await this.store.flush();
     this.deps.events.emit('session_spawn', { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid });
     return { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid ?? 0, session: this.registry.toObject(entry) };
   }
