@@ -14,6 +14,11 @@ import { freePort, isAlive, waitFor } from '../helpers/env.js';
 
 const homes = useHomes();
 
+/** A state-file record naming `pid` at 127.0.0.1:`port` that no telepty daemon wrote (nonce of `nonceChar`s). */
+function recordNaming(pid: number, port: number, nonceChar: string): DaemonRecord {
+  return { state_version: STATE_FILE_VERSION, pid, host: '127.0.0.1', port, version: '0.0.1', started_at: new Date().toISOString(), nonce: nonceChar.repeat(32) };
+}
+
 /** True when something accepts TCP connections on 127.0.0.1:port (nothing is sent). */
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -139,15 +144,7 @@ describe('daemon lifecycle', () => {
     const deadPort = await freePort();
     const gone = spawn('true');
     await once(gone, 'exit');
-    const stale: DaemonRecord = {
-      state_version: STATE_FILE_VERSION,
-      pid: gone.pid as number,
-      host: '127.0.0.1',
-      port: deadPort,
-      version: '0.0.1',
-      started_at: new Date().toISOString(),
-      nonce: 'e'.repeat(32),
-    };
+    const stale = recordNaming(gone.pid as number, deadPort, 'e');
     const lockFile = path.join(home, 'daemon.json.lock');
     await fs.writeFile(path.join(home, 'daemon.json'), JSON.stringify(stale));
     await fs.writeFile(lockFile, JSON.stringify({ pid: gone.pid, at: Date.now() }));
@@ -174,15 +171,7 @@ describe('daemon lifecycle', () => {
     const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
     homes.track(sleeper.pid as number);
     const decoyPort = await freePort();
-    const forged: DaemonRecord = {
-      state_version: STATE_FILE_VERSION,
-      pid: sleeper.pid as number,
-      host: '127.0.0.1',
-      port: decoyPort,
-      version: '0.0.1',
-      started_at: new Date().toISOString(),
-      nonce: 'f'.repeat(32),
-    };
+    const forged = recordNaming(sleeper.pid as number, decoyPort, 'f');
     await fs.writeFile(path.join(home, 'daemon.json'), JSON.stringify(forged));
 
     expect((await runCli(home, ['daemon', 'status'])).exitCode).toBe(3);
