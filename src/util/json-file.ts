@@ -61,6 +61,15 @@ export class DebouncedJsonFile<T> {
     if (this.enabled) await this.write();
   }
 
+  /**
+   * Resolves once every change scheduled so far is on disk: what no write has taken yet is written now, and
+   * what one already has is waited for, not written a second time.
+   */
+  async settle(): Promise<void> {
+    if (this.dirty) await this.flush();
+    else await this.writing;
+  }
+
   private write(): Promise<void> {
     this.dirty = false;
     this.writing = this.writing.then(async () => {

@@ -124,7 +124,8 @@ export class Sessions {
   /** Answered once sessions.json has the new session: a daemon killed right after still knows it. */
   async spawn(req: SpawnRequest): Promise<SpawnResponse> {
     const entry = await this.spawner.spawn(req);
-    await this.store.flush();
+    // Its host's hello already started the write (a new session is urgent): wait for it, do not write again.
+    await this.store.settle();
     this.deps.events.emit('session_spawn', { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid });
     return { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid ?? 0, session: this.registry.toObject(entry) };
   }

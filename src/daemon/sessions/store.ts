@@ -153,4 +153,8 @@ export class SessionStore {
   flush(): Promise<void> {
     return this.json.flush();
   }
+
+  settle(): Promise<void> {
+    return this.json.settle();
+  }
 }
