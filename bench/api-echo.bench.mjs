@@ -161,7 +161,6 @@ try {
     await p.measure(WARMUP - COLD, null);
   }
   for (let r = 0; r < ROUNDS; r++) for (const p of probes) await p.measure(KEYS / ROUNDS);
-  const x = has('tmux') ? summarize(named.at(-1)[1].samples) : null;
   const row = (name, samples, against, target = '') => {
     const s = summarize(samples);
     rows.push({

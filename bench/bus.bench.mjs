@@ -44,22 +44,6 @@ async function counter(port, query) {
   return c;
 }
 
-async function latencyWs(port) {
-  const sub = await open(`ws://127.0.0.1:${port}/api/bus?kind=lat.ws`);
-  const pub = await open(`ws://127.0.0.1:${port}/api/bus?subscribe=0`);
-  const samples = [];
-  for (let i = 0; i < LATENCY_SAMPLES + 500; i++) {
-    const got = new Promise((r) => sub.once('message', r));
-    const t0 = process.hrtime.bigint();
-    pub.send(`{"kind":"lat.ws","payload":{"i":${i}}}`);
-    await got;
-    if (i >= 500) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  sub.close();
-  pub.close();
-  return summarize(samples);
-}
-
 async function latencyHttp(port) {
   const sub = await open(`ws://127.0.0.1:${port}/api/bus?kind=lat.http`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -84,18 +68,18 @@ async function latencyHttp(port) {
   return summarize(samples);
 }
 
-/** Time from publishing one event until each of `n` WS subscribers has it. */
-async function reachWs(port, n) {
+/** Time from publishing one event until each of `n` WS subscribers (of events of `kind`) has it. */
+async function reachWs(port, n, { samples: count = REACH_SAMPLES[n], warmup = REACH_WARMUP, kind = 'reach' } = {}) {
   const subs = [];
-  for (let i = 0; i < n; i++) subs.push(await open(`ws://127.0.0.1:${port}/api/bus?kind=reach`));
+  for (let i = 0; i < n; i++) subs.push(await open(`ws://127.0.0.1:${port}/api/bus?kind=${kind}`));
   const pub = await open(`ws://127.0.0.1:${port}/api/bus?subscribe=0`);
   const samples = [];
-  for (let i = 0; i < REACH_WARMUP + REACH_SAMPLES[n]; i++) {
+  for (let i = 0; i < warmup + count; i++) {
     const got = Promise.all(subs.map((s) => new Promise((r) => s.once('message', r))));
     const t0 = process.hrtime.bigint();
-    pub.send(`{"kind":"reach","payload":{"i":${i}}}`);
+    pub.send(`{"kind":"${kind}","payload":{"i":${i}}}`);
     await got;
-    if (i >= REACH_WARMUP) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (i >= warmup) samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   for (const s of subs) s.close();
   pub.close();
@@ -235,27 +219,22 @@ async function fanout(port, subscribers, events, query) {
 }
 
 const h = benchHome();
+/** "1 subscriber", "10 subscribers". */
+const plural = (n, word) => `${n} ${word}${n > 1 ? 's' : ''}`;
+/** A result row for a latency summary. */
+const latencyRow = (name, s, ratio = '', target = '') => ({ name, value: `p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms`, ratio, target, p50_ms: s.p50, p99_ms: s.p99 });
+
 const rows = [];
 try {
   h.cli(['daemon', 'start']);
   const port = JSON.parse(readFileSync(path.join(h.home, 'daemon.json'), 'utf8')).port;
-  const ws = await latencyWs(port);
-  rows.push({ name: 'publish → subscriber latency, WS', value: `p50 ${fmt(ws.p50)} ms, p99 ${fmt(ws.p99)} ms`, ratio: '', target: 'p50 < 0.3 ms', p50_ms: ws.p50, p99_ms: ws.p99 });
-  const ht = await latencyHttp(port);
-  rows.push({ name: 'publish → subscriber latency, HTTP (keep-alive)', value: `p50 ${fmt(ht.p50)} ms, p99 ${fmt(ht.p99)} ms`, ratio: '', target: '', p50_ms: ht.p50, p99_ms: ht.p99 });
+  rows.push(latencyRow('publish → subscriber latency, WS', await reachWs(port, 1, { samples: LATENCY_SAMPLES, warmup: 500, kind: 'lat.ws' }), '', 'p50 < 0.3 ms'));
+  rows.push(latencyRow('publish → subscriber latency, HTTP (keep-alive)', await latencyHttp(port)));
   for (const n of [1, 10, 100]) {
     const t = await reachWs(port, n);
     const x = has('tmux') ? await reachTmux(n) : null;
-    const subs = `${n} subscriber${n > 1 ? 's' : ''}`;
-    rows.push({
-      name: `publish → reached all of ${subs}, WS`,
-      value: `p50 ${fmt(t.p50)} ms, p99 ${fmt(t.p99)} ms`,
-      ratio: x ? `${(t.p50 / x.p50).toFixed(2)}x tmux control clients` : '',
-      target: '',
-      p50_ms: t.p50,
-      p99_ms: t.p99,
-    });
-    if (x) rows.push({ name: `tmux send-keys → %output reached all of ${n} control client${n > 1 ? 's' : ''}`, value: `p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms`, ratio: '', target: '', p50_ms: x.p50, p99_ms: x.p99 });
+    rows.push(latencyRow(`publish → reached all of ${plural(n, 'subscriber')}, WS`, t, x ? `${(t.p50 / x.p50).toFixed(2)}x tmux control clients` : ''));
+    if (x) rows.push(latencyRow(`tmux send-keys → %output reached all of ${plural(n, 'control client')}`, x));
   }
   for (const [n, events] of [
     [1, 200_000],
@@ -265,15 +244,14 @@ try {
     const r = await fanout(port, n, events, '?batch=1');
     const x = has('tmux') ? await fanoutTmux(n, TMUX_FANOUT_KEYS[n]) : null;
     const rate = (f) => `${Math.round(f.perSecond).toLocaleString('en')} events/s (${Math.round(f.perSecond * n).toLocaleString('en')} deliveries/s)${f.complete ? '' : ' INCOMPLETE'}`;
-    const subs = `${n} subscriber${n > 1 ? 's' : ''}`;
     rows.push({
-      name: `fan-out to ${subs} (NDJSON batches)`,
+      name: `fan-out to ${plural(n, 'subscriber')} (NDJSON batches)`,
       value: rate(r),
       ratio: x ? `${(r.perSecond / x.perSecond).toFixed(2)}x tmux's rate` : '',
       target: n === 10 ? '≥ 50,000 events/s' : '',
       events_per_s: r.perSecond,
     });
-    if (x) rows.push({ name: `tmux: one-byte keys (send-keys) reaching all of ${n} control client${n > 1 ? 's' : ''}`, value: rate(x), ratio: '', target: '', events_per_s: x.perSecond });
+    if (x) rows.push({ name: `tmux: one-byte keys (send-keys) reaching all of ${plural(n, 'control client')}`, value: rate(x), ratio: '', target: '', events_per_s: x.perSecond });
   }
   const perFrame = await fanout(port, 10, 50_000, '?batch=0');
   rows.push({

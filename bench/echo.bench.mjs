@@ -72,21 +72,20 @@ const rows = [];
 try {
   h.cli(['daemon', 'start']);
   const env = { ...h.env, TERM: 'xterm-256color' };
-  const terminals = [{ name: 'direct', d: driver('cat', [], env) }, { name: 'wrap', d: driver(process.execPath, [BIN, 'wrap', '--quiet', '--', 'cat'], env) }];
   const sock = `telepty-bench-echo-${process.pid}`;
-  if (has('tmux')) terminals.push({ name: 'tmux', d: driver('tmux', ['-L', sock, '-f', '/dev/null', 'new-session', 'cat'], env) });
+  // Direct, through wrap, and through tmux: each with the times of its keys.
+  const terminals = [driver('cat', [], env), driver(process.execPath, [BIN, 'wrap', '--quiet', '--', 'cat'], env)];
+  if (has('tmux')) terminals.push(driver('tmux', ['-L', sock, '-f', '/dev/null', 'new-session', 'cat'], env));
+  const samples = terminals.map(() => []);
   try {
     await new Promise((r) => setTimeout(r, 800));
-    for (const t of terminals) {
-      t.samples = [];
-      await measure(t.d, WARMUP, null);
-    }
-    for (let r = 0; r < ROUNDS; r++) for (const t of terminals) await measure(t.d, KEYSTROKES / ROUNDS, t.samples);
+    for (const d of terminals) await measure(d, WARMUP, null);
+    for (let r = 0; r < ROUNDS; r++) for (const [i, d] of terminals.entries()) await measure(d, KEYSTROKES / ROUNDS, samples[i]);
   } finally {
-    for (const t of terminals) t.d.kill();
+    for (const d of terminals) d.kill();
     if (has('tmux')) spawnSync('tmux', ['-L', sock, 'kill-server'], { stdio: 'ignore' });
   }
-  const [base, viaWrap, viaTmux = null] = terminals.map((t) => summarize(t.samples));
+  const [base, viaWrap, viaTmux = null] = samples.map(summarize);
   const row = (name, s, ref) => ({
     name,
     value: `p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms`,

@@ -19,6 +19,9 @@ function recordNaming(pid: number, port: number, nonceChar: string): DaemonRecor
   return { state_version: STATE_FILE_VERSION, pid, host: '127.0.0.1', port, version: '0.0.1', started_at: new Date().toISOString(), nonce: nonceChar.repeat(32) };
 }
 
+/** A file's text for a failure report, or why it could not be read. */
+const textOrWhy = (file: string): Promise<string> => fs.readFile(file, 'utf8').catch((err: Error) => `(${err.message})`);
+
 /** True when something accepts TCP connections on 127.0.0.1:port (nothing is sent). */
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -115,12 +118,12 @@ describe('daemon lifecycle', () => {
     const env = { TELEPTY_PORT: String(port) };
     const results = await Promise.all(Array.from({ length: 3 }, () => runCli(home, ['daemon', 'start'], { env })));
     const live = await liveDaemon(home);
-    const state = await fs.readFile(path.join(home, 'daemon.json'), 'utf8').catch((err: Error) => `(${err.message})`);
+    const state = await textOrWhy(path.join(home, 'daemon.json'));
     // Every starter's output, the state file and the daemon log: a failure here explains itself.
     const report = [
       ...results.map((r, i) => `starter ${i}: exit ${r.exitCode}\n  stdout: ${r.stdout}\n  stderr: ${r.stderr}`),
       `daemon.json: ${state}`,
-      `daemon.log:\n${await fs.readFile(path.join(home, 'daemon.log'), 'utf8').catch((err: Error) => `(${err.message})`)}`,
+      `daemon.log:\n${await textOrWhy(path.join(home, 'daemon.log'))}`,
     ].join('\n');
     for (const r of results) expect(r.exitCode, report).toBe(0);
     expect(live?.record.port, report).toBe(port);
@@ -160,7 +163,7 @@ describe('daemon lifecycle', () => {
     await fs.rm(lockFile, { force: true });
     const r = await starting;
     const live = liveAtReturn === undefined ? await liveDaemon(home) : liveAtReturn;
-    const report = `exit ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\ndaemon.json: ${await fs.readFile(path.join(home, 'daemon.json'), 'utf8').catch(() => '(none)')}`;
+    const report = `exit ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\ndaemon.json: ${await textOrWhy(path.join(home, 'daemon.json'))}`;
     expect(r.exitCode, report).toBe(0);
     expect(live?.record.port, report).toBe(port);
     expect(r.stdout.trim(), report).toBe(`telepty daemon started (pid ${live?.record.pid}, port ${port})`);
