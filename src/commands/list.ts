@@ -5,49 +5,58 @@ import { listSessions } from '../client/sessions.js';
 import type { SessionObject } from '../protocol/session.js';
 import { formatDuration, printJson, printLine, useColor } from '../ui/print.js';
 import { examples } from './types.js';
-
-/** Widest the command column gets before it is cut with an ellipsis. */
-const COMMAND_WIDTH = 40;
-
-function shorten(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
-}
+import { renderColumns, shellQuote, type Column } from '../ui/table.js';
 
 function homeRelative(dir: string): string {
   const home = os.homedir();
   return dir === home ? '~' : dir.startsWith(`${home}/`) ? `~${dir.slice(home.length)}` : dir;
 }
 
-export async function renderTable(sessions: SessionObject[], color: boolean): Promise<string[]> {
-  const paint = color ? (await import('chalk')).default : null;
-  const statusText = (s: SessionObject): string => {
-    const text = s.status === 'exited' ? `exited(${s.exit_code ?? '?'})` : s.status;
-    if (!paint) return text;
-    return s.status === 'connected' ? paint.green(text) : s.status === 'disconnected' ? paint.yellow(text) : paint.dim(text);
-  };
-  const rows = sessions.map((s) => ({
-    id: s.id,
-    type: s.type,
-    status: statusText(s),
-    statusWidth: (s.status === 'exited' ? `exited(${s.exit_code ?? '?'})` : s.status).length,
-    command: shorten([s.command, ...s.args].join(' '), COMMAND_WIDTH),
-    cwd: homeRelative(s.cwd),
-    idle: formatDuration(s.idleSeconds),
-    clients: String(s.active_clients),
-  }));
-  const head = { id: 'ID', type: 'TYPE', status: 'STATUS', statusWidth: 6, command: 'COMMAND', cwd: 'CWD', idle: 'IDLE', clients: 'CLIENTS' };
-  const w = {
-    id: Math.max(2, ...rows.map((r) => r.id.length)),
-    type: Math.max(4, ...rows.map((r) => r.type.length)),
-    status: Math.max(6, ...rows.map((r) => r.statusWidth)),
-    command: Math.max(7, ...rows.map((r) => r.command.length)),
-    cwd: Math.max(3, ...rows.map((r) => r.cwd.length)),
-    idle: Math.max(4, ...rows.map((r) => r.idle.length)),
-  };
-  const line = (r: typeof head): string =>
-    [r.id.padEnd(w.id), r.type.padEnd(w.type), r.status + ' '.repeat(w.status - r.statusWidth), r.command.padEnd(w.command), r.cwd.padEnd(w.cwd), r.idle.padStart(w.idle), r.clients.padStart(7)].join('  ');
-  const header = line(head);
-  return [paint ? paint.bold(header) : header, ...rows.map(line)];
+function statusText(s: SessionObject): string {
+  return s.status === 'exited' ? `exited(${s.exit_code ?? '?'})` : s.status;
+}
+
+/** The width to fit: $COLUMNS when set (as ls does), else the terminal's; null when piped (keep every character). */
+function outputWidth(): number | null {
+  const fromEnv = Number(process.env.COLUMNS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : null;
+}
+
+export interface TableOptions {
+  /** Colour (a TTY without NO_COLOR). */
+  color: boolean;
+  /** The terminal's width; null: no limit (piped output keeps every character). */
+  width: number | null;
+  /** The session this command runs in ($TELEPTY_SESSION_ID): marked with `*`. */
+  current?: string | undefined;
+}
+
+/**
+ * The sessions as a table that fits the terminal: COMMAND and CWD are cut with an ellipsis (a path from its start,
+ * so its last folders stay), then CLIENTS, TYPE, IDLE and CWD are dropped in that order. Arguments are quoted as a
+ * shell would need them. The session you are in, when listed, is marked with `*` in a first column.
+ */
+export async function renderTable(sessions: SessionObject[], opts: TableOptions): Promise<string[]> {
+  const paint = opts.color ? (await import('chalk')).default : null;
+  const marked = sessions.some((s) => s.id === opts.current);
+  const columns: Column<SessionObject>[] = [
+    // Only inside a listed session: outside one the table starts with the id, as scripts expect.
+    ...(marked ? [{ key: 'mark', header: ' ', text: (s: SessionObject) => (s.id === opts.current ? '*' : ' ') }] : []),
+    { key: 'id', header: 'ID', text: (s) => s.id },
+    { key: 'type', header: 'TYPE', text: (s) => s.type, dropRank: 2 },
+    {
+      key: 'status',
+      header: 'STATUS',
+      text: statusText,
+      paint: (s, t) => (!paint ? t : s.status === 'connected' ? paint.green(t) : s.status === 'disconnected' ? paint.yellow(t) : paint.dim(t)),
+    },
+    { key: 'command', header: 'COMMAND', text: (s) => [s.command, ...s.args].map(shellQuote).join(' '), shrink: { min: 24, from: 'end' } },
+    { key: 'cwd', header: 'CWD', text: (s) => homeRelative(s.cwd), shrink: { min: 16, from: 'start' }, dropRank: 4 },
+    { key: 'idle', header: 'IDLE', text: (s) => formatDuration(s.idleSeconds), align: 'right', dropRank: 3 },
+    { key: 'clients', header: 'CLIENTS', text: (s) => String(s.active_clients), align: 'right', dropRank: 1 },
+  ];
+  return renderColumns(sessions, columns, opts.width, paint ? (h) => paint.bold(h) : undefined);
 }
 
 export function register(program: Command): void {
@@ -68,6 +77,7 @@ export function register(program: Command): void {
         printLine('no sessions (start one with `telepty spawn -- CMD` or `telepty wrap CMD`)');
         return;
       }
-      for (const l of await renderTable(sessions, useColor())) printLine(l);
+      const width = outputWidth();
+      for (const l of await renderTable(sessions, { color: useColor(), width, current: process.env.TELEPTY_SESSION_ID })) printLine(l);
     });
 }

@@ -263,7 +263,7 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     const one = rows.find((l) => l.startsWith('tab-one ')) as string;
     const two = rows.find((l) => l.startsWith('tab-two-longer ')) as string;
     expect(rows).toHaveLength(2);
-    for (const [row, status, command] of [[one, 'connected', 'sleep 60'], [two, 'exited(3)', 'sh -c exit 3']] as const) {
+    for (const [row, status, command] of [[one, 'connected', 'sleep 60'], [two, 'exited(3)', "sh -c 'exit 3'"]] as const) {
       expect(row.indexOf(' spawned ') + 1, row).toBe(col.TYPE?.start);
       expect(row.indexOf(` ${status} `) + 1, row).toBe(col.STATUS?.start);
       expect(row.indexOf(` ${command} `) + 1, row).toBe(col.COMMAND?.start);
