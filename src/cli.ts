@@ -44,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('Connect terminals: make sessions addressable, inject prompts that get submitted, follow the event bus.')
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true)
+    // Options belong to the command they follow (`daemon start --port P` is start's --port, not daemon's).
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`telepty: ${str.replace(/^error: /, '')}`) });
 

@@ -145,6 +145,8 @@ export function register(program: Command): void {
     .description('run the telepty daemon in the foreground (logs to stderr); see the subcommands to manage it in the background')
     .option('--host <host>', 'address to listen on (default $TELEPTY_HOST or 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 for any free port (default $TELEPTY_PORT or 3848)')
+    // `daemon start --port P`: options after a subcommand are the subcommand's (the parent swallowed them).
+    .enablePositionalOptions()
     .addHelpText(
       'after',
       examples([
@@ -166,6 +168,11 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on')
     .option('--port <port>', 'port to listen on')
     .option('--json', 'print the daemon status as JSON')
+    .addHelpText(
+      'after',
+      examples(['telepty daemon start', 'telepty daemon start --port 38480 --json', 'TELEPTY_PORT=38480 telepty list   # later commands find it by the same port']) +
+        '\nExit status: 0 started or already running, 1 it could not start (the message names its log), 2 a bad --port or --host.\n',
+    )
     .action(start);
 
   daemon
@@ -173,11 +180,17 @@ export function register(program: Command): void {
     .description('stop the daemon gracefully (sessions keep running and reconnect to the next daemon)')
     .option('--timeout <seconds>', 'how long to wait for it to exit')
     .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      examples(['telepty daemon stop', 'telepty daemon stop --timeout 30 --json']) +
+        '\nExit status: 0 stopped or not running, 5 it could not be stopped in time.\n',
+    )
     .action(stop);
 
   daemon
     .command('status')
     .description('show whether the daemon runs, its pid, address, version and uptime (exit 3 when not running)')
     .option('--json', 'print the status as JSON')
+    .addHelpText('after', examples(['telepty daemon status', "telepty daemon status --json | jq .pid"]) + '\nExit status: 0 running, 3 not running.\n')
     .action(status);
 }
