@@ -15,3 +15,10 @@ export function collectEnv(value: string, previous: Record<string, string> = {})
   if (eq <= 0) throw new TeleptyError('INVALID_FIELD', `--env takes KEY=VALUE, got ${JSON.stringify(value)}`);
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
+
+/** A duration in seconds (fractions allowed), more than 0 and at most `maxSeconds`, as milliseconds. */
+export function parseSeconds(value: string, name: string, maxSeconds = 24 * 3600): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > maxSeconds) throw new TeleptyError('INVALID_FIELD', `${name} takes seconds (more than 0, at most ${maxSeconds}), got ${JSON.stringify(value)}`);
+  return Math.round(n * 1000);
+}

@@ -8,6 +8,8 @@ import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readTextFile } from './prompt-input.js';
 import { examples } from './types.js';
+import { awaitRouted, DEFAULT_ROUTE_WAIT_MS, ROUTED_KINDS } from './publish-wait.js';
+import { parseSeconds } from './options.js';
 
 interface PublishOptions {
   kind?: string;
@@ -16,6 +18,8 @@ interface PublishOptions {
   payload?: string;
   payloadFile?: string;
   json?: boolean;
+  wait?: boolean;
+  timeout?: string;
 }
 
 /** At most this many events go in one WS frame of a stream. */
@@ -31,9 +35,17 @@ function parseJsonArg(text: string, what: string): unknown {
   }
 }
 
+/** One line per event: `delivered` (the seed's name) counts the subscribers it was sent to, so the line says so. */
 function report(ack: PublishAck, json: boolean): void {
   if (json) printLine(JSON.stringify(ack));
-  else printLine(`seq ${ack.seq}  message_id ${ack.message_id}  delivered ${ack.delivered}`);
+  else printLine(`seq ${ack.seq}  message_id ${ack.message_id}  sent to ${ack.delivered} subscriber${ack.delivered === 1 ? '' : 's'}`);
+}
+
+/** The payload must be a JSON object (the bus schema's payload; an array or a number is refused here, not later). */
+function parsePayload(text: string): Record<string, unknown> {
+  const value = parseJsonArg(text, 'the payload');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TeleptyError('INVALID_FIELD', 'the payload must be a JSON object, e.g. \'{"prompt":"hi"}\'');
+  return value as Record<string, unknown>;
 }
 
 /**
@@ -168,33 +180,51 @@ export function register(program: Command): void {
     .option('--source <source>', 'sender (default: $TELEPTY_SESSION_ID)')
     .option('--payload <json>', 'payload object as JSON')
     .option('--payload-file <path>', 'payload object from a JSON file')
+    .option('--wait', 'for a routed kind (turn_request): wait for its inject_written or inject_failed and exit accordingly')
+    .option('--timeout <seconds>', 'with --wait: how long to wait for the routing answer (default 60)')
     .option('--json', 'print the daemon answer(s) as JSON (NDJSON for a stream)')
     .addHelpText(
       'after',
       examples([
         'telepty publish --kind task.done --source ci --payload \'{"job":42}\'',
         'telepty publish --kind turn_request --target dev-001 --payload \'{"turn_id":"t1","prompt":"review auth"}\'',
+        'telepty publish --wait --kind turn_request --target dev-001 --payload \'{"prompt":"run the tests"}\'',
         'cat events.ndjson | telepty publish --json',
-      ]) + '\nPrints seq and message_id per event. Exit status 2 when an event was refused (the others are published).\n',
+      ]) +
+        '\nPrints seq, message_id and how many subscribers the event was sent to (the JSON field `delivered`, the seed\'s name).' +
+        '\nA turn_request is routed by the daemon: with --wait the command waits for the routing answer and exits 0 when the' +
+        '\nprompt was written (inject_written), with the failure\'s exit status when it was not (inject_failed: 3 unknown' +
+        '\nsession, 4 disconnected...), 7 when no answer came in time (it may still be delivered).' +
+        '\nExit status 2 when an event was refused (the others are published).\n',
     )
     .action(async (opts: PublishOptions) => {
       const json = Boolean(opts.json);
       const source = opts.source ?? process.env.TELEPTY_SESSION_ID;
-      if (opts.kind) {
+      if (opts.kind !== undefined) {
+        if (opts.kind === '') throw new TeleptyError('INVALID_FIELD', '--kind needs a kind, e.g. --kind turn_request');
         if (opts.payload && opts.payloadFile) throw new TeleptyError('INVALID_FIELD', 'give --payload or --payload-file, not both');
+        if (opts.wait && !ROUTED_KINDS.has(opts.kind)) throw new TeleptyError('INVALID_FIELD', `--wait waits for the routing of ${[...ROUTED_KINDS].join(', ')}; a ${opts.kind} event is not routed`);
+        const timeoutMs = opts.timeout === undefined ? DEFAULT_ROUTE_WAIT_MS : parseSeconds(opts.timeout, '--timeout');
         const payloadText = opts.payload ?? (opts.payloadFile ? await readTextFile(opts.payloadFile, '--payload-file') : undefined);
         const event = {
           kind: opts.kind,
           ...(opts.target ? { target: opts.target } : {}),
           ...(source ? { source } : {}),
-          ...(payloadText !== undefined ? { payload: parseJsonArg(payloadText, 'the payload') } : {}),
+          ...(payloadText !== undefined ? { payload: parsePayload(payloadText) } : {}),
         };
-        const ack = await (await connect()).request<PublishAck>({ method: 'POST', path: '/api/bus/publish', body: event });
-        if (json) printJson(ack);
-        else report(ack, false);
+        const client = await connect();
+        const ack = await client.request<PublishAck>({ method: 'POST', path: '/api/bus/publish', body: event });
+        if (!opts.wait) {
+          if (json) printJson(ack);
+          else report(ack, false);
+          return;
+        }
+        const routed = await awaitRouted(client, ack, timeoutMs);
+        if (json) printJson({ ...ack, routed });
+        else printLine(`seq ${ack.seq}  message_id ${ack.message_id}  written to ${String(routed.target_agent ?? opts.target)} (inject_id ${String(routed.inject_id)})`);
         return;
       }
-      if (opts.target || opts.payload || opts.payloadFile) throw new TeleptyError('INVALID_FIELD', '--target and --payload need --kind');
+      if (opts.target || opts.payload || opts.payloadFile || opts.wait) throw new TeleptyError('INVALID_FIELD', '--target, --payload and --wait need --kind');
       process.exitCode = await publishStdin(json);
     });
 }

@@ -39,4 +39,33 @@ describe('everyday use', () => {
     expect(narrow.stdout).toMatch(/^fit-one\s+connected\s/m);
     await runCli(home, ['kill', 'fit-one']);
   });
+
+  it('`publish` says what `delivered` counts, refuses a payload that is not an object and an empty kind', async () => {
+    const home = homes.newHome();
+    const sent = await runCli(home, ['publish', '--kind', 'note.x', '--payload', '{"a":1}']);
+    expect(sent.exitCode, sent.stderr).toBe(0);
+    expect(sent.stdout).toMatch(/sent to 0 subscribers/);
+    const arr = await runCli(home, ['publish', '--kind', 'note.x', '--payload', '[1,2]']);
+    expect(arr.exitCode).toBe(2);
+    expect(arr.stderr).toMatch(/payload must be a JSON object/);
+    const empty = await runCli(home, ['publish', '--kind', '']);
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toMatch(/--kind needs a kind/);
+  });
+
+  it('`publish --wait` of a turn_request exits 0 once it was written, and with the failure\'s status when it was not', async () => {
+    const home = homes.newHome();
+    const spawned = await runCli(home, ['spawn', '--id', 'routed', '--json', '--', 'bash', '--norc']);
+    expect(spawned.exitCode, spawned.stderr).toBe(0);
+    const ok = await runCli(home, ['publish', '--wait', '--json', '--kind', 'turn_request', '--target', 'routed', '--payload', '{"turn_id":"t-1","prompt":"echo routed-ok"}']);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    const answer = parseJson<{ message_id: string; routed: Record<string, unknown> }>(ok);
+    expect(answer.routed).toMatchObject({ kind: 'inject_written', turn_id: 't-1', original_message_id: answer.message_id, target_agent: 'routed' });
+    const missing = await runCli(home, ['publish', '--wait', '--kind', 'turn_request', '--target', 'nobody', '--payload', '{"prompt":"x"}']);
+    expect(missing.exitCode).toBe(3);
+    expect(missing.stderr).toMatch(/not delivered to nobody.*SESSION_NOT_FOUND/);
+    const notRouted = await runCli(home, ['publish', '--wait', '--kind', 'note.x']);
+    expect(notRouted.exitCode).toBe(2);
+    await runCli(home, ['kill', 'routed']);
+  });
 });
