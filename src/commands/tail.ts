@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { connect, type DaemonClient } from '../client/daemon-client.js';
 import { openDaemonSocket } from '../client/ws.js';
-import { BUS_PATH, GAP_KIND, ndjsonLines, type BusEvent } from '../protocol/bus.js';
+import { BUS_PATH, GAP_KIND, matchesText, ndjsonLines, type BusEvent } from '../protocol/bus.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { EXIT } from '../ui/exit.js';
 import { printLine, useColor } from '../ui/print.js';
@@ -10,6 +10,7 @@ import { examples } from './types.js';
 
 interface TailOptions {
   kind: string[];
+  excludeKind: string[];
   target?: string;
   source?: string;
   since?: number;
@@ -28,17 +29,40 @@ function collect(value: string, previous: string[]): string[] {
 
 const RESERVED = new Set(['version', 'message_id', 'kind', 'type', 'source', 'source_host', 'target', 'ts', 'seq', 'sender', 'timestamp']);
 
-/** One readable line per event: time, seq, kind, source → target, then the rest, shortened. */
-export function prettyEvent(ev: BusEvent, width: number, paint: ((s: string) => string) | null): string {
+/** A failure worth seeing at a glance: painted apart and never shortened (its error text is the point). */
+export function isFailure(ev: BusEvent): boolean {
+  return ev.kind.endsWith('_failed') || ev.kind.endsWith('.failed') || ev.kind === GAP_KIND || typeof ev.error === 'string';
+}
+
+export interface Painter {
+  head(s: string): string;
+  failure(s: string): string;
+}
+
+/** One readable line per event: time, seq, kind, source → target, then the rest, shortened (failures whole). */
+export function prettyEvent(ev: BusEvent, width: number, paint: Painter | null): string {
   const time = typeof ev.ts === 'string' ? ev.ts.slice(11, 23) : '';
   const route = `${ev.source ?? '?'}${ev.target ? ` → ${ev.target}` : ''}`;
   const rest: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(ev)) if (!RESERVED.has(k)) rest[k] = v;
   const head = `${time} #${ev.seq} ${ev.kind} ${route}`;
   let body = JSON.stringify(rest);
+  if (isFailure(ev)) return paint ? paint.failure(`${head} ${body}`) : `${head} ${body}`;
   const room = Math.max(20, width - head.length - 1);
   if (body.length > room) body = `${body.slice(0, room - 1)}…`;
-  return `${paint ? paint(head) : head} ${body}`;
+  return `${paint ? paint.head(head) : head} ${body}`;
+}
+
+/** What a tail on a terminal says first: what it follows and how to stop (a blank screen says nothing). */
+export function banner(opts: Pick<TailOptions, 'kind' | 'excludeKind' | 'target' | 'source' | 'since'>): string {
+  const parts = [
+    opts.kind.length > 0 ? `kind ${opts.kind.join(', ')}` : 'every kind',
+    ...(opts.excludeKind.length > 0 ? [`except ${opts.excludeKind.join(', ')}`] : []),
+    ...(opts.target ? [`target ${opts.target}`] : []),
+    ...(opts.source ? [`source ${opts.source}`] : []),
+    opts.since !== undefined ? `replaying after seq ${opts.since}` : 'new events only (--since SEQ replays)',
+  ];
+  return `following the telepty bus: ${parts.join('; ')}. Ctrl-C stops.`;
 }
 
 /** Which daemon process answers: its pid and start time (a pid alone may be reused). */
@@ -52,6 +76,7 @@ export function register(program: Command): void {
     .command('tail')
     .description('follow the event bus: one line per event (NDJSON when piped), with server-side filters and replay')
     .option('--kind <kind>', 'only this kind (repeatable; a trailing * matches a prefix)', collect, [])
+    .option('--exclude-kind <kind>', 'leave out this kind (repeatable; a trailing * matches a prefix), e.g. session_health', collect, [])
     .option('--target <id>', 'only events for this target')
     .option('--source <source>', 'only events from this source')
     .option('--since <seq>', 'first replay the events after this seq (still kept by the daemon)', intOption('--since', 0, Number.MAX_SAFE_INTEGER))
@@ -66,12 +91,18 @@ export function register(program: Command): void {
         "telepty tail --kind 'inject_*' --kind submitted --target dev-001",
         'telepty tail --since 120 --count 5 --json',
         'telepty tail --kind session_exit --count 1 --timeout 600   # wait for one exit',
-      ]) + '\nA gap the daemon can no longer replay is announced as a bus.gap event, never skipped silently.\n',
+        'telepty tail --exclude-kind session_health --exclude-kind session.idle',
+      ]) +
+        '\nOn a terminal, failures (inject_failed, *.failed, events with an error) are shown whole and in red.' +
+        '\nA gap the daemon can no longer replay is announced as a bus.gap event, never skipped silently.\n',
     )
     .action(async (opts: TailOptions) => {
       if (opts.json && opts.pretty) throw new TeleptyError('INVALID_FIELD', 'choose --json or --pretty');
       const json = opts.json ?? (!opts.pretty && !process.stdout.isTTY);
-      const paint = !json && useColor() ? (await import('chalk')).default.cyan : null;
+      const chalk = !json && useColor() ? (await import('chalk')).default : null;
+      const paint: Painter | null = chalk ? { head: chalk.cyan, failure: chalk.red } : null;
+      const excluded = (ev: BusEvent): boolean => opts.excludeKind.some((k) => matchesText(k, ev.kind));
+      if (!json && process.stderr.isTTY) process.stderr.write(`${banner(opts)}\n`);
       const width = process.stdout.columns || 160;
       let lastSeq = opts.since ?? null;
       let seen = 0;
@@ -121,6 +152,7 @@ export function register(program: Command): void {
               continue;
             }
             if (typeof ev.seq === 'number') lastSeq = ev.seq;
+            if (excluded(ev)) continue;
             printLine(json ? line : prettyEvent(ev, width, paint));
             seen++;
             if (opts.count && seen >= opts.count) {

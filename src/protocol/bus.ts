@@ -127,7 +127,8 @@ export function parseSubscribeQuery(q: URLSearchParams): BusSubscribeOptions {
   return { kinds, target: ref('target'), source: ref('source'), since, batch: flag('batch', false), ack: flag('ack', false), subscribe: flag('subscribe', true) };
 }
 
-function matchesText(pattern: string, value: string | null): boolean {
+/** A kind, source or target pattern: exact, or a prefix written with a trailing `*`. */
+export function matchesText(pattern: string, value: string | null): boolean {
   if (value === null) return false;
   return pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern;
 }

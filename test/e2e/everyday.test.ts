@@ -68,4 +68,19 @@ describe('everyday use', () => {
     expect(notRouted.exitCode).toBe(2);
     await runCli(home, ['kill', 'routed']);
   });
+
+  it('`tail --exclude-kind` leaves out a kind (session_health every 10 s need not flood a terminal)', async () => {
+    const home = homes.newHome();
+    for (const kind of ['noise.tick', 'noise.tick', 'work.done']) expect((await runCli(home, ['publish', '--kind', kind])).exitCode).toBe(0);
+    const r = await runCli(home, ['tail', '--since', '0', '--exclude-kind', 'noise.*', '--exclude-kind', 'session_*', '--count', '1', '--json', '--timeout', '20']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toMatchObject({ kind: 'work.done' });
+  });
+
+  it('`tail --since` beyond the daemon\'s last seq does not claim a restart it cannot know of', async () => {
+    const home = homes.newHome();
+    expect((await runCli(home, ['publish', '--kind', 'work.done'])).exitCode).toBe(0);
+    const r = await runCli(home, ['tail', '--since', '999999', '--timeout', '2']);
+    expect(r.stderr).toMatch(/gap in the bus: seq 999999 is ahead of this daemon's last \(\d+\): the daemon was restarted since, or the seq is not one of its/);
+  });
 });

@@ -95,7 +95,7 @@ export class Replay {
     const oldest = ring.oldestSeq() ?? last + 1;
     if (since > last) {
       // A seq from before a daemon restart: everything this daemon still keeps is new to the subscriber.
-      this.pendingGap = gap({ reason: 'seq_reset', detail: `seq ${since} is ahead of this daemon's ${last}: the daemon restarted`, from_seq: 1, to_seq: oldest - 1 });
+      this.pendingGap = gap({ reason: 'seq_reset', detail: `seq ${since} is ahead of this daemon's last (${last}): the daemon was restarted since, or the seq is not one of its`, from_seq: 1, to_seq: oldest - 1 });
       this.next = oldest;
     } else {
       this.next = since + 1;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prettyEvent } from '../../../src/commands/tail.js';
+import { banner, isFailure, prettyEvent } from '../../../src/commands/tail.js';
 import type { BusEvent } from '../../../src/protocol/bus.js';
 
 function event(over: Partial<BusEvent> = {}): BusEvent {
@@ -42,7 +42,29 @@ describe('tail --pretty', () => {
     expect(body.endsWith('…')).toBe(true);
   });
 
+  const paint = { head: (s: string) => `<${s}>`, failure: (s: string) => `!${s}!` };
+
   it('paints the head only', () => {
-    expect(prettyEvent(event({ n: 1 }), 160, (s) => `<${s}>`)).toBe('<12:34:56.789 #42 inject_written daemon → dev-001> {"n":1}');
+    expect(prettyEvent(event({ n: 1 }), 160, paint)).toBe('<12:34:56.789 #42 inject_written daemon → dev-001> {"n":1}');
+  });
+
+  it('shows a failure whole and painted apart, however narrow the terminal', () => {
+    const long = 'the program exited before the prompt was delivered; '.repeat(4);
+    const line = prettyEvent(event({ kind: 'inject_failed', type: 'inject_failed', code: 'SESSION_EXITED', error: long }), 60, paint);
+    expect(line.startsWith('!12:34:56.789 #42 inject_failed daemon → dev-001 {')).toBe(true);
+    expect(line).toContain(JSON.stringify(long));
+    expect(line.endsWith('}!')).toBe(true);
+    expect(isFailure(event({ kind: 'handoff.failed', type: 'handoff.failed' }))).toBe(true);
+    expect(isFailure(event({ kind: 'bus.gap', type: 'bus.gap' }))).toBe(true);
+    expect(isFailure(event())).toBe(false);
+  });
+});
+
+describe('tail banner', () => {
+  it('says what it follows and how to stop', () => {
+    expect(banner({ kind: ['turn_request'], excludeKind: [], target: 'dev-001' })).toBe(
+      'following the telepty bus: kind turn_request; target dev-001; new events only (--since SEQ replays). Ctrl-C stops.',
+    );
+    expect(banner({ kind: [], excludeKind: ['session_health'], since: 10 })).toBe('following the telepty bus: every kind; except session_health; replaying after seq 10. Ctrl-C stops.');
   });
 });
