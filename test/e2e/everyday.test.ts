@@ -37,6 +37,11 @@ describe('everyday use', () => {
     const narrow = await runCli(home, ['list'], { env: { COLUMNS: '40' } });
     for (const line of narrow.stdout.trimEnd().split('\n')) expect([...line].length, line).toBeLessThanOrEqual(40);
     expect(narrow.stdout).toMatch(/^fit-one\s+connected\s/m);
+    // A mistyped id gets the close ones suggested (matching itself stays exact).
+    const typo = await runCli(home, ['read', 'fti-one', '--json']);
+    expect(typo.exitCode).toBe(3);
+    expect(typo.stderr).toContain('no session "fti-one" (did you mean fit-one?)');
+    expect(parseJson(typo)).toMatchObject({ code: 'SESSION_NOT_FOUND', suggestions: ['fit-one'] });
     await runCli(home, ['kill', 'fit-one']);
   });
 

@@ -3,6 +3,7 @@ import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import type { DaemonToHost, HostHello, HostRequestMap, HostRequestOp, HostStateUpdate } from '../../protocol/host-link.js';
 import { assertNewSessionId, assertSessionId, uniqueSessionId } from '../../protocol/ids.js';
+import { closeMatches, didYouMean } from '../../util/suggest.js';
 import type { SessionObject, SessionStatus, SessionType } from '../../protocol/session.js';
 
 /** A connected host as the registry sees it (host-hub implements it over a WebSocket). */
@@ -105,7 +106,10 @@ export class SessionRegistry {
   require(id: unknown): SessionEntry {
     const valid = assertSessionId(id);
     const entry = this.byId.get(valid);
-    if (!entry) throw new TeleptyError('SESSION_NOT_FOUND', `no session ${JSON.stringify(valid)}`, { id: valid });
+    if (!entry) {
+      const suggestions = closeMatches(valid, this.byId.keys());
+      throw new TeleptyError('SESSION_NOT_FOUND', `no session ${JSON.stringify(valid)}${didYouMean(suggestions)}`, { id: valid, ...(suggestions.length > 0 ? { suggestions } : {}) });
+    }
     return entry;
   }
 
