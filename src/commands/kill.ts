@@ -15,19 +15,29 @@ export function register(program: Command): void {
     .command('kill')
     .description("end sessions: the program's whole process group, then the session is removed")
     .argument('[ids...]', 'session ids')
-    .option('--all', 'end every session')
+    .option('--all', 'end every session (wrapped ones too); asks first on a terminal')
+    .option('-y, --yes', 'with --all: do not ask')
     .option('--json', 'print one result per session as JSON')
     .addHelpText(
       'after',
-      examples(['telepty kill dev-001', 'telepty kill dev-001 dev-002 --json', 'telepty kill --all']) +
+      examples(['telepty kill dev-001', 'telepty kill dev-001 dev-002 --json', 'telepty kill --all          # asks first on a terminal', 'telepty kill --all --yes    # scripts: no question']) +
         '\nExit status: 0 all ended; 3 an id is unknown; 4 a session is disconnected (it is ended when its host returns).\n',
     )
-    .action(async (ids: string[], opts: { all?: boolean; json?: boolean }) => {
+    .action(async (ids: string[], opts: { all?: boolean; yes?: boolean; json?: boolean }) => {
       if (opts.all && ids.length > 0) throw new TeleptyError('INVALID_FIELD', 'give session ids or --all, not both');
       if (!opts.all && ids.length === 0) throw new TeleptyError('INVALID_FIELD', 'which session? give one or more ids, or --all');
       const valid = ids.map((id) => assertSessionId(id));
       const client = await connect();
       const targets = opts.all ? (await listSessions(client)).map((s) => s.id) : valid;
+      if (opts.all && !opts.yes && targets.length > 0 && process.stdin.isTTY && process.stderr.isTTY) {
+        const { confirm } = await import('../ui/confirm.js');
+        const shown = targets.length > 8 ? `${targets.slice(0, 8).join(', ')} and ${targets.length - 8} more` : targets.join(', ');
+        if (!(await confirm(`end ${targets.length} session${targets.length === 1 ? '' : 's'} (${shown})? [y/N] `))) {
+          process.stderr.write('telepty: nothing was ended\n');
+          process.exitCode = EXIT.FAILURE;
+          return;
+        }
+      }
       const outcomes: Outcome[] = await Promise.all(
         targets.map(async (id): Promise<Outcome> => {
           try {

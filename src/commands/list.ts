@@ -65,10 +65,16 @@ export function register(program: Command): void {
     .alias('ls')
     .description('list sessions: id, type, status, command, cwd, idle time, attached clients')
     .option('--json', 'print the session objects as a JSON array')
-    .addHelpText('after', examples(['telepty list', 'telepty list --json | jq -r \'.[] | select(.status=="connected") | .id\'']))
-    .action(async (opts: { json?: boolean }) => {
-      const client = await connect();
-      const sessions = await listSessions(client);
+    .option('-q, --quiet', 'print only the ids, one per line (for scripts and shell completion)')
+    .option('--no-start', 'do not start the daemon when none runs: list nothing (shell completion uses this)')
+    .addHelpText('after', examples(['telepty list', 'telepty list --json | jq -r \'.[] | select(.status=="connected") | .id\'', 'for id in $(telepty list -q); do telepty read "$id" --lines 3; done']))
+    .action(async (opts: { json?: boolean; quiet?: boolean; start: boolean }) => {
+      const client = opts.start ? await connect() : await connect({ autostart: false });
+      const sessions = client ? await listSessions(client) : [];
+      if (opts.quiet) {
+        for (const s of sessions) printLine(s.id);
+        return;
+      }
       if (opts.json) {
         printJson(sessions);
         return;

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { injectOne } from '../client/inject.js';
-import { getSession } from '../client/sessions.js';
+import { findCurrentSession } from '../client/identity.js';
+import { listSessions } from '../client/sessions.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { assertSessionId, parseAddress, type SessionAddress } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
@@ -31,7 +32,7 @@ function localTarget(to: string, machineId: string): string {
 export function register(program: Command): void {
   program
     .command('reply')
-    .description('inside a session: send a prompt back to whoever last injected into it (uses $TELEPTY_SESSION_ID)')
+    .description('inside a session: send a prompt back to whoever last injected into it (found by process ancestry, so right after a rename too; $TELEPTY_SESSION_ID is the fallback)')
     .argument('[text...]', 'the reply; read from --file or stdin when absent')
     .option('--file <path>', 'read the reply from a file')
     .option('--wait', 'wait until the reply is submitted', true)
@@ -40,11 +41,19 @@ export function register(program: Command): void {
     .addHelpText('after', examples(['telepty reply "done: 3 tests fixed"', 'telepty reply --file summary.md']))
     .action(async (words: string[], opts: { file?: string; wait: boolean; json?: boolean }) => {
       const me = process.env.TELEPTY_SESSION_ID;
-      if (!me) throw new TeleptyError('INVALID_FIELD', 'telepty reply works inside a telepty session ($TELEPTY_SESSION_ID is not set)');
-      const self = assertSessionId(me, '$TELEPTY_SESSION_ID');
+      if (me !== undefined) assertSessionId(me, '$TELEPTY_SESSION_ID');
       const prompt = await readPrompt(words, opts.file);
       const client = await connect();
-      const session = await getSession(client, self);
+      // The session this runs in, by process ancestry: right after a rename too ($TELEPTY_SESSION_ID is the old id).
+      const found = await findCurrentSession(await listSessions(client));
+      if (!found) {
+        throw new TeleptyError(
+          'INVALID_FIELD',
+          me ? `telepty reply works inside a telepty session; none of this process's ancestors is one, and $TELEPTY_SESSION_ID (${me}) names no session` : 'telepty reply works inside a telepty session ($TELEPTY_SESSION_ID is not set)',
+        );
+      }
+      const { session } = found;
+      const self = session.id;
       const to = session.last_reply_to ?? session.last_from;
       if (!to) throw new TeleptyError('NOT_FOUND', `nobody has sent session ${self} a prompt with a sender yet: nothing to reply to`);
       const target = localTarget(to, session.locator.machine_id);

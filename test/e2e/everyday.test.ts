@@ -1,10 +1,24 @@
-import { describe, expect, it } from 'vitest';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { MetaResponse } from '../../src/protocol/meta.js';
+import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
-import { freePort } from '../helpers/env.js';
+import { BIN, freePort, testEnv, waitFor } from '../helpers/env.js';
+import { fixtureSession } from '../helpers/fixtures.js';
+import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
+const drivers: TerminalDriver[] = [];
+afterEach(() => {
+  for (const d of drivers.splice(0)) d.dispose();
+});
+
+async function ids(home: string): Promise<string[]> {
+  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json'])).map((s) => s.id);
+}
 
 describe('everyday use', () => {
   it('`daemon start --port P` starts on P (the option is the subcommand\'s, not swallowed by `daemon`)', async () => {
@@ -87,5 +101,73 @@ describe('everyday use', () => {
     expect((await runCli(home, ['publish', '--kind', 'work.done'])).exitCode).toBe(0);
     const r = await runCli(home, ['tail', '--since', '999999', '--timeout', '2']);
     expect(r.stderr).toMatch(/gap in the bus: seq 999999 is ahead of this daemon's last \(\d+\): the daemon was restarted since, or the seq is not one of its/);
+  });
+
+  it('`reply` and `whoami` inside a session that was renamed after its shell started find it by process ancestry', async () => {
+    const home = homes.newHome();
+    const alice = await fixtureSession(home, 'alice', 'claude-like.mjs');
+    expect((await runCli(home, ['spawn', '--id', 'bob', '--', 'bash', '--norc', '--noprofile'])).exitCode).toBe(0);
+    await waitFor('bash prompt', async () => /[$#] $/m.test((await runCli(home, ['read', 'bob'])).stdout));
+    const who = path.join(home, 'whoami.json');
+    const cli = `${process.execPath} ${BIN}`;
+    // The shell's TELEPTY_SESSION_ID is "bob"; by the time these run the session is "bob2".
+    const line = `sleep 1; ${cli} whoami --json > ${who}; ${cli} reply pong-after-rename`;
+    const r = await runCli(home, ['inject', 'bob', line, '--from', 'alice']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await runCli(home, ['rename', 'bob', 'bob2'])).exitCode).toBe(0);
+    const got = await waitFor('alice to get the reply', async () => ((await alice.submissions()).length ? alice.submissions() : null), 20_000);
+    expect(got.map((s) => s.text)).toEqual(['pong-after-rename']);
+    const me = JSON.parse(await fs.readFile(who, 'utf8')) as Record<string, unknown>;
+    expect(me).toMatchObject({ id: 'bob2', found_by: 'process', env_id: 'bob', env_id_stale: true });
+    // Outside any session, whoami says so (exit 3).
+    const outside = await runCli(home, ['whoami']);
+    expect(outside.exitCode).toBe(3);
+    expect(outside.stderr).toMatch(/not inside a telepty session/);
+  });
+
+  it('`doctor` reports ok lines, a loose token file as a warning, a taken port as an error (exit 1), and starts no daemon', async () => {
+    const home = homes.newHome();
+    const clean = await runCli(home, ['doctor', '--json']);
+    expect(clean.exitCode, clean.stdout).toBe(0);
+    const checks = parseJson<{ check: string; status: string; fix?: string }[]>(clean);
+    expect(checks.map((c) => c.check)).toEqual(expect.arrayContaining(['node', 'node-pty', 'daemon', 'token']));
+    expect(checks.every((c) => c.status === 'ok')).toBe(true);
+    expect((await runCli(home, ['daemon', 'status'])).exitCode).toBe(3);
+
+    await fs.writeFile(path.join(home, 'token'), 'a'.repeat(43), { mode: 0o644 });
+    await fs.chmod(path.join(home, 'token'), 0o644);
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await runCli(home, ['doctor'], { env: { TELEPTY_PORT: String(port) } });
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toMatch(/warning\s+token: .* readable by others[\s\S]*fix: chmod 600/);
+      expect(r.stdout).toMatch(new RegExp(`error\\s+port: 127.0.0.1:${port} is taken[\\s\\S]*fix: .*TELEPTY_PORT`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('`kill --all` asks on a terminal: "n" ends nothing, "y" ends them all; --yes does not ask', async () => {
+    const home = homes.newHome();
+    for (const id of ['ka-1', 'ka-2']) expect((await runCli(home, ['spawn', '--id', id, '--', 'sleep', '60'])).exitCode).toBe(0);
+    const ask = (answer: string): Promise<number> => {
+      const d = new TerminalDriver(process.execPath, [BIN, 'kill', '--all'], { env: testEnv(home) });
+      drivers.push(d);
+      return d.waitForText('end 2 sessions (ka-1, ka-2)? [y/N]').then(async () => {
+        d.write(`${answer}\r`);
+        return (await d.waitExit(30_000)).exitCode;
+      });
+    };
+    expect(await ask('n')).toBe(1);
+    expect(await ids(home)).toEqual(['ka-1', 'ka-2']);
+    expect(await ask('y')).toBe(0);
+    expect(await ids(home)).toEqual([]);
+    expect((await runCli(home, ['spawn', '--id', 'ka-3', '--', 'sleep', '60'])).exitCode).toBe(0);
+    const d = new TerminalDriver(process.execPath, [BIN, 'kill', '--all', '--yes'], { env: testEnv(home) });
+    drivers.push(d);
+    expect((await d.waitExit(30_000)).exitCode).toBe(0);
+    expect(await ids(home)).toEqual([]);
   });
 });

@@ -1,0 +1,173 @@
+import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { findDaemon, readToken } from '../client/discovery.js';
+import { isTeleptyError } from '../protocol/errors.js';
+import { loadConfig, type TeleptyConfig } from '../util/config.js';
+import { isErrno } from '../util/files.js';
+import { packageVersion } from '../util/version.js';
+import { EXIT } from '../ui/exit.js';
+import { printJson, printLine, useColor } from '../ui/print.js';
+import { examples } from './types.js';
+
+export type CheckStatus = 'ok' | 'warning' | 'error';
+
+export interface Check {
+  check: string;
+  status: CheckStatus;
+  detail: string;
+  /** What to do about a warning or an error. */
+  fix?: string;
+}
+
+/** The oldest Node this build supports (package.json engines). */
+const NODE_MIN: [number, number] = [20, 19];
+
+/** AI CLIs telepty knows how to drive; found on the PATH they are listed (hooks come with agent state). */
+const KNOWN_AGENTS = ['claude', 'codex', 'gemini', 'opencode'];
+
+export function checkNode(version: string = process.versions.node): Check {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const ok = major > NODE_MIN[0] || (major === NODE_MIN[0] && minor >= NODE_MIN[1]);
+  return ok
+    ? { check: 'node', status: 'ok', detail: `Node.js ${version}` }
+    : { check: 'node', status: 'error', detail: `Node.js ${version} is older than ${NODE_MIN.join('.')}`, fix: `install Node.js ${NODE_MIN.join('.')} or newer` };
+}
+
+function checkModule(name: string, what: string, fix: string): Check {
+  try {
+    createRequire(import.meta.url)(name);
+    return { check: name, status: 'ok', detail: `${what} loads` };
+  } catch (err) {
+    return { check: name, status: 'error', detail: `${what} does not load: ${(err as Error).message.split('\n')[0] ?? ''}`, fix };
+  }
+}
+
+async function checkDaemon(config: TeleptyConfig): Promise<Check[]> {
+  let handle;
+  try {
+    handle = await findDaemon(config, await readToken(config));
+  } catch (err) {
+    if (!isTeleptyError(err)) throw err;
+    return [{ check: 'daemon', status: 'error', detail: `the daemon refused us: ${err.message} [${err.code}]`, fix: 'check TELEPTY_TOKEN and the token file' }];
+  }
+  if (!handle) {
+    const port = await portState(config);
+    return [
+      { check: 'daemon', status: 'ok', detail: 'not running (the next command starts it)' },
+      port === 'taken'
+        ? { check: 'port', status: 'error', detail: `${config.host}:${config.port} is taken by another program`, fix: `stop that program, or choose another port: export TELEPTY_PORT=${config.port + 1}` }
+        : { check: 'port', status: 'ok', detail: `${config.host}:${config.port} is free` },
+    ];
+  }
+  const { meta } = handle;
+  const mine = packageVersion();
+  return [
+    { check: 'daemon', status: 'ok', detail: `running: pid ${meta.pid} at ${meta.host}:${meta.port}` },
+    meta.version === mine
+      ? { check: 'daemon version', status: 'ok', detail: `${meta.version}, the same as this CLI` }
+      : { check: 'daemon version', status: 'warning', detail: `the daemon runs ${meta.version}, this CLI is ${mine}`, fix: 'telepty daemon stop, then any command starts the new one (sessions keep running)' },
+  ];
+}
+
+/** Whether something else listens on the configured port (free means this CLI can start the daemon there). */
+function portState(config: TeleptyConfig): Promise<'free' | 'taken'> {
+  if (config.port === 0) return Promise.resolve('free');
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve('taken'));
+    srv.listen(config.port, config.host, () => srv.close(() => resolve('free')));
+  });
+}
+
+async function checkToken(config: TeleptyConfig): Promise<Check> {
+  const file = config.paths.tokenFile;
+  try {
+    const st = await fs.stat(file);
+    const mode = st.mode & 0o777;
+    return mode & 0o077
+      ? { check: 'token', status: 'warning', detail: `${file} is readable by others (mode ${mode.toString(8)})`, fix: `chmod 600 ${file}` }
+      : { check: 'token', status: 'ok', detail: `${file} (mode 600)` };
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return { check: 'token', status: 'ok', detail: 'no token file yet (the daemon writes one)' };
+    throw err;
+  }
+}
+
+async function checkHome(config: TeleptyConfig): Promise<Check> {
+  const dir = path.dirname(config.paths.stateFile);
+  try {
+    await fs.access(dir, fs.constants.W_OK);
+    return { check: 'home', status: 'ok', detail: `${dir} is writable` };
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return { check: 'home', status: 'ok', detail: `${dir} does not exist yet (made on first use)` };
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EROFS')) return { check: 'home', status: 'error', detail: `${dir} is not writable`, fix: 'set TELEPTY_HOME to a folder you own' };
+    throw err;
+  }
+}
+
+/** The first executable called `name` on PATH, or null. */
+async function onPath(name: string, pathEnv: string = process.env.PATH ?? ''): Promise<string | null> {
+  for (const dir of pathEnv.split(path.delimiter).filter(Boolean)) {
+    const file = path.join(dir, name);
+    try {
+      await fs.access(file, fs.constants.X_OK);
+      return file;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'EACCES') && !isErrno(err, 'ENOTDIR')) throw err;
+    }
+  }
+  return null;
+}
+
+async function checkFleet(): Promise<Check[]> {
+  if (!process.env.TELEPTY_NATS_URL) return [];
+  const server = await onPath('nats-server');
+  return [
+    server
+      ? { check: 'nats-server', status: 'ok', detail: `found at ${server}` }
+      : { check: 'nats-server', status: 'warning', detail: 'TELEPTY_NATS_URL is set but nats-server is not installed here (fine when the hub runs elsewhere)', fix: 'apt-get install nats-server, or brew install nats-server' },
+  ];
+}
+
+async function checkAgents(): Promise<Check[]> {
+  const found: string[] = [];
+  for (const name of KNOWN_AGENTS) {
+    const at = await onPath(name);
+    if (at) found.push(`${name} (${at})`);
+  }
+  return [{ check: 'AI CLIs', status: 'ok', detail: found.length > 0 ? `found: ${found.join(', ')}` : `none of ${KNOWN_AGENTS.join(', ')} on the PATH` }];
+}
+
+export async function runChecks(config: TeleptyConfig): Promise<Check[]> {
+  return [
+    checkNode(),
+    checkModule('node-pty', 'node-pty (the PTY addon)', 'rebuild it: npm rebuild node-pty (Debian: apt-get install python3 make g++; offline: npm_config_nodedir=/usr)'),
+    checkModule('@xterm/headless', '@xterm/headless (the screen model)', 'reinstall the dependencies: npm ci in the telepty folder'),
+    await checkHome(config),
+    await checkToken(config),
+    ...(await checkDaemon(config)),
+    ...(await checkFleet()),
+    ...(await checkAgents()),
+  ];
+}
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('check Node, node-pty, the daemon (running, version), the token file, the port, and known AI CLIs; says how to fix what is wrong')
+    .option('--json', 'print the checks as JSON')
+    .addHelpText('after', examples(['telepty doctor', 'telepty doctor --json | jq \'.[] | select(.status != "ok")\'']) + '\nExit status: 0 no errors (warnings allowed), 1 an error. It never starts the daemon.\n')
+    .action(async (opts: { json?: boolean }) => {
+      const checks = await runChecks(await loadConfig());
+      if (opts.json) printJson(checks);
+      else {
+        const chalk = useColor() ? (await import('chalk')).default : null;
+        const label = { ok: chalk ? chalk.green('ok     ') : 'ok     ', warning: chalk ? chalk.yellow('warning') : 'warning', error: chalk ? chalk.red('error  ') : 'error  ' };
+        for (const c of checks) printLine(`${label[c.status]}  ${c.check}: ${c.detail}${c.fix ? `\n         fix: ${c.fix}` : ''}`);
+      }
+      if (checks.some((c) => c.status === 'error')) process.exitCode = EXIT.FAILURE;
+    });
+}

@@ -1,0 +1,30 @@
+import type { CommandModule } from './types.js';
+
+export interface CommandEntry {
+  name: string;
+  aliases?: string[];
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+/** Every subcommand, one line each; a module is imported only when its command runs (start time matters). */
+export const COMMANDS: CommandEntry[] = [
+  { name: 'daemon', summary: 'run the daemon in the foreground, or start|stop|status it', load: () => import('./daemon.js') },
+  { name: 'token', summary: 'print or --rotate the API token for peers on other machines', load: () => import('./token.js') },
+  { name: 'meta', summary: "show the daemon's version, address, machine id, uptime and capabilities", load: () => import('./meta.js') },
+  { name: 'wrap', summary: 'run a program in this terminal as an addressable session', load: () => import('./wrap.js') },
+  { name: 'inject', summary: 'type a prompt into sessions and submit it', load: () => import('./inject.js') },
+  { name: 'enter', summary: 'press Enter alone in a session', load: () => import('./enter.js') },
+  { name: 'reply', summary: 'answer whoever last injected into this session', load: () => import('./reply.js') },
+  { name: 'publish', summary: 'publish events on the bus', load: () => import('./publish.js') },
+  { name: 'tail', summary: 'follow the event bus (filters, replay)', load: () => import('./tail.js') },
+  { name: 'spawn', summary: 'start a program in a new background session', load: () => import('./spawn.js') },
+  { name: 'list', aliases: ['ls'], summary: 'list sessions', load: () => import('./list.js') },
+  { name: 'read', summary: "print a session's rendered screen", load: () => import('./read.js') },
+  { name: 'attach', summary: 'connect this terminal to a session (detach with Ctrl-])', load: () => import('./attach.js') },
+  { name: 'rename', summary: 'give a session a new id', load: () => import('./rename.js') },
+  { name: 'kill', summary: 'end sessions (their whole process group)', load: () => import('./kill.js') },
+  { name: 'completion', summary: 'print a shell completion script (bash, zsh, fish)', load: () => import('./completion.js') },
+  { name: 'doctor', summary: 'check this machine and the daemon, and say how to fix what is wrong', load: () => import('./doctor.js') },
+  { name: 'whoami', summary: 'inside a session: its id, machine and daemon', load: () => import('./whoami.js') },
+];

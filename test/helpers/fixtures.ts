@@ -1,0 +1,31 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { runCli } from './cli.js';
+import { ROOT, waitFor } from './env.js';
+
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+export interface Submission {
+  n: number;
+  text: string;
+}
+
+/** A session running a fixture that logs every submission it takes (FIXTURE_LOG, JSON lines). */
+export async function fixtureSession(home: string, id: string, fixture: string): Promise<{ log: string; submissions: () => Promise<Submission[]> }> {
+  const log = path.join(home, `${id}.submissions`);
+  const r = await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, fixture)]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  await waitFor(`${id} to be ready`, async () => (await runCli(home, ['read', id])).stdout.includes('ready'));
+  const submissions = async (): Promise<Submission[]> => {
+    const text = await fs.readFile(log, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return '';
+      throw err;
+    });
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Submission);
+  };
+  return { log, submissions };
+}
