@@ -122,16 +122,6 @@ async function onPath(name: string, pathEnv: string = process.env.PATH ?? ''): P
   return null;
 }
 
-async function checkFleet(): Promise<Check[]> {
-  if (!process.env.TELEPTY_NATS_URL) return [];
-  const server = await onPath('nats-server');
-  return [
-    server
-      ? { check: 'nats-server', status: 'ok', detail: `found at ${server}` }
-      : { check: 'nats-server', status: 'warning', detail: 'TELEPTY_NATS_URL is set but nats-server is not installed here (fine when the hub runs elsewhere)', fix: 'apt-get install nats-server, or brew install nats-server' },
-  ];
-}
-
 async function checkAgents(): Promise<Check[]> {
   const found: string[] = [];
   for (const name of KNOWN_AGENTS) {
@@ -149,7 +139,6 @@ export async function runChecks(config: TeleptyConfig): Promise<Check[]> {
     await checkHome(config),
     await checkToken(config),
     ...(await checkDaemon(config)),
-    ...(await checkFleet()),
     ...(await checkAgents()),
   ];
 }
@@ -157,7 +146,7 @@ export async function runChecks(config: TeleptyConfig): Promise<Check[]> {
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check Node, node-pty, the daemon (running, version), the token file, the port, and known AI CLIs; says how to fix what is wrong')
+    .description('check Node, node-pty, the daemon (running, version), the token file, the port and known AI CLIs; says how to fix what is wrong')
     .option('--json', 'print the checks as JSON')
     .addHelpText('after', examples(['telepty doctor', 'telepty doctor --json | jq \'.[] | select(.status != "ok")\'']) + '\nExit status: 0 no errors (warnings allowed), 1 an error. It never starts the daemon.\n')
     .action(async (opts: { json?: boolean }) => {
