@@ -11,13 +11,40 @@ export const DEFAULT_DETACH_KEY = '\x1d';
 
 export interface AttachOptions {
   detachKey: string;
+  /** How the detach key is written for people (e.g. Ctrl-]). */
+  detachKeyName?: string;
+  /** The session as listed just before attaching: shown in a banner and the window title. */
+  target?: AttachTarget;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   /** Status lines ("detached", "session exited") go here. */
   stderr?: NodeJS.WriteStream;
 }
 
-export type AttachEnd = { reason: 'detached' } | { reason: 'exited'; code: number | null } | { reason: 'disconnected' } | { reason: 'dropped' };
+export type AttachEnd = { reason: 'detached' } | { reason: 'input-ended' } | { reason: 'exited'; code: number | null } | { reason: 'disconnected' } | { reason: 'dropped' };
+
+/** The session as attach shows it in its banner (from the session object, read just before attaching). */
+export interface AttachTarget {
+  id: string;
+  type: string;
+  cols: number;
+  rows: number;
+}
+
+/** xterm's title stack: save the user's window title, set ours while attached, and put theirs back on detach. */
+const TITLE_PUSH = '\x1b[22;0t';
+const TITLE_POP = '\x1b[23;0t';
+const setTitle = (title: string): string => `\x1b]2;${title}\x07`;
+
+/** What attach says first: which session, how to leave, and a warning when this terminal is smaller. */
+export function attachBanner(target: AttachTarget, terminal: { cols: number; rows: number }, detachKeyName: string): string {
+  const small = terminal.cols > 0 && (terminal.cols < target.cols || terminal.rows < target.rows);
+  const warning =
+    small && target.type === 'wrapped'
+      ? ` Your terminal (${terminal.cols}x${terminal.rows}) is smaller than the session's (${target.cols}x${target.rows}), which its own terminal sets: lines will wrap.`
+      : '';
+  return `[telepty: attached to ${target.id} (${target.type}, ${target.cols}x${target.rows}); ${detachKeyName} detaches and leaves it running.${warning}]`;
+}
 
 /** `ctrl-x` / `^x` / a single character → the byte it sends. */
 export function parseDetachKey(spec: string): string {
@@ -49,6 +76,13 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
     else if (off > on) altScreen = false;
   };
   const raw = enterRawMode(stdin, stdout, () => ({ altScreen }));
+  // On a terminal: a banner, scrolled up into the scrollback (the replay then paints the screen below it, so it
+  // stays one scroll away), and the session's name in the window title while attached.
+  if (opts.target && stdout.isTTY) {
+    const term = terminalSize(stdout, { cols: 0, rows: 0 });
+    stderr.write(`\r\n${attachBanner(opts.target, term, opts.detachKeyName ?? 'the detach key')}\r\n`);
+    stdout.write(`${'\n'.repeat(Math.max(0, term.rows - 1))}${TITLE_PUSH}${setTitle(`telepty: ${id}`)}`);
+  }
   const size = (): void => {
     const { cols, rows } = terminalSize(stdout, { cols: 0, rows: 0 });
     if (cols > 0) send({ type: 'resize', cols, rows });
@@ -63,13 +97,17 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       if (end) return;
       end = e;
       stdin.off('data', onInput);
+      stdin.off('end', onEnd);
       stdin.pause();
+      if (opts.target && stdout.isTTY) stdout.write(TITLE_POP);
       stdout.off('resize', size);
       raw.restore();
       const note =
         e.reason === 'detached'
           ? `[detached from ${id}; it keeps running]`
-          : e.reason === 'exited'
+          : e.reason === 'input-ended'
+            ? `[end of input: detached from ${id}; it keeps running]`
+            : e.reason === 'exited'
             ? `[session ${id} exited with code ${e.code}]`
             : e.reason === 'dropped'
               ? `[dropped: this terminal fell too far behind the session]`
@@ -88,6 +126,8 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       }
       send({ type: 'input', data: text });
     };
+    // `telepty attach ID </dev/null` (or a pipe that ends): nothing more will be typed, so leave.
+    const onEnd = (): void => finish({ reason: 'input-ended' });
     onMessage((data: Buffer) => {
       const m = parseViewerServerMessage(data.toString('utf8'));
       // One bad frame does not end the view: it is skipped, and the user told once.
@@ -110,6 +150,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
     });
     ws.on('error', () => finish({ reason: 'disconnected' }));
     stdin.on('data', onInput);
+    stdin.on('end', onEnd);
     stdin.resume();
   });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { attach, parseDetachKey } from '../client/attach.js';
 import { connect } from '../client/daemon-client.js';
+import { getSession } from '../client/sessions.js';
 import { assertSessionId } from '../protocol/ids.js';
 import { EXIT } from '../ui/exit.js';
 import { examples } from './types.js';
@@ -14,10 +15,16 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       examples(['telepty attach dev-001', 'telepty attach dev-001 --detach-key ctrl-q']) +
-        '\nPress Ctrl-] (or --detach-key) to detach. Several terminals may attach at once; one that falls too far\nbehind is dropped without slowing the session. Exit status: 0 detached or the session exited, 4 disconnected.\n',
+        '\nPress Ctrl-] (or --detach-key) to detach. Several terminals may attach at once; one that falls too far\nbehind is dropped without slowing the session. A banner names the session and the window title shows it while\nattached. At the end of input (e.g. </dev/null) it detaches. Exit status: 0 detached or the session exited, 4 disconnected.\n',
     )
     .action(async (id: string, opts: { detachKey: string }) => {
-      const end = await attach(await connect(), assertSessionId(id), { detachKey: parseDetachKey(opts.detachKey) });
+      const client = await connect();
+      const session = await getSession(client, assertSessionId(id));
+      const end = await attach(client, session.id, {
+        detachKey: parseDetachKey(opts.detachKey),
+        detachKeyName: opts.detachKey.replace(/^ctrl-/i, 'Ctrl-'),
+        target: { id: session.id, type: session.type, cols: session.cols, rows: session.rows },
+      });
       process.exitCode = end.reason === 'disconnected' ? EXIT.UNAVAILABLE : end.reason === 'dropped' ? EXIT.FAILURE : EXIT.OK;
     });
 }

@@ -170,4 +170,22 @@ describe('everyday use', () => {
     expect((await d.waitExit(30_000)).exitCode).toBe(0);
     expect(await ids(home)).toEqual([]);
   });
+
+  it('`attach` names the session in a banner and the window title (restored on detach), and leaves at the end of its input', async () => {
+    const home = homes.newHome();
+    expect((await runCli(home, ['spawn', '--id', 'att', '--', 'bash', '--norc', '--noprofile'])).exitCode).toBe(0);
+    const d = new TerminalDriver(process.execPath, [BIN, 'attach', 'att'], { env: testEnv(home), cols: 100, rows: 30 });
+    drivers.push(d);
+    await waitFor('the banner and the title', () => d.raw.includes('[telepty: attached to att (spawned, ') && d.raw.includes('telepty: att\x07'));
+    expect(d.raw).toContain('Ctrl-] detaches and leaves it running.');
+    expect(d.raw).toContain('\x1b[22;0t\x1b]2;telepty: att\x07');
+    d.write('\x1d');
+    expect((await d.waitExit()).exitCode).toBe(0);
+    expect(d.raw).toContain('\x1b[23;0t');
+    // No terminal and nothing to read: it detaches at once instead of hanging.
+    const piped = await runCli(home, ['attach', 'att'], { input: '', timeout: 20_000 });
+    expect(piped.exitCode, piped.stderr).toBe(0);
+    expect(piped.stderr).toContain('[end of input: detached from att; it keeps running]');
+    expect(await ids(home)).toEqual(['att']);
+  });
 });
