@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.js';
+import { textFirst, type CommandSpec } from './commands/spec.js';
 import { EXIT, exitCodeFor } from './ui/exit.js';
 import { reportError } from './ui/print.js';
 import { packageVersion } from './util/version.js';
@@ -10,6 +11,12 @@ function requestedCommand(argv: string[]): string | undefined {
   const first = argv.find((a) => !a.startsWith('-'));
   if (first === 'help') return argv[argv.indexOf('help') + 1];
   return first;
+}
+
+/** argv with textFirst applied to the words after the command's name. */
+function textFirstAfter(command: string, spec: CommandSpec, argv: string[]): string[] {
+  const at = argv.indexOf(command);
+  return at < 0 ? argv : [...argv.slice(0, at + 1), ...textFirst(spec, argv.slice(at + 1))];
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -25,8 +32,12 @@ export async function main(argv: string[]): Promise<number> {
 
   const wanted = requestedCommand(argv);
   for (const entry of COMMANDS) {
-    if (entry.name === wanted || entry.aliases?.includes(wanted ?? '')) (await entry.load()).register(program);
-    else program.command(entry.name).aliases(entry.aliases ?? []).description(entry.summary);
+    if (entry.name === wanted || entry.aliases?.includes(wanted ?? '')) {
+      const mod = await entry.load();
+      mod.register(program);
+      // A command declared by a spec keeps prompt words that start with '-' as text (`inject d1 "- fix it"`).
+      if (mod.spec) argv = textFirstAfter(wanted as string, mod.spec, argv);
+    } else program.command(entry.name).aliases(entry.aliases ?? []).description(entry.summary);
   }
   program.addHelpText('after', '\nRun `telepty <command> --help` for options and examples. Manual: `man telepty`.\n');
 

@@ -59,6 +59,36 @@ export function registerSpec(program: Command, spec: CommandSpec, action: (...ar
   return cmd.addHelpText('after', spec.helpAfter).action(action);
 }
 
+/** A word that starts with '-' but cannot be an option: Markdown's "- item", "-> next", "-1", "- fix the test". */
+export function isDashText(word: string): boolean {
+  return word.length > 1 && word.startsWith('-') && word !== '--' && (/\s/.test(word) || !/^--?[A-Za-z]/.test(word));
+}
+
+/**
+ * argv with prompt words that start with '-' (`inject d1 "- fix the test"`) kept as text: when there is such a word,
+ * the options the spec knows (and their values) go first and every other word after `--`, in order. Without such
+ * a word, or when `--` is already there, argv is returned as it is.
+ */
+export function textFirst(spec: CommandSpec, argv: string[]): string[] {
+  if (argv.includes('--') || !argv.some(isDashText)) return argv;
+  const byLong = new Map(spec.options.map((o) => [o.long, o]));
+  const byShort = new Map(spec.options.filter((o) => o.short).map((o) => [o.short as string, o]));
+  const options: string[] = [];
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const long = /^--([A-Za-z][\w-]*)(=.*)?$/.exec(a);
+    const short = /^-([A-Za-z])$/.exec(a);
+    const opt = long ? byLong.get(long[1] as string) : short ? byShort.get(short[1] as string) : undefined;
+    if (long || short) {
+      // An option (known, or unknown and left for the parser to refuse); a known one may take the next word.
+      options.push(a);
+      if (opt?.value && !long?.[2] && i + 1 < argv.length) options.push(argv[++i] as string);
+    } else words.push(a);
+  }
+  return [...options, '--', ...words];
+}
+
 /**
  * Parse argv (after the command name) from the spec without commander. Returns null when anything is out of the
  * ordinary (--help, an unknown option, a missing value): the caller then runs the full commander CLI, which
@@ -66,6 +96,7 @@ export function registerSpec(program: Command, spec: CommandSpec, action: (...ar
  */
 export function parseWithSpec(spec: CommandSpec, argv: string[]): { positionals: string[]; opts: ParsedOptions } | null {
   if (argv.includes('--help') || argv.includes('-h')) return null;
+  argv = textFirst(spec, argv);
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const o of spec.options) options[o.long] = { type: o.value ? 'string' : 'boolean', ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   let parsed;

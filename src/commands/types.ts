@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
+import type { CommandSpec } from './spec.js';
 
 /** Every command module exports `register`: it adds its subcommand (options, help, action) to the program. */
 export interface CommandModule {
   register(program: Command): void;
+  /** The command's option spec, for commands declared by one (inject). */
+  spec?: CommandSpec;
 }
 
 /** Examples shown at the end of `--help`. */

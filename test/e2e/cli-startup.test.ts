@@ -29,10 +29,10 @@ async function loadsOf(home: string, args: string[]): Promise<{ exitCode: number
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), loaded };
 }
 
-/** The command modules, as the CLI's table names them (`import('./commands/<name>.js')` in dist/cli.js). */
+/** The command modules, as the CLI's table names them (`import('./<name>.js')` in dist/commands/index.js). */
 async function commandModules(): Promise<string[]> {
-  const cli = await fs.readFile(path.join(ROOT, 'dist', 'cli.js'), 'utf8');
-  return [...cli.matchAll(/import\('\.\/commands\/([\w-]+)\.js'\)/g)].map((m) => `dist/commands/${m[1]}.js`);
+  const table = await fs.readFile(path.join(ROOT, 'dist', 'commands', 'index.js'), 'utf8');
+  return [...table.matchAll(/import\('\.\/([\w-]+)\.js'\)/g)].map((m) => `dist/commands/${m[1]}.js`);
 }
 
 describe('cli start-up', () => {
@@ -53,7 +53,7 @@ describe('cli start-up', () => {
     expect(r.loaded).toEqual(expect.arrayContaining(['dist/cli.js', 'dist/commands/meta.js']));
 
     const others = (await commandModules()).filter((m) => m !== 'dist/commands/meta.js');
-    expect(others.length, 'the command table was found in dist/cli.js').toBeGreaterThan(10);
+    expect(others.length, 'the command table was found in dist/commands/index.js').toBeGreaterThan(10);
     expect(r.loaded.filter((u) => others.includes(u))).toEqual([]);
     expect(r.loaded.filter((u) => u.startsWith('dist/daemon/') || u.startsWith('dist/host/'))).toEqual([]);
     expect(r.loaded.filter((u) => /node_modules\/(node-pty|@xterm|ws)\//.test(u))).toEqual([]);

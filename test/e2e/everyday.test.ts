@@ -188,4 +188,13 @@ describe('everyday use', () => {
     expect(piped.stderr).toContain('[end of input: detached from att; it keeps running]');
     expect(await ids(home)).toEqual(['att']);
   });
+
+  it('`inject` takes a prompt that starts with a dash (a Markdown list item) as text', async () => {
+    const home = homes.newHome();
+    const reader = await fixtureSession(home, 'md', 'line-reader.mjs');
+    const r = await runCli(home, ['inject', 'md', '- fix the test', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(parseJson(r)).toMatchObject({ status: 'submitted' });
+    await waitFor('the line to arrive', async () => (await reader.submissions()).some((x) => x.text === '- fix the test'));
+  });
 });
