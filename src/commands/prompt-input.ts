@@ -1,11 +1,24 @@
 import { promises as fs } from 'node:fs';
 import { TeleptyError } from '../protocol/errors.js';
+import { MAX_PROMPT_CHARS } from '../protocol/inject.js';
 
 /**
  * The prompt from the words on the command line, or --file, or stdin (for long and multi-line prompts).
  * Trailing newlines of a file or stdin are dropped, as the shell's $(…) does; nothing else is changed.
  */
 export async function readPrompt(words: string[], file: string | undefined): Promise<string> {
+  return withinLimit(await readPromptText(words, file));
+}
+
+/** The prompt limit, checked here so a prompt too long is refused as one (not as a request body too large). */
+function withinLimit(prompt: string): string {
+  if (prompt.length > MAX_PROMPT_CHARS) {
+    throw new TeleptyError('PAYLOAD_TOO_LARGE', `the prompt is ${prompt.length} characters; at most ${MAX_PROMPT_CHARS} are allowed (put it in a file and send the agent its path)`, { field: 'prompt' });
+  }
+  return prompt;
+}
+
+async function readPromptText(words: string[], file: string | undefined): Promise<string> {
   if (words.length > 0 && file) throw new TeleptyError('INVALID_FIELD', 'give the prompt as text or with --file, not both');
   if (words.length > 0) return words.join(' ');
   if (file) return (await readTextFile(file, '--file')).replace(/\n+$/, '');

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       examples(['telepty spawn -- claude', 'telepty spawn --id dev-001 --cwd ~/proj -- codex --model o4', 'telepty spawn --env DEBUG=1 --json -- bash', 'telepty spawn --attach -- htop']) +
-        '\nA missing command or cwd fails before anything is registered (exit 2); an id in use exits 1.\n',
+        '\nA missing command or cwd fails before anything is registered (exit 2); an id in use exits 2 (SESSION_EXISTS).\n',
     )
     .action(async (argv: string[], opts: SpawnOptions) => {
       const [command, ...args] = argv as [string, ...string[]];
