@@ -1,0 +1,89 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../../helpers/env.js';
+
+/**
+ * The layers of src/ and what each may import (ARCHITECTURE.md): commands → client → (daemon | host) →
+ * protocol/util; nothing points back up. `top` is src/cli.ts and src/fast.ts.
+ */
+const MAY_IMPORT: Record<string, string[]> = {
+  protocol: ['protocol'],
+  util: ['util', 'protocol'],
+  ui: ['ui', 'util', 'protocol'],
+  host: ['host', 'protocol', 'util'],
+  daemon: ['daemon', 'protocol', 'util'],
+  client: ['client', 'protocol', 'util'],
+  commands: ['commands', 'client', 'ui', 'protocol', 'util'],
+  top: ['commands', 'ui', 'util', 'protocol'],
+};
+
+/**
+ * Imports that break the rules today, each a piece of debt with its way out (issue 16: shared discovery, wrap as a
+ * command-side module, a daemon entry the CLI may start). The test fails on a new one, and also when one of these
+ * is gone, so the list stays true: delete its line then.
+ */
+const KNOWN: string[] = [
+  'client/attach.ts -> ui/terminal.ts', // raw mode and the restore sequence belong to the terminal UI
+  'client/autostart.ts -> ui/progress.ts', // the start-up spinner: progress should be passed in
+  'client/daemon-client.ts -> ui/progress.ts',
+  'client/stop.ts -> daemon/claim.ts', // the state-file reader lives in the daemon
+  'commands/daemon.ts -> daemon/claim.ts',
+  'commands/daemon.ts -> daemon/main.ts', // `telepty daemon` runs the daemon in this process
+  'commands/token.ts -> daemon/token.ts',
+  'commands/wrap.ts -> host/wrap.ts', // host/wrap.ts is CLI-side
+  'daemon/daemon.ts -> client/probe.ts', // the claim proves a stale record with the client's probe
+  'daemon/sessions/spawner.ts -> host/env.ts',
+  'daemon/sessions/spawner.ts -> host/session-host.ts',
+  'host/daemon-link.ts -> client/discovery.ts', // daemon discovery written for the client, used by hosts
+  'host/daemon-link.ts -> client/http.ts',
+  'host/daemon-link.ts -> daemon/claim.ts',
+  'host/session-host.ts -> client/http.ts',
+  'host/wrap.ts -> client/daemon-client.ts',
+  'host/wrap.ts -> client/sessions.ts',
+  'host/wrap.ts -> ui/terminal.ts',
+];
+
+function layerOf(rel: string): string {
+  const parts = rel.split('/');
+  return parts.length === 1 ? 'top' : (parts[0] as string);
+}
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await sourceFiles(p)));
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Every relative import (static, type-only and dynamic) of src/, as `from -> to` (paths under src/, .ts). */
+async function crossings(): Promise<string[]> {
+  const src = path.join(ROOT, 'src');
+  const found = new Set<string>();
+  for (const file of await sourceFiles(src)) {
+    const rel = path.relative(src, file);
+    const text = await fs.readFile(file, 'utf8');
+    for (const m of text.matchAll(/from '(\.[^']+)'|import\('(\.[^']+)'\)/g)) {
+      const target = path.relative(src, path.resolve(path.dirname(file), (m[1] ?? m[2]) as string)).replace(/\.js$/, '.ts');
+      if (layerOf(target) === layerOf(rel)) continue;
+      if (!(MAY_IMPORT[layerOf(rel)] ?? []).includes(layerOf(target))) found.add(`${rel} -> ${target}`);
+    }
+  }
+  return [...found].sort();
+}
+
+describe('layers', () => {
+  it('no module imports a layer above its own, beyond the known debt', async () => {
+    const now = await crossings();
+    expect(now.filter((c) => !KNOWN.includes(c)), 'new imports that point the wrong way').toEqual([]);
+    expect(KNOWN.filter((c) => !now.includes(c)), 'debt paid off: remove these lines from KNOWN').toEqual([]);
+  });
+
+  it('knows every folder of src/ as a layer', async () => {
+    const dirs = (await fs.readdir(path.join(ROOT, 'src'), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(dirs.filter((d) => !(d in MAY_IMPORT))).toEqual([]);
+  });
+});
