@@ -3,7 +3,7 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TeleptyError } from '../protocol/errors.js';
 import { isLoopbackHost, type TeleptyConfig } from '../util/config.js';
-import { ensureDir } from '../util/files.js';
+import { ensureDir, isErrno } from '../util/files.js';
 import { noProgress, type Progress } from '../ui/progress.js';
 import { findDaemon, type DaemonHandle } from './discovery.js';
 
@@ -47,18 +47,36 @@ export async function spawnDetachedDaemon(config: TeleptyConfig, env: NodeJS.Pro
   }
 }
 
-async function logTail(file: string): Promise<string> {
+/** The log's size now: what a start appends comes after it (earlier starts' lines are not this one's story). */
+async function logSize(file: string): Promise<number> {
   try {
-    const text = await fs.readFile(file, 'utf8');
-    return text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+    return (await fs.stat(file)).size;
   } catch (err) {
-    return `(log unreadable: ${(err as Error).message})`;
+    if (isErrno(err, 'ENOENT')) return 0;
+    throw err;
   }
 }
 
-function startFailed(config: TeleptyConfig, why: string, tail: string): TeleptyError {
-  return new TeleptyError('DAEMON_START_FAILED', `the telepty daemon did not start (${why}); see its log: ${config.paths.daemonLog}${tail ? `\n${tail}` : ''}`, {
+/** The last lines this start wrote to the log, a line repeated back to back shown once. */
+async function logTail(file: string, from: number): Promise<string[]> {
+  let text: string;
+  try {
+    text = (await fs.readFile(file)).subarray(from).toString('utf8');
+  } catch (err) {
+    return [`(log unreadable: ${(err as Error).message})`];
+  }
+  const lines = text.trimEnd().split('\n').filter((l, i, all) => l.trim() !== '' && l !== all[i - 1]);
+  return lines.slice(-LOG_TAIL_LINES);
+}
+
+/** The daemon's own reason, from its last `telepty: … [CODE]` line, with what to do about a taken port. */
+export function startFailure(config: TeleptyConfig, why: string, tail: string[]): TeleptyError {
+  const said = [...tail].reverse().find((l) => l.startsWith('telepty: '));
+  const reason = said ? said.replace(/^telepty: /, '').replace(/ \[[A-Z_]+\]$/, '') : why;
+  const hint = /in use by another program/.test(reason) ? `; stop that program or choose a free port, e.g. TELEPTY_PORT=${config.port === 65535 ? 38480 : config.port + 1}` : '';
+  return new TeleptyError('DAEMON_START_FAILED', `the telepty daemon did not start: ${reason}${hint} (log: ${config.paths.daemonLog})`, {
     log_file: config.paths.daemonLog,
+    log_tail: tail,
   });
 }
 
@@ -71,6 +89,7 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
   }
   const progress = opts.progress ?? noProgress;
   progress.update('starting the telepty daemon…');
+  const logStart = await logSize(config.paths.daemonLog);
   const { pid, exited } = await spawnDetachedDaemon(config, opts.env ?? process.env);
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
@@ -82,9 +101,9 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
       // Several starters may race: the one whose daemon won the claim started it; the others found it running.
       if (handle) return { ...handle, started: handle.meta.pid === pid };
       if (exitCode !== undefined && exitCode !== 0) {
-        throw startFailed(config, `it exited with code ${exitCode}`, await logTail(config.paths.daemonLog));
+        throw startFailure(config, `it exited with code ${exitCode}`, await logTail(config.paths.daemonLog, logStart));
       }
-      if (Date.now() >= deadline) throw startFailed(config, `no answer within ${timeoutMs} ms`, await logTail(config.paths.daemonLog));
+      if (Date.now() >= deadline) throw startFailure(config, `no answer within ${timeoutMs} ms`, await logTail(config.paths.daemonLog, logStart));
       await new Promise((resolve) => setTimeout(resolve, AUTOSTART_POLL_MS));
     }
   } finally {

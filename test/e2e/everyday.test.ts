@@ -197,4 +197,26 @@ describe('everyday use', () => {
     expect(parseJson(r)).toMatchObject({ status: 'submitted' });
     await waitFor('the line to arrive', async () => (await reader.submissions()).some((x) => x.text === '- fix the test'));
   });
+
+  it('a port taken by another program: a one-line error with the fix, the log lines of this start only', async () => {
+    const home = homes.newHome();
+    const blocker = net.createServer((socket) => socket.end('not telepty\n'));
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const env = { TELEPTY_PORT: String(port), TELEPTY_ADDRESS_WAIT_MS: '200' };
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const r = await runCli(home, ['list', '--json'], { env });
+        expect(r.exitCode).toBe(1);
+        const body = parseJson<{ error: string; code: string; log_tail: string[] }>(r);
+        expect(body.code).toBe('DAEMON_START_FAILED');
+        expect(body.error).not.toContain('\n');
+        expect(body.error).toContain(`port ${port} on 127.0.0.1 is in use by another program; stop that program or choose a free port, e.g. TELEPTY_PORT=${port + 1}`);
+        // The second start quotes only its own lines, each once (it does not grow with every retry).
+        expect(body.log_tail.filter((l) => l.includes('in use by another program'))).toHaveLength(1);
+      }
+    } finally {
+      blocker.close();
+    }
+  });
 });
