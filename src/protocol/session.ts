@@ -132,8 +132,12 @@ export interface RenameResponse {
 export interface KillResponse {
   success: true;
   id: string;
-  /** `killed`: the host ended its child and the session is gone; `pending`: the host is away and will be told. */
-  status: 'killed' | 'pending';
+  /**
+   * With `?wait=1` (the CLI): `killed`: the host ended its child and the session is gone; `pending`: the host is
+   * away and will be told; `removed`: a 0.1.5x bridge owned it (its protocol has no kill): its link was closed.
+   * Without (the seed's DELETE): `closing`, at once; the session is already gone from the list.
+   */
+  status: 'killed' | 'pending' | 'removed' | 'closing';
   exit_code?: number | null;
 }
 

@@ -293,6 +293,20 @@ export class SessionRegistry {
     if (Number.isFinite(last)) e.lastActivityAt = last;
   }
 
+  /**
+   * A 0.1.5x owner (legacy-owner.ts) took a session registered through `POST /api/sessions/register`: it is
+   * connected while that owner is; `returning` when it had an owner before (a reconnect).
+   */
+  attachLegacyOwner(e: SessionEntry, link: HostHandle, returning: boolean): void {
+    e.link = link;
+    e.status = 'connected';
+    e.disconnectedAt = null;
+    e.lastActivityAt = this.deps.now();
+    e.idleNotified = false;
+    if (returning) this.deps.events.emit('session_reconnect', { session_id: e.id, host_pid: null, pid: null });
+    this.deps.changed();
+  }
+
   /** The host link closed without an exit report. */
   detachHost(e: SessionEntry, link: HostHandle): void {
     if (e.link !== link) return;
