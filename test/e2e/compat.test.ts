@@ -2,6 +2,7 @@
 // (../shared/seed, PROTOCOL.md) and from what the original 0.1.53 source does: its `allow` bridge, its record
 // shapes, its DELETE, its multicast/broadcast answers and bus events.
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import path from 'node:path';
 import type { IPty } from 'node-pty';
 import WebSocket from 'ws';
@@ -134,6 +135,21 @@ function viewer(port: number, id: string, query = ''): Promise<{ ws: WebSocket; 
   });
 }
 
+/** A request written byte for byte (no Content-Length, no Content-Type unless given): what the seed's clients send. */
+function rawRequest(port: number, head: string, body = ''): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(`${head}Host: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n${body}`));
+    let text = '';
+    sock.on('data', (d: Buffer) => (text += d.toString()));
+    sock.on('error', reject);
+    sock.on('end', () => {
+      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
+      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      resolve({ status, json: JSON.parse(body) as Record<string, unknown> });
+    });
+  });
+}
+
 describe('a 0.1.5x owner bridge (telepty allow)', () => {
   it('owns the session it registered: injects come as text then Enter, its output makes `read` work, and the answer is honest', async () => {
     const { home, port } = await startDaemon();
@@ -229,5 +245,92 @@ describe('a 0.1.5x owner bridge (telepty allow)', () => {
     expect((await requestApi(port, 'GET', '/api/sessions')).json).toEqual([]);
     await waitFor('the owner socket to be closed', () => b.closes.length > 0);
     expect(b.closes[0]).toBe(1000);
+  });
+});
+
+describe('the seed\'s requests and record shapes', () => {
+  it('takes a body-less POST /submit (the original `deliberate`), and still refuses what a browser could send', async () => {
+    const { port } = await startDaemon();
+    const b = await legacySession(port, 'delib');
+    const ok = await rawRequest(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\n');
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+    expect(ok.json).toMatchObject({ success: true });
+    await waitFor('the Enter to reach the bridge', () => b.injects().includes('\r'));
+    const enters = b.injects().length;
+    // The browser defences stay: a foreign Origin, a form's Content-Type (even without a body), a foreign Host.
+    expect((await rawRequest(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\nOrigin: http://evil.example\r\n')).status).toBe(403);
+    expect((await rawRequest(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n')).status).toBe(415);
+    expect((await rawRequest(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n', '{}')).status).toBe(415);
+    expect(b.injects().length).toBe(enters);
+  });
+
+  it('gives handoffs and threads the 0.1.53 fields beside ours', async () => {
+    const { port } = await startDaemon();
+    const created = await postApi(port, '/api/handoff', { synthesis: { tasks: [{ title: 'a' }, { title: 'b' }] }, deliberation_id: 'd-1' });
+    expect(created).toMatchObject({ status: 201, json: { handoff_id: expect.any(String), status: 'pending' } });
+    const id = created.json.handoff_id as string;
+    const list = (await requestApi(port, 'GET', '/api/handoff')).json as unknown as Record<string, unknown>[];
+    expect(list).toEqual([expect.objectContaining({ id, handoff_id: id, status: 'pending', task_count: 2, deliberation_id: 'd-1', claimed_by: null, created_at: expect.any(String), updated_at: expect.any(String) })]);
+    expect((await postApi(port, `/api/handoff/${id}/claim`, { agent_session_id: 'dev-1' })).json).toEqual({ success: true, handoff_id: id, status: 'claimed' });
+    // The original CLI sends message: null when it has none.
+    const patched = await requestApi(port, 'PATCH', `/api/handoff/${id}`, { status: 'executing', message: null });
+    expect(patched.json).toMatchObject({ success: true, handoff_id: id, status: 'executing' });
+    const done = await requestApi(port, 'PATCH', `/api/handoff/${id}`, { status: 'completed', message: 'all green' });
+    expect(done.json).toMatchObject({ success: true, handoff_id: id, status: 'completed' });
+    const full = (await requestApi(port, 'GET', `/api/handoff/${id}`)).json;
+    expect(full).toMatchObject({ id, handoff_id: id, status: 'completed', claimed_by: 'dev-1', synthesis: { tasks: [{ title: 'a' }, { title: 'b' }] } });
+    const progress = full.progress as Record<string, unknown>[];
+    expect(progress.at(-1)).toMatchObject({ message: 'all green', timestamp: expect.any(String) });
+    for (const p of progress) expect(p.timestamp).toBe(p.at);
+
+    const opened = await postApi(port, '/api/threads', { topic: 'auth review', orchestrator_session_id: 'orch', participant_session_ids: ['a', 'b', 'c'] });
+    expect(opened).toMatchObject({ status: 201, json: { thread_id: expect.any(String), status: 'active' } });
+    const tid = opened.json.thread_id as string;
+    const threads = (await requestApi(port, 'GET', '/api/threads')).json as unknown as Record<string, unknown>[];
+    expect(threads).toEqual([expect.objectContaining({ id: tid, thread_id: tid, topic: 'auth review', status: 'active', orchestrator_session_id: 'orch', participant_count: 3, message_count: 0, created_at: expect.any(String), updated_at: expect.any(String) })]);
+    const closed = await requestApi(port, 'PATCH', `/api/threads/${tid}`, { status: 'closed' });
+    expect(closed.json).toMatchObject({ success: true, thread_id: tid, status: 'closed' });
+    const t = (await requestApi(port, 'GET', `/api/threads/${tid}`)).json;
+    expect(t).toMatchObject({ id: tid, participant_count: 3, status: 'closed' });
+    expect(t.updated_at).toBe(t.closed_at);
+  });
+
+  it('carries lastInjectFrom, lastInjectReplyTo and alias on session objects, and filters with idle_gt', async () => {
+    const { home, port } = await startDaemon();
+    expect((await runCli(home, ['spawn', '--id', 'quiet', '--', 'sleep', '120'])).exitCode).toBe(0);
+    expect((await runCli(home, ['spawn', '--id', 'chatty', '--', 'bash', '--norc', '--noprofile', '-c', 'while :; do echo tick; sleep 0.2; done'])).exitCode).toBe(0);
+    const r = await postApi(port, '/api/sessions/quiet/inject', { prompt: 'x', from: 'orch', reply_to: 'orch-inbox', no_enter: true });
+    expect(r.status).toBe(200);
+    const quiet = (await requestApi(port, 'GET', '/api/sessions/quiet')).json;
+    expect(quiet).toMatchObject({ id: 'quiet', lastInjectFrom: 'orch', lastInjectReplyTo: 'orch-inbox', alias: null, last_from: 'orch' });
+    expect((await requestApi(port, 'GET', '/api/sessions/chatty')).json).toMatchObject({ lastInjectFrom: null, lastInjectReplyTo: null, alias: null });
+
+    const ids = async (q: string): Promise<string[]> => ((await requestApi(port, 'GET', `/api/sessions${q}`)).json as unknown as SessionObject[]).map((s) => s.id).sort();
+    await waitFor('quiet to be idle for 2 s', async () => ((await requestApi(port, 'GET', '/api/sessions/quiet')).json.idleSeconds as number) >= 2);
+    expect(await ids('')).toEqual(['chatty', 'quiet']);
+    expect(await ids('?idle_gt=1')).toEqual(['quiet']);
+    expect(await ids('?idle_gt=3600')).toEqual([]);
+    expect((await requestApi(port, 'GET', '/api/sessions?idle_gt=soon')).json).toMatchObject({ code: 'INVALID_FIELD' });
+  });
+
+  it('answers a plain DELETE at once with {success, status: "closing"}, the session gone from the list; the program still ends', async () => {
+    const { home, port } = await startDaemon();
+    const s = parseJson<SessionObject>(await runCli(home, ['spawn', '--id', 'doomed', '--json', '--', 'sleep', '120']));
+    const del = await requestApi(port, 'DELETE', '/api/sessions/doomed');
+    expect(del).toEqual({ status: 200, json: { success: true, id: 'doomed', status: 'closing' } });
+    expect((await requestApi(port, 'GET', '/api/sessions')).json).toEqual([]);
+    await waitFor('the program to end', () => {
+      try {
+        process.kill(s.pid as number, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    // Our CLI asks to wait (?wait=1) and still says what happened.
+    expect((await runCli(home, ['spawn', '--id', 'doomed2', '--', 'sleep', '120'])).exitCode).toBe(0);
+    const k = await runCli(home, ['kill', 'doomed2', '--json']);
+    expect(k.exitCode).toBe(0);
+    expect(parseJson<Record<string, unknown>[]>(k)[0]).toMatchObject({ id: 'doomed2', status: 'killed', exit_code: expect.any(Number) });
   });
 });

@@ -160,6 +160,9 @@ export class SessionRegistry {
       last_from: e.lastFrom,
       last_reply_to: e.lastReplyTo,
       last_thread_id: e.lastThreadId,
+      lastInjectFrom: e.lastFrom,
+      lastInjectReplyTo: e.lastReplyTo,
+      alias: null,
     };
   }
 

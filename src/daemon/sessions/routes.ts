@@ -1,4 +1,4 @@
-import { parseRenameRequest, parseScreenQuery, parseSpawnRequest } from '../../protocol/session.js';
+import { parseIdleFilter, parseRenameRequest, parseScreenQuery, parseSpawnRequest } from '../../protocol/session.js';
 import type { Route } from '../http/router.js';
 import type { Sessions } from './service.js';
 
@@ -10,7 +10,7 @@ function isFlag(v: string | null): boolean {
 /** HTTP adapters for the session routes of PROTOCOL.md: parse, call the service, answer. */
 export function sessionRoutes(sessions: Sessions): Route[] {
   return [
-    { method: 'GET', path: '/api/sessions', handler: () => ({ body: sessions.list() }) },
+    { method: 'GET', path: '/api/sessions', handler: (ctx) => ({ body: sessions.list(parseIdleFilter(ctx.query)) }) },
     { method: 'POST', path: '/api/sessions/spawn', handler: async (ctx) => ({ status: 201, body: await sessions.spawn(parseSpawnRequest(ctx.body)) }) },
     { method: 'POST', path: '/api/sessions/register', handler: (ctx) => sessions.registerPlaceholder(ctx.body) },
     { method: 'GET', path: '/api/sessions/:id', handler: (ctx) => ({ body: sessions.get(ctx.params.id) }) },

@@ -117,8 +117,10 @@ export class Sessions {
     ];
   }
 
-  list(): SessionObject[] {
-    return this.registry.list().map((e) => this.registry.toObject(e));
+  /** Every session; with `idleGt`, those idle for more than that many seconds (the seed's `idle_gt`). */
+  list(idleGt: number | null = null): SessionObject[] {
+    const all = this.registry.list().map((e) => this.registry.toObject(e));
+    return idleGt === null ? all : all.filter((s) => s.idleSeconds > idleGt);
   }
 
   get(id: unknown): SessionObject {
