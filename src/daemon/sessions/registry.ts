@@ -123,7 +123,8 @@ export class SessionRegistry {
 
   /** Hold `id` for the host that will say hello with `instance` (spawn). */
   reserve(id: string, instance: string): void {
-    if (this.isTaken(id)) throw new TeleptyError('SESSION_EXISTS', `session id ${JSON.stringify(id)} is already in use`, { id });
+    // The seed's words: clients match `Session ID 'X' is already active.`
+    if (this.isTaken(id)) throw new TeleptyError('SESSION_EXISTS', `Session ID '${id}' is already active.`, { id });
     this.reserved.set(id, instance);
   }
 
@@ -368,7 +369,8 @@ export class SessionRegistry {
     const oldId = e.id;
     if (this.byId.get(oldId) !== e) throw new TeleptyError('SESSION_NOT_FOUND', `no session ${JSON.stringify(oldId)}`, { id: oldId });
     if (newId === oldId) return { old_id: oldId, new_id: newId };
-    if (this.isTaken(newId)) throw new TeleptyError('SESSION_EXISTS', `session id ${JSON.stringify(newId)} is already in use`, { id: newId });
+    // The seed's words for a rename onto a taken id.
+    if (this.isTaken(newId)) throw new TeleptyError('SESSION_EXISTS', `Session ID '${newId}' is already in use.`, { id: newId });
     this.byId.delete(oldId);
     e.id = newId;
     this.byId.set(newId, e);
