@@ -8,7 +8,7 @@ import type { IPty } from 'node-pty';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ScreenSnapshot, SessionObject } from '../../src/protocol/session.js';
-import { daemonPort, postApi, requestApi } from '../helpers/api.js';
+import { daemonPort, postApi, requestApi, subscribeBus } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
@@ -332,5 +332,83 @@ describe('the seed\'s requests and record shapes', () => {
     const k = await runCli(home, ['kill', 'doomed2', '--json']);
     expect(k.exitCode).toBe(0);
     expect(parseJson<Record<string, unknown>[]>(k)[0]).toMatchObject({ id: 'doomed2', status: 'killed', exit_code: expect.any(Number) });
+  });
+});
+
+describe('the seed\'s smaller semantics', () => {
+  it('multicast: success with the failed list on a partial failure, one `injection` event per session that took it', async () => {
+    const { home, port } = await startDaemon();
+    await legacySession(port, 'm-old');
+    expect((await runCli(home, ['spawn', '--id', 'm-new', '--', 'sleep', '120'])).exitCode).toBe(0);
+    const watch = subscribeBus(port, '?kind=injection');
+    await watch.open;
+    const r = await postApi(port, '/api/sessions/multicast/inject', { session_ids: ['m-old', 'm-new', 'nobody'], prompt: 'hello all' });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ success: true, results: { failed: [{ id: 'nobody', code: 'SESSION_NOT_FOUND' }] } });
+    expect((r.json.results as { successful: { id: string }[] }).successful.map((x) => x.id).sort()).toEqual(['m-new', 'm-old']);
+    const events = await waitFor('two injection events', () => (watch.events.length >= 2 ? watch.events : null));
+    expect(events.map((e) => e.target_agent).sort()).toEqual(['m-new', 'm-old']);
+    for (const e of events) expect(e).toMatchObject({ type: 'injection', kind: 'injection', content: 'hello all', timestamp: expect.any(String) });
+    watch.ws.close();
+  });
+
+  it('broadcast: a disconnected wrapped session is listed in failed; one `injection` event for the whole broadcast', async () => {
+    const { home, port } = await startDaemon();
+    const away = await legacySession(port, 'b-away');
+    await away.close();
+    await waitFor('b-away disconnected', async () => ((await requestApi(port, 'GET', '/api/sessions/b-away')).json.status === 'disconnected' ? true : null));
+    const here = await legacySession(port, 'b-here');
+    expect((await runCli(home, ['spawn', '--id', 'b-spawned', '--', 'sleep', '120'])).exitCode).toBe(0);
+    const watch = subscribeBus(port, '?kind=injection');
+    await watch.open;
+    const r = await postApi(port, '/api/sessions/broadcast/inject', { prompt: 'to everyone' });
+    expect(r.json).toMatchObject({ success: true, results: { failed: [{ id: 'b-away', code: 'SESSION_DISCONNECTED' }] } });
+    expect((r.json.results as { successful: { id: string }[] }).successful.map((x) => x.id).sort()).toEqual(['b-here', 'b-spawned']);
+    const [ev] = await waitFor('the injection event', () => (watch.events.length >= 1 ? watch.events : null));
+    expect(ev).toMatchObject({ type: 'injection', target_agent: 'all', content: 'to everyone' });
+    expect((ev?.session_ids as string[]).sort()).toEqual(['b-here', 'b-spawned']);
+    await waitFor('the broadcast to reach the bridge', () => here.injects().includes('\r'));
+    watch.ws.close();
+  });
+
+  it('answers an inject with the submit {deferred, strategy} block, and an empty prompt presses Enter', async () => {
+    const { home, port } = await startDaemon();
+    const b = await legacySession(port, 'enter-me');
+    expect((await runCli(home, ['spawn', '--id', 'spawned', '--', 'sleep', '120'])).exitCode).toBe(0);
+    expect((await postApi(port, '/api/sessions/spawned/inject', { prompt: 'x' })).json).toMatchObject({ status: 'queued', submit: { deferred: true, strategy: 'pty_split_cr' } });
+    expect((await postApi(port, '/api/sessions/spawned/inject', { prompt: 'x', no_enter: true })).json).toMatchObject({ submit: null });
+    const waited = await postApi(port, '/api/sessions/enter-me/inject', { prompt: 'typed', no_enter: true, wait: true });
+    expect(waited.json).toMatchObject({ status: 'written', submit: null });
+    const done = await postApi(port, '/api/sessions/enter-me/inject', { prompt: 'more', wait: true });
+    expect(done.json).toMatchObject({ status: 'submitted', submit: { deferred: false, strategy: 'ws_split_cr' } });
+
+    const before = b.injects().length;
+    const enter = await postApi(port, '/api/sessions/enter-me/inject', { prompt: '', wait: true });
+    expect(enter.status, JSON.stringify(enter.json)).toBe(200);
+    expect(b.injects().slice(before)).toEqual(['\r']);
+    // With no_enter there would be nothing to do: still refused.
+    expect((await postApi(port, '/api/sessions/enter-me/inject', { prompt: '', no_enter: true })).json).toMatchObject({ code: 'INVALID_FIELD' });
+  });
+
+  it("refuses a duplicate spawn with the seed's message", async () => {
+    const { port } = await startDaemon();
+    expect((await postApi(port, '/api/sessions/spawn', { session_id: 'twice', command: 'sleep', args: ['60'] })).status).toBe(201);
+    const again = await postApi(port, '/api/sessions/spawn', { session_id: 'twice', command: 'sleep', args: ['60'] });
+    expect(again).toMatchObject({ status: 409, json: { error: "Session ID 'twice' is already active.", code: 'SESSION_EXISTS' } });
+  });
+
+  it('does not echo a bus publisher its own event (0.1.53 excluded the sender); others, and its later events from others, still reach it', async () => {
+    const { port } = await startDaemon();
+    const a = subscribeBus(port, '?kind=chat.*');
+    const b = subscribeBus(port, '?kind=chat.*');
+    await Promise.all([a.open, b.open]);
+    a.ws.send(JSON.stringify({ kind: 'chat.ping', payload: { n: 1 } }));
+    await waitFor('b to get the ping', () => b.events.some((e) => e.kind === 'chat.ping'));
+    b.ws.send(JSON.stringify({ kind: 'chat.pong', payload: { n: 2 } }));
+    await waitFor('a to get the pong', () => a.events.some((e) => e.kind === 'chat.pong'));
+    expect(a.events.map((e) => e.kind)).toEqual(['chat.pong']);
+    expect(b.events.map((e) => e.kind)).toEqual(['chat.ping']);
+    a.ws.close();
+    b.ws.close();
   });
 });
