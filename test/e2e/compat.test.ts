@@ -225,6 +225,23 @@ describe('a 0.1.5x owner bridge (telepty allow)', () => {
     await screenShows(port, 'phoenix', '[claude] submitted #2: 5 chars');
   });
 
+  it('is owned again after a daemon restart: the bridge re-registers and reconnects, as 0.1.53 does', async () => {
+    const { home, port } = await startDaemon();
+    const b = await legacySession(port, 'survivor');
+    expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
+    await waitFor('the owner socket to close', () => b.closes.length > 0);
+    expect((await runCli(home, ['daemon', 'start'])).exitCode).toBe(0);
+    const port2 = await daemonPort(home);
+    // The new daemon restored it from sessions.json: listed, disconnected until its owner is back.
+    expect((await requestApi(port2, 'GET', '/api/sessions/survivor')).json).toMatchObject({ type: 'wrapped', status: 'disconnected' });
+    const again = new LegacyBridge(port2, 'survivor', process.execPath, [CLAUDE_LIKE]);
+    expect(await again.register()).toMatchObject({ status: 200, json: { reregistered: true } });
+    await again.connect();
+    await waitFor('connected', async () => ((await requestApi(port2, 'GET', '/api/sessions/survivor')).json.status === 'connected' ? true : null));
+    expect(parseJson(await runCli(home, ['inject', 'survivor', 'after restart', '--json']))).toMatchObject({ status: 'submitted' });
+    expect(again.injects()).toEqual(['\x1b[200~after restart\x1b[201~', '\r']);
+  });
+
   it('refuses what must not become an owner: unknown ids (no WebSocket creates a session) and sessions our hosts own', async () => {
     const { home, port } = await startDaemon();
     const b = new LegacyBridge(port, 'ghost', process.execPath, [CLAUDE_LIKE]);
