@@ -263,6 +263,19 @@ describe('a 0.1.5x owner bridge (telepty allow)', () => {
     await waitFor('the owner socket to be closed', () => b.closes.length > 0);
     expect(b.closes[0]).toBe(1000);
   });
+
+  it('does not keep a registered session that has no owner listed after DELETE; `telepty kill` says it was only removed', async () => {
+    const { home, port } = await startDaemon();
+    expect((await postApi(port, '/api/sessions/register', { session_id: 'never-owned' })).status).toBe(201);
+    expect((await requestApi(port, 'DELETE', '/api/sessions/never-owned')).json).toEqual({ success: true, id: 'never-owned', status: 'closing' });
+    expect((await requestApi(port, 'GET', '/api/sessions')).json).toEqual([]);
+
+    await legacySession(port, 'bridged');
+    const k = await runCli(home, ['kill', 'bridged']);
+    expect(k.exitCode).toBe(0);
+    expect(k.stdout).toMatch(/bridged: removed; a 0\.1\.5x bridge owned it/);
+    expect((await requestApi(port, 'GET', '/api/sessions')).json).toEqual([]);
+  });
 });
 
 describe('the seed\'s requests and record shapes', () => {

@@ -553,6 +553,8 @@ describe('sessions outlive the daemon', () => {
       const k = await runCli(home, ['kill', 'doomed', '--json']);
       expect(k.exitCode).toBe(4);
       expect(parseJson<{ status: string }[]>(k)[0]).toMatchObject({ id: 'doomed', status: 'pending' });
+      // Not listed while its host is away (it used to stay, disconnected, for up to ten minutes).
+      expect(await list(home)).toEqual([]);
     } finally {
       process.kill(s.host_pid as number, 'SIGCONT');
     }
