@@ -242,6 +242,20 @@ describe('a 0.1.5x owner bridge (telepty allow)', () => {
     expect(again.injects()).toEqual(['\x1b[200~after restart\x1b[201~', '\r']);
   });
 
+  it('keeps a live owner: a plain connection beside it is a viewer even right after a registration, closed when it talks like an owner', async () => {
+    const { home, port } = await startDaemon();
+    const owner = await legacySession(port, 'kept');
+    expect(await owner.register()).toMatchObject({ status: 200, json: { reregistered: true } });
+    const intruder = new LegacyBridge(port, 'kept', process.execPath, [CLAUDE_LIKE]);
+    await intruder.connect();
+    intruder.ws?.send(JSON.stringify({ type: 'output', data: 'not an owner' }));
+    await waitFor('the intruder to be closed', () => intruder.closes.length > 0);
+    expect(intruder.closes[0]).toBe(4103);
+    expect(parseJson(await runCli(home, ['inject', 'kept', 'still mine', '--json']))).toMatchObject({ status: 'submitted' });
+    expect(owner.injects()).toEqual(['\x1b[200~still mine\x1b[201~', '\r']);
+    expect(intruder.injects()).toEqual([]);
+  });
+
   it('refuses what must not become an owner: unknown ids (no WebSocket creates a session) and sessions our hosts own', async () => {
     const { home, port } = await startDaemon();
     const b = new LegacyBridge(port, 'ghost', process.execPath, [CLAUDE_LIKE]);
