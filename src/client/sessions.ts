@@ -33,8 +33,9 @@ export function spawnSession(c: DaemonClient, body: SpawnBody): Promise<SpawnRes
   return c.request<SpawnResponse>({ method: 'POST', path: '/api/sessions/spawn', body, timeoutMs: SPAWN_REQUEST_TIMEOUT_MS });
 }
 
+/** `?wait=1`: answered once the child has ended (a plain DELETE is the seed's, answered at once with `closing`). */
 export function killSession(c: DaemonClient, id: string): Promise<KillResponse> {
-  return c.request<KillResponse>({ method: 'DELETE', path: sessionPath(id), timeoutMs: KILL_REQUEST_TIMEOUT_MS });
+  return c.request<KillResponse>({ method: 'DELETE', path: sessionPath(id, '?wait=1'), timeoutMs: KILL_REQUEST_TIMEOUT_MS });
 }
 
 export function renameSession(c: DaemonClient, id: string, newId: string): Promise<RenameResponse> {

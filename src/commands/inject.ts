@@ -54,7 +54,7 @@ export const spec: CommandSpec = {
     { long: 'wait', description: 'wait until the prompt is submitted and exit 0 only then' },
     { long: 'no-wait', description: 'return once the prompt is queued instead of when it is submitted' },
     { long: 'timeout', value: '<seconds>', description: `how long to wait for submission (default ${DEFAULT_INJECT_TIMEOUT_MS / 1000})` },
-    { long: 'all', description: 'every connected session' },
+    { long: 'all', description: 'every session that has not exited (a disconnected one is reported as failed)' },
     { long: 'json', description: 'print the daemon answer as JSON' },
   ],
   helpAfter:
@@ -100,7 +100,7 @@ export async function run(targets: string | undefined, words: string[], opts: In
   else {
     for (const ok of r.results.successful) printLine(`${ok.id}: ${ok.status} [inject ${ok.inject_id.slice(0, 8)}]`);
     for (const f of r.results.failed) process.stderr.write(`telepty: ${f.id}: ${f.error} [${f.code}]\n`);
-    if (ids === 'all' && r.results.successful.length + r.results.failed.length === 0) printLine('no connected sessions');
+    if (ids === 'all' && r.results.successful.length + r.results.failed.length === 0) printLine('no sessions');
   }
   process.exitCode = multicastExit(r);
 }

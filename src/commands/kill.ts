@@ -58,6 +58,8 @@ export function register(program: Command): void {
         for (const o of outcomes) {
           if (!o.ok) reportError(o.error, false);
           else if (o.result.status === 'pending') printLine(`${o.id}: disconnected; it will be ended when its host reconnects`);
+          else if (o.result.status === 'removed') printLine(`${o.id}: removed; a 0.1.5x bridge owned it, which cannot be told to end its program`);
+          else if (o.result.status === 'closing') printLine(`${o.id}: closing`);
           else printLine(`${o.id}: killed${o.result.exit_code === null || o.result.exit_code === undefined ? '' : ` (exit ${o.result.exit_code})`}`);
         }
         if (opts.all && outcomes.length === 0) printLine('no sessions');

@@ -38,7 +38,15 @@ export interface InjectResponse {
   status: InjectStatus;
   written_at: string | null;
   submitted_at: string | null;
+  /**
+   * The seed's block (inject only): null with no_enter; `deferred` while the Enter is still to come (a queued
+   * answer). The outcome itself is `status`, never this.
+   */
+  submit?: { deferred: boolean; strategy: SubmitStrategy } | null;
 }
+
+/** How the Enter goes, in the seed's names: apart from the text, to the PTY (our host) or through a 0.1.5x owner. */
+export type SubmitStrategy = 'pty_split_cr' | 'ws_split_cr';
 
 export interface MulticastResult {
   success: boolean;

@@ -39,6 +39,20 @@ export interface SessionObject {
   last_from: string | null;
   last_reply_to: string | null;
   last_thread_id: string | null;
+  /** The seed's names of last_from and last_reply_to (the original `telepty reply` reads them). */
+  lastInjectFrom: string | null;
+  lastInjectReplyTo: string | null;
+  /** The seed's: the id asked for when it resolved to another; ids resolve exactly here, so always null. */
+  alias: null;
+}
+
+/** `GET /api/sessions?idle_gt=N` (the seed's filter): only sessions idle for more than N seconds. */
+export function parseIdleFilter(q: URLSearchParams): number | null {
+  const raw = q.get('idle_gt');
+  if (raw === null) return null;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0) throw new TeleptyError('INVALID_FIELD', '"idle_gt" must be a number of seconds (0 or more)', { field: 'idle_gt' });
+  return n;
 }
 
 /** Bounds on what a spawn may ask for: ids and argv end up in process tables and logs. */
@@ -132,8 +146,12 @@ export interface RenameResponse {
 export interface KillResponse {
   success: true;
   id: string;
-  /** `killed`: the host ended its child and the session is gone; `pending`: the host is away and will be told. */
-  status: 'killed' | 'pending';
+  /**
+   * With `?wait=1` (the CLI): `killed`: the host ended its child and the session is gone; `pending`: the host is
+   * away and will be told; `removed`: a 0.1.5x bridge owned it (its protocol has no kill): its link was closed.
+   * Without (the seed's DELETE): `closing`, at once; the session is already gone from the list.
+   */
+  status: 'killed' | 'pending' | 'removed' | 'closing';
   exit_code?: number | null;
 }
 

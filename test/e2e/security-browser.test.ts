@@ -39,6 +39,7 @@ window.runAttacks = async () => {
   await attempt('fetch-json', () => fetch(D + '/api/sessions/victim/inject', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'PWNED-fetch-json' }) }).then((r) => 'status ' + r.status));
   await attempt('fetch-text-plain', () => fetch(D + '/api/sessions/victim/inject', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ prompt: 'PWNED-text-plain' }) }).then((r) => 'opaque ' + r.type));
   await attempt('fetch-bus', () => fetch(D + '/api/bus/publish', { method: 'POST', mode: 'no-cors', body: JSON.stringify({ kind: 'turn_request', target: 'victim', payload: { prompt: 'PWNED-bus-http' } }) }).then((r) => 'opaque ' + r.type));
+  await attempt('fetch-bodyless-submit', () => fetch(D + '/api/sessions/victim/submit', { method: 'POST', mode: 'no-cors' }).then((r) => 'opaque ' + r.type));
   await attempt('fetch-read', () => fetch(D + '/api/sessions', { mode: 'cors' }).then((r) => r.text()));
   await attempt('form-post', () => new Promise((resolve) => {
     const f = document.createElement('form');
@@ -102,6 +103,8 @@ describe('browser drive-by', () => {
     expect(seen(/refused OPTIONS \/api\/sessions\/victim\/inject/), 'CORS preflight of the JSON fetch').toBe(true);
     expect(refused.filter((l) => /refused POST \/api\/sessions\/victim\/inject/.test(l)).length, 'text/plain fetch and form POST').toBeGreaterThanOrEqual(2);
     expect(seen(/refused POST \/api\/bus\/publish/), 'bus publish').toBe(true);
+    // A body-less POST is accepted for the seed's clients (no Content-Type): from a page it is still refused.
+    expect(seen(/refused POST \/api\/sessions\/victim\/submit/), 'body-less submit').toBe(true);
     expect(seen(/refused GET \/api\/sessions /), 'session list read').toBe(true);
     expect(seen(/refused WebSocket \/api\/sessions\/victim/), 'session WebSocket').toBe(true);
     expect(seen(/refused WebSocket \/api\/bus/), 'bus WebSocket').toBe(true);

@@ -298,8 +298,8 @@ async function api(port: number, method: string, urlPath: string, body?: unknown
   return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
 }
 
-/** Fields that differ between two identical requests (ids, clocks); everything else must stay the same. */
-const VOLATILE = new Set(['handoff_id', 'thread_id', 'message_id', 'seq', 'ts', 'timestamp', 'created_at', 'updated_at', 'at', 'uptime_seconds', 'lastActivityAt', 'idleSeconds', 'delivered']);
+/** Fields that differ between two identical requests (ids, clocks; records carry 0.1.53's `id` too); everything else must stay the same. */
+const VOLATILE = new Set(['id', 'handoff_id', 'thread_id', 'message_id', 'seq', 'ts', 'timestamp', 'created_at', 'updated_at', 'at', 'uptime_seconds', 'lastActivityAt', 'idleSeconds', 'delivered']);
 function stable(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stable);
   if (!isObj(v)) return v;

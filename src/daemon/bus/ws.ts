@@ -53,6 +53,8 @@ class WsSubscriber implements BusSubscriber {
   /** Seq of the last event that went out on the socket (queued ones may still be lost on a drop). */
   private lastSent = 0;
   private lastQueued = 0;
+  /** The seq the event this socket is publishing takes: not echoed back to it (0.1.53 excluded the sender). */
+  ownSeq = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -98,6 +100,7 @@ class WsSubscriber implements BusSubscriber {
 
   deliver(stored: StoredEvent): boolean {
     if (this.dropped) return false;
+    if (stored.event.seq === this.ownSeq) return true;
     if (this.ws.bufferedAmount + this.queuedBytes > SUBSCRIBER_MAX_BUFFERED_BYTES) {
       this.drop();
       return false;
@@ -161,12 +164,16 @@ export function busRoute(bus: Bus, log: Logger, timings: BusWsTimings): WsRoute 
         else if (lines.length === 0) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'the frame is empty: send one event, or NDJSON lines' });
         for (const line of lines) {
           try {
+            // Publishing is synchronous and the event takes the next seq: that one is not echoed to this socket.
+            sub.ownSeq = bus.lastSeq + 1;
             const ack = bus.publish(parseJsonInput(line, 'the event'));
             if (opts.ack) answer({ kind: 'bus.ack', ...ack });
           } catch (err) {
             if (!isTeleptyError(err)) log.error('bus publish over WS failed', err);
             const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'internal error; see the daemon log');
             answer({ kind: 'bus.error', ...(remote ? redactForRemote(e.toBody()) : e.toBody()) });
+          } finally {
+            sub.ownSeq = 0;
           }
         }
       });

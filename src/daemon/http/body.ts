@@ -46,6 +46,16 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES)
   return parseJsonInput(buf.toString('utf8'));
 }
 
+/**
+ * A request that carries no body at all: no Content-Type, no Content-Length (or 0) and no Transfer-Encoding.
+ * The seed's clients POST to action routes (`/submit`) this way; it is accepted as an empty body. Anything
+ * with a Content-Type must still say application/json (a form a browser can send is never read as a request).
+ */
+export function isBodyless(req: IncomingMessage): boolean {
+  const h = req.headers;
+  return h['content-type'] === undefined && h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0');
+}
+
 function tooLarge(limit: number): TeleptyError {
   return new TeleptyError('PAYLOAD_TOO_LARGE', `the request body is larger than ${limit} bytes`, { limit_bytes: limit });
 }

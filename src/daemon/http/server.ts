@@ -5,7 +5,7 @@ import { API_PREFIX, DAEMON_NONCE_HEADER, TOKEN_HEADER } from '../../protocol/he
 import type { Logger } from '../../util/log.js';
 import { rateLimitedWarn } from '../../util/rate-limited-log.js';
 import { isLocalConnection, type AuthPolicy } from '../auth.js';
-import { MAX_BODY_BYTES, readJsonBody } from './body.js';
+import { MAX_BODY_BYTES, isBodyless, readJsonBody } from './body.js';
 import { errorAnswer, redactForRemote, sendError, sendJson } from './respond.js';
 import type { HttpMethod, RequestContext, Router } from './router.js';
 
@@ -152,7 +152,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       sendJson(res, 405, new TeleptyError('METHOD_NOT_ALLOWED', `${method} is not allowed here`).toBody(), { allow: match.allowed.join(', '), ...cors });
       return;
     }
-    if (BODY_METHODS.has(method) && !isJsonContentType(req.headers['content-type'])) {
+    if (BODY_METHODS.has(method) && !isJsonContentType(req.headers['content-type']) && !isBodyless(req)) {
       throw new TeleptyError('UNSUPPORTED_MEDIA_TYPE', 'POST and PATCH bodies must be sent as Content-Type: application/json');
     }
     const abort = new AbortController();

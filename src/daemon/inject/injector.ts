@@ -3,7 +3,7 @@ import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError, isErrorCode, isTeleptyError } from '../../protocol/errors.js';
 import type { HostInjectResult, HostInjectWritten } from '../../protocol/host-link.js';
 import { isSessionId } from '../../protocol/ids.js';
-import type { InjectOptions, InjectResponse, InjectStatus, MulticastResult } from '../../protocol/inject.js';
+import type { InjectOptions, InjectResponse, InjectStatus, MulticastResult, SubmitStrategy } from '../../protocol/inject.js';
 import { withTimeout } from '../../util/async.js';
 import type { Logger } from '../../util/log.js';
 import type { SessionEntry, SessionRegistry } from '../sessions/registry.js';
@@ -48,9 +48,19 @@ export class Injector {
 
   constructor(private readonly deps: InjectorDeps) {}
 
-  /** Type `prompt` into a session and (unless no_enter) submit it. */
-  inject(id: unknown, prompt: string, opts: InjectOptions, origin: InjectOrigin = { source_type: 'api' }): Promise<InjectResponse> {
-    return this.run(id, prompt, false, opts, origin);
+  /**
+   * Type `prompt` into a session and (unless no_enter) submit it. The answer also carries the seed's
+   * `submit: {deferred, strategy}` block: null with no_enter; `deferred` while the Enter is still to come.
+   */
+  async inject(id: unknown, prompt: string, opts: InjectOptions, origin: InjectOrigin = { source_type: 'api' }): Promise<InjectResponse> {
+    const r = await this.run(id, prompt, false, opts, origin);
+    return { ...r, submit: opts.no_enter ? null : { deferred: r.status === 'queued', strategy: this.strategyOf(r.session_id) } };
+  }
+
+  /** The seed's name for how the Enter goes: apart from the text, to the PTY by our host or through a 0.1.5x owner. */
+  private strategyOf(id: string): SubmitStrategy {
+    const e = this.deps.registry.get(id);
+    return e && e.hostPid === null ? 'ws_split_cr' : 'pty_split_cr';
   }
 
   /** Enter alone, through the same queue. */
@@ -58,7 +68,30 @@ export class Injector {
     return this.run(id, '', true, { ...opts, no_enter: false }, { source_type: 'api' });
   }
 
+  /**
+   * The prompt to each of `ids`; the seed's answer: `success` unless every one failed, `failed` lists which did
+   * and why. One `injection` event per session that took it (the seed's multicast event).
+   */
   async multicast(ids: string[], prompt: string, opts: InjectOptions): Promise<MulticastResult> {
+    const result = await this.fanOut(ids, prompt, opts);
+    for (const ok of result.results.successful) this.deps.events.emit('injection', { target_agent: ok.id, content: prompt, inject_id: ok.inject_id, from: opts.from });
+    return result;
+  }
+
+  /**
+   * Every session that is not exited: a disconnected one is listed in `failed` (as the seed listed a wrapped
+   * session whose bridge was away) rather than left out. One `injection` event for the whole broadcast.
+   */
+  async broadcast(prompt: string, opts: InjectOptions): Promise<MulticastResult> {
+    const ids = this.deps.registry.list().filter((e) => e.status !== 'exited').map((e) => e.id);
+    const result = await this.fanOut(ids, prompt, opts);
+    if (result.results.successful.length > 0) {
+      this.deps.events.emit('injection', { target_agent: 'all', content: prompt, session_ids: result.results.successful.map((s) => s.id), from: opts.from });
+    }
+    return result;
+  }
+
+  private async fanOut(ids: string[], prompt: string, opts: InjectOptions): Promise<MulticastResult> {
     const settled = await Promise.allSettled(ids.map((id) => this.inject(id, prompt, opts)));
     const result: MulticastResult = { success: true, results: { successful: [], failed: [] } };
     settled.forEach((s, i) => {
@@ -70,14 +103,9 @@ export class Injector {
         result.results.failed.push({ id, code: e.code, error: e.message });
       }
     });
-    result.success = result.results.failed.length === 0;
+    // 0.1.53 answered success with the failed list on a partial failure; only a total failure is not a success.
+    result.success = result.results.successful.length > 0 || result.results.failed.length === 0;
     return result;
-  }
-
-  /** Every connected session. */
-  broadcast(prompt: string, opts: InjectOptions): Promise<MulticastResult> {
-    const ids = this.deps.registry.list().filter((e) => e.status === 'connected' && e.link).map((e) => e.id);
-    return this.multicast(ids, prompt, opts);
   }
 
   private async run(id: unknown, text: string, enterOnly: boolean, opts: InjectOptions, origin: InjectOrigin): Promise<InjectResponse> {

@@ -10,6 +10,13 @@ function forCaller(result: MulticastResult, remote: boolean): MulticastResult {
   return { ...result, results: { ...result.results, failed } };
 }
 
+/** `{prompt: ""}` without no_enter (with it, there would be nothing to do: refused as an empty prompt). */
+function isEnterOnly(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  const o = body as Record<string, unknown>;
+  return o.prompt === '' && o.no_enter !== true;
+}
+
 /** HTTP adapters for inject, submit, multicast and broadcast (PROTOCOL.md). */
 export function injectRoutes(injector: Injector): Route[] {
   return [
@@ -17,6 +24,8 @@ export function injectRoutes(injector: Injector): Route[] {
       method: 'POST',
       path: '/api/sessions/:id/inject',
       handler: async (ctx) => {
+        // The seed's later clients send an empty prompt to press Enter: the same job as /submit.
+        if (isEnterOnly(ctx.body)) return { body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body)) };
         const { prompt, ...opts } = parseInjectRequest(ctx.body);
         return { body: await injector.inject(ctx.params.id, prompt, opts) };
       },

@@ -14,6 +14,8 @@ export interface Thread {
   /** Prompts routed with this thread_id (counted from message_routed events), or the count given on close. */
   message_count: number;
   created_at: string;
+  /** Last change (opened, a message counted, closed); absent in records written before it was kept. */
+  updated_at?: string;
   closed_at: string | null;
 }
 
@@ -38,6 +40,7 @@ export class Threads extends PersistedRecords<Thread> {
     const t = this.store.get(ev.thread_id);
     if (t && t.status === 'active') {
       t.message_count++;
+      t.updated_at = new Date(this.now()).toISOString();
       this.store.touched();
     }
   }
@@ -54,6 +57,7 @@ export class Threads extends PersistedRecords<Thread> {
       context: o.context ?? null,
       message_count: 0,
       created_at: new Date(this.now()).toISOString(),
+      updated_at: new Date(this.now()).toISOString(),
       closed_at: null,
     };
     this.store.put(t);
@@ -80,6 +84,7 @@ export class Threads extends PersistedRecords<Thread> {
     const messageCount = optInt(o, 'message_count', 0, Number.MAX_SAFE_INTEGER) ?? t.message_count; // validate first
     t.status = 'closed';
     t.closed_at = new Date(this.now()).toISOString();
+    t.updated_at = t.closed_at;
     t.message_count = messageCount;
     this.store.touched();
     this.events.emit('thread.closed', { thread_id: t.thread_id, topic: t.topic, message_count: t.message_count });

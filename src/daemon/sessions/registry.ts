@@ -127,7 +127,8 @@ export class SessionRegistry {
 
   /** Hold `id` for the host that will say hello with `instance` (spawn). */
   reserve(id: string, instance: string): void {
-    if (this.isTaken(id)) throw new TeleptyError('SESSION_EXISTS', `session id ${JSON.stringify(id)} is already in use`, { id });
+    // The seed's words: clients match `Session ID 'X' is already active.`
+    if (this.isTaken(id)) throw new TeleptyError('SESSION_EXISTS', `Session ID '${id}' is already active.`, { id });
     this.reserved.set(id, instance);
   }
 
@@ -164,6 +165,9 @@ export class SessionRegistry {
       last_from: e.lastFrom,
       last_reply_to: e.lastReplyTo,
       last_thread_id: e.lastThreadId,
+      lastInjectFrom: e.lastFrom,
+      lastInjectReplyTo: e.lastReplyTo,
+      alias: null,
     };
   }
 
@@ -297,6 +301,20 @@ export class SessionRegistry {
     if (Number.isFinite(last)) e.lastActivityAt = last;
   }
 
+  /**
+   * A 0.1.5x owner (legacy-owner.ts) took a session registered through `POST /api/sessions/register`: it is
+   * connected while that owner is; `returning` when it had an owner before (a reconnect).
+   */
+  attachLegacyOwner(e: SessionEntry, link: HostHandle, returning: boolean): void {
+    e.link = link;
+    e.status = 'connected';
+    e.disconnectedAt = null;
+    e.lastActivityAt = this.deps.now();
+    e.idleNotified = false;
+    if (returning) this.deps.events.emit('session_reconnect', { session_id: e.id, host_pid: null, pid: null });
+    this.deps.changed();
+  }
+
   /** The host link closed without an exit report. */
   detachHost(e: SessionEntry, link: HostHandle): void {
     if (e.link !== link) return;
@@ -355,7 +373,8 @@ export class SessionRegistry {
     const oldId = e.id;
     if (this.byId.get(oldId) !== e) throw new TeleptyError('SESSION_NOT_FOUND', `no session ${JSON.stringify(oldId)}`, { id: oldId });
     if (newId === oldId) return { old_id: oldId, new_id: newId };
-    if (this.isTaken(newId)) throw new TeleptyError('SESSION_EXISTS', `session id ${JSON.stringify(newId)} is already in use`, { id: newId });
+    // The seed's words for a rename onto a taken id.
+    if (this.isTaken(newId)) throw new TeleptyError('SESSION_EXISTS', `Session ID '${newId}' is already in use.`, { id: newId });
     this.byId.delete(oldId);
     e.id = newId;
     this.byId.set(newId, e);

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import { assertNewSessionId } from '../../protocol/ids.js';
-import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionObject, SpawnRequest, SpawnResponse } from '../../protocol/session.js';
-import { expectObject, optString } from '../../protocol/validate.js';
+import { DEFAULT_COLS, DEFAULT_ROWS, SPAWN_LIMITS, type KillResponse, type RenameResponse, type ScreenQuery, type ScreenSnapshot, type SessionObject, type SpawnRequest, type SpawnResponse } from '../../protocol/session.js';
+import { expectObject, optInt, optString } from '../../protocol/validate.js';
 import type { TeleptyConfig } from '../../util/config.js';
 import type { Logger } from '../../util/log.js';
 import { withTimeout } from '../../util/async.js';
@@ -18,6 +18,7 @@ import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from 
 import { startSweeper, type SweeperTimings } from './sweeper.js';
 import { HostChannels } from './host-channels.js';
 import { ViewerHub, type ViewerTimings } from './viewer-hub.js';
+import { LegacyOwners, isLegacySession } from './legacy-owner.js';
 
 export interface SessionTimings extends HostHubTimings, SweeperTimings, ViewerTimings, InjectorTimings {
   spawnTimeoutMs: number;
@@ -42,6 +43,8 @@ export class Sessions {
   readonly registry: SessionRegistry;
   readonly viewers: ViewerHub;
   readonly injector: Injector;
+  /** Owners speaking the 0.1.5x protocol, for sessions registered through `POST /api/sessions/register`. */
+  private readonly legacy: LegacyOwners;
   private readonly store: SessionStore;
   private readonly spawner: Spawner;
   private sweeper: { stop(): void } | undefined;
@@ -65,6 +68,7 @@ export class Sessions {
     // TELEPTY_DIRECT_VIEWERS=0 relays every viewer through the daemon (to compare, or to rule the hand-over out).
     const channels = new HostChannels(log, deps.env.TELEPTY_DIRECT_VIEWERS !== '0');
     this.viewers = new ViewerHub(this.registry, log, timings, (entry, req, socket, head) => channels.handOff(entry, req, socket, head));
+    this.legacy = new LegacyOwners({ registry: this.registry, viewers: this.viewers, injector: this.injector, log, timings, env: deps.env, now });
     this.spawner = new Spawner({
       registry: this.registry,
       log,
@@ -109,12 +113,14 @@ export class Sessions {
           if (e.killPending) this.registry.remove(e);
         },
       }),
-      this.viewers.route(),
+      this.legacy.route(this.viewers.route()),
     ];
   }
 
-  list(): SessionObject[] {
-    return this.registry.list().map((e) => this.registry.toObject(e));
+  /** Every session; with `idleGt`, those idle for more than that many seconds (the seed's `idle_gt`). */
+  list(idleGt: number | null = null): SessionObject[] {
+    const all = this.registry.list().map((e) => this.registry.toObject(e));
+    return idleGt === null ? all : all.filter((s) => s.idleSeconds > idleGt);
   }
 
   get(id: unknown): SessionObject {
@@ -137,20 +143,44 @@ export class Sessions {
     return { success: true, ...renamed };
   }
 
-  /** End the session's child (process group) and remove it; a host that is away is told when it returns. */
-  async kill(id: unknown): Promise<KillResponse> {
+  /**
+   * End the session's child (process group) and remove it; a host that is away is told when it returns (the
+   * kill is on disk before it is answered). With `wait` (our CLI) the answer comes once the child has ended
+   * (`killed`), or says the host is away (`pending`); without it (the seed's DELETE) it comes at once:
+   * `closing`. Either way the session leaves the list at once unless a connected host is being waited for.
+   * A session owned by a 0.1.5x bridge cannot be ended (that protocol has no kill): its link is closed and it
+   * is removed (`removed` with `wait`).
+   */
+  async kill(id: unknown, opts: { wait: boolean } = { wait: true }): Promise<KillResponse> {
     const e = this.registry.require(id);
     if (e.status === 'exited') {
       this.registry.remove(e);
-      return { success: true, id: e.id, status: 'killed', exit_code: e.exitCode };
+      await this.store.flush();
+      return opts.wait ? { success: true, id: e.id, status: 'killed', exit_code: e.exitCode } : { success: true, id: e.id, status: 'closing' };
+    }
+    if (isLegacySession(e)) {
+      this.legacy.release(e);
+      this.registry.markExited(e, null, 'deleted');
+      this.viewers.endAll(e, { type: 'exit', code: null });
+      this.registry.remove(e);
+      await this.store.flush();
+      return { success: true, id: e.id, status: opts.wait ? 'removed' : 'closing' };
     }
     e.killPending = true;
     this.registry.rememberKilled(e.hostInstance, this.deps.now());
+    const link = e.link;
+    // Hostless, or not waited for: gone from the list now. A host that comes back is ended (killed instances).
+    if (!link || !opts.wait) this.registry.remove(e);
     // A pending kill is a promise to end the session when its host returns: on disk before it is answered.
     await this.store.flush();
-    if (!e.link) return { success: true, id: e.id, status: 'pending' };
-    e.link.send({ type: 'kill', reason: 'killed by `telepty kill`' });
-    const code = await withTimeout(this.registry.waitExit(e), this.deps.timings.killTimeoutMs, () => new TeleptyError('TIMEOUT', `session ${e.id} was told to end but did not report its exit within ${this.deps.timings.killTimeoutMs} ms`));
+    if (!link) return { success: true, id: e.id, status: opts.wait ? 'pending' : 'closing' };
+    link.send({ type: 'kill', reason: 'killed by `telepty kill`' });
+    const exited = withTimeout(this.registry.waitExit(e), this.deps.timings.killTimeoutMs, () => new TeleptyError('TIMEOUT', `session ${e.id} was told to end but did not report its exit within ${this.deps.timings.killTimeoutMs} ms`));
+    if (!opts.wait) {
+      exited.catch((err: unknown) => this.deps.log.warn(`kill of ${e.id}: ${(err as Error).message}`));
+      return { success: true, id: e.id, status: 'closing' };
+    }
+    const code = await exited;
     this.registry.remove(e);
     return { success: true, id: e.id, status: 'killed', exit_code: code };
   }
@@ -169,7 +199,11 @@ export class Sessions {
     const o = expectObject(body);
     const id = assertNewSessionId(o.session_id);
     const existing = this.registry.get(id);
-    if (existing) return { status: 200, body: { session_id: id, reregistered: true, type: existing.type } };
+    if (existing) {
+      // The 0.1.5x bridge re-registers before every reconnect: its next connection is the owner again.
+      this.legacy.arm(existing);
+      return { status: 200, body: { session_id: id, reregistered: true, type: existing.type, command: existing.command, cwd: existing.cwd } };
+    }
     const now = this.deps.now();
     const entry: SessionEntry = fromPersisted(
       {
@@ -184,8 +218,9 @@ export class Sessions {
         lastActivityAt: new Date(now).toISOString(),
         pid: null,
         host_pid: null,
-        cols: 80,
-        rows: 24,
+        // The seed's bridge never says its terminal's size; a client may (the screen model uses it).
+        cols: optInt(o, 'cols', 2, SPAWN_LIMITS.colsMax) ?? DEFAULT_COLS,
+        rows: optInt(o, 'rows', 2, SPAWN_LIMITS.rowsMax) ?? DEFAULT_ROWS,
         status: 'disconnected',
         exit_code: null,
         exited_at: null,
@@ -197,6 +232,7 @@ export class Sessions {
       now,
     );
     this.registry.restore(entry);
+    this.legacy.arm(entry);
     this.store.schedule();
     this.deps.events.emit('session_register', { session_id: id, command: entry.command, cwd: entry.cwd, type: 'wrapped' });
     return { status: 201, body: { session_id: id, type: 'wrapped', command: entry.command, cwd: entry.cwd } };

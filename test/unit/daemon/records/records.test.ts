@@ -291,6 +291,7 @@ describe('records', () => {
         context: { round: 1 },
         message_count: 0,
         created_at: new Date(T0).toISOString(),
+        updated_at: new Date(T0).toISOString(),
         closed_at: null,
       });
       expect(sink.events).toEqual([
