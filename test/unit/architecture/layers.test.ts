@@ -33,6 +33,8 @@ const KNOWN: string[] = [
   'commands/token.ts -> daemon/token.ts',
   'commands/wrap.ts -> host/wrap.ts', // host/wrap.ts is CLI-side
   'daemon/daemon.ts -> client/probe.ts', // the claim proves a stale record with the client's probe
+  'daemon/sessions/legacy-owner.ts -> host/inject-queue.ts', // a 0.1.5x bridge's session is typed like a host's: the queue belongs in a shared layer
+  'daemon/sessions/legacy-owner.ts -> host/screen.ts', // and so does the screen model
   'daemon/sessions/spawner.ts -> host/env.ts',
   'daemon/sessions/spawner.ts -> host/session-host.ts',
   'host/daemon-link.ts -> client/discovery.ts', // daemon discovery written for the client, used by hosts

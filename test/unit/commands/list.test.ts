@@ -27,6 +27,9 @@ function session(id: string, over: Partial<SessionObject> = {}): SessionObject {
     last_from: null,
     last_reply_to: null,
     last_thread_id: null,
+    lastInjectFrom: null,
+    lastInjectReplyTo: null,
+    alias: null,
     ...over,
   };
 }
