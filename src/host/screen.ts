@@ -1,12 +1,13 @@
 import { createRequire } from 'node:module';
 import type { IBufferCell, IBufferLine, Terminal as XTerm } from '@xterm/headless';
 import type { SerializeAddon as XSerialize } from '@xterm/addon-serialize';
+import type { Unicode11Addon as XUnicode11 } from '@xterm/addon-unicode11';
 import type { HostScreen } from '../protocol/host-link.js';
 import type { ScreenQuery } from '../protocol/session.js';
 import type { CursorState } from './inject-queue.js';
 import { PlainTail, holdStart, isPlain } from './plain-tail.js';
 
-// @xterm/headless and its serialize addon are CommonJS (LESSONS.md): load them through require.
+// @xterm/headless and its addons are CommonJS (LESSONS.md): load them through require.
 const require = createRequire(import.meta.url);
 
 /** Lines of history kept per session: enough to read back a long answer; ~1.6 KB per 80-column line when full. */
@@ -92,6 +93,12 @@ export class ScreenModel {
     this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK_LINES, allowProposedApi: true, logLevel: 'off' });
     this.serializer = new SerializeAddon();
     this.term.loadAddon(this.serializer as unknown as Parameters<XTerm['loadAddon']>[0]);
+    // Unicode 11 widths (an emoji takes two columns), as tmux and today's terminals draw them: with xterm's
+    // default (Unicode 6) `printf '🚀🚀🚀\033[7GZ'` read back as `🚀🚀🚀   Z` and emoji-heavy screens kept stray
+    // fragments at line ends.
+    const { Unicode11Addon } = require('@xterm/addon-unicode11') as { Unicode11Addon: new () => XUnicode11 };
+    this.term.loadAddon(new Unicode11Addon() as unknown as Parameters<XTerm['loadAddon']>[0]);
+    this.term.unicode.activeVersion = '11';
     this.lastModes = this.currentModes();
     const core = (this.term as unknown as { _core?: Partial<SyncCore> })._core;
     this.core = typeof core?.writeSync === 'function' ? (core as SyncCore) : null;
