@@ -33,6 +33,9 @@ const HOLD_MAX_BYTES = 4 * 1024 * 1024;
 /** Held text is parsed once output has been quiet this long, so a screen read after a flood needs no parse. */
 const HOLD_QUIET_PARSE_MS = 25;
 
+/** Rows above the cursor reported with it: the inject queue looks there for a box's wrapped text (programs.ts). */
+const CURSOR_ROWS_ABOVE = 3;
+
 export interface ScreenOptions {
   /** Hold plain text back in floods and skip what would scroll out of the scrollback (plain-tail.ts). */
   holdPlainText?: boolean;
@@ -248,12 +251,17 @@ export class ScreenModel {
     return this.serializer.serialize({ scrollback: 0 });
   }
 
-  /** Where input happens: the cursor and the text of its row, after every queued byte is parsed. */
+  /**
+   * Where input happens: the cursor, the text of its row and of the CURSOR_ROWS_ABOVE rows above it (an input box's
+   * text and border), after every queued byte is parsed.
+   */
   async cursorState(): Promise<CursorState> {
     await this.flush();
     const buf = this.term.buffer.active;
     const y = buf.baseY + buf.cursorY;
-    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '' };
+    const above: string[] = [];
+    for (let r = Math.max(0, y - CURSOR_ROWS_ABOVE); r < y; r++) above.push(buf.getLine(r)?.translateToString(true) ?? '');
+    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '', above };
   }
 
   /**

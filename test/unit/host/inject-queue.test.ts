@@ -30,6 +30,7 @@ const T: InjectTimings = {
   submitWatchMs: 100,
   writeStallMs: 100,
   pollMs: 1,
+  quietMaxMs: 200,
 };
 
 /**
