@@ -1,6 +1,6 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
-import { inputRows, markShows, placeholderIn, showsTail } from './submit-evidence.js';
+import { inputRows, markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from './submit-evidence.js';
 
 /** Every timing of an inject job, named with why it has its value (LESSONS.md has the measured behaviour). */
 export interface InjectTimings {
@@ -164,6 +164,8 @@ export class InjectQueue {
   holding = false;
   /** The last Enter a job wrote, and when the input row was last seen changing after it. */
   private lastEnter: { at: number; settledAt: number } | null = null;
+  /** The marks of the text a no_enter job left in the box, for the Enter alone that may follow. */
+  private draft: readonly string[] = [];
 
   constructor(
     private readonly target: InjectTarget,
@@ -382,17 +384,26 @@ export class InjectQueue {
    * history, so only its cursor row counts. A program that never showed the text (it reads silently) has only
    * the row's change to go by. Returns when the proof was seen, or what was seen instead after submitWatchMs.
    */
-  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], profile: ProgramProfile, lineEditor: boolean): Promise<{ at: number } | { seen: string }> {
+  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile): Promise<{ at: number } | { seen: string }> {
     const start = this.now();
     let changed = false;
     let state = beforeEnter;
+    /** Asked once, only for a program of no known kind whose text left the cursor row but shows above it. */
+    let canonical: boolean | null = null;
     while (this.now() - start < this.timings.submitWatchMs) {
       state = await this.target.cursorState();
       if (!sameCursor(state, beforeEnter)) {
         changed = true;
         if (marks.length === 0) return { at: this.now() };
-        const rows = lineEditor ? [state.line] : inputRows(state, profile.boxRowsAbove);
-        if (!marks.some((m) => markShows(rows, m))) return { at: this.now() };
+        const onRow = marks.some((m) => markShows([state.line], m));
+        if (!onRow && profile.lineEditor) return { at: this.now() };
+        const inBox = marks.some((m) => markShows(inputRows(state, profile.boxRowsAbove), m)) || (profile.boxRowsAbove > 0 && textEndAbove(state, lastLine));
+        if (!onRow && !inBox) return { at: this.now() };
+        // A canonical-mode reader (the kernel's line editor) always ends the line on Enter; its echo stays above.
+        if (!onRow && profile.name === 'other') {
+          canonical ??= (await this.target.canonicalInput()) === true;
+          if (canonical) return { at: this.now() };
+        }
       }
       if (this.target.exited()) return { seen: 'the program exited after the Enter' };
       await this.sleep(this.timings.pollMs);
@@ -417,6 +428,7 @@ export class InjectQueue {
       await this.writeAll(bracketed ? `${PASTE_START}${job.text}${PASTE_END}` : job.text);
       const taken = await this.waitTaken(before, job.text, profile);
       if (job.no_enter) {
+        this.draft = taken.marks;
         const at = new Date(this.now()).toISOString();
         this.events.written(job.inject_id, at);
         return { status: 'written', written_at: at, submitted_at: null };
@@ -424,31 +436,23 @@ export class InjectQueue {
       await this.settleBeforeEnter(taken, bracketed, profile);
       marks = taken.marks;
     } else {
-      // Enter alone (after --no-enter): the text is whatever the input row shows now.
+      // Enter alone (after --no-enter): the draft that job typed, if the input rows still show it; otherwise the
+      // text is not known and only the row's change can be seen.
       const now = await this.target.cursorState();
-      marks = now.line.trim() === '' ? [] : [now.line.trim()];
+      marks = this.draft.filter((m) => markShows(inputRows(now, profile.boxRowsAbove), m));
     }
+    this.draft = [];
     this.alive();
-    const lineEditor = profile.lineEditor || (await this.lineEditorNow(job));
     const beforeEnter = await this.target.cursorState();
     this.target.write('\r');
     const enteredAt = this.now();
     const writtenAt = new Date(enteredAt).toISOString();
     this.events.written(job.inject_id, writtenAt);
-    const result = await this.watchSubmit(beforeEnter, marks, profile, lineEditor);
+    const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile);
     this.lastEnter = { at: enteredAt, settledAt: 'at' in result ? result.at : this.now() };
     return 'at' in result
       ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
-  }
-
-  /**
-   * A program of no known kind that reads in canonical mode gets lines from the kernel's line editor, where Enter
-   * always ends the line (its echo stays above as history). Asked only for such a program.
-   */
-  private async lineEditorNow(job: InjectJobArgs): Promise<boolean> {
-    if (this.profile().name !== 'other' || job.enter_only) return false;
-    return (await this.target.canonicalInput()) === true;
   }
 }
 

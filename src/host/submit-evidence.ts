@@ -43,22 +43,28 @@ export function placeholderIn(rows: readonly string[], pattern: RegExp | null): 
   return null;
 }
 
-/** A mark this short is only looked for whole (a suffix of 1-2 characters matches too much by chance). */
-const MIN_SUFFIX = 3;
-
 /**
- * A mark of the typed text (its tail, its placeholder, the row it showed on) is still in these rows: whole, or
- * its end at their start (the text wrapped into the top one from further up), as after a newline inside a box
- * that leaves a long text above the cursor.
+ * A mark of the typed text (its tail, its placeholder, the row it showed on) is still in these rows: on one of
+ * them, or across two (a wrap inside a box).
  */
 export function markShows(rows: readonly string[], mark: string): boolean {
   if (rows.some((r) => r.includes(mark))) return true;
   const m = squeeze(mark);
-  if (m === '') return false;
-  const joined = rows.map(squeeze).join('');
-  if (joined.includes(m)) return true;
-  for (let k = Math.min(m.length - 1, joined.length); k >= MIN_SUFFIX; k--) {
-    if (joined.startsWith(m.slice(-k))) return true;
-  }
-  return false;
+  return m !== '' && rows.map(squeeze).join('').includes(m);
+}
+
+/** The text's last non-blank line with frame characters and spaces taken out (see textEndAbove). */
+export function squeezedLastLine(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return squeeze(lines[lines.length - 1] ?? '');
+}
+
+/**
+ * The row right above the cursor is the end of a text that wrapped there from further up: all it shows, frame
+ * taken out, is the end of the text's last line. So a newline inside a box left the text above the cursor, even
+ * when the 8-character tail itself was cut by the wrap.
+ */
+export function textEndAbove(state: CursorState, lastLine: string): boolean {
+  const row = squeeze((state.above ?? []).slice(-1).join(''));
+  return row !== '' && lastLine.endsWith(row);
 }

@@ -403,7 +403,7 @@ describe('InjectQueue: waiting until the program has taken the text', QUEUE_TEST
   it('a program that never echoes nor reacts to Enter is reported as entered', async () => {
     const r = rig({ bracketedPaste: true, echo: 'none', submitDelayMs: null });
     const outcome = await runOne(r, job('j1', 'no echo here'));
-    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null });
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/) });
     expect(r.fake.enterWrites()).toHaveLength(1);
   });
 
@@ -427,16 +427,26 @@ describe('InjectQueue: waiting until the program has taken the text', QUEUE_TEST
     expect(echo === undefined || echo.at > enter.at).toBe(true);
   });
 
-  it('a placeholder instead of the text: waits settleNoTailMs of stillness before the Enter', async () => {
+  it('an unknown placeholder instead of the text: waits settleNoTailMs of stillness before the Enter', async () => {
     // settleNoTailMs raised well above settleMs so the two rules give visibly different Enter times.
     const settleNoTailMs = 60;
+    const r = rig({ bracketedPaste: true, echo: 'placeholder', placeholder: '<hidden prompt>', echoDelayMs: 5 }, { settleNoTailMs, noEchoMs: 100 });
+    const outcome = await runOne(r, job('j1', 'a long prompt the program hides behind a placeholder'));
+    expect(outcome.status).toBe('submitted');
+    const enter = only(r.fake.enterWrites());
+    const placeholder = r.fake.reactions.find((x) => x.line.includes('<hidden prompt>'));
+    expect(placeholder).toBeDefined();
+    expect(enter.at - (placeholder?.at ?? Infinity)).toBeGreaterThanOrEqual(settleNoTailMs);
+  });
+
+  it("a known paste placeholder counts as the text: Enter after settleMs, not settleNoTailMs", async () => {
+    const settleNoTailMs = 200;
     const r = rig({ bracketedPaste: true, echo: 'placeholder', echoDelayMs: 5 }, { settleNoTailMs, noEchoMs: 100 });
     const outcome = await runOne(r, job('j1', 'a long prompt the program hides behind a placeholder'));
     expect(outcome.status).toBe('submitted');
     const enter = only(r.fake.enterWrites());
     const placeholder = r.fake.reactions.find((x) => x.line.includes('[Pasted text #1]'));
-    expect(placeholder).toBeDefined();
-    expect(enter.at - (placeholder?.at ?? Infinity)).toBeGreaterThanOrEqual(settleNoTailMs);
+    expect(enter.at - (placeholder?.at ?? Infinity)).toBeLessThan(settleNoTailMs);
   });
 
   it('a cursor line that keeps changing delays the Enter until it holds still', async () => {
@@ -493,7 +503,7 @@ describe('InjectQueue: reported status', QUEUE_TESTS, () => {
   it("reports 'entered' when the cursor line does not change within submitWatchMs of the Enter", async () => {
     const r = rig({ submitDelayMs: null });
     const outcome = await runOne(r, job('j1', 'stranded'));
-    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null });
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/) });
     const enter = only(r.fake.enterWrites());
     expect((r.events.doneAt.get('j1') ?? 0) - enter.at).toBeGreaterThanOrEqual(T.submitWatchMs);
   });
