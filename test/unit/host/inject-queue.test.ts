@@ -12,6 +12,7 @@ import {
   type InjectTarget,
   type InjectTimings,
 } from '../../../src/host/inject-queue.js';
+import { PROGRAMS, type ProgramProfile } from '../../../src/host/programs.js';
 import type { InjectJobArgs } from '../../../src/protocol/host-link.js';
 
 /**
@@ -75,6 +76,10 @@ interface FakeOptions {
   stalled: boolean;
   /** What canonicalInput() answers: the program reads in canonical mode (true), raw (false), unknown (null). */
   canonical: boolean | null;
+  /** What program() answers (null: the method is absent, the queue assumes PROGRAMS.other). */
+  profile: ProgramProfile | null;
+  /** An Enter this soon after the last text write is a newline in the box (the text moves up a row), as in Gemini. */
+  newlineWithinMs: number;
 }
 
 const DEFAULT_FAKE: FakeOptions = {
@@ -88,6 +93,8 @@ const DEFAULT_FAKE: FakeOptions = {
   drainPolls: 0,
   stalled: false,
   canonical: false,
+  profile: null,
+  newlineWithinMs: 0,
 };
 
 /** One shared, ordered log of what happened (writes, written/done events, releases). */
@@ -110,6 +117,8 @@ class FakeProgram implements InjectTarget {
   readonly writesWhileBusy: string[] = [];
   lastInput = 0;
   isExited = false;
+  /** Enters the program took as a newline in its box. */
+  newlines = 0;
   /** How often the queue asked for the terminal's mode. */
   canonicalAsked = 0;
   /** Called synchronously inside write(), after recording it. */
@@ -134,6 +143,13 @@ class FakeProgram implements InjectTarget {
     this.pendingPolls = this.opts.drainPolls;
     this.onWrite?.(data);
     if (data === '\r') {
+      const lastText = this.writes.filter((w) => w.data !== '\r').pop();
+      if (lastText && Date.now() - lastText.at < this.opts.newlineWithinMs) {
+        this.newlines++;
+        // The text stays in the box, a row up; the cursor is on a new, empty row of the box.
+        this.later(1, () => this.show('  ', this.state.y + 1, [this.state.line]));
+        return;
+      }
       const delay = this.opts.submitDelayMs;
       if (delay !== null) {
         this.later(delay, () => {
@@ -185,14 +201,18 @@ class FakeProgram implements InjectTarget {
     return this.isExited;
   }
 
+  program(): ProgramProfile {
+    return this.opts.profile ?? PROGRAMS.other;
+  }
+
   async canonicalInput(): Promise<boolean | null> {
     this.canonicalAsked++;
     return this.opts.canonical;
   }
 
-  /** Change the cursor line now (as a program's own output would). */
-  show(line: string, y = this.state.y): void {
-    this.state = { ...this.state, line, x: line.length, y };
+  /** Change the cursor line now (as a program's own output would); `above`: the rows above it from now on. */
+  show(line: string, y = this.state.y, above = this.state.above): void {
+    this.state = { ...this.state, line, x: line.length, y, above };
     this.reactions.push({ line, at: Date.now() });
   }
 
@@ -910,5 +930,65 @@ describe('textTail', () => {
   it('is empty for blank text', () => {
     expect(textTail('')).toBe('');
     expect(textTail(' \n\t\n ')).toBe('');
+  });
+});
+
+describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
+  const gemini: ProgramProfile = { ...PROGRAMS.gemini, pasteEnterMs: 40 };
+
+  it('waits the program\'s pasteEnterMs after the paste shows before the Enter (Gemini takes an earlier Enter as a newline)', async () => {
+    const r = rig({ profile: gemini, newlineWithinMs: 30 });
+    const outcome = await runOne(r, job('j1', 'a prompt for gemini'));
+    expect(outcome.status).toBe('submitted');
+    expect(r.fake.newlines).toBe(0);
+    const echo = r.fake.reactions.find((x) => x.line.includes('for gemini'));
+    expect(only(r.fake.enterWrites()).at - (echo?.at ?? Infinity)).toBeGreaterThanOrEqual(gemini.pasteEnterMs - TIMER_SLACK_MS);
+  });
+
+  it('a newline in the box is not a submission: reported entered, with what was seen', async () => {
+    // The program takes every Enter within 10 s of the text as a newline: the text stays in the box, a row up.
+    const r = rig({ profile: { ...gemini, pasteEnterMs: 0 }, newlineWithinMs: 10_000 });
+    const outcome = await runOne(r, job('j1', 'stays in the box'));
+    expect(r.fake.newlines).toBe(1);
+    expect(outcome).toMatchObject({ status: 'entered', submitted_at: null, seen: expect.stringMatching(/still showed in the input box/) });
+  });
+
+  it('a program that echoes gets no Enter before its text shows, however late (no noEchoMs shortcut)', async () => {
+    const r = rig({ profile: PROGRAMS.claude, echoDelayMs: 150 }, { noEchoMs: 20 });
+    const outcome = await runOne(r, job('j1', 'late but shown'));
+    expect(outcome.status).toBe('submitted');
+    const echo = r.fake.reactions.find((x) => x.line.includes('but shown'));
+    expect(echo).toBeDefined();
+    expect(only(r.fake.enterWrites()).at).toBeGreaterThanOrEqual(echo?.at ?? Infinity);
+  });
+
+  it('a change of the input row that still shows the text is not the submission (the box reset comes later)', async () => {
+    const r = rig({ profile: PROGRAMS.claude, submitDelayMs: 60 });
+    // Right after the Enter the program redraws the row (a marker) with the text still in it.
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(2, () => r.fake.show(`* ${PROMPT}still the text`));
+    };
+    const outcome = await runOne(r, job('j1', 'still the text'));
+    expect(outcome.status).toBe('submitted');
+    const reset = r.fake.reactions.find((x) => x.line === PROMPT);
+    expect(Date.parse(outcome.submitted_at ?? '')).toBeGreaterThanOrEqual((reset?.at ?? Infinity) - TIMER_SLACK_MS);
+  });
+
+  it('starts the next job only once the input row held still quietAfterSubmitMs after the previous submit', async () => {
+    const quiet: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 80 };
+    const r = rig({ profile: quiet });
+    // After each submit the program redraws its input row twice more, 30 ms apart (the box reset).
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(30, () => r.fake.show(`${PROMPT} `));
+      r.fake.later(60, () => r.fake.show(PROMPT));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const lastRedraw = r.fake.lastReactionBefore(second?.at ?? 0);
+    expect(lastRedraw?.line).toBe(PROMPT);
+    expect((second?.at ?? 0) - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(quiet.quietAfterSubmitMs - TIMER_SLACK_MS);
   });
 });
