@@ -432,6 +432,11 @@ export class SessionHost {
     }
   }
 
+  /** The screen as an escape sequence that redraws it: wrap repaints its own terminal with it after a stall. */
+  serializeScreen(): Promise<string> {
+    return this.screen.serialize();
+  }
+
   /** The screen for a viewer's replay: every output frame sent before it is in it, none after. */
   private async replayScreen(): Promise<string> {
     // Output gathered for viewers but not sent yet was read before the snapshot: it goes out first. Output is
