@@ -45,8 +45,12 @@ export interface ProgramProfile {
 
 export type ProgramName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'shell' | 'other';
 
-/** The row must hold still this long after a submit before the next paste, for programs not measured one by one. */
-const QUIET_AFTER_SUBMIT_MS = 150;
+/**
+ * The input row must hold still this long after a submit before the next paste, for the agents whose box reset was
+ * not measured on its own (Gemini's and OpenCode's trouble was elsewhere: the paste window, the merge during the
+ * submit, both covered by waiting for the box to be empty): a margin over the single redraw their submit makes.
+ */
+const QUIET_AFTER_SUBMIT_MS = 50;
 
 export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // Claude Code 2.1.197 (issue 25): no Enter-after-paste window seen (Enter 15 ms after the echo submitted in 400/400
@@ -77,11 +81,11 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
   },
   // Gemini CLI 0.61 (issue 25): an Enter within ~40 ms of a bracketed paste is a newline (typing the paste and
-  // Enter by hand through tmux: after 10-20 ms a newline, after >= 50 ms a submit); 50 ms measured plus a 20 ms
-  // margin. A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
+  // Enter by hand through tmux: after 10-20 ms a newline, after >= 50 ms a submit); the 50 ms measured plus a 10 ms
+  // margin, counted from when the paste shows (the program read it no later than that). A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
   gemini: {
     name: 'gemini',
-    pasteEnterMs: 70,
+    pasteEnterMs: 60,
     burstEnterMs: 0,
     placeholder: /\[Pasted Text[^\]]*\]/,
     echoes: true,

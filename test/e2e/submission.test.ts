@@ -119,3 +119,18 @@ describe('every prompt is submitted exactly once, whole, and reported truly', ()
     }, 300_000);
   }
 });
+
+describe('read uses Unicode 11 widths', () => {
+  it("reads `printf '🚀🚀🚀\\033[7GZ'` back as 🚀🚀🚀Z, as tmux shows it", async () => {
+    const home = homes.newHome();
+    const r = await runCli(home, ['spawn', '--id', 'emoji', '--', 'bash', '--norc', '--noprofile']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const inj = await runCli(home, ['inject', 'emoji', "printf '\\360\\237\\232\\200\\360\\237\\232\\200\\360\\237\\232\\200\\033[7GZ\\n'"]);
+    expect(inj.exitCode, inj.stderr).toBe(0);
+    const screen = await waitFor('the printf output', async () => {
+      const read = await runCli(home, ['read', 'emoji']);
+      return /^🚀🚀🚀/m.test(read.stdout) ? read.stdout : null;
+    });
+    expect(screen).toMatch(/^🚀🚀🚀Z$/m);
+  });
+});
