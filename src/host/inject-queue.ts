@@ -285,14 +285,14 @@ export class InjectQueue {
   }
 
   /**
-   * The previous job is over before this one types: after its Enter, the input row must hold still for the
-   * program's quietAfterSubmitMs (a program finishing a submit resets its box and would wipe or absorb a paste),
-   * bounded by quietMaxMs. When the program wrote nothing at all for that long, nothing needs watching.
+   * The previous job is over before this one types: its submit was proven when the input row was empty again, and
+   * now that row must have held still for ROW_STILL_AFTER_SUBMIT_MS and the program's quietAfterSubmitMs must have
+   * passed since the Enter (a program finishing a submit resets its box and would wipe or absorb a paste), all
+   * bounded by quietMaxMs. No output at all for that long means the row is still without watching it.
    */
   private async waitPreviousOver(profile: ProgramProfile): Promise<void> {
     const last = this.lastEnter;
     if (!last) return;
-    const quiet = profile.quietAfterSubmitMs;
     const start = this.now();
     let state = await this.target.cursorState();
     let changedAt = last.settledAt;
@@ -300,8 +300,8 @@ export class InjectQueue {
       this.alive();
       const now = this.now();
       const outputAt = this.target.lastOutputAt?.();
-      if (outputAt !== undefined && now - outputAt >= quiet && now - last.at >= quiet) return;
-      if (now - changedAt >= quiet) return;
+      const still = now - changedAt >= ROW_STILL_AFTER_SUBMIT_MS || (outputAt !== undefined && now - outputAt >= ROW_STILL_AFTER_SUBMIT_MS);
+      if (still && now - last.at >= profile.quietAfterSubmitMs) return;
       if (now - start >= this.timings.quietMaxMs) return;
       await this.sleep(this.timings.pollMs);
       const next = await this.target.cursorState();
@@ -455,6 +455,9 @@ export class InjectQueue {
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
   }
 }
+
+/** After a submit the input row must hold still this long before the next prompt: its redraw is over. */
+const ROW_STILL_AFTER_SUBMIT_MS = 30;
 
 /** What a job saw of its text before the Enter. */
 interface Taken {

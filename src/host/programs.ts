@@ -37,8 +37,8 @@ export interface ProgramProfile {
    */
   lineEditor: boolean;
   /**
-   * Before the next prompt is typed, the input row must have held still this long since the last submit: a
-   * program still redrawing after a submit (the box reset) would wipe or absorb a paste typed into it.
+   * The next prompt is typed no sooner than this after the last Enter (and once the input row is empty and still):
+   * a program still finishing a submit (the box reset) would wipe or absorb a paste typed into it.
    */
   quietAfterSubmitMs: number;
 }
@@ -56,7 +56,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // Claude Code 2.1.197 (issue 25): no Enter-after-paste window seen (Enter 15 ms after the echo submitted in 400/400
   // runs on a quiet machine); it resets its input box after a submit, asynchronously: a paste typed during the
   // reset was lost, and waiting until the input row was empty and still for 150 ms scored 80/80 with the program
-  // paused 150 ms every 500 ms. Large pastes show as "[Pasted text #N +M lines]". Box: a bordered box, its top
+  // paused 150 ms every 500 ms: 150 ms after the Enter, with the row empty, covers that window. Large pastes show as "[Pasted text #N +M lines]". Box: a bordered box, its top
   // border right above the input row.
   claude: {
     name: 'claude',

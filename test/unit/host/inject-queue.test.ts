@@ -974,21 +974,24 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
     expect(Date.parse(outcome.submitted_at ?? '')).toBeGreaterThanOrEqual((reset?.at ?? Infinity) - TIMER_SLACK_MS);
   });
 
-  it('starts the next job only once the input row held still quietAfterSubmitMs after the previous submit', async () => {
-    const quiet: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 80 };
-    const r = rig({ profile: quiet });
-    // After each submit the program redraws its input row twice more, 30 ms apart (the box reset).
-    r.fake.onWrite = (data) => {
-      if (data !== '\r') return;
-      r.fake.later(30, () => r.fake.show(`${PROMPT} `));
-      r.fake.later(60, () => r.fake.show(PROMPT));
-    };
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    const lastRedraw = r.fake.lastReactionBefore(second?.at ?? 0);
-    expect(lastRedraw?.line).toBe(PROMPT);
-    expect((second?.at ?? 0) - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(quiet.quietAfterSubmitMs - TIMER_SLACK_MS);
-  });
+  for (const quietAfterSubmitMs of [20, 150]) {
+    it(`starts the next job only ${quietAfterSubmitMs} ms (quietAfterSubmitMs) after the previous Enter and once the input row held still 30 ms`, async () => {
+      const r = rig({ profile: { ...PROGRAMS.claude, quietAfterSubmitMs } });
+      // After each submit the program redraws its input row twice more, 30 and 60 ms after the Enter (the box reset).
+      r.fake.onWrite = (data) => {
+        if (data !== '\r') return;
+        r.fake.later(30, () => r.fake.show(`${PROMPT} `));
+        r.fake.later(60, () => r.fake.show(PROMPT));
+      };
+      r.queue.enqueue(job('a', 'first'));
+      r.queue.enqueue(job('b', 'second'));
+      await r.events.wait('b');
+      const [, second] = r.fake.textWrites();
+      const firstEnter = r.fake.enterWrites()[0];
+      const lastRedraw = r.fake.lastReactionBefore(second?.at ?? 0);
+      expect(lastRedraw?.line).toBe(PROMPT);
+      expect((second?.at ?? 0) - (firstEnter?.at ?? Infinity)).toBeGreaterThanOrEqual(quietAfterSubmitMs - TIMER_SLACK_MS);
+      expect((second?.at ?? 0) - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(30 - TIMER_SLACK_MS);
+    });
+  }
 });
