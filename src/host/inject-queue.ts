@@ -163,7 +163,7 @@ export class InjectQueue {
   /** True from the first byte of a job's text until its Enter has been answered or the watch ended. */
   holding = false;
   /** The last Enter a job wrote, and when the input row was last seen changing after it. */
-  private lastEnter: { at: number; settledAt: number } | null = null;
+  private lastEnter: { at: number; settledAt: number; unproven: readonly string[] } | null = null;
   /** The marks of the text a no_enter job left in the box, for the Enter alone that may follow. */
   private draft: readonly string[] = [];
 
@@ -288,9 +288,11 @@ export class InjectQueue {
    * The previous job is over before this one types: its submit was proven when the input row was empty again, and
    * now that row must have held still for ROW_STILL_AFTER_SUBMIT_MS and the program's quietAfterSubmitMs must have
    * passed since the Enter (a program finishing a submit resets its box and would wipe or absorb a paste), all
-   * bounded by quietMaxMs. No output at all for that long means the row is still without watching it.
+   * bounded by quietMaxMs. No output at all for that long means the row is still without watching it. When the
+   * previous Enter was not proven and its text is still in the box, a prompt is not typed after it (it would merge):
+   * after quietMaxMs the job fails with SESSION_BUSY, nothing typed.
    */
-  private async waitPreviousOver(profile: ProgramProfile): Promise<void> {
+  private async waitPreviousOver(profile: ProgramProfile, enterOnly: boolean): Promise<void> {
     const last = this.lastEnter;
     if (!last) return;
     const start = this.now();
@@ -301,8 +303,16 @@ export class InjectQueue {
       const now = this.now();
       const outputAt = this.target.lastOutputAt?.();
       const still = now - changedAt >= ROW_STILL_AFTER_SUBMIT_MS || (outputAt !== undefined && now - outputAt >= ROW_STILL_AFTER_SUBMIT_MS);
-      if (still && now - last.at >= profile.quietAfterSubmitMs) return;
-      if (now - start >= this.timings.quietMaxMs) return;
+      // Enter alone types nothing: it may be just what submits the text left in the box.
+      const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
+      if (still && !leftover && now - last.at >= profile.quietAfterSubmitMs) return;
+      if (now - start >= this.timings.quietMaxMs) {
+        if (!leftover) return;
+        throw new JobFailure(
+          'SESSION_BUSY',
+          'the previous prompt is still in the input box (entered, its submission not seen); nothing was typed, so it does not merge into that one: clear the box or press Enter there, then retry',
+        );
+      }
       await this.sleep(this.timings.pollMs);
       const next = await this.target.cursorState();
       if (!sameCursor(next, state)) {
@@ -310,6 +320,16 @@ export class InjectQueue {
         changedAt = this.now();
       }
     }
+  }
+
+  /**
+   * The text of an Enter whose submission was not seen still shows where the next prompt would go: in the box of a
+   * known program, on the cursor row of any other (whose rows above may be history).
+   */
+  private leftover(state: CursorState, marks: readonly string[], profile: ProgramProfile): boolean {
+    if (marks.length === 0) return false;
+    const rows = profile.name === 'other' || profile.lineEditor ? [state.line] : inputRows(state, profile.boxRowsAbove);
+    return marks.some((m) => markShows(rows, m));
   }
 
   /**
@@ -419,7 +439,7 @@ export class InjectQueue {
     if (!job.enter_only) await this.checkLineLimit(job.text);
     this.alive();
     const profile = this.profile();
-    await this.waitPreviousOver(profile);
+    await this.waitPreviousOver(profile, job.enter_only);
     this.holding = true;
     let marks: readonly string[] = [];
     if (!job.enter_only) {
@@ -449,7 +469,7 @@ export class InjectQueue {
     const writtenAt = new Date(enteredAt).toISOString();
     this.events.written(job.inject_id, writtenAt);
     const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile);
-    this.lastEnter = { at: enteredAt, settledAt: 'at' in result ? result.at : this.now() };
+    this.lastEnter = { at: enteredAt, settledAt: 'at' in result ? result.at : this.now(), unproven: 'at' in result ? [] : marks };
     return 'at' in result
       ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
