@@ -4,7 +4,7 @@ import { submitEnter } from '../client/inject.js';
 import { assertSessionId } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
-import { describeResult } from './inject.js';
+import { describeResult, resultExit } from './inject.js';
 import { intOption } from './options.js';
 import { examples } from './types.js';
 
@@ -22,5 +22,6 @@ export function register(program: Command): void {
       const r = await submitEnter(await connect(), assertSessionId(id), { wait: opts.wait, timeout_ms: opts.timeout ? opts.timeout * 1000 : DEFAULT_INJECT_TIMEOUT_MS });
       if (opts.json) printJson(r);
       else printLine(describeResult(r));
+      process.exitCode = resultExit(r);
     });
 }

@@ -30,14 +30,20 @@ function seconds(value: string): number {
 }
 
 export function describeResult(r: InjectResponse): string {
-  const what = { queued: 'queued', written: 'typed (not submitted: --no-enter)', entered: 'typed and Enter pressed (no reaction seen)', submitted: 'submitted' }[r.status];
-  return `${r.session_id}: ${what} [inject ${r.inject_id.slice(0, 8)}]`;
+  const what = { queued: 'queued', written: 'typed (not submitted: --no-enter)', entered: 'typed and Enter pressed, submission not seen', submitted: 'submitted' }[r.status];
+  return `${r.session_id}: ${what}${r.status === 'entered' && r.seen ? ` (${r.seen})` : ''} [inject ${r.inject_id.slice(0, 8)}]`;
+}
+
+/** Exit status of an answer that is no error: `entered` (the submission not seen) is not success. */
+export function resultExit(r: InjectResponse): number {
+  return r.status === 'entered' ? EXIT.ENTERED : EXIT.OK;
 }
 
 /** Exit status of a multi-target inject: the worst of its failures. */
 function multicastExit(r: MulticastResult): number {
   const order: Record<string, number> = { SESSION_NOT_FOUND: EXIT.NOT_FOUND, SESSION_DISCONNECTED: EXIT.UNAVAILABLE, SESSION_EXITED: EXIT.UNAVAILABLE, TIMEOUT: EXIT.TIMEOUT, SESSION_BUSY: EXIT.TIMEOUT };
-  return r.results.failed.reduce<number>((worst, f) => Math.max(worst, order[f.code] ?? EXIT.FAILURE), EXIT.OK);
+  const worst = r.results.failed.reduce<number>((w, f) => Math.max(w, order[f.code] ?? EXIT.FAILURE), EXIT.OK);
+  return worst === EXIT.OK && r.results.successful.some((s) => s.status === 'entered') ? EXIT.ENTERED : worst;
 }
 
 export const spec: CommandSpec = {
@@ -67,8 +73,9 @@ export const spec: CommandSpec = {
     ]) +
     '\nThe prompt is typed as a bracketed paste when the program supports it, Enter is sent alone once the\n' +
     'program has taken the text, and one prompt at a time goes to each session. Nothing is added to it.\n' +
-    'Exit status: 0 submitted (or entered, or typed with --no-enter); 2 bad input; 3 unknown session;\n' +
-    '4 session disconnected or exited; 5 timeout or session busy (someone typing); 1 other failures.\n',
+    'Exit status: 0 submitted (or queued with --no-wait, or typed with --no-enter); 2 bad input; 3 unknown\n' +
+    'session; 4 session disconnected or exited; 5 timeout or session busy (someone typing); 8 entered: Enter\n' +
+    'was pressed but the submission was not seen (the answer says what was); 1 other failures.\n',
 };
 
 /** The inject command itself: run by commander or by the fast path (both parse `spec`). */
@@ -93,6 +100,7 @@ export async function run(targets: string | undefined, words: string[], opts: In
     const r = await injectOne(client, ids[0] as string, body);
     if (opts.json) printJson(r);
     else printLine(describeResult(r));
+    process.exitCode = resultExit(r);
     return;
   }
   const r = await injectMany(client, ids, body);

@@ -7,7 +7,7 @@ import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { assertSessionId, parseAddress, type SessionAddress } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
-import { describeResult } from './inject.js';
+import { describeResult, resultExit } from './inject.js';
 import { readPrompt } from './prompt-input.js';
 import { examples } from './types.js';
 
@@ -66,5 +66,6 @@ export function register(program: Command): void {
       });
       if (opts.json) printJson(r);
       else printLine(describeResult(r));
+      process.exitCode = resultExit(r);
     });
 }

@@ -1,4 +1,6 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
+import { PROGRAMS, type ProgramProfile } from './programs.js';
+import { inputRows, markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from './submit-evidence.js';
 
 /** Every timing of an inject job, named with why it has its value (LESSONS.md has the measured behaviour). */
 export interface InjectTimings {
@@ -23,6 +25,11 @@ export interface InjectTimings {
   writeStallMs: number;
   /** Polling interval while watching the screen or the write queue. */
   pollMs: number;
+  /**
+   * Bound on waiting, before a job types, for the previous submit to be over (its input row empty and still):
+   * a program that keeps redrawing its input row still gets the next prompt after this long.
+   */
+  quietMaxMs: number;
 }
 
 export const DEFAULT_INJECT_TIMINGS: InjectTimings = {
@@ -37,6 +44,7 @@ export const DEFAULT_INJECT_TIMINGS: InjectTimings = {
   submitWatchMs: 2_000,
   writeStallMs: 10_000,
   pollMs: 3,
+  quietMaxMs: 3_000,
 };
 
 /**
@@ -66,6 +74,8 @@ export interface CursorState {
   /** Absolute row (scrollback included), so scrolling counts as a change. */
   y: number;
   line: string;
+  /** The rows right above the cursor row, nearest last (a few: enough for an input box's text and border). */
+  above?: readonly string[];
 }
 
 /** The session as the queue sees it (SessionHost provides it; tests can too). */
@@ -78,10 +88,16 @@ export interface InjectTarget {
   exited(): boolean;
   /** Whether the program reads in the terminal's canonical mode (the kernel's line editor); null: cannot tell. */
   canonicalInput(): Promise<boolean | null>;
+  /** What the queue knows about the program (programs.ts); absent: PROGRAMS.other. */
+  program?(): ProgramProfile;
+  /** When the program last wrote output (ms, the queue's clock); absent: unknown, the row is watched instead. */
+  lastOutputAt?(): number;
 }
 
 export type InjectOutcome =
-  | { status: 'written' | 'entered' | 'submitted'; written_at: string; submitted_at: string | null }
+  | { status: 'written' | 'submitted'; written_at: string; submitted_at: string | null }
+  /** Enter was written and the submission was not seen: `seen` says what the screen showed instead. */
+  | { status: 'entered'; written_at: string; submitted_at: null; seen: string }
   | { status: 'failed'; code: string; error: string; written_at: string | null; submitted_at: null };
 
 export interface InjectEvents {
@@ -146,6 +162,10 @@ export class InjectQueue {
   private heldInput: string[] = [];
   /** True from the first byte of a job's text until its Enter has been answered or the watch ended. */
   holding = false;
+  /** The last Enter a job wrote, and when the input row was last seen changing after it. */
+  private lastEnter: { at: number; settledAt: number; unproven: readonly string[] } | null = null;
+  /** The marks of the text a no_enter job left in the box, for the Enter alone that may follow. */
+  private draft: readonly string[] = [];
 
   constructor(
     private readonly target: InjectTarget,
@@ -260,19 +280,75 @@ export class InjectQueue {
     }
   }
 
+  private profile(): ProgramProfile {
+    return this.target.program?.() ?? PROGRAMS.other;
+  }
+
   /**
-   * The program has taken the text: its cursor line shows the end of the text and has held still for settleMs
-   * (or, when the end never shows, held still for settleNoTailMs: a program that stopped reacting), or it never
-   * reacted within noEchoMs. A line that keeps changing means the program is still working through the text, so
-   * only the hard bound ends the wait then. Returns when the program last reacted.
+   * The previous job is over before this one types: its submit was proven when the input row was empty again, and
+   * now that row must have held still for ROW_STILL_AFTER_SUBMIT_MS and the program's quietAfterSubmitMs must have
+   * passed since the Enter (a program finishing a submit resets its box and would wipe or absorb a paste), all
+   * bounded by quietMaxMs. No output at all for that long means the row is still without watching it. When the
+   * previous Enter was not proven and its text is still in the box, a prompt is not typed after it (it would merge):
+   * after quietMaxMs the job fails with SESSION_BUSY, nothing typed.
    */
-  private async waitConsumed(before: CursorState, text: string): Promise<number> {
+  private async waitPreviousOver(profile: ProgramProfile, enterOnly: boolean): Promise<void> {
+    const last = this.lastEnter;
+    if (!last) return;
+    const start = this.now();
+    let state = await this.target.cursorState();
+    let changedAt = last.settledAt;
+    for (;;) {
+      this.alive();
+      const now = this.now();
+      const outputAt = this.target.lastOutputAt?.();
+      const still = now - changedAt >= ROW_STILL_AFTER_SUBMIT_MS || (outputAt !== undefined && now - outputAt >= ROW_STILL_AFTER_SUBMIT_MS);
+      // Enter alone types nothing: it may be just what submits the text left in the box.
+      const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
+      if (still && !leftover && now - last.at >= profile.quietAfterSubmitMs) return;
+      if (now - start >= this.timings.quietMaxMs) {
+        if (!leftover) return;
+        throw new JobFailure(
+          'SESSION_BUSY',
+          'the previous prompt is still in the input box (entered, its submission not seen); nothing was typed, so it does not merge into that one: clear the box or press Enter there, then retry',
+        );
+      }
+      await this.sleep(this.timings.pollMs);
+      const next = await this.target.cursorState();
+      if (!sameCursor(next, state)) {
+        state = next;
+        changedAt = this.now();
+      }
+    }
+  }
+
+  /**
+   * The text of an Enter whose submission was not seen still shows where the next prompt would go: in the box of a
+   * known program, on the cursor row of any other (whose rows above may be history).
+   */
+  private leftover(state: CursorState, marks: readonly string[], profile: ProgramProfile): boolean {
+    if (marks.length === 0) return false;
+    const rows = profile.name === 'other' || profile.lineEditor ? [state.line] : inputRows(state, profile.boxRowsAbove);
+    return marks.some((m) => markShows(rows, m));
+  }
+
+  /**
+   * The program has taken the text: the end of the text (or the program's placeholder for a paste) shows in the
+   * input row, which has held still for settleMs. When neither ever shows but the row changed and then held still
+   * for the profile's stillNoTextMs, that row is what the text looks like. Only a program not known to echo is
+   * taken to read silently when it shows nothing within noEchoMs; for one that echoes only the hard bound ends the
+   * wait (the Enter then goes, and the outcome says whether it was submitted).
+   */
+  private async waitTaken(before: CursorState, text: string, profile: ProgramProfile): Promise<Taken> {
     const t = this.timings;
     const start = this.now();
     const bound = t.consumeMaxMs + (text.length / 1000) * t.consumePerKCharMs;
     const tail = textTail(text);
+    const stillNoText = profile.echoes ? Math.max(t.settleNoTailMs, STILL_NO_TEXT_MS) : t.settleNoTailMs;
+    const placeholdersBefore = placeholderIn(inputRows(before, profile.boxRowsAbove), profile.placeholder);
     let last = before;
     let changedAt = -1;
+    let shownAt = -1;
     for (;;) {
       this.alive();
       const now = this.now();
@@ -282,22 +358,35 @@ export class InjectQueue {
         changedAt = now;
       }
       const still = changedAt >= 0 ? now - changedAt : -1;
-      if (still >= t.settleMs && tail !== '' && state.line.includes(tail)) return changedAt;
-      if (still >= t.settleNoTailMs) return changedAt;
-      if (changedAt < 0 && now - start >= t.noEchoMs) return start;
-      if (now - start >= bound) return Math.max(changedAt, start);
+      const placeholder = placeholderIn(inputRows(state, profile.boxRowsAbove), profile.placeholder);
+      // Only a change since the text was written can show it (the same words may have been there before).
+      const mark = changedAt < 0 ? null : showsTail(state, tail) ? tail : placeholder !== null && placeholder !== placeholdersBefore ? placeholder : null;
+      if (mark !== null) {
+        if (shownAt < 0) shownAt = changedAt >= 0 ? changedAt : now;
+        if (still >= t.settleMs) return { how: mark === tail ? 'text' : 'placeholder', at: shownAt, lastChangeAt: Math.max(changedAt, start), marks: [mark] };
+      } else shownAt = -1;
+      if (still >= stillNoText) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
+      if (!profile.echoes && changedAt < 0 && now - start >= t.noEchoMs) return { how: 'silent', at: start, lastChangeAt: start, marks: [] };
+      if (now - start >= bound) return { how: 'bound', at: now, lastChangeAt: Math.max(changedAt, start), marks: tail ? [tail] : rowMarks(state, before) };
       await this.sleep(t.pollMs);
     }
   }
 
   /**
-   * Without bracketed paste the text was a burst of keys, and Enter must come burstGuardMs after the program's last
-   * reaction to it. A reaction seen during the guard (a late echo) restarts it.
+   * Enter goes only once the program can take it as a submit: after a bracketed paste, pasteEnterMs after the
+   * text showed (Gemini takes an Enter within ~40 ms of a paste as a newline); after a burst of keys, the burst
+   * guard after the program's last reaction to it (restarted by a late echo).
    */
-  private async burstGuard(reactedAt: number): Promise<void> {
+  private async settleBeforeEnter(taken: Taken, bracketed: boolean, profile: ProgramProfile): Promise<void> {
+    if (bracketed) {
+      const wait = taken.at + profile.pasteEnterMs - this.now();
+      if (wait > 0) await this.sleep(wait);
+      return;
+    }
+    const guard = Math.max(this.timings.burstGuardMs, profile.burstEnterMs);
     let last = await this.target.cursorState();
-    let since = reactedAt;
-    while (this.now() - since < this.timings.burstGuardMs) {
+    let since = taken.lastChangeAt;
+    while (this.now() - since < guard) {
       this.alive();
       await this.sleep(this.timings.pollMs);
       const state = await this.target.cursorState();
@@ -308,42 +397,108 @@ export class InjectQueue {
     }
   }
 
-  /** The time the screen first reacted to the Enter, or null when it did not within submitWatchMs. */
-  private async watchReaction(before: CursorState): Promise<number | null> {
+  /**
+   * Proof that the program took the line as a turn: the input row changed after the Enter and none of the text's
+   * marks shows there any more (nor in the box rows above it, where a newline inside the box would have left it):
+   * the text left the box, into the conversation or by a reset. A line editor's submitted line stays above as
+   * history, so only its cursor row counts. A program that never showed the text (it reads silently) has only
+   * the row's change to go by. Returns when the proof was seen, or what was seen instead after submitWatchMs.
+   */
+  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile): Promise<{ at: number } | { seen: string }> {
     const start = this.now();
+    let changed = false;
+    let state = beforeEnter;
+    /** Asked once, only for a program of no known kind whose text left the cursor row but shows above it. */
+    let canonical: boolean | null = null;
     while (this.now() - start < this.timings.submitWatchMs) {
-      if (!sameCursor(await this.target.cursorState(), before)) return this.now();
-      if (this.target.exited()) return null;
+      state = await this.target.cursorState();
+      if (!sameCursor(state, beforeEnter)) {
+        changed = true;
+        if (marks.length === 0) return { at: this.now() };
+        const onRow = marks.some((m) => markShows([state.line], m));
+        if (!onRow && profile.lineEditor) return { at: this.now() };
+        const inBox = marks.some((m) => markShows(inputRows(state, profile.boxRowsAbove), m)) || (profile.boxRowsAbove > 0 && textEndAbove(state, lastLine));
+        if (!onRow && !inBox) return { at: this.now() };
+        // A canonical-mode reader (the kernel's line editor) always ends the line on Enter; its echo stays above.
+        if (!onRow && profile.name === 'other') {
+          canonical ??= (await this.target.canonicalInput()) === true;
+          if (canonical) return { at: this.now() };
+        }
+      }
+      if (this.target.exited()) return { seen: 'the program exited after the Enter' };
       await this.sleep(this.timings.pollMs);
     }
-    return null;
+    const ms = this.timings.submitWatchMs;
+    if (!changed) return { seen: `the input row did not change within ${ms} ms of the Enter` };
+    const where = state.line.trim().slice(-60);
+    return { seen: `the text still showed in the input box ${ms} ms after the Enter (a newline in the box, or not taken); the input row: ${JSON.stringify(where)}` };
   }
 
   private async run(job: InjectJobArgs): Promise<InjectOutcome> {
     await this.waitForTypingPause();
     if (!job.enter_only) await this.checkLineLimit(job.text);
     this.alive();
+    const profile = this.profile();
+    await this.waitPreviousOver(profile, job.enter_only);
     this.holding = true;
+    let marks: readonly string[] = [];
     if (!job.enter_only) {
       const before = await this.target.cursorState();
       const bracketed = this.target.bracketedPaste();
       await this.writeAll(bracketed ? `${PASTE_START}${job.text}${PASTE_END}` : job.text);
-      const reactedAt = await this.waitConsumed(before, job.text);
+      const taken = await this.waitTaken(before, job.text, profile);
       if (job.no_enter) {
+        this.draft = taken.marks;
         const at = new Date(this.now()).toISOString();
         this.events.written(job.inject_id, at);
         return { status: 'written', written_at: at, submitted_at: null };
       }
-      if (!bracketed) await this.burstGuard(reactedAt);
+      await this.settleBeforeEnter(taken, bracketed, profile);
+      marks = taken.marks;
+    } else {
+      // Enter alone (after --no-enter): the draft that job typed, if the input rows still show it; otherwise the
+      // text is not known and only the row's change can be seen.
+      const now = await this.target.cursorState();
+      marks = this.draft.filter((m) => markShows(inputRows(now, profile.boxRowsAbove), m));
     }
+    this.draft = [];
     this.alive();
     const beforeEnter = await this.target.cursorState();
     this.target.write('\r');
-    const writtenAt = new Date(this.now()).toISOString();
+    const enteredAt = this.now();
+    const writtenAt = new Date(enteredAt).toISOString();
     this.events.written(job.inject_id, writtenAt);
-    const reacted = await this.watchReaction(beforeEnter);
-    return reacted === null
-      ? { status: 'entered', written_at: writtenAt, submitted_at: null }
-      : { status: 'submitted', written_at: writtenAt, submitted_at: new Date(reacted).toISOString() };
+    const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile);
+    this.lastEnter = { at: enteredAt, settledAt: 'at' in result ? result.at : this.now(), unproven: 'at' in result ? [] : marks };
+    return 'at' in result
+      ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
+      : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
   }
+}
+
+/** After a submit the input row must hold still this long before the next prompt: its redraw is over. */
+const ROW_STILL_AFTER_SUBMIT_MS = 30;
+
+/** What a job saw of its text before the Enter. */
+interface Taken {
+  how: 'text' | 'placeholder' | 'still' | 'silent' | 'bound';
+  /** When the text (or what stands for it) first showed. */
+  at: number;
+  /** When the input row last changed before the Enter. */
+  lastChangeAt: number;
+  /** What identifies the text on the screen: it must be gone from the input row for a submission. */
+  marks: string[];
+}
+
+/**
+ * For a program that echoes, a row that changed after the text was written but shows neither its end nor a known
+ * placeholder is taken as the text only after holding still this long: longer than the 150 ms pauses issue 25's
+ * programs were run under (a half-drawn echo is not taken for the whole), with margin.
+ */
+const STILL_NO_TEXT_MS = 400;
+
+/** The row the text showed on, as its mark, when it differs from the row before the text was written. */
+function rowMarks(state: CursorState, before: CursorState): string[] {
+  const row = state.line.trim();
+  return row !== '' && row !== before.line.trim() ? [row] : [];
 }

@@ -1,12 +1,13 @@
 import { createRequire } from 'node:module';
 import type { IBufferCell, IBufferLine, Terminal as XTerm } from '@xterm/headless';
 import type { SerializeAddon as XSerialize } from '@xterm/addon-serialize';
+import type { Unicode11Addon as XUnicode11 } from '@xterm/addon-unicode11';
 import type { HostScreen } from '../protocol/host-link.js';
 import type { ScreenQuery } from '../protocol/session.js';
 import type { CursorState } from './inject-queue.js';
 import { PlainTail, holdStart, isPlain } from './plain-tail.js';
 
-// @xterm/headless and its serialize addon are CommonJS (LESSONS.md): load them through require.
+// @xterm/headless and its addons are CommonJS (LESSONS.md): load them through require.
 const require = createRequire(import.meta.url);
 
 /** Lines of history kept per session: enough to read back a long answer; ~1.6 KB per 80-column line when full. */
@@ -31,6 +32,9 @@ const HOLD_TRIM_SLACK_LINES = 512;
 const HOLD_MAX_BYTES = 4 * 1024 * 1024;
 /** Held text is parsed once output has been quiet this long, so a screen read after a flood needs no parse. */
 const HOLD_QUIET_PARSE_MS = 25;
+
+/** Rows above the cursor reported with it: the inject queue looks there for a box's wrapped text (programs.ts). */
+const CURSOR_ROWS_ABOVE = 3;
 
 export interface ScreenOptions {
   /** Hold plain text back in floods and skip what would scroll out of the scrollback (plain-tail.ts). */
@@ -92,6 +96,12 @@ export class ScreenModel {
     this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK_LINES, allowProposedApi: true, logLevel: 'off' });
     this.serializer = new SerializeAddon();
     this.term.loadAddon(this.serializer as unknown as Parameters<XTerm['loadAddon']>[0]);
+    // Unicode 11 widths (an emoji takes two columns), as tmux and today's terminals draw them: with xterm's
+    // default (Unicode 6) `printf '🚀🚀🚀\033[7GZ'` read back as `🚀🚀🚀   Z` and emoji-heavy screens kept stray
+    // fragments at line ends.
+    const { Unicode11Addon } = require('@xterm/addon-unicode11') as { Unicode11Addon: new () => XUnicode11 };
+    this.term.loadAddon(new Unicode11Addon() as unknown as Parameters<XTerm['loadAddon']>[0]);
+    this.term.unicode.activeVersion = '11';
     this.lastModes = this.currentModes();
     const core = (this.term as unknown as { _core?: Partial<SyncCore> })._core;
     this.core = typeof core?.writeSync === 'function' ? (core as SyncCore) : null;
@@ -241,12 +251,17 @@ export class ScreenModel {
     return this.serializer.serialize({ scrollback: 0 });
   }
 
-  /** Where input happens: the cursor and the text of its row, after every queued byte is parsed. */
+  /**
+   * Where input happens: the cursor, the text of its row and of the CURSOR_ROWS_ABOVE rows above it (an input box's
+   * text and border), after every queued byte is parsed.
+   */
   async cursorState(): Promise<CursorState> {
     await this.flush();
     const buf = this.term.buffer.active;
     const y = buf.baseY + buf.cursorY;
-    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '' };
+    const above: string[] = [];
+    for (let r = Math.max(0, y - CURSOR_ROWS_ABOVE); r < y; r++) above.push(buf.getLine(r)?.translateToString(true) ?? '');
+    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '', above };
   }
 
   /**

@@ -19,6 +19,7 @@ import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
 import { DaemonLink, type LinkTimings } from './daemon-link.js';
 import { DirectViewers } from './direct-viewers.js';
 import { InjectQueue, type InjectTimings } from './inject-queue.js';
+import { programFor, type ProgramProfile } from './programs.js';
 import { PtyProcess, type PtyExit } from './pty.js';
 import { ScreenModel, type ScreenModes } from './screen.js';
 import { readCanonical } from './termios.js';
@@ -105,6 +106,10 @@ export class SessionHost {
   private readonly direct: DirectViewers;
   private readonly now: () => number;
   private lastInput = 0;
+  /** When the program last wrote output (the inject queue waits for a submit's redraw to be over). */
+  private lastOutput = 0;
+  /** What the inject queue knows about the program (by its command). */
+  private readonly program: ProgramProfile;
   private readonly createdAt: string;
   private sessionId: string;
   private lastActivity: number;
@@ -128,6 +133,7 @@ export class SessionHost {
   ) {
     this.now = deps.now ?? Date.now;
     this.sessionId = spec.session_id;
+    this.program = programFor(spec.command, spec.args);
     this.createdAt = new Date(this.now()).toISOString();
     this.lastActivity = this.now();
     this.screen = new ScreenModel(
@@ -180,6 +186,8 @@ export class SessionHost {
         lastInputAt: () => this.lastInput,
         exited: () => this.pty.hasExited,
         canonicalInput: () => this.canonicalInput(),
+        program: () => this.program,
+        lastOutputAt: () => this.lastOutput,
       },
       {
         written: (id, at) => this.link.send({ type: 'inject_written', inject_id: id, written_at: at }),
@@ -310,6 +318,7 @@ export class SessionHost {
   }
 
   private onOutput(data: Buffer): void {
+    this.lastOutput = this.now();
     this.touch();
     this.unparsed += data.length;
     this.screen.write(data);
@@ -421,6 +430,11 @@ export class SessionHost {
       default:
         throw new TeleptyError('BAD_REQUEST', `unknown host request ${String(op)}`);
     }
+  }
+
+  /** The screen as an escape sequence that redraws it: wrap repaints its own terminal with it after a stall. */
+  serializeScreen(): Promise<string> {
+    return this.screen.serialize();
   }
 
   /** The screen for a viewer's replay: every output frame sent before it is in it, none after. */

@@ -13,6 +13,7 @@ import { ensureDir } from '../util/files.js';
 import { createLogger, logLevelFromEnv } from '../util/log.js';
 import { resolveDaemonEndpoint } from './daemon-link.js';
 import { DEFAULT_TERM, sessionEnv } from './env.js';
+import { LocalOutput } from './local-output.js';
 import { SessionHost } from './session-host.js';
 import { hostTimingsFromEnv } from './timings.js';
 
@@ -27,7 +28,8 @@ export interface WrapOptions {
 
 interface Stdio {
   stdin: NodeJS.ReadStream;
-  stdout: NodeJS.WriteStream;
+  /** Its fd, when it has one, is written to directly and never blocks (LocalOutput). */
+  stdout: NodeJS.WriteStream & { fd?: number };
   stderr: NodeJS.WriteStream;
 }
 
@@ -69,7 +71,10 @@ export async function runWrap(opts: WrapOptions, env: NodeJS.ProcessEnv = proces
     stderr.write(`telepty: this terminal is session "${id}"${daemonNote}; inject with: telepty inject ${id} "…"  (--quiet hides this)\n`);
   }
   let killedBy: string | undefined;
-  const host = new SessionHost(
+  // Output to this terminal never blocks the host (a terminal that stops reading would freeze it): see local-output.ts.
+  const screenNow = (): Promise<string> => host.serializeScreen();
+  const local = typeof stdout.fd === 'number' ? new LocalOutput(stdout.fd, screenNow, log) : null;
+  const host: SessionHost = new SessionHost(
     {
       session_id: id,
       id_flexible: opts.id === undefined,
@@ -88,7 +93,7 @@ export async function runWrap(opts: WrapOptions, env: NodeJS.ProcessEnv = proces
       endpoint: () => resolveDaemonEndpoint(config, env),
       log,
       timings: hostTimingsFromEnv(env),
-      local: { write: (d) => stdout.write(d) },
+      local: { write: (d) => (local ? local.write(d) : stdout.write(d)) },
       onKilled: (reason) => (killedBy = reason),
     },
   );
@@ -117,6 +122,9 @@ export async function runWrap(opts: WrapOptions, env: NodeJS.ProcessEnv = proces
   stdin.off('data', onInput);
   stdin.pause();
   stdout.off('resize', onResize);
+  // The program's last output reaches the terminal before its modes are restored (bounded: it may not read).
+  await local?.drain();
+  local?.close();
   raw?.restore();
   if (killedBy) stderr.write(`\r\ntelepty: session ${host.id} ended: ${killedBy}\r\n`);
   await new Promise<void>((resolve) => logStream.end(resolve));

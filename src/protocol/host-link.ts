@@ -103,6 +103,8 @@ export interface HostInjectResult {
   submitted_at: string | null;
   code?: string;
   error?: string;
+  /** For `entered`: what the screen showed instead of the submission. */
+  seen?: string;
 }
 
 export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostEvent | HostInjectWritten | HostInjectResult;

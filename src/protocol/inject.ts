@@ -28,8 +28,9 @@ export interface InjectRequest extends InjectOptions {
 export type InjectStatus = 'queued' | 'written' | 'entered' | 'submitted';
 
 /**
- * `written`: text only (no_enter). `entered`: text and Enter written, no reaction to the Enter seen.
- * `submitted`: the program visibly took the Enter (its input line changed). `queued`: answered before the job ran.
+ * `written`: text only (no_enter). `entered`: text and Enter written, the submission not seen (`seen` says what
+ * was). `submitted`: the program took the line as a turn: the text left its input row, which is empty again.
+ * `queued`: answered before the job ran.
  */
 export interface InjectResponse {
   success: true;
@@ -43,6 +44,8 @@ export interface InjectResponse {
    * answer). The outcome itself is `status`, never this.
    */
   submit?: { deferred: boolean; strategy: SubmitStrategy } | null;
+  /** With `entered`: what the screen showed instead of the submission. */
+  seen?: string;
 }
 
 /** How the Enter goes, in the seed's names: apart from the text, to the PTY (our host) or through a 0.1.5x owner. */

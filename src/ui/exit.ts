@@ -17,6 +17,8 @@ export const EXIT = {
   TIMEOUT: 5,
   /** Refused by auth: missing or wrong token, forbidden origin or host. */
   AUTH: 6,
+  /** `entered`: Enter was written but the submission was not seen (not proven); the answer says what was seen. */
+  ENTERED: 8,
 } as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {

@@ -147,7 +147,8 @@ export class Injector {
     if (result.status === 'failed') {
       throw new TeleptyError(isErrorCode(result.code) ? result.code : 'INTERNAL', result.error ?? 'inject failed', { inject_id: injectId });
     }
-    return { ...base, session_id: p.entry.id, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at };
+    const seen = result.status === 'entered' && typeof result.seen === 'string' ? { seen: result.seen } : {};
+    return { ...base, session_id: p.entry.id, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at, ...seen };
   }
 
   /** The caller stopped waiting: withdraw the job if it has not started, and say which it was. */
@@ -207,6 +208,9 @@ export class Injector {
     this.pending.delete(msg.inject_id);
     if (msg.status === 'submitted') {
       this.deps.events.emit('submitted', { inject_id: p.injectId, target_agent: entry.id, written_at: msg.written_at, submitted_at: msg.submitted_at, ...p.origin.extra });
+    } else if (msg.status === 'entered') {
+      // Enter was written and the submission not seen: say so, and what was seen instead.
+      this.deps.events.emit('inject_entered', { inject_id: p.injectId, target_agent: entry.id, written_at: msg.written_at, seen: typeof msg.seen === 'string' ? msg.seen : null, ...p.origin.extra });
     } else if (msg.status === 'failed') {
       this.failed(p, new TeleptyError(isErrorCode(msg.code) ? msg.code : 'INTERNAL', msg.error ?? 'inject failed'));
     }

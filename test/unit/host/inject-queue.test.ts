@@ -12,6 +12,7 @@ import {
   type InjectTarget,
   type InjectTimings,
 } from '../../../src/host/inject-queue.js';
+import { PROGRAMS, type ProgramProfile } from '../../../src/host/programs.js';
 import type { InjectJobArgs } from '../../../src/protocol/host-link.js';
 
 /**
@@ -30,6 +31,7 @@ const T: InjectTimings = {
   submitWatchMs: 100,
   writeStallMs: 100,
   pollMs: 1,
+  quietMaxMs: 200,
 };
 
 /**
@@ -74,6 +76,10 @@ interface FakeOptions {
   stalled: boolean;
   /** What canonicalInput() answers: the program reads in canonical mode (true), raw (false), unknown (null). */
   canonical: boolean | null;
+  /** What program() answers (null: the method is absent, the queue assumes PROGRAMS.other). */
+  profile: ProgramProfile | null;
+  /** An Enter this soon after the last text write is a newline in the box (the text moves up a row), as in Gemini. */
+  newlineWithinMs: number;
 }
 
 const DEFAULT_FAKE: FakeOptions = {
@@ -87,6 +93,8 @@ const DEFAULT_FAKE: FakeOptions = {
   drainPolls: 0,
   stalled: false,
   canonical: false,
+  profile: null,
+  newlineWithinMs: 0,
 };
 
 /** One shared, ordered log of what happened (writes, written/done events, releases). */
@@ -109,6 +117,8 @@ class FakeProgram implements InjectTarget {
   readonly writesWhileBusy: string[] = [];
   lastInput = 0;
   isExited = false;
+  /** Enters the program took as a newline in its box. */
+  newlines = 0;
   /** How often the queue asked for the terminal's mode. */
   canonicalAsked = 0;
   /** Called synchronously inside write(), after recording it. */
@@ -133,6 +143,13 @@ class FakeProgram implements InjectTarget {
     this.pendingPolls = this.opts.drainPolls;
     this.onWrite?.(data);
     if (data === '\r') {
+      const lastText = this.writes.filter((w) => w.data !== '\r').pop();
+      if (lastText && Date.now() - lastText.at < this.opts.newlineWithinMs) {
+        this.newlines++;
+        // The text stays in the box, a row up; the cursor is on a new, empty row of the box.
+        this.later(1, () => this.show('  ', this.state.y + 1, [this.state.line]));
+        return;
+      }
       const delay = this.opts.submitDelayMs;
       if (delay !== null) {
         this.later(delay, () => {
@@ -184,14 +201,18 @@ class FakeProgram implements InjectTarget {
     return this.isExited;
   }
 
+  program(): ProgramProfile {
+    return this.opts.profile ?? PROGRAMS.other;
+  }
+
   async canonicalInput(): Promise<boolean | null> {
     this.canonicalAsked++;
     return this.opts.canonical;
   }
 
-  /** Change the cursor line now (as a program's own output would). */
-  show(line: string, y = this.state.y): void {
-    this.state = { ...this.state, line, x: line.length, y };
+  /** Change the cursor line now (as a program's own output would); `above`: the rows above it from now on. */
+  show(line: string, y = this.state.y, above = this.state.above): void {
+    this.state = { ...this.state, line, x: line.length, y, above };
     this.reactions.push({ line, at: Date.now() });
   }
 
@@ -402,7 +423,7 @@ describe('InjectQueue: waiting until the program has taken the text', QUEUE_TEST
   it('a program that never echoes nor reacts to Enter is reported as entered', async () => {
     const r = rig({ bracketedPaste: true, echo: 'none', submitDelayMs: null });
     const outcome = await runOne(r, job('j1', 'no echo here'));
-    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null });
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/) });
     expect(r.fake.enterWrites()).toHaveLength(1);
   });
 
@@ -426,16 +447,26 @@ describe('InjectQueue: waiting until the program has taken the text', QUEUE_TEST
     expect(echo === undefined || echo.at > enter.at).toBe(true);
   });
 
-  it('a placeholder instead of the text: waits settleNoTailMs of stillness before the Enter', async () => {
+  it('an unknown placeholder instead of the text: waits settleNoTailMs of stillness before the Enter', async () => {
     // settleNoTailMs raised well above settleMs so the two rules give visibly different Enter times.
     const settleNoTailMs = 60;
+    const r = rig({ bracketedPaste: true, echo: 'placeholder', placeholder: '<hidden prompt>', echoDelayMs: 5 }, { settleNoTailMs, noEchoMs: 100 });
+    const outcome = await runOne(r, job('j1', 'a long prompt the program hides behind a placeholder'));
+    expect(outcome.status).toBe('submitted');
+    const enter = only(r.fake.enterWrites());
+    const placeholder = r.fake.reactions.find((x) => x.line.includes('<hidden prompt>'));
+    expect(placeholder).toBeDefined();
+    expect(enter.at - (placeholder?.at ?? Infinity)).toBeGreaterThanOrEqual(settleNoTailMs);
+  });
+
+  it("a known paste placeholder counts as the text: Enter after settleMs, not settleNoTailMs", async () => {
+    const settleNoTailMs = 200;
     const r = rig({ bracketedPaste: true, echo: 'placeholder', echoDelayMs: 5 }, { settleNoTailMs, noEchoMs: 100 });
     const outcome = await runOne(r, job('j1', 'a long prompt the program hides behind a placeholder'));
     expect(outcome.status).toBe('submitted');
     const enter = only(r.fake.enterWrites());
     const placeholder = r.fake.reactions.find((x) => x.line.includes('[Pasted text #1]'));
-    expect(placeholder).toBeDefined();
-    expect(enter.at - (placeholder?.at ?? Infinity)).toBeGreaterThanOrEqual(settleNoTailMs);
+    expect(enter.at - (placeholder?.at ?? Infinity)).toBeLessThan(settleNoTailMs);
   });
 
   it('a cursor line that keeps changing delays the Enter until it holds still', async () => {
@@ -492,7 +523,7 @@ describe('InjectQueue: reported status', QUEUE_TESTS, () => {
   it("reports 'entered' when the cursor line does not change within submitWatchMs of the Enter", async () => {
     const r = rig({ submitDelayMs: null });
     const outcome = await runOne(r, job('j1', 'stranded'));
-    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null });
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/) });
     const enter = only(r.fake.enterWrites());
     expect((r.events.doneAt.get('j1') ?? 0) - enter.at).toBeGreaterThanOrEqual(T.submitWatchMs);
   });
@@ -900,4 +931,67 @@ describe('textTail', () => {
     expect(textTail('')).toBe('');
     expect(textTail(' \n\t\n ')).toBe('');
   });
+});
+
+describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
+  const gemini: ProgramProfile = { ...PROGRAMS.gemini, pasteEnterMs: 40 };
+
+  it('waits the program\'s pasteEnterMs after the paste shows before the Enter (Gemini takes an earlier Enter as a newline)', async () => {
+    const r = rig({ profile: gemini, newlineWithinMs: 30 });
+    const outcome = await runOne(r, job('j1', 'a prompt for gemini'));
+    expect(outcome.status).toBe('submitted');
+    expect(r.fake.newlines).toBe(0);
+    const echo = r.fake.reactions.find((x) => x.line.includes('for gemini'));
+    expect(only(r.fake.enterWrites()).at - (echo?.at ?? Infinity)).toBeGreaterThanOrEqual(gemini.pasteEnterMs - TIMER_SLACK_MS);
+  });
+
+  it('a newline in the box is not a submission: reported entered, with what was seen', async () => {
+    // The program takes every Enter within 10 s of the text as a newline: the text stays in the box, a row up.
+    const r = rig({ profile: { ...gemini, pasteEnterMs: 0 }, newlineWithinMs: 10_000 });
+    const outcome = await runOne(r, job('j1', 'stays in the box'));
+    expect(r.fake.newlines).toBe(1);
+    expect(outcome).toMatchObject({ status: 'entered', submitted_at: null, seen: expect.stringMatching(/still showed in the input box/) });
+  });
+
+  it('a program that echoes gets no Enter before its text shows, however late (no noEchoMs shortcut)', async () => {
+    const r = rig({ profile: PROGRAMS.claude, echoDelayMs: 150 }, { noEchoMs: 20 });
+    const outcome = await runOne(r, job('j1', 'late but shown'));
+    expect(outcome.status).toBe('submitted');
+    const echo = r.fake.reactions.find((x) => x.line.includes('but shown'));
+    expect(echo).toBeDefined();
+    expect(only(r.fake.enterWrites()).at).toBeGreaterThanOrEqual(echo?.at ?? Infinity);
+  });
+
+  it('a change of the input row that still shows the text is not the submission (the box reset comes later)', async () => {
+    const r = rig({ profile: PROGRAMS.claude, submitDelayMs: 60 });
+    // Right after the Enter the program redraws the row (a marker) with the text still in it.
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(2, () => r.fake.show(`* ${PROMPT}still the text`));
+    };
+    const outcome = await runOne(r, job('j1', 'still the text'));
+    expect(outcome.status).toBe('submitted');
+    const reset = r.fake.reactions.find((x) => x.line === PROMPT);
+    expect(Date.parse(outcome.submitted_at ?? '')).toBeGreaterThanOrEqual((reset?.at ?? Infinity) - TIMER_SLACK_MS);
+  });
+
+  for (const quietAfterSubmitMs of [20, 150]) {
+    it(`starts the next job only ${quietAfterSubmitMs} ms (quietAfterSubmitMs) after the previous Enter and once the input row held still 30 ms`, async () => {
+      const r = rig({ profile: { ...PROGRAMS.claude, quietAfterSubmitMs } });
+      // After each submit the program redraws its input row twice more, 30 and 60 ms after the Enter (the box reset).
+      r.fake.onWrite = (data) => {
+        if (data !== '\r') return;
+        r.fake.later(30, () => r.fake.show(`${PROMPT} `));
+        r.fake.later(60, () => r.fake.show(PROMPT));
+      };
+      r.queue.enqueue(job('a', 'first'));
+      r.queue.enqueue(job('b', 'second'));
+      await r.events.wait('b');
+      const [, second] = r.fake.textWrites();
+      const firstEnter = r.fake.enterWrites()[0];
+      const lastRedraw = r.fake.lastReactionBefore(second?.at ?? 0);
+      expect(lastRedraw?.line).toBe(PROMPT);
+      expect((second?.at ?? 0) - (firstEnter?.at ?? Infinity)).toBeGreaterThanOrEqual(quietAfterSubmitMs - TIMER_SLACK_MS);
+      expect((second?.at ?? 0) - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(30 - TIMER_SLACK_MS);
+    });
+  }
 });

@@ -26,6 +26,16 @@ describe('the session screen model', () => {
     expect(await screen.cursorState()).toMatchObject({ buffer: 'normal', x: 11, line: 'second line' });
   });
 
+  it('gives an emoji two columns (Unicode 11 widths, as tmux draws it)', async () => {
+    const { screen } = model();
+    screen.write(Buffer.from('🚀🚀🚀\x1b[7GZ\r\n'));
+    const snap = await screen.snapshot({ scrollback: false, ansi: false });
+    expect(snap.lines[0]).toBe('🚀🚀🚀Z');
+    screen.write(Buffer.from('a🚀b'));
+    expect(await screen.cursorState()).toMatchObject({ x: 4, line: 'a🚀b' });
+    screen.dispose();
+  });
+
   it('reports bracketed paste and the alternate screen as the program turns them on and off', async () => {
     const { screen, modes } = model();
     screen.write(Buffer.from('\x1b[?2004h'));

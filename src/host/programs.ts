@@ -1,0 +1,175 @@
+import path from 'node:path';
+
+/**
+ * What the inject queue must know about the program in a session to type a prompt and prove it was submitted:
+ * the one place for per-program knowledge (issue 25). Each value says what it was measured on; a value that was
+ * not measured on the real program says so.
+ */
+export interface ProgramProfile {
+  /** Which entry of PROGRAMS this is. */
+  name: ProgramName;
+  /**
+   * After a bracketed paste has shown in the box, wait this long before the Enter: an Enter the program reads too
+   * soon after a paste is taken as part of the paste (a newline), not as a submit.
+   */
+  pasteEnterMs: number;
+  /**
+   * Without bracketed paste the text arrives as a burst of keys; an Enter this soon after the burst's last echo is
+   * taken as a newline. Wins over the queue's burstGuardMs when larger.
+   */
+  burstEnterMs: number;
+  /** What the program shows instead of a large paste's text. */
+  placeholder: RegExp | null;
+  /**
+   * The program always echoes what it is given: Enter is never written before the text (or its placeholder) shows,
+   * up to the queue's hard bound. False: a program that shows nothing within noEchoMs reads silently (echo off).
+   */
+  echoes: boolean;
+  /**
+   * Rows directly above the cursor row that belong to the input box: the text that left the box must be gone
+   * from them too (a newline inside the box leaves the text on the row above). 0 for a line editor, whose
+   * submitted line stays on the row above as history.
+   */
+  boxRowsAbove: number;
+  /**
+   * Enter always ends the line (a shell's line editor, a canonical-mode reader): the cursor leaving the row of the
+   * text, or the text leaving the cursor row, is the submission.
+   */
+  lineEditor: boolean;
+  /**
+   * The next prompt is typed no sooner than this after the last Enter (and once the input row is empty and still):
+   * a program still finishing a submit (the box reset) would wipe or absorb a paste typed into it.
+   */
+  quietAfterSubmitMs: number;
+}
+
+export type ProgramName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'shell' | 'other';
+
+/**
+ * The input row must hold still this long after a submit before the next paste, for the agents whose box reset was
+ * not measured on its own (Gemini's and OpenCode's trouble was elsewhere: the paste window, the merge during the
+ * submit, both covered by waiting for the box to be empty): a margin over the single redraw their submit makes.
+ */
+const QUIET_AFTER_SUBMIT_MS = 50;
+
+export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
+  // Claude Code 2.1.197 (issue 25): no Enter-after-paste window seen (Enter 15 ms after the echo submitted in 400/400
+  // runs on a quiet machine); it resets its input box after a submit, asynchronously: a paste typed during the
+  // reset was lost, and waiting until the input row was empty and still for 150 ms scored 80/80 with the program
+  // paused 150 ms every 500 ms: 150 ms after the Enter, with the row empty, covers that window. Large pastes show as "[Pasted text #N +M lines]". Box: a bordered box, its top
+  // border right above the input row.
+  claude: {
+    name: 'claude',
+    pasteEnterMs: 15,
+    burstEnterMs: 0,
+    placeholder: /\[Pasted text #\d+[^\]]*\]/,
+    echoes: true,
+    boxRowsAbove: 1,
+    lineEditor: false,
+    quietAfterSubmitMs: 150,
+  },
+  // Codex CLI 0.171 (LESSONS.md, issue 25): no bracketed paste in its composer; an Enter within ~120 ms of a burst
+  // of keys is a newline (measured), so 150 ms. Everything passed in issue 25's runs with these values.
+  codex: {
+    name: 'codex',
+    pasteEnterMs: 15,
+    burstEnterMs: 150,
+    placeholder: /\[Pasted Content \d+ chars\]/,
+    echoes: true,
+    boxRowsAbove: 1,
+    lineEditor: false,
+    quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+  },
+  // Gemini CLI 0.61 (issue 25): an Enter within ~40 ms of a bracketed paste is a newline (typing the paste and
+  // Enter by hand through tmux: after 10-20 ms a newline, after >= 50 ms a submit); the 50 ms measured plus a 10 ms
+  // margin, counted from when the paste shows (the program read it no later than that). A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
+  gemini: {
+    name: 'gemini',
+    pasteEnterMs: 60,
+    burstEnterMs: 0,
+    placeholder: /\[Pasted Text[^\]]*\]/,
+    echoes: true,
+    boxRowsAbove: 1,
+    lineEditor: false,
+    quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+  },
+  // OpenCode 1.18 (issue 25): a paste that arrived while the previous submit was being handled was merged into it
+  // (in every run of 20 back to back): hence the quiet row after a submit. No Enter-after-paste window was seen;
+  // 30 ms is not measured, a margin over Claude's. Large pastes show as "[Pasted ~N lines]" (not measured).
+  opencode: {
+    name: 'opencode',
+    pasteEnterMs: 30,
+    burstEnterMs: 0,
+    placeholder: /\[Pasted[^\]]*\]/,
+    echoes: true,
+    boxRowsAbove: 1,
+    lineEditor: false,
+    quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+  },
+  // bash/zsh/fish with readline or its like: Enter after a bracketed paste ends the line (readline >= 8.1 keeps
+  // the paste as one edit); the submitted line stays on the screen as history, so only the cursor row counts.
+  shell: {
+    name: 'shell',
+    pasteEnterMs: 15,
+    burstEnterMs: 0,
+    placeholder: null,
+    echoes: true,
+    boxRowsAbove: 0,
+    lineEditor: true,
+    quietAfterSubmitMs: 50,
+  },
+  // Anything else: it may read silently (echo off), so a program that shows nothing is taken to read silently, as
+  // before; its text must still leave the cursor row and the row above it to count as submitted.
+  other: {
+    name: 'other',
+    pasteEnterMs: 15,
+    burstEnterMs: 0,
+    placeholder: /\[Paste[d]? [^\]]*\]/,
+    echoes: false,
+    boxRowsAbove: 1,
+    lineEditor: false,
+    quietAfterSubmitMs: 50,
+  },
+};
+
+const SHELLS = new Set(['bash', 'sh', 'zsh', 'fish', 'dash', 'ksh', 'mksh', 'tcsh', 'csh', 'nu', 'elvish', 'pwsh', 'xonsh']);
+/** Launchers whose first arguments name the real program (node script.js, npx pkg, env VAR=x prog). */
+const LAUNCHERS = new Set(['node', 'nodejs', 'bun', 'deno', 'npx', 'pnpx', 'bunx', 'env', 'python', 'python3', 'uv', 'uvx']);
+const AGENTS: [RegExp, ProgramName][] = [
+  [/^(@anthropic-ai\/)?claude/, 'claude'],
+  [/^(@openai\/)?codex/, 'codex'],
+  [/^(@google\/)?gemini/, 'gemini'],
+  [/^opencode/, 'opencode'],
+];
+
+function base(word: string): string {
+  // A scoped package name keeps its scope (npx @google/gemini-cli); a path loses its folders.
+  return word.startsWith('@') ? word : path.basename(word).replace(/\.(m?js|cjs|ts|exe|cmd)$/, '');
+}
+
+function agentOf(word: string): ProgramProfile | null {
+  const name = base(word);
+  for (const [re, program] of AGENTS) if (re.test(name)) return PROGRAMS[program];
+  return null;
+}
+
+/** Arguments of a launcher looked at for the program it runs (`node wrapper.js agent.js` has it second). */
+const LAUNCHER_ARGS_LOOKED_AT = 3;
+
+/**
+ * The profile for a session's command as the user gave it: an agent or a shell by its name, or for a launcher
+ * (node, npx, env ...) by one of its first arguments. A shell is a shell only when it runs interactively (no -c).
+ */
+export function programFor(command: string, args: readonly string[]): ProgramProfile {
+  const direct = agentOf(command);
+  if (direct) return direct;
+  const name = base(command);
+  if (SHELLS.has(name)) return args.includes('-c') ? PROGRAMS.other : PROGRAMS.shell;
+  if (!LAUNCHERS.has(name)) return PROGRAMS.other;
+  const words = args.filter((a) => !a.startsWith('-') && !a.includes('=')).slice(0, LAUNCHER_ARGS_LOOKED_AT);
+  for (const w of words) {
+    const agent = agentOf(w);
+    if (agent) return agent;
+  }
+  return PROGRAMS.other;
+}

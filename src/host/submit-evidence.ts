@@ -1,0 +1,70 @@
+import type { CursorState } from './inject-queue.js';
+
+/**
+ * How the inject queue reads the screen around the input row: whether the text it typed shows there (taken), and
+ * whether it has left (submitted). Pure functions of a CursorState, so they are tested on their own.
+ */
+
+/** Box borders and padding: a text that wraps inside a box is matched with these taken out. */
+const FRAME = /[\s\u2500-\u257f|]+/g;
+
+export function squeeze(s: string): string {
+  return s.replace(FRAME, '');
+}
+
+/** The cursor row and the `rowsAbove` rows above it, top first. */
+export function inputRows(state: CursorState, rowsAbove: number): string[] {
+  const above = rowsAbove > 0 ? (state.above ?? []).slice(-rowsAbove) : [];
+  return [...above, state.line];
+}
+
+/**
+ * The end of the typed text shows where input happens: on the cursor row, or wrapped from the row above onto it
+ * (the match must end on the cursor row, so the same words higher up, e.g. an earlier prompt, do not count).
+ */
+export function showsTail(state: CursorState, tail: string): boolean {
+  if (tail === '') return false;
+  if (state.line.includes(tail)) return true;
+  const t = squeeze(tail);
+  if (t === '') return false;
+  const line = squeeze(state.line);
+  const joined = squeeze((state.above ?? []).slice(-1).join('')) + line;
+  const at = joined.lastIndexOf(t);
+  return at >= 0 && at + t.length > joined.length - line.length;
+}
+
+/** The first placeholder the program shows for a paste in these rows, or null. */
+export function placeholderIn(rows: readonly string[], pattern: RegExp | null): string | null {
+  if (!pattern) return null;
+  for (const row of rows.slice().reverse()) {
+    const m = pattern.exec(row);
+    if (m) return m[0];
+  }
+  return null;
+}
+
+/**
+ * A mark of the typed text (its tail, its placeholder, the row it showed on) is still in these rows: on one of
+ * them, or across two (a wrap inside a box).
+ */
+export function markShows(rows: readonly string[], mark: string): boolean {
+  if (rows.some((r) => r.includes(mark))) return true;
+  const m = squeeze(mark);
+  return m !== '' && rows.map(squeeze).join('').includes(m);
+}
+
+/** The text's last non-blank line with frame characters and spaces taken out (see textEndAbove). */
+export function squeezedLastLine(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return squeeze(lines[lines.length - 1] ?? '');
+}
+
+/**
+ * The row right above the cursor is the end of a text that wrapped there from further up: all it shows, frame
+ * taken out, is the end of the text's last line. So a newline inside a box left the text above the cursor, even
+ * when the 8-character tail itself was cut by the wrap.
+ */
+export function textEndAbove(state: CursorState, lastLine: string): boolean {
+  const row = squeeze((state.above ?? []).slice(-1).join(''));
+  return row !== '' && lastLine.endsWith(row);
+}

@@ -1,0 +1,163 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseJson, runCli } from '../helpers/cli.js';
+import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
+import { useHomes } from '../helpers/daemon.js';
+import { ROOT, waitFor } from '../helpers/env.js';
+
+// Issue 25: "submitted" means the program took the prompt as a turn, judged by the program's own record (the
+// fixture's FIXTURE_LOG), on fixtures that model each AI CLI's rule that an inject can trip over.
+const homes = useHomes();
+const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+interface Record_ {
+  n: number;
+  text: string;
+}
+
+async function readLog(log: string): Promise<Record_[]> {
+  const text = await fs.readFile(log, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return '';
+    throw err;
+  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record_);
+}
+
+/** A prompt of about `size` characters, unique by `seed`; every 5th one has a second line. */
+function prompt(seed: string, size: number, i: number): string {
+  const words = ['check', 'the', 'queue', 'and', 'report', 'what', 'failed,', 'then', 'retry', 'once.'];
+  let out = `${seed}:`;
+  for (let k = 0; out.length < size; k++) out += ` ${words[(k + i) % words.length]}`;
+  out = out.slice(0, size).trimEnd();
+  return i % 5 === 4 ? `${out}\nand a second line for ${seed}` : out;
+}
+
+/** Sizes cycled through: short, medium, and over 500 characters (Gemini's placeholder, Claude's slow paste). */
+const SIZES = [24, 90, 640, 40, 180];
+
+interface Outcome {
+  prompt: string;
+  status: number;
+  json: Record<string, unknown>;
+}
+
+/** Inject with wait: true, so each answer says the job's outcome (the daemon queues them in arrival order). */
+function injectWaited(port: number, id: string, text: string): Promise<Outcome> {
+  return postApi(port, `/api/sessions/${id}/inject`, { prompt: text, wait: true, timeout_ms: 240_000 }).then((a) => ({ prompt: text, ...a }));
+}
+
+/** Wait until the log has stopped growing for a while (a program may record a submission after the answer). */
+async function settledLog(log: string, quietMs = 1_000): Promise<Record_[]> {
+  let last = -1;
+  let since = Date.now();
+  for (;;) {
+    const all = await readLog(log);
+    if (all.length !== last) {
+      last = all.length;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return all;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every prompt submitted exactly once and whole, and `submitted` reported for exactly those. */
+function judge(outcomes: Outcome[], records: Record_[]): string[] {
+  const problems: string[] = [];
+  const taken = new Map<string, number>();
+  for (const r of records) taken.set(r.text, (taken.get(r.text) ?? 0) + 1);
+  const sent = new Set(outcomes.map((o) => o.prompt));
+  for (const r of records) if (!sent.has(r.text)) problems.push(`submitted text that is no prompt (merged or cut): ${JSON.stringify(r.text.slice(0, 80))}… (${r.text.length} chars)`);
+  for (const o of outcomes) {
+    const times = taken.get(o.prompt) ?? 0;
+    const status = o.status === 200 ? String(o.json.status) : `HTTP ${o.status} ${String(o.json.code)}`;
+    if (times !== 1) problems.push(`${JSON.stringify(o.prompt.slice(0, 20))} submitted ${times} times, reported ${status}`);
+    else if (status !== 'submitted') problems.push(`${JSON.stringify(o.prompt.slice(0, 20))} submitted once but reported ${status}`);
+  }
+  return problems;
+}
+
+async function session(home: string, id: string, argv: string[]): Promise<{ port: number; log: string }> {
+  const log = path.join(home, `${id}.log`);
+  const r = await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, ...argv]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  await waitFor(`${id} ready`, async () => (await runCli(home, ['read', id])).stdout.includes('ready'), 20_000);
+  return { port: await daemonPort(home), log };
+}
+
+const PROGRAMS: [string, string[]][] = [
+  ['Gemini-like (Enter within 40 ms of a paste is a newline; pastes over 500 chars show a placeholder)', ['gemini-like.mjs']],
+  ['Claude-Code-like (late paste, box reset after a submit wipes a paste, queue while busy)', ['claude-code-like.mjs']],
+  ['OpenCode-like (a paste during the handling of a submit is merged into it)', ['opencode-like.mjs']],
+  ['Claude-Code-like paused 150 ms every 500 ms', ['paused.mjs', 'claude-code-like.mjs']],
+];
+
+describe('every prompt is submitted exactly once, whole, and reported truly', () => {
+  for (const [name, argv] of PROGRAMS) {
+    const args = argv.map((a, i) => (i === argv.length - 1 || a.endsWith('.mjs') ? path.join(FIXTURES, a) : a));
+    it(`${name}: 20 back to back`, async () => {
+      const home = homes.newHome();
+      const s = await session(home, 'agent', args);
+      const outcomes: Promise<Outcome>[] = [];
+      // Queued one after the other, without waiting for the outcome (as `inject --no-wait` in a loop does).
+      for (let i = 0; i < 20; i++) {
+        outcomes.push(injectWaited(s.port, 'agent', prompt(`b${i}`, SIZES[i % SIZES.length] as number, i)));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const done = await Promise.all(outcomes);
+      expect(judge(done, await settledLog(s.log))).toEqual([]);
+    }, 300_000);
+
+    it(`${name}: 5 at once`, async () => {
+      const home = homes.newHome();
+      const s = await session(home, 'agent', args);
+      const done = await Promise.all(Array.from({ length: 5 }, (_, i) => injectWaited(s.port, 'agent', prompt(`c${i}`, SIZES[i] as number, i))));
+      expect(judge(done, await settledLog(s.log))).toEqual([]);
+    }, 300_000);
+  }
+});
+
+describe('when the submission is not seen', () => {
+  it('reports entered with what was seen, exits 8, publishes inject_entered, and the program has no submission', async () => {
+    const home = homes.newHome();
+    const log = path.join(home, 'never.log');
+    // Every Enter within 60 s of a paste is a newline: the prompt stays in the box.
+    const r = await runCli(home, ['spawn', '--id', 'never', '--env', `FIXTURE_LOG=${log}`, '--env', 'FIXTURE_PASTE_ENTER_MS=60000', '--', process.execPath, path.join(FIXTURES, 'gemini-like.mjs')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await waitFor('ready', async () => (await runCli(home, ['read', 'never'])).stdout.includes('ready'), 20_000);
+    const watch = subscribeBus(await daemonPort(home), '?kind=inject_entered&kind=submitted');
+    await watch.open;
+    const inj = await runCli(home, ['inject', 'never', 'this stays in the box', '--json']);
+    expect(inj.exitCode, inj.stderr).toBe(8);
+    const answer = parseJson<{ status: string; seen: string; inject_id: string; submitted_at: string | null }>(inj);
+    expect(answer).toMatchObject({ status: 'entered', submitted_at: null, seen: expect.stringMatching(/still showed in the input box/) });
+    const ev = await waitFor('inject_entered', () => watch.events.find((e) => e.kind === 'inject_entered'));
+    watch.ws.close();
+    expect(ev).toMatchObject({ inject_id: answer.inject_id, target_agent: 'never', seen: answer.seen });
+    expect(watch.events.filter((e) => e.kind === 'submitted')).toEqual([]);
+    expect(await readLog(log)).toEqual([]);
+    // The next prompt is not typed into the box that still holds the first (it would merge): refused, safe to retry.
+    const next = await runCli(home, ['inject', 'never', 'not merged', '--json']);
+    expect(next.exitCode, next.stdout).toBe(5);
+    expect(parseJson(next)).toMatchObject({ code: 'SESSION_BUSY', error: expect.stringMatching(/still in the input box/) });
+    expect((await runCli(home, ['read', 'never'])).stdout).not.toContain('not merged');
+  }, 60_000);
+});
+
+describe('read uses Unicode 11 widths', () => {
+  it("reads `printf '🚀🚀🚀\\033[7GZ'` back as 🚀🚀🚀Z, as tmux shows it", async () => {
+    const home = homes.newHome();
+    const r = await runCli(home, ['spawn', '--id', 'emoji', '--', 'bash', '--norc', '--noprofile']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const inj = await runCli(home, ['inject', 'emoji', "printf '\\360\\237\\232\\200\\360\\237\\232\\200\\360\\237\\232\\200\\033[7GZ\\n'"]);
+    expect(inj.exitCode, inj.stderr).toBe(0);
+    const screen = await waitFor('the printf output', async () => {
+      const read = await runCli(home, ['read', 'emoji']);
+      return /^🚀🚀🚀/m.test(read.stdout) ? read.stdout : null;
+    });
+    expect(screen).toMatch(/^🚀🚀🚀Z$/m);
+  });
+});

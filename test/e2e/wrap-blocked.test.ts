@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseJson, runCli } from '../helpers/cli.js';
+import { useHomes } from '../helpers/daemon.js';
+import { BIN, testEnv, waitFor } from '../helpers/env.js';
+import { TerminalDriver } from '../helpers/terminal.js';
+import type { SessionObject } from '../../src/protocol/session.js';
+
+// Issue 25: `telepty wrap` must never block on its own terminal. Its output to a terminal that stopped reading is
+// buffered up to a bound, then dropped and repainted when the terminal reads again; the session stays connected.
+const homes = useHomes();
+const drivers: TerminalDriver[] = [];
+afterEach(() => {
+  for (const d of drivers.splice(0)) d.dispose();
+});
+
+/** Short heartbeats, so a host whose event loop is blocked is dropped within seconds (as it is in minutes). */
+const FAST_HEARTBEATS = { TELEPTY_LINK_HEARTBEAT_MS: '300', TELEPTY_HEARTBEAT_MS: '300', TELEPTY_HEARTBEAT_TIMEOUT_MS: '1200' };
+
+describe('wrap when its own terminal stops reading', () => {
+  it('keeps the session connected and injectable, and repaints the screen when the terminal reads again', async () => {
+    const home = homes.newHome();
+    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'wb', '--', 'bash', '--norc', '--noprofile'], {
+      env: { ...testEnv(home, FAST_HEARTBEATS), PS1: 'wb$ ' },
+    });
+    drivers.push(d);
+    await d.waitForText('wb$');
+    await waitFor('wb connected', async () => {
+      const r = await runCli(home, ['list', '--json']);
+      return r.exitCode === 0 && parseJson<SessionObject[]>(r).some((s) => s.id === 'wb' && s.status === 'connected');
+    }, 20_000);
+
+    d.proc.pause();
+    const big = await runCli(home, ['inject', 'wb', "head -c 200000 /dev/zero | tr '\\0' x; echo; echo big-done"], { env: FAST_HEARTBEATS });
+    expect(big.exitCode, big.stderr).toBe(0);
+    // Past the bound of what is held for the terminal (1 MiB): dropped, and repainted later.
+    const flood = await runCli(home, ['inject', 'wb', "head -c 3000000 /dev/zero | tr '\\0' y; echo; echo flood-done"], { env: FAST_HEARTBEATS });
+    expect(flood.exitCode, flood.stderr).toBe(0);
+    // Several heartbeat timeouts pass while the terminal still does not read.
+    await new Promise((r) => setTimeout(r, 4_000));
+    const three = await runCli(home, ['inject', 'wb', 'echo three', '--json'], { env: FAST_HEARTBEATS });
+    expect(three.exitCode, three.stderr).toBe(0);
+    expect(parseJson<{ status: string }>(three).status).toBe('submitted');
+    const list = parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
+    expect(list.find((s) => s.id === 'wb')?.status).toBe('connected');
+
+    d.proc.resume();
+    // The screen the user gets back is the session's screen now: `three` printed after the flood.
+    await d.waitForText(/^three$/m, 20_000);
+    // It got a repaint, not the 3 MB backlog.
+    expect(d.raw).toContain('\x1b[H\x1b[2J');
+    expect(d.raw.length).toBeLessThan(3_000_000);
+    const read = await runCli(home, ['read', 'wb']);
+    expect(read.stdout).toMatch(/^three$/m);
+  }, 60_000);
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { PROGRAMS, programFor } from '../../../src/host/programs.js';
+import { markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from '../../../src/host/submit-evidence.js';
+import type { CursorState } from '../../../src/host/inject-queue.js';
+
+function at(line: string, above: string[] = []): CursorState {
+  return { buffer: 'normal', x: line.length, y: 10, line, above };
+}
+
+describe('which program a session runs', () => {
+  it('knows the AI CLIs by name, by path, through node/npx, and a shell only without -c', () => {
+    expect(programFor('claude', []).name).toBe('claude');
+    expect(programFor('/usr/local/bin/gemini', ['--yolo']).name).toBe('gemini');
+    expect(programFor('npx', ['-y', '@openai/codex']).name).toBe('codex');
+    expect(programFor('opencode', []).name).toBe('opencode');
+    expect(programFor('node', ['/x/wrapper.mjs', '/x/gemini-like.mjs']).name).toBe('gemini');
+    expect(programFor('bash', []).name).toBe('shell');
+    expect(programFor('bash', ['-c', 'read x']).name).toBe('other');
+    expect(programFor('python3', ['app.py']).name).toBe('other');
+    expect(programFor('vim', ['claude.txt']).name).toBe('other');
+  });
+
+  it('gives Gemini a paste settle above its measured 50 ms newline window, Claude the 150 ms quiet row measured after its box reset', () => {
+    expect(PROGRAMS.gemini.pasteEnterMs).toBeGreaterThanOrEqual(50);
+    expect(PROGRAMS.claude.quietAfterSubmitMs).toBeGreaterThanOrEqual(150);
+    for (const name of ['claude', 'codex', 'gemini', 'opencode'] as const) {
+      expect(PROGRAMS[name].echoes).toBe(true);
+      expect(PROGRAMS[name].quietAfterSubmitMs).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('reading the input box', () => {
+  it('finds the text end on the cursor row, or wrapped onto it from the row above, inside box borders', () => {
+    expect(showsTail(at('│ > review it │'), 'eview it')).toBe(true);
+    expect(showsTail(at('│ ew it         │', ['│ > please revi │']), 'eview it')).toBe(true);
+    // The same words higher up (an earlier prompt) with an empty cursor row do not count.
+    expect(showsTail(at('│ >', ['> please review it']), 'eview it')).toBe(false);
+  });
+
+  it('sees a known placeholder', () => {
+    expect(placeholderIn(['│ > [Pasted Text: 640 chars] │'], PROGRAMS.gemini.placeholder)).toBe('[Pasted Text: 640 chars]');
+    expect(placeholderIn(['│ > hello │'], PROGRAMS.gemini.placeholder)).toBeNull();
+  });
+
+  it('sees a mark of the text on a row or across a wrap, and the wrapped end of the text above the cursor', () => {
+    expect(markShows(['│ > please review it │', '│'], 'eview it')).toBe(true);
+    expect(markShows(['│ > please rev │', '│ iew it │'], 'eview it')).toBe(true);
+    expect(markShows(['[line] submitted #1: 22 chars', 'line>'], 'ond line')).toBe(false);
+    const lastLine = squeezedLastLine('first\nplease review the whole module');
+    expect(textEndAbove(at('│', ['│ hole module │']), lastLine)).toBe(true);
+    expect(textEndAbove(at('│ >', ['╭──────╮']), lastLine)).toBe(false);
+  });
+});
