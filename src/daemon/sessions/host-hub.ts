@@ -2,6 +2,7 @@ import type WebSocket from 'ws';
 import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import {
   HOST_LINK_PATH,
+  HOST_LINK_MIN_VERSION,
   HOST_LINK_VERSION,
   LINK_CLOSE,
   exitCodeOf,
@@ -104,6 +105,7 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
       let entry: SessionEntry | null = null;
       let alive = true;
       let helloSeen = false;
+      let linkVersion = HOST_LINK_VERSION;
       const helloTimer = setTimeout(() => ws.close(LINK_CLOSE.BAD_MESSAGE, 'no hello'), timings.helloTimeoutMs);
       const heartbeat = setInterval(() => {
         if (!alive) {
@@ -123,10 +125,11 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
           ws.close(LINK_CLOSE.BAD_MESSAGE, 'the first message must be a valid hello');
           return;
         }
-        if (msg.link_version !== HOST_LINK_VERSION) {
-          ws.close(LINK_CLOSE.VERSION_MISMATCH, `host link v${msg.link_version}; this daemon speaks v${HOST_LINK_VERSION}`);
+        if (msg.link_version < HOST_LINK_MIN_VERSION || msg.link_version > HOST_LINK_VERSION) {
+          ws.close(LINK_CLOSE.VERSION_MISMATCH, `host link v${msg.link_version}; this daemon speaks v${HOST_LINK_MIN_VERSION}-v${HOST_LINK_VERSION}`);
           return;
         }
+        linkVersion = msg.link_version;
         // A killed host whose entry is already gone: end it without registering it again. (One whose entry
         // still exists is attached below and told to end through its entry's killPending.)
         if (!registry.hasInstance(msg.host_instance) && registry.wasKilled(msg.host_instance)) {
@@ -177,6 +180,8 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
             return;
           case 'inject_result':
             deps.injector.onResult(entry, msg);
+            // Published: the host may forget it (a v2 host keeps no results and knows no ack).
+            if (linkVersion >= 3) handle.send({ type: 'inject_ack', inject_ids: [msg.inject_id] });
             return;
           case 'hello':
             ws.close(LINK_CLOSE.BAD_MESSAGE, 'hello sent twice');
