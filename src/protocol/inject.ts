@@ -63,7 +63,7 @@ export interface MulticastResult {
   success: boolean;
   results: {
     successful: { id: string; inject_id: string; status: InjectStatus }[];
-    failed: { id: string; code: string; error: string }[];
+    failed: { id: string; code: string; error: string; inject_id?: string; job?: TimeoutJob }[];
   };
 }
 

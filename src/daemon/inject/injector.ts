@@ -93,7 +93,15 @@ export class Injector {
       else {
         const e = isTeleptyError(s.reason) ? s.reason : new TeleptyError('INTERNAL', 'inject failed');
         if (!isTeleptyError(s.reason)) this.deps.log.error(`multicast inject to ${id}`, s.reason);
-        result.results.failed.push({ id, code: e.code, error: e.message });
+        const job = e.details?.job;
+        const injectId = e.details?.inject_id;
+        result.results.failed.push({
+          id,
+          code: e.code,
+          error: e.message,
+          ...(typeof injectId === 'string' ? { inject_id: injectId } : {}),
+          ...(job === 'pending' || job === 'withdrawn' ? { job } : {}),
+        });
       }
     });
     result.success = result.results.failed.length === 0;

@@ -1,4 +1,4 @@
-import { parseInjectRequest, parseMulticastRequest, parseSubmitRequest, type MulticastResult } from '../../protocol/inject.js';
+import { IDEMPOTENCY_HEADER, parseInjectRequest, parseMulticastRequest, parseSubmitRequest, type MulticastResult } from '../../protocol/inject.js';
 import { redactErrorText } from '../http/respond.js';
 import type { Route } from '../http/router.js';
 import type { Injector } from './injector.js';
@@ -17,16 +17,16 @@ export function injectRoutes(injector: Injector): Route[] {
       method: 'POST',
       path: '/api/sessions/:id/inject',
       handler: async (ctx) => {
-        const { prompt, ...opts } = parseInjectRequest(ctx.body);
+        const { prompt, ...opts } = parseInjectRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER]);
         return { body: await injector.inject(ctx.params.id, prompt, opts) };
       },
     },
-    { method: 'POST', path: '/api/sessions/:id/submit', handler: async (ctx) => ({ body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body)) }) },
+    { method: 'POST', path: '/api/sessions/:id/submit', handler: async (ctx) => ({ body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER])) }) },
     {
       method: 'POST',
       path: '/api/sessions/multicast/inject',
       handler: async (ctx) => {
-        const { session_ids, prompt, ...opts } = parseMulticastRequest(ctx.body);
+        const { session_ids, prompt, ...opts } = parseMulticastRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER]);
         return { body: forCaller(await injector.multicast(session_ids, prompt, opts), ctx.remote) };
       },
     },
@@ -34,7 +34,7 @@ export function injectRoutes(injector: Injector): Route[] {
       method: 'POST',
       path: '/api/sessions/broadcast/inject',
       handler: async (ctx) => {
-        const { prompt, ...opts } = parseInjectRequest(ctx.body);
+        const { prompt, ...opts } = parseInjectRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER]);
         return { body: forCaller(await injector.broadcast(prompt, opts), ctx.remote) };
       },
     },
