@@ -142,6 +142,8 @@ export class Injector {
         entry.lastThreadId = opts.thread_id;
         this.deps.changed();
       }
+      // A new job under this id (one withdrawn earlier may be sent again): its outcome is still to be published.
+      this.published.delete(injectId);
       const fresh: Pending = { injectId, entry, text, enterOnly, opts, origin, createdAt: this.deps.now(), waiters: [] };
       p = fresh;
       this.pending.set(injectId, fresh);
@@ -191,6 +193,8 @@ export class Injector {
       for (const w of p.waiters.splice(0)) w.reject(new TeleptyError('TIMEOUT', 'withdrawn', { inject_id: p.injectId, job: 'withdrawn' }));
       const e = new TeleptyError('TIMEOUT', `the session was busy: the prompt was still queued after ${ms} ms and has been withdrawn (nothing was typed, nothing will be)`, { inject_id: p.injectId, job: 'withdrawn' satisfies TimeoutJob });
       this.failed(p, e);
+      // Its one outcome (inject_failed) is published: a stray late result must not make a second.
+      this.remember(p.injectId);
       return e;
     }
     return new TeleptyError(
@@ -255,7 +259,7 @@ export class Injector {
       this.announceFailure(target, msg.inject_id, new TeleptyError(isErrorCode(msg.code) ? msg.code : 'INTERNAL', msg.error ?? 'inject failed'), origin);
       return;
     }
-    this.deps.events.emit(msg.status, { inject_id: msg.inject_id, target_agent: target, written_at: msg.written_at, submitted_at: msg.submitted_at, source_type: origin.source_type, ...origin.extra });
+    this.deps.events.emit(msg.status, { inject_id: msg.inject_id, target_agent: target, written_at: msg.written_at, submitted_at: msg.submitted_at, ...origin.extra });
   }
 
   /** Ids whose outcome was published, bounded (oldest forgotten first). */
