@@ -106,6 +106,18 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
       let alive = true;
       let helloSeen = false;
       let linkVersion = HOST_LINK_VERSION;
+      // Acks go out on the next turn, after the bus has sent the published events on (it flushes on nextTick):
+      // a daemon killed in between has then not told the host to forget an outcome nobody received. Gathered: one
+      // frame for a burst of results.
+      let acks: string[] = [];
+      const ack = (injectId: string): void => {
+        if (acks.push(injectId) > 1) return;
+        setImmediate(() => {
+          const ids = acks;
+          acks = [];
+          handle.send({ type: 'inject_ack', inject_ids: ids });
+        });
+      };
       const helloTimer = setTimeout(() => ws.close(LINK_CLOSE.BAD_MESSAGE, 'no hello'), timings.helloTimeoutMs);
       const heartbeat = setInterval(() => {
         if (!alive) {
@@ -181,7 +193,7 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
           case 'inject_result':
             deps.injector.onResult(entry, msg);
             // Published: the host may forget it (a v2 host keeps no results and knows no ack).
-            if (linkVersion >= 3) handle.send({ type: 'inject_ack', inject_ids: [msg.inject_id] });
+            if (linkVersion >= 3) ack(msg.inject_id);
             return;
           case 'hello':
             ws.close(LINK_CLOSE.BAD_MESSAGE, 'hello sent twice');
