@@ -119,8 +119,10 @@ export class Injector {
     try {
       entry = this.deps.registry.requireConnected(id);
     } catch (err) {
-      // An id that is not a valid session id is not echoed into the event (it came from a URL, unchecked).
-      if (isTeleptyError(err)) this.announceFailure(isSessionId(id) ? id : null, opts.inject_id ?? null, err, origin);
+      // An id that is not a valid session id is not echoed into the event (it came from a URL, unchecked). The
+      // request was not accepted, so it carries no inject id: a caller's repeat of it may still be accepted, and
+      // each accepted inject ends in exactly one outcome event.
+      if (isTeleptyError(err)) this.announceFailure(isSessionId(id) ? id : null, null, err, origin);
       throw err;
     }
     const injectId = opts.inject_id ?? randomUUID();
