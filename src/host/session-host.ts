@@ -46,6 +46,8 @@ export interface HostSpec {
   cols: number;
   rows: number;
   term: string;
+  /** The request id of the spawn that started it (told to the daemon in every hello). */
+  spawn_request_id?: string;
 }
 
 export interface HostTimings extends LinkTimings, InjectTimings {
@@ -301,6 +303,7 @@ export class SessionHost {
         last_activity_at: new Date(this.lastActivity).toISOString(),
         bracketed_paste: modes.bracketedPaste,
         alt_screen: modes.altScreen,
+        ...(this.spec.spawn_request_id ? { spawn_request_id: this.spec.spawn_request_id } : {}),
       },
     };
   }

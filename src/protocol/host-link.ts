@@ -44,6 +44,8 @@ export interface HostSessionInfo {
   last_activity_at: string;
   bracketed_paste: boolean;
   alt_screen: boolean;
+  /** The request id of the spawn that started this host (v3): a daemon after a crash answers a repeat of it. */
+  spawn_request_id?: string;
 }
 
 export interface HostHello {

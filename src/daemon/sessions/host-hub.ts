@@ -91,6 +91,8 @@ export interface HostHubDeps {
   injector: Injector;
   /** The session exited; `killed` when it ended because it was killed. */
   onExit: (entry: SessionEntry) => void;
+  /** A host said which spawn request started it. */
+  spawnedBy?: (requestId: string, entry: SessionEntry) => void;
 }
 
 /** `/api/host`: the WebSocket every session host keeps open to the daemon. */
@@ -164,6 +166,7 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
           return;
         }
         handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id });
+        if (typeof msg.session.spawn_request_id === 'string') deps.spawnedBy?.(msg.session.spawn_request_id, entry);
         if (entry.killPending) handle.send({ type: 'kill', reason: 'the session was killed while its host was away' });
       };
 
