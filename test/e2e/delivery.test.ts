@@ -224,3 +224,51 @@ describe('a person\'s draft is never merged with a prompt', () => {
     expect((await submissions())[2]).toBe('ccforced');
   });
 });
+
+describe('a timeout says which it is', () => {
+  it('job "pending" (exit 7: it is being typed, its outcome comes on the bus) and job "withdrawn" (exit 5: never typed)', { timeout: 60_000 }, async () => {
+    const home = homes.newHome();
+    // A program that never echoes nor reacts: a job there runs its whole 2 s watch for a reaction to the Enter.
+    const r0 = await runCli(home, ['spawn', '--id', 'mute', '--', 'sleep', '600']);
+    expect(r0.exitCode, r0.stderr).toBe(0);
+    const port = (await liveDaemon(home))?.record.port as number;
+    const bus = subscribeBus(port, '?kind=entered');
+    watches.push(bus);
+    await bus.open;
+    const [running, queued] = await Promise.all([
+      runCli(home, ['inject', 'mute', 'first', '--timeout', '0.5', '--inject-id', 'first-job', '--json']),
+      new Promise((r) => setTimeout(r, 150)).then(() => runCli(home, ['inject', 'mute', 'second', '--timeout', '0.5', '--inject-id', 'second-job', '--json'])),
+    ]);
+    expect(running.exitCode, running.stderr).toBe(7);
+    expect(parseJson(running)).toMatchObject({ code: 'TIMEOUT', job: 'pending', inject_id: 'first-job' });
+    expect(running.stderr).toMatch(/may still be typed/);
+    expect(queued.exitCode, queued.stderr).toBe(5);
+    expect(parseJson(queued)).toMatchObject({ code: 'TIMEOUT', job: 'withdrawn', inject_id: 'second-job' });
+    expect(queued.stderr).toMatch(/nothing was typed/);
+    const entered = await waitFor('the pending job\'s outcome on the bus', () => bus.events.find((e) => e.inject_id === 'first-job'), 10_000);
+    expect(entered.kind).toBe('entered');
+    const answer = await fetch(`http://127.0.0.1:${port}/api/sessions/mute/inject`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'third', wait: true, timeout_ms: 300, inject_id: 'third-job' }),
+    });
+    expect(answer.status).toBe(504);
+    expect(await answer.json()).toMatchObject({ code: 'TIMEOUT', job: 'pending', inject_id: 'third-job' });
+  });
+});
+
+describe('spawn with a request id', () => {
+  it('answers a repeat with the session the first made, and makes no second one', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const port = (await liveDaemon(home))?.record.port as number;
+    const body = { command: 'sleep', args: ['600'], request_id: 'spawn-once' };
+    const [a, b] = await Promise.all([postApi(port, '/api/sessions/spawn', body), postApi(port, '/api/sessions/spawn', body)]);
+    const c = await postApi(port, '/api/sessions/spawn', body);
+    expect(a.status).toBe(201);
+    expect(b.json.session_id).toBe(a.json.session_id);
+    expect(c.json.session_id).toBe(a.json.session_id);
+    const list = parseJson<{ id: string }[]>(await runCli(home, ['list', '--json']));
+    expect(list.map((s) => s.id)).toEqual([a.json.session_id]);
+  });
+});

@@ -193,7 +193,7 @@ export class Injector {
     if (cancelled) {
       this.pending.delete(p.injectId);
       for (const w of p.waiters.splice(0)) w.reject(new TeleptyError('TIMEOUT', 'withdrawn', { inject_id: p.injectId, job: 'withdrawn' }));
-      const e = new TeleptyError('TIMEOUT', `the session was busy: the prompt was still queued after ${ms} ms and has been withdrawn (nothing was typed, nothing will be)`, { inject_id: p.injectId, job: 'withdrawn' satisfies TimeoutJob });
+      const e = new TeleptyError('TIMEOUT', `the session was busy: the prompt was still queued after ${ms} ms and has been withdrawn (nothing was typed) and will never be typed`, { inject_id: p.injectId, job: 'withdrawn' satisfies TimeoutJob });
       this.failed(p, e);
       // Its one outcome (inject_failed) is published: a stray late result must not make a second.
       this.remember(p.injectId);

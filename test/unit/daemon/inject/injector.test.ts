@@ -225,7 +225,7 @@ describe('injector', () => {
     const { entry, host } = await session('worker');
     const e = await rejection(injector.inject('worker', 'too late', opts({ wait: true, timeout_ms: 20 })));
     expect(e.code).toBe('TIMEOUT');
-    expect(e.message).toMatch(/withdrawn \(nothing was typed, nothing will be\)/);
+    expect(e.message).toMatch(/withdrawn \(nothing was typed\) and will never be typed/);
     expect(e.details).toMatchObject({ job: 'withdrawn' });
     const id = (host.jobs[0] as InjectJobArgs).inject_id;
     expect(host.cancelled).toEqual([id]);
