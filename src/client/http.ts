@@ -74,7 +74,10 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
-    /** The whole request reached the kernel: from here a lost connection may mean the daemon acted on it. */
+    /**
+     * The request was handed to the connection: from here a lost connection may mean the daemon acted on it (its
+     * bytes may have reached the daemon before the write completed here; only a refused connect proves nothing did).
+     */
     let sent = false;
     const socket = net.connect({ host: endpoint.host, port: endpoint.port });
     const finish = (err: Error | null, value?: JsonAnswer): void => {
@@ -86,11 +89,10 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
       else resolve(value as JsonAnswer);
     };
     const timer = setTimeout(() => finish(new TeleptyError('TIMEOUT', `no answer from the daemon at ${where} within ${timeoutMs} ms`)), timeoutMs);
-    socket.on('connect', () =>
-      socket.write(payload ? Buffer.concat([head, payload]) : head, () => {
-        sent = true;
-      }),
-    );
+    socket.on('connect', () => {
+      sent = true;
+      socket.write(payload ? Buffer.concat([head, payload]) : head);
+    });
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       received += c.length;
