@@ -3,7 +3,7 @@ import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
 import { findDaemon, proveRecord, readToken, recordEndpoint, type DaemonHandle } from './discovery.js';
 import { readStateRecord } from './local-files.js';
-import { DAEMON_NONCE_HEADER } from '../protocol/headers.js';
+import { DAEMON_NONCE_HEADER, REPEAT_HEADER } from '../protocol/headers.js';
 import { exchangeJson, isDropped, requestJson, resultOf, type Endpoint, type JsonAnswer, type JsonRequest } from './http.js';
 
 /**
@@ -80,7 +80,7 @@ export class DaemonClient {
       await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
       try {
         this.verified = await this.rediscover();
-        return await requestJson<T>(this.verified.endpoint, req);
+        return await requestJson<T>(this.verified.endpoint, { ...req, headers: { ...req.headers, [REPEAT_HEADER]: '1' } });
       } catch (err) {
         if (!isTeleptyError(err)) throw err;
         const answer = onRetryError ? await onRetryError(err) : null;

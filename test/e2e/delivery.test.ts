@@ -289,4 +289,25 @@ describe('spawn with a request id', () => {
     const list = parseJson<{ id: string }[]>(await runCli(home, ['list', '--json']));
     expect(list.map((s) => s.id)).toEqual([a.json.session_id]);
   });
+
+  it('after a daemon crash, a repeat (x-telepty-repeat) answers the session the first try made, once its host is back', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const first = await liveDaemon(home);
+    const body = { command: 'sleep', args: ['600'], request_id: 'spawn-crash' };
+    const a = await postApi(first?.record.port as number, '/api/sessions/spawn', body);
+    expect(a.status).toBe(201);
+    process.kill(first?.record.pid as number, 'SIGKILL');
+    await runCli(home, ['daemon', 'start']);
+    const port = (await liveDaemon(home))?.record.port as number;
+    const repeat = await fetch(`http://127.0.0.1:${port}/api/sessions/spawn`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telepty-repeat': '1' },
+      body: JSON.stringify(body),
+    });
+    expect(repeat.status).toBe(201);
+    expect(await repeat.json()).toMatchObject({ session_id: a.json.session_id });
+    const list = parseJson<{ id: string }[]>(await runCli(home, ['list', '--json']));
+    expect(list.map((s) => s.id)).toEqual([a.json.session_id]);
+  });
 });

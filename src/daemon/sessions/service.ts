@@ -40,6 +40,10 @@ export interface SessionsDeps {
 /** Spawn request ids remembered (a repeat comes within seconds of the first; spawns are rare). */
 const SPAWN_REQUEST_IDS_MAX = 1_000;
 
+/** A host reconnects within its reconnect cap (1 s) plus a hello: a repeated spawn waits this long for it. */
+const SPAWN_REPEAT_WAIT_MS = 2_000;
+const SPAWN_REPEAT_POLL_MS = 50;
+
 /** The session side of the daemon: registry, hosts, viewers, spawning, persistence and the sweeper. */
 export class Sessions {
   readonly registry: SessionRegistry;
@@ -135,9 +139,11 @@ export class Sessions {
    * Answered once sessions.json has the new session: a daemon killed right after still knows it. A spawn with a
    * request id this daemon has seen (its own, or one a reconnecting host names) answers that session again.
    */
-  async spawn(req: SpawnRequest): Promise<SpawnResponse> {
+  async spawn(req: SpawnRequest, repeat = false): Promise<SpawnResponse> {
     const rid = req.request_id;
-    const known = rid ? this.spawnRequests.get(rid) : undefined;
+    let known = rid ? this.spawnRequests.get(rid) : undefined;
+    // A repeat after a dropped connection: the first try's host may be reconnecting to this (new) daemon.
+    if (rid && !known && repeat) known = await this.waitForSpawnRequest(rid);
     if (known) return known.answer();
     const made = this.spawnNew(req);
     if (rid) {
@@ -158,6 +164,16 @@ export class Sessions {
 
   private spawnAnswer(entry: SessionEntry): SpawnResponse {
     return { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid ?? 0, session: this.registry.toObject(entry) };
+  }
+
+  /** A host naming this spawn request, for at most SPAWN_REPEAT_WAIT_MS. */
+  private async waitForSpawnRequest(requestId: string): Promise<{ answer: () => Promise<SpawnResponse> } | undefined> {
+    const deadline = this.deps.now() + SPAWN_REPEAT_WAIT_MS;
+    for (;;) {
+      const known = this.spawnRequests.get(requestId);
+      if (known || this.deps.now() >= deadline) return known;
+      await new Promise((r) => setTimeout(r, SPAWN_REPEAT_POLL_MS));
+    }
   }
 
   /** Spawn request ids, bounded in count (oldest forgotten first). */
