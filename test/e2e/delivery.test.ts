@@ -5,7 +5,7 @@ import type { BusEvent } from '../../src/protocol/bus.js';
 import type { InjectResponse } from '../../src/protocol/inject.js';
 import { postApi, subscribeBus, type ApiAnswer, type BusWatch } from '../helpers/api.js';
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
-import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { hostsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
@@ -297,16 +297,26 @@ describe('spawn with a request id', () => {
     const body = { command: 'sleep', args: ['600'], request_id: 'spawn-crash' };
     const a = await postApi(first?.record.port as number, '/api/sessions/spawn', body);
     expect(a.status).toBe(201);
-    process.kill(first?.record.pid as number, 'SIGKILL');
-    await runCli(home, ['daemon', 'start']);
-    const port = (await liveDaemon(home))?.record.port as number;
-    const repeat = await fetch(`http://127.0.0.1:${port}/api/sessions/spawn`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-telepty-repeat': '1' },
-      body: JSON.stringify(body),
-    });
-    expect(repeat.status).toBe(201);
-    expect(await repeat.json()).toMatchObject({ session_id: a.json.session_id });
+    // The host is held still while the daemon is replaced, so it is not back yet when the repeat arrives.
+    const [hostPid] = await hostsOf(home);
+    process.kill(hostPid as number, 'SIGSTOP');
+    try {
+      process.kill(first?.record.pid as number, 'SIGKILL');
+      await runCli(home, ['daemon', 'start']);
+      const port = (await liveDaemon(home))?.record.port as number;
+      const pending = fetch(`http://127.0.0.1:${port}/api/sessions/spawn`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telepty-repeat': '1' },
+        body: JSON.stringify(body),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(hostPid as number, 'SIGCONT');
+      const repeat = await pending;
+      expect(repeat.status).toBe(201);
+      expect(await repeat.json()).toMatchObject({ session_id: a.json.session_id });
+    } finally {
+      process.kill(hostPid as number, 'SIGCONT');
+    }
     const list = parseJson<{ id: string }[]>(await runCli(home, ['list', '--json']));
     expect(list.map((s) => s.id)).toEqual([a.json.session_id]);
   });
