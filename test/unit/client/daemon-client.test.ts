@@ -177,6 +177,21 @@ describe('a request whose connection dropped after it was sent', () => {
     });
   }
 
+  it('marks the repeat (x-telepty-repeat), so a daemon can wait for the first try\'s session host', async () => {
+    const dying = await droppingServer('close');
+    const seen: (string | undefined)[] = [];
+    const next = http.createServer((req, res) => {
+      seen.push(req.headers['x-telepty-repeat'] as string | undefined);
+      res.writeHead(201, { 'content-type': 'application/json' }).end('{"session_id":"s"}');
+    });
+    servers.push(next);
+    await new Promise<void>((r) => next.listen(0, '127.0.0.1', r));
+    const port = (next.address() as net.AddressInfo).port;
+    const { client } = claimedClient(dying.port, 'n-dying', 300, verified(port, 'n-next', 301));
+    expect(await client.request({ method: 'POST', path: '/api/sessions/spawn', body: { request_id: 'r1' }, idempotent: true })).toEqual({ session_id: 's' });
+    expect(seen).toEqual(['1']);
+  });
+
   it('lets the caller read an error of the repeat as the first try\'s success (a kill that already killed)', async () => {
     const dying = await droppingServer('close');
     const gone = http.createServer((_req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'no such session', code: 'SESSION_NOT_FOUND' })));
