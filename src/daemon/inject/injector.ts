@@ -66,11 +66,23 @@ function answerFor(base: { success: true; inject_id: string; session_id: string 
   return { ...base, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at };
 }
 
+/** Add an id to a bounded set of ids (the oldest is forgotten first). */
+function remember(ids: Set<string>, id: string): void {
+  ids.delete(id);
+  ids.add(id);
+  if (ids.size > PUBLISHED_IDS_MAX) {
+    const oldest = ids.values().next();
+    if (!oldest.done) ids.delete(oldest.value);
+  }
+}
+
 /** Routes inject jobs to the host that owns the session, and reports what happened, honestly. */
 export class Injector {
   private readonly pending = new Map<string, Pending>();
   /** Ids whose outcome this daemon published: a result the host sends again (its ack was lost) is not published twice. */
   private readonly published = new Set<string>();
+  /** Ids withdrawn on a timeout (their inject_failed published) and not sent again since. */
+  private readonly withdrawn = new Set<string>();
 
   constructor(private readonly deps: InjectorDeps) {}
 
@@ -145,7 +157,7 @@ export class Injector {
         this.deps.changed();
       }
       // A new job under this id (one withdrawn earlier may be sent again): its outcome is still to be published.
-      this.published.delete(injectId);
+      this.withdrawn.delete(injectId);
       const fresh: Pending = { injectId, entry, text, enterOnly, opts, origin, createdAt: this.deps.now(), waiters: [] };
       p = fresh;
       this.pending.set(injectId, fresh);
@@ -192,11 +204,12 @@ export class Injector {
     }
     if (cancelled) {
       this.pending.delete(p.injectId);
-      for (const w of p.waiters.splice(0)) w.reject(new TeleptyError('TIMEOUT', 'withdrawn', { inject_id: p.injectId, job: 'withdrawn' }));
       const e = new TeleptyError('TIMEOUT', `the session was busy: the prompt was still queued after ${ms} ms and has been withdrawn (nothing was typed) and will never be typed`, { inject_id: p.injectId, job: 'withdrawn' satisfies TimeoutJob });
+      // Callers that joined it are told the same.
+      for (const w of p.waiters.splice(0)) w.reject(e);
       this.failed(p, e);
       // Its one outcome (inject_failed) is published: a stray late result must not make a second.
-      this.remember(p.injectId);
+      remember(this.withdrawn, p.injectId);
       return e;
     }
     return new TeleptyError(
@@ -247,11 +260,11 @@ export class Injector {
   private settle(entry: SessionEntry, msg: HostInjectResult, publish: boolean): void {
     const p = this.pending.get(msg.inject_id);
     if (p) this.pending.delete(msg.inject_id);
-    if (publish && !this.published.has(msg.inject_id)) {
+    if (publish && !this.published.has(msg.inject_id) && !(this.withdrawn.has(msg.inject_id) && !p)) {
       const origin: InjectOrigin = p?.origin ?? { source_type: msg.meta?.source_type === 'bus_auto_route' ? 'bus_auto_route' : 'api', ...(msg.meta?.extra ? { extra: msg.meta.extra } : {}) };
       this.publishOutcome(entry.id, msg, origin);
     }
-    this.remember(msg.inject_id);
+    remember(this.published, msg.inject_id);
     for (const w of p?.waiters.splice(0) ?? []) w.resolve(msg);
   }
 
@@ -262,16 +275,6 @@ export class Injector {
       return;
     }
     this.deps.events.emit(msg.status, { inject_id: msg.inject_id, target_agent: target, written_at: msg.written_at, submitted_at: msg.submitted_at, ...origin.extra });
-  }
-
-  /** Ids whose outcome was published, bounded (oldest forgotten first). */
-  private remember(injectId: string): void {
-    this.published.delete(injectId);
-    this.published.add(injectId);
-    if (this.published.size > PUBLISHED_IDS_MAX) {
-      const oldest = this.published.values().next();
-      if (!oldest.done) this.published.delete(oldest.value);
-    }
   }
 
   /** The host link of `entry` closed: callers waiting on its jobs are told; late results are still published. */
