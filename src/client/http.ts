@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { TeleptyError, isErrorBody } from '../protocol/errors.js';
+import { TeleptyError, isErrorBody, isTeleptyError } from '../protocol/errors.js';
 import { TOKEN_HEADER } from '../protocol/headers.js';
 
 export interface Endpoint {
@@ -14,6 +14,19 @@ export interface JsonRequest {
   body?: unknown;
   /** Whole request bound, from connect to the last byte of the answer. */
   timeoutMs?: number;
+  /**
+   * Sending it twice does what sending it once does (a GET, or a request carrying an id the daemon or host
+   * remembers: inject_id, request_id). Only such a request is sent again when the connection dropped after it
+   * was sent (the daemon may have carried it out before it died).
+   */
+  idempotent?: boolean;
+  /** Extra header fields (names lower case). */
+  headers?: Record<string, string>;
+}
+
+/** The connection ended (empty close or reset) after the whole request was sent and before any answer byte. */
+export function isDropped(err: unknown): boolean {
+  return isTeleptyError(err) && err.details?.dropped === true;
 }
 
 /** A plain request needs no more than this unless the caller says (waits for injects pass their own). */
@@ -53,7 +66,7 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
   const lines = [`${method} ${req.path} HTTP/1.0`, `host: ${where}`, 'accept: application/json', 'connection: close'];
   if (payload) lines.push('content-type: application/json', `content-length: ${payload.length}`);
   if (endpoint.token) lines.push(`${TOKEN_HEADER}: ${endpoint.token}`);
-  for (const [name, value] of Object.entries(extraHeaders)) lines.push(`${name}: ${value}`);
+  for (const [name, value] of Object.entries({ ...req.headers, ...extraHeaders })) lines.push(`${name}: ${value}`);
   const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
   const timeoutMs = req.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
 
@@ -61,6 +74,11 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
+    /**
+     * The request was handed to the connection: from here a lost connection may mean the daemon acted on it (its
+     * bytes may have reached the daemon before the write completed here; only a refused connect proves nothing did).
+     */
+    let sent = false;
     const socket = net.connect({ host: endpoint.host, port: endpoint.port });
     const finish = (err: Error | null, value?: JsonAnswer): void => {
       if (settled) return;
@@ -71,7 +89,10 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
       else resolve(value as JsonAnswer);
     };
     const timer = setTimeout(() => finish(new TeleptyError('TIMEOUT', `no answer from the daemon at ${where} within ${timeoutMs} ms`)), timeoutMs);
-    socket.on('connect', () => socket.write(payload ? Buffer.concat([head, payload]) : head));
+    socket.on('connect', () => {
+      sent = true;
+      socket.write(payload ? Buffer.concat([head, payload]) : head);
+    });
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       received += c.length;
@@ -81,9 +102,17 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
       }
       settle(parseAnswer(Buffer.concat(chunks, received), false));
     });
-    socket.on('end', () => settle(parseAnswer(Buffer.concat(chunks, received), true)));
+    socket.on('end', () => {
+      if (received === 0 && sent) {
+        finish(new TeleptyError('PROTOCOL_MISMATCH', `${where} closed the connection without answering (the daemon may have stopped); the request may have been carried out`, { dropped: true }));
+        return;
+      }
+      settle(parseAnswer(Buffer.concat(chunks, received), true));
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code && NETWORK_CODES.has(err.code)) finish(new TeleptyError('DAEMON_UNREACHABLE', `cannot reach the daemon at ${where} (${err.code})`, { errno: err.code }));
+      const dropped = sent && received === 0 && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+      if (dropped) finish(new TeleptyError('DAEMON_UNREACHABLE', `the connection to ${where} was reset after the request was sent (${err.code}); the request may have been carried out`, { errno: err.code, dropped: true }));
+      else if (err.code && NETWORK_CODES.has(err.code)) finish(new TeleptyError('DAEMON_UNREACHABLE', `cannot reach the daemon at ${where} (${err.code})`, { errno: err.code }));
       else finish(err);
     });
 

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { isTeleptyError } from '../protocol/errors.js';
 import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionObject, SpawnResponse } from '../protocol/session.js';
 import type { DaemonClient } from './daemon-client.js';
 
@@ -22,6 +24,7 @@ export interface SpawnBody {
   env: Record<string, string>;
   cols?: number;
   rows?: number;
+  request_id?: string;
 }
 
 /** Spawning starts a host and waits for it to register: allow for a loaded machine. */
@@ -29,17 +32,38 @@ const SPAWN_REQUEST_TIMEOUT_MS = 30_000;
 /** A kill waits for SIGHUP, a grace period, SIGKILL and the exit report. */
 const KILL_REQUEST_TIMEOUT_MS = 30_000;
 
+/**
+ * A spawn carries a request id, made before the first send: the daemon answers a repeat of it with the session
+ * the first try made (a connection that dropped is retried only with the same id).
+ */
 export function spawnSession(c: DaemonClient, body: SpawnBody): Promise<SpawnResponse> {
-  return c.request<SpawnResponse>({ method: 'POST', path: '/api/sessions/spawn', body, timeoutMs: SPAWN_REQUEST_TIMEOUT_MS });
+  const withId = { ...body, request_id: body.request_id ?? randomUUID() };
+  return c.request<SpawnResponse>({ method: 'POST', path: '/api/sessions/spawn', body: withId, timeoutMs: SPAWN_REQUEST_TIMEOUT_MS, idempotent: true });
 }
 
-/** `?wait=1`: answered once the child has ended (a plain DELETE is the seed's, answered at once with `closing`). */
+/**
+ * `?wait=1`: answered once the child has ended (a plain DELETE is the seed's, answered at once with `closing`).
+ * A kill repeated after a dropped connection that finds the session gone: the first try killed it.
+ */
 export function killSession(c: DaemonClient, id: string): Promise<KillResponse> {
-  return c.request<KillResponse>({ method: 'DELETE', path: sessionPath(id, '?wait=1'), timeoutMs: KILL_REQUEST_TIMEOUT_MS });
+  return c.request<KillResponse>({ method: 'DELETE', path: sessionPath(id, '?wait=1'), timeoutMs: KILL_REQUEST_TIMEOUT_MS, idempotent: true }, async (err) =>
+    err.code === 'SESSION_NOT_FOUND' ? { success: true, id, status: 'killed', exit_code: null } : null,
+  );
 }
 
+/** A rename repeated after a dropped connection that finds the old id gone and the new one there: the first try did it. */
 export function renameSession(c: DaemonClient, id: string, newId: string): Promise<RenameResponse> {
-  return c.request<RenameResponse>({ method: 'PATCH', path: sessionPath(id), body: { new_id: newId } });
+  return c.request<RenameResponse>({ method: 'PATCH', path: sessionPath(id), body: { new_id: newId }, idempotent: true }, async (err) => {
+    if (err.code !== 'SESSION_NOT_FOUND') return null;
+    const renamed = await getSession(c, newId).then(
+      () => true,
+      (e: unknown) => {
+        if (isTeleptyError(e) && e.code === 'SESSION_NOT_FOUND') return false;
+        throw e;
+      },
+    );
+    return renamed ? { success: true, old_id: id, new_id: newId } : null;
+  });
 }
 
 export function readScreen(c: DaemonClient, id: string, q: ScreenQuery): Promise<ScreenSnapshot> {

@@ -3,7 +3,7 @@ import { connect } from '../client/daemon-client.js';
 import { injectMany, injectOne, type InjectBody } from '../client/inject.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionId } from '../protocol/ids.js';
-import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS, type InjectResponse, type MulticastResult } from '../protocol/inject.js';
+import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS, isInjectId, type InjectResponse, type MulticastResult } from '../protocol/inject.js';
 import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
@@ -21,12 +21,19 @@ interface InjectOptions {
   timeout?: string;
   all?: boolean;
   json?: boolean;
+  injectId?: string;
+  force?: boolean;
 }
 
 function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n * 1000 > MAX_INJECT_TIMEOUT_MS) throw new TeleptyError('INVALID_FIELD', `--timeout takes seconds (0-${MAX_INJECT_TIMEOUT_MS / 1000}), got ${JSON.stringify(value)}`);
   return n;
+}
+
+function checkInjectId(value: string): string {
+  if (isInjectId(value)) return value;
+  throw new TeleptyError('INVALID_FIELD', `--inject-id takes 1-200 letters, digits, ".", "_", ":" or "-", starting with a letter or digit; got ${JSON.stringify(String(value).slice(0, 40))}`);
 }
 
 export function describeResult(r: InjectResponse): string {
@@ -42,7 +49,8 @@ export function resultExit(r: InjectResponse): number {
 /** Exit status of a multi-target inject: the worst of its failures. */
 function multicastExit(r: MulticastResult): number {
   const order: Record<string, number> = { SESSION_NOT_FOUND: EXIT.NOT_FOUND, SESSION_DISCONNECTED: EXIT.UNAVAILABLE, SESSION_EXITED: EXIT.UNAVAILABLE, TIMEOUT: EXIT.TIMEOUT, SESSION_BUSY: EXIT.TIMEOUT };
-  const worst = r.results.failed.reduce<number>((w, f) => Math.max(w, order[f.code] ?? EXIT.FAILURE), EXIT.OK);
+  // A pending timeout (may still be typed) outranks the rest: retrying the lot would type that one twice.
+  const worst = r.results.failed.reduce<number>((w, f) => Math.max(w, f.code === 'TIMEOUT' && f.job === 'pending' ? EXIT.TIMEOUT_PENDING : (order[f.code] ?? EXIT.FAILURE)), EXIT.OK);
   return worst === EXIT.OK && r.results.successful.some((s) => s.status === 'entered') ? EXIT.ENTERED : worst;
 }
 
@@ -61,6 +69,8 @@ export const spec: CommandSpec = {
     { long: 'no-wait', description: 'return once the prompt is queued instead of when it is submitted' },
     { long: 'timeout', value: '<seconds>', description: `how long to wait for submission (default ${DEFAULT_INJECT_TIMEOUT_MS / 1000})` },
     { long: 'all', description: 'every session that has not exited (a disconnected one is reported as failed)' },
+    { long: 'inject-id', value: '<id>', description: 'this inject\'s id (made up when absent): a repeat with the same id is never typed twice' },
+    { long: 'force', description: 'type even when someone has a half-typed line in the session (it joins their text)' },
     { long: 'json', description: 'print the daemon answer as JSON' },
   ],
   helpAfter:
@@ -73,9 +83,11 @@ export const spec: CommandSpec = {
     ]) +
     '\nThe prompt is typed as a bracketed paste when the program supports it, Enter is sent alone once the\n' +
     'program has taken the text, and one prompt at a time goes to each session. Nothing is added to it.\n' +
-    'Exit status: 0 submitted (or queued with --no-wait, or typed with --no-enter); 2 bad input; 3 unknown\n' +
-    'session; 4 session disconnected or exited; 5 timeout or session busy (someone typing); 8 entered: Enter\n' +
-    'was pressed but the submission was not seen (the answer says what was); 1 other failures.\n',
+    'Exit status: 0 submitted (or queued with --no-wait, or typed with --no-enter); 2 bad input; 3 unknown session;\n' +
+    '4 session disconnected or exited; 5 nothing typed and nothing will be (timeout with the job withdrawn, or\n' +
+    'session busy: someone typing or a half-typed line): safe to retry; 7 timeout with the job pending: it may\n' +
+    'still be typed, its outcome comes on the bus, retry only with the same --inject-id; 8 entered: Enter was\n' +
+    'pressed but the submission was not seen (the answer says what was); 1 other failures.\n',
 };
 
 /** The inject command itself: run by commander or by the fast path (both parse `spec`). */
@@ -94,6 +106,8 @@ export async function run(targets: string | undefined, words: string[], opts: In
     ...(opts.enter ? {} : { no_enter: true }),
     wait: opts.wait,
     timeout_ms: timeoutMs(opts.timeout === undefined ? undefined : seconds(opts.timeout), DEFAULT_INJECT_TIMEOUT_MS),
+    ...(opts.injectId !== undefined ? { inject_id: checkInjectId(opts.injectId) } : {}),
+    ...(opts.force ? { force: true } : {}),
   };
   const client = await connect();
   if (ids !== 'all' && ids.length === 1) {

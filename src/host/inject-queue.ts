@@ -32,6 +32,9 @@ export interface InjectTimings {
   quietMaxMs: number;
 }
 
+/** How often a job held by a person's half-typed line looks again (a key that clears it is seen within this). */
+const DRAFT_POLL_MS = 50;
+
 export const DEFAULT_INJECT_TIMINGS: InjectTimings = {
   typingPauseMs: 400,
   typingDeferMaxMs: 10_000,
@@ -85,6 +88,8 @@ export interface InjectTarget {
   bracketedPaste(): boolean;
   cursorState(): Promise<CursorState>;
   lastInputAt(): number;
+  /** A person has a half-typed line (printable keys since the last Enter, Ctrl-C, Ctrl-U, Esc…). */
+  draftPending?(): boolean;
   exited(): boolean;
   /** Whether the program reads in the terminal's canonical mode (the kernel's line editor); null: cannot tell. */
   canonicalInput(): Promise<boolean | null>;
@@ -235,17 +240,28 @@ export class InjectQueue {
     if (this.target.exited()) throw new JobFailure('SESSION_EXITED', 'the program exited before the prompt was delivered');
   }
 
-  /** Wait until nobody has typed for typingPauseMs; fail after typingDeferMaxMs of continuous typing. */
+  /**
+   * Wait until nobody has typed for typingPauseMs and (unless the job is forced) nobody has a half-typed line;
+   * fail with SESSION_BUSY after typingDeferMaxMs, nothing written.
+   */
   private async waitForTypingPause(): Promise<void> {
     const t = this.timings;
     const start = this.now();
+    const force = this.active?.force === true;
     for (;;) {
       const quietFor = this.now() - this.target.lastInputAt();
-      if (quietFor >= t.typingPauseMs) return;
+      const draft = !force && this.target.draftPending?.() === true;
+      if (quietFor >= t.typingPauseMs && !draft) return;
       if (this.now() - start > t.typingDeferMaxMs) {
-        throw new JobFailure('SESSION_BUSY', `someone kept typing in the session for ${Math.round(t.typingDeferMaxMs / 1000)} s; the prompt was not written`);
+        const secs = Math.round(t.typingDeferMaxMs / 1000);
+        throw new JobFailure(
+          'SESSION_BUSY',
+          draft && quietFor >= t.typingPauseMs
+            ? `someone has a half-typed line in the session (typed without Enter) and it stayed for ${secs} s; the prompt was not written (send it with --force to type it after their text anyway)`
+            : `someone kept typing in the session for ${secs} s; the prompt was not written`,
+        );
       }
-      await this.sleep(t.typingPauseMs - quietFor);
+      await this.sleep(quietFor >= t.typingPauseMs ? DRAFT_POLL_MS : t.typingPauseMs - quietFor);
     }
   }
 

@@ -6,7 +6,10 @@ import {
   type DaemonRequest,
   type DaemonToHost,
   type HostHello,
+  type HostInjectResult,
   type HostRequestMap,
+  type InjectJobArgs,
+  type InjectReply,
   type HostRequestOp,
   exitCodeOf,
 } from '../protocol/host-link.js';
@@ -18,7 +21,9 @@ import type { Logger } from '../util/log.js';
 import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
 import { DaemonLink, type LinkTimings } from './daemon-link.js';
 import { DirectViewers } from './direct-viewers.js';
-import { InjectQueue, type InjectTimings } from './inject-queue.js';
+import { DraftTracker } from './draft.js';
+import { InjectMemory } from './inject-memory.js';
+import { InjectQueue, type InjectOutcome, type InjectTimings } from './inject-queue.js';
 import { programFor, type ProgramProfile } from './programs.js';
 import { PtyProcess, type PtyExit } from './pty.js';
 import { ScreenModel, type ScreenModes } from './screen.js';
@@ -42,6 +47,8 @@ export interface HostSpec {
   cols: number;
   rows: number;
   term: string;
+  /** The request id of the spawn that started it (told to the daemon in every hello). */
+  spawn_request_id?: string;
 }
 
 export interface HostTimings extends LinkTimings, InjectTimings {
@@ -103,6 +110,9 @@ export class SessionHost {
   private readonly screen: ScreenModel;
   private readonly link: DaemonLink;
   private readonly injects: InjectQueue;
+  /** Inject ids seen: running jobs, and results kept until a daemon acknowledged them. */
+  private readonly injectMemory: InjectMemory;
+  private readonly draft = new DraftTracker();
   private readonly direct: DirectViewers;
   private readonly now: () => number;
   private lastInput = 0;
@@ -132,6 +142,7 @@ export class SessionHost {
     private readonly deps: HostDeps,
   ) {
     this.now = deps.now ?? Date.now;
+    this.injectMemory = new InjectMemory(this.now);
     this.sessionId = spec.session_id;
     this.program = programFor(spec.command, spec.args);
     this.createdAt = new Date(this.now()).toISOString();
@@ -165,6 +176,8 @@ export class SessionHost {
           deps.log.info(`connected to the daemon as ${this.sessionId}`);
           // A daemon that restarted learns of the viewers this host kept serving.
           if (this.direct.count > 0) this.link.send({ type: 'state', direct_viewers: this.direct.count });
+          // Results no daemon has acknowledged (the link was down, or the daemon died before it published them).
+          for (const r of this.injectMemory.unacked()) this.link.send(r);
         },
         onMessage: (m) => this.onDaemonMessage(m),
         onDown: (code, reason) => {
@@ -184,6 +197,7 @@ export class SessionHost {
         bracketedPaste: () => this.screen.modes().bracketedPaste,
         cursorState: () => this.screen.cursorState(),
         lastInputAt: () => this.lastInput,
+        draftPending: () => this.draft.pending,
         exited: () => this.pty.hasExited,
         canonicalInput: () => this.canonicalInput(),
         program: () => this.program,
@@ -191,7 +205,7 @@ export class SessionHost {
       },
       {
         written: (id, at) => this.link.send({ type: 'inject_written', inject_id: id, written_at: at }),
-        done: (id, o) => this.link.send({ type: 'inject_result', inject_id: id, ...o }),
+        done: (id, o) => this.injectDone(id, o),
       },
       deps.timings,
       (held) => this.pty.write(held),
@@ -254,6 +268,7 @@ export class SessionHost {
   input(data: string): void {
     this.touch();
     this.lastInput = this.now();
+    this.draft.feed(data);
     if (!this.injects.hold(data)) this.pty.write(data);
   }
 
@@ -296,6 +311,7 @@ export class SessionHost {
         last_activity_at: new Date(this.lastActivity).toISOString(),
         bracketed_paste: modes.bracketedPaste,
         alt_screen: modes.altScreen,
+        ...(this.spec.spawn_request_id ? { spawn_request_id: this.spec.spawn_request_id } : {}),
       },
     };
   }
@@ -399,9 +415,30 @@ export class SessionHost {
       case 'request':
         void this.answer(m);
         return;
+      case 'inject_ack':
+        if (Array.isArray(m.inject_ids)) this.injectMemory.ack(m.inject_ids.filter((id): id is string => typeof id === 'string'));
+        return;
       case 'welcome':
         return;
     }
+  }
+
+  /** A job ended: its result is kept (and sent again after a reconnect) until a daemon acknowledges it. */
+  private injectDone(id: string, outcome: InjectOutcome): void {
+    const job = this.injectMemory.get(id);
+    const meta = job?.state === 'running' ? job.meta : undefined;
+    const result: HostInjectResult = { type: 'inject_result', inject_id: id, ...outcome, ...(meta ? { meta } : {}) };
+    this.injectMemory.finished(result);
+    this.link.send(result);
+  }
+
+  /** A new job is queued; a repeated id is answered from memory and never typed again. */
+  private acceptInject(job: InjectJobArgs): InjectReply {
+    const known = this.injectMemory.get(job.inject_id);
+    if (known?.state === 'running') return { queued: true, position: 0, known: 'running' };
+    if (known?.state === 'done') return { queued: true, position: 0, known: 'done', result: known.result, acked: known.acked };
+    this.injectMemory.started(job.inject_id, job.meta);
+    return { queued: true, position: this.injects.enqueue(job) };
   }
 
   private async answer(req: DaemonRequest): Promise<void> {
@@ -419,12 +456,15 @@ export class SessionHost {
     switch (op) {
       case 'screen':
         return this.screen.snapshot(args as HostRequestMap['screen']['args']);
-      case 'inject': {
-        const position = this.injects.enqueue(args as HostRequestMap['inject']['args']);
-        return { queued: true, position };
+      case 'inject':
+        return this.acceptInject(args as HostRequestMap['inject']['args']);
+      case 'cancel_inject': {
+        const id = (args as HostRequestMap['cancel_inject']['args']).inject_id;
+        const cancelled = this.injects.cancel(id);
+        // Withdrawn before anything was typed: the id may be used again.
+        if (cancelled) this.injectMemory.forget(id);
+        return { cancelled };
       }
-      case 'cancel_inject':
-        return { cancelled: this.injects.cancel((args as HostRequestMap['cancel_inject']['args']).inject_id) };
       case 'replay':
         return { data: await this.replayScreen() };
       default:

@@ -6,3 +6,8 @@ export const API_PREFIX = '/api';
  * nonce refuses the request (412 DAEMON_MISMATCH) before doing anything; the one named echoes it in its answer.
  */
 export const DAEMON_NONCE_HEADER = 'x-telepty-daemon-nonce';
+/**
+ * Sent with a request repeated after its connection dropped (same body, same id). A spawn repeated so, whose
+ * request id this daemon does not know yet, waits briefly for a reconnecting host that names it.
+ */
+export const REPEAT_HEADER = 'x-telepty-repeat';

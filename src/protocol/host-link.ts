@@ -11,7 +11,13 @@ import type { ScreenQuery, ScreenState, SessionType } from './session.js';
 export type HostScreen = ScreenState;
 
 export const HOST_LINK_PATH = '/api/host';
-export const HOST_LINK_VERSION = 2;
+/**
+ * v3 added exactly-once delivery: `inject_ack` (daemon → host) for `inject_result`, which the host keeps and
+ * sends again after a reconnect until acknowledged; `meta` on inject jobs and results; `known` on inject replies.
+ */
+export const HOST_LINK_VERSION = 3;
+/** The oldest host link a daemon still accepts (a v2 host gets no acks: it never keeps results). */
+export const HOST_LINK_MIN_VERSION = 2;
 
 /** WebSocket close codes on the host link (4000-4999 are application codes). */
 export const LINK_CLOSE = {
@@ -38,6 +44,8 @@ export interface HostSessionInfo {
   last_activity_at: string;
   bracketed_paste: boolean;
   alt_screen: boolean;
+  /** The request id of the spawn that started this host (v3): a daemon after a crash answers a repeat of it. */
+  spawn_request_id?: string;
 }
 
 export interface HostHello {
@@ -94,7 +102,7 @@ export interface HostInjectWritten {
   written_at: string;
 }
 
-/** How an inject job ended. */
+/** How an inject job ended. Kept by the host and sent again after each reconnect until a daemon acks it. */
 export interface HostInjectResult {
   type: 'inject_result';
   inject_id: string;
@@ -105,6 +113,20 @@ export interface HostInjectResult {
   error?: string;
   /** For `entered`: what the screen showed instead of the submission. */
   seen?: string;
+  /** The job's `meta`, echoed so that a daemon that did not accept the job can still publish its outcome. */
+  meta?: InjectJobMeta;
+}
+
+/** What a daemon needs to publish a job's events (sender, thread, origin), carried with the job and its result. */
+export interface InjectJobMeta {
+  from: string | null;
+  reply_to: string | null;
+  thread_id: string | null;
+  reply_expected: boolean;
+  no_enter: boolean;
+  enter_only: boolean;
+  source_type: string;
+  extra?: Record<string, unknown>;
 }
 
 export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostEvent | HostInjectWritten | HostInjectResult;
@@ -137,6 +159,12 @@ export interface DaemonResize {
   rows: number;
 }
 
+/** The daemon has published these results: the host may forget them (v3). */
+export interface DaemonInjectAck {
+  type: 'inject_ack';
+  inject_ids: string[];
+}
+
 /** Viewers are attached (on) or all gone (off): the host sends output only while on. */
 export interface DaemonSubscribe {
   type: 'subscribe';
@@ -152,12 +180,24 @@ export interface InjectJobArgs {
   no_enter: boolean;
   /** Enter alone (submit). */
   enter_only: boolean;
+  /** Type even over a person's half-typed line. */
+  force?: boolean;
+  meta?: InjectJobMeta;
 }
+
+/**
+ * What a host answers to an inject: queued (a new job), or `known` when it remembers the id: `running` (queued or
+ * being typed: its result follows as usual) or `done` with the first outcome (`acked`: a daemon already published it).
+ */
+export type InjectReply =
+  | { queued: true; position: number; known?: undefined }
+  | { queued: true; position: number; known: 'running' }
+  | { queued: true; position: number; known: 'done'; result: HostInjectResult; acked: boolean };
 
 export interface HostRequestMap {
   screen: { args: ScreenQuery; result: HostScreen };
   replay: { args: Record<string, never>; result: { data: string } };
-  inject: { args: InjectJobArgs; result: { queued: true; position: number } };
+  inject: { args: InjectJobArgs; result: InjectReply };
   /** Withdraw a job that has not started; `cancelled: false` when it already runs or ran. */
   cancel_inject: { args: { inject_id: string }; result: { cancelled: boolean } };
 }
@@ -171,7 +211,7 @@ export interface DaemonRequest<K extends HostRequestOp = HostRequestOp> {
   args: HostRequestMap[K]['args'];
 }
 
-export type DaemonToHost = DaemonWelcome | DaemonRename | DaemonKill | DaemonInput | DaemonResize | DaemonSubscribe | DaemonRequest;
+export type DaemonToHost = DaemonWelcome | DaemonRename | DaemonKill | DaemonInput | DaemonResize | DaemonSubscribe | DaemonRequest | DaemonInjectAck;
 
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -179,7 +219,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 const HOST_TYPES = new Set(['hello', 'state', 'reply', 'exit', 'gap', 'event', 'inject_written', 'inject_result']);
-const DAEMON_TYPES = new Set(['welcome', 'rename', 'kill', 'input', 'resize', 'subscribe', 'request']);
+const DAEMON_TYPES = new Set(['welcome', 'rename', 'kill', 'input', 'resize', 'subscribe', 'request', 'inject_ack']);
 
 /** A link message of one of `types`, or null (the receiver closes a link that sends anything else). */
 function parseLinkMessage<T>(text: string, types: Set<string>): T | null {

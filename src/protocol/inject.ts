@@ -19,11 +19,30 @@ export interface InjectOptions {
   /** Answer when the job finished (true) or once it is queued (false, the HTTP default). */
   wait: boolean;
   timeout_ms: number;
+  /** The caller's id for this inject (body `inject_id` or the Idempotency-Key header); null: the daemon picks one. */
+  inject_id?: string | null;
+  /** Type even when a person has a half-typed line in the session (their draft and the prompt become one line). */
+  force?: boolean;
 }
 
 export interface InjectRequest extends InjectOptions {
   prompt: string;
 }
+
+/**
+ * Inject ids: chosen by the caller (any string of this shape) or the daemon (a UUID). A repeat of an id the session
+ * host remembers is answered with the first outcome and never typed again.
+ */
+export const INJECT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+/** The HTTP header that may carry the inject id instead of the body (lower case, as node gives headers). */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+export function isInjectId(value: unknown): value is string {
+  return typeof value === 'string' && INJECT_ID_PATTERN.test(value);
+}
+
+/** Which kind a TIMEOUT is: `withdrawn` (nothing typed, never will be) or `pending` (may still be typed). */
+export type TimeoutJob = 'withdrawn' | 'pending';
 
 export type InjectStatus = 'queued' | 'written' | 'entered' | 'submitted';
 
@@ -55,7 +74,7 @@ export interface MulticastResult {
   success: boolean;
   results: {
     successful: { id: string; inject_id: string; status: InjectStatus }[];
-    failed: { id: string; code: string; error: string }[];
+    failed: { id: string; code: string; error: string; inject_id?: string; job?: TimeoutJob }[];
   };
 }
 
@@ -86,7 +105,21 @@ export function parsePrompt(value: unknown): string {
   return normalizePrompt(value);
 }
 
-export function parseInjectOptions(o: Fields, defaults: { wait: boolean }): InjectOptions {
+/** The caller's inject id: body `inject_id`, else the Idempotency-Key header; both given must agree. */
+export function parseInjectId(o: Fields, header?: string | string[]): string | null {
+  const fromHeader = Array.isArray(header) ? header[0] : header;
+  const raw = o.inject_id ?? fromHeader;
+  if (raw === undefined || raw === null) return null;
+  if (!isInjectId(raw)) {
+    throw new TeleptyError('INVALID_FIELD', '"inject_id" (or the Idempotency-Key header) must be 1-200 letters, digits, ".", "_", ":" or "-", starting with a letter or digit', { field: 'inject_id' });
+  }
+  if (o.inject_id !== undefined && fromHeader !== undefined && fromHeader !== o.inject_id) {
+    throw new TeleptyError('INVALID_FIELD', '"inject_id" and the Idempotency-Key header differ; give one', { field: 'inject_id' });
+  }
+  return raw;
+}
+
+export function parseInjectOptions(o: Fields, defaults: { wait: boolean }, idHeader?: string | string[]): InjectOptions {
   const from = ref(o, 'from');
   return {
     from,
@@ -96,26 +129,33 @@ export function parseInjectOptions(o: Fields, defaults: { wait: boolean }): Inje
     no_enter: optBool(o, 'no_enter') ?? false,
     wait: optBool(o, 'wait') ?? defaults.wait,
     timeout_ms: optInt(o, 'timeout_ms', 1, MAX_INJECT_TIMEOUT_MS) ?? DEFAULT_INJECT_TIMEOUT_MS,
+    inject_id: parseInjectId(o, idHeader),
+    force: optBool(o, 'force') ?? false,
   };
 }
 
-export function parseInjectRequest(body: unknown): InjectRequest {
+export function parseInjectRequest(body: unknown, idHeader?: string | string[]): InjectRequest {
   const o = expectObject(body);
-  return { prompt: parsePrompt(o.prompt), ...parseInjectOptions(o, { wait: false }) };
+  return { prompt: parsePrompt(o.prompt), ...parseInjectOptions(o, { wait: false }, idHeader) };
 }
 
-export function parseSubmitRequest(body: unknown): InjectOptions {
-  return parseInjectOptions(body === undefined ? {} : expectObject(body), { wait: false });
+export function parseSubmitRequest(body: unknown, idHeader?: string | string[]): InjectOptions {
+  return parseInjectOptions(body === undefined ? {} : expectObject(body), { wait: false }, idHeader);
+}
+
+/** The id of one target's job in a multicast: the caller's id with the session id appended (one job per session). */
+export function multicastInjectId(base: string | null, sessionId: string): string | null {
+  return base === null ? null : `${base}.${sessionId}`.slice(0, 200);
 }
 
 /** At most this many targets in one multicast. */
 export const MAX_MULTICAST = 256;
 
-export function parseMulticastRequest(body: unknown): InjectRequest & { session_ids: string[] } {
+export function parseMulticastRequest(body: unknown, idHeader?: string | string[]): InjectRequest & { session_ids: string[] } {
   const o = expectObject(body);
   const ids = o.session_ids;
   if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_MULTICAST) {
     throw new TeleptyError('INVALID_FIELD', `"session_ids" must be an array of 1-${MAX_MULTICAST} session ids`, { field: 'session_ids' });
   }
-  return { session_ids: [...new Set(ids.map((id) => assertSessionId(id)))], ...parseInjectRequest(o) };
+  return { session_ids: [...new Set(ids.map((id) => assertSessionId(id)))], ...parseInjectRequest(o, idHeader) };
 }

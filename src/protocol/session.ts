@@ -74,6 +74,8 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface SpawnRequest {
   session_id?: string;
+  /** The caller's id for this spawn (body `request_id` or the Idempotency-Key header): a repeat answers the session the first made. */
+  request_id?: string;
   command: string;
   args: string[];
   cwd?: string;
@@ -111,14 +113,22 @@ export function parseEnv(value: unknown, field = 'env'): Record<string, string> 
   return out;
 }
 
-export function parseSpawnRequest(body: unknown): SpawnRequest {
+/** Spawn request ids: the same shape as inject ids. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+
+export function parseSpawnRequest(body: unknown, idHeader?: string | string[]): SpawnRequest {
   const o: Fields = expectObject(body);
+  const rawId = o.request_id ?? (Array.isArray(idHeader) ? idHeader[0] : idHeader);
+  if (rawId !== undefined && rawId !== null && (typeof rawId !== 'string' || !REQUEST_ID_PATTERN.test(rawId))) {
+    throw new TeleptyError('INVALID_FIELD', '"request_id" (or the Idempotency-Key header) must be 1-200 letters, digits, ".", "_", ":" or "-", starting with a letter or digit', { field: 'request_id' });
+  }
   const sessionId = o.session_id === undefined || o.session_id === null ? undefined : assertNewSessionId(o.session_id);
   const command = reqString(o, 'command', { min: 1, max: SPAWN_LIMITS.commandMax, noNul: true });
   if (command.trim().length === 0) throw new TeleptyError('INVALID_COMMAND', 'the command is empty');
   const cwd = optString(o, 'cwd', { min: 1, max: 4096, noNul: true });
   return {
     ...(sessionId ? { session_id: sessionId } : {}),
+    ...(typeof rawId === 'string' ? { request_id: rawId } : {}),
     command,
     args: optStringArray(o, 'args', SPAWN_LIMITS.argsMax, { max: SPAWN_LIMITS.argMax, noNul: true }) ?? [],
     ...(cwd !== undefined ? { cwd } : {}),

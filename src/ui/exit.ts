@@ -13,10 +13,12 @@ export const EXIT = {
   NOT_FOUND: 3,
   /** The session exists but cannot take input now: disconnected or exited. */
   UNAVAILABLE: 4,
-  /** Not confirmed in time: inject/submit timeout, session busy. */
+  /** Nothing was typed and nothing will be: timeout with the job withdrawn, session busy. Safe to retry. */
   TIMEOUT: 5,
   /** Refused by auth: missing or wrong token, forbidden origin or host. */
   AUTH: 6,
+  /** Timeout with the job pending: it may still be typed; its outcome comes on the bus. Retry only with the same inject id. */
+  TIMEOUT_PENDING: 7,
   /** `entered`: Enter was written but the submission was not seen (not proven); the answer says what was seen. */
   ENTERED: 8,
 } as const;
@@ -50,6 +52,9 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
 };
 
 export function exitCodeFor(err: unknown): number {
-  if (isTeleptyError(err)) return BY_CODE[err.code] ?? EXIT.FAILURE;
+  if (isTeleptyError(err)) {
+    if (err.code === 'TIMEOUT' && err.details?.job === 'pending') return EXIT.TIMEOUT_PENDING;
+    return BY_CODE[err.code] ?? EXIT.FAILURE;
+  }
   return EXIT.FAILURE;
 }

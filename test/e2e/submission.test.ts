@@ -121,20 +121,20 @@ describe('every prompt is submitted exactly once, whole, and reported truly', ()
 });
 
 describe('when the submission is not seen', () => {
-  it('reports entered with what was seen, exits 8, publishes inject_entered, and the program has no submission', async () => {
+  it('reports entered with what was seen, exits 8, publishes entered (with what was seen), and the program has no submission', async () => {
     const home = homes.newHome();
     const log = path.join(home, 'never.log');
     // Every Enter within 60 s of a paste is a newline: the prompt stays in the box.
     const r = await runCli(home, ['spawn', '--id', 'never', '--env', `FIXTURE_LOG=${log}`, '--env', 'FIXTURE_PASTE_ENTER_MS=60000', '--', process.execPath, path.join(FIXTURES, 'gemini-like.mjs')]);
     expect(r.exitCode, r.stderr).toBe(0);
     await waitFor('ready', async () => (await runCli(home, ['read', 'never'])).stdout.includes('ready'), 20_000);
-    const watch = subscribeBus(await daemonPort(home), '?kind=inject_entered&kind=submitted');
+    const watch = subscribeBus(await daemonPort(home), '?kind=entered&kind=submitted');
     await watch.open;
     const inj = await runCli(home, ['inject', 'never', 'this stays in the box', '--json']);
     expect(inj.exitCode, inj.stderr).toBe(8);
     const answer = parseJson<{ status: string; seen: string; inject_id: string; submitted_at: string | null }>(inj);
     expect(answer).toMatchObject({ status: 'entered', submitted_at: null, seen: expect.stringMatching(/still showed in the input box/) });
-    const ev = await waitFor('inject_entered', () => watch.events.find((e) => e.kind === 'inject_entered'));
+    const ev = await waitFor('entered', () => watch.events.find((e) => e.kind === 'entered'));
     watch.ws.close();
     expect(ev).toMatchObject({ inject_id: answer.inject_id, target_agent: 'never', seen: answer.seen });
     expect(watch.events.filter((e) => e.kind === 'submitted')).toEqual([]);

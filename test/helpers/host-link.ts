@@ -50,11 +50,19 @@ export class QueueingHost implements HostHandle {
   /** A host that does not take jobs (stuck or broken) fails the request with this. */
   refuse: TeleptyError | null = null;
 
-  send(_message: DaemonToHost): void {}
+  /** What a real host remembers: an inject with one of these ids is answered so, and not queued. */
+  readonly remembered = new Map<string, HostRequestMap['inject']['result']>();
+  readonly sent: DaemonToHost[] = [];
+
+  send(message: DaemonToHost): void {
+    this.sent.push(message);
+  }
 
   async request<K extends HostRequestOp>(op: K, args: HostRequestMap[K]['args'], _timeoutMs: number): Promise<HostRequestMap[K]['result']> {
     if (op === 'inject') {
       if (this.refuse) throw this.refuse;
+      const known = this.remembered.get((args as InjectJobArgs).inject_id);
+      if (known) return known as HostRequestMap[K]['result'];
       this.jobs.push(args as InjectJobArgs);
       return { queued: true, position: this.jobs.length - 1 } as HostRequestMap[K]['result'];
     }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError, isErrorCode, isTeleptyError } from '../../protocol/errors.js';
-import type { HostInjectResult, HostInjectWritten } from '../../protocol/host-link.js';
+import type { HostInjectResult, HostInjectWritten, InjectJobMeta, InjectReply } from '../../protocol/host-link.js';
 import { isSessionId } from '../../protocol/ids.js';
-import type { InjectOptions, InjectResponse, InjectStatus, MulticastResult, SubmitStrategy } from '../../protocol/inject.js';
+import { multicastInjectId, type InjectOptions, type InjectResponse, type InjectStatus, type MulticastResult, type SubmitStrategy, type TimeoutJob } from '../../protocol/inject.js';
 import { withTimeout } from '../../util/async.js';
 import type { Logger } from '../../util/log.js';
 import type { SessionEntry, SessionRegistry } from '../sessions/registry.js';
@@ -42,9 +42,48 @@ export interface InjectorDeps {
   changed: () => void;
 }
 
+/** Outcome ids remembered as published (a result is sent again only around a reconnect: this is ample). */
+const PUBLISHED_IDS_MAX = 10_000;
+
+function jobMeta(opts: InjectOptions, enterOnly: boolean, origin: InjectOrigin): InjectJobMeta {
+  return {
+    from: opts.from,
+    reply_to: opts.reply_to,
+    thread_id: opts.thread_id,
+    reply_expected: opts.reply_expected,
+    no_enter: opts.no_enter,
+    enter_only: enterOnly,
+    source_type: origin.source_type,
+    ...(origin.extra ? { extra: origin.extra } : {}),
+  };
+}
+
+/** The answer for a finished job: its status, or its failure as the error (with the inject id). */
+function answerFor(base: { success: true; inject_id: string; session_id: string }, result: HostInjectResult): InjectResponse {
+  if (result.status === 'failed') {
+    throw new TeleptyError(isErrorCode(result.code) ? result.code : 'INTERNAL', result.error ?? 'inject failed', { inject_id: base.inject_id });
+  }
+  const seen = result.status === 'entered' && typeof result.seen === 'string' ? { seen: result.seen } : {};
+  return { ...base, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at, ...seen };
+}
+
+/** Add an id to a bounded set of ids (the oldest is forgotten first). */
+function remember(ids: Set<string>, id: string): void {
+  ids.delete(id);
+  ids.add(id);
+  if (ids.size > PUBLISHED_IDS_MAX) {
+    const oldest = ids.values().next();
+    if (!oldest.done) ids.delete(oldest.value);
+  }
+}
+
 /** Routes inject jobs to the host that owns the session, and reports what happened, honestly. */
 export class Injector {
   private readonly pending = new Map<string, Pending>();
+  /** Ids whose outcome this daemon published: a result the host sends again (its ack was lost) is not published twice. */
+  private readonly published = new Set<string>();
+  /** Ids withdrawn on a timeout (their inject_failed published) and not sent again since. */
+  private readonly withdrawn = new Set<string>();
 
   constructor(private readonly deps: InjectorDeps) {}
 
@@ -92,7 +131,7 @@ export class Injector {
   }
 
   private async fanOut(ids: string[], prompt: string, opts: InjectOptions): Promise<MulticastResult> {
-    const settled = await Promise.allSettled(ids.map((id) => this.inject(id, prompt, opts)));
+    const settled = await Promise.allSettled(ids.map((id) => this.inject(id, prompt, { ...opts, inject_id: multicastInjectId(opts.inject_id ?? null, id) })));
     const result: MulticastResult = { success: true, results: { successful: [], failed: [] } };
     settled.forEach((s, i) => {
       const id = ids[i] as string;
@@ -100,7 +139,15 @@ export class Injector {
       else {
         const e = isTeleptyError(s.reason) ? s.reason : new TeleptyError('INTERNAL', 'inject failed');
         if (!isTeleptyError(s.reason)) this.deps.log.error(`multicast inject to ${id}`, s.reason);
-        result.results.failed.push({ id, code: e.code, error: e.message });
+        const job = e.details?.job;
+        const injectId = e.details?.inject_id;
+        result.results.failed.push({
+          id,
+          code: e.code,
+          error: e.message,
+          ...(typeof injectId === 'string' ? { inject_id: injectId } : {}),
+          ...(job === 'pending' || job === 'withdrawn' ? { job } : {}),
+        });
       }
     });
     // 0.1.53 answered success with the failed list on a partial failure; only a total failure is not a success.
@@ -113,29 +160,57 @@ export class Injector {
     try {
       entry = this.deps.registry.requireConnected(id);
     } catch (err) {
-      // An id that is not a valid session id is not echoed into the event (it came from a URL, unchecked).
+      // An id that is not a valid session id is not echoed into the event (it came from a URL, unchecked). The
+      // request was not accepted, so it carries no inject id: a caller's repeat of it may still be accepted, and
+      // each accepted inject ends in exactly one outcome event.
       if (isTeleptyError(err)) this.announceFailure(isSessionId(id) ? id : null, null, err, origin);
       throw err;
     }
-    const injectId = randomUUID();
-    if (opts.from !== null) {
-      entry.lastFrom = opts.from;
-      entry.lastReplyTo = opts.reply_to ?? opts.from;
-      entry.lastThreadId = opts.thread_id;
-      this.deps.changed();
-    }
-    const p: Pending = { injectId, entry, text, enterOnly, opts, origin, createdAt: this.deps.now(), waiters: [] };
-    this.pending.set(injectId, p);
-    const finished = opts.wait ? new Promise<HostInjectResult>((resolve, reject) => p.waiters.push({ resolve, reject })) : null;
-    try {
-      await entry.link.request('inject', { inject_id: injectId, text, no_enter: opts.no_enter, enter_only: enterOnly }, this.deps.timings.hostAckTimeoutMs);
-    } catch (err) {
-      this.pending.delete(injectId);
-      finished?.catch((e: unknown) => this.deps.log.debug(`inject ${injectId}: ${(e as Error).message}`));
-      this.failed(p, isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'the session host did not take the job'));
-      throw err;
-    }
+    const injectId = opts.inject_id ?? randomUUID();
     const base = { success: true as const, inject_id: injectId, session_id: entry.id };
+    const running = this.pending.get(injectId);
+    if (running && running.entry !== entry) {
+      throw new TeleptyError('CONFLICT', `inject id ${injectId} is already in use for session ${running.entry.id}; choose another id`, { inject_id: injectId });
+    }
+    let p: Pending;
+    let finished: Promise<HostInjectResult> | null;
+    if (running) {
+      // A repeat of a job this daemon is still running: join it (never type it again).
+      p = running;
+      finished = opts.wait ? new Promise<HostInjectResult>((resolve, reject) => running.waiters.push({ resolve, reject })) : null;
+    } else {
+      if (opts.from !== null) {
+        entry.lastFrom = opts.from;
+        entry.lastReplyTo = opts.reply_to ?? opts.from;
+        entry.lastThreadId = opts.thread_id;
+        this.deps.changed();
+      }
+      // A new job under this id (one withdrawn earlier may be sent again): its outcome is still to be published.
+      this.withdrawn.delete(injectId);
+      const fresh: Pending = { injectId, entry, text, enterOnly, opts, origin, createdAt: this.deps.now(), waiters: [] };
+      p = fresh;
+      this.pending.set(injectId, fresh);
+      finished = opts.wait ? new Promise<HostInjectResult>((resolve, reject) => fresh.waiters.push({ resolve, reject })) : null;
+      let reply: InjectReply;
+      try {
+        reply = await entry.link.request(
+          'inject',
+          { inject_id: injectId, text, no_enter: opts.no_enter, enter_only: enterOnly, ...(opts.force ? { force: true } : {}), meta: jobMeta(opts, enterOnly, origin) },
+          this.deps.timings.hostAckTimeoutMs,
+        );
+      } catch (err) {
+        this.pending.delete(injectId);
+        finished?.catch((e: unknown) => this.deps.log.debug(`inject ${injectId}: ${(e as Error).message}`));
+        this.failed(fresh, isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'the session host did not take the job'));
+        throw err;
+      }
+      if (reply.known === 'done') {
+        // The host remembers this id: it ran before (under this daemon or an earlier one). Its first outcome stands.
+        this.settle(entry, reply.result, !reply.acked);
+        if (reply.acked === false) entry.link.send({ type: 'inject_ack', inject_ids: [injectId] });
+        if (!finished) return answerFor(base, reply.result);
+      }
+    }
     if (!finished) return { ...base, status: 'queued', written_at: null, submitted_at: null };
     let timedOut = false;
     const result = await withTimeout(finished, opts.timeout_ms, () => {
@@ -144,14 +219,10 @@ export class Injector {
     }).catch(async (err: unknown) => {
       throw timedOut ? await this.timedOut(p) : err;
     });
-    if (result.status === 'failed') {
-      throw new TeleptyError(isErrorCode(result.code) ? result.code : 'INTERNAL', result.error ?? 'inject failed', { inject_id: injectId });
-    }
-    const seen = result.status === 'entered' && typeof result.seen === 'string' ? { seen: result.seen } : {};
-    return { ...base, session_id: p.entry.id, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at, ...seen };
+    return answerFor({ ...base, session_id: p.entry.id }, result);
   }
 
-  /** The caller stopped waiting: withdraw the job if it has not started, and say which it was. */
+  /** The caller stopped waiting: withdraw the job if it has not started, and say which it was (`job`). */
   private async timedOut(p: Pending): Promise<TeleptyError> {
     const ms = p.opts.timeout_ms;
     let cancelled = false;
@@ -162,11 +233,19 @@ export class Injector {
     }
     if (cancelled) {
       this.pending.delete(p.injectId);
-      const e = new TeleptyError('TIMEOUT', `the session was busy: the prompt was still queued after ${ms} ms and has been withdrawn (nothing was typed)`, { inject_id: p.injectId });
+      const e = new TeleptyError('TIMEOUT', `the session was busy: the prompt was still queued after ${ms} ms and has been withdrawn (nothing was typed) and will never be typed`, { inject_id: p.injectId, job: 'withdrawn' satisfies TimeoutJob });
+      // Callers that joined it are told the same.
+      for (const w of p.waiters.splice(0)) w.reject(e);
       this.failed(p, e);
+      // Its one outcome (inject_failed) is published: a stray late result must not make a second.
+      remember(this.withdrawn, p.injectId);
       return e;
     }
-    return new TeleptyError('TIMEOUT', `not confirmed within ${ms} ms; the job is still running and its outcome will be published on the bus`, { inject_id: p.injectId });
+    return new TeleptyError(
+      'TIMEOUT',
+      `not confirmed within ${ms} ms; the prompt may still be typed: its outcome will be published on the bus (inject ${p.injectId}); retry only with the same inject id`,
+      { inject_id: p.injectId, job: 'pending' satisfies TimeoutJob },
+    );
   }
 
   /** From the host: the text (and Enter) of a job is written. */
@@ -201,20 +280,32 @@ export class Injector {
     }
   }
 
-  /** From the host: how a job ended. */
+  /** From the host: how a job ended (also a result sent again after a reconnect: published once). */
   onResult(entry: SessionEntry, msg: HostInjectResult): void {
+    this.settle(entry, msg, true);
+  }
+
+  /** A job's outcome: published once (unless `publish` is false: already published), callers waiting are answered. */
+  private settle(entry: SessionEntry, msg: HostInjectResult, publish: boolean): void {
     const p = this.pending.get(msg.inject_id);
-    if (!p) return;
-    this.pending.delete(msg.inject_id);
-    if (msg.status === 'submitted') {
-      this.deps.events.emit('submitted', { inject_id: p.injectId, target_agent: entry.id, written_at: msg.written_at, submitted_at: msg.submitted_at, ...p.origin.extra });
-    } else if (msg.status === 'entered') {
-      // Enter was written and the submission not seen: say so, and what was seen instead.
-      this.deps.events.emit('inject_entered', { inject_id: p.injectId, target_agent: entry.id, written_at: msg.written_at, seen: typeof msg.seen === 'string' ? msg.seen : null, ...p.origin.extra });
-    } else if (msg.status === 'failed') {
-      this.failed(p, new TeleptyError(isErrorCode(msg.code) ? msg.code : 'INTERNAL', msg.error ?? 'inject failed'));
+    if (p) this.pending.delete(msg.inject_id);
+    if (publish && !this.published.has(msg.inject_id) && !(this.withdrawn.has(msg.inject_id) && !p)) {
+      const origin: InjectOrigin = p?.origin ?? { source_type: msg.meta?.source_type === 'bus_auto_route' ? 'bus_auto_route' : 'api', ...(msg.meta?.extra ? { extra: msg.meta.extra } : {}) };
+      this.publishOutcome(entry.id, msg, origin);
     }
-    for (const w of p.waiters.splice(0)) w.resolve(msg);
+    remember(this.published, msg.inject_id);
+    for (const w of p?.waiters.splice(0) ?? []) w.resolve(msg);
+  }
+
+  /** Exactly one outcome event per job: `submitted`, `entered`, `written` or `inject_failed`. */
+  private publishOutcome(target: string, msg: HostInjectResult, origin: InjectOrigin): void {
+    if (msg.status === 'failed') {
+      this.announceFailure(target, msg.inject_id, new TeleptyError(isErrorCode(msg.code) ? msg.code : 'INTERNAL', msg.error ?? 'inject failed'), origin);
+      return;
+    }
+    // `entered` says what the screen showed instead of the submission.
+    const seen = msg.status === 'entered' ? { seen: typeof msg.seen === 'string' ? msg.seen : null } : {};
+    this.deps.events.emit(msg.status, { inject_id: msg.inject_id, target_agent: target, written_at: msg.written_at, submitted_at: msg.submitted_at, ...seen, ...origin.extra });
   }
 
   /** The host link of `entry` closed: callers waiting on its jobs are told; late results are still published. */

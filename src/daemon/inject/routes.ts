@@ -1,4 +1,4 @@
-import { parseInjectRequest, parseMulticastRequest, parseSubmitRequest, type MulticastResult } from '../../protocol/inject.js';
+import { IDEMPOTENCY_HEADER, parseInjectRequest, parseMulticastRequest, parseSubmitRequest, type MulticastResult } from '../../protocol/inject.js';
 import { redactErrorText } from '../http/respond.js';
 import type { Route } from '../http/router.js';
 import type { Injector } from './injector.js';
@@ -25,17 +25,17 @@ export function injectRoutes(injector: Injector): Route[] {
       path: '/api/sessions/:id/inject',
       handler: async (ctx) => {
         // The seed's later clients send an empty prompt to press Enter: the same job as /submit.
-        if (isEnterOnly(ctx.body)) return { body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body)) };
-        const { prompt, ...opts } = parseInjectRequest(ctx.body);
+        if (isEnterOnly(ctx.body)) return { body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER])) };
+        const { prompt, ...opts } = parseInjectRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER]);
         return { body: await injector.inject(ctx.params.id, prompt, opts) };
       },
     },
-    { method: 'POST', path: '/api/sessions/:id/submit', handler: async (ctx) => ({ body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body)) }) },
+    { method: 'POST', path: '/api/sessions/:id/submit', handler: async (ctx) => ({ body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER])) }) },
     {
       method: 'POST',
       path: '/api/sessions/multicast/inject',
       handler: async (ctx) => {
-        const { session_ids, prompt, ...opts } = parseMulticastRequest(ctx.body);
+        const { session_ids, prompt, ...opts } = parseMulticastRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER]);
         return { body: forCaller(await injector.multicast(session_ids, prompt, opts), ctx.remote) };
       },
     },
@@ -43,7 +43,7 @@ export function injectRoutes(injector: Injector): Route[] {
       method: 'POST',
       path: '/api/sessions/broadcast/inject',
       handler: async (ctx) => {
-        const { prompt, ...opts } = parseInjectRequest(ctx.body);
+        const { prompt, ...opts } = parseInjectRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER]);
         return { body: forCaller(await injector.broadcast(prompt, opts), ctx.remote) };
       },
     },

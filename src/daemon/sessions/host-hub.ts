@@ -2,6 +2,7 @@ import type WebSocket from 'ws';
 import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import {
   HOST_LINK_PATH,
+  HOST_LINK_MIN_VERSION,
   HOST_LINK_VERSION,
   LINK_CLOSE,
   exitCodeOf,
@@ -90,6 +91,8 @@ export interface HostHubDeps {
   injector: Injector;
   /** The session exited; `killed` when it ended because it was killed. */
   onExit: (entry: SessionEntry) => void;
+  /** A host said which spawn request started it. */
+  spawnedBy?: (requestId: string, entry: SessionEntry) => void;
 }
 
 /** `/api/host`: the WebSocket every session host keeps open to the daemon. */
@@ -104,6 +107,19 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
       let entry: SessionEntry | null = null;
       let alive = true;
       let helloSeen = false;
+      let linkVersion = HOST_LINK_VERSION;
+      // Acks go out on the next turn, after the bus has sent the published events on (it flushes on nextTick):
+      // a daemon killed in between has then not told the host to forget an outcome nobody received. Gathered: one
+      // frame for a burst of results.
+      let acks: string[] = [];
+      const ack = (injectId: string): void => {
+        if (acks.push(injectId) > 1) return;
+        setImmediate(() => {
+          const ids = acks;
+          acks = [];
+          handle.send({ type: 'inject_ack', inject_ids: ids });
+        });
+      };
       const helloTimer = setTimeout(() => ws.close(LINK_CLOSE.BAD_MESSAGE, 'no hello'), timings.helloTimeoutMs);
       const heartbeat = setInterval(() => {
         if (!alive) {
@@ -123,10 +139,11 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
           ws.close(LINK_CLOSE.BAD_MESSAGE, 'the first message must be a valid hello');
           return;
         }
-        if (msg.link_version !== HOST_LINK_VERSION) {
-          ws.close(LINK_CLOSE.VERSION_MISMATCH, `host link v${msg.link_version}; this daemon speaks v${HOST_LINK_VERSION}`);
+        if (msg.link_version < HOST_LINK_MIN_VERSION || msg.link_version > HOST_LINK_VERSION) {
+          ws.close(LINK_CLOSE.VERSION_MISMATCH, `host link v${msg.link_version}; this daemon speaks v${HOST_LINK_MIN_VERSION}-v${HOST_LINK_VERSION}`);
           return;
         }
+        linkVersion = msg.link_version;
         // A killed host whose entry is already gone: end it without registering it again. (One whose entry
         // still exists is attached below and told to end through its entry's killPending.)
         if (!registry.hasInstance(msg.host_instance) && registry.wasKilled(msg.host_instance)) {
@@ -149,6 +166,7 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
           return;
         }
         handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id });
+        if (typeof msg.session.spawn_request_id === 'string') deps.spawnedBy?.(msg.session.spawn_request_id, entry);
         if (entry.killPending) handle.send({ type: 'kill', reason: 'the session was killed while its host was away' });
       };
 
@@ -177,6 +195,8 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
             return;
           case 'inject_result':
             deps.injector.onResult(entry, msg);
+            // Published: the host may forget it (a v2 host keeps no results and knows no ack).
+            if (linkVersion >= 3) ack(msg.inject_id);
             return;
           case 'hello':
             ws.close(LINK_CLOSE.BAD_MESSAGE, 'hello sent twice');

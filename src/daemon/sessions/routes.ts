@@ -1,3 +1,4 @@
+import { REPEAT_HEADER } from '../../protocol/headers.js';
 import { parseIdleFilter, parseRenameRequest, parseScreenQuery, parseSpawnRequest } from '../../protocol/session.js';
 import type { Route } from '../http/router.js';
 import type { Sessions } from './service.js';
@@ -11,7 +12,7 @@ function isFlag(v: string | null): boolean {
 export function sessionRoutes(sessions: Sessions): Route[] {
   return [
     { method: 'GET', path: '/api/sessions', handler: (ctx) => ({ body: sessions.list(parseIdleFilter(ctx.query)) }) },
-    { method: 'POST', path: '/api/sessions/spawn', handler: async (ctx) => ({ status: 201, body: await sessions.spawn(parseSpawnRequest(ctx.body)) }) },
+    { method: 'POST', path: '/api/sessions/spawn', handler: async (ctx) => ({ status: 201, body: await sessions.spawn(parseSpawnRequest(ctx.body, ctx.headers['idempotency-key']), ctx.headers[REPEAT_HEADER] === '1') }) },
     { method: 'POST', path: '/api/sessions/register', handler: (ctx) => sessions.registerPlaceholder(ctx.body) },
     { method: 'GET', path: '/api/sessions/:id', handler: (ctx) => ({ body: sessions.get(ctx.params.id) }) },
     { method: 'PATCH', path: '/api/sessions/:id', handler: async (ctx) => ({ body: await sessions.rename(ctx.params.id, parseRenameRequest(ctx.body).new_id) }) },

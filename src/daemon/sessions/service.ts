@@ -38,6 +38,13 @@ export interface SessionsDeps {
   now: () => number;
 }
 
+/** Spawn request ids remembered (a repeat comes within seconds of the first; spawns are rare). */
+const SPAWN_REQUEST_IDS_MAX = 1_000;
+
+/** A host reconnects within its reconnect cap (1 s) plus a hello: a repeated spawn waits this long for it. */
+const SPAWN_REPEAT_WAIT_MS = 2_000;
+const SPAWN_REPEAT_POLL_MS = 50;
+
 /** The session side of the daemon: registry, hosts, viewers, spawning, persistence and the sweeper. */
 export class Sessions {
   readonly registry: SessionRegistry;
@@ -48,6 +55,8 @@ export class Sessions {
   private readonly store: SessionStore;
   private readonly spawner: Spawner;
   private sweeper: { stop(): void } | undefined;
+  /** Spawns by the caller's request id: a repeat (its connection dropped) answers the session the first made. */
+  private readonly spawnRequests = new Map<string, { answer: () => Promise<SpawnResponse> }>();
 
   constructor(private readonly deps: SessionsDeps) {
     const { config, log, events, timings, now } = deps;
@@ -112,6 +121,11 @@ export class Sessions {
         onExit: (e) => {
           if (e.killPending) this.registry.remove(e);
         },
+        spawnedBy: (requestId, entry) => {
+          // A host started by a spawn this daemon did not make (a daemon before a crash): a repeat of that spawn
+          // is answered with this session.
+          if (!this.spawnRequests.has(requestId)) this.rememberSpawn(requestId, async () => this.spawnAnswer(entry));
+        },
       }),
       this.legacy.route(this.viewers.route()),
     ];
@@ -127,13 +141,54 @@ export class Sessions {
     return this.registry.toObject(this.registry.require(id));
   }
 
-  /** Answered once sessions.json has the new session: a daemon killed right after still knows it. */
-  async spawn(req: SpawnRequest): Promise<SpawnResponse> {
+  /**
+   * Answered once sessions.json has the new session: a daemon killed right after still knows it. A spawn with a
+   * request id this daemon has seen (its own, or one a reconnecting host names) answers that session again.
+   */
+  async spawn(req: SpawnRequest, repeat = false): Promise<SpawnResponse> {
+    const rid = req.request_id;
+    let known = rid ? this.spawnRequests.get(rid) : undefined;
+    // A repeat after a dropped connection: the first try's host may be reconnecting to this (new) daemon.
+    if (rid && !known && repeat) known = await this.waitForSpawnRequest(rid);
+    if (known) return known.answer();
+    const made = this.spawnNew(req);
+    if (rid) {
+      this.rememberSpawn(rid, () => made);
+      // A spawn that failed made nothing: a repeat may try again.
+      made.catch(() => this.spawnRequests.delete(rid));
+    }
+    return made;
+  }
+
+  private async spawnNew(req: SpawnRequest): Promise<SpawnResponse> {
     const entry = await this.spawner.spawn(req);
     // Its host's hello already started the write (a new session is urgent): wait for it, do not write again.
     await this.store.settle();
     this.deps.events.emit('session_spawn', { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid });
+    return this.spawnAnswer(entry);
+  }
+
+  private spawnAnswer(entry: SessionEntry): SpawnResponse {
     return { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid ?? 0, session: this.registry.toObject(entry) };
+  }
+
+  /** A host naming this spawn request, for at most SPAWN_REPEAT_WAIT_MS. */
+  private async waitForSpawnRequest(requestId: string): Promise<{ answer: () => Promise<SpawnResponse> } | undefined> {
+    const deadline = this.deps.now() + SPAWN_REPEAT_WAIT_MS;
+    for (;;) {
+      const known = this.spawnRequests.get(requestId);
+      if (known || this.deps.now() >= deadline) return known;
+      await new Promise((r) => setTimeout(r, SPAWN_REPEAT_POLL_MS));
+    }
+  }
+
+  /** Spawn request ids, bounded in count (oldest forgotten first). */
+  private rememberSpawn(requestId: string, answer: () => Promise<SpawnResponse>): void {
+    this.spawnRequests.set(requestId, { answer });
+    if (this.spawnRequests.size > SPAWN_REQUEST_IDS_MAX) {
+      const oldest = this.spawnRequests.keys().next();
+      if (!oldest.done) this.spawnRequests.delete(oldest.value);
+    }
   }
 
   /** Answered once sessions.json has the new id: a daemon killed right after must not switch the host back. */

@@ -71,6 +71,7 @@ export class Spawner {
       cols: req.cols,
       rows: req.rows,
       term: DEFAULT_TERM,
+      ...(req.request_id ? { spawn_request_id: req.request_id } : {}),
     };
     await ensureDir(this.deps.hostLogDir);
     const logFile = path.join(this.deps.hostLogDir, `${id}.log`);

@@ -27,6 +27,7 @@ const KNOWN: string[] = [
   'client/attach.ts -> ui/terminal.ts', // raw mode and the restore sequence belong to the terminal UI
   'client/autostart.ts -> ui/progress.ts', // the start-up spinner: progress should be passed in
   'client/daemon-client.ts -> ui/progress.ts',
+  'client/inject.ts -> ui/progress.ts', // the spinner while an inject waits
   'client/stop.ts -> daemon/claim.ts', // the state-file reader lives in the daemon
   'commands/daemon.ts -> daemon/claim.ts',
   'commands/daemon.ts -> daemon/main.ts', // `telepty daemon` runs the daemon in this process

@@ -125,3 +125,81 @@ describe('a client of the daemon named by the state file', () => {
     expect(rediscoveries()).toBe(0);
   });
 });
+
+/** A server that reads a whole request, then closes the connection without a byte (or resets it): a daemon dying mid-request. */
+async function droppingServer(how: 'close' | 'reset'): Promise<{ port: number; bodies: string[] }> {
+  const state = { port: 0, bodies: [] as string[] };
+  const server = net.createServer((s) => {
+    let got = '';
+    s.on('data', (c: Buffer) => {
+      got += c.toString();
+      const end = got.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(got);
+      if (end < 0 || (length && got.length < end + 4 + Number(length[1]))) return;
+      state.bodies.push(got.slice(end + 4));
+      if (how === 'reset') s.resetAndDestroy();
+      else s.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.port = (server.address() as net.AddressInfo).port;
+  droppers.push(server);
+  return state;
+}
+const droppers: net.Server[] = [];
+afterEach(async () => {
+  for (const s of droppers.splice(0)) await new Promise((r) => s.close(r));
+});
+
+describe('a request whose connection dropped after it was sent', () => {
+  for (const how of ['close', 'reset'] as const) {
+    it(`(${how}) is sent again, with the same body, only when it is idempotent; the answer is the new daemon's`, async () => {
+      const dying = await droppingServer(how);
+      const next = await fakeDaemon('checks', 'n-next', 301);
+      const { client, rediscoveries } = claimedClient(dying.port, 'n-dying', 300, verified(next.port, 'n-next', 301));
+      const body = { prompt: 'once', inject_id: 'fixed-id' };
+      expect(await client.request({ method: 'POST', path: '/api/do', body, idempotent: true })).toEqual({ did: 'it', by: 'n-next' });
+      expect(dying.bodies.map((b) => JSON.parse(b) as unknown)).toEqual([body]);
+      expect(next.done).toHaveLength(1);
+      expect(rediscoveries()).toBe(1);
+    });
+
+    it(`(${how}) is not sent again when it carries no id, and says it may have been carried out`, async () => {
+      const dying = await droppingServer(how);
+      const { client, rediscoveries } = claimedClient(dying.port, 'n-dying', 300, null);
+      const err = await client.request({ method: 'POST', path: '/api/do' }).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toMatch(/may have been carried out.*not sent again/);
+      expect(dying.bodies).toHaveLength(1);
+      expect(rediscoveries()).toBe(0);
+    });
+  }
+
+  it('marks the repeat (x-telepty-repeat), so a daemon can wait for the first try\'s session host', async () => {
+    const dying = await droppingServer('close');
+    const seen: (string | undefined)[] = [];
+    const next = http.createServer((req, res) => {
+      seen.push(req.headers['x-telepty-repeat'] as string | undefined);
+      res.writeHead(201, { 'content-type': 'application/json' }).end('{"session_id":"s"}');
+    });
+    servers.push(next);
+    await new Promise<void>((r) => next.listen(0, '127.0.0.1', r));
+    const port = (next.address() as net.AddressInfo).port;
+    const { client } = claimedClient(dying.port, 'n-dying', 300, verified(port, 'n-next', 301));
+    expect(await client.request({ method: 'POST', path: '/api/sessions/spawn', body: { request_id: 'r1' }, idempotent: true })).toEqual({ session_id: 's' });
+    expect(seen).toEqual(['1']);
+  });
+
+  it('lets the caller read an error of the repeat as the first try\'s success (a kill that already killed)', async () => {
+    const dying = await droppingServer('close');
+    const gone = http.createServer((_req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'no such session', code: 'SESSION_NOT_FOUND' })));
+    servers.push(gone);
+    await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
+    const port = (gone.address() as net.AddressInfo).port;
+    const { client } = claimedClient(dying.port, 'n-dying', 300, verified(port, 'n-next', 301));
+    const r = await client.request<{ killed: boolean }>({ method: 'DELETE', path: '/api/sessions/x', idempotent: true }, async (e) => (e.code === 'SESSION_NOT_FOUND' ? { killed: true } : null));
+    expect(r).toEqual({ killed: true });
+  });
+});

@@ -64,7 +64,7 @@ describe('injector', () => {
     const { host } = await session('worker');
     const r = await injector.inject('worker', 'review the auth module', opts());
     expect(r).toEqual({ success: true, inject_id: expect.any(String), session_id: 'worker', status: 'queued', written_at: null, submitted_at: null, submit: { deferred: true, strategy: 'pty_split_cr' } });
-    expect(host.jobs).toEqual([{ inject_id: r.inject_id, text: 'review the auth module', no_enter: false, enter_only: false }]);
+    expect(host.jobs).toEqual([{ inject_id: r.inject_id, text: 'review the auth module', no_enter: false, enter_only: false, meta: expect.objectContaining({ source_type: 'api' }) }]);
     expect(sink.events).toEqual([]);
   });
 
@@ -127,6 +127,55 @@ describe('injector', () => {
     expect(await entered).toMatchObject({ status: 'entered', submitted_at: null });
     expect(await written).toMatchObject({ status: 'written', submitted_at: null });
     expect(ofKind('submitted')).toEqual([]);
+    // Each accepted inject ends in exactly one outcome event.
+    expect(ofKind('entered')).toEqual([expect.objectContaining({ inject_id: a.inject_id, target_agent: 'worker' })]);
+    expect(ofKind('written')).toEqual([expect.objectContaining({ inject_id: b.inject_id, target_agent: 'worker' })]);
+  });
+
+  it('uses the caller\'s inject id; a repeat while the job runs joins it instead of queueing it again', async () => {
+    const { entry, host } = await session('worker');
+    const first = injector.inject('worker', 'once', opts({ wait: true, inject_id: 'job-1' }));
+    await host.jobsAt(1);
+    const again = await injector.inject('worker', 'once', opts({ inject_id: 'job-1' }));
+    expect(again).toMatchObject({ inject_id: 'job-1', status: 'queued' });
+    const joined = injector.inject('worker', 'once', opts({ wait: true, inject_id: 'job-1' }));
+    expect(host.jobs.map((j) => j.inject_id)).toEqual(['job-1']);
+    injector.onResult(entry, result('job-1'));
+    expect(await first).toMatchObject({ inject_id: 'job-1', status: 'submitted' });
+    expect(await joined).toMatchObject({ inject_id: 'job-1', status: 'submitted' });
+    expect(sink.kinds()).toEqual(['submitted']);
+  });
+
+  it('answers a repeat the host remembers with its first outcome, publishing it only when no daemon has', async () => {
+    const { host } = await session('worker');
+    const done = result('job-2', { status: 'entered', submitted_at: null });
+    host.remembered.set('job-2', { queued: true, position: 0, known: 'done', result: done, acked: true });
+    expect(await injector.inject('worker', 'x', opts({ wait: true, inject_id: 'job-2' }))).toMatchObject({ inject_id: 'job-2', status: 'entered' });
+    expect(await injector.inject('worker', 'x', opts({ inject_id: 'job-2' }))).toMatchObject({ status: 'entered' });
+    expect(sink.events).toEqual([]);
+    host.remembered.set('job-3', { queued: true, position: 0, known: 'done', result: result('job-3'), acked: false });
+    expect(await injector.inject('worker', 'x', opts({ wait: true, inject_id: 'job-3' }))).toMatchObject({ status: 'submitted' });
+    expect(sink.kinds()).toEqual(['submitted']);
+    expect(host.sent).toContainEqual({ type: 'inject_ack', inject_ids: ['job-3'] });
+    expect(host.jobs).toEqual([]);
+  });
+
+  it('publishes a result sent again after a reconnect once, from the meta the host echoes', async () => {
+    const { entry } = await session('worker');
+    const meta = { from: 'alice', reply_to: 'alice', thread_id: null, reply_expected: false, no_enter: false, enter_only: false, source_type: 'bus_auto_route', extra: { turn_id: 't9' } };
+    injector.onResult(entry, result('from-before', { meta }));
+    injector.onResult(entry, result('from-before', { meta }));
+    expect(sink.events).toEqual([expect.objectContaining({ kind: 'submitted' })]);
+    expect(ofKind('submitted')[0]).toMatchObject({ inject_id: 'from-before', target_agent: 'worker', turn_id: 't9' });
+  });
+
+  it('refuses an inject id in use for another session', async () => {
+    await session('worker');
+    await session('other');
+    void injector.inject('worker', 'x', opts({ wait: true, inject_id: 'shared' }));
+    await new Promise((r) => setImmediate(r));
+    const e = await rejection(injector.inject('other', 'x', opts({ inject_id: 'shared' })));
+    expect(e.code).toBe('CONFLICT');
   });
 
   it('fails a waiting caller with the code the host reported and publishes inject_failed with it', async () => {
@@ -176,7 +225,8 @@ describe('injector', () => {
     const { entry, host } = await session('worker');
     const e = await rejection(injector.inject('worker', 'too late', opts({ wait: true, timeout_ms: 20 })));
     expect(e.code).toBe('TIMEOUT');
-    expect(e.message).toMatch(/withdrawn \(nothing was typed\)/);
+    expect(e.message).toMatch(/withdrawn \(nothing was typed\) and will never be typed/);
+    expect(e.details).toMatchObject({ job: 'withdrawn' });
     const id = (host.jobs[0] as InjectJobArgs).inject_id;
     expect(host.cancelled).toEqual([id]);
     expect(ofKind('inject_failed')).toEqual([expect.objectContaining({ inject_id: id, code: 'TIMEOUT' })]);
@@ -189,7 +239,8 @@ describe('injector', () => {
     host.stillQueued = false;
     const e = await rejection(injector.inject('worker', 'long one', opts({ wait: true, timeout_ms: 20 })));
     expect(e.code).toBe('TIMEOUT');
-    expect(e.message).toMatch(/still running/);
+    expect(e.message).toMatch(/may still be typed/);
+    expect(e.details).toMatchObject({ job: 'pending' });
     expect(ofKind('inject_failed')).toEqual([]);
     const id = (host.jobs[0] as InjectJobArgs).inject_id;
     injector.onResult(entry, result(id));
@@ -208,20 +259,21 @@ describe('injector', () => {
     expect(ofKind('submitted')).toEqual([expect.objectContaining({ inject_id: id })]);
   });
 
-  it('forgets the jobs of a host that has been gone longer than pendingTtlMs', async () => {
+  it('forgets the jobs of a host gone longer than pendingTtlMs, yet publishes their result once when the host sends it', async () => {
     const { entry } = await session('worker');
     const r = await injector.inject('worker', 'x', opts());
     clock += TIMINGS.pendingTtlMs + 1;
     injector.onHostGone(entry);
     injector.onResult(entry, result(r.inject_id));
-    expect(sink.events).toEqual([]);
+    injector.onResult(entry, result(r.inject_id));
+    expect(sink.kinds()).toEqual(['submitted']);
   });
 
   it('sends Enter alone through the same queue (submit), publishing submitted but no inject_written', async () => {
     const { entry, host } = await session('worker');
     const pending = injector.submit('worker', opts({ wait: true, no_enter: true }));
     const [job] = (await host.jobsAt(1)) as [InjectJobArgs];
-    expect(job).toEqual({ inject_id: expect.any(String), text: '', no_enter: false, enter_only: true });
+    expect(job).toEqual({ inject_id: expect.any(String), text: '', no_enter: false, enter_only: true, meta: expect.objectContaining({ enter_only: true }) });
     injector.onWritten(entry, { type: 'inject_written', inject_id: job.inject_id, written_at: '2025-03-01T12:00:01.000Z' });
     injector.onResult(entry, result(job.inject_id));
     expect(await pending).toMatchObject({ status: 'submitted' });
