@@ -238,6 +238,8 @@ describe('a 0.1.5x owner bridge (telepty allow)', () => {
     expect(await again.register()).toMatchObject({ status: 200, json: { reregistered: true } });
     await again.connect();
     await waitFor('connected', async () => ((await requestApi(port2, 'GET', '/api/sessions/survivor')).json.status === 'connected' ? true : null));
+    // The bridge's program is new: only once its start (bracketed paste on) has reached the daemon is it ready.
+    await screenShows(port2, 'survivor', 'claude ready');
     expect(parseJson(await runCli(home, ['inject', 'survivor', 'after restart', '--json']))).toMatchObject({ status: 'submitted' });
     expect(again.injects()).toEqual(['\x1b[200~after restart\x1b[201~', '\r']);
   });
