@@ -9,7 +9,7 @@ import type { TeleptyConfig } from '../util/config.js';
 import { createExclusive, ensureDir, isErrno } from '../util/files.js';
 import type { Logger } from '../util/log.js';
 import { createAuthPolicy, interfaceAddresses } from './auth.js';
-import { claimState, readState, releaseState, serializeRecord } from './claim.js';
+import { claimState, namesAddress, readState, releaseState, removeStaleState, serializeRecord } from './claim.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { metaRoutes } from './routes/meta.js';
@@ -127,6 +127,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     throw new TeleptyError('CONFLICT', `port ${config.port} on ${config.host} is in use by another program`);
   }
   port = listened;
+  // Our port now: a stale record naming it is never probed (the probe would wait on our own held server).
+  const claimAtOurAddress = { ...claimDeps, ownAddress: { host: config.host, port } };
 
   const record: DaemonRecord = {
     state_version: STATE_FILE_VERSION,
@@ -144,7 +146,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   };
   let claim;
   try {
-    claim = await claimState(record, claimDeps);
+    claim = await claimState(record, claimAtOurAddress);
   } catch (err) {
     notServing();
     throw err;
@@ -161,20 +163,33 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let stopping: Promise<void> | undefined;
 
+  let checking = false;
   const watchdog = setInterval(() => {
-    void checkClaim().catch((err: unknown) => log.error('claim check failed', err));
+    if (checking) return;
+    checking = true;
+    void checkClaim()
+      .catch((err: unknown) => log.error('claim check failed', err))
+      .finally(() => (checking = false));
   }, timings.claimCheckIntervalMs);
   watchdog.unref();
 
-  /** The state file must keep naming us: recreate it if deleted, stop if another daemon took it over. */
+  /**
+   * The state file must keep naming us. We still hold our port, so a file that is missing, damaged, or names a
+   * daemon that does not answer is rewritten with our claim; we stop only when another live daemon proves (by
+   * answering with its record's nonce) that the file is now its claim.
+   */
   async function checkClaim(): Promise<void> {
     const found = await readState(paths.stateFile);
     if (found.kind === 'record' && found.record.nonce === nonce) return;
-    if (found.kind === 'missing') {
-      if (await createExclusive(paths.stateFile, serializeRecord(record))) log.warn('state file was removed; recreated it');
+    if (found.kind === 'record' && !namesAddress(found.record, claimAtOurAddress.ownAddress) && (await claimDeps.probe(found.record))) {
+      await stop(`the state file now names another live daemon (pid ${found.record.pid}, port ${found.record.port})`);
       return;
     }
-    await stop('the state file now names another daemon');
+    // Removed only if it still holds what we read (under the claim lock); a busy lock is retried on the next check.
+    if (found.kind !== 'missing' && !(await removeStaleState(found.raw, claimDeps))) return;
+    if (await createExclusive(paths.stateFile, serializeRecord(record))) {
+      log.warn(found.kind === 'missing' ? 'state file was removed; recreated it' : `state file was ${found.kind === 'invalid' ? 'damaged' : 'naming a daemon that does not answer'}; rewrote our claim`);
+    }
   }
 
   function stop(reason: string): Promise<void> {

@@ -75,13 +75,16 @@ export class Injector {
   }
 
   /** Every connected session. */
-  broadcast(prompt: string, opts: InjectOptions): Promise<MulticastResult> {
+  async broadcast(prompt: string, opts: InjectOptions): Promise<MulticastResult> {
+    await this.deps.registry.whenHostsBack();
     const ids = this.deps.registry.list().filter((e) => e.status === 'connected' && e.link).map((e) => e.id);
     return this.multicast(ids, prompt, opts);
   }
 
   private async run(id: unknown, text: string, enterOnly: boolean, opts: InjectOptions, origin: InjectOrigin): Promise<InjectResponse> {
     let entry: SessionEntry & { link: NonNullable<SessionEntry['link']> };
+    // After a restart, the session's host may be a moment from reconnecting: wait for it (bounded).
+    await this.deps.registry.whenHostsBack();
     try {
       entry = this.deps.registry.requireConnected(id);
     } catch (err) {

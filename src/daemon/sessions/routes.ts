@@ -5,10 +5,10 @@ import type { Sessions } from './service.js';
 /** HTTP adapters for the session routes of PROTOCOL.md: parse, call the service, answer. */
 export function sessionRoutes(sessions: Sessions): Route[] {
   return [
-    { method: 'GET', path: '/api/sessions', handler: () => ({ body: sessions.list() }) },
+    { method: 'GET', path: '/api/sessions', handler: async () => ({ body: await sessions.list() }) },
     { method: 'POST', path: '/api/sessions/spawn', handler: async (ctx) => ({ status: 201, body: await sessions.spawn(parseSpawnRequest(ctx.body)) }) },
     { method: 'POST', path: '/api/sessions/register', handler: (ctx) => sessions.registerPlaceholder(ctx.body) },
-    { method: 'GET', path: '/api/sessions/:id', handler: (ctx) => ({ body: sessions.get(ctx.params.id) }) },
+    { method: 'GET', path: '/api/sessions/:id', handler: async (ctx) => ({ body: await sessions.get(ctx.params.id) }) },
     { method: 'PATCH', path: '/api/sessions/:id', handler: async (ctx) => ({ body: await sessions.rename(ctx.params.id, parseRenameRequest(ctx.body).new_id) }) },
     { method: 'DELETE', path: '/api/sessions/:id', handler: async (ctx) => ({ body: await sessions.kill(ctx.params.id) }) },
     { method: 'GET', path: '/api/sessions/:id/screen', handler: async (ctx) => ({ body: await sessions.screen(ctx.params.id, parseScreenQuery(ctx.query)) }) },

@@ -26,6 +26,8 @@ export interface SessionTimings extends HostHubTimings, SweeperTimings, ViewerTi
   screenTimeoutMs: number;
   /** sessions.json changes within this window are written once. */
   persistDebounceMs: number;
+  /** After a restart, how long requests about sessions wait for the live hosts of restored sessions. */
+  restoredHostsWaitMs: number;
 }
 
 export interface SessionsDeps {
@@ -88,6 +90,7 @@ export class Sessions {
   /** This daemon won the claim: start persisting and sweeping. */
   activate(): void {
     this.store.enable();
+    this.registry.expectRestoredHosts(this.deps.timings.restoredHostsWaitMs);
     this.sweeper = startSweeper(this.registry, this.deps.events, this.deps.timings, this.deps.now, isProcessAlive, this.deps.log);
   }
 
@@ -113,11 +116,14 @@ export class Sessions {
     ];
   }
 
-  list(): SessionObject[] {
+  /** Answers about sessions wait (bounded) for the hosts a restart is expecting back. */
+  async list(): Promise<SessionObject[]> {
+    await this.registry.whenHostsBack();
     return this.registry.list().map((e) => this.registry.toObject(e));
   }
 
-  get(id: unknown): SessionObject {
+  async get(id: unknown): Promise<SessionObject> {
+    await this.registry.whenHostsBack();
     return this.registry.toObject(this.registry.require(id));
   }
 
@@ -132,6 +138,7 @@ export class Sessions {
 
   /** Answered once sessions.json has the new id: a daemon killed right after must not switch the host back. */
   async rename(id: unknown, newId: string): Promise<RenameResponse> {
+    await this.registry.whenHostsBack();
     const renamed = this.registry.rename(this.registry.require(id), newId);
     await this.store.flush();
     return { success: true, ...renamed };
@@ -139,6 +146,7 @@ export class Sessions {
 
   /** End the session's child (process group) and remove it; a host that is away is told when it returns. */
   async kill(id: unknown): Promise<KillResponse> {
+    await this.registry.whenHostsBack();
     const e = this.registry.require(id);
     if (e.status === 'exited') {
       this.registry.remove(e);
@@ -156,6 +164,7 @@ export class Sessions {
   }
 
   async screen(id: unknown, q: ScreenQuery): Promise<ScreenSnapshot> {
+    await this.registry.whenHostsBack();
     const e = this.registry.requireConnected(id);
     const screen = await e.link.request('screen', q, this.deps.timings.screenTimeoutMs);
     return { session_id: e.id, ...screen };
