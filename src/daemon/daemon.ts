@@ -6,6 +6,7 @@ import { STATE_FILE_VERSION, type DaemonRecord } from '../protocol/daemon-state.
 import { TeleptyError } from '../protocol/errors.js';
 import type { MetaResponse } from '../protocol/meta.js';
 import type { TeleptyConfig } from '../util/config.js';
+import { homeId } from '../util/paths.js';
 import { createExclusive, ensureDir, isErrno } from '../util/files.js';
 import type { Logger } from '../util/log.js';
 import { createAuthPolicy, interfaceAddresses } from './auth.js';
@@ -76,6 +77,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   };
 
   const nonce = randomBytes(16).toString('hex');
+  const home = await homeId(paths);
   const startedAt = new Date(now()).toISOString();
   let port = config.port;
   let stopRequested: ((reason: string) => void) | undefined;
@@ -90,6 +92,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     started_at: startedAt,
     uptime_seconds: Math.floor((now() - Date.parse(startedAt)) / 1000),
     nonce,
+    home_id: home,
+    home: paths.dataDir,
     capabilities: CAPABILITIES,
   });
 
@@ -114,7 +118,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   // written (or may still lose, or fail) its claim, so until then requests wait.
   let settleReady!: (serving: boolean) => void;
   const ready = new Promise<boolean>((resolve) => (settleReady = resolve));
-  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce, ready });
+  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce, home: paths.dataDir, ready });
 
   const listened = await listen(server, config.host, config.port).catch((err: unknown) => {
     settleReady(false);

@@ -45,3 +45,12 @@ function build(dataDir: string, configDir: string, logDir: string): TeleptyPaths
     hostLogDir: path.join(logDir, 'hosts'),
   };
 }
+
+/**
+ * The id of a home: derived from its data folder, so every CLI, host and daemon of one TELEPTY_HOME agrees.
+ * node:crypto is loaded only here (not on the fast inject path, which never needs it).
+ */
+export async function homeId(paths: Pick<TeleptyPaths, 'dataDir'>): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return createHash('sha256').update(path.resolve(paths.dataDir)).digest('hex').slice(0, 16);
+}

@@ -30,6 +30,8 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** This daemon's nonce (its state-file identity): requests naming another one are refused. */
   nonce?: string;
+  /** The home this daemon serves, named when it refuses a request meant for another daemon. */
+  home?: string;
   /**
    * Settles once the daemon may serve (true) or must not (false). The daemon listens before it claims the
    * state file, so requests and upgrades that arrive before this settles wait for it: none is answered by a
@@ -139,7 +141,10 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     // daemon refuses before anything is done; the one named says so in its answer.
     const expected = req.headers[DAEMON_NONCE_HEADER];
     if (expected !== undefined && opts.nonce !== undefined) {
-      if (expected !== opts.nonce) throw new TeleptyError('DAEMON_MISMATCH', 'this is not the daemon that request was meant for (the nonce differs); it was not carried out');
+      if (expected !== opts.nonce) {
+        const serves = opts.home === undefined ? '' : ` (this daemon serves the home ${opts.home})`;
+        throw new TeleptyError('DAEMON_MISMATCH', `this is not the daemon that request was meant for: the nonce differs${serves}; it was not carried out`);
+      }
       cors[DAEMON_NONCE_HEADER] = opts.nonce;
     }
     if (match.kind === 'found' && match.route.localOnly && remote) {
