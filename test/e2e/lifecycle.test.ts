@@ -161,3 +161,24 @@ describe('daemon lifecycle: bad state', () => {
     expect((await listed(home, env)).map((s) => s.id)).toEqual(['mine']);
   });
 });
+
+describe('daemon lifecycle: versions', () => {
+  it('a CLI of another version than the running daemon says so once and suggests `telepty daemon restart`', async () => {
+    const home = homes.newHome();
+    const meta = parseJson<MetaResponse>(await runCli(home, ['meta', '--json']));
+    const stateFile = path.join(home, 'daemon.json');
+    const record = JSON.parse(await fs.readFile(stateFile, 'utf8')) as Record<string, unknown>;
+    // The same daemon (same nonce and pid), as an older release would have recorded itself.
+    await fs.writeFile(stateFile, `${JSON.stringify({ ...record, version: '0.0.1' }, null, 2)}\n`);
+    const r = await runCli(home, ['list']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const notes = r.stderr.split('\n').filter((l) => l.includes('telepty daemon restart'));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain('0.0.1');
+    expect(notes[0]).toContain(meta.version);
+    expect(notes[0]).toMatch(/older than this CLI/);
+    // Same version: nothing is said.
+    await fs.writeFile(stateFile, `${JSON.stringify(record, null, 2)}\n`);
+    expect((await runCli(home, ['list'])).stderr).not.toContain('daemon restart');
+  });
+});
