@@ -1,7 +1,11 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { connectHost, readToken } from '../client/discovery.js';
+import { assertSameHome, connectHost, readToken } from '../client/discovery.js';
+import { requestJson } from '../client/http.js';
+import { PROBE_TIMEOUT_MS } from '../client/probe.js';
+import { isTeleptyError } from '../protocol/errors.js';
+import { isMetaResponse } from '../protocol/meta.js';
 import type { Endpoint } from '../client/http.js';
 import { formatHost } from '../client/http.js';
 import { readState } from '../daemon/claim.js';
@@ -64,13 +68,45 @@ export function watchDaemonState(stateFile: string, log?: Logger): void {
 }
 
 /** Where the daemon is now: its state file first (it may have restarted on another port), then the env address. */
-export async function resolveDaemonEndpoint(config: TeleptyConfig, env: NodeJS.ProcessEnv): Promise<Endpoint | null> {
-  watchDaemonState(config.paths.stateFile);
+export async function resolveDaemonEndpoint(config: TeleptyConfig, env: NodeJS.ProcessEnv, log?: Logger): Promise<Endpoint | null> {
+  watchDaemonState(config.paths.stateFile, log);
   const token = await readToken(config, env);
   const found = await readState(config.paths.stateFile);
   if (found.kind === 'record') return { host: connectHost(found.record.host), port: found.record.port, token };
-  if (config.addressExplicit && config.port !== 0) return { host: connectHost(config.host), port: config.port, token };
+  if (config.addressExplicit && config.port !== 0) {
+    const endpoint = { host: connectHost(config.host), port: config.port, token };
+    return (await servesAnotherHome(config, endpoint, log)) ? null : endpoint;
+  }
   return null;
+}
+
+/** Homes already reported by this process (a host retries every second or so). */
+const reportedHomes = new Set<string>();
+
+/**
+ * Found by address alone (no claim in our home): a daemon there that names another home is not ours, and a host
+ * must not register its session into it. Anything else (no answer yet, an older daemon) is tried as before.
+ */
+async function servesAnotherHome(config: TeleptyConfig, endpoint: Endpoint, log?: Logger): Promise<boolean> {
+  let meta: unknown;
+  try {
+    meta = await requestJson<unknown>(endpoint, { path: '/api/meta', timeoutMs: PROBE_TIMEOUT_MS });
+  } catch (err) {
+    if (isTeleptyError(err)) return false;
+    throw err;
+  }
+  if (!isMetaResponse(meta)) return false;
+  try {
+    await assertSameHome(config, endpoint, meta);
+    return false;
+  } catch (err) {
+    if (!isTeleptyError(err) || err.code !== 'DAEMON_MISMATCH') throw err;
+    if (!reportedHomes.has(err.message)) {
+      reportedHomes.add(err.message);
+      log?.warn(`${err.message}; waiting for a daemon of this home`);
+    }
+    return true;
+  }
 }
 
 /** The host's side of the link: connects, says hello, keeps a heartbeat, reconnects with backoff forever. */

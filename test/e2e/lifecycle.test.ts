@@ -152,7 +152,7 @@ describe('daemon lifecycle: bad state', () => {
     const { home, env } = await fixedPortHome();
     await spawnReaders(home, env, ['mine']);
     const other = homes.newHome();
-    for (const args of [['list'], ['spawn', '--id', 'intruder', '--', 'sleep', '60'], ['daemon', 'status']]) {
+    for (const args of [['list'], ['spawn', '--id', 'intruder', '--', 'sleep', '60'], ['daemon', 'status'], ['wrap', '--id', 'wrapped-intruder', '--', 'sleep', '60']]) {
       const r = await runCli(other, args, { env });
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(1);
       expect(r.stderr).toContain('DAEMON_MISMATCH');
