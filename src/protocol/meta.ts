@@ -11,8 +11,8 @@ export interface MetaResponse {
   /** Identity proof for the singleton claim (matches the state file's nonce). */
   nonce: string;
   /**
-   * Which TELEPTY_HOME this daemon serves: an id derived from its data folder, and the folder. A CLI of another
-   * home on this machine refuses the daemon (DAEMON_MISMATCH). Absent from daemons before 0.2.
+   * Which TELEPTY_HOME this daemon serves: an id derived from its data folder, and the folder (to local callers
+   * only). A CLI of another home on this machine refuses the daemon (DAEMON_MISMATCH). Absent before 0.2.
    */
   home_id?: string;
   home?: string;
