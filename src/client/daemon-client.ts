@@ -3,7 +3,7 @@ import { isTeleptyError } from '../protocol/errors.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
 import { findDaemon, proveRecord, readToken, recordEndpoint, type DaemonHandle } from './discovery.js';
 import { readStateRecord } from './local-files.js';
-import { noteDaemonVersion } from './version-check.js';
+import { noteDaemonVersion, noteRecordVersion } from './version-check.js';
 import { DAEMON_NONCE_HEADER } from '../protocol/headers.js';
 import { exchangeJson, requestJson, resultOf, type Endpoint, type JsonAnswer, type JsonRequest } from './http.js';
 
@@ -104,7 +104,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<DaemonClient |
   }
   const record = readStateRecord(config.paths.stateFile);
   if (record) {
-    noteDaemonVersion(record.version);
+    noteRecordVersion(record);
     return new DaemonClient({ endpoint: recordEndpoint(record, token), record }, config, discover);
   }
   const found = await discover();

@@ -32,3 +32,18 @@ export function noteDaemonVersion(daemonVersion: string, write: (line: string) =
   warned = true;
   write(line);
 }
+
+/** True unless the pid certainly does not exist (a state file left by a daemon that was killed names a dead pid). */
+function mayBeRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** As noteDaemonVersion, for the daemon a state-file record names, unless its pid is gone (a stale record). */
+export function noteRecordVersion(record: { pid: number; version: string }): void {
+  if (mayBeRunning(record.pid)) noteDaemonVersion(record.version);
+}
