@@ -84,7 +84,7 @@ export function register(daemon: Command): void {
         'telepty daemon restart            # after upgrading telepty: the new version serves the same sessions',
         'telepty daemon restart --json',
         'telepty daemon restart --port 3849',
-      ]) + '\nStarts the daemon when none runs. Exit status: 0 ok, 1 failure (e.g. the old daemon did not stop).\n',
+      ]) + '\nStarts the daemon when none runs. Exit status: 0 ok, 1 failure (e.g. the new daemon did not start), 5 when the running daemon did not stop.\n',
     )
     .action(restart);
 }
