@@ -11,9 +11,13 @@ import { freePort, isAlive, waitFor } from '../helpers/env.js';
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const homes = useHomes();
 
-/** A home whose daemon runs on a fixed port chosen now (not port 0: the stale claim then names our own address). */
+/**
+ * A home whose daemon runs on a fixed port chosen now (not port 0: the stale claim then names our own address).
+ * The wait for live hosts after a restart is raised from 1 s: these tests assert that the first command answers
+ * once the hosts are back, not how fast a loaded CI machine gets them back (that is the bench's row).
+ */
 async function fixedPortHome(): Promise<{ home: string; env: Record<string, string> }> {
-  return { home: homes.newHome(), env: { TELEPTY_PORT: String(await freePort()) } };
+  return { home: homes.newHome(), env: { TELEPTY_PORT: String(await freePort()), TELEPTY_RESTORED_HOSTS_WAIT_MS: '15000' } };
 }
 
 async function spawnReaders(home: string, env: Record<string, string>, ids: string[]): Promise<void> {
