@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { once } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 import { probeDaemon } from '../client/probe.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../protocol/daemon-state.js';
 import { TeleptyError } from '../protocol/errors.js';
@@ -42,6 +44,8 @@ export type StartOutcome = { kind: 'serving'; daemon: RunningDaemon } | { kind: 
 
 /** During shutdown, how often idle keep-alive sockets are closed (a client's last answer makes its socket idle). */
 const SHUTDOWN_IDLE_SWEEP_MS = 20;
+/** Events of one write to the state file (create, change) are checked once. */
+const STATE_WATCH_COALESCE_MS = 10;
 /** Poll interval while waiting for another daemon's claim after a port conflict. */
 const CLAIM_POLL_MS = 100;
 
@@ -168,14 +172,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   let stopping: Promise<void> | undefined;
 
   let checking = false;
-  const watchdog = setInterval(() => {
+  const runClaimCheck = (): void => {
     if (checking) return;
     checking = true;
     void checkClaim()
       .catch((err: unknown) => log.error('claim check failed', err))
       .finally(() => (checking = false));
-  }, timings.claimCheckIntervalMs);
+  };
+  const watchdog = setInterval(runClaimCheck, timings.claimCheckIntervalMs);
   watchdog.unref();
+  // A change to the state file is checked at once (a damaged claim is rewritten before a command reads it); the
+  // interval stays as the fallback where the folder cannot be watched.
+  const stateWatch = watchStateFile(paths.stateFile, runClaimCheck, log);
 
   /**
    * The state file must keep naming us. We still hold our port, so a file that is missing, damaged, or names a
@@ -183,6 +191,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
    * answering with its record's nonce) that the file is now its claim.
    */
   async function checkClaim(): Promise<void> {
+    if (stopping) return; // a stopping daemon releases its claim: never write it back
     const found = await readState(paths.stateFile);
     if (found.kind === 'record' && found.record.nonce === nonce) return;
     if (found.kind === 'record' && !namesAddress(found.record, claimAtOurAddress.ownAddress) && (await claimDeps.probe(found.record))) {
@@ -200,6 +209,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     stopping ??= (async () => {
       log.info(`stopping: ${reason}`);
       clearInterval(watchdog);
+      stateWatch?.close();
       for (const wss of upgrade.servers) for (const client of wss.clients) client.close(1001, 'daemon stopping');
       const done = once(server, 'close');
       server.close();
@@ -238,6 +248,26 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   };
 
   return { kind: 'serving', daemon: { record, stop, closed } };
+}
+
+/** Call `onChange` (coalesced) whenever the state file changes; null when its folder cannot be watched. */
+function watchStateFile(stateFile: string, onChange: () => void, log: Logger): FSWatcher | null {
+  const name = path.basename(stateFile);
+  let pending: NodeJS.Timeout | undefined;
+  try {
+    const watcher = watch(path.dirname(stateFile), { persistent: false }, (_event, file) => {
+      if ((file !== null && file !== name) || pending) return;
+      pending = setTimeout(() => {
+        pending = undefined;
+        onChange();
+      }, STATE_WATCH_COALESCE_MS);
+    });
+    watcher.on('error', (err) => log.debug(`state file watch ended: ${err.message}`));
+    return watcher;
+  } catch (err) {
+    log.debug(`cannot watch ${path.dirname(stateFile)}: ${(err as Error).message}; checking the claim every interval only`);
+    return null;
+  }
 }
 
 /** After EADDRINUSE: the port may belong to a daemon that is just writing its claim. Wait a bounded time for it. */

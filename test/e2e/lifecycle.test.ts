@@ -152,6 +152,16 @@ describe('daemon lifecycle: bad state', () => {
     expect(again.nonce).toBe(meta.nonce);
   });
 
+  it('a damaged daemon.json is rewritten at once (the daemon watches it), not only at the next claim check', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_CLAIM_CHECK_MS: '600000' };
+    const meta = parseJson<MetaResponse>(await runCli(home, ['meta', '--json'], { env }));
+    await fs.writeFile(path.join(home, 'daemon.json'), 'garbage');
+    await waitFor('the claim to be rewritten', async () => (await liveDaemon(home))?.record.nonce === meta.nonce, 5_000);
+    const r = await runCli(home, ['meta', '--json']);
+    expect(parseJson<MetaResponse>(r).nonce).toBe(meta.nonce);
+  });
+
   it('two homes on one port: the CLI of the other home refuses the daemon and names the home it serves', async () => {
     const { home, env } = await fixedPortHome();
     await spawnReaders(home, env, ['mine']);
