@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { MetaResponse } from '../../src/protocol/meta.js';
 import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
@@ -87,6 +88,30 @@ describe('daemon lifecycle: crash, stop, restart', () => {
     const r = await runCli(home, ['inject', 'dev', 'after the stop'], { env });
     expect(r.exitCode, r.stderr).toBe(0);
     await waitFor('the prompt to arrive', async () => (await submissions(home, 'dev')).includes('after the stop'));
+  });
+
+  it('a viewer that attaches right after a restart waits for the session\'s host instead of being refused', async () => {
+    const { home, env } = await fixedPortHome();
+    const s = parseJson<SessionObject>(await runCli(home, ['spawn', '--json', '--id', 'watched', '--', 'sleep', '600'], { env }));
+    const hostPid = s.host_pid as number;
+    // Hold the host away while the daemon restarts, and let it come back only after the viewer asked.
+    process.kill(hostPid, 'SIGSTOP');
+    try {
+      expect((await runCli(home, ['daemon', 'stop'], { env })).exitCode).toBe(0);
+      expect((await runCli(home, ['daemon', 'start'], { env })).exitCode).toBe(0);
+      const ws = new WebSocket(`ws://127.0.0.1:${env.TELEPTY_PORT}/api/sessions/watched`);
+      const opened = new Promise<string>((resolve) => {
+        ws.once('open', () => resolve('open'));
+        ws.once('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+        ws.once('error', (err) => resolve(`error ${err.message}`));
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(hostPid, 'SIGCONT');
+      expect(await opened).toBe('open');
+      ws.close();
+    } finally {
+      process.kill(hostPid, 'SIGCONT');
+    }
   });
 
   it('after kill -9, every one of many sessions is listed connected by the first command', async () => {

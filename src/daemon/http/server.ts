@@ -19,8 +19,11 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
 const KNOWN_METHODS = new Set<string>(['GET', 'POST', 'PATCH', 'DELETE', 'PUT']);
 
-/** An upgrade handler gets the request after auth; it accepts (handleUpgrade) or refuses with a TeleptyError. */
-export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
+/**
+ * An upgrade handler gets the request after auth; it accepts (handleUpgrade) or refuses with a TeleptyError, thrown
+ * or (when it first waits for something) as the rejection of the promise it returns.
+ */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void | Promise<void>;
 
 export interface HttpServerOptions {
   router: Router;
@@ -207,7 +210,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         const url = parseUrl(req.url);
         checkAuth(`WebSocket ${(url?.pathname ?? '?').slice(0, 100)}`, req, false);
         if (!url || !opts.upgrade) throw new TeleptyError('NOT_FOUND', 'no such WebSocket route');
-        opts.upgrade(req, socket, head, url);
+        const later = opts.upgrade(req, socket, head, url);
+        later?.catch((err: unknown) => refuseSocket(socket, err, log, !isLocalConnection(req.socket)));
       } catch (err) {
         refuseSocket(socket, err, log, !isLocalConnection(req.socket));
       }
