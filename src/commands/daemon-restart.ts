@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
 import { findDaemon, readToken } from '../client/discovery.js';
-import { requestJson } from '../client/http.js';
+import { requestJson, type Endpoint } from '../client/http.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
 import type { SessionObject } from '../protocol/session.js';
+import { sleep } from '../util/async.js';
 import { loadConfig, parsePort } from '../util/config.js';
+import { isProcessAlive } from '../util/process.js';
 import { printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
 import { examples } from './types.js';
@@ -32,6 +34,24 @@ export interface RestartResult {
 }
 
 /**
+ * The new daemon answers once the hosts it expects are back or its own short bound passed; a restart asked for
+ * explicitly waits a little longer for hosts that are alive but slow (a loaded machine), then reports what it sees.
+ */
+const RESTART_RECONNECT_WAIT_MS = 5_000;
+const RESTART_POLL_MS = 100;
+
+async function sessionsBack(endpoint: Endpoint): Promise<SessionObject[]> {
+  const deadline = Date.now() + RESTART_RECONNECT_WAIT_MS;
+  for (;;) {
+    const live = (await requestJson<SessionObject[]>(endpoint, { path: '/api/sessions' })).filter((s) => s.status !== 'exited');
+    const away = live.filter((s) => s.status !== 'connected' && s.host_pid !== null);
+    const comingBack = (await Promise.all(away.map((s) => isProcessAlive(s.host_pid as number)))).some(Boolean);
+    if (!comingBack || Date.now() >= deadline) return live;
+    await sleep(RESTART_POLL_MS);
+  }
+}
+
+/**
  * Stop the running daemon (sessions keep running) and start a new one on the same address (or the one given):
  * every session's host reconnects to it. The new daemon answers about sessions only once their live hosts are back
  * (bounded), so the counts printed are the sessions kept.
@@ -49,7 +69,7 @@ async function restart(opts: RestartOptions): Promise<void> {
   if (opts.host) config.host = opts.host;
   if (opts.port !== undefined) config.port = parsePort(opts.port, '--port');
   const started = await ensureDaemon(config, { token, progress: startProgress('starting the telepty daemon…') });
-  const live = (await requestJson<SessionObject[]>(started.endpoint, { path: '/api/sessions' })).filter((s) => s.status !== 'exited');
+  const live = await sessionsBack(started.endpoint);
   const result: RestartResult = {
     restarted: previous !== null,
     previous_pid: previous?.meta.pid ?? null,
