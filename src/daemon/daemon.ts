@@ -3,10 +3,12 @@ import type http from 'node:http';
 import { once } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
+import { connectHost } from '../client/discovery.js';
+import { requestJson } from '../client/http.js';
 import { probeDaemon } from '../client/probe.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../protocol/daemon-state.js';
-import { TeleptyError } from '../protocol/errors.js';
-import type { MetaResponse } from '../protocol/meta.js';
+import { isTeleptyError, TeleptyError } from '../protocol/errors.js';
+import { isMetaResponse, type MetaResponse } from '../protocol/meta.js';
 import type { TeleptyConfig } from '../util/config.js';
 import { homeId } from '../util/paths.js';
 import { createExclusive, ensureDir, isErrno } from '../util/files.js';
@@ -44,6 +46,8 @@ export type StartOutcome = { kind: 'serving'; daemon: RunningDaemon } | { kind: 
 
 /** During shutdown, how often idle keep-alive sockets are closed (a client's last answer makes its socket idle). */
 const SHUTDOWN_IDLE_SWEEP_MS = 20;
+/** Asking who holds our port: a daemon answers meta in milliseconds; anything slower is waited for as before. */
+const HOME_PROBE_TIMEOUT_MS = 1_000;
 /** Events of one write to the state file (create, change) are checked once. */
 const STATE_WATCH_COALESCE_MS = 10;
 /** Poll interval while waiting for another daemon's claim after a port conflict. */
@@ -130,6 +134,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   });
   if (listened === 'in-use') {
     settleReady(false);
+    // The daemon of another home there will never be ours: say whose it is at once instead of waiting for a claim.
+    const holder = await homeAt(config.host, config.port, token);
+    if (holder !== null && holder.home_id !== home) {
+      throw new TeleptyError('CONFLICT', `port ${config.port} on ${config.host} is held by the telepty daemon of another home (${holder.home ?? `id ${holder.home_id}`}); use another TELEPTY_PORT for ${paths.dataDir}`);
+    }
     const existing = await waitForLiveClaim(paths.stateFile, claimDeps.probe, timings.addressInUseWaitMs);
     if (existing) return { kind: 'already-running', existing };
     throw new TeleptyError('CONFLICT', `port ${config.port} on ${config.host} is in use by another program`);
@@ -268,6 +277,19 @@ function watchStateFile(stateFile: string, onChange: () => void, log: Logger): F
     log.debug(`cannot watch ${path.dirname(stateFile)}: ${(err as Error).message}; checking the claim every interval only`);
     return null;
   }
+}
+
+/** The home named by a telepty daemon (0.2 or later) answering at host:port, or null (nothing, or not one). */
+async function homeAt(host: string, port: number, token: string): Promise<{ home_id: string; home?: string } | null> {
+  let meta: unknown;
+  try {
+    meta = await requestJson<unknown>({ host: connectHost(host), port, token }, { path: '/api/meta', timeoutMs: HOME_PROBE_TIMEOUT_MS });
+  } catch (err) {
+    if (isTeleptyError(err)) return null;
+    throw err;
+  }
+  if (!isMetaResponse(meta) || meta.home_id === undefined) return null;
+  return meta.home === undefined ? { home_id: meta.home_id } : { home_id: meta.home_id, home: meta.home };
 }
 
 /** After EADDRINUSE: the port may belong to a daemon that is just writing its claim. Wait a bounded time for it. */

@@ -198,6 +198,10 @@ describe('daemon lifecycle: bad state', () => {
       expect(r.stderr).toContain(home);
     }
     expect((await listed(home, env)).map((s) => s.id)).toEqual(['mine']);
+    // A daemon of the other home started on that port says at once whose port it is.
+    const fg = await runCli(other, ['daemon'], { env: { ...env, TELEPTY_ADDRESS_WAIT_MS: '60000' }, timeout: 20_000 });
+    expect(fg.exitCode).toBe(1);
+    expect(fg.stderr).toContain(`held by the telepty daemon of another home (${home})`);
   });
 });
 
