@@ -90,6 +90,26 @@ describe('daemon lifecycle: crash, stop, restart', () => {
     await waitFor('the prompt to arrive', async () => (await submissions(home, 'dev')).includes('after the stop'));
   });
 
+  it('an inject that waited for its host after a restart is sent only once the host is welcomed, and delivered', async () => {
+    const { home, env } = await fixedPortHome();
+    await spawnReaders(home, env, ['late']);
+    const hostPid = (await listed(home, env))[0]?.host_pid as number;
+    // The host is held away until the inject is already waiting for it in the new daemon.
+    process.kill(hostPid, 'SIGSTOP');
+    try {
+      expect((await runCli(home, ['daemon', 'stop'], { env })).exitCode).toBe(0);
+      const pending = runCli(home, ['inject', 'late', 'after the wait'], { env });
+      await waitFor('the new daemon', () => liveDaemon(home), 15_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      process.kill(hostPid, 'SIGCONT');
+      const r = await pending;
+      expect(r.exitCode, r.stderr).toBe(0);
+    } finally {
+      process.kill(hostPid, 'SIGCONT');
+    }
+    await waitFor('the prompt to arrive', async () => (await submissions(home, 'late')).includes('after the wait'));
+  });
+
   it('a viewer that attaches right after a restart waits for the session\'s host instead of being refused', async () => {
     const { home, env } = await fixedPortHome();
     const s = parseJson<SessionObject>(await runCli(home, ['spawn', '--json', '--id', 'watched', '--', 'sleep', '600'], { env }));

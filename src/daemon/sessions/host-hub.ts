@@ -149,6 +149,7 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
           return;
         }
         handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id });
+        registry.hostReady(entry);
         if (entry.killPending) handle.send({ type: 'kill', reason: 'the session was killed while its host was away' });
       };
 

@@ -126,6 +126,14 @@ export class SessionRegistry {
     return this.hostsBack;
   }
 
+  /**
+   * The host of `e` has been welcomed on its link: requests may be sent to it now. (Not at attach: a request sent
+   * before the welcome reaches a host that does not yet answer on that link.)
+   */
+  hostReady(e: SessionEntry): void {
+    this.hostBack(e);
+  }
+
   private hostBack(e: SessionEntry): void {
     if (this.awaitedHosts.delete(e) && this.awaitedHosts.size === 0) this.stopAwaitingHosts();
   }
@@ -318,7 +326,6 @@ export class SessionRegistry {
     }
     known.status = 'connected';
     known.disconnectedAt = null;
-    this.hostBack(known);
     this.deps.events.emit('session_reconnect', { session_id: known.id, host_pid: known.hostPid, pid: known.pid });
     this.deps.changed();
     return known;

@@ -753,9 +753,12 @@ describe('session registry', () => {
       restored('placeholder', newInstance(), null);
       registry.expectRestoredHosts(60_000);
       const back = registry.whenHostsBack();
-      await registry.attachHost(hello(a, 'a', {}, { host_pid: 1 }), new FakeLink());
+      registry.hostReady((await registry.attachHost(hello(a, 'a', {}, { host_pid: 1 }), new FakeLink())).entry);
       expect(await settled(back)).toBe(false);
-      await registry.attachHost(hello(b, 'b', {}, { host_pid: 2 }), new FakeLink());
+      const { entry } = await registry.attachHost(hello(b, 'b', {}, { host_pid: 2 }), new FakeLink());
+      // Attached is not enough: requests wait until the host has been welcomed on its link.
+      expect(await settled(back)).toBe(false);
+      registry.hostReady(entry);
       expect(await settled(back)).toBe(true);
     });
 
