@@ -3,6 +3,7 @@ import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
 import { findDaemon, proveRecord, readToken, recordEndpoint, type DaemonHandle } from './discovery.js';
 import { readStateRecord } from './local-files.js';
+import { noteDaemonVersion, noteRecordVersion } from './version-check.js';
 import { DAEMON_NONCE_HEADER, REPEAT_HEADER } from '../protocol/headers.js';
 import { exchangeJson, isDropped, requestJson, resultOf, type Endpoint, type JsonAnswer, type JsonRequest } from './http.js';
 
@@ -149,9 +150,15 @@ export async function connect(opts: ConnectOptions = {}): Promise<DaemonClient |
   };
   if (opts.autostart === false) {
     const handle = await findDaemon(config, token);
+    if (handle) noteDaemonVersion(handle.meta.version);
     return handle ? new DaemonClient(handle, config, discover) : null;
   }
   const record = readStateRecord(config.paths.stateFile);
-  if (record) return new DaemonClient({ endpoint: recordEndpoint(record, token), record }, config, discover);
-  return new DaemonClient(await discover(), config, discover);
+  if (record) {
+    noteRecordVersion(record);
+    return new DaemonClient({ endpoint: recordEndpoint(record, token), record }, config, discover);
+  }
+  const found = await discover();
+  noteDaemonVersion(found.meta.version);
+  return new DaemonClient(found, config, discover);
 }

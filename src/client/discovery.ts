@@ -1,7 +1,9 @@
 import type { DaemonRecord } from '../protocol/daemon-state.js';
 import { isMetaResponse, type MetaResponse } from '../protocol/meta.js';
-import { isTeleptyError } from '../protocol/errors.js';
-import type { TeleptyConfig } from '../util/config.js';
+import { isTeleptyError, TeleptyError } from '../protocol/errors.js';
+import { tokenProblem } from '../protocol/token.js';
+import { isLoopbackHost, type TeleptyConfig } from '../util/config.js';
+import { homeId } from '../util/paths.js';
 import { readFileIfExists, readStateRecord } from './local-files.js';
 import { requestJson, type Endpoint } from './http.js';
 import { PROBE_TIMEOUT_MS, probeDaemon } from './probe.js';
@@ -20,11 +22,35 @@ export function connectHost(host: string): string {
   return host;
 }
 
-/** The token for requests: TELEPTY_TOKEN, else the local token file (loopback needs none, remote peers do). */
-export async function readToken(config: TeleptyConfig, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+/** Token files already warned about by this process (a command reads the token more than once). */
+const warnedTokenFiles = new Set<string>();
+
+/**
+ * The token for requests: TELEPTY_TOKEN, else the local token file (loopback needs none, remote peers do). A token
+ * is never sent unless it is a valid header value: a bad TELEPTY_TOKEN is refused; a bad token file is skipped
+ * with a warning naming it (the daemon replaces it on its next start; `telepty token --rotate` replaces it now).
+ */
+export async function readToken(
+  config: TeleptyConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<string | undefined> {
   const fromEnv = env.TELEPTY_TOKEN?.trim();
-  if (fromEnv) return fromEnv;
-  return readFileIfExists(config.paths.tokenFile)?.trim() || undefined;
+  if (fromEnv) {
+    const problem = tokenProblem(fromEnv);
+    if (problem) throw new TeleptyError('INVALID_FIELD', `TELEPTY_TOKEN is not a valid token: ${problem}`);
+    return fromEnv;
+  }
+  const file = config.paths.tokenFile;
+  const fromFile = readFileIfExists(file)?.trim();
+  if (!fromFile) return undefined;
+  const problem = tokenProblem(fromFile);
+  if (!problem) return fromFile;
+  if (!warnedTokenFiles.has(file)) {
+    warnedTokenFiles.add(file);
+    warn(`telepty: warning: ignoring the token file ${file}: ${problem}. Local requests need no token; the daemon replaces the file on its next start (or run \`telepty token --rotate\`).`);
+  }
+  return undefined;
 }
 
 /** Where a state-file record's daemon is reached (a wildcard listen address through loopback). */
@@ -51,13 +77,33 @@ export async function findDaemon(config: TeleptyConfig, token: string | undefine
   }
   if (config.addressExplicit && config.port !== 0) {
     const endpoint = { host: connectHost(config.host), port: config.port, token };
+    let meta: unknown;
     try {
-      const meta = await requestJson<unknown>(endpoint, { path: '/api/meta', timeoutMs: PROBE_TIMEOUT_MS });
-      if (isMetaResponse(meta)) return { endpoint, meta, record: null };
+      meta = await requestJson<unknown>(endpoint, { path: '/api/meta', timeoutMs: PROBE_TIMEOUT_MS });
     } catch (err) {
       if (!isTeleptyError(err)) throw err;
       if (err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN') throw err;
+      return null;
+    }
+    if (isMetaResponse(meta)) {
+      await assertSameHome(config, endpoint, meta);
+      return { endpoint, meta, record: null };
     }
   }
   return null;
+}
+
+/**
+ * A daemon on this machine found by its address alone (no claim in our home names it) must serve our home: with
+ * TELEPTY_HOME set to a new folder and TELEPTY_PORT served by another home's daemon, this CLI would otherwise drive
+ * that home's sessions. Daemons on other machines serve their own homes by design; daemons before 0.2 name none.
+ */
+export async function assertSameHome(config: TeleptyConfig, endpoint: Endpoint, meta: MetaResponse): Promise<void> {
+  if (meta.home_id === undefined || !isLoopbackHost(endpoint.host) || meta.home_id === (await homeId(config.paths))) return;
+  throw new TeleptyError(
+    'DAEMON_MISMATCH',
+    `the telepty daemon at ${endpoint.host}:${endpoint.port} serves another home (${meta.home ?? `id ${meta.home_id}`}), not this one (${config.paths.dataDir}); ` +
+      'set TELEPTY_PORT to a free port for this home, or use the same TELEPTY_HOME as that daemon',
+    { home: meta.home ?? null, home_id: meta.home_id, expected_home: config.paths.dataDir },
+  );
 }

@@ -1,7 +1,18 @@
-import type { StateReading } from '../daemon/claim.js';
+import { readState, removeStaleState, type StateReading } from '../daemon/claim.js';
 import type { DaemonRecord } from '../protocol/daemon-state.js';
+import { TeleptyError } from '../protocol/errors.js';
+import type { ShutdownResponse } from '../protocol/meta.js';
 import { sleep as defaultSleep } from '../util/async.js';
+import type { TeleptyConfig } from '../util/config.js';
 import { isErrno } from '../util/files.js';
+import { isProcessAlive } from '../util/process.js';
+import { startProgress } from '../ui/progress.js';
+import { findDaemon, type DaemonHandle } from './discovery.js';
+import { requestJson } from './http.js';
+import { probeDaemon } from './probe.js';
+
+/** A graceful stop closes sockets within the daemon's 2 s grace; allow for a loaded machine. */
+export const STOP_TIMEOUT_MS = 10_000;
 
 /** Poll interval while waiting for a stopped daemon's process and claim to go away. */
 export const STOP_POLL_MS = 50;
@@ -62,4 +73,51 @@ export async function awaitDaemonStop(watch: StopWatch, timeoutMs: number): Prom
     throw err;
   }
   return waitGone(watch, timeoutMs);
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await defaultSleep(STOP_POLL_MS);
+  }
+  return check();
+}
+
+/**
+ * Stop the daemon `handle` found (`daemon stop`, `daemon restart`): ask it over HTTP, wait until it is gone, and
+ * remove the claim it may have left. Sessions keep running and reconnect to the next daemon. Throws TIMEOUT when
+ * it is still there after `timeoutMs` (and the escalation's wait).
+ */
+export async function stopFound(config: TeleptyConfig, handle: DaemonHandle, timeoutMs: number): Promise<void> {
+  const progress = startProgress('stopping the telepty daemon…');
+  const pid = handle.meta.pid;
+  const stateDeps = { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile };
+  try {
+    await requestJson<ShutdownResponse>(handle.endpoint, { method: 'POST', path: '/api/daemon/stop' });
+    let stopped: boolean;
+    if (handle.record) {
+      const record = handle.record;
+      const reachable = { ...record, host: handle.endpoint.host };
+      stopped = await awaitDaemonStop(
+        {
+          record,
+          proves: async () => (await probeDaemon(reachable, handle.endpoint.token)) !== null,
+          isAlive: isProcessAlive,
+          readState: () => readState(config.paths.stateFile),
+          signal: (target, signal) => process.kill(target, signal),
+        },
+        timeoutMs,
+      );
+      // A daemon that died without releasing its claim leaves its record: remove it (only if it is still that record).
+      const left = await readState(config.paths.stateFile);
+      if (stopped && left.kind === 'record' && holdsRecord(left, record)) await removeStaleState(left.raw, stateDeps);
+    } else {
+      // Found by its configured address, not by a claim: there is no proven pid to signal, only the answer to watch.
+      stopped = await waitUntil(async () => (await findDaemon(config, handle.endpoint.token)) === null, timeoutMs);
+    }
+    if (!stopped) throw new TeleptyError('TIMEOUT', `the daemon (pid ${pid}) did not stop within ${timeoutMs} ms`);
+  } finally {
+    progress.done();
+  }
 }

@@ -1,22 +1,14 @@
 import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
 import { findDaemon, readToken, type DaemonHandle } from '../client/discovery.js';
-import { requestJson } from '../client/http.js';
-import { probeDaemon } from '../client/probe.js';
-import { awaitDaemonStop, holdsRecord, STOP_POLL_MS } from '../client/stop.js';
+import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
 import { readState, removeStaleState } from '../daemon/claim.js';
-import { TeleptyError } from '../protocol/errors.js';
-import type { ShutdownResponse } from '../protocol/meta.js';
 import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
-import { sleep } from '../util/async.js';
-import { isProcessAlive } from '../util/process.js';
 import { EXIT } from '../ui/exit.js';
 import { formatDuration, printFields, printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
+import { register as registerRestart } from './daemon-restart.js';
 import { examples } from './types.js';
-
-/** A graceful stop closes sockets within the daemon's 2 s grace; allow for a loaded machine. */
-const STOP_TIMEOUT_MS = 10_000;
 
 interface AddressOptions {
   host?: string;
@@ -47,15 +39,6 @@ function describe(handle: DaemonHandle, config: TeleptyConfig): Record<string, u
   };
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(STOP_POLL_MS);
-  }
-  return check();
-}
-
 async function start(opts: AddressOptions & { json?: boolean }): Promise<void> {
   const config = await configWith(opts);
   const token = await readToken(config);
@@ -78,36 +61,8 @@ async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
     return;
   }
   const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : STOP_TIMEOUT_MS;
-  const progress = startProgress('stopping the telepty daemon…');
   const pid = handle.meta.pid;
-  const stateDeps = { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile };
-  try {
-    await requestJson<ShutdownResponse>(handle.endpoint, { method: 'POST', path: '/api/daemon/stop' });
-    let stopped: boolean;
-    if (handle.record) {
-      const record = handle.record;
-      const reachable = { ...record, host: handle.endpoint.host };
-      stopped = await awaitDaemonStop(
-        {
-          record,
-          proves: async () => (await probeDaemon(reachable, handle.endpoint.token)) !== null,
-          isAlive: isProcessAlive,
-          readState: () => readState(config.paths.stateFile),
-          signal: (target, signal) => process.kill(target, signal),
-        },
-        timeoutMs,
-      );
-      // A daemon that died without releasing its claim leaves its record: remove it (only if it is still that record).
-      const left = await readState(config.paths.stateFile);
-      if (stopped && left.kind === 'record' && holdsRecord(left, record)) await removeStaleState(left.raw, stateDeps);
-    } else {
-      // Found by its configured address, not by a claim: there is no proven pid to signal, only the answer to watch.
-      stopped = await waitUntil(async () => (await findDaemon(config, handle.endpoint.token)) === null, timeoutMs);
-    }
-    if (!stopped) throw new TeleptyError('TIMEOUT', `the daemon (pid ${pid}) did not stop within ${timeoutMs} ms`);
-  } finally {
-    progress.done();
-  }
+  await stopFound(config, handle, timeoutMs);
   if (opts.json) printJson({ running: false, stopped: true, pid });
   else printLine(`telepty daemon stopped (pid ${pid})`);
 }
@@ -154,6 +109,7 @@ export function register(program: Command): void {
         'telepty daemon start           # background; returns once it answers',
         'telepty daemon status --json',
         'telepty daemon stop',
+        'telepty daemon restart         # e.g. after an upgrade; sessions are kept',
       ]) + '\nExit status: 0 ok (also when a daemon already serves this TELEPTY_HOME), 1 failure; `status` exits 3 when not running.\n',
     )
     .action(async (opts: AddressOptions) => {
@@ -186,6 +142,8 @@ export function register(program: Command): void {
         '\nExit status: 0 stopped or not running, 5 it could not be stopped in time.\n',
     )
     .action(stop);
+
+  registerRestart(daemon);
 
   daemon
     .command('status')

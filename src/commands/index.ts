@@ -9,7 +9,7 @@ export interface CommandEntry {
 
 /** Every subcommand, one line each; a module is imported only when its command runs (start time matters). */
 export const COMMANDS: CommandEntry[] = [
-  { name: 'daemon', summary: 'run the daemon in the foreground, or start|stop|status it', load: () => import('./daemon.js') },
+  { name: 'daemon', summary: 'run the daemon in the foreground, or start|stop|restart|status it', load: () => import('./daemon.js') },
   { name: 'token', summary: 'print or --rotate the API token for peers on other machines', load: () => import('./token.js') },
   { name: 'meta', summary: "show the daemon's version, address, machine id, uptime and capabilities", load: () => import('./meta.js') },
   { name: 'wrap', summary: 'run a program in this terminal as an addressable session', load: () => import('./wrap.js') },

@@ -19,6 +19,12 @@ export interface ClaimDeps {
   lockFile: string;
   /** True only if a live daemon answers at the record's address with the record's nonce and pid. */
   probe(record: DaemonRecord): Promise<boolean>;
+  /**
+   * The address this claimant already listens on (exclusively). A record naming it cannot belong to a live
+   * daemon (the port would have been refused to us), and probing it would only reach our own server, which holds
+   * requests until the claim is made: such a record is stale without a probe.
+   */
+  ownAddress?: { host: string; port: number };
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -56,17 +62,37 @@ export async function claimState(record: DaemonRecord, deps: ClaimDeps): Promise
   const now = deps.now ?? Date.now;
   const text = serializeRecord(record);
   const giveUpAt = now() + CLAIM_GIVE_UP_MS;
-  while (now() < giveUpAt) {
+  for (;;) {
     if (await createExclusive(deps.stateFile, text)) return { claimed: true, record };
     const found = await readState(deps.stateFile);
-    if (found.kind === 'missing') continue;
-    if (found.kind === 'record' && (await deps.probe(found.record))) {
-      return { claimed: false, existing: found.record };
+    let removed = found.kind === 'missing';
+    if (found.kind !== 'missing') {
+      const mayBeLive = found.kind === 'record' && !(deps.ownAddress && namesAddress(found.record, deps.ownAddress));
+      if (mayBeLive && (await deps.probe(found.record))) return { claimed: false, existing: found.record };
+      removed = await removeStaleState(found.raw, deps);
     }
-    const removed = await removeStaleState(found.raw, deps);
+    // A stale file just removed is replaced at once, even when its probe took us past the deadline.
+    if (removed && (await createExclusive(deps.stateFile, text))) return { claimed: true, record };
+    if (now() >= giveUpAt) break;
     if (!removed) await sleep(LOCK_RETRY_MS);
   }
   throw new Error(`could not claim ${deps.stateFile} within ${CLAIM_GIVE_UP_MS} ms`);
+}
+
+/** A wildcard listen address covers every address of its port. */
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+function canonicalHost(host: string): string {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' ? '127.0.0.1' : h;
+}
+
+/** Whether `record` names an address that `own` (a socket listening now) covers or overlaps. */
+export function namesAddress(record: Pick<DaemonRecord, 'host' | 'port'>, own: { host: string; port: number }): boolean {
+  if (record.port !== own.port) return false;
+  return isWildcard(record.host) || isWildcard(own.host) || canonicalHost(record.host) === canonicalHost(own.host);
 }
 
 /**

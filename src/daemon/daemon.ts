@@ -1,15 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { once } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { connectHost } from '../client/discovery.js';
+import { requestJson } from '../client/http.js';
 import { probeDaemon } from '../client/probe.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../protocol/daemon-state.js';
-import { TeleptyError } from '../protocol/errors.js';
-import type { MetaResponse } from '../protocol/meta.js';
+import { isTeleptyError, TeleptyError } from '../protocol/errors.js';
+import { isMetaResponse, type MetaResponse } from '../protocol/meta.js';
 import type { TeleptyConfig } from '../util/config.js';
+import { homeId } from '../util/paths.js';
 import { createExclusive, ensureDir, isErrno } from '../util/files.js';
 import type { Logger } from '../util/log.js';
 import { createAuthPolicy, interfaceAddresses } from './auth.js';
-import { claimState, readState, releaseState, serializeRecord } from './claim.js';
+import { claimState, namesAddress, readState, releaseState, removeStaleState, serializeRecord } from './claim.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { metaRoutes } from './routes/meta.js';
@@ -41,6 +46,10 @@ export type StartOutcome = { kind: 'serving'; daemon: RunningDaemon } | { kind: 
 
 /** During shutdown, how often idle keep-alive sockets are closed (a client's last answer makes its socket idle). */
 const SHUTDOWN_IDLE_SWEEP_MS = 20;
+/** Asking who holds our port: a daemon answers meta in milliseconds; anything slower is waited for as before. */
+const HOME_PROBE_TIMEOUT_MS = 1_000;
+/** Events of one write to the state file (create, change) are checked once. */
+const STATE_WATCH_COALESCE_MS = 10;
 /** Poll interval while waiting for another daemon's claim after a port conflict. */
 const CLAIM_POLL_MS = 100;
 
@@ -76,6 +85,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   };
 
   const nonce = randomBytes(16).toString('hex');
+  const home = await homeId(paths);
   const startedAt = new Date(now()).toISOString();
   let port = config.port;
   let stopRequested: ((reason: string) => void) | undefined;
@@ -90,6 +100,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     started_at: startedAt,
     uptime_seconds: Math.floor((now() - Date.parse(startedAt)) / 1000),
     nonce,
+    home_id: home,
+    home: paths.dataDir,
     capabilities: CAPABILITIES,
   });
 
@@ -114,7 +126,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   // written (or may still lose, or fail) its claim, so until then requests wait.
   let settleReady!: (serving: boolean) => void;
   const ready = new Promise<boolean>((resolve) => (settleReady = resolve));
-  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce, ready });
+  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce, home: paths.dataDir, ready });
 
   const listened = await listen(server, config.host, config.port).catch((err: unknown) => {
     settleReady(false);
@@ -122,11 +134,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   });
   if (listened === 'in-use') {
     settleReady(false);
+    // The daemon of another home there will never be ours: say whose it is at once instead of waiting for a claim.
+    const holder = await homeAt(config.host, config.port, token);
+    if (holder !== null && holder.home_id !== home) {
+      throw new TeleptyError('CONFLICT', `port ${config.port} on ${config.host} is held by the telepty daemon of another home (${holder.home ?? `id ${holder.home_id}`}); use another TELEPTY_PORT for ${paths.dataDir}`);
+    }
     const existing = await waitForLiveClaim(paths.stateFile, claimDeps.probe, timings.addressInUseWaitMs);
     if (existing) return { kind: 'already-running', existing };
     throw new TeleptyError('CONFLICT', `port ${config.port} on ${config.host} is in use by another program`);
   }
   port = listened;
+  // Our port now: a stale record naming it is never probed (the probe would wait on our own held server).
+  const claimAtOurAddress = { ...claimDeps, ownAddress: { host: config.host, port } };
 
   const record: DaemonRecord = {
     state_version: STATE_FILE_VERSION,
@@ -144,7 +163,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   };
   let claim;
   try {
-    claim = await claimState(record, claimDeps);
+    claim = await claimState(record, claimAtOurAddress);
   } catch (err) {
     notServing();
     throw err;
@@ -161,26 +180,45 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let stopping: Promise<void> | undefined;
 
-  const watchdog = setInterval(() => {
-    void checkClaim().catch((err: unknown) => log.error('claim check failed', err));
-  }, timings.claimCheckIntervalMs);
+  let checking = false;
+  const runClaimCheck = (): void => {
+    if (checking) return;
+    checking = true;
+    void checkClaim()
+      .catch((err: unknown) => log.error('claim check failed', err))
+      .finally(() => (checking = false));
+  };
+  const watchdog = setInterval(runClaimCheck, timings.claimCheckIntervalMs);
   watchdog.unref();
+  // A change to the state file is checked at once (a damaged claim is rewritten before a command reads it); the
+  // interval stays as the fallback where the folder cannot be watched.
+  const stateWatch = watchStateFile(paths.stateFile, runClaimCheck, log);
 
-  /** The state file must keep naming us: recreate it if deleted, stop if another daemon took it over. */
+  /**
+   * The state file must keep naming us. We still hold our port, so a file that is missing, damaged, or names a
+   * daemon that does not answer is rewritten with our claim; we stop only when another live daemon proves (by
+   * answering with its record's nonce) that the file is now its claim.
+   */
   async function checkClaim(): Promise<void> {
+    if (stopping) return; // a stopping daemon releases its claim: never write it back
     const found = await readState(paths.stateFile);
     if (found.kind === 'record' && found.record.nonce === nonce) return;
-    if (found.kind === 'missing') {
-      if (await createExclusive(paths.stateFile, serializeRecord(record))) log.warn('state file was removed; recreated it');
+    if (found.kind === 'record' && !namesAddress(found.record, claimAtOurAddress.ownAddress) && (await claimDeps.probe(found.record))) {
+      await stop(`the state file now names another live daemon (pid ${found.record.pid}, port ${found.record.port})`);
       return;
     }
-    await stop('the state file now names another daemon');
+    // Removed only if it still holds what we read (under the claim lock); a busy lock is retried on the next check.
+    if (found.kind !== 'missing' && !(await removeStaleState(found.raw, claimDeps))) return;
+    if (await createExclusive(paths.stateFile, serializeRecord(record))) {
+      log.warn(found.kind === 'missing' ? 'state file was removed; recreated it' : `state file was ${found.kind === 'invalid' ? 'damaged' : 'naming a daemon that does not answer'}; rewrote our claim`);
+    }
   }
 
   function stop(reason: string): Promise<void> {
     stopping ??= (async () => {
       log.info(`stopping: ${reason}`);
       clearInterval(watchdog);
+      stateWatch?.close();
       for (const wss of upgrade.servers) for (const client of wss.clients) client.close(1001, 'daemon stopping');
       const done = once(server, 'close');
       server.close();
@@ -219,6 +257,39 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   };
 
   return { kind: 'serving', daemon: { record, stop, closed } };
+}
+
+/** Call `onChange` (coalesced) whenever the state file changes; null when its folder cannot be watched. */
+function watchStateFile(stateFile: string, onChange: () => void, log: Logger): FSWatcher | null {
+  const name = path.basename(stateFile);
+  let pending: NodeJS.Timeout | undefined;
+  try {
+    const watcher = watch(path.dirname(stateFile), { persistent: false }, (_event, file) => {
+      if ((file !== null && file !== name) || pending) return;
+      pending = setTimeout(() => {
+        pending = undefined;
+        onChange();
+      }, STATE_WATCH_COALESCE_MS);
+    });
+    watcher.on('error', (err) => log.debug(`state file watch ended: ${err.message}`));
+    return watcher;
+  } catch (err) {
+    log.debug(`cannot watch ${path.dirname(stateFile)}: ${(err as Error).message}; checking the claim every interval only`);
+    return null;
+  }
+}
+
+/** The home named by a telepty daemon (0.2 or later) answering at host:port, or null (nothing, or not one). */
+async function homeAt(host: string, port: number, token: string): Promise<{ home_id: string; home?: string } | null> {
+  let meta: unknown;
+  try {
+    meta = await requestJson<unknown>({ host: connectHost(host), port, token }, { path: '/api/meta', timeoutMs: HOME_PROBE_TIMEOUT_MS });
+  } catch (err) {
+    if (isTeleptyError(err)) return null;
+    throw err;
+  }
+  if (!isMetaResponse(meta) || meta.home_id === undefined) return null;
+  return meta.home === undefined ? { home_id: meta.home_id } : { home_id: meta.home_id, home: meta.home };
 }
 
 /** After EADDRINUSE: the port may belong to a daemon that is just writing its claim. Wait a bounded time for it. */

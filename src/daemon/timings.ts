@@ -41,6 +41,9 @@ export const DEFAULT_DAEMON_TIMINGS: DaemonTimings = {
   pendingTtlMs: 10 * 60_000,
   // A dropped bus subscriber that still reads takes its close frame within a second; a stalled one is cut then.
   busDropGraceMs: 1_000,
+  // Hosts see a new daemon's state file at once (they watch it) and reconnect in milliseconds; ~1 s bounds the
+  // wait of the first command after a restart for hosts that are slow or gone.
+  restoredHostsWaitMs: 1_000,
 };
 
 const ENV_NAMES: Partial<Record<keyof DaemonTimings, string>> = {
@@ -56,6 +59,7 @@ const ENV_NAMES: Partial<Record<keyof DaemonTimings, string>> = {
   persistDebounceMs: 'TELEPTY_PERSIST_DEBOUNCE_MS',
   busDropGraceMs: 'TELEPTY_BUS_DROP_GRACE_MS',
   viewerCatchUpMs: 'TELEPTY_VIEWER_CATCH_UP_MS',
+  restoredHostsWaitMs: 'TELEPTY_RESTORED_HOSTS_WAIT_MS',
 };
 
 /** Timings from defaults, overridden by positive integers in the environment. */

@@ -2,13 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { createExclusive, readTextIfExists, writeFileAtomic } from '../util/files.js';
 import type { Logger } from '../util/log.js';
+import { tokenProblem } from '../protocol/token.js';
 
 const TOKEN_BYTES = 32;
 
-/** Read the auth token, creating it (0600, exclusively, so concurrent first starts agree) when absent. */
+/**
+ * Read the auth token, creating it (0600, exclusively, so concurrent first starts agree) when absent. A token that
+ * could not travel in a header (a line break, a control character, too short) is replaced, with a warning.
+ */
 export async function ensureToken(file: string, log: Logger): Promise<string> {
   for (;;) {
     const existing = await readTextIfExists(file);
+    const problem = existing === null || existing.trim().length === 0 ? null : tokenProblem(existing.trim());
+    if (problem !== null) {
+      log.warn(`token file ${file} is not valid (${problem}); replacing it with a new token`);
+      return rotateToken(file);
+    }
     if (existing !== null && existing.trim().length > 0) {
       const stat = await fs.stat(file);
       if ((stat.mode & 0o077) !== 0) {

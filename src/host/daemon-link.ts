@@ -1,5 +1,11 @@
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 import WebSocket from 'ws';
-import { connectHost, readToken } from '../client/discovery.js';
+import { assertSameHome, connectHost, readToken } from '../client/discovery.js';
+import { requestJson } from '../client/http.js';
+import { PROBE_TIMEOUT_MS } from '../client/probe.js';
+import { isTeleptyError } from '../protocol/errors.js';
+import { isMetaResponse } from '../protocol/meta.js';
 import type { Endpoint } from '../client/http.js';
 import { formatHost } from '../client/http.js';
 import { readState } from '../daemon/claim.js';
@@ -38,13 +44,69 @@ export interface LinkHandlers {
   onDown(code: number, reason: string): void;
 }
 
+/** Links waiting to reconnect, woken when the state file changes (a new daemon has claimed it). */
+const sleepingLinks = new Set<() => void>();
+let stateWatcher: FSWatcher | null = null;
+
+/**
+ * Watch the state file's folder (once per process): when a new daemon writes its claim, every link waiting in its
+ * reconnect backoff tries at once instead of after up to reconnectMaxMs. The folder is watched, not the file,
+ * because the file is absent while no daemon runs. Best effort: without a watch the backoff still reconnects.
+ */
+export function watchDaemonState(stateFile: string, log?: Logger): void {
+  if (stateWatcher) return;
+  const name = path.basename(stateFile);
+  try {
+    stateWatcher = watch(path.dirname(stateFile), { persistent: false }, (_event, file) => {
+      if (file !== null && file !== name) return;
+      for (const wake of [...sleepingLinks]) wake();
+    });
+    stateWatcher.on('error', (err) => log?.debug(`state file watch ended: ${err.message}`));
+  } catch (err) {
+    log?.debug(`cannot watch ${path.dirname(stateFile)}: ${(err as Error).message}; reconnecting by backoff only`);
+  }
+}
+
 /** Where the daemon is now: its state file first (it may have restarted on another port), then the env address. */
-export async function resolveDaemonEndpoint(config: TeleptyConfig, env: NodeJS.ProcessEnv): Promise<Endpoint | null> {
+export async function resolveDaemonEndpoint(config: TeleptyConfig, env: NodeJS.ProcessEnv, log?: Logger): Promise<Endpoint | null> {
+  watchDaemonState(config.paths.stateFile, log);
   const token = await readToken(config, env);
   const found = await readState(config.paths.stateFile);
   if (found.kind === 'record') return { host: connectHost(found.record.host), port: found.record.port, token };
-  if (config.addressExplicit && config.port !== 0) return { host: connectHost(config.host), port: config.port, token };
+  if (config.addressExplicit && config.port !== 0) {
+    const endpoint = { host: connectHost(config.host), port: config.port, token };
+    return (await servesAnotherHome(config, endpoint, log)) ? null : endpoint;
+  }
   return null;
+}
+
+/** Homes already reported by this process (a host retries every second or so). */
+const reportedHomes = new Set<string>();
+
+/**
+ * Found by address alone (no claim in our home): a daemon there that names another home is not ours, and a host
+ * must not register its session into it. Anything else (no answer yet, an older daemon) is tried as before.
+ */
+async function servesAnotherHome(config: TeleptyConfig, endpoint: Endpoint, log?: Logger): Promise<boolean> {
+  let meta: unknown;
+  try {
+    meta = await requestJson<unknown>(endpoint, { path: '/api/meta', timeoutMs: PROBE_TIMEOUT_MS });
+  } catch (err) {
+    if (isTeleptyError(err)) return false;
+    throw err;
+  }
+  if (!isMetaResponse(meta)) return false;
+  try {
+    await assertSameHome(config, endpoint, meta);
+    return false;
+  } catch (err) {
+    if (!isTeleptyError(err) || err.code !== 'DAEMON_MISMATCH') throw err;
+    if (!reportedHomes.has(err.message)) {
+      reportedHomes.add(err.message);
+      log?.warn(`${err.message}; waiting for a daemon of this home`);
+    }
+    return true;
+  }
 }
 
 /** The host's side of the link: connects, says hello, keeps a heartbeat, reconnects with backoff forever. */
@@ -115,6 +177,7 @@ export class DaemonLink {
 
   stop(): void {
     this.stopped = true;
+    sleepingLinks.delete(this.wake);
     clearTimeout(this.retryTimer);
     clearInterval(this.heartbeat);
     this.ws?.close(1000, 'host done');
@@ -191,12 +254,26 @@ export class DaemonLink {
     ws.ping();
   }
 
+  /** The state file changed while we wait to retry: a new daemon may be there, try now. */
+  private readonly wake = (): void => {
+    if (this.stopped || this.retryTimer === undefined) return;
+    sleepingLinks.delete(this.wake);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.connect();
+  };
+
   private scheduleRetry(): void {
     if (this.stopped) return;
     const base = Math.min(this.timings.reconnectMaxMs, this.timings.reconnectInitialMs * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 16);
     // ±20% jitter so hosts do not stampede a restarted daemon in lockstep.
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
-    this.retryTimer = setTimeout(() => this.connect(), delay);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      sleepingLinks.delete(this.wake);
+      this.connect();
+    }, delay);
+    sleepingLinks.add(this.wake);
   }
 }

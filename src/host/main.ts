@@ -60,7 +60,7 @@ async function main(): Promise<number> {
   const config = await loadConfig(env);
   // A detached host outlives the terminal and the daemon that started it.
   process.on('SIGHUP', () => log.info('ignoring SIGHUP'));
-  const host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env), log, timings: hostTimingsFromEnv(env) });
+  const host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env, log), log, timings: hostTimingsFromEnv(env) });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void host.kill(`host received ${sig}`));
   log.info(`started ${spec.command} (pid ${host.childPid}) in ${spec.cwd}`);
   acceptHandoffs(host, log);

@@ -58,7 +58,8 @@ export async function runWrap(opts: WrapOptions, env: NodeJS.ProcessEnv = proces
     }
     if (opts.id === undefined) id = uniqueSessionId(id, (x) => taken.has(x));
   } catch (err) {
-    if (!isTeleptyError(err) || err.code === 'SESSION_EXISTS') throw err;
+    // Another home's daemon at this address is a setup error, not a daemon that is away: say so, run nothing.
+    if (!isTeleptyError(err) || err.code === 'SESSION_EXISTS' || err.code === 'DAEMON_MISMATCH') throw err;
     daemonNote = ` (daemon not reachable: ${err.message.split('\n')[0]}; will keep trying)`;
   }
 
@@ -90,7 +91,7 @@ export async function runWrap(opts: WrapOptions, env: NodeJS.ProcessEnv = proces
       term: env.TERM && env.TERM !== 'dumb' ? env.TERM : DEFAULT_TERM,
     },
     {
-      endpoint: () => resolveDaemonEndpoint(config, env),
+      endpoint: () => resolveDaemonEndpoint(config, env, log),
       log,
       timings: hostTimingsFromEnv(env),
       local: { write: (d) => (local ? local.write(d) : stdout.write(d)) },

@@ -10,6 +10,12 @@ export interface MetaResponse {
   uptime_seconds: number;
   /** Identity proof for the singleton claim (matches the state file's nonce). */
   nonce: string;
+  /**
+   * Which TELEPTY_HOME this daemon serves: an id derived from its data folder, and the folder (to local callers
+   * only). A CLI of another home on this machine refuses the daemon (DAEMON_MISMATCH). Absent before 0.2.
+   */
+  home_id?: string;
+  home?: string;
   /** Seed names for what exists (older clients check them), plus telepty's own. */
   capabilities: string[];
 }

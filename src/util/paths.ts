@@ -45,3 +45,17 @@ function build(dataDir: string, configDir: string, logDir: string): TeleptyPaths
     hostLogDir: path.join(logDir, 'hosts'),
   };
 }
+
+/**
+ * The id of a home: derived from its data folder, so every CLI, host and daemon of one TELEPTY_HOME agrees.
+ * node:crypto and fs/promises are loaded only here (not on the fast inject path, which never needs it).
+ */
+export async function homeId(paths: Pick<TeleptyPaths, 'dataDir'>): Promise<string> {
+  const [{ createHash }, { realpath }] = await Promise.all([import('node:crypto'), import('node:fs/promises')]);
+  // Two spellings of one folder (a symlink) are one home.
+  const folder = await realpath(paths.dataDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return path.resolve(paths.dataDir);
+    throw err;
+  });
+  return createHash('sha256').update(folder).digest('hex').slice(0, 16);
+}

@@ -19,8 +19,11 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
 const KNOWN_METHODS = new Set<string>(['GET', 'POST', 'PATCH', 'DELETE', 'PUT']);
 
-/** An upgrade handler gets the request after auth; it accepts (handleUpgrade) or refuses with a TeleptyError. */
-export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
+/**
+ * An upgrade handler gets the request after auth; it accepts (handleUpgrade) or refuses with a TeleptyError, thrown
+ * or (when it first waits for something) as the rejection of the promise it returns.
+ */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void | Promise<void>;
 
 export interface HttpServerOptions {
   router: Router;
@@ -30,6 +33,8 @@ export interface HttpServerOptions {
   bodyLimit?: number;
   /** This daemon's nonce (its state-file identity): requests naming another one are refused. */
   nonce?: string;
+  /** The home this daemon serves, named when it refuses a request meant for another daemon. */
+  home?: string;
   /**
    * Settles once the daemon may serve (true) or must not (false). The daemon listens before it claims the
    * state file, so requests and upgrades that arrive before this settles wait for it: none is answered by a
@@ -139,7 +144,10 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     // daemon refuses before anything is done; the one named says so in its answer.
     const expected = req.headers[DAEMON_NONCE_HEADER];
     if (expected !== undefined && opts.nonce !== undefined) {
-      if (expected !== opts.nonce) throw new TeleptyError('DAEMON_MISMATCH', 'this is not the daemon that request was meant for (the nonce differs); it was not carried out');
+      if (expected !== opts.nonce) {
+        const serves = opts.home === undefined ? '' : ` (this daemon serves the home ${opts.home})`;
+        throw new TeleptyError('DAEMON_MISMATCH', `this is not the daemon that request was meant for: the nonce differs${serves}; it was not carried out`);
+      }
       cors[DAEMON_NONCE_HEADER] = opts.nonce;
     }
     if (match.kind === 'found' && match.route.localOnly && remote) {
@@ -202,7 +210,8 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
         const url = parseUrl(req.url);
         checkAuth(`WebSocket ${(url?.pathname ?? '?').slice(0, 100)}`, req, false);
         if (!url || !opts.upgrade) throw new TeleptyError('NOT_FOUND', 'no such WebSocket route');
-        opts.upgrade(req, socket, head, url);
+        const later = opts.upgrade(req, socket, head, url);
+        later?.catch((err: unknown) => refuseSocket(socket, err, log, !isLocalConnection(req.socket)));
       } catch (err) {
         refuseSocket(socket, err, log, !isLocalConnection(req.socket));
       }

@@ -122,6 +122,8 @@ export class Injector {
    * session whose bridge was away) rather than left out. One `injection` event for the whole broadcast.
    */
   async broadcast(prompt: string, opts: InjectOptions): Promise<MulticastResult> {
+    // After a restart, the hosts expected back count (bounded wait): a live session is not "disconnected" then.
+    await this.deps.registry.whenHostsBack();
     const ids = this.deps.registry.list().filter((e) => e.status !== 'exited').map((e) => e.id);
     const result = await this.fanOut(ids, prompt, opts);
     if (result.results.successful.length > 0) {
@@ -157,6 +159,9 @@ export class Injector {
 
   private async run(id: unknown, text: string, enterOnly: boolean, opts: InjectOptions, origin: InjectOrigin): Promise<InjectResponse> {
     let entry: SessionEntry & { link: NonNullable<SessionEntry['link']> };
+    // After a restart, the session's host may be a moment from reconnecting: wait for it (bounded). Only then: a
+    // job must reach the queue in the turn it was asked for, so a repeat right after it joins it.
+    if (this.deps.registry.awaitingHosts()) await this.deps.registry.whenHostsBack();
     try {
       entry = this.deps.registry.requireConnected(id);
     } catch (err) {

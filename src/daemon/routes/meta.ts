@@ -8,7 +8,16 @@ export interface MetaSource {
 
 export function metaRoutes(src: MetaSource): Route[] {
   return [
-    { method: 'GET', path: '/api/meta', handler: () => ({ body: src.meta() }) },
+    {
+      method: 'GET',
+      path: '/api/meta',
+      // The home's folder is for local callers (a CLI of another home names it); peers get only its id.
+      handler: (ctx) => {
+        const meta = src.meta();
+        if (ctx.remote) delete meta.home;
+        return { body: meta };
+      },
+    },
     { method: 'GET', path: '/api/health', public: true, handler: () => ({ body: { status: 'ok' } satisfies HealthResponse }) },
     {
       method: 'POST',

@@ -167,6 +167,7 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
         }
         handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id });
         if (typeof msg.session.spawn_request_id === 'string') deps.spawnedBy?.(msg.session.spawn_request_id, entry);
+        registry.hostReady(entry);
         if (entry.killPending) handle.send({ type: 'kill', reason: 'the session was killed while its host was away' });
       };
 

@@ -91,8 +91,64 @@ export class SessionRegistry {
   private readonly reserved = new Map<string, string>();
   private readonly killed = new Map<string, number>();
   private readonly instanceWaiters = new Map<string, (e: SessionEntry) => void>();
+  /** Restored sessions whose host process was alive when this daemon started: not back yet. */
+  private readonly awaitedHosts = new Set<SessionEntry>();
+  private hostsBack: Promise<void> = Promise.resolve();
+  private endHostsWait: (() => void) | null = null;
 
   constructor(private readonly deps: RegistryDeps) {}
+
+  /**
+   * After a restart, the hosts of restored sessions whose processes are alive are reconnecting: requests about
+   * sessions wait for them (whenHostsBack), at most `withinMs` from now, so the first command after a restart
+   * does not see live sessions as disconnected.
+   */
+  expectRestoredHosts(withinMs: number): void {
+    const candidates = [...this.byId.values()].filter((e) => e.status === 'disconnected' && !e.link && e.hostPid !== null);
+    if (candidates.length === 0) return;
+    for (const e of candidates) this.awaitedHosts.add(e);
+    let release!: () => void;
+    this.hostsBack = new Promise<void>((resolve) => (release = resolve));
+    const timer = setTimeout(() => this.stopAwaitingHosts(), withinMs);
+    this.endHostsWait = () => {
+      clearTimeout(timer);
+      release();
+    };
+    for (const e of candidates) {
+      void this.deps.isAlive(e.hostPid as number).then(
+        (alive) => alive || this.hostBack(e),
+        () => this.hostBack(e),
+      );
+    }
+  }
+
+  /** Resolves once every awaited host is back (or gone), or the bound of expectRestoredHosts has passed. */
+  whenHostsBack(): Promise<void> {
+    return this.hostsBack;
+  }
+
+  /** Whether a restart's hosts are still awaited (callers skip the wait, and its turn of the loop, otherwise). */
+  awaitingHosts(): boolean {
+    return this.awaitedHosts.size > 0;
+  }
+
+  /**
+   * The host of `e` has been welcomed on its link: requests may be sent to it now. (Not at attach: a request sent
+   * before the welcome reaches a host that does not yet answer on that link.)
+   */
+  hostReady(e: SessionEntry): void {
+    this.hostBack(e);
+  }
+
+  private hostBack(e: SessionEntry): void {
+    if (this.awaitedHosts.delete(e) && this.awaitedHosts.size === 0) this.stopAwaitingHosts();
+  }
+
+  private stopAwaitingHosts(): void {
+    this.awaitedHosts.clear();
+    this.endHostsWait?.();
+    this.endHostsWait = null;
+  }
 
   list(): SessionEntry[] {
     return [...this.byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
@@ -352,6 +408,7 @@ export class SessionRegistry {
     e.exitedAt = this.deps.now();
     e.link = null;
     e.directViewers = 0;
+    this.hostBack(e);
     this.deps.events.emit('session_exit', { session_id: e.id, exit_code: code, reason });
     for (const w of e.exitWaiters.splice(0)) w(code);
     this.deps.changed();
@@ -364,6 +421,7 @@ export class SessionRegistry {
   }
 
   private dropEntry(e: SessionEntry): void {
+    this.hostBack(e);
     if (this.byId.get(e.id) === e) this.byId.delete(e.id);
     for (const w of e.exitWaiters.splice(0)) w(e.exitCode);
   }

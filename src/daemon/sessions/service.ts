@@ -27,6 +27,8 @@ export interface SessionTimings extends HostHubTimings, SweeperTimings, ViewerTi
   screenTimeoutMs: number;
   /** sessions.json changes within this window are written once. */
   persistDebounceMs: number;
+  /** After a restart, how long requests about sessions wait for the live hosts of restored sessions. */
+  restoredHostsWaitMs: number;
 }
 
 export interface SessionsDeps {
@@ -101,6 +103,7 @@ export class Sessions {
   /** This daemon won the claim: start persisting and sweeping. */
   activate(): void {
     this.store.enable();
+    this.registry.expectRestoredHosts(this.deps.timings.restoredHostsWaitMs);
     this.sweeper = startSweeper(this.registry, this.deps.events, this.deps.timings, this.deps.now, isProcessAlive, this.deps.log);
   }
 
@@ -131,13 +134,18 @@ export class Sessions {
     ];
   }
 
-  /** Every session; with `idleGt`, those idle for more than that many seconds (the seed's `idle_gt`). */
-  list(idleGt: number | null = null): SessionObject[] {
+  /**
+   * Every session; with `idleGt`, those idle for more than that many seconds (the seed's `idle_gt`). Answers about
+   * sessions wait (bounded) for the hosts a restart is expecting back.
+   */
+  async list(idleGt: number | null = null): Promise<SessionObject[]> {
+    await this.registry.whenHostsBack();
     const all = this.registry.list().map((e) => this.registry.toObject(e));
     return idleGt === null ? all : all.filter((s) => s.idleSeconds > idleGt);
   }
 
-  get(id: unknown): SessionObject {
+  async get(id: unknown): Promise<SessionObject> {
+    await this.registry.whenHostsBack();
     return this.registry.toObject(this.registry.require(id));
   }
 
@@ -193,6 +201,7 @@ export class Sessions {
 
   /** Answered once sessions.json has the new id: a daemon killed right after must not switch the host back. */
   async rename(id: unknown, newId: string): Promise<RenameResponse> {
+    await this.registry.whenHostsBack();
     const renamed = this.registry.rename(this.registry.require(id), newId);
     await this.store.flush();
     return { success: true, ...renamed };
@@ -204,9 +213,11 @@ export class Sessions {
    * (`killed`), or says the host is away (`pending`); without it (the seed's DELETE) it comes at once:
    * `closing`. Either way the session leaves the list at once unless a connected host is being waited for.
    * A session owned by a 0.1.5x bridge cannot be ended (that protocol has no kill): its link is closed and it
-   * is removed (`removed` with `wait`).
+   * is removed (`removed` with `wait`). Like every answer about sessions it waits (bounded) for the hosts a
+   * restart is expecting back.
    */
   async kill(id: unknown, opts: { wait: boolean } = { wait: true }): Promise<KillResponse> {
+    await this.registry.whenHostsBack();
     const e = this.registry.require(id);
     if (e.status === 'exited') {
       this.registry.remove(e);
@@ -241,6 +252,7 @@ export class Sessions {
   }
 
   async screen(id: unknown, q: ScreenQuery): Promise<ScreenSnapshot> {
+    await this.registry.whenHostsBack();
     const e = this.registry.requireConnected(id);
     const screen = await e.link.request('screen', q, this.deps.timings.screenTimeoutMs);
     return { session_id: e.id, ...screen };

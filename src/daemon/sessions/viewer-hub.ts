@@ -39,6 +39,8 @@ export class ViewerHub {
       method: 'GET',
       path: '/api/sessions/:id',
       maxPayload: VIEWER_MAX_PAYLOAD,
+      // After a restart, the session's host may be a moment from reconnecting: wait for it (bounded).
+      before: () => this.registry.whenHostsBack(),
       // Refuse before the handshake: unknown ids are 404, and a WS never creates a session.
       admit: (_req, params) => void this.registry.requireConnected(params.id),
       handOff: (req, socket, head, params) => {

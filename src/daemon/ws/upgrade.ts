@@ -12,6 +12,8 @@ export interface WsRoute {
   method: 'GET';
   path: string;
   maxPayload?: number;
+  /** Awaited before admit (e.g. the hosts a restart expects back); the socket waits meanwhile. */
+  before?(): Promise<void>;
   /** Runs before the handshake completes: throw a TeleptyError to refuse (unknown session, bad version...). */
   admit?(req: IncomingMessage, params: Record<string, string>, url: URL): void;
   /** After admit: true when the route gave the connection to another process (it completes the handshake). */
@@ -31,10 +33,17 @@ export function createUpgradeRouter(routes: WsRoute[]): { handler: UpgradeHandle
     const match = table.match(req.method ?? 'GET', url.pathname);
     if (match.kind === 'bad-path') throw new TeleptyError('BAD_REQUEST', 'the path is not valid percent-encoding');
     if (match.kind !== 'found') throw new TeleptyError('NOT_FOUND', `no WebSocket route ${url.pathname.slice(0, 100)}`);
-    match.route.admit?.(req, match.params, url);
-    if (match.route.handOff?.(req, socket, head, match.params)) return;
-    const wss = servers.get(match.route) as WebSocketServer;
-    wss.handleUpgrade(req, socket, head, (ws) => match.route.accept(ws, req, match.params, url));
+    const { route, params } = match;
+    const upgrade = (): void => {
+      route.admit?.(req, params, url);
+      if (route.handOff?.(req, socket, head, params)) return;
+      const wss = servers.get(route) as WebSocketServer;
+      wss.handleUpgrade(req, socket, head, (ws) => route.accept(ws, req, params, url));
+    };
+    if (!route.before) return upgrade();
+    return route.before().then(() => {
+      if (!socket.destroyed) upgrade();
+    });
   };
   return { handler, servers: [...servers.values()] };
 }

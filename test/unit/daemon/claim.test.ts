@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLAIM_GIVE_UP_MS, claimState, readState, releaseState, removeStaleState, serializeRecord, STALE_LOCK_MS } from '../../../src/daemon/claim.js';
+import { CLAIM_GIVE_UP_MS, claimState, namesAddress, readState, releaseState, removeStaleState, serializeRecord, STALE_LOCK_MS } from '../../../src/daemon/claim.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../../../src/protocol/daemon-state.js';
 import { makeHome } from '../../helpers/env.js';
 
@@ -155,5 +155,45 @@ describe('singleton claim', () => {
     expect((await readState(deps.stateFile)).kind).toBe('record');
     expect(await releaseState(record(1), deps)).toBe(true);
     expect((await readState(deps.stateFile)).kind).toBe('missing');
+  });
+
+  it('takes a record naming its own listening address as stale without probing it (the probe would wait on itself)', async () => {
+    await claimState(record(1), deps);
+    live.add(record(1).nonce); // even a "live" answer is never asked for: nobody else can listen on our port
+    probed.length = 0;
+    const mine = { ...record(2), port: record(1).port };
+    const result = await claimState(mine, { ...deps, ownAddress: { host: '127.0.0.1', port: record(1).port } });
+    expect(result).toEqual({ claimed: true, record: mine });
+    expect(probed).toEqual([]);
+  });
+
+  it('still probes a record naming another address than its own', async () => {
+    await claimState(record(1), deps);
+    live.add(record(1).nonce);
+    probed.length = 0;
+    const result = await claimState(record(2), { ...deps, ownAddress: { host: '127.0.0.1', port: record(2).port } });
+    expect(result).toEqual({ claimed: false, existing: record(1) });
+    expect(probed.map((r) => r.nonce)).toEqual([record(1).nonce]);
+  });
+
+  it('claims once a slow probe found the record stale, even past the give-up time', async () => {
+    await claimState(record(1), deps);
+    let clock = Date.now();
+    const slowProbe = async (): Promise<boolean> => {
+      clock += 5_000; // a probe's timeout against something that accepts and never answers
+      return false;
+    };
+    const result = await claimState(record(2), { ...deps, probe: slowProbe, now: () => clock });
+    expect(result).toEqual({ claimed: true, record: record(2) });
+  });
+
+  it('knows which addresses its own socket covers', () => {
+    const own = { host: '127.0.0.1', port: 3848 };
+    expect(namesAddress({ host: '127.0.0.1', port: 3848 }, own)).toBe(true);
+    expect(namesAddress({ host: 'localhost', port: 3848 }, own)).toBe(true);
+    expect(namesAddress({ host: '0.0.0.0', port: 3848 }, own)).toBe(true);
+    expect(namesAddress({ host: '127.0.0.1', port: 3849 }, own)).toBe(false);
+    expect(namesAddress({ host: '10.0.0.5', port: 3848 }, own)).toBe(false);
+    expect(namesAddress({ host: '10.0.0.5', port: 3848 }, { host: '0.0.0.0', port: 3848 })).toBe(true);
   });
 });

@@ -1,7 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DaemonLink, type LinkTimings } from '../../../src/host/daemon-link.js';
+import { DaemonLink, watchDaemonState, type LinkTimings } from '../../../src/host/daemon-link.js';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { HOST_LINK_PATH, HOST_LINK_VERSION, type DaemonToHost, type HostHello } from '../../../src/protocol/host-link.js';
 import { waitFor } from '../../helpers/env.js';
 import { RecordingLogger } from '../../helpers/recorders.js';
@@ -190,5 +193,34 @@ describe('DaemonLink', () => {
     const attempts = fake.connectedAt.length;
     await new Promise((r) => setTimeout(r, 150));
     expect(fake.connectedAt.length).toBe(attempts); // stop() ends the retries
+  });
+
+  it('tries at once when the state file changes while it waits out its backoff (a new daemon has claimed)', async () => {
+    const { fake, port } = await daemon();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-link-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const stateFile = path.join(dir, 'daemon.json');
+    watchDaemonState(stateFile);
+    // No daemon until the state file exists; after that, the fake one. The backoff alone would wait 30 s.
+    const rec: Recorded = { link: undefined as unknown as DaemonLink, welcomes: [], downs: [], helloCalls: 0 };
+    let asked = 0;
+    rec.link = new DaemonLink(
+      () => {
+        asked++;
+        return Promise.resolve(existsSync(stateFile) ? { host: '127.0.0.1', port } : null);
+      },
+      { hello: () => hello('woken'), onWelcome: (w) => rec.welcomes.push(w.session_id), onMessage: () => undefined, onDown: () => undefined },
+      { reconnectInitialMs: 30_000, reconnectMaxMs: 30_000, ...QUIET_HEARTBEAT },
+      new RecordingLogger(),
+    );
+    cleanups.push(() => rec.link.stop());
+    rec.link.start();
+    await waitFor('the first attempt', () => asked >= 1);
+    await new Promise((r) => setTimeout(r, 50));
+    const before = Date.now();
+    writeFileSync(stateFile, '{}');
+    await waitFor('the link to be welcomed', () => rec.welcomes.length === 1, 5_000);
+    expect(Date.now() - before).toBeLessThan(5_000);
+    expect(fake.hellos.map((h) => h.session_id)).toEqual(['woken']);
   });
 });

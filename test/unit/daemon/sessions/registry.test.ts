@@ -711,4 +711,73 @@ describe('session registry', () => {
       expect(registry.toObject(nowhere).locator.project_id).toBeNull();
     });
   });
+
+  describe('after a restart', () => {
+    function restored(id: string, instance: string, hostPid: number | null): void {
+      registry.restore(
+        fromPersisted(
+          {
+            id,
+            host_instance: instance,
+            type: 'spawned',
+            command: 'sh',
+            args: [],
+            cwd: '/',
+            term: 'xterm-256color',
+            createdAt: new Date(T0).toISOString(),
+            lastActivityAt: new Date(T0).toISOString(),
+            pid: 100,
+            host_pid: hostPid,
+            cols: 80,
+            rows: 24,
+            status: 'disconnected',
+            exit_code: null,
+            exited_at: null,
+            kill_pending: false,
+            last_from: null,
+            last_reply_to: null,
+            last_thread_id: null,
+          },
+          T0,
+        ),
+      );
+    }
+    const settled = async (p: Promise<void>): Promise<boolean> => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20))]);
+
+    it('answers about sessions only once every live restored host is back', async () => {
+      alive = async (pid) => pid !== 3;
+      const [a, b] = [newInstance(), newInstance()];
+      restored('a', a, 1);
+      restored('b', b, 2);
+      restored('gone', newInstance(), 3);
+      restored('placeholder', newInstance(), null);
+      registry.expectRestoredHosts(60_000);
+      const back = registry.whenHostsBack();
+      registry.hostReady((await registry.attachHost(hello(a, 'a', {}, { host_pid: 1 }), new FakeLink())).entry);
+      expect(await settled(back)).toBe(false);
+      const { entry } = await registry.attachHost(hello(b, 'b', {}, { host_pid: 2 }), new FakeLink());
+      // Attached is not enough: requests wait until the host has been welcomed on its link.
+      expect(await settled(back)).toBe(false);
+      registry.hostReady(entry);
+      expect(await settled(back)).toBe(true);
+    });
+
+    it('waits no longer than its bound for a host that does not come back', async () => {
+      alive = async () => true;
+      restored('slow', newInstance(), 1);
+      registry.expectRestoredHosts(30);
+      const back = registry.whenHostsBack();
+      expect(await settled(back)).toBe(false);
+      await new Promise((r) => setTimeout(r, 40));
+      expect(await settled(back)).toBe(true);
+    });
+
+    it('does not wait when no restored session has a live host', async () => {
+      alive = async () => false;
+      restored('dead', newInstance(), 1);
+      registry.expectRestoredHosts(60_000);
+      await new Promise((r) => setTimeout(r, 0));
+      expect(await settled(registry.whenHostsBack())).toBe(true);
+    });
+  });
 });
