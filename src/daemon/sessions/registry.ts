@@ -173,6 +173,11 @@ export class SessionRegistry {
     if (this.killed.size > KILLED_MEMORY) this.killed.delete(this.killed.keys().next().value as string);
   }
 
+  /** Undo rememberKilled (a kill that could not be saved is not made). */
+  forgetKilled(instance: string): void {
+    this.killed.delete(instance);
+  }
+
   killedInstances(): [string, number][] {
     return [...this.killed.entries()];
   }

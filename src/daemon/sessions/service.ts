@@ -52,7 +52,8 @@ export class Sessions {
       machineId: config.machineId,
       events,
       now,
-      changed: (urgent) => (urgent ? void this.store.flush() : this.store.schedule()),
+      // A failed urgent write is logged and retried by the store; whoever must answer "saved" waits with settle().
+      changed: (urgent) => (urgent ? void this.store.flush().catch((err: unknown) => log.debug(`urgent sessions.json write: ${(err as Error).message}`)) : this.store.schedule()),
       isAlive: isProcessAlive,
     });
     this.store = new SessionStore(
@@ -93,7 +94,8 @@ export class Sessions {
 
   async stop(): Promise<void> {
     this.sweeper?.stop();
-    await this.store.flush();
+    // The last write at shutdown: if the disk is full, what is on disk stays as it was (and the log says so).
+    await this.store.flush().catch((err: unknown) => this.deps.log.error('sessions.json could not be written at shutdown', err));
   }
 
   wsRoutes(): WsRoute[] {
@@ -125,15 +127,29 @@ export class Sessions {
   async spawn(req: SpawnRequest): Promise<SpawnResponse> {
     const entry = await this.spawner.spawn(req);
     // Its host's hello already started the write (a new session is urgent): wait for it, do not write again.
-    await this.store.settle();
+    try {
+      await this.store.settle();
+    } catch (err) {
+      // Not saved, so not made: a session the next daemon would not know is ended rather than left unlisted.
+      this.registry.remove(entry);
+      entry.link?.send({ type: 'kill', reason: 'its session could not be saved' });
+      throw err;
+    }
     this.deps.events.emit('session_spawn', { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid });
     return { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid ?? 0, session: this.registry.toObject(entry) };
   }
 
   /** Answered once sessions.json has the new id: a daemon killed right after must not switch the host back. */
   async rename(id: unknown, newId: string): Promise<RenameResponse> {
-    const renamed = this.registry.rename(this.registry.require(id), newId);
-    await this.store.flush();
+    const e = this.registry.require(id);
+    const renamed = this.registry.rename(e, newId);
+    try {
+      await this.store.flush();
+    } catch (err) {
+      // Not saved, so not made: the old id again, in memory and at the host, as on disk.
+      if (renamed.old_id !== renamed.new_id) this.registry.rename(e, renamed.old_id);
+      throw err;
+    }
     return { success: true, ...renamed };
   }
 
@@ -147,7 +163,14 @@ export class Sessions {
     e.killPending = true;
     this.registry.rememberKilled(e.hostInstance, this.deps.now());
     // A pending kill is a promise to end the session when its host returns: on disk before it is answered.
-    await this.store.flush();
+    try {
+      await this.store.flush();
+    } catch (err) {
+      // Not saved, so not made: the session goes on as before, in memory as on disk.
+      e.killPending = false;
+      this.registry.forgetKilled(e.hostInstance);
+      throw err;
+    }
     if (!e.link) return { success: true, id: e.id, status: 'pending' };
     e.link.send({ type: 'kill', reason: 'killed by `telepty kill`' });
     const code = await withTimeout(this.registry.waitExit(e), this.deps.timings.killTimeoutMs, () => new TeleptyError('TIMEOUT', `session ${e.id} was told to end but did not report its exit within ${this.deps.timings.killTimeoutMs} ms`));
