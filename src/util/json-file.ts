@@ -114,7 +114,7 @@ export class DebouncedJsonFile<T> {
     // Memory is ahead of the disk: keep trying until they agree.
     this.dirty = true;
     this.arm(PERSIST_RETRY_MS);
-    const why = err instanceof Error ? err.message : String(err);
+    const why = (err instanceof Error ? err.message : String(err)).replace(` (writing ${this.file})`, '');
     return { ok: false, error: new TeleptyError('PERSIST_FAILED', `could not save the change to ${this.file} (${why})`, { file: this.file }) };
   }
 }

@@ -38,6 +38,23 @@ async function logTail(file: string): Promise<string> {
   return text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
 }
 
+/**
+ * Why a host ended before registering, as truthfully as can be told: a full disk (its log could not even be
+ * written) is PERSIST_FAILED naming the file; an empty log otherwise says so; a log with lines quotes them.
+ */
+async function hostExitError(logFile: string, how: string): Promise<TeleptyError> {
+  const tail = await logTail(logFile);
+  const free = await fs.statfs(path.dirname(logFile)).then(
+    (s) => s.bavail,
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+  if (free === 0) {
+    return new TeleptyError('PERSIST_FAILED', `the session host exited (${how}) before registering: no space left on the disk holding its log ${logFile}`, { file: logFile });
+  }
+  if (tail === '') return new TeleptyError('INTERNAL', `the session host exited (${how}) before registering, and its log ${logFile} is empty`, { file: logFile });
+  return new TeleptyError('INVALID_COMMAND', `the session host exited (${how}) before registering; its log ${logFile}:\n${tail}`);
+}
+
 /** Starts detached session hosts for `spawn` and waits until each has registered. */
 export class Spawner {
   constructor(private readonly deps: SpawnerDeps) {}
@@ -91,9 +108,7 @@ export class Spawner {
     this.deps.channels.add(child);
     const exited = new Promise<never>((_resolve, reject) => {
       child.once('exit', (code, signal) => {
-        void logTail(logFile).then((tail) =>
-          reject(new TeleptyError('INVALID_COMMAND', `the session host exited (${signal ?? `code ${code}`}) before registering; its log ${logFile}:\n${tail}`)),
-        );
+        void hostExitError(logFile, signal ?? `code ${code}`).then(reject);
       });
       child.once('error', (err) => reject(new TeleptyError('INTERNAL', `could not start a session host: ${err.message}`)));
     });
