@@ -6,7 +6,7 @@ import type { Logger } from '../../util/log.js';
 import { isLocalConnection } from '../auth.js';
 import { redactErrorText, redactForRemote } from '../http/respond.js';
 import type { WsRoute } from '../ws/upgrade.js';
-import type { Bus, BusSubscriber, StoredEvent } from './bus.js';
+import type { Bus, BusSubscriber, PublishOutcome, StoredEvent } from './bus.js';
 
 /** A subscriber this far behind (queued + unsent bytes) is dropped; it can resume with `since`. */
 export const SUBSCRIBER_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -26,6 +26,12 @@ export interface BusWsTimings {
  * catches up; the next round goes once the socket has taken this one, so a long backlog never piles up in memory.
  */
 const REPLAY_ROUND_BYTES = 1024 * 1024;
+/**
+ * A publisher with this many events waiting for their turn is paused (its socket is not read) until it is down to
+ * PUBLISHER_RESUME_AT: its events are taken at the pace they can be fanned out, never piled up in memory.
+ */
+export const PUBLISHER_PAUSE_AT = 64;
+const PUBLISHER_RESUME_AT = 16;
 /** Same bound as an HTTP body. */
 const BUS_MAX_PAYLOAD = 4 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
@@ -155,20 +161,28 @@ export function busRoute(bus: Bus, log: Logger, timings: BusWsTimings): WsRoute 
       const answer = (body: Record<string, unknown>): void => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
       };
+      let waiting = 0;
+      const done = (outcome: PublishOutcome): void => {
+        if (--waiting <= PUBLISHER_RESUME_AT && ws.isPaused && ws.readyState === ws.OPEN) ws.resume();
+        if (outcome.ok) {
+          if (opts.ack) answer({ kind: 'bus.ack', ...outcome.ack });
+          return;
+        }
+        const err = outcome.error;
+        if (!isTeleptyError(err)) log.error('bus publish over WS failed', err);
+        const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'internal error; see the daemon log');
+        answer({ kind: 'bus.error', ...(remote ? redactForRemote(e.toBody()) : e.toBody()) });
+      };
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         const lines = isBinary ? [] : ndjsonLines(data.toString('utf8'));
         if (isBinary) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'events are JSON text frames' });
         else if (lines.length === 0) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'the frame is empty: send one event, or NDJSON lines' });
         for (const line of lines) {
-          try {
-            const ack = bus.publish(parseJsonInput(line, 'the event'));
-            if (opts.ack) answer({ kind: 'bus.ack', ...ack });
-          } catch (err) {
-            if (!isTeleptyError(err)) log.error('bus publish over WS failed', err);
-            const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'internal error; see the daemon log');
-            answer({ kind: 'bus.error', ...(remote ? redactForRemote(e.toBody()) : e.toBody()) });
-          }
+          waiting++;
+          bus.publishPaced(() => bus.publish(parseJsonInput(line, 'the event')), done);
         }
+        // Backpressure: stop reading this publisher while its events wait for the fan-out.
+        if (waiting >= PUBLISHER_PAUSE_AT && !ws.isPaused) ws.pause();
       });
       ws.on('error', (err) => log.debug(`bus client error: ${err.message}`));
       ws.on('close', () => bus.unsubscribe(sub));
