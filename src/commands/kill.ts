@@ -48,6 +48,7 @@ export function register(program: Command): void {
         for (const o of outcomes) {
           if (!o.ok) reportError(o.error, false);
           else if (o.result.status === 'pending') printLine(`${o.id}: disconnected; it will be ended when its host reconnects`);
+          else if (o.result.host_gone) printLine(`${o.id}: host was gone; ended ${o.result.orphans_ended ?? 0} orphaned process${o.result.orphans_ended === 1 ? '' : 'es'}`);
           else printLine(`${o.id}: killed${o.result.exit_code === null || o.result.exit_code === undefined ? '' : ` (exit ${o.result.exit_code})`}`);
         }
         if (opts.all && outcomes.length === 0) printLine('no sessions');

@@ -135,6 +135,9 @@ export interface KillResponse {
   /** `killed`: the host ended its child and the session is gone; `pending`: the host is away and will be told. */
   status: 'killed' | 'pending';
   exit_code?: number | null;
+  /** The session's host had died: what it left running was ended (`orphans_ended` processes). */
+  host_gone?: boolean;
+  orphans_ended?: number;
 }
 
 export interface ScreenQuery {

@@ -16,6 +16,7 @@ import { SessionRegistry, type SessionEntry } from './registry.js';
 import { Spawner } from './spawner.js';
 import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from './store.js';
 import { startSweeper, type SweeperTimings } from './sweeper.js';
+import { endOrphans, processStartTime } from './orphans.js';
 import { HostChannels } from './host-channels.js';
 import { ViewerHub, type ViewerTimings } from './viewer-hub.js';
 
@@ -89,7 +90,7 @@ export class Sessions {
   /** This daemon won the claim: start persisting and sweeping. */
   activate(): void {
     this.store.enable();
-    this.sweeper = startSweeper(this.registry, this.deps.events, this.deps.timings, this.deps.now, isProcessAlive, this.deps.log);
+    this.sweeper = startSweeper(this.registry, this.deps.events, this.deps.timings, this.deps.now, isProcessAlive, this.deps.log, (e) => this.endOrphansOf(e).then(() => undefined));
   }
 
   async stop(): Promise<void> {
@@ -123,9 +124,30 @@ export class Sessions {
     return this.registry.toObject(this.registry.require(id));
   }
 
+  /**
+   * A session's host died (kill -9, a crash): it could not end its child's session, so whatever there ignores
+   * SIGHUP or left the session would run on. End it, by start time (orphans.ts), and remember how many for `kill`.
+   */
+  private async endOrphansOf(e: SessionEntry): Promise<number> {
+    let ended = 0;
+    try {
+      ended = await endOrphans({ pid: e.pid, pidStart: e.pidStart, instance: e.hostInstance });
+    } catch (err) {
+      this.deps.log.error(`could not end the processes left by the host of ${e.id}`, err);
+    }
+    e.orphansEnded = (e.orphansEnded ?? 0) + ended;
+    if (ended > 0) {
+      this.deps.log.info(`the host of ${e.id} was gone; ended ${ended} orphaned process(es) of its session`);
+      this.deps.events.emit('session.orphans_ended', { session_id: e.id, count: ended });
+    }
+    return ended;
+  }
+
   /** Answered once sessions.json has the new session: a daemon killed right after still knows it. */
   async spawn(req: SpawnRequest): Promise<SpawnResponse> {
     const entry = await this.spawner.spawn(req);
+    // Its child named for good (pid + start time), so that a reused pid is never taken for it (orphans.ts).
+    if (entry.pid !== null) entry.pidStart = await processStartTime(entry.pid);
     // Its host's hello already started the write (a new session is urgent): wait for it, do not write again.
     try {
       await this.store.settle();
@@ -156,9 +178,15 @@ export class Sessions {
   /** End the session's child (process group) and remove it; a host that is away is told when it returns. */
   async kill(id: unknown): Promise<KillResponse> {
     const e = this.registry.require(id);
+    if (e.status === 'disconnected' && (e.hostPid === null || !(await isProcessAlive(e.hostPid)))) {
+      // Its host is gone for good and cannot be told: end what it left here and now.
+      this.registry.markExited(e, e.exitCode, 'host gone');
+      await this.endOrphansOf(e);
+    }
     if (e.status === 'exited') {
       this.registry.remove(e);
-      return { success: true, id: e.id, status: 'killed', exit_code: e.exitCode };
+      const orphans = e.orphansEnded === null ? {} : { host_gone: true, orphans_ended: e.orphansEnded };
+      return { success: true, id: e.id, status: 'killed', exit_code: e.exitCode, ...orphans };
     }
     e.killPending = true;
     this.registry.rememberKilled(e.hostInstance, this.deps.now());

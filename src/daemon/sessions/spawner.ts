@@ -12,6 +12,7 @@ import { checkCwd, resolveCommand } from '../../util/command.js';
 import { ensureDir } from '../../util/files.js';
 import type { Logger } from '../../util/log.js';
 import type { HostChannels } from './host-channels.js';
+import { SESSION_INSTANCE_ENV } from './orphans.js';
 import type { SessionEntry, SessionRegistry } from './registry.js';
 
 const HOST_MAIN = fileURLToPath(new URL('../../host/main.js', import.meta.url));
@@ -55,6 +56,15 @@ async function hostExitError(logFile: string, how: string): Promise<TeleptyError
   return new TeleptyError('INVALID_COMMAND', `the session host exited (${how}) before registering; its log ${logFile}:\n${tail}`);
 }
 
+/**
+ * The daemon's environment for a host, without a session marker (a daemon started from inside a session has one):
+ * a host is no process of the session it runs in the daemon's name.
+ */
+function hostEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { [SESSION_INSTANCE_ENV]: _marker, ...rest } = env;
+  return rest;
+}
+
 /** Starts detached session hosts for `spawn` and waits until each has registered. */
 export class Spawner {
   constructor(private readonly deps: SpawnerDeps) {}
@@ -84,7 +94,8 @@ export class Spawner {
       file,
       args: req.args,
       cwd,
-      env: sessionEnv(env, {}, id),
+      // The marker lets the processes of this session be found even once they left its process session.
+      env: sessionEnv(env, { [SESSION_INSTANCE_ENV]: instance }, id),
       cols: req.cols,
       rows: req.rows,
       term: DEFAULT_TERM,
@@ -98,7 +109,7 @@ export class Spawner {
     try {
       // The host runs with the daemon's environment (it must find this daemon); the child's is in the spec.
       // The IPC channel carries viewers handed to the host (host-channels.ts); the host outlives it.
-      child = spawn(process.execPath, [HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: this.deps.env });
+      child = spawn(process.execPath, [HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env) });
     } finally {
       await log.close();
     }
