@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionObject } from '../../src/protocol/session.js';
-import { daemonPort, requestApi } from '../helpers/api.js';
+import { daemonPort, postApi, requestApi } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { hostsOf, killSessionsIn, liveDaemon, persistedSessionIds, stopDaemonIn } from '../helpers/daemon.js';
 import { isAlive, waitFor } from '../helpers/env.js';
@@ -85,6 +85,13 @@ describe('a full disk', () => {
     const patched = await requestApi(port, 'PATCH', '/api/sessions/d1', { new_id: 'd9' });
     expect(patched.status).toBe(507);
     expect(patched.json.code).toBe('PERSIST_FAILED');
+
+    // Records too: a thread or handoff the disk refused is not answered as saved.
+    const thread = await postApi(port, '/api/threads', { topic: 'full disk' });
+    expect(thread.status).toBe(507);
+    expect(thread.json.code).toBe('PERSIST_FAILED');
+    const handoff = await postApi(port, '/api/handoff', { synthesis: { tasks: [] } });
+    expect(handoff.status).toBe(507);
 
     const killed = await runCli(home, ['kill', 'd1']);
     expect(killed.exitCode).toBe(1);

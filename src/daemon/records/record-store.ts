@@ -1,4 +1,5 @@
 import type { EventSink } from '../../protocol/events.js';
+import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import { DebouncedJsonFile } from '../../util/json-file.js';
 import type { Logger } from '../../util/log.js';
 
@@ -44,6 +45,11 @@ export class RecordStore<T> {
 
   flush(): Promise<void> {
     return this.json.flush();
+  }
+
+  /** Resolves once every change so far is on disk; rejects with PERSIST_FAILED (the file is retried until written). */
+  settle(): Promise<void> {
+    return this.json.settle();
   }
 
   get(id: string): T | undefined {
@@ -104,5 +110,21 @@ export abstract class PersistedRecords<T> {
 
   flush(): Promise<void> {
     return this.store.flush();
+  }
+
+  /**
+   * `result`, once the change that made it is on disk. A write the disk refuses answers PERSIST_FAILED: the change
+   * stays in memory and is written as soon as the disk takes it (the file is retried), and the answer says so.
+   */
+  async saved<R>(result: R): Promise<R> {
+    try {
+      await this.store.settle();
+    } catch (err) {
+      if (isTeleptyError(err) && err.code === 'PERSIST_FAILED') {
+        throw new TeleptyError('PERSIST_FAILED', `${err.message}; the change is kept and written as soon as the disk takes it`, err.details);
+      }
+      throw err;
+    }
+    return result;
   }
 }

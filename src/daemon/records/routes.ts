@@ -2,17 +2,17 @@ import type { Route } from '../http/router.js';
 import type { Handoffs } from './handoffs.js';
 import type { Threads } from './threads.js';
 
-/** HTTP adapters for handoffs and threads (PROTOCOL.md). */
+/** HTTP adapters for handoffs and threads (PROTOCOL.md). A change is answered once it is on disk. */
 export function recordRoutes(handoffs: Handoffs, threads: Threads): Route[] {
   return [
-    { method: 'POST', path: '/api/handoff', handler: (ctx) => ({ status: 201, body: handoffs.create(ctx.body) }) },
+    { method: 'POST', path: '/api/handoff', handler: async (ctx) => ({ status: 201, body: await handoffs.saved(handoffs.create(ctx.body)) }) },
     { method: 'GET', path: '/api/handoff', handler: (ctx) => ({ body: handoffs.list(ctx.query.get('status')) }) },
     { method: 'GET', path: '/api/handoff/:id', handler: (ctx) => ({ body: handoffs.get(ctx.params.id as string) }) },
-    { method: 'POST', path: '/api/handoff/:id/claim', handler: (ctx) => ({ body: handoffs.claim(ctx.params.id as string, ctx.body) }) },
-    { method: 'PATCH', path: '/api/handoff/:id', handler: (ctx) => ({ body: handoffs.update(ctx.params.id as string, ctx.body) }) },
-    { method: 'POST', path: '/api/threads', handler: (ctx) => ({ status: 201, body: threads.create(ctx.body) }) },
+    { method: 'POST', path: '/api/handoff/:id/claim', handler: async (ctx) => ({ body: await handoffs.saved(handoffs.claim(ctx.params.id as string, ctx.body)) }) },
+    { method: 'PATCH', path: '/api/handoff/:id', handler: async (ctx) => ({ body: await handoffs.saved(handoffs.update(ctx.params.id as string, ctx.body)) }) },
+    { method: 'POST', path: '/api/threads', handler: async (ctx) => ({ status: 201, body: await threads.saved(threads.create(ctx.body)) }) },
     { method: 'GET', path: '/api/threads', handler: (ctx) => ({ body: threads.list(ctx.query.get('status')) }) },
     { method: 'GET', path: '/api/threads/:id', handler: (ctx) => ({ body: threads.get(ctx.params.id as string) }) },
-    { method: 'PATCH', path: '/api/threads/:id', handler: (ctx) => ({ body: threads.update(ctx.params.id as string, ctx.body) }) },
+    { method: 'PATCH', path: '/api/threads/:id', handler: async (ctx) => ({ body: await threads.saved(threads.update(ctx.params.id as string, ctx.body)) }) },
   ];
 }
