@@ -1,11 +1,23 @@
 import { promises as fs } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { isAlive, waitFor } from '../helpers/env.js';
 
 const homes = useHomes();
+const used: string[] = [];
+/** A run where the reaping fails must not leave its sleeps behind: end them by exact command line and home. */
+afterAll(async () => {
+  for (const home of used) {
+    for (const n of ['100001', '100002', '100003']) for (const pid of await processesRunning(home, ['sleep', n])) process.kill(pid, 'SIGKILL');
+  }
+});
+function newHome(): string {
+  const home = homes.newHome();
+  used.push(home);
+  return home;
+}
 /** The sweeper checks every second; a loaded CI machine gets ample slack. */
 const REAP_WITHIN_MS = 15_000;
 
@@ -34,7 +46,7 @@ async function processesRunning(home: string, argv: string[]): Promise<number[]>
 
 describe('a host killed with -9 leaves nothing of its session running', () => {
   it('a child that ignores SIGHUP is ended, and kill says what happened', async () => {
-    const home = homes.newHome();
+    const home = newHome();
     const spawned = await runCli(home, ['spawn', '--id', 'h3', '--', 'bash', '--norc', '-c', 'trap "" HUP; exec sleep 100001']);
     expect(spawned.exitCode, spawned.stderr).toBe(0);
     const s = await session(home, 'h3');
@@ -48,7 +60,7 @@ describe('a host killed with -9 leaves nothing of its session running', () => {
   });
 
   it('so are `nohup … &` and `setsid nohup … &` typed into an interactive shell', async () => {
-    const home = homes.newHome();
+    const home = newHome();
     expect((await runCli(home, ['spawn', '--id', 'sh1', '--', 'bash', '--norc', '--noprofile', '-i'])).exitCode).toBe(0);
     const typed = await runCli(home, ['inject', 'sh1', 'nohup sleep 100002 >/dev/null 2>&1 & setsid nohup sleep 100003 >/dev/null 2>&1 &']);
     expect(typed.exitCode, typed.stderr).toBe(0);
