@@ -175,8 +175,15 @@ export function busRoute(bus: Bus, log: Logger, timings: BusWsTimings): WsRoute 
       };
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         const lines = isBinary ? [] : ndjsonLines(data.toString('utf8'));
-        if (isBinary) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'events are JSON text frames' });
-        else if (lines.length === 0) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'the frame is empty: send one event, or NDJSON lines' });
+        // A refused frame is answered in its turn too, so the answers keep the order of what was sent.
+        const refuse = (error: string): void => {
+          waiting++;
+          bus.publishPaced(() => {
+            throw new TeleptyError('INVALID_EVENT', error);
+          }, done);
+        };
+        if (isBinary) refuse('events are JSON text frames');
+        else if (lines.length === 0) refuse('the frame is empty: send one event, or NDJSON lines');
         for (const line of lines) {
           waiting++;
           bus.publishPaced(() => bus.publish(parseJsonInput(line, 'the event')), done);
