@@ -17,3 +17,6 @@ export interface FloodResult<T> {
 }
 
 export function runFlood<T = undefined>(opts: { port: number; subscribers: number; events: number; window: number; during?: () => Promise<T>; timeoutMs?: number }): Promise<FloodResult<T>>;
+
+/** /api/health answer times (ms) over `ms` of an idle daemon. */
+export function idleHealth(port: number, ms: number): Promise<number[]>;

@@ -4,6 +4,7 @@
 // bounded one). Plain JS: the test imports it as is.
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');
@@ -78,6 +79,14 @@ function healthProbe(port) {
   };
 }
 
+/** /api/health answer times (ms) for `ms` of an idle daemon: the baseline of the flood's. */
+export async function idleHealth(port, ms) {
+  const probe = healthProbe(port);
+  await new Promise((r) => setTimeout(r, ms));
+  await probe.stop();
+  return probe.samples;
+}
+
 /** Watch `session_disconnect` events (a host link cut) for as long as the flood lasts. */
 async function disconnectWatch(port) {
   const ws = await open(`ws://127.0.0.1:${port}/api/bus?kind=session_disconnect`);
@@ -89,15 +98,14 @@ async function disconnectWatch(port) {
 }
 
 /**
- * Run one flood: `subscribers` subscribers (half batch=1), `events` events with at most `window` unacknowledged,
- * and `during(flood)` (an inject, …) started once the publisher is sending. Resolves with what was measured.
+ * The load itself (subscribers and publisher), run in a worker thread: receiving 200 subscribers' frames keeps a
+ * thread busy, and the health probes and injects must not measure that thread's own delays.
  */
-export async function runFlood({ port, subscribers, events, window, during = async () => undefined, timeoutMs = 120_000 }) {
+async function load({ port, subscribers, events, window, timeoutMs }) {
   const subs = [];
   for (let i = 0; i < subscribers; i++) subs.push(await subscriber(port, i % 2 === 0));
-  const watch = await disconnectWatch(port);
   const pub = await open(`ws://127.0.0.1:${port}/api/bus?subscribe=0&ack=1`);
-  const health = healthProbe(port);
+  parentPort.postMessage({ type: 'started' });
   const text = 'review the auth module, list every failing test and propose a fix';
   let sent = 0;
   let acked = 0;
@@ -121,29 +129,53 @@ export async function runFlood({ port, subscribers, events, window, during = asy
     });
     pump();
   });
-  const extra = await during();
   const deadline = Date.now() + timeoutMs;
   await Promise.race([allAcked, new Promise((r) => setTimeout(r, timeoutMs))]);
   const publishSeconds = (performance.now() - t0) / 1000;
   const keptUp = () => subs.filter((s) => !s.dropped);
   while (keptUp().some((s) => s.n < events && !s.closed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   const seconds = (performance.now() - t0) / 1000;
-  await health.stop();
   const result = {
     acked,
     publishErrors: errors,
     publishSeconds,
     seconds,
-    health: health.samples,
-    healthFailed: health.failed,
-    linksCut: watch.cut.length,
     dropped: subs.filter((s) => s.dropped).length,
     // A subscriber that kept up (was not dropped as too slow) and still missed events lost them.
     lost: keptUp().reduce((sum, s) => sum + Math.max(0, events - s.n), 0),
-    extra,
   };
   for (const s of subs) s.ws.close();
-  watch.ws.close();
   pub.close();
   return result;
+}
+
+if (!isMainThread && workerData?.flood) {
+  load(workerData.flood).then((result) => parentPort.postMessage({ type: 'done', result }));
+}
+
+/**
+ * Run one flood: `subscribers` subscribers (half batch=1), `events` events with at most `window` unacknowledged
+ * (both in a worker thread), and `during()` (an inject, …) started once the publisher is sending, while this
+ * thread probes /api/health and watches for host links cut. Resolves with what was measured.
+ */
+export async function runFlood({ port, subscribers, events, window, during = async () => undefined, timeoutMs = 120_000 }) {
+  const watch = await disconnectWatch(port);
+  const worker = new Worker(new URL(import.meta.url), { workerData: { flood: { port, subscribers, events, window, timeoutMs } } });
+  const done = new Promise((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('message', (m) => {
+      if (m.type === 'done') resolve(m.result);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('message', (m) => m.type === 'started' && resolve());
+  });
+  const health = healthProbe(port);
+  const extra = await during();
+  const result = await done;
+  await health.stop();
+  await worker.terminate();
+  watch.ws.close();
+  return { ...result, health: health.samples, healthFailed: health.failed, linksCut: watch.cut.length, extra };
 }
