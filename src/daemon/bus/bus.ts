@@ -30,7 +30,7 @@ export const DEFAULT_BUS_LIMITS: BusLimits = { ringEvents: 10_000, ringBytes: 64
  * Longest stretch the event loop spends fanning out queued publishes before it lets everything else in (HTTP,
  * host links, heartbeats): a flood costs every other request at most about this much wait per turn.
  */
-export const PUBLISH_SLICE_MS = 4;
+export const PUBLISH_SLICE_MS = 2;
 
 /** What became of a paced publish. */
 export type PublishOutcome = { ok: true; ack: PublishAck } | { ok: false; error: unknown };
