@@ -91,9 +91,11 @@ export abstract class PersistedRecords<T> {
   protected readonly store: RecordStore<T>;
   protected readonly events: EventSink;
   protected readonly now: () => number;
+  private readonly log: Logger;
 
   constructor(deps: RecordsDeps, opts: ConstructorParameters<typeof RecordStore<T>>[1]) {
     this.store = new RecordStore<T>(deps.file, opts, deps.log, deps.debounceMs);
+    this.log = deps.log;
     this.events = deps.events;
     this.now = deps.now;
   }
@@ -108,8 +110,9 @@ export abstract class PersistedRecords<T> {
     this.store.enable();
   }
 
-  flush(): Promise<void> {
-    return this.store.flush();
+  /** The last write, at shutdown: a disk that refuses it leaves the file as it was, and the log says so. */
+  async flush(): Promise<void> {
+    await this.store.flush().catch((err: unknown) => this.log.error('a records file could not be written at shutdown', err));
   }
 
   /**
