@@ -107,6 +107,8 @@ describe('a full disk', () => {
     expect(second.exitCode, second.stderr).toBe(1);
     expect(second.stderr).toMatch(/PERSIST_FAILED/);
     expect((await list()).map((s) => s.id)).toEqual(['d1']);
+    // ...and the host it started is ended, not left running unlisted.
+    await waitFor('the unsaved session\'s host to end', async () => (await hostsOf(home)).length === 1);
 
     // Anyone can make the daemon log (refused origins): with the log file unwritable it keeps serving.
     for (let i = 0; i < 200; i++) {

@@ -129,6 +129,9 @@ export class Sessions {
    * SIGHUP or left the session would run on. End it, by start time (orphans.ts), and remember how many for `kill`.
    */
   private async endOrphansOf(e: SessionEntry): Promise<number> {
+    // Only a spawned session's host is surely on this machine (this daemon started it) and its child marked: the
+    // pids of a wrapped session may be another machine's.
+    if (e.type !== 'spawned') return 0;
     let ended = 0;
     try {
       ended = await endOrphans({ pid: e.pid, pidStart: e.pidStart, instance: e.hostInstance });
@@ -178,7 +181,7 @@ export class Sessions {
   /** End the session's child (process group) and remove it; a host that is away is told when it returns. */
   async kill(id: unknown): Promise<KillResponse> {
     const e = this.registry.require(id);
-    if (e.status === 'disconnected' && (e.hostPid === null || !(await isProcessAlive(e.hostPid)))) {
+    if (e.type === 'spawned' && e.status === 'disconnected' && (e.hostPid === null || !(await isProcessAlive(e.hostPid)))) {
       // Its host is gone for good and cannot be told: end what it left here and now.
       this.registry.markExited(e, e.exitCode, 'host gone');
       await this.endOrphansOf(e);
