@@ -59,6 +59,23 @@ describe('a host killed with -9 leaves nothing of its session running', () => {
     expect(killed.stdout).toContain('h3: host was gone; ended 1 orphaned process');
   });
 
+  it('a host that died while no daemon ran: the next daemon ends what it left (by the start time kept in sessions.json)', async () => {
+    const home = newHome();
+    expect((await runCli(home, ['spawn', '--id', 'h4', '--', 'bash', '--norc', '-c', 'trap "" HUP; exec sleep 100001'])).exitCode).toBe(0);
+    const s = await session(home, 'h4');
+    const child = s.pid ?? 0;
+    const persisted = JSON.parse(await fs.readFile(`${home}/sessions.json`, 'utf8')) as { sessions: { id: string; pid_start?: string }[] };
+    const stat = await fs.readFile(`/proc/${child}/stat`, 'utf8');
+    expect(persisted.sessions.find((x) => x.id === 'h4')?.pid_start).toBe(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
+    process.kill(s.host_pid ?? 0, 'SIGKILL');
+    await waitFor('the host to be gone', () => !isAlive(s.host_pid ?? 0));
+    expect(isAlive(child)).toBe(true);
+    // Any command starts the next daemon; its sweeper finds the host gone.
+    expect((await runCli(home, ['list'])).exitCode).toBe(0);
+    await waitFor('the orphan to be ended by the next daemon', () => !isAlive(child), REAP_WITHIN_MS);
+  });
+
   it('so are `nohup … &` and `setsid nohup … &` typed into an interactive shell', async () => {
     const home = newHome();
     expect((await runCli(home, ['spawn', '--id', 'sh1', '--', 'bash', '--norc', '--noprofile', '-i'])).exitCode).toBe(0);

@@ -54,7 +54,7 @@ export class Sessions {
       events,
       now,
       // A failed urgent write is logged and retried by the store; whoever must answer "saved" waits with settle().
-      changed: (urgent) => (urgent ? void this.store.flush().catch((err: unknown) => log.debug(`urgent sessions.json write: ${(err as Error).message}`)) : this.store.schedule()),
+      changed: (urgent) => (urgent ? void this.store.flush().catch((err: unknown) => log.debug(`urgent sessions.json write: ${err instanceof Error ? err.message : String(err)}`)) : this.store.schedule()),
       isAlive: isProcessAlive,
     });
     this.store = new SessionStore(
@@ -150,8 +150,12 @@ export class Sessions {
   async spawn(req: SpawnRequest): Promise<SpawnResponse> {
     const entry = await this.spawner.spawn(req);
     // Its child named for good (pid + start time), so that a reused pid is never taken for it (orphans.ts).
-    if (entry.pid !== null) entry.pidStart = await processStartTime(entry.pid);
-    // Its host's hello already started the write (a new session is urgent): wait for it, do not write again.
+    // (The write its host's hello started has it without: written again, at once, by the settle below.)
+    if (entry.pid !== null) {
+      entry.pidStart = await processStartTime(entry.pid);
+      if (entry.pidStart !== null) this.store.schedule();
+    }
+    // Its host's hello already started the write (a new session is urgent): wait for it.
     try {
       await this.store.settle();
     } catch (err) {
