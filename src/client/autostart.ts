@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, promises as fs } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TeleptyError } from '../protocol/errors.js';
 import { isLoopbackHost, type TeleptyConfig } from '../util/config.js';
@@ -57,6 +58,18 @@ async function logSize(file: string): Promise<number> {
   }
 }
 
+/**
+ * On a full disk the daemon cannot even log why it could not start (its log is on that disk): say it here.
+ * Empty when the disk has room (or cannot be asked).
+ */
+async function fullDiskNote(log: string): Promise<string> {
+  const free = await fs.statfs(path.dirname(log)).then(
+    (s) => s.bavail,
+    () => null,
+  );
+  return free === 0 ? `: no space left on the disk holding ${path.dirname(log)}, so it could not write its files or its log` : '';
+}
+
 /** The last lines this start wrote to the log, a line repeated back to back shown once. */
 async function logTail(file: string, from: number): Promise<string[]> {
   let text: string;
@@ -101,7 +114,7 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
       // Several starters may race: the one whose daemon won the claim started it; the others found it running.
       if (handle) return { ...handle, started: handle.meta.pid === pid };
       if (exitCode !== undefined && exitCode !== 0) {
-        throw startFailure(config, `it exited with code ${exitCode}`, await logTail(config.paths.daemonLog, logStart));
+        throw startFailure(config, `it exited with code ${exitCode}${await fullDiskNote(config.paths.daemonLog)}`, await logTail(config.paths.daemonLog, logStart));
       }
       if (Date.now() >= deadline) throw startFailure(config, `no answer within ${timeoutMs} ms`, await logTail(config.paths.daemonLog, logStart));
       await new Promise((resolve) => setTimeout(resolve, AUTOSTART_POLL_MS));

@@ -60,6 +60,7 @@ export function register(program: Command): void {
           else if (o.result.status === 'pending') printLine(`${o.id}: disconnected; it will be ended when its host reconnects`);
           else if (o.result.status === 'removed') printLine(`${o.id}: removed; a 0.1.5x bridge owned it, which cannot be told to end its program`);
           else if (o.result.status === 'closing') printLine(`${o.id}: closing`);
+          else if (o.result.host_gone) printLine(`${o.id}: host was gone; ended ${o.result.orphans_ended ?? 0} orphaned process${o.result.orphans_ended === 1 ? '' : 'es'}`);
           else printLine(`${o.id}: killed${o.result.exit_code === null || o.result.exit_code === undefined ? '' : ` (exit ${o.result.exit_code})`}`);
         }
         if (opts.all && outcomes.length === 0) printLine('no sessions');

@@ -1,5 +1,5 @@
 import type { TeleptyConfig } from '../util/config.js';
-import { createLogger, logLevelFromEnv } from '../util/log.js';
+import { createLogger, fdWriter, logLevelFromEnv, safeLineWriter } from '../util/log.js';
 import { packageVersion } from '../util/version.js';
 import { startDaemon, type StartOutcome } from './daemon.js';
 import { timingsFromEnv } from './timings.js';
@@ -14,7 +14,11 @@ export interface ForegroundResult {
  * Resolves when the daemon has stopped; a daemon that already serves this home is not an error.
  */
 export async function runDaemonForeground(config: TeleptyConfig, env: NodeJS.ProcessEnv = process.env): Promise<ForegroundResult> {
-  const log = createLogger({ write: (line) => process.stderr.write(line), level: logLevelFromEnv(env) });
+  // Detached, stderr and stdout are the daemon log: a full disk fails both, and that is counted, never fatal.
+  const write = safeLineWriter({ primary: fdWriter(2), fallback: fdWriter(1) });
+  const log = createLogger({ write, level: logLevelFromEnv(env) });
+  // Anything else written through the streams (a warning from Node itself) must not end the daemon either.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', (err) => write(`stream write failed: ${err.message}\n`));
   const outcome = await startDaemon({ config, version: packageVersion(), log, env, timings: timingsFromEnv(env) });
   if (outcome.kind === 'already-running') {
     const { pid, port, host } = outcome.existing;

@@ -218,6 +218,8 @@ export class DaemonLink {
     });
     ws.on('pong', () => (this.lastPong = Date.now()));
     ws.on('message', (data, isBinary) => {
+      // Anything the daemon says proves it is there, as a pong does.
+      this.lastPong = Date.now();
       if (isBinary) return;
       const message = parseDaemonMessage(data.toString());
       if (!message) {

@@ -5,7 +5,7 @@
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
-import { createLogger, logLevelFromEnv, type Logger } from '../util/log.js';
+import { createLogger, fdWriter, logLevelFromEnv, safeLineWriter, type Logger } from '../util/log.js';
 import { resolveDaemonEndpoint } from './daemon-link.js';
 import { SessionHost, type HostSpec } from './session-host.js';
 import { hostTimingsFromEnv } from './timings.js';
@@ -52,11 +52,14 @@ function acceptHandoffs(host: SessionHost, log: Logger): void {
   });
 }
 
+/** The host's stderr is its log file: a full disk loses lines (counted), never the session. */
+const hostLogWrite = safeLineWriter({ primary: fdWriter(2), fallback: fdWriter(1) });
+
 async function main(): Promise<number> {
   const env = process.env;
   const spec: unknown = JSON.parse(await readStdin());
   if (!isHostSpec(spec)) throw new Error('invalid host spec on stdin');
-  const log = createLogger({ write: (l) => process.stderr.write(l), level: logLevelFromEnv(env), scope: `host ${spec.session_id}` });
+  const log = createLogger({ write: hostLogWrite, level: logLevelFromEnv(env), scope: `host ${spec.session_id}` });
   const config = await loadConfig(env);
   // A detached host outlives the terminal and the daemon that started it.
   process.on('SIGHUP', () => log.info('ignoring SIGHUP'));
@@ -72,7 +75,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`telepty host failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    hostLogWrite(`telepty host failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

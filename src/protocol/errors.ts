@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   LINE_TOO_LONG: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
+  /** A change could not be written to disk (full disk, read-only folder): it was not made, or is still being retried. */
+  PERSIST_FAILED: 507,
   SESSION_DISCONNECTED: 503,
   SESSION_BUSY: 503,
   SHUTTING_DOWN: 503,

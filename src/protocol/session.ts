@@ -163,6 +163,9 @@ export interface KillResponse {
    */
   status: 'killed' | 'pending' | 'removed' | 'closing';
   exit_code?: number | null;
+  /** The session's host had died: what it left running was ended (`orphans_ended` processes). */
+  host_gone?: boolean;
+  orphans_ended?: number;
 }
 
 export interface ScreenQuery {

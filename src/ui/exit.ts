@@ -45,6 +45,8 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   TIMEOUT: EXIT.TIMEOUT,
   SPAWN_TIMEOUT: EXIT.TIMEOUT,
   SESSION_BUSY: EXIT.TIMEOUT,
+  // Nothing was saved (full disk): a failure, not a usage error.
+  PERSIST_FAILED: EXIT.FAILURE,
   UNAUTHORIZED: EXIT.AUTH,
   FORBIDDEN: EXIT.AUTH,
   FORBIDDEN_ORIGIN: EXIT.AUTH,

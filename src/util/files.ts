@@ -16,15 +16,28 @@ function isErrno(err: unknown, code: string): boolean {
 }
 export { isErrno };
 
-/** Replace a file's content atomically: a reader sees the old file or the new one, never a part. */
+/**
+ * An fs error that names the file it is about: a write's ENOSPC says only "no space left on device, write",
+ * which leaves a reader of the log (or of a start-up error) guessing which file could not be written.
+ */
+function naming(err: unknown, file: string): unknown {
+  if (err instanceof Error && !err.message.includes(file)) err.message = `${err.message} (writing ${file})`;
+  return err;
+}
+
+/**
+ * Replace a file's content atomically: a reader sees the old file or the new one, never a part. On any failure
+ * (a full disk fails the write, and may leave a zero-byte temp file) the temp file is removed and the error
+ * names `target`.
+ */
 export async function writeFileAtomic(target: string, data: string, mode = 0o600): Promise<void> {
   const tmp = tempName(target);
-  await fs.writeFile(tmp, data, { mode });
   try {
+    await fs.writeFile(tmp, data, { mode });
     await fs.rename(tmp, target);
   } catch (err) {
     await fs.rm(tmp, { force: true });
-    throw err;
+    throw naming(err, target);
   }
 }
 
@@ -35,13 +48,13 @@ export async function writeFileAtomic(target: string, data: string, mode = 0o600
  */
 export async function createExclusive(target: string, data: string, mode = 0o600): Promise<boolean> {
   const tmp = tempName(target);
-  await fs.writeFile(tmp, data, { mode });
   try {
+    await fs.writeFile(tmp, data, { mode });
     await fs.link(tmp, target);
     return true;
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return false;
-    throw err;
+    throw naming(err, target);
   } finally {
     await fs.rm(tmp, { force: true });
   }

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 /** A small leveled logger writing one line per record; the stream is passed in (stderr, a file, a test buffer). */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -45,3 +46,59 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel 
 
 /** A logger that writes nothing: for tests and for library use without a log. */
 export const silentLogger: Logger = createLogger({ write: () => undefined, level: 'error' });
+
+/** While log lines cannot be written, at most one notice about it per this window goes to the fallback. */
+export const LOG_FAILURE_NOTICE_MS = 60_000;
+
+export interface SafeWriterOptions {
+  /** Where lines go (may throw: a full disk, a closed descriptor). */
+  primary: (line: string) => void;
+  /** Where a rate-limited notice goes while the primary fails (may throw too: then the lines are only counted). */
+  fallback: (line: string) => void;
+  now?: () => number;
+}
+
+/**
+ * A log line writer that never throws: a line the primary cannot take (ENOSPC on the log file) is counted, a
+ * notice goes to the fallback at most once per LOG_FAILURE_NOTICE_MS, and once the primary works again it is told
+ * how many lines were lost. Logging must never be what ends a daemon.
+ */
+export function safeLineWriter(opts: SafeWriterOptions): (line: string) => void {
+  const now = opts.now ?? Date.now;
+  let lost = 0;
+  let lastNotice = -Infinity;
+  let reason = '';
+  const tryFallback = (line: string): void => {
+    try {
+      opts.fallback(line);
+    } catch (err) {
+      // Nowhere left to say it: the lost-line count is all that remains (reported when writing works again).
+      reason ||= err instanceof Error ? err.message : String(err);
+    }
+  };
+  return (line: string) => {
+    try {
+      if (lost > 0) {
+        opts.primary(`${new Date(now()).toISOString()} WARN  ${lost} log line(s) could not be written (${reason})\n`);
+        lost = 0;
+      }
+      opts.primary(line);
+    } catch (err) {
+      lost++;
+      reason = err instanceof Error ? err.message : String(err);
+      const t = now();
+      if (t - lastNotice >= LOG_FAILURE_NOTICE_MS) {
+        lastNotice = t;
+        tryFallback(`telepty: cannot write the log (${reason}); ${lost} line(s) lost so far, the last: ${line}`);
+      }
+    }
+  };
+}
+
+/** Lines written straight to a file descriptor (the daemon's stderr is its log file when it runs detached). */
+export function fdWriter(fd: number): (line: string) => void {
+  return (line) => {
+    const bytes = Buffer.from(line, 'utf8');
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+  };
+}

@@ -26,6 +26,73 @@ export interface BusLimits {
 
 export const DEFAULT_BUS_LIMITS: BusLimits = { ringEvents: 10_000, ringBytes: 64 * 1024 * 1024 };
 
+/**
+ * Longest stretch the event loop spends fanning out queued publishes before it lets everything else in (HTTP,
+ * host links, heartbeats): a flood costs every other request at most about this much wait per turn.
+ */
+export const PUBLISH_SLICE_MS = 2;
+
+/** What became of a paced publish. */
+export type PublishOutcome = { ok: true; ack: PublishAck } | { ok: false; error: unknown };
+
+/** A publish waiting for its turn: run by the pacer, its outcome handed to `done`. */
+interface PacedPublish {
+  run: () => PublishAck;
+  done: (outcome: PublishOutcome) => void;
+}
+
+/**
+ * Runs publishes in order, in slices of at most PUBLISH_SLICE_MS, yielding to the event loop (setImmediate)
+ * between slices. Each publish still fans out at once to every subscriber (nothing is skipped or reordered); what
+ * is bounded is how long the loop is held at a time. Publishers are paused by their adapters while theirs wait.
+ */
+class PublishPacer {
+  private queue: PacedPublish[] = [];
+  private head = 0;
+  private scheduled = false;
+
+  constructor(private readonly clock: () => number) {}
+
+  get backlog(): number {
+    return this.queue.length - this.head;
+  }
+
+  add(p: PacedPublish): void {
+    this.queue.push(p);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    const until = this.clock() + PUBLISH_SLICE_MS;
+    while (this.head < this.queue.length) {
+      const p = this.queue[this.head++] as PacedPublish;
+      let outcome: PublishOutcome;
+      try {
+        outcome = { ok: true, ack: p.run() };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+      p.done(outcome);
+      if (this.clock() >= until) break;
+    }
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+      this.scheduled = false;
+      return;
+    }
+    // Drop what is done now and then, not per publish (an array shift per event is O(backlog)).
+    if (this.head > 1024) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    setImmediate(() => this.drain());
+  }
+}
+
 export interface BusDeps {
   machineId: string;
   now: () => number;
@@ -144,9 +211,24 @@ export class Bus implements EventSink {
   private readonly subscribers = new Set<BusSubscriber>();
   private readonly clientHooks: ((event: BusEvent) => void)[] = [];
   private readonly listeners: ((event: BusEvent) => void)[] = [];
+  private readonly pacer = new PublishPacer(() => performance.now());
 
   constructor(private readonly deps: BusDeps) {
     this.ring = new Ring(deps.limits);
+  }
+
+  /**
+   * Publish at the bus's pace: `run` (which calls publish) runs in its turn, in order with every other paced
+   * publish, and `done` gets its ack or its error. For sources that can send faster than the fan-out (a WS
+   * publisher): the loop is never held longer than PUBLISH_SLICE_MS by them.
+   */
+  publishPaced(run: () => PublishAck, done: (outcome: PublishOutcome) => void): void {
+    this.pacer.add({ run, done });
+  }
+
+  /** Paced publishes not yet run. */
+  get publishBacklog(): number {
+    return this.pacer.backlog;
   }
 
   get lastSeq(): number {

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { BUS_PATH, ndjsonLines, parseSubscribeQuery, type BusFilter, type BusSubscribeOptions } from '../../protocol/bus.js';
 import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
@@ -6,7 +7,7 @@ import type { Logger } from '../../util/log.js';
 import { isLocalConnection } from '../auth.js';
 import { redactErrorText, redactForRemote } from '../http/respond.js';
 import type { WsRoute } from '../ws/upgrade.js';
-import type { Bus, BusSubscriber, StoredEvent } from './bus.js';
+import type { Bus, BusSubscriber, PublishOutcome, StoredEvent } from './bus.js';
 
 /** A subscriber this far behind (queued + unsent bytes) is dropped; it can resume with `since`. */
 export const SUBSCRIBER_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -26,6 +27,12 @@ export interface BusWsTimings {
  * catches up; the next round goes once the socket has taken this one, so a long backlog never piles up in memory.
  */
 const REPLAY_ROUND_BYTES = 1024 * 1024;
+/**
+ * A publisher with this many events waiting for their turn is paused (its socket is not read) until it is down to
+ * PUBLISHER_RESUME_AT: its events are taken at the pace they can be fanned out, never piled up in memory.
+ */
+export const PUBLISHER_PAUSE_AT = 64;
+const PUBLISHER_RESUME_AT = 16;
 /** Same bound as an HTTP body. */
 const BUS_MAX_PAYLOAD = 4 * 1024 * 1024;
 const NEWLINE = Buffer.from('\n');
@@ -55,9 +62,12 @@ class WsSubscriber implements BusSubscriber {
   private lastQueued = 0;
   /** The seq the event this socket is publishing takes: not echoed back to it (0.1.53 excluded the sender). */
   ownSeq = 0;
+  private corked = false;
 
   constructor(
     private readonly ws: WebSocket,
+    /** The connection under `ws` (the upgraded request's socket), corked while one turn's frames are sent. */
+    private readonly socket: Duplex,
     private readonly opts: BusSubscribeOptions,
     private readonly remote: boolean,
     private readonly timings: BusWsTimings,
@@ -107,8 +117,19 @@ class WsSubscriber implements BusSubscriber {
     }
     const encoded = encodedFor(stored, this.remote);
     if (!this.opts.batch) {
-      // One event per frame: nothing to gather, so no reason to wait.
-      if (this.ws.readyState === this.ws.OPEN) this.ws.send(encoded, { binary: false });
+      // One event per frame: nothing to gather, so no reason to wait. The frames of one turn (a paced slice) go
+      // out in one write: a syscall per frame per subscriber is most of what a flood costs.
+      if (this.ws.readyState === this.ws.OPEN) {
+        if (!this.corked) {
+          this.corked = true;
+          this.socket.cork();
+          process.nextTick(() => {
+            this.corked = false;
+            this.socket.uncork();
+          });
+        }
+        this.ws.send(encoded, { binary: false });
+      }
       this.lastSent = stored.event.seq;
       return true;
     }
@@ -153,29 +174,49 @@ export function busRoute(bus: Bus, log: Logger, timings: BusWsTimings): WsRoute 
     accept(ws, req, _params, url) {
       const opts = parseSubscribeQuery(url.searchParams);
       const remote = !isLocalConnection(req.socket);
-      const sub = new WsSubscriber(ws, opts, remote, timings);
+      const sub = new WsSubscriber(ws, req.socket, opts, remote, timings);
       if (opts.subscribe) sub.start(bus);
       const answer = (body: Record<string, unknown>): void => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
       };
+      let waiting = 0;
+      const done = (outcome: PublishOutcome): void => {
+        if (--waiting <= PUBLISHER_RESUME_AT && ws.isPaused && ws.readyState === ws.OPEN) ws.resume();
+        if (outcome.ok) {
+          if (opts.ack) answer({ kind: 'bus.ack', ...outcome.ack });
+          return;
+        }
+        const err = outcome.error;
+        if (!isTeleptyError(err)) log.error('bus publish over WS failed', err);
+        const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'internal error; see the daemon log');
+        answer({ kind: 'bus.error', ...(remote ? redactForRemote(e.toBody()) : e.toBody()) });
+      };
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         const lines = isBinary ? [] : ndjsonLines(data.toString('utf8'));
-        if (isBinary) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'events are JSON text frames' });
-        else if (lines.length === 0) answer({ kind: 'bus.error', code: 'INVALID_EVENT', error: 'the frame is empty: send one event, or NDJSON lines' });
+        // A refused frame is answered in its turn too, so the answers keep the order of what was sent.
+        const refuse = (error: string): void => {
+          waiting++;
+          bus.publishPaced(() => {
+            throw new TeleptyError('INVALID_EVENT', error);
+          }, done);
+        };
+        if (isBinary) refuse('events are JSON text frames');
+        else if (lines.length === 0) refuse('the frame is empty: send one event, or NDJSON lines');
         for (const line of lines) {
-          try {
-            // Publishing is synchronous and the event takes the next seq: that one is not echoed to this socket.
+          waiting++;
+          bus.publishPaced(() => {
+            // The event takes the next seq in this synchronous publish: that one is not echoed to this socket
+            // (0.1.53 excluded the sender).
             sub.ownSeq = bus.lastSeq + 1;
-            const ack = bus.publish(parseJsonInput(line, 'the event'));
-            if (opts.ack) answer({ kind: 'bus.ack', ...ack });
-          } catch (err) {
-            if (!isTeleptyError(err)) log.error('bus publish over WS failed', err);
-            const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'internal error; see the daemon log');
-            answer({ kind: 'bus.error', ...(remote ? redactForRemote(e.toBody()) : e.toBody()) });
-          } finally {
-            sub.ownSeq = 0;
-          }
+            try {
+              return bus.publish(parseJsonInput(line, 'the event'));
+            } finally {
+              sub.ownSeq = 0;
+            }
+          }, done);
         }
+        // Backpressure: stop reading this publisher while its events wait for the fan-out.
+        if (waiting >= PUBLISHER_PAUSE_AT && !ws.isPaused) ws.pause();
       });
       ws.on('error', (err) => log.debug(`bus client error: ${err.message}`));
       ws.on('close', () => bus.unsubscribe(sub));

@@ -1,4 +1,5 @@
 import type { EventSink } from '../../protocol/events.js';
+import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import { DebouncedJsonFile } from '../../util/json-file.js';
 import type { Logger } from '../../util/log.js';
 
@@ -46,6 +47,11 @@ export class RecordStore<T> {
     return this.json.flush();
   }
 
+  /** Resolves once every change so far is on disk; rejects with PERSIST_FAILED (the file is retried until written). */
+  settle(): Promise<void> {
+    return this.json.settle();
+  }
+
   get(id: string): T | undefined {
     return this.byId.get(id);
   }
@@ -85,9 +91,11 @@ export abstract class PersistedRecords<T> {
   protected readonly store: RecordStore<T>;
   protected readonly events: EventSink;
   protected readonly now: () => number;
+  private readonly log: Logger;
 
   constructor(deps: RecordsDeps, opts: ConstructorParameters<typeof RecordStore<T>>[1]) {
     this.store = new RecordStore<T>(deps.file, opts, deps.log, deps.debounceMs);
+    this.log = deps.log;
     this.events = deps.events;
     this.now = deps.now;
   }
@@ -102,7 +110,24 @@ export abstract class PersistedRecords<T> {
     this.store.enable();
   }
 
-  flush(): Promise<void> {
-    return this.store.flush();
+  /** The last write, at shutdown: a disk that refuses it leaves the file as it was, and the log says so. */
+  async flush(): Promise<void> {
+    await this.store.flush().catch((err: unknown) => this.log.error('a records file could not be written at shutdown', err));
+  }
+
+  /**
+   * `result`, once the change that made it is on disk. A write the disk refuses answers PERSIST_FAILED: the change
+   * stays in memory and is written as soon as the disk takes it (the file is retried), and the answer says so.
+   */
+  async saved<R>(result: R): Promise<R> {
+    try {
+      await this.store.settle();
+    } catch (err) {
+      if (isTeleptyError(err) && err.code === 'PERSIST_FAILED') {
+        throw new TeleptyError('PERSIST_FAILED', `${err.message}; the change is kept and written as soon as the disk takes it`, err.details);
+      }
+      throw err;
+    }
+    return result;
   }
 }

@@ -21,6 +21,9 @@ import type { WsRoute } from '../ws/upgrade.js';
 import type { HostHandle, SessionEntry, SessionRegistry } from './registry.js';
 import type { ViewerHub } from './viewer-hub.js';
 
+/** A heartbeat this much later than its interval found the daemon busy: no verdict on the host from it. */
+const HEARTBEAT_LATE_FACTOR = 1.5;
+
 export interface HostHubTimings {
   /** A host that connects must say hello within this. */
   helloTimeoutMs: number;
@@ -121,8 +124,13 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
         });
       };
       const helloTimer = setTimeout(() => ws.close(LINK_CLOSE.BAD_MESSAGE, 'no hello'), timings.helloTimeoutMs);
+      let lastBeat = Date.now();
       const heartbeat = setInterval(() => {
-        if (!alive) {
+        // A beat that comes late means this daemon was held up, not that the host was silent: its pong may be
+        // waiting unread. Judge only after a beat on time.
+        const late = Date.now() - lastBeat > timings.linkHeartbeatMs * HEARTBEAT_LATE_FACTOR;
+        lastBeat = Date.now();
+        if (!alive && !late) {
           log.warn(`host link of ${entry?.id ?? '(unregistered)'} missed its heartbeat; closing`);
           ws.terminate();
           return;

@@ -35,6 +35,10 @@ export interface SessionEntry {
   createdAt: string;
   lastActivityAt: number;
   pid: number | null;
+  /** The child's start time (/proc/<pid>/stat field 22) once read: with the pid, it names that process for good. */
+  pidStart: string | null;
+  /** Processes of the session ended after its host died (reported by `kill`), or null. */
+  orphansEnded: number | null;
   hostPid: number | null;
   cols: number;
   rows: number;
@@ -237,6 +241,11 @@ export class SessionRegistry {
     if (this.killed.size > KILLED_MEMORY) this.killed.delete(this.killed.keys().next().value as string);
   }
 
+  /** Undo rememberKilled (a kill that could not be saved is not made). */
+  forgetKilled(instance: string): void {
+    this.killed.delete(instance);
+  }
+
   killedInstances(): [string, number][] {
     return [...this.killed.entries()];
   }
@@ -299,6 +308,8 @@ export class SessionRegistry {
       createdAt: hello.session.created_at,
       lastActivityAt: now,
       pid: null,
+      pidStart: null,
+      orphansEnded: null,
       hostPid: null,
       cols: hello.session.cols,
       rows: hello.session.rows,
@@ -346,6 +357,7 @@ export class SessionRegistry {
 
   private applyHello(e: SessionEntry, hello: HostHello): void {
     const s = hello.session;
+    if (e.pid !== s.pid) e.pidStart = null;
     e.pid = s.pid;
     e.hostPid = s.host_pid;
     e.cols = s.cols;

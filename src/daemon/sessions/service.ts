@@ -16,6 +16,7 @@ import { SessionRegistry, type SessionEntry } from './registry.js';
 import { Spawner } from './spawner.js';
 import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from './store.js';
 import { startSweeper, type SweeperTimings } from './sweeper.js';
+import { endOrphans, processStartTime } from './orphans.js';
 import { HostChannels } from './host-channels.js';
 import { ViewerHub, type ViewerTimings } from './viewer-hub.js';
 import { LegacyOwners, isLegacySession } from './legacy-owner.js';
@@ -66,7 +67,8 @@ export class Sessions {
       machineId: config.machineId,
       events,
       now,
-      changed: (urgent) => (urgent ? void this.store.flush() : this.store.schedule()),
+      // A failed urgent write is logged and retried by the store; whoever must answer "saved" waits with settle().
+      changed: (urgent) => (urgent ? void this.store.flush().catch((err: unknown) => log.debug(`urgent sessions.json write: ${err instanceof Error ? err.message : String(err)}`)) : this.store.schedule()),
       isAlive: isProcessAlive,
     });
     this.store = new SessionStore(
@@ -104,12 +106,13 @@ export class Sessions {
   activate(): void {
     this.store.enable();
     this.registry.expectRestoredHosts(this.deps.timings.restoredHostsWaitMs);
-    this.sweeper = startSweeper(this.registry, this.deps.events, this.deps.timings, this.deps.now, isProcessAlive, this.deps.log);
+    this.sweeper = startSweeper(this.registry, this.deps.events, this.deps.timings, this.deps.now, isProcessAlive, this.deps.log, (e) => this.endOrphansOf(e).then(() => undefined));
   }
 
   async stop(): Promise<void> {
     this.sweeper?.stop();
-    await this.store.flush();
+    // The last write at shutdown: if the disk is full, what is on disk stays as it was (and the log says so).
+    await this.store.flush().catch((err: unknown) => this.deps.log.error('sessions.json could not be written at shutdown', err));
   }
 
   wsRoutes(): WsRoute[] {
@@ -150,6 +153,28 @@ export class Sessions {
   }
 
   /**
+   * A session's host died (kill -9, a crash): it could not end its child's session, so whatever there ignores
+   * SIGHUP or left the session would run on. End it, by start time (orphans.ts), and remember how many for `kill`.
+   */
+  private async endOrphansOf(e: SessionEntry): Promise<number> {
+    // Only a spawned session's host is surely on this machine (this daemon started it) and its child marked: the
+    // pids of a wrapped session may be another machine's.
+    if (e.type !== 'spawned') return 0;
+    let ended = 0;
+    try {
+      ended = await endOrphans({ pid: e.pid, pidStart: e.pidStart, instance: e.hostInstance });
+    } catch (err) {
+      this.deps.log.error(`could not end the processes left by the host of ${e.id}`, err);
+    }
+    e.orphansEnded = (e.orphansEnded ?? 0) + ended;
+    if (ended > 0) {
+      this.deps.log.info(`the host of ${e.id} was gone; ended ${ended} orphaned process(es) of its session`);
+      this.deps.events.emit('session.orphans_ended', { session_id: e.id, count: ended });
+    }
+    return ended;
+  }
+
+  /**
    * Answered once sessions.json has the new session: a daemon killed right after still knows it. A spawn with a
    * request id this daemon has seen (its own, or one a reconnecting host names) answers that session again.
    */
@@ -170,8 +195,21 @@ export class Sessions {
 
   private async spawnNew(req: SpawnRequest): Promise<SpawnResponse> {
     const entry = await this.spawner.spawn(req);
-    // Its host's hello already started the write (a new session is urgent): wait for it, do not write again.
-    await this.store.settle();
+    // Its child named for good (pid + start time), so that a reused pid is never taken for it (orphans.ts).
+    // (The write its host's hello started has it without: written again, at once, by the settle below.)
+    if (entry.pid !== null) {
+      entry.pidStart = await processStartTime(entry.pid);
+      if (entry.pidStart !== null) this.store.schedule();
+    }
+    // Its host's hello already started the write (a new session is urgent): wait for it.
+    try {
+      await this.store.settle();
+    } catch (err) {
+      // Not saved, so not made: a session the next daemon would not know is ended rather than left unlisted.
+      this.registry.remove(entry);
+      entry.link?.send({ type: 'kill', reason: 'its session could not be saved' });
+      throw err;
+    }
     this.deps.events.emit('session_spawn', { session_id: entry.id, command: entry.command, cwd: entry.cwd, pid: entry.pid });
     return this.spawnAnswer(entry);
   }
@@ -202,8 +240,15 @@ export class Sessions {
   /** Answered once sessions.json has the new id: a daemon killed right after must not switch the host back. */
   async rename(id: unknown, newId: string): Promise<RenameResponse> {
     await this.registry.whenHostsBack();
-    const renamed = this.registry.rename(this.registry.require(id), newId);
-    await this.store.flush();
+    const e = this.registry.require(id);
+    const renamed = this.registry.rename(e, newId);
+    try {
+      await this.store.flush();
+    } catch (err) {
+      // Not saved, so not made: the old id again, in memory and at the host, as on disk.
+      if (renamed.old_id !== renamed.new_id) this.registry.rename(e, renamed.old_id);
+      throw err;
+    }
     return { success: true, ...renamed };
   }
 
@@ -219,10 +264,16 @@ export class Sessions {
   async kill(id: unknown, opts: { wait: boolean } = { wait: true }): Promise<KillResponse> {
     await this.registry.whenHostsBack();
     const e = this.registry.require(id);
+    if (e.type === 'spawned' && e.status === 'disconnected' && (e.hostPid === null || !(await isProcessAlive(e.hostPid)))) {
+      // Its host is gone for good and cannot be told: end what it left here and now.
+      this.registry.markExited(e, e.exitCode, 'host gone');
+      await this.endOrphansOf(e);
+    }
     if (e.status === 'exited') {
       this.registry.remove(e);
       await this.store.flush();
-      return opts.wait ? { success: true, id: e.id, status: 'killed', exit_code: e.exitCode } : { success: true, id: e.id, status: 'closing' };
+      const orphans = e.orphansEnded === null ? {} : { host_gone: true, orphans_ended: e.orphansEnded };
+      return opts.wait ? { success: true, id: e.id, status: 'killed', exit_code: e.exitCode, ...orphans } : { success: true, id: e.id, status: 'closing' };
     }
     if (isLegacySession(e)) {
       this.legacy.release(e);
@@ -235,10 +286,17 @@ export class Sessions {
     e.killPending = true;
     this.registry.rememberKilled(e.hostInstance, this.deps.now());
     const link = e.link;
+    // A pending kill is a promise to end the session when its host returns: on disk before it is answered.
+    try {
+      await this.store.flush();
+    } catch (err) {
+      // Not saved, so not made: the session goes on as before, in memory as on disk.
+      e.killPending = false;
+      this.registry.forgetKilled(e.hostInstance);
+      throw err;
+    }
     // Hostless, or not waited for: gone from the list now. A host that comes back is ended (killed instances).
     if (!link || !opts.wait) this.registry.remove(e);
-    // A pending kill is a promise to end the session when its host returns: on disk before it is answered.
-    await this.store.flush();
     if (!link) return { success: true, id: e.id, status: opts.wait ? 'pending' : 'closing' };
     link.send({ type: 'kill', reason: 'killed by `telepty kill`' });
     const exited = withTimeout(this.registry.waitExit(e), this.deps.timings.killTimeoutMs, () => new TeleptyError('TIMEOUT', `session ${e.id} was told to end but did not report its exit within ${this.deps.timings.killTimeoutMs} ms`));

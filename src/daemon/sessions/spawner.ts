@@ -12,6 +12,7 @@ import { checkCwd, resolveCommand } from '../../util/command.js';
 import { ensureDir } from '../../util/files.js';
 import type { Logger } from '../../util/log.js';
 import type { HostChannels } from './host-channels.js';
+import { SESSION_INSTANCE_ENV } from './orphans.js';
 import type { SessionEntry, SessionRegistry } from './registry.js';
 
 const HOST_MAIN = fileURLToPath(new URL('../../host/main.js', import.meta.url));
@@ -36,6 +37,32 @@ export interface SpawnerDeps {
 async function logTail(file: string): Promise<string> {
   const text = await fs.readFile(file, 'utf8').catch((err: unknown) => `(host log unreadable: ${(err as Error).message})`);
   return text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
+}
+
+/**
+ * Why a host ended before registering, as truthfully as can be told: a full disk (its log could not even be
+ * written) is PERSIST_FAILED naming the file; an empty log otherwise says so; a log with lines quotes them.
+ */
+async function hostExitError(logFile: string, how: string): Promise<TeleptyError> {
+  const tail = await logTail(logFile);
+  const free = await fs.statfs(path.dirname(logFile)).then(
+    (s) => s.bavail,
+    (err: unknown) => (err instanceof Error ? err.message : String(err)),
+  );
+  if (free === 0) {
+    return new TeleptyError('PERSIST_FAILED', `the session host exited (${how}) before registering: no space left on the disk holding its log ${logFile}`, { file: logFile });
+  }
+  if (tail === '') return new TeleptyError('INTERNAL', `the session host exited (${how}) before registering, and its log ${logFile} is empty`, { file: logFile });
+  return new TeleptyError('INVALID_COMMAND', `the session host exited (${how}) before registering; its log ${logFile}:\n${tail}`);
+}
+
+/**
+ * The daemon's environment for a host, without a session marker (a daemon started from inside a session has one):
+ * a host is no process of the session it runs in the daemon's name.
+ */
+function hostEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { [SESSION_INSTANCE_ENV]: _marker, ...rest } = env;
+  return rest;
 }
 
 /** Starts detached session hosts for `spawn` and waits until each has registered. */
@@ -67,7 +94,8 @@ export class Spawner {
       file,
       args: req.args,
       cwd,
-      env: sessionEnv(env, {}, id),
+      // The marker lets the processes of this session be found even once they left its process session.
+      env: sessionEnv(env, { [SESSION_INSTANCE_ENV]: instance }, id),
       cols: req.cols,
       rows: req.rows,
       term: DEFAULT_TERM,
@@ -82,7 +110,7 @@ export class Spawner {
     try {
       // The host runs with the daemon's environment (it must find this daemon); the child's is in the spec.
       // The IPC channel carries viewers handed to the host (host-channels.ts); the host outlives it.
-      child = spawn(process.execPath, [HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: this.deps.env });
+      child = spawn(process.execPath, [HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env) });
     } finally {
       await log.close();
     }
@@ -92,9 +120,7 @@ export class Spawner {
     this.deps.channels.add(child);
     const exited = new Promise<never>((_resolve, reject) => {
       child.once('exit', (code, signal) => {
-        void logTail(logFile).then((tail) =>
-          reject(new TeleptyError('INVALID_COMMAND', `the session host exited (${signal ?? `code ${code}`}) before registering; its log ${logFile}:\n${tail}`)),
-        );
+        void hostExitError(logFile, signal ?? `code ${code}`).then(reject);
       });
       child.once('error', (err) => reject(new TeleptyError('INTERNAL', `could not start a session host: ${err.message}`)));
     });

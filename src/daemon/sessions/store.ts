@@ -18,6 +18,8 @@ export interface PersistedSession {
   createdAt: string;
   lastActivityAt: string;
   pid: number | null;
+  /** The child's start time (absent in files written before it was kept). */
+  pid_start?: string | null;
   host_pid: number | null;
   cols: number;
   rows: number;
@@ -48,6 +50,7 @@ export function toPersisted(e: SessionEntry): PersistedSession {
     createdAt: e.createdAt,
     lastActivityAt: new Date(e.lastActivityAt).toISOString(),
     pid: e.pid,
+    pid_start: e.pidStart,
     host_pid: e.hostPid,
     cols: e.cols,
     rows: e.rows,
@@ -76,6 +79,8 @@ export function fromPersisted(p: PersistedSession, now: number): SessionEntry {
     createdAt: p.createdAt,
     lastActivityAt: Number.isFinite(last) ? last : now,
     pid: p.pid,
+    pidStart: typeof p.pid_start === 'string' && /^\d+$/.test(p.pid_start) ? p.pid_start : null,
+    orphansEnded: null,
     hostPid: p.host_pid,
     cols: p.cols,
     rows: p.rows,

@@ -1,6 +1,6 @@
 import type { EventSink } from '../../protocol/events.js';
 import type { Logger } from '../../util/log.js';
-import { clientCount, type SessionRegistry } from './registry.js';
+import { clientCount, type SessionEntry, type SessionRegistry } from './registry.js';
 
 export interface SweeperTimings {
   /** How often the rules below are checked. */
@@ -20,7 +20,16 @@ export interface SweeperTimings {
  * host process no longer exists (or after disconnectedExpireMs, in case the pid was reused), and an exited
  * session is removed exitedRetentionMs later.
  */
-export function startSweeper(registry: SessionRegistry, events: EventSink, timings: SweeperTimings, now: () => number, isAlive: (pid: number) => Promise<boolean>, log: Logger): { stop(): void } {
+export function startSweeper(
+  registry: SessionRegistry,
+  events: EventSink,
+  timings: SweeperTimings,
+  now: () => number,
+  isAlive: (pid: number) => Promise<boolean>,
+  log: Logger,
+  /** A session's host is gone for good: end what it left running (orphans.ts). */
+  hostGone: (e: SessionEntry) => Promise<void>,
+): { stop(): void } {
   let running = false;
   let lastHealth = now();
 
@@ -36,8 +45,11 @@ export function startSweeper(registry: SessionRegistry, events: EventSink, timin
           events.emit('session.idle', { session_id: e.id, idleSeconds: Math.floor(idleMs / 1000), lastActivityAt: new Date(e.lastActivityAt).toISOString() });
         }
       } else if (e.status === 'disconnected') {
-        const hostGone = e.hostPid === null ? t - (e.disconnectedAt ?? t) > timings.disconnectedExpireMs : !(await isAlive(e.hostPid));
-        if (hostGone) registry.markExited(e, e.exitCode, 'host gone');
+        const hostIsGone = e.hostPid === null ? t - (e.disconnectedAt ?? t) > timings.disconnectedExpireMs : !(await isAlive(e.hostPid));
+        if (hostIsGone) {
+          registry.markExited(e, e.exitCode, 'host gone');
+          await hostGone(e);
+        }
         else if (t - (e.disconnectedAt ?? t) > timings.disconnectedExpireMs) registry.markExited(e, e.exitCode, 'host did not reconnect');
       } else if (t - (e.exitedAt ?? t) >= timings.exitedRetentionMs) {
         registry.remove(e);

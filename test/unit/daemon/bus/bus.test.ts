@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Bus, type BusLimits, type BusSubscriber, type StoredEvent } from '../../../../src/daemon/bus/bus.js';
+import { Bus, PUBLISH_SLICE_MS, type BusLimits, type BusSubscriber, type StoredEvent } from '../../../../src/daemon/bus/bus.js';
 import { BUS_ENVELOPE_VERSION, GAP_KIND, type BusEvent, type BusFilter } from '../../../../src/protocol/bus.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
 import type { Logger } from '../../../../src/util/log.js';
@@ -566,5 +566,64 @@ describe('Bus: hooks and listeners', () => {
       ['inject_written', 2],
     ]);
     expect(sub.events[1]).toMatchObject({ target: 'sess-1', original_message_id: ack.message_id });
+  });
+});
+
+describe('Bus: paced publishing', () => {
+  /** Hold the loop for `ms` (a publish's fan-out to many subscribers costs this much). */
+  const hold = (ms: number): void => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+
+  it('runs every paced publish in order, but yields the event loop between slices of at most PUBLISH_SLICE_MS', async () => {
+    const { bus } = makeBus({ ringEvents: 1000 });
+    const sub = new FakeSubscriber();
+    bus.subscribe(sub, null);
+    const COUNT = 200;
+    const acks: number[] = [];
+    /** When, relative to the paced publishes, another piece of I/O got its turn. */
+    const turns: number[] = [];
+    const all = new Promise<void>((resolve) => {
+      for (let i = 0; i < COUNT; i++) {
+        bus.publishPaced(
+          () => {
+            hold(0.5);
+            return bus.publish({ kind: 'load.e', i });
+          },
+          (outcome) => {
+            if (outcome.ok) acks.push(outcome.ack.seq);
+            if (acks.length === COUNT) resolve();
+          },
+        );
+      }
+    });
+    expect(bus.publishBacklog).toBe(COUNT);
+    // Another request, arriving while the flood is queued: it must not wait for all of it.
+    const ticker = setInterval(() => turns.push(acks.length), 1);
+    await all;
+    clearInterval(ticker);
+    expect(acks).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1));
+    expect(sub.seqs).toEqual(acks);
+    expect(bus.publishBacklog).toBe(0);
+    // 200 × 0.5 ms = 100 ms of work: the timer got turns in between, each after at most a slice's worth.
+    const between = turns.filter((n) => n > 0 && n < COUNT);
+    expect(between.length).toBeGreaterThan(5);
+    const steps = between.slice(1).map((n, k) => n - (between[k] as number));
+    expect(Math.max(...steps)).toBeLessThanOrEqual(Math.ceil(PUBLISH_SLICE_MS / 0.5) * 2 + 2);
+  });
+
+  it('hands a refused event to its publisher as an error and goes on with the next', async () => {
+    const { bus } = makeBus();
+    const outcomes: string[] = [];
+    await new Promise<void>((resolve) => {
+      bus.publishPaced(() => bus.publish({ kind: '' }), (o) => outcomes.push(o.ok ? 'ok' : (o.error as TeleptyError).code));
+      bus.publishPaced(() => bus.publish({ kind: 'fine' }), (o) => {
+        outcomes.push(o.ok ? 'ok' : 'error');
+        resolve();
+      });
+    });
+    expect(outcomes).toEqual(['INVALID_EVENT', 'ok']);
+    expect(bus.lastSeq).toBe(1);
   });
 });

@@ -322,10 +322,10 @@ describe('session store', () => {
       expect((await readFile()).sessions.map((s) => s.id)).toEqual(['s2']);
     });
 
-    it('logs a failed write instead of throwing', async () => {
+    it('answers a failed write with PERSIST_FAILED (never "saved"), logs it, and keeps working once the problem is gone', async () => {
       const store = new SessionStore(path.join(home.home, 'missing-dir', 'sessions.json'), counted, log, 10);
       store.enable();
-      await expect(store.flush()).resolves.toBeUndefined();
+      await expect(store.flush()).rejects.toMatchObject({ code: 'PERSIST_FAILED' });
       expect(log.errors).toHaveLength(1);
       expect(log.errors[0]).toContain('could not write');
       expect(log.errors[0]).toContain('sessions.json');
