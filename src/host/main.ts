@@ -6,8 +6,8 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
 import { createLogger, logLevelFromEnv, type Logger } from '../util/log.js';
-import { resolveDaemonEndpoint } from './daemon-link.js';
-import { SessionHost, type HostSpec } from './session-host.js';
+import type { HostSpec, SessionHost } from './session-host.js';
+import { PtyProcess } from './pty.js';
 import { hostTimingsFromEnv } from './timings.js';
 
 async function readStdin(): Promise<string> {
@@ -60,7 +60,12 @@ async function main(): Promise<number> {
   const config = await loadConfig(env);
   // A detached host outlives the terminal and the daemon that started it.
   process.on('SIGHUP', () => log.info('ignoring SIGHUP'));
-  const host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env), log, timings: hostTimingsFromEnv(env) });
+  // The child starts before the rest of the host is loaded (the terminal model, ws and the builtins it needs take
+  // tens of ms to load; the bundle loads them only here): `spawn` → the program's first output waits for node,
+  // this file and node-pty only. What the child writes meanwhile waits in PtyProcess.
+  const pty = new PtyProcess({ command: spec.file ?? spec.command, args: spec.args, cwd: spec.cwd, env: spec.env, cols: spec.cols, rows: spec.rows, term: spec.term });
+  const [{ SessionHost }, { resolveDaemonEndpoint }] = await Promise.all([import('./session-host.js'), import('./daemon-link.js')]);
+  const host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env), log, timings: hostTimingsFromEnv(env), pty });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void host.kill(`host received ${sig}`));
   log.info(`started ${spec.command} (pid ${host.childPid}) in ${spec.cwd}`);
   acceptHandoffs(host, log);

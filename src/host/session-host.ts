@@ -94,6 +94,8 @@ export interface HostDeps {
   /** Called when the daemon ends the session (kill) so the caller can tell the user why. */
   onKilled?: (reason: string) => void;
   now?: () => number;
+  /** The child, when the caller started it already (main.ts does, before loading the rest of the host). */
+  pty?: PtyProcess;
 }
 
 /** The one owner of a session's PTY: screen model, activity, daemon link; serves the daemon's requests. */
@@ -130,6 +132,19 @@ export class SessionHost {
     this.sessionId = spec.session_id;
     this.createdAt = new Date(this.now()).toISOString();
     this.lastActivity = this.now();
+    // The child first (main.ts may have started it already): its start is what `spawn` waits for, and loading the
+    // terminal model (below) takes a while. Its output is taken once everything here exists (the end of this).
+    this.pty =
+      deps.pty ??
+      new PtyProcess({
+        command: spec.file ?? spec.command,
+        args: spec.args,
+        cwd: spec.cwd,
+        env: spec.env,
+        cols: spec.cols,
+        rows: spec.rows,
+        term: spec.term,
+      });
     this.screen = new ScreenModel(
       spec.cols,
       spec.rows,
@@ -139,16 +154,6 @@ export class SessionHost {
         if (this.unparsed < PARSE_LOW_WATER) this.resume('flow');
       },
     );
-    this.pty = new PtyProcess({
-      command: spec.file ?? spec.command,
-      args: spec.args,
-      cwd: spec.cwd,
-      env: spec.env,
-      cols: spec.cols,
-      rows: spec.rows,
-      term: spec.term,
-    });
-    this.pty.onData((data) => this.onOutput(data));
     this.link = new DaemonLink(
       deps.endpoint,
       {
@@ -197,6 +202,8 @@ export class SessionHost {
       catchUpMs: deps.timings.viewerCatchUpMs,
     });
     this.exited = this.pty.exited.then((exit) => this.finish(exit));
+    // Output the child wrote before this (held by PtyProcess) comes first, now that everything above exists.
+    this.pty.onData((data) => this.onOutput(data));
   }
 
   /** A viewer the daemon handed over with its socket (only the daemon that spawned this host can). */

@@ -14,7 +14,17 @@ import type { Logger } from '../../util/log.js';
 import type { HostChannels } from './host-channels.js';
 import type { SessionEntry, SessionRegistry } from './registry.js';
 
-const HOST_MAIN = fileURLToPath(new URL('../../host/main.js', import.meta.url));
+/**
+ * The session host, bundled into one CommonJS file (scripts/bundle-fast.mjs): an idle host holds ~3 MB less than
+ * when it loads ~30 ES modules, and starts sooner. The bundle sits in dist/bundle/, two folders deep like this
+ * module, so the same relative URL finds it.
+ */
+const HOST_MAIN = fileURLToPath(new URL('../../bundle/host.cjs', import.meta.url));
+/**
+ * Node flags for every host: a small long-lived process (bench/rss.bench.mjs; README's performance notes say what
+ * each bought and what was tried and rejected).
+ */
+export const HOST_NODE_FLAGS: readonly string[] = [];
 /** A host that failed to register gets this long after SIGTERM to end its child's session. */
 const FAILED_HOST_KILL_GRACE_MS = 3_000;
 /** Lines of a failed host's log quoted in the error. */
@@ -81,7 +91,7 @@ export class Spawner {
     try {
       // The host runs with the daemon's environment (it must find this daemon); the child's is in the spec.
       // The IPC channel carries viewers handed to the host (host-channels.ts); the host outlives it.
-      child = spawn(process.execPath, [HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: this.deps.env });
+      child = spawn(process.execPath, [...HOST_NODE_FLAGS, HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: this.deps.env });
     } finally {
       await log.close();
     }
