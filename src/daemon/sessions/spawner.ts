@@ -21,12 +21,13 @@ import type { SessionEntry, SessionRegistry } from './registry.js';
  */
 const HOST_MAIN = fileURLToPath(new URL('../../bundle/host.cjs', import.meta.url));
 /**
- * Node flags for every host, a small long-lived process (bench/rss.bench.mjs; README's performance notes say what
- * was tried and rejected). --max-semi-space-size=1 (MB): V8 grows the young generation up to 16 MB per semi-space
- * while output floods in and keeps it; capped, a host 3 s after a 40 MB flood holds ~9 MB less (PSS +19 MB → +9 MB
- * over idle), at no cost seen in throughput or keystroke echo.
+ * Node flags for every host (none today). Measured and rejected (README's performance notes):
+ * --max-semi-space-size=1 (a host 3 s after a 40 MB flood held ~+11 MB over idle instead of ~+16-19 MB, but steady
+ * keystroke echo was 10-20 % slower in 4 of 4 interleaved runs); =2 (no gain after a flood); --lite-mode/--jitless
+ * (-1 to -3 MB idle, but no optimising compiler for floods); --always-sparkplug (+2.5 MB idle, first keys no faster);
+ * --v8-pool-size=1, --optimize-for-size, --single-threaded (each -0.1 to -0.3 MB, within the noise).
  */
-export const HOST_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const HOST_NODE_FLAGS: readonly string[] = [];
 /** A host that failed to register gets this long after SIGTERM to end its child's session. */
 const FAILED_HOST_KILL_GRACE_MS = 3_000;
 /** Lines of a failed host's log quoted in the error. */
