@@ -9,7 +9,7 @@ import path from 'node:path';
 import { BIN, benchHome, fmt, has, printRows, record, summarize } from './lib.mjs';
 
 /** Interleaved rounds (telepty CLI, telepty API, tmux, then again): the machine's drift hits each alike. */
-const ROUNDS = 20;
+const ROUNDS = 15;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-bench-spawn-'));
 let fifoN = 0;
 
