@@ -7,7 +7,7 @@ import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
 import { createLogger, logLevelFromEnv, type Logger } from '../util/log.js';
 import type { HostSpec, SessionHost } from './session-host.js';
-import { PtyProcess } from './pty.js';
+import { PtyProcess, ptyOptionsOf } from './pty.js';
 import { hostTimingsFromEnv } from './timings.js';
 
 async function readStdin(): Promise<string> {
@@ -52,6 +52,9 @@ function acceptHandoffs(host: SessionHost, log: Logger): void {
   });
 }
 
+/** A host that fails to load after starting its child gives the child's session this long after SIGHUP. */
+const FAILED_LOAD_KILL_GRACE_MS = 1_000;
+
 async function main(): Promise<number> {
   const env = process.env;
   const spec: unknown = JSON.parse(await readStdin());
@@ -63,9 +66,16 @@ async function main(): Promise<number> {
   // The child starts before the rest of the host is loaded (the terminal model, ws and the builtins it needs take
   // tens of ms to load; the bundle loads them only here): `spawn` → the program's first output waits for node,
   // this file and node-pty only. What the child writes meanwhile waits in PtyProcess.
-  const pty = new PtyProcess({ command: spec.file ?? spec.command, args: spec.args, cwd: spec.cwd, env: spec.env, cols: spec.cols, rows: spec.rows, term: spec.term });
-  const [{ SessionHost }, { resolveDaemonEndpoint }] = await Promise.all([import('./session-host.js'), import('./daemon-link.js')]);
-  const host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env), log, timings: hostTimingsFromEnv(env), pty });
+  const pty = new PtyProcess(ptyOptionsOf(spec));
+  let host: SessionHost;
+  try {
+    const [{ SessionHost }, { resolveDaemonEndpoint }] = await Promise.all([import('./session-host.js'), import('./daemon-link.js')]);
+    host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env), log, timings: hostTimingsFromEnv(env), pty });
+  } catch (err) {
+    // The child must not outlive a host that could not load.
+    await pty.killSession(FAILED_LOAD_KILL_GRACE_MS);
+    throw err;
+  }
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void host.kill(`host received ${sig}`));
   log.info(`started ${spec.command} (pid ${host.childPid}) in ${spec.cwd}`);
   acceptHandoffs(host, log);

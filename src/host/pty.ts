@@ -16,6 +16,11 @@ export interface PtySpawnOptions {
   term: string;
 }
 
+/** The PTY options of a session's spec (HostSpec): `file` is the resolved executable, when there is one. */
+export function ptyOptionsOf(spec: Omit<PtySpawnOptions, 'command'> & { command: string; file?: string }): PtySpawnOptions {
+  return { command: spec.file ?? spec.command, args: spec.args, cwd: spec.cwd, env: spec.env, cols: spec.cols, rows: spec.rows, term: spec.term };
+}
+
 export interface PtyExit {
   code: number | null;
   signal: number | null;

@@ -19,7 +19,7 @@ import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
 import { DaemonLink, type LinkTimings } from './daemon-link.js';
 import { DirectViewers } from './direct-viewers.js';
 import { InjectQueue, type InjectTimings } from './inject-queue.js';
-import { PtyProcess, type PtyExit } from './pty.js';
+import { PtyProcess, ptyOptionsOf, type PtyExit } from './pty.js';
 import { ScreenModel, type ScreenModes } from './screen.js';
 import { readCanonical } from './termios.js';
 
@@ -134,17 +134,7 @@ export class SessionHost {
     this.lastActivity = this.now();
     // The child first (main.ts may have started it already): its start is what `spawn` waits for, and loading the
     // terminal model (below) takes a while. Its output is taken once everything here exists (the end of this).
-    this.pty =
-      deps.pty ??
-      new PtyProcess({
-        command: spec.file ?? spec.command,
-        args: spec.args,
-        cwd: spec.cwd,
-        env: spec.env,
-        cols: spec.cols,
-        rows: spec.rows,
-        term: spec.term,
-      });
+    this.pty = deps.pty ?? new PtyProcess(ptyOptionsOf(spec));
     this.screen = new ScreenModel(
       spec.cols,
       spec.rows,
