@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchHome, has, printRows, record } from './lib.mjs';
 
+/** Idle session counts measured; BENCH_RSS_COUNTS=1 (a comma list) measures fewer while iterating. */
 const COUNTS = (process.env.BENCH_RSS_COUNTS ?? "1,10,50").split(",").map(Number);
 
 /** RSS counts the node binary's shared code pages in every process; PSS shares them out (the real cost). */
