@@ -175,7 +175,7 @@ try {
   const tmux = has('tmux') ? named.at(-1)[1] : null;
   for (const [name, p, target] of named) row(name, p.samples, p === tmux ? null : tmux?.samples, target);
   const [, first] = named[0];
-  row(`cold: the first ${COLD} keys to a fresh spawned session (JIT not yet warm)`, first.cold, tmux?.cold);
+  row(`cold: the first ${COLD} keys to a fresh spawned session (JIT not yet warm)`, first.cold, tmux?.cold, '≤ 2x tmux control mode');
   if (tmux) row(`cold: the first ${COLD} keys via a fresh tmux control client`, tmux.cold, null);
 } finally {
   for (const p of probes) p.close();

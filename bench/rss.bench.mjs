@@ -1,10 +1,15 @@
 // Memory: daemon RSS and per-host RSS with 1, 10 and 50 idle sessions, next to a tmux server with the same
-// number of idle windows, measured in one run. Every process started here is ended by the pid it has.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// number of idle windows, measured in one run. Then one idle host against the floor of any Node process (a bare
+// `node -e "setInterval(()=>{},1000)"`), and a host before and after 40 MB of output went through it. Every
+// process started here is ended by the pid it has.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { benchHome, has, printRows, record } from './lib.mjs';
 
-const COUNTS = [1, 10, 50];
+/** Idle session counts measured; BENCH_RSS_COUNTS=1 (a comma list) measures fewer while iterating. */
+const COUNTS = (process.env.BENCH_RSS_COUNTS ?? "1,10,50").split(",").map(Number);
 
 /** RSS counts the node binary's shared code pages in every process; PSS shares them out (the real cost). */
 function memKb(pid) {
@@ -45,6 +50,79 @@ function measureTmux(n) {
   }
 }
 
+/** Targets (issue 24): an idle host within 1.5x bare Node, back within 2 MB of idle after a flood, 50 sessions. */
+const IDLE_VS_NODE_MAX = 1.5;
+const FLOOD_SLACK_KB = 2 * 1024;
+const FIFTY_TOTAL_MAX_KB = 650 * 1024;
+/** After the flood's last byte, how long the host gets to settle (its quiet-time cleanup runs within this). */
+const AFTER_FLOOD_SETTLE_MS = 3_000;
+const FLOOD_BYTES = 40 * 1000 * 1000;
+const FLOOD_COLS = 120;
+const FLOOD_ROWS = 40;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** 40 MB of printable lines (base64 at 120 columns), as bench/throughput.bench.mjs writes. */
+function floodFile() {
+  const file = path.join(os.tmpdir(), `telepty-bench-rss-flood-${process.pid}.txt`);
+  const parts = [];
+  let n = 0;
+  for (let i = 0; n < FLOOD_BYTES; i++) {
+    const l = `${Buffer.from(`line ${i} `.repeat(12)).toString('base64').slice(0, 119)}\n`;
+    parts.push(l);
+    n += l.length;
+  }
+  writeFileSync(file, parts.join('').slice(0, FLOOD_BYTES));
+  return file;
+}
+
+/** The command a process runs now (its argv[0] as /proc says), or null once it is gone. */
+function commandOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+  } catch {
+    return null; // gone
+  }
+}
+
+/**
+ * One idle host next to a bare Node process, and a second host before and after 40 MB went through it (the
+ * program then sleeps: the session stays, idle again), all in one home and one moment.
+ */
+async function measureFloorAndFlood() {
+  const file = floodFile();
+  const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const h = benchHome();
+  try {
+    h.cli(['daemon', 'start']);
+    h.cli(['spawn', '--id', 'idle', '--', 'sh', '-c', 'exec sleep 600']);
+    h.cli(['spawn', '--id', 'flood', '--cols', String(FLOOD_COLS), '--rows', String(FLOOD_ROWS), '--', 'sh', '-c', `read go; cat ${file}; exec sleep 600`]);
+    await sleep(1000);
+    const byId = Object.fromEntries(JSON.parse(h.cli(['list', '--json'])).map((s) => [s.id, s]));
+    const floor = memKb(bare.pid);
+    const idle = memKb(byId.idle.host_pid);
+    const before = memKb(byId.flood.host_pid);
+    h.cli(['enter', 'flood']);
+    const t0 = performance.now();
+    // The flood is over once the program is `sleep` (cat has written its last byte and the shell exec'd).
+    while (commandOf(byId.flood.pid) !== 'sleep') {
+      if (performance.now() - t0 > 60_000) throw new Error('the flood did not end within 60 s');
+      await sleep(50);
+    }
+    let peak = memKb(byId.flood.host_pid);
+    const settled = performance.now() + AFTER_FLOOD_SETTLE_MS;
+    while (performance.now() < settled) {
+      await sleep(250);
+      const m = memKb(byId.flood.host_pid);
+      if (m.pss > peak.pss) peak = m;
+    }
+    return { floor, idle, before, peak, after: memKb(byId.flood.host_pid) };
+  } finally {
+    bare.kill('SIGKILL');
+    h.cleanup();
+    rmSync(file, { force: true });
+  }
+}
+
 const rows = [];
 for (const n of COUNTS) {
   const t = measureTelepty(n);
@@ -57,10 +135,29 @@ for (const n of COUNTS) {
     name: `${label}: all of telepty vs tmux server`,
     value: `PSS ${mb(total)} MB vs ${x ? `${mb(x.server.pss)} MB` : 'tmux not installed'}`,
     ratio: x ? `${(total / x.server.pss).toFixed(0)}x tmux` : '',
-    target: '',
+    target: n === 50 ? `≤ ${FIFTY_TOTAL_MAX_KB / 1024} MB` : '',
     total_pss_kb: total,
     tmux_pss_kb: x?.server.pss ?? null,
   });
 }
+const f = await measureFloorAndFlood();
+rows.push({ name: 'floor: bare node -e "setInterval(()=>{},1000)"', value: `RSS ${mb(f.floor.rss)} MB, PSS ${mb(f.floor.pss)} MB`, ratio: '', target: '', node_rss_kb: f.floor.rss, node_pss_kb: f.floor.pss });
+rows.push({
+  name: 'one idle host vs bare node (same run)',
+  value: `RSS ${mb(f.idle.rss)} MB, PSS ${mb(f.idle.pss)} MB`,
+  ratio: `${(f.idle.pss / f.floor.pss).toFixed(2)}x bare node`,
+  target: `≤ ${IDLE_VS_NODE_MAX}x bare node`,
+  host_rss_kb: f.idle.rss,
+  host_pss_kb: f.idle.pss,
+});
+rows.push({
+  name: `a host ${AFTER_FLOOD_SETTLE_MS / 1000} s after 40 MB of output (${FLOOD_COLS}x${FLOOD_ROWS}) vs before it`,
+  value: `PSS ${mb(f.after.pss)} MB after, ${mb(f.before.pss)} MB before (peak seen ${mb(f.peak.pss)} MB)`,
+  ratio: `${f.after.pss - f.before.pss >= 0 ? '+' : ''}${mb(f.after.pss - f.before.pss)} MB`,
+  target: `≤ +${FLOOD_SLACK_KB / 1024} MB`,
+  before_pss_kb: f.before.pss,
+  after_pss_kb: f.after.pss,
+  peak_pss_kb: f.peak.pss,
+});
 printRows("Memory (RSS and PSS) with idle sessions", rows);
 record('memory', rows);

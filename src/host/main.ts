@@ -6,8 +6,8 @@ import { Socket, type SocketConstructorOpts } from 'node:net';
 import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
 import { createLogger, fdWriter, logLevelFromEnv, safeLineWriter, type Logger } from '../util/log.js';
-import { resolveDaemonEndpoint } from './daemon-link.js';
-import { SessionHost, type HostSpec } from './session-host.js';
+import type { HostSpec, SessionHost } from './session-host.js';
+import { PtyProcess, ptyOptionsOf } from './pty.js';
 import { hostTimingsFromEnv } from './timings.js';
 
 async function readStdin(): Promise<string> {
@@ -54,6 +54,8 @@ function acceptHandoffs(host: SessionHost, log: Logger): void {
 
 /** The host's stderr is its log file: a full disk loses lines (counted), never the session. */
 const hostLogWrite = safeLineWriter({ primary: fdWriter(2), fallback: fdWriter(1) });
+/** A host that fails to load after starting its child gives the child's session this long after SIGHUP. */
+const FAILED_LOAD_KILL_GRACE_MS = 1_000;
 
 async function main(): Promise<number> {
   const env = process.env;
@@ -63,7 +65,19 @@ async function main(): Promise<number> {
   const config = await loadConfig(env);
   // A detached host outlives the terminal and the daemon that started it.
   process.on('SIGHUP', () => log.info('ignoring SIGHUP'));
-  const host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env, log), log, timings: hostTimingsFromEnv(env) });
+  // The child starts before the rest of the host is loaded (the terminal model, ws and the builtins it needs take
+  // tens of ms to load; the bundle loads them only here): `spawn` → the program's first output waits for node,
+  // this file and node-pty only. What the child writes meanwhile waits in PtyProcess.
+  const pty = new PtyProcess(ptyOptionsOf(spec));
+  let host: SessionHost;
+  try {
+    const [{ SessionHost }, { resolveDaemonEndpoint }] = await Promise.all([import('./session-host.js'), import('./daemon-link.js')]);
+    host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env, log), log, timings: hostTimingsFromEnv(env), pty });
+  } catch (err) {
+    // The child must not outlive a host that could not load.
+    await pty.killSession(FAILED_LOAD_KILL_GRACE_MS);
+    throw err;
+  }
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void host.kill(`host received ${sig}`));
   log.info(`started ${spec.command} (pid ${host.childPid}) in ${spec.cwd}`);
   acceptHandoffs(host, log);

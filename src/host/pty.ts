@@ -16,6 +16,11 @@ export interface PtySpawnOptions {
   term: string;
 }
 
+/** The PTY options of a session's spec (HostSpec): `file` is the resolved executable, when there is one. */
+export function ptyOptionsOf(spec: Omit<PtySpawnOptions, 'command'> & { command: string; file?: string }): PtySpawnOptions {
+  return { command: spec.file ?? spec.command, args: spec.args, cwd: spec.cwd, env: spec.env, cols: spec.cols, rows: spec.rows, term: spec.term };
+}
+
 export interface PtyExit {
   code: number | null;
   signal: number | null;
@@ -26,6 +31,9 @@ export class PtyProcess {
   private readonly pty: IPty;
   private exitInfo: PtyExit | null = null;
   readonly exited: Promise<PtyExit>;
+  /** Output read before anyone took it (onData): held, not dropped, while the rest of the host loads. */
+  private early: Buffer[] | null = [];
+  private sink: ((data: Buffer) => void) | null = null;
 
   constructor(opts: PtySpawnOptions) {
     const nodePty = require('node-pty') as typeof import('node-pty');
@@ -38,6 +46,11 @@ export class PtyProcess {
       // Raw bytes: the terminal model decodes UTF-8 itself (across reads), and viewers' bytes are forwarded as is.
       encoding: null,
     });
+    // With encoding null node-pty emits Buffers (its typings say string).
+    this.pty.onData(((data: Buffer) => {
+      if (this.sink) this.sink(data);
+      else this.early?.push(data);
+    }) as unknown as (data: string) => void);
     this.exited = new Promise((resolve) => {
       this.pty.onExit(({ exitCode, signal }) => {
         this.exitInfo = { code: signal ? null : exitCode, signal: signal || null };
@@ -60,9 +73,13 @@ export class PtyProcess {
     return this.exitInfo !== null;
   }
 
+  /** The one consumer of the child's output; what came before it is handed to it at once, in order. */
   onData(cb: (data: Buffer) => void): void {
-    // With encoding null node-pty emits Buffers (its typings say string).
-    this.pty.onData(cb as unknown as (data: string) => void);
+    if (this.sink) throw new Error('PtyProcess output already has its consumer');
+    const early = this.early ?? [];
+    this.early = null;
+    for (const data of early) cb(data);
+    this.sink = cb;
   }
 
   /**

@@ -25,7 +25,7 @@ import { DraftTracker } from './draft.js';
 import { InjectMemory } from './inject-memory.js';
 import { InjectQueue, type InjectOutcome, type InjectTimings } from './inject-queue.js';
 import { programFor, type ProgramProfile } from './programs.js';
-import { PtyProcess, type PtyExit } from './pty.js';
+import { PtyProcess, ptyOptionsOf, type PtyExit } from './pty.js';
 import { ScreenModel, type ScreenModes } from './screen.js';
 import { readCanonical } from './termios.js';
 
@@ -102,6 +102,8 @@ export interface HostDeps {
   /** Called when the daemon ends the session (kill) so the caller can tell the user why. */
   onKilled?: (reason: string) => void;
   now?: () => number;
+  /** The child, when the caller started it already (main.ts does, before loading the rest of the host). */
+  pty?: PtyProcess;
 }
 
 /** The one owner of a session's PTY: screen model, activity, daemon link; serves the daemon's requests. */
@@ -147,6 +149,9 @@ export class SessionHost {
     this.program = programFor(spec.command, spec.args);
     this.createdAt = new Date(this.now()).toISOString();
     this.lastActivity = this.now();
+    // The child first (main.ts may have started it already): its start is what `spawn` waits for, and loading the
+    // terminal model (below) takes a while. Its output is taken once everything here exists (the end of this).
+    this.pty = deps.pty ?? new PtyProcess(ptyOptionsOf(spec));
     this.screen = new ScreenModel(
       spec.cols,
       spec.rows,
@@ -156,16 +161,6 @@ export class SessionHost {
         if (this.unparsed < PARSE_LOW_WATER) this.resume('flow');
       },
     );
-    this.pty = new PtyProcess({
-      command: spec.file ?? spec.command,
-      args: spec.args,
-      cwd: spec.cwd,
-      env: spec.env,
-      cols: spec.cols,
-      rows: spec.rows,
-      term: spec.term,
-    });
-    this.pty.onData((data) => this.onOutput(data));
     this.link = new DaemonLink(
       deps.endpoint,
       {
@@ -219,6 +214,8 @@ export class SessionHost {
       catchUpMs: deps.timings.viewerCatchUpMs,
     });
     this.exited = this.pty.exited.then((exit) => this.finish(exit));
+    // Output the child wrote before this (held by PtyProcess) comes first, now that everything above exists.
+    this.pty.onData((data) => this.onOutput(data));
   }
 
   /** A viewer the daemon handed over with its socket (only the daemon that spawned this host can). */

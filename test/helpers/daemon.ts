@@ -60,9 +60,9 @@ async function processesOf(home: string, matches: (argv: string[]) => boolean): 
   return pids;
 }
 
-/** Session hosts started for `home`: processes running dist/host/main.js with this TELEPTY_HOME. */
+/** Session hosts started for `home`: processes running the host (bundled, or dist/host/main.js) with this TELEPTY_HOME. */
 export function hostsOf(home: string): Promise<number[]> {
-  return processesOf(home, (argv) => argv.some((a) => a.endsWith('dist/host/main.js')));
+  return processesOf(home, (argv) => argv.some((a) => a.endsWith('dist/bundle/host.cjs') || a.endsWith('dist/host/main.js')));
 }
 
 /** Running `telepty daemon` processes (foreground or detached) with this TELEPTY_HOME. */

@@ -15,7 +15,20 @@ import type { HostChannels } from './host-channels.js';
 import { SESSION_INSTANCE_ENV } from './orphans.js';
 import type { SessionEntry, SessionRegistry } from './registry.js';
 
-const HOST_MAIN = fileURLToPath(new URL('../../host/main.js', import.meta.url));
+/**
+ * The session host, bundled into one CommonJS file (scripts/bundle-fast.mjs): an idle host holds ~3 MB less than
+ * when it loads ~30 ES modules, and starts sooner. The bundle sits in dist/bundle/, two folders deep like this
+ * module, so the same relative URL finds it.
+ */
+const HOST_MAIN = fileURLToPath(new URL('../../bundle/host.cjs', import.meta.url));
+/**
+ * Node flags for every host (none today). Measured and rejected (README's performance notes):
+ * --max-semi-space-size=1 (a host 3 s after a 40 MB flood held ~+11 MB over idle instead of ~+16-19 MB, but steady
+ * keystroke echo was 10-20 % slower in 4 of 4 interleaved runs); =2 (no gain after a flood); --lite-mode/--jitless
+ * (-1 to -3 MB idle, but no optimising compiler for floods); --always-sparkplug (+2.5 MB idle, first keys no faster);
+ * --v8-pool-size=1, --optimize-for-size, --single-threaded (each -0.1 to -0.3 MB, within the noise).
+ */
+export const HOST_NODE_FLAGS: readonly string[] = [];
 /** A host that failed to register gets this long after SIGTERM to end its child's session. */
 const FAILED_HOST_KILL_GRACE_MS = 3_000;
 /** Lines of a failed host's log quoted in the error. */
@@ -110,7 +123,7 @@ export class Spawner {
     try {
       // The host runs with the daemon's environment (it must find this daemon); the child's is in the spec.
       // The IPC channel carries viewers handed to the host (host-channels.ts); the host outlives it.
-      child = spawn(process.execPath, [HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env) });
+      child = spawn(process.execPath, [...HOST_NODE_FLAGS, HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env) });
     } finally {
       await log.close();
     }
