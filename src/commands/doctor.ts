@@ -68,7 +68,7 @@ async function checkDaemon(config: TeleptyConfig): Promise<Check[]> {
     { check: 'daemon', status: 'ok', detail: `running: pid ${meta.pid} at ${meta.host}:${meta.port}` },
     meta.version === mine
       ? { check: 'daemon version', status: 'ok', detail: `${meta.version}, the same as this CLI` }
-      : { check: 'daemon version', status: 'warning', detail: `the daemon runs ${meta.version}, this CLI is ${mine}`, fix: 'telepty daemon stop, then any command starts the new one (sessions keep running)' },
+      : { check: 'daemon version', status: 'warning', detail: `the daemon runs ${meta.version}, this CLI is ${mine}`, fix: 'telepty daemon restart (sessions keep running)' },
   ];
 }
 

@@ -7,6 +7,7 @@ import { postApi, subscribeBus, type ApiAnswer, type BusWatch } from '../helpers
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
 import { hostsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
+import { fixtureSession } from '../helpers/fixtures.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 /**
@@ -28,21 +29,10 @@ const BURST = 100;
 const KILL_AFTER = 15;
 const OUTCOME_KINDS = new Set(['submitted', 'entered', 'written', 'inject_failed']);
 
-async function fixtureSession(home: string, id: string): Promise<() => Promise<string[]>> {
-  const log = path.join(home, `${id}.submissions`);
-  const r = await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, 'line-reader.mjs')]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  await waitFor(`${id} to be ready`, async () => (await runCli(home, ['read', id])).stdout.includes('ready'));
-  return async () => {
-    const text = await fs.readFile(log, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return '';
-      throw err;
-    });
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { text: string }).text);
-  };
+/** A line reader that logs each line it takes; the texts it took, in order. */
+async function lineReader(home: string, id: string): Promise<() => Promise<string[]>> {
+  const { submissions } = await fixtureSession(home, id, 'line-reader.mjs');
+  return async () => (await submissions()).map((x) => x.text);
 }
 
 /**
@@ -81,7 +71,7 @@ async function crashMidway(home: string, typed: () => Promise<string[]>, onKille
 describe('exactly once through a daemon crash', () => {
   it(`kill -9 in the middle of ${BURST} concurrent waiting injects (CLI --wait and HTTP): each prompt typed once, each answer true`, { timeout: 90_000 }, async () => {
     const home = homes.newHome();
-    const typed = await fixtureSession(home, 'lr');
+    const typed = await lineReader(home, 'lr');
     const prompts = Array.from({ length: BURST }, (_, i) => `prompt-${String(i).padStart(3, '0')}`);
     const cli = prompts.slice(0, BURST / 2).map((p) => spawnCli(home, ['inject', 'lr', p, '--json', '--timeout', '60'], { timeout: 80_000 }));
     const http = prompts.slice(BURST / 2).map((p) => httpInject(home, 'lr', { prompt: p, inject_id: `id-${p}`, wait: true, timeout_ms: 60_000 }));
@@ -112,7 +102,7 @@ describe('exactly once through a daemon crash', () => {
 
   it(`kill -9 in the middle of ${BURST} --no-wait injects: exactly one outcome event per accepted inject`, { timeout: 90_000 }, async () => {
     const home = homes.newHome();
-    const typed = await fixtureSession(home, 'lr');
+    const typed = await lineReader(home, 'lr');
     const first = await liveDaemon(home);
     const before = subscribeBus(first?.record.port as number, '');
     watches.push(before);
@@ -163,7 +153,7 @@ describe('exactly once through a daemon crash', () => {
 describe('a repeated inject_id is never typed again', () => {
   it('over HTTP (body or Idempotency-Key) and through the CLI (--inject-id): the repeat answers the first outcome', async () => {
     const home = homes.newHome();
-    const typed = await fixtureSession(home, 'lr');
+    const typed = await lineReader(home, 'lr');
     const port = (await liveDaemon(home))?.record.port as number;
     const a = await postApi(port, '/api/sessions/lr/inject', { prompt: 'only once A', inject_id: 'same-a', wait: true });
     expect(a.json).toMatchObject({ inject_id: 'same-a', status: 'submitted' });

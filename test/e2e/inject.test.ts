@@ -9,6 +9,7 @@ import { parseJson, runCli } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
+import { fixtureSession, type Submission } from '../helpers/fixtures.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
@@ -17,30 +18,6 @@ const drivers: TerminalDriver[] = [];
 afterEach(() => {
   for (const d of drivers.splice(0)) d.dispose();
 });
-
-interface Submission {
-  n: number;
-  text: string;
-}
-
-/** A session running a fixture that logs every submission it takes (FIXTURE_LOG, JSON lines). */
-async function fixtureSession(home: string, id: string, fixture: string): Promise<{ log: string; submissions: () => Promise<Submission[]> }> {
-  const log = path.join(home, `${id}.submissions`);
-  const r = await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, fixture)]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  await waitFor(`${id} to be ready`, async () => (await runCli(home, ['read', id])).stdout.includes('ready'));
-  const submissions = async (): Promise<Submission[]> => {
-    const text = await fs.readFile(log, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return '';
-      throw err;
-    });
-    return text
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Submission);
-  };
-  return { log, submissions };
-}
 
 /** Deterministic prompt text of a given size (letters, spaces, punctuation; no control characters). */
 function promptOf(size: number, seed: string): string {

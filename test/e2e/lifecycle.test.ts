@@ -8,6 +8,7 @@ import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { freePort, isAlive, waitFor } from '../helpers/env.js';
+import { readSubmissions } from '../helpers/fixtures.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const homes = useHomes();
@@ -30,16 +31,7 @@ async function spawnReaders(home: string, env: Record<string, string>, ids: stri
   }
 }
 
-const submissions = async (home: string, id: string): Promise<string[]> => {
-  const text = await fs.readFile(path.join(home, `${id}.submissions`), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return '';
-    throw err;
-  });
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => (JSON.parse(l) as { text: string }).text);
-};
+const submissions = async (home: string, id: string): Promise<string[]> => (await readSubmissions(path.join(home, `${id}.submissions`))).map((x) => x.text);
 
 async function killDaemon9(home: string): Promise<number> {
   const live = await liveDaemon(home);

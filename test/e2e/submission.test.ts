@@ -1,31 +1,15 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
+import { readSubmissions, type Submission } from '../helpers/fixtures.js';
 
 // Issue 25: "submitted" means the program took the prompt as a turn, judged by the program's own record (the
 // fixture's FIXTURE_LOG), on fixtures that model each AI CLI's rule that an inject can trip over.
 const homes = useHomes();
 const FIXTURES = path.join(ROOT, 'test', 'fixtures');
-
-interface Record_ {
-  n: number;
-  text: string;
-}
-
-async function readLog(log: string): Promise<Record_[]> {
-  const text = await fs.readFile(log, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return '';
-    throw err;
-  });
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record_);
-}
 
 /** A prompt of about `size` characters, unique by `seed`; every 5th one has a second line. */
 function prompt(seed: string, size: number, i: number): string {
@@ -51,11 +35,11 @@ function injectWaited(port: number, id: string, text: string): Promise<Outcome> 
 }
 
 /** Wait until the log has stopped growing for a while (a program may record a submission after the answer). */
-async function settledLog(log: string, quietMs = 1_000): Promise<Record_[]> {
+async function settledLog(log: string, quietMs = 1_000): Promise<Submission[]> {
   let last = -1;
   let since = Date.now();
   for (;;) {
-    const all = await readLog(log);
+    const all = await readSubmissions(log);
     if (all.length !== last) {
       last = all.length;
       since = Date.now();
@@ -65,7 +49,7 @@ async function settledLog(log: string, quietMs = 1_000): Promise<Record_[]> {
 }
 
 /** Every prompt submitted exactly once and whole, and `submitted` reported for exactly those. */
-function judge(outcomes: Outcome[], records: Record_[]): string[] {
+function judge(outcomes: Outcome[], records: Submission[]): string[] {
   const problems: string[] = [];
   const taken = new Map<string, number>();
   for (const r of records) taken.set(r.text, (taken.get(r.text) ?? 0) + 1);
@@ -138,7 +122,7 @@ describe('when the submission is not seen', () => {
     watch.ws.close();
     expect(ev).toMatchObject({ inject_id: answer.inject_id, target_agent: 'never', seen: answer.seen });
     expect(watch.events.filter((e) => e.kind === 'submitted')).toEqual([]);
-    expect(await readLog(log)).toEqual([]);
+    expect(await readSubmissions(log)).toEqual([]);
     // The next prompt is not typed into the box that still holds the first (it would merge): refused, safe to retry.
     const next = await runCli(home, ['inject', 'never', 'not merged', '--json']);
     expect(next.exitCode, next.stdout).toBe(5);
