@@ -213,6 +213,8 @@ export class LegacyOwners {
       method: 'GET',
       path: viewers.path,
       ...(viewers.maxPayload !== undefined ? { maxPayload: viewers.maxPayload } : {}),
+      // The viewer route's wait (the hosts a restart expects back) holds for owners too: it is bounded.
+      ...(viewers.before ? { before: viewers.before } : {}),
       admit: (req, params, url) => {
         const entry = this.deps.registry.require(params.id);
         const role = this.role(entry, url);
