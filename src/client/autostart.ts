@@ -97,6 +97,12 @@ export function startFailure(config: TeleptyConfig, why: string, tail: string[])
 export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): Promise<EnsuredDaemon> {
   const found = await findDaemon(config, opts.token);
   if (found) return { ...found, started: false };
+  // No claim of this home names a daemon. Before starting one on the default port, ask what holds it: another
+  // home's daemon there is refused by name (DAEMON_MISMATCH), never driven, and never raced by a doomed start.
+  if (!config.addressExplicit && config.port !== 0) {
+    const atPort = await findDaemon({ ...config, addressExplicit: true }, opts.token);
+    if (atPort) return { ...atPort, started: false };
+  }
   if (!isLoopbackHost(config.host) && config.host !== '0.0.0.0' && config.host !== '::') {
     throw new TeleptyError('DAEMON_UNREACHABLE', `no telepty daemon answers at ${config.host}:${config.port}, and one is only auto-started on this machine`);
   }

@@ -7,7 +7,9 @@ import type { MetaResponse } from '../../src/protocol/meta.js';
 import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
-import { freePort, isAlive, waitFor } from '../helpers/env.js';
+import { ensureDaemon } from '../../src/client/autostart.js';
+import { loadConfig } from '../../src/util/config.js';
+import { freePort, isAlive, testEnv, waitFor } from '../helpers/env.js';
 import { readSubmissions } from '../helpers/fixtures.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
@@ -214,6 +216,23 @@ describe('daemon lifecycle: bad state', () => {
     const fg = await runCli(other, ['daemon'], { env: { ...env, TELEPTY_ADDRESS_WAIT_MS: '60000' }, timeout: 20_000 });
     expect(fg.exitCode).toBe(1);
     expect(fg.stderr).toContain(`held by the telepty daemon of another home (${home})`);
+  });
+
+  it('two homes, the port only a default (no TELEPTY_PORT): the other home\'s CLI refuses by name before starting anything', async () => {
+    const { home, env } = await fixedPortHome();
+    await spawnReaders(home, env, ['mine']);
+    const other = homes.newHome();
+    // The CLI's own config for the other home, as without TELEPTY_PORT: the port is its default, not asked for.
+    const config = { ...(await loadConfig({ ...testEnv(other), TELEPTY_PORT: env.TELEPTY_PORT })), addressExplicit: false };
+    const err = await ensureDaemon(config, { env: testEnv(other), token: undefined }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'DAEMON_MISMATCH' });
+    expect((err as Error).message).toContain(home);
+    // Nothing was started for the other home.
+    expect(await liveDaemon(other)).toBeNull();
+    expect((await listed(home, env)).map((s) => s.id)).toEqual(['mine']);
   });
 });
 
