@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .argument('[ids...]', 'session ids')
     .option('--all', 'end every session (wrapped ones too); asks first on a terminal')
     .option('-y, --yes', 'with --all: do not ask')
-    .option('--json', 'print one result per session as JSON')
+    .option('--json', 'print the result as JSON: an object for one id (or {error, code}), a list for several or --all')
     .addHelpText(
       'after',
       examples(['telepty kill dev-001', 'telepty kill dev-001 dev-002 --json', 'telepty kill --all          # asks first on a terminal', 'telepty kill --all --yes    # scripts: no question']) +
@@ -53,7 +53,9 @@ export function register(program: Command): void {
         if (!o.ok) exit = Math.max(exit, exitCodeFor(o.error));
         else if (o.result.status === 'pending') exit = Math.max(exit, EXIT.UNAVAILABLE);
       }
-      if (opts.json) printJson(outcomes.map((o) => (o.ok ? o.result : { id: o.id, success: false, ...o.error.toBody() })));
+      const asJson = (o: Outcome): unknown => (o.ok ? o.result : { ...o.error.toBody(), id: o.id, success: false });
+      // One id: its answer, or its error as {error, code} as every command prints one; several (or --all): a list.
+      if (opts.json) printJson(!opts.all && outcomes.length === 1 ? asJson(outcomes[0] as Outcome) : outcomes.map(asJson));
       else {
         for (const o of outcomes) {
           if (!o.ok) reportError(o.error, false);
@@ -61,6 +63,7 @@ export function register(program: Command): void {
           else if (o.result.status === 'removed') printLine(`${o.id}: removed; a 0.1.5x bridge owned it, which cannot be told to end its program`);
           else if (o.result.status === 'closing') printLine(`${o.id}: closing`);
           else if (o.result.host_gone) printLine(`${o.id}: host was gone; ended ${o.result.orphans_ended ?? 0} orphaned process${o.result.orphans_ended === 1 ? '' : 'es'}`);
+          else if (o.result.already_exited) printLine(`${o.id}: removed; it had already exited${o.result.exit_code === null || o.result.exit_code === undefined ? '' : ` (exit ${o.result.exit_code})`}`);
           else printLine(`${o.id}: killed${o.result.exit_code === null || o.result.exit_code === undefined ? '' : ` (exit ${o.result.exit_code})`}`);
         }
         if (opts.all && outcomes.length === 0) printLine('no sessions');

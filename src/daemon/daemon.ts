@@ -135,8 +135,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   if (listened === 'in-use') {
     settleReady(false);
     // The daemon of another home there will never be ours: say whose it is at once instead of waiting for a claim.
-    const holder = await homeAt(config.host, config.port, token);
-    if (holder !== null && holder.home_id !== home) {
+    const holder = await holderAt(config.host, config.port, token);
+    // Another program answered: no daemon of ours will claim that port, so say so now (not after the claim wait).
+    if (holder === 'other') throw new TeleptyError('CONFLICT', `port ${config.port} on ${config.host} is in use by another program`);
+    if (holder !== null && holder.home_id !== undefined && holder.home_id !== home) {
       throw new TeleptyError('CONFLICT', `port ${config.port} on ${config.host} is held by the telepty daemon of another home (${holder.home ?? `id ${holder.home_id}`}); use another TELEPTY_PORT for ${paths.dataDir}`);
     }
     const existing = await waitForLiveClaim(paths.stateFile, claimDeps.probe, timings.addressInUseWaitMs);
@@ -280,15 +282,23 @@ function watchStateFile(stateFile: string, onChange: () => void, log: Logger): F
 }
 
 /** The home named by a telepty daemon (0.2 or later) answering at host:port, or null (nothing, or not one). */
-async function homeAt(host: string, port: number, token: string): Promise<{ home_id: string; home?: string } | null> {
+/**
+ * What holds the port: a telepty daemon's meta (with its home), `other` when something answered that is not a
+ * telepty daemon (no daemon of ours will ever claim it: no reason to wait), or null when it cannot tell (no answer
+ * in time: a daemon that has not yet made its claim holds requests; or it has just gone).
+ */
+async function holderAt(host: string, port: number, token: string): Promise<{ home_id?: string; home?: string } | 'other' | null> {
   let meta: unknown;
   try {
     meta = await requestJson<unknown>({ host: connectHost(host), port, token }, { path: '/api/meta', timeoutMs: HOME_PROBE_TIMEOUT_MS });
   } catch (err) {
-    if (isTeleptyError(err)) return null;
-    throw err;
+    if (!isTeleptyError(err)) throw err;
+    if (err.code === 'TIMEOUT' || err.code === 'DAEMON_UNREACHABLE') return null;
+    // An answer, and not a telepty daemon's (not HTTP, or an error a daemon's meta never gives).
+    return err.code === 'UNAUTHORIZED' || err.code === 'FORBIDDEN' || err.code === 'FORBIDDEN_HOST' || err.code === 'DAEMON_MISMATCH' ? null : 'other';
   }
-  if (!isMetaResponse(meta) || meta.home_id === undefined) return null;
+  if (!isMetaResponse(meta)) return 'other';
+  if (meta.home_id === undefined) return {};
   return meta.home === undefined ? { home_id: meta.home_id } : { home_id: meta.home_id, home: meta.home };
 }
 

@@ -163,6 +163,8 @@ export interface KillResponse {
    */
   status: 'killed' | 'pending' | 'removed' | 'closing';
   exit_code?: number | null;
+  /** The session had exited before this kill (it was only removed from the list; `exit_code` is the program's). */
+  already_exited?: boolean;
   /** The session's host had died: what it left running was ended (`orphans_ended` processes). */
   host_gone?: boolean;
   orphans_ended?: number;

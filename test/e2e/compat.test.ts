@@ -377,7 +377,7 @@ describe('the seed\'s requests and record shapes', () => {
     expect((await runCli(home, ['spawn', '--id', 'doomed2', '--', 'sleep', '120'])).exitCode).toBe(0);
     const k = await runCli(home, ['kill', 'doomed2', '--json']);
     expect(k.exitCode).toBe(0);
-    expect(parseJson<Record<string, unknown>[]>(k)[0]).toMatchObject({ id: 'doomed2', status: 'killed', exit_code: expect.any(Number) });
+    expect(parseJson<Record<string, unknown>>(k)).toMatchObject({ id: 'doomed2', status: 'killed', exit_code: expect.any(Number) });
   });
 });
 

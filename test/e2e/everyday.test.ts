@@ -204,9 +204,10 @@ describe('everyday use', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
-      const env = { TELEPTY_PORT: String(port), TELEPTY_ADDRESS_WAIT_MS: '200' };
+      // A claim wait of a minute: the answer must come from knowing the port is another program's, not from waiting.
+      const env = { TELEPTY_PORT: String(port), TELEPTY_ADDRESS_WAIT_MS: '60000' };
       for (let attempt = 0; attempt < 2; attempt++) {
-        const r = await runCli(home, ['list', '--json'], { env });
+        const r = await runCli(home, ['list', '--json'], { env, timeout: 20_000 });
         expect(r.exitCode).toBe(1);
         const body = parseJson<{ error: string; code: string; log_tail: string[] }>(r);
         expect(body.code).toBe('DAEMON_START_FAILED');
@@ -218,5 +219,17 @@ describe('everyday use', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('`kill` of a session that had already exited says it was only removed; `kill ID --json` of an unknown id prints {error, code}', async () => {
+    const home = homes.newHome();
+    expect((await runCli(home, ['spawn', '--id', 'gone', '--', 'sh', '-c', 'exit 3'])).exitCode).toBe(0);
+    await waitFor('gone to exit', async () => parseJson<SessionObject[]>(await runCli(home, ['list', '--json']))[0]?.status === 'exited');
+    const r = await runCli(home, ['kill', 'gone']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('gone: removed; it had already exited (exit 3)');
+    const unknown = await runCli(home, ['kill', 'nobody', '--json']);
+    expect(unknown.exitCode).toBe(3);
+    expect(parseJson(unknown)).toMatchObject({ code: 'SESSION_NOT_FOUND', id: 'nobody', error: expect.stringContaining('no session') });
   });
 });

@@ -86,6 +86,6 @@ describe('a host killed with -9 leaves nothing of its session running', () => {
     process.kill((await session(home, 'sh1')).host_pid ?? 0, 'SIGKILL');
     await waitFor('the nohup and setsid sleeps to be ended', () => !isAlive(nohup) && !isAlive(setsid), REAP_WITHIN_MS);
     const killed = await runCli(home, ['kill', 'sh1', '--json']);
-    expect(parseJson<Record<string, unknown>[]>(killed)[0]).toMatchObject({ id: 'sh1', status: 'killed', host_gone: true });
+    expect(parseJson<Record<string, unknown>>(killed)).toMatchObject({ id: 'sh1', status: 'killed', host_gone: true });
   });
 });

@@ -69,7 +69,7 @@ describe('spawn, list, read, attach, kill', () => {
     expect(members).toContain(s.pid);
     const killed = await runCli(home, ['kill', 'life', '--json']);
     expect(killed.exitCode).toBe(0);
-    expect(parseJson<{ status: string }[]>(killed)[0]).toMatchObject({ id: 'life', status: 'killed' });
+    expect(parseJson<{ status: string }>(killed)).toMatchObject({ id: 'life', status: 'killed' });
     expect(await list(home)).toEqual([]);
     await waitFor('host and child to be gone', () => [hostPid, ...members].every((p) => !isAlive(p)), 5_000);
   });
@@ -87,7 +87,7 @@ describe('spawn, list, read, attach, kill', () => {
     try {
       const killed = await runCli(home, ['kill', 'stubborn', '--json']);
       expect(killed.exitCode).toBe(0);
-      expect(parseJson<{ status: string }[]>(killed)[0]).toMatchObject({ id: 'stubborn', status: 'killed' });
+      expect(parseJson<{ status: string }>(killed)).toMatchObject({ id: 'stubborn', status: 'killed' });
       // `kill` answered after the host reported the exit: by then nothing of the session may be left.
       expect(members.filter(isAlive)).toEqual([]);
       expect(await sessionMembers(sid)).toEqual([]);
@@ -554,7 +554,7 @@ describe('sessions outlive the daemon', () => {
       expect(away).toEqual([expect.objectContaining({ id: 'doomed', status: 'disconnected' })]);
       const k = await runCli(home, ['kill', 'doomed', '--json']);
       expect(k.exitCode).toBe(4);
-      expect(parseJson<{ status: string }[]>(k)[0]).toMatchObject({ id: 'doomed', status: 'pending' });
+      expect(parseJson<{ status: string }>(k)).toMatchObject({ id: 'doomed', status: 'pending' });
       // Not listed while its host is away (it used to stay, disconnected, for up to ten minutes).
       expect(await list(home)).toEqual([]);
     } finally {

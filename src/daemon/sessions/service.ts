@@ -264,6 +264,8 @@ export class Sessions {
   async kill(id: unknown, opts: { wait: boolean } = { wait: true }): Promise<KillResponse> {
     await this.registry.whenHostsBack();
     const e = this.registry.require(id);
+    // An exited session is only removed: the answer says it had exited (not that this kill ended it).
+    const alreadyExited = e.status === 'exited' ? { already_exited: true } : {};
     if (e.type === 'spawned' && e.status === 'disconnected' && (e.hostPid === null || !(await isProcessAlive(e.hostPid)))) {
       // Its host is gone for good and cannot be told: end what it left here and now.
       this.registry.markExited(e, e.exitCode, 'host gone');
@@ -273,7 +275,7 @@ export class Sessions {
       this.registry.remove(e);
       await this.store.flush();
       const orphans = e.orphansEnded === null ? {} : { host_gone: true, orphans_ended: e.orphansEnded };
-      return opts.wait ? { success: true, id: e.id, status: 'killed', exit_code: e.exitCode, ...orphans } : { success: true, id: e.id, status: 'closing' };
+      return opts.wait ? { success: true, id: e.id, status: 'killed', exit_code: e.exitCode, ...alreadyExited, ...orphans } : { success: true, id: e.id, status: 'closing' };
     }
     if (isLegacySession(e)) {
       this.legacy.release(e);
