@@ -9,6 +9,7 @@ import { printJson, printLine } from '../ui/print.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
 import { registerSpec, parseWithSpec, type CommandSpec } from './spec.js';
 import { examples } from './types.js';
+import { isIdPattern, resolveTargets } from '../client/targets.js';
 
 interface InjectOptions {
   file?: string;
@@ -94,7 +95,8 @@ export const spec: CommandSpec = {
 export async function run(targets: string | undefined, words: string[], opts: InjectOptions): Promise<void> {
   const textWords = opts.all ? [targets, ...words].filter((w): w is string => w !== undefined) : words;
   if (!opts.all && !targets) throw new TeleptyError('INVALID_FIELD', 'which session? give an id (a,b,c for several) or --all');
-  const ids = opts.all ? 'all' : (targets as string).split(',').map((id) => assertSessionId(id.trim()));
+  // Ids are checked before anything is read or sent; patterns (`dev-*`) are expanded once connected.
+  if (!opts.all) for (const part of (targets as string).split(',')) if (!isIdPattern(part.trim())) assertSessionId(part.trim());
   const prompt = await readPrompt(textWords, opts.file);
   const from = opts.from ?? process.env.TELEPTY_SESSION_ID;
   const body: InjectBody = {
@@ -110,7 +112,9 @@ export async function run(targets: string | undefined, words: string[], opts: In
     ...(opts.force ? { force: true } : {}),
   };
   const client = await connect();
-  if (ids !== 'all' && ids.length === 1) {
+  const resolved = opts.all ? null : await resolveTargets(client, targets as string);
+  const ids = resolved ? resolved.ids : 'all';
+  if (resolved && !resolved.pattern && resolved.ids.length === 1) {
     const r = await injectOne(client, ids[0] as string, body);
     if (opts.json) printJson(r);
     else printLine(describeResult(r));

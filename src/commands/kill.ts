@@ -7,6 +7,7 @@ import type { KillResponse } from '../protocol/session.js';
 import { EXIT, exitCodeFor } from '../ui/exit.js';
 import { printJson, printLine, reportError } from '../ui/print.js';
 import { examples } from './types.js';
+import { isIdPattern, resolveTargets } from '../client/targets.js';
 
 type Outcome = { id: string; ok: true; result: KillResponse } | { id: string; ok: false; error: TeleptyError };
 
@@ -14,21 +15,23 @@ export function register(program: Command): void {
   program
     .command('kill')
     .description("end sessions: the program's whole process group, then the session is removed")
-    .argument('[ids...]', 'session ids')
+    .argument('[ids...]', "session ids, or patterns such as 'dev-*' (quote them from the shell)")
     .option('--all', 'end every session (wrapped ones too); asks first on a terminal')
     .option('-y, --yes', 'with --all: do not ask')
     .option('--json', 'print the result as JSON: an object for one id (or {error, code}), a list for several or --all')
     .addHelpText(
       'after',
-      examples(['telepty kill dev-001', 'telepty kill dev-001 dev-002 --json', 'telepty kill --all          # asks first on a terminal', 'telepty kill --all --yes    # scripts: no question']) +
+      examples(['telepty kill dev-001', 'telepty kill dev-001 dev-002 --json', 'telepty kill --all          # asks first on a terminal', 'telepty kill --all --yes    # scripts: no question', "telepty kill 'review-*'     # every session whose id matches"]) +
         '\nExit status: 0 all ended; 3 an id is unknown; 4 a session is disconnected (it is ended when its host returns).\n',
     )
     .action(async (ids: string[], opts: { all?: boolean; yes?: boolean; json?: boolean }) => {
       if (opts.all && ids.length > 0) throw new TeleptyError('INVALID_FIELD', 'give session ids or --all, not both');
       if (!opts.all && ids.length === 0) throw new TeleptyError('INVALID_FIELD', 'which session? give one or more ids, or --all');
-      const valid = ids.map((id) => assertSessionId(id));
+      // Ids are checked before anything is sent; patterns (`dev-*`) are expanded once connected.
+      for (const id of ids) if (!isIdPattern(id)) assertSessionId(id);
       const client = await connect();
-      const targets = opts.all ? (await listSessions(client)).map((s) => s.id) : valid;
+      const named = opts.all ? null : await resolveTargets(client, ids.join(','));
+      const targets = named ? named.ids : (await listSessions(client)).map((s) => s.id);
       if (opts.all && !opts.yes && targets.length > 0 && process.stdin.isTTY && process.stderr.isTTY) {
         const { confirm } = await import('../ui/confirm.js');
         const shown = targets.length > 8 ? `${targets.slice(0, 8).join(', ')} and ${targets.length - 8} more` : targets.join(', ');
@@ -55,7 +58,7 @@ export function register(program: Command): void {
       }
       const asJson = (o: Outcome): unknown => (o.ok ? o.result : { ...o.error.toBody(), id: o.id, success: false });
       // One id: its answer, or its error as {error, code} as every command prints one; several (or --all): a list.
-      if (opts.json) printJson(!opts.all && outcomes.length === 1 ? asJson(outcomes[0] as Outcome) : outcomes.map(asJson));
+      if (opts.json) printJson(named && !named.pattern && outcomes.length === 1 ? asJson(outcomes[0] as Outcome) : outcomes.map(asJson));
       else {
         for (const o of outcomes) {
           if (!o.ok) reportError(o.error, false);

@@ -232,4 +232,23 @@ describe('everyday use', () => {
     expect(unknown.exitCode).toBe(3);
     expect(parseJson(unknown)).toMatchObject({ code: 'SESSION_NOT_FOUND', id: 'nobody', error: expect.stringContaining('no session') });
   });
+
+  it('a pattern (`rev-*`) targets every session it matches for inject and kill; one matching nothing sends nothing', async () => {
+    const home = homes.newHome();
+    const one = await fixtureSession(home, 'rev-1', 'line-reader.mjs');
+    const two = await fixtureSession(home, 'rev-2', 'line-reader.mjs');
+    const other = await fixtureSession(home, 'other', 'line-reader.mjs');
+    const r = await runCli(home, ['inject', 'rev-*', 'look at the diff', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(parseJson<{ results: { successful: { id: string }[] } }>(r).results.successful.map((x) => x.id).sort()).toEqual(['rev-1', 'rev-2']);
+    for (const s of [one, two]) await waitFor('the prompt', async () => (await s.submissions()).some((x) => x.text === 'look at the diff'));
+    expect(await other.submissions()).toEqual([]);
+    const none = await runCli(home, ['inject', 'nothing-*', 'x']);
+    expect(none.exitCode).toBe(3);
+    expect(none.stderr).toContain('no session matches "nothing-*"');
+    const k = await runCli(home, ['kill', 'rev-?', '--json']);
+    expect(k.exitCode, k.stderr).toBe(0);
+    expect(parseJson<{ id: string }[]>(k).map((x) => x.id).sort()).toEqual(['rev-1', 'rev-2']);
+    expect(await ids(home)).toEqual(['other']);
+  });
 });
