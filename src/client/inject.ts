@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newRequestId } from '../util/request-id.js';
 import type { InjectResponse, MulticastResult } from '../protocol/inject.js';
 import { startProgress } from '../ui/progress.js';
 import type { DaemonClient } from './daemon-client.js';
@@ -24,7 +24,7 @@ const WAIT_SLACK_MS = 10_000;
 
 /** The body with its inject id: a request that carries one may be repeated safely (the host remembers the id). */
 function withId<B extends { inject_id?: string }>(body: B): B & { inject_id: string } {
-  return { ...body, inject_id: body.inject_id ?? randomUUID() };
+  return { ...body, inject_id: body.inject_id ?? newRequestId() };
 }
 
 /** A spinner on a terminal while the caller waits for a session to take the prompt (queued, or held by a draft). */

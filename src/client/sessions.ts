@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newRequestId } from '../util/request-id.js';
 import { isTeleptyError } from '../protocol/errors.js';
 import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionObject, SpawnResponse } from '../protocol/session.js';
 import type { DaemonClient } from './daemon-client.js';
@@ -37,7 +37,7 @@ const KILL_REQUEST_TIMEOUT_MS = 30_000;
  * the first try made (a connection that dropped is retried only with the same id).
  */
 export function spawnSession(c: DaemonClient, body: SpawnBody): Promise<SpawnResponse> {
-  const withId = { ...body, request_id: body.request_id ?? randomUUID() };
+  const withId = { ...body, request_id: body.request_id ?? newRequestId() };
   return c.request<SpawnResponse>({ method: 'POST', path: '/api/sessions/spawn', body: withId, timeoutMs: SPAWN_REQUEST_TIMEOUT_MS, idempotent: true });
 }
 
