@@ -42,6 +42,7 @@ class LegacyBridge {
   ws: WebSocket | null = null;
   readonly pty: IPty;
   readonly closes: number[] = [];
+  private readonly held: string[] = [];
 
   constructor(
     readonly port: number,
@@ -50,8 +51,11 @@ class LegacyBridge {
     args: string[],
   ) {
     this.pty = nodePty.spawn(command, args, { name: 'xterm-256color', cols: 80, rows: 24, cwd: ROOT, env: { ...process.env, TELEPTY_SESSION_ID: id } as Record<string, string> });
+    // Output from before the owner socket is open (the program starts at once) is held and sent when it opens:
+    // otherwise a fast program's first screen ("claude ready") could be lost to the race.
     this.pty.onData((data) => {
       if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'output', data }));
+      else this.held.push(data);
     });
     bridges.push(this);
   }
@@ -71,7 +75,10 @@ class LegacyBridge {
     });
     ws.on('close', (code) => this.closes.push(code));
     return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(ws));
+      ws.once('open', () => {
+        for (const data of this.held.splice(0)) ws.send(JSON.stringify({ type: 'output', data }));
+        resolve(ws);
+      });
       ws.once('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode}`)));
       ws.once('error', reject);
     });
