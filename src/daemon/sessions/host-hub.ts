@@ -19,10 +19,9 @@ import type { Logger } from '../../util/log.js';
 import type { Injector } from '../inject/injector.js';
 import type { WsRoute } from '../ws/upgrade.js';
 import type { HostHandle, SessionEntry, SessionRegistry } from './registry.js';
+import { watchHeartbeat } from '../ws/heartbeat.js';
 import type { ViewerHub } from './viewer-hub.js';
 
-/** A heartbeat this much later than its interval found the daemon busy: no verdict on the host from it. */
-const HEARTBEAT_LATE_FACTOR = 1.5;
 
 export interface HostHubTimings {
   /** A host that connects must say hello within this. */
@@ -108,7 +107,6 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
     accept(ws) {
       const handle = new WsHostHandle(ws);
       let entry: SessionEntry | null = null;
-      let alive = true;
       let helloSeen = false;
       let linkVersion = HOST_LINK_VERSION;
       // Acks go out on the next turn, after the bus has sent the published events on (it flushes on nextTick):
@@ -124,21 +122,10 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
         });
       };
       const helloTimer = setTimeout(() => ws.close(LINK_CLOSE.BAD_MESSAGE, 'no hello'), timings.helloTimeoutMs);
-      let lastBeat = Date.now();
-      const heartbeat = setInterval(() => {
-        // A beat that comes late means this daemon was held up, not that the host was silent: its pong may be
-        // waiting unread. Judge only after a beat on time.
-        const late = Date.now() - lastBeat > timings.linkHeartbeatMs * HEARTBEAT_LATE_FACTOR;
-        lastBeat = Date.now();
-        if (!alive && !late) {
-          log.warn(`host link of ${entry?.id ?? '(unregistered)'} missed its heartbeat; closing`);
-          ws.terminate();
-          return;
-        }
-        alive = false;
-        ws.ping();
-      }, timings.linkHeartbeatMs);
-      ws.on('pong', () => (alive = true));
+      watchHeartbeat(ws, timings.linkHeartbeatMs, () => {
+        log.warn(`host link of ${entry?.id ?? '(unregistered)'} missed its heartbeat; closing`);
+        ws.terminate();
+      });
 
       const onHello = async (msg: HostToDaemon): Promise<void> => {
         helloSeen = true;
@@ -214,7 +201,6 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
       };
 
       ws.on('message', (data: Buffer, isBinary: boolean) => {
-        alive = true;
         if (isBinary) {
           if (entry) viewers.forward(entry, data);
           // Output before the hello belongs to no session: a malformed link, closed at once (not at the hello timeout).
@@ -239,7 +225,6 @@ export function hostLinkRoute(deps: HostHubDeps): WsRoute {
       ws.on('error', (err) => log.debug(`host link error: ${err.message}`));
       ws.on('close', () => {
         clearTimeout(helloTimer);
-        clearInterval(heartbeat);
         handle.failAll(new TeleptyError('SESSION_DISCONNECTED', `session ${entry?.id ?? ''} disconnected while the request was in flight`));
         if (!entry) return;
         if (entry.link === handle) {

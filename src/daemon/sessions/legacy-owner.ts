@@ -24,6 +24,7 @@ import { ScreenModel } from '../../host/screen.js';
 import type { Injector } from '../inject/injector.js';
 import type { WsRoute } from '../ws/upgrade.js';
 import type { HostHandle, SessionEntry, SessionRegistry } from './registry.js';
+import { watchHeartbeat } from '../ws/heartbeat.js';
 import type { ViewerHub } from './viewer-hub.js';
 
 /**
@@ -261,24 +262,13 @@ export class LegacyOwners {
     this.owned.add(entry);
     log.info(`legacy owner connected for ${entry.id}`);
 
-    let alive = true;
-    const heartbeat = setInterval(() => {
-      if (!alive) {
-        log.warn(`legacy owner of ${entry.id} missed its heartbeat; closing`);
-        ws.terminate();
-        return;
-      }
-      alive = false;
-      ws.ping();
-    }, timings.linkHeartbeatMs);
-    ws.on('pong', () => (alive = true));
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      alive = true;
-      link.onFrame(data, isBinary);
+    watchHeartbeat(ws, timings.linkHeartbeatMs, () => {
+      log.warn(`legacy owner of ${entry.id} missed its heartbeat; closing`);
+      ws.terminate();
     });
+    ws.on('message', (data: Buffer, isBinary: boolean) => link.onFrame(data, isBinary));
     ws.on('error', (err) => log.debug(`legacy owner error on ${entry.id}: ${err.message}`));
     ws.on('close', () => {
-      clearInterval(heartbeat);
       link.onClosed();
       if (entry.link !== link) return;
       viewers.endAll(entry, { type: 'error', code: 'SESSION_DISCONNECTED', error: 'the session owner disconnected' });
