@@ -68,6 +68,25 @@ async function crashMidway(home: string, typed: () => Promise<string[]>, onKille
   await runCli(home, ['daemon', 'start']);
 }
 
+/**
+ * The CLI callers' answers, each prompt's: refused by a new daemon before the session's host was back (exit 4
+ * SESSION_DISCONNECTED, nothing typed: not accepted), or else an exit 0 answer (asserted here).
+ */
+function cliAnswers(results: { exitCode?: number; stdout: unknown; stderr: unknown }[], prompts: string[]): { refused: Set<string>; answers: InjectResponse[] } {
+  const refused = new Set<string>();
+  const answers: InjectResponse[] = [];
+  results.forEach((r, i) => {
+    const p = prompts[i] as string;
+    if (r.exitCode === 4 && String(r.stderr).includes('SESSION_DISCONNECTED')) {
+      refused.add(p);
+      return;
+    }
+    expect(r.exitCode, `${p}: ${String(r.stderr)}`).toBe(0);
+    answers.push(JSON.parse(String(r.stdout)) as InjectResponse);
+  });
+  return { refused, answers };
+}
+
 describe('exactly once through a daemon crash', () => {
   it(`kill -9 in the middle of ${BURST} concurrent waiting injects (CLI --wait and HTTP): each prompt typed once, each answer true`, { timeout: 90_000 }, async () => {
     const home = homes.newHome();
@@ -82,16 +101,8 @@ describe('exactly once through a daemon crash', () => {
     // A CLI that first reached the new daemon before the session's host had reconnected was refused
     // (SESSION_DISCONNECTED, exit 4, nothing typed): that prompt must not arrive. Every other one arrives once.
     const arrived = countBy(await typed());
-    const refused = new Set<string>();
-    cliResults.forEach((r, i) => {
-      const p = prompts[i] as string;
-      if (r.exitCode === 4 && String(r.stderr).includes('SESSION_DISCONNECTED')) {
-        refused.add(p);
-        return;
-      }
-      expect(r.exitCode, `${p}: ${String(r.stderr)}`).toBe(0);
-      expect(['submitted', 'entered']).toContain(JSON.parse(String(r.stdout)).status);
-    });
+    const { refused, answers } = cliAnswers(cliResults, prompts);
+    for (const a of answers) expect(['submitted', 'entered']).toContain(a.status);
     for (const p of prompts) expect(arrived.get(p) ?? 0, `${p} arrived`).toBe(refused.has(p) ? 0 : 1);
     expect(refused.size).toBeLessThan(BURST / 4);
     httpResults.forEach((r, i) => {
@@ -117,18 +128,8 @@ describe('exactly once through a daemon crash', () => {
     watches.push(after);
     const cliResults = await Promise.all(cli);
     const httpResults = await Promise.all(http);
-    const accepted = new Set<string>();
-    const refused = new Set<string>();
-    cliResults.forEach((r, i) => {
-      const p = prompts[i] as string;
-      // Refused by the new daemon before the host was back (exit 4, nothing typed): not accepted.
-      if (r.exitCode === 4 && String(r.stderr).includes('SESSION_DISCONNECTED')) {
-        refused.add(p);
-        return;
-      }
-      expect(r.exitCode, `${p}: ${String(r.stderr)}`).toBe(0);
-      accepted.add((JSON.parse(String(r.stdout)) as InjectResponse).inject_id);
-    });
+    const { refused, answers } = cliAnswers(cliResults, prompts);
+    const accepted = new Set(answers.map((a) => a.inject_id));
     httpResults.forEach((r) => {
       expect(r.status, JSON.stringify(r.json)).toBe(200);
       accepted.add(r.json.inject_id as string);
