@@ -6,7 +6,7 @@ import { TeleptyError } from '../protocol/errors.js';
 import { isLoopbackHost, type TeleptyConfig } from '../util/config.js';
 import { ensureDir, isErrno } from '../util/files.js';
 import { noProgress, type Progress } from '../ui/progress.js';
-import { findDaemon, type DaemonHandle } from './discovery.js';
+import { findDaemon, type DaemonHandle } from '../wire/discovery.js';
 
 /** A cold node start plus claim takes ~0.3 s here; a loaded 2-core CI machine gets ample slack. */
 export const AUTOSTART_TIMEOUT_MS = 15_000;

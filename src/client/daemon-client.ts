@@ -1,11 +1,11 @@
 import type { DaemonRecord } from '../protocol/daemon-state.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
-import { findDaemon, proveRecord, readToken, recordEndpoint, type DaemonHandle } from './discovery.js';
-import { readStateRecord } from './local-files.js';
+import { findDaemon, proveRecord, readToken, recordEndpoint, type DaemonHandle } from '../wire/discovery.js';
+import { readStateRecord } from '../wire/local-files.js';
 import { noteDaemonVersion, noteRecordVersion } from './version-check.js';
 import { DAEMON_NONCE_HEADER, REPEAT_HEADER } from '../protocol/headers.js';
-import { exchangeJson, isDropped, requestJson, resultOf, type Endpoint, type JsonAnswer, type JsonRequest } from './http.js';
+import { exchangeJson, isDropped, requestJson, resultOf, type Endpoint, type JsonAnswer, type JsonRequest } from '../wire/http.js';
 
 /**
  * The daemon as the state file names it, not yet heard from. Requests to it carry the record's nonce; a daemon

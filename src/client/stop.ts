@@ -1,4 +1,4 @@
-import { readState, removeStaleState, type StateReading } from '../daemon/claim.js';
+import { readState, removeStaleState, type StateReading } from '../wire/state-file.js';
 import type { DaemonRecord } from '../protocol/daemon-state.js';
 import { TeleptyError } from '../protocol/errors.js';
 import type { ShutdownResponse } from '../protocol/meta.js';
@@ -7,9 +7,9 @@ import type { TeleptyConfig } from '../util/config.js';
 import { isErrno } from '../util/files.js';
 import { isProcessAlive } from '../util/process.js';
 import { startProgress } from '../ui/progress.js';
-import { findDaemon, type DaemonHandle } from './discovery.js';
-import { requestJson } from './http.js';
-import { probeDaemon } from './probe.js';
+import { findDaemon, type DaemonHandle } from '../wire/discovery.js';
+import { requestJson } from '../wire/http.js';
+import { probeDaemon } from '../wire/probe.js';
 
 /** A graceful stop closes sockets within the daemon's 2 s grace; allow for a loaded machine. */
 export const STOP_TIMEOUT_MS = 10_000;

@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { TeleptyError, isErrorBody } from '../protocol/errors.js';
 import { TOKEN_HEADER } from '../protocol/headers.js';
 import type { DaemonClient } from './daemon-client.js';
-import { formatHost } from './http.js';
+import { formatHost } from '../wire/http.js';
 
 export interface DaemonSocket {
   ws: WebSocket;

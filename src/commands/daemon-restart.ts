@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
-import { findDaemon, readToken } from '../client/discovery.js';
-import { requestJson, type Endpoint } from '../client/http.js';
+import { findDaemon, readToken } from '../wire/discovery.js';
+import { requestJson, type Endpoint } from '../wire/http.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
 import type { SessionObject } from '../protocol/session.js';
 import { sleep } from '../util/async.js';

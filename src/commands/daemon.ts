@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
-import { findDaemon, readToken, type DaemonHandle } from '../client/discovery.js';
+import { findDaemon, readToken, type DaemonHandle } from '../wire/discovery.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
-import { readState, removeStaleState } from '../daemon/claim.js';
+import { readState, removeStaleState } from '../wire/state-file.js';
 import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
 import { EXIT } from '../ui/exit.js';
 import { formatDuration, printFields, printJson, printLine } from '../ui/print.js';

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { findDaemon, readToken } from '../client/discovery.js';
+import { findDaemon, readToken } from '../wire/discovery.js';
 import { isTeleptyError } from '../protocol/errors.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
 import { isErrno } from '../util/files.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
-import { readFileIfExists } from '../client/local-files.js';
+import { readFileIfExists } from '../wire/local-files.js';
 import { rotateToken } from '../daemon/token.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { loadConfig } from '../util/config.js';

@@ -16,17 +16,17 @@ import {
 import type { SessionType } from '../protocol/session.js';
 import { VIEWER_CLOSE, type ViewerClientMessage } from '../protocol/viewer.js';
 import type { ViewerHandoff } from '../protocol/viewer-handoff.js';
-import type { Endpoint } from '../client/http.js';
+import type { Endpoint } from '../wire/http.js';
 import type { Logger } from '../util/log.js';
 import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
 import { DaemonLink, type LinkTimings } from './daemon-link.js';
 import { DirectViewers } from './direct-viewers.js';
 import { DraftTracker } from './draft.js';
 import { InjectMemory } from './inject-memory.js';
-import { InjectQueue, type InjectOutcome, type InjectTimings } from './inject-queue.js';
-import { programFor, type ProgramProfile } from './programs.js';
+import { InjectQueue, type InjectOutcome, type InjectTimings } from '../terminal/inject-queue.js';
+import { programFor, type ProgramProfile } from '../terminal/programs.js';
 import { PtyProcess, ptyOptionsOf, type PtyExit } from './pty.js';
-import { ScreenModel, type ScreenModes } from './screen.js';
+import { ScreenModel, type ScreenModes } from '../terminal/screen.js';
 import { readCanonical } from './termios.js';
 
 /** Everything a host needs to start its session. For detached hosts the daemon writes it on the host's stdin. */

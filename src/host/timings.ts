@@ -1,5 +1,5 @@
 import { DEFAULT_LINK_TIMINGS } from './daemon-link.js';
-import { DEFAULT_INJECT_TIMINGS } from './inject-queue.js';
+import { DEFAULT_INJECT_TIMINGS } from '../terminal/inject-queue.js';
 import { DEFAULT_HOST_TIMINGS, type HostTimings } from './session-host.js';
 
 const ENV_NAMES: Partial<Record<keyof HostTimings, string>> = {

@@ -1,6 +1,6 @@
 import { afterAll } from 'vitest';
-import { probeDaemon } from '../../src/client/probe.js';
-import { readState } from '../../src/daemon/claim.js';
+import { probeDaemon } from '../../src/wire/probe.js';
+import { readState } from '../../src/wire/state-file.js';
 import type { DaemonRecord } from '../../src/protocol/daemon-state.js';
 import type { MetaResponse } from '../../src/protocol/meta.js';
 import { promises as fs } from 'node:fs';

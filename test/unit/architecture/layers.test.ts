@@ -11,9 +11,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   protocol: ['protocol'],
   util: ['util', 'protocol'],
   ui: ['ui', 'util', 'protocol'],
-  host: ['host', 'protocol', 'util'],
-  daemon: ['daemon', 'protocol', 'util'],
-  client: ['client', 'protocol', 'util'],
+  wire: ['wire', 'protocol', 'util'],
+  terminal: ['terminal', 'protocol', 'util'],
+  host: ['host', 'terminal', 'wire', 'protocol', 'util'],
+  daemon: ['daemon', 'terminal', 'wire', 'protocol', 'util'],
+  client: ['client', 'wire', 'protocol', 'util'],
   commands: ['commands', 'client', 'ui', 'protocol', 'util'],
   top: ['commands', 'ui', 'util', 'protocol'],
 };
@@ -28,24 +30,18 @@ const KNOWN: string[] = [
   'client/autostart.ts -> ui/progress.ts', // the start-up spinner: progress should be passed in
   'client/daemon-client.ts -> ui/progress.ts',
   'client/inject.ts -> ui/progress.ts', // the spinner while an inject waits
-  'client/stop.ts -> daemon/claim.ts', // the state-file reader lives in the daemon
   'client/stop.ts -> ui/progress.ts', // the stop spinner, shared by stop and restart
-  'commands/daemon.ts -> daemon/claim.ts',
+  'commands/daemon-restart.ts -> wire/discovery.ts', // commands reach the daemon through client/
+  'commands/daemon-restart.ts -> wire/http.ts',
   'commands/daemon.ts -> daemon/main.ts', // `telepty daemon` runs the daemon in this process
+  'commands/daemon.ts -> wire/discovery.ts',
+  'commands/daemon.ts -> wire/state-file.ts',
+  'commands/doctor.ts -> wire/discovery.ts',
   'commands/token.ts -> daemon/token.ts',
+  'commands/token.ts -> wire/local-files.ts',
   'commands/wrap.ts -> host/wrap.ts', // host/wrap.ts is CLI-side
-  'daemon/daemon.ts -> client/discovery.ts', // a daemon checks what holds its port with the client's discovery
-  'daemon/daemon.ts -> client/http.ts',
-  'daemon/daemon.ts -> client/probe.ts', // the claim proves a stale record with the client's probe
-  'daemon/sessions/legacy-owner.ts -> host/inject-queue.ts', // a 0.1.5x bridge's session is typed like a host's: the queue belongs in a shared layer
-  'daemon/sessions/legacy-owner.ts -> host/screen.ts', // and so does the screen model
   'daemon/sessions/spawner.ts -> host/env.ts',
   'daemon/sessions/spawner.ts -> host/session-host.ts',
-  'host/daemon-link.ts -> client/discovery.ts', // daemon discovery written for the client, used by hosts
-  'host/daemon-link.ts -> client/http.ts',
-  'host/daemon-link.ts -> client/probe.ts',
-  'host/daemon-link.ts -> daemon/claim.ts',
-  'host/session-host.ts -> client/http.ts',
   'host/wrap.ts -> client/daemon-client.ts',
   'host/wrap.ts -> client/sessions.ts',
   'host/wrap.ts -> ui/terminal.ts',

@@ -4,7 +4,7 @@ import { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attach } from '../../../src/client/attach.js';
 import { DaemonClient } from '../../../src/client/daemon-client.js';
-import type { DaemonHandle } from '../../../src/client/discovery.js';
+import type { DaemonHandle } from '../../../src/wire/discovery.js';
 import type { TeleptyConfig } from '../../../src/util/config.js';
 
 const servers: WebSocketServer[] = [];

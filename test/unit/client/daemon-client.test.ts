@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonClient } from '../../../src/client/daemon-client.js';
-import type { DaemonHandle } from '../../../src/client/discovery.js';
+import type { DaemonHandle } from '../../../src/wire/discovery.js';
 import type { DaemonRecord } from '../../../src/protocol/daemon-state.js';
 import { DAEMON_NONCE_HEADER } from '../../../src/protocol/headers.js';
 import type { TeleptyConfig } from '../../../src/util/config.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { awaitDaemonStop, type StopWatch } from '../../../src/client/stop.js';
-import { stateReading, serializeRecord } from '../../../src/daemon/claim.js';
+import { stateReading, serializeRecord } from '../../../src/wire/state-file.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../../../src/protocol/daemon-state.js';
 
 function record(n: number): DaemonRecord {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DraftTracker } from '../../../src/host/draft.js';
-import { InjectQueue, type CursorState, type InjectOutcome, type InjectTarget, type InjectTimings } from '../../../src/host/inject-queue.js';
+import { InjectQueue, type CursorState, type InjectOutcome, type InjectTarget, type InjectTimings } from '../../../src/terminal/inject-queue.js';
 
 describe('DraftTracker: a half-typed line', () => {
   const after = (...reads: string[]): boolean => {

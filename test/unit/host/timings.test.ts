@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LINK_TIMINGS } from '../../../src/host/daemon-link.js';
-import { DEFAULT_INJECT_TIMINGS } from '../../../src/host/inject-queue.js';
+import { DEFAULT_INJECT_TIMINGS } from '../../../src/terminal/inject-queue.js';
 import { DEFAULT_HOST_TIMINGS } from '../../../src/host/session-host.js';
 import { hostTimingsFromEnv } from '../../../src/host/timings.js';
 

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exchangeJson } from '../../../../src/client/http.js';
+import { exchangeJson } from '../../../../src/wire/http.js';
 import { createAuthPolicy } from '../../../../src/daemon/auth.js';
 import { Router } from '../../../../src/daemon/http/router.js';
 import { createHttpServer } from '../../../../src/daemon/http/server.js';

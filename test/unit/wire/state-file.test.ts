@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLAIM_GIVE_UP_MS, claimState, namesAddress, readState, releaseState, removeStaleState, serializeRecord, STALE_LOCK_MS } from '../../../src/daemon/claim.js';
+import { CLAIM_GIVE_UP_MS, claimState, namesAddress, readState, releaseState, removeStaleState, serializeRecord, STALE_LOCK_MS } from '../../../src/wire/state-file.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../../../src/protocol/daemon-state.js';
 import { makeHome } from '../../helpers/env.js';
 

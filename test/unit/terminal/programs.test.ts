@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PROGRAMS, programFor } from '../../../src/host/programs.js';
-import { markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from '../../../src/host/submit-evidence.js';
-import type { CursorState } from '../../../src/host/inject-queue.js';
+import { PROGRAMS, programFor } from '../../../src/terminal/programs.js';
+import { markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from '../../../src/terminal/submit-evidence.js';
+import type { CursorState } from '../../../src/terminal/inject-queue.js';
 
 function at(line: string, above: string[] = []): CursorState {
   return { buffer: 'normal', x: line.length, y: 10, line, above };

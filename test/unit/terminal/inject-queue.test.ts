@@ -11,8 +11,8 @@ import {
   type InjectOutcome,
   type InjectTarget,
   type InjectTimings,
-} from '../../../src/host/inject-queue.js';
-import { PROGRAMS, type ProgramProfile } from '../../../src/host/programs.js';
+} from '../../../src/terminal/inject-queue.js';
+import { PROGRAMS, type ProgramProfile } from '../../../src/terminal/programs.js';
 import type { InjectJobArgs } from '../../../src/protocol/host-link.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScreenModel, type ScreenModes } from '../../../src/host/screen.js';
+import { ScreenModel, type ScreenModes } from '../../../src/terminal/screen.js';
 import { prng } from '../../helpers/prng.js';
 
 function model(cols = 40, rows = 10): { screen: ScreenModel; modes: ScreenModes[]; parsed: number[] } {

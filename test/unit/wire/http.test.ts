@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAnswer, requestJson } from '../../../src/client/http.js';
+import { parseAnswer, requestJson } from '../../../src/wire/http.js';
 import { TeleptyError } from '../../../src/protocol/errors.js';
 
 const servers: net.Server[] = [];
