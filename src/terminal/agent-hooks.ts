@@ -1,0 +1,107 @@
+import type { HookEventName, HookReport } from '../protocol/agent-state.js';
+import { isHookEvent } from '../protocol/agent-state.js';
+import type { ProgramName } from './programs.js';
+
+/**
+ * The hooks telepty adds to the AI CLIs it starts or wraps (issue 19), and what their reports mean. telepty never
+ * edits a user's own settings: Claude Code gets a settings file through `--settings` (layered over the user's own,
+ * whose hooks still run), Gemini CLI a system settings file through GEMINI_CLI_SYSTEM_SETTINGS_PATH, Codex its
+ * `notify` program through `-c`. Each hook runs `<command> <program> <event>` with the report on stdin (Codex: as
+ * the last argument), and TELEPTY_SESSION_ID in its environment names the session.
+ */
+
+interface HookCommand {
+  type: 'command';
+  command: string;
+  /** Seconds: a hook that cannot reach telepty gives up instead of holding the agent's turn. */
+  timeout: number;
+}
+
+interface HookGroup {
+  matcher?: string;
+  hooks: HookCommand[];
+}
+
+export interface HookSettings {
+  hooks: Record<string, HookGroup[]>;
+}
+
+/** A report is one small local request; a hook slower than this is not allowed to hold up the agent. */
+const HOOK_TIMEOUT_S = 5;
+
+/** Claude Code's events telepty listens to, and the Notification types that say blocked or idle. */
+const CLAUDE_EVENTS: HookEventName[] = ['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop', 'StopFailure', 'Notification', 'SessionEnd'];
+
+/** Gemini CLI's names for the same moments. */
+const GEMINI_EVENTS: Record<string, HookEventName> = {
+  SessionStart: 'SessionStart',
+  BeforeAgent: 'UserPromptSubmit',
+  BeforeTool: 'PreToolUse',
+  AfterTool: 'PostToolUse',
+  AfterAgent: 'Stop',
+  Notification: 'Notification',
+  SessionEnd: 'SessionEnd',
+};
+
+/** Gemini CLI's notification types mapped onto Claude Code's. */
+const GEMINI_NOTIFICATIONS: Record<string, string> = { ToolPermission: 'permission_prompt' };
+
+function quoteArg(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function group(command: string, program: ProgramName, event: string): HookGroup[] {
+  return [{ hooks: [{ type: 'command', command: `${command} ${program} ${quoteArg(event)}`, timeout: HOOK_TIMEOUT_S }] }];
+}
+
+/** The settings file content for Claude Code's `--settings`. `command` is the hook program (`telepty hook`), quoted. */
+export function claudeHookSettings(command: string): HookSettings {
+  const hooks: Record<string, HookGroup[]> = {};
+  for (const e of CLAUDE_EVENTS) hooks[e] = group(command, 'claude', e);
+  return { hooks };
+}
+
+/**
+ * The system settings file content for Gemini CLI (GEMINI_CLI_SYSTEM_SETTINGS_PATH). The switch that enables hooks
+ * has moved between Gemini CLI releases (`hooksConfig.enabled` in the published reference): not yet checked on the
+ * real CLI; the screen rules stand in while a hook never reports.
+ */
+export function geminiHookSettings(command: string): HookSettings & { hooksConfig: { enabled: boolean } } {
+  const hooks: Record<string, HookGroup[]> = {};
+  for (const e of Object.keys(GEMINI_EVENTS)) hooks[e] = group(command, 'gemini', e);
+  return { hooksConfig: { enabled: true }, hooks };
+}
+
+/** Codex's `-c notify=[…]` value: argv of the program Codex runs with the JSON report as its last argument. */
+export function codexNotifyArgs(argv: readonly string[]): string[] {
+  return ['-c', `notify=${JSON.stringify([...argv, 'codex', 'notify'])}`];
+}
+
+function str(o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * A program's hook report (the JSON it gave the hook, and the event named on the hook's command line) as telepty's
+ * HookReport, or null when it says nothing telepty uses.
+ */
+export function hookReportOf(program: ProgramName, event: string, input: unknown): HookReport | null {
+  const o = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  if (program === 'codex') {
+    // Codex's notify: {"type":"agent-turn-complete","last-assistant-message":…,"input-messages":[…]}
+    return str(o, 'type') === 'agent-turn-complete' ? { event: 'Stop', message: str(o, 'last-assistant-message') } : null;
+  }
+  const name: string | undefined = program === 'gemini' ? GEMINI_EVENTS[event] : event;
+  if (!isHookEvent(name)) return null;
+  const report: HookReport = { event: name };
+  const prompt = str(o, 'prompt');
+  if (name === 'UserPromptSubmit' && prompt !== undefined) report.prompt = prompt;
+  if (name === 'Notification') {
+    const type = str(o, 'notification_type');
+    report.notification_type = type !== undefined && program === 'gemini' ? (GEMINI_NOTIFICATIONS[type] ?? type) : type;
+    report.message = str(o, 'message');
+  }
+  if (name === 'StopFailure') report.message = str(o, 'error') ?? str(o, 'message');
+  return report;
+}
