@@ -13,10 +13,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   ui: ['ui', 'util', 'protocol'],
   wire: ['wire', 'protocol', 'util'],
   terminal: ['terminal', 'protocol', 'util'],
+  fleet: ['fleet', 'protocol', 'util'],
   host: ['host', 'terminal', 'wire', 'protocol', 'util'],
-  daemon: ['daemon', 'terminal', 'wire', 'protocol', 'util'],
+  daemon: ['daemon', 'fleet', 'terminal', 'wire', 'protocol', 'util'],
   client: ['client', 'wire', 'protocol', 'util'],
-  commands: ['commands', 'client', 'ui', 'protocol', 'util'],
+  commands: ['commands', 'client', 'fleet', 'ui', 'protocol', 'util'],
   top: ['commands', 'ui', 'util', 'protocol'],
 };
 
