@@ -16,7 +16,7 @@ export const DIRECTORY_MAX_AGE_MS = 60 * 60 * 1000;
 
 export interface FleetConnectOptions {
   credentials: FleetCredentials;
-  /** Servers to dial instead of the credentials' (TELEPTY_NATS_URL). */
+  /** Servers to dial instead of the credentials' own. */
   servers?: string[];
   /** Name shown in the server's monitoring. */
   name?: string;

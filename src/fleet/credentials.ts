@@ -21,9 +21,9 @@ const NATS_URL = /^(nats|tls):\/\/[^\s/]+$/;
 
 export function parseNatsUrls(text: string): string[] {
   const urls = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  if (urls.length === 0) throw new TeleptyError('INVALID_FIELD', 'TELEPTY_NATS_URL names no server (nats://host:4222 or tls://host:4222)');
+  if (urls.length === 0) throw new TeleptyError('INVALID_FIELD', 'no NATS server URL given (nats://host:4222 or tls://host:4222)');
   for (const u of urls) {
-    if (!NATS_URL.test(u)) throw new TeleptyError('INVALID_FIELD', `TELEPTY_NATS_URL: "${u}" is not a nats:// or tls:// URL`);
+    if (!NATS_URL.test(u)) throw new TeleptyError('INVALID_FIELD', `"${u}" is not a nats:// or tls:// URL`);
   }
   return urls;
 }
@@ -53,6 +53,6 @@ export function parseCredentials(raw: string, file: string): FleetCredentials {
 
 export async function readCredentials(file: string): Promise<FleetCredentials> {
   const raw = await readTextIfExists(file);
-  if (raw === null) throw new TeleptyError('NOT_FOUND', `no credentials file at ${file} (TELEPTY_NATS_CREDS)`);
+  if (raw === null) throw new TeleptyError('NOT_FOUND', `no credentials file at ${file}`);
   return parseCredentials(raw, file);
 }

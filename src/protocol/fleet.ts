@@ -12,7 +12,7 @@ export const FLEET_OPS = ['inject', 'enter', 'keys', 'screen', 'list', 'kill', '
 export type FleetOp = (typeof FLEET_OPS)[number];
 
 /** The JetStream stream that keeps the fleet's bus events for `since` replay. */
-export const FLEET_EVENTS_STREAM = 'TELEPTY_EVENTS';
+export const FLEET_EVENTS_STREAM = 'telepty-events';
 /** The key-value bucket of the fleet's sessions and machines' presence. */
 export const FLEET_DIRECTORY_BUCKET = 'telepty-directory';
 

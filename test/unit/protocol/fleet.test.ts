@@ -50,7 +50,7 @@ describe('fleet set-up files', () => {
   it('refuses URLs and credentials files that are not ones', () => {
     expect(parseNatsUrls('nats://a:4222, tls://b:4222')).toEqual(['nats://a:4222', 'tls://b:4222']);
     expect(() => parseNatsUrls('http://a')).toThrow(/not a nats/);
-    expect(() => parseNatsUrls(' , ')).toThrow(/names no server/);
+    expect(() => parseNatsUrls(' , ')).toThrow(/no NATS server URL/);
     expect(() => parseCredentials('{', 'c.json')).toThrow(/not a telepty credentials file/);
     expect(() => parseCredentials('{"version":1,"machine":"desk","servers":["nats://a"],"nkey_seed":"nope"}', 'c.json')).toThrow(/version 1/);
   });
