@@ -38,6 +38,10 @@ export const ERROR_STATUS = {
   /** Client-side only: the daemon could not be started or reached. */
   DAEMON_START_FAILED: 503,
   DAEMON_UNREACHABLE: 503,
+  /** A machine of the fleet has no daemon on the hub now (NATS: no responders), answered at once. */
+  HOST_OFFLINE: 503,
+  /** A machine of the fleet is connected but did not answer in time: the request may have been carried out. */
+  HOST_TIMEOUT: 504,
   DAEMON_NOT_RUNNING: 503,
   PROTOCOL_MISMATCH: 400,
 } as const;

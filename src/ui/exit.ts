@@ -42,9 +42,12 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   DAEMON_NOT_RUNNING: EXIT.NOT_FOUND,
   SESSION_DISCONNECTED: EXIT.UNAVAILABLE,
   SESSION_EXITED: EXIT.UNAVAILABLE,
+  HOST_OFFLINE: EXIT.UNAVAILABLE,
   TIMEOUT: EXIT.TIMEOUT,
   SPAWN_TIMEOUT: EXIT.TIMEOUT,
   SESSION_BUSY: EXIT.TIMEOUT,
+  // The other machine may have acted before it went silent: retry an inject only with the same inject id.
+  HOST_TIMEOUT: EXIT.TIMEOUT_PENDING,
   // Nothing was saved (full disk): a failure, not a usage error.
   PERSIST_FAILED: EXIT.FAILURE,
   UNAUTHORIZED: EXIT.AUTH,

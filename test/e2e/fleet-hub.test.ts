@@ -1,13 +1,9 @@
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectFleet, ensureFleetStorage } from '../../src/fleet/connect.js';
-import { planHub } from '../../src/fleet/hub-config.js';
-import { FLEET_DIRECTORY_BUCKET, busSubject, parseRpcSubject, presenceKey, rpcInbox, rpcSubject, sessionKey } from '../../src/protocol/fleet.js';
-import { natsServerPath, startNats, type NatsServer } from '../helpers/nats.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { FLEET_DIRECTORY_BUCKET, FLEET_EVENTS_STREAM, busSubject, parseRpcSubject, presenceKey, rpcInbox, rpcSubject, sessionKey } from '../../src/protocol/fleet.js';
+import { natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -32,32 +28,18 @@ async function refused(nc: NatsConnection, act: () => Promise<unknown> | unknown
 }
 
 describe.skipIf(natsServerPath() === null)('a fleet hub from telepty fleet init, on a real nats-server', () => {
-  let dir: string;
-  let server: NatsServer;
-  const conns: NatsConnection[] = [];
+  let hub: TestHub;
   let desk: NatsConnection;
   let laptop: NatsConnection;
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'telepty-hub-'));
-    const files = planHub({ machines: ['desk', 'laptop'], servers: ['nats://127.0.0.1:4222'], listen: '127.0.0.1:4222', storeDir: path.join(dir, 'js') });
-    server = await startNats(dir, files.config);
-    const open = async (c: (typeof files.credentials)[number]) => {
-      const nc = await connectFleet({ credentials: c, servers: [server.url] });
-      conns.push(nc);
-      return nc;
-    };
-    const admin = await open(files.admin);
-    await ensureFleetStorage(admin);
-    await ensureFleetStorage(admin); // idempotent: a hub restart keeps what it has
-    desk = await open(files.credentials[0]!);
-    laptop = await open(files.credentials[1]!);
+    hub = await startHub(['desk', 'laptop']);
+    desk = hub.conns.desk!;
+    laptop = hub.conns.laptop!;
   }, 30_000);
 
   afterAll(async () => {
-    await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
-    await server?.stop();
-    await fs.rm(dir, { recursive: true, force: true });
+    await hub?.stop();
   });
 
   it('carries a request from one machine to another, the caller proven by the subject', async () => {
@@ -81,6 +63,13 @@ describe.skipIf(natsServerPath() === null)('a fleet hub from telepty fleet init,
     expect(await refused(desk, () => desk.publish(rpcSubject('laptop', 'inject', 'laptop'), enc.encode('{}')))).toMatch(/permission/i);
     expect(await refused(desk, () => desk.subscribe(rpcInbox('laptop')))).toMatch(/permission/i);
     expect(await refused(desk, () => desk.publish(busSubject('laptop', 'turn_request'), enc.encode('{}')))).toMatch(/permission/i);
+  });
+
+  it('lets no machine delete or purge the fleet\'s event stream', async () => {
+    const jsm = await jetstreamManager(desk, { timeout: 1_000 });
+    await expect(jsm.streams.delete(FLEET_EVENTS_STREAM)).rejects.toThrow(/permission|timeout/i);
+    await expect(jsm.streams.purge(FLEET_EVENTS_STREAM)).rejects.toThrow(/permission|timeout/i);
+    expect((await jsm.streams.info(FLEET_EVENTS_STREAM)).config.name).toBe(FLEET_EVENTS_STREAM);
   });
 
   it('lets each machine write only its own directory keys, and read everyone\'s', async () => {

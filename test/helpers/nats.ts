@@ -48,3 +48,39 @@ export async function startNats(dir: string, config: string): Promise<NatsServer
     },
   };
 }
+
+export interface TestHub {
+  server: NatsServer;
+  /** One connection per machine named at start, as that machine (its own credentials). */
+  conns: Record<string, import('@nats-io/transport-node').NatsConnection>;
+  credentials: Record<string, import('../../src/fleet/credentials.js').FleetCredentials>;
+  stop(): Promise<void>;
+}
+
+/** A fleet hub as `telepty fleet init` plans it, on a real nats-server, with storage created and every machine connected. */
+export async function startHub(machines: string[]): Promise<TestHub> {
+  const { planHub } = await import('../../src/fleet/hub-config.js');
+  const { connectFleet, ensureFleetStorage } = await import('../../src/fleet/connect.js');
+  const dir = await fs.mkdtemp(path.join((await import('node:os')).tmpdir(), 'telepty-hub-'));
+  const files = planHub({ machines, servers: ['nats://127.0.0.1:4222'], listen: '127.0.0.1:4222', storeDir: dir });
+  const server = await startNats(dir, files.config);
+  const admin = await connectFleet({ credentials: files.admin, servers: [server.url] });
+  await ensureFleetStorage(admin);
+  await admin.close();
+  const conns: TestHub['conns'] = {};
+  const credentials: TestHub['credentials'] = {};
+  for (const c of files.credentials) {
+    credentials[c.machine] = { ...c, servers: [server.url] };
+    conns[c.machine] = await connectFleet({ credentials: credentials[c.machine]! });
+  }
+  return {
+    server,
+    conns,
+    credentials,
+    async stop() {
+      await Promise.all(Object.values(conns).map((c) => c.close().catch(() => undefined)));
+      await server.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
