@@ -18,25 +18,25 @@ export const FLEET_DIRECTORY_BUCKET = 'telepty-directory';
 
 /**
  * A machine id as one subject token: letters, digits, `-` and `_` stay; every other character (`.`, `*`, `>`,
- * spaces, non-ASCII) is written `~XX` per UTF-8 byte, so two ids never share a token and none can reach into
- * another's subjects.
+ * spaces, non-ASCII) is written `=XX` per UTF-8 byte (`=` is valid in subjects and in key-value keys), so two
+ * ids never share a token and none can reach into another's subjects.
  */
 export function subjectToken(id: string): string {
   if (id.length === 0) throw new Error('an empty id has no subject token');
   let out = '';
   for (const ch of id) {
     if (/^[A-Za-z0-9_-]$/.test(ch)) out += ch;
-    else for (const b of Buffer.from(ch, 'utf8')) out += `~${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `=${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }
 
 /** The id a subject token stands for (inverse of subjectToken), or null when it is not one. */
 export function tokenId(token: string): string | null {
-  if (!/^(?:[A-Za-z0-9_-]|~[0-9A-F]{2})+$/.test(token)) return null;
+  if (!/^(?:[A-Za-z0-9_-]|=[0-9A-F]{2})+$/.test(token)) return null;
   const bytes: number[] = [];
   for (let i = 0; i < token.length; ) {
-    if (token[i] === '~') {
+    if (token[i] === '=') {
       bytes.push(parseInt(token.slice(i + 1, i + 3), 16));
       i += 3;
     } else {

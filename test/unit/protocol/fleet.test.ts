@@ -7,13 +7,13 @@ describe('fleet subjects', () => {
   it('makes any machine id one subject token and back, never reaching into another token', () => {
     for (const id of ['desk', 'cloud-1', 'my_box', '100.64.0.1', 'host.example.com', 'a*b', 'a>b', 'fe80::1', 'ünï']) {
       const t = subjectToken(id);
-      expect(t).toMatch(/^[A-Za-z0-9_~-]+$/);
+      expect(t).toMatch(/^[A-Za-z0-9_=-]+$/);
       expect(tokenId(t)).toBe(id);
     }
     expect(subjectToken('a.b')).not.toBe(subjectToken('a_b'));
-    expect(tokenId('a~2')).toBeNull();
+    expect(tokenId('a=2')).toBeNull();
     expect(tokenId('a.b')).toBeNull();
-    expect(tokenId('~61')).toBeNull(); // 'a' written encoded is not the token of 'a'
+    expect(tokenId('=61')).toBeNull(); // 'a' written encoded is not the token of 'a'
   });
 
   it('reads who called whom for what from a request subject', () => {
