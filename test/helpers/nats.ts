@@ -18,6 +18,8 @@ export interface NatsServer {
   proc: ChildProcess;
   log(): string;
   stop(): Promise<void>;
+  /** Start it again on the same port with the same configuration (its JetStream data kept). */
+  restart(): Promise<void>;
 }
 
 /**
@@ -31,14 +33,25 @@ export async function startNats(dir: string, config: string): Promise<NatsServer
   const file = path.join(dir, 'nats-server.conf');
   await fs.writeFile(file, config.replace(/^listen: .*$/m, `listen: "127.0.0.1:${port}"`), { mode: 0o600 });
   let out = '';
-  const proc = spawn(bin, ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(`nats-server ready on ${port}`, () => /Server is ready/.test(out) || (proc.exitCode !== null ? Promise.reject(new Error(`nats-server exited: ${out}`)) : false), 10_000);
-  return {
+  let proc: ChildProcess = await launch();
+  async function launch(): Promise<ChildProcess> {
+    const p = spawn(bin as string, ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let mine = '';
+    const take = (d: Buffer) => {
+      mine += d.toString();
+      out += d.toString();
+    };
+    p.stdout?.on('data', take);
+    p.stderr?.on('data', take);
+    await waitFor(`nats-server ready on ${port}`, () => /Server is ready/.test(mine) || (p.exitCode !== null ? Promise.reject(new Error(`nats-server exited: ${mine}`)) : false), 10_000);
+    return p;
+  }
+  const server: NatsServer = {
     url: `nats://127.0.0.1:${port}`,
     port,
-    proc,
+    get proc() {
+      return proc;
+    },
     log: () => out,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -46,7 +59,12 @@ export async function startNats(dir: string, config: string): Promise<NatsServer
       proc.kill('SIGTERM');
       await exited;
     },
+    async restart() {
+      await server.stop();
+      proc = await launch();
+    },
   };
+  return server;
 }
 
 export interface TestHub {

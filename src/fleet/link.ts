@@ -1,0 +1,161 @@
+import { Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { BusEvent } from '../protocol/bus.js';
+import { TeleptyError } from '../protocol/errors.js';
+import { FLEET_DIRECTORY_BUCKET, type FleetOp } from '../protocol/fleet.js';
+import { sleep } from '../util/async.js';
+import { describeError, type Logger } from '../util/log.js';
+import { BusBridge } from './bus-bridge.js';
+import type { FleetConfig } from './config.js';
+import { connectFleet } from './connect.js';
+import { FleetDirectory, type DirectoryTimings, type MachineListing } from './directory.js';
+import { callMachine, serveMachine, type RpcHandler } from './rpc.js';
+
+/**
+ * A daemon's membership of the fleet (issue 18): one NATS connection that serves this machine's requests, carries
+ * its calls to others, bridges the bus and keeps its directory rows. Joining never holds up the daemon: it connects
+ * in the background and reconnects by itself; local sessions never depend on it.
+ */
+
+export type FleetState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface FleetLinkDeps {
+  config: FleetConfig;
+  machineId: string;
+  log: Logger;
+  now: () => number;
+  /** Answers another machine's request for this one (its policy and redaction are the handler's). */
+  serve: RpcHandler;
+  /** An event from another machine for this machine's bus subscribers. */
+  deliverEvent(ev: BusEvent): void;
+  directoryTimings?: DirectoryTimings;
+}
+
+export interface FleetStatus {
+  machine: string;
+  state: FleetState;
+  server: string | null;
+  /** Round trip to the hub, ms; null when not connected. */
+  hub_rtt_ms: number | null;
+  machines: (MachineListing & { rtt_ms: number | null })[];
+}
+
+/** A hub that is down when the daemon starts is tried again this often (nats.js reconnects by itself once joined). */
+const JOIN_RETRY_MS = 2_000;
+
+/** Pings to other machines for `fleet status` get this long each: a machine slower than this is listed without a time. */
+const PING_TIMEOUT_MS = 2_000;
+
+export class FleetLink {
+  private nc: NatsConnection | null = null;
+  private state: FleetState = 'connecting';
+  private bridge: BusBridge | null = null;
+  private directory: FleetDirectory | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: FleetLinkDeps) {}
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Connect in the background (a hub that is down now is retried for ever). Resolves once connected or stopped. */
+  async start(): Promise<void> {
+    const { config, log } = this.deps;
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        this.nc = await connectFleet({ credentials: config.credentials, servers: config.servers });
+        break;
+      } catch (err) {
+        log.warn(`fleet: cannot reach ${config.servers.join(', ')} yet (${describeError(err)}); retrying`);
+        await sleep(JOIN_RETRY_MS);
+      }
+    }
+    if (this.stopped) {
+      await this.nc.close();
+      return;
+    }
+    const nc = this.nc;
+    this.state = 'connected';
+    log.info(`fleet: joined as ${this.deps.machineId} through ${nc.getServer()}`);
+    void this.watchStatus(nc);
+    serveMachine(nc, this.deps.machineId, (route, body) => (route.op === 'ping' ? Promise.resolve({ pong: this.deps.machineId }) : this.deps.serve(route, body)), log);
+    this.bridge = new BusBridge({ nc, self: this.deps.machineId, log, deliver: (ev) => this.deps.deliverEvent(ev) });
+    this.bridge.start();
+    const kv = await new Kvm(nc).open(FLEET_DIRECTORY_BUCKET);
+    this.directory = new FleetDirectory(kv, this.deps.machineId, { now: this.deps.now, log, ...(this.deps.directoryTimings ? { timings: this.deps.directoryTimings } : {}) });
+    await this.directory.start();
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        this.state = 'reconnecting';
+        this.deps.log.warn('fleet: lost the hub; local sessions go on, reconnecting');
+      } else if (s.type === 'reconnect') {
+        this.state = 'connected';
+        this.deps.log.info(`fleet: back through ${nc.getServer()}`);
+      }
+    }
+  }
+
+  private conn(target: string): NatsConnection {
+    if (!this.nc || this.state !== 'connected') {
+      throw new TeleptyError('HOST_OFFLINE', `this machine is not connected to the fleet now (${this.state}), so ${target} cannot be reached`, { machine: target });
+    }
+    return this.nc;
+  }
+
+  /** Ask another machine's daemon; the same errors as a local operation, plus HOST_OFFLINE / HOST_TIMEOUT. */
+  async call(target: string, op: FleetOp, body: unknown, timeoutMs?: number): Promise<unknown> {
+    return callMachine(this.conn(target), this.deps.machineId, target, op, body, timeoutMs);
+  }
+
+  /** A local bus event, out to the other machines (nothing happens while disconnected: the bus is best effort). */
+  publishEvent(ev: BusEvent): void {
+    if (this.state === 'connected') this.bridge?.publish(ev);
+  }
+
+  async putSession(id: string, summary: Record<string, unknown>): Promise<void> {
+    await this.directory?.putSession(id, summary);
+  }
+
+  async removeSession(id: string): Promise<void> {
+    await this.directory?.removeSession(id);
+  }
+
+  async listAll(): Promise<MachineListing[]> {
+    if (!this.directory) throw new TeleptyError('HOST_OFFLINE', `this machine has not joined the fleet yet (${this.state})`);
+    this.conn('the directory');
+    return this.directory.listAll();
+  }
+
+  async status(): Promise<FleetStatus> {
+    const base = { machine: this.deps.machineId, state: this.state, server: this.nc?.getServer() ?? null };
+    if (!this.nc || this.state !== 'connected' || !this.directory) return { ...base, hub_rtt_ms: null, machines: [] };
+    const nc = this.nc;
+    const hubRtt = await nc.rtt();
+    const listing = await this.directory.listAll();
+    const machines = await Promise.all(
+      listing.map(async (m) => {
+        if (m.machine === this.deps.machineId || !m.reachable) return { ...m, rtt_ms: null };
+        const t0 = performance.now();
+        const ok = await this.call(m.machine, 'ping', null, PING_TIMEOUT_MS).then(
+          () => true,
+          () => false,
+        );
+        return { ...m, rtt_ms: ok ? Math.round((performance.now() - t0) * 100) / 100 : null };
+      }),
+    );
+    return { ...base, hub_rtt_ms: hubRtt, machines };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.bridge?.stop();
+    await this.directory?.stop(true).catch((err: unknown) => this.deps.log.warn(`fleet: could not say goodbye: ${describeError(err)}`));
+    await this.nc?.drain().catch((err: unknown) => this.deps.log.warn(`fleet: closing: ${describeError(err)}`));
+    this.state = 'closed';
+  }
+}
