@@ -1,0 +1,199 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { eventLine, headerLine, type CastCode, type CastFormat } from './asciicast.js';
+
+/**
+ * Records a session as an asciicast (issue 22), off the hot path: the session hands it every chunk and goes on;
+ * lines queue in memory and one async loop writes them. When the disk cannot keep up, output past MAX_PENDING is
+ * dropped and a marker says how much (a recording never slows or blocks the PTY). At the size limit the recording
+ * goes on in a numbered next file (`name.2.cast`, …), each with its own header.
+ */
+
+export interface RecorderOptions {
+  file: string;
+  format: CastFormat;
+  cols: number;
+  rows: number;
+  command?: string | undefined;
+  title?: string | undefined;
+  /** Keyboard input (`i` events): off unless asked, since it may hold secrets. */
+  recordInput: boolean;
+  /** A file grows to at most about this many bytes before the next one starts. */
+  maxBytes?: number;
+  /** Queued, not yet written bytes beyond this are dropped (and the gap marked). */
+  maxPendingBytes?: number;
+  now?: () => number;
+}
+
+/** A file of this size holds hours of an agent's session; past it a new file starts, so none grows unbounded. */
+export const DEFAULT_MAX_CAST_BYTES = 100 * 1024 * 1024;
+/** About a second of a 40 MB/s flood: a disk this far behind is not keeping up, and output is dropped, not queued. */
+export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
+
+/** `name.cast` → `name.2.cast`, `name.3.cast`, … */
+export function rotatedName(file: string, n: number): string {
+  if (n <= 1) return file;
+  const ext = path.extname(file);
+  return `${file.slice(0, file.length - ext.length)}.${n}${ext || '.cast'}`;
+}
+
+export class CastRecorder {
+  private readonly format: CastFormat;
+  private readonly maxBytes: number;
+  private readonly maxPending: number;
+  private readonly now: () => number;
+  private cols: number;
+  private rows: number;
+  private handle: fs.FileHandle | null = null;
+  private part = 1;
+  private fileStart = 0;
+  private fileBytes = 0;
+  private headerBytes = 0;
+  private lastTime = 0;
+  private queue: { at: number; code: CastCode; data: string }[] = [];
+  private queuedBytes = 0;
+  private droppedBytes = 0;
+  private writing: Promise<void> | null = null;
+  private closed = false;
+  private failure: unknown = null;
+  readonly files: string[] = [];
+
+  private constructor(private readonly opts: RecorderOptions) {
+    this.format = opts.format;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_CAST_BYTES;
+    this.maxPending = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.now = opts.now ?? Date.now;
+    this.cols = opts.cols;
+    this.rows = opts.rows;
+  }
+
+  /** Open the file (created 0600, never over an existing one) and write the header before anything else. */
+  static async open(opts: RecorderOptions): Promise<CastRecorder> {
+    const r = new CastRecorder(opts);
+    await fs.mkdir(path.dirname(opts.file), { recursive: true, mode: 0o700 });
+    await r.openPart();
+    return r;
+  }
+
+  get file(): string {
+    return this.files[this.files.length - 1] as string;
+  }
+
+  get stats(): { files: string[]; dropped_bytes: number; queued_bytes: number } {
+    return { files: [...this.files], dropped_bytes: this.droppedBytes, queued_bytes: this.queuedBytes };
+  }
+
+  private async openPart(): Promise<void> {
+    const file = rotatedName(this.opts.file, this.part);
+    this.handle = await fs.open(file, 'wx', 0o600);
+    this.files.push(file);
+    this.fileStart = this.now();
+    this.lastTime = 0;
+    const header = `${headerLine({ format: this.format, cols: this.cols, rows: this.rows, timestamp: Math.floor(this.fileStart / 1000), command: this.opts.command, title: this.opts.title })}\n`;
+    await this.handle.write(header);
+    this.fileBytes = this.headerBytes = Buffer.byteLength(header);
+  }
+
+  output(data: string): void {
+    this.push('o', data, true);
+  }
+
+  input(data: string): void {
+    if (this.opts.recordInput) this.push('i', data, true);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.cols = cols;
+    this.rows = rows;
+    this.push('r', `${cols}x${rows}`, false);
+  }
+
+  marker(label: string): void {
+    this.push('m', label, false);
+  }
+
+  /** The program ended: v3 has an exit event, v2 a marker. */
+  exit(code: number | null): void {
+    if (this.format === 3) this.push('x', String(code ?? -1), false);
+    else this.push('m', `exit ${code ?? 'signal'}`, false);
+  }
+
+  private push(code: CastCode, data: string, droppable: boolean): void {
+    if (this.closed || this.failure !== null) return;
+    const size = data.length;
+    if (droppable && this.queuedBytes + size > this.maxPending) {
+      this.droppedBytes += Buffer.byteLength(data);
+      return;
+    }
+    if (this.droppedBytes > 0 && this.queuedBytes + size <= this.maxPending / 2) {
+      const gap = this.droppedBytes;
+      this.droppedBytes = 0;
+      this.enqueue('m', `gap: ${gap} bytes of output not recorded (the disk fell behind)`);
+    }
+    this.enqueue(code, data);
+  }
+
+  private enqueue(code: CastCode, data: string): void {
+    this.queue.push({ at: this.now(), code, data });
+    this.queuedBytes += data.length;
+    if (!this.writing) this.writing = this.drain();
+  }
+
+  /** An event as a line of the current file: its time counts from that file's start (a rotated file starts at 0). */
+  private line(ev: { at: number; code: CastCode; data: string }): string {
+    const time = Math.max(this.lastTime, (ev.at - this.fileStart) / 1000);
+    const text = `${eventLine(this.format, { time, code: ev.code, data: ev.data }, this.lastTime)}\n`;
+    this.lastTime = time;
+    return text;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0 && this.handle) {
+        const batch = this.queue;
+        this.queue = [];
+        let out = '';
+        let outBytes = 0;
+        for (const ev of batch) {
+          this.queuedBytes -= ev.data.length;
+          let text = this.line(ev);
+          let bytes = Buffer.byteLength(text);
+          // Rotate before an event that would pass the limit, unless the file holds nothing but its header.
+          if (this.fileBytes + outBytes + bytes > this.maxBytes && this.fileBytes + outBytes > this.headerBytes) {
+            if (out) await this.handle.write(out);
+            out = '';
+            outBytes = 0;
+            await this.rotate();
+            text = this.line(ev);
+            bytes = Buffer.byteLength(text);
+          }
+          out += text;
+          outBytes += bytes;
+        }
+        if (out) await this.handle.write(out);
+        this.fileBytes += outBytes;
+      }
+    } catch (err) {
+      this.failure = err;
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  private async rotate(): Promise<void> {
+    await this.handle?.close();
+    this.fileBytes = 0;
+    this.part += 1;
+    await this.openPart();
+  }
+
+  /** Write what is queued and close. Rejects with the write error if the recording failed (e.g. a full disk). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.writing) await this.writing;
+    if (this.queue.length > 0) await (this.writing = this.drain());
+    await this.handle?.close();
+    this.handle = null;
+    if (this.failure !== null) throw this.failure;
+  }
+}
