@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import { TeleptyError } from '../protocol/errors.js';
-import { CastParseError, parseCast } from '../terminal/asciicast.js';
+import { CastParseError, parseCast } from '../protocol/asciicast.js';
 import { sleep } from '../util/async.js';
 import { isErrno } from '../util/files.js';
 import { examples } from './types.js';

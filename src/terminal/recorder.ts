@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { eventLine, headerLine, type CastCode, type CastFormat } from './asciicast.js';
+import { eventLine, headerLine, type CastCode, type CastFormat } from '../protocol/asciicast.js';
 
 /**
  * Records a session as an asciicast (issue 22), off the hot path: the session hands it every chunk and goes on;

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { injectLabel, injectMarker, parseCast } from '../../../src/terminal/asciicast.js';
+import { injectLabel, injectMarker, parseCast } from '../../../src/protocol/asciicast.js';
 import { CastRecorder, rotatedName } from '../../../src/terminal/recorder.js';
 
 const dirs: string[] = [];
