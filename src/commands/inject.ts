@@ -8,7 +8,7 @@ import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
 import { registerSpec, parseWithSpec, type CommandSpec } from './spec.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 import { isIdPattern, resolveTargets } from '../client/targets.js';
 
 interface InjectOptions {

@@ -4,7 +4,7 @@ import { connect } from '../client/daemon-client.js';
 import { listSessions } from '../client/sessions.js';
 import type { SessionObject } from '../protocol/session.js';
 import { formatDuration, printJson, printLine, useColor } from '../ui/print.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 import { renderColumns, shellQuote, type Column } from '../ui/table.js';
 
 function homeRelative(dir: string): string {

@@ -2,12 +2,15 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { connect, type DaemonClient } from '../client/daemon-client.js';
 import { openDaemonSocket, type DaemonSocket } from '../client/ws.js';
-import { BUS_PATH, ndjsonLines, type PublishAck } from '../protocol/bus.js';
+import { BUS_ACK_KIND, BUS_PATH, isPublishAckShape, ndjsonLines, type PublishAck } from '../protocol/bus.js';
+import { parseJsonFrame } from '../protocol/json.js';
+import { isRecord } from '../protocol/guard.js';
+import { publishOp } from '../protocol/ops/bus.js';
 import { TeleptyError, isErrorBody } from '../protocol/errors.js';
 import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readTextFile } from './prompt-input.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 import { awaitRouted, DEFAULT_ROUTE_WAIT_MS, ROUTED_KINDS } from './publish-wait.js';
 import { parseSeconds } from './options.js';
 
@@ -82,15 +85,17 @@ class EventStream {
     return this.ended && this.answered === this.sent;
   }
 
+  /** One answer per event, in order: its ack, or its error. A frame that is neither counts as that event's failure. */
   private onAnswer(data: Buffer): void {
-    const answer = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+    const text = data.toString('utf8');
+    const answer = parseJsonFrame(text);
     this.answered++;
-    if (answer.kind === 'bus.ack') report(answer as unknown as PublishAck, this.json);
+    if (isRecord(answer) && answer.kind === BUS_ACK_KIND && isPublishAckShape(answer)) report(answer, this.json);
     else {
       this.failed++;
-      const msg = isErrorBody(answer) ? `${answer.error} [${answer.code}]` : JSON.stringify(answer);
+      const msg = isErrorBody(answer) ? `${answer.error} [${answer.code}]` : `the daemon answered with ${isRecord(answer) ? 'an object that is no ack' : 'a frame that is not JSON'}: ${text.slice(0, 200)}`;
       process.stderr.write(`telepty: event ${this.answered}: ${msg}\n`);
-      if (this.json) printLine(JSON.stringify(answer));
+      if (this.json) printLine(isRecord(answer) ? JSON.stringify(answer) : JSON.stringify({ error: msg, code: 'PROTOCOL_MISMATCH' }));
     }
     if (this.done()) this.settled?.();
   }
@@ -213,7 +218,7 @@ export function register(program: Command): void {
           ...(payloadText !== undefined ? { payload: parsePayload(payloadText) } : {}),
         };
         const client = await connect();
-        const ack = await client.request<PublishAck>({ method: 'POST', path: '/api/bus/publish', body: event });
+        const ack = await client.call(publishOp, { body: event });
         if (!opts.wait) {
           if (json) printJson(ack);
           else report(ack, false);

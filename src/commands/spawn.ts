@@ -8,7 +8,7 @@ import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
 import { printJson, printLine } from '../ui/print.js';
 import { terminalSize } from '../ui/terminal.js';
 import { collectEnv, intOption } from './options.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 interface SpawnOptions {
   id?: string;

@@ -4,7 +4,7 @@ import { findCurrentSession } from '../client/identity.js';
 import { listSessions } from '../client/sessions.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { printFields, printJson } from '../ui/print.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export function register(program: Command): void {
   program

@@ -1,5 +1,5 @@
-import { isInteger, isString, isTrue, shape, type Guard } from '../guard.js';
-import type { PublishAck } from '../bus.js';
+import type { Guard } from '../guard.js';
+import { isPublishAckShape, type PublishAck } from '../bus.js';
 import { operation } from './contract.js';
 
 /** One event to publish: `kind` (or the seed's `type`) and any fields; the daemon completes the envelope. */
@@ -12,7 +12,7 @@ export interface PublishRequestBody {
   [field: string]: unknown;
 }
 
-export const isPublishAck: Guard<PublishAck> = shape<PublishAck>({ success: isTrue, seq: isInteger, message_id: isString, delivered: isInteger });
+export const isPublishAck: Guard<PublishAck> = isPublishAckShape;
 
 /**
  * `POST /api/bus/publish`: one event object; answers {success, seq, message_id, delivered}. The event is checked
