@@ -5,7 +5,7 @@ import { findDaemon, proveRecord, readToken, recordEndpoint, type DaemonHandle }
 import { readStateRecord } from '../wire/local-files.js';
 import { noteDaemonVersion, noteRecordVersion } from './version-check.js';
 import { DAEMON_NONCE_HEADER, REPEAT_HEADER } from '../protocol/headers.js';
-import { exchangeJson, isDropped, resultOf, type AnswerGuard, type Endpoint, type JsonAnswer, type JsonRequest } from '../wire/http.js';
+import { exchangeJson, isDropped, isWrongShape, resultOf, type AnswerGuard, type Endpoint, type JsonAnswer, type JsonRequest } from '../wire/http.js';
 import { pathFor, type HttpMethod, type Operation, type PathParams } from '../protocol/ops/contract.js';
 import { sleep } from '../util/async.js';
 import { startProgress } from './progress.js';
@@ -107,7 +107,7 @@ export class DaemonClient {
         if (!isTeleptyError(err)) throw err;
         const answer = onRetryError ? await onRetryError(err) : null;
         if (answer !== null) return answer;
-        if (!(NOT_BACK_YET.has(err.code) || isDropped(err)) || Date.now() > deadline) throw err;
+        if (!((NOT_BACK_YET.has(err.code) && !isWrongShape(err)) || isDropped(err)) || Date.now() > deadline) throw err;
         this.verified = null;
       }
     }

@@ -155,9 +155,14 @@ export function resultOf<T>(answer: JsonAnswer, guard?: AnswerGuard<T>, what = '
     throw isErrorBody(answer.body) ? TeleptyError.fromBody(answer.body) : new TeleptyError('INTERNAL', `the daemon answered ${answer.status}`);
   }
   if (guard && !guard(answer.body)) {
-    throw new TeleptyError('PROTOCOL_MISMATCH', `the daemon's answer to ${what} is not of the expected shape (another version or not a telepty daemon?)`, { status: answer.status });
+    throw new TeleptyError('PROTOCOL_MISMATCH', `the daemon's answer to ${what} is not of the expected shape (another version or not a telepty daemon?)`, { status: answer.status, wrong_shape: true });
   }
   return answer.body;
+}
+
+/** The answer was HTTP and JSON but not of the operation's shape: the daemon did answer (a repeat would not help). */
+export function isWrongShape(err: unknown): boolean {
+  return isTeleptyError(err) && err.details?.wrong_shape === true;
 }
 
 /** One request, its successful body (checked by `guard` when given) or its error (see exchangeJson and resultOf). */
