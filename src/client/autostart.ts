@@ -3,7 +3,7 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TeleptyError } from '../protocol/errors.js';
-import { isLoopbackHost, type TeleptyConfig } from '../util/config.js';
+import { isLoopbackHost, type TeleptyConfig, processEnv } from '../util/config.js';
 import { ensureDir, isErrno } from '../util/files.js';
 import { sleep } from '../util/async.js';
 import { noProgress, type Progress } from './progress.js';
@@ -110,7 +110,7 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
   const progress = opts.progress ?? noProgress;
   progress.update('starting the telepty daemon…');
   const logStart = await logSize(config.paths.daemonLog);
-  const { pid, exited } = await spawnDetachedDaemon(config, opts.env ?? process.env);
+  const { pid, exited } = await spawnDetachedDaemon(config, opts.env ?? processEnv());
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
   const timeoutMs = opts.timeoutMs ?? AUTOSTART_TIMEOUT_MS;

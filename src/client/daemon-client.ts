@@ -1,6 +1,6 @@
 import type { DaemonRecord } from '../protocol/daemon-state.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
-import { loadConfig, type TeleptyConfig } from '../util/config.js';
+import { loadConfig, type TeleptyConfig, processEnv } from '../util/config.js';
 import { findDaemon, proveRecord, readToken, recordEndpoint, type DaemonHandle } from '../wire/discovery.js';
 import { readStateRecord } from '../wire/local-files.js';
 import { noteDaemonVersion, noteRecordVersion } from './version-check.js';
@@ -224,7 +224,7 @@ export interface ConnectOptions {
 export async function connect(opts: ConnectOptions & { autostart: false }): Promise<DaemonClient | null>;
 export async function connect(opts?: ConnectOptions): Promise<DaemonClient>;
 export async function connect(opts: ConnectOptions = {}): Promise<DaemonClient | null> {
-  const env = opts.env ?? process.env;
+  const env = opts.env ?? processEnv();
   const config = await loadConfig(env);
   const token = await readToken(config, env);
   const discover = async (): Promise<DaemonHandle> => {

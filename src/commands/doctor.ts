@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { findRunningDaemon } from '../client/local-daemon.js';
 import { isTeleptyError } from '../protocol/errors.js';
-import { loadConfig, type TeleptyConfig } from '../util/config.js';
+import { loadConfig, type TeleptyConfig, processEnv } from '../util/config.js';
 import { isErrno } from '../util/files.js';
 import { packageVersion } from '../util/version.js';
 import { EXIT } from '../ui/exit.js';
@@ -109,7 +109,7 @@ async function checkHome(config: TeleptyConfig): Promise<Check> {
 }
 
 /** The first executable called `name` on PATH, or null. */
-async function onPath(name: string, pathEnv: string = process.env.PATH ?? ''): Promise<string | null> {
+async function onPath(name: string, pathEnv: string = processEnv().PATH ?? ''): Promise<string | null> {
   for (const dir of pathEnv.split(path.delimiter).filter(Boolean)) {
     const file = path.join(dir, name);
     try {

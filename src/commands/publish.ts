@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { sessionIdFromEnv } from '../util/config.js';
 import type { Command } from 'commander';
 import { connect, type DaemonClient } from '../client/daemon-client.js';
 import { openDaemonSocket, type DaemonSocket } from '../client/ws.js';
@@ -204,7 +205,7 @@ export function register(program: Command): void {
     )
     .action(async (opts: PublishOptions) => {
       const json = Boolean(opts.json);
-      const source = opts.source ?? process.env.TELEPTY_SESSION_ID;
+      const source = opts.source ?? sessionIdFromEnv();
       if (opts.kind !== undefined) {
         if (opts.kind === '') throw new TeleptyError('INVALID_FIELD', '--kind needs a kind, e.g. --kind turn_request');
         if (opts.payload && opts.payloadFile) throw new TeleptyError('INVALID_FIELD', 'give --payload or --payload-file, not both');

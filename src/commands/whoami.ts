@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { sessionIdFromEnv } from '../util/config.js';
 import { connect } from '../client/daemon-client.js';
 import { findCurrentSession } from '../client/identity.js';
 import { listSessions } from '../client/sessions.js';
@@ -29,7 +30,7 @@ export function register(program: Command): void {
         type: session.type,
         status: session.status,
         found_by: found.via,
-        env_id: process.env.TELEPTY_SESSION_ID ?? null,
+        env_id: sessionIdFromEnv() ?? null,
         env_id_stale: found.staleEnvId !== null,
         daemon: { pid: meta.pid, host: meta.host, port: meta.port, version: meta.version },
       };
