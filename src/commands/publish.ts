@@ -48,8 +48,8 @@ function report(ack: PublishAck, json: boolean): void {
 /** The payload must be a JSON object (the bus schema's payload; an array or a number is refused here, not later). */
 function parsePayload(text: string): Record<string, unknown> {
   const value = parseJsonArg(text, 'the payload');
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TeleptyError('INVALID_FIELD', 'the payload must be a JSON object, e.g. \'{"prompt":"hi"}\'');
-  return value as Record<string, unknown>;
+  if (!isRecord(value)) throw new TeleptyError('INVALID_FIELD', 'the payload must be a JSON object, e.g. \'{"prompt":"hi"}\'');
+  return value;
 }
 
 /**
@@ -86,17 +86,15 @@ class EventStream {
     return this.ended && this.answered === this.sent;
   }
 
-  /** One answer per event, in order: its ack, or its error. A frame that is neither counts as that event's failure. */
+  /** One answer per event, in order: its ack, or its error. */
   private onAnswer(data: Buffer): void {
-    const text = data.toString('utf8');
-    const answer = parseJsonFrame(text);
+    const answer = readAnswer(data.toString('utf8'));
     this.answered++;
-    if (isRecord(answer) && answer.kind === BUS_ACK_KIND && isPublishAckShape(answer)) report(answer, this.json);
+    if ('ack' in answer) report(answer.ack, this.json);
     else {
       this.failed++;
-      const msg = isErrorBody(answer) ? `${answer.error} [${answer.code}]` : `the daemon answered with ${isRecord(answer) ? 'an object that is no ack' : 'a frame that is not JSON'}: ${text.slice(0, 200)}`;
-      process.stderr.write(`telepty: event ${this.answered}: ${msg}\n`);
-      if (this.json) printLine(isRecord(answer) ? JSON.stringify(answer) : JSON.stringify({ error: msg, code: 'PROTOCOL_MISMATCH' }));
+      process.stderr.write(`telepty: event ${this.answered}: ${answer.failure}\n`);
+      if (this.json) printLine(answer.json);
     }
     if (this.done()) this.settled?.();
   }
@@ -120,6 +118,19 @@ class EventStream {
     this.ws.close(1000, 'done');
     return this.failed > 0 ? EXIT.USAGE : EXIT.OK;
   }
+}
+
+/**
+ * One answer frame of a publish stream: an ack, or that event's failure (its `{error, code}`, or any other frame,
+ * which is a failure too, named as such: a damaged frame is never a crash). `json` is the line `--json` prints.
+ */
+export function readAnswer(text: string): { ack: PublishAck } | { failure: string; json: string } {
+  const answer = parseJsonFrame(text);
+  if (isRecord(answer) && answer.kind === BUS_ACK_KIND && isPublishAckShape(answer)) return { ack: answer };
+  if (isErrorBody(answer)) return { failure: `${answer.error} [${answer.code}]`, json: JSON.stringify(answer) };
+  if (isRecord(answer)) return { failure: JSON.stringify(answer), json: JSON.stringify(answer) };
+  const failure = `the daemon answered with a frame that is not JSON: ${text.slice(0, 200)}`;
+  return { failure, json: JSON.stringify({ error: failure, code: 'PROTOCOL_MISMATCH' }) };
 }
 
 function isObjectLine(line: string): boolean {

@@ -67,6 +67,12 @@ export function banner(opts: Pick<TailOptions, 'kind' | 'excludeKind' | 'target'
 }
 
 /** Which daemon process answers: its pid and start time (a pid alone may be reused). */
+/** One NDJSON line of the bus socket as an event, or null when it is not one (not JSON, or no kind and seq). */
+export function eventOfLine(line: string): BusEvent | null {
+  const ev = parseJsonFrame(line);
+  return isBusEvent(ev) ? ev : null;
+}
+
 async function daemonInstance(c: DaemonClient): Promise<{ pid: number; startedAt: string }> {
   const { meta } = await c.handle();
   return { pid: meta.pid, startedAt: meta.started_at };
@@ -144,8 +150,8 @@ export function register(program: Command): void {
         onMessage((data) => {
           for (const line of ndjsonLines(data.toString('utf8'))) {
             if (finished) return;
-            const ev = parseJsonFrame(line);
-            if (!isBusEvent(ev)) {
+            const ev = eventOfLine(line);
+            if (!ev) {
               // Not an event (another program, a damaged frame): said, and skipped; the tail goes on.
               process.stderr.write(`telepty: skipped a bus frame that is not an event: ${line.slice(0, 200)}\n`);
               continue;
