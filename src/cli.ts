@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.js';
+import { showProgressOnTerminal } from './commands/terminal-progress.js';
 import { textFirst, type CommandSpec } from './commands/spec.js';
 import { EXIT, exitCodeFor } from './ui/exit.js';
 import { reportError } from './ui/print.js';
@@ -21,6 +22,8 @@ function textFirstAfter(command: string, spec: CommandSpec, argv: string[]): str
 
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
+  // The client shows its waits (starting the daemon, a prompt waiting for its session) on this terminal.
+  showProgressOnTerminal();
   const program = new Command('telepty')
     .description('Connect terminals: make sessions addressable, inject prompts that get submitted, follow the event bus.')
     .version(packageVersion(), '-V, --version')

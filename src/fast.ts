@@ -5,12 +5,14 @@
  * module bundled into one file (scripts/bundle-fast.mjs), so everything here is imported statically.
  */
 import { parseFast, run } from './commands/inject.js';
+import { showProgressOnTerminal } from './commands/terminal-progress.js';
 import { exitCodeFor } from './ui/exit.js';
 import { reportError } from './ui/print.js';
 
 export async function fastMain(argv: string[]): Promise<number | null> {
   const parsed = parseFast(argv.slice(1));
   if (!parsed) return null;
+  showProgressOnTerminal();
   try {
     await run(...parsed);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

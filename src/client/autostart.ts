@@ -3,9 +3,10 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TeleptyError } from '../protocol/errors.js';
-import { isLoopbackHost, type TeleptyConfig } from '../util/config.js';
+import { isLoopbackHost, type TeleptyConfig, processEnv } from '../util/config.js';
 import { ensureDir, isErrno } from '../util/files.js';
-import { noProgress, type Progress } from '../ui/progress.js';
+import { sleep } from '../util/async.js';
+import { noProgress, type Progress } from './progress.js';
 import { findDaemon, type DaemonHandle } from '../wire/discovery.js';
 
 /** A cold node start plus claim takes ~0.3 s here; a loaded 2-core CI machine gets ample slack. */
@@ -109,7 +110,7 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
   const progress = opts.progress ?? noProgress;
   progress.update('starting the telepty daemon…');
   const logStart = await logSize(config.paths.daemonLog);
-  const { pid, exited } = await spawnDetachedDaemon(config, opts.env ?? process.env);
+  const { pid, exited } = await spawnDetachedDaemon(config, opts.env ?? processEnv());
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
   const timeoutMs = opts.timeoutMs ?? AUTOSTART_TIMEOUT_MS;
@@ -123,7 +124,7 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
         throw startFailure(config, `it exited with code ${exitCode}${await fullDiskNote(config.paths.daemonLog)}`, await logTail(config.paths.daemonLog, logStart));
       }
       if (Date.now() >= deadline) throw startFailure(config, `no answer within ${timeoutMs} ms`, await logTail(config.paths.daemonLog, logStart));
-      await new Promise((resolve) => setTimeout(resolve, AUTOSTART_POLL_MS));
+      await sleep(AUTOSTART_POLL_MS);
     }
   } finally {
     progress.done();

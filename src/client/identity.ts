@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { processEnv } from '../util/config.js';
 import type { SessionObject } from '../protocol/session.js';
 import { isErrno } from '../util/files.js';
 
@@ -40,7 +41,7 @@ export interface CurrentSession {
  * The session this process runs in: the one whose program or host is this process or an ancestor (true after a
  * rename, which a running shell's $TELEPTY_SESSION_ID cannot follow), else the one $TELEPTY_SESSION_ID names.
  */
-export async function findCurrentSession(sessions: SessionObject[], env: NodeJS.ProcessEnv = process.env): Promise<CurrentSession | null> {
+export async function findCurrentSession(sessions: SessionObject[], env: NodeJS.ProcessEnv = processEnv()): Promise<CurrentSession | null> {
   const envId = env.TELEPTY_SESSION_ID ?? null;
   const chain = await ancestry();
   for (const pid of chain) {

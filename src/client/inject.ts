@@ -1,23 +1,15 @@
 import { newRequestId } from '../util/request-id.js';
-import type { InjectResponse, MulticastResult } from '../protocol/inject.js';
-import { startProgress } from '../ui/progress.js';
+import type { InjectRequestBody, InjectResponse, MulticastResult, SubmitRequestBody } from '../protocol/inject.js';
+import { broadcastOp, injectOp, multicastOp, submitOp } from '../protocol/ops/inject.js';
 import type { DaemonClient } from './daemon-client.js';
-import { sessionPath } from './sessions.js';
+import { startProgress } from './progress.js';
 
-export interface InjectBody {
-  prompt: string;
-  from?: string;
-  reply_to?: string;
-  thread_id?: string;
-  reply_expected?: boolean;
-  no_enter?: boolean;
-  wait: boolean;
-  timeout_ms: number;
-  /** The inject's id; made here when the caller gave none, before the first send, so a repeat carries the same. */
-  inject_id?: string;
-  /** Type even over a person's half-typed line. */
-  force?: boolean;
-}
+/**
+ * What `inject` sends: the wire body (protocol/inject.ts) with `wait` and `timeout_ms` always given (the request's
+ * own bound follows from them). `inject_id` is made here when the caller gave none, before the first send, so a
+ * repeat carries the same.
+ */
+export type InjectBody = InjectRequestBody & { wait: boolean; timeout_ms: number };
 
 /** The daemon answers a waiting inject within timeout_ms; allow for the round trip on a loaded machine. */
 const WAIT_SLACK_MS = 10_000;
@@ -39,20 +31,18 @@ async function waiting<T>(what: string, wait: boolean, work: Promise<T>): Promis
 }
 
 export function injectOne(c: DaemonClient, id: string, body: InjectBody): Promise<InjectResponse> {
-  const req = { method: 'POST' as const, path: sessionPath(id, '/inject'), body: withId(body), timeoutMs: body.timeout_ms + WAIT_SLACK_MS, idempotent: true };
-  return waiting(id, body.wait, c.request<InjectResponse>(req));
+  const sent = c.call(injectOp, { params: { id }, body: withId(body), timeoutMs: body.timeout_ms + WAIT_SLACK_MS, idempotent: true });
+  return waiting(id, body.wait, sent);
 }
 
 export function injectMany(c: DaemonClient, ids: string[] | 'all', body: InjectBody): Promise<MulticastResult> {
   const b = withId(body);
-  const req =
-    ids === 'all'
-      ? { method: 'POST' as const, path: '/api/sessions/broadcast/inject', body: b, timeoutMs: body.timeout_ms + WAIT_SLACK_MS, idempotent: true }
-      : { method: 'POST' as const, path: '/api/sessions/multicast/inject', body: { ...b, session_ids: ids }, timeoutMs: body.timeout_ms + WAIT_SLACK_MS, idempotent: true };
-  return waiting(ids === 'all' ? 'the sessions' : ids.join(', '), body.wait, c.request<MulticastResult>(req));
+  const opts = { timeoutMs: body.timeout_ms + WAIT_SLACK_MS, idempotent: true };
+  const sent = ids === 'all' ? c.call(broadcastOp, { ...opts, body: b }) : c.call(multicastOp, { ...opts, body: { ...b, session_ids: ids } });
+  return waiting(ids === 'all' ? 'the sessions' : ids.join(', '), body.wait, sent);
 }
 
-export function submitEnter(c: DaemonClient, id: string, body: { wait: boolean; timeout_ms: number; inject_id?: string; force?: boolean }): Promise<InjectResponse> {
-  const req = { method: 'POST' as const, path: sessionPath(id, '/submit'), body: withId(body), timeoutMs: body.timeout_ms + WAIT_SLACK_MS, idempotent: true };
-  return waiting(id, body.wait, c.request<InjectResponse>(req));
+export function submitEnter(c: DaemonClient, id: string, body: SubmitRequestBody & { wait: boolean; timeout_ms: number }): Promise<InjectResponse> {
+  const sent = c.call(submitOp, { params: { id }, body: withId(body), timeoutMs: body.timeout_ms + WAIT_SLACK_MS, idempotent: true });
+  return waiting(id, body.wait, sent);
 }

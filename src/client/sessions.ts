@@ -1,31 +1,24 @@
 import { newRequestId } from '../util/request-id.js';
 import { isTeleptyError } from '../protocol/errors.js';
-import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionObject, SpawnResponse } from '../protocol/session.js';
+import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, renameSessionOp, spawnSessionOp } from '../protocol/ops/sessions.js';
+import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionObject, SpawnRequestBody, SpawnResponse } from '../protocol/session.js';
 import type { DaemonClient } from './daemon-client.js';
 
-/** Session requests, typed by src/protocol. */
+/** Session requests: the operations of protocol/ops/sessions.ts, with the client's timeouts and retries. */
 export function sessionPath(id: string, suffix = ''): string {
   return `/api/sessions/${encodeURIComponent(id)}${suffix}`;
 }
 
 export function listSessions(c: DaemonClient): Promise<SessionObject[]> {
-  return c.request<SessionObject[]>({ path: '/api/sessions' });
+  return c.call(listSessionsOp);
 }
 
 export function getSession(c: DaemonClient, id: string): Promise<SessionObject> {
-  return c.request<SessionObject>({ path: sessionPath(id) });
+  return c.call(getSessionOp, { params: { id } });
 }
 
-export interface SpawnBody {
-  session_id?: string;
-  command: string;
-  args: string[];
-  cwd: string;
-  env: Record<string, string>;
-  cols?: number;
-  rows?: number;
-  request_id?: string;
-}
+/** What `spawn` sends: the wire body (protocol/session.ts) with the fields the CLI always gives. */
+export type SpawnBody = SpawnRequestBody & { args: string[]; cwd: string; env: Record<string, string> };
 
 /** Spawning starts a host and waits for it to register: allow for a loaded machine. */
 const SPAWN_REQUEST_TIMEOUT_MS = 30_000;
@@ -38,7 +31,7 @@ const KILL_REQUEST_TIMEOUT_MS = 30_000;
  */
 export function spawnSession(c: DaemonClient, body: SpawnBody): Promise<SpawnResponse> {
   const withId = { ...body, request_id: body.request_id ?? newRequestId() };
-  return c.request<SpawnResponse>({ method: 'POST', path: '/api/sessions/spawn', body: withId, timeoutMs: SPAWN_REQUEST_TIMEOUT_MS, idempotent: true });
+  return c.call(spawnSessionOp, { body: withId, timeoutMs: SPAWN_REQUEST_TIMEOUT_MS, idempotent: true });
 }
 
 /**
@@ -46,31 +39,35 @@ export function spawnSession(c: DaemonClient, body: SpawnBody): Promise<SpawnRes
  * A kill repeated after a dropped connection that finds the session gone: the first try killed it.
  */
 export function killSession(c: DaemonClient, id: string): Promise<KillResponse> {
-  return c.request<KillResponse>({ method: 'DELETE', path: sessionPath(id, '?wait=1'), timeoutMs: KILL_REQUEST_TIMEOUT_MS, idempotent: true }, async (err) =>
-    err.code === 'SESSION_NOT_FOUND' ? { success: true, id, status: 'killed', exit_code: null } : null,
-  );
+  return c.call(killSessionOp, {
+    params: { id },
+    query: { wait: true },
+    timeoutMs: KILL_REQUEST_TIMEOUT_MS,
+    idempotent: true,
+    onRetryError: async (err) => (err.code === 'SESSION_NOT_FOUND' ? { success: true, id, status: 'killed', exit_code: null } : null),
+  });
 }
 
 /** A rename repeated after a dropped connection that finds the old id gone and the new one there: the first try did it. */
 export function renameSession(c: DaemonClient, id: string, newId: string): Promise<RenameResponse> {
-  return c.request<RenameResponse>({ method: 'PATCH', path: sessionPath(id), body: { new_id: newId }, idempotent: true }, async (err) => {
-    if (err.code !== 'SESSION_NOT_FOUND') return null;
-    const renamed = await getSession(c, newId).then(
-      () => true,
-      (e: unknown) => {
-        if (isTeleptyError(e) && e.code === 'SESSION_NOT_FOUND') return false;
-        throw e;
-      },
-    );
-    return renamed ? { success: true, old_id: id, new_id: newId } : null;
+  return c.call(renameSessionOp, {
+    params: { id },
+    body: { new_id: newId },
+    idempotent: true,
+    onRetryError: async (err) => {
+      if (err.code !== 'SESSION_NOT_FOUND') return null;
+      const renamed = await getSession(c, newId).then(
+        () => true,
+        (e: unknown) => {
+          if (isTeleptyError(e) && e.code === 'SESSION_NOT_FOUND') return false;
+          throw e;
+        },
+      );
+      return renamed ? { success: true, old_id: id, new_id: newId } : null;
+    },
   });
 }
 
 export function readScreen(c: DaemonClient, id: string, q: ScreenQuery): Promise<ScreenSnapshot> {
-  const params = new URLSearchParams();
-  if (q.lines !== undefined) params.set('lines', String(q.lines));
-  if (q.scrollback) params.set('scrollback', '1');
-  if (q.ansi) params.set('ansi', '1');
-  const qs = params.toString();
-  return c.request<ScreenSnapshot>({ path: sessionPath(id, `/screen${qs ? `?${qs}` : ''}`) });
+  return c.call(readScreenOp, { params: { id }, query: q });
 }

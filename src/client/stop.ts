@@ -1,14 +1,14 @@
 import { readState, removeStaleState, type StateReading } from '../wire/state-file.js';
 import type { DaemonRecord } from '../protocol/daemon-state.js';
 import { TeleptyError } from '../protocol/errors.js';
-import type { ShutdownResponse } from '../protocol/meta.js';
 import { sleep as defaultSleep } from '../util/async.js';
 import type { TeleptyConfig } from '../util/config.js';
 import { isErrno } from '../util/files.js';
 import { isProcessAlive } from '../util/process.js';
-import { startProgress } from '../ui/progress.js';
+import { startProgress } from './progress.js';
+import { callEndpoint } from './daemon-client.js';
+import { stopDaemonOp } from '../protocol/ops/daemon.js';
 import { findDaemon, type DaemonHandle } from '../wire/discovery.js';
-import { requestJson } from '../wire/http.js';
 import { probeDaemon } from '../wire/probe.js';
 
 /** A graceful stop closes sockets within the daemon's 2 s grace; allow for a loaded machine. */
@@ -94,7 +94,7 @@ export async function stopFound(config: TeleptyConfig, handle: DaemonHandle, tim
   const pid = handle.meta.pid;
   const stateDeps = { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile };
   try {
-    await requestJson<ShutdownResponse>(handle.endpoint, { method: 'POST', path: '/api/daemon/stop' });
+    await callEndpoint(handle.endpoint, stopDaemonOp);
     let stopped: boolean;
     if (handle.record) {
       const record = handle.record;

@@ -4,7 +4,7 @@ import { connect } from '../client/daemon-client.js';
 import { getSession } from '../client/sessions.js';
 import { assertSessionId } from '../protocol/ids.js';
 import { EXIT } from '../ui/exit.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export function register(program: Command): void {
   program

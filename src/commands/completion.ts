@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { TeleptyError } from '../protocol/errors.js';
 import { COMMANDS } from './index.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 /** What a shell completes: each command, its subcommands and options, and whether it takes session ids. */
 export interface CompletionCommand {

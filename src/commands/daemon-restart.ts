@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
-import { findDaemon, readToken } from '../wire/discovery.js';
-import { requestJson, type Endpoint } from '../wire/http.js';
+import { callEndpoint } from '../client/daemon-client.js';
+import { findRunningDaemon, readToken, type DaemonHandle } from '../client/local-daemon.js';
+import { listSessionsOp } from '../protocol/ops/sessions.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
 import type { SessionObject } from '../protocol/session.js';
 import { sleep } from '../util/async.js';
@@ -9,7 +10,7 @@ import { loadConfig, parsePort } from '../util/config.js';
 import { isProcessAlive } from '../util/process.js';
 import { printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 interface RestartOptions {
   host?: string;
@@ -40,10 +41,10 @@ export interface RestartResult {
 const RESTART_RECONNECT_WAIT_MS = 5_000;
 const RESTART_POLL_MS = 100;
 
-async function sessionsBack(endpoint: Endpoint): Promise<SessionObject[]> {
+async function sessionsBack(endpoint: DaemonHandle['endpoint']): Promise<SessionObject[]> {
   const deadline = Date.now() + RESTART_RECONNECT_WAIT_MS;
   for (;;) {
-    const live = (await requestJson<SessionObject[]>(endpoint, { path: '/api/sessions' })).filter((s) => s.status !== 'exited');
+    const live = (await callEndpoint(endpoint, listSessionsOp)).filter((s) => s.status !== 'exited');
     const away = live.filter((s) => s.status !== 'connected' && s.host_pid !== null);
     const comingBack = (await Promise.all(away.map((s) => isProcessAlive(s.host_pid as number)))).some(Boolean);
     if (!comingBack || Date.now() >= deadline) return live;
@@ -59,7 +60,7 @@ async function sessionsBack(endpoint: Endpoint): Promise<SessionObject[]> {
 async function restart(opts: RestartOptions): Promise<void> {
   const config = await loadConfig();
   const token = await readToken(config);
-  const previous = await findDaemon(config, token);
+  const previous = await findRunningDaemon(config, token);
   if (previous) {
     // Keep the address peers and hosts know, unless another is asked for.
     if (opts.host === undefined) config.host = previous.meta.host;

@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
-import { findDaemon, readToken, type DaemonHandle } from '../wire/discovery.js';
+import { findRunningDaemon, hasStateFile, readToken, removeStaleClaim, type DaemonHandle } from '../client/local-daemon.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
-import { readState, removeStaleState } from '../wire/state-file.js';
 import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
 import { EXIT } from '../ui/exit.js';
 import { formatDuration, printFields, printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
 import { register as registerRestart } from './daemon-restart.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 interface AddressOptions {
   host?: string;
@@ -51,11 +50,10 @@ async function start(opts: AddressOptions & { json?: boolean }): Promise<void> {
 
 async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
   const config = await loadConfig();
-  const handle = await findDaemon(config, await readToken(config));
+  const handle = await findRunningDaemon(config);
   if (!handle) {
     // Not running. A state file left behind by a killed daemon is removed (only if it is still the same stale file).
-    const found = await readState(config.paths.stateFile);
-    const removed = found.kind !== 'missing' && (await removeStaleState(found.raw, { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile }));
+    const removed = await removeStaleClaim(config);
     if (opts.json) printJson({ running: false, stopped: false, removed_stale_state: removed });
     else printLine(removed ? 'telepty daemon was not running (removed its stale state file)' : 'telepty daemon is not running');
     return;
@@ -69,9 +67,9 @@ async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
 
 async function status(opts: { json?: boolean }): Promise<void> {
   const config = await loadConfig();
-  const handle = await findDaemon(config, await readToken(config));
+  const handle = await findRunningDaemon(config);
   if (!handle) {
-    const stale = (await readState(config.paths.stateFile)).kind !== 'missing';
+    const stale = await hasStateFile(config);
     if (opts.json) printJson({ running: false, stale_state: stale, state_file: config.paths.stateFile, log_file: config.paths.daemonLog });
     else printLine(`telepty daemon is not running${stale ? ' (a stale state file is present; `telepty daemon stop` removes it)' : ''}`);
     process.exitCode = EXIT.NOT_FOUND;

@@ -3,14 +3,14 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { findDaemon, readToken } from '../wire/discovery.js';
+import { findRunningDaemon } from '../client/local-daemon.js';
 import { isTeleptyError } from '../protocol/errors.js';
-import { loadConfig, type TeleptyConfig } from '../util/config.js';
+import { loadConfig, type TeleptyConfig, processEnv } from '../util/config.js';
 import { isErrno } from '../util/files.js';
 import { packageVersion } from '../util/version.js';
 import { EXIT } from '../ui/exit.js';
 import { printJson, printLine, useColor } from '../ui/print.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'error';
 
@@ -48,7 +48,7 @@ function checkModule(name: string, what: string, fix: string): Check {
 async function checkDaemon(config: TeleptyConfig): Promise<Check[]> {
   let handle;
   try {
-    handle = await findDaemon(config, await readToken(config));
+    handle = await findRunningDaemon(config);
   } catch (err) {
     if (!isTeleptyError(err)) throw err;
     return [{ check: 'daemon', status: 'error', detail: `the daemon refused us: ${err.message} [${err.code}]`, fix: 'check TELEPTY_TOKEN and the token file' }];
@@ -109,7 +109,7 @@ async function checkHome(config: TeleptyConfig): Promise<Check> {
 }
 
 /** The first executable called `name` on PATH, or null. */
-async function onPath(name: string, pathEnv: string = process.env.PATH ?? ''): Promise<string | null> {
+async function onPath(name: string, pathEnv: string = processEnv().PATH ?? ''): Promise<string | null> {
   for (const dir of pathEnv.split(path.delimiter).filter(Boolean)) {
     const file = path.join(dir, name);
     try {

@@ -6,7 +6,7 @@ import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
 import { describeResult, resultExit } from './inject.js';
 import { intOption } from './options.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export function register(program: Command): void {
   program

@@ -1,4 +1,4 @@
-import type { CommandModule } from './types.js';
+import type { CommandModule } from './command-module.js';
 
 export interface CommandEntry {
   name: string;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { sessionIdFromEnv } from '../util/config.js';
 import { connect } from '../client/daemon-client.js';
 import { injectMany, injectOne, type InjectBody } from '../client/inject.js';
 import { TeleptyError } from '../protocol/errors.js';
@@ -8,7 +9,7 @@ import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
 import { registerSpec, parseWithSpec, type CommandSpec } from './spec.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 import { isIdPattern, resolveTargets } from '../client/targets.js';
 
 interface InjectOptions {
@@ -98,7 +99,7 @@ export async function run(targets: string | undefined, words: string[], opts: In
   // Ids are checked before anything is read or sent; patterns (`dev-*`) are expanded once connected.
   if (!opts.all) for (const part of (targets as string).split(',')) if (!isIdPattern(part.trim())) assertSessionId(part.trim());
   const prompt = await readPrompt(textWords, opts.file);
-  const from = opts.from ?? process.env.TELEPTY_SESSION_ID;
+  const from = opts.from ?? sessionIdFromEnv();
   const body: InjectBody = {
     prompt,
     ...(from ? { from } : {}),

@@ -6,7 +6,7 @@ import { assertSessionId } from '../protocol/ids.js';
 import type { KillResponse } from '../protocol/session.js';
 import { EXIT, exitCodeFor } from '../ui/exit.js';
 import { printJson, printLine, reportError } from '../ui/print.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 import { isIdPattern, resolveTargets } from '../client/targets.js';
 
 type Outcome = { id: string; ok: true; result: KillResponse } | { id: string; ok: false; error: TeleptyError };

@@ -1,10 +1,11 @@
 import os from 'node:os';
+import { processEnv, sessionIdFromEnv } from '../util/config.js';
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { listSessions } from '../client/sessions.js';
 import type { SessionObject } from '../protocol/session.js';
 import { formatDuration, printJson, printLine, useColor } from '../ui/print.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 import { renderColumns, shellQuote, type Column } from '../ui/table.js';
 
 function homeRelative(dir: string): string {
@@ -18,7 +19,7 @@ function statusText(s: SessionObject): string {
 
 /** The width to fit: $COLUMNS when set (as ls does), else the terminal's; null when piped (keep every character). */
 function outputWidth(): number | null {
-  const fromEnv = Number(process.env.COLUMNS);
+  const fromEnv = Number(processEnv().COLUMNS);
   if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
   return process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : null;
 }
@@ -84,6 +85,6 @@ export function register(program: Command): void {
         return;
       }
       const width = outputWidth();
-      for (const l of await renderTable(sessions, { color: useColor(), width, current: process.env.TELEPTY_SESSION_ID })) printLine(l);
+      for (const l of await renderTable(sessions, { color: useColor(), width, current: sessionIdFromEnv() })) printLine(l);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { formatDuration, printFields, printJson } from '../ui/print.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export function register(program: Command): void {
   program

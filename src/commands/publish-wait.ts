@@ -1,6 +1,7 @@
 import type { DaemonClient } from '../client/daemon-client.js';
 import { openDaemonSocket } from '../client/ws.js';
-import { BUS_PATH, type BusEvent, type PublishAck } from '../protocol/bus.js';
+import { BUS_PATH, isBusEvent, type BusEvent, type PublishAck } from '../protocol/bus.js';
+import { parseJsonFrame } from '../protocol/json.js';
 import { TeleptyError, isErrorCode } from '../protocol/errors.js';
 
 /** Kinds the daemon routes (the auto-router turns them into injects and answers with an ack event). */
@@ -33,7 +34,12 @@ export async function awaitRouted(client: DaemonClient, ack: PublishAck, timeout
         reject(new TeleptyError('DAEMON_UNREACHABLE', `the daemon closed the bus before answering message ${ack.message_id}`));
       });
       onMessage((data) => {
-        const ev = JSON.parse(data.toString('utf8')) as BusEvent;
+        const ev = parseJsonFrame(data.toString('utf8'));
+        if (!isBusEvent(ev)) {
+          clearTimeout(timer);
+          reject(new TeleptyError('PROTOCOL_MISMATCH', `the daemon sent a bus frame that is not an event while message ${ack.message_id} waited for its routing: ${data.toString('utf8').slice(0, 200)}`));
+          return;
+        }
         if (ev.original_message_id !== ack.message_id) return;
         clearTimeout(timer);
         if (ev.kind === 'inject_failed') {

@@ -1,13 +1,17 @@
 import { StringDecoder } from 'node:string_decoder';
+import { sessionIdFromEnv } from '../util/config.js';
 import type { Command } from 'commander';
 import { connect, type DaemonClient } from '../client/daemon-client.js';
 import { openDaemonSocket, type DaemonSocket } from '../client/ws.js';
-import { BUS_PATH, ndjsonLines, type PublishAck } from '../protocol/bus.js';
+import { BUS_ACK_KIND, BUS_PATH, isPublishAckShape, ndjsonLines, type PublishAck } from '../protocol/bus.js';
+import { parseJsonFrame } from '../protocol/json.js';
+import { isRecord } from '../protocol/guard.js';
+import { publishOp } from '../protocol/ops/bus.js';
 import { TeleptyError, isErrorBody } from '../protocol/errors.js';
 import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readTextFile } from './prompt-input.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 import { awaitRouted, DEFAULT_ROUTE_WAIT_MS, ROUTED_KINDS } from './publish-wait.js';
 import { parseSeconds } from './options.js';
 
@@ -44,8 +48,8 @@ function report(ack: PublishAck, json: boolean): void {
 /** The payload must be a JSON object (the bus schema's payload; an array or a number is refused here, not later). */
 function parsePayload(text: string): Record<string, unknown> {
   const value = parseJsonArg(text, 'the payload');
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TeleptyError('INVALID_FIELD', 'the payload must be a JSON object, e.g. \'{"prompt":"hi"}\'');
-  return value as Record<string, unknown>;
+  if (!isRecord(value)) throw new TeleptyError('INVALID_FIELD', 'the payload must be a JSON object, e.g. \'{"prompt":"hi"}\'');
+  return value;
 }
 
 /**
@@ -82,15 +86,15 @@ class EventStream {
     return this.ended && this.answered === this.sent;
   }
 
+  /** One answer per event, in order: its ack, or its error. */
   private onAnswer(data: Buffer): void {
-    const answer = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+    const answer = readAnswer(data.toString('utf8'));
     this.answered++;
-    if (answer.kind === 'bus.ack') report(answer as unknown as PublishAck, this.json);
+    if ('ack' in answer) report(answer.ack, this.json);
     else {
       this.failed++;
-      const msg = isErrorBody(answer) ? `${answer.error} [${answer.code}]` : JSON.stringify(answer);
-      process.stderr.write(`telepty: event ${this.answered}: ${msg}\n`);
-      if (this.json) printLine(JSON.stringify(answer));
+      process.stderr.write(`telepty: event ${this.answered}: ${answer.failure}\n`);
+      if (this.json) printLine(answer.json);
     }
     if (this.done()) this.settled?.();
   }
@@ -114,6 +118,19 @@ class EventStream {
     this.ws.close(1000, 'done');
     return this.failed > 0 ? EXIT.USAGE : EXIT.OK;
   }
+}
+
+/**
+ * One answer frame of a publish stream: an ack, or that event's failure (its `{error, code}`, or any other frame,
+ * which is a failure too, named as such: a damaged frame is never a crash). `json` is the line `--json` prints.
+ */
+export function readAnswer(text: string): { ack: PublishAck } | { failure: string; json: string } {
+  const answer = parseJsonFrame(text);
+  if (isRecord(answer) && answer.kind === BUS_ACK_KIND && isPublishAckShape(answer)) return { ack: answer };
+  if (isErrorBody(answer)) return { failure: `${answer.error} [${answer.code}]`, json: JSON.stringify(answer) };
+  if (isRecord(answer)) return { failure: JSON.stringify(answer), json: JSON.stringify(answer) };
+  const failure = `the daemon answered with a frame that is not JSON: ${text.slice(0, 200)}`;
+  return { failure, json: JSON.stringify({ error: failure, code: 'PROTOCOL_MISMATCH' }) };
 }
 
 function isObjectLine(line: string): boolean {
@@ -199,7 +216,7 @@ export function register(program: Command): void {
     )
     .action(async (opts: PublishOptions) => {
       const json = Boolean(opts.json);
-      const source = opts.source ?? process.env.TELEPTY_SESSION_ID;
+      const source = opts.source ?? sessionIdFromEnv();
       if (opts.kind !== undefined) {
         if (opts.kind === '') throw new TeleptyError('INVALID_FIELD', '--kind needs a kind, e.g. --kind turn_request');
         if (opts.payload && opts.payloadFile) throw new TeleptyError('INVALID_FIELD', 'give --payload or --payload-file, not both');
@@ -213,7 +230,7 @@ export function register(program: Command): void {
           ...(payloadText !== undefined ? { payload: parsePayload(payloadText) } : {}),
         };
         const client = await connect();
-        const ack = await client.request<PublishAck>({ method: 'POST', path: '/api/bus/publish', body: event });
+        const ack = await client.call(publishOp, { body: event });
         if (!opts.wait) {
           if (json) printJson(ack);
           else report(ack, false);

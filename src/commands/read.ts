@@ -5,7 +5,7 @@ import { assertSessionId } from '../protocol/ids.js';
 import { SCREEN_LINES_MAX } from '../protocol/session.js';
 import { printJson, printLine } from '../ui/print.js';
 import { intOption } from './options.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export function register(program: Command): void {
   program

@@ -3,7 +3,7 @@ import { connect } from '../client/daemon-client.js';
 import { renameSession } from '../client/sessions.js';
 import { assertNewSessionId, assertSessionId } from '../protocol/ids.js';
 import { printJson, printLine } from '../ui/print.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export function register(program: Command): void {
   program

@@ -9,7 +9,7 @@ import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
 import { describeResult, resultExit } from './inject.js';
 import { readPrompt } from './prompt-input.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 /**
  * The session a reply goes to: `id` or `id@<this machine>` is local; `id@<another machine>` is refused with

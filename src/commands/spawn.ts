@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { processEnv } from '../util/config.js';
 import type { Command } from 'commander';
 import { attach, DEFAULT_DETACH_KEY } from '../client/attach.js';
 import { connect } from '../client/daemon-client.js';
@@ -8,7 +9,7 @@ import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
 import { printJson, printLine } from '../ui/print.js';
 import { terminalSize } from '../ui/terminal.js';
 import { collectEnv, intOption } from './options.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 interface SpawnOptions {
   id?: string;
@@ -43,7 +44,7 @@ export function register(program: Command): void {
       const size = opts.attach ? terminalSize(process.stdout, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS }) : { cols: DEFAULT_COLS, rows: DEFAULT_ROWS };
       const client = await connect();
       const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+      for (const [k, v] of Object.entries(processEnv())) if (v !== undefined) env[k] = v;
       const result = await spawnSession(client, {
         ...(id ? { session_id: id } : {}),
         command,

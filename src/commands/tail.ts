@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { connect, type DaemonClient } from '../client/daemon-client.js';
 import { openDaemonSocket } from '../client/ws.js';
-import { BUS_PATH, GAP_KIND, matchesText, ndjsonLines, type BusEvent } from '../protocol/bus.js';
+import { BUS_CLOSE_TOO_SLOW, BUS_PATH, GAP_KIND, isBusEvent, matchesText, ndjsonLines, type BusEvent } from '../protocol/bus.js';
+import { parseJsonFrame } from '../protocol/json.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { EXIT } from '../ui/exit.js';
 import { printLine, useColor } from '../ui/print.js';
 import { intOption } from './options.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 interface TailOptions {
   kind: string[];
@@ -66,6 +67,12 @@ export function banner(opts: Pick<TailOptions, 'kind' | 'excludeKind' | 'target'
 }
 
 /** Which daemon process answers: its pid and start time (a pid alone may be reused). */
+/** One NDJSON line of the bus socket as an event, or null when it is not one (not JSON, or no kind and seq). */
+export function eventOfLine(line: string): BusEvent | null {
+  const ev = parseJsonFrame(line);
+  return isBusEvent(ev) ? ev : null;
+}
+
 async function daemonInstance(c: DaemonClient): Promise<{ pid: number; startedAt: string }> {
   const { meta } = await c.handle();
   return { pid: meta.pid, startedAt: meta.started_at };
@@ -143,7 +150,12 @@ export function register(program: Command): void {
         onMessage((data) => {
           for (const line of ndjsonLines(data.toString('utf8'))) {
             if (finished) return;
-            const ev = JSON.parse(line) as BusEvent;
+            const ev = eventOfLine(line);
+            if (!ev) {
+              // Not an event (another program, a damaged frame): said, and skipped; the tail goes on.
+              process.stderr.write(`telepty: skipped a bus frame that is not an event: ${line.slice(0, 200)}\n`);
+              continue;
+            }
             if (ev.kind === GAP_KIND) {
               // Its seq is the last one it stands for: resuming after it does not announce it again.
               if (typeof ev.seq === 'number') lastSeq = ev.seq;
@@ -163,7 +175,7 @@ export function register(program: Command): void {
         });
         ws.on('close', (code, reason) => {
           if (finished) return;
-          if (code === 4201) process.stderr.write(`telepty: the daemon dropped this tail (${reason.toString()}); resuming\n`);
+          if (code === BUS_CLOSE_TOO_SLOW) process.stderr.write(`telepty: the daemon dropped this tail (${reason.toString()}); resuming\n`);
           setTimeout(() => void reconnect(0), RECONNECT_DELAYS_MS[0]);
         });
       };

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
-import { readFileIfExists } from '../wire/local-files.js';
-import { rotateToken } from '../daemon/token.js';
+import { readTokenFile, rotateTokenFile } from '../client/local-daemon.js';
+import { rotateTokenOp } from '../protocol/ops/daemon.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { loadConfig } from '../util/config.js';
 import { printJson, printLine } from '../ui/print.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export function register(program: Command): void {
   program
@@ -23,12 +23,12 @@ export function register(program: Command): void {
       if (opts.rotate) {
         const client = await connect({ autostart: false });
         // Through the daemon when it runs (it takes the new token at once), else straight into the file.
-        if (client) await client.request({ method: 'POST', path: '/api/token/rotate' });
-        else await rotateToken(config.paths.tokenFile);
+        if (client) await client.call(rotateTokenOp);
+        else await rotateTokenFile(config);
       } else {
         await connect(); // the daemon creates the token on its first start
       }
-      const token = readFileIfExists(config.paths.tokenFile)?.trim();
+      const token = readTokenFile(config);
       if (!token) throw new TeleptyError('NOT_FOUND', `no token in ${config.paths.tokenFile}`);
       if (opts.json) printJson({ token, file: config.paths.tokenFile, rotated: Boolean(opts.rotate) });
       else printLine(token);

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import { sessionIdFromEnv } from '../util/config.js';
 import { connect } from '../client/daemon-client.js';
 import { findCurrentSession } from '../client/identity.js';
 import { listSessions } from '../client/sessions.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { printFields, printJson } from '../ui/print.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export function register(program: Command): void {
   program
@@ -29,7 +30,7 @@ export function register(program: Command): void {
         type: session.type,
         status: session.status,
         found_by: found.via,
-        env_id: process.env.TELEPTY_SESSION_ID ?? null,
+        env_id: sessionIdFromEnv() ?? null,
         env_id_stale: found.staleEnvId !== null,
         daemon: { pid: meta.pid, host: meta.host, port: meta.port, version: meta.version },
       };

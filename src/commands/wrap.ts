@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { assertNewSessionId } from '../protocol/ids.js';
 import { intOption } from './options.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export function register(program: Command): void {
   program

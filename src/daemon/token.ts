@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { createExclusive, readTextIfExists, writeFileAtomic } from '../util/files.js';
+import { createExclusive, readTextIfExists } from '../util/files.js';
+import { writeNewToken } from '../wire/token-file.js';
 import type { Logger } from '../util/log.js';
 import { tokenProblem } from '../protocol/token.js';
 
@@ -37,7 +38,5 @@ export async function ensureToken(file: string, log: Logger): Promise<string> {
 
 /** Replace the token (0600, atomically). */
 export async function rotateToken(file: string): Promise<string> {
-  const token = randomBytes(TOKEN_BYTES).toString('hex');
-  await writeFileAtomic(file, `${token}\n`, 0o600);
-  return token;
+  return writeNewToken(file);
 }

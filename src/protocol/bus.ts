@@ -1,5 +1,6 @@
 import { TeleptyError } from './errors.js';
 import { parseAddress } from './ids.js';
+import { isRecord } from './guard.js';
 
 /** Envelope schema version of the seed's BUS_EVENT_SCHEMA. */
 export const BUS_ENVELOPE_VERSION = 1;
@@ -29,6 +30,22 @@ export interface PublishAck {
   message_id: string;
   /** How many subscribers it was queued to. */
   delivered: number;
+}
+
+/** WebSocket close code of the bus for a subscriber dropped for being too slow: it may resume with `since`. */
+export const BUS_CLOSE_TOO_SLOW = 4201;
+
+/** The kind of the answer to each event published over the bus WebSocket with `ack=1` (a PublishAck beside it). */
+export const BUS_ACK_KIND = 'bus.ack';
+
+/** A bus event as a subscriber receives it: the fields every delivered event has that readers rely on. */
+export function isBusEvent(value: unknown): value is BusEvent {
+  return isRecord(value) && typeof value.kind === 'string' && typeof value.seq === 'number' && Number.isInteger(value.seq);
+}
+
+/** A publish ack (`POST /api/bus/publish`, or a `bus.ack` frame). */
+export function isPublishAckShape(value: unknown): value is PublishAck {
+  return isRecord(value) && value.success === true && Number.isInteger(value.seq) && typeof value.message_id === 'string' && Number.isInteger(value.delivered);
 }
 
 /** Sent to a subscriber instead of events it can no longer get (`since` older than the replay ring holds). */

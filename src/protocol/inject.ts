@@ -1,4 +1,5 @@
 import { TeleptyError } from './errors.js';
+import { isRecord } from './guard.js';
 import { assertSessionId } from './ids.js';
 import { expectObject, optBool, optInt, optString, type Fields } from './validate.js';
 
@@ -28,6 +29,28 @@ export interface InjectOptions {
 export interface InjectRequest extends InjectOptions {
   prompt: string;
 }
+
+/** What a client sends to inject (the daemon defaults what is left out); `parseInjectRequest` reads it. */
+export interface InjectRequestBody {
+  prompt: string;
+  from?: string;
+  reply_to?: string;
+  thread_id?: string;
+  reply_expected?: boolean;
+  no_enter?: boolean;
+  wait?: boolean;
+  timeout_ms?: number;
+  /** The inject's id: a request that carries one may be repeated safely (the host remembers the id). */
+  inject_id?: string;
+  /** Type even over a person's half-typed line. */
+  force?: boolean;
+}
+
+/** What a client sends to press Enter (`/submit`): the inject options without a prompt. */
+export type SubmitRequestBody = Omit<InjectRequestBody, 'prompt'>;
+
+/** What a client sends to inject into several sessions (`/multicast/inject`). */
+export type MulticastRequestBody = InjectRequestBody & { session_ids: string[] };
 
 /**
  * Inject ids: chosen by the caller (any string of this shape) or the daemon (a UUID). A repeat of an id the session
@@ -137,6 +160,22 @@ export function parseInjectOptions(o: Fields, defaults: { wait: boolean }, idHea
 export function parseInjectRequest(body: unknown, idHeader?: string | string[]): InjectRequest {
   const o = expectObject(body);
   return { prompt: parsePrompt(o.prompt), ...parseInjectOptions(o, { wait: false }, idHeader) };
+}
+
+/** `{prompt: ""}` without no_enter (with it, there would be nothing to do: refused as an empty prompt). */
+export function isEnterOnly(body: unknown): boolean {
+  return isRecord(body) && body.prompt === '' && body.no_enter !== true;
+}
+
+/**
+ * `POST /api/sessions/:id/inject`: a prompt to type, or (the seed's later clients send an empty prompt to press
+ * Enter) the same job as /submit.
+ */
+export type InjectOrEnter = { kind: 'inject'; request: InjectRequest } | { kind: 'enter'; options: InjectOptions };
+
+export function parseInjectOrEnter(body: unknown, idHeader?: string | string[]): InjectOrEnter {
+  if (isEnterOnly(body)) return { kind: 'enter', options: parseSubmitRequest(body, idHeader) };
+  return { kind: 'inject', request: parseInjectRequest(body, idHeader) };
 }
 
 export function parseSubmitRequest(body: unknown, idHeader?: string | string[]): InjectOptions {

@@ -84,6 +84,19 @@ export interface SpawnRequest {
   rows: number;
 }
 
+/** What a client sends to spawn (fields the daemon defaults may be left out); `parseSpawnRequest` reads it. */
+export interface SpawnRequestBody {
+  session_id?: string;
+  command: string;
+  args?: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  cols?: number;
+  rows?: number;
+  /** The caller's id for this spawn: a repeat of it is answered with the session the first made. */
+  request_id?: string;
+}
+
 export interface SpawnResponse {
   session_id: string;
   command: string;

@@ -40,3 +40,16 @@ export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1';
 }
+
+/**
+ * This process's environment. Commands and the client read the environment through here (or take it as a
+ * parameter), never from process.env directly, so a test or another caller can hand them another.
+ */
+export function processEnv(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
+/** The session this process runs in: TELEPTY_SESSION_ID, which a session host sets for its program. */
+export function sessionIdFromEnv(env: NodeJS.ProcessEnv = processEnv()): string | undefined {
+  return env.TELEPTY_SESSION_ID;
+}

@@ -80,13 +80,18 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
      */
     let sent = false;
     const socket = net.connect({ host: endpoint.host, port: endpoint.port });
-    const finish = (err: Error | null, value?: JsonAnswer): void => {
-      if (settled) return;
+    const end = (): boolean => {
+      if (settled) return false;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      if (err) reject(err);
-      else resolve(value as JsonAnswer);
+      return true;
+    };
+    const finish = (err: Error): void => {
+      if (end()) reject(err);
+    };
+    const answered = (value: JsonAnswer): void => {
+      if (end()) resolve(value);
     };
     const timer = setTimeout(() => finish(new TeleptyError('TIMEOUT', `no answer from the daemon at ${where} within ${timeoutMs} ms`)), timeoutMs);
     socket.on('connect', () => {
@@ -129,22 +134,43 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
         finish(new TeleptyError('PROTOCOL_MISMATCH', `the daemon answered ${answer.status} with non-JSON text`, { cause_text: String(err) }));
         return;
       }
-      finish(null, { status: answer.status, headers: answer.headers, body: parsed });
+      answered({ status: answer.status, headers: answer.headers, body: parsed });
     }
   });
 }
 
-/** The body of a successful answer; an error status becomes its TeleptyError ({error, code}, or INTERNAL). */
-export function resultOf<T>(answer: JsonAnswer): T {
+/** A check of an answer's shape (src/protocol/guard.ts). */
+export type AnswerGuard<T> = (value: unknown) => value is T;
+
+/**
+ * The body of a successful answer; an error status becomes its TeleptyError ({error, code}, or INTERNAL). With a
+ * guard, a body of another shape is PROTOCOL_MISMATCH (not the answer this daemon's contract gives: `what` names
+ * the request); without one it is `unknown`, for the caller to check. (The type parameter without a guard is
+ * kept for callers that name it; it types nothing.)
+ */
+export function resultOf<T = unknown>(answer: JsonAnswer): unknown;
+export function resultOf<T>(answer: JsonAnswer, guard: AnswerGuard<T>, what?: string): T;
+export function resultOf<T>(answer: JsonAnswer, guard?: AnswerGuard<T>, what = 'the request'): unknown {
   if (answer.status >= 400) {
     throw isErrorBody(answer.body) ? TeleptyError.fromBody(answer.body) : new TeleptyError('INTERNAL', `the daemon answered ${answer.status}`);
   }
-  return answer.body as T;
+  if (guard && !guard(answer.body)) {
+    throw new TeleptyError('PROTOCOL_MISMATCH', `the daemon's answer to ${what} is not of the expected shape (another version or not a telepty daemon?)`, { status: answer.status, wrong_shape: true });
+  }
+  return answer.body;
 }
 
-/** One request, its successful body or its error (see exchangeJson and resultOf). */
-export async function requestJson<T>(endpoint: Endpoint, req: JsonRequest): Promise<T> {
-  return resultOf<T>(await exchangeJson(endpoint, req));
+/** The answer was HTTP and JSON but not of the operation's shape: the daemon did answer (a repeat would not help). */
+export function isWrongShape(err: unknown): boolean {
+  return isTeleptyError(err) && err.details?.wrong_shape === true;
+}
+
+/** One request, its successful body (checked by `guard` when given) or its error (see exchangeJson and resultOf). */
+export async function requestJson<T = unknown>(endpoint: Endpoint, req: JsonRequest): Promise<unknown>;
+export async function requestJson<T>(endpoint: Endpoint, req: JsonRequest, guard: AnswerGuard<T>): Promise<T>;
+export async function requestJson<T>(endpoint: Endpoint, req: JsonRequest, guard?: AnswerGuard<T>): Promise<unknown> {
+  const answer = await exchangeJson(endpoint, req);
+  return guard ? resultOf(answer, guard, `${req.method ?? 'GET'} ${req.path}`) : resultOf(answer);
 }
 
 interface HttpAnswer {

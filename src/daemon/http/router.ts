@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { TeleptyError } from '../../protocol/errors.js';
+import { paramNames, type HttpMethod, type Operation, type PathParams } from '../../protocol/operations.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
+export type { HttpMethod };
 
 export interface RequestContext {
   method: HttpMethod;
@@ -34,6 +36,46 @@ export interface Route {
   public?: boolean;
   /** Only loopback peers (the local user) may call it, even with a token (token rotation). */
   localOnly?: boolean;
+  /** The name of the operation it serves (src/protocol/operations.ts), when built by routeFor. */
+  operation?: string;
+}
+
+/** A handler's view of a request to an operation: its `:params` by name, known to be there. */
+export type OperationContext<P extends string> = RequestContext & { params: Record<PathParams<P>, string> };
+
+/** What an operation's handler answers: its answer, and a status when not the operation's own. */
+export interface OperationResult<A> {
+  status?: number;
+  body: A;
+}
+
+function hasPathParams<P extends string>(params: Record<string, string>, path: P): params is Record<string, string> & Record<PathParams<P>, string> {
+  return paramNames(path).every((name) => typeof params[name] === 'string');
+}
+
+/**
+ * The route of an operation (src/protocol/operations.ts): its method and path, its request parsed by the
+ * operation's parser (a bad one is refused with the parser's `{error, code}`), then the handler with the request
+ * and the context; the answer's type is the operation's.
+ */
+export function routeFor<P extends string, B, Q, R, A>(
+  op: Operation<P, B, Q, R, A>,
+  handler: (req: R, ctx: OperationContext<P>) => Promise<OperationResult<A>> | OperationResult<A>,
+): Route {
+  return {
+    method: op.method,
+    path: op.path,
+    ...(op.public ? { public: true } : {}),
+    ...(op.localOnly ? { localOnly: true } : {}),
+    handler: async (ctx) => {
+      const { params } = ctx;
+      if (!hasPathParams(params, op.path)) throw new TeleptyError('INTERNAL', `the route ${op.path} matched without its parameters`);
+      const req = op.parse({ body: ctx.body, query: ctx.query, headers: ctx.headers });
+      const result = await handler(req, { ...ctx, params });
+      return { status: result.status ?? op.status ?? 200, body: result.body };
+    },
+    operation: op.name,
+  };
 }
 
 interface PathEntry {

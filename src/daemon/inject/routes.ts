@@ -1,6 +1,7 @@
-import { IDEMPOTENCY_HEADER, parseInjectRequest, parseMulticastRequest, parseSubmitRequest, type MulticastResult } from '../../protocol/inject.js';
+import type { MulticastResult } from '../../protocol/inject.js';
+import { broadcastOp, injectOp, multicastOp, submitOp } from '../../protocol/operations.js';
 import { redactErrorText } from '../http/respond.js';
-import type { Route } from '../http/router.js';
+import { routeFor, type Route } from '../http/router.js';
 import type { Injector } from './injector.js';
 
 /** A caller on another machine gets each failure's text redacted (no paths, no stack traces). */
@@ -10,42 +11,17 @@ function forCaller(result: MulticastResult, remote: boolean): MulticastResult {
   return { ...result, results: { ...result.results, failed } };
 }
 
-/** `{prompt: ""}` without no_enter (with it, there would be nothing to do: refused as an empty prompt). */
-function isEnterOnly(body: unknown): boolean {
-  if (typeof body !== 'object' || body === null) return false;
-  const o = body as Record<string, unknown>;
-  return o.prompt === '' && o.no_enter !== true;
-}
-
-/** HTTP adapters for inject, submit, multicast and broadcast (PROTOCOL.md). */
+/** HTTP adapters for inject, submit, multicast and broadcast (protocol/ops/inject.ts). */
 export function injectRoutes(injector: Injector): Route[] {
   return [
-    {
-      method: 'POST',
-      path: '/api/sessions/:id/inject',
-      handler: async (ctx) => {
-        // The seed's later clients send an empty prompt to press Enter: the same job as /submit.
-        if (isEnterOnly(ctx.body)) return { body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER])) };
-        const { prompt, ...opts } = parseInjectRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER]);
-        return { body: await injector.inject(ctx.params.id, prompt, opts) };
-      },
-    },
-    { method: 'POST', path: '/api/sessions/:id/submit', handler: async (ctx) => ({ body: await injector.submit(ctx.params.id, parseSubmitRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER])) }) },
-    {
-      method: 'POST',
-      path: '/api/sessions/multicast/inject',
-      handler: async (ctx) => {
-        const { session_ids, prompt, ...opts } = parseMulticastRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER]);
-        return { body: forCaller(await injector.multicast(session_ids, prompt, opts), ctx.remote) };
-      },
-    },
-    {
-      method: 'POST',
-      path: '/api/sessions/broadcast/inject',
-      handler: async (ctx) => {
-        const { prompt, ...opts } = parseInjectRequest(ctx.body, ctx.headers[IDEMPOTENCY_HEADER]);
-        return { body: forCaller(await injector.broadcast(prompt, opts), ctx.remote) };
-      },
-    },
+    routeFor(injectOp, async (req, ctx) => {
+      // The seed's later clients send an empty prompt to press Enter: the same job as /submit.
+      if (req.kind === 'enter') return { body: await injector.submit(ctx.params.id, req.options) };
+      const { prompt, ...opts } = req.request;
+      return { body: await injector.inject(ctx.params.id, prompt, opts) };
+    }),
+    routeFor(submitOp, async (opts, ctx) => ({ body: await injector.submit(ctx.params.id, opts) })),
+    routeFor(multicastOp, async ({ session_ids, prompt, ...opts }, ctx) => ({ body: forCaller(await injector.multicast(session_ids, prompt, opts), ctx.remote) })),
+    routeFor(broadcastOp, async ({ prompt, ...opts }, ctx) => ({ body: forCaller(await injector.broadcast(prompt, opts), ctx.remote) })),
   ];
 }

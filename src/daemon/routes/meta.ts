@@ -1,5 +1,6 @@
-import type { HealthResponse, MetaResponse, ShutdownResponse } from '../../protocol/meta.js';
-import type { Route } from '../http/router.js';
+import type { MetaResponse } from '../../protocol/meta.js';
+import { healthOp, metaOp, stopDaemonOp } from '../../protocol/operations.js';
+import { routeFor, type Route } from '../http/router.js';
 
 export interface MetaSource {
   meta(): MetaResponse;
@@ -8,25 +9,16 @@ export interface MetaSource {
 
 export function metaRoutes(src: MetaSource): Route[] {
   return [
-    {
-      method: 'GET',
-      path: '/api/meta',
-      // The home's folder is for local callers (a CLI of another home names it); peers get only its id.
-      handler: (ctx) => {
-        const meta = src.meta();
-        if (ctx.remote) delete meta.home;
-        return { body: meta };
-      },
-    },
-    { method: 'GET', path: '/api/health', public: true, handler: () => ({ body: { status: 'ok' } satisfies HealthResponse }) },
-    {
-      method: 'POST',
-      path: '/api/daemon/stop',
-      localOnly: true,
-      handler: () => {
-        src.requestShutdown('stop requested over HTTP');
-        return { body: { success: true, pid: process.pid } satisfies ShutdownResponse };
-      },
-    },
+    // The home's folder is for local callers (a CLI of another home names it); peers get only its id.
+    routeFor(metaOp, (_req, ctx) => {
+      const meta = src.meta();
+      if (ctx.remote) delete meta.home;
+      return { body: meta };
+    }),
+    routeFor(healthOp, () => ({ body: { status: 'ok' as const } })),
+    routeFor(stopDaemonOp, () => {
+      src.requestShutdown('stop requested over HTTP');
+      return { body: { success: true as const, pid: process.pid } };
+    }),
   ];
 }

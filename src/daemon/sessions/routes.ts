@@ -1,22 +1,19 @@
-import { REPEAT_HEADER } from '../../protocol/headers.js';
-import { parseIdleFilter, parseRenameRequest, parseScreenQuery, parseSpawnRequest } from '../../protocol/session.js';
-import type { Route } from '../http/router.js';
+import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, registerSessionOp, renameSessionOp, spawnSessionOp } from '../../protocol/operations.js';
+import { routeFor, type Route } from '../http/router.js';
 import type { Sessions } from './service.js';
 
-/** `?wait=1` (or `true`). */
-function isFlag(v: string | null): boolean {
-  return v === '1' || v === 'true';
-}
-
-/** HTTP adapters for the session routes of PROTOCOL.md: parse, call the service, answer. */
+/** HTTP adapters for the session operations (protocol/ops/sessions.ts): parsed by the operation, then the service. */
 export function sessionRoutes(sessions: Sessions): Route[] {
   return [
-    { method: 'GET', path: '/api/sessions', handler: async (ctx) => ({ body: await sessions.list(parseIdleFilter(ctx.query)) }) },
-    { method: 'POST', path: '/api/sessions/spawn', handler: async (ctx) => ({ status: 201, body: await sessions.spawn(parseSpawnRequest(ctx.body, ctx.headers['idempotency-key']), ctx.headers[REPEAT_HEADER] === '1') }) },
-    { method: 'POST', path: '/api/sessions/register', handler: (ctx) => sessions.registerPlaceholder(ctx.body) },
-    { method: 'GET', path: '/api/sessions/:id', handler: async (ctx) => ({ body: await sessions.get(ctx.params.id) }) },
-    { method: 'PATCH', path: '/api/sessions/:id', handler: async (ctx) => ({ body: await sessions.rename(ctx.params.id, parseRenameRequest(ctx.body).new_id) }) },
-    { method: 'DELETE', path: '/api/sessions/:id', handler: async (ctx) => ({ body: await sessions.kill(ctx.params.id, { wait: isFlag(ctx.query.get('wait')) }) }) },
-    { method: 'GET', path: '/api/sessions/:id/screen', handler: async (ctx) => ({ body: await sessions.screen(ctx.params.id, parseScreenQuery(ctx.query)) }) },
+    routeFor(listSessionsOp, async (idleGt) => ({ body: await sessions.list(idleGt) })),
+    routeFor(spawnSessionOp, async ({ spawn, repeat }) => ({ body: await sessions.spawn(spawn, repeat) })),
+    routeFor(registerSessionOp, (body) => {
+      const { status, body: answer } = sessions.registerPlaceholder(body);
+      return { status, body: answer };
+    }),
+    routeFor(getSessionOp, async (_req, ctx) => ({ body: await sessions.get(ctx.params.id) })),
+    routeFor(renameSessionOp, async ({ new_id }, ctx) => ({ body: await sessions.rename(ctx.params.id, new_id) })),
+    routeFor(killSessionOp, async ({ wait }, ctx) => ({ body: await sessions.kill(ctx.params.id, { wait }) })),
+    routeFor(readScreenOp, async (q, ctx) => ({ body: await sessions.screen(ctx.params.id, q) })),
   ];
 }

@@ -28,18 +28,7 @@ const MAY_IMPORT: Record<string, string[]> = {
  */
 const KNOWN: string[] = [
   'client/attach.ts -> ui/terminal.ts', // raw mode and the restore sequence belong to the terminal UI
-  'client/autostart.ts -> ui/progress.ts', // the start-up spinner: progress should be passed in
-  'client/daemon-client.ts -> ui/progress.ts',
-  'client/inject.ts -> ui/progress.ts', // the spinner while an inject waits
-  'client/stop.ts -> ui/progress.ts', // the stop spinner, shared by stop and restart
-  'commands/daemon-restart.ts -> wire/discovery.ts', // commands reach the daemon through client/
-  'commands/daemon-restart.ts -> wire/http.ts',
   'commands/daemon.ts -> daemon/main.ts', // `telepty daemon` runs the daemon in this process
-  'commands/daemon.ts -> wire/discovery.ts',
-  'commands/daemon.ts -> wire/state-file.ts',
-  'commands/doctor.ts -> wire/discovery.ts',
-  'commands/token.ts -> daemon/token.ts',
-  'commands/token.ts -> wire/local-files.ts',
   'commands/wrap.ts -> host/wrap.ts', // host/wrap.ts is CLI-side
   'daemon/sessions/spawner.ts -> host/env.ts',
   'daemon/sessions/spawner.ts -> host/session-host.ts',

@@ -5,6 +5,8 @@ import { DaemonClient } from '../../../src/client/daemon-client.js';
 import type { DaemonHandle } from '../../../src/wire/discovery.js';
 import type { DaemonRecord } from '../../../src/protocol/daemon-state.js';
 import { DAEMON_NONCE_HEADER } from '../../../src/protocol/headers.js';
+import { isTeleptyError } from '../../../src/protocol/errors.js';
+import { getSessionOp, healthOp, injectOp, killSessionOp, listSessionsOp } from '../../../src/protocol/operations.js';
 import type { TeleptyConfig } from '../../../src/util/config.js';
 
 const servers: http.Server[] = [];
@@ -201,5 +203,96 @@ describe('a request whose connection dropped after it was sent', () => {
     const { client } = claimedClient(dying.port, 'n-dying', 300, verified(port, 'n-next', 301));
     const r = await client.request<{ killed: boolean }>({ method: 'DELETE', path: '/api/sessions/x', idempotent: true }, async (e) => (e.code === 'SESSION_NOT_FOUND' ? { killed: true } : null));
     expect(r).toEqual({ killed: true });
+  });
+});
+
+/** A daemon stand-in that records each request (method, URL, body, headers) and answers what `answer` says. */
+async function contractServer(answer: (req: { method: string; url: string; body: string }) => { status: number; body: string }): Promise<{ port: number; seen: { method: string; url: string; body: string; repeat: string | undefined }[] }> {
+  const state = { port: 0, seen: [] as { method: string; url: string; body: string; repeat: string | undefined }[] };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const seen = { method: req.method ?? '', url: req.url ?? '', body: Buffer.concat(chunks).toString('utf8'), repeat: req.headers['x-telepty-repeat'] as string | undefined };
+      state.seen.push(seen);
+      const a = answer(seen);
+      res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.port = (server.address() as net.AddressInfo).port;
+  return state;
+}
+
+function verifiedClient(port: number): DaemonClient {
+  return new DaemonClient(verified(port, 'n', 1), {} as TeleptyConfig, async () => {
+    throw new Error('rediscovery was not expected');
+  });
+}
+
+async function codeOfCall(p: Promise<unknown>): Promise<string | null> {
+  return p.then(
+    () => null,
+    (e: unknown) => (isTeleptyError(e) ? e.code : String(e)),
+  );
+}
+
+describe('DaemonClient.call: one operation of the contract', () => {
+  const injected = { success: true, inject_id: 'i-1', session_id: 'a b', status: 'submitted', written_at: 't', submitted_at: 't' };
+
+  it('sends the operation\'s method, its path with the params encoded, its query and body, and gives the checked answer', async () => {
+    const d = await contractServer((req) => (req.url.endsWith('/inject') ? { status: 200, body: JSON.stringify(injected) } : { status: 200, body: JSON.stringify({ success: true, id: 'a b', status: 'killed', exit_code: 0 }) }));
+    const client = verifiedClient(d.port);
+    const answer = await client.call(injectOp, { params: { id: 'a b' }, body: { prompt: 'hi', inject_id: 'i-1' } });
+    expect(answer.status).toBe('submitted');
+    expect(await client.call(killSessionOp, { params: { id: 'a b' }, query: { wait: true } })).toMatchObject({ status: 'killed' });
+    expect(d.seen.map((s) => `${s.method} ${s.url}`)).toEqual(['POST /api/sessions/a%20b/inject', 'DELETE /api/sessions/a%20b?wait=1']);
+    expect(JSON.parse(d.seen[0]?.body ?? '')).toEqual({ prompt: 'hi', inject_id: 'i-1' });
+  });
+
+  it('refuses an answer of another shape as PROTOCOL_MISMATCH, naming the operation', async () => {
+    const d = await contractServer(() => ({ status: 200, body: JSON.stringify({ success: true, inject_id: 'i', status: 'lost' }) }));
+    const client = verifiedClient(d.port);
+    const err = await client.call(injectOp, { params: { id: 's' }, body: { prompt: 'hi' } }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isTeleptyError(err) && err.code).toBe('PROTOCOL_MISMATCH');
+    expect(err instanceof Error && err.message).toMatch(/inject \(POST \/api\/sessions\/:id\/inject\)/);
+    const list = await contractServer(() => ({ status: 200, body: JSON.stringify({ sessions: [] }) }));
+    expect(await codeOfCall(verifiedClient(list.port).call(listSessionsOp))).toBe('PROTOCOL_MISMATCH');
+    const notJson = await contractServer(() => ({ status: 200, body: 'ok' }));
+    expect(await codeOfCall(verifiedClient(notJson.port).call(healthOp))).toBe('PROTOCOL_MISMATCH');
+  });
+
+  it('keeps an error answer\'s code (the guard checks only successes)', async () => {
+    const d = await contractServer(() => ({ status: 404, body: JSON.stringify({ error: 'no session x', code: 'SESSION_NOT_FOUND' }) }));
+    expect(await codeOfCall(verifiedClient(d.port).call(getSessionOp, { params: { id: 'x' } }))).toBe('SESSION_NOT_FOUND');
+  });
+
+  it('repeats an idempotent call after a dropped connection and checks the repeat\'s answer too', async () => {
+    const dying = await droppingServer('close');
+    const next = await contractServer(() => ({ status: 200, body: JSON.stringify(injected) }));
+    const { client } = claimedClient(dying.port, 'n-dying', 300, verified(next.port, 'n-next', 301));
+    expect(await client.call(injectOp, { params: { id: 'a b' }, body: { prompt: 'once', inject_id: 'i-1' }, idempotent: true })).toEqual(injected);
+    expect(next.seen.map((s) => s.repeat)).toEqual(['1']);
+    const dying2 = await droppingServer('close');
+    const wrong = await contractServer(() => ({ status: 200, body: '{"nothing":1}' }));
+    const second = claimedClient(dying2.port, 'n-dying', 300, verified(wrong.port, 'n-next', 301));
+    expect(await codeOfCall(second.client.call(injectOp, { params: { id: 's' }, body: { prompt: 'once', inject_id: 'i-2' }, idempotent: true }))).toBe('PROTOCOL_MISMATCH');
+  });
+
+  it('lets onRetryError turn an error of a repeat into the answer', async () => {
+    const dying = await droppingServer('close');
+    const gone = await contractServer(() => ({ status: 404, body: JSON.stringify({ error: 'no such session', code: 'SESSION_NOT_FOUND' }) }));
+    const { client } = claimedClient(dying.port, 'n-dying', 300, verified(gone.port, 'n-next', 301));
+    const r = await client.call(killSessionOp, {
+      params: { id: 'x' },
+      query: { wait: true },
+      idempotent: true,
+      onRetryError: async (e) => (e.code === 'SESSION_NOT_FOUND' ? { success: true, id: 'x', status: 'killed', exit_code: null } : null),
+    });
+    expect(r).toEqual({ success: true, id: 'x', status: 'killed', exit_code: null });
   });
 });

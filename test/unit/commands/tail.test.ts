@@ -68,3 +68,15 @@ describe('tail banner', () => {
     expect(banner({ kind: [], excludeKind: ['session_health'], since: 10 })).toBe('following the telepty bus: every kind; except session_health; replaying after seq 10. Ctrl-C stops.');
   });
 });
+
+describe('bus frames', () => {
+  it('reads an event line, and gives null (never throws) for a line that is not an event', async () => {
+    const { eventOfLine } = await import('../../../src/commands/tail.js');
+    expect(eventOfLine(JSON.stringify(event()))?.seq).toBe(42);
+    expect(eventOfLine('{"kind":"x"')).toBeNull();
+    expect(eventOfLine('not json')).toBeNull();
+    expect(eventOfLine('{"kind":"x"}')).toBeNull();
+    expect(eventOfLine('[1,2]')).toBeNull();
+    expect(eventOfLine('['.repeat(100) + ']'.repeat(100))).toBeNull();
+  });
+});

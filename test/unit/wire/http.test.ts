@@ -138,3 +138,23 @@ describe('parseAnswer', () => {
     expect(parseAnswer(bytes('HTTP/1.1 200'), true)).toBe('invalid');
   });
 });
+
+describe('answers checked by a guard', () => {
+  it('gives the body when the guard takes it, PROTOCOL_MISMATCH (marked wrong_shape) when not; error statuses keep their code', async () => {
+    const answers: Record<string, [number, string]> = { '/good': [200, '{"n":1}'], '/bad': [200, '{"n":"one"}'], '/err': [404, '{"error":"gone","code":"SESSION_NOT_FOUND"}'] };
+    const port = await listen(
+      http.createServer((req, res) => {
+        const [status, body] = answers[req.url ?? ''] ?? [500, '{}'];
+        res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+      }),
+    );
+    const isN = (v: unknown): v is { n: number } => typeof v === 'object' && v !== null && typeof (v as { n?: unknown }).n === 'number';
+    const good = await requestJson({ host: '127.0.0.1', port }, { path: '/good' }, isN);
+    expect(good.n).toBe(1);
+    const bad = await failure(requestJson({ host: '127.0.0.1', port }, { path: '/bad' }, isN));
+    expect(bad.code).toBe('PROTOCOL_MISMATCH');
+    expect(bad.details?.wrong_shape).toBe(true);
+    expect(bad.message).toMatch(/GET \/bad/);
+    expect((await failure(requestJson({ host: '127.0.0.1', port }, { path: '/err' }, isN))).code).toBe('SESSION_NOT_FOUND');
+  });
+});

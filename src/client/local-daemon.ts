@@ -1,0 +1,39 @@
+import type { TeleptyConfig } from '../util/config.js';
+import { findDaemon, readToken, type DaemonHandle } from '../wire/discovery.js';
+import { readFileIfExists } from '../wire/local-files.js';
+import { readState, removeStaleState } from '../wire/state-file.js';
+import { writeNewToken } from '../wire/token-file.js';
+
+/**
+ * The daemon of this TELEPTY_HOME as the commands that manage it see it (`daemon start|stop|status|restart`,
+ * `doctor`, `token`): found or not, its claim left behind, its token file. Commands reach the files and discovery
+ * of wire/ through here.
+ */
+export type { DaemonHandle };
+export { readToken };
+
+/** The daemon that answers for this home (its identity proven), or null; `token` defaults to readToken's. */
+export async function findRunningDaemon(config: TeleptyConfig, token?: string): Promise<DaemonHandle | null> {
+  return findDaemon(config, token ?? (await readToken(config)));
+}
+
+/** A state file is there (with no daemon answering: a stale claim). */
+export async function hasStateFile(config: TeleptyConfig): Promise<boolean> {
+  return (await readState(config.paths.stateFile)).kind !== 'missing';
+}
+
+/** Remove a claim left by a daemon that died (only if it is still the same stale file). True when one was removed. */
+export async function removeStaleClaim(config: TeleptyConfig): Promise<boolean> {
+  const found = await readState(config.paths.stateFile);
+  return found.kind !== 'missing' && removeStaleState(found.raw, { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile });
+}
+
+/** The token file's token (trimmed), or null when there is none. */
+export function readTokenFile(config: TeleptyConfig): string | null {
+  return readFileIfExists(config.paths.tokenFile)?.trim() || null;
+}
+
+/** A new token straight into the token file (when no daemon runs to take it). */
+export function rotateTokenFile(config: TeleptyConfig): Promise<string> {
+  return writeNewToken(config.paths.tokenFile);
+}
