@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 /** `telepty fleet …`: set up and run a fleet of machines over NATS (issue 18). Each subcommand loads its own module. */
 export function register(program: Command): void {

@@ -4,7 +4,7 @@ import { TeleptyError } from '../protocol/errors.js';
 import { CastParseError, parseCast } from '../protocol/asciicast.js';
 import { sleep } from '../util/async.js';
 import { isErrno } from '../util/files.js';
-import { examples } from './types.js';
+import { examples } from './command-module.js';
 
 export interface PlayOptions {
   speed: string;
