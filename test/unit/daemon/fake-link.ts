@@ -11,6 +11,8 @@ export class FakeLinkHost implements HostChannel {
   open = true;
   readonly received: DaemonToHost[] = [];
   closed: { code: number; reason: string } | null = null;
+  /** A host that stops answering requests (stuck, or about to go). */
+  silent = false;
   /** The connection this channel feeds (set by the test once made). */
   link: HostLinkConnection | null = null;
   /** How requests are answered; default: inject queued, cancel refused, a 80x24 screen, an empty replay. */
@@ -25,7 +27,7 @@ export class FakeLinkHost implements HostChannel {
     const msg = parseDaemonMessage(text);
     if (!msg) throw new Error(`the daemon sent a frame that is not a daemon link message: ${text}`);
     this.received.push(msg);
-    if (msg.type === 'request' && this.link) {
+    if (msg.type === 'request' && this.link && !this.silent) {
       const reply = { type: 'reply', req_id: msg.req_id, ok: true, result: this.answer(msg.op, msg.args) };
       const link = this.link;
       // A host answers on a later turn.
