@@ -1,5 +1,5 @@
 import type { Logger } from '../../util/log.js';
-import { busRoute } from '../bus/ws.js';
+import { busRoute } from './bus.js';
 import type { DaemonCore } from '../core.js';
 import type { DaemonTimings } from '../timings.js';
 import { hostLinkRoute } from './host-link.js';
