@@ -97,64 +97,49 @@ function buildServer(opts: {
   return { server, upgrade };
 }
 
-export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
-  const { config, log, timings } = opts;
-  const now = opts.now ?? Date.now;
-  const settings = opts.settings ?? settingsFromEnv(opts.env);
-  const { paths } = config;
-  await Promise.all([ensureDir(paths.dataDir), ensureDir(paths.configDir), ensureDir(paths.logDir)]);
-  const token = await ensureToken(paths.tokenFile, log);
-  const probe = async (r: DaemonRecord): Promise<boolean> => (await probeDaemon(r, token)) !== null;
-  const claimDeps = { stateFile: paths.stateFile, lockFile: paths.stateLockFile, probe, now };
-  const identity: Identity = { nonce: randomBytes(16).toString('hex'), home: await homeId(paths), startedAt: new Date(now()).toISOString() };
-  let port = config.port;
-  let stopRequested: ((reason: string) => void) | undefined;
+/** Requests wait until the daemon may serve: `open` once its claim is made, `refuse` when it will not serve. */
+function readyGate(): { ready: Promise<boolean>; open(): void; refuse(): void } {
+  let settle!: (serving: boolean) => void;
+  const ready = new Promise<boolean>((resolve) => (settle = resolve));
+  return { ready, open: () => settle(true), refuse: () => settle(false) };
+}
 
-  const meta = (): MetaResponse => ({
-    name: 'telepty',
-    version: opts.version,
-    pid: process.pid,
-    host: config.host,
-    port,
-    machine_id: config.machineId,
-    started_at: identity.startedAt,
-    uptime_seconds: Math.floor((now() - Date.parse(identity.startedAt)) / 1000),
-    nonce: identity.nonce,
-    home_id: identity.home,
-    home: paths.dataDir,
-    capabilities: CAPABILITIES,
-  });
+interface ClaimDeps {
+  stateFile: string;
+  lockFile: string;
+  probe: (r: DaemonRecord) => Promise<boolean>;
+  now: () => number;
+}
 
-  const core = createCore({ config, env: opts.env, settings, log, timings, now });
-  await core.load();
-  // Listening comes before the claim (the port decides who may claim), but serving comes only after it: a
-  // starter that looks for its daemon at a fixed address must not get an answer from one that has not yet
-  // written (or may still lose, or fail) its claim, so until then requests wait.
-  let settleReady!: (serving: boolean) => void;
-  const ready = new Promise<boolean>((resolve) => (settleReady = resolve));
-  const auth = authPolicy(config, settings, token);
-  const { server, upgrade } = buildServer({ core, config, auth, log, timings, identity, meta, requestShutdown: (reason) => stopRequested?.(reason), ready, now });
-
+/**
+ * Listen, then claim the state file for that address. Listening comes before the claim (the port decides who may
+ * claim), serving only after it (the gate). The port held by another daemon of this home, or a claim lost to one,
+ * is `already-running`; a port held by anything else is CONFLICT.
+ */
+async function listenAndClaim(
+  server: http.Server,
+  gate: ReturnType<typeof readyGate>,
+  opts: { config: TeleptyConfig; version: string; token: string; identity: Identity; claimDeps: ClaimDeps; addressInUseWaitMs: number },
+): Promise<{ kind: 'claimed'; record: DaemonRecord } | { kind: 'already-running'; existing: DaemonRecord }> {
+  const { config, identity, claimDeps } = opts;
   const listened = await listen(server, config.host, config.port).catch((err: unknown) => {
-    settleReady(false);
+    gate.refuse();
     throw err;
   });
   if (listened === 'in-use') {
-    settleReady(false);
-    return { kind: 'already-running', existing: await claimOfPortHolder(config, token, identity.home, probe, timings.addressInUseWaitMs) };
+    gate.refuse();
+    return { kind: 'already-running', existing: await claimOfPortHolder(config, opts.token, identity.home, claimDeps.probe, opts.addressInUseWaitMs) };
   }
-  port = listened;
-  const ownAddress = { host: config.host, port };
-  const record: DaemonRecord = { state_version: STATE_FILE_VERSION, pid: process.pid, host: config.host, port, version: opts.version, started_at: identity.startedAt, nonce: identity.nonce };
+  const record: DaemonRecord = { state_version: STATE_FILE_VERSION, pid: process.pid, host: config.host, port: listened, version: opts.version, started_at: identity.startedAt, nonce: identity.nonce };
   const notServing = (): void => {
-    settleReady(false);
+    gate.refuse();
     server.close();
     server.closeAllConnections();
   };
   let claim;
   try {
     // Our port now: a stale record naming it is never probed (the probe would wait on our own held server).
-    claim = await claimState(record, { ...claimDeps, ownAddress });
+    claim = await claimState(record, { ...claimDeps, ownAddress: { host: config.host, port: listened } });
   } catch (err) {
     notServing();
     throw err;
@@ -163,17 +148,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     notServing();
     return { kind: 'already-running', existing: claim.existing };
   }
-  core.activate();
-  settleReady(true);
-  log.info(`telepty ${opts.version} listening on ${config.host}:${port} (pid ${process.pid}, machine ${config.machineId})`);
+  return { kind: 'claimed', record };
+}
 
+/** The serving daemon: its claim watched, and a stop that closes the server, flushes the core and releases the claim. */
+function runDaemon(opts: { record: DaemonRecord; server: http.Server; upgrade: ReturnType<typeof createUpgradeRouter>; core: DaemonCore; claimDeps: ClaimDeps; timings: DaemonTimings; log: Logger }): RunningDaemon {
+  const { record, server, upgrade, core, claimDeps, timings, log } = opts;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let stopping: Promise<void> | undefined;
   const claimWatch = watchClaim({
     ...claimDeps,
     record,
-    ownAddress,
+    ownAddress: { host: record.host, port: record.port },
     intervalMs: timings.claimCheckIntervalMs,
     log,
     stopping: () => stopping !== undefined,
@@ -196,12 +183,56 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     })();
     return stopping;
   }
-  stopRequested = (reason) => {
-    // Answer the request first; stop on the next turn of the loop.
-    setImmediate(() => void stop(reason));
+  return { record, stop, closed };
+}
+
+/** The composition root: the core, its adapters (HTTP routes, sockets), the server, the claim. */
+export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
+  const { config, log, timings } = opts;
+  const now = opts.now ?? Date.now;
+  const settings = opts.settings ?? settingsFromEnv(opts.env);
+  const { paths } = config;
+  await Promise.all([ensureDir(paths.dataDir), ensureDir(paths.configDir), ensureDir(paths.logDir)]);
+  const token = await ensureToken(paths.tokenFile, log);
+  const probe = async (r: DaemonRecord): Promise<boolean> => (await probeDaemon(r, token)) !== null;
+  const claimDeps: ClaimDeps = { stateFile: paths.stateFile, lockFile: paths.stateLockFile, probe, now };
+  const identity: Identity = { nonce: randomBytes(16).toString('hex'), home: await homeId(paths), startedAt: new Date(now()).toISOString() };
+  let port = config.port;
+  let running: RunningDaemon | undefined;
+
+  const meta = (): MetaResponse => ({
+    name: 'telepty',
+    version: opts.version,
+    pid: process.pid,
+    host: config.host,
+    port,
+    machine_id: config.machineId,
+    started_at: identity.startedAt,
+    uptime_seconds: Math.floor((now() - Date.parse(identity.startedAt)) / 1000),
+    nonce: identity.nonce,
+    home_id: identity.home,
+    home: paths.dataDir,
+    capabilities: CAPABILITIES,
+  });
+  // Answer the request first; stop on the next turn of the loop.
+  const requestShutdown = (reason: string): void => {
+    const daemon = running;
+    if (daemon) setImmediate(() => void daemon.stop(reason));
   };
 
-  return { kind: 'serving', daemon: { record, stop, closed } };
+  const core = createCore({ config, env: opts.env, settings, log, timings, now });
+  await core.load();
+  const gate = readyGate();
+  const auth = authPolicy(config, settings, token);
+  const { server, upgrade } = buildServer({ core, config, auth, log, timings, identity, meta, requestShutdown, ready: gate.ready, now });
+  const claimed = await listenAndClaim(server, gate, { config, version: opts.version, token, identity, claimDeps, addressInUseWaitMs: timings.addressInUseWaitMs });
+  if (claimed.kind === 'already-running') return claimed;
+  port = claimed.record.port;
+  core.activate();
+  running = runDaemon({ record: claimed.record, server, upgrade, core, claimDeps, timings, log });
+  gate.open();
+  log.info(`telepty ${opts.version} listening on ${config.host}:${port} (pid ${process.pid}, machine ${config.machineId})`);
+  return { kind: 'serving', daemon: running };
 }
 
 /**
