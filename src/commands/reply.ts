@@ -4,6 +4,7 @@ import { injectOne } from '../client/inject.js';
 import { findCurrentSession } from '../client/identity.js';
 import { listSessions } from '../client/sessions.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
+import { isOnMachine, replyAddressOf } from '../protocol/address.js';
 import { assertSessionId, parseAddress, type SessionAddress } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
@@ -23,7 +24,7 @@ function localTarget(to: string, machineId: string): string {
     if (!isTeleptyError(err)) throw err;
     throw new TeleptyError('INVALID_FIELD', `the last sender ${JSON.stringify(to)} is not a session address (id or id@host); reply through the bus instead`);
   }
-  if (address.host !== null && address.host !== machineId) {
+  if (!isOnMachine(address, machineId)) {
     throw new TeleptyError('UNKNOWN_HOST', `the last sender ${to} is on machine ${address.host}, not this one (${machineId}); replies to other machines are not relayed, so nothing was sent`);
   }
   return address.id;
@@ -54,7 +55,7 @@ export function register(program: Command): void {
       }
       const { session } = found;
       const self = session.id;
-      const to = session.last_reply_to ?? session.last_from;
+      const to = replyAddressOf(session.last_reply_to, session.last_from);
       if (!to) throw new TeleptyError('NOT_FOUND', `nobody has sent session ${self} a prompt with a sender yet: nothing to reply to`);
       const target = localTarget(to, session.locator.machine_id);
       const r = await injectOne(client, target, {

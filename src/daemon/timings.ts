@@ -1,5 +1,5 @@
 import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
-import type { BusWsTimings } from './bus/ws.js';
+import type { BusWsTimings } from './ws/bus.js';
 import type { SessionTimings } from './sessions/service.js';
 
 /** Every daemon timing, named with its reason; tests shrink them through options or TELEPTY_* env. */

@@ -11,6 +11,8 @@ import type { ScreenQuery, ScreenState, SessionType } from './session.js';
 export type HostScreen = ScreenState;
 
 export const HOST_LINK_PATH = '/api/host';
+/** Largest frame either end of the link accepts: a replay or screen answer carries the whole scrollback. */
+export const HOST_LINK_MAX_PAYLOAD = 64 * 1024 * 1024;
 /**
  * v3 added exactly-once delivery: `inject_ack` (daemon → host) for `inject_result`, which the host keeps and
  * sends again after a reconnect until acknowledged; `meta` on inject jobs and results; `known` on inject replies.
@@ -88,13 +90,6 @@ export interface HostGap {
   type: 'gap';
 }
 
-/** An event the host reports for the daemon to publish (inject progress). */
-export interface HostEvent {
-  type: 'event';
-  kind: string;
-  fields: Record<string, unknown>;
-}
-
 /** An inject job wrote its text and Enter (or its text alone, for no_enter). */
 export interface HostInjectWritten {
   type: 'inject_written';
@@ -129,7 +124,7 @@ export interface InjectJobMeta {
   extra?: Record<string, unknown>;
 }
 
-export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostEvent | HostInjectWritten | HostInjectResult;
+export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostInjectWritten | HostInjectResult;
 
 export interface DaemonWelcome {
   type: 'welcome';
@@ -213,47 +208,188 @@ export interface DaemonRequest<K extends HostRequestOp = HostRequestOp> {
 
 export type DaemonToHost = DaemonWelcome | DaemonRename | DaemonKill | DaemonInput | DaemonResize | DaemonSubscribe | DaemonRequest | DaemonInjectAck;
 
+/*
+ * Guards: every message is checked whole (each field's type, every union member), so the receiver may use it as
+ * typed. A frame that fails its guard is no link message: the receiver closes the link (the daemon) or ignores it
+ * (the host).
+ */
 
-function isObj(v: unknown): v is Record<string, unknown> {
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const isInt = (v: unknown): v is number => Number.isInteger(v);
+const isStrOrNull = (v: unknown): v is string | null => v === null || isStr(v);
+const isIntOrNull = (v: unknown): v is number | null => v === null || isInt(v);
+/** An optional field: absent, or of its type. */
+const opt = (v: unknown, guard: (x: unknown) => boolean): boolean => v === undefined || guard(v);
+const isStrArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
 
-const HOST_TYPES = new Set(['hello', 'state', 'reply', 'exit', 'gap', 'event', 'inject_written', 'inject_result']);
-const DAEMON_TYPES = new Set(['welcome', 'rename', 'kill', 'input', 'resize', 'subscribe', 'request', 'inject_ack']);
-
-/** A link message of one of `types`, or null (the receiver closes a link that sends anything else). */
-function parseLinkMessage<T>(text: string, types: Set<string>): T | null {
-  const v = parseJsonFrame(text);
-  return isObj(v) && typeof v.type === 'string' && types.has(v.type) ? (v as unknown as T) : null;
-}
-
-/** Parse a text frame from a host. */
-export function parseHostMessage(text: string): HostToDaemon | null {
-  return parseLinkMessage<HostToDaemon>(text, HOST_TYPES);
-}
-
-/** Parse a text frame from the daemon. */
-export function parseDaemonMessage(text: string): DaemonToHost | null {
-  return parseLinkMessage<DaemonToHost>(text, DAEMON_TYPES);
-}
-
-export function isHostHello(m: HostToDaemon): m is HostHello {
-  if (m.type !== 'hello') return false;
-  const h = m as unknown as Record<string, unknown>;
-  const s = h.session;
+export function isHostSessionInfo(s: unknown): s is HostSessionInfo {
   return (
-    typeof h.link_version === 'number' &&
-    typeof h.host_instance === 'string' &&
-    h.host_instance.length >= 16 &&
-    h.host_instance.length <= 128 &&
-    typeof h.session_id === 'string' &&
     isObj(s) &&
     (s.type === 'spawned' || s.type === 'wrapped') &&
-    typeof s.command === 'string' &&
-    Array.isArray(s.args) &&
-    typeof s.cwd === 'string' &&
-    Number.isInteger(s.host_pid) &&
-    Number.isInteger(s.cols) &&
-    Number.isInteger(s.rows)
+    isStr(s.command) &&
+    isStrArray(s.args) &&
+    isStr(s.cwd) &&
+    isIntOrNull(s.pid) &&
+    isInt(s.host_pid) &&
+    isInt(s.cols) &&
+    isInt(s.rows) &&
+    isStr(s.term) &&
+    isStr(s.created_at) &&
+    isStr(s.last_activity_at) &&
+    isBool(s.bracketed_paste) &&
+    isBool(s.alt_screen) &&
+    opt(s.spawn_request_id, isStr)
   );
+}
+
+function isHelloShape(h: Obj): boolean {
+  return (
+    isInt(h.link_version) &&
+    isStr(h.host_instance) &&
+    h.host_instance.length >= 16 &&
+    h.host_instance.length <= 128 &&
+    isStr(h.session_id) &&
+    isBool(h.id_flexible) &&
+    isHostSessionInfo(h.session)
+  );
+}
+
+export function isInjectJobMeta(m: unknown): m is InjectJobMeta {
+  return (
+    isObj(m) &&
+    isStrOrNull(m.from) &&
+    isStrOrNull(m.reply_to) &&
+    isStrOrNull(m.thread_id) &&
+    isBool(m.reply_expected) &&
+    isBool(m.no_enter) &&
+    isBool(m.enter_only) &&
+    isStr(m.source_type) &&
+    opt(m.extra, isObj)
+  );
+}
+
+const RESULT_STATUSES = new Set(['written', 'entered', 'submitted', 'failed']);
+
+function isInjectResultShape(m: Obj): boolean {
+  return (
+    isStr(m.inject_id) &&
+    isStr(m.status) &&
+    RESULT_STATUSES.has(m.status) &&
+    isStrOrNull(m.written_at) &&
+    isStrOrNull(m.submitted_at) &&
+    opt(m.code, isStr) &&
+    opt(m.error, isStr) &&
+    opt(m.seen, isStr) &&
+    opt(m.meta, isInjectJobMeta)
+  );
+}
+
+export function isHostInjectResult(m: unknown): m is HostInjectResult {
+  return isObj(m) && m.type === 'inject_result' && isInjectResultShape(m);
+}
+
+function isErrorBody(v: unknown): v is ErrorBody {
+  return isObj(v) && isStr(v.error) && isStr(v.code);
+}
+
+/** The fields of each message a host sends, by its type. */
+const HOST_MESSAGE_SHAPES: Record<HostToDaemon['type'], (m: Obj) => boolean> = {
+  hello: isHelloShape,
+  state: (m) =>
+    opt(m.last_activity_at, isStr) &&
+    opt(m.bracketed_paste, isBool) &&
+    opt(m.alt_screen, isBool) &&
+    // A size is reported whole: both or neither.
+    (m.cols === undefined) === (m.rows === undefined) &&
+    opt(m.cols, isInt) &&
+    opt(m.rows, isInt) &&
+    opt(m.direct_viewers, (v) => isInt(v) && (v as number) >= 0),
+  reply: (m) => isInt(m.req_id) && (m.ok === true ? 'result' in m : m.ok === false && isErrorBody(m.error)),
+  exit: (m) => isIntOrNull(m.code) && isIntOrNull(m.signal),
+  gap: () => true,
+  inject_written: (m) => isStr(m.inject_id) && isStr(m.written_at),
+  inject_result: isInjectResultShape,
+};
+
+function isInjectJobArgs(a: unknown): a is InjectJobArgs {
+  return isObj(a) && isStr(a.inject_id) && isStr(a.text) && isBool(a.no_enter) && isBool(a.enter_only) && opt(a.force, isBool) && opt(a.meta, isInjectJobMeta);
+}
+
+/** The arguments of each request the daemon makes, by its op. */
+const REQUEST_ARGS: Record<HostRequestOp, (a: unknown) => boolean> = {
+  screen: (a) => isObj(a) && opt(a.lines, isInt) && isBool(a.scrollback) && isBool(a.ansi),
+  replay: isObj,
+  inject: isInjectJobArgs,
+  cancel_inject: (a) => isObj(a) && isStr(a.inject_id),
+};
+
+function isRequestOp(v: unknown): v is HostRequestOp {
+  return isStr(v) && Object.hasOwn(REQUEST_ARGS, v);
+}
+
+/** The fields of each message the daemon sends, by its type. */
+const DAEMON_MESSAGE_SHAPES: Record<DaemonToHost['type'], (m: Obj) => boolean> = {
+  welcome: (m) => isInt(m.link_version) && isStr(m.session_id),
+  rename: (m) => isStr(m.new_id),
+  kill: (m) => isStr(m.reason),
+  input: (m) => isStr(m.data),
+  resize: (m) => isInt(m.cols) && isInt(m.rows),
+  subscribe: (m) => isBool(m.on),
+  request: (m) => isInt(m.req_id) && isRequestOp(m.op) && REQUEST_ARGS[m.op](m.args),
+  inject_ack: (m) => isStrArray(m.inject_ids),
+};
+
+/** The result a host answers to each request, by its op. */
+const REQUEST_RESULTS: { [K in HostRequestOp]: (r: unknown) => r is HostRequestMap[K]['result'] } = {
+  screen: (r): r is HostScreen =>
+    isObj(r) && isInt(r.cols) && isInt(r.rows) && isObj(r.cursor) && isInt(r.cursor.x) && isInt(r.cursor.y) && isBool(r.alt_screen) && isBool(r.bracketed_paste) && isStrArray(r.lines),
+  replay: (r): r is { data: string } => isObj(r) && isStr(r.data),
+  inject: (r): r is InjectReply =>
+    isObj(r) &&
+    r.queued === true &&
+    isInt(r.position) &&
+    (r.known === undefined || r.known === 'running' || (r.known === 'done' && isHostInjectResult(r.result) && isBool(r.acked))),
+  cancel_inject: (r): r is { cancelled: boolean } => isObj(r) && isBool(r.cancelled),
+};
+
+/** Whether `result` is what a host answers to a request of `op`. */
+export function isHostRequestResult<K extends HostRequestOp>(op: K, result: unknown): result is HostRequestMap[K]['result'] {
+  return REQUEST_RESULTS[op](result);
+}
+
+function hasShape<T extends { type: string }>(v: unknown, shapes: Record<T['type'], (m: Obj) => boolean>): v is T {
+  return isObj(v) && isStr(v.type) && Object.hasOwn(shapes, v.type) && shapes[v.type as T['type']](v);
+}
+
+/** Whether `v` is a complete, well-formed message from a host. */
+export function isHostMessage(v: unknown): v is HostToDaemon {
+  return hasShape<HostToDaemon>(v, HOST_MESSAGE_SHAPES);
+}
+
+/** Whether `v` is a complete, well-formed message from the daemon. */
+export function isDaemonMessage(v: unknown): v is DaemonToHost {
+  return hasShape<DaemonToHost>(v, DAEMON_MESSAGE_SHAPES);
+}
+
+/** Parse a text frame from a host: the message, or null when it is not a complete host link message. */
+export function parseHostMessage(text: string): HostToDaemon | null {
+  const v = parseJsonFrame(text);
+  return isHostMessage(v) ? v : null;
+}
+
+/** Parse a text frame from the daemon: the message, or null when it is not a complete daemon link message. */
+export function parseDaemonMessage(text: string): DaemonToHost | null {
+  const v = parseJsonFrame(text);
+  return isDaemonMessage(v) ? v : null;
+}
+
+/** A hello: the first message of every link (parseHostMessage has checked all of its fields). */
+export function isHostHello(m: HostToDaemon): m is HostHello {
+  return m.type === 'hello';
 }

@@ -1,3 +1,4 @@
+import { replyAddressOf } from './address.js';
 import { TeleptyError } from './errors.js';
 import { isRecord } from './guard.js';
 import { assertSessionId } from './ids.js';
@@ -146,7 +147,7 @@ export function parseInjectOptions(o: Fields, defaults: { wait: boolean }, idHea
   const from = ref(o, 'from');
   return {
     from,
-    reply_to: ref(o, 'reply_to') ?? from,
+    reply_to: replyAddressOf(ref(o, 'reply_to'), from),
     thread_id: ref(o, 'thread_id'),
     reply_expected: optBool(o, 'reply_expected') ?? false,
     no_enter: optBool(o, 'no_enter') ?? false,

@@ -1,9 +1,12 @@
 import type { BusEvent } from '../../protocol/bus.js';
 import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
-import { parseAddress } from '../../protocol/ids.js';
+import { replyAddressOf } from '../../protocol/address.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, parsePrompt } from '../../protocol/inject.js';
 import type { Logger } from '../../util/log.js';
+import { injectFailedFields } from '../inject/events.js';
 import type { Injector } from '../inject/injector.js';
+import { locate, unknownHost } from '../sessions/targets.js';
+import type { InjectOrigin } from '../target.js';
 import type { Bus } from './bus.js';
 
 export const TURN_REQUEST = 'turn_request';
@@ -23,25 +26,25 @@ export function startAutoRouter(bus: Bus, injector: Injector, machineId: string,
     if (ev.kind !== TURN_REQUEST && ev.type !== TURN_REQUEST) return;
     const payload = typeof ev.payload === 'object' && ev.payload !== null ? (ev.payload as Record<string, unknown>) : {};
     const extra = { turn_id: payload.turn_id ?? null, original_message_id: ev.message_id, source_host: machineId, auto_routed: true };
-    const fail = (e: TeleptyError): void => bus.emit('inject_failed', { target_agent: ev.target, code: e.code, error: e.message, source_type: 'bus_auto_route', delivered: false, ...extra });
+    const origin: InjectOrigin = { source_type: 'bus_auto_route', extra };
+    // Refused before it became a job: no inject id.
+    const fail = (e: TeleptyError): void => bus.emit('inject_failed', injectFailedFields(e, ev.target, origin));
     try {
       if (!ev.target) throw new TeleptyError('INVALID_EVENT', 'a turn_request needs a target');
-      const address = parseAddress(ev.target);
-      if (address.host !== null && address.host !== machineId) {
-        throw new TeleptyError('UNKNOWN_HOST', `target ${ev.target} is on host ${address.host}; no peer is configured for it, so it was not delivered`);
-      }
+      const where = locate(ev.target, machineId);
+      if (!where.local) throw unknownHost(`target ${ev.target}`, where.machineId);
       const prompt = parsePrompt(payload.prompt);
       const from = text(ev.source);
       void injector
-        .inject(address.id, prompt, {
+        .inject(where.id, prompt, {
           from,
-          reply_to: text(ev.reply_to) ?? from,
+          reply_to: replyAddressOf(text(ev.reply_to), from),
           thread_id: text(payload.thread_id) ?? text(ev.thread_id),
           reply_expected: true,
           no_enter: false,
           wait: false,
           timeout_ms: DEFAULT_INJECT_TIMEOUT_MS,
-        }, { source_type: 'bus_auto_route', extra })
+        }, origin)
         // The injector publishes inject_failed (with this turn's fields) for every failure it meets.
         .catch((err: unknown) => {
           if (!isTeleptyError(err)) log.error('auto-route inject failed', err);

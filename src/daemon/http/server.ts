@@ -73,18 +73,17 @@ export function refuseSocket(socket: Duplex, err: unknown, log: Logger, remote =
   socket.destroy();
 }
 
-export function createHttpServer(opts: HttpServerOptions): http.Server {
-  const { router, auth, log } = opts;
-  const bodyLimit = opts.bodyLimit ?? MAX_BODY_BYTES;
+/** CORS headers for an allowed origin (none otherwise). */
+function corsHeaders(auth: AuthPolicy, req: http.IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin;
+  return origin && auth.isOriginAllowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};
+}
 
-  const corsHeaders = (req: http.IncomingMessage): Record<string, string> => {
-    const origin = req.headers.origin;
-    return origin && auth.isOriginAllowed(origin) ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};
-  };
+type AuthCheck = (what: string, req: http.IncomingMessage, isPublic: boolean) => void;
 
-  /** Every refusal (auth, origin, host) is logged, so an attack is visible; a flood is summarised. */
-  const noteRefusal = rateLimitedWarn(log);
-  const checkAuth = (what: string, req: http.IncomingMessage, isPublic: boolean): void => {
+/** Every refusal (auth, origin, host) is logged, so an attack is visible; a flood is summarised. */
+function authChecker(auth: AuthPolicy, noteRefusal: (line: string) => void): AuthCheck {
+  return (what, req, isPublic) => {
     const peer = req.socket.remoteAddress ?? '';
     try {
       auth.check({ peer, headers: req.headers, isPublic });
@@ -93,14 +92,19 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       throw err;
     }
   };
+}
 
-  let serving: boolean | undefined = opts.ready ? undefined : true;
-  const settled = opts.ready?.then(
+/**
+ * Run `serve` once the daemon may serve (at once when it already may); otherwise close the connection. Without
+ * `ready` it always may.
+ */
+function servingGate(ready: Promise<boolean> | undefined): (socket: Duplex, serve: () => void) => void {
+  let serving: boolean | undefined = ready ? undefined : true;
+  const settled = ready?.then(
     (ok) => (serving = ok),
     () => (serving = false),
   );
-  /** Run `serve` once the daemon may serve (at once when it already may); otherwise close the connection. */
-  const whenServing = (socket: Duplex, serve: () => void): void => {
+  return (socket, serve) => {
     if (serving === true) return serve();
     if (serving === false || !settled) return void socket.destroy();
     void settled.then(() => {
@@ -108,100 +112,129 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
       else socket.destroy();
     });
   };
+}
+
+/** The answer to a CORS preflight. */
+function answerPreflight(res: http.ServerResponse, cors: Record<string, string>): void {
+  res.writeHead(204, {
+    ...cors,
+    'access-control-allow-methods': 'GET, POST, PATCH, DELETE',
+    'access-control-allow-headers': `content-type, authorization, ${TOKEN_HEADER}`,
+    'access-control-max-age': '600',
+  });
+  res.end();
+}
+
+/**
+ * A client that found its daemon through the state file names it by nonce (saving a probe first): another daemon
+ * refuses before anything is done; the one named says so in its answer (added to `headers`).
+ */
+function checkNonce(opts: HttpServerOptions, req: http.IncomingMessage, headers: Record<string, string>): void {
+  const expected = req.headers[DAEMON_NONCE_HEADER];
+  if (expected === undefined || opts.nonce === undefined) return;
+  if (expected !== opts.nonce) {
+    const serves = opts.home === undefined ? '' : ` (this daemon serves the home ${opts.home})`;
+    throw new TeleptyError('DAEMON_MISMATCH', `this is not the daemon that request was meant for: the nonce differs${serves}; it was not carried out`);
+  }
+  headers[DAEMON_NONCE_HEADER] = opts.nonce;
+}
+
+/** Answer 413, then discard what the client is still sending (bounded: past that the socket is closed). */
+function refuseOversized(req: http.IncomingMessage, res: http.ServerResponse, err: TeleptyError, cors: Record<string, string>): void {
+  sendJson(res, err.status, err.toBody(), cors);
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > MAX_DRAIN_BYTES) req.socket.destroy();
+  });
+  req.resume();
+}
+
+/** A request the HTTP parser could not read: 400 and close. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, log: Logger): void {
+  log.debug(`client error: ${err.code ?? err.message}`);
+  if (socket.writable) {
+    const text = JSON.stringify({ error: 'malformed HTTP request', code: 'BAD_REQUEST' });
+    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
+  }
+  socket.destroy();
+}
+
+/** One API request: auth, nonce, route, body (validated at the edge), handler, answer. */
+async function handleRequest(opts: HttpServerOptions, checkAuth: AuthCheck, noteRefusal: (line: string) => void, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const { router, auth, log } = opts;
+  const method = req.method ?? 'GET';
+  const url = parseUrl(req.url);
+  const peer = req.socket.remoteAddress ?? '';
+  const remote = !isLocalConnection(req.socket);
+  /** Headers of every answer: CORS for an allowed origin, and the nonce proof. */
+  const cors = corsHeaders(auth, req);
+  const what = `${method} ${(url?.pathname ?? '?').slice(0, 100)}`;
+  if (!url || !(url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`))) {
+    checkAuth(what, req, false);
+    throw new TeleptyError('NOT_FOUND', 'no such route');
+  }
+  if (method === 'OPTIONS') {
+    checkAuth(what, req, true);
+    answerPreflight(res, cors);
+    return;
+  }
+  const match = router.match(method, url.pathname);
+  checkAuth(what, req, match.kind === 'found' && match.route.public === true);
+  checkNonce(opts, req, cors);
+  if (match.kind === 'found' && match.route.localOnly && remote) {
+    noteRefusal(`refused ${what} from ${peer}: local only`);
+    throw new TeleptyError('FORBIDDEN', 'this route is only for the local user (a connection from this machine)');
+  }
+  if (match.kind === 'bad-path') throw new TeleptyError('BAD_REQUEST', 'the path is not valid percent-encoding');
+  if (match.kind === 'not-found' || !KNOWN_METHODS.has(method)) throw new TeleptyError('NOT_FOUND', `no route ${method} ${url.pathname}`);
+  if (match.kind === 'method-not-allowed') {
+    sendJson(res, 405, new TeleptyError('METHOD_NOT_ALLOWED', `${method} is not allowed here`).toBody(), { allow: match.allowed.join(', '), ...cors });
+    return;
+  }
+  if (BODY_METHODS.has(method) && !isJsonContentType(req.headers['content-type']) && !isBodyless(req)) {
+    throw new TeleptyError('UNSUPPORTED_MEDIA_TYPE', 'POST and PATCH bodies must be sent as Content-Type: application/json');
+  }
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  try {
+    // Validate at the edge: every body is read (bounded) and parsed before any handler runs.
+    const body = BODY_METHODS.has(method) ? await readJsonBody(req, opts.bodyLimit ?? MAX_BODY_BYTES) : undefined;
+    const ctx: RequestContext = {
+      method: method as HttpMethod,
+      path: url.pathname,
+      params: match.params,
+      query: url.searchParams,
+      headers: req.headers,
+      peer,
+      remote,
+      signal: abort.signal,
+      body,
+    };
+    const result = await match.route.handler(ctx);
+    sendJson(res, result.status ?? 200, result.body, cors);
+  } catch (err) {
+    if (err instanceof TeleptyError && err.code === 'PAYLOAD_TOO_LARGE') {
+      refuseOversized(req, res, err, cors);
+      return;
+    }
+    sendError(res, err, log, `${method} ${url.pathname}`, cors, remote);
+  }
+}
+
+export function createHttpServer(opts: HttpServerOptions): http.Server {
+  const { log } = opts;
+  const noteRefusal = rateLimitedWarn(log);
+  const checkAuth = authChecker(opts.auth, noteRefusal);
+  const whenServing = servingGate(opts.ready);
 
   const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
     whenServing(req.socket, () => {
-      void handle(req, res).catch((err: unknown) => sendError(res, err, log, 'request handler', {}, !isLocalConnection(req.socket)));
+      void handleRequest(opts, checkAuth, noteRefusal, req, res).catch((err: unknown) => sendError(res, err, log, 'request handler', {}, !isLocalConnection(req.socket)));
     });
   });
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const method = req.method ?? 'GET';
-    const url = parseUrl(req.url);
-    const peer = req.socket.remoteAddress ?? '';
-    const remote = !isLocalConnection(req.socket);
-    /** Headers of every answer: CORS for an allowed origin, and the nonce proof (below). */
-    const cors = corsHeaders(req);
-    const what = `${method} ${(url?.pathname ?? '?').slice(0, 100)}`;
-    if (!url || !(url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`))) {
-      checkAuth(what, req, false);
-      throw new TeleptyError('NOT_FOUND', 'no such route');
-    }
-    if (method === 'OPTIONS') {
-      checkAuth(what, req, true);
-      res.writeHead(204, {
-        ...cors,
-        'access-control-allow-methods': 'GET, POST, PATCH, DELETE',
-        'access-control-allow-headers': `content-type, authorization, ${TOKEN_HEADER}`,
-        'access-control-max-age': '600',
-      });
-      res.end();
-      return;
-    }
-    const match = router.match(method, url.pathname);
-    checkAuth(what, req, match.kind === 'found' && match.route.public === true);
-    // A client that found its daemon through the state file names it by nonce (saving a probe first): another
-    // daemon refuses before anything is done; the one named says so in its answer.
-    const expected = req.headers[DAEMON_NONCE_HEADER];
-    if (expected !== undefined && opts.nonce !== undefined) {
-      if (expected !== opts.nonce) {
-        const serves = opts.home === undefined ? '' : ` (this daemon serves the home ${opts.home})`;
-        throw new TeleptyError('DAEMON_MISMATCH', `this is not the daemon that request was meant for: the nonce differs${serves}; it was not carried out`);
-      }
-      cors[DAEMON_NONCE_HEADER] = opts.nonce;
-    }
-    if (match.kind === 'found' && match.route.localOnly && remote) {
-      noteRefusal(`refused ${what} from ${peer}: local only`);
-      throw new TeleptyError('FORBIDDEN', 'this route is only for the local user (a connection from this machine)');
-    }
-    if (match.kind === 'bad-path') throw new TeleptyError('BAD_REQUEST', 'the path is not valid percent-encoding');
-    if (match.kind === 'not-found' || !KNOWN_METHODS.has(method)) throw new TeleptyError('NOT_FOUND', `no route ${method} ${url.pathname}`);
-    if (match.kind === 'method-not-allowed') {
-      sendJson(res, 405, new TeleptyError('METHOD_NOT_ALLOWED', `${method} is not allowed here`).toBody(), { allow: match.allowed.join(', '), ...cors });
-      return;
-    }
-    if (BODY_METHODS.has(method) && !isJsonContentType(req.headers['content-type']) && !isBodyless(req)) {
-      throw new TeleptyError('UNSUPPORTED_MEDIA_TYPE', 'POST and PATCH bodies must be sent as Content-Type: application/json');
-    }
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    try {
-      // Validate at the edge: every body is read (bounded) and parsed before any handler runs.
-      const body = BODY_METHODS.has(method) ? await readJsonBody(req, bodyLimit) : undefined;
-      const ctx: RequestContext = {
-        method: method as HttpMethod,
-        path: url.pathname,
-        params: match.params,
-        query: url.searchParams,
-        headers: req.headers,
-        peer,
-        remote,
-        signal: abort.signal,
-        body,
-      };
-      const result = await match.route.handler(ctx);
-      sendJson(res, result.status ?? 200, result.body, cors);
-    } catch (err) {
-      if (err instanceof TeleptyError && err.code === 'PAYLOAD_TOO_LARGE') {
-        refuseOversized(req, res, err, cors);
-        return;
-      }
-      sendError(res, err, log, `${method} ${url.pathname}`, cors, remote);
-    }
-  }
-
-  /** Answer 413, then discard what the client is still sending (bounded: past that the socket is closed). */
-  function refuseOversized(req: http.IncomingMessage, res: http.ServerResponse, err: TeleptyError, cors: Record<string, string>): void {
-    sendJson(res, err.status, err.toBody(), cors);
-    let drained = 0;
-    req.on('data', (chunk: Buffer) => {
-      drained += chunk.length;
-      if (drained > MAX_DRAIN_BYTES) req.socket.destroy();
-    });
-    req.resume();
-  }
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => log.debug(`upgrade socket error: ${err.message}`));
@@ -218,14 +251,7 @@ export function createHttpServer(opts: HttpServerOptions): http.Server {
     });
   });
 
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    log.debug(`client error: ${err.code ?? err.message}`);
-    if (socket.writable) {
-      const text = JSON.stringify({ error: 'malformed HTTP request', code: 'BAD_REQUEST' });
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
-    }
-    socket.destroy();
-  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, log));
 
   return server;
 }

@@ -6,7 +6,11 @@ import { isSessionId } from '../../protocol/ids.js';
 import { multicastInjectId, type InjectOptions, type InjectResponse, type InjectStatus, type MulticastResult, type SubmitStrategy, type TimeoutJob } from '../../protocol/inject.js';
 import { withTimeout } from '../../util/async.js';
 import type { Logger } from '../../util/log.js';
-import type { SessionEntry, SessionRegistry } from '../sessions/registry.js';
+import { replyAddressOf } from '../../protocol/address.js';
+import type { HostHandle, InjectOrigin, SessionEntry } from '../target.js';
+import { injectFailedFields } from './events.js';
+
+export type { InjectOrigin } from '../target.js';
 
 export interface InjectorTimings {
   /** The host answers "queued" at once; a host that does not within this is stuck. */
@@ -15,10 +19,15 @@ export interface InjectorTimings {
   pendingTtlMs: number;
 }
 
-/** Where an inject came from, carried into its events (the bus auto-router adds turn_id and friends). */
-export interface InjectOrigin {
-  source_type: 'api' | 'bus_auto_route';
-  extra?: Record<string, unknown>;
+/** The sessions as the injector needs them (the registry, sessions/registry.ts, is one). */
+export interface InjectSessions {
+  /** Whether a restart's hosts are still awaited. */
+  awaitingHosts(): boolean;
+  whenHostsBack(): Promise<void>;
+  get(id: string): SessionEntry | undefined;
+  list(): SessionEntry[];
+  /** The entry with a live host link, or why there is none (a TeleptyError). */
+  requireConnected(id: unknown): SessionEntry & { link: HostHandle };
 }
 
 interface Pending {
@@ -33,7 +42,7 @@ interface Pending {
 }
 
 export interface InjectorDeps {
-  registry: SessionRegistry;
+  registry: InjectSessions;
   events: EventSink;
   log: Logger;
   timings: InjectorTimings;
@@ -186,7 +195,7 @@ export class Injector {
     } else {
       if (opts.from !== null) {
         entry.lastFrom = opts.from;
-        entry.lastReplyTo = opts.reply_to ?? opts.from;
+        entry.lastReplyTo = replyAddressOf(opts.reply_to, opts.from);
         entry.lastThreadId = opts.thread_id;
         this.deps.changed();
       }
@@ -332,6 +341,6 @@ export class Injector {
 
   /** Every inject that fails is published as `inject_failed`, with its code (and the router's correlation fields). */
   private announceFailure(target: string | null, injectId: string | null, e: TeleptyError, origin: InjectOrigin): void {
-    this.deps.events.emit('inject_failed', { inject_id: injectId, target_agent: target, code: e.code, error: e.message, delivered: false, source_type: origin.source_type, ...origin.extra });
+    this.deps.events.emit('inject_failed', injectFailedFields(e, target, origin, injectId));
   }
 }

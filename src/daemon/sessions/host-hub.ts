@@ -1,27 +1,22 @@
-import type WebSocket from 'ws';
 import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import {
-  HOST_LINK_PATH,
   HOST_LINK_MIN_VERSION,
   HOST_LINK_VERSION,
   LINK_CLOSE,
   exitCodeOf,
-  isHostHello,
+  isHostRequestResult,
   parseHostMessage,
   type DaemonToHost,
+  type HostHello,
   type HostReply,
   type HostRequestMap,
   type HostRequestOp,
   type HostToDaemon,
 } from '../../protocol/host-link.js';
-import type { EventSink } from '../../protocol/events.js';
 import type { Logger } from '../../util/log.js';
-import type { Injector } from '../inject/injector.js';
-import type { WsRoute } from '../ws/upgrade.js';
-import type { HostHandle, SessionEntry, SessionRegistry } from './registry.js';
-import { watchHeartbeat } from '../ws/heartbeat.js';
+import type { HostHandle, SessionEntry } from '../target.js';
+import type { SessionRegistry } from './registry.js';
 import type { ViewerHub } from './viewer-hub.js';
-
 
 export interface HostHubTimings {
   /** A host that connects must say hello within this. */
@@ -30,34 +25,66 @@ export interface HostHubTimings {
   linkHeartbeatMs: number;
 }
 
-/** Host link frames can carry a scrollback snapshot. */
-const HOST_LINK_MAX_PAYLOAD = 64 * 1024 * 1024;
+/**
+ * One host link as the hub sees it, whatever carries it (a WebSocket in the daemon, an in-memory pair in tests):
+ * text frames out, and a way to end it.
+ */
+export interface HostChannel {
+  /** Whether frames sent now still go out. */
+  readonly open: boolean;
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** What the hub tells the injector about a host's jobs (the injector implements it). */
+export interface InjectOutcomes {
+  onWritten(entry: SessionEntry, msg: Extract<HostToDaemon, { type: 'inject_written' }>): void;
+  onResult(entry: SessionEntry, msg: Extract<HostToDaemon, { type: 'inject_result' }>): void;
+  onHostGone(entry: SessionEntry): void;
+}
+
+export interface HostHubDeps {
+  registry: SessionRegistry;
+  viewers: ViewerHub;
+  log: Logger;
+  timings: HostHubTimings;
+  injector: InjectOutcomes;
+  /** The session exited; `killed` when it ended because it was killed. */
+  onExit: (entry: SessionEntry) => void;
+  /** A host said which spawn request started it. */
+  spawnedBy?: (requestId: string, entry: SessionEntry) => void;
+}
 
 interface Pending {
+  op: HostRequestOp;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
 }
 
-/** A HostHandle over one WebSocket: sends messages, correlates requests with replies. */
-class WsHostHandle implements HostHandle {
+/** A HostHandle over one channel: sends messages, correlates requests with replies (each answer checked for its op). */
+export class ChannelHostHandle implements HostHandle {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly ws: WebSocket) {}
+  constructor(private readonly channel: HostChannel) {}
 
   send(message: DaemonToHost): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(message));
+    if (this.channel.open) this.channel.send(JSON.stringify(message));
   }
 
   request<K extends HostRequestOp>(op: K, args: HostRequestMap[K]['args'], timeoutMs: number): Promise<HostRequestMap[K]['result']> {
     const reqId = this.nextId++;
-    return new Promise((resolve, reject) => {
+    return new Promise<HostRequestMap[K]['result']>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(reqId);
         reject(new TeleptyError('TIMEOUT', `the session host did not answer ${op} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(reqId, { resolve: resolve as (v: unknown) => void, reject, timer });
+      const settle = (v: unknown): void => {
+        if (isHostRequestResult(op, v)) resolve(v);
+        else reject(new TeleptyError('INTERNAL', `the session host answered ${op} with a malformed result`));
+      };
+      this.pending.set(reqId, { op, resolve: settle, reject, timer });
       this.send({ type: 'request', req_id: reqId, op, args });
     });
   }
@@ -80,159 +107,158 @@ class WsHostHandle implements HostHandle {
   }
 
   close(code: number, reason: string): void {
-    this.ws.close(code, reason);
+    this.channel.close(code, reason);
   }
 }
 
-export interface HostHubDeps {
-  registry: SessionRegistry;
-  viewers: ViewerHub;
-  events: EventSink;
-  log: Logger;
-  timings: HostHubTimings;
-  injector: Injector;
-  /** The session exited; `killed` when it ended because it was killed. */
-  onExit: (entry: SessionEntry) => void;
-  /** A host said which spawn request started it. */
-  spawnedBy?: (requestId: string, entry: SessionEntry) => void;
-}
+/**
+ * One host's link, from its hello to its close, with no transport in it: the adapter (ws/host-link.ts) passes
+ * frames in (`onText`, `onBinary`) and says when the channel closed (`onClosed`).
+ */
+export class HostLinkConnection {
+  readonly handle: ChannelHostHandle;
+  private entry: SessionEntry | null = null;
+  private helloSeen = false;
+  private linkVersion = HOST_LINK_VERSION;
+  /** Acks gathered for the next turn (see ack()). */
+  private acks: string[] = [];
+  private readonly helloTimer: NodeJS.Timeout;
 
-/** `/api/host`: the WebSocket every session host keeps open to the daemon. */
-export function hostLinkRoute(deps: HostHubDeps): WsRoute {
-  const { registry, viewers, log, timings } = deps;
-  return {
-    method: 'GET',
-    path: HOST_LINK_PATH,
-    maxPayload: HOST_LINK_MAX_PAYLOAD,
-    accept(ws) {
-      const handle = new WsHostHandle(ws);
-      let entry: SessionEntry | null = null;
-      let helloSeen = false;
-      let linkVersion = HOST_LINK_VERSION;
-      // Acks go out on the next turn, after the bus has sent the published events on (it flushes on nextTick):
-      // a daemon killed in between has then not told the host to forget an outcome nobody received. Gathered: one
-      // frame for a burst of results.
-      let acks: string[] = [];
-      const ack = (injectId: string): void => {
-        if (acks.push(injectId) > 1) return;
-        setImmediate(() => {
-          const ids = acks;
-          acks = [];
-          handle.send({ type: 'inject_ack', inject_ids: ids });
-        });
-      };
-      const helloTimer = setTimeout(() => ws.close(LINK_CLOSE.BAD_MESSAGE, 'no hello'), timings.helloTimeoutMs);
-      watchHeartbeat(ws, timings.linkHeartbeatMs, () => {
-        log.warn(`host link of ${entry?.id ?? '(unregistered)'} missed its heartbeat; closing`);
-        ws.terminate();
+  constructor(
+    private readonly channel: HostChannel,
+    private readonly deps: HostHubDeps,
+  ) {
+    this.handle = new ChannelHostHandle(channel);
+    this.helloTimer = setTimeout(() => channel.close(LINK_CLOSE.BAD_MESSAGE, 'no hello'), deps.timings.helloTimeoutMs);
+  }
+
+  /** The session this link serves, once its hello was taken. */
+  get session(): SessionEntry | null {
+    return this.entry;
+  }
+
+  /** Raw PTY output (binary frame). */
+  onBinary(data: Buffer): void {
+    if (this.entry) this.deps.viewers.forward(this.entry, data);
+    // Output before the hello belongs to no session: a malformed link, closed at once (not at the hello timeout).
+    else if (!this.helloSeen) this.channel.close(LINK_CLOSE.BAD_MESSAGE, 'the first message must be a valid hello');
+  }
+
+  /** A text frame: one host link message, checked whole; anything else closes the link. */
+  onText(text: string): void {
+    const msg = parseHostMessage(text);
+    if (!this.helloSeen) {
+      this.helloSeen = true;
+      clearTimeout(this.helloTimer);
+      if (!msg || msg.type !== 'hello') {
+        this.channel.close(LINK_CLOSE.BAD_MESSAGE, 'the first message must be a valid hello');
+        return;
+      }
+      void this.onHello(msg).catch((err: unknown) => {
+        this.deps.log.error('host hello failed', err);
+        this.channel.close(1011, 'internal error');
       });
+      return;
+    }
+    if (!msg) {
+      this.channel.close(LINK_CLOSE.BAD_MESSAGE, 'not a host link message');
+      return;
+    }
+    this.onMessage(msg);
+  }
 
-      const onHello = async (msg: HostToDaemon): Promise<void> => {
-        helloSeen = true;
-        clearTimeout(helloTimer);
-        if (!isHostHello(msg)) {
-          ws.close(LINK_CLOSE.BAD_MESSAGE, 'the first message must be a valid hello');
-          return;
-        }
-        if (msg.link_version < HOST_LINK_MIN_VERSION || msg.link_version > HOST_LINK_VERSION) {
-          ws.close(LINK_CLOSE.VERSION_MISMATCH, `host link v${msg.link_version}; this daemon speaks v${HOST_LINK_MIN_VERSION}-v${HOST_LINK_VERSION}`);
-          return;
-        }
-        linkVersion = msg.link_version;
-        // A killed host whose entry is already gone: end it without registering it again. (One whose entry
-        // still exists is attached below and told to end through its entry's killPending.)
-        if (!registry.hasInstance(msg.host_instance) && registry.wasKilled(msg.host_instance)) {
-          handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: msg.session_id });
-          handle.send({ type: 'kill', reason: 'the session was killed' });
-          return;
-        }
-        try {
-          const attached = await registry.attachHost(msg, handle);
-          entry = attached.entry;
-        } catch (err) {
-          if (isTeleptyError(err) && (err.code === 'SESSION_EXISTS' || err.code === 'INVALID_SESSION_ID')) {
-            ws.close(err.code === 'SESSION_EXISTS' ? LINK_CLOSE.ID_CONFLICT : LINK_CLOSE.BAD_MESSAGE, err.message.slice(0, 120));
-            return;
-          }
-          throw err;
-        }
-        if (ws.readyState !== ws.OPEN) {
-          registry.detachHost(entry, handle);
-          return;
-        }
-        handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id });
-        if (typeof msg.session.spawn_request_id === 'string') deps.spawnedBy?.(msg.session.spawn_request_id, entry);
-        registry.hostReady(entry);
-        if (entry.killPending) handle.send({ type: 'kill', reason: 'the session was killed while its host was away' });
-      };
+  /** The channel closed: requests in flight fail, viewers and waiting injects are told, the session is detached. */
+  onClosed(): void {
+    clearTimeout(this.helloTimer);
+    const { entry, handle } = this;
+    handle.failAll(new TeleptyError('SESSION_DISCONNECTED', `session ${entry?.id ?? ''} disconnected while the request was in flight`));
+    if (!entry) return;
+    if (entry.link === handle) {
+      this.deps.viewers.endAll(entry, { type: 'error', code: 'SESSION_DISCONNECTED', error: 'the session host disconnected' });
+      this.deps.injector.onHostGone(entry);
+    }
+    this.deps.registry.detachHost(entry, handle);
+  }
 
-      const onMessage = (msg: HostToDaemon): void => {
-        if (!entry) return;
-        switch (msg.type) {
-          case 'state':
-            registry.updateState(entry, msg);
-            return;
-          case 'reply':
-            handle.settle(msg);
-            return;
-          case 'exit':
-            registry.markExited(entry, exitCodeOf(msg.code, msg.signal), msg.signal ? `signal ${msg.signal}` : 'exited');
-            viewers.endAll(entry, { type: 'exit', code: entry.exitCode });
-            deps.onExit(entry);
-            return;
-          case 'gap':
-            viewers.resync(entry);
-            return;
-          case 'event':
-            if (typeof msg.kind === 'string' && typeof msg.fields === 'object' && msg.fields !== null) deps.events.emit(msg.kind, { ...msg.fields, session_id: entry.id });
-            return;
-          case 'inject_written':
-            deps.injector.onWritten(entry, msg);
-            return;
-          case 'inject_result':
-            deps.injector.onResult(entry, msg);
-            // Published: the host may forget it (a v2 host keeps no results and knows no ack).
-            if (linkVersion >= 3) ack(msg.inject_id);
-            return;
-          case 'hello':
-            ws.close(LINK_CLOSE.BAD_MESSAGE, 'hello sent twice');
-            return;
-        }
-      };
+  private async onHello(msg: HostHello): Promise<void> {
+    const { registry } = this.deps;
+    const { handle } = this;
+    if (msg.link_version < HOST_LINK_MIN_VERSION || msg.link_version > HOST_LINK_VERSION) {
+      this.channel.close(LINK_CLOSE.VERSION_MISMATCH, `host link v${msg.link_version}; this daemon speaks v${HOST_LINK_MIN_VERSION}-v${HOST_LINK_VERSION}`);
+      return;
+    }
+    this.linkVersion = msg.link_version;
+    // A killed host whose entry is already gone: end it without registering it again. (One whose entry still
+    // exists is attached below and told to end through its entry's killPending.)
+    if (!registry.hasInstance(msg.host_instance) && registry.wasKilled(msg.host_instance)) {
+      handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: msg.session_id });
+      handle.send({ type: 'kill', reason: 'the session was killed' });
+      return;
+    }
+    let entry: SessionEntry;
+    try {
+      entry = (await registry.attachHost(msg, handle)).entry;
+    } catch (err) {
+      if (isTeleptyError(err) && (err.code === 'SESSION_EXISTS' || err.code === 'INVALID_SESSION_ID')) {
+        this.channel.close(err.code === 'SESSION_EXISTS' ? LINK_CLOSE.ID_CONFLICT : LINK_CLOSE.BAD_MESSAGE, err.message.slice(0, 120));
+        return;
+      }
+      throw err;
+    }
+    this.entry = entry;
+    if (!this.channel.open) {
+      registry.detachHost(entry, handle);
+      return;
+    }
+    handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id });
+    if (msg.session.spawn_request_id !== undefined) this.deps.spawnedBy?.(msg.session.spawn_request_id, entry);
+    registry.hostReady(entry);
+    if (entry.killPending) handle.send({ type: 'kill', reason: 'the session was killed while its host was away' });
+  }
 
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        if (isBinary) {
-          if (entry) viewers.forward(entry, data);
-          // Output before the hello belongs to no session: a malformed link, closed at once (not at the hello timeout).
-          else if (!helloSeen) ws.close(LINK_CLOSE.BAD_MESSAGE, 'the first message must be a valid hello');
-          return;
-        }
-        const msg = parseHostMessage(data.toString('utf8'));
-        if (!msg) {
-          ws.close(LINK_CLOSE.BAD_MESSAGE, 'not a host link message');
-          return;
-        }
-        if (!helloSeen) {
-          void onHello(msg).catch((err: unknown) => {
-            log.error('host hello failed', err);
-            ws.close(1011, 'internal error');
-          });
-          return;
-        }
-        onMessage(msg);
-      });
+  private onMessage(msg: HostToDaemon): void {
+    const { entry, deps } = this;
+    if (!entry) return;
+    switch (msg.type) {
+      case 'state':
+        deps.registry.updateState(entry, msg);
+        return;
+      case 'reply':
+        this.handle.settle(msg);
+        return;
+      case 'exit':
+        deps.registry.markExited(entry, exitCodeOf(msg.code, msg.signal), msg.signal ? `signal ${msg.signal}` : 'exited');
+        deps.viewers.endAll(entry, { type: 'exit', code: entry.exitCode });
+        deps.onExit(entry);
+        return;
+      case 'gap':
+        deps.viewers.resync(entry);
+        return;
+      case 'inject_written':
+        deps.injector.onWritten(entry, msg);
+        return;
+      case 'inject_result':
+        deps.injector.onResult(entry, msg);
+        // Published: the host may forget it (a v2 host keeps no results and knows no ack).
+        if (this.linkVersion >= 3) this.ack(msg.inject_id);
+        return;
+      case 'hello':
+        this.channel.close(LINK_CLOSE.BAD_MESSAGE, 'hello sent twice');
+        return;
+    }
+  }
 
-      ws.on('error', (err) => log.debug(`host link error: ${err.message}`));
-      ws.on('close', () => {
-        clearTimeout(helloTimer);
-        handle.failAll(new TeleptyError('SESSION_DISCONNECTED', `session ${entry?.id ?? ''} disconnected while the request was in flight`));
-        if (!entry) return;
-        if (entry.link === handle) {
-          viewers.endAll(entry, { type: 'error', code: 'SESSION_DISCONNECTED', error: 'the session host disconnected' });
-          deps.injector.onHostGone(entry);
-        }
-        registry.detachHost(entry, handle);
-      });
-    },
-  };
+  /**
+   * Acks go out on the next turn, after the bus has sent the published events on (it flushes on nextTick): a
+   * daemon killed in between has then not told the host to forget an outcome nobody received. Gathered: one frame
+   * for a burst of results.
+   */
+  private ack(injectId: string): void {
+    if (this.acks.push(injectId) > 1) return;
+    setImmediate(() => {
+      const ids = this.acks;
+      this.acks = [];
+      this.handle.send({ type: 'inject_ack', inject_ids: ids });
+    });
+  }
 }

@@ -19,11 +19,12 @@ import { parseJsonFrame } from '../../protocol/json.js';
 import { DEFAULT_COLS, DEFAULT_ROWS } from '../../protocol/session.js';
 import { VIEWER_CLOSE } from '../../protocol/viewer.js';
 import type { Logger } from '../../util/log.js';
-import { DEFAULT_INJECT_TIMINGS, InjectQueue, type InjectTimings } from '../../terminal/inject-queue.js';
+import { InjectQueue, type InjectTimings } from '../../terminal/inject-queue.js';
 import { ScreenModel } from '../../terminal/screen.js';
-import type { Injector } from '../inject/injector.js';
+import type { InjectOutcomes } from './host-hub.js';
 import type { WsRoute } from '../ws/upgrade.js';
-import type { HostHandle, SessionEntry, SessionRegistry } from './registry.js';
+import type { HostHandle, SessionEntry } from '../target.js';
+import type { SessionRegistry } from './registry.js';
 import { watchHeartbeat } from '../ws/heartbeat.js';
 import type { ViewerHub } from './viewer-hub.js';
 
@@ -42,31 +43,17 @@ export interface LegacyOwnerTimings {
 export interface LegacyOwnerDeps {
   registry: SessionRegistry;
   viewers: ViewerHub;
-  injector: Injector;
+  injector: InjectOutcomes;
   log: Logger;
   timings: LegacyOwnerTimings;
-  env: NodeJS.ProcessEnv;
+  /** The inject timings a host would read from its environment (daemon/settings.ts). */
+  injectTimings: InjectTimings;
   now: () => number;
 }
 
 /** A session announced by `POST /api/sessions/register` that no host of ours has taken: a legacy owner may own it. */
 export function isLegacySession(e: SessionEntry): boolean {
   return e.type === 'wrapped' && e.hostPid === null && e.status !== 'exited';
-}
-
-/** The inject timings a host would read from its environment (the ones tests and users set). */
-function injectTimings(env: NodeJS.ProcessEnv): InjectTimings {
-  const t = { ...DEFAULT_INJECT_TIMINGS };
-  const names: [keyof InjectTimings, string][] = [
-    ['typingPauseMs', 'TELEPTY_TYPING_PAUSE_MS'],
-    ['typingDeferMaxMs', 'TELEPTY_TYPING_DEFER_MAX_MS'],
-    ['submitWatchMs', 'TELEPTY_SUBMIT_WATCH_MS'],
-  ];
-  for (const [key, name] of names) {
-    const n = Number(env[name]);
-    if (Number.isInteger(n) && n > 0) t[key] = n;
-  }
-  return t;
 }
 
 /** One owner WebSocket of a legacy session, as the entry's HostHandle. */
@@ -96,7 +83,7 @@ export class LegacyOwnerLink implements HostHandle {
         written: (id, at) => deps.injector.onWritten(this.entry, { type: 'inject_written', inject_id: id, written_at: at }),
         done: (id, o) => deps.injector.onResult(this.entry, { type: 'inject_result', inject_id: id, ...o }),
       },
-      injectTimings(deps.env),
+      deps.injectTimings,
       (held) => this.toOwner(held),
       deps.now,
     );

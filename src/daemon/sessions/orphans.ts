@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { sleep } from '../../util/async.js';
 import { isErrno } from '../../util/files.js';
 
 /**
@@ -157,7 +158,7 @@ export async function endOrphans(mark: SessionMark): Promise<number> {
   const deadline = Date.now() + ORPHAN_TERM_GRACE_MS;
   let left = await stillThere();
   while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, ORPHAN_POLL_MS));
+    await sleep(ORPHAN_POLL_MS);
     left = await stillThere();
   }
   for (const p of left) await signalSame(p, 'SIGKILL');

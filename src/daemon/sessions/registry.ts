@@ -1,70 +1,14 @@
 import path from 'node:path';
 import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError } from '../../protocol/errors.js';
-import type { DaemonToHost, HostHello, HostRequestMap, HostRequestOp, HostStateUpdate } from '../../protocol/host-link.js';
+import { isHostMessage, type HostHello, type HostStateUpdate } from '../../protocol/host-link.js';
+import { clientCount, type HostHandle, type SessionEntry } from '../target.js';
 import { assertNewSessionId, assertSessionId, uniqueSessionId } from '../../protocol/ids.js';
 import { closeMatches, didYouMean } from '../../util/suggest.js';
-import type { SessionObject, SessionStatus, SessionType } from '../../protocol/session.js';
+import type { SessionObject } from '../../protocol/session.js';
 
-/** A connected host as the registry sees it (host-hub implements it over a WebSocket). */
-export interface HostHandle {
-  send(message: DaemonToHost): void;
-  request<K extends HostRequestOp>(op: K, args: HostRequestMap[K]['args'], timeoutMs: number): Promise<HostRequestMap[K]['result']>;
-  close(code: number, reason: string): void;
-}
-
-/** An attached viewer (viewer-hub implements it over a WebSocket). */
-export interface ViewerHandle {
-  /** False until its replay was sent; output before that is already in the replay. */
-  ready: boolean;
-  /** Fell behind (stopped confirming output): gets none until it catches up, then a fresh replay. */
-  readonly behind: boolean;
-  /** Queue a ready-made message; the viewer is dropped (returns false) when it is too far behind. */
-  send(text: string | Buffer): boolean;
-  close(code: number, reason: string): void;
-}
-
-export interface SessionEntry {
-  id: string;
-  hostInstance: string;
-  type: SessionType;
-  command: string;
-  args: string[];
-  cwd: string;
-  term: string;
-  createdAt: string;
-  lastActivityAt: number;
-  pid: number | null;
-  /** The child's start time (/proc/<pid>/stat field 22) once read: with the pid, it names that process for good. */
-  pidStart: string | null;
-  /** Processes of the session ended after its host died (reported by `kill`), or null. */
-  orphansEnded: number | null;
-  hostPid: number | null;
-  cols: number;
-  rows: number;
-  bracketedPaste: boolean;
-  altScreen: boolean;
-  status: SessionStatus;
-  exitCode: number | null;
-  exitedAt: number | null;
-  disconnectedAt: number | null;
-  /** Killed while its host was away: the host is told to end its child when it comes back. */
-  killPending: boolean;
-  lastFrom: string | null;
-  lastReplyTo: string | null;
-  lastThreadId: string | null;
-  link: HostHandle | null;
-  viewers: Set<ViewerHandle>;
-  /** Viewers its host serves itself (handed over at upgrade); reported by the host. */
-  directViewers: number;
-  idleNotified: boolean;
-  exitWaiters: ((code: number | null) => void)[];
-}
-
-/** Viewers attached to a session: through the daemon, and served by its host directly. */
-export function clientCount(e: SessionEntry): number {
-  return e.viewers.size + e.directViewers;
-}
+export type { HostHandle, SessionEntry, ViewerHandle } from '../target.js';
+export { clientCount } from '../target.js';
 
 export type AttachOutcome = 'new' | 'reconnected' | 'replaced';
 
@@ -396,7 +340,9 @@ export class SessionRegistry {
     this.deps.changed();
   }
 
+  /** A host's state report; one that fails the link's guard (protocol/host-link.ts) changes nothing. */
   updateState(e: SessionEntry, s: HostStateUpdate): void {
+    if (!isHostMessage(s)) return;
     if (s.last_activity_at !== undefined) {
       const t = Date.parse(s.last_activity_at);
       if (Number.isFinite(t) && t > e.lastActivityAt) {
@@ -404,12 +350,12 @@ export class SessionRegistry {
         e.idleNotified = false;
       }
     }
-    if (typeof s.bracketed_paste === 'boolean') e.bracketedPaste = s.bracketed_paste;
-    if (typeof s.alt_screen === 'boolean') e.altScreen = s.alt_screen;
-    if (Number.isInteger(s.direct_viewers) && (s.direct_viewers as number) >= 0) e.directViewers = s.direct_viewers as number;
-    if (Number.isInteger(s.cols) && Number.isInteger(s.rows)) {
-      e.cols = s.cols as number;
-      e.rows = s.rows as number;
+    if (s.bracketed_paste !== undefined) e.bracketedPaste = s.bracketed_paste;
+    if (s.alt_screen !== undefined) e.altScreen = s.alt_screen;
+    if (s.direct_viewers !== undefined) e.directViewers = s.direct_viewers;
+    if (s.cols !== undefined && s.rows !== undefined) {
+      e.cols = s.cols;
+      e.rows = s.rows;
     }
   }
 

@@ -7,12 +7,13 @@ import { DEFAULT_COLS, DEFAULT_ROWS, SPAWN_LIMITS, type KillResponse, type Renam
 import { expectObject, optInt, optString } from '../../protocol/validate.js';
 import type { TeleptyConfig } from '../../util/config.js';
 import type { Logger } from '../../util/log.js';
-import { withTimeout } from '../../util/async.js';
+import { sleep, withTimeout } from '../../util/async.js';
 import { isProcessAlive } from '../../util/process.js';
 import { Injector, type InjectorTimings } from '../inject/injector.js';
-import type { WsRoute } from '../ws/upgrade.js';
-import { hostLinkRoute, type HostHubTimings } from './host-hub.js';
-import { SessionRegistry, type SessionEntry } from './registry.js';
+import type { InjectTimings } from '../../terminal/inject-queue.js';
+import type { SessionEntry } from '../target.js';
+import type { HostHubTimings } from './host-hub.js';
+import { SessionRegistry } from './registry.js';
 import { Spawner } from './spawner.js';
 import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from './store.js';
 import { startSweeper, type SweeperTimings } from './sweeper.js';
@@ -34,7 +35,12 @@ export interface SessionTimings extends HostHubTimings, SweeperTimings, ViewerTi
 
 export interface SessionsDeps {
   config: TeleptyConfig;
+  /** The daemon's environment: the base of every spawned session's (its request's env overrides it). */
   env: NodeJS.ProcessEnv;
+  /** False: every viewer is relayed through the daemon (daemon/settings.ts). */
+  directViewers: boolean;
+  /** The 0.1.5x owner bridge's inject queue timings (daemon/settings.ts). */
+  legacyInjectTimings: InjectTimings;
   log: Logger;
   events: EventSink;
   timings: SessionTimings;
@@ -54,7 +60,9 @@ export class Sessions {
   readonly viewers: ViewerHub;
   readonly injector: Injector;
   /** Owners speaking the 0.1.5x protocol, for sessions registered through `POST /api/sessions/register`. */
-  private readonly legacy: LegacyOwners;
+  readonly legacy: LegacyOwners;
+  /** The IPC channels to the hosts this daemon started (viewers are handed to them). */
+  readonly channels: HostChannels;
   private readonly store: SessionStore;
   private readonly spawner: Spawner;
   private sweeper: { stop(): void } | undefined;
@@ -78,10 +86,10 @@ export class Sessions {
       timings.persistDebounceMs,
     );
     this.injector = new Injector({ registry: this.registry, events, log, timings, now, changed: () => this.store.schedule() });
-    // TELEPTY_DIRECT_VIEWERS=0 relays every viewer through the daemon (to compare, or to rule the hand-over out).
-    const channels = new HostChannels(log, deps.env.TELEPTY_DIRECT_VIEWERS !== '0');
-    this.viewers = new ViewerHub(this.registry, log, timings, (entry, req, socket, head) => channels.handOff(entry, req, socket, head));
-    this.legacy = new LegacyOwners({ registry: this.registry, viewers: this.viewers, injector: this.injector, log, timings, env: deps.env, now });
+    const channels = new HostChannels(log, deps.directViewers);
+    this.channels = channels;
+    this.viewers = new ViewerHub(timings);
+    this.legacy = new LegacyOwners({ registry: this.registry, viewers: this.viewers, injector: this.injector, log, timings, injectTimings: deps.legacyInjectTimings, now });
     this.spawner = new Spawner({
       registry: this.registry,
       log,
@@ -115,26 +123,17 @@ export class Sessions {
     await this.store.flush().catch((err: unknown) => this.deps.log.error('sessions.json could not be written at shutdown', err));
   }
 
-  wsRoutes(): WsRoute[] {
-    return [
-      hostLinkRoute({
-        registry: this.registry,
-        viewers: this.viewers,
-        events: this.deps.events,
-        log: this.deps.log,
-        timings: this.deps.timings,
-        injector: this.injector,
-        onExit: (e) => {
-          if (e.killPending) this.registry.remove(e);
-        },
-        spawnedBy: (requestId, entry) => {
-          // A host started by a spawn this daemon did not make (a daemon before a crash): a repeat of that spawn
-          // is answered with this session.
-          if (!this.spawnRequests.has(requestId)) this.rememberSpawn(requestId, async () => this.spawnAnswer(entry));
-        },
-      }),
-      this.legacy.route(this.viewers.route()),
-    ];
+  /** A host reported its session's exit: a session killed while its host was away leaves the list now. */
+  onHostExit(e: SessionEntry): void {
+    if (e.killPending) this.registry.remove(e);
+  }
+
+  /**
+   * A host said which spawn request started it. One this daemon did not make (a daemon before a crash): a repeat of
+   * that spawn is answered with this session.
+   */
+  spawnedBy(requestId: string, entry: SessionEntry): void {
+    if (!this.spawnRequests.has(requestId)) this.rememberSpawn(requestId, async () => this.spawnAnswer(entry));
   }
 
   /**
@@ -224,7 +223,7 @@ export class Sessions {
     for (;;) {
       const known = this.spawnRequests.get(requestId);
       if (known || this.deps.now() >= deadline) return known;
-      await new Promise((r) => setTimeout(r, SPAWN_REPEAT_POLL_MS));
+      await sleep(SPAWN_REPEAT_POLL_MS);
     }
   }
 

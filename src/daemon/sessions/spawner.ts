@@ -45,6 +45,8 @@ export interface SpawnerDeps {
   spawnTimeoutMs: number;
   /** Where each new host's IPC channel goes (viewers are handed to it). */
   channels: HostChannels;
+  /** The host program (default: the bundled session host); tests give a stand-in that reads the same spec. */
+  hostMain?: string;
 }
 
 async function logTail(file: string): Promise<string> {
@@ -123,7 +125,7 @@ export class Spawner {
     try {
       // The host runs with the daemon's environment (it must find this daemon); the child's is in the spec.
       // The IPC channel carries viewers handed to the host (host-channels.ts); the host outlives it.
-      child = spawn(process.execPath, [...HOST_NODE_FLAGS, HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env) });
+      child = spawn(process.execPath, [...HOST_NODE_FLAGS, this.deps.hostMain ?? HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env) });
     } finally {
       await log.close();
     }

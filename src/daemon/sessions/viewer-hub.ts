@@ -1,13 +1,8 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type WebSocket from 'ws';
 import { TeleptyError } from '../../protocol/errors.js';
 import { VIEWER_CLOSE, type ViewerServerMessage } from '../../protocol/viewer.js';
-import type { Logger } from '../../util/log.js';
-import type { WsRoute } from '../ws/upgrade.js';
-import type { SessionEntry, SessionRegistry, ViewerHandle } from './registry.js';
-import { VIEWER_MAX_PAYLOAD, WsViewer, onViewerMessages, type ViewerFlowEvents } from '../../util/ws-viewer.js';
+import type { SessionEntry, ViewerHandle } from '../target.js';
+import type { ViewerFlowEvents } from '../../util/ws-viewer.js';
 
 export interface ViewerTimings {
   /** Bound on the host's answer with the screen to replay. */
@@ -17,7 +12,8 @@ export interface ViewerTimings {
 }
 
 /**
- * `/api/sessions/:id` viewers: replay first, then live output; input and resize go to the host. The host sends
+ * The viewers of each session, with no transport in them (ws/viewers.ts serves them over `/api/sessions/:id`):
+ * replay first, then live output; input and resize go to the host. The host sends
  * output only while some viewer keeps up: a session whose viewers all fell behind runs as if none were attached.
  */
 export class ViewerHub {
@@ -26,51 +22,25 @@ export class ViewerHub {
   /** Sessions whose host was asked for output. */
   private readonly subscribed = new WeakSet<SessionEntry>();
 
-  constructor(
-    private readonly registry: SessionRegistry,
-    private readonly log: Logger,
-    private readonly timings: ViewerTimings,
-    /** Gives a viewer to a host that serves it itself (host-channels.ts); false: this hub serves it. */
-    private readonly handOff: (entry: SessionEntry, req: IncomingMessage, socket: Duplex, head: Buffer) => boolean = () => false,
-  ) {}
+  constructor(private readonly timings: ViewerTimings) {}
 
-  route(): WsRoute {
+  /** How a viewer's transport reports its flow for `entry`: falling behind pauses its output, catching up replays. */
+  flowOf(entry: SessionEntry): ViewerFlowEvents {
     return {
-      method: 'GET',
-      path: '/api/sessions/:id',
-      maxPayload: VIEWER_MAX_PAYLOAD,
-      // After a restart, the session's host may be a moment from reconnecting: wait for it (bounded).
-      before: () => this.registry.whenHostsBack(),
-      // Refuse before the handshake: unknown ids are 404, and a WS never creates a session.
-      admit: (_req, params) => void this.registry.requireConnected(params.id),
-      handOff: (req, socket, head, params) => {
-        const entry = this.registry.get(params.id as string);
-        return entry !== undefined && this.handOff(entry, req, socket, head);
-      },
-      accept: (ws, _req, params) => this.accept(ws, params.id as string),
-    };
-  }
-
-  private accept(ws: WebSocket, id: string): void {
-    const entry = this.registry.get(id);
-    if (!entry?.link) {
-      ws.close(VIEWER_CLOSE.HOST_GONE, 'the session is not connected');
-      return;
-    }
-    const flow: ViewerFlowEvents = {
       fellBehind: () => this.syncSubscription(entry),
       caughtUp: (v) => {
         this.syncSubscription(entry);
         this.replay(entry, v);
       },
     };
-    const viewer = new WsViewer(ws, this.timings.viewerCatchUpMs, flow);
+  }
+
+  /** Attach a viewer to `entry`: its replay, then live output, until the returned function detaches it. */
+  attach(entry: SessionEntry, viewer: ViewerHandle): () => void {
     entry.viewers.add(viewer);
     this.syncSubscription(entry);
     this.replay(entry, viewer);
-    onViewerMessages(ws, (msg) => entry.link?.send(msg));
-    ws.on('error', (err) => this.log.debug(`viewer error on ${entry.id}: ${err.message}`));
-    ws.on('close', () => this.detach(entry, viewer));
+    return () => this.detach(entry, viewer);
   }
 
   private replay(entry: SessionEntry, viewer: ViewerHandle): void {

@@ -6,8 +6,8 @@ import { parseJsonInput } from '../../protocol/json.js';
 import type { Logger } from '../../util/log.js';
 import { isLocalConnection } from '../auth.js';
 import { redactErrorText, redactForRemote } from '../http/respond.js';
-import type { WsRoute } from '../ws/upgrade.js';
-import type { Bus, BusSubscriber, PublishOutcome, StoredEvent } from './bus.js';
+import type { WsRoute } from './upgrade.js';
+import type { Bus, BusSubscriber, PublishOutcome, StoredEvent } from '../bus/bus.js';
 
 /** A subscriber this far behind (queued + unsent bytes) is dropped; it can resume with `since`. */
 export const SUBSCRIBER_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
