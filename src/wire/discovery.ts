@@ -94,6 +94,43 @@ export async function findDaemon(config: TeleptyConfig, token: string | undefine
 }
 
 /**
+ * Where a session host's link connects: the daemon the state file names once it proved the record (nonce and
+ * pid, as findDaemon does for the CLI), else the address set in the environment. Unlike findDaemon, an address
+ * that does not answer yet (or an older daemon) is still tried, and one that serves another home gives null with
+ * `onOtherHome` told: a host must not register its session into another home's daemon. Null: none now (retry).
+ */
+export async function locateDaemon(
+  config: TeleptyConfig,
+  env: NodeJS.ProcessEnv,
+  onOtherHome: (err: TeleptyError) => void = () => undefined,
+): Promise<Endpoint | null> {
+  const token = await readToken(config, env);
+  const record = readStateRecord(config.paths.stateFile);
+  if (record) {
+    const proven = await proveRecord(record, token);
+    if (proven) return proven.endpoint;
+  }
+  if (!config.addressExplicit || config.port === 0) return null;
+  const endpoint = { host: connectHost(config.host), port: config.port, token };
+  let meta: unknown;
+  try {
+    meta = await requestJson<unknown>(endpoint, { path: '/api/meta', timeoutMs: PROBE_TIMEOUT_MS });
+  } catch (err) {
+    if (isTeleptyError(err)) return endpoint;
+    throw err;
+  }
+  if (!isMetaResponse(meta)) return endpoint;
+  try {
+    await assertSameHome(config, endpoint, meta);
+    return endpoint;
+  } catch (err) {
+    if (!isTeleptyError(err) || err.code !== 'DAEMON_MISMATCH') throw err;
+    onOtherHome(err);
+    return null;
+  }
+}
+
+/**
  * A daemon on this machine found by its address alone (no claim in our home names it) must serve our home: with
  * TELEPTY_HOME set to a new folder and TELEPTY_PORT served by another home's daemon, this CLI would otherwise drive
  * that home's sessions. Daemons on other machines serve their own homes by design; daemons before 0.2 name none.

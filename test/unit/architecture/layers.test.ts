@@ -39,12 +39,7 @@ const KNOWN: string[] = [
   'commands/doctor.ts -> wire/discovery.ts',
   'commands/token.ts -> daemon/token.ts',
   'commands/token.ts -> wire/local-files.ts',
-  'commands/wrap.ts -> host/wrap.ts', // host/wrap.ts is CLI-side
-  'daemon/sessions/spawner.ts -> host/env.ts',
-  'daemon/sessions/spawner.ts -> host/session-host.ts',
-  'host/wrap.ts -> client/daemon-client.ts',
-  'host/wrap.ts -> client/sessions.ts',
-  'host/wrap.ts -> ui/terminal.ts',
+  'commands/wrap.ts -> host/wrapped.ts', // `telepty wrap` runs a session host in this process (its entry)
 ];
 
 function layerOf(rel: string): string {
