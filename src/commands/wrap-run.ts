@@ -8,6 +8,7 @@ import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
 import { enterRawMode, terminalSize } from '../ui/terminal.js';
 import { checkCwd, resolveCommand } from '../util/command.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
+import { ensureDir } from '../util/files.js';
 import { sessionEnv, sessionTerm } from '../util/session-env.js';
 
 export interface WrapOptions {
@@ -76,6 +77,8 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
     daemonNote = ` (daemon not reachable: ${err.message.split('\n')[0]}; will keep trying)`;
   }
 
+  // The host logs there (host/wrapped.ts): a folder that cannot be made fails here, before the banner.
+  await ensureDir(config.paths.hostLogDir);
   const size = terminalSize(stdout, { cols: opts.cols ?? DEFAULT_COLS, rows: opts.rows ?? DEFAULT_ROWS });
   if (!opts.quiet) {
     stderr.write(`telepty: this terminal is session "${id}"${daemonNote}; inject with: telepty inject ${id} "…"  (--quiet hides this)\n`);
