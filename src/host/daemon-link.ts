@@ -53,13 +53,29 @@ const reportedHomes = new Set<string>();
  * record's nonce (it may have restarted on another port), else the address in the environment when it serves
  * this home. Also starts watching the state file, so a new daemon's claim wakes the links that wait.
  */
-export async function resolveDaemonEndpoint(config: TeleptyConfig, env: NodeJS.ProcessEnv, log?: Logger): Promise<Endpoint | null> {
+export async function resolveDaemonEndpoint(config: TeleptyConfig, env: NodeJS.ProcessEnv, log?: Logger): Promise<LinkTarget | null> {
   watchDaemonState(config.paths.stateFile, log);
-  return locateDaemon(config, env, (err) => {
+  const found = await locateDaemon(config, env, (err) => {
     if (reportedHomes.has(err.message)) return;
     reportedHomes.add(err.message);
     log?.warn(`${err.message}; waiting for a daemon of this home`);
   });
+  if (!found) return null;
+  // Handled here, at once: the link may be gone before it looks at the proof.
+  const proof = found.proven.catch((err: unknown) => {
+    log?.warn(`could not prove the daemon at ${formatHost(found.endpoint.host)}:${found.endpoint.port}: ${(err as Error).message}`);
+    return false;
+  });
+  return { ...found.endpoint, proof };
+}
+
+/**
+ * Where the link connects. With `proof`, the hello (the session's registration) waits until it settles true: the
+ * proof (an HTTP round trip) and the WebSocket handshake run side by side, so proving costs the link no time.
+ */
+export interface LinkTarget extends Endpoint {
+  /** Never rejects. */
+  proof?: Promise<boolean>;
 }
 
 /** The host's side of the link: connects, says hello, keeps a heartbeat, reconnects with backoff forever. */
@@ -74,7 +90,7 @@ export class DaemonLink implements HostLink {
   private upWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly endpoint: () => Promise<Endpoint | null>,
+    private readonly endpoint: () => Promise<LinkTarget | null>,
     private readonly handlers: LinkHandlers,
     private readonly timings: LinkTimings,
     private readonly log: Logger,
@@ -154,7 +170,7 @@ export class DaemonLink implements HostLink {
       });
   }
 
-  private open(ep: Endpoint): void {
+  private open(ep: LinkTarget): void {
     const url = `ws://${formatHost(ep.host)}:${ep.port}${HOST_LINK_PATH}`;
     const ws = new WebSocket(url, {
       headers: ep.token ? { [TOKEN_HEADER]: ep.token } : {},
@@ -166,8 +182,14 @@ export class DaemonLink implements HostLink {
     this.welcomed = false;
     ws.on('open', () => {
       this.lastPong = Date.now();
-      ws.send(JSON.stringify(this.handlers.hello()));
       this.heartbeat = setInterval(() => this.beat(ws), this.timings.heartbeatMs);
+      if (!ep.proof) return this.sayHello(ws);
+      void ep.proof.then((proven) => {
+        if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+        if (proven) return this.sayHello(ws);
+        this.log.info(`the daemon at ${formatHost(ep.host)}:${ep.port} is not the one its state file names; retrying`);
+        ws.close(1000, 'not the daemon of the state file');
+      });
     });
     ws.on('pong', () => (this.lastPong = Date.now()));
     ws.on('message', (data, isBinary) => {
@@ -198,6 +220,10 @@ export class DaemonLink implements HostLink {
       if (wasUp || code >= 4000) this.handlers.onDown(code, reason.toString());
       this.scheduleRetry();
     });
+  }
+
+  private sayHello(ws: WebSocket): void {
+    ws.send(JSON.stringify(this.handlers.hello()));
   }
 
   private beat(ws: WebSocket): void {

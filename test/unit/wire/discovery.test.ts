@@ -8,6 +8,7 @@ import type { MetaResponse } from '../../../src/protocol/meta.js';
 import { loadConfig, type TeleptyConfig } from '../../../src/util/config.js';
 import { homeId } from '../../../src/util/paths.js';
 import { locateDaemon } from '../../../src/wire/discovery.js';
+import type { Endpoint } from '../../../src/wire/http.js';
 import { serializeRecord } from '../../../src/wire/state-file.js';
 import { freePort, makeHome, testEnv } from '../../helpers/env.js';
 
@@ -35,6 +36,12 @@ function recordAt(port: number, over: Partial<DaemonRecord> = {}): DaemonRecord 
   return { state_version: STATE_FILE_VERSION, pid: 4242, host: '127.0.0.1', port, version: '0.2.0', started_at: new Date(0).toISOString(), nonce: 'n'.repeat(32), ...over };
 }
 
+/** What locateDaemon found, with its proof settled. */
+async function located(...args: Parameters<typeof locateDaemon>): Promise<{ endpoint: Endpoint; proven: boolean } | null> {
+  const found = await locateDaemon(...args);
+  return found && { endpoint: found.endpoint, proven: await found.proven };
+}
+
 describe('locateDaemon (how a session host finds its daemon)', () => {
   let home: { home: string; cleanup: () => void };
   const closers: (() => Promise<void>)[] = [];
@@ -59,7 +66,7 @@ describe('locateDaemon (how a session host finds its daemon)', () => {
     closers.push(d.close);
     const { config, env } = await setup();
     await fs.writeFile(config.paths.stateFile, serializeRecord(recordAt(d.port)));
-    expect(await locateDaemon(config, env)).toEqual({ host: '127.0.0.1', port: d.port, token: undefined });
+    expect(await located(config, env)).toEqual({ endpoint: { host: '127.0.0.1', port: d.port, token: undefined }, proven: true });
     expect(d.asked()).toBe(1);
   });
 
@@ -68,22 +75,22 @@ describe('locateDaemon (how a session host finds its daemon)', () => {
     closers.push(d.close);
     const { config, env } = await setup();
     await fs.writeFile(config.paths.stateFile, serializeRecord(recordAt(d.port)));
-    expect(await locateDaemon(config, env)).toBeNull();
+    expect(await located(config, env)).toMatchObject({ proven: false });
     await fs.writeFile(config.paths.stateFile, serializeRecord(recordAt(d.port, { pid: 1 })));
-    expect(await locateDaemon(config, env)).toBeNull();
+    expect(await located(config, env)).toMatchObject({ proven: false });
   });
 
-  it('gives null without a state file (a host retries), and for a record whose daemon is gone', async () => {
+  it('gives null without a state file (a host retries), and no proof for a record whose daemon is gone', async () => {
     const { config, env } = await setup();
-    expect(await locateDaemon(config, env)).toBeNull();
+    expect(await located(config, env)).toBeNull();
     await fs.writeFile(config.paths.stateFile, serializeRecord(recordAt(await freePort())));
-    expect(await locateDaemon(config, env)).toBeNull();
+    expect(await located(config, env)).toMatchObject({ proven: false });
   });
 
   it('tries an address set in the environment that does not answer yet (the daemon may be starting)', async () => {
     const port = await freePort();
     const { config, env } = await setup({ TELEPTY_PORT: String(port) });
-    expect(await locateDaemon(config, env)).toEqual({ host: '127.0.0.1', port, token: undefined });
+    expect(await located(config, env)).toEqual({ endpoint: { host: '127.0.0.1', port, token: undefined }, proven: true });
   });
 
   it('refuses an address set in the environment whose daemon serves another home, and says why', async () => {
@@ -91,13 +98,13 @@ describe('locateDaemon (how a session host finds its daemon)', () => {
     const other = await fakeDaemon(() => metaOf({ home_id: 'f'.repeat(16), home: '/elsewhere' }));
     closers.push(other.close);
     const told: TeleptyError[] = [];
-    expect(await locateDaemon({ ...config, port: other.port, addressExplicit: true }, env, (err) => told.push(err))).toBeNull();
+    expect(await located({ ...config, port: other.port, addressExplicit: true }, env, (err) => told.push(err))).toBeNull();
     expect(told.map((e) => e.code)).toEqual(['DAEMON_MISMATCH']);
     // The same kind of address serving this home is taken.
     const ownId = await homeId(config.paths);
     const ours = await fakeDaemon(() => metaOf({ home_id: ownId }));
     closers.push(ours.close);
-    expect(await locateDaemon({ ...config, port: ours.port, addressExplicit: true }, env, (err) => told.push(err))).toEqual({ host: '127.0.0.1', port: ours.port, token: undefined });
+    expect(await located({ ...config, port: ours.port, addressExplicit: true }, env, (err) => told.push(err))).toEqual({ endpoint: { host: '127.0.0.1', port: ours.port, token: undefined }, proven: true });
     expect(told).toHaveLength(1);
   });
 
@@ -112,7 +119,7 @@ describe('locateDaemon (how a session host finds its daemon)', () => {
     const port = (server.address() as AddressInfo).port;
     const { config, env } = await setup({ TELEPTY_TOKEN: 't'.repeat(43) });
     await fs.writeFile(config.paths.stateFile, serializeRecord(recordAt(port)));
-    expect(await locateDaemon(config, env)).toEqual({ host: '127.0.0.1', port, token: 't'.repeat(43) });
+    expect(await located(config, env)).toEqual({ endpoint: { host: '127.0.0.1', port, token: 't'.repeat(43) }, proven: true });
     expect(seen).toBe('t'.repeat(43));
   });
 });
