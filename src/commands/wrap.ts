@@ -20,15 +20,22 @@ export function register(program: Command): void {
         'killed by signal N).\n',
     )
     .action(async (argv: string[], opts: { id?: string; quiet?: boolean; cols?: number; rows?: number }) => {
-      const { runWrap } = await import('../host/wrap.js');
-      const [command, ...args] = argv.length > 0 ? argv : [process.env.SHELL || '/bin/sh'];
-      process.exitCode = await runWrap({
-        ...(opts.id !== undefined ? { id: assertNewSessionId(opts.id) } : {}),
-        quiet: Boolean(opts.quiet),
-        command: command as string,
-        args,
-        ...(opts.cols !== undefined ? { cols: opts.cols } : {}),
-        ...(opts.rows !== undefined ? { rows: opts.rows } : {}),
-      });
+      // The CLI half (daemon, terminal, signals) and the host half it runs in this process (the one import of host/
+      // the commands make: `telepty wrap` is a session host).
+      const [{ runWrap }, { startWrappedHost }] = await Promise.all([import('./wrap-run.js'), import('../host/wrapped.js')]);
+      const env = process.env;
+      const [command, ...args] = argv.length > 0 ? argv : [env.SHELL || '/bin/sh'];
+      process.exitCode = await runWrap(
+        {
+          ...(opts.id !== undefined ? { id: assertNewSessionId(opts.id) } : {}),
+          quiet: Boolean(opts.quiet),
+          command: command as string,
+          args,
+          ...(opts.cols !== undefined ? { cols: opts.cols } : {}),
+          ...(opts.rows !== undefined ? { rows: opts.rows } : {}),
+        },
+        startWrappedHost,
+        env,
+      );
     });
 }

@@ -1,48 +1,26 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { assertSameHome, connectHost, readToken } from '../wire/discovery.js';
-import { requestJson } from '../wire/http.js';
-import { PROBE_TIMEOUT_MS } from '../wire/probe.js';
-import { isTeleptyError } from '../protocol/errors.js';
-import { isMetaResponse } from '../protocol/meta.js';
+import { locateDaemon } from '../wire/discovery.js';
 import type { Endpoint } from '../wire/http.js';
 import { formatHost } from '../wire/http.js';
-import { readState } from '../wire/state-file.js';
 import { TOKEN_HEADER } from '../protocol/headers.js';
-import { HOST_LINK_PATH, parseDaemonMessage, type DaemonToHost, type DaemonWelcome, type HostHello, type HostToDaemon } from '../protocol/host-link.js';
+import { HOST_LINK_PATH, parseDaemonMessage, type HostToDaemon } from '../protocol/host-link.js';
+import { sleep } from '../util/async.js';
 import type { TeleptyConfig } from '../util/config.js';
 import type { Logger } from '../util/log.js';
+import type { HostLink, LinkHandlers } from './parts.js';
+import type { LinkTimings } from './timings.js';
 
-export interface LinkTimings {
-  /** First reconnect delay; doubles per failed attempt. Small: a restarted daemon is usually up within ~0.3 s. */
-  reconnectInitialMs: number;
-  /** Reconnect delay cap: keeps "new daemon → session connected" within the 3 s the issue asks for. */
-  reconnectMaxMs: number;
-  /** Ping interval both ways; a half-open link is noticed within heartbeatTimeoutMs. */
-  heartbeatMs: number;
-  heartbeatTimeoutMs: number;
-}
-
-export const DEFAULT_LINK_TIMINGS: LinkTimings = {
-  reconnectInitialMs: 100,
-  reconnectMaxMs: 1_000,
-  heartbeatMs: 2_000,
-  heartbeatTimeoutMs: 6_000,
-};
+export type { LinkHandlers } from './parts.js';
+export { DEFAULT_LINK_TIMINGS, type LinkTimings } from './timings.js';
 
 /** Host link frames can carry a scrollback snapshot: a generous bound. */
 const LINK_MAX_PAYLOAD = 64 * 1024 * 1024;
+/** How often flush() looks whether queued frames have left (it waits at most its timeout, at exit). */
+const FLUSH_POLL_MS = 5;
 /** A WS handshake to a live local daemon takes milliseconds. */
 const HANDSHAKE_TIMEOUT_MS = 3_000;
-
-export interface LinkHandlers {
-  hello(): HostHello;
-  onWelcome(welcome: DaemonWelcome): void;
-  onMessage(message: DaemonToHost): void;
-  /** The link went down (code from the daemon, or 1006 when it vanished); it reconnects unless stopped. */
-  onDown(code: number, reason: string): void;
-}
 
 /** Links waiting to reconnect, woken when the state file changes (a new daemon has claimed it). */
 const sleepingLinks = new Set<() => void>();
@@ -67,50 +45,41 @@ export function watchDaemonState(stateFile: string, log?: Logger): void {
   }
 }
 
-/** Where the daemon is now: its state file first (it may have restarted on another port), then the env address. */
-export async function resolveDaemonEndpoint(config: TeleptyConfig, env: NodeJS.ProcessEnv, log?: Logger): Promise<Endpoint | null> {
-  watchDaemonState(config.paths.stateFile, log);
-  const token = await readToken(config, env);
-  const found = await readState(config.paths.stateFile);
-  if (found.kind === 'record') return { host: connectHost(found.record.host), port: found.record.port, token };
-  if (config.addressExplicit && config.port !== 0) {
-    const endpoint = { host: connectHost(config.host), port: config.port, token };
-    return (await servesAnotherHome(config, endpoint, log)) ? null : endpoint;
-  }
-  return null;
-}
-
 /** Homes already reported by this process (a host retries every second or so). */
 const reportedHomes = new Set<string>();
 
 /**
- * Found by address alone (no claim in our home): a daemon there that names another home is not ours, and a host
- * must not register its session into it. Anything else (no answer yet, an older daemon) is tried as before.
+ * Where the daemon is now (wire/discovery.ts, shared with the CLI): the state file's daemon once it proved the
+ * record's nonce (it may have restarted on another port), else the address in the environment when it serves
+ * this home. Also starts watching the state file, so a new daemon's claim wakes the links that wait.
  */
-async function servesAnotherHome(config: TeleptyConfig, endpoint: Endpoint, log?: Logger): Promise<boolean> {
-  let meta: unknown;
-  try {
-    meta = await requestJson<unknown>(endpoint, { path: '/api/meta', timeoutMs: PROBE_TIMEOUT_MS });
-  } catch (err) {
-    if (isTeleptyError(err)) return false;
-    throw err;
-  }
-  if (!isMetaResponse(meta)) return false;
-  try {
-    await assertSameHome(config, endpoint, meta);
+export async function resolveDaemonEndpoint(config: TeleptyConfig, env: NodeJS.ProcessEnv, log?: Logger): Promise<LinkTarget | null> {
+  watchDaemonState(config.paths.stateFile, log);
+  const found = await locateDaemon(config, env, (err) => {
+    if (reportedHomes.has(err.message)) return;
+    reportedHomes.add(err.message);
+    log?.warn(`${err.message}; waiting for a daemon of this home`);
+  });
+  if (!found) return null;
+  // Handled here, at once: the link may be gone before it looks at the proof.
+  const proof = found.proven.catch((err: unknown) => {
+    log?.warn(`could not prove the daemon at ${formatHost(found.endpoint.host)}:${found.endpoint.port}: ${(err as Error).message}`);
     return false;
-  } catch (err) {
-    if (!isTeleptyError(err) || err.code !== 'DAEMON_MISMATCH') throw err;
-    if (!reportedHomes.has(err.message)) {
-      reportedHomes.add(err.message);
-      log?.warn(`${err.message}; waiting for a daemon of this home`);
-    }
-    return true;
-  }
+  });
+  return { ...found.endpoint, proof };
+}
+
+/**
+ * Where the link connects. With `proof`, the hello (the session's registration) waits until it settles true: the
+ * proof (an HTTP round trip) and the WebSocket handshake run side by side, so proving costs the link no time.
+ */
+export interface LinkTarget extends Endpoint {
+  /** Never rejects. */
+  proof?: Promise<boolean>;
 }
 
 /** The host's side of the link: connects, says hello, keeps a heartbeat, reconnects with backoff forever. */
-export class DaemonLink {
+export class DaemonLink implements HostLink {
   private ws: WebSocket | null = null;
   private welcomed = false;
   private stopped = false;
@@ -121,7 +90,7 @@ export class DaemonLink {
   private upWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly endpoint: () => Promise<Endpoint | null>,
+    private readonly endpoint: () => Promise<LinkTarget | null>,
     private readonly handlers: LinkHandlers,
     private readonly timings: LinkTimings,
     private readonly log: Logger,
@@ -172,7 +141,7 @@ export class DaemonLink {
   /** Wait (bounded) until queued frames have left the socket. */
   async flush(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (this.ws && this.ws.bufferedAmount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (this.ws && this.ws.bufferedAmount > 0 && Date.now() < deadline) await sleep(FLUSH_POLL_MS);
   }
 
   stop(): void {
@@ -201,7 +170,7 @@ export class DaemonLink {
       });
   }
 
-  private open(ep: Endpoint): void {
+  private open(ep: LinkTarget): void {
     const url = `ws://${formatHost(ep.host)}:${ep.port}${HOST_LINK_PATH}`;
     const ws = new WebSocket(url, {
       headers: ep.token ? { [TOKEN_HEADER]: ep.token } : {},
@@ -213,8 +182,14 @@ export class DaemonLink {
     this.welcomed = false;
     ws.on('open', () => {
       this.lastPong = Date.now();
-      ws.send(JSON.stringify(this.handlers.hello()));
       this.heartbeat = setInterval(() => this.beat(ws), this.timings.heartbeatMs);
+      if (!ep.proof) return this.sayHello(ws);
+      void ep.proof.then((proven) => {
+        if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+        if (proven) return this.sayHello(ws);
+        this.log.info(`the daemon at ${formatHost(ep.host)}:${ep.port} is not the one its state file names; retrying`);
+        ws.close(1000, 'not the daemon of the state file');
+      });
     });
     ws.on('pong', () => (this.lastPong = Date.now()));
     ws.on('message', (data, isBinary) => {
@@ -245,6 +220,10 @@ export class DaemonLink {
       if (wasUp || code >= 4000) this.handlers.onDown(code, reason.toString());
       this.scheduleRetry();
     });
+  }
+
+  private sayHello(ws: WebSocket): void {
+    ws.send(JSON.stringify(this.handlers.hello()));
   }
 
   private beat(ws: WebSocket): void {

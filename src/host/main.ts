@@ -3,32 +3,17 @@
  * stdin, runs the session, and exits when the child has exited. Its stdout/stderr go to the host's log file.
  */
 import { Socket, type SocketConstructorOpts } from 'node:net';
+import { parseHostSpecText } from '../protocol/host-spec.js';
 import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
 import { createLogger, fdWriter, logLevelFromEnv, safeLineWriter, type Logger } from '../util/log.js';
-import type { HostSpec, SessionHost } from './session-host.js';
 import { PtyProcess, ptyOptionsOf } from './pty.js';
-import { hostTimingsFromEnv } from './timings.js';
+import type { SessionHost } from './session-host.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function isHostSpec(v: unknown): v is HostSpec {
-  if (typeof v !== 'object' || v === null) return false;
-  const s = v as Record<string, unknown>;
-  return (
-    typeof s.session_id === 'string' &&
-    typeof s.host_instance === 'string' &&
-    typeof s.command === 'string' &&
-    Array.isArray(s.args) &&
-    typeof s.cwd === 'string' &&
-    typeof s.env === 'object' &&
-    Number.isInteger(s.cols) &&
-    Number.isInteger(s.rows)
-  );
 }
 
 /**
@@ -57,10 +42,9 @@ const hostLogWrite = safeLineWriter({ primary: fdWriter(2), fallback: fdWriter(1
 /** A host that fails to load after starting its child gives the child's session this long after SIGHUP. */
 const FAILED_LOAD_KILL_GRACE_MS = 1_000;
 
-async function main(): Promise<number> {
-  const env = process.env;
-  const spec: unknown = JSON.parse(await readStdin());
-  if (!isHostSpec(spec)) throw new Error('invalid host spec on stdin');
+/** The host's whole run, given its environment (the process's, read once at the bottom of this file). */
+async function main(env: NodeJS.ProcessEnv): Promise<number> {
+  const spec = parseHostSpecText(await readStdin());
   const log = createLogger({ write: hostLogWrite, level: logLevelFromEnv(env), scope: `host ${spec.session_id}` });
   const config = await loadConfig(env);
   // A detached host outlives the terminal and the daemon that started it.
@@ -71,8 +55,8 @@ async function main(): Promise<number> {
   const pty = new PtyProcess(ptyOptionsOf(spec));
   let host: SessionHost;
   try {
-    const [{ SessionHost }, { resolveDaemonEndpoint }] = await Promise.all([import('./session-host.js'), import('./daemon-link.js')]);
-    host = new SessionHost(spec, { endpoint: () => resolveDaemonEndpoint(config, env, log), log, timings: hostTimingsFromEnv(env), pty });
+    const { createSessionHost } = await import('./create.js');
+    host = createSessionHost(spec, { config, env, log, pty });
   } catch (err) {
     // The child must not outlive a host that could not load.
     await pty.killSession(FAILED_LOAD_KILL_GRACE_MS);
@@ -86,7 +70,7 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
+main(process.env).then(
   (code) => process.exit(code),
   (err: unknown) => {
     hostLogWrite(`telepty host failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -1,7 +1,11 @@
 import { promises as fs, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { IPty } from 'node-pty';
+import { sleep } from '../util/async.js';
 import { isErrno } from '../util/files.js';
+import type { HostPty, PtyExit } from './parts.js';
+
+export type { PtyExit } from './parts.js';
 
 // node-pty is CommonJS; loaded through require so its native module resolves as it expects.
 const require = createRequire(import.meta.url);
@@ -21,13 +25,8 @@ export function ptyOptionsOf(spec: Omit<PtySpawnOptions, 'command'> & { command:
   return { command: spec.file ?? spec.command, args: spec.args, cwd: spec.cwd, env: spec.env, cols: spec.cols, rows: spec.rows, term: spec.term };
 }
 
-export interface PtyExit {
-  code: number | null;
-  signal: number | null;
-}
-
 /** The one owner of a node-pty child. Everything else in the host talks to this. */
-export class PtyProcess {
+export class PtyProcess implements HostPty {
   private readonly pty: IPty;
   private exitInfo: PtyExit | null = null;
   readonly exited: Promise<PtyExit>;
@@ -141,13 +140,13 @@ export class PtyProcess {
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {
       if (this.exitInfo && (await sessionMembers(sid)).length === 0) return;
-      await new Promise((r) => setTimeout(r, KILL_POLL_MS));
+      await sleep(KILL_POLL_MS);
     }
     signalGroup(sid, 'SIGKILL');
     for (const pid of await sessionMembers(sid)) signalPid(pid, 'SIGKILL');
     // SIGKILL cannot be ignored, but dying takes the kernel a moment: report the session ended once it has.
     const settled = Date.now() + KILL_SETTLE_MS;
-    while ((await sessionMembers(sid)).length > 0 && Date.now() < settled) await new Promise((r) => setTimeout(r, KILL_POLL_MS));
+    while ((await sessionMembers(sid)).length > 0 && Date.now() < settled) await sleep(KILL_POLL_MS);
   }
 }
 

@@ -1,6 +1,41 @@
-import { DEFAULT_LINK_TIMINGS } from './daemon-link.js';
-import { DEFAULT_INJECT_TIMINGS } from '../terminal/inject-queue.js';
-import { DEFAULT_HOST_TIMINGS, type HostTimings } from './session-host.js';
+import { DEFAULT_INJECT_TIMINGS, type InjectTimings } from '../terminal/inject-queue.js';
+import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
+
+export interface LinkTimings {
+  /** First reconnect delay; doubles per failed attempt. Small: a restarted daemon is usually up within ~0.3 s. */
+  reconnectInitialMs: number;
+  /** Reconnect delay cap: keeps "new daemon → session connected" within the 3 s the issue asks for. */
+  reconnectMaxMs: number;
+  /** Ping interval both ways; a half-open link is noticed within heartbeatTimeoutMs. */
+  heartbeatMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+export const DEFAULT_LINK_TIMINGS: LinkTimings = {
+  reconnectInitialMs: 100,
+  reconnectMaxMs: 1_000,
+  heartbeatMs: 2_000,
+  heartbeatTimeoutMs: 6_000,
+};
+
+export interface HostTimings extends LinkTimings, InjectTimings {
+  /** lastActivityAt reaches the daemon at most this often (idle is reported in whole seconds). */
+  activityReportMs: number;
+  /** After SIGHUP, how long the child's session gets before SIGKILL. */
+  killGraceMs: number;
+  /** After the child exits with the daemon away, how long to wait for it to come back to hear the exit code. */
+  exitReportWaitMs: number;
+  /** A direct viewer paused for falling behind is dropped when it has not caught up in this long. */
+  viewerCatchUpMs: number;
+}
+
+export const DEFAULT_HOST_TIMINGS: Omit<HostTimings, keyof LinkTimings | keyof InjectTimings> = {
+  activityReportMs: 1_000,
+  killGraceMs: 2_000,
+  exitReportWaitMs: 5_000,
+  // The same rule as for the daemon's viewers.
+  viewerCatchUpMs: DEFAULT_VIEWER_CATCH_UP_MS,
+};
 
 const ENV_NAMES: Partial<Record<keyof HostTimings, string>> = {
   reconnectMaxMs: 'TELEPTY_RECONNECT_MAX_MS',

@@ -1,4 +1,5 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
+import { sleep as realSleep } from '../util/async.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
 import { inputRows, markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from './submit-evidence.js';
 
@@ -179,6 +180,8 @@ export class InjectQueue {
     /** Where held keystrokes go when the job releases them. */
     private readonly release: (data: string) => void,
     private readonly now: () => number = Date.now,
+    /** The queue's waits (polls, typing pauses): a test's clock may stand in. */
+    private readonly sleep: (ms: number) => Promise<void> = realSleep,
   ) {}
 
   /** Queue a job; returns how many jobs are ahead of it (0: it starts now). */
@@ -230,10 +233,6 @@ export class InjectQueue {
     } finally {
       this.running = false;
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, Math.max(0, ms)));
   }
 
   private alive(): void {

@@ -93,6 +93,52 @@ export async function findDaemon(config: TeleptyConfig, token: string | undefine
   return null;
 }
 
+/** A daemon to connect to, and whether it proved to be the one its record names. */
+export interface DaemonCandidate {
+  endpoint: Endpoint;
+  /**
+   * Settles true once the daemon answered with the state-file record's nonce and pid (proveRecord), false when it
+   * did not; true at once for an address from the environment (its home was checked already). A session host
+   * opens its link meanwhile and registers only once this is true.
+   */
+  proven: Promise<boolean>;
+}
+
+/**
+ * Where a session host's link connects: the daemon the state file names (to be proven by its nonce and pid, as
+ * findDaemon does for the CLI), else the address set in the environment. Unlike findDaemon, an address that does
+ * not answer yet (or an older daemon) is still tried, and one that serves another home gives null with
+ * `onOtherHome` told: a host must not register its session into another home's daemon. Null: none now (retry).
+ */
+export async function locateDaemon(
+  config: TeleptyConfig,
+  env: NodeJS.ProcessEnv,
+  onOtherHome: (err: TeleptyError) => void = () => undefined,
+): Promise<DaemonCandidate | null> {
+  const token = await readToken(config, env);
+  const record = readStateRecord(config.paths.stateFile);
+  if (record) return { endpoint: recordEndpoint(record, token), proven: proveRecord(record, token).then((handle) => handle !== null) };
+  if (!config.addressExplicit || config.port === 0) return null;
+  const endpoint = { host: connectHost(config.host), port: config.port, token };
+  const proven = Promise.resolve(true);
+  let meta: unknown;
+  try {
+    meta = await requestJson<unknown>(endpoint, { path: '/api/meta', timeoutMs: PROBE_TIMEOUT_MS });
+  } catch (err) {
+    if (isTeleptyError(err)) return { endpoint, proven };
+    throw err;
+  }
+  if (!isMetaResponse(meta)) return { endpoint, proven };
+  try {
+    await assertSameHome(config, endpoint, meta);
+    return { endpoint, proven };
+  } catch (err) {
+    if (!isTeleptyError(err) || err.code !== 'DAEMON_MISMATCH') throw err;
+    onOtherHome(err);
+    return null;
+  }
+}
+
 /**
  * A daemon on this machine found by its address alone (no claim in our home names it) must serve our home: with
  * TELEPTY_HOME set to a new folder and TELEPTY_PORT served by another home's daemon, this CLI would otherwise drive

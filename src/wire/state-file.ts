@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { parseDaemonRecord, type DaemonRecord } from '../protocol/daemon-state.js';
+import { sleep as realSleep } from '../util/async.js';
 import { createExclusive, isErrno, readTextIfExists } from '../util/files.js';
 
 /** How many times to retry the exclusive create while stale claims are being cleared (releaseState). */
@@ -38,8 +39,6 @@ export type StateReading =
   | { kind: 'record'; record: DaemonRecord; raw: string }
   | { kind: 'invalid'; raw: string };
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export function stateReading(raw: string | null): StateReading {
   if (raw === null) return { kind: 'missing' };
   const record = parseDaemonRecord(raw);
@@ -58,7 +57,7 @@ export async function readState(stateFile: string): Promise<StateReading> {
  * if it still holds the same content that was found stale. No process is ever signalled here.
  */
 export async function claimState(record: DaemonRecord, deps: ClaimDeps): Promise<ClaimResult> {
-  const sleep = deps.sleep ?? defaultSleep;
+  const sleep = deps.sleep ?? realSleep;
   const now = deps.now ?? Date.now;
   const text = serializeRecord(record);
   const giveUpAt = now() + CLAIM_GIVE_UP_MS;
@@ -135,7 +134,7 @@ export function serializeRecord(record: DaemonRecord): string {
 
 /** Give up the claim: remove the state file only if it still holds our record (same lock as stale removal). */
 export async function releaseState(record: DaemonRecord, deps: Pick<ClaimDeps, 'stateFile' | 'lockFile' | 'now' | 'sleep'>): Promise<boolean> {
-  const sleep = deps.sleep ?? defaultSleep;
+  const sleep = deps.sleep ?? realSleep;
   const ours = serializeRecord(record);
   for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
     const current = await readTextIfExists(deps.stateFile);

@@ -29,12 +29,7 @@ const MAY_IMPORT: Record<string, string[]> = {
 const KNOWN: string[] = [
   'client/attach.ts -> ui/terminal.ts', // raw mode and the restore sequence belong to the terminal UI
   'commands/daemon.ts -> daemon/main.ts', // `telepty daemon` runs the daemon in this process
-  'commands/wrap.ts -> host/wrap.ts', // host/wrap.ts is CLI-side
-  'daemon/sessions/spawner.ts -> host/env.ts',
-  'daemon/sessions/spawner.ts -> host/session-host.ts',
-  'host/wrap.ts -> client/daemon-client.ts',
-  'host/wrap.ts -> client/sessions.ts',
-  'host/wrap.ts -> ui/terminal.ts',
+  'commands/wrap.ts -> host/wrapped.ts', // `telepty wrap` runs a session host in this process (its entry)
 ];
 
 function layerOf(rel: string): string {

@@ -223,4 +223,29 @@ describe('DaemonLink', () => {
     expect(Date.now() - before).toBeLessThan(5_000);
     expect(fake.hellos.map((h) => h.session_id)).toEqual(['woken']);
   });
+
+  it('registers only once the daemon proved its record: the hello waits for the proof, and no proof means no hello', async () => {
+    const { fake, port } = await daemon();
+    const proofs: ((ok: boolean) => void)[] = [];
+    const rec: Recorded = { link: undefined as unknown as DaemonLink, welcomes: [], downs: [], helloCalls: 0 };
+    rec.link = new DaemonLink(
+      () => Promise.resolve({ host: '127.0.0.1', port, proof: new Promise<boolean>((resolve) => proofs.push(resolve)) }),
+      { hello: () => hello('proven'), onWelcome: (w) => rec.welcomes.push(w.session_id), onMessage: () => undefined, onDown: () => undefined },
+      { reconnectInitialMs: 20, reconnectMaxMs: 20, ...QUIET_HEARTBEAT },
+      new RecordingLogger(),
+    );
+    cleanups.push(() => rec.link.stop());
+    rec.link.start();
+    // Connected, not registered: the proof has not come.
+    await waitFor('the first connection', () => fake.connectedAt.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.hellos).toEqual([]);
+    // Not proven: the link is closed without a hello and tried again.
+    proofs[0]?.(false);
+    await waitFor('a second connection', () => fake.connectedAt.length === 2 && proofs.length === 2, 5_000);
+    expect(fake.hellos).toEqual([]);
+    proofs[1]?.(true);
+    await waitFor('the link to be welcomed', () => rec.welcomes.length === 1, 5_000);
+    expect(fake.hellos.map((h) => h.session_id)).toEqual(['proven']);
+  });
 });

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LINK_TIMINGS } from '../../../src/host/daemon-link.js';
+import { DEFAULT_HOST_TIMINGS, DEFAULT_LINK_TIMINGS, hostTimingsFromEnv } from '../../../src/host/timings.js';
 import { DEFAULT_INJECT_TIMINGS } from '../../../src/terminal/inject-queue.js';
-import { DEFAULT_HOST_TIMINGS } from '../../../src/host/session-host.js';
-import { hostTimingsFromEnv } from '../../../src/host/timings.js';
 
 const DEFAULTS = { ...DEFAULT_LINK_TIMINGS, ...DEFAULT_INJECT_TIMINGS, ...DEFAULT_HOST_TIMINGS };
 

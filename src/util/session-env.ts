@@ -1,8 +1,8 @@
+import { DEFAULT_TERM } from '../protocol/host-spec.js';
+
 /** Variables that make a nested agent think it runs inside another agent (PROTOCOL.md): never passed on. */
 const NESTED_AGENT_VARS = new Set(['CLAUDECODE', 'CODEX_CI', 'CODEX_THREAD_ID']);
 const NESTED_AGENT_PREFIXES = ['CLAUDECODE_'];
-
-export const DEFAULT_TERM = 'xterm-256color';
 
 /** The child's environment: base + extra, nested-agent variables removed, TELEPTY_SESSION_ID set. */
 export function sessionEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>, sessionId: string): Record<string, string> {
@@ -15,4 +15,9 @@ export function sessionEnv(base: NodeJS.ProcessEnv, extra: Record<string, string
   env.TELEPTY_SESSION_ID = sessionId;
   if (!env.TERM || env.TERM === 'dumb') env.TERM = DEFAULT_TERM;
   return env;
+}
+
+/** The terminal type of a session started from a terminal whose TERM is `term`. */
+export function sessionTerm(term: string | undefined): string {
+  return term && term !== 'dumb' ? term : DEFAULT_TERM;
 }

@@ -1,21 +1,15 @@
-import { createWriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { connect } from '../client/daemon-client.js';
 import { listSessions } from '../client/sessions.js';
 import { isTeleptyError, TeleptyError } from '../protocol/errors.js';
+import type { HostSpec } from '../protocol/host-spec.js';
 import { deriveSessionId, uniqueSessionId } from '../protocol/ids.js';
 import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
 import { enterRawMode, terminalSize } from '../ui/terminal.js';
 import { checkCwd, resolveCommand } from '../util/command.js';
-import { loadConfig } from '../util/config.js';
+import { loadConfig, type TeleptyConfig } from '../util/config.js';
 import { ensureDir } from '../util/files.js';
-import { createLogger, logLevelFromEnv } from '../util/log.js';
-import { resolveDaemonEndpoint } from './daemon-link.js';
-import { DEFAULT_TERM, sessionEnv } from './env.js';
-import { LocalOutput } from './local-output.js';
-import { SessionHost } from './session-host.js';
-import { hostTimingsFromEnv } from './timings.js';
+import { sessionEnv, sessionTerm } from '../util/session-env.js';
 
 export interface WrapOptions {
   id?: string;
@@ -28,17 +22,37 @@ export interface WrapOptions {
 
 interface Stdio {
   stdin: NodeJS.ReadStream;
-  /** Its fd, when it has one, is written to directly and never blocks (LocalOutput). */
+  /** Its fd, when it has one, is written to directly and never blocks (the host's LocalOutput). */
   stdout: NodeJS.WriteStream & { fd?: number };
   stderr: NodeJS.WriteStream;
 }
+
+/** The session host running in this process, as this command drives it (host/wrapped.ts provides it). */
+export interface WrappedSession {
+  readonly id: string;
+  readonly exited: Promise<{ code: number | null; signal: number | null }>;
+  start(): void;
+  input(data: string): void;
+  resize(cols: number, rows: number): void;
+  signal(signal: NodeJS.Signals): void;
+  modes(): { altScreen: boolean };
+  /** A line for the session's host log. */
+  warn(message: string): void;
+  close(): Promise<void>;
+}
+
+/** Starts the host half (host/wrapped.ts startWrappedHost), passed in by commands/wrap.ts. */
+export type StartWrappedHost = (
+  spec: HostSpec,
+  opts: { config: TeleptyConfig; env: NodeJS.ProcessEnv; terminal: { fd?: number; write(data: Buffer): unknown }; onKilled(reason: string): void },
+) => Promise<WrappedSession>;
 
 /**
  * Run CMD as a session bound to this terminal: every byte passes through both ways, the size follows the
  * terminal, and the session is addressable through the daemon. The daemon going away never disturbs the program:
  * the host reconnects in the background. Resolves with the child's exit status (128+signal when signalled).
  */
-export async function runWrap(opts: WrapOptions, env: NodeJS.ProcessEnv = process.env, io: Stdio = process): Promise<number> {
+export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, env: NodeJS.ProcessEnv, io: Stdio = process): Promise<number> {
   const { stdin, stdout, stderr } = io;
   const config = await loadConfig(env);
   const cwd = await checkCwd(process.cwd());
@@ -63,47 +77,34 @@ export async function runWrap(opts: WrapOptions, env: NodeJS.ProcessEnv = proces
     daemonNote = ` (daemon not reachable: ${err.message.split('\n')[0]}; will keep trying)`;
   }
 
+  // The host logs there (host/wrapped.ts): a folder that cannot be made fails here, before the banner.
   await ensureDir(config.paths.hostLogDir);
-  const logStream = createWriteStream(path.join(config.paths.hostLogDir, `${id}.log`), { flags: 'a', mode: 0o600 });
-  const log = createLogger({ write: (l) => logStream.write(l), level: logLevelFromEnv(env), scope: `wrap ${id}` });
-
   const size = terminalSize(stdout, { cols: opts.cols ?? DEFAULT_COLS, rows: opts.rows ?? DEFAULT_ROWS });
   if (!opts.quiet) {
     stderr.write(`telepty: this terminal is session "${id}"${daemonNote}; inject with: telepty inject ${id} "…"  (--quiet hides this)\n`);
   }
   let killedBy: string | undefined;
-  // Output to this terminal never blocks the host (a terminal that stops reading would freeze it): see local-output.ts.
-  const screenNow = (): Promise<string> => host.serializeScreen();
-  const local = typeof stdout.fd === 'number' ? new LocalOutput(stdout.fd, screenNow, log) : null;
-  const host: SessionHost = new SessionHost(
-    {
-      session_id: id,
-      id_flexible: opts.id === undefined,
-      host_instance: randomBytes(16).toString('hex'),
-      type: 'wrapped',
-      command: opts.command,
-      file,
-      args: opts.args,
-      cwd,
-      env: sessionEnv(env, {}, id),
-      cols: size.cols,
-      rows: size.rows,
-      term: env.TERM && env.TERM !== 'dumb' ? env.TERM : DEFAULT_TERM,
-    },
-    {
-      endpoint: () => resolveDaemonEndpoint(config, env, log),
-      log,
-      timings: hostTimingsFromEnv(env),
-      local: { write: (d) => (local ? local.write(d) : stdout.write(d)) },
-      onKilled: (reason) => (killedBy = reason),
-    },
-  );
+  const spec: HostSpec = {
+    session_id: id,
+    id_flexible: opts.id === undefined,
+    host_instance: randomBytes(16).toString('hex'),
+    type: 'wrapped',
+    command: opts.command,
+    file,
+    args: opts.args,
+    cwd,
+    env: sessionEnv(env, {}, id),
+    cols: size.cols,
+    rows: size.rows,
+    term: sessionTerm(env.TERM),
+  };
+  const host = await startHost(spec, { config, env, terminal: stdout, onKilled: (reason) => (killedBy = reason) });
 
   const raw = tty ? enterRawMode(stdin, stdout, () => host.modes()) : null;
   if (tty) stdin.setEncoding('utf8');
   const onInput = (d: Buffer | string): void => host.input(typeof d === 'string' ? d : d.toString('utf8'));
   stdin.on('data', onInput);
-  stdin.on('error', (err) => log.warn(`stdin: ${err.message}`));
+  stdin.on('error', (err) => host.warn(`stdin: ${err.message}`));
   const onResize = (): void => host.resize(stdout.columns, stdout.rows);
   if (tty) stdout.on('resize', onResize);
 
@@ -123,11 +124,9 @@ export async function runWrap(opts: WrapOptions, env: NodeJS.ProcessEnv = proces
   stdin.off('data', onInput);
   stdin.pause();
   stdout.off('resize', onResize);
-  // The program's last output reaches the terminal before its modes are restored (bounded: it may not read).
-  await local?.drain();
-  local?.close();
+  // The program's last output reaches the terminal before its modes are restored.
+  await host.close();
   raw?.restore();
   if (killedBy) stderr.write(`\r\ntelepty: session ${host.id} ended: ${killedBy}\r\n`);
-  await new Promise<void>((resolve) => logStream.end(resolve));
   return exit.code ?? 128 + (exit.signal ?? 0);
 }

@@ -1,0 +1,40 @@
+import type { HostSpec } from '../protocol/host-spec.js';
+import { ScreenModel } from '../terminal/screen.js';
+import type { TeleptyConfig } from '../util/config.js';
+import type { Logger } from '../util/log.js';
+import { DaemonLink, resolveDaemonEndpoint } from './daemon-link.js';
+import type { HostPty, OutputSink } from './parts.js';
+import { PtyProcess, ptyOptionsOf } from './pty.js';
+import { SessionHost } from './session-host.js';
+import { hostTimingsFromEnv } from './timings.js';
+
+/** What a real host is built from, beyond its spec. */
+export interface HostEnvironment {
+  config: TeleptyConfig;
+  /** Where the host reads its token (TELEPTY_TOKEN) and its timings (TELEPTY_*_MS) from. */
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** The child, when the caller started it already (main.ts does, before loading the rest of the host). */
+  pty?: HostPty;
+  /** Output sinks after the screen: wrap's terminal; a recorder or an agent-state watcher would go here. */
+  sinks?: readonly OutputSink[];
+  /** Called when the daemon ends the session (kill) so the caller can tell the user why. */
+  onKilled?: (reason: string) => void;
+}
+
+/**
+ * A session host with its real parts: the node-pty child (started here unless given), the headless xterm screen
+ * model, and the WebSocket link to the daemon it finds through the state file (wire/discovery.ts).
+ */
+export function createSessionHost(spec: HostSpec, host: HostEnvironment): SessionHost {
+  const timings = hostTimingsFromEnv(host.env);
+  return new SessionHost(spec, {
+    pty: host.pty ?? new PtyProcess(ptyOptionsOf(spec)),
+    screen: (cols, rows, events) => new ScreenModel(cols, rows, events.modes, events.parsed),
+    link: (handlers) => new DaemonLink(() => resolveDaemonEndpoint(host.config, host.env, host.log), handlers, timings, host.log),
+    ...(host.sinks ? { sinks: host.sinks } : {}),
+    log: host.log,
+    timings,
+    ...(host.onKilled ? { onKilled: host.onKilled } : {}),
+  });
+}

@@ -1,0 +1,75 @@
+import type { HostInjectResult, HostToDaemon, InjectJobArgs, InjectReply } from '../protocol/host-link.js';
+import { InjectQueue, type InjectOutcome, type InjectTarget, type InjectTimings } from '../terminal/inject-queue.js';
+import { InjectMemory } from './inject-memory.js';
+
+/**
+ * A host's inject jobs: the queue that types them (terminal/inject-queue.ts) and the memory of their ids, so a
+ * repeated id is answered from memory and never typed again, and a result is sent again after a reconnect until
+ * a daemon acknowledges it.
+ */
+export class InjectJobs {
+  private readonly memory: InjectMemory;
+  private readonly queue: InjectQueue;
+
+  constructor(
+    target: InjectTarget,
+    /** To the daemon; false when the link is down (the result waits in memory for the next daemon). */
+    private readonly send: (message: HostToDaemon) => boolean,
+    timings: InjectTimings,
+    /** Where keystrokes held while a job wrote go when it releases them. */
+    release: (held: string) => void,
+    now: () => number,
+  ) {
+    this.memory = new InjectMemory(now);
+    this.queue = new InjectQueue(
+      target,
+      {
+        written: (id, at) => this.send({ type: 'inject_written', inject_id: id, written_at: at }),
+        done: (id, o) => this.done(id, o),
+      },
+      timings,
+      release,
+      now,
+    );
+  }
+
+  /** Keystrokes from the user or a viewer: true when held (a job is writing), to be released after it. */
+  hold(data: string): boolean {
+    return this.queue.hold(data);
+  }
+
+  /** A new job is queued; a repeated id is answered from memory and never typed again. */
+  accept(job: InjectJobArgs): InjectReply {
+    const known = this.memory.get(job.inject_id);
+    if (known?.state === 'running') return { queued: true, position: 0, known: 'running' };
+    if (known?.state === 'done') return { queued: true, position: 0, known: 'done', result: known.result, acked: known.acked };
+    this.memory.started(job.inject_id, job.meta);
+    return { queued: true, position: this.queue.enqueue(job) };
+  }
+
+  /** Withdraw a job that has not started: its id may then be used again. */
+  cancel(id: string): { cancelled: boolean } {
+    const cancelled = this.queue.cancel(id);
+    if (cancelled) this.memory.forget(id);
+    return { cancelled };
+  }
+
+  /** A daemon has published these results: they are not sent again. */
+  ack(ids: readonly string[]): void {
+    this.memory.ack(ids);
+  }
+
+  /** Results no daemon has acknowledged (the link was down, or the daemon died before it published them). */
+  unacked(): HostInjectResult[] {
+    return this.memory.unacked();
+  }
+
+  /** A job ended: its result is kept (and sent again after a reconnect) until a daemon acknowledges it. */
+  private done(id: string, outcome: InjectOutcome): void {
+    const job = this.memory.get(id);
+    const meta = job?.state === 'running' ? job.meta : undefined;
+    const result: HostInjectResult = { type: 'inject_result', inject_id: id, ...outcome, ...(meta ? { meta } : {}) };
+    this.memory.finished(result);
+    this.send(result);
+  }
+}

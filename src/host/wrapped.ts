@@ -1,0 +1,75 @@
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import type { HostSpec } from '../protocol/host-spec.js';
+import type { ScreenModes } from '../terminal/screen.js';
+import type { TeleptyConfig } from '../util/config.js';
+import { ensureDir } from '../util/files.js';
+import { createLogger, logLevelFromEnv } from '../util/log.js';
+import { createSessionHost } from './create.js';
+import { LocalOutput } from './local-output.js';
+import type { PtyExit } from './parts.js';
+
+/** What `telepty wrap` gives the host it runs in the foreground (commands/wrap-run.ts is the CLI half). */
+export interface WrappedHostOptions {
+  config: TeleptyConfig;
+  /** Where the host reads its token and timings from. */
+  env: NodeJS.ProcessEnv;
+  /** The user's terminal: written through its fd when it has one (never blocks, LocalOutput), else with write(). */
+  terminal: { fd?: number; write(data: Buffer): unknown };
+  /** The daemon ended the session (kill): why, for the user. */
+  onKilled(reason: string): void;
+}
+
+/** A session running in this process, bound to the user's terminal. */
+export interface WrappedSession {
+  readonly id: string;
+  readonly exited: Promise<PtyExit>;
+  /** Connect to the daemon (in the background, reconnecting forever). */
+  start(): void;
+  input(data: string): void;
+  resize(cols: number, rows: number): void;
+  signal(signal: NodeJS.Signals): void;
+  /** The child's terminal modes as its output left them (to restore the user's terminal on exit). */
+  modes(): ScreenModes;
+  /** A line for the session's host log. */
+  warn(message: string): void;
+  /** After the exit: the last output reaches the terminal (bounded: it may not read), then the log is closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * The host half of `telepty wrap`: the session host with the user's terminal as one more output sink, logging to
+ * the session's host log.
+ */
+export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions): Promise<WrappedSession> {
+  const { config, env, terminal } = opts;
+  await ensureDir(config.paths.hostLogDir);
+  const logStream = createWriteStream(path.join(config.paths.hostLogDir, `${spec.session_id}.log`), { flags: 'a', mode: 0o600 });
+  const log = createLogger({ write: (l) => logStream.write(l), level: logLevelFromEnv(env), scope: `wrap ${spec.session_id}` });
+  // Output to this terminal never blocks the host (a terminal that stops reading would freeze it): see local-output.ts.
+  const local = typeof terminal.fd === 'number' ? new LocalOutput(terminal.fd, () => host.serializeScreen(), log) : null;
+  const host = createSessionHost(spec, {
+    config,
+    env,
+    log,
+    sinks: [{ write: (d) => (local ? local.write(d) : terminal.write(d)) }],
+    onKilled: opts.onKilled,
+  });
+  return {
+    get id() {
+      return host.id;
+    },
+    exited: host.exited,
+    start: () => host.start(),
+    input: (d) => host.input(d),
+    resize: (cols, rows) => host.resize(cols, rows),
+    signal: (s) => host.signal(s),
+    modes: () => host.modes(),
+    warn: (message) => log.warn(message),
+    close: async () => {
+      await local?.drain();
+      local?.close();
+      await new Promise<void>((resolve) => logStream.end(resolve));
+    },
+  };
+}

@@ -1,0 +1,422 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { HOST_LINK_VERSION, type DaemonToHost, type HostInjectResult, type HostReply, type HostRequestMap, type HostRequestOp, type HostToDaemon } from '../../../src/protocol/host-link.js';
+import type { HostSpec } from '../../../src/protocol/host-spec.js';
+import type { HostLink, HostPty, LinkHandlers, OutputSink, PtyExit } from '../../../src/host/parts.js';
+import { SessionHost } from '../../../src/host/session-host.js';
+import { DEFAULT_HOST_TIMINGS, DEFAULT_LINK_TIMINGS, type HostTimings } from '../../../src/host/timings.js';
+import { DEFAULT_INJECT_TIMINGS } from '../../../src/terminal/inject-queue.js';
+import { ScreenModel } from '../../../src/terminal/screen.js';
+import { waitFor } from '../../helpers/env.js';
+import { RecordingLogger } from '../../helpers/recorders.js';
+
+/**
+ * A child on a pseudo-terminal, in memory: it echoes what is typed as a line-editing shell would (Enter gives a new
+ * line and a fresh prompt), records every write, resize, pause and signal, and exits when told.
+ */
+class FakePty implements HostPty {
+  readonly pid = 4242;
+  readonly ptsName = null;
+  hasExited = false;
+  readonly exited: Promise<PtyExit>;
+  readonly written: string[] = [];
+  readonly sizes: [number, number][] = [];
+  readonly signals: NodeJS.Signals[] = [];
+  readonly killGraces: number[] = [];
+  paused = 0;
+  resumed = 0;
+  echo = true;
+  private sink: ((data: Buffer) => void) | null = null;
+  private early: Buffer[] = [];
+  private resolveExit!: (e: PtyExit) => void;
+
+  constructor() {
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+  }
+
+  onData(cb: (data: Buffer) => void): void {
+    this.sink = cb;
+    for (const d of this.early.splice(0)) cb(d);
+  }
+
+  /** The child writes `text` to its terminal. */
+  output(text: string): void {
+    const data = Buffer.from(text);
+    if (this.sink) this.sink(data);
+    else this.early.push(data);
+  }
+
+  write(data: string): void {
+    if (this.hasExited) return;
+    this.written.push(data);
+    if (!this.echo) return;
+    // Echo like a shell's line editor: Enter starts a new prompt line; bracketed-paste markers are not shown.
+    const shown = data.replace(/\x1b\[20[01]~/g, '').replace(/\r/g, '\r\n$ ');
+    if (shown) setImmediate(() => this.output(shown));
+  }
+
+  writeQueueEmpty(): boolean {
+    return true;
+  }
+
+  resize(cols: number, rows: number): void {
+    this.sizes.push([cols, rows]);
+  }
+
+  pause(): void {
+    this.paused++;
+  }
+
+  resume(): void {
+    this.resumed++;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.signals.push(signal);
+  }
+
+  killSession(graceMs: number): Promise<void> {
+    this.killGraces.push(graceMs);
+    this.exit({ code: null, signal: 1 });
+    return Promise.resolve();
+  }
+
+  exit(e: PtyExit): void {
+    if (this.hasExited) return;
+    this.hasExited = true;
+    this.resolveExit(e);
+  }
+
+  typed(): string {
+    return this.written.join('');
+  }
+}
+
+/** The daemon's side of the link, in memory: records what the host sends; the test plays the daemon. */
+class FakeLink implements HostLink {
+  up = false;
+  buffered = 0;
+  started = false;
+  stopped = false;
+  readonly sent: HostToDaemon[] = [];
+  readonly frames: Buffer[] = [];
+  private nextReq = 1;
+
+  constructor(readonly handlers: LinkHandlers) {}
+
+  start(): void {
+    this.started = true;
+  }
+
+  /** The daemon welcomes the host as `id`. */
+  welcome(id: string): void {
+    this.up = true;
+    this.handlers.onWelcome({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: id });
+  }
+
+  down(): void {
+    this.up = false;
+    this.handlers.onDown(1006, '');
+  }
+
+  tell(message: DaemonToHost): void {
+    this.handlers.onMessage(message);
+  }
+
+  /** A request as the daemon makes it; resolves with the host's reply. */
+  async request<K extends HostRequestOp>(op: K, args: HostRequestMap[K]['args']): Promise<HostReply> {
+    const req_id = this.nextReq++;
+    this.tell({ type: 'request', req_id, op, args } as DaemonToHost);
+    return waitFor(`the reply to ${op}`, () => this.sent.find((m): m is HostReply => m.type === 'reply' && m.req_id === req_id));
+  }
+
+  of<T extends HostToDaemon['type']>(type: T): Extract<HostToDaemon, { type: T }>[] {
+    return this.sent.filter((m): m is Extract<HostToDaemon, { type: T }> => m.type === type);
+  }
+
+  send(message: HostToDaemon): boolean {
+    if (!this.up) return false;
+    this.sent.push(message);
+    return true;
+  }
+
+  sendBinary(frame: Buffer): boolean {
+    if (!this.up) return false;
+    this.frames.push(frame);
+    return true;
+  }
+
+  waitUp(): Promise<boolean> {
+    return Promise.resolve(this.up);
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.up = false;
+  }
+}
+
+/** A sink that keeps every chunk it is given, and the exit it was ended with. */
+class RecordingOutput implements OutputSink {
+  readonly chunks: Buffer[] = [];
+  ended: PtyExit | null = null;
+  write(data: Buffer): void {
+    this.chunks.push(data);
+  }
+  end(exit: PtyExit): void {
+    this.ended = exit;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+const TIMINGS: HostTimings = { ...DEFAULT_LINK_TIMINGS, ...DEFAULT_INJECT_TIMINGS, ...DEFAULT_HOST_TIMINGS, exitReportWaitMs: 50 };
+
+function spec(over: Partial<HostSpec> = {}): HostSpec {
+  return {
+    session_id: 'unit-1',
+    id_flexible: false,
+    host_instance: 'f'.repeat(32),
+    type: 'spawned',
+    command: 'sh',
+    args: [],
+    cwd: '/',
+    env: {},
+    cols: 80,
+    rows: 24,
+    term: 'xterm-256color',
+    ...over,
+  };
+}
+
+interface Rig {
+  host: SessionHost;
+  pty: FakePty;
+  link: FakeLink;
+  sinks: RecordingOutput[];
+  log: RecordingLogger;
+  killed: string[];
+}
+
+const hosts: Rig[] = [];
+afterEach(async () => {
+  for (const r of hosts.splice(0)) {
+    r.pty.exit({ code: 0, signal: null });
+    await r.host.exited;
+  }
+});
+
+function rig(over: Partial<HostSpec> = {}, sinkCount = 2, before: (pty: FakePty) => void = () => undefined): Rig {
+  const pty = new FakePty();
+  before(pty);
+  let link: FakeLink | undefined;
+  const sinks = Array.from({ length: sinkCount }, () => new RecordingOutput());
+  const log = new RecordingLogger();
+  const killed: string[] = [];
+  const host = new SessionHost(spec(over), {
+    pty,
+    screen: (cols, rows, events) => new ScreenModel(cols, rows, events.modes, events.parsed),
+    link: (handlers) => (link = new FakeLink(handlers)),
+    sinks,
+    log,
+    timings: TIMINGS,
+    onKilled: (reason) => killed.push(reason),
+  });
+  const r: Rig = { host, pty, link: link as FakeLink, sinks, log, killed };
+  hosts.push(r);
+  return r;
+}
+
+async function screenLines(r: Rig): Promise<string[]> {
+  const reply = await r.link.request('screen', { scrollback: false, ansi: false });
+  if (!reply.ok) throw new Error(reply.error.error);
+  return (reply.result as HostRequestMap['screen']['result']).lines;
+}
+
+describe('SessionHost with in-memory parts', () => {
+  it('says hello with the spec and its parts, and takes the id the daemon welcomes it as', () => {
+    const r = rig({ session_id: 'wanted', id_flexible: true, spawn_request_id: 'req-1' });
+    r.host.start();
+    expect(r.link.started).toBe(true);
+    const hello = r.link.handlers.hello();
+    expect(hello).toMatchObject({
+      type: 'hello',
+      link_version: HOST_LINK_VERSION,
+      session_id: 'wanted',
+      id_flexible: true,
+      session: { type: 'spawned', command: 'sh', pid: 4242, host_pid: process.pid, cols: 80, rows: 24, spawn_request_id: 'req-1' },
+    });
+    r.link.welcome('wanted-2');
+    expect(r.host.id).toBe('wanted-2');
+    expect(r.host.connected).toBe(true);
+  });
+
+  it('types an inject job into the PTY and reports its outcome (written, then submitted)', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.pty.output('$ ');
+    const reply = await r.link.request('inject', { inject_id: 'job-1', text: 'echo hi', no_enter: false, enter_only: false });
+    expect(reply).toMatchObject({ ok: true, result: { queued: true, position: 0 } });
+    const result = await waitFor('the inject result', () => r.link.of('inject_result')[0], 10_000);
+    expect(result).toMatchObject({ inject_id: 'job-1', status: 'submitted' });
+    expect(r.link.of('inject_written').map((m) => m.inject_id)).toEqual(['job-1']);
+    // The text, then Enter alone.
+    expect(r.pty.typed()).toBe('echo hi\r');
+    expect(await screenLines(r)).toEqual(['$ echo hi', '$ ']);
+  });
+
+  it('answers a repeated inject id from memory and never types it again', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.pty.output('$ ');
+    await r.link.request('inject', { inject_id: 'job-2', text: 'ls', no_enter: false, enter_only: false });
+    await waitFor('the inject result', () => r.link.of('inject_result')[0], 10_000);
+    const again = await r.link.request('inject', { inject_id: 'job-2', text: 'ls', no_enter: false, enter_only: false });
+    expect(again).toMatchObject({ ok: true, result: { known: 'done', result: { inject_id: 'job-2', status: 'submitted' } } });
+    expect(r.pty.typed()).toBe('ls\r');
+  });
+
+  it('keeps a result made while the link was down and sends it to the next daemon that welcomes it', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.pty.output('$ ');
+    await r.link.request('inject', { inject_id: 'job-3', text: 'pwd', no_enter: false, enter_only: false });
+    r.link.down();
+    await waitFor('the job to be typed', () => r.pty.typed() === 'pwd\r', 10_000);
+    // Let the job end while no daemon listens.
+    await new Promise((resolve) => setTimeout(resolve, TIMINGS.submitWatchMs / 4));
+    expect(r.link.of('inject_result')).toEqual([]);
+    r.link.welcome('unit-1');
+    const resent = await waitFor('the result sent again', () => r.link.of('inject_result')[0], 10_000);
+    expect(resent).toMatchObject({ inject_id: 'job-3' });
+    // Acknowledged: not sent to the daemon after that.
+    r.link.tell({ type: 'inject_ack', inject_ids: ['job-3'] });
+    r.link.sent.splice(0);
+    r.link.welcome('unit-1');
+    expect(r.link.of('inject_result')).toEqual([]);
+  });
+
+  it('gives every chunk of output to every sink in order, the screen included', async () => {
+    const r = rig({}, 3);
+    r.pty.output('one\r\n');
+    r.pty.output('two\r\n');
+    r.pty.output('three');
+    for (const s of r.sinks) expect(s.chunks.map((c) => c.toString())).toEqual(['one\r\n', 'two\r\n', 'three']);
+    r.link.welcome('unit-1');
+    expect(await screenLines(r)).toEqual(['one', 'two', 'three']);
+  });
+
+  it('hands output written before it was built to the sinks first (the child starts before the host loads)', () => {
+    const r = rig({}, 1, (pty) => pty.output('early '));
+    r.pty.output('late');
+    expect(r.sinks[0]?.text()).toBe('early late');
+  });
+
+  it('relays output to the daemon as binary frames only while it is subscribed', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.pty.output('before');
+    expect(r.link.frames).toEqual([]);
+    r.link.tell({ type: 'subscribe', on: true });
+    r.pty.output('after');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(Buffer.concat(r.link.frames).toString()).toBe('after');
+    r.link.tell({ type: 'subscribe', on: false });
+    r.pty.output('off');
+    expect(Buffer.concat(r.link.frames).toString()).toBe('after');
+  });
+
+  it('skips output while the link is congested and tells the daemon of the gap before the next frame', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.link.tell({ type: 'subscribe', on: true });
+    r.link.buffered = 9 * 1024 * 1024;
+    r.pty.output('lost');
+    expect(r.link.frames).toEqual([]);
+    r.link.buffered = 0;
+    await new Promise((resolve) => setImmediate(resolve));
+    r.pty.output('next');
+    expect(r.link.of('gap')).toEqual([{ type: 'gap' }]);
+    expect(Buffer.concat(r.link.frames).toString()).toBe('next');
+    // Every sink still had every byte.
+    expect(r.sinks[0]?.text()).toBe('lostnext');
+  });
+
+  it('resizes the PTY and the screen for a viewer of a spawned session, and tells the daemon', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.link.tell({ type: 'resize', cols: 100, rows: 30 });
+    expect(r.pty.sizes).toEqual([[100, 30]]);
+    expect(r.link.of('state')).toContainEqual({ type: 'state', cols: 100, rows: 30 });
+    const reply = await r.link.request('screen', { scrollback: false, ansi: false });
+    expect(reply).toMatchObject({ ok: true, result: { cols: 100, rows: 30 } });
+    // The same size again changes nothing.
+    r.host.resize(100, 30);
+    expect(r.pty.sizes).toEqual([[100, 30]]);
+  });
+
+  it('leaves a wrapped session at its own terminal size when a viewer asks for another', () => {
+    const r = rig({ type: 'wrapped' });
+    r.link.welcome('unit-1');
+    r.link.tell({ type: 'resize', cols: 100, rows: 30 });
+    expect(r.pty.sizes).toEqual([]);
+    r.host.resize(120, 40);
+    expect(r.pty.sizes).toEqual([[120, 40]]);
+  });
+
+  it('passes viewer input to the PTY', () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.link.tell({ type: 'input', data: 'abc' });
+    expect(r.pty.typed()).toBe('abc');
+  });
+
+  it('reports the exit to the daemon after the last output reached the screen, ends its sinks and stops its link', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.pty.output('bye');
+    r.pty.exit({ code: 3, signal: null });
+    await expect(r.host.exited).resolves.toEqual({ code: 3, signal: null });
+    expect(r.link.of('exit')).toEqual([{ type: 'exit', code: 3, signal: null }]);
+    for (const s of r.sinks) expect(s.ended).toEqual({ code: 3, signal: null });
+    expect(r.link.stopped).toBe(true);
+  });
+
+  it('ends the session when the daemon kills it: the PTY session with the kill grace, the caller told why', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.link.tell({ type: 'kill', reason: 'killed by telepty kill' });
+    await expect(r.host.exited).resolves.toEqual({ code: null, signal: 1 });
+    expect(r.pty.killGraces).toEqual([TIMINGS.killGraceMs]);
+    expect(r.killed).toEqual(['killed by telepty kill']);
+    expect(r.link.of('exit')).toEqual([{ type: 'exit', code: null, signal: 1 }]);
+  });
+
+  it('answers an unknown request with an error instead of failing', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    const reply = await r.link.request('nonsense' as HostRequestOp, {} as never);
+    expect(reply).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+  });
+
+  it('withdraws a queued job that has not started; its id may be used again', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.pty.output('$ ');
+    // The first job waits for a person who is typing; the second waits behind it.
+    r.host.input('x');
+    await r.link.request('inject', { inject_id: 'first', text: 'a', no_enter: true, enter_only: false, force: true });
+    const second = await r.link.request('inject', { inject_id: 'second', text: 'b', no_enter: true, enter_only: false });
+    expect(second).toMatchObject({ ok: true, result: { position: 1 } });
+    expect(await r.link.request('cancel_inject', { inject_id: 'second' })).toMatchObject({ ok: true, result: { cancelled: true } });
+    await waitFor('the first job', () => r.link.of('inject_result').find((m: HostInjectResult) => m.inject_id === 'first'), 10_000);
+    expect(r.pty.typed()).not.toContain('b');
+    const again = await r.link.request('inject', { inject_id: 'second', text: 'c', no_enter: true, enter_only: false });
+    expect(again).toMatchObject({ ok: true, result: { queued: true } });
+    expect(again.ok && (again.result as { known?: string }).known).toBeUndefined();
+  });
+});
