@@ -6,8 +6,8 @@ import type { InjectResponse } from '../../src/protocol/inject.js';
 import { postApi, subscribeBus, type ApiAnswer, type BusWatch } from '../helpers/api.js';
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
 import { hostsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
-import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
-import { fixtureSession } from '../helpers/fixtures.js';
+import { BIN, testEnv, waitFor } from '../helpers/env.js';
+import { FIXTURES, fixtureSession } from '../helpers/fixtures.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 /**
@@ -15,7 +15,6 @@ import { TerminalDriver } from '../helpers/terminal.js';
  * happened, and every accepted inject ends in exactly one outcome event.
  */
 const homes = useHomes();
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 const drivers: TerminalDriver[] = [];
 const watches: BusWatch[] = [];
 afterEach(() => {

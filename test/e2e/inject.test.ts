@@ -8,12 +8,11 @@ import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
-import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
-import { fixtureSession, type Submission } from '../helpers/fixtures.js';
+import { BIN, testEnv, waitFor } from '../helpers/env.js';
+import { FIXTURES, fixtureSession, type Submission } from '../helpers/fixtures.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 const drivers: TerminalDriver[] = [];
 afterEach(() => {
   for (const d of drivers.splice(0)) d.dispose();

@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { MetaResponse } from '../../src/protocol/meta.js';
@@ -10,9 +9,8 @@ import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { ensureDaemon } from '../../src/client/autostart.js';
 import { loadConfig } from '../../src/util/config.js';
 import { freePort, isAlive, testEnv, waitFor } from '../helpers/env.js';
-import { readSubmissions } from '../helpers/fixtures.js';
+import { FIXTURES, readSubmissions } from '../helpers/fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const homes = useHomes();
 
 /**

@@ -9,6 +9,7 @@ import { daemonPort, postApi, requestApi } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { hostsOf, liveDaemon, persistedSessionIds, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, isAlive, testEnv, waitFor } from '../helpers/env.js';
+import { listSessions, spawnJson } from '../helpers/sessions.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
@@ -18,13 +19,7 @@ afterEach(() => {
   for (const d of drivers.splice(0)) d.dispose();
 });
 
-async function spawnJson(home: string, args: string[], env?: Record<string, string>): Promise<SessionObject> {
-  return parseJson<SessionObject>(await runCli(home, ['spawn', '--json', ...args], env ? { env } : {}));
-}
-
-async function list(home: string, env?: Record<string, string>): Promise<SessionObject[]> {
-  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json'], env ? { env } : {}));
-}
+const list = listSessions;
 
 async function read(home: string, id: string, extra: string[] = []): Promise<ScreenSnapshot> {
   return parseJson<ScreenSnapshot>(await runCli(home, ['read', id, '--json', ...extra]));

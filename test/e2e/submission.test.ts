@@ -3,13 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { useHomes } from '../helpers/daemon.js';
-import { ROOT, waitFor } from '../helpers/env.js';
-import { readSubmissions, type Submission } from '../helpers/fixtures.js';
+import { waitFor } from '../helpers/env.js';
+import { FIXTURES, readSubmissions, type Submission } from '../helpers/fixtures.js';
 
 // Issue 25: "submitted" means the program took the prompt as a turn, judged by the program's own record (the
 // fixture's FIXTURE_LOG), on fixtures that model each AI CLI's rule that an inject can trip over.
 const homes = useHomes();
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 /** A prompt of about `size` characters, unique by `seed`; every 5th one has a second line. */
 function prompt(seed: string, size: number, i: number): string {

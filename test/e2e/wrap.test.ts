@@ -2,10 +2,10 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionMembers } from '../../src/host/pty.js';
-import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
 import { liveDaemon, persistedSessionIds, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, isAlive, makeHome, testEnv, waitFor } from '../helpers/env.js';
+import { listSessions } from '../helpers/sessions.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
@@ -30,9 +30,7 @@ function plain(file: string, args: string[], size: { cols?: number; rows?: numbe
   return d;
 }
 
-async function list(home: string): Promise<SessionObject[]> {
-  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
-}
+const list = listSessions;
 
 describe('wrap in a terminal', () => {
   it('passes typing, output, window size and the exit code through exactly', async () => {

@@ -50,6 +50,15 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Resolve after `ms`. In a test, only to prove that something does NOT happen: name the span and say why. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Poll `fn` until it gives a value (anything but null, undefined or false) and return it; after `timeoutMs`, fail
+ * with "timed out ... waiting for WHAT" and the last error `fn` threw.
+ */
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -61,6 +70,6 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }
