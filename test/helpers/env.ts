@@ -50,7 +50,17 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Resolve after `ms`. In a test, only to prove that something does NOT happen: name the span and say why. */
+/**
+ * How long a test watches for something that must NOT happen (a prompt typed a second time, a prompt that was
+ * refused or withdrawn arriving after all): a local program records what it takes within tens of ms, so this
+ * much silence is telling even on a loaded machine. A wait FOR something uses waitFor instead.
+ */
+export const NOTHING_MORE_MS = 300;
+
+/**
+ * Resolve after `ms`. In a test, only to prove that something does NOT happen within `ms` (a named span with a
+ * one-line why), or to pace a simulated person; never to wait for something (use waitFor).
+ */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
