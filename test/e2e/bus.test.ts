@@ -7,7 +7,7 @@ import type { BusEvent, PublishAck } from '../../src/protocol/bus.js';
 import { parseJson, runCli, spawnCli, stdoutLines } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
-import { waitFor } from '../helpers/env.js';
+import { NOTHING_MORE_MS, sleep, waitFor } from '../helpers/env.js';
 import { fixtureSession } from '../helpers/fixtures.js';
 
 const homes = useHomes();
@@ -126,7 +126,7 @@ describe('auto-router', () => {
     expect(byTurn('t-unknown')).toMatchObject({ code: 'SESSION_NOT_FOUND', original_message_id: 'turn_request-t-unknown', delivered: false });
     expect(byTurn('t-remote')).toMatchObject({ code: 'UNKNOWN_HOST', delivered: false });
     expect(byTurn('t-noprompt')).toMatchObject({ code: 'INVALID_FIELD' });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(NOTHING_MORE_MS); // none of the three is typed after all
     expect(await agent.submissions()).toEqual([]);
     watch.ws.close();
   });
@@ -167,10 +167,18 @@ describe('tail and publish', () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
     const tail = spawnCli(home, ['tail', '--kind', 'turn_request', '--count', '2', '--json', '--timeout', '30']);
-    await new Promise((r) => setTimeout(r, 800));
-    for (const kind of ['noise', 'turn_request', 'turn_requested', 'session_health', 'turn_request']) {
-      expect((await runCli(home, ['publish', '--kind', kind, '--target', 'nobody', '--payload', '{"turn_id":"x"}'])).exitCode).toBe(0);
-    }
+    let tailDone = false;
+    void tail.finally(() => (tailDone = true));
+    // tail says nothing when it has subscribed (new events only): the mix is published again until it has its two.
+    const publishExits: number[] = [];
+    await waitFor('tail to take two turn_requests', async () => {
+      for (const kind of ['noise', 'turn_request', 'turn_requested', 'session_health', 'turn_request']) {
+        if (tailDone) return true;
+        publishExits.push((await runCli(home, ['publish', '--kind', kind, '--target', 'nobody', '--payload', '{"turn_id":"x"}'])).exitCode);
+      }
+      return tailDone;
+    }, 30_000);
+    expect(publishExits.filter((c) => c !== 0)).toEqual([]);
     const out = await tail;
     expect(out.exitCode).toBe(0);
     const events = String(out.stdout).trim().split('\n').map((l) => JSON.parse(l) as BusEvent);
