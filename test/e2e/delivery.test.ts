@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../../src/protocol/bus.js';
@@ -7,7 +6,7 @@ import { postApi, subscribeBus, type ApiAnswer, type BusWatch } from '../helpers
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
 import { hostsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, NOTHING_MORE_MS, sleep, testEnv, waitFor } from '../helpers/env.js';
-import { FIXTURES, fixtureSession } from '../helpers/fixtures.js';
+import { FIXTURES, fixtureSession, readSubmissions } from '../helpers/fixtures.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 /**
@@ -208,11 +207,7 @@ describe('a person\'s draft is never merged with a prompt', () => {
     });
     drivers.push(d);
     await d.waitForText('line ready');
-    const submissions = async (): Promise<string[]> =>
-      (await fs.readFile(log, 'utf8').catch(() => ''))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => (JSON.parse(l) as { text: string }).text);
+    const submissions = async (): Promise<string[]> => (await readSubmissions(log)).map((x) => x.text);
 
     // A draft left alone: the inject gives up, nothing typed, and says why.
     d.write('bbbb');
