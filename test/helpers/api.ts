@@ -31,7 +31,11 @@ export function rawRequest(port: number, method: string, urlPath: string, opts: 
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+        try {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+        } catch (err) {
+          reject(new Error(`HTTP ${res.statusCode ?? 0} ${method} ${urlPath}: the body is not JSON: ${(err as Error).message}`));
+        }
       });
     });
     req.on('error', reject);
@@ -52,7 +56,11 @@ export function requestBytes(port: number, head: string, body = ''): Promise<Api
     sock.on('end', () => {
       const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
       const answer = text.slice(text.indexOf('\r\n\r\n') + 4);
-      resolve({ status, json: JSON.parse(answer) as Record<string, unknown> });
+      try {
+        resolve({ status, json: JSON.parse(answer) as Record<string, unknown> });
+      } catch (err) {
+        reject(new Error(`HTTP ${status}: the body is not JSON (a chunked answer is not read here): ${(err as Error).message}`));
+      }
     });
   });
 }
