@@ -7,6 +7,7 @@ import type { HostHello } from '../../../../src/protocol/host-link.js';
 import { makeHome, sleep } from '../../../helpers/env.js';
 import { hostHello } from '../../../helpers/host-link.js';
 import { RecordingLogger } from '../../../helpers/recorders.js';
+import { persistedSession } from '../../../helpers/sessions-file.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 
@@ -34,29 +35,7 @@ function hello(instance: string, id: string, hostPid: number): HostHello {
 }
 
 function persisted(id: string, over: Partial<PersistedSession> = {}): PersistedSession {
-  return {
-    id,
-    host_instance: `instance-of-${id}-0000000000`,
-    type: 'wrapped',
-    command: 'bash',
-    args: [],
-    cwd: '/tmp',
-    term: 'xterm-256color',
-    createdAt: new Date(T0).toISOString(),
-    lastActivityAt: new Date(T0).toISOString(),
-    pid: 11,
-    host_pid: 10,
-    cols: 80,
-    rows: 24,
-    status: 'disconnected',
-    exit_code: null,
-    exited_at: null,
-    kill_pending: false,
-    last_from: null,
-    last_reply_to: null,
-    last_thread_id: null,
-    ...over,
-  };
+  return persistedSession(id, T0, over);
 }
 
 function newRegistry(now: () => number = () => T0): SessionRegistry {
