@@ -7,10 +7,10 @@ import type { BusEvent, PublishAck } from '../../src/protocol/bus.js';
 import { parseJson, runCli, spawnCli, stdoutLines } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
-import { ROOT, waitFor } from '../helpers/env.js';
+import { NOTHING_MORE_MS, sleep, waitFor } from '../helpers/env.js';
+import { fixtureSession } from '../helpers/fixtures.js';
 
 const homes = useHomes();
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 /** The seed's canonical turn_request (BUS_EVENT_SCHEMA), every field. */
 function seedTurnRequest(target: string, turnId: string, prompt: string): Record<string, unknown> {
@@ -60,23 +60,16 @@ async function frozenSession(id: string, query: string): Promise<{ p: number; wa
   return { p, watch, s };
 }
 
-async function fixtureSession(home: string, id: string): Promise<{ submissions: () => Promise<string[]> }> {
-  const log = path.join(home, `${id}.submissions`);
-  await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, 'claude-like.mjs')]);
-  await waitFor(`${id} ready`, async () => (await runCli(home, ['read', id])).stdout.includes('ready'));
-  return {
-    submissions: async () =>
-      (await fs.readFile(log, 'utf8').catch(() => ''))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => (JSON.parse(l) as { text: string }).text),
-  };
+/** A claude-like session whose submitted prompts are read as their texts, in order. */
+async function agentSession(home: string, id: string): Promise<{ submissions: () => Promise<string[]> }> {
+  const agent = await fixtureSession(home, id, 'claude-like.mjs');
+  return { submissions: async () => (await agent.submissions()).map((x) => x.text) };
 }
 
 describe('auto-router', () => {
   it("turns the seed's turn_request, over HTTP and over WS, into a submitted prompt with a matching ack", async () => {
     const home = homes.newHome();
-    const agent = await fixtureSession(home, 'dev-001');
+    const agent = await agentSession(home, 'dev-001');
     const p = await daemonPort(home);
     const watch = subscribeBus(p, '?kind=inject_written&kind=inject_failed&kind=submitted');
     await watch.open;
@@ -121,7 +114,7 @@ describe('auto-router', () => {
 
   it('answers a turn_request it cannot deliver with inject_failed carrying a code, and never delivers to a look-alike on this host', async () => {
     const home = homes.newHome();
-    const agent = await fixtureSession(home, 'dev-001');
+    const agent = await agentSession(home, 'dev-001');
     const p = await daemonPort(home);
     const watch = subscribeBus(p, '?kind=inject_*');
     await watch.open;
@@ -133,14 +126,14 @@ describe('auto-router', () => {
     expect(byTurn('t-unknown')).toMatchObject({ code: 'SESSION_NOT_FOUND', original_message_id: 'turn_request-t-unknown', delivered: false });
     expect(byTurn('t-remote')).toMatchObject({ code: 'UNKNOWN_HOST', delivered: false });
     expect(byTurn('t-noprompt')).toMatchObject({ code: 'INVALID_FIELD' });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(NOTHING_MORE_MS); // none of the three is typed after all
     expect(await agent.submissions()).toEqual([]);
     watch.ws.close();
   });
   it('delivers a target addressed to this machine (id@<own machine id>) locally', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start'], { env: { TELEPTY_MACHINE_ID: 'box-a' } });
-    const agent = await fixtureSession(home, 'dev-001');
+    const agent = await agentSession(home, 'dev-001');
     const p = await daemonPort(home);
     const watch = subscribeBus(p, '?kind=inject_written&kind=inject_failed');
     await watch.open;
@@ -174,10 +167,18 @@ describe('tail and publish', () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
     const tail = spawnCli(home, ['tail', '--kind', 'turn_request', '--count', '2', '--json', '--timeout', '30']);
-    await new Promise((r) => setTimeout(r, 800));
-    for (const kind of ['noise', 'turn_request', 'turn_requested', 'session_health', 'turn_request']) {
-      expect((await runCli(home, ['publish', '--kind', kind, '--target', 'nobody', '--payload', '{"turn_id":"x"}'])).exitCode).toBe(0);
-    }
+    let tailDone = false;
+    void tail.finally(() => (tailDone = true));
+    // tail says nothing when it has subscribed (new events only): the mix is published again until it has its two.
+    const publishExits: number[] = [];
+    await waitFor('tail to take two turn_requests', async () => {
+      for (const kind of ['noise', 'turn_request', 'turn_requested', 'session_health', 'turn_request']) {
+        if (tailDone) return true;
+        publishExits.push((await runCli(home, ['publish', '--kind', kind, '--target', 'nobody', '--payload', '{"turn_id":"x"}'])).exitCode);
+      }
+      return tailDone;
+    }, 30_000);
+    expect(publishExits.filter((c) => c !== 0)).toEqual([]);
     const out = await tail;
     expect(out.exitCode).toBe(0);
     const events = String(out.stdout).trim().split('\n').map((l) => JSON.parse(l) as BusEvent);

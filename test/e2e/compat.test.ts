@@ -2,13 +2,12 @@
 // (../shared/seed, PROTOCOL.md) and from what the original 0.1.53 source does: its `allow` bridge, its record
 // shapes, its DELETE, its multicast/broadcast answers and bus events.
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
 import type { IPty } from 'node-pty';
 import WebSocket from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ScreenSnapshot, SessionObject } from '../../src/protocol/session.js';
-import { daemonPort, postApi, requestApi, subscribeBus } from '../helpers/api.js';
+import { daemonPort, postApi, requestApi, requestBytes, subscribeBus } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
@@ -139,21 +138,6 @@ function viewer(port: number, id: string, query = ''): Promise<{ ws: WebSocket; 
     ws.once('open', () => resolve({ ws, frames }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode}`)));
     ws.once('error', reject);
-  });
-}
-
-/** A request written byte for byte (no Content-Length, no Content-Type unless given): what the seed's clients send. */
-function rawRequest(port: number, head: string, body = ''): Promise<{ status: number; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1', () => sock.write(`${head}Host: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n${body}`));
-    let text = '';
-    sock.on('data', (d: Buffer) => (text += d.toString()));
-    sock.on('error', reject);
-    sock.on('end', () => {
-      const status = Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0);
-      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
-      resolve({ status, json: JSON.parse(body) as Record<string, unknown> });
-    });
   });
 }
 
@@ -305,15 +289,15 @@ describe('the seed\'s requests and record shapes', () => {
   it('takes a body-less POST /submit (the original `deliberate`), and still refuses what a browser could send', async () => {
     const { port } = await startDaemon();
     const b = await legacySession(port, 'delib');
-    const ok = await rawRequest(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\n');
+    const ok = await requestBytes(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\n');
     expect(ok.status, JSON.stringify(ok.json)).toBe(200);
     expect(ok.json).toMatchObject({ success: true });
     await waitFor('the Enter to reach the bridge', () => b.injects().includes('\r'));
     const enters = b.injects().length;
     // The browser defences stay: a foreign Origin, a form's Content-Type (even without a body), a foreign Host.
-    expect((await rawRequest(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\nOrigin: http://evil.example\r\n')).status).toBe(403);
-    expect((await rawRequest(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n')).status).toBe(415);
-    expect((await rawRequest(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n', '{}')).status).toBe(415);
+    expect((await requestBytes(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\nOrigin: http://evil.example\r\n')).status).toBe(403);
+    expect((await requestBytes(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n')).status).toBe(415);
+    expect((await requestBytes(port, 'POST /api/sessions/delib/submit HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n', '{}')).status).toBe(415);
     expect(b.injects().length).toBe(enters);
   });
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../../src/protocol/daemon-state.js';
 import type { MetaResponse } from '../../src/protocol/meta.js';
+import { rawRequest, type RawAnswer } from '../helpers/api.js';
 import { parseJson, runCli, spawnCli, type CliResult } from '../helpers/cli.js';
 import { daemonsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
 import { freePort, isAlive, waitFor } from '../helpers/env.js';
@@ -34,17 +35,11 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** A raw request (no client conveniences) so malformed input reaches the daemon as sent. */
-function rawRequest(port: number, method: string, urlPath: string, body: Buffer | string | undefined, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+const JSON_TYPE = { 'content-type': 'application/json' };
+/** A raw request's status and JSON body (what these tests compare whole). */
+async function statusAndJson(answer: Promise<RawAnswer>): Promise<{ status: number; json: Record<string, unknown> }> {
+  const { status, json } = await answer;
+  return { status, json };
 }
 
 describe('daemon lifecycle', () => {
@@ -287,20 +282,20 @@ describe('daemon HTTP edge', () => {
   it('answers bad JSON with 400 and an oversized body with 413, and keeps serving', async () => {
     const home = homes.newHome();
     const meta = parseJson<MetaResponse>(await runCli(home, ['meta', '--json']));
-    const bad = await rawRequest(meta.port, 'POST', '/api/daemon/stop', '{"oops"');
+    const bad = await statusAndJson(rawRequest(meta.port, 'POST', '/api/daemon/stop', { body: '{"oops"', headers: JSON_TYPE }));
     expect(bad).toEqual({ status: 400, json: expect.objectContaining({ code: 'INVALID_JSON', error: expect.any(String) }) });
 
-    const big = await rawRequest(meta.port, 'POST', '/api/daemon/stop', Buffer.alloc(10 * 1024 * 1024, 0x20));
+    const big = await rawRequest(meta.port, 'POST', '/api/daemon/stop', { body: Buffer.alloc(10 * 1024 * 1024, 0x20), headers: JSON_TYPE });
     expect(big.status).toBe(413);
     expect(big.json.code).toBe('PAYLOAD_TOO_LARGE');
 
-    const notJson = await rawRequest(meta.port, 'POST', '/api/daemon/stop', '{}', { 'content-type': 'text/plain' });
+    const notJson = await rawRequest(meta.port, 'POST', '/api/daemon/stop', { body: '{}', headers: { 'content-type': 'text/plain' } });
     expect(notJson.status).toBe(415);
 
-    const unknown = await rawRequest(meta.port, 'GET', '/api/does-not-exist', undefined);
+    const unknown = await statusAndJson(rawRequest(meta.port, 'GET', '/api/does-not-exist', { headers: JSON_TYPE }));
     expect(unknown).toEqual({ status: 404, json: expect.objectContaining({ code: 'NOT_FOUND' }) });
 
-    const health = await rawRequest(meta.port, 'GET', '/api/health', undefined);
+    const health = await statusAndJson(rawRequest(meta.port, 'GET', '/api/health', { headers: JSON_TYPE }));
     expect(health).toEqual({ status: 200, json: { status: 'ok' } });
     expect(isAlive(meta.pid)).toBe(true);
   });

@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../../src/protocol/bus.js';
@@ -6,8 +5,8 @@ import type { InjectResponse } from '../../src/protocol/inject.js';
 import { postApi, subscribeBus, type ApiAnswer, type BusWatch } from '../helpers/api.js';
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
 import { hostsOf, liveDaemon, useHomes } from '../helpers/daemon.js';
-import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
-import { fixtureSession } from '../helpers/fixtures.js';
+import { BIN, NOTHING_MORE_MS, sleep, testEnv, waitFor } from '../helpers/env.js';
+import { FIXTURES, fixtureSession, readSubmissions } from '../helpers/fixtures.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 /**
@@ -15,7 +14,6 @@ import { TerminalDriver } from '../helpers/terminal.js';
  * happened, and every accepted inject ends in exactly one outcome event.
  */
 const homes = useHomes();
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 const drivers: TerminalDriver[] = [];
 const watches: BusWatch[] = [];
 afterEach(() => {
@@ -28,6 +26,10 @@ const BURST = 100;
 /** The daemon is killed once this many prompts have arrived: in the middle of the burst. */
 const KILL_AFTER = 15;
 const OUTCOME_KINDS = new Set(['submitted', 'entered', 'written', 'inject_failed']);
+/** A careful HTTP caller's pause between tries while no daemon (or not yet the session's host) is back. */
+const RETRY_MS = 100;
+/** A second outcome of one inject would be sent again by its host within a reconnect: watched this long for none. */
+const LATE_DUPLICATE_WINDOW_MS = 500;
 
 /** A line reader that logs each line it takes; the texts it took, in order. */
 async function lineReader(home: string, id: string): Promise<() => Promise<string[]>> {
@@ -49,7 +51,7 @@ async function httpInject(home: string, session: string, body: Record<string, un
       if (answer && !notBack) return answer;
     }
     if (Date.now() > deadline) throw new Error(`inject ${String(body.inject_id)} found no daemon to take it`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(RETRY_MS);
   }
 }
 
@@ -141,7 +143,7 @@ describe('exactly once through a daemon crash', () => {
     const outcomes = (): BusEvent[] => [...before.events, ...after.events].filter((e) => OUTCOME_KINDS.has(e.kind) && e.inject_id !== null);
     await waitFor('an outcome for every inject', () => new Set(outcomes().map((e) => e.inject_id)).size >= accepted.size || null, 20_000);
     // Late duplicates would come within a reconnect: give them the time to show.
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(LATE_DUPLICATE_WINDOW_MS);
     const perId = countBy(outcomes().map((e) => String(e.inject_id)));
     for (const id of accepted) expect(perId.get(id) ?? 0, `outcome events of ${id}`).toBe(1);
     expect(killedAt).toBeGreaterThan(0);
@@ -184,13 +186,17 @@ describe('a repeated inject_id is never typed again', () => {
     expect(q1.json.status).toBe('submitted');
     expect(q2.json.status).toBe('submitted');
 
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('the four prompts typed', async () => (await typed()).length >= 4);
+    await sleep(NOTHING_MORE_MS); // a repeat typed again would show by now
     expect(await typed()).toEqual(['only once A', 'only once H', 'only once C', 'only once Q']);
     const bad = await postApi(port, '/api/sessions/lr/inject', { prompt: 'x', inject_id: 'no spaces allowed' });
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ code: 'INVALID_FIELD' });
   });
 });
+
+/** How long an inject is given to reach a wrapped session's host before the person sends their draft. */
+const HELD_INJECT_ARRIVES_MS = 700;
 
 describe('a person\'s draft is never merged with a prompt', () => {
   it('holds an inject while a wrapped session has a half-typed line, types it once the line is sent; --force types anyway', { timeout: 60_000 }, async () => {
@@ -201,11 +207,7 @@ describe('a person\'s draft is never merged with a prompt', () => {
     });
     drivers.push(d);
     await d.waitForText('line ready');
-    const submissions = async (): Promise<string[]> =>
-      (await fs.readFile(log, 'utf8').catch(() => ''))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => (JSON.parse(l) as { text: string }).text);
+    const submissions = async (): Promise<string[]> => (await readSubmissions(log)).map((x) => x.text);
 
     // A draft left alone: the inject gives up, nothing typed, and says why.
     d.write('bbbb');
@@ -217,7 +219,9 @@ describe('a person\'s draft is never merged with a prompt', () => {
 
     // The person sends their line while the inject waits: theirs first, then the prompt, never one line.
     const held = runCli(home, ['inject', 'drafty', 'echo hi', '--json']);
-    await new Promise((r) => setTimeout(r, 700));
+    // No event says the job has reached the host and waits on the draft: this margin lets it get there, and is well
+    // inside the 1.5 s the host waits (TELEPTY_TYPING_DEFER_MAX_MS above) before it gives up.
+    await sleep(HELD_INJECT_ARRIVES_MS);
     d.write('\r');
     const r = await held;
     expect(r.exitCode, r.stderr).toBe(0);
@@ -242,11 +246,15 @@ describe('a timeout says which it is', () => {
     await waitFor('mute to be ready', async () => (await runCli(home, ['read', 'mute'])).stdout.includes('mute-ready'));
     const port = (await liveDaemon(home))?.record.port as number;
     const bus = subscribeBus(port, '?kind=entered');
-    watches.push(bus);
-    await bus.open;
+    const written = subscribeBus(port, '?kind=inject_written');
+    watches.push(bus, written);
+    await Promise.all([bus.open, written.open]);
+    // The second inject is sent once the first job runs (its text is written), so it is the one still queued.
     const [running, queued] = await Promise.all([
       runCli(home, ['inject', 'mute', 'first', '--timeout', '0.5', '--inject-id', 'first-job', '--json']),
-      new Promise((r) => setTimeout(r, 150)).then(() => runCli(home, ['inject', 'mute', 'second', '--timeout', '0.5', '--inject-id', 'second-job', '--json'])),
+      waitFor('the first job to be written', () => written.events.some((e) => e.inject_id === 'first-job'), 10_000).then(() =>
+        runCli(home, ['inject', 'mute', 'second', '--timeout', '0.5', '--inject-id', 'second-job', '--json']),
+      ),
     ]);
     expect(running.exitCode, running.stderr).toBe(7);
     expect(parseJson(running)).toMatchObject({ code: 'TIMEOUT', job: 'pending', inject_id: 'first-job' });
@@ -265,6 +273,9 @@ describe('a timeout says which it is', () => {
     expect(await answer.json()).toMatchObject({ code: 'TIMEOUT', job: 'pending', inject_id: 'third-job' });
   });
 });
+
+/** How long a repeated spawn request is given to reach the new daemon before the held host comes back. */
+const REPEAT_ARRIVES_MS = 300;
 
 describe('spawn with a request id', () => {
   it('answers a repeat with the session the first made, and makes no second one', async () => {
@@ -300,7 +311,8 @@ describe('spawn with a request id', () => {
         headers: { 'content-type': 'application/json', 'x-telepty-repeat': '1' },
         body: JSON.stringify(body),
       });
-      await new Promise((r) => setTimeout(r, 300));
+      // No event says the repeat has reached the daemon (it waits for the host, silently): a margin for it to get there.
+      await sleep(REPEAT_ARRIVES_MS);
       process.kill(hostPid as number, 'SIGCONT');
       const repeat = await pending;
       expect(repeat.status).toBe(201);

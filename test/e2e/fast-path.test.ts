@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { InjectResponse } from '../../src/protocol/inject.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
-import { ROOT, waitFor } from '../helpers/env.js';
+import { NOTHING_MORE_MS, ROOT, sleep, waitFor } from '../helpers/env.js';
 
 const homes = useHomes();
 
@@ -44,7 +44,7 @@ describe('the bundled inject fast path', () => {
     const b = await liveDaemon(homeB);
     expect(b?.meta.pid).toBeGreaterThan(0);
     expect(b?.meta.pid).not.toBe(a?.meta.pid);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(NOTHING_MORE_MS); // the refused prompt is not typed into A's session later either
     expect((await runCli(homeA, ['read', 'x'])).stdout).not.toContain('meant for B');
   });
 

@@ -5,9 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionObject } from '../../src/protocol/session.js';
 import { daemonPort, postApi, requestApi } from '../helpers/api.js';
-import { parseJson, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { hostsOf, killSessionsIn, liveDaemon, persistedSessionIds, stopDaemonIn } from '../helpers/daemon.js';
 import { isAlive, waitFor } from '../helpers/env.js';
+import { listSessions } from '../helpers/sessions.js';
 
 /**
  * TELEPTY_HOME on a small tmpfs mounted here, filled to the last byte: nothing may be answered as saved, the
@@ -53,8 +54,8 @@ async function fillDisk(): Promise<void> {
   }
 }
 
-async function list(): Promise<SessionObject[]> {
-  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
+function list(): Promise<SessionObject[]> {
+  return listSessions(home);
 }
 
 async function tempFiles(): Promise<string[]> {

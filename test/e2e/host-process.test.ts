@@ -1,16 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { HOST_NODE_FLAGS } from '../../src/daemon/sessions/spawner.js';
-import type { ScreenSnapshot, SessionObject } from '../../src/protocol/session.js';
+import type { ScreenSnapshot } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/env.js';
+import { spawnJson } from '../helpers/sessions.js';
 
 const homes = useHomes();
-
-async function spawnJson(home: string, args: string[]): Promise<SessionObject> {
-  return parseJson<SessionObject>(await runCli(home, ['spawn', '--json', ...args]));
-}
 
 describe('the session host process', () => {
   it('runs the bundled host (one CommonJS file) with the node flags chosen for it', async () => {

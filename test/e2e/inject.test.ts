@@ -8,12 +8,11 @@ import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
-import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
-import { fixtureSession, type Submission } from '../helpers/fixtures.js';
+import { BIN, NOTHING_MORE_MS, sleep, testEnv, waitFor } from '../helpers/env.js';
+import { FIXTURES, fixtureSession, type Submission } from '../helpers/fixtures.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 const drivers: TerminalDriver[] = [];
 afterEach(() => {
   for (const d of drivers.splice(0)) d.dispose();
@@ -58,7 +57,7 @@ describe('inject submits exactly once, text intact', () => {
         expect(subs).toHaveLength(i + 1);
         expect(subs[i]?.text).toBe(prompt);
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(NOTHING_MORE_MS); // no prompt is taken twice
       expect(await s.submissions()).toHaveLength(prompts.length);
     }, 120_000);
   }
@@ -97,7 +96,7 @@ describe('inject into a program reading in canonical mode (no raw mode, no brack
       expected.push(...prompt.split('\n'));
       await waitFor(`${expected.length} lines`, async () => (await s.submissions()).length >= expected.length);
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(NOTHING_MORE_MS); // no line is taken twice
     expect((await s.submissions()).map((x) => x.text)).toEqual(expected);
   });
 
@@ -170,6 +169,9 @@ describe('inject ordering and concurrency', () => {
     expect(texts.filter((t) => t.startsWith('B-'))).toEqual(Array.from({ length: 100 }, (_, i) => `B-${String(i).padStart(3, '0')}`));
   }, 150_000);
 
+  /** The withdrawn prompt would be typed right after the long one: watched this long for it not to come. */
+  const WITHDRAWN_STAYS_OUT_MS = 500;
+
   it('withdraws a prompt still queued when the caller stops waiting, and says nothing was typed', async () => {
     const home = homes.newHome();
     const s = await fixtureSession(home, 'slow', 'codex-like.mjs');
@@ -182,7 +184,7 @@ describe('inject ordering and concurrency', () => {
     expect(second.exitCode).toBe(5);
     expect(second.stderr).toMatch(/still queued .* withdrawn \(nothing was typed\)/);
     await waitFor('the long prompt to be submitted', async () => (await s.submissions()).length === 1, 60_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(WITHDRAWN_STAYS_OUT_MS);
     expect((await s.submissions()).map((x) => x.text.length)).toEqual([100_000]);
   }, 90_000);
 });
@@ -200,7 +202,7 @@ describe('inject edges', () => {
     const r = await runCli(home, ['inject', 'draft', '--no-enter', 'a draft prompt', '--json']);
     expect(r.exitCode).toBe(0);
     expect(parseJson<InjectResponse>(r).status).toBe('written');
-    await new Promise((res) => setTimeout(res, 300));
+    await sleep(NOTHING_MORE_MS); // --no-enter: the text must not be submitted
     expect(await s.submissions()).toEqual([]);
     expect((await runCli(home, ['read', 'draft'])).stdout).toContain('claude> a draft prompt');
     const e = await runCli(home, ['enter', 'draft', '--json']);
@@ -395,7 +397,8 @@ describe('reply across machines', () => {
     const local = await runCli(home, ['reply', 'meant for the local alice', '--json'], asBob);
     expect(local.exitCode, local.stderr).toBe(0);
     expect(parseJson<InjectResponse>(local)).toMatchObject({ session_id: 'alice', status: 'submitted' });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('the reply at alice', async () => (await alice.submissions()).length >= 1);
+    await sleep(NOTHING_MORE_MS); // and the one meant for box-b never comes
     expect((await alice.submissions()).map((s) => s.text)).toEqual(['meant for the local alice']);
   });
 });
@@ -420,6 +423,9 @@ describe('inject into a wrapped session', () => {
     await t.waitForText(/^injected-42$/m);
   });
 
+  /** A person typing steadily: one key this often, well under the host's typing pause (400 ms). */
+  const KEY_EVERY_MS = 50;
+
   it('waits for the user to pause typing, never interleaving with the keystrokes', async () => {
     const home = homes.newHome();
     const s = { log: path.join(home, 'w.submissions') };
@@ -432,17 +438,20 @@ describe('inject into a wrapped session', () => {
     const typing = (async () => {
       for (const ch of 'typed-by-hand-slowly-123456789') {
         d.write(ch);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(KEY_EVERY_MS);
       }
       d.write('\r');
     })();
-    await new Promise((r) => setTimeout(r, 200));
+    await d.waitForText('typ'); // the person is typing
     const r = await runCli(home, ['inject', 'typed', 'INJECTED-PROMPT']);
     await typing;
     expect(r.exitCode, r.stderr).toBe(0);
     const subs = (await fs.readFile(s.log, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as Submission).text);
     expect(subs).toEqual(['typed-by-hand-slowly-123456789', 'INJECTED-PROMPT']);
   });
+
+  /** A person who never pauses: one key this often, far under the host's typing pause. */
+  const HAMMER_KEY_EVERY_MS = 40;
 
   it('gives up with SESSION_BUSY (exit 5) when the user never pauses', async () => {
     const home = homes.newHome();
@@ -455,7 +464,7 @@ describe('inject into a wrapped session', () => {
     const keys = (async () => {
       while (typing) {
         d.write('x');
-        await new Promise((r) => setTimeout(r, 40));
+        await sleep(HAMMER_KEY_EVERY_MS);
       }
     })();
     const r = await runCli(home, ['inject', 'hammer', 'NEVER-TYPED', '--json']);

@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { MetaResponse } from '../../src/protocol/meta.js';
@@ -9,11 +8,18 @@ import { parseJson, runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { ensureDaemon } from '../../src/client/autostart.js';
 import { loadConfig } from '../../src/util/config.js';
-import { freePort, isAlive, testEnv, waitFor } from '../helpers/env.js';
-import { readSubmissions } from '../helpers/fixtures.js';
+import { freePort, isAlive, sleep, testEnv, waitFor } from '../helpers/env.js';
+import { FIXTURES, readSubmissions } from '../helpers/fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const homes = useHomes();
+/**
+ * How long a request (an inject, a viewer's upgrade) is given to reach a new daemon while the session's host is
+ * held stopped: no event says it is waiting there (the daemon waits for the host silently), and if it came after
+ * the host these tests would still pass without proving the wait.
+ */
+const REQUEST_ARRIVES_MS = 300;
+/** Several claim checks at TELEPTY_CLAIM_CHECK_MS=100, during which the daemon must keep running. */
+const SEVERAL_CLAIM_CHECKS_MS = 500;
 
 /**
  * A home whose daemon runs on a fixed port chosen now (not port 0: the stale claim then names our own address).
@@ -94,7 +100,7 @@ describe('daemon lifecycle: crash, stop, restart', () => {
       expect((await runCli(home, ['daemon', 'stop'], { env })).exitCode).toBe(0);
       const pending = runCli(home, ['inject', 'late', 'after the wait'], { env });
       await waitFor('the new daemon', () => liveDaemon(home), 15_000);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(REQUEST_ARRIVES_MS);
       process.kill(hostPid, 'SIGCONT');
       const r = await pending;
       expect(r.exitCode, r.stderr).toBe(0);
@@ -119,7 +125,7 @@ describe('daemon lifecycle: crash, stop, restart', () => {
         ws.once('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
         ws.once('error', (err) => resolve(`error ${err.message}`));
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(REQUEST_ARRIVES_MS);
       process.kill(hostPid, 'SIGCONT');
       expect(await opened).toBe('open');
       ws.close();
@@ -185,7 +191,7 @@ describe('daemon lifecycle: bad state', () => {
       await fs.writeFile(stateFile, junk);
       await waitFor('the claim to be rewritten', async () => (await liveDaemon(home))?.record.nonce === meta.nonce, 5_000);
     }
-    await new Promise((resolve) => setTimeout(resolve, 500)); // several claim checks
+    await sleep(SEVERAL_CLAIM_CHECKS_MS);
     expect(isAlive(meta.pid)).toBe(true);
     const again = parseJson<MetaResponse>(await runCli(home, ['meta', '--json']));
     expect(again.nonce).toBe(meta.nonce);

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../helpers/api.js';
 import { runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
-import { ROOT, waitFor } from '../helpers/env.js';
+import { ROOT, sleep, waitFor } from '../helpers/env.js';
 
 /**
  * A web page in the user's browser must not be able to type into a session. A page served from another origin
@@ -15,6 +16,8 @@ import { ROOT, waitFor } from '../helpers/env.js';
  */
 const CHROMIUM = process.env.TELEPTY_CHROMIUM ?? '/usr/bin/chromium';
 const homes = useHomes();
+/** The page's attempts end before this is measured; a prompt one of them let through would be typed within it. */
+const NOTHING_TYPED_WINDOW_MS = 1_000;
 let browser: Browser | undefined;
 afterAll(async () => {
   await browser?.close();
@@ -89,8 +92,8 @@ describe('browser drive-by', () => {
     expect(results['ws-session']).toMatch(/^blocked/);
     expect(results['ws-bus']).toMatch(/^blocked/);
 
-    // What the session got: nothing.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // What the session got: nothing (a prompt let through would be typed within this span).
+    await sleep(NOTHING_TYPED_WINDOW_MS);
     expect(await fs.readFile(log, 'utf8').catch(() => '')).toBe('');
     expect((await runCli(home, ['read', 'victim', '--scrollback'])).stdout).not.toContain('PWNED');
     const bus = await runCli(home, ['tail', '--since', '0', '--kind', 'turn_request', '--kind', 'inject_*', '--timeout', '1', '--json']);
@@ -112,18 +115,6 @@ describe('browser drive-by', () => {
   }, 90_000);
 });
 
-/** A raw request with the given headers: status, headers and JSON body. */
-function rawRequest(port: number, method: string, urlPath: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** How a WebSocket upgrade with these headers ends: 'open', or the refusal's status. */
 function upgrade(port: number, urlPath: string, headers: Record<string, string>): Promise<number | 'open'> {
@@ -147,22 +138,22 @@ describe('CORS', () => {
     const port = (await liveDaemon(home))?.record.port as number;
 
     for (const method of ['GET', 'OPTIONS']) {
-      const foreign = await rawRequest(port, method, '/api/sessions', { origin: 'http://evil.example', 'access-control-request-method': 'GET' });
+      const foreign = await rawRequest(port, method, '/api/sessions', { headers: { origin: 'http://evil.example', 'access-control-request-method': 'GET' } });
       expect(foreign.status, method).toBe(403);
       expect(foreign.json.code).toBe('FORBIDDEN_ORIGIN');
       expect(foreign.headers['access-control-allow-origin'], method).toBeUndefined();
 
-      const allowed = await rawRequest(port, method, '/api/sessions', { origin: ALLOWED, 'access-control-request-method': 'GET' });
+      const allowed = await rawRequest(port, method, '/api/sessions', { headers: { origin: ALLOWED, 'access-control-request-method': 'GET' } });
       expect(allowed.status, method).toBe(method === 'GET' ? 200 : 204);
       expect(allowed.headers['access-control-allow-origin'], method).toBe(ALLOWED);
       expect(allowed.headers.vary).toMatch(/Origin/);
     }
     // No Origin (not a browser page): no CORS header at all.
-    const plain = await rawRequest(port, 'GET', '/api/sessions', {});
+    const plain = await rawRequest(port, 'GET', '/api/sessions');
     expect(plain.status).toBe(200);
     expect(plain.headers['access-control-allow-origin']).toBeUndefined();
     // Errors for an allowed origin echo it too, never `*`.
-    const missing = await rawRequest(port, 'GET', '/api/sessions/nobody', { origin: ALLOWED });
+    const missing = await rawRequest(port, 'GET', '/api/sessions/nobody', { headers: { origin: ALLOWED } });
     expect(missing.status).toBe(404);
     expect(missing.headers['access-control-allow-origin']).toBe(ALLOWED);
   });

@@ -8,6 +8,7 @@ import { parseViewerMessage } from '../../src/protocol/viewer.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { ROOT, isAlive, waitFor } from '../helpers/env.js';
+import { readSubmissions } from '../helpers/fixtures.js';
 import { prng } from '../helpers/prng.js';
 
 /**
@@ -419,8 +420,12 @@ describe('fuzz', () => {
     const r = await runCli(home, ['inject', 'target', 'still standing after the fuzz', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(parseJson<{ status: string }>(r).status).toBe('submitted');
-    const submitted = await waitFor('the prompt', async () => (await fs.readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean));
-    expect(submitted.map((l) => (JSON.parse(l) as { text: string }).text), submitted.join('\n')).toEqual(['still standing after the fuzz']);
+    // The fixture logs a little after the answer: wait until there is a submission (an empty list is no answer).
+    const submitted = await waitFor('the prompt', async () => {
+      const all = await readSubmissions(log);
+      return all.length > 0 ? all : null;
+    });
+    expect(submitted.map((x) => x.text), JSON.stringify(submitted)).toEqual(['still standing after the fuzz']);
     const daemonLog = await fs.readFile(path.join(home, 'daemon.log'), 'utf8');
     expect(daemonLog).not.toMatch(/uncaught|unhandled/i);
   }, 120_000);

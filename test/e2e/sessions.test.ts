@@ -8,7 +8,8 @@ import { VIEWER_CLOSE, parseViewerServerMessage, type ViewerServerMessage } from
 import { daemonPort, postApi, requestApi } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { hostsOf, liveDaemon, persistedSessionIds, useHomes } from '../helpers/daemon.js';
-import { BIN, ROOT, isAlive, testEnv, waitFor } from '../helpers/env.js';
+import { BIN, ROOT, isAlive, sleep, testEnv, waitFor } from '../helpers/env.js';
+import { listSessions, spawnJson } from '../helpers/sessions.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
@@ -18,13 +19,7 @@ afterEach(() => {
   for (const d of drivers.splice(0)) d.dispose();
 });
 
-async function spawnJson(home: string, args: string[], env?: Record<string, string>): Promise<SessionObject> {
-  return parseJson<SessionObject>(await runCli(home, ['spawn', '--json', ...args], env ? { env } : {}));
-}
-
-async function list(home: string, env?: Record<string, string>): Promise<SessionObject[]> {
-  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json'], env ? { env } : {}));
-}
+const list = listSessions;
 
 async function read(home: string, id: string, extra: string[] = []): Promise<ScreenSnapshot> {
   return parseJson<ScreenSnapshot>(await runCli(home, ['read', id, '--json', ...extra]));
@@ -383,6 +378,9 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     expect(bad.stderr).toMatch(/--detach-key takes ctrl-<key>/);
   });
 
+  /** Thirty sweeps (50 ms) and more than three idle thresholds (400 ms): watched this long for no second session.idle. */
+  const IDLE_STAYS_ONE_MS = 1_500;
+
   it('publishes session.idle once per idle period: again only after new activity', async () => {
     const home = homes.newHome();
     const env = { TELEPTY_IDLE_THRESHOLD_MS: '400', TELEPTY_SWEEP_INTERVAL_MS: '50', TELEPTY_ACTIVITY_REPORT_MS: '50' };
@@ -397,7 +395,7 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     try {
       await spawnJson(home, ['--id', 'idler', '--', 'sh', '-c', 'read x; echo woke; exec sleep 60'], env);
       await waitFor('the first session.idle', () => idle.length === 1, 5_000);
-      await new Promise((r) => setTimeout(r, 1_500)); // thirty sweeps, three thresholds later: still one
+      await sleep(IDLE_STAYS_ONE_MS); // still one
       expect(idle.map((e) => e.session_id)).toEqual(['idler']);
 
       const viewer = new WebSocket(`ws://127.0.0.1:${port}/api/sessions/idler`);
@@ -406,7 +404,7 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
       await readUntil(home, 'idler', 'woke');
       viewer.close();
       await waitFor('a second session.idle after the activity', () => idle.length === 2, 5_000);
-      await new Promise((r) => setTimeout(r, 1_500));
+      await sleep(IDLE_STAYS_ONE_MS); // still two
       expect(idle.map((e) => e.session_id)).toEqual(['idler', 'idler']);
       expect(Date.parse(idle[1]?.lastActivityAt as string)).toBeGreaterThan(Date.parse(idle[0]?.lastActivityAt as string));
     } finally {

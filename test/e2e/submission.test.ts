@@ -3,13 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { useHomes } from '../helpers/daemon.js';
-import { ROOT, waitFor } from '../helpers/env.js';
-import { readSubmissions, type Submission } from '../helpers/fixtures.js';
+import { sleep, waitFor } from '../helpers/env.js';
+import { FIXTURES, readSubmissions, type Submission } from '../helpers/fixtures.js';
 
 // Issue 25: "submitted" means the program took the prompt as a turn, judged by the program's own record (the
 // fixture's FIXTURE_LOG), on fixtures that model each AI CLI's rule that an inject can trip over.
 const homes = useHomes();
-const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+/** How often settledLog reads the log while waiting for it to stop growing. */
+const LOG_POLL_MS = 50;
+/** A burst as `inject --no-wait` in a loop sends it: one inject this often, without waiting for outcomes. */
+const ENQUEUE_EVERY_MS = 5;
 
 /** A prompt of about `size` characters, unique by `seed`; every 5th one has a second line. */
 function prompt(seed: string, size: number, i: number): string {
@@ -44,7 +47,7 @@ async function settledLog(log: string, quietMs = 1_000): Promise<Submission[]> {
       last = all.length;
       since = Date.now();
     } else if (Date.now() - since >= quietMs) return all;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(LOG_POLL_MS);
   }
 }
 
@@ -89,7 +92,7 @@ describe('every prompt is submitted exactly once, whole, and reported truly', ()
       // Queued one after the other, without waiting for the outcome (as `inject --no-wait` in a loop does).
       for (let i = 0; i < 20; i++) {
         outcomes.push(injectWaited(s.port, 'agent', prompt(`b${i}`, SIZES[i % SIZES.length] as number, i)));
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(ENQUEUE_EVERY_MS);
       }
       const done = await Promise.all(outcomes);
       expect(judge(done, await settledLog(s.log))).toEqual([]);

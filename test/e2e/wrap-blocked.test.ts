@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
-import { BIN, testEnv, waitFor } from '../helpers/env.js';
+import { BIN, sleep, testEnv, waitFor } from '../helpers/env.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 import type { SessionObject } from '../../src/protocol/session.js';
 
@@ -15,6 +15,8 @@ afterEach(() => {
 
 /** Short heartbeats, so a host whose event loop is blocked is dropped within seconds (as it is in minutes). */
 const FAST_HEARTBEATS = { TELEPTY_LINK_HEARTBEAT_MS: '300', TELEPTY_HEARTBEAT_MS: '300', TELEPTY_HEARTBEAT_TIMEOUT_MS: '1200' };
+/** More than three heartbeat timeouts (1.2 s): the span in which a blocked wrap would have been dropped. */
+const SEVERAL_HEARTBEAT_TIMEOUTS_MS = 4_000;
 
 describe('wrap when its own terminal stops reading', () => {
   it('keeps the session connected and injectable, and repaints the screen when the terminal reads again', async () => {
@@ -36,7 +38,7 @@ describe('wrap when its own terminal stops reading', () => {
     const flood = await runCli(home, ['inject', 'wb', "head -c 3000000 /dev/zero | tr '\\0' y; echo; echo flood-done"], { env: FAST_HEARTBEATS });
     expect(flood.exitCode, flood.stderr).toBe(0);
     // Several heartbeat timeouts pass while the terminal still does not read.
-    await new Promise((r) => setTimeout(r, 4_000));
+    await sleep(SEVERAL_HEARTBEAT_TIMEOUTS_MS);
     const three = await runCli(home, ['inject', 'wb', 'echo three', '--json'], { env: FAST_HEARTBEATS });
     expect(three.exitCode, three.stderr).toBe(0);
     expect(parseJson<{ status: string }>(three).status).toBe('submitted');

@@ -2,10 +2,10 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionMembers } from '../../src/host/pty.js';
-import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli, spawnCli } from '../helpers/cli.js';
 import { liveDaemon, persistedSessionIds, useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, isAlive, makeHome, testEnv, waitFor } from '../helpers/env.js';
+import { listSessions } from '../helpers/sessions.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
@@ -30,9 +30,7 @@ function plain(file: string, args: string[], size: { cols?: number; rows?: numbe
   return d;
 }
 
-async function list(home: string): Promise<SessionObject[]> {
-  return parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
-}
+const list = listSessions;
 
 describe('wrap in a terminal', () => {
   it('passes typing, output, window size and the exit code through exactly', async () => {
@@ -45,7 +43,11 @@ describe('wrap in a terminal', () => {
     t.write('stty size\r');
     await t.waitForText(/^30 90$/m);
     t.resize(100, 40);
-    await new Promise((r) => setTimeout(r, 200));
+    // The host resizes the PTY, then tells the daemon: once the session lists the new size, the PTY has it.
+    await waitFor('the new size to reach the session', async () => {
+      const s = (await list(home))[0];
+      return s?.cols === 100 && s.rows === 40;
+    });
     t.write('stty size\r');
     await t.waitForText(/^40 100$/m);
     const s = (await list(home))[0];
@@ -59,7 +61,18 @@ describe('wrap in a terminal', () => {
     const t = terminal(home, ['wrap', '--quiet', '--', ...BASH]);
     await t.waitForText('wrapped$');
     t.write('sleep 30\r');
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('sleep to run in the session', async () => {
+      const sid = (await list(home))[0]?.pid;
+      if (!sid) return false;
+      for (const pid of await sessionMembers(sid)) {
+        const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT' || err.code === 'ESRCH') return ''; // gone meanwhile
+          throw err;
+        });
+        if (cmdline.startsWith('sleep\0')) return true;
+      }
+      return false;
+    });
     t.write('\x03'); // Ctrl-C interrupts sleep, not bash
     await t.waitForText(/\^C\s*\n?wrapped\$/);
     t.write('kill -KILL $$\r'); // an interactive bash ignores SIGTERM
@@ -116,7 +129,8 @@ describe('wrap in a terminal', () => {
     for (const d of [direct, wrapped]) await d.waitForText('second line');
     for (const d of [direct, wrapped]) d.write('Gotyped through\x1b');
     for (const d of [direct, wrapped]) await d.waitForText('typed through');
-    await new Promise((r) => setTimeout(r, 300));
+    // Escape ends insert mode: both vims have taken all of the keys once neither shows the mode any more.
+    await waitFor('both vims back in normal mode', async () => !(await direct.screenText()).includes('-- INSERT --') && !(await wrapped.screenText()).includes('-- INSERT --'));
     expect(await wrapped.screen()).toEqual(await direct.screen());
     for (const d of [direct, wrapped]) d.write(':q!\r');
     expect((await wrapped.waitExit()).exitCode).toBe(0);

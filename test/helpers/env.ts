@@ -50,6 +50,25 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * How long a test watches for something that must NOT happen (a prompt typed a second time, a prompt that was
+ * refused or withdrawn arriving after all): a local program records what it takes within tens of ms, so this
+ * much silence is telling even on a loaded machine. A wait FOR something uses waitFor instead.
+ */
+export const NOTHING_MORE_MS = 300;
+
+/**
+ * Resolve after `ms`. In a test, only to prove that something does NOT happen within `ms` (a named span with a
+ * one-line why), or to pace a simulated person; never to wait for something (use waitFor).
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Poll `fn` until it gives a value (anything but null, undefined or false) and return it; after `timeoutMs`, fail
+ * with "timed out ... waiting for WHAT" and the last error `fn` threw.
+ */
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -61,6 +80,6 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }

@@ -1,6 +1,6 @@
 import type { HostHandle } from '../../src/daemon/sessions/registry.js';
 import type { TeleptyError } from '../../src/protocol/errors.js';
-import type { DaemonToHost, HostHello, HostRequestMap, HostRequestOp, InjectJobArgs } from '../../src/protocol/host-link.js';
+import { HOST_LINK_VERSION, type DaemonToHost, type HostHello, type HostRequestMap, type HostRequestOp, type InjectJobArgs } from '../../src/protocol/host-link.js';
 
 let instanceSeq = 0;
 /** A fresh host instance (hosts use 32 hex chars; the hub wants at least 16). */
@@ -9,11 +9,14 @@ export function newHostInstance(): string {
   return `instance-${String(instanceSeq).padStart(16, '0')}`;
 }
 
-/** The hello a wrapped bash host sends, created a minute before `t0` and active 5 s before it. */
+/**
+ * The hello a wrapped bash host of today's link version sends, created a minute before `t0` and active 5 s before
+ * it. A test of an older host passes `{ link_version: n }` in `over`, so that the old version is written out there.
+ */
 export function hostHello(instance: string, id: string, t0: number, over: Partial<HostHello> = {}, session: Partial<HostHello['session']> = {}): HostHello {
   return {
     type: 'hello',
-    link_version: 1,
+    link_version: HOST_LINK_VERSION,
     host_instance: instance,
     session_id: id,
     id_flexible: false,
@@ -38,8 +41,9 @@ export function hostHello(instance: string, id: string, t0: number, over: Partia
 }
 
 /**
- * The host end of a link, as a session host behaves on it: it takes an inject job into its queue and answers
- * "queued" at once, and withdraws a job that has not started. How a job ends is reported by the test, through the
+ * The host end of a link, as a session host of today's link version (v3) behaves on it: it takes an inject job into
+ * its queue and answers "queued" at once, answers a repeated id from memory (`known`) instead of queueing it again,
+ * and withdraws a job that has not started. How a job ends is reported by the test, through the
  * injector's onWritten/onResult, exactly as the host hub passes the host's messages on.
  */
 export class QueueingHost implements HostHandle {
@@ -61,9 +65,14 @@ export class QueueingHost implements HostHandle {
   async request<K extends HostRequestOp>(op: K, args: HostRequestMap[K]['args'], _timeoutMs: number): Promise<HostRequestMap[K]['result']> {
     if (op === 'inject') {
       if (this.refuse) throw this.refuse;
-      const known = this.remembered.get((args as InjectJobArgs).inject_id);
+      const job = args as InjectJobArgs;
+      const known = this.remembered.get(job.inject_id);
       if (known) return known as HostRequestMap[K]['result'];
-      this.jobs.push(args as InjectJobArgs);
+      // A v3 host never types an id twice: one it holds (queued, not withdrawn) is answered as still running.
+      if (this.jobs.some((j) => j.inject_id === job.inject_id) && !this.cancelled.includes(job.inject_id)) {
+        return { queued: true, position: 0, known: 'running' } as HostRequestMap[K]['result'];
+      }
+      this.jobs.push(job);
       return { queued: true, position: this.jobs.length - 1 } as HostRequestMap[K]['result'];
     }
     if (op === 'cancel_inject') {

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createAuthPolicy, isLocalConnection, normalizeIp, parseAllowlist } from '../../../src/daemon/auth.js';
-import { TeleptyError } from '../../../src/protocol/errors.js';
+import { codeOrNull as codeOf } from '../../helpers/errors.js';
 
 const TOKEN = 'a'.repeat(64);
 
 function policy(over: Partial<Parameters<typeof createAuthPolicy>[0]> = {}) {
   return createAuthPolicy({ listenHost: '127.0.0.1', allowlist: '', token: TOKEN, allowedOrigins: '', hostNames: ['127.0.0.1', 'vm'], ...over });
-}
-
-function codeOf(fn: () => void): string | null {
-  try {
-    fn();
-    return null;
-  } catch (err) {
-    if (err instanceof TeleptyError) return err.code;
-    throw err;
-  }
 }
 
 describe('auth policy', () => {

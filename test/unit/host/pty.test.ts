@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PtyProcess } from '../../../src/host/pty.js';
+import { waitFor } from '../../helpers/env.js';
 
 describe('PtyProcess output before its consumer', () => {
   const ptys: PtyProcess[] = [];
@@ -17,15 +18,15 @@ describe('PtyProcess output before its consumer', () => {
   it('holds what the child wrote before onData and hands it over first, in order, then the rest', async () => {
     const p = pty('printf first-; printf second-; read go; printf after-go');
     // The child is blocked on `read` once both words are out: wait for that (its terminal's input), not a time.
-    await waitFor(async () => (await childState(p.pid)) === 'S');
+    await waitFor('the child blocked on read (state S)', async () => (await childState(p.pid)) === 'S', 5_000, 10);
     // Give the host's event loop time to read it from the master (it is held from then on).
     await new Promise((r) => setTimeout(r, 100));
     let out = '';
     p.onData((d) => (out += d.toString()));
-    await waitFor(() => out.length >= 'first-second-'.length);
+    await waitFor('the held output handed over', () => out.length >= 'first-second-'.length, 5_000, 10);
     expect(out).toBe('first-second-');
     p.write('x\r');
-    await waitFor(async () => out.includes('after-go'));
+    await waitFor('after-go in the output', async () => out.includes('after-go'), 5_000, 10);
     expect(out).toMatch(/^first-second-x\r?\n?\r?\n?after-go/);
   });
 
@@ -42,10 +43,3 @@ async function childState(pid: number): Promise<string> {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '';
 }
 
-async function waitFor(cond: () => Promise<boolean> | boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BUS_ENVELOPE_VERSION, matchesFilter, ndjsonLines, normalizeEvent, parseSubscribeQuery, type BusEvent, type BusFilter } from '../../../src/protocol/bus.js';
-import { TeleptyError } from '../../../src/protocol/errors.js';
+import { codeOf } from '../../helpers/errors.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const ctx = { machineId: 'host-a', now: () => T0, newId: () => 'generated-id' };
-
-/** The TeleptyError code a call throws (fails the test when it throws something else or nothing). */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof TeleptyError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a TeleptyError, nothing was thrown');
-}
 
 function filter(over: Partial<BusFilter> = {}): BusFilter {
   return { kinds: [], target: null, source: null, ...over };

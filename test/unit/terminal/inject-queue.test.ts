@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CANONICAL_LINE_MAX_BYTES,
   chunkText,
@@ -16,8 +16,9 @@ import { PROGRAMS, type ProgramProfile } from '../../../src/terminal/programs.js
 import type { InjectJobArgs } from '../../../src/protocol/host-link.js';
 
 /**
- * Small timings so the suite is fast (real timers). Every test that depends on a ratio between two timings
- * says so; a few override one value to make two behaviours distinguishable.
+ * Small timings (the clock is vitest's fake one: a test's time passes only as its jobs wait, so the margins
+ * below hold exactly on any machine). Every test that depends on a ratio between two timings says so; a few
+ * override one value to make two behaviours distinguishable.
  */
 const T: InjectTimings = {
   typingPauseMs: 50,
@@ -35,13 +36,24 @@ const T: InjectTimings = {
 };
 
 /**
- * setTimeout measures from the event loop's cached clock, so a sleep the queue does not re-check against
- * Date.now (the burst guard) can end a millisecond or two early in Date.now terms.
+ * How early a sleep may end in Date.now terms. None: setTimeout and Date.now are the same fake clock here (with
+ * real timers, a sleep the queue does not re-check against Date.now, the burst guard, could end 1-2 ms early).
  */
-const TIMER_SLACK_MS = 2;
+const TIMER_SLACK_MS = 0;
 
 /** Every queue test takes well under a second: a regression that hangs a job fails in 5 s, not the 60 s default. */
 const QUEUE_TESTS = { timeout: 5_000 };
+/** Fake time a test may let pass while it awaits jobs: far beyond any job's bounds (quietMaxMs, consumeMaxMs ...). */
+const FAKE_TIME_BOUND_MS = 60_000;
+
+/**
+ * The queue and the fake program run on vitest's fake timers (setTimeout and Date; the queue's default clock is
+ * Date.now, read when it is built): time moves only when a test lets it, one millisecond at a time, each timer
+ * firing at its exact time with every promise it settles run before the next. Nothing depends on machine load.
+ */
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+});
 
 const PASTE_START = '\x1b[200~';
 const PASTE_END = '\x1b[201~';
@@ -246,7 +258,33 @@ class FakeProgram implements InjectTarget {
 
 afterEach(() => {
   for (const fake of liveFakes) fake.stop();
+  vi.useRealTimers();
 });
+
+/** The promises tests await; while any is pending, the one pump below lets fake time pass. */
+const awaited = new Set<Promise<unknown>>();
+let pump: Promise<void> | null = null;
+
+/** Let fake time pass until `p` settles (fails after FAKE_TIME_BOUND_MS of fake time: a hung job). */
+function timeUntil<T>(p: Promise<T>): Promise<T> {
+  const tracked: Promise<unknown> = p.then(
+    () => awaited.delete(tracked),
+    () => awaited.delete(tracked),
+  );
+  awaited.add(tracked);
+  pump ??= (async () => {
+    try {
+      for (let ms = 0; awaited.size > 0; ms++) {
+        if (ms > FAKE_TIME_BOUND_MS) throw new Error(`still waiting after ${FAKE_TIME_BOUND_MS} ms of fake time`);
+        await vi.advanceTimersByTimeAsync(1);
+      }
+    } finally {
+      awaited.clear();
+      pump = null;
+    }
+  })();
+  return Promise.race([p, pump.then(() => p)]);
+}
 
 /** Records the queue's events and lets a test await a job's outcome. */
 class Events implements InjectEvents {
@@ -273,10 +311,11 @@ class Events implements InjectEvents {
     this.waiters.get(injectId)?.(outcome);
   }
 
+  /** The job's outcome, letting fake time pass until it comes. */
   wait(injectId: string): Promise<InjectOutcome> {
     const known = this.outcomes.get(injectId);
     if (known) return Promise.resolve(known);
-    return new Promise((resolve) => this.waiters.set(injectId, resolve));
+    return timeUntil(new Promise((resolve) => this.waiters.set(injectId, resolve)));
   }
 }
 
@@ -313,8 +352,9 @@ function failure(o: InjectOutcome): { code: string; error: string } {
   return { code: o.code, error: o.error };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Let `ms` of fake time pass (every timer due by then fires, in order). */
+async function sleep(ms: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms);
 }
 
 function only<X>(items: X[]): X {

@@ -4,24 +4,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Handoffs, type HandoffStatus } from '../../../../src/daemon/records/handoffs.js';
 import { Threads } from '../../../../src/daemon/records/threads.js';
 import { BUS_ENVELOPE_VERSION, type BusEvent } from '../../../../src/protocol/bus.js';
-import { TeleptyError } from '../../../../src/protocol/errors.js';
 import { RecordingLogger, RecordingSink } from '../../../helpers/recorders.js';
 import { makeHome } from '../../../helpers/env.js';
+import { codeOf } from '../../../helpers/errors.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 /** Long enough that no debounced write fires during a test: writes happen on flush() only. */
 const DEBOUNCE_MS = 60_000;
-
-/** The TeleptyError code a call throws (fails the test when it throws something else or nothing). */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof TeleptyError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a TeleptyError, nothing was thrown');
-}
 
 /** A bus event as Threads.observe sees it. */
 function busEvent(kind: string, fields: Record<string, unknown> = {}): BusEvent {

@@ -5,6 +5,7 @@ import { TeleptyError } from '../../../../src/protocol/errors.js';
 import type { DaemonToHost, HostHello, HostRequestMap, HostRequestOp } from '../../../../src/protocol/host-link.js';
 import { isSessionId } from '../../../../src/protocol/ids.js';
 import { hostHello, newHostInstance } from '../../../helpers/host-link.js';
+import { persistedSession } from '../../../helpers/sessions-file.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 
@@ -294,31 +295,7 @@ describe('session registry', () => {
 
     it('replaces a hostless placeholder without asking whether a host lives', async () => {
       registry.restore(
-        fromPersisted(
-          {
-            id: 'legacy',
-            host_instance: newInstance(),
-            type: 'wrapped',
-            command: 'wrapped',
-            args: [],
-            cwd: '',
-            term: 'xterm-256color',
-            createdAt: new Date(T0).toISOString(),
-            lastActivityAt: new Date(T0).toISOString(),
-            pid: null,
-            host_pid: null,
-            cols: 80,
-            rows: 24,
-            status: 'disconnected',
-            exit_code: null,
-            exited_at: null,
-            kill_pending: false,
-            last_from: null,
-            last_reply_to: null,
-            last_thread_id: null,
-          },
-          T0,
-        ),
+        fromPersisted(persistedSession('legacy', T0, { host_instance: newInstance(), command: 'wrapped', cwd: '', pid: null, host_pid: null }), T0),
       );
       const { outcome, entry } = await registry.attachHost(hello(newInstance(), 'legacy'), new FakeLink());
       expect(outcome).toBe('replaced');
@@ -715,31 +692,7 @@ describe('session registry', () => {
   describe('after a restart', () => {
     function restored(id: string, instance: string, hostPid: number | null): void {
       registry.restore(
-        fromPersisted(
-          {
-            id,
-            host_instance: instance,
-            type: 'spawned',
-            command: 'sh',
-            args: [],
-            cwd: '/',
-            term: 'xterm-256color',
-            createdAt: new Date(T0).toISOString(),
-            lastActivityAt: new Date(T0).toISOString(),
-            pid: 100,
-            host_pid: hostPid,
-            cols: 80,
-            rows: 24,
-            status: 'disconnected',
-            exit_code: null,
-            exited_at: null,
-            kill_pending: false,
-            last_from: null,
-            last_reply_to: null,
-            last_thread_id: null,
-          },
-          T0,
-        ),
+        fromPersisted(persistedSession(id, T0, { host_instance: instance, type: 'spawned', command: 'sh', cwd: '/', pid: 100, host_pid: hostPid }), T0),
       );
     }
     const settled = async (p: Promise<void>): Promise<boolean> => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20))]);

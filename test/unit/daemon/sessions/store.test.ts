@@ -4,25 +4,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SessionRegistry, type HostHandle } from '../../../../src/daemon/sessions/registry.js';
 import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted, type PersistedSession, type SessionsFile } from '../../../../src/daemon/sessions/store.js';
 import type { HostHello } from '../../../../src/protocol/host-link.js';
-import type { Logger } from '../../../../src/util/log.js';
-import { makeHome } from '../../../helpers/env.js';
+import { makeHome, sleep } from '../../../helpers/env.js';
 import { hostHello } from '../../../helpers/host-link.js';
+import { RecordingLogger } from '../../../helpers/recorders.js';
+import { persistedSession } from '../../../helpers/sessions-file.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
-
-/** A logger that keeps what was logged. */
-function recordingLogger(): Logger & { errors: string[] } {
-  const errors: string[] = [];
-  return {
-    errors,
-    debug: () => undefined,
-    info: () => undefined,
-    warn: () => undefined,
-    error: (m) => {
-      errors.push(m);
-    },
-  };
-}
 
 /** A host link the registry can hold; nothing here talks to it. */
 const idleLink: HostHandle = {
@@ -48,29 +35,7 @@ function hello(instance: string, id: string, hostPid: number): HostHello {
 }
 
 function persisted(id: string, over: Partial<PersistedSession> = {}): PersistedSession {
-  return {
-    id,
-    host_instance: `instance-of-${id}-0000000000`,
-    type: 'wrapped',
-    command: 'bash',
-    args: [],
-    cwd: '/tmp',
-    term: 'xterm-256color',
-    createdAt: new Date(T0).toISOString(),
-    lastActivityAt: new Date(T0).toISOString(),
-    pid: 11,
-    host_pid: 10,
-    cols: 80,
-    rows: 24,
-    status: 'disconnected',
-    exit_code: null,
-    exited_at: null,
-    kill_pending: false,
-    last_from: null,
-    last_reply_to: null,
-    last_thread_id: null,
-    ...over,
-  };
+  return persistedSession(id, T0, over);
 }
 
 function newRegistry(now: () => number = () => T0): SessionRegistry {
@@ -81,12 +46,10 @@ function snapshotOf(registry: SessionRegistry): SessionsFile {
   return { version: SESSIONS_FILE_VERSION, sessions: registry.list().map(toPersisted), killed_instances: registry.killedInstances() };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe('session store', () => {
   let home: { home: string; cleanup: () => void };
   let file: string;
-  let log: ReturnType<typeof recordingLogger>;
+  let log: RecordingLogger;
   /** How many snapshots were taken: the store takes exactly one per write. */
   let snapshots: number;
   const counted = (): SessionsFile => {
@@ -97,7 +60,7 @@ describe('session store', () => {
   beforeEach(() => {
     home = makeHome();
     file = path.join(home.home, 'sessions.json');
-    log = recordingLogger();
+    log = new RecordingLogger();
     snapshots = 0;
   });
   afterEach(() => home.cleanup());
