@@ -87,6 +87,8 @@ export class DaemonClient {
     try {
       return await this.once(req, check);
     } catch (err) {
+      // Nothing reached a daemon (the connection never opened): find it anew and send it once more, whatever it is.
+      if (isUnsent(err)) return this.resend(req, check);
       if (!isDropped(err)) throw err;
       const idempotent = req.idempotent ?? (req.method ?? 'GET') === 'GET';
       if (!idempotent) {
@@ -126,7 +128,7 @@ export class DaemonClient {
       answer = await exchangeJson(claimed.endpoint, req, { [DAEMON_NONCE_HEADER]: claimed.record.nonce });
     } catch (err) {
       // Nobody listens there: the request went nowhere. Find (or start) the daemon and send it there.
-      if (isTeleptyError(err) && err.code === 'DAEMON_UNREACHABLE' && err.details?.errno === 'ECONNREFUSED') return this.resend(req, check);
+      if (isUnsent(err)) return this.resend(req, check);
       // Not an HTTP JSON answer: not a telepty daemon, so nothing was done. (A connection closed without a byte
       // after the request was sent is not that: the daemon may have died acting on it. See exchange().)
       if (isTeleptyError(err) && err.code === 'PROTOCOL_MISMATCH' && !isDropped(err)) return this.resend(req, check);
@@ -247,4 +249,9 @@ export async function connect(opts: ConnectOptions = {}): Promise<DaemonClient |
   const found = await discover();
   noteDaemonVersion(found.meta.version);
   return new DaemonClient(found, config, discover);
+}
+
+/** The request never left: the connection was refused or reset before it opened (a daemon dying, or none). */
+function isUnsent(err: unknown): boolean {
+  return isTeleptyError(err) && err.code === 'DAEMON_UNREACHABLE' && (err.details?.errno === 'ECONNREFUSED' || err.details?.unsent === true);
 }

@@ -117,7 +117,9 @@ export function exchangeJson(endpoint: Endpoint, req: JsonRequest, extraHeaders:
     socket.on('error', (err: NodeJS.ErrnoException) => {
       const dropped = sent && received === 0 && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
       if (dropped) finish(new TeleptyError('DAEMON_UNREACHABLE', `the connection to ${where} was reset after the request was sent (${err.code}); the request may have been carried out`, { errno: err.code, dropped: true }));
-      else if (err.code && NETWORK_CODES.has(err.code)) finish(new TeleptyError('DAEMON_UNREACHABLE', `cannot reach the daemon at ${where} (${err.code})`, { errno: err.code }));
+      // Before the connection was made nothing was sent (a refused connect, or a reset while the daemon died):
+      // `unsent` tells the caller a new try cannot repeat anything.
+      else if (err.code && NETWORK_CODES.has(err.code)) finish(new TeleptyError('DAEMON_UNREACHABLE', `cannot reach the daemon at ${where} (${err.code})`, { errno: err.code, ...(sent ? {} : { unsent: true }) }));
       else finish(err);
     });
 

@@ -158,3 +158,28 @@ describe('answers checked by a guard', () => {
     expect((await failure(requestJson({ host: '127.0.0.1', port }, { path: '/err' }, isN))).code).toBe('SESSION_NOT_FOUND');
   });
 });
+
+describe('a request that never left', () => {
+  it('says so (unsent) when nobody listens, so a caller may send it elsewhere without repeating anything', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const err = await requestJson({ host: '127.0.0.1', port }, { path: '/api/health' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TeleptyError);
+    expect(err).toMatchObject({ code: 'DAEMON_UNREACHABLE', details: { errno: 'ECONNREFUSED', unsent: true } });
+  });
+
+  it('is not unsent once the connection opened (a reset after that may have carried it out)', async () => {
+    const server = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const err = await requestJson({ host: '127.0.0.1', port }, { path: '/api/health' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'DAEMON_UNREACHABLE', details: { dropped: true } });
+      expect((err as TeleptyError).details?.unsent).toBeUndefined();
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
