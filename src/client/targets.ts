@@ -1,5 +1,5 @@
 import { TeleptyError } from '../protocol/errors.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertSessionRef } from '../protocol/ids.js';
 import type { DaemonClient } from './daemon-client.js';
 import { listSessions } from './sessions.js';
 
@@ -28,12 +28,12 @@ export interface Targets {
  */
 export async function resolveTargets(client: DaemonClient, list: string): Promise<Targets> {
   const parts = list.split(',').map((p) => p.trim());
-  if (!parts.some(isIdPattern)) return { ids: parts.map((p) => assertSessionId(p)), pattern: false };
+  if (!parts.some(isIdPattern)) return { ids: parts.map((p) => assertSessionRef(p)), pattern: false };
   const known = (await listSessions(client)).map((s) => s.id);
   const ids: string[] = [];
   for (const part of parts) {
     if (!isIdPattern(part)) {
-      ids.push(assertSessionId(part));
+      ids.push(assertSessionRef(part));
       continue;
     }
     const matched = known.filter((id) => matchesIdPattern(part, id));

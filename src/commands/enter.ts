@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { submitEnter } from '../client/inject.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
 import { describeResult, resultExit } from './inject.js';
@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('--json', 'print the daemon answer as JSON')
     .addHelpText('after', examples(['telepty inject dev-001 --no-enter "draft"; telepty enter dev-001']))
     .action(async (id: string, opts: { wait: boolean; timeout?: number; json?: boolean }) => {
-      const r = await submitEnter(await connect(), assertSessionId(id), { wait: opts.wait, timeout_ms: opts.timeout ? opts.timeout * 1000 : DEFAULT_INJECT_TIMEOUT_MS });
+      const r = await submitEnter(await connect(), assertSessionRef(id), { wait: opts.wait, timeout_ms: opts.timeout ? opts.timeout * 1000 : DEFAULT_INJECT_TIMEOUT_MS });
       if (opts.json) printJson(r);
       else printLine(describeResult(r));
       process.exitCode = resultExit(r);

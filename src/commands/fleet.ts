@@ -28,6 +28,15 @@ export function register(program: Command): void {
       await runFleetInit(opts);
     });
   fleet
+    .command('status')
+    .description('what this daemon is connected to, the machines it sees and the round trip to each')
+    .option('--json', 'print it as JSON')
+    .addHelpText('after', examples(['telepty fleet status', 'telepty fleet status --json | jq \'.machines[] | select(.reachable | not) | .machine\'']))
+    .action(async (opts: { json?: boolean }) => {
+      const { runFleetStatus } = await import('./fleet-status.js');
+      await runFleetStatus(opts);
+    });
+  fleet
     .command('hub')
     .description('run nats-server with the configuration fleet init wrote, and create the fleet\'s event stream and directory')
     .option('--dir <dir>', 'the folder fleet init wrote (default: the fleet folder in telepty\'s config folder)')

@@ -3,7 +3,7 @@ import { sessionIdFromEnv } from '../util/config.js';
 import { connect } from '../client/daemon-client.js';
 import { injectMany, injectOne, type InjectBody } from '../client/inject.js';
 import { TeleptyError } from '../protocol/errors.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS, isInjectId, type InjectResponse, type MulticastResult } from '../protocol/inject.js';
 import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
@@ -97,7 +97,7 @@ export async function run(targets: string | undefined, words: string[], opts: In
   const textWords = opts.all ? [targets, ...words].filter((w): w is string => w !== undefined) : words;
   if (!opts.all && !targets) throw new TeleptyError('INVALID_FIELD', 'which session? give an id (a,b,c for several) or --all');
   // Ids are checked before anything is read or sent; patterns (`dev-*`) are expanded once connected.
-  if (!opts.all) for (const part of (targets as string).split(',')) if (!isIdPattern(part.trim())) assertSessionId(part.trim());
+  if (!opts.all) for (const part of (targets as string).split(',')) if (!isIdPattern(part.trim())) assertSessionRef(part.trim());
   const prompt = await readPrompt(textWords, opts.file);
   const from = opts.from ?? sessionIdFromEnv();
   const body: InjectBody = {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { killSession, listSessions } from '../client/sessions.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertSessionRef } from '../protocol/ids.js';
 import type { KillResponse } from '../protocol/session.js';
 import { EXIT, exitCodeFor } from '../ui/exit.js';
 import { printJson, printLine, reportError } from '../ui/print.js';
@@ -28,7 +28,7 @@ export function register(program: Command): void {
       if (opts.all && ids.length > 0) throw new TeleptyError('INVALID_FIELD', 'give session ids or --all, not both');
       if (!opts.all && ids.length === 0) throw new TeleptyError('INVALID_FIELD', 'which session? give one or more ids, or --all');
       // Ids are checked before anything is sent; patterns (`dev-*`) are expanded once connected.
-      for (const id of ids) if (!isIdPattern(id)) assertSessionId(id);
+      for (const id of ids) if (!isIdPattern(id)) assertSessionRef(id);
       const client = await connect();
       const named = opts.all ? null : await resolveTargets(client, ids.join(','));
       const targets = named ? named.ids : (await listSessions(client)).map((s) => s.id);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { readScreen } from '../client/sessions.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertSessionRef } from '../protocol/ids.js';
 import { SCREEN_LINES_MAX } from '../protocol/session.js';
 import { printJson, printLine } from '../ui/print.js';
 import { intOption } from './options.js';
@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--json', 'print {session_id, cols, rows, cursor, alt_screen, bracketed_paste, lines[]}')
     .addHelpText('after', examples(['telepty read dev-001', 'telepty read dev-001 --lines 20', 'telepty read dev-001 --scrollback --json | jq -r ".lines[]"']))
     .action(async (id: string, opts: { lines?: number; scrollback?: boolean; ansi?: boolean; json?: boolean }) => {
-      const screen = await readScreen(await connect(), assertSessionId(id), {
+      const screen = await readScreen(await connect(), assertSessionRef(id), {
         ...(opts.lines !== undefined ? { lines: opts.lines } : {}),
         scrollback: Boolean(opts.scrollback),
         ansi: Boolean(opts.ansi),

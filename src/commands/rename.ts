@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { renameSession } from '../client/sessions.js';
-import { assertNewSessionId, assertSessionId } from '../protocol/ids.js';
+import { assertNewSessionId, assertSessionRef } from '../protocol/ids.js';
 import { printJson, printLine } from '../ui/print.js';
 import { examples } from './command-module.js';
 
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples(['telepty rename tmp-bash dev-001']))
     .action(async (oldId: string, newId: string, opts: { json?: boolean }) => {
-      const from = assertSessionId(oldId);
+      const from = assertSessionRef(oldId);
       const to = assertNewSessionId(newId, 'new id');
       const result = await renameSession(await connect(), from, to);
       if (opts.json) printJson(result);

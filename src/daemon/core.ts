@@ -1,6 +1,6 @@
 import type { TeleptyConfig } from '../util/config.js';
 import type { Logger } from '../util/log.js';
-import { startAutoRouter } from './bus/auto-router.js';
+import { startAutoRouter, type RouterFleet } from './bus/auto-router.js';
 import { Bus } from './bus/bus.js';
 import type { Injector } from './inject/injector.js';
 import { Handoffs } from './records/handoffs.js';
@@ -18,6 +18,8 @@ export interface CoreDeps {
   log: Logger;
   timings: DaemonTimings;
   now: () => number;
+  /** The fleet, once joined (null: local only): the auto-router leaves other machines' targets to it. */
+  fleet?: () => RouterFleet | null;
 }
 
 /**
@@ -51,7 +53,7 @@ export function createCore(deps: CoreDeps): DaemonCore {
   const threads = new Threads({ file: config.paths.threadsFile, events: bus, now, log, debounceMs: timings.persistDebounceMs });
   const targets = new SessionTargets(sessions.registry, { machineId: config.machineId, sessions, injector, viewers: sessions.viewers });
   bus.onEvent((ev) => threads.observe(ev));
-  startAutoRouter(bus, injector, config.machineId, log);
+  startAutoRouter(bus, injector, config.machineId, log, deps.fleet);
   return {
     sessions,
     injector,

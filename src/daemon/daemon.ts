@@ -16,6 +16,9 @@ import { claimState, readState, releaseState } from '../wire/state-file.js';
 import { CAPABILITIES } from './capabilities.js';
 import { watchClaim } from './claim-watch.js';
 import { createCore, type DaemonCore } from './core.js';
+import { DirectorySync } from './fleet/directory-sync.js';
+import { withForwarding } from './fleet/forward.js';
+import { FleetMember } from './fleet/member.js';
 import { coreRoutes } from './http/api.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
@@ -76,6 +79,7 @@ function authPolicy(config: TeleptyConfig, settings: DaemonSettings, token: stri
 /** The HTTP server of the core, its meta and token routes and its sockets; it serves once `ready` says so. */
 function buildServer(opts: {
   core: DaemonCore;
+  fleet: FleetMember;
   config: TeleptyConfig;
   auth: AuthPolicy;
   log: Logger;
@@ -90,7 +94,8 @@ function buildServer(opts: {
   const router = new Router().add(
     ...metaRoutes({ meta: opts.meta, requestShutdown: opts.requestShutdown }),
     ...tokenRoutes(config.paths.tokenFile, auth, opts.now),
-    ...coreRoutes(core),
+    ...withForwarding(coreRoutes(core), { machineId: config.machineId, link: () => opts.fleet.current }),
+    ...opts.fleet.routes(),
   );
   const upgrade = createUpgradeRouter(coreWsRoutes(core, log, opts.timings));
   const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce: opts.identity.nonce, home: config.paths.dataDir, ready: opts.ready });
@@ -152,8 +157,8 @@ async function listenAndClaim(
 }
 
 /** The serving daemon: its claim watched, and a stop that closes the server, flushes the core and releases the claim. */
-function runDaemon(opts: { record: DaemonRecord; server: http.Server; upgrade: ReturnType<typeof createUpgradeRouter>; core: DaemonCore; claimDeps: ClaimDeps; timings: DaemonTimings; log: Logger }): RunningDaemon {
-  const { record, server, upgrade, core, claimDeps, timings, log } = opts;
+function runDaemon(opts: { record: DaemonRecord; server: http.Server; upgrade: ReturnType<typeof createUpgradeRouter>; core: DaemonCore; fleet: FleetMember; claimDeps: ClaimDeps; timings: DaemonTimings; log: Logger }): RunningDaemon {
+  const { record, server, upgrade, core, fleet, claimDeps, timings, log } = opts;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let stopping: Promise<void> | undefined;
@@ -172,6 +177,7 @@ function runDaemon(opts: { record: DaemonRecord; server: http.Server; upgrade: R
       log.info(`stopping: ${reason}`);
       claimWatch.stop();
       await closeServer(server, upgrade.servers, timings.shutdownGraceMs, log);
+      await fleet.stop();
       await core.stop();
       try {
         await releaseState(record, claimDeps);
@@ -184,6 +190,32 @@ function runDaemon(opts: { record: DaemonRecord; server: http.Server; upgrade: R
     return stopping;
   }
   return { record, stop, closed };
+}
+
+/**
+ * The fleet around the core: requests from other machines run through the core's own (unforwarded) routes, events
+ * from them go to the local bus, local events go out, and the directory follows the sessions.
+ */
+function joinableFleet(opts: { core: DaemonCore; env: NodeJS.ProcessEnv; machineId: string; allow: DaemonSettings['fleetAllow']; log: Logger; now: () => number }): FleetMember {
+  const { core } = opts;
+  let member: FleetMember | null = null;
+  const sync = new DirectorySync({ link: () => member?.current ?? null, list: () => core.sessions.list(), log: opts.log });
+  member = new FleetMember({
+    env: opts.env,
+    machineId: opts.machineId,
+    log: opts.log,
+    now: opts.now,
+    allow: opts.allow,
+    routes: coreRoutes(core),
+    deliverEvent: (ev) => core.bus.deliverRemote(ev),
+    onJoined: () => sync.schedule(),
+  });
+  core.bus.onEvent((ev) => {
+    if (core.bus.isRemote(ev)) return;
+    member?.current?.publishEvent(ev);
+    sync.observe(ev);
+  });
+  return member;
 }
 
 /** The composition root: the core, its adapters (HTTP routes, sockets), the server, the claim. */
@@ -220,16 +252,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
     if (daemon) setImmediate(() => void daemon.stop(reason));
   };
 
-  const core = createCore({ config, env: opts.env, settings, log, timings, now });
+  let fleet: FleetMember | null = null;
+  const core = createCore({ config, env: opts.env, settings, log, timings, now, fleet: () => fleet?.current ?? null });
   await core.load();
+  fleet = joinableFleet({ core, env: opts.env, machineId: config.machineId, allow: settings.fleetAllow, log, now });
   const gate = readyGate();
   const auth = authPolicy(config, settings, token);
-  const { server, upgrade } = buildServer({ core, config, auth, log, timings, identity, meta, requestShutdown, ready: gate.ready, now });
+  const { server, upgrade } = buildServer({ core, fleet, config, auth, log, timings, identity, meta, requestShutdown, ready: gate.ready, now });
   const claimed = await listenAndClaim(server, gate, { config, version: opts.version, token, identity, claimDeps, addressInUseWaitMs: timings.addressInUseWaitMs });
   if (claimed.kind === 'already-running') return claimed;
   port = claimed.record.port;
   core.activate();
-  running = runDaemon({ record: claimed.record, server, upgrade, core, claimDeps, timings, log });
+  running = runDaemon({ record: claimed.record, server, upgrade, core, fleet, claimDeps, timings, log });
+  await fleet.start();
   gate.open();
   log.info(`telepty ${opts.version} listening on ${config.host}:${port} (pid ${process.pid}, machine ${config.machineId})`);
   return { kind: 'serving', daemon: running };

@@ -1,5 +1,7 @@
 import { DEFAULT_INJECT_TIMINGS, type InjectTimings } from '../terminal/inject-queue.js';
+import type { FleetOp } from '../protocol/fleet.js';
 import { DEFAULT_BUS_LIMITS, type BusLimits } from './bus/bus.js';
+import { parseFleetAllow } from './fleet/serve.js';
 
 /**
  * What the daemon takes from its environment besides paths, address and timings (config.ts, timings.ts): read once,
@@ -18,6 +20,8 @@ export interface DaemonSettings {
   directViewers: boolean;
   /** The inject timings a host would read from its environment, for the 0.1.5x owner bridge's queue. */
   legacyInjectTimings: InjectTimings;
+  /** TELEPTY_FLEET_ALLOW: what other machines of the fleet may ask of this one. */
+  fleetAllow: ReadonlySet<FleetOp>;
 }
 
 function busLimits(env: NodeJS.ProcessEnv): BusLimits {
@@ -51,5 +55,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): DaemonSettings {
     busLimits: busLimits(env),
     directViewers: env.TELEPTY_DIRECT_VIEWERS !== '0',
     legacyInjectTimings: injectTimings(env),
+    fleetAllow: parseFleetAllow(env.TELEPTY_FLEET_ALLOW),
   };
 }

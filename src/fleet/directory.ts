@@ -1,5 +1,5 @@
 import type { KV } from '@nats-io/kv';
-import { presenceKey, sessionKey, subjectToken, tokenId } from '../protocol/fleet.js';
+import { presenceKey, sessionKey, subjectToken, tokenId, type MachineListing } from '../protocol/fleet.js';
 import { describeError, type Logger } from '../util/log.js';
 
 /**
@@ -25,13 +25,7 @@ export const DEFAULT_DIRECTORY_TIMINGS: DirectoryTimings = {
   sessionRefreshMs: 20 * 60 * 1000,
 };
 
-export interface MachineListing {
-  machine: string;
-  reachable: boolean;
-  /** Epoch ms of its last presence beat; null when it never beat (only its sessions are known). */
-  last_seen: number | null;
-  sessions: Record<string, unknown>[];
-}
+export type { MachineListing };
 
 interface Presence {
   machine: string;

@@ -2,13 +2,14 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { BusEvent } from '../protocol/bus.js';
 import { TeleptyError } from '../protocol/errors.js';
-import { FLEET_DIRECTORY_BUCKET, type FleetOp } from '../protocol/fleet.js';
+import { FLEET_DIRECTORY_BUCKET, type FleetOp, type FleetState, type FleetStatus } from '../protocol/fleet.js';
 import { sleep } from '../util/async.js';
 import { describeError, type Logger } from '../util/log.js';
 import { BusBridge } from './bus-bridge.js';
 import type { FleetConfig } from './config.js';
 import { connectFleet } from './connect.js';
-import { FleetDirectory, type DirectoryTimings, type MachineListing } from './directory.js';
+import { FleetDirectory, type DirectoryTimings } from './directory.js';
+import type { MachineListing } from '../protocol/fleet.js';
 import { callMachine, serveMachine, type RpcHandler } from './rpc.js';
 
 /**
@@ -17,7 +18,7 @@ import { callMachine, serveMachine, type RpcHandler } from './rpc.js';
  * in the background and reconnects by itself; local sessions never depend on it.
  */
 
-export type FleetState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+export type { FleetState, FleetStatus };
 
 export interface FleetLinkDeps {
   config: FleetConfig;
@@ -29,16 +30,10 @@ export interface FleetLinkDeps {
   /** An event from another machine for this machine's bus subscribers. */
   deliverEvent(ev: BusEvent): void;
   directoryTimings?: DirectoryTimings;
+  /** Joined (and joined again after the hub came back): a time to put this machine's rows. */
+  onJoined?: () => void;
 }
 
-export interface FleetStatus {
-  machine: string;
-  state: FleetState;
-  server: string | null;
-  /** Round trip to the hub, ms; null when not connected. */
-  hub_rtt_ms: number | null;
-  machines: (MachineListing & { rtt_ms: number | null })[];
-}
 
 /** A hub that is down when the daemon starts is tried again this often (nats.js reconnects by itself once joined). */
 const JOIN_RETRY_MS = 2_000;
@@ -86,6 +81,7 @@ export class FleetLink {
     const kv = await new Kvm(nc).open(FLEET_DIRECTORY_BUCKET);
     this.directory = new FleetDirectory(kv, this.deps.machineId, { now: this.deps.now, log, ...(this.deps.directoryTimings ? { timings: this.deps.directoryTimings } : {}) });
     await this.directory.start();
+    this.deps.onJoined?.();
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
@@ -96,6 +92,7 @@ export class FleetLink {
       } else if (s.type === 'reconnect') {
         this.state = 'connected';
         this.deps.log.info(`fleet: back through ${nc.getServer()}`);
+        this.deps.onJoined?.();
       }
     }
   }
@@ -110,6 +107,14 @@ export class FleetLink {
   /** Ask another machine's daemon; the same errors as a local operation, plus HOST_OFFLINE / HOST_TIMEOUT. */
   async call(target: string, op: FleetOp, body: unknown, timeoutMs?: number): Promise<unknown> {
     return callMachine(this.conn(target), this.deps.machineId, target, op, body, timeoutMs);
+  }
+
+  /** Whether `machine`'s daemon answers now (a ping, bounded). */
+  async reachable(machine: string): Promise<boolean> {
+    return this.call(machine, 'ping', null, PING_TIMEOUT_MS).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** A local bus event, out to the other machines (nothing happens while disconnected: the bus is best effort). */

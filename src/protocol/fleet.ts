@@ -144,3 +144,26 @@ export function fleetPermissions(self: string): SubjectPermissions {
     subscribe: [`${FLEET_PREFIX}.rpc.${me}.>`, `${inboxPrefix(self)}.>`, FLEET_BUS_ALL, `${kv}.>`, `$JS.EVENT.>`],
   };
 }
+
+/** A machine of the fleet as the directory shows it. */
+export interface MachineListing {
+  machine: string;
+  reachable: boolean;
+  /** Epoch ms of its last presence beat; null when it never beat (only its sessions are known). */
+  last_seen: number | null;
+  sessions: Record<string, unknown>[];
+}
+
+/** `off`: no fleet configured (local only); `error`: configured but unusable (see `error`). */
+export type FleetState = 'off' | 'error' | 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+/** `GET /api/fleet`: what this daemon is connected to, the machines it sees and the round trip to each. */
+export interface FleetStatus {
+  machine: string;
+  state: FleetState;
+  server: string | null;
+  /** Round trip to the hub, ms; null when not connected. */
+  hub_rtt_ms: number | null;
+  machines: (MachineListing & { rtt_ms: number | null })[];
+  error?: string;
+}

@@ -59,6 +59,12 @@ export function parseAddress(value: unknown, field = 'session id'): SessionAddre
   return { id, host };
 }
 
+/** A session as a user names it: `id` or `id@machine` (checked), returned as given. */
+export function assertSessionRef(value: unknown, field = 'session id'): string {
+  const a = parseAddress(value, field);
+  return a.host === null ? a.id : `${a.id}@${a.host}`;
+}
+
 /** `base` if free, else `base-2`, `base-3`… (shortened so the result is still a valid id). */
 export function uniqueSessionId(base: string, isTaken: (id: string) => boolean): string {
   let candidate = base;

@@ -11,6 +11,16 @@ import type { Bus } from './bus.js';
 
 export const TURN_REQUEST = 'turn_request';
 
+function isHere(target: string, machineId: string): boolean {
+  try {
+    return locate(target, machineId).local;
+  } catch (err) {
+    // A target that is no address is refused by the origin's own router; it is nobody's here.
+    if (isTeleptyError(err)) return false;
+    throw err;
+  }
+}
+
 function text(v: unknown): string | null {
   return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : null;
 }
@@ -21,9 +31,17 @@ function text(v: unknown): string | null {
  * original_message_id and source_host so it can be matched to the request from the ack alone. A target on
  * another machine is never delivered locally: with no peers configured it fails with UNKNOWN_HOST.
  */
-export function startAutoRouter(bus: Bus, injector: Injector, machineId: string, log: Logger): void {
+/** The fleet as the router needs it: whether another machine answers now (its own router delivers the event). */
+export interface RouterFleet {
+  reachable(machineId: string): Promise<boolean>;
+}
+
+export function startAutoRouter(bus: Bus, injector: Injector, machineId: string, log: Logger, fleet: () => RouterFleet | null = () => null): void {
   bus.onClientEvent((ev: BusEvent) => {
     if (ev.kind !== TURN_REQUEST && ev.type !== TURN_REQUEST) return;
+    const remoteEvent = bus.isRemote(ev);
+    // An event from another machine is delivered here only when its target is here; its origin answers for the rest.
+    if (remoteEvent && (!ev.target || !isHere(ev.target, machineId))) return;
     const payload = typeof ev.payload === 'object' && ev.payload !== null ? (ev.payload as Record<string, unknown>) : {};
     const extra = { turn_id: payload.turn_id ?? null, original_message_id: ev.message_id, source_host: machineId, auto_routed: true };
     const origin: InjectOrigin = { source_type: 'bus_auto_route', extra };
@@ -32,7 +50,15 @@ export function startAutoRouter(bus: Bus, injector: Injector, machineId: string,
     try {
       if (!ev.target) throw new TeleptyError('INVALID_EVENT', 'a turn_request needs a target');
       const where = locate(ev.target, machineId);
-      if (!where.local) throw unknownHost(`target ${ev.target}`, where.machineId);
+      if (!where.local) {
+        const f = fleet();
+        if (f === null) throw unknownHost(`target ${ev.target}`, where.machineId);
+        // The fleet carries the event to its machine, whose router delivers it once; say so now if nobody is there.
+        void f.reachable(where.machineId).then((up) => {
+          if (!up) fail(new TeleptyError('HOST_OFFLINE', `target ${ev.target}: ${where.machineId} is not connected to the fleet now, so the turn was not delivered`));
+        });
+        return;
+      }
       const prompt = parsePrompt(payload.prompt);
       const from = text(ev.source);
       void injector

@@ -211,6 +211,7 @@ export class Bus implements EventSink {
   private readonly subscribers = new Set<BusSubscriber>();
   private readonly clientHooks: ((event: BusEvent) => void)[] = [];
   private readonly listeners: ((event: BusEvent) => void)[] = [];
+  private readonly remote = new WeakSet<object>();
   private readonly pacer = new PublishPacer(() => performance.now());
 
   constructor(private readonly deps: BusDeps) {
@@ -266,6 +267,29 @@ export class Bus implements EventSink {
       ts,
       timestamp: ts,
     });
+  }
+
+  /**
+   * An event from another machine of the fleet: stored and delivered to this machine's subscribers like any other
+   * (with this bus's seq), given to the router, and marked remote so it is never sent out again (no loops).
+   */
+  deliverRemote(event: BusEvent): void {
+    const draft: BusEventDraft = { ...event };
+    this.remote.add(draft);
+    const { event: stored } = this.store(draft);
+    if (stored.source === 'daemon') return;
+    for (const hook of this.clientHooks) {
+      try {
+        hook(stored);
+      } catch (err) {
+        this.deps.log.error(`bus hook failed on remote ${stored.kind} #${stored.seq}`, err);
+      }
+    }
+  }
+
+  /** The event came from another machine (deliverRemote). */
+  isRemote(event: BusEvent): boolean {
+    return this.remote.has(event);
   }
 
   /** Run for every event a client publishes (the auto-router). */

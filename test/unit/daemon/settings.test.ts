@@ -1,3 +1,4 @@
+import { DEFAULT_FLEET_ALLOW } from '../../../src/daemon/fleet/serve.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUS_LIMITS } from '../../../src/daemon/bus/bus.js';
 import { settingsFromEnv } from '../../../src/daemon/settings.js';
@@ -12,6 +13,7 @@ describe('daemon settings (the environment, read once)', () => {
       busLimits: DEFAULT_BUS_LIMITS,
       directViewers: true,
       legacyInjectTimings: DEFAULT_INJECT_TIMINGS,
+      fleetAllow: new Set(DEFAULT_FLEET_ALLOW),
     });
   });
 

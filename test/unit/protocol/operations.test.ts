@@ -11,6 +11,7 @@ import { recordRoutes } from '../../../src/daemon/records/routes.js';
 import type { Threads } from '../../../src/daemon/records/threads.js';
 import { metaRoutes } from '../../../src/daemon/routes/meta.js';
 import { tokenRoutes } from '../../../src/daemon/routes/token.js';
+import { fleetRoutes } from '../../../src/daemon/fleet/routes.js';
 import type { AuthPolicy } from '../../../src/daemon/auth.js';
 import { sessionRoutes } from '../../../src/daemon/sessions/routes.js';
 import type { Sessions } from '../../../src/daemon/sessions/service.js';
@@ -65,6 +66,7 @@ function daemonRoutes(): Route[] {
     ...recordRoutes(never as Handoffs, never as Threads),
     ...metaRoutes({ meta: () => never, requestShutdown: () => undefined }),
     ...tokenRoutes('/nonexistent/token', never as AuthPolicy, () => 0),
+    ...fleetRoutes(() => never),
   ];
 }
 

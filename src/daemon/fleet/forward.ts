@@ -1,0 +1,105 @@
+import type { FleetLink } from '../../fleet/link.js';
+import { TeleptyError } from '../../protocol/errors.js';
+import type { FleetOp } from '../../protocol/fleet.js';
+import { REPEAT_HEADER } from '../../protocol/headers.js';
+import { IDEMPOTENCY_HEADER } from '../../protocol/inject.js';
+import { OPERATIONS } from '../../protocol/operations.js';
+import type { RequestContext, Route, RouteResult } from '../http/router.js';
+import { locate } from '../sessions/targets.js';
+
+/**
+ * A request for a session of another machine (`id@machine`) is carried to that machine's daemon over the fleet and
+ * run there through the same operation: same parser, same answer (checked by the operation's guard here), same
+ * errors and exit codes. A remote id never falls back to a local session of the same name.
+ */
+
+/** Which operations travel, and the permission each needs on the target machine (TELEPTY_FLEET_ALLOW). */
+export const FORWARDED: Readonly<Record<string, FleetOp>> = {
+  inject: 'inject',
+  submit: 'enter',
+  'sessions.get': 'list',
+  'sessions.screen': 'screen',
+  'sessions.kill': 'kill',
+  'sessions.rename': 'rename',
+};
+
+/** A request as it travels: the operation's name and the HTTP request's parts. */
+export interface FleetRequest {
+  op: string;
+  params: Record<string, string>;
+  query: string;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+export function isFleetRequest(v: unknown): v is FleetRequest {
+  if (typeof v !== 'object' || v === null) return false;
+  const o: Record<string, unknown> = { ...v };
+  const strings = (x: unknown): boolean => typeof x === 'object' && x !== null && Object.values(x).every((s) => typeof s === 'string');
+  return typeof o.op === 'string' && strings(o.params) && typeof o.query === 'string' && strings(o.headers) && 'body' in o;
+}
+
+/** Header fields that change what an operation does, carried with it (nothing that authenticates). */
+const CARRIED_HEADERS = [IDEMPOTENCY_HEADER, REPEAT_HEADER];
+
+/** A remote request gets the time its own wait asks for, plus this for the two hops. */
+const FORWARD_MARGIN_MS = 5_000;
+/** Without a wait of its own. */
+const FORWARD_DEFAULT_MS = 10_000;
+
+function timeoutFor(ctx: RequestContext): number {
+  const body: Record<string, unknown> = typeof ctx.body === 'object' && ctx.body !== null ? { ...ctx.body } : {};
+  const waits = body.wait === true || ctx.query.get('wait') === '1';
+  const ms = typeof body.timeout_ms === 'number' ? body.timeout_ms : 30_000;
+  return waits ? ms + FORWARD_MARGIN_MS : FORWARD_DEFAULT_MS;
+}
+
+function isRouteResult(v: unknown): v is RouteResult & { status: number } {
+  return typeof v === 'object' && v !== null && 'status' in v && typeof v.status === 'number' && 'body' in v;
+}
+
+/** What a carried request does on this machine: `route` given the request's parts, as a caller from `caller`. */
+export function contextFor(req: FleetRequest, method: RequestContext['method'], path: string, params: Record<string, string>, caller: string): RequestContext {
+  return {
+    method,
+    path,
+    params,
+    query: new URLSearchParams(req.query),
+    headers: { ...req.headers },
+    peer: `fleet:${caller}`,
+    remote: true,
+    body: req.body,
+    signal: new AbortController().signal,
+  };
+}
+
+/** The routes, each forwarded operation sent to its machine when its `:id` names another one and the fleet is joined. */
+export function withForwarding(routes: Route[], deps: { machineId: string; link: () => FleetLink | null }): Route[] {
+  return routes.map((route) => {
+    const name = route.operation;
+    const fleetOp = name === undefined ? undefined : FORWARDED[name];
+    const op = OPERATIONS.find((o) => o.name === name);
+    if (fleetOp === undefined || op === undefined) return route;
+    return {
+      ...route,
+      handler: async (ctx: RequestContext): Promise<RouteResult> => {
+        const id = ctx.params.id;
+        const link = deps.link();
+        if (link === null || id === undefined) return route.handler(ctx);
+        const where = locate(id, deps.machineId);
+        if (where.local) return route.handler(ctx);
+        const headers: Record<string, string> = {};
+        for (const h of CARRIED_HEADERS) {
+          const v = ctx.headers[h];
+          if (typeof v === 'string') headers[h] = v;
+        }
+        const req: FleetRequest = { op: op.name, params: { ...ctx.params, id: where.id }, query: ctx.query.toString(), body: ctx.body ?? null, headers };
+        const answer = await link.call(where.machineId, fleetOp, req, timeoutFor(ctx));
+        if (!isRouteResult(answer) || !op.isAnswer(answer.body)) {
+          throw new TeleptyError('PROTOCOL_MISMATCH', `${where.machineId} answered ${op.name} with something that is not its answer`);
+        }
+        return answer;
+      },
+    };
+  });
+}

@@ -1,0 +1,77 @@
+import { fleetConfigFrom } from '../../fleet/config.js';
+import { FleetLink } from '../../fleet/link.js';
+import type { BusEvent } from '../../protocol/bus.js';
+import type { FleetStatus } from '../../protocol/fleet.js';
+import { describeError, type Logger } from '../../util/log.js';
+import type { Route } from '../http/router.js';
+import { fleetRoutes } from './routes.js';
+import { fleetServer } from './serve.js';
+import type { FleetOp } from '../../protocol/fleet.js';
+
+/**
+ * This daemon's place in the fleet: nothing without TELEPTY_NATS_CREDS (local only); otherwise a link that joins in
+ * the background. A configuration that cannot be used (a missing or foreign credentials file) is logged and shown
+ * by `fleet status`; the daemon serves its local sessions all the same.
+ */
+export class FleetMember {
+  private link: FleetLink | null = null;
+  private problem: string | null = null;
+
+  constructor(
+    private readonly deps: {
+      env: NodeJS.ProcessEnv;
+      machineId: string;
+      log: Logger;
+      now: () => number;
+      allow: ReadonlySet<FleetOp>;
+      /** The daemon's own routes, unforwarded: what a request from another machine runs. */
+      routes: Route[];
+      /** An event from another machine, for this machine's bus subscribers. */
+      deliverEvent(ev: BusEvent): void;
+      /** Joined (again): this machine's directory rows are due. */
+      onJoined(): void;
+    },
+  ) {}
+
+  /** The joined link, or null (no fleet, or not usable): forwarding and the bus ask this. */
+  get current(): FleetLink | null {
+    return this.link;
+  }
+
+  async start(): Promise<void> {
+    const { deps } = this;
+    let config;
+    try {
+      config = await fleetConfigFrom(deps.env, deps.machineId);
+    } catch (err) {
+      this.problem = err instanceof Error ? err.message : String(err);
+      deps.log.error(`fleet: not joining: ${this.problem}`);
+      return;
+    }
+    if (config === null) return;
+    this.link = new FleetLink({
+      config,
+      machineId: deps.machineId,
+      log: deps.log,
+      now: deps.now,
+      serve: fleetServer(deps.routes, { allow: deps.allow, log: deps.log }),
+      deliverEvent: (ev) => deps.deliverEvent(ev),
+      onJoined: () => deps.onJoined(),
+    });
+    void this.link.start().catch((err: unknown) => deps.log.error(`fleet: joining failed: ${describeError(err)}`));
+  }
+
+  async status(): Promise<FleetStatus> {
+    if (this.link) return this.link.status();
+    const base = { machine: this.deps.machineId, server: null, hub_rtt_ms: null, machines: [] };
+    return this.problem === null ? { ...base, state: 'off' } : { ...base, state: 'error', error: this.problem };
+  }
+
+  async stop(): Promise<void> {
+    await this.link?.stop();
+  }
+
+  routes(): Route[] {
+    return fleetRoutes(() => this.status());
+  }
+}

@@ -1,0 +1,81 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJson, runCli } from '../helpers/cli.js';
+import { useHomes } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/env.js';
+import { fixtureSession } from '../helpers/fixtures.js';
+import { natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+
+/**
+ * Two daemons on one machine, each its own TELEPTY_HOME and machine id, joined through a real nats-server: what a
+ * user on desk does to a session on laptop.
+ */
+describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
+  const homes = useHomes();
+  let hub: TestHub;
+  let desk: string;
+  let laptop: string;
+  const env: Record<string, Record<string, string>> = {};
+  let submissions: () => Promise<{ text: string }[]>;
+
+  beforeAll(async () => {
+    hub = await startHub(['desk', 'laptop']);
+    desk = homes.newHome();
+    laptop = homes.newHome();
+    for (const [machine, home] of [
+      ['desk', desk],
+      ['laptop', laptop],
+    ] as const) {
+      const file = path.join(home, `${machine}.creds.json`);
+      await fs.writeFile(file, JSON.stringify(hub.credentials[machine]), { mode: 0o600 });
+      env[machine] = { TELEPTY_MACHINE_ID: machine, TELEPTY_NATS_CREDS: file };
+      const r = await runCli(home, ['daemon', 'start', '--json'], { env: env[machine] });
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    ({ submissions } = await fixtureSession(laptop, 'dev-001', 'line-reader.mjs'));
+    // Both joined: each sees the other in the fleet.
+    await waitFor('desk sees laptop', async () => {
+      const st = parseJson<{ state: string; machines: { machine: string; reachable: boolean }[] }>(await runCli(desk, ['fleet', 'status', '--json'], { env: env.desk }));
+      return st.state === 'connected' && st.machines.some((m) => m.machine === 'laptop' && m.reachable);
+    }, 20_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it('injects into a session on another machine and says it was submitted, once', async () => {
+    const r = await runCli(desk, ['inject', 'dev-001@laptop', 'hello from desk', '--wait', '--json'], { env: env.desk });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(parseJson(r)).toMatchObject({ status: 'submitted', session_id: 'dev-001' });
+    await waitFor('laptop took it', async () => (await submissions()).some((s) => s.text === 'hello from desk'));
+    expect((await submissions()).filter((s) => s.text === 'hello from desk')).toHaveLength(1);
+  });
+
+  it('reads its screen from the other machine', async () => {
+    const r = await runCli(desk, ['read', 'dev-001@laptop'], { env: env.desk });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/submitted #1/);
+    expect(r.stdout).toBe((await runCli(laptop, ['read', 'dev-001'])).stdout);
+  });
+
+  it('gives the same errors and exit codes as local ones, never a local session of the same name', async () => {
+    const missing = await runCli(desk, ['inject', 'ghost@laptop', 'x', '--json'], { env: env.desk });
+    expect(missing.exitCode).toBe(3);
+    expect(parseJson(missing)).toMatchObject({ code: 'SESSION_NOT_FOUND' });
+    // Killing is off for other machines unless laptop allows it.
+    const kill = await runCli(desk, ['kill', 'dev-001@laptop', '--json'], { env: env.desk });
+    expect(kill.exitCode).toBe(6);
+    expect(kill.stdout + kill.stderr).toMatch(/FORBIDDEN/);
+    expect((await runCli(laptop, ['list', '--json'])).stdout).toContain('dev-001');
+  });
+
+  it('says HOST_OFFLINE at once for a machine with no daemon on the hub (exit 4)', async () => {
+    const t0 = Date.now();
+    const r = await runCli(desk, ['inject', 'dev-001@cloud1', 'x', '--json'], { env: env.desk });
+    expect(r.exitCode).toBe(4);
+    expect(parseJson(r)).toMatchObject({ code: 'HOST_OFFLINE' });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+});
