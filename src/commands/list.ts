@@ -3,6 +3,7 @@ import { processEnv, sessionIdFromEnv } from '../util/config.js';
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { listSessions } from '../client/sessions.js';
+import { listFleetSessions, type FleetSession } from '../client/fleet-list.js';
 import type { SessionObject } from '../protocol/session.js';
 import { formatDuration, printJson, printLine, useColor } from '../ui/print.js';
 import { examples } from './command-module.js';
@@ -13,7 +14,8 @@ function homeRelative(dir: string): string {
   return dir === home ? '~' : dir.startsWith(`${home}/`) ? `~${dir.slice(home.length)}` : dir;
 }
 
-function statusText(s: SessionObject): string {
+function statusText(s: SessionObject & { reachable?: boolean }): string {
+  if (s.reachable === false) return 'unreachable';
   return s.status === 'exited' ? `exited(${s.exit_code ?? '?'})` : s.status;
 }
 
@@ -25,6 +27,8 @@ function outputWidth(): number | null {
 }
 
 export interface TableOptions {
+  /** Rows of several machines: a MACHINE column, and an unreachable machine's rows say so. */
+  machines?: boolean;
   /** Colour (a TTY without NO_COLOR). */
   color: boolean;
   /** The terminal's width; null: no limit (piped output keeps every character). */
@@ -38,19 +42,21 @@ export interface TableOptions {
  * so its last folders stay), then CLIENTS, TYPE, IDLE and CWD are dropped in that order. Arguments are quoted as a
  * shell would need them. The session you are in, when listed, is marked with `*` in a first column.
  */
-export async function renderTable(sessions: SessionObject[], opts: TableOptions): Promise<string[]> {
+export async function renderTable(sessions: (SessionObject & { machine?: string; reachable?: boolean })[], opts: TableOptions): Promise<string[]> {
   const paint = opts.color ? (await import('chalk')).default : null;
   const marked = sessions.some((s) => s.id === opts.current);
-  const columns: Column<SessionObject>[] = [
+  type Row = SessionObject & { machine?: string; reachable?: boolean };
+  const columns: Column<Row>[] = [
     // Only inside a listed session: outside one the table starts with the id, as scripts expect.
     ...(marked ? [{ key: 'mark', header: ' ', text: (s: SessionObject) => (s.id === opts.current ? '*' : ' ') }] : []),
     { key: 'id', header: 'ID', text: (s) => s.id },
+    ...(opts.machines ? [{ key: 'machine', header: 'MACHINE', text: (s: Row) => s.machine ?? '' }] : []),
     { key: 'type', header: 'TYPE', text: (s) => s.type, dropRank: 2 },
     {
       key: 'status',
       header: 'STATUS',
       text: statusText,
-      paint: (s, t) => (!paint ? t : s.status === 'connected' ? paint.green(t) : s.status === 'disconnected' ? paint.yellow(t) : paint.dim(t)),
+      paint: (s, t) => (!paint ? t : s.reachable === false ? paint.red(t) : s.status === 'connected' ? paint.green(t) : s.status === 'disconnected' ? paint.yellow(t) : paint.dim(t)),
     },
     { key: 'command', header: 'COMMAND', text: (s) => [s.command, ...s.args].map(shellQuote).join(' '), shrink: { min: 24, from: 'end' } },
     { key: 'cwd', header: 'CWD', text: (s) => homeRelative(s.cwd), shrink: { min: 16, from: 'start' }, dropRank: 4 },
@@ -68,12 +74,17 @@ export function register(program: Command): void {
     .option('--json', 'print the session objects as a JSON array')
     .option('-q, --quiet', 'print only the ids, one per line (for scripts and shell completion)')
     .option('--no-start', 'do not start the daemon when none runs: list nothing (shell completion uses this)')
+    .option('--all', 'every machine of the fleet (a MACHINE column; a machine that stopped answering shows as unreachable)')
+    .option('--machine <id>', "one machine's sessions (of the fleet)")
     .addHelpText('after', examples(['telepty list', 'telepty list --json | jq -r \'.[] | select(.status=="connected") | .id\'', 'for id in $(telepty list -q); do telepty read "$id" --lines 3; done']))
-    .action(async (opts: { json?: boolean; quiet?: boolean; start: boolean }) => {
+    .action(async (opts: { json?: boolean; quiet?: boolean; start: boolean; all?: boolean; machine?: string }) => {
       const client = opts.start ? await connect() : await connect({ autostart: false });
-      const sessions = client ? await listSessions(client) : [];
+      const fleet = opts.all === true || opts.machine !== undefined;
+      const rows: FleetSession[] | null = client && fleet ? await listFleetSessions(client, opts.machine) : null;
+      const sessions: SessionObject[] = rows ?? (client ? await listSessions(client) : []);
       if (opts.quiet) {
-        for (const s of sessions) printLine(s.id);
+        // Across machines an id alone is ambiguous: the address (id@machine) is what the other commands take.
+        for (const line of rows ? rows.map((r) => r.address) : sessions.map((s) => s.id)) printLine(line);
         return;
       }
       if (opts.json) {
@@ -85,6 +96,6 @@ export function register(program: Command): void {
         return;
       }
       const width = outputWidth();
-      for (const l of await renderTable(sessions, { color: useColor(), width, current: sessionIdFromEnv() })) printLine(l);
+      for (const l of await renderTable(sessions, { color: useColor(), width, current: sessionIdFromEnv(), machines: fleet })) printLine(l);
     });
 }

@@ -136,15 +136,15 @@ export class FleetLink {
     return this.directory.listAll();
   }
 
-  async status(): Promise<FleetStatus> {
+  async status(opts: { rtt: boolean } = { rtt: true }): Promise<FleetStatus> {
     const base = { machine: this.deps.machineId, state: this.state, server: this.nc?.getServer() ?? null };
     if (!this.nc || this.state !== 'connected' || !this.directory) return { ...base, hub_rtt_ms: null, machines: [] };
     const nc = this.nc;
-    const hubRtt = await nc.rtt();
+    const hubRtt = opts.rtt ? await nc.rtt() : null;
     const listing = await this.directory.listAll();
     const machines = await Promise.all(
       listing.map(async (m) => {
-        if (m.machine === this.deps.machineId || !m.reachable) return { ...m, rtt_ms: null };
+        if (!opts.rtt || m.machine === this.deps.machineId || !m.reachable) return { ...m, rtt_ms: null };
         const t0 = performance.now();
         const ok = await this.call(m.machine, 'ping', null, PING_TIMEOUT_MS).then(
           () => true,

@@ -71,11 +71,59 @@ describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
     expect((await runCli(laptop, ['list', '--json'])).stdout).toContain('dev-001');
   });
 
+  it('routes a turn_request published on one machine to its target on another, and brings the ack back', async () => {
+    const payload = JSON.stringify({ prompt: 'turn from desk', turn_id: 't-77' });
+    const r = await runCli(desk, ['publish', '--kind', 'turn_request', '--target', 'dev-001@laptop', '--payload', payload, '--wait', '--timeout', '20', '--json'], { env: env.desk });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/inject_written/);
+    expect(r.stdout).toMatch(/t-77/);
+    await waitFor('laptop took the turn', async () => (await submissions()).some((s) => s.text === 'turn from desk'));
+    expect((await submissions()).filter((s) => s.text === 'turn from desk')).toHaveLength(1);
+  });
+
+  it('delivers a bus event once on the other machine, with the origin machine as source_host', async () => {
+    const tail = runCli(laptop, ['tail', '--kind', 'fleet.note', '--count', '1', '--timeout', '15', '--json'], { env: env.laptop });
+    // The tail subscribes before the event exists: publish until it has seen it (each event is its own message).
+    let out = '';
+    const t = tail.then((res) => (out = res.stdout));
+    await waitFor('laptop saw the note', async () => {
+      await runCli(desk, ['publish', '--kind', 'fleet.note', '--payload', '{"n":1}'], { env: env.desk });
+      return out !== '';
+    }, 15_000);
+    await t;
+    const ev = JSON.parse(out.trim().split('\n')[0] as string) as { kind: string; source_host: string };
+    expect(ev).toMatchObject({ kind: 'fleet.note', source_host: 'desk' });
+  });
+
+  it('lists every machine\'s sessions with list --all, and --machine one of them', async () => {
+    const rows = await waitFor('the directory has laptop\'s session', async () => {
+      const r = parseJson<{ address: string; machine: string; reachable: boolean }[]>(await runCli(desk, ['list', '--all', '--json'], { env: env.desk }));
+      return r.some((x) => x.address === 'dev-001@laptop') ? r : null;
+    }, 10_000);
+    expect(rows.find((x) => x.address === 'dev-001@laptop')).toMatchObject({ machine: 'laptop', reachable: true });
+    const table = await runCli(desk, ['list', '--all'], { env: env.desk });
+    expect(table.stdout).toMatch(/^ID\s+MACHINE\s+TYPE/m);
+    expect((await runCli(desk, ['list', '--machine', 'laptop', '-q'], { env: env.desk })).stdout.trim()).toBe('dev-001@laptop');
+  });
+
   it('says HOST_OFFLINE at once for a machine with no daemon on the hub (exit 4)', async () => {
     const t0 = Date.now();
     const r = await runCli(desk, ['inject', 'dev-001@cloud1', 'x', '--json'], { env: env.desk });
     expect(r.exitCode).toBe(4);
     expect(parseJson(r)).toMatchObject({ code: 'HOST_OFFLINE' });
     expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
+  it('shows a machine whose daemon stopped as unreachable, its rows kept, and answers HOST_OFFLINE for it', async () => {
+    expect((await runCli(laptop, ['daemon', 'stop'], { env: env.laptop })).exitCode).toBe(0);
+    const row = await waitFor('laptop unreachable', async () => {
+      const r = parseJson<{ address: string; reachable: boolean; status: string }[]>(await runCli(desk, ['list', '--all', '--json'], { env: env.desk }));
+      return r.find((x) => x.address === 'dev-001@laptop' && !x.reachable);
+    }, 10_000);
+    expect(row).toBeDefined();
+    expect((await runCli(desk, ['list', '--all'], { env: env.desk })).stdout).toMatch(/dev-001\s+laptop\s+\S+\s+unreachable/);
+    const r = await runCli(desk, ['inject', 'dev-001@laptop', 'x', '--json'], { env: env.desk });
+    expect(r.exitCode).toBe(4);
+    expect(parseJson(r)).toMatchObject({ code: 'HOST_OFFLINE' });
   });
 });

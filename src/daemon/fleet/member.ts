@@ -61,8 +61,8 @@ export class FleetMember {
     void this.link.start().catch((err: unknown) => deps.log.error(`fleet: joining failed: ${describeError(err)}`));
   }
 
-  async status(): Promise<FleetStatus> {
-    if (this.link) return this.link.status();
+  async status(opts: { rtt: boolean } = { rtt: true }): Promise<FleetStatus> {
+    if (this.link) return this.link.status(opts);
     const base = { machine: this.deps.machineId, server: null, hub_rtt_ms: null, machines: [] };
     return this.problem === null ? { ...base, state: 'off' } : { ...base, state: 'error', error: this.problem };
   }
@@ -72,6 +72,6 @@ export class FleetMember {
   }
 
   routes(): Route[] {
-    return fleetRoutes(() => this.status());
+    return fleetRoutes((opts) => this.status(opts));
   }
 }

@@ -1,0 +1,34 @@
+import type { SessionObject } from '../protocol/session.js';
+import type { DaemonClient } from './daemon-client.js';
+import { fleetStatus } from './fleet.js';
+import { listSessions } from './sessions.js';
+
+/** A session of some machine of the fleet, as `list --all` shows it. */
+export type FleetSession = SessionObject & {
+  machine: string;
+  address: string;
+  /** False when its machine's presence lapsed: the row is what the directory last held. */
+  reachable: boolean;
+  last_seen: number | null;
+};
+
+function isSessionRow(v: Record<string, unknown>): v is SessionObject & Record<string, unknown> {
+  return typeof v.id === 'string' && typeof v.command === 'string' && typeof v.status === 'string' && Array.isArray(v.args);
+}
+
+/**
+ * This machine's sessions (from its daemon, exact) and every other machine's (from the fleet directory: one read,
+ * no machine asked), each with its machine; `machine` keeps one machine's only.
+ */
+export async function listFleetSessions(c: DaemonClient, machine?: string): Promise<FleetSession[]> {
+  const [local, st] = await Promise.all([listSessions(c), fleetStatus(c, { rtt: false })]);
+  const rows: FleetSession[] = local.map((s) => ({ ...s, machine: st.machine, address: `${s.id}@${st.machine}`, reachable: true, last_seen: null }));
+  for (const m of st.machines) {
+    if (m.machine === st.machine) continue;
+    for (const s of m.sessions) {
+      if (!isSessionRow(s)) continue;
+      rows.push({ ...s, machine: m.machine, address: `${s.id}@${m.machine}`, reachable: m.reachable, last_seen: m.last_seen });
+    }
+  }
+  return machine === undefined ? rows : rows.filter((r) => r.machine === machine);
+}
