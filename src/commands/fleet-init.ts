@@ -39,6 +39,7 @@ export async function runFleetInit(opts: FleetInitOptions): Promise<void> {
   printLine('');
   printLine('Next:');
   printLine(`  on the hub:        telepty fleet hub${opts.out ? ` --dir ${written.dir}` : ''}`);
-  printLine(`  on each machine:   copy its .creds.json there (0600); a daemon joining with it is the next step of the fleet (README, "Across machines")`);
+  printLine(`  on each machine:   copy its .creds.json there (0600), then: TELEPTY_NATS_CREDS=<that file> telepty daemon restart`);
+  printLine(`  from any machine:  telepty fleet status; telepty list --all; telepty inject ID@MACHINE "prompt"`);
   printLine(`  machines dial ${servers.join(', ')}; open that port to them (or use a VPN such as Tailscale).`);
 }
