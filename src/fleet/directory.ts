@@ -51,6 +51,8 @@ export class FleetDirectory {
   private beat: NodeJS.Timeout | null = null;
   private refresh: NodeJS.Timeout | null = null;
   private readonly mine = new Map<string, Record<string, unknown>>();
+  private readonly entries = new Map<string, Uint8Array>();
+  private watcher: { stop(): void } | null = null;
 
   constructor(
     private readonly kv: KV,
@@ -84,6 +86,8 @@ export class FleetDirectory {
 
   /** Stop beating; a graceful stop says so at once (`left`), so others list it unreachable without waiting for the lapse. */
   async stop(graceful: boolean): Promise<void> {
+    this.watcher?.stop();
+    this.watcher = null;
     if (this.beat) clearInterval(this.beat);
     if (this.refresh) clearInterval(this.refresh);
     this.beat = this.refresh = null;
@@ -101,44 +105,71 @@ export class FleetDirectory {
     }
   }
 
-  /** Every machine and its sessions, as the bucket holds them now (one read of the bucket). */
-  async listAll(): Promise<MachineListing[]> {
+  /**
+   * Follow the bucket for as long as the daemon runs (one watcher: every put and delete of every machine lands in
+   * memory as it happens), so `list --all` is a read of memory, not of the hub. Resolves once the bucket's current
+   * content is in.
+   */
+  async follow(): Promise<void> {
     const status = await this.kv.status();
+    const w = await this.kv.watch();
+    this.watcher = w;
+    let loaded!: () => void;
+    const initial = new Promise<void>((resolve) => (loaded = resolve));
+    if (status.values === 0) loaded();
+    void (async () => {
+      for await (const e of w) {
+        if (e.operation === 'PUT') this.entries.set(e.key, e.value);
+        else this.entries.delete(e.key);
+        if (e.delta === 0) loaded();
+      }
+    })().catch((err: unknown) => this.deps.log.warn(`fleet: the directory watch ended: ${describeError(err)}`));
+    await initial;
+  }
+
+  /** Every machine and its sessions: from the followed bucket when following, else one read of it. */
+  async listAll(): Promise<MachineListing[]> {
+    const entries = this.watcher ? this.entries : await this.readOnce();
     const machines = new Map<string, MachineListing>();
     const get = (m: string): MachineListing => {
       let l = machines.get(m);
       if (!l) machines.set(m, (l = { machine: m, reachable: false, last_seen: null, sessions: [] }));
       return l;
     };
-    if (status.values > 0) {
-      const w = await this.kv.watch();
-      try {
-        for await (const e of w) {
-          const [mTok, rest] = [e.key.slice(0, e.key.indexOf('.')), e.key.slice(e.key.indexOf('.') + 1)];
-          const machine = tokenId(mTok);
-          if (machine !== null && e.operation === 'PUT') {
-            const v = parseJson(e.value);
-            if (rest === '_presence' && isRecord(v) && typeof v.ts === 'number') {
-              const l = get(machine);
-              l.last_seen = v.ts;
-              l.reachable = v.left !== true && this.deps.now() - v.ts <= this.timings.presenceLapseMs;
-            } else if (tokenId(rest) !== null && isRecord(v)) {
-              get(machine).sessions.push(v);
-            }
-          }
-          if (e.delta === 0) break;
-        }
-      } finally {
-        w.stop();
+    const now = this.deps.now();
+    for (const [key, value] of entries) {
+      const dot = key.indexOf('.');
+      const machine = tokenId(key.slice(0, dot));
+      const rest = key.slice(dot + 1);
+      if (machine === null) continue;
+      const v = parseJson(value);
+      if (rest === '_presence' && isRecord(v) && typeof v.ts === 'number') {
+        const l = get(machine);
+        l.last_seen = v.ts;
+        l.reachable = v.left !== true && now - v.ts <= this.timings.presenceLapseMs;
+      } else if (tokenId(rest) !== null && isRecord(v)) {
+        get(machine).sessions.push(v);
       }
     }
     const self = get(this.self);
     self.reachable = true;
     return [...machines.values()].sort((a, b) => (a.machine === this.self ? -1 : b.machine === this.self ? 1 : a.machine.localeCompare(b.machine)));
   }
-}
 
-/** The key prefix of one machine (for a watch on its rows). */
-export function machinePrefix(machine: string): string {
-  return `${subjectToken(machine)}.>`;
+  /** The bucket's current content, read once (a watcher stopped at its end). */
+  private async readOnce(): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>();
+    if ((await this.kv.status()).values === 0) return out;
+    const w = await this.kv.watch();
+    try {
+      for await (const e of w) {
+        if (e.operation === 'PUT') out.set(e.key, e.value);
+        else out.delete(e.key);
+        if (e.delta === 0) break;
+      }
+    } finally {
+      w.stop();
+    }
+    return out;
+  }
 }

@@ -81,6 +81,7 @@ export class FleetLink {
     const kv = await new Kvm(nc).open(FLEET_DIRECTORY_BUCKET);
     this.directory = new FleetDirectory(kv, this.deps.machineId, { now: this.deps.now, log, ...(this.deps.directoryTimings ? { timings: this.deps.directoryTimings } : {}) });
     await this.directory.start();
+    await this.directory.follow();
     this.deps.onJoined?.();
   }
 
