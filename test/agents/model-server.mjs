@@ -7,14 +7,20 @@ import http from 'node:http';
 /** What every turn is answered with. */
 export const ANSWER = 'Noted.';
 
-/** The text of the last user message of a request, per API shape; null when it has none. */
-function anthropicPrompt(body) {
-  const last = [...(body.messages ?? [])].reverse().find((m) => m.role === 'user');
-  if (!last) return null;
-  if (typeof last.content === 'string') return last.content;
-  // Claude Code adds its own context as <system-reminder> text blocks next to the prompt's block.
-  const texts = last.content.filter((b) => b.type === 'text' && !b.text.startsWith('<system-reminder>')).map((b) => b.text);
-  return texts.length ? unwrapPastes(texts.join('\n')) : null;
+/**
+ * The user's texts of a request's conversation, in order, per API shape: one entry per text block of each user
+ * message (a CLI that sends a prompt typed during a running turn along with the next request, as Codex does, puts
+ * two user messages in one request; the conversation is sent whole each time, so the longest one is the record).
+ */
+function anthropicPrompts(body) {
+  const out = [];
+  for (const m of body.messages ?? []) {
+    if (m.role !== 'user') continue;
+    if (typeof m.content === 'string') out.push(unwrapPastes(m.content));
+    // Claude Code adds its own context as <system-reminder> text blocks next to the prompt's block.
+    else for (const b of m.content) if (b.type === 'text' && !b.text.startsWith('<system-reminder>')) out.push(unwrapPastes(b.text));
+  }
+  return out;
 }
 
 /**
@@ -25,29 +31,38 @@ function unwrapPastes(text) {
   return text.replace(/\n{0,2}<pasted_content id="([^"]*)">\n([\s\S]*?)\n<\/pasted_content id="\1">\n?/g, '$2');
 }
 
-function responsesPrompt(body) {
+/** Codex's own context (environment, AGENTS.md, instructions) travels as user messages in tags. */
+const CODEX_CONTEXT = /^<(environment_context|user_instructions|INSTRUCTIONS)>|^# AGENTS\.md/;
+
+function responsesPrompts(body) {
   const input = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : (body.input ?? []);
-  const last = [...input].reverse().find((m) => m.role === 'user' && (m.type === undefined || m.type === 'message'));
-  if (!last) return null;
-  if (typeof last.content === 'string') return last.content;
-  const texts = last.content.filter((c) => c.type === 'input_text').map((c) => c.text);
-  return texts.length ? texts.join('\n') : null;
+  const out = [];
+  for (const m of input) {
+    if (m.role !== 'user' || (m.type !== undefined && m.type !== 'message')) continue;
+    const texts = typeof m.content === 'string' ? [m.content] : m.content.filter((c) => c.type === 'input_text').map((c) => c.text);
+    for (const t of texts) if (!CODEX_CONTEXT.test(t)) out.push(t);
+  }
+  return out;
 }
 
-function chatPrompt(body) {
-  const last = [...(body.messages ?? [])].reverse().find((m) => m.role === 'user');
-  if (!last) return null;
-  if (typeof last.content === 'string') return last.content;
-  const texts = last.content.filter((c) => c.type === 'text').map((c) => c.text);
-  return texts.length ? texts.join('\n') : null;
+function chatPrompts(body) {
+  const out = [];
+  for (const m of body.messages ?? []) {
+    if (m.role !== 'user') continue;
+    if (typeof m.content === 'string') out.push(m.content);
+    else for (const c of m.content) if (c.type === 'text') out.push(c.text);
+  }
+  return out;
 }
 
-function geminiPrompt(body) {
-  const last = [...(body.contents ?? [])].reverse().find((c) => c.role === 'user');
-  if (!last) return null;
-  // The first turn carries Gemini CLI's <session_context> as a part of its own before the prompt's part.
-  const texts = (last.parts ?? []).filter((p) => typeof p.text === 'string' && !p.text.startsWith('<session_context>')).map((p) => p.text);
-  return texts.length ? texts.join('\n') : null;
+function geminiPrompts(body) {
+  const out = [];
+  for (const c of body.contents ?? []) {
+    if (c.role !== 'user') continue;
+    // The first turn carries Gemini CLI's <session_context> as a part of its own before the prompt's part.
+    for (const p of c.parts ?? []) if (typeof p.text === 'string' && !p.text.startsWith('<session_context>')) out.push(p.text);
+  }
+  return out;
 }
 
 const sse = (res) => {
@@ -120,7 +135,7 @@ function gemini(req, res, body, url) {
 
 /**
  * Start the server on 127.0.0.1 (a free port). `requests` holds every request: {at, method, path, api, turn,
- * prompt}; `turn` marks a request of the agent's main loop (it offers tools), as opposed to side requests (a
+ * tools, prompts, prompt (the last of prompts)}; `turn` marks a request of the agent's main loop (it offers tools), as opposed to side requests (a
  * title, a classifier) that may quote the prompt too. `onRequest` is told of each.
  */
 export function startModelServer({ onRequest } = {}) {
@@ -141,29 +156,33 @@ export function startModelServer({ onRequest } = {}) {
       }
       const p = url.pathname;
       const tools = Array.isArray(body.tools) ? body.tools.length : 0;
-      const entry = { at: Date.now(), method: req.method, path: p, api: 'other', turn: false, tools, prompt: null };
+      const entry = { at: Date.now(), method: req.method, path: p, api: 'other', turn: false, tools, prompt: null, prompts: [] };
       try {
         if (req.method === 'POST' && p.endsWith('/messages/count_tokens')) {
           entry.api = 'anthropic-count';
           json(res, 200, { input_tokens: 10 });
         } else if (req.method === 'POST' && p.endsWith('/messages')) {
           entry.api = 'anthropic';
-          entry.prompt = anthropicPrompt(body);
+          entry.prompts = anthropicPrompts(body);
+          entry.prompt = entry.prompts.at(-1) ?? null;
           entry.turn = tools > 0;
           anthropic(req, res, body);
         } else if (req.method === 'POST' && p.endsWith('/responses')) {
           entry.api = 'responses';
-          entry.prompt = responsesPrompt(body);
+          entry.prompts = responsesPrompts(body);
+          entry.prompt = entry.prompts.at(-1) ?? null;
           entry.turn = tools > 0;
           responses(req, res, body);
         } else if (req.method === 'POST' && p.endsWith('/chat/completions')) {
           entry.api = 'chat';
-          entry.prompt = chatPrompt(body);
+          entry.prompts = chatPrompts(body);
+          entry.prompt = entry.prompts.at(-1) ?? null;
           entry.turn = tools > 0;
           chat(req, res, body);
         } else if (req.method === 'POST' && /\/models\/[^/]+:\w+$/.test(p)) {
           entry.api = 'gemini';
-          entry.prompt = geminiPrompt(body);
+          entry.prompts = geminiPrompts(body);
+          entry.prompt = entry.prompts.at(-1) ?? null;
           entry.turn = p.endsWith(':streamGenerateContent') && tools > 0;
           gemini(req, res, body, url);
         } else if (req.method === 'GET' && p.endsWith('/models')) {
@@ -189,8 +208,11 @@ export function startModelServer({ onRequest } = {}) {
         port: addr.port,
         url: `http://127.0.0.1:${addr.port}`,
         requests,
-        /** The prompts of the main loop's turns, in arrival order. */
-        turns: () => requests.filter((r) => r.turn && r.prompt !== null).map((r) => r.prompt),
+        /**
+         * The conversation as the model last got it: the user's texts of the main-loop request with the most of
+         * them (the latest of those). Each prompt submitted once shows once.
+         */
+        conversation: () => requests.filter((r) => r.turn).reduce((best, r) => (r.prompts.length >= best.length ? r.prompts : best), []),
         close: () => new Promise((r) => server.close(() => r())),
       });
     });

@@ -7,7 +7,7 @@
 // once, whole, and telepty must have answered `submitted` for it. Prints a table per CLI and writes
 // bench/agents-real.md. Exit 1 when a prompt failed; a CLI that could not be installed or started is skipped.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -140,7 +140,7 @@ function judge(answers, turns) {
     }
   }
   const strays = turns.filter((t) => !sent.has(t));
-  for (const t of strays) problems.push(`the model got a turn that is no prompt sent (merged or cut), ${t.length} chars: ${JSON.stringify(process.env.AG_FULL ? t : t.slice(0, 120))}`);
+  for (const t of strays) problems.push(`the model got a user message that is no prompt sent (merged or cut), ${t.length} chars: ${JSON.stringify(process.env.AG_FULL ? t : t.slice(0, 120))}`);
   return { once, reported, failed: failed + strays.length, problems };
 }
 
@@ -167,7 +167,10 @@ const SCENARIOS = [
 
 async function scenario(ctx, cli, bin, sc) {
   const id = `${cli.name}-${sc.name}`;
-  const server = await startModelServer();
+  // TELEPTY_AGENTS_DUMP=DIR: every request the model server got, with its body, to DIR/<id>.ndjson (for a look).
+  const dump = process.env.TELEPTY_AGENTS_DUMP;
+  if (dump) mkdirSync(dump, { recursive: true });
+  const server = await startModelServer({ onRequest: dump ? (e, body) => appendFileSync(path.join(dump, `${id}.ndjson`), `${JSON.stringify({ ...e, body })}\n`) : undefined });
   const home = mkdtempSync(path.join(ctx.root, `${id}-`));
   const work = path.join(home, 'work');
   mkdirSync(work, { recursive: true });
@@ -198,7 +201,7 @@ async function scenario(ctx, cli, bin, sc) {
       answers = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => inject(ctx.port, id, prompt(`c${i}`, SIZES[i % SIZES.length], i))));
     }
     await settled(server);
-    const verdict = judge(answers, server.turns());
+    const verdict = judge(answers, server.conversation());
     Object.assign(row, { sent: answers.length, once: verdict.once, reported: verdict.reported, failed: verdict.failed, p50: p50(answers, sc.name), problems: verdict.problems });
     if (verdict.failed) row.screen = (await telepty(ctx.env, ['read', id])).stdout;
   } catch (err) {
