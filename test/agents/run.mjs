@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLIS, VERSIONS } from './clis.mjs';
-import { ensureInstalled } from './install.mjs';
+import { cacheDir, ensureInstalled } from './install.mjs';
 import { startModelServer } from './model-server.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,6 +29,8 @@ const READY_TIMEOUT_MS = 90_000;
 const READY_STILL_MS = 1_500;
 /** The model server got no new turn for this long after the last answer: the CLI has sent what it will send. */
 const SETTLE_MS = 3_000;
+/** The same while a prompt answered `submitted` has not reached the model yet: it may still come, late. */
+const MISSING_SETTLE_MS = 30_000;
 /** One inject's bound (the daemon's answer comes at the outcome); queued prompts wait for all before them. */
 const INJECT_TIMEOUT_MS = 300_000;
 
@@ -106,7 +108,13 @@ async function waitReady(env, id, ready) {
   return { ok: false, screen: last };
 }
 
-async function settled(server) {
+/**
+ * The CLI has sent what it will send: every prompt answered `submitted` reached the model and no request came for
+ * SETTLE_MS, or, while one is missing, none came for MISSING_SETTLE_MS (a CLI on a loaded machine may take many
+ * seconds for a turn: OpenCode's first took 19 s at a load average of 17).
+ */
+async function settled(server, answers) {
+  const submitted = answers.filter((a) => a.status === 'submitted').map((a) => a.prompt);
   let n = -1;
   let since = Date.now();
   for (;;) {
@@ -114,7 +122,11 @@ async function settled(server) {
     if (now !== n) {
       n = now;
       since = Date.now();
-    } else if (Date.now() - since >= SETTLE_MS) return;
+    } else {
+      const got = new Set(server.conversation());
+      const quiet = submitted.every((p) => got.has(p)) ? SETTLE_MS : MISSING_SETTLE_MS;
+      if (Date.now() - since >= quiet) return;
+    }
     await sleep(100);
   }
 }
@@ -174,7 +186,9 @@ async function scenario(ctx, cli, bin, sc) {
   const home = mkdtempSync(path.join(ctx.root, `${id}-`));
   const work = path.join(home, 'work');
   mkdirSync(work, { recursive: true });
-  const env = { HOME: home, ...cli.setup({ home, work }, server.url) };
+  const cache = path.join(cacheDir(), 'state', cli.name);
+  mkdirSync(cache, { recursive: true });
+  const env = { HOME: home, ...cli.setup({ home, work, cache }, server.url) };
   const spawnArgs = ['spawn', '--id', id, '--cwd', work, '--cols', '120', '--rows', '40'];
   for (const [k, v] of Object.entries(env)) spawnArgs.push('--env', `${k}=${v}`);
   const row = { scenario: sc.name, what: sc.what, sent: 0, once: 0, reported: 0, failed: 0, p50: NaN, problems: [], screen: '' };
@@ -200,7 +214,7 @@ async function scenario(ctx, cli, bin, sc) {
     } else {
       answers = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => inject(ctx.port, id, prompt(`c${i}`, SIZES[i % SIZES.length], i))));
     }
-    await settled(server);
+    await settled(server, answers);
     const verdict = judge(answers, server.conversation());
     Object.assign(row, { sent: answers.length, once: verdict.once, reported: verdict.reported, failed: verdict.failed, p50: p50(answers, sc.name), problems: verdict.problems });
     if (verdict.failed) row.screen = (await telepty(ctx.env, ['read', id])).stdout;
