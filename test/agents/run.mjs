@@ -134,7 +134,10 @@ async function settled(server, answers) {
 // ---------------------------------------------------------------- judging
 
 /** Every prompt reached the model exactly once and whole, and `submitted` was reported for exactly those. */
-function judge(answers, turns) {
+function judge(answers, received) {
+  // OpenCode 1.18.33 adds a space after a pasted text (its paste handling): trailing blanks are not compared (a
+  // prompt sent never ends in one; a cut or merge changes more than that).
+  const turns = received.map((t) => t.trimEnd());
   const taken = new Map();
   for (const t of turns) taken.set(t, (taken.get(t) ?? 0) + 1);
   const sent = new Set(answers.map((a) => a.prompt));
