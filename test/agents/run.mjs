@@ -7,7 +7,7 @@
 // once, whole, and telepty must have answered `submitted` for it. Prints a table per CLI and writes
 // bench/agents-real.md. Exit 1 when a prompt failed; a CLI that could not be installed or started is skipped.
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,6 +92,39 @@ function inject(port, id, text) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * End what a CLI left running outside its session's process group, found by the CLI's temp HOME in the command
+ * line (Codex 0.171 starts a detached `codex app-server` daemon from CODEX_HOME that outlives the session). Linux
+ * only (/proc); elsewhere nothing is looked for.
+ */
+function endLeftovers(home) {
+  let pids;
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch (err) {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  }
+  const ended = [];
+  for (const pid of pids) {
+    let cmdline;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch (err) {
+      if (err.code === 'ENOENT' || err.code === 'ESRCH' || err.code === 'EACCES') continue; // gone, or not ours
+      throw err;
+    }
+    if (!cmdline.includes(`${home}/`)) continue;
+    try {
+      process.kill(Number(pid), 'SIGTERM');
+      ended.push(Number(pid));
+    } catch (err) {
+      if (err.code !== 'ESRCH') throw err; // ended meanwhile
+    }
+  }
+  return ended;
+}
 
 async function waitReady(env, id, ready) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -225,6 +258,8 @@ async function scenario(ctx, cli, bin, sc) {
     row.error = String(err instanceof Error ? err.message : err);
   } finally {
     await telepty(ctx.env, ['kill', id]);
+    const left = endLeftovers(home);
+    if (left.length) log(`  ended ${left.length} process(es) the CLI left running outside its session: ${left.join(', ')}`);
     await server.close();
   }
   return row;
