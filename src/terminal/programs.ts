@@ -80,12 +80,15 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
   },
-  // Gemini CLI 0.61 (issue 25): an Enter within ~40 ms of a bracketed paste is a newline (typing the paste and
-  // Enter by hand through tmux: after 10-20 ms a newline, after >= 50 ms a submit); the 50 ms measured plus a 10 ms
-  // margin, counted from when the paste shows (the program read it no later than that). A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
+  // Gemini CLI 0.61 (issue 25): an Enter within ~40 ms of a bracketed paste is a newline (its InputPrompt marks a
+  // paste "unsafe" and clears the mark with a 40 ms timer, then a React re-render; by hand through tmux: after 10-20 ms
+  // a newline, after >= 50 ms a submit). The re-render lags on a busy machine, most of all for the first paste of a
+  // fresh process: with the real CLI (npm run test:agents, 34 prompts, load average 4-7) 60 ms after the paste showed
+  // left 31 of 34 in the box or lost, 300 ms passed 34 of 34; 150 ms still failed at a load average of 15. Counted
+  // from when the paste shows. A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
   gemini: {
     name: 'gemini',
-    pasteEnterMs: 60,
+    pasteEnterMs: 300,
     burstEnterMs: 0,
     placeholder: /\[Pasted Text[^\]]*\]/,
     echoes: true,
