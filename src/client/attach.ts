@@ -1,7 +1,6 @@
 import WebSocket from 'ws';
 import { TeleptyError } from '../protocol/errors.js';
 import { VIEWER_CLOSE, parseViewerServerMessage, type ViewerClientMessage } from '../protocol/viewer.js';
-import { enterRawMode, terminalSize } from '../ui/terminal.js';
 import type { DaemonClient } from './daemon-client.js';
 import { sessionPath } from './sessions.js';
 import { openDaemonSocket } from './ws.js';
@@ -19,6 +18,15 @@ export interface AttachOptions {
   stdout?: NodeJS.WriteStream;
   /** Status lines ("detached", "session exited") go here. */
   stderr?: NodeJS.WriteStream;
+  /** The user's terminal: raw mode (restored, with what the session left switched on, when attach ends) and its size. */
+  terminal: AttachTerminal;
+}
+
+/** What attach needs of the local terminal; the command gives it (ui/terminal.ts), tests give their own. */
+export interface AttachTerminal {
+  raw(state: () => { altScreen: boolean } | null): { restore(): void };
+  /** Columns and rows; 0 when not a terminal. */
+  size(): { cols: number; rows: number };
 }
 
 export type AttachEnd = { reason: 'detached' } | { reason: 'input-ended' } | { reason: 'exited'; code: number | null } | { reason: 'disconnected' } | { reason: 'dropped' };
@@ -75,16 +83,16 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
     if (on > off) altScreen = true;
     else if (off > on) altScreen = false;
   };
-  const raw = enterRawMode(stdin, stdout, () => ({ altScreen }));
+  const raw = opts.terminal.raw(() => ({ altScreen }));
   // On a terminal: a banner, scrolled up into the scrollback (the replay then paints the screen below it, so it
   // stays one scroll away), and the session's name in the window title while attached.
   if (opts.target && stdout.isTTY) {
-    const term = terminalSize(stdout, { cols: 0, rows: 0 });
+    const term = opts.terminal.size();
     stderr.write(`\r\n${attachBanner(opts.target, term, opts.detachKeyName ?? 'the detach key')}\r\n`);
     stdout.write(`${'\n'.repeat(Math.max(0, term.rows - 1))}${TITLE_PUSH}${setTitle(`telepty: ${id}`)}`);
   }
   const size = (): void => {
-    const { cols, rows } = terminalSize(stdout, { cols: 0, rows: 0 });
+    const { cols, rows } = opts.terminal.size();
     if (cols > 0) send({ type: 'resize', cols, rows });
   };
   size();

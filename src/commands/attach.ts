@@ -3,6 +3,7 @@ import { attach, parseDetachKey } from '../client/attach.js';
 import { connect } from '../client/daemon-client.js';
 import { getSession } from '../client/sessions.js';
 import { assertSessionId } from '../protocol/ids.js';
+import { localTerminal } from '../ui/terminal.js';
 import { EXIT } from '../ui/exit.js';
 import { examples } from './command-module.js';
 
@@ -24,6 +25,7 @@ export function register(program: Command): void {
         detachKey: parseDetachKey(opts.detachKey),
         detachKeyName: opts.detachKey.replace(/^ctrl-/i, 'Ctrl-'),
         target: { id: session.id, type: session.type, cols: session.cols, rows: session.rows },
+        terminal: localTerminal(),
       });
       process.exitCode = end.reason === 'disconnected' ? EXIT.UNAVAILABLE : end.reason === 'dropped' ? EXIT.FAILURE : EXIT.OK;
     });

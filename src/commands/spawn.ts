@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { processEnv } from '../util/config.js';
 import type { Command } from 'commander';
+import { localTerminal } from '../ui/terminal.js';
 import { attach, DEFAULT_DETACH_KEY } from '../client/attach.js';
 import { connect } from '../client/daemon-client.js';
 import { spawnSession } from '../client/sessions.js';
@@ -56,6 +57,6 @@ export function register(program: Command): void {
       });
       if (opts.json) printJson(result.session);
       else if (!opts.attach) printLine(result.session_id);
-      if (opts.attach) await attach(client, result.session_id, { detachKey: DEFAULT_DETACH_KEY });
+      if (opts.attach) await attach(client, result.session_id, { detachKey: DEFAULT_DETACH_KEY, terminal: localTerminal() });
     });
 }

@@ -46,3 +46,11 @@ export function enterRawMode(stdin: NodeJS.ReadStream, stdout: NodeJS.WriteStrea
 export function terminalSize(stdout: NodeJS.WriteStream, fallback: { cols: number; rows: number }): { cols: number; rows: number } {
   return stdout.isTTY && stdout.columns > 0 && stdout.rows > 0 ? { cols: stdout.columns, rows: stdout.rows } : fallback;
 }
+
+/** This process's terminal as attach uses it: raw mode with its restore, and the size (0 when not a terminal). */
+export function localTerminal(stdin: NodeJS.ReadStream = process.stdin, stdout: NodeJS.WriteStream = process.stdout): {
+  raw(state: () => { altScreen: boolean } | null): RawModeGuard;
+  size(): { cols: number; rows: number };
+} {
+  return { raw: (state) => enterRawMode(stdin, stdout, state), size: () => terminalSize(stdout, { cols: 0, rows: 0 }) };
+}

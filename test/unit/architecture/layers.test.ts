@@ -27,7 +27,6 @@ const MAY_IMPORT: Record<string, string[]> = {
  * is gone, so the list stays true: delete its line then.
  */
 const KNOWN: string[] = [
-  'client/attach.ts -> ui/terminal.ts', // raw mode and the restore sequence belong to the terminal UI
   'commands/daemon.ts -> daemon/main.ts', // `telepty daemon` runs the daemon in this process
   'commands/wrap.ts -> host/wrapped.ts', // `telepty wrap` runs a session host in this process (its entry)
 ];

@@ -55,6 +55,7 @@ describe('attach', () => {
       stdin: stdin as unknown as NodeJS.ReadStream,
       stdout: stdout as unknown as NodeJS.WriteStream,
       stderr: stderr as unknown as NodeJS.WriteStream,
+      terminal: { raw: () => ({ restore: () => undefined }), size: () => ({ cols: 0, rows: 0 }) },
     });
     // The malformed exit frame did not end it: the valid one after the live output did.
     expect(end).toEqual({ reason: 'exited', code: 7 });
