@@ -6,6 +6,7 @@ import { ADMIN_CREDENTIALS_FILE, HUB_CONFIG_FILE } from '../fleet/init-files.js'
 import { requireNatsServer } from '../fleet/nats-server.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { sleep } from '../util/async.js';
+import { processEnv } from '../util/config.js';
 import { readTextIfExists } from '../util/files.js';
 import { printLine } from '../ui/print.js';
 import { defaultFleetDir } from './fleet-init.js';
@@ -30,7 +31,7 @@ export async function runFleetHub(opts: { dir?: string }): Promise<number> {
   const config = await readTextIfExists(configFile);
   if (config === null) throw new TeleptyError('NOT_FOUND', `no hub configuration at ${configFile}; write one with: telepty fleet init --machines desk,laptop`);
   const admin = await readCredentials(path.join(dir, ADMIN_CREDENTIALS_FILE));
-  const { bin, version } = await requireNatsServer(process.env);
+  const { bin, version } = await requireNatsServer(processEnv());
   const listen = /^listen:\s*"?([^"\n]+)"?/m.exec(config)?.[1] ?? '0.0.0.0:4222';
   const child = spawn(bin, ['-c', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1))));

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { sessionIdFromEnv } from '../util/config.js';
 import { connect } from '../client/daemon-client.js';
 import { injectOne } from '../client/inject.js';
 import { findCurrentSession } from '../client/identity.js';
@@ -41,7 +42,7 @@ export function register(program: Command): void {
     .option('--json', 'print the daemon answer as JSON')
     .addHelpText('after', examples(['telepty reply "done: 3 tests fixed"', 'telepty reply --file summary.md']))
     .action(async (words: string[], opts: { file?: string; wait: boolean; json?: boolean }) => {
-      const me = process.env.TELEPTY_SESSION_ID;
+      const me = sessionIdFromEnv();
       if (me !== undefined) assertSessionId(me, '$TELEPTY_SESSION_ID');
       const prompt = await readPrompt(words, opts.file);
       const client = await connect();

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { processEnv } from '../util/config.js';
 import { assertNewSessionId } from '../protocol/ids.js';
 import { intOption } from './options.js';
 import { examples } from './command-module.js';
@@ -23,7 +24,7 @@ export function register(program: Command): void {
       // The CLI half (daemon, terminal, signals) and the host half it runs in this process (the one import of host/
       // the commands make: `telepty wrap` is a session host).
       const [{ runWrap }, { startWrappedHost }] = await Promise.all([import('./wrap-run.js'), import('../host/wrapped.js')]);
-      const env = process.env;
+      const env = processEnv();
       const [command, ...args] = argv.length > 0 ? argv : [env.SHELL || '/bin/sh'];
       process.exitCode = await runWrap(
         {

@@ -1,4 +1,4 @@
-import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
+import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/viewer-flow.js';
 import type { BusWsTimings } from './ws/bus.js';
 import type { SessionTimings } from './sessions/service.js';
 

@@ -5,7 +5,7 @@ import { locateDaemon } from '../wire/discovery.js';
 import type { Endpoint } from '../wire/http.js';
 import { formatHost } from '../wire/http.js';
 import { TOKEN_HEADER } from '../protocol/headers.js';
-import { HOST_LINK_PATH, parseDaemonMessage, type HostToDaemon } from '../protocol/host-link.js';
+import { HOST_LINK_PATH, parseDaemonMessage, type HostToDaemon, HOST_LINK_MAX_PAYLOAD } from '../protocol/host-link.js';
 import { sleep } from '../util/async.js';
 import type { TeleptyConfig } from '../util/config.js';
 import type { Logger } from '../util/log.js';
@@ -16,7 +16,6 @@ export type { LinkHandlers } from './parts.js';
 export { DEFAULT_LINK_TIMINGS, type LinkTimings } from './timings.js';
 
 /** Host link frames can carry a scrollback snapshot: a generous bound. */
-const LINK_MAX_PAYLOAD = 64 * 1024 * 1024;
 /** How often flush() looks whether queued frames have left (it waits at most its timeout, at exit). */
 const FLUSH_POLL_MS = 5;
 /** A WS handshake to a live local daemon takes milliseconds. */
@@ -176,7 +175,7 @@ export class DaemonLink implements HostLink {
       headers: ep.token ? { [TOKEN_HEADER]: ep.token } : {},
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       perMessageDeflate: false,
-      maxPayload: LINK_MAX_PAYLOAD,
+      maxPayload: HOST_LINK_MAX_PAYLOAD,
     });
     this.ws = ws;
     this.welcomed = false;

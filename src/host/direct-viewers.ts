@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { VIEWER_CLOSE, type ViewerClientMessage, type ViewerServerMessage } from '../protocol/viewer.js';
 import type { ViewerHandoff } from '../protocol/viewer-handoff.js';
 import type { Logger } from '../util/log.js';
-import { VIEWER_MAX_PAYLOAD, WsViewer, onViewerMessages } from '../util/ws-viewer.js';
+import { VIEWER_MAX_PAYLOAD, WsViewer, onViewerMessages } from '../util/viewer-flow.js';
 
 export interface DirectViewerDeps {
   /** The screen to replay, taken so that every output frame sent before it is in it and none after. */

@@ -1,5 +1,5 @@
 import { DEFAULT_INJECT_TIMINGS, type InjectTimings } from '../terminal/inject-queue.js';
-import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/ws-viewer.js';
+import { DEFAULT_VIEWER_CATCH_UP_MS } from '../util/viewer-flow.js';
 
 export interface LinkTimings {
   /** First reconnect delay; doubles per failed attempt. Small: a restarted daemon is usually up within ~0.3 s. */

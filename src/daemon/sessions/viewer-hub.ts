@@ -2,7 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { TeleptyError } from '../../protocol/errors.js';
 import { VIEWER_CLOSE, type ViewerServerMessage } from '../../protocol/viewer.js';
 import type { SessionEntry, ViewerHandle } from '../target.js';
-import type { ViewerFlowEvents } from '../../util/ws-viewer.js';
+import type { ViewerFlowEvents } from '../../util/viewer-flow.js';
 
 export interface ViewerTimings {
   /** Bound on the host's answer with the screen to replay. */

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { VIEWER_CLOSE } from '../../protocol/viewer.js';
 import type { Logger } from '../../util/log.js';
-import { VIEWER_MAX_PAYLOAD, WsViewer, onViewerMessages } from '../../util/ws-viewer.js';
+import { VIEWER_MAX_PAYLOAD, WsViewer, onViewerMessages } from '../../util/viewer-flow.js';
 import type { SessionRegistry } from '../sessions/registry.js';
 import type { ViewerHub, ViewerTimings } from '../sessions/viewer-hub.js';
 import type { SessionEntry } from '../target.js';

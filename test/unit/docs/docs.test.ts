@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VIEWER_WINDOW_BYTES } from '../../../src/util/ws-viewer.js';
+import { VIEWER_WINDOW_BYTES } from '../../../src/util/viewer-flow.js';
 import { ROOT } from '../../helpers/env.js';
 
 async function sources(dir: string): Promise<string[]> {

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { VIEWER_CLOSE } from '../../../src/protocol/viewer.js';
-import { VIEWER_WINDOW_BYTES, WsViewer } from '../../../src/util/ws-viewer.js';
+import { VIEWER_WINDOW_BYTES, WsViewer } from '../../../src/util/viewer-flow.js';
 import { waitFor } from '../../helpers/env.js';
 
 type Paused = { _socket: { pause(): void; resume(): void } };
