@@ -1,5 +1,5 @@
 import { fleetConfigFrom } from '../../fleet/config.js';
-import { FleetLink } from '../../fleet/link.js';
+import type { FleetLink } from '../../fleet/link.js';
 import type { BusEvent } from '../../protocol/bus.js';
 import type { FleetStatus } from '../../protocol/fleet.js';
 import { describeError, type Logger } from '../../util/log.js';
@@ -49,6 +49,8 @@ export class FleetMember {
       return;
     }
     if (config === null) return;
+    // The NATS client loads only for a daemon that joins a fleet: a local daemon's start does not pay for it.
+    const { FleetLink } = await import('../../fleet/link.js');
     this.link = new FleetLink({
       config,
       machineId: deps.machineId,
