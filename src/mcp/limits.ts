@@ -30,10 +30,11 @@ export interface Capped {
 
 /**
  * Keep the LAST lines and characters (a terminal's news is at the bottom) when `keep` is 'tail', the first ones
- * for lists and JSON (`'head'`).
+ * for lists and JSON (`'head'`); `reserved` lines of the limit go to a head line the caller adds.
  */
-export function capLines(lines: string[], caps: Caps, keep: 'head' | 'tail'): Capped {
-  let kept = keep === 'tail' ? lines.slice(-caps.maxLines) : lines.slice(0, caps.maxLines);
+export function capLines(lines: string[], caps: Caps, keep: 'head' | 'tail', reserved = 0): Capped {
+  const room = Math.max(1, caps.maxLines - reserved);
+  let kept = keep === 'tail' ? lines.slice(-room) : lines.slice(0, room);
   const cutLines = lines.length - kept.length;
   let text = kept.join('\n');
   let cutChars = 0;

@@ -4,7 +4,7 @@ import { listFleetSessions } from '../client/fleet-list.js';
 import { injectOne } from '../client/inject.js';
 import { killSession, listSessions, renameSession, spawnSession } from '../client/sessions.js';
 import { TeleptyError } from '../protocol/errors.js';
-import { assertSessionRef, parseAddress } from '../protocol/ids.js';
+import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, type InjectRequestBody } from '../protocol/inject.js';
 import { injectOp } from '../protocol/ops/inject.js';
 import { readScreenOp, renameSessionOp, spawnSessionOp } from '../protocol/ops/sessions.js';
@@ -86,7 +86,7 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
     },
     (args) =>
       guarded(async () => {
-        const id = localId(args.id, 'read_screen');
+        const id = assertSessionRef(args.id);
         const q = checkRequest(readScreenOp, { query: { ...(args.lines !== undefined ? { lines: args.lines } : {}), scrollback: Boolean(args.scrollback), ansi: false } });
         const before = args.cursor !== undefined ? ctx.cursors.lines(args.cursor, id) : null;
         const h = await readHistory(await ctx.client(), id);
@@ -95,7 +95,7 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
         let lines = delta ? delta.lines : q.scrollback ? h.lines : h.lines.slice(h.lines.length - h.visible);
         if (q.lines !== undefined) lines = lines.slice(-q.lines);
         const caps = capsOf(args);
-        const capped = capLines(lines, { ...caps, maxLines: Math.max(1, caps.maxLines - 1) }, 'tail');
+        const capped = capLines(lines, caps, 'tail', 1); // one line of the limit is the head line
         const head = screenHead(id, h.snapshot.cols, h.snapshot.rows, cursor, delta, lines.length);
         return textResult({ text: capped.text === '' ? head : `${head}\n${capped.text}`, note: capped.note });
       }),
@@ -119,7 +119,7 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
     (args, extra) =>
       guarded(async () => {
         // TODO(issue 19): a `state` mode (until idle / waiting for input) once POST /api/sessions/:id/wait exists.
-        const id = localId(args.id, 'wait_for');
+        const id = assertSessionRef(args.id);
         if (args.pattern === undefined && !args.until_exit) throw new TeleptyError('INVALID_FIELD', 'give a pattern, until_exit: true, or both', { field: 'pattern' });
         const timeoutMs = args.timeout_ms ?? WAIT_DEFAULT_MS;
         if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > WAIT_MAX_MS) throw new TeleptyError('INVALID_FIELD', `"timeout_ms" must be an integer 1-${WAIT_MAX_MS}`, { field: 'timeout_ms' });
@@ -186,10 +186,10 @@ export function registerSessionWriteTools(server: McpServer, ctx: ToolContext): 
         };
         checkRequest(injectOp, { body });
         const c = await ctx.client();
-        // The screen before the prompt (a local session's): wait_for from this cursor sees only what follows.
-        const cursor = parseAddress(id).host === null ? ctx.cursors.save(id, (await readHistory(c, id)).lines) : null;
+        // The screen before the prompt: wait_for from this cursor sees only what follows.
+        const cursor = ctx.cursors.save(id, (await readHistory(c, id)).lines);
         const outcome = await injectOne(c, id, body);
-        return jsonResult({ ...outcome, ...(cursor ? { cursor } : {}) }, capsOf({}));
+        return jsonResult({ ...outcome, cursor }, capsOf({}));
       }),
   );
 
@@ -202,7 +202,7 @@ export function registerSessionWriteTools(server: McpServer, ctx: ToolContext): 
     (args) =>
       guarded(async () => {
         const { new_id } = checkRequest(renameSessionOp, { body: { new_id: args.new_id } });
-        return jsonResult(await renameSession(await ctx.client(), localId(args.id, 'rename_session'), new_id), capsOf({}));
+        return jsonResult(await renameSession(await ctx.client(), assertSessionRef(args.id), new_id), capsOf({}));
       }),
   );
 }
@@ -249,15 +249,8 @@ export function registerKillTool(server: McpServer, ctx: ToolContext): void {
       inputSchema: z.object({ id: sessionRef }),
       annotations: { destructiveHint: true },
     },
-    (args) => guarded(async () => jsonResult(await killSession(await ctx.client(), localId(args.id, 'kill_session')), capsOf({}))),
+    (args) => guarded(async () => jsonResult(await killSession(await ctx.client(), assertSessionRef(args.id)), capsOf({}))),
   );
-}
-
-/** A session of this machine: the daemon reads screens, renames and kills only its own (no `@machine` route yet). */
-function localId(ref: string, tool: string): string {
-  const a = parseAddress(ref);
-  if (a.host !== null) throw new TeleptyError('INVALID_SESSION_ID', `${tool} works on this machine's sessions; ${ref} is on ${a.host} (run telepty mcp there)`, { id: ref });
-  return a.id;
 }
 
 /** The test of one line against wait_for's pattern (null: no pattern, only the exit counts). */
