@@ -6,6 +6,7 @@ import { parseJsonFrame } from '../protocol/json.js';
 import { publishOp, type PublishRequestBody } from '../protocol/ops/bus.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { checkRequest, type ToolContext } from './context.js';
+import { fieldsOf } from './fields.js';
 import { capText, capsOf, type Caps } from './limits.js';
 import { guarded, jsonResult, textResult } from './results.js';
 
@@ -21,12 +22,14 @@ export function registerPublishTool(server: McpServer, ctx: ToolContext): void {
     'publish_event',
     {
       description: 'Use to tell other agents or tools something over the telepty event bus (e.g. a task is done); returns the event\'s seq and message_id and how many subscribers it was sent to.',
-      inputSchema: z.object({
-        kind: z.string().describe('the event kind, e.g. task.done'),
-        target: z.string().optional().describe('whom it is for (a session id), if anyone'),
-        source: z.string().optional().describe('who sends it (e.g. your session id)'),
-        payload: z.record(z.string(), z.unknown()).optional().describe('the event\'s data, a JSON object'),
-      }),
+      inputSchema: z.object(
+        fieldsOf<PublishRequestBody>()({
+          kind: z.string().describe('the event kind, e.g. task.done'),
+          target: z.string().optional().describe('whom it is for (a session id), if anyone'),
+          source: z.string().optional().describe('who sends it (e.g. your session id)'),
+          payload: z.record(z.string(), z.unknown()).optional().describe('the event\'s data, a JSON object'),
+        }),
+      ),
     },
     (args) =>
       guarded(async () => {

@@ -8,7 +8,8 @@ import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, type InjectRequestBody } from '../protocol/inject.js';
 import { injectOp } from '../protocol/ops/inject.js';
 import { readScreenOp, renameSessionOp, spawnSessionOp } from '../protocol/ops/sessions.js';
-import type { SessionObject, SpawnRequestBody } from '../protocol/session.js';
+import type { RenameRequest, ScreenQuery, SessionObject, SpawnRequestBody } from '../protocol/session.js';
+import { fieldsOf } from './fields.js';
 import { checkRequest, type ToolContext } from './context.js';
 import { capLines, capsOf, type Caps } from './limits.js';
 import { guarded, jsonResult, textResult } from './results.js';
@@ -78,8 +79,10 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
       inputSchema: z.object({
         id: sessionRef,
         cursor: z.string().optional().describe('from the last read_screen, inject or wait_for of this session: only what is new since'),
-        lines: z.number().int().optional().describe('only the last N lines'),
-        scrollback: z.boolean().optional().describe('include the scrollback above the visible screen'),
+        ...fieldsOf<ScreenQuery>()({
+          lines: z.number().int().optional().describe('only the last N lines'),
+          scrollback: z.boolean().optional().describe('include the scrollback above the visible screen'),
+        }),
         ...capsInput,
       }),
       annotations: { readOnlyHint: true },
@@ -164,12 +167,14 @@ export function registerSessionWriteTools(server: McpServer, ctx: ToolContext): 
       inputSchema: z.object({
         id: sessionRef,
         text: z.string().describe('the prompt (newlines allowed; control characters are refused); empty: press Enter alone'),
-        no_enter: z.boolean().optional().describe('type the text without submitting it'),
-        wait: z.boolean().optional().describe('answer once the prompt was typed and submitted (default true); false: once queued'),
-        timeout_ms: z.number().int().optional().describe(`bound on the wait (default ${DEFAULT_INJECT_TIMEOUT_MS})`),
-        inject_id: z.string().optional().describe('your id for this prompt: a repeat with the same id is never typed twice'),
-        from: z.string().optional().describe('who sends it (e.g. your own session id), for replies'),
-        force: z.boolean().optional().describe("type even over a person's half-typed line"),
+        ...fieldsOf<InjectRequestBody>()({
+          no_enter: z.boolean().optional().describe('type the text without submitting it'),
+          wait: z.boolean().optional().describe('answer once the prompt was typed and submitted (default true); false: once queued'),
+          timeout_ms: z.number().int().optional().describe(`bound on the wait (default ${DEFAULT_INJECT_TIMEOUT_MS})`),
+          inject_id: z.string().optional().describe('your id for this prompt: a repeat with the same id is never typed twice'),
+          from: z.string().optional().describe('who sends it (e.g. your own session id), for replies'),
+          force: z.boolean().optional().describe("type even over a person's half-typed line"),
+        }),
       }),
     },
     (args) =>
@@ -197,7 +202,7 @@ export function registerSessionWriteTools(server: McpServer, ctx: ToolContext): 
     'rename_session',
     {
       description: 'Use to give a session a new, meaningful id; returns the old and the new id.',
-      inputSchema: z.object({ id: sessionRef, new_id: z.string().describe('the new id (letters, digits, ".", "_", "-")') }),
+      inputSchema: z.object({ id: sessionRef, ...fieldsOf<RenameRequest>()({ new_id: z.string().describe('the new id (letters, digits, ".", "_", "-")') }) }),
     },
     (args) =>
       guarded(async () => {
@@ -213,13 +218,15 @@ export function registerSpawnTool(server: McpServer, ctx: ToolContext): void {
     {
       description: 'Use to start a program (an AI CLI, a shell) in a new background session on this machine; returns its session id, pid and cwd.',
       inputSchema: z.object({
-        command: z.string().describe('the program to run'),
-        args: z.array(z.string()).optional().describe('its arguments'),
         id: z.string().optional().describe('the session id (default: derived from the folder and the command)'),
-        cwd: z.string().optional().describe("its working folder (default: this server's)"),
-        env: z.record(z.string(), z.string()).optional().describe('variables added to its environment'),
-        cols: z.number().int().optional(),
-        rows: z.number().int().optional(),
+        ...fieldsOf<SpawnRequestBody>()({
+          command: z.string().describe('the program to run'),
+          args: z.array(z.string()).optional().describe('its arguments'),
+          cwd: z.string().optional().describe("its working folder (default: this server's)"),
+          env: z.record(z.string(), z.string()).optional().describe('variables added to its environment'),
+          cols: z.number().int().optional().describe('terminal width (default 80)'),
+          rows: z.number().int().optional().describe('terminal height (default 24)'),
+        }),
       }),
       annotations: { destructiveHint: false },
     },
