@@ -67,6 +67,7 @@ describe('telepty mcp: the tool list', () => {
     const modern = await mcpClient(home, [], { modern: true });
     expect(modern.getProtocolEra()).toBe('modern');
     expect(await toolNames(modern)).toEqual(DEFAULT_TOOLS);
+    expect(await callJson(modern, 'list_sessions')).toEqual([]); // a call in the 2026-07-28 era (it starts the daemon)
     for (const t of (await legacy.listTools()).tools) expect(t.description?.length ?? 0, t.name).toBeGreaterThan(40);
   });
 
@@ -149,12 +150,11 @@ describe('telepty mcp: the tools against a real daemon', () => {
     expect(t.outcome).toBe('timeout');
     expect(t.last_lines.join('\n')).toContain('line>');
 
-    await fixtureSession(home, 'mcp-exit', 'line-reader.mjs');
-    const waiting = callJson<{ outcome: string; exit_code?: number | null }>(client, 'wait_for', { id: 'mcp-exit', until_exit: true, timeout_ms: 20_000 });
-    expect((await runCli(home, ['inject', '--no-enter', 'mcp-exit', 'x'])).exitCode).toBe(0);
-    await callJson(client, 'inject', { id: 'mcp-exit', text: 'bye' });
-    await runCli(home, ['kill', 'mcp-exit']);
-    expect(['exited', 'gone']).toContain((await waiting).outcome);
+    // A program that ends on its own while wait_for waits: the outcome is its exit, with its code.
+    const ender = 'setTimeout(() => process.exit(3), 1500)';
+    await callJson(client, 'spawn_session', { id: 'mcp-exit', command: process.execPath, args: ['-e', ender] });
+    const ended = await callJson<{ outcome: string; exit_code?: number | null }>(client, 'wait_for', { id: 'mcp-exit', until_exit: true, timeout_ms: 20_000 });
+    expect(ended).toEqual(expect.objectContaining({ outcome: 'exited', exit_code: 3 }));
   });
 
   it('errors are tool errors carrying telepty\'s code', async () => {
