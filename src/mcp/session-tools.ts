@@ -107,7 +107,7 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
   server.registerTool(
     'wait_for',
     {
-      description: 'Use instead of polling read_screen: waits (server-side, bounded by timeout_ms) until text matching pattern appears on a session\'s screen, or until the session exits; returns the outcome (matched, exited, gone, timeout), the matching line and a cursor.',
+      description: 'Use instead of polling read_screen: waits (server-side, bounded by timeout_ms) until a line of a session\'s screen matches pattern, or until the session exits; returns the outcome (matched, exited, gone, timeout), the matching line and a cursor.',
       inputSchema: z.object({
         id: sessionRef,
         pattern: z.string().optional().describe('text to wait for (a substring; a regular expression with regex: true)'),

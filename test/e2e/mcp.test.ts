@@ -74,6 +74,9 @@ describe('telepty mcp: the tool list', () => {
   it('--read-only offers only the reading tools (even with --allow)', async () => {
     const c = await mcpClient(homes.newHome(), ['--read-only', '--allow', 'spawn,kill']);
     expect(await toolNames(c)).toEqual(READING);
+    // Not only unlisted: a call to an acting tool is refused, and nothing is typed.
+    await expect(c.callTool({ name: 'inject', arguments: { id: 'any', text: 'hi' } })).rejects.toThrow(/Tool inject not found/);
+    await expect(c.callTool({ name: 'kill_session', arguments: { id: 'any' } })).rejects.toThrow(/not found/);
   });
 
   it('--allow spawn,kill and TELEPTY_MCP_ALLOW add spawn_session and kill_session', async () => {
