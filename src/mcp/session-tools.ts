@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { listFleetSessions } from '../client/fleet-list.js';
 import { injectOne } from '../client/inject.js';
 import { killSession, listSessions, renameSession, spawnSession } from '../client/sessions.js';
-import { TeleptyError } from '../protocol/errors.js';
+import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, type InjectRequestBody } from '../protocol/inject.js';
 import { injectOp } from '../protocol/ops/inject.js';
@@ -191,10 +191,17 @@ export function registerSessionWriteTools(server: McpServer, ctx: ToolContext): 
         };
         checkRequest(injectOp, { body });
         const c = await ctx.client();
-        // The screen before the prompt: wait_for from this cursor sees only what follows.
-        const cursor = ctx.cursors.save(id, (await readHistory(c, id)).lines);
+        // The screen before the prompt: wait_for from this cursor sees only what follows. Only a help: a screen
+        // that cannot be read (another machine that does not allow `screen`) leaves the prompt to go anyway.
+        const before = await readHistory(c, id).then(
+          (h) => ({ cursor: ctx.cursors.save(id, h.lines) }),
+          (err: unknown) => {
+            if (!isTeleptyError(err)) throw err;
+            return { cursor: null, cursor_unavailable: `${err.code}: ${err.message}` };
+          },
+        );
         const outcome = await injectOne(c, id, body);
-        return jsonResult({ ...outcome, cursor }, capsOf({}));
+        return jsonResult({ ...outcome, ...before }, capsOf({}));
       }),
   );
 
