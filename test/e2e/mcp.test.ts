@@ -8,6 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
 import { FIXTURES, fixtureSession } from '../helpers/fixtures.js';
+import { natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
 
 /**
  * `telepty mcp` as an agent's host runs it: a child process on stdio, driven by the MCP SDK's own client, against
@@ -240,5 +241,45 @@ describe('telepty mcp: kept off every other command', () => {
     // The inject fast path is one bundled file: it carries nothing of the MCP server.
     const bundle = await fs.readFile(path.join(ROOT, 'dist', 'bundle', 'inject.cjs'), 'utf8');
     expect(bundle).not.toMatch(/modelcontextprotocol|registerTool|dist\/mcp/);
+  });
+});
+
+/** Two daemons joined through a real nats-server: an agent on desk drives a session on laptop as `id@laptop`. */
+describe.skipIf(natsServerPath() === null)('telepty mcp: a session of another machine of the fleet', () => {
+  let hub: TestHub;
+  let desk: string;
+  let laptop: string;
+  const env: Record<string, Record<string, string>> = {};
+
+  beforeAll(async () => {
+    hub = await startHub(['desk', 'laptop']);
+    desk = homes.newHome();
+    laptop = homes.newHome();
+    for (const [machine, home] of [
+      ['desk', desk],
+      ['laptop', laptop],
+    ] as const) {
+      const file = path.join(home, `${machine}.creds.json`);
+      await fs.writeFile(file, JSON.stringify(hub.credentials[machine]), { mode: 0o600 });
+      env[machine] = { TELEPTY_MACHINE_ID: machine, TELEPTY_NATS_CREDS: file };
+      expect((await runCli(home, ['daemon', 'start', '--json'], { env: env[machine] })).exitCode).toBe(0);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it('list_sessions all: true shows it as id@laptop; inject, wait_for and read_screen reach it', async () => {
+    const remote = await fixtureSession(laptop, 'far-1', 'line-reader.mjs');
+    const client = await mcpClient(desk, [], { env: env.desk });
+    await waitFor('desk lists far-1@laptop', async () => (await callJson<{ id: string; machine?: string }[]>(client, 'list_sessions', { all: true })).some((r) => r.id === 'far-1@laptop' && r.machine === 'laptop'), 20_000);
+    const sent = await callJson<{ status: string; cursor: string | null }>(client, 'inject', { id: 'far-1@laptop', text: 'from desk' });
+    expect(sent.status).toBe('submitted');
+    expect(sent.cursor).not.toBeNull();
+    expect((await remote.submissions()).map((s) => s.text)).toEqual(['from desk']);
+    expect(await callJson(client, 'wait_for', { id: 'far-1@laptop', pattern: 'submitted #1', cursor: sent.cursor, timeout_ms: 10_000 })).toEqual(expect.objectContaining({ outcome: 'matched' }));
+    expect((await call(client, 'read_screen', { id: 'far-1@laptop' })).text).toContain('[line] submitted #1: 9 chars');
+    expect(await call(client, 'read_screen', { id: 'nobody@laptop' })).toEqual({ isError: true, text: expect.stringMatching(/^SESSION_NOT_FOUND: /) });
   });
 });
