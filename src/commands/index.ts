@@ -28,5 +28,6 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'doctor', summary: 'check this machine and the daemon, and say how to fix what is wrong', load: () => import('./doctor.js') },
   { name: 'play', summary: 'replay a recording (asciicast) in this terminal', load: () => import('./play.js') },
   { name: 'fleet', summary: 'set up and run a fleet of machines over a NATS hub (init, hub)', load: () => import('./fleet.js') },
+  { name: 'mcp', summary: 'serve the sessions to an AI agent as MCP tools over stdio', load: () => import('./mcp.js') },
   { name: 'whoami', summary: 'inside a session: its id, machine and daemon', load: () => import('./whoami.js') },
 ];

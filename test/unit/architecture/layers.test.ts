@@ -17,7 +17,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   host: ['host', 'terminal', 'wire', 'protocol', 'util'],
   daemon: ['daemon', 'fleet', 'terminal', 'wire', 'protocol', 'util'],
   client: ['client', 'wire', 'protocol', 'util'],
-  commands: ['commands', 'client', 'fleet', 'ui', 'protocol', 'util'],
+  mcp: ['mcp', 'client', 'protocol', 'util'],
+  commands: ['commands', 'client', 'fleet', 'mcp', 'ui', 'protocol', 'util'],
   top: ['commands', 'ui', 'util', 'protocol'],
 };
 
