@@ -127,3 +127,20 @@ describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
     expect(parseJson(r)).toMatchObject({ code: 'HOST_OFFLINE' });
   });
 });
+
+describe('addresses without a fleet', () => {
+  const homes = useHomes();
+
+  it('takes id@<this machine> as id for every session route, and id@<another> as UNKNOWN_HOST (exit 3), never a local session', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_MACHINE_ID: 'solo' };
+    expect((await runCli(home, ['spawn', '--id', 'same', '--', 'sleep', '30'], { env })).exitCode).toBe(0);
+    expect((await runCli(home, ['read', 'same@solo'], { env })).exitCode).toBe(0);
+    const other = await runCli(home, ['read', 'same@elsewhere', '--json'], { env });
+    expect(other.exitCode).toBe(3);
+    expect(parseJson(other)).toMatchObject({ code: 'UNKNOWN_HOST' });
+    const kill = await runCli(home, ['kill', 'same@elsewhere', '--json'], { env });
+    expect(kill.exitCode).toBe(3);
+    expect((await runCli(home, ['list', '-q'], { env })).stdout.trim()).toBe('same');
+  });
+});

@@ -5,7 +5,7 @@ import { REPEAT_HEADER } from '../../protocol/headers.js';
 import { IDEMPOTENCY_HEADER } from '../../protocol/inject.js';
 import { OPERATIONS } from '../../protocol/operations.js';
 import type { RequestContext, Route, RouteResult } from '../http/router.js';
-import { locate } from '../sessions/targets.js';
+import { locate, unknownHost } from '../sessions/targets.js';
 
 /**
  * A request for a session of another machine (`id@machine`) is carried to that machine's daemon over the fleet and
@@ -73,7 +73,10 @@ export function contextFor(req: FleetRequest, method: RequestContext['method'], 
   };
 }
 
-/** The routes, each forwarded operation sent to its machine when its `:id` names another one and the fleet is joined. */
+/**
+ * The routes, each forwarded operation sent to its machine when its `:id` names another one and the fleet is joined;
+ * `id@<this machine>` is taken as `id`.
+ */
 export function withForwarding(routes: Route[], deps: { machineId: string; link: () => FleetLink | null }): Route[] {
   return routes.map((route) => {
     const name = route.operation;
@@ -84,10 +87,13 @@ export function withForwarding(routes: Route[], deps: { machineId: string; link:
       ...route,
       handler: async (ctx: RequestContext): Promise<RouteResult> => {
         const id = ctx.params.id;
-        const link = deps.link();
-        if (link === null || id === undefined) return route.handler(ctx);
+        if (id === undefined || !id.includes('@')) return route.handler(ctx);
         const where = locate(id, deps.machineId);
-        if (where.local) return route.handler(ctx);
+        // `id@<this machine>` is this machine's `id`, for every operation (not only those that parse addresses).
+        if (where.local) return route.handler({ ...ctx, params: { ...ctx.params, id: where.id } });
+        const link = deps.link();
+        // Not in a fleet: nothing can reach it, and it is never taken for a local session of the same name.
+        if (link === null) throw unknownHost(`session ${id}`, where.machineId);
         const headers: Record<string, string> = {};
         for (const h of CARRIED_HEADERS) {
           const v = ctx.headers[h];
