@@ -34,6 +34,7 @@ export class SessionRecording implements OutputSink {
   private starting: Promise<RecordingInfo> | null = null;
   /** Output read while the file is being opened: recorded first once it is (none is lost at the session's start). */
   private early: Buffer[] = [];
+  private opening: RecordSpec | null = null;
   private earlyBytes = 0;
 
   constructor(
@@ -43,8 +44,10 @@ export class SessionRecording implements OutputSink {
     private readonly changed: (info: RecordingInfo | null) => void,
   ) {}
 
+  /** The recording under way, or being opened (a failed open reports null at once). */
   get info(): RecordingInfo | null {
-    return this.spec && this.recorder ? { file: this.spec.file, format: this.spec.format } : null;
+    const spec = this.spec ?? this.opening;
+    return spec ? { file: spec.file, format: spec.format } : null;
   }
 
   /** Open the file (0600, never over an existing one) and record from now on. */
@@ -54,8 +57,10 @@ export class SessionRecording implements OutputSink {
       const busy = this.info;
       return Promise.reject(new TeleptyError('CONFLICT', `the session is already being recorded to ${busy?.file ?? 'a file'}; stop that first`));
     }
+    this.opening = spec;
     this.starting = this.open(spec).finally(() => {
       this.starting = null;
+      this.opening = null;
       this.early = [];
       this.earlyBytes = 0;
     });
@@ -75,6 +80,8 @@ export class SessionRecording implements OutputSink {
         recordInput: spec.input,
       });
     } catch (err) {
+      this.opening = null;
+      this.changed(null);
       if (isErrno(err, 'EEXIST')) throw new TeleptyError('CONFLICT', `${spec.file} exists already: a recording never overwrites a file`, { file: spec.file });
       throw new TeleptyError('INVALID_FIELD', `cannot record to ${spec.file}: ${err instanceof Error ? err.message : String(err)}`, { field: 'file' });
     }

@@ -269,6 +269,8 @@ export class SessionHost {
     this.deps.log.info(`connected to the daemon as ${this.sessionId}`);
     // A daemon that restarted learns of the viewers this host kept serving.
     if (this.direct.count > 0) this.link.send({ type: 'state', direct_viewers: this.direct.count });
+    // A recording that started while the link was coming up: the hello may not have said it.
+    if (this.recording.info) this.link.send({ type: 'state', recording: this.recording.info });
     // Results no daemon has acknowledged (the link was down, or the daemon died before it published them).
     for (const r of this.injects.unacked()) this.link.send(r);
   }

@@ -369,6 +369,7 @@ export class SessionRegistry {
     e.exitedAt = this.deps.now();
     e.link = null;
     e.directViewers = 0;
+    e.recording = null;
     this.hostBack(e);
     this.deps.events.emit('session_exit', { session_id: e.id, exit_code: code, reason });
     for (const w of e.exitWaiters.splice(0)) w(code);
