@@ -188,6 +188,41 @@ describe('recording sessions (asciicast)', () => {
     expect((await runCli(home, ['record', 'live', '--stop', '--file', file])).exitCode).toBe(2);
   });
 
+  it('wrap --record: the person\'s keystrokes only with --record-input, resizes as `r` events, the exit', async () => {
+    const home = homes.newHome();
+    const out = path.join(home, 'wrapped.printed');
+    const withInput = path.join(home, 'wrap-input.cast');
+    const without = path.join(home, 'wrap-plain.cast');
+    for (const [file, flags] of [
+      [withInput, ['--record-input']],
+      [without, []],
+    ] as const) {
+      const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'w', '--record', file, ...flags, '--', process.execPath, PRINTER], {
+        env: { ...testEnv(home), FIXTURE_OUT: out },
+        cols: 80,
+        rows: 24,
+      });
+      drivers.push(d);
+      await d.waitForText('ready');
+      d.write('typed');
+      await d.waitForText('> typed');
+      d.resize(100, 30);
+      await waitFor('the wrapped session to take the new size', async () => (await session(home, 'w'))?.cols === 100);
+      d.write('\r');
+      await d.waitForText('got: typed');
+      d.write('exit\r');
+      expect((await d.waitExit()).exitCode).toBe(0);
+      const cast = parseCast(await fs.readFile(file, 'utf8'));
+      expect(cast.header).toMatchObject({ format: 2, cols: 80, rows: 24, title: 'w' });
+      expect(outputOf(cast.events)).toContain('got: typed');
+      expect(cast.events.filter((e) => e.code === 'r').map((e) => e.data)).toEqual(['100x30']);
+      expect(cast.events.at(-1)).toMatchObject({ code: 'm', data: 'exit 0' });
+      const keys = cast.events.filter((e) => e.code === 'i').map((e) => e.data).join('');
+      expect(keys).toBe(file === withInput ? 'typed\rexit\r' : '');
+      await fs.rm(out, { force: true });
+    }
+  });
+
   it('TELEPTY_RECORD_DIR is where recordings go without a file, and what record --list reads', async () => {
     const home = homes.newHome();
     const dir = path.join(home, 'elsewhere');
