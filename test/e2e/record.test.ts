@@ -128,6 +128,10 @@ describe('recording sessions (asciicast)', () => {
     expect((await session(home, 'rec3'))?.recording).toEqual({ file, format: 3 });
     const id = await inject(home, 'rec3', 'hello v3');
     await readUntil(home, 'rec3', 'got: hello v3');
+    // A turn routed from the bus: its marker carries the turn id.
+    const turn = await runCli(home, ['publish', '--kind', 'turn_request', '--target', 'rec3', '--source', 'planner', '--payload', '{"turn_id":"t-42","prompt":"bus turn"}']);
+    expect(turn.exitCode, turn.stderr).toBe(0);
+    await readUntil(home, 'rec3', 'got: bus turn');
     const r = await runCli(home, ['inject', 'rec3', 'exit', '--no-wait']);
     expect(r.exitCode, r.stderr).toBe(0);
     await waitFor('rec3 to exit', async () => (await session(home, 'rec3'))?.status === 'exited');
@@ -136,7 +140,12 @@ describe('recording sessions (asciicast)', () => {
     const cast = checkShape(text, 3, 'rec3');
     expect(text.split('\n')[0]).toContain('"term":{"cols":80,"rows":24}');
     expectSameText(outputOf(cast.events), await fs.readFile(out, 'utf8'));
-    expect(cast.events.filter((e) => e.code === 'm').map((e) => injectMarker(e.data)?.inject_id)).toEqual([id, expect.any(String)]);
+    const markers = cast.events.filter((e) => e.code === 'm').map((e) => injectMarker(e.data));
+    expect(markers).toEqual([
+      { inject_id: id, from: null, turn_id: null },
+      { inject_id: expect.any(String), from: expect.any(String), turn_id: 't-42' },
+      { inject_id: expect.any(String), from: null, turn_id: null },
+    ]);
     expect(cast.events.at(-1)).toMatchObject({ code: 'x', data: '0' });
     expect(cast.events.some((e) => e.code === 'i')).toBe(false);
   });
