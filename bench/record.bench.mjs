@@ -31,7 +31,7 @@ function makeFile() {
   }
   const text = parts.join('').slice(0, SIZE);
   writeFileSync(FILE, text);
-  // What the terminal delivers: its ONLCR puts a \r before every \n.
+  // What the terminal delivers of the file: its ONLCR puts a \r before every \n (the Enter's echo comes on top).
   return SIZE + text.split('\n').length - 1;
 }
 
@@ -101,7 +101,7 @@ try {
   rows.push({ name: '40 MB through cat, not recorded', value: `${mbps(median(plain)).toFixed(1)} MB/s (${median(plain).toFixed(2)} s)`, ratio: '', target: '', mb_s: mbps(median(plain)) });
   rows.push({
     name: '40 MB through cat, recorded (asciicast v2)',
-    value: `${mbps(median(rec)).toFixed(1)} MB/s; recording kept ${k.bytes === DELIVERED ? 'every byte' : `${k.bytes} of ${DELIVERED} bytes`} (${(k.bytes / 1e6).toFixed(1)} MB with the terminal's \\r; ${k.gaps} gap markers), file ${(k.fileBytes / 1e6).toFixed(1)} MB`,
+    value: `${mbps(median(rec)).toFixed(1)} MB/s; recording kept ${k.bytes >= DELIVERED ? 'every byte' : `${k.bytes} of ${DELIVERED} bytes`} (${(k.bytes / 1e6).toFixed(1)} MB with the terminal's \\r; ${k.gaps} gap markers), file ${(k.fileBytes / 1e6).toFixed(1)} MB`,
     ratio: `${Math.abs(cost * 100).toFixed(1)}% ${cost >= 0 ? 'slower' : 'faster'} than not recorded (median of rounds)`,
     target: '< 5 %',
     mb_s: mbps(median(rec)),

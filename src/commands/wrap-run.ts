@@ -5,7 +5,8 @@ import { listSessions } from '../client/sessions.js';
 import { isTeleptyError, TeleptyError } from '../protocol/errors.js';
 import type { HostSpec } from '../protocol/host-spec.js';
 import { deriveSessionId, uniqueSessionId } from '../protocol/ids.js';
-import { recordSpecOf, type RecordRequest } from '../protocol/recording.js';
+import type { RecordRequest } from '../protocol/recording.js';
+import { resolveRecordSpec } from '../util/recording-file.js';
 import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
 import { enterRawMode, terminalSize } from '../ui/terminal.js';
 import { checkCwd, resolveCommand } from '../util/command.js';
@@ -101,7 +102,7 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
     cols: size.cols,
     rows: size.rows,
     term: sessionTerm(env.TERM),
-    ...(opts.record ? { record: recordSpecOf(opts.record, config.paths.recordDir, id, new Date()) } : {}),
+    ...(opts.record ? { record: await resolveRecordSpec(opts.record, config.paths.recordDir, id, new Date()) } : {}),
   };
   // A recording never overwrites a file: said here, before the program starts, not only in the host's log.
   if (spec.record && (await fs.lstat(spec.record.file).then(() => true, () => false))) {

@@ -1,12 +1,11 @@
-import { StringDecoder } from 'node:string_decoder';
 import { injectLabel } from '../protocol/asciicast.js';
 import { TeleptyError } from '../protocol/errors.js';
 import type { InjectJobMeta, RecordResult } from '../protocol/host-link.js';
 import type { RecordingInfo, RecordSpec } from '../protocol/recording.js';
-import { CastRecorder } from '../terminal/recorder.js';
 import { isErrno } from '../util/files.js';
 import type { Logger } from '../util/log.js';
 import type { OutputSink, PtyExit } from './parts.js';
+import { openInWorker, type CastSink, type OpenCast } from './recorder-thread.js';
 
 /** Output held while a recording's file opens (a few ms): past this much, the start of the recording is cut. */
 const EARLY_MAX_BYTES = 4 * 1024 * 1024;
@@ -27,9 +26,8 @@ export interface RecordingSubject {
  * is CastRecorder's, off the hot path: write() only decodes and queues.
  */
 export class SessionRecording implements OutputSink {
-  private recorder: CastRecorder | null = null;
+  private recorder: CastSink | null = null;
   private spec: RecordSpec | null = null;
-  private decoder = new StringDecoder('utf8');
   /** The one start in progress: a second start waits for it rather than opening the file twice. */
   private starting: Promise<RecordingInfo> | null = null;
   /** Output read while the file is being opened: recorded first once it is (none is lost at the session's start). */
@@ -42,6 +40,8 @@ export class SessionRecording implements OutputSink {
     private readonly log: Logger,
     /** The recording started or ended: the daemon is told (the session object says it). */
     private readonly changed: (info: RecordingInfo | null) => void,
+    /** Where the writing happens: a worker thread (the host's), or this thread (tests). */
+    private readonly openCast: OpenCast = openInWorker,
   ) {}
 
   /** The recording under way, or being opened (a failed open reports null at once). */
@@ -52,8 +52,7 @@ export class SessionRecording implements OutputSink {
 
   /** Open the file (0600, never over an existing one) and record from now on. */
   start(spec: RecordSpec): Promise<RecordingInfo> {
-    if (this.starting) return this.starting;
-    if (this.recorder) {
+    if (this.recorder || this.starting) {
       const busy = this.info;
       return Promise.reject(new TeleptyError('CONFLICT', `the session is already being recorded to ${busy?.file ?? 'a file'}; stop that first`));
     }
@@ -70,7 +69,7 @@ export class SessionRecording implements OutputSink {
   private async open(spec: RecordSpec): Promise<RecordingInfo> {
     const { cols, rows } = this.subject.size();
     try {
-      this.recorder = await CastRecorder.open({
+      this.recorder = await this.openCast({
         file: spec.file,
         format: spec.format,
         cols,
@@ -86,8 +85,7 @@ export class SessionRecording implements OutputSink {
       throw new TeleptyError('INVALID_FIELD', `cannot record to ${spec.file}: ${err instanceof Error ? err.message : String(err)}`, { field: 'file' });
     }
     this.spec = spec;
-    this.decoder = new StringDecoder('utf8');
-    for (const chunk of this.early) this.recorder.output(this.decoder.write(chunk));
+    for (const chunk of this.early) this.recorder.output(chunk);
     const info = { file: spec.file, format: spec.format };
     this.log.info(`recording to ${spec.file} (asciicast v${spec.format}${spec.input ? ', with keystrokes' : ''})`);
     this.changed(info);
@@ -99,30 +97,27 @@ export class SessionRecording implements OutputSink {
     if (this.starting) await this.starting.catch(() => undefined);
     const rec = this.recorder;
     if (!rec) return { recording: null, files: [], dropped_bytes: 0 };
-    this.flushDecoder(rec);
     return this.close(rec);
   }
 
-  private async close(rec: CastRecorder): Promise<RecordResult> {
+  private async close(rec: CastSink): Promise<RecordResult> {
+    const file = this.spec?.file ?? '';
     this.recorder = null;
     this.spec = null;
-    const { files, dropped_bytes } = rec.stats;
+    let stats: { files: string[]; dropped_bytes: number };
     try {
-      await rec.close();
+      stats = await rec.close();
+    } catch (err) {
+      throw new TeleptyError('PERSIST_FAILED', `the recording ${file} could not be written in full: ${err instanceof Error ? err.message : String(err)}`, { file });
     } finally {
       this.changed(null);
     }
-    this.log.info(`recording ended: ${files.join(', ')}`);
-    return { recording: null, files, dropped_bytes };
-  }
-
-  private flushDecoder(rec: CastRecorder): void {
-    const rest = this.decoder.end();
-    if (rest) rec.output(rest);
+    this.log.info(`recording ended: ${stats.files.join(', ')}`);
+    return { recording: null, ...stats };
   }
 
   write(data: Buffer): void {
-    if (this.recorder) this.recorder.output(this.decoder.write(data));
+    if (this.recorder) this.recorder.output(data);
     else if (this.starting && this.earlyBytes + data.length <= EARLY_MAX_BYTES) {
       this.early.push(data);
       this.earlyBytes += data.length;
@@ -149,7 +144,6 @@ export class SessionRecording implements OutputSink {
     if (this.starting) await this.starting.catch(() => undefined);
     const rec = this.recorder;
     if (!rec) return;
-    this.flushDecoder(rec);
     rec.exit(exit.code ?? (exit.signal ? 128 + exit.signal : null));
     try {
       await this.close(rec);

@@ -240,8 +240,13 @@ describe('recording sessions (asciicast)', () => {
     const s = parseJson<SessionObject>(await runCli(home, ['spawn', '--json', '--id', 'envdir', '--record', '--', 'bash', '--norc'], { env }));
     expect(path.dirname(s.recording?.file ?? '')).toBe(dir);
     await runCli(home, ['record', 'envdir', '--stop'], { env });
+    // Started again at once: a new file (a default name never meets an existing one), in the same folder.
+    const again = parseJson<{ recording: { file: string } }>(await runCli(home, ['record', 'envdir', '--json'], { env }));
+    expect(path.dirname(again.recording.file)).toBe(dir);
+    expect(again.recording.file).not.toBe(s.recording?.file);
+    await runCli(home, ['record', 'envdir', '--stop'], { env });
     const listed = parseJson<{ file: string }[]>(await runCli(home, ['record', '--list', '--json'], { env }));
-    expect(listed.map((f) => f.file)).toEqual([s.recording?.file]);
+    expect(listed.map((f) => f.file).sort()).toEqual([s.recording?.file, again.recording.file].sort());
     expect(parseJson<unknown[]>(await runCli(home, ['record', '--list', '--json']))).toEqual([]);
   });
 });

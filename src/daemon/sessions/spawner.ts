@@ -7,7 +7,8 @@ import { TeleptyError } from '../../protocol/errors.js';
 import { deriveSessionId } from '../../protocol/ids.js';
 import type { SpawnRequest } from '../../protocol/session.js';
 import { DEFAULT_TERM, type HostSpec } from '../../protocol/host-spec.js';
-import { recordSpecOf, type RecordSpec } from '../../protocol/recording.js';
+import type { RecordSpec } from '../../protocol/recording.js';
+import { resolveRecordSpec } from '../../util/recording-file.js';
 import { sessionEnv } from '../../util/session-env.js';
 import { checkCwd, resolveCommand } from '../../util/command.js';
 import { ensureDir } from '../../util/files.js';
@@ -59,7 +60,7 @@ export interface SpawnerDeps {
 async function recordSpecFor(req: SpawnRequest, id: string, dir: string | undefined): Promise<RecordSpec | undefined> {
   if (!req.record) return undefined;
   if (!req.record.file && !dir) throw new TeleptyError('INVALID_FIELD', 'no recordings folder is configured: name the file', { field: 'record' });
-  const spec = recordSpecOf(req.record, dir ?? '/', id, new Date());
+  const spec = await resolveRecordSpec(req.record, dir ?? '/', id, new Date());
   const exists = await fs.lstat(spec.file).then(
     () => true,
     () => false,

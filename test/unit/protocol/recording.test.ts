@@ -3,6 +3,10 @@ import { isHostRequestResult, parseDaemonMessage, parseHostMessage } from '../..
 import { parseHostSpec } from '../../../src/protocol/host-spec.js';
 import { defaultRecordingFile, parseRecordAction, parseRecordRequest, recordSpecOf } from '../../../src/protocol/recording.js';
 import { parseSpawnRequest } from '../../../src/protocol/session.js';
+import { freshRecordingFile } from '../../../src/util/recording-file.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -30,6 +34,22 @@ describe('recording requests (issue 22)', () => {
     expect(defaultRecordingFile('/rec/', 'dev-001', at)).toBe('/rec/dev-001-20261204T230102Z.cast');
     expect(recordSpecOf({}, '/rec', 'dev-001', at)).toEqual({ file: '/rec/dev-001-20261204T230102Z.cast', format: 2, input: false });
     expect(recordSpecOf({ file: '/x.cast', format: 3, input: true }, '/rec', 'a', at)).toEqual({ file: '/x.cast', format: 3, input: true });
+  });
+
+  it('a default name never meets an existing file: -2, -3 … within the same second', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-recname-'));
+    try {
+      const at = new Date('2026-12-04T23:01:02Z');
+      const first = await freshRecordingFile(dir, 'a', at);
+      expect(first).toBe(path.join(dir, 'a-20261204T230102Z.cast'));
+      writeFileSync(first, '');
+      const second = await freshRecordingFile(dir, 'a', at);
+      expect(second).toBe(path.join(dir, 'a-20261204T230102Z-2.cast'));
+      writeFileSync(second, '');
+      expect(await freshRecordingFile(dir, 'a', at)).toBe(path.join(dir, 'a-20261204T230102Z-3.cast'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads a start or a stop, and nothing else', () => {
