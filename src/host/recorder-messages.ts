@@ -2,7 +2,8 @@
 import type { CastFormat } from '../protocol/asciicast.js';
 
 export type ThreadEvent =
-  | { at: number; code: 'o'; data: Uint8Array }
+  /** Output: the next `len` bytes of the batch's `data`. */
+  | { at: number; code: 'o'; len: number }
   | { at: number; code: 'i' | 'm'; data: string }
   | { at: number; code: 'r'; cols: number; rows: number }
   | { at: number; code: 'x'; status: number | null };
@@ -17,7 +18,7 @@ export interface ThreadRecorderOptions {
   recordInput: boolean;
 }
 
-export type RecorderRequest = { t: 'open'; at: number; opts: ThreadRecorderOptions } | { t: 'events'; events: ThreadEvent[] } | { t: 'close' };
+export type RecorderRequest = { t: 'open'; at: number; opts: ThreadRecorderOptions } | { t: 'events'; events: ThreadEvent[]; data: Uint8Array } | { t: 'close' };
 
 export type RecorderReply =
   | { t: 'opened' }
@@ -30,7 +31,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /** A message between two threads of one process: its shape is checked at the door, not its every field's meaning. */
 export function isRecorderRequest(v: unknown): v is RecorderRequest {
-  return isObj(v) && ((v.t === 'open' && typeof v.at === 'number' && isObj(v.opts)) || (v.t === 'events' && Array.isArray(v.events)) || v.t === 'close');
+  return isObj(v) && ((v.t === 'open' && typeof v.at === 'number' && isObj(v.opts)) || (v.t === 'events' && Array.isArray(v.events) && v.data instanceof Uint8Array) || v.t === 'close');
 }
 
 export function isRecorderReply(v: unknown): v is RecorderReply {

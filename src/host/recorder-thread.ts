@@ -48,6 +48,10 @@ export const openInThread: OpenCast = async (opts) => {
 const WORKER_URL = new URL('../host/recorder-worker.js', import.meta.url);
 /** Output posted to the thread and not yet taken by it, past which output is dropped (and the gap marked). */
 const MAX_IN_FLIGHT_BYTES = DEFAULT_MAX_PENDING_BYTES;
+/** Events go to the thread in batches this often: a post costs tens of µs, and a flood has thousands of reads a second. */
+const BATCH_MS = 20;
+/** …or at once when this much output is gathered (a batch is one copy into the thread). */
+const BATCH_MAX_BYTES = 1024 * 1024;
 
 class OpenError extends Error {
   constructor(
@@ -65,9 +69,12 @@ class OpenError extends Error {
  */
 class ThreadCast implements CastSink {
   private events: ThreadEvent[] = [];
+  /** Output of this batch, in order (each `o` event says how many of its bytes are its own). */
   private chunks: Buffer[] = [];
-  private chunksAt = 0;
-  private scheduled = false;
+  private batchBytes = 0;
+  /** The output event being gathered (chunks read in one turn of the loop are one event). */
+  private open: { at: number; len: number } | null = null;
+  private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   private dropped = 0;
   private droppedTotal = 0;
@@ -95,31 +102,45 @@ class ThreadCast implements CastSink {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
+    if (this.batchBytes >= BATCH_MAX_BYTES) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), BATCH_MS);
+      this.timer.unref();
+    }
   }
 
-  private takeChunks(): void {
-    if (this.chunks.length === 0) return;
-    const data = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    this.events.push({ at: this.chunksAt, code: 'o', data });
-    this.chunks = [];
+  /** The output gathered so far becomes an event (before any other event, so the order holds). */
+  private endOutput(): void {
+    if (!this.open) return;
+    this.events.push({ at: this.open.at, code: 'o', len: this.open.len });
+    this.open = null;
   }
 
   private flush(): void {
-    this.scheduled = false;
-    this.takeChunks();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.endOutput();
     if (this.events.length === 0) return;
+    const data = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
     const events = this.events;
     this.events = [];
-    this.post({ t: 'events', events });
+    this.chunks = [];
+    this.batchBytes = 0;
+    this.post({ t: 'events', events, data });
   }
 
   private push(ev: ThreadEvent): void {
-    this.takeChunks();
+    this.endOutput();
     this.events.push(ev);
     this.schedule();
+  }
+
+  /** Output dropped since the last marker: said before anything else is recorded (and before the end). */
+  private markGap(): void {
+    if (this.dropped === 0) return;
+    const gap = this.dropped;
+    this.dropped = 0;
+    this.push({ at: Date.now(), code: 'm', data: `gap: ${gap} bytes of output not recorded (the recorder fell behind)` });
   }
 
   output(data: Buffer): void {
@@ -128,12 +149,14 @@ class ThreadCast implements CastSink {
       this.droppedTotal += data.length;
       return;
     }
-    if (this.dropped > 0 && this.inFlight <= MAX_IN_FLIGHT_BYTES / 2) {
-      this.push({ at: Date.now(), code: 'm', data: `gap: ${this.dropped} bytes of output not recorded (the recorder fell behind)` });
-      this.dropped = 0;
-    }
-    if (this.chunks.length === 0) this.chunksAt = Date.now();
+    if (this.inFlight <= MAX_IN_FLIGHT_BYTES / 2) this.markGap();
+    const now = Date.now();
+    // Chunks within one millisecond are one event: a flood's thousands of reads a second become fewer lines.
+    if (this.open && now - this.open.at >= 1) this.endOutput();
+    if (this.open) this.open.len += data.length;
+    else this.open = { at: now, len: data.length };
     this.chunks.push(data);
+    this.batchBytes += data.length;
     this.inFlight += data.length;
     this.schedule();
   }
@@ -151,10 +174,12 @@ class ThreadCast implements CastSink {
   }
 
   exit(status: number | null): void {
+    this.markGap();
     this.push({ at: Date.now(), code: 'x', status });
   }
 
   async close(): Promise<{ files: string[]; dropped_bytes: number }> {
+    this.markGap();
     this.flush();
     const done = new Promise<RecorderReply & { t: 'closed' }>((resolve) => (this.closed = resolve));
     if (this.failure !== null) throw new Error(this.failure);

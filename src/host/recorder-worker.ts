@@ -19,15 +19,16 @@ function reply(m: RecorderReply): void {
   port?.postMessage(m);
 }
 
-function record(ev: ThreadEvent): number {
+/** One event; output takes its bytes from `data` at `offset`. Returns the output bytes it took. */
+function record(ev: ThreadEvent, data: Buffer, offset: number): number {
   current = ev.at;
+  if (ev.code === 'o') {
+    const text = decoder.write(data.subarray(offset, offset + ev.len));
+    if (text) recorder?.output(text);
+    return ev.len;
+  }
   if (!recorder) return 0;
   switch (ev.code) {
-    case 'o': {
-      const text = decoder.write(Buffer.from(ev.data.buffer, ev.data.byteOffset, ev.data.byteLength));
-      if (text) recorder.output(text);
-      return ev.data.byteLength;
-    }
     case 'i':
       recorder.input(ev.data);
       return 0;
@@ -59,8 +60,9 @@ port?.on('message', (raw: unknown) => {
       (err: unknown) => reply({ t: 'failed', errno: (err as NodeJS.ErrnoException).code ?? null, message: err instanceof Error ? err.message : String(err) }),
     );
   } else if (m.t === 'events') {
+    const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
     let bytes = 0;
-    for (const ev of m.events) bytes += record(ev);
+    for (const ev of m.events) bytes += record(ev, data, bytes);
     reply({ t: 'acked', bytes });
   } else {
     const r = recorder;
