@@ -37,8 +37,8 @@ export const openInThread: OpenCast = async (opts) => {
     close: async () => {
       const rest = decoder.end();
       if (rest) rec.output(rest);
-      const stats = rec.stats;
       await rec.close();
+      const stats = rec.stats;
       return { files: stats.files, dropped_bytes: stats.dropped_bytes };
     },
   };

@@ -70,10 +70,9 @@ port?.on('message', (raw: unknown) => {
     if (!r) return reply({ t: 'closed', files: [], dropped_bytes: 0, error: null });
     const rest = decoder.end();
     if (rest) r.output(rest);
-    const { files, dropped_bytes } = r.stats;
     r.close().then(
-      () => reply({ t: 'closed', files, dropped_bytes, error: null }),
-      (err: unknown) => reply({ t: 'closed', files, dropped_bytes, error: err instanceof Error ? err.message : String(err) }),
+      () => reply({ t: 'closed', ...r.stats, error: null }),
+      (err: unknown) => reply({ t: 'closed', ...r.stats, error: err instanceof Error ? err.message : String(err) }),
     );
   }
 });

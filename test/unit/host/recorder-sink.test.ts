@@ -78,3 +78,23 @@ describe('SessionRecording (a host output sink)', () => {
     ]);
   });
 });
+
+describe('CastRecorder at the end of a recording', () => {
+  it('marks output dropped just before the exit (no later event would), and counts it in its stats', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-rec-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'gap.cast');
+    const { CastRecorder } = await import('../../../src/terminal/recorder.js');
+    const r = await CastRecorder.open({ file, format: 3, cols: 80, rows: 24, recordInput: false, maxPendingBytes: 1000 });
+    for (let i = 0; i < 10; i++) r.output('x'.repeat(400));
+    r.exit(0);
+    await r.close();
+    const cast = parseCast(await fs.readFile(file, 'utf8'));
+    const kept = cast.events.filter((e) => e.code === 'o').reduce((n, e) => n + e.data.length, 0);
+    const gaps = cast.events.filter((e) => e.code === 'm' && e.data.startsWith('gap: ')).map((e) => Number(/gap: (\d+)/.exec(e.data)?.[1]));
+    expect(kept + gaps.reduce((a, b) => a + b, 0)).toBe(4000);
+    expect(gaps.length).toBeGreaterThan(0);
+    expect(cast.events.at(-1)).toMatchObject({ code: 'x', data: '0' });
+    expect(r.stats.dropped_bytes).toBe(4000 - kept);
+  });
+});
