@@ -26,6 +26,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'kill', summary: 'end sessions (their whole process group)', load: () => import('./kill.js') },
   { name: 'completion', summary: 'print a shell completion script (bash, zsh, fish)', load: () => import('./completion.js') },
   { name: 'doctor', summary: 'check this machine and the daemon, and say how to fix what is wrong', load: () => import('./doctor.js') },
+  { name: 'record', summary: 'start or stop recording a running session; --list the recordings', load: () => import('./record.js') },
   { name: 'play', summary: 'replay a recording (asciicast) in this terminal', load: () => import('./play.js') },
   { name: 'fleet', summary: 'set up and run a fleet of machines over a NATS hub (init, hub)', load: () => import('./fleet.js') },
   { name: 'mcp', summary: 'serve the sessions to an AI agent as MCP tools over stdio', load: () => import('./mcp.js') },

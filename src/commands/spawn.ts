@@ -11,8 +11,9 @@ import { printJson, printLine } from '../ui/print.js';
 import { terminalSize } from '../ui/terminal.js';
 import { collectEnv, intOption } from './options.js';
 import { examples } from './command-module.js';
+import { addRecordOptions, recordRequestOf, type RecordFlags } from './record-options.js';
 
-interface SpawnOptions {
+interface SpawnOptions extends RecordFlags {
   id?: string;
   cwd?: string;
   env?: Record<string, string>;
@@ -23,7 +24,7 @@ interface SpawnOptions {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('spawn')
     .description('start a program in a new background session (a detached host owns its PTY) and print its id')
     .argument('<command...>', 'the program and its arguments (put them after --)')
@@ -33,15 +34,17 @@ export function register(program: Command): void {
     .option('--cols <n>', 'terminal width', intOption('--cols', 2, 1000))
     .option('--rows <n>', 'terminal height', intOption('--rows', 2, 1000))
     .option('--attach', 'attach to the new session right away (detach with Ctrl-])')
-    .option('--json', 'print the session object as JSON')
+    .option('--json', 'print the session object as JSON');
+  addRecordOptions(cmd)
     .addHelpText(
       'after',
-      examples(['telepty spawn -- claude', 'telepty spawn --id dev-001 --cwd ~/proj -- codex --model o4', 'telepty spawn --env DEBUG=1 --json -- bash', 'telepty spawn --attach -- htop']) +
+      examples(['telepty spawn -- claude', 'telepty spawn --id dev-001 --cwd ~/proj -- codex --model o4', 'telepty spawn --env DEBUG=1 --json -- bash', 'telepty spawn --attach -- htop', 'telepty spawn --record -- claude']) +
         '\nA missing command or cwd fails before anything is registered (exit 2); an id in use exits 2 (SESSION_EXISTS).\n',
     )
     .action(async (argv: string[], opts: SpawnOptions) => {
       const [command, ...args] = argv as [string, ...string[]];
       const id = opts.id === undefined ? undefined : assertNewSessionId(opts.id);
+      const record = recordRequestOf(opts, process.cwd());
       const size = opts.attach ? terminalSize(process.stdout, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS }) : { cols: DEFAULT_COLS, rows: DEFAULT_ROWS };
       const client = await connect();
       const env: Record<string, string> = {};
@@ -54,6 +57,7 @@ export function register(program: Command): void {
         env: { ...env, ...(opts.env ?? {}) },
         cols: opts.cols ?? size.cols,
         rows: opts.rows ?? size.rows,
+        ...(record ? { record } : {}),
       });
       if (opts.json) printJson(result.session);
       else if (!opts.attach) printLine(result.session_id);

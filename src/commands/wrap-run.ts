@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { connect } from '../client/daemon-client.js';
 import { listSessions } from '../client/sessions.js';
 import { isTeleptyError, TeleptyError } from '../protocol/errors.js';
 import type { HostSpec } from '../protocol/host-spec.js';
 import { deriveSessionId, uniqueSessionId } from '../protocol/ids.js';
+import type { RecordRequest } from '../protocol/recording.js';
+import { resolveRecordSpec } from '../util/recording-file.js';
 import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
 import { enterRawMode, terminalSize } from '../ui/terminal.js';
 import { checkCwd, resolveCommand } from '../util/command.js';
@@ -18,6 +21,8 @@ export interface WrapOptions {
   args: string[];
   cols?: number;
   rows?: number;
+  /** Record the session (wrap --record): the person's keystrokes only with `input`. */
+  record?: RecordRequest;
 }
 
 interface Stdio {
@@ -97,7 +102,12 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
     cols: size.cols,
     rows: size.rows,
     term: sessionTerm(env.TERM),
+    ...(opts.record ? { record: await resolveRecordSpec(opts.record, config.paths.recordDir, id, new Date()) } : {}),
   };
+  // A recording never overwrites a file: said here, before the program starts, not only in the host's log.
+  if (spec.record && (await fs.lstat(spec.record.file).then(() => true, () => false))) {
+    throw new TeleptyError('CONFLICT', `${spec.record.file} exists already: a recording never overwrites a file`);
+  }
   const host = await startHost(spec, { config, env, terminal: stdout, onKilled: (reason) => (killedBy = reason) });
 
   const raw = tty ? enterRawMode(stdin, stdout, () => host.modes()) : null;

@@ -6,6 +6,7 @@
  */
 import type { DaemonToHost, HostRequestMap, HostRequestOp } from '../protocol/host-link.js';
 import type { InjectOptions, InjectResponse } from '../protocol/inject.js';
+import type { RecordingInfo } from '../protocol/recording.js';
 import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionStatus, SessionType } from '../protocol/session.js';
 
 /** A connected host as the registry sees it (host-hub implements it over a host link; legacy-owner over a 0.1.5x owner socket). */
@@ -61,6 +62,8 @@ export interface SessionEntry {
   directViewers: number;
   idleNotified: boolean;
   exitWaiters: ((code: number | null) => void)[];
+  /** The recording its host reports (issue 22); absent until one says. */
+  recording?: RecordingInfo | null;
 }
 
 /** Viewers attached to a session: through the daemon, and served by its host directly. */

@@ -1,4 +1,4 @@
-import type { HostInjectResult, HostToDaemon, InjectJobArgs, InjectReply } from '../protocol/host-link.js';
+import type { HostInjectResult, HostToDaemon, InjectJobArgs, InjectJobMeta, InjectReply } from '../protocol/host-link.js';
 import { InjectQueue, type InjectOutcome, type InjectTarget, type InjectTimings } from '../terminal/inject-queue.js';
 import { InjectMemory } from './inject-memory.js';
 
@@ -19,12 +19,20 @@ export class InjectJobs {
     /** Where keystrokes held while a job wrote go when it releases them. */
     release: (held: string) => void,
     now: () => number,
+    /** A job's text (and Enter) were written: the recording marks it (issue 22). */
+    onWritten?: (id: string, meta: InjectJobMeta | undefined) => void,
   ) {
     this.memory = new InjectMemory(now);
     this.queue = new InjectQueue(
       target,
       {
-        written: (id, at) => this.send({ type: 'inject_written', inject_id: id, written_at: at }),
+        written: (id, at) => {
+          if (onWritten) {
+            const job = this.memory.get(id);
+            onWritten(id, job?.state === 'running' ? job.meta : undefined);
+          }
+          this.send({ type: 'inject_written', inject_id: id, written_at: at });
+        },
         done: (id, o) => this.done(id, o),
       },
       timings,

@@ -20,6 +20,7 @@ import type { Logger } from '../util/log.js';
 import { DirectViewers } from './direct-viewers.js';
 import { DraftTracker } from './draft.js';
 import { InjectJobs } from './inject-jobs.js';
+import { SessionRecording, serveRecord } from './recorder-sink.js';
 import type { HostLink, HostParts, HostPty, OutputSink, PtyExit, SessionScreen } from './parts.js';
 import { readCanonical } from './termios.js';
 import type { HostTimings } from './timings.js';
@@ -58,6 +59,8 @@ export class SessionHost {
   private readonly draft = new DraftTracker();
   private readonly direct: DirectViewers;
   private readonly viewers: ViewerOutput;
+  /** The session's asciicast recording, when one is under way (spec.record, or `telepty record ID`). */
+  private readonly recording: SessionRecording;
   /** Every chunk of output goes to each, in this order. */
   private readonly sinks: readonly OutputSink[];
   private readonly now: () => number;
@@ -122,6 +125,7 @@ export class SessionHost {
       deps.timings,
       (held) => this.pty.write(held),
       this.now,
+      (id, meta) => this.recording.injected(id, meta),
     );
     this.direct = new DirectViewers({
       replay: () => this.replayScreen(),
@@ -138,10 +142,22 @@ export class SessionHost {
         if (this.unparsed > PARSE_HIGH_WATER) this.pause('flow');
       },
     };
-    this.sinks = [screenSink, ...(deps.sinks ?? []), this.viewers];
+    this.recording = this.makeRecording();
+    this.sinks = [screenSink, ...(deps.sinks ?? []), this.recording, this.viewers];
     this.exited = this.pty.exited.then((exit) => this.finish(exit));
     // Output the child wrote before this (held by the PTY) comes first, now that everything above exists.
     this.pty.onData((data) => this.onOutput(data));
+  }
+
+  /** The recording sink; it starts at once when the spec asks (output read meanwhile is held for it). */
+  private makeRecording(): SessionRecording {
+    const rec = new SessionRecording(
+      { command: this.spec.command, args: this.spec.args, title: () => this.sessionId, size: () => ({ cols: this.screen.cols, rows: this.screen.rows }) },
+      this.deps.log,
+      (info) => this.link.send({ type: 'state', recording: info }),
+    );
+    if (this.spec.record) rec.start(this.spec.record).catch((err: unknown) => this.deps.log.error('the session is not recorded', err));
+    return rec;
   }
 
   /** A viewer the daemon handed over with its socket (only the daemon that spawned this host can). */
@@ -180,6 +196,7 @@ export class SessionHost {
     this.touch();
     this.lastInput = this.now();
     this.draft.feed(data);
+    this.recording.input(data);
     if (!this.injects.hold(data)) this.pty.write(data);
   }
 
@@ -187,6 +204,7 @@ export class SessionHost {
     if (cols === this.screen.cols && rows === this.screen.rows) return;
     this.pty.resize(cols, rows);
     this.screen.resize(cols, rows);
+    this.recording.resize(cols, rows);
     this.link.send({ type: 'state', cols, rows });
   }
 
@@ -240,6 +258,7 @@ export class SessionHost {
         bracketed_paste: modes.bracketedPaste,
         alt_screen: modes.altScreen,
         ...(this.spec.spawn_request_id ? { spawn_request_id: this.spec.spawn_request_id } : {}),
+        recording: this.recording.info,
       },
     };
   }
@@ -250,6 +269,8 @@ export class SessionHost {
     this.deps.log.info(`connected to the daemon as ${this.sessionId}`);
     // A daemon that restarted learns of the viewers this host kept serving.
     if (this.direct.count > 0) this.link.send({ type: 'state', direct_viewers: this.direct.count });
+    // A recording that started while the link was coming up: the hello may not have said it.
+    if (this.recording.info) this.link.send({ type: 'state', recording: this.recording.info });
     // Results no daemon has acknowledged (the link was down, or the daemon died before it published them).
     for (const r of this.injects.unacked()) this.link.send(r);
   }
@@ -332,6 +353,8 @@ export class SessionHost {
         return this.injects.cancel((args as HostRequestMap['cancel_inject']['args']).inject_id);
       case 'replay':
         return { data: await this.replayScreen() };
+      case 'record':
+        return serveRecord(this.recording, args as HostRequestMap['record']['args']);
       default:
         throw new TeleptyError('BAD_REQUEST', `unknown host request ${String(op)}`);
     }

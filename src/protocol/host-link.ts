@@ -5,6 +5,7 @@
  */
 import type { ErrorBody } from './errors.js';
 import { parseJsonFrame } from './json.js';
+import type { RecordingInfo, RecordSpec } from './recording.js';
 import type { ScreenQuery, ScreenState, SessionType } from './session.js';
 
 /** What a host answers to a screen request (the daemon adds the session id). */
@@ -48,6 +49,8 @@ export interface HostSessionInfo {
   alt_screen: boolean;
   /** The request id of the spawn that started this host (v3): a daemon after a crash answers a repeat of it. */
   spawn_request_id?: string;
+  /** The recording under way, if any (issue 22; a host before it says nothing). */
+  recording?: RecordingInfo | null;
 }
 
 export interface HostHello {
@@ -70,6 +73,8 @@ export interface HostStateUpdate {
   rows?: number;
   /** Viewers the host serves itself (handed over by the daemon that spawned it). */
   direct_viewers?: number;
+  /** A recording started (its file) or ended (null). */
+  recording?: RecordingInfo | null;
 }
 
 export type HostReply = { type: 'reply'; req_id: number; ok: true; result: unknown } | { type: 'reply'; req_id: number; ok: false; error: ErrorBody };
@@ -195,6 +200,17 @@ export interface HostRequestMap {
   inject: { args: InjectJobArgs; result: InjectReply };
   /** Withdraw a job that has not started; `cancelled: false` when it already runs or ran. */
   cancel_inject: { args: { inject_id: string }; result: { cancelled: boolean } };
+  /** Start a recording (a complete spec) or stop the one under way (issue 22). */
+  record: { args: RecordArgs; result: RecordResult };
+}
+
+export type RecordArgs = { action: 'start'; record: RecordSpec } | { action: 'stop' };
+
+/** The recording under way after the request (null after a stop); a stop says which files it wrote. */
+export interface RecordResult {
+  recording: RecordingInfo | null;
+  files?: string[];
+  dropped_bytes?: number;
 }
 
 export type HostRequestOp = keyof HostRequestMap;
@@ -227,6 +243,16 @@ const isIntOrNull = (v: unknown): v is number | null => v === null || isInt(v);
 /** An optional field: absent, or of its type. */
 const opt = (v: unknown, guard: (x: unknown) => boolean): boolean => v === undefined || guard(v);
 const isStrArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
+const isCastFormat = (v: unknown): boolean => v === 2 || v === 3;
+export function isRecordingInfo(v: unknown): v is RecordingInfo {
+  return isObj(v) && isStr(v.file) && isCastFormat(v.format);
+}
+const isRecordingOrNull = (v: unknown): boolean => v === null || isRecordingInfo(v);
+function isRecordArgs(a: unknown): a is RecordArgs {
+  if (!isObj(a)) return false;
+  if (a.action === 'stop') return true;
+  return a.action === 'start' && isObj(a.record) && isStr(a.record.file) && a.record.file.startsWith('/') && isCastFormat(a.record.format) && isBool(a.record.input);
+}
 
 export function isHostSessionInfo(s: unknown): s is HostSessionInfo {
   return (
@@ -244,7 +270,8 @@ export function isHostSessionInfo(s: unknown): s is HostSessionInfo {
     isStr(s.last_activity_at) &&
     isBool(s.bracketed_paste) &&
     isBool(s.alt_screen) &&
-    opt(s.spawn_request_id, isStr)
+    opt(s.spawn_request_id, isStr) &&
+    opt(s.recording, isRecordingOrNull)
   );
 }
 
@@ -309,7 +336,8 @@ const HOST_MESSAGE_SHAPES: Record<HostToDaemon['type'], (m: Obj) => boolean> = {
     (m.cols === undefined) === (m.rows === undefined) &&
     opt(m.cols, isInt) &&
     opt(m.rows, isInt) &&
-    opt(m.direct_viewers, (v) => isInt(v) && (v as number) >= 0),
+    opt(m.direct_viewers, (v) => isInt(v) && (v as number) >= 0) &&
+    opt(m.recording, isRecordingOrNull),
   reply: (m) => isInt(m.req_id) && (m.ok === true ? 'result' in m : m.ok === false && isErrorBody(m.error)),
   exit: (m) => isIntOrNull(m.code) && isIntOrNull(m.signal),
   gap: () => true,
@@ -327,6 +355,7 @@ const REQUEST_ARGS: Record<HostRequestOp, (a: unknown) => boolean> = {
   replay: isObj,
   inject: isInjectJobArgs,
   cancel_inject: (a) => isObj(a) && isStr(a.inject_id),
+  record: isRecordArgs,
 };
 
 function isRequestOp(v: unknown): v is HostRequestOp {
@@ -356,6 +385,7 @@ const REQUEST_RESULTS: { [K in HostRequestOp]: (r: unknown) => r is HostRequestM
     isInt(r.position) &&
     (r.known === undefined || r.known === 'running' || (r.known === 'done' && isHostInjectResult(r.result) && isBool(r.acked))),
   cancel_inject: (r): r is { cancelled: boolean } => isObj(r) && isBool(r.cancelled),
+  record: (r): r is RecordResult => isObj(r) && isRecordingOrNull(r.recording) && opt(r.files, isStrArray) && opt(r.dropped_bytes, isInt),
 };
 
 /** Whether `result` is what a host answers to a request of `op`. */

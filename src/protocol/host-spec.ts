@@ -1,5 +1,6 @@
 import { TeleptyError } from './errors.js';
 import { assertSessionId } from './ids.js';
+import { parseRecordSpec, type RecordSpec } from './recording.js';
 import type { SessionType } from './session.js';
 import { expectObject, optBool, optInt, optString, optStringArray, reqString, type Fields } from './validate.js';
 
@@ -23,6 +24,8 @@ export interface HostSpec {
   term: string;
   /** The request id of the spawn that started it (told to the daemon in every hello). */
   spawn_request_id?: string;
+  /** Record the session as an asciicast from its start (spawn/wrap --record). */
+  record?: RecordSpec;
 }
 
 /** The terminal type a session gets when its caller's says nothing useful (unset or "dumb"). */
@@ -64,6 +67,7 @@ export function parseHostSpec(value: unknown): HostSpec {
     }
     const file = optString(o, 'file', { min: 1, noNul: true });
     const spawnRequestId = optString(o, 'spawn_request_id', { min: 1 });
+    const record = o.record === undefined || o.record === null ? undefined : parseRecordSpec(o.record);
     return {
       session_id: assertSessionId(o.session_id, '"session_id"'),
       id_flexible: required(optBool(o, 'id_flexible'), 'id_flexible'),
@@ -78,6 +82,7 @@ export function parseHostSpec(value: unknown): HostSpec {
       rows: required(optInt(o, 'rows', 1, SPEC_LIMITS.sizeMax), 'rows'),
       term: reqString(o, 'term', { min: 1 }),
       ...(spawnRequestId !== undefined ? { spawn_request_id: spawnRequestId } : {}),
+      ...(record !== undefined ? { record } : {}),
     };
   } catch (err) {
     if (err instanceof TeleptyError) {

@@ -10,6 +10,7 @@ import { DAEMON_OPERATIONS } from './ops/daemon.js';
 import { FLEET_OPERATIONS } from './ops/fleet.js';
 import { INJECT_OPERATIONS } from './ops/inject.js';
 import { RECORD_OPERATIONS } from './ops/records.js';
+import { RECORDING_OPERATIONS } from './ops/recording.js';
 import { SESSION_OPERATIONS } from './ops/sessions.js';
 
 export * from './ops/contract.js';
@@ -18,6 +19,7 @@ export * from './ops/daemon.js';
 export * from './ops/fleet.js';
 export * from './ops/inject.js';
 export * from './ops/records.js';
+export * from './ops/recording.js';
 export * from './ops/sessions.js';
 export { BUS_PATH } from './bus.js';
 
@@ -25,4 +27,4 @@ export { BUS_PATH } from './bus.js';
 export const VIEWER_PATH = '/api/sessions/:id';
 
 /** All of them, for the route table's check and for tools built from the contract. */
-export const OPERATIONS: readonly AnyOperation[] = [...SESSION_OPERATIONS, ...INJECT_OPERATIONS, ...BUS_OPERATIONS, ...RECORD_OPERATIONS, ...DAEMON_OPERATIONS, ...FLEET_OPERATIONS];
+export const OPERATIONS: readonly AnyOperation[] = [...SESSION_OPERATIONS, ...INJECT_OPERATIONS, ...BUS_OPERATIONS, ...RECORD_OPERATIONS, ...RECORDING_OPERATIONS, ...DAEMON_OPERATIONS, ...FLEET_OPERATIONS];

@@ -1,5 +1,6 @@
 import { TeleptyError } from './errors.js';
 import { assertNewSessionId } from './ids.js';
+import { parseRecordRequest, type RecordingInfo, type RecordRequest } from './recording.js';
 import { expectObject, optInt, optString, optStringArray, reqString, type Fields } from './validate.js';
 
 export type SessionType = 'spawned' | 'wrapped';
@@ -44,6 +45,8 @@ export interface SessionObject {
   lastInjectReplyTo: string | null;
   /** The seed's: the id asked for when it resolved to another; ids resolve exactly here, so always null. */
   alias: null;
+  /** The asciicast recording under way (`telepty record`, `spawn --record`), or null (the daemon always says). */
+  recording?: RecordingInfo | null;
 }
 
 /** `GET /api/sessions?idle_gt=N` (the seed's filter): only sessions idle for more than N seconds. */
@@ -82,6 +85,8 @@ export interface SpawnRequest {
   env: Record<string, string>;
   cols: number;
   rows: number;
+  /** Record the session from its start (the daemon fills in the defaults: a file in the recordings folder, v2). */
+  record?: RecordRequest;
 }
 
 /** What a client sends to spawn (fields the daemon defaults may be left out); `parseSpawnRequest` reads it. */
@@ -95,6 +100,8 @@ export interface SpawnRequestBody {
   rows?: number;
   /** The caller's id for this spawn: a repeat of it is answered with the session the first made. */
   request_id?: string;
+  /** Record it: `{file?, format?: 2|3, input?}` (an absolute file; default `<recordings dir>/<id>-<time>.cast`). */
+  record?: RecordRequest;
 }
 
 export interface SpawnResponse {
@@ -139,6 +146,7 @@ export function parseSpawnRequest(body: unknown, idHeader?: string | string[]): 
   const command = reqString(o, 'command', { min: 1, max: SPAWN_LIMITS.commandMax, noNul: true });
   if (command.trim().length === 0) throw new TeleptyError('INVALID_COMMAND', 'the command is empty');
   const cwd = optString(o, 'cwd', { min: 1, max: 4096, noNul: true });
+  const record = o.record === undefined || o.record === null || o.record === false ? undefined : parseRecordRequest(o.record === true ? {} : o.record);
   return {
     ...(sessionId ? { session_id: sessionId } : {}),
     ...(typeof rawId === 'string' ? { request_id: rawId } : {}),
@@ -148,6 +156,7 @@ export function parseSpawnRequest(body: unknown, idHeader?: string | string[]): 
     env: parseEnv(o.env),
     cols: optInt(o, 'cols', 2, SPAWN_LIMITS.colsMax) ?? DEFAULT_COLS,
     rows: optInt(o, 'rows', 2, SPAWN_LIMITS.rowsMax) ?? DEFAULT_ROWS,
+    ...(record ? { record } : {}),
   };
 }
 

@@ -53,6 +53,8 @@ export class CastRecorder {
   private queue: { at: number; code: CastCode; data: string }[] = [];
   private queuedBytes = 0;
   private droppedBytes = 0;
+  /** Every output byte dropped, marked or not (stats). */
+  private droppedTotal = 0;
   private writing: Promise<void> | null = null;
   private closed = false;
   private failure: unknown = null;
@@ -80,7 +82,7 @@ export class CastRecorder {
   }
 
   get stats(): { files: string[]; dropped_bytes: number; queued_bytes: number } {
-    return { files: [...this.files], dropped_bytes: this.droppedBytes, queued_bytes: this.queuedBytes };
+    return { files: [...this.files], dropped_bytes: this.droppedTotal, queued_bytes: this.queuedBytes };
   }
 
   private async openPart(): Promise<void> {
@@ -112,10 +114,19 @@ export class CastRecorder {
     this.push('m', label, false);
   }
 
-  /** The program ended: v3 has an exit event, v2 a marker. */
+  /** The program ended: v3 has an exit event, v2 a marker. Output dropped and not yet marked is marked first. */
   exit(code: number | null): void {
+    this.markGap();
     if (this.format === 3) this.push('x', String(code ?? -1), false);
     else this.push('m', `exit ${code ?? 'signal'}`, false);
+  }
+
+  /** Say how much output was dropped since the last marker (at the end: no later event would say it). */
+  private markGap(): void {
+    if (this.closed || this.failure !== null || this.droppedBytes === 0) return;
+    const gap = this.droppedBytes;
+    this.droppedBytes = 0;
+    this.enqueue('m', `gap: ${gap} bytes of output not recorded (the disk fell behind)`);
   }
 
   private push(code: CastCode, data: string, droppable: boolean): void {
@@ -123,6 +134,7 @@ export class CastRecorder {
     const size = data.length;
     if (droppable && this.queuedBytes + size > this.maxPending) {
       this.droppedBytes += Buffer.byteLength(data);
+      this.droppedTotal += Buffer.byteLength(data);
       return;
     }
     if (this.droppedBytes > 0 && this.queuedBytes + size <= this.maxPending / 2) {
@@ -189,6 +201,7 @@ export class CastRecorder {
 
   /** Write what is queued and close. Rejects with the write error if the recording failed (e.g. a full disk). */
   async close(): Promise<void> {
+    this.markGap();
     this.closed = true;
     while (this.writing) await this.writing;
     if (this.queue.length > 0) await (this.writing = this.drain());

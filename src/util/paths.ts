@@ -16,6 +16,8 @@ export interface TeleptyPaths {
   daemonLog: string;
   /** One log per detached session host. */
   hostLogDir: string;
+  /** Where recordings go when no file is named (TELEPTY_RECORD_DIR, else `<data dir>/recordings`). */
+  recordDir: string;
 }
 
 /** Paths for this environment; env-paths (platform folders) is loaded only when TELEPTY_HOME is unset. */
@@ -23,14 +25,14 @@ export async function resolvePaths(env: NodeJS.ProcessEnv = process.env): Promis
   const home = env.TELEPTY_HOME;
   if (home) {
     const root = path.resolve(home);
-    return build(root, root, root);
+    return build(root, root, root, env.TELEPTY_RECORD_DIR);
   }
   const { default: envPaths } = await import('env-paths');
   const p = envPaths('telepty', { suffix: '' });
-  return build(p.data, p.config, p.log);
+  return build(p.data, p.config, p.log, env.TELEPTY_RECORD_DIR);
 }
 
-function build(dataDir: string, configDir: string, logDir: string): TeleptyPaths {
+function build(dataDir: string, configDir: string, logDir: string, recordDir: string | undefined): TeleptyPaths {
   return {
     dataDir,
     configDir,
@@ -43,6 +45,7 @@ function build(dataDir: string, configDir: string, logDir: string): TeleptyPaths
     threadsFile: path.join(dataDir, 'threads.json'),
     daemonLog: path.join(logDir, 'daemon.log'),
     hostLogDir: path.join(logDir, 'hosts'),
+    recordDir: recordDir ? path.resolve(recordDir) : path.join(dataDir, 'recordings'),
   };
 }
 

@@ -172,6 +172,7 @@ export class SessionRegistry {
       lastInjectFrom: e.lastFrom,
       lastInjectReplyTo: e.lastReplyTo,
       alias: null,
+      recording: e.recording ?? null,
     };
   }
 
@@ -309,6 +310,7 @@ export class SessionRegistry {
     e.bracketedPaste = s.bracketed_paste;
     e.altScreen = s.alt_screen;
     e.directViewers = 0;
+    e.recording = s.recording ?? null;
     const last = Date.parse(s.last_activity_at);
     if (Number.isFinite(last)) e.lastActivityAt = last;
   }
@@ -353,6 +355,7 @@ export class SessionRegistry {
     if (s.bracketed_paste !== undefined) e.bracketedPaste = s.bracketed_paste;
     if (s.alt_screen !== undefined) e.altScreen = s.alt_screen;
     if (s.direct_viewers !== undefined) e.directViewers = s.direct_viewers;
+    if (s.recording !== undefined) e.recording = s.recording;
     if (s.cols !== undefined && s.rows !== undefined) {
       e.cols = s.cols;
       e.rows = s.rows;
@@ -366,6 +369,7 @@ export class SessionRegistry {
     e.exitedAt = this.deps.now();
     e.link = null;
     e.directViewers = 0;
+    e.recording = null;
     this.hostBack(e);
     this.deps.events.emit('session_exit', { session_id: e.id, exit_code: code, reason });
     for (const w of e.exitWaiters.splice(0)) w(code);

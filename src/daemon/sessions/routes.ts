@@ -1,4 +1,4 @@
-import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, registerSessionOp, renameSessionOp, spawnSessionOp } from '../../protocol/operations.js';
+import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, recordSessionOp, registerSessionOp, renameSessionOp, spawnSessionOp } from '../../protocol/operations.js';
 import { routeFor, type Route } from '../http/router.js';
 import type { Sessions } from './service.js';
 
@@ -15,5 +15,6 @@ export function sessionRoutes(sessions: Sessions): Route[] {
     routeFor(renameSessionOp, async ({ new_id }, ctx) => ({ body: await sessions.rename(ctx.params.id, new_id) })),
     routeFor(killSessionOp, async ({ wait }, ctx) => ({ body: await sessions.kill(ctx.params.id, { wait }) })),
     routeFor(readScreenOp, async (q, ctx) => ({ body: await sessions.screen(ctx.params.id, q) })),
+    routeFor(recordSessionOp, async (action, ctx) => ({ body: await sessions.record(ctx.params.id, action) })),
   ];
 }

@@ -5,6 +5,8 @@ import { TeleptyError } from '../../protocol/errors.js';
 import { assertNewSessionId } from '../../protocol/ids.js';
 import { DEFAULT_COLS, DEFAULT_ROWS, SPAWN_LIMITS, type KillResponse, type RenameResponse, type ScreenQuery, type ScreenSnapshot, type SessionObject, type SpawnRequest, type SpawnResponse } from '../../protocol/session.js';
 import { expectObject, optInt, optString } from '../../protocol/validate.js';
+import type { RecordAction, RecordResponse } from '../../protocol/recording.js';
+import { resolveRecordSpec } from '../../util/recording-file.js';
 import type { TeleptyConfig } from '../../util/config.js';
 import type { Logger } from '../../util/log.js';
 import { sleep, withTimeout } from '../../util/async.js';
@@ -98,6 +100,7 @@ export class Sessions {
       homeDir: os.homedir(),
       spawnTimeoutMs: timings.spawnTimeoutMs,
       channels,
+      recordDir: config.paths.recordDir,
     });
   }
 
@@ -308,6 +311,16 @@ export class Sessions {
     const code = await exited;
     this.registry.remove(e);
     return { success: true, id: e.id, status: 'killed', exit_code: code };
+  }
+
+  /** Start or stop a running session's recording (issue 22): its host opens or closes the file. */
+  async record(id: unknown, req: RecordAction): Promise<RecordResponse> {
+    await this.registry.whenHostsBack();
+    const e = this.registry.requireConnected(id);
+    const args = req.action === 'stop' ? { action: 'stop' as const } : { action: 'start' as const, record: await resolveRecordSpec(req.record, this.deps.config.paths.recordDir, e.id, new Date(this.deps.now())) };
+    const result = await e.link.request('record', args, this.deps.timings.screenTimeoutMs);
+    e.recording = result.recording;
+    return { session_id: e.id, ...result };
   }
 
   async screen(id: unknown, q: ScreenQuery): Promise<ScreenSnapshot> {

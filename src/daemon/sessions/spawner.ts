@@ -7,6 +7,8 @@ import { TeleptyError } from '../../protocol/errors.js';
 import { deriveSessionId } from '../../protocol/ids.js';
 import type { SpawnRequest } from '../../protocol/session.js';
 import { DEFAULT_TERM, type HostSpec } from '../../protocol/host-spec.js';
+import type { RecordSpec } from '../../protocol/recording.js';
+import { resolveRecordSpec } from '../../util/recording-file.js';
 import { sessionEnv } from '../../util/session-env.js';
 import { checkCwd, resolveCommand } from '../../util/command.js';
 import { ensureDir } from '../../util/files.js';
@@ -47,6 +49,24 @@ export interface SpawnerDeps {
   channels: HostChannels;
   /** The host program (default: the bundled session host); tests give a stand-in that reads the same spec. */
   hostMain?: string;
+  /** Where `spawn --record` without a file records (paths.recordDir). */
+  recordDir?: string;
+}
+
+/**
+ * The recording a spawn asks for, with its defaults, checked before anything starts: a file that exists is refused
+ * (a recording never overwrites one).
+ */
+async function recordSpecFor(req: SpawnRequest, id: string, dir: string | undefined): Promise<RecordSpec | undefined> {
+  if (!req.record) return undefined;
+  if (!req.record.file && !dir) throw new TeleptyError('INVALID_FIELD', 'no recordings folder is configured: name the file', { field: 'record' });
+  const spec = await resolveRecordSpec(req.record, dir ?? '/', id, new Date());
+  const exists = await fs.lstat(spec.file).then(
+    () => true,
+    () => false,
+  );
+  if (exists) throw new TeleptyError('CONFLICT', `${spec.file} exists already: a recording never overwrites a file`, { file: spec.file });
+  return spec;
 }
 
 async function logTail(file: string): Promise<string> {
@@ -100,6 +120,7 @@ export class Spawner {
   }
 
   private async startHost(id: string, instance: string, file: string, req: SpawnRequest, cwd: string, env: NodeJS.ProcessEnv): Promise<SessionEntry> {
+    const record = await recordSpecFor(req, id, this.deps.recordDir);
     const spec: HostSpec = {
       session_id: id,
       id_flexible: false,
@@ -115,6 +136,7 @@ export class Spawner {
       rows: req.rows,
       term: DEFAULT_TERM,
       ...(req.request_id ? { spawn_request_id: req.request_id } : {}),
+      ...(record ? { record } : {}),
     };
     await ensureDir(this.deps.hostLogDir);
     const logFile = path.join(this.deps.hostLogDir, `${id}.log`);

@@ -1,0 +1,116 @@
+// Recording cost (issue 22): 40 MB through `cat` in a session, recorded (asciicast v2, the default) and not, in
+// the same run. Clock as in throughput.bench.mjs: from the Enter that starts the cat to session_exit on the bus
+// (the host reports it once every byte went through its terminal model; the recorder writes off that path).
+// Also: whether the recording kept every byte (its `o` events' bytes) or dropped some to a marked gap.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { benchHome, printRows, record } from './lib.mjs';
+
+const require = createRequire(import.meta.url);
+const WebSocket = require('ws');
+const SIZE = 40 * 1000 * 1000;
+const FILE = path.join(os.tmpdir(), `telepty-bench-record-40mb-${process.pid}.txt`);
+const COLS = 120;
+const ROWS = 40;
+/** Interleaved rounds (plain, recorded, plain, …): this VM drifts by a third within minutes; each pair is compared. */
+const ROUNDS = 5;
+/** After the exit, the host finishes the file: the bench waits (bounded) for its last line before reading it. */
+const FILE_DONE_WAIT_MS = 20_000;
+
+function makeFile() {
+  const line = (i) => `${Buffer.from(`line ${i} `.repeat(12)).toString('base64').slice(0, 119)}\n`;
+  const parts = [];
+  let n = 0;
+  for (let i = 0; n < SIZE; i++) {
+    const l = line(i);
+    parts.push(l);
+    n += l.length;
+  }
+  const text = parts.join('').slice(0, SIZE);
+  writeFileSync(FILE, text);
+  // What the terminal delivers of the file: its ONLCR puts a \r before every \n (the Enter's echo comes on top).
+  return SIZE + text.split('\n').length - 1;
+}
+
+const open = (url) =>
+  new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+
+async function run(h, port, id, castFile) {
+  h.cli(['spawn', '--id', id, '--cols', String(COLS), '--rows', String(ROWS), ...(castFile ? ['--record', castFile] : []), '--', 'sh', '-c', `read go; cat ${FILE}`]);
+  const bus = await open(`ws://127.0.0.1:${port}/api/bus?kind=session_exit&target=${id}`);
+  const exited = new Promise((r) => bus.once('message', r));
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = performance.now();
+  execFileSync('curl', ['-s', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', `http://127.0.0.1:${port}/api/sessions/${id}/submit`]);
+  await exited;
+  const seconds = (performance.now() - t0) / 1000;
+  bus.close();
+  return { seconds };
+}
+
+/** The recording's output bytes and gap markers, once its exit marker is written. */
+async function recorded(castFile) {
+  const deadline = Date.now() + FILE_DONE_WAIT_MS;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = readFileSync(castFile, 'utf8');
+    if (text.trimEnd().endsWith('"exit 0"]')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  let bytes = 0;
+  let gaps = 0;
+  for (const line of text.split('\n').slice(1)) {
+    if (!line) continue;
+    const [, code, data] = JSON.parse(line);
+    if (code === 'o') bytes += Buffer.byteLength(data);
+    else if (code === 'm' && data.startsWith('gap:')) gaps++;
+  }
+  return { bytes, gaps, fileBytes: statSync(castFile).size };
+}
+
+process.on('exit', () => rmSync(FILE, { force: true }));
+const mbps = (s) => SIZE / 1e6 / s;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const DELIVERED = makeFile();
+const h = benchHome();
+const rows = [];
+try {
+  h.cli(['daemon', 'start']);
+  const port = JSON.parse(readFileSync(path.join(h.home, 'daemon.json'), 'utf8')).port;
+  const plain = [];
+  const rec = [];
+  const kept = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    plain.push((await run(h, port, `plain-${i}`, null)).seconds);
+    const castFile = path.join(h.home, `rec-${i}.cast`);
+    rec.push((await run(h, port, `rec-${i}`, castFile)).seconds);
+    kept.push(await recorded(castFile));
+    rmSync(castFile, { force: true });
+    process.stderr.write(`  round ${i + 1}/${ROUNDS}: plain ${plain[i].toFixed(2)} s, recorded ${rec[i].toFixed(2)} s (kept ${(kept[i].bytes / 1e6).toFixed(1)} MB, ${kept[i].gaps} gaps)\n`);
+  }
+  // Each recorded run against the plain run just before it, then the median: drift between rounds cancels out.
+  const cost = median(rec.map((s, i) => s / plain[i] - 1));
+  const k = kept[Math.floor(ROUNDS / 2)];
+  rows.push({ name: '40 MB through cat, not recorded', value: `${mbps(median(plain)).toFixed(1)} MB/s (${median(plain).toFixed(2)} s)`, ratio: '', target: '', mb_s: mbps(median(plain)) });
+  rows.push({
+    name: '40 MB through cat, recorded (asciicast v2)',
+    value: `${mbps(median(rec)).toFixed(1)} MB/s; recording kept ${k.bytes >= DELIVERED ? 'every byte' : `${k.bytes} of ${DELIVERED} bytes`} (${(k.bytes / 1e6).toFixed(1)} MB with the terminal's \\r; ${k.gaps} gap markers), file ${(k.fileBytes / 1e6).toFixed(1)} MB`,
+    ratio: `${Math.abs(cost * 100).toFixed(1)}% ${cost >= 0 ? 'slower' : 'faster'} than not recorded (median of rounds)`,
+    target: '< 5 %',
+    mb_s: mbps(median(rec)),
+    cost_pct: cost * 100,
+    kept_bytes: k.bytes,
+    gaps: k.gaps,
+  });
+} finally {
+  h.cleanup();
+}
+printRows('Recording', rows);
+record('record', rows);

@@ -1,0 +1,98 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { connect } from '../client/daemon-client.js';
+import { TeleptyError } from '../protocol/errors.js';
+import { assertSessionId } from '../protocol/ids.js';
+import { recordSessionOp } from '../protocol/ops/recording.js';
+import { printJson, printLine } from '../ui/print.js';
+import { loadConfig } from '../util/config.js';
+import { isErrno } from '../util/files.js';
+import { examples } from './command-module.js';
+import { castFormatOption, type RecordFlags } from './record-options.js';
+
+interface RecordOptions extends Pick<RecordFlags, 'castFormat' | 'recordInput'> {
+  stop?: boolean;
+  file?: string;
+  list?: boolean;
+  json?: boolean;
+}
+
+/** A recording in the recordings folder, as `record --list` shows it. */
+export interface RecordingFile {
+  file: string;
+  bytes: number;
+  modified_at: string;
+}
+
+/** The `.cast` files of `dir`, newest first (none when it does not exist yet). */
+export async function listRecordings(dir: string): Promise<RecordingFile[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
+  const out: RecordingFile[] = [];
+  for (const name of names.filter((n) => n.endsWith('.cast'))) {
+    const file = path.join(dir, name);
+    const st = await fs.stat(file).catch((err: unknown) => {
+      // Removed between the listing and now: not listed.
+      if (isErrno(err, 'ENOENT')) return null;
+      throw err;
+    });
+    if (st?.isFile()) out.push({ file, bytes: st.size, modified_at: st.mtime.toISOString() });
+  }
+  return out.sort((a, b) => b.modified_at.localeCompare(a.modified_at) || a.file.localeCompare(b.file));
+}
+
+function humanSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+async function list(json: boolean): Promise<void> {
+  const { paths } = await loadConfig();
+  const files = await listRecordings(paths.recordDir);
+  if (json) return printJson(files);
+  if (files.length === 0) return printLine(`no recordings in ${paths.recordDir}`);
+  for (const f of files) printLine(`${humanSize(f.bytes).padStart(9)}  ${f.modified_at.slice(0, 19).replace('T', ' ')}  ${f.file}`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('record')
+    .description("start or stop recording a running session (asciicast), or list the recordings folder's files")
+    .argument('[id]', 'the session')
+    .option('--stop', 'stop the recording under way')
+    .option('--file <file>', 'record to this file (default: <recordings dir>/<id>-<UTC time>.cast)')
+    .option('--cast-format <n>', 'asciicast version: 2 (default) or 3', castFormatOption)
+    .option('--record-input', 'record keystrokes too (`i` events; they may hold secrets)')
+    .option('--list', 'list the recordings (size, time, file)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples(['telepty record dev-001', 'telepty record dev-001 --file ~/night.cast --cast-format 3', 'telepty record dev-001 --stop', 'telepty record --list']))
+    .action(async (id: string | undefined, opts: RecordOptions) => {
+      if (opts.list) return list(Boolean(opts.json));
+      if (id === undefined) throw new TeleptyError('INVALID_FIELD', 'name the session to record (or --list the recordings)');
+      const sid = assertSessionId(id);
+      if (opts.stop && (opts.file !== undefined || opts.castFormat !== undefined || opts.recordInput)) {
+        throw new TeleptyError('INVALID_FIELD', '--stop takes no --file, --cast-format or --record-input');
+      }
+      const body = opts.stop
+        ? { action: 'stop' as const }
+        : {
+            action: 'start' as const,
+            ...(opts.file !== undefined ? { file: path.resolve(opts.file) } : {}),
+            ...(opts.castFormat !== undefined ? { format: opts.castFormat } : {}),
+            ...(opts.recordInput ? { input: true } : {}),
+          };
+      const client = await connect();
+      const result = await client.call(recordSessionOp, { params: { id: sid }, body });
+      if (opts.json) return printJson(result);
+      if (result.recording) printLine(`recording ${result.session_id} to ${result.recording.file}`);
+      else if (result.files && result.files.length > 0) printLine(`stopped recording ${result.session_id}: ${result.files.join(', ')}${result.dropped_bytes ? ` (${result.dropped_bytes} bytes of output dropped)` : ''}`);
+      else printLine(`${result.session_id} was not being recorded`);
+    });
+}

@@ -1,0 +1,51 @@
+/** What the session host and its recording thread (recorder-worker.ts) tell each other. */
+import type { CastFormat } from '../protocol/asciicast.js';
+
+export type ThreadEvent =
+  /** Output: the next `len` bytes of the batch's `data`. */
+  | { at: number; code: 'o'; len: number }
+  | { at: number; code: 'i' | 'm'; data: string }
+  | { at: number; code: 'r'; cols: number; rows: number }
+  | { at: number; code: 'x'; status: number | null };
+
+export interface ThreadRecorderOptions {
+  file: string;
+  format: CastFormat;
+  cols: number;
+  rows: number;
+  command?: string;
+  title?: string;
+  recordInput: boolean;
+}
+
+export type RecorderRequest = { t: 'open'; at: number; opts: ThreadRecorderOptions } | { t: 'events'; events: ThreadEvent[]; data: Uint8Array } | { t: 'close' };
+
+export type RecorderReply =
+  | { t: 'opened' }
+  | { t: 'failed'; errno: string | null; message: string }
+  | { t: 'acked'; bytes: number }
+  | { t: 'closed'; files: string[]; dropped_bytes: number; error: string | null };
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A message between two threads of one process: its shape is checked at the door, not its every field's meaning. */
+export function isRecorderRequest(v: unknown): v is RecorderRequest {
+  return isObj(v) && ((v.t === 'open' && typeof v.at === 'number' && isObj(v.opts)) || (v.t === 'events' && Array.isArray(v.events) && v.data instanceof Uint8Array) || v.t === 'close');
+}
+
+export function isRecorderReply(v: unknown): v is RecorderReply {
+  if (!isObj(v)) return false;
+  switch (v.t) {
+    case 'opened':
+      return true;
+    case 'failed':
+      return typeof v.message === 'string' && (v.errno === null || typeof v.errno === 'string');
+    case 'acked':
+      return typeof v.bytes === 'number';
+    case 'closed':
+      return Array.isArray(v.files) && v.files.every((f) => typeof f === 'string') && typeof v.dropped_bytes === 'number' && (v.error === null || typeof v.error === 'string');
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,214 @@
+import { StringDecoder } from 'node:string_decoder';
+import { Worker } from 'node:worker_threads';
+import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
+import { isRecorderReply, type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
+
+/** A recording being written: what SessionRecording feeds (raw output bytes, keystrokes, resizes, markers, exit). */
+export interface CastSink {
+  output(data: Buffer): void;
+  input(data: string): void;
+  resize(cols: number, rows: number): void;
+  marker(label: string): void;
+  exit(status: number | null): void;
+  /** Everything written; the files and the output dropped. Rejects when the file could not be written in full. */
+  close(): Promise<{ files: string[]; dropped_bytes: number }>;
+}
+
+/** Opens a recording; rejects with the open's error (errno code kept: EEXIST is a file that exists). */
+export type OpenCast = (opts: ThreadRecorderOptions) => Promise<CastSink>;
+
+/** In the host's own thread (tests, or where no worker can start): CastRecorder with a UTF-8 decoder. */
+export const openInThread: OpenCast = async (opts) => {
+  const rec = await CastRecorder.open(opts);
+  const decoder = new StringDecoder('utf8');
+  return {
+    output: (d) => {
+      const text = decoder.write(d);
+      if (text) rec.output(text);
+    },
+    input: (d) => rec.input(d),
+    resize: (c, r) => rec.resize(c, r),
+    marker: (l) => rec.marker(l),
+    exit: (s) => {
+      const rest = decoder.end();
+      if (rest) rec.output(rest);
+      rec.exit(s);
+    },
+    close: async () => {
+      const rest = decoder.end();
+      if (rest) rec.output(rest);
+      await rec.close();
+      const stats = rec.stats;
+      return { files: stats.files, dropped_bytes: stats.dropped_bytes };
+    },
+  };
+};
+
+/** The writer thread's module: next to this one in dist/host (the bundled host in dist/bundle finds it the same way). */
+const WORKER_URL = new URL('../host/recorder-worker.js', import.meta.url);
+/** Output posted to the thread and not yet taken by it, past which output is dropped (and the gap marked). */
+const MAX_IN_FLIGHT_BYTES = DEFAULT_MAX_PENDING_BYTES;
+/** Events go to the thread in batches this often: a post costs tens of µs, and a flood has thousands of reads a second. */
+const BATCH_MS = 20;
+/** …or at once when this much output is gathered (a batch is one copy into the thread). */
+const BATCH_MAX_BYTES = 1024 * 1024;
+
+class OpenError extends Error {
+  constructor(
+    readonly code: string | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * In a worker thread: the host only gathers each turn's events and posts them once per turn of its event loop (a
+ * copy of the bytes); decoding, JSON and the disk are the thread's. Output the thread has not taken past
+ * MAX_IN_FLIGHT_BYTES is dropped here and marked.
+ */
+class ThreadCast implements CastSink {
+  private events: ThreadEvent[] = [];
+  /** Output of this batch, in order (each `o` event says how many of its bytes are its own). */
+  private chunks: Buffer[] = [];
+  private batchBytes = 0;
+  /** The output event being gathered (chunks read in one turn of the loop are one event). */
+  private open: { at: number; len: number } | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight = 0;
+  private dropped = 0;
+  private droppedTotal = 0;
+  private closed: ((r: RecorderReply & { t: 'closed' }) => void) | null = null;
+  /** The thread failed or ended: nothing more is recorded, and close() says why. */
+  private failure: string | null = null;
+
+  constructor(private readonly worker: Worker) {
+    worker.on('message', (m: unknown) => {
+      if (!isRecorderReply(m)) return;
+      if (m.t === 'acked') this.inFlight -= m.bytes;
+      else if (m.t === 'closed') this.closed?.(m);
+    });
+    worker.on('error', (err) => this.fail(`the recording thread failed: ${err.message}`));
+    worker.on('exit', (code) => this.fail(`the recording thread ended (code ${code})`));
+  }
+
+  private fail(why: string): void {
+    this.failure ??= why;
+    this.closed?.({ t: 'closed', files: [], dropped_bytes: 0, error: this.failure });
+  }
+
+  private post(m: RecorderRequest): void {
+    if (this.failure === null) this.worker.postMessage(m);
+  }
+
+  private schedule(): void {
+    if (this.batchBytes >= BATCH_MAX_BYTES) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), BATCH_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** The output gathered so far becomes an event (before any other event, so the order holds). */
+  private endOutput(): void {
+    if (!this.open) return;
+    this.events.push({ at: this.open.at, code: 'o', len: this.open.len });
+    this.open = null;
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.endOutput();
+    if (this.events.length === 0) return;
+    const data = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    const events = this.events;
+    this.events = [];
+    this.chunks = [];
+    this.batchBytes = 0;
+    this.post({ t: 'events', events, data });
+  }
+
+  private push(ev: ThreadEvent): void {
+    this.endOutput();
+    this.events.push(ev);
+    this.schedule();
+  }
+
+  /** Output dropped since the last marker: said before anything else is recorded (and before the end). */
+  private markGap(): void {
+    if (this.dropped === 0) return;
+    const gap = this.dropped;
+    this.dropped = 0;
+    this.push({ at: Date.now(), code: 'm', data: `gap: ${gap} bytes of output not recorded (the recorder fell behind)` });
+  }
+
+  output(data: Buffer): void {
+    if (this.inFlight + data.length > MAX_IN_FLIGHT_BYTES) {
+      this.dropped += data.length;
+      this.droppedTotal += data.length;
+      return;
+    }
+    if (this.inFlight <= MAX_IN_FLIGHT_BYTES / 2) this.markGap();
+    const now = Date.now();
+    // Chunks within one millisecond are one event: a flood's thousands of reads a second become fewer lines.
+    if (this.open && now - this.open.at >= 1) this.endOutput();
+    if (this.open) this.open.len += data.length;
+    else this.open = { at: now, len: data.length };
+    this.chunks.push(data);
+    this.batchBytes += data.length;
+    this.inFlight += data.length;
+    this.schedule();
+  }
+
+  input(data: string): void {
+    this.push({ at: Date.now(), code: 'i', data });
+  }
+
+  resize(cols: number, rows: number): void {
+    this.push({ at: Date.now(), code: 'r', cols, rows });
+  }
+
+  marker(label: string): void {
+    this.push({ at: Date.now(), code: 'm', data: label });
+  }
+
+  exit(status: number | null): void {
+    this.markGap();
+    this.push({ at: Date.now(), code: 'x', status });
+  }
+
+  async close(): Promise<{ files: string[]; dropped_bytes: number }> {
+    this.markGap();
+    this.flush();
+    const done = new Promise<RecorderReply & { t: 'closed' }>((resolve) => (this.closed = resolve));
+    if (this.failure !== null) throw new Error(this.failure);
+    this.post({ t: 'close' });
+    const r = await done;
+    this.failure ??= 'closed';
+    await this.worker.terminate();
+    if (r.error !== null) throw new Error(r.error);
+    return { files: r.files, dropped_bytes: r.dropped_bytes + this.droppedTotal };
+  }
+}
+
+/** In a worker thread of its own; the open's error as the in-thread open gives it (errno code kept). */
+export const openInWorker: OpenCast = async (opts) => {
+  const worker = new Worker(WORKER_URL);
+  // The thread never keeps the process alive (a wrap whose program ended exits; close() ends the thread first).
+  worker.unref();
+  try {
+    const opened = await new Promise<RecorderReply>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('message', (m: unknown) => (isRecorderReply(m) ? resolve(m) : reject(new Error('the recording thread answered nonsense'))));
+      worker.postMessage({ t: 'open', at: Date.now(), opts } satisfies RecorderRequest);
+    });
+    if (opened.t === 'failed') throw new OpenError(opened.errno, opened.message);
+    if (opened.t !== 'opened') throw new Error('the recording thread did not open the file');
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  return new ThreadCast(worker);
+};
+
