@@ -249,6 +249,7 @@ export class DaemonLink implements HostLink {
     this.attempt = Math.min(this.attempt + 1, 16);
     // ±20% jitter so hosts do not stampede a restarted daemon in lockstep.
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.log.debug(`daemon link: next try in ${delay} ms (base ${base} ms)`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       sleepingLinks.delete(this.wake);

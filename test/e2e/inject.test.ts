@@ -6,7 +6,7 @@ import type { BusEvent } from '../../src/protocol/bus.js';
 import type { InjectResponse, MulticastResult } from '../../src/protocol/inject.js';
 import type { SessionObject } from '../../src/protocol/session.js';
 import { parseJson, runCli } from '../helpers/cli.js';
-import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
+import { daemonPort, postApi, requestApi, subscribeBus } from '../helpers/api.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, NOTHING_MORE_MS, sleep, testEnv, waitFor } from '../helpers/env.js';
 import { FIXTURES, fixtureSession, type Submission } from '../helpers/fixtures.js';
@@ -179,7 +179,10 @@ describe('inject ordering and concurrency', () => {
     const first = await runCli(home, ['inject', 'slow', '--no-wait', '--file', await writePrompt(home, big)]);
     expect(first.exitCode).toBe(0);
     // The long prompt is being typed (the fixture echoes it) when the second one arrives.
-    await waitFor('the long prompt to be typing', async () => (await runCli(home, ['read', 'slow'])).stdout.includes('codex> …'));
+    // Polled through the API, not `telepty read`: a CLI start per poll is slower than the typing window on a
+    // loaded machine, and the prompt could be typed whole between two polls.
+    const port = await daemonPort(home);
+    await waitFor('the long prompt to be typing', async () => JSON.stringify((await requestApi(port, 'GET', '/api/sessions/slow/screen')).json).includes('codex> …'), 10_000, 5);
     const second = await runCli(home, ['inject', 'slow', 'after the long one', '--timeout', '0.2']);
     expect(second.exitCode).toBe(5);
     expect(second.stderr).toMatch(/still queued .* withdrawn \(nothing was typed\)/);
