@@ -3,7 +3,7 @@ import { STATE_DETAIL_MAX_CHARS } from '../protocol/agent-state.js';
 import type { ProgramName } from './programs.js';
 import type { TerminalSignal } from './signals.js';
 import { titleSaysWorking } from './signals.js';
-import { judgeScreen, type ScreenJudgment } from './state-manifest.js';
+import { STATE_MANIFEST, judgeScreen, type ScreenJudgment } from './state-manifest.js';
 
 /**
  * One session's agent state from every kind of evidence, strongest first (issue 19):
@@ -50,7 +50,11 @@ export class AgentStateTracker {
 
   constructor(private readonly opts: StateTrackerOptions) {
     this.settleMs = opts.settleMs ?? SCREEN_IDLE_SETTLE_MS;
-    this.info = { state: 'starting', since: opts.clock.now(), source: null, detail: null, reason: 'the session started' };
+    // A program the manifest has no rules for (a shell, anything else) never shows a state: unknown, not starting.
+    this.info =
+      STATE_MANIFEST[opts.program].rules.length === 0
+        ? { state: 'unknown', since: opts.clock.now(), source: null, detail: null, reason: `no screen rules for ${opts.program}` }
+        : { state: 'starting', since: opts.clock.now(), source: null, detail: null, reason: 'the session started' };
   }
 
   get current(): AgentStateInfo {
