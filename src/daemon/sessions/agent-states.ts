@@ -1,18 +1,8 @@
 import type { AgentState, AgentStateInfo, WaitUntil } from '../../protocol/agent-state.js';
 import type { EventSink } from '../../protocol/events.js';
+import type { StateAnswer } from '../../protocol/ops/state.js';
 import type { SessionObject } from '../../protocol/session.js';
 import type { SessionEntry } from '../target.js';
-
-/** The state answered by `telepty wait` and `telepty state`. */
-export interface StateAnswer {
-  session_id: string;
-  state: AgentState;
-  since: string;
-  source: AgentStateInfo['source'];
-  detail: string | null;
-  reason: string;
-  explain: string[];
-}
 
 interface Waiter {
   until: WaitUntil;
