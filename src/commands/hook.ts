@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { hookReportOp } from '../protocol/ops/state.js';
-import { hookReportOf } from '../terminal/agent-hooks.js';
-import { PROGRAMS, type ProgramName } from '../terminal/programs.js';
 import { sessionIdFromEnv } from '../util/config.js';
 
 /**
@@ -12,10 +10,6 @@ import { sessionIdFromEnv } from '../util/config.js';
 const HOOK_REPORT_TIMEOUT_MS = 2_000;
 /** A hook's JSON is small (a prompt at most); more than this is not read. */
 const HOOK_INPUT_MAX_BYTES = 2 * 1024 * 1024;
-
-function isProgram(name: string): name is ProgramName {
-  return Object.hasOwn(PROGRAMS, name);
-}
 
 /** The hook's JSON on stdin (none from a terminal), bounded in size and time. */
 async function readInput(): Promise<unknown> {
@@ -50,13 +44,10 @@ async function readInput(): Promise<unknown> {
 async function report(programName: string, event: string, payload: string | undefined): Promise<void> {
   const id = sessionIdFromEnv();
   if (!id) throw new Error('TELEPTY_SESSION_ID is not set: not in a telepty session');
-  if (!isProgram(programName)) throw new Error(`unknown program ${JSON.stringify(programName)}`);
   const input = payload !== undefined ? (JSON.parse(payload) as unknown) : await readInput();
-  const r = hookReportOf(programName, event, input);
-  if (!r) return;
   const client = await connect({ autostart: false });
   if (!client) throw new Error('no telepty daemon runs');
-  await client.call(hookReportOp, { params: { id }, body: r, timeoutMs: HOOK_REPORT_TIMEOUT_MS });
+  await client.call(hookReportOp, { params: { id }, body: { program: programName, event, input }, timeoutMs: HOOK_REPORT_TIMEOUT_MS });
 }
 
 export function register(program: Command): void {

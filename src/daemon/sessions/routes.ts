@@ -19,6 +19,6 @@ export function sessionRoutes(sessions: Sessions): Route[] {
     routeFor(sessionStateOp, async (_req, ctx) => ({ body: await sessions.state.state(ctx.params.id) })),
     routeFor(waitStateOp, async (req, ctx) => ({ body: await sessions.state.wait(ctx.params.id, req) })),
     routeFor(sendKeysOp, async ({ keys }, ctx) => ({ body: await sessions.state.keys(ctx.params.id, keys) })),
-    routeFor(hookReportOp, async (report, ctx) => ({ body: await sessions.state.hook(ctx.params.id, report) })),
+    routeFor(hookReportOp, async (req, ctx) => ({ body: await sessions.state.hook(ctx.params.id, req) })),
   ];
 }

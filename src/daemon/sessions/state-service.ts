@@ -1,7 +1,9 @@
-import type { HookReport } from '../../protocol/agent-state.js';
+import { parseHookReport } from '../../protocol/agent-state.js';
+import { hookReportOf } from '../../terminal/agent-hooks.js';
+import { PROGRAMS, type ProgramName } from '../../terminal/programs.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import type { LinkFeature } from '../../protocol/host-link.js';
-import type { KeysAnswer, StateAnswer, WaitAnswer, WaitRequest } from '../../protocol/ops/state.js';
+import type { HookRequest, KeysAnswer, StateAnswer, WaitAnswer, WaitRequest } from '../../protocol/ops/state.js';
 import type { Logger } from '../../util/log.js';
 import type { HostHandle, SessionEntry } from '../target.js';
 import type { SessionRegistry } from './registry.js';
@@ -37,9 +39,14 @@ export class SessionStateService {
     return { session_id: e.id, keys: r.keys, bytes: r.bytes };
   }
 
-  async hook(id: unknown, report: HookReport): Promise<StateAnswer> {
+  /** A hook's report, mapped for the program (a report that says nothing telepty uses changes nothing). */
+  async hook(id: unknown, req: HookRequest): Promise<StateAnswer> {
     const e = this.withFeature(id, 'hook');
-    await e.link.request('hook', report, this.requestTimeoutMs);
+    if (!Object.hasOwn(PROGRAMS, req.program)) {
+      throw new TeleptyError('INVALID_FIELD', `"program" must be one of ${Object.keys(PROGRAMS).join(', ')}`, { field: 'program' });
+    }
+    const report = hookReportOf(req.program as ProgramName, req.event, req.input);
+    if (report) await e.link.request('hook', parseHookReport(report), this.requestTimeoutMs);
     return this.registry.states.answer(e);
   }
 

@@ -1,8 +1,8 @@
-import { AGENT_STATES, STATE_SOURCES, parseHookReport, parseWaitUntil, type AgentState, type HookReport, type StateSource, type WaitUntil } from '../agent-state.js';
+import { AGENT_STATES, STATE_SOURCES, parseWaitUntil, type AgentState, type StateSource, type WaitUntil } from '../agent-state.js';
 import { TeleptyError } from '../errors.js';
 import { arrayOf, isBoolean, isInteger, isString, nullable, oneOf, shape, type Guard } from '../guard.js';
 import { MAX_KEYS_PER_CALL, MAX_LITERAL_KEY_CHARS } from '../keys.js';
-import { expectObject, optInt } from '../validate.js';
+import { expectObject, optInt, reqString } from '../validate.js';
 import { noInput, operation } from './contract.js';
 
 /** A session's agent state as `telepty state` and `telepty wait` answer it (issue 19). */
@@ -100,12 +100,27 @@ export const sendKeysOp = operation<'/api/sessions/:id/keys', { keys: string[] }
   isAnswer: shape<KeysAnswer>({ session_id: isString, keys: arrayOf(isString), bytes: isInteger }),
 });
 
-/** `POST /api/sessions/:id/hook` (a HookReport): what the program's hook said (`telepty hook`), for its state. */
-export const hookReportOp = operation<'/api/sessions/:id/hook', HookReport, undefined, HookReport, StateAnswer>({
+/** What `telepty hook` sends: the program and event named on the hook's command line, and the hook's JSON as given. */
+export interface HookRequest {
+  program: string;
+  event: string;
+  input: unknown;
+}
+
+export function parseHookRequest(body: unknown): HookRequest {
+  const o = expectObject(body);
+  return { program: reqString(o, 'program', { min: 1, max: 32 }), event: reqString(o, 'event', { min: 1, max: 64 }), input: o.input ?? {} };
+}
+
+/**
+ * `POST /api/sessions/:id/hook` `{program, event, input}`: what the program's hook said (`telepty hook`); the daemon
+ * maps it (terminal/agent-hooks.ts) and hands it to the session's host, whose tracker decides the state.
+ */
+export const hookReportOp = operation<'/api/sessions/:id/hook', HookRequest, undefined, HookRequest, StateAnswer>({
   name: 'sessions.hook',
   method: 'POST',
   path: '/api/sessions/:id/hook',
-  parse: ({ body }) => parseHookReport(body),
+  parse: ({ body }) => parseHookRequest(body),
   isAnswer: isStateAnswer,
 });
 
