@@ -15,6 +15,8 @@ interface SpawnOptions {
   id?: string;
   cwd?: string;
   env?: Record<string, string>;
+  /** False with --no-hooks. */
+  hooks?: boolean;
   cols?: number;
   rows?: number;
   attach?: boolean;
@@ -33,6 +35,7 @@ export function register(program: Command): void {
     .option('--rows <n>', 'terminal height', intOption('--rows', 2, 1000))
     .option('--attach', 'attach to the new session right away (detach with Ctrl-])')
     .option('--json', 'print the session object as JSON')
+    .option('--no-hooks', "add no agent hooks (Claude Code's --settings) to the program: its state comes from its screen only")
     .addHelpText(
       'after',
       examples(['telepty spawn -- claude', 'telepty spawn --id dev-001 --cwd ~/proj -- codex --model o4', 'telepty spawn --env DEBUG=1 --json -- bash', 'telepty spawn --attach -- htop']) +
@@ -50,7 +53,7 @@ export function register(program: Command): void {
         command,
         args,
         cwd: path.resolve(opts.cwd ?? process.cwd()),
-        env: { ...env, ...(opts.env ?? {}) },
+        env: { ...env, ...(opts.env ?? {}), ...(opts.hooks === false ? { TELEPTY_HOOKS: '0' } : {}) },
         cols: opts.cols ?? size.cols,
         rows: opts.rows ?? size.rows,
       });

@@ -23,6 +23,8 @@ export interface HostSpec {
   term: string;
   /** The request id of the spawn that started it (told to the daemon in every hello). */
   spawn_request_id?: string;
+  /** Arguments telepty adds for its hooks (`--settings <file>` for Claude Code): given to the program, not shown as its args. */
+  hook_args?: string[];
 }
 
 /** The terminal type a session gets when its caller's says nothing useful (unset or "dumb"). */
@@ -64,6 +66,7 @@ export function parseHostSpec(value: unknown): HostSpec {
     }
     const file = optString(o, 'file', { min: 1, noNul: true });
     const spawnRequestId = optString(o, 'spawn_request_id', { min: 1 });
+    const hookArgs = optStringArray(o, 'hook_args', 8, { noNul: true });
     return {
       session_id: assertSessionId(o.session_id, '"session_id"'),
       id_flexible: required(optBool(o, 'id_flexible'), 'id_flexible'),
@@ -78,6 +81,7 @@ export function parseHostSpec(value: unknown): HostSpec {
       rows: required(optInt(o, 'rows', 1, SPEC_LIMITS.sizeMax), 'rows'),
       term: reqString(o, 'term', { min: 1 }),
       ...(spawnRequestId !== undefined ? { spawn_request_id: spawnRequestId } : {}),
+      ...(hookArgs !== undefined && hookArgs.length > 0 ? { hook_args: hookArgs } : {}),
     };
   } catch (err) {
     if (err instanceof TeleptyError) {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { EventSink } from '../../protocol/events.js';
@@ -98,6 +99,7 @@ export class Sessions {
       registry: this.registry,
       log,
       hostLogDir: config.paths.hostLogDir,
+      hooksDir: path.join(config.paths.dataDir, 'hooks'),
       env: deps.env,
       homeDir: os.homedir(),
       spawnTimeoutMs: timings.spawnTimeoutMs,
