@@ -24,7 +24,7 @@ import type { SessionEntry, SessionRegistry } from './registry.js';
  */
 const HOST_MAIN = fileURLToPath(new URL('../../bundle/host.cjs', import.meta.url));
 /** The telepty launcher, which the agent hooks of spawned sessions run (`telepty hook`). */
-const TELEPTY_BIN = fileURLToPath(new URL('../../../bin/telepty.js', import.meta.url));
+const LAUNCHER_SCRIPT = fileURLToPath(new URL('../../../bin/telepty.js', import.meta.url));
 /**
  * Node flags for every host (none today). Measured and rejected (README's performance notes):
  * --max-semi-space-size=1 (a host 3 s after a 40 MB flood held ~+11 MB over idle instead of ~+16-19 MB, but steady
@@ -123,7 +123,7 @@ export class Spawner {
       ...(req.request_id ? { spawn_request_id: req.request_id } : {}),
     };
     const hooksDir = this.deps.hooksDir;
-    const hookArgs = !hooksDir ? [] : await agentHookArgs({ args: req.args, env, dir: hooksDir, sessionId: id, telepty: [process.execPath, TELEPTY_BIN] }, programFor(req.command, req.args).name);
+    const hookArgs = !hooksDir ? [] : await agentHookArgs({ args: req.args, env, dir: hooksDir, sessionId: id, telepty: [process.execPath, LAUNCHER_SCRIPT] }, programFor(req.command, req.args).name);
     if (hookArgs.length > 0) spec.hook_args = hookArgs;
     await ensureDir(this.deps.hostLogDir);
     const logFile = path.join(this.deps.hostLogDir, `${id}.log`);
