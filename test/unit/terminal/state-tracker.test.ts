@@ -107,4 +107,9 @@ describe('agent state from evidence', () => {
     expect(states()).toEqual(['working/screen', 'exited/screen']);
     expect(t.explain()[0]).toMatch(/^exited since/);
   });
+
+  it('is unknown, not starting, for a program with no screen rules (a shell)', () => {
+    const t = new AgentStateTracker({ program: 'shell', clock: manualClock(), onChange: () => undefined });
+    expect(t.current).toMatchObject({ state: 'unknown', source: null });
+  });
 });
