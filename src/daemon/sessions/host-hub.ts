@@ -211,7 +211,8 @@ export class HostLinkConnection {
       registry.detachHost(entry, handle);
       return;
     }
-    handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id, features: [...LINK_FEATURES] });
+    // Features are told only to a host that announced its own (an older host is sent the welcome it knows).
+    handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id, ...(msg.features ? { features: [...LINK_FEATURES] } : {}) });
     if (msg.session.spawn_request_id !== undefined) this.deps.spawnedBy?.(msg.session.spawn_request_id, entry);
     registry.hostReady(entry);
     if (entry.killPending) handle.send({ type: 'kill', reason: 'the session was killed while its host was away' });
