@@ -39,7 +39,7 @@ export interface TableOptions {
 
 /**
  * The sessions as a table that fits the terminal: COMMAND and CWD are cut with an ellipsis (a path from its start,
- * so its last folders stay), then CLIENTS, TYPE, IDLE, CWD and STATE are dropped in that order. Arguments are quoted as a
+ * so its last folders stay), then CLIENTS, TYPE, IDLE, CWD and STATE are dropped in that order (STATE is shown when a session has a state to tell: not only unknown or exited). Arguments are quoted as a
  * shell would need them. The session you are in, when listed, is marked with `*` in a first column.
  */
 export async function renderTable(sessions: (SessionObject & { machine?: string; reachable?: boolean })[], opts: TableOptions): Promise<string[]> {
@@ -58,8 +58,9 @@ export async function renderTable(sessions: (SessionObject & { machine?: string;
       text: statusText,
       paint: (s, t) => (!paint ? t : s.reachable === false ? paint.red(t) : s.status === 'connected' ? paint.green(t) : s.status === 'disconnected' ? paint.yellow(t) : paint.dim(t)),
     },
-    // The agent's state (issue 19), when the daemon reports it (older daemons do not): dropped last.
-    ...(sessions.some((s) => s.state !== undefined)
+    // The agent's state (issue 19), when some session has one to tell (older daemons report none; a shell or any
+    // program without rules is `unknown`, an exited one says so in STATUS): dropped last.
+    ...(sessions.some((s) => s.state !== undefined && s.state !== 'unknown' && s.state !== 'exited')
       ? [
           {
             key: 'state',
