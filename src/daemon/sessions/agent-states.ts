@@ -87,7 +87,8 @@ export class AgentStates {
       state: info.state,
       previous: prev.state,
       since: new Date(info.since).toISOString(),
-      source: info.source,
+      // Not `source`: the bus envelope's `source` is the sender (the daemon).
+      state_source: info.source,
       detail: info.detail,
       reason: info.reason,
     });

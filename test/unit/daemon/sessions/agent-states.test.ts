@@ -42,6 +42,9 @@ describe('agent states in the daemon', () => {
       ['blocked', 'blocked', 'Another?'],
     ]);
     expect(events.every((x) => x.kind === 'session.state' && x.fields.session_id === 'agent')).toBe(true);
+    // `source` is the bus envelope's (the sender): the evidence is `state_source`.
+    expect(events[0]?.fields).toMatchObject({ state_source: 'screen', since: new Date(5_000).toISOString(), reason: 'rule idle' });
+    expect(events[0]?.fields.source).toBeUndefined();
   });
 
   it('answers a wait at once when reached, on the change otherwise, null at its bound; any-change needs a change', async () => {
