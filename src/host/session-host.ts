@@ -127,7 +127,11 @@ export class SessionHost {
         program: () => program,
         lastOutputAt: () => this.lastOutput,
       },
-      (m) => this.link.send(m),
+      (m) => {
+        // Working before the result is sent: a caller that waits for idle next never sees the idle before the turn.
+        if (m.type === 'inject_result' && m.status === 'submitted') this.agentState.tracker.submitted();
+        return this.link.send(m);
+      },
       deps.timings,
       (held) => this.pty.write(held),
       this.now,

@@ -100,6 +100,16 @@ export class AgentStateTracker {
     }
   }
 
+  /**
+   * The host proved a prompt it typed was submitted. With hooks, the turn is working from now: the program's own
+   * UserPromptSubmit report takes a process start to arrive, and `inject && wait --until idle` must not see the idle
+   * from before the turn. (Without hooks the screen shows the turn within a judgment; nothing is assumed.)
+   */
+  submitted(): void {
+    if (!this.hooksSeen || this.info.state !== 'idle') return;
+    this.set('working', 'hook', null, 'a prompt was submitted (its UserPromptSubmit hook follows)');
+  }
+
   /** A signal the scanner found in the program's output. */
   signal(sig: TerminalSignal): void {
     if (this.info.state === 'exited') return;

@@ -93,6 +93,11 @@ describe('agent state (issue 19)', () => {
     // The session's shown args stay the user's: the settings file is telepty's own.
     expect((await listSessions(home))[0]?.args).toEqual([FIXTURE]);
 
+    // inject, then wait for idle at once: the wait must not end on the idle from before the turn.
+    expect((await runCli(home, ['inject', 'hooked', 'second question'])).exitCode).toBe(0);
+    expect((await runCli(home, ['wait', 'hooked', '--until', 'idle', '--timeout', '20'])).exitCode).toBe(0);
+    expect((await runCli(home, ['read', 'hooked'])).stdout).toContain('answer: second question');
+
     expect((await runCli(home, ['inject', 'hooked', 'a dialog now'])).exitCode).toBe(0);
     const blocked = await waitFor('blocked by the Notification hook', async () => {
       const s = await state(home, 'hooked');

@@ -112,4 +112,17 @@ describe('agent state from evidence', () => {
     const t = new AgentStateTracker({ program: 'shell', clock: manualClock(), onChange: () => undefined });
     expect(t.current).toMatchObject({ state: 'unknown', source: null });
   });
+
+  it('goes working when the host proved a submission, once hooks report (their UserPromptSubmit is late); not without hooks', () => {
+    const { t } = setup();
+    t.screen(IDLE);
+    t.submitted();
+    expect(t.current.state).toBe('idle');
+    t.hook({ event: 'Stop' });
+    t.submitted();
+    expect(t.current).toMatchObject({ state: 'working', source: 'hook' });
+    t.hook({ event: 'UserPromptSubmit' });
+    t.hook({ event: 'Stop' });
+    expect(t.current.state).toBe('idle');
+  });
 });
