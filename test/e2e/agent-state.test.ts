@@ -4,7 +4,8 @@ import type { WaitAnswer, StateAnswer } from '../../src/protocol/ops/state.js';
 import { daemonPort, subscribeBus } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
-import { ROOT, waitFor } from '../helpers/env.js';
+import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
+import { TerminalDriver } from '../helpers/terminal.js';
 import { listSessions, spawnJson } from '../helpers/sessions.js';
 
 const homes = useHomes();
@@ -109,6 +110,23 @@ describe('agent state (issue 19)', () => {
       const s = await state(home, 'hooked');
       return s.state === 'idle' ? s : null;
     });
+  });
+
+  it('wrap adds the hooks too: a wrapped Claude Code-like session reports through them', async () => {
+    const home = homes.newHome();
+    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--id', 'wrapped', '--quiet', '--', 'node', FIXTURE], { env: testEnv(home) });
+    try {
+      await d.waitForText('claude-state-like ready');
+      await stateIs(home, 'wrapped', 'idle');
+      expect((await runCli(home, ['inject', 'wrapped', 'from afar'])).exitCode).toBe(0);
+      await d.waitForText('answer: from afar');
+      await waitFor('idle from the Stop hook', async () => {
+        const s = await state(home, 'wrapped');
+        return s.state === 'idle' && s.source === 'hook' ? s : null;
+      });
+    } finally {
+      d.dispose();
+    }
   });
 
   it('telepty hook prints nothing and exits 0 even when it cannot report', async () => {
