@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WaitAnswer, StateAnswer } from '../../src/protocol/ops/state.js';
-import { daemonPort, subscribeBus } from '../helpers/api.js';
+import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
@@ -76,6 +76,18 @@ describe('agent state (issue 19)', () => {
     expect((await runCli(home, ['wait', 'dlg', '--until', 'idle', '--timeout', '20'])).exitCode).toBe(0);
 
     expect((await runCli(home, ['keys', 'nosuch', 'Enter'])).exitCode).toBe(3);
+    const port = await daemonPort(home);
+    for (const [route, body] of [
+      ['/api/sessions/dlg/wait', { until: 'sleepy' }],
+      ['/api/sessions/dlg/wait', { until: 'idle', timeout_ms: 10_000_000 }],
+      ['/api/sessions/dlg/keys', { keys: [] }],
+      ['/api/sessions/dlg/keys', { keys: 'Enter' }],
+      ['/api/sessions/dlg/hook', { program: 'emacs', event: 'Stop', input: {} }],
+    ] as const) {
+      const r = await postApi(port, route, body);
+      expect(r.status, route).toBe(400);
+      expect(r.json, route).toMatchObject({ code: 'INVALID_FIELD' });
+    }
     expect((await runCli(home, ['wait', 'dlg', '--until', 'sleepy'])).exitCode).toBe(2);
   });
 
