@@ -30,5 +30,9 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'play', summary: 'replay a recording (asciicast) in this terminal', load: () => import('./play.js') },
   { name: 'fleet', summary: 'set up and run a fleet of machines over a NATS hub (init, hub)', load: () => import('./fleet.js') },
   { name: 'mcp', summary: 'serve the sessions to an AI agent as MCP tools over stdio', load: () => import('./mcp.js') },
+  { name: 'wait', summary: "wait until sessions' agents are idle, working, blocked or exited", load: () => import('./wait.js') },
+  { name: 'state', summary: "show a session's agent state and why (--explain)", load: () => import('./state.js') },
+  { name: 'keys', summary: 'send keys by name (Enter, Escape, C-c, Down…) to a session', load: () => import('./keys.js') },
+  { name: 'hook', summary: "report an AI CLI's hook event (run by telepty's own hooks)", load: () => import('./hook.js') },
   { name: 'whoami', summary: 'inside a session: its id, machine and daemon', load: () => import('./whoami.js') },
 ];

@@ -39,7 +39,7 @@ export interface TableOptions {
 
 /**
  * The sessions as a table that fits the terminal: COMMAND and CWD are cut with an ellipsis (a path from its start,
- * so its last folders stay), then CLIENTS, TYPE, IDLE and CWD are dropped in that order. Arguments are quoted as a
+ * so its last folders stay), then CLIENTS, TYPE, IDLE, CWD and STATE are dropped in that order (STATE is shown when a session has a state to tell: not only unknown or exited). Arguments are quoted as a
  * shell would need them. The session you are in, when listed, is marked with `*` in a first column.
  */
 export async function renderTable(sessions: (SessionObject & { machine?: string; reachable?: boolean })[], opts: TableOptions): Promise<string[]> {
@@ -58,6 +58,19 @@ export async function renderTable(sessions: (SessionObject & { machine?: string;
       text: statusText,
       paint: (s, t) => (!paint ? t : s.reachable === false ? paint.red(t) : s.status === 'connected' ? paint.green(t) : s.status === 'disconnected' ? paint.yellow(t) : paint.dim(t)),
     },
+    // The agent's state (issue 19), when some session has one to tell (older daemons report none; a shell or any
+    // program without rules is `unknown`, an exited one says so in STATUS): dropped last.
+    ...(sessions.some((s) => s.state !== undefined && s.state !== 'unknown' && s.state !== 'exited')
+      ? [
+          {
+            key: 'state',
+            header: 'STATE',
+            text: (s: Row) => s.state ?? '-',
+            paint: (s: Row, t: string) => (!paint ? t : s.state === 'blocked' ? paint.red(t) : s.state === 'working' ? paint.cyan(t) : s.state === 'idle' ? paint.green(t) : paint.dim(t)),
+            dropRank: 5,
+          },
+        ]
+      : []),
     { key: 'command', header: 'COMMAND', text: (s) => [s.command, ...s.args].map(shellQuote).join(' '), shrink: { min: 24, from: 'end' } },
     { key: 'cwd', header: 'CWD', text: (s) => homeRelative(s.cwd), shrink: { min: 16, from: 'start' }, dropRank: 4 },
     { key: 'idle', header: 'IDLE', text: (s) => formatDuration(s.idleSeconds), align: 'right', dropRank: 3 },
@@ -70,7 +83,7 @@ export function register(program: Command): void {
   program
     .command('list')
     .alias('ls')
-    .description('list sessions: id, type, status, command, cwd, idle time, attached clients')
+    .description('list sessions: id, type, status, agent state, command, cwd, idle time, attached clients')
     .option('--json', 'print the session objects as a JSON array')
     .option('-q, --quiet', 'print only the ids, one per line (for scripts and shell completion)')
     .option('--no-start', 'do not start the daemon when none runs: list nothing (shell completion uses this)')

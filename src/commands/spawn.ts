@@ -17,6 +17,8 @@ interface SpawnOptions extends RecordFlags {
   id?: string;
   cwd?: string;
   env?: Record<string, string>;
+  /** False with --no-hooks. */
+  hooks?: boolean;
   cols?: number;
   rows?: number;
   attach?: boolean;
@@ -34,7 +36,8 @@ export function register(program: Command): void {
     .option('--cols <n>', 'terminal width', intOption('--cols', 2, 1000))
     .option('--rows <n>', 'terminal height', intOption('--rows', 2, 1000))
     .option('--attach', 'attach to the new session right away (detach with Ctrl-])')
-    .option('--json', 'print the session object as JSON');
+    .option('--json', 'print the session object as JSON')
+    .option('--no-hooks', "add no agent hooks (Claude Code's --settings) to the program: its state comes from its screen only");
   addRecordOptions(cmd)
     .addHelpText(
       'after',
@@ -54,7 +57,7 @@ export function register(program: Command): void {
         command,
         args,
         cwd: path.resolve(opts.cwd ?? process.cwd()),
-        env: { ...env, ...(opts.env ?? {}) },
+        env: { ...env, ...(opts.env ?? {}), ...(opts.hooks === false ? { TELEPTY_HOOKS: '0' } : {}) },
         cols: opts.cols ?? size.cols,
         rows: opts.rows ?? size.rows,
         ...(record ? { record } : {}),

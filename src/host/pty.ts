@@ -21,8 +21,16 @@ export interface PtySpawnOptions {
 }
 
 /** The PTY options of a session's spec (HostSpec): `file` is the resolved executable, when there is one. */
-export function ptyOptionsOf(spec: Omit<PtySpawnOptions, 'command'> & { command: string; file?: string }): PtySpawnOptions {
-  return { command: spec.file ?? spec.command, args: spec.args, cwd: spec.cwd, env: spec.env, cols: spec.cols, rows: spec.rows, term: spec.term };
+export function ptyOptionsOf(spec: Omit<PtySpawnOptions, 'command'> & { command: string; file?: string; hook_args?: string[] }): PtySpawnOptions {
+  return { command: spec.file ?? spec.command, args: withHookArgs(spec.args, spec.hook_args ?? []), cwd: spec.cwd, env: spec.env, cols: spec.cols, rows: spec.rows, term: spec.term };
+}
+
+/** telepty's hook arguments go last, before a `--` if any (a launcher's own options come first). */
+export function withHookArgs(args: readonly string[], hookArgs: readonly string[]): string[] {
+  const out = [...args];
+  const dashes = out.indexOf('--');
+  out.splice(dashes < 0 ? out.length : dashes, 0, ...hookArgs);
+  return out;
 }
 
 /** The one owner of a node-pty child. Everything else in the host talks to this. */

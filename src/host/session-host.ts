@@ -3,18 +3,23 @@ import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import {
   HOST_LINK_VERSION,
   LINK_CLOSE,
+  LINK_FEATURES,
   type DaemonRequest,
   type DaemonToHost,
   type DaemonWelcome,
   type HostHello,
   type HostRequestMap,
   type HostRequestOp,
+  type KeysReply,
   exitCodeOf,
 } from '../protocol/host-link.js';
 import type { HostSpec } from '../protocol/host-spec.js';
+import type { AgentStateInfo } from '../protocol/agent-state.js';
 import { VIEWER_CLOSE, type ViewerClientMessage } from '../protocol/viewer.js';
 import type { ViewerHandoff } from '../protocol/viewer-handoff.js';
+import { parseKeys } from '../protocol/keys.js';
 import { programFor } from '../terminal/programs.js';
+import { AgentStateSink } from './agent-state-sink.js';
 import type { ScreenModes } from '../terminal/screen.js';
 import type { Logger } from '../util/log.js';
 import { DirectViewers } from './direct-viewers.js';
@@ -61,6 +66,10 @@ export class SessionHost {
   private readonly viewers: ViewerOutput;
   /** The session's asciicast recording, when one is under way (spec.record, or `telepty record ID`). */
   private readonly recording: SessionRecording;
+  /** The agent's state from hooks, terminal signals and the screen (issue 19). */
+  private readonly agentState: AgentStateSink;
+  /** The optional link parts the daemon takes (its welcome's `features`). */
+  private daemonFeatures = new Set<string>();
   /** Every chunk of output goes to each, in this order. */
   private readonly sinks: readonly OutputSink[];
   private readonly now: () => number;
@@ -121,7 +130,11 @@ export class SessionHost {
         program: () => program,
         lastOutputAt: () => this.lastOutput,
       },
-      (m) => this.link.send(m),
+      (m) => {
+        // Working before the result is sent: a caller that waits for idle next never sees the idle before the turn.
+        if (m.type === 'inject_result' && m.status === 'submitted') this.agentState.tracker.submitted();
+        return this.link.send(m);
+      },
       deps.timings,
       (held) => this.pty.write(held),
       this.now,
@@ -143,7 +156,13 @@ export class SessionHost {
       },
     };
     this.recording = this.makeRecording();
-    this.sinks = [screenSink, ...(deps.sinks ?? []), this.recording, this.viewers];
+    this.agentState = new AgentStateSink({
+      program: program.name,
+      rows: async () => (await this.screen.snapshot({ scrollback: false, ansi: false })).lines,
+      report: (info, explain) => this.reportAgentState(info, explain),
+      log: deps.log,
+    });
+    this.sinks = [screenSink, this.agentState, ...(deps.sinks ?? []), this.recording, this.viewers];
     this.exited = this.pty.exited.then((exit) => this.finish(exit));
     // Output the child wrote before this (held by the PTY) comes first, now that everything above exists.
     this.pty.onData((data) => this.onOutput(data));
@@ -260,13 +279,32 @@ export class SessionHost {
         ...(this.spec.spawn_request_id ? { spawn_request_id: this.spec.spawn_request_id } : {}),
         recording: this.recording.info,
       },
+      features: [...LINK_FEATURES],
     };
+  }
+
+  /** Sent only to a daemon that takes it: an older one closes the link on a message it does not know. */
+  private reportAgentState(info: AgentStateInfo, explain: string[]): void {
+    if (this.daemonFeatures.has('agent_state')) this.link.send({ type: 'agent_state', ...info, explain });
+  }
+
+  /** Keys by tmux name, written as they are (held like a person's keys while an inject job types). */
+  private writeKeys(names: string[]): KeysReply {
+    const strokes = parseKeys(names, { appCursor: this.agentState.appCursor });
+    const bytes = strokes.map((k) => k.bytes).join('');
+    this.deps.log.info(`keys: ${strokes.map((k) => (k.literal ? 'text' : k.name)).join(' ')}`);
+    this.touch();
+    if (!this.injects.hold(bytes)) this.pty.write(bytes);
+    return { keys: strokes.map((k) => (k.literal ? 'text' : k.name)), bytes: Buffer.byteLength(bytes) };
   }
 
   private onWelcome(w: DaemonWelcome): void {
     if (w.session_id !== this.sessionId) this.deps.log.info(`the daemon knows this session as ${w.session_id}`);
     this.sessionId = w.session_id;
+    this.daemonFeatures = new Set(w.features ?? []);
     this.deps.log.info(`connected to the daemon as ${this.sessionId}`);
+    // A daemon that (re)started learns the agent's state as it is.
+    this.reportAgentState(this.agentState.current, this.agentState.tracker.explain());
     // A daemon that restarted learns of the viewers this host kept serving.
     if (this.direct.count > 0) this.link.send({ type: 'state', direct_viewers: this.direct.count });
     // A recording that started while the link was coming up: the hello may not have said it.
@@ -355,6 +393,11 @@ export class SessionHost {
         return { data: await this.replayScreen() };
       case 'record':
         return serveRecord(this.recording, args as HostRequestMap['record']['args']);
+      case 'keys':
+        if (this.pty.hasExited) throw new TeleptyError('SESSION_EXITED', `session ${this.sessionId} has exited`);
+        return this.writeKeys((args as HostRequestMap['keys']['args']).keys);
+      case 'hook':
+        return { state: this.agentState.hook(args as HostRequestMap['hook']['args']) };
       default:
         throw new TeleptyError('BAD_REQUEST', `unknown host request ${String(op)}`);
     }

@@ -6,6 +6,8 @@ import type { TeleptyConfig } from '../util/config.js';
 import { ensureDir } from '../util/files.js';
 import { createLogger, logLevelFromEnv } from '../util/log.js';
 import { createSessionHost } from './create.js';
+import { agentHookArgs } from '../terminal/agent-hooks.js';
+import { programFor } from '../terminal/programs.js';
 import { LocalOutput } from './local-output.js';
 import type { PtyExit } from './parts.js';
 
@@ -48,7 +50,11 @@ export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions)
   const log = createLogger({ write: (l) => logStream.write(l), level: logLevelFromEnv(env), scope: `wrap ${spec.session_id}` });
   // Output to this terminal never blocks the host (a terminal that stops reading would freeze it): see local-output.ts.
   const local = typeof terminal.fd === 'number' ? new LocalOutput(terminal.fd, () => host.serializeScreen(), log) : null;
-  const host = createSessionHost(spec, {
+  // Claude Code's hooks report the agent's state (issue 19); TELEPTY_HOOKS=0 in the environment turns them off.
+  const hookArgs = process.argv[1]
+    ? await agentHookArgs({ args: spec.args, env: spec.env, dir: path.join(config.paths.dataDir, 'hooks'), sessionId: spec.session_id, telepty: [process.execPath, process.argv[1]] }, programFor(spec.command, spec.args).name)
+    : [];
+  const host = createSessionHost(hookArgs.length > 0 ? { ...spec, hook_args: hookArgs } : spec, {
     config,
     env,
     log,

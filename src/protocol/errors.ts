@@ -32,6 +32,8 @@ export const ERROR_STATUS = {
   PERSIST_FAILED: 507,
   SESSION_DISCONNECTED: 503,
   SESSION_BUSY: 503,
+  /** The session's host is older than the request (`keys`, `hook`): it cannot serve it. */
+  SESSION_UNSUPPORTED: 501,
   SHUTTING_DOWN: 503,
   TIMEOUT: 504,
   SPAWN_TIMEOUT: 504,

@@ -9,6 +9,7 @@ export const DAEMON_EVENT_KINDS = [
   'session_reconnect',
   'session_health',
   'session.idle',
+  'session.state',
 ] as const;
 
 export type DaemonEventKind = (typeof DAEMON_EVENT_KINDS)[number] | (string & {});

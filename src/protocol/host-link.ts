@@ -7,6 +7,7 @@ import type { ErrorBody } from './errors.js';
 import { parseJsonFrame } from './json.js';
 import type { RecordingInfo, RecordSpec } from './recording.js';
 import type { ScreenQuery, ScreenState, SessionType } from './session.js';
+import { isAgentStateInfo, isHookEvent, type AgentStateInfo, type HookReport } from './agent-state.js';
 
 /** What a host answers to a screen request (the daemon adds the session id). */
 export type HostScreen = ScreenState;
@@ -21,6 +22,14 @@ export const HOST_LINK_MAX_PAYLOAD = 64 * 1024 * 1024;
 export const HOST_LINK_VERSION = 3;
 /** The oldest host link a daemon still accepts (a v2 host gets no acks: it never keeps results). */
 export const HOST_LINK_MIN_VERSION = 2;
+
+/**
+ * Optional parts of the link, announced by each end (hello `features`, welcome `features`) without a version bump:
+ * an older daemon ignores the field and is never sent what it does not know, an older host is never asked.
+ * `agent_state`: the host reports its agent's state; `keys` and `hook`: the host serves those requests.
+ */
+export const LINK_FEATURES = ['agent_state', 'keys', 'hook'] as const;
+export type LinkFeature = (typeof LINK_FEATURES)[number];
 
 /** WebSocket close codes on the host link (4000-4999 are application codes). */
 export const LINK_CLOSE = {
@@ -62,6 +71,8 @@ export interface HostHello {
   /** The daemon may pick a unique id if this one is taken (wrap without --id). */
   id_flexible: boolean;
   session: HostSessionInfo;
+  /** The optional parts of the link this host serves (LINK_FEATURES). */
+  features?: string[];
 }
 
 export interface HostStateUpdate {
@@ -129,13 +140,21 @@ export interface InjectJobMeta {
   extra?: Record<string, unknown>;
 }
 
-export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostInjectWritten | HostInjectResult;
+/** The agent's state changed (sent only to a daemon whose welcome lists `agent_state`); `explain` for `state --explain`. */
+export interface HostAgentState extends AgentStateInfo {
+  type: 'agent_state';
+  explain: string[];
+}
+
+export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostInjectWritten | HostInjectResult | HostAgentState;
 
 export interface DaemonWelcome {
   type: 'welcome';
   link_version: number;
   /** The id the daemon knows this host by (differs from the hello's after a rename or a flexible pick). */
   session_id: string;
+  /** The optional parts of the link this daemon takes (LINK_FEATURES). */
+  features?: string[];
 }
 
 export interface DaemonRename {
@@ -202,6 +221,10 @@ export interface HostRequestMap {
   cancel_inject: { args: { inject_id: string }; result: { cancelled: boolean } };
   /** Start a recording (a complete spec) or stop the one under way (issue 22). */
   record: { args: RecordArgs; result: RecordResult };
+  /** Keys by tmux name (protocol/keys.ts), written to the PTY as they are (host feature `keys`). */
+  keys: { args: { keys: string[] }; result: KeysReply };
+  /** A report from the program's hook (`telepty hook`), for the agent state tracker (host feature `hook`). */
+  hook: { args: HookReport; result: { state: AgentStateInfo } };
 }
 
 export type RecordArgs = { action: 'start'; record: RecordSpec } | { action: 'stop' };
@@ -211,6 +234,12 @@ export interface RecordResult {
   recording: RecordingInfo | null;
   files?: string[];
   dropped_bytes?: number;
+}
+
+/** What a host wrote for a `keys` request: each key's name (or `text`) and the bytes' count. */
+export interface KeysReply {
+  keys: string[];
+  bytes: number;
 }
 
 export type HostRequestOp = keyof HostRequestMap;
@@ -283,7 +312,8 @@ function isHelloShape(h: Obj): boolean {
     h.host_instance.length <= 128 &&
     isStr(h.session_id) &&
     isBool(h.id_flexible) &&
-    isHostSessionInfo(h.session)
+    isHostSessionInfo(h.session) &&
+    opt(h.features, isStrArray)
   );
 }
 
@@ -343,6 +373,7 @@ const HOST_MESSAGE_SHAPES: Record<HostToDaemon['type'], (m: Obj) => boolean> = {
   gap: () => true,
   inject_written: (m) => isStr(m.inject_id) && isStr(m.written_at),
   inject_result: isInjectResultShape,
+  agent_state: (m) => isAgentStateInfo(m) && isStrArray(m.explain),
 };
 
 function isInjectJobArgs(a: unknown): a is InjectJobArgs {
@@ -356,6 +387,9 @@ const REQUEST_ARGS: Record<HostRequestOp, (a: unknown) => boolean> = {
   inject: isInjectJobArgs,
   cancel_inject: (a) => isObj(a) && isStr(a.inject_id),
   record: isRecordArgs,
+  keys: (a) => isObj(a) && isStrArray(a.keys),
+  hook: (a) =>
+    isObj(a) && isHookEvent(a.event) && opt(a.prompt, isStr) && opt(a.notification_type, isStr) && opt(a.message, isStr),
 };
 
 function isRequestOp(v: unknown): v is HostRequestOp {
@@ -364,7 +398,7 @@ function isRequestOp(v: unknown): v is HostRequestOp {
 
 /** The fields of each message the daemon sends, by its type. */
 const DAEMON_MESSAGE_SHAPES: Record<DaemonToHost['type'], (m: Obj) => boolean> = {
-  welcome: (m) => isInt(m.link_version) && isStr(m.session_id),
+  welcome: (m) => isInt(m.link_version) && isStr(m.session_id) && opt(m.features, isStrArray),
   rename: (m) => isStr(m.new_id),
   kill: (m) => isStr(m.reason),
   input: (m) => isStr(m.data),
@@ -386,6 +420,8 @@ const REQUEST_RESULTS: { [K in HostRequestOp]: (r: unknown) => r is HostRequestM
     (r.known === undefined || r.known === 'running' || (r.known === 'done' && isHostInjectResult(r.result) && isBool(r.acked))),
   cancel_inject: (r): r is { cancelled: boolean } => isObj(r) && isBool(r.cancelled),
   record: (r): r is RecordResult => isObj(r) && isRecordingOrNull(r.recording) && opt(r.files, isStrArray) && opt(r.dropped_bytes, isInt),
+  keys: (r): r is KeysReply => isObj(r) && isStrArray(r.keys) && isInt(r.bytes),
+  hook: (r): r is { state: AgentStateInfo } => isObj(r) && isAgentStateInfo(r.state),
 };
 
 /** Whether `result` is what a host answers to a request of `op`. */

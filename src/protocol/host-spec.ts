@@ -26,6 +26,8 @@ export interface HostSpec {
   spawn_request_id?: string;
   /** Record the session as an asciicast from its start (spawn/wrap --record). */
   record?: RecordSpec;
+  /** Arguments telepty adds for its hooks (`--settings <file>` for Claude Code): given to the program, not shown as its args. */
+  hook_args?: string[];
 }
 
 /** The terminal type a session gets when its caller's says nothing useful (unset or "dumb"). */
@@ -68,6 +70,7 @@ export function parseHostSpec(value: unknown): HostSpec {
     const file = optString(o, 'file', { min: 1, noNul: true });
     const spawnRequestId = optString(o, 'spawn_request_id', { min: 1 });
     const record = o.record === undefined || o.record === null ? undefined : parseRecordSpec(o.record);
+    const hookArgs = optStringArray(o, 'hook_args', 8, { noNul: true });
     return {
       session_id: assertSessionId(o.session_id, '"session_id"'),
       id_flexible: required(optBool(o, 'id_flexible'), 'id_flexible'),
@@ -83,6 +86,7 @@ export function parseHostSpec(value: unknown): HostSpec {
       term: reqString(o, 'term', { min: 1 }),
       ...(spawnRequestId !== undefined ? { spawn_request_id: spawnRequestId } : {}),
       ...(record !== undefined ? { record } : {}),
+      ...(hookArgs !== undefined && hookArgs.length > 0 ? { hook_args: hookArgs } : {}),
     };
   } catch (err) {
     if (err instanceof TeleptyError) {

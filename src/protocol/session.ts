@@ -1,3 +1,4 @@
+import type { AgentState, StateSource } from './agent-state.js';
 import { TeleptyError } from './errors.js';
 import { assertNewSessionId } from './ids.js';
 import { parseRecordRequest, type RecordingInfo, type RecordRequest } from './recording.js';
@@ -47,6 +48,14 @@ export interface SessionObject {
   alias: null;
   /** The asciicast recording under way (`telepty record`, `spawn --record`), or null (the daemon always says). */
   recording?: RecordingInfo | null;
+  /** The agent's state (issue 19; absent from daemons before it): idle, working, blocked, exited… */
+  state?: AgentState;
+  /** When that state began (ISO). */
+  state_since?: string;
+  /** The evidence that decided it: hook, terminal, screen; null before any. */
+  state_source?: StateSource | null;
+  /** For `blocked`, the question as shown. */
+  state_detail?: string | null;
 }
 
 /** `GET /api/sessions?idle_gt=N` (the seed's filter): only sessions idle for more than N seconds. */

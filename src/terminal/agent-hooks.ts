@@ -105,3 +105,31 @@ export function hookReportOf(program: ProgramName, event: string, input: unknown
   if (name === 'StopFailure') report.message = str(o, 'error') ?? str(o, 'message');
   return report;
 }
+
+/** `TELEPTY_HOOKS=0` in a session's environment (or `spawn --no-hooks`): telepty adds no hooks to its program. */
+export const HOOKS_ENV = 'TELEPTY_HOOKS';
+
+export interface HookedLaunch {
+  args: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  /** Where the settings file is written (the daemon's data, never the user's settings). */
+  dir: string;
+  sessionId: string;
+  /** The argv that runs telepty (`node …/bin/telepty.js`): the hook runs it with `hook <program> <event>`. */
+  telepty: readonly string[];
+}
+
+/**
+ * The arguments that add telepty's hooks to a program: for Claude Code, `--settings <file>` with the hooks (layered
+ * over the user's own settings, whose hooks still run). None for other programs, when turned off, or when the user
+ * gave `--settings` already.
+ */
+export async function agentHookArgs(launch: HookedLaunch, program: ProgramName): Promise<string[]> {
+  if (program !== 'claude' || launch.env[HOOKS_ENV] === '0' || launch.args.includes('--settings')) return [];
+  const [{ promises: fs }, path] = await Promise.all([import('node:fs'), import('node:path')]);
+  await fs.mkdir(launch.dir, { recursive: true, mode: 0o700 });
+  const file = path.join(launch.dir, `${launch.sessionId}.claude-settings.json`);
+  const command = [...launch.telepty, 'hook'].map(quoteArg).join(' ');
+  await fs.writeFile(file, `${JSON.stringify(claudeHookSettings(command), null, 2)}\n`, { mode: 0o600 });
+  return ['--settings', file];
+}

@@ -9,7 +9,9 @@ export type TerminalSignal =
   | { kind: 'notify'; via: 'osc9' | 'osc99' | 'osc777'; text: string }
   | { kind: 'progress'; state: ProgressState; value: number | null }
   | { kind: 'bell' }
-  | { kind: 'alt-screen'; on: boolean };
+  | { kind: 'alt-screen'; on: boolean }
+  /** DECCKM (CSI ?1 h/l): arrow keys must be sent in their application form (`telepty keys`). */
+  | { kind: 'app-cursor'; on: boolean };
 
 /** OSC 9;4 (ConEmu, Windows Terminal, Ghostty): 0 none, 1 value, 2 error, 3 indeterminate, 4 paused. */
 export type ProgressState = 'none' | 'value' | 'error' | 'indeterminate' | 'paused';
@@ -107,6 +109,7 @@ export class SignalScanner {
     if ((final !== 'h' && final !== 'l') || !this.buf.startsWith('?')) return;
     for (const p of this.buf.slice(1).split(';')) {
       if (ALT_SCREEN_MODES.has(p)) out.push({ kind: 'alt-screen', on: final === 'h' });
+      else if (p === '1') out.push({ kind: 'app-cursor', on: final === 'h' });
     }
   }
 

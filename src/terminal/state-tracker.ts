@@ -3,7 +3,7 @@ import { STATE_DETAIL_MAX_CHARS } from '../protocol/agent-state.js';
 import type { ProgramName } from './programs.js';
 import type { TerminalSignal } from './signals.js';
 import { titleSaysWorking } from './signals.js';
-import { judgeScreen, type ScreenJudgment } from './state-manifest.js';
+import { STATE_MANIFEST, judgeScreen, type ScreenJudgment } from './state-manifest.js';
 
 /**
  * One session's agent state from every kind of evidence, strongest first (issue 19):
@@ -50,7 +50,11 @@ export class AgentStateTracker {
 
   constructor(private readonly opts: StateTrackerOptions) {
     this.settleMs = opts.settleMs ?? SCREEN_IDLE_SETTLE_MS;
-    this.info = { state: 'starting', since: opts.clock.now(), source: null, detail: null, reason: 'the session started' };
+    // A program the manifest has no rules for (a shell, anything else) never shows a state: unknown, not starting.
+    this.info =
+      STATE_MANIFEST[opts.program].rules.length === 0
+        ? { state: 'unknown', since: opts.clock.now(), source: null, detail: null, reason: `no screen rules for ${opts.program}` }
+        : { state: 'starting', since: opts.clock.now(), source: null, detail: null, reason: 'the session started' };
   }
 
   get current(): AgentStateInfo {
@@ -94,6 +98,16 @@ export class AgentStateTracker {
         this.exited('hook SessionEnd');
         return;
     }
+  }
+
+  /**
+   * The host proved a prompt it typed was submitted. With hooks, the turn is working from now: the program's own
+   * UserPromptSubmit report takes a process start to arrive, and `inject && wait --until idle` must not see the idle
+   * from before the turn. (Without hooks the screen shows the turn within a judgment; nothing is assumed.)
+   */
+  submitted(): void {
+    if (!this.hooksSeen || this.info.state !== 'idle') return;
+    this.set('working', 'hook', null, 'a prompt was submitted (its UserPromptSubmit hook follows)');
   }
 
   /** A signal the scanner found in the program's output. */

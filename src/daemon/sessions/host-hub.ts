@@ -3,6 +3,7 @@ import {
   HOST_LINK_MIN_VERSION,
   HOST_LINK_VERSION,
   LINK_CLOSE,
+  LINK_FEATURES,
   exitCodeOf,
   isHostRequestResult,
   parseHostMessage,
@@ -210,7 +211,8 @@ export class HostLinkConnection {
       registry.detachHost(entry, handle);
       return;
     }
-    handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id });
+    // Features are told only to a host that announced its own (an older host is sent the welcome it knows).
+    handle.send({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: entry.id, ...(msg.features ? { features: [...LINK_FEATURES] } : {}) });
     if (msg.session.spawn_request_id !== undefined) this.deps.spawnedBy?.(msg.session.spawn_request_id, entry);
     registry.hostReady(entry);
     if (entry.killPending) handle.send({ type: 'kill', reason: 'the session was killed while its host was away' });
@@ -234,6 +236,11 @@ export class HostLinkConnection {
       case 'gap':
         deps.viewers.resync(entry);
         return;
+      case 'agent_state': {
+        const { state, since, source, detail, reason, explain } = msg;
+        deps.registry.states.report(entry, { state, since, source, detail, reason }, explain);
+        return;
+      }
       case 'inject_written':
         deps.injector.onWritten(entry, msg);
         return;

@@ -6,6 +6,7 @@ import { clientCount, type HostHandle, type SessionEntry } from '../target.js';
 import { assertNewSessionId, assertSessionId, uniqueSessionId } from '../../protocol/ids.js';
 import { closeMatches, didYouMean } from '../../util/suggest.js';
 import type { SessionObject } from '../../protocol/session.js';
+import { AgentStates } from './agent-states.js';
 
 export type { HostHandle, SessionEntry, ViewerHandle } from '../target.js';
 export { clientCount } from '../target.js';
@@ -44,7 +45,12 @@ export class SessionRegistry {
   private hostsBack: Promise<void> = Promise.resolve();
   private endHostsWait: (() => void) | null = null;
 
-  constructor(private readonly deps: RegistryDeps) {}
+  /** Each session's agent state as its host reports it (issue 19). */
+  readonly states: AgentStates;
+
+  constructor(private readonly deps: RegistryDeps) {
+    this.states = new AgentStates(deps.events);
+  }
 
   /**
    * After a restart, the hosts of restored sessions whose processes are alive are reconnecting: requests about
@@ -173,6 +179,7 @@ export class SessionRegistry {
       lastInjectReplyTo: e.lastReplyTo,
       alias: null,
       recording: e.recording ?? null,
+      ...this.states.fields(e),
     };
   }
 
@@ -301,6 +308,7 @@ export class SessionRegistry {
   }
 
   private applyHello(e: SessionEntry, hello: HostHello): void {
+    this.states.setFeatures(e, hello.features);
     const s = hello.session;
     if (e.pid !== s.pid) e.pidStart = null;
     e.pid = s.pid;
@@ -372,6 +380,7 @@ export class SessionRegistry {
     e.recording = null;
     this.hostBack(e);
     this.deps.events.emit('session_exit', { session_id: e.id, exit_code: code, reason });
+    this.states.exited(e);
     for (const w of e.exitWaiters.splice(0)) w(code);
     this.deps.changed();
   }

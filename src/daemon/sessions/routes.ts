@@ -1,4 +1,5 @@
 import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, recordSessionOp, registerSessionOp, renameSessionOp, spawnSessionOp } from '../../protocol/operations.js';
+import { hookReportOp, sendKeysOp, sessionStateOp, waitStateOp } from '../../protocol/ops/state.js';
 import { routeFor, type Route } from '../http/router.js';
 import type { Sessions } from './service.js';
 
@@ -16,5 +17,9 @@ export function sessionRoutes(sessions: Sessions): Route[] {
     routeFor(killSessionOp, async ({ wait }, ctx) => ({ body: await sessions.kill(ctx.params.id, { wait }) })),
     routeFor(readScreenOp, async (q, ctx) => ({ body: await sessions.screen(ctx.params.id, q) })),
     routeFor(recordSessionOp, async (action, ctx) => ({ body: await sessions.record(ctx.params.id, action) })),
+    routeFor(sessionStateOp, async (_req, ctx) => ({ body: await sessions.state.state(ctx.params.id) })),
+    routeFor(waitStateOp, async (req, ctx) => ({ body: await sessions.state.wait(ctx.params.id, req) })),
+    routeFor(sendKeysOp, async ({ keys }, ctx) => ({ body: await sessions.state.keys(ctx.params.id, keys) })),
+    routeFor(hookReportOp, async (req, ctx) => ({ body: await sessions.state.hook(ctx.params.id, req) })),
   ];
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { EventSink } from '../../protocol/events.js';
@@ -23,6 +24,7 @@ import { endOrphans, processStartTime } from './orphans.js';
 import { HostChannels } from './host-channels.js';
 import { ViewerHub, type ViewerTimings } from './viewer-hub.js';
 import { LegacyOwners, isLegacySession } from './legacy-owner.js';
+import { SessionStateService } from './state-service.js';
 
 export interface SessionTimings extends HostHubTimings, SweeperTimings, ViewerTimings, InjectorTimings {
   spawnTimeoutMs: number;
@@ -65,6 +67,8 @@ export class Sessions {
   readonly legacy: LegacyOwners;
   /** The IPC channels to the hosts this daemon started (viewers are handed to them). */
   readonly channels: HostChannels;
+  /** Agent state, wait, keys and hook reports (issue 19). */
+  readonly state: SessionStateService;
   private readonly store: SessionStore;
   private readonly spawner: Spawner;
   private sweeper: { stop(): void } | undefined;
@@ -88,6 +92,7 @@ export class Sessions {
       timings.persistDebounceMs,
     );
     this.injector = new Injector({ registry: this.registry, events, log, timings, now, changed: () => this.store.schedule() });
+    this.state = new SessionStateService(this.registry, timings.screenTimeoutMs, log);
     const channels = new HostChannels(log, deps.directViewers);
     this.channels = channels;
     this.viewers = new ViewerHub(timings);
@@ -96,6 +101,7 @@ export class Sessions {
       registry: this.registry,
       log,
       hostLogDir: config.paths.hostLogDir,
+      hooksDir: path.join(config.paths.dataDir, 'hooks'),
       env: deps.env,
       homeDir: os.homedir(),
       spawnTimeoutMs: timings.spawnTimeoutMs,

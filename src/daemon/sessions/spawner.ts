@@ -10,6 +10,8 @@ import { DEFAULT_TERM, type HostSpec } from '../../protocol/host-spec.js';
 import type { RecordSpec } from '../../protocol/recording.js';
 import { resolveRecordSpec } from '../../util/recording-file.js';
 import { sessionEnv } from '../../util/session-env.js';
+import { agentHookArgs } from '../../terminal/agent-hooks.js';
+import { programFor } from '../../terminal/programs.js';
 import { checkCwd, resolveCommand } from '../../util/command.js';
 import { ensureDir } from '../../util/files.js';
 import type { Logger } from '../../util/log.js';
@@ -23,6 +25,8 @@ import type { SessionEntry, SessionRegistry } from './registry.js';
  * module, so the same relative URL finds it.
  */
 const HOST_MAIN = fileURLToPath(new URL('../../bundle/host.cjs', import.meta.url));
+/** The telepty launcher, which the agent hooks of spawned sessions run (`telepty hook`). */
+const LAUNCHER_SCRIPT = fileURLToPath(new URL('../../../bin/telepty.js', import.meta.url));
 /**
  * Node flags for every host (none today). Measured and rejected (README's performance notes):
  * --max-semi-space-size=1 (a host 3 s after a 40 MB flood held ~+11 MB over idle instead of ~+16-19 MB, but steady
@@ -51,6 +55,8 @@ export interface SpawnerDeps {
   hostMain?: string;
   /** Where `spawn --record` without a file records (paths.recordDir). */
   recordDir?: string;
+  /** Where the settings files of telepty's agent hooks are written (issue 19); none are added without it. */
+  hooksDir?: string;
 }
 
 /**
@@ -138,6 +144,9 @@ export class Spawner {
       ...(req.request_id ? { spawn_request_id: req.request_id } : {}),
       ...(record ? { record } : {}),
     };
+    const hooksDir = this.deps.hooksDir;
+    const hookArgs = !hooksDir ? [] : await agentHookArgs({ args: req.args, env, dir: hooksDir, sessionId: id, telepty: [process.execPath, LAUNCHER_SCRIPT] }, programFor(req.command, req.args).name);
+    if (hookArgs.length > 0) spec.hook_args = hookArgs;
     await ensureDir(this.deps.hostLogDir);
     const logFile = path.join(this.deps.hostLogDir, `${id}.log`);
     const log = await fs.open(logFile, 'a', 0o600);

@@ -86,4 +86,15 @@ describe('list table', () => {
     const outside = await renderTable(sessions, { color: false, width: null, current: 'elsewhere' });
     expect(outside[1]).toMatch(/^dev-001\s/);
   });
+
+  it('shows a STATE column when the daemon reports agent states, kept while CLIENTS and TYPE are dropped', async () => {
+    const withState = [session('dev-001', { state: 'blocked', state_detail: 'Do you want to proceed?' }), session('shell', { state: 'unknown', command: 'sh' })];
+    const wide = await renderTable(withState, { color: false, width: null });
+    expect(wide[0]?.split(/\s{2,}/)).toEqual(['ID', 'TYPE', 'STATUS', 'STATE', 'COMMAND', 'CWD', 'IDLE', 'CLIENTS']);
+    expect(wide[1]).toMatch(/connected\s+blocked\s+claude/);
+    const untold = [session('sh', { state: 'unknown', command: 'sh' }), session('old', { state: 'exited', status: 'exited', exit_code: 0 })];
+    expect((await renderTable(untold, { color: false, width: null }))[0]).not.toContain('STATE');
+    const narrow = await renderTable(withState, { color: false, width: 50 });
+    expect(narrow[0]?.split(/\s{2,}/)).toEqual(['ID', 'STATUS', 'STATE', 'COMMAND', 'CWD', 'IDLE']);
+  });
 });

@@ -146,4 +146,27 @@ describe('daemon core', () => {
     expect((await next.sessions.list()).map((s) => [s.id, s.status])).toEqual([['alpha', 'disconnected']]);
     await next.stop();
   });
+
+  it('welcomes a host that announces its link features with its own, and publishes its agent states as session.state', async () => {
+    const { sessions } = core;
+    const host = new FakeLinkHost();
+    host.link = new HostLinkConnection(host, {
+      registry: sessions.registry,
+      viewers: sessions.viewers,
+      injector: sessions.injector,
+      log: new RecordingLogger(),
+      timings: DEFAULT_DAEMON_TIMINGS,
+      onExit: (e) => sessions.onHostExit(e),
+    });
+    hosts.push(host);
+    host.say(linkHello('instance-agent'.padEnd(24, '0'), 'agent', { features: ['agent_state', 'keys', 'hook'] }));
+    await turns();
+    expect(host.ofType('welcome')).toEqual([{ type: 'welcome', link_version: 3, session_id: 'agent', features: ['agent_state', 'keys', 'hook'] }]);
+    host.say({ type: 'agent_state', state: 'blocked', since: 1_000, source: 'screen', detail: 'Do you want to proceed?', reason: 'screen rule claude.dialog', explain: ['e'] });
+    await turns();
+    expect(bus.ofKind('session.state')).toHaveLength(1);
+    const [s] = await sessions.list();
+    expect(s).toMatchObject({ state: 'blocked', state_source: 'screen', state_detail: 'Do you want to proceed?', state_since: new Date(1_000).toISOString() });
+    expect(await sessions.state.state('agent')).toMatchObject({ state: 'blocked', explain: ['e'] });
+  });
 });

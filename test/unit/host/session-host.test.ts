@@ -419,4 +419,44 @@ describe('SessionHost with in-memory parts', () => {
     expect(again).toMatchObject({ ok: true, result: { queued: true } });
     expect(again.ok && (again.result as { known?: string }).known).toBeUndefined();
   });
+
+  it('says hello with its optional link parts and reports agent state only to a daemon that takes it', async () => {
+    const old = rig({ command: 'claude' });
+    expect(old.link.handlers.hello().features).toEqual(['agent_state', 'keys', 'hook']);
+    old.link.welcome('unit-1'); // an older daemon: no features in its welcome
+    old.pty.output('✻ Thinking… (esc to interrupt)');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(old.link.of('agent_state')).toEqual([]);
+
+    const r = rig({ command: 'claude' });
+    r.link.up = true;
+    r.link.handlers.onWelcome({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: 'unit-1', features: ['agent_state'] });
+    expect(r.link.of('agent_state')[0]).toMatchObject({ state: 'starting', source: null });
+    r.pty.output('✻ Thinking… (esc to interrupt)');
+    const working = await waitFor('working', () => r.link.of('agent_state').find((m) => m.state === 'working'));
+    expect(working).toMatchObject({ source: 'screen', reason: 'screen rule claude.spinner' });
+    expect(working.explain).toContain('screen: working by rule claude.spinner');
+    r.pty.exit({ code: 0, signal: null });
+    await r.host.exited;
+    expect(r.link.of('agent_state').at(-1)?.state).toBe('exited');
+  });
+
+  it('writes keys by name to the PTY, in application cursor mode once the program asked for it', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.pty.echo = false;
+    const reply = await r.link.request('keys', { keys: ['Down', 'Enter'] });
+    expect(reply).toMatchObject({ ok: true, result: { keys: ['Down', 'Enter'], bytes: 4 } });
+    expect(r.pty.typed()).toBe('\x1b[B\r');
+    r.pty.output('\x1b[?1h');
+    await r.link.request('keys', { keys: ['Up', 'yes'] });
+    expect(r.pty.typed()).toBe('\x1b[B\r\x1bOAyes');
+  });
+
+  it("takes a hook's report: the state it leads to is the answer", async () => {
+    const r = rig({ command: 'claude' });
+    r.link.welcome('unit-1');
+    const reply = await r.link.request('hook', { event: 'Notification', notification_type: 'permission_prompt', message: 'Claude needs your permission to use Bash' });
+    expect(reply).toMatchObject({ ok: true, result: { state: { state: 'blocked', source: 'hook', detail: 'Claude needs your permission to use Bash' } } });
+  });
 });

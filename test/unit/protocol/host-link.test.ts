@@ -96,3 +96,33 @@ describe('host link guards: every field of every message', () => {
     expect(isHostRequestResult('screen', { cols: 1, rows: 1, cursor: {}, alt_screen: false, bracketed_paste: false, lines: [] })).toBe(false);
   });
 });
+
+describe('host link: agent state, keys and hook (optional parts)', () => {
+  const state = { type: 'agent_state', state: 'blocked', since: 1, source: 'screen', detail: 'Do you want to proceed?', reason: 'screen rule claude.dialog', explain: ['x'] };
+
+  it('takes a whole agent_state message and refuses one with a bad field', () => {
+    expect(parseHostMessage(JSON.stringify(state))).toEqual(state);
+    expect(parseHostMessage(JSON.stringify({ ...state, state: 'sleepy' }))).toBeNull();
+    expect(parseHostMessage(JSON.stringify({ ...state, source: 'guess' }))).toBeNull();
+    const { explain: _explain, ...noExplain } = state;
+    expect(parseHostMessage(JSON.stringify(noExplain))).toBeNull();
+  });
+
+  it('features are optional in hello and welcome, and must be strings when given', () => {
+    expect(parseDaemonMessage(JSON.stringify({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: 'a' }))).not.toBeNull();
+    expect(parseDaemonMessage(JSON.stringify({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: 'a', features: ['agent_state'] }))).not.toBeNull();
+    expect(parseDaemonMessage(JSON.stringify({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: 'a', features: [1] }))).toBeNull();
+  });
+
+  it('checks keys and hook requests and their results', () => {
+    expect(parseDaemonMessage(JSON.stringify({ type: 'request', req_id: 1, op: 'keys', args: { keys: ['Down', 'Enter'] } }))).not.toBeNull();
+    expect(parseDaemonMessage(JSON.stringify({ type: 'request', req_id: 1, op: 'keys', args: { keys: 'Enter' } }))).toBeNull();
+    expect(parseDaemonMessage(JSON.stringify({ type: 'request', req_id: 2, op: 'hook', args: { event: 'Stop' } }))).not.toBeNull();
+    expect(parseDaemonMessage(JSON.stringify({ type: 'request', req_id: 2, op: 'hook', args: { event: 'Lunch' } }))).toBeNull();
+    expect(isHostRequestResult('keys', { keys: ['Enter'], bytes: 1 })).toBe(true);
+    expect(isHostRequestResult('keys', { keys: ['Enter'] })).toBe(false);
+    const { type: _type, explain: _e, ...info } = state;
+    expect(isHostRequestResult('hook', { state: info })).toBe(true);
+    expect(isHostRequestResult('hook', { state: { ...info, state: 'nope' } })).toBe(false);
+  });
+});

@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { claudeHookSettings, codexNotifyArgs, geminiHookSettings, hookReportOf } from '../../../src/terminal/agent-hooks.js';
+import { withHookArgs } from '../../../src/host/pty.js';
+import { agentHookArgs, claudeHookSettings, codexNotifyArgs, geminiHookSettings, hookReportOf, type HookSettings, type HookedLaunch } from '../../../src/terminal/agent-hooks.js';
 
 describe('the hooks telepty adds to AI CLIs', () => {
   it('gives Claude Code one command hook per event, naming program and event, bounded in time', () => {
@@ -34,5 +38,29 @@ describe('the hooks telepty adds to AI CLIs', () => {
     expect(hookReportOf('gemini', 'BeforeModel', {})).toBeNull();
     expect(hookReportOf('codex', 'notify', { type: 'something-else' })).toBeNull();
     expect(hookReportOf('claude', 'Stop', 'not an object')).toEqual({ event: 'Stop' });
+  });
+});
+
+describe('hook arguments for the programs telepty starts', () => {
+  const launch = (over: Partial<HookedLaunch> = {}): HookedLaunch => ({ args: ['--model', 'opus'], env: {}, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'telepty-hooks-')), sessionId: 'dev-1', telepty: ['/usr/bin/node', '/opt/telepty/bin/telepty.js'], ...over });
+
+  it("gives Claude Code --settings with a file of telepty's hooks, written in telepty's folder", async () => {
+    const l = launch();
+    const args = await agentHookArgs(l, 'claude');
+    expect(args).toEqual(['--settings', path.join(l.dir, 'dev-1.claude-settings.json')]);
+    const settings = JSON.parse(fs.readFileSync(args[1] as string, 'utf8')) as HookSettings;
+    expect(settings.hooks.Stop?.[0]?.hooks[0]?.command).toBe('/usr/bin/node /opt/telepty/bin/telepty.js hook claude Stop');
+    expect(Object.keys(settings.hooks)).toEqual(expect.arrayContaining(['UserPromptSubmit', 'Stop', 'StopFailure', 'Notification', 'SessionStart', 'SessionEnd']));
+  });
+
+  it('adds nothing for other programs, with TELEPTY_HOOKS=0, or when the user gave --settings', async () => {
+    expect(await agentHookArgs(launch(), 'codex')).toEqual([]);
+    expect(await agentHookArgs(launch({ env: { TELEPTY_HOOKS: '0' } }), 'claude')).toEqual([]);
+    expect(await agentHookArgs(launch({ args: ['--settings', 'mine.json'] }), 'claude')).toEqual([]);
+  });
+
+  it("puts them last, before a '--'", () => {
+    expect(withHookArgs(['fixture.mjs'], ['--settings', 'f'])).toEqual(['fixture.mjs', '--settings', 'f']);
+    expect(withHookArgs(['-p', '--', 'prompt'], ['--settings', 'f'])).toEqual(['-p', '--settings', 'f', '--', 'prompt']);
   });
 });

@@ -49,4 +49,11 @@ describe('terminal signals in program output', () => {
     expect(titleSaysWorking('✳ Claude Code')).toBe(false);
     expect(titleSaysWorking('bash')).toBe(false);
   });
+
+  it('finds application cursor mode (DECCKM) switched on and off', () => {
+    const s = new SignalScanner();
+    expect(s.scan('\x1b[?1h\x1b[?25l')).toEqual([{ kind: 'app-cursor', on: true }]);
+    expect(s.scan('\x1b[?1l')).toEqual([{ kind: 'app-cursor', on: false }]);
+    expect(s.scan('\x1b[?1049;1h')).toEqual([{ kind: 'alt-screen', on: true }, { kind: 'app-cursor', on: true }]);
+  });
 });

@@ -107,4 +107,22 @@ describe('agent state from evidence', () => {
     expect(states()).toEqual(['working/screen', 'exited/screen']);
     expect(t.explain()[0]).toMatch(/^exited since/);
   });
+
+  it('is unknown, not starting, for a program with no screen rules (a shell)', () => {
+    const t = new AgentStateTracker({ program: 'shell', clock: manualClock(), onChange: () => undefined });
+    expect(t.current).toMatchObject({ state: 'unknown', source: null });
+  });
+
+  it('goes working when the host proved a submission, once hooks report (their UserPromptSubmit is late); not without hooks', () => {
+    const { t } = setup();
+    t.screen(IDLE);
+    t.submitted();
+    expect(t.current.state).toBe('idle');
+    t.hook({ event: 'Stop' });
+    t.submitted();
+    expect(t.current).toMatchObject({ state: 'working', source: 'hook' });
+    t.hook({ event: 'UserPromptSubmit' });
+    t.hook({ event: 'Stop' });
+    expect(t.current.state).toBe('idle');
+  });
 });

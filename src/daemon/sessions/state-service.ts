@@ -1,0 +1,60 @@
+import { parseHookReport } from '../../protocol/agent-state.js';
+import { hookReportOf } from '../../terminal/agent-hooks.js';
+import { PROGRAMS, type ProgramName } from '../../terminal/programs.js';
+import { TeleptyError } from '../../protocol/errors.js';
+import type { LinkFeature } from '../../protocol/host-link.js';
+import type { HookRequest, KeysAnswer, StateAnswer, WaitAnswer, WaitRequest } from '../../protocol/ops/state.js';
+import type { Logger } from '../../util/log.js';
+import type { HostHandle, SessionEntry } from '../target.js';
+import type { SessionRegistry } from './registry.js';
+
+/**
+ * The agent-state operations (issue 19): a session's state, waiting for one, keys for a dialog, and the program's
+ * hook reports (forwarded to the host, whose tracker decides).
+ */
+export class SessionStateService {
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly requestTimeoutMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  async state(id: unknown): Promise<StateAnswer> {
+    await this.registry.whenHostsBack();
+    return this.registry.states.answer(this.registry.require(id));
+  }
+
+  async wait(id: unknown, req: WaitRequest): Promise<WaitAnswer> {
+    await this.registry.whenHostsBack();
+    const e = this.registry.require(id);
+    const reached = await this.registry.states.wait(e, req.until, req.timeout_ms);
+    return { ...this.registry.states.answer(e), reached: reached !== null };
+  }
+
+  async keys(id: unknown, keys: string[]): Promise<KeysAnswer> {
+    await this.registry.whenHostsBack();
+    const e = this.withFeature(id, 'keys');
+    const r = await e.link.request('keys', { keys }, this.requestTimeoutMs);
+    this.log.info(`keys to ${e.id}: ${r.keys.join(' ')} (${r.bytes} bytes)`);
+    return { session_id: e.id, keys: r.keys, bytes: r.bytes };
+  }
+
+  /** A hook's report, mapped for the program (a report that says nothing telepty uses changes nothing). */
+  async hook(id: unknown, req: HookRequest): Promise<StateAnswer> {
+    const e = this.withFeature(id, 'hook');
+    if (!Object.hasOwn(PROGRAMS, req.program)) {
+      throw new TeleptyError('INVALID_FIELD', `"program" must be one of ${Object.keys(PROGRAMS).join(', ')}`, { field: 'program' });
+    }
+    const report = hookReportOf(req.program as ProgramName, req.event, req.input);
+    if (report) await e.link.request('hook', parseHookReport(report), this.requestTimeoutMs);
+    return this.registry.states.answer(e);
+  }
+
+  private withFeature(id: unknown, feature: LinkFeature): SessionEntry & { link: HostHandle } {
+    const e = this.registry.requireConnected(id);
+    if (!this.registry.states.hasFeature(e, feature)) {
+      throw new TeleptyError('SESSION_UNSUPPORTED', `session ${e.id} runs an older telepty host that does not serve ${feature}: start it again with this version`, { id: e.id });
+    }
+    return e;
+  }
+}

@@ -1,0 +1,127 @@
+import { AGENT_STATES, STATE_SOURCES, parseWaitUntil, type AgentState, type StateSource, type WaitUntil } from '../agent-state.js';
+import { TeleptyError } from '../errors.js';
+import { arrayOf, isBoolean, isInteger, isString, nullable, oneOf, shape, type Guard } from '../guard.js';
+import { MAX_KEYS_PER_CALL, MAX_LITERAL_KEY_CHARS } from '../keys.js';
+import { expectObject, optInt, reqString } from '../validate.js';
+import { noInput, operation } from './contract.js';
+
+/** A session's agent state as `telepty state` and `telepty wait` answer it (issue 19). */
+export interface StateAnswer {
+  session_id: string;
+  state: AgentState;
+  /** When this state began (ISO). */
+  since: string;
+  source: StateSource | null;
+  detail: string | null;
+  /** Which evidence decided. */
+  reason: string;
+  /** Every kind of evidence as the host's tracker sees it (`state --explain`). */
+  explain: string[];
+}
+
+export interface WaitAnswer extends StateAnswer {
+  /** False when the wait's bound passed first. */
+  reached: boolean;
+}
+
+/**
+ * One wait request is held at most this long: a client waits longer by asking again (an HTTP request held for
+ * minutes dies in proxies and idle timeouts; 25 s stays under the usual 30 s ones).
+ */
+export const WAIT_MAX_MS = 25_000;
+
+export interface WaitRequest {
+  until: WaitUntil;
+  timeout_ms: number;
+}
+
+export function parseWaitRequest(body: unknown): WaitRequest {
+  const o = expectObject(body);
+  return { until: parseWaitUntil(o.until), timeout_ms: optInt(o, 'timeout_ms', 0, WAIT_MAX_MS) ?? WAIT_MAX_MS };
+}
+
+export function parseKeysRequest(body: unknown): { keys: string[] } {
+  const o = expectObject(body);
+  const keys = o.keys;
+  if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_KEYS_PER_CALL) {
+    throw new TeleptyError('INVALID_FIELD', `"keys" must be a list of 1-${MAX_KEYS_PER_CALL} key names (Enter, Escape, C-c, Up, Down, Tab…) or short texts`, { field: 'keys' });
+  }
+  for (const k of keys) {
+    if (typeof k !== 'string' || k.length === 0 || k.length > MAX_LITERAL_KEY_CHARS || k.includes('\0')) {
+      throw new TeleptyError('INVALID_FIELD', `each of "keys" must be a key name or a text of 1-${MAX_LITERAL_KEY_CHARS} characters without NUL`, { field: 'keys' });
+    }
+  }
+  return { keys: keys as string[] };
+}
+
+const isStateAnswerShape = {
+  session_id: isString,
+  state: oneOf(...AGENT_STATES),
+  since: isString,
+  source: nullable(oneOf(...STATE_SOURCES)),
+  detail: nullable(isString),
+  reason: isString,
+  explain: arrayOf(isString),
+};
+
+export const isStateAnswer: Guard<StateAnswer> = shape<StateAnswer>(isStateAnswerShape);
+
+/** `GET /api/sessions/:id/state`: the agent's state, with what decided it. */
+export const sessionStateOp = operation({
+  name: 'sessions.state',
+  method: 'GET',
+  path: '/api/sessions/:id/state',
+  parse: noInput,
+  isAnswer: isStateAnswer,
+});
+
+/** `POST /api/sessions/:id/wait` `{until, timeout_ms?}`: answered once the state is reached, or when the bound passes. */
+export const waitStateOp = operation<'/api/sessions/:id/wait', { until: WaitUntil; timeout_ms?: number }, undefined, WaitRequest, WaitAnswer>({
+  name: 'sessions.wait',
+  method: 'POST',
+  path: '/api/sessions/:id/wait',
+  parse: ({ body }) => parseWaitRequest(body),
+  isAnswer: shape<WaitAnswer>({ ...isStateAnswerShape, reached: isBoolean }),
+});
+
+export interface KeysAnswer {
+  session_id: string;
+  /** Each key as written: its name, or `text` for a literal. */
+  keys: string[];
+  bytes: number;
+}
+
+/** `POST /api/sessions/:id/keys` `{keys: [...]}`: keys by tmux name written to the session as they are. */
+export const sendKeysOp = operation<'/api/sessions/:id/keys', { keys: string[] }, undefined, { keys: string[] }, KeysAnswer>({
+  name: 'sessions.keys',
+  method: 'POST',
+  path: '/api/sessions/:id/keys',
+  parse: ({ body }) => parseKeysRequest(body),
+  isAnswer: shape<KeysAnswer>({ session_id: isString, keys: arrayOf(isString), bytes: isInteger }),
+});
+
+/** What `telepty hook` sends: the program and event named on the hook's command line, and the hook's JSON as given. */
+export interface HookRequest {
+  program: string;
+  event: string;
+  input: unknown;
+}
+
+export function parseHookRequest(body: unknown): HookRequest {
+  const o = expectObject(body);
+  return { program: reqString(o, 'program', { min: 1, max: 32 }), event: reqString(o, 'event', { min: 1, max: 64 }), input: o.input ?? {} };
+}
+
+/**
+ * `POST /api/sessions/:id/hook` `{program, event, input}`: what the program's hook said (`telepty hook`); the daemon
+ * maps it (terminal/agent-hooks.ts) and hands it to the session's host, whose tracker decides the state.
+ */
+export const hookReportOp = operation<'/api/sessions/:id/hook', HookRequest, undefined, HookRequest, StateAnswer>({
+  name: 'sessions.hook',
+  method: 'POST',
+  path: '/api/sessions/:id/hook',
+  parse: ({ body }) => parseHookRequest(body),
+  isAnswer: isStateAnswer,
+});
+
+export const STATE_OPERATIONS = [sessionStateOp, waitStateOp, sendKeysOp, hookReportOp] as const;
