@@ -5,20 +5,24 @@ import { packageVersion } from '../util/version.js';
 import type { Access } from './access.js';
 import { registerPublishTool, registerTailTool } from './bus-tools.js';
 import { toolContext, type ToolContext } from './context.js';
+import { registerSendKeysTool, registerStateReadTools } from './state-tools.js';
 import { registerKillTool, registerSessionReadTools, registerSessionWriteTools, registerSpawnTool } from './session-tools.js';
 
 const INSTRUCTIONS =
   'telepty makes terminal sessions (AI coding CLIs, shells) addressable. list_sessions to find one; inject to give it a prompt; ' +
-  'wait_for (with the cursor inject returns) to wait for its answer instead of polling; read_screen with a cursor to read only what is new; ' +
+  'wait_for_state (until idle) or wait_for (with the cursor inject returns) to wait for its answer instead of polling; get_state to see ' +
+  'whether it is idle, working or blocked on a dialog (send_keys answers one); read_screen with a cursor to read only what is new; ' +
   'tail_events for the event bus. Every answer is capped; a cut says so. Errors start with telepty\'s code (e.g. SESSION_NOT_FOUND).';
 
 /** One MCP server instance with the tools `access` allows (the same for each protocol era). */
 export function buildServer(access: Access, ctx: ToolContext): McpServer {
   const server = new McpServer({ name: 'telepty', version: packageVersion() }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   registerSessionReadTools(server, ctx);
+  registerStateReadTools(server, ctx);
   registerTailTool(server, ctx);
   if (!access.readOnly) {
     registerSessionWriteTools(server, ctx);
+    registerSendKeysTool(server, ctx);
     registerPublishTool(server, ctx);
     if (access.allow.has('spawn')) registerSpawnTool(server, ctx);
     if (access.allow.has('kill')) registerKillTool(server, ctx);

@@ -52,8 +52,8 @@ async function toolNames(client: Client): Promise<string[]> {
   return (await client.listTools()).tools.map((t) => t.name).sort();
 }
 
-const READING = ['list_sessions', 'read_screen', 'tail_events', 'wait_for'];
-const DEFAULT_TOOLS = [...READING, 'inject', 'publish_event', 'rename_session'].sort();
+const READING = ['get_state', 'list_sessions', 'read_screen', 'tail_events', 'wait_for', 'wait_for_state'];
+const DEFAULT_TOOLS = [...READING, 'inject', 'publish_event', 'rename_session', 'send_keys'].sort();
 
 afterAll(async () => {
   for (const c of clients) await c.close();
@@ -282,4 +282,25 @@ describe.skipIf(natsServerPath() === null)('telepty mcp: a session of another ma
     expect((await call(client, 'read_screen', { id: 'far-1@laptop' })).text).toContain('[line] submitted #1: 9 chars');
     expect(await call(client, 'read_screen', { id: 'nobody@laptop' })).toEqual({ isError: true, text: expect.stringMatching(/^SESSION_NOT_FOUND: /) });
   });
+});
+
+describe('telepty mcp: agent state tools', () => {
+  it('get_state and wait_for_state follow a turn; send_keys answers a dialog', async () => {
+    const home = homes.newHome();
+    const client = await mcpClient(home);
+    const fixture = path.join(ROOT, 'test', 'fixtures', 'claude-state-like.mjs');
+    const r = await runCli(home, ['spawn', '--id', 'st', '--no-hooks', '--env', 'FIXTURE_WORK_MS=1500', '--', 'node', fixture]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await callJson(client, 'wait_for_state', { id: 'st', until: 'idle', timeout_ms: 20_000 })).toMatchObject({ state: 'idle', reached: true });
+    await callJson(client, 'inject', { id: 'st', text: 'open a dialog', wait: false });
+    const blocked = await callJson(client, 'wait_for_state', { id: 'st', until: 'blocked', timeout_ms: 20_000 });
+    expect(blocked).toMatchObject({ state: 'blocked', detail: 'Do you want to proceed?', reached: true });
+    expect(await callJson(client, 'get_state', { id: 'st' })).toMatchObject({ session_id: 'st', state: 'blocked' });
+    expect(await callJson(client, 'send_keys', { id: 'st', keys: ['Down', 'Enter'] })).toMatchObject({ keys: ['Down', 'Enter'] });
+    expect(await callJson(client, 'wait_for_state', { id: 'st', until: 'idle', timeout_ms: 20_000 })).toMatchObject({ state: 'idle', reached: true });
+    const early = await callJson(client, 'wait_for_state', { id: 'st', until: 'blocked', timeout_ms: 300 });
+    expect(early).toMatchObject({ reached: false });
+    const bad = await call(client, 'send_keys', { id: 'nobody', keys: ['Enter'] });
+    expect(bad.isError).toBe(true);
+  }, 60_000);
 });

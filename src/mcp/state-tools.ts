@@ -1,0 +1,81 @@
+import type { McpServer } from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import { AGENT_STATES } from '../protocol/agent-state.js';
+import { assertSessionRef } from '../protocol/ids.js';
+import { WAIT_MAX_MS as WAIT_REQUEST_MAX_MS, sendKeysOp, sessionStateOp, waitStateOp } from '../protocol/ops/state.js';
+import { checkRequest, type ToolContext } from './context.js';
+import { capsOf } from './limits.js';
+import { guarded, jsonResult } from './results.js';
+
+/** get_state and wait_for_state: the agent's state (issue 19), read-only; send_keys: keys by name (writes). */
+
+const sessionRef = z.string().describe('session id, or id@machine for a session of another machine of the fleet');
+/** The longest wait_for_state: an MCP client's own request timeout is often 60 s; the daemon holds one request at most 25 s. */
+const STATE_WAIT_MAX_MS = 300_000;
+/** Slack on top of the daemon's own bound for one held request. */
+const REQUEST_SLACK_MS = 5_000;
+
+export function registerStateReadTools(server: McpServer, ctx: ToolContext): void {
+  server.registerTool(
+    'get_state',
+    {
+      description:
+        "Use to know whether a session's agent is idle (ready for a prompt), working (a turn in progress), blocked (a dialog waits for an answer: its question is in detail) or exited; returns the state, since when, and the evidence that decided it.",
+      inputSchema: z.object({ id: sessionRef }),
+      annotations: { readOnlyHint: true },
+    },
+    (args) =>
+      guarded(async () => {
+        const c = await ctx.client();
+        return jsonResult(await c.call(sessionStateOp, { params: { id: assertSessionRef(args.id) } }), capsOf({}));
+      }),
+  );
+
+  server.registerTool(
+    'wait_for_state',
+    {
+      description:
+        "Use after inject instead of polling: waits on the server until the session's agent reaches a state (idle: its turn is done; blocked: it asks something; any-change) or the bound passes; returns the state reached and reached: false on timeout.",
+      inputSchema: z.object({
+        id: sessionRef,
+        until: z.enum([...AGENT_STATES, 'any-change']).describe('the state to wait for'),
+        timeout_ms: z.number().int().positive().max(STATE_WAIT_MAX_MS).optional().describe('give up after this long (default 30000)'),
+      }),
+      annotations: { readOnlyHint: true },
+    },
+    (args) =>
+      guarded(async () => {
+        const c = await ctx.client();
+        const id = assertSessionRef(args.id);
+        const deadline = Date.now() + (args.timeout_ms ?? 30_000);
+        for (;;) {
+          const left = Math.max(0, Math.min(WAIT_REQUEST_MAX_MS, deadline - Date.now()));
+          const body = { until: args.until, timeout_ms: left };
+          checkRequest(waitStateOp, { body });
+          const r = await c.call(waitStateOp, { params: { id }, body, timeoutMs: left + REQUEST_SLACK_MS, idempotent: true });
+          if (r.reached || Date.now() >= deadline) return jsonResult(r, capsOf({}));
+        }
+      }),
+  );
+}
+
+export function registerSendKeysTool(server: McpServer, ctx: ToolContext): void {
+  server.registerTool(
+    'send_keys',
+    {
+      description:
+        'Use to answer a dialog or interrupt an agent: sends keys by name (Enter, Escape, C-c, Up, Down, Tab, BTab, F1…; any other word is typed as text) to the session, never submitting a prompt; returns the keys written.',
+      inputSchema: z.object({
+        id: sessionRef,
+        keys: z.array(z.string()).min(1).describe('key names in order, e.g. ["Down", "Enter"] or ["C-c"]'),
+      }),
+    },
+    (args) =>
+      guarded(async () => {
+        const c = await ctx.client();
+        const body = { keys: args.keys };
+        checkRequest(sendKeysOp, { body });
+        return jsonResult(await c.call(sendKeysOp, { params: { id: assertSessionRef(args.id) }, body }), capsOf({}));
+      }),
+  );
+}
