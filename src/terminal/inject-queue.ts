@@ -425,21 +425,26 @@ export class InjectQueue {
     let state = beforeEnter;
     /** Asked once, only for a program of no known kind whose text left the cursor row but shows above it. */
     let canonical: boolean | null = null;
-    while (this.now() - start < this.timings.submitWatchMs) {
+    /** Since when the screen has shown the text gone (-1: it does not now); proof once that lasts SUBMIT_PROOF_STILL_MS. */
+    let goneAt = -1;
+    while (this.now() - start < this.timings.submitWatchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
       state = await this.target.cursorState();
+      let gone = false;
       if (!sameCursor(state, beforeEnter)) {
         changed = true;
-        if (marks.length === 0) return { at: this.now() };
         const onRow = marks.some((m) => markShows([state.line], m));
-        if (!onRow && profile.lineEditor) return { at: this.now() };
         const inBox = marks.some((m) => markShows(inputRows(state, profile.boxRowsAbove), m)) || (profile.boxRowsAbove > 0 && textEndAbove(state, lastLine));
-        if (!onRow && !inBox) return { at: this.now() };
+        if (marks.length === 0 || (!onRow && (profile.lineEditor || !inBox))) gone = true;
         // A canonical-mode reader (the kernel's line editor) always ends the line on Enter; its echo stays above.
-        if (!onRow && profile.name === 'other') {
+        else if (!onRow && profile.name === 'other') {
           canonical ??= (await this.target.canonicalInput()) === true;
-          if (canonical) return { at: this.now() };
+          gone = canonical;
         }
       }
+      if (!gone) goneAt = -1;
+      else if (goneAt < 0) goneAt = this.now();
+      // One screen is not proof: it may be caught mid-redraw (Ink erases the box, then draws it again with a newline).
+      if (gone && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt };
       if (this.target.exited()) return { seen: 'the program exited after the Enter' };
       await this.sleep(this.timings.pollMs);
     }
@@ -484,7 +489,8 @@ export class InjectQueue {
     const writtenAt = new Date(enteredAt).toISOString();
     this.events.written(job.inject_id, writtenAt);
     const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile);
-    this.lastEnter = { at: enteredAt, settledAt: 'at' in result ? result.at : this.now(), unproven: 'at' in result ? [] : marks };
+    // The row is watched for stillness from here on: the proof's still interval may have seen it change.
+    this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks };
     return 'at' in result
       ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
@@ -493,6 +499,12 @@ export class InjectQueue {
 
 /** After a submit the input row must hold still this long before the next prompt: its redraw is over. */
 const ROW_STILL_AFTER_SUBMIT_MS = 30;
+/**
+ * The text must stay gone from the input rows this long after the Enter to prove a submit: a screen caught between
+ * the two writes of a redraw (Gemini CLI 0.61's Ink erases its box, then draws it again with a newline in it, 10-20
+ * ms later on a busy machine) shows the text gone for a moment (issue 25: a false `submitted`).
+ */
+export const SUBMIT_PROOF_STILL_MS = 30;
 
 /** What a job saw of its text before the Enter. */
 interface Taken {

@@ -107,12 +107,21 @@ describe('every prompt is submitted exactly once, whole, and reported truly', ()
   }
 });
 
+/**
+ * How the newline-Enter is redrawn: in one write, or (as Ink's redraw of the real Gemini CLI caught between its
+ * writes) erased first and drawn again with the text this many ms later; one screen of that gap shows no text.
+ */
+const NEWLINE_REDRAWS: [string, string[]][] = [
+  ['redrawn in one write', []],
+  ['erased, then redrawn 15 ms later', ['--env', 'FIXTURE_SPLIT_REDRAW_MS=15']],
+];
+
 describe('when the submission is not seen', () => {
-  it('reports entered with what was seen, exits 8, publishes entered (with what was seen), and the program has no submission', async () => {
+  it.each(NEWLINE_REDRAWS)('(newline %s) reports entered with what was seen, exits 8, publishes entered (with what was seen), and the program has no submission', async (_name, redraw) => {
     const home = homes.newHome();
     const log = path.join(home, 'never.log');
     // Every Enter within 60 s of a paste is a newline: the prompt stays in the box.
-    const r = await runCli(home, ['spawn', '--id', 'never', '--env', `FIXTURE_LOG=${log}`, '--env', 'FIXTURE_PASTE_ENTER_MS=60000', '--', process.execPath, path.join(FIXTURES, 'gemini-like.mjs')]);
+    const r = await runCli(home, ['spawn', '--id', 'never', '--env', `FIXTURE_LOG=${log}`, '--env', 'FIXTURE_PASTE_ENTER_MS=60000', ...redraw, '--', process.execPath, path.join(FIXTURES, 'gemini-like.mjs')]);
     expect(r.exitCode, r.stderr).toBe(0);
     await waitFor('ready', async () => (await runCli(home, ['read', 'never'])).stdout.includes('ready'), 20_000);
     const watch = subscribeBus(await daemonPort(home), '?kind=entered&kind=submitted');

@@ -4,6 +4,7 @@ import {
   chunkText,
   InjectQueue,
   longestLine,
+  SUBMIT_PROOF_STILL_MS,
   textTail,
   WRITE_CHUNK_CHARS,
   type CursorState,
@@ -1012,6 +1013,26 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
     expect(outcome.status).toBe('submitted');
     const reset = r.fake.reactions.find((x) => x.line === PROMPT);
     expect(Date.parse(outcome.submitted_at ?? '')).toBeGreaterThanOrEqual((reset?.at ?? Infinity) - TIMER_SLACK_MS);
+  });
+
+  it('a screen caught mid-redraw (the box erased, then drawn again with the text) is not the submission: entered', async () => {
+    const r = rig({ profile: PROGRAMS.gemini, submitDelayMs: null });
+    // The Enter is a newline in the box, redrawn in two writes 15 ms apart: first the row erased, then the text again.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(2, () => r.fake.show(''));
+      r.fake.later(17, () => r.fake.show(PROMPT, 11, [`${PROMPT}in the box`]));
+    };
+    const outcome = await runOne(r, job('j1', 'in the box'));
+    expect(outcome.status).toBe('entered');
+  });
+
+  it(`a text gone for ${SUBMIT_PROOF_STILL_MS} ms is the submission, dated when it went`, async () => {
+    const r = rig({ profile: PROGRAMS.gemini });
+    const outcome = await runOne(r, job('j1', 'gone for good'));
+    expect(outcome.status).toBe('submitted');
+    const reset = r.fake.reactions.find((x) => x.line === PROMPT);
+    expect(Date.parse(outcome.submitted_at ?? '')).toBe(reset?.at);
   });
 
   for (const quietAfterSubmitMs of [20, 150]) {
