@@ -31,10 +31,20 @@ export interface InjectTimings {
    * a program that keeps redrawing its input row still gets the next prompt after this long.
    */
   quietMaxMs: number;
+  /**
+   * Bound on waiting, before a job types, for the program's busy mark to go (its turn to end) and its input box to
+   * show: then SESSION_BUSY, nothing typed. Absent: BUSY_MAX_MS.
+   */
+  busyMaxMs?: number;
 }
+
+/** A turn of an AI CLI may run for minutes; the longest an HTTP inject waits for its outcome (timeout_ms) is 10 min. */
+export const BUSY_MAX_MS = 600_000;
 
 /** How often a job held by a person's half-typed line looks again (a key that clears it is seen within this). */
 const DRAFT_POLL_MS = 50;
+/** How often a job waiting for a busy program looks again: a turn's end is seen within this (a turn takes seconds). */
+const BUSY_POLL_MS = 10;
 
 export const DEFAULT_INJECT_TIMINGS: InjectTimings = {
   typingPauseMs: 400,
@@ -80,6 +90,8 @@ export interface CursorState {
   line: string;
   /** The rows right above the cursor row, nearest last (a few: enough for an input box's text and border). */
   above?: readonly string[];
+  /** The rows of the screen below the cursor row, top first (a program's footer: its busy mark). */
+  below?: readonly string[];
 }
 
 /** The session as the queue sees it (SessionHost provides it; tests can too). */
@@ -338,6 +350,34 @@ export class InjectQueue {
   }
 
   /**
+   * The program can take a prompt: its busy mark (a turn running, programs.ts) shows neither on the cursor row nor
+   * below it, and the cursor is on its input box's row. A prompt typed otherwise is lost or merged (OpenCode), so
+   * the job waits, bounded by busyMaxMs; then SESSION_BUSY, nothing typed.
+   */
+  private async waitReady(profile: ProgramProfile): Promise<void> {
+    if (!profile.busy && !profile.inputRow) return;
+    const start = this.now();
+    const bound = this.timings.busyMaxMs ?? BUSY_MAX_MS;
+    for (;;) {
+      this.alive();
+      const state = await this.target.cursorState();
+      const busy = profile.busy !== null && [state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
+      const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
+      if (!busy && !noBox) return;
+      if (this.now() - start >= bound) {
+        const secs = Math.round(bound / 1000);
+        throw new JobFailure(
+          'SESSION_BUSY',
+          busy
+            ? `the program stayed busy (its turn still running) for ${secs} s; the prompt was not written (it would be lost or merged)`
+            : `the program showed no input box for ${secs} s; the prompt was not written`,
+        );
+      }
+      await this.sleep(BUSY_POLL_MS);
+    }
+  }
+
+  /**
    * The text of an Enter whose submission was not seen still shows where the next prompt would go: in the box of a
    * known program, on the cursor row of any other (whose rows above may be history).
    */
@@ -427,7 +467,8 @@ export class InjectQueue {
     let canonical: boolean | null = null;
     /** Since when the screen has shown the text gone (-1: it does not now); proof once that lasts SUBMIT_PROOF_STILL_MS. */
     let goneAt = -1;
-    while (this.now() - start < this.timings.submitWatchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
+    const watchMs = Math.max(this.timings.submitWatchMs, profile.submitWatchMs);
+    while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
       state = await this.target.cursorState();
       let gone = false;
       if (!sameCursor(state, beforeEnter)) {
@@ -448,7 +489,7 @@ export class InjectQueue {
       if (this.target.exited()) return { seen: 'the program exited after the Enter' };
       await this.sleep(this.timings.pollMs);
     }
-    const ms = this.timings.submitWatchMs;
+    const ms = watchMs;
     if (!changed) return { seen: `the input row did not change within ${ms} ms of the Enter` };
     const where = state.line.trim().slice(-60);
     return { seen: `the text still showed in the input box ${ms} ms after the Enter (a newline in the box, or not taken); the input row: ${JSON.stringify(where)}` };
@@ -460,6 +501,7 @@ export class InjectQueue {
     this.alive();
     const profile = this.profile();
     await this.waitPreviousOver(profile, job.enter_only);
+    if (!job.enter_only) await this.waitReady(profile);
     this.holding = true;
     let marks: readonly string[] = [];
     if (!job.enter_only) {

@@ -252,8 +252,8 @@ export class ScreenModel {
   }
 
   /**
-   * Where input happens: the cursor, the text of its row and of the CURSOR_ROWS_ABOVE rows above it (an input box's
-   * text and border), after every queued byte is parsed.
+   * Where input happens: the cursor, the text of its row, of the CURSOR_ROWS_ABOVE rows above it (an input box's
+   * text and border) and of the rows below it (a footer), after every queued byte is parsed.
    */
   async cursorState(): Promise<CursorState> {
     await this.flush();
@@ -261,7 +261,10 @@ export class ScreenModel {
     const y = buf.baseY + buf.cursorY;
     const above: string[] = [];
     for (let r = Math.max(0, y - CURSOR_ROWS_ABOVE); r < y; r++) above.push(buf.getLine(r)?.translateToString(true) ?? '');
-    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '', above };
+    // The rest of the screen below the cursor: a program's footer (its busy mark, issue 25).
+    const below: string[] = [];
+    for (let r = y + 1; r < buf.baseY + this.term.rows; r++) below.push(buf.getLine(r)?.translateToString(true) ?? '');
+    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '', above, below };
   }
 
   /**

@@ -78,7 +78,7 @@ async function session(home: string, id: string, argv: string[]): Promise<{ port
 const PROGRAMS: [string, string[]][] = [
   ['Gemini-like (Enter within 40 ms of a paste is a newline; pastes over 500 chars show a placeholder)', ['gemini-like.mjs']],
   ['Claude-Code-like (late paste, box reset after a submit wipes a paste, queue while busy)', ['claude-code-like.mjs']],
-  ['OpenCode-like (a paste during the handling of a submit is merged into it)', ['opencode-like.mjs']],
+  ['OpenCode-like (a paste during the handling of a submit is merged into it; then busy, "esc interrupt", input dropped)', ['opencode-like.mjs']],
   ['Claude-Code-like paused 150 ms every 500 ms', ['paused.mjs', 'claude-code-like.mjs']],
 ];
 
