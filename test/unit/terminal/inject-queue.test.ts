@@ -229,6 +229,11 @@ class FakeProgram implements InjectTarget {
     this.reactions.push({ line, at: Date.now() });
   }
 
+  /** The rows below the cursor row from now on (a footer). */
+  footer(rows: string[]): void {
+    this.state = { ...this.state, below: rows };
+  }
+
   later(ms: number, fn: () => void): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -1055,4 +1060,36 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
       expect((second?.at ?? 0) - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(30 - TIMER_SLACK_MS);
     });
   }
+});
+
+describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => {
+  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+
+  it('types nothing while the busy mark shows below the input row, and types once it is gone', async () => {
+    const r = rig({ profile: busyProfile });
+    const t0 = Date.now();
+    r.fake.footer(['', '  ■■⬝⬝⬝⬝⬝⬝  esc interrupt']);
+    r.fake.later(500, () => r.fake.footer(['', '  ~/work']));
+    const outcome = await runOne(r, job('j1', 'after the turn'));
+    expect(outcome.status).toBe('submitted');
+    expect((r.fake.textWrites()[0]?.at ?? 0) - t0).toBeGreaterThanOrEqual(500);
+  });
+
+  it('gives up with SESSION_BUSY, nothing typed, when the busy mark stays past busyMaxMs', async () => {
+    const r = rig({ profile: busyProfile }, { busyMaxMs: 300 });
+    r.fake.footer(['  ■■⬝⬝⬝⬝⬝⬝  esc interrupt']);
+    const outcome = await runOne(r, job('j1', 'never typed'));
+    expect(failure(outcome)).toMatchObject({ code: 'SESSION_BUSY', error: expect.stringMatching(/busy/) });
+    expect(r.fake.writes).toEqual([]);
+  });
+
+  it('types only once the cursor is on the input box row (a view switch shows no box)', async () => {
+    const r = rig({ profile: { ...PROGRAMS.opencode, busy: null, inputRow: /^> / } });
+    const t0 = Date.now();
+    r.fake.show('');
+    r.fake.later(400, () => r.fake.show(PROMPT));
+    const outcome = await runOne(r, job('j1', 'into the box'));
+    expect(outcome.status).toBe('submitted');
+    expect((r.fake.textWrites()[0]?.at ?? 0) - t0).toBeGreaterThanOrEqual(400);
+  });
 });
