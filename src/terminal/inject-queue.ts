@@ -351,19 +351,26 @@ export class InjectQueue {
 
   /**
    * The program can take a prompt: its busy mark (a turn running, programs.ts) shows neither on the cursor row nor
-   * below it, and the cursor is on its input box's row. A prompt typed otherwise is lost or merged (OpenCode), so
+   * below it, and the cursor is on its input box's row; after a proven submit, the busy mark has shown (the turn
+   * started) or busyAppearMs has passed since that Enter. A prompt typed otherwise is lost or merged (OpenCode), so
    * the job waits, bounded by busyMaxMs; then SESSION_BUSY, nothing typed.
    */
   private async waitReady(profile: ProgramProfile): Promise<void> {
     if (!profile.busy && !profile.inputRow) return;
     const start = this.now();
     const bound = this.timings.busyMaxMs ?? BUSY_MAX_MS;
+    // A proven submit starts a turn: its busy mark may take seconds to show (busyAppearMs).
+    const last = this.lastEnter;
+    const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
+    let turnSeen = false;
     for (;;) {
       this.alive();
       const state = await this.target.cursorState();
       const busy = profile.busy !== null && [state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
+      turnSeen ||= busy;
       const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
-      if (!busy && !noBox) return;
+      const turnToCome = turnFrom !== null && !turnSeen && this.now() - turnFrom < profile.busyAppearMs;
+      if (!busy && !noBox && !turnToCome) return;
       if (this.now() - start >= bound) {
         const secs = Math.round(bound / 1000);
         throw new JobFailure(

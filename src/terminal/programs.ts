@@ -51,6 +51,12 @@ export interface ProgramProfile {
    * switching views shows no box for seconds, and what is typed then is lost). null: any row.
    */
   inputRow: RegExp | null;
+  /**
+   * After a proven submit, the next prompt waits up to this long from that Enter for the busy mark to show (the
+   * turn to start) before the mark's absence counts as idle: a program may take seconds to start its turn, and a
+   * prompt typed before that is lost. 0: no wait.
+   */
+  busyAppearMs: number;
   /** Watch at least this long for the proof of a submit before `entered` (the queue's submitWatchMs when larger). */
   submitWatchMs: number;
 }
@@ -80,6 +86,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: 150,
     busy: null,
+    busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
   },
@@ -95,6 +102,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     busy: null,
+    busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
   },
@@ -114,6 +122,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     busy: null,
+    busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
   },
@@ -122,7 +131,9 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // load average 4): while a turn runs its footer, below the box, shows "■■⬝⬝⬝⬝⬝⬝  esc interrupt", and a prompt typed
   // then was lost or merged with the next (2nd and 3rd prompts); after its first submit it switches from its home
   // view to the session view, showing no input box at all for up to 5 s (prompts typed then were lost), and its box
-  // emptied 3.1 s after that first Enter: hence the busy mark, the box's row (its "┃" border) and a 10 s watch. No Enter-after-paste window was seen;
+  // emptied 3.1 s after that first Enter: hence the busy mark, the box's row (its "┃" border) and a 10 s watch. Its
+  // first turn showed the busy mark only 9.3 s after the Enter (the view switch, then an idle-looking box for 4 s,
+  // where the 2nd prompt was taken off the box and lost): the next prompt waits up to 15 s for the mark to show. No Enter-after-paste window was seen;
   // 30 ms is not measured, a margin over Claude's. Large pastes show as "[Pasted ~N lines]" (not measured).
   opencode: {
     name: 'opencode',
@@ -134,6 +145,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     busy: /\besc interrupt\b/,
+    busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
     submitWatchMs: 10_000,
   },
@@ -149,6 +161,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: true,
     quietAfterSubmitMs: 50,
     busy: null,
+    busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
   },
@@ -164,6 +177,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: 50,
     busy: null,
+    busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
   },

@@ -1092,4 +1092,30 @@ describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => 
     expect(outcome.status).toBe('submitted');
     expect((r.fake.textWrites()[0]?.at ?? 0) - t0).toBeGreaterThanOrEqual(400);
   });
+
+  it('after a submit, waits for the turn to start (the busy mark to show, up to busyAppearMs) and end before the next prompt', async () => {
+    const r = rig({ profile: busyProfile });
+    // The turn starts 300 ms after each Enter (no mark before) and runs 200 ms.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(300, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
+      r.fake.later(500, () => r.fake.footer(['  ~/work']));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    expect((second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity)).toBeGreaterThanOrEqual(500);
+  });
+
+  it('a turn whose busy mark never shows holds the next prompt only busyAppearMs after the Enter', async () => {
+    const r = rig({ profile: { ...busyProfile, busyAppearMs: 250 } });
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    expect(gap).toBeGreaterThanOrEqual(250);
+    expect(gap).toBeLessThan(250 + 50);
+  });
 });
