@@ -133,8 +133,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // view to the session view, showing no input box at all for up to 5 s (prompts typed then were lost), and its box
   // emptied 3.1 s after that first Enter: hence the busy mark, the box's row (its "┃" border) and a 10 s watch. Its
   // first turn showed the busy mark only 9.3 s after the Enter (the view switch, then an idle-looking box for 4 s,
-  // where the 2nd prompt was taken off the box and lost): the next prompt waits up to 15 s for the mark to show. No Enter-after-paste window was seen;
-  // 30 ms is not measured, a margin over Claude's. Large pastes show as "[Pasted ~N lines]" (not measured).
+  // where the 2nd prompt was taken off the box and lost): the next prompt waits up to 15 s for the mark to show.
+  // No Enter-after-paste window was seen; 30 ms is not measured, a margin over Claude's. Large pastes show as "[Pasted ~N lines]" (not measured).
   opencode: {
     name: 'opencode',
     pasteEnterMs: 30,
