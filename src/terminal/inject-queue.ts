@@ -88,7 +88,7 @@ export interface CursorState {
   /** Absolute row (scrollback included), so scrolling counts as a change. */
   y: number;
   line: string;
-  /** The rows right above the cursor row, nearest last (a few: enough for an input box's text and border). */
+  /** The rows right above the cursor row, nearest last (a few: an input box's text and border, a spinner above). */
   above?: readonly string[];
   /** The rows of the screen below the cursor row, top first (a program's footer: its busy mark). */
   below?: readonly string[];
@@ -351,7 +351,7 @@ export class InjectQueue {
 
   /**
    * The program can take a prompt: its busy mark (a turn running, programs.ts) shows neither on the cursor row nor
-   * below it, and the cursor is on its input box's row; after a proven submit, the busy mark has shown (the turn
+   * near it (the rows above it, a footer below it), and the cursor is on its input box's row; after a proven submit, the busy mark has shown (the turn
    * started) or busyAppearMs has passed since that Enter. A prompt typed otherwise is lost or merged (OpenCode), so
    * the job waits, bounded by busyMaxMs; then SESSION_BUSY, nothing typed.
    */
@@ -366,7 +366,7 @@ export class InjectQueue {
     for (;;) {
       this.alive();
       const state = await this.target.cursorState();
-      const busy = profile.busy !== null && [state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
+      const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
       turnSeen ||= busy;
       const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
       const turnToCome = turnFrom !== null && !turnSeen && this.now() - turnFrom < profile.busyAppearMs;

@@ -42,8 +42,9 @@ export interface ProgramProfile {
    */
   quietAfterSubmitMs: number;
   /**
-   * The program's busy mark (a turn is running), looked for on the cursor row and the rows below it (a footer): a
-   * prompt typed while it shows is lost or merged, so the next one waits until it is gone. null: none known.
+   * The program's busy mark (a turn is running), looked for on the cursor row, the few rows above it and the rows
+   * below it (a footer): a prompt typed while it shows is lost or merged, so the next one waits until it is gone.
+   * null: none known.
    */
   busy: RegExp | null;
   /**
@@ -112,6 +113,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // fresh process: with the real CLI (npm run test:agents, 34 prompts, load average 4-7) 60 ms after the paste showed
   // left 31 of 34 in the box or lost, 300 ms passed 34 of 34; 150 ms still failed at a load average of 15. Counted
   // from when the paste shows. A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
+  // While a turn runs it shows "⠋ Thinking... (esc to cancel, 0s)" 4 rows above the input row; prompts typed then are
+  // queued and two queued ones went to the model as one merged message (test:agents, load average 4: b1+b2): busy.
   gemini: {
     name: 'gemini',
     pasteEnterMs: 300,
@@ -121,7 +124,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
-    busy: null,
+    busy: /\(esc to cancel, \d+s\)/,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,

@@ -33,8 +33,11 @@ const HOLD_MAX_BYTES = 4 * 1024 * 1024;
 /** Held text is parsed once output has been quiet this long, so a screen read after a flood needs no parse. */
 const HOLD_QUIET_PARSE_MS = 25;
 
-/** Rows above the cursor reported with it: the inject queue looks there for a box's wrapped text (programs.ts). */
-const CURSOR_ROWS_ABOVE = 3;
+/**
+ * Rows above the cursor reported with it: the inject queue looks there for a box's wrapped text and a busy mark
+ * (programs.ts; Gemini CLI 0.61's spinner is 4 rows above its input row).
+ */
+const CURSOR_ROWS_ABOVE = 6;
 
 export interface ScreenOptions {
   /** Hold plain text back in floods and skip what would scroll out of the scrollback (plain-tail.ts). */
