@@ -115,6 +115,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // from when the paste shows. A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
   // While a turn runs it shows "⠋ Thinking... (esc to cancel, 0s)" 4 rows above the input row; prompts typed then are
   // queued and two queued ones went to the model as one merged message (test:agents, load average 4: b1+b2): busy.
+  // The prompts it queued show between the spinner and the box, pushing the spinner further up (up to 20 rows seen).
   gemini: {
     name: 'gemini',
     pasteEnterMs: 300,

@@ -35,9 +35,9 @@ const HOLD_QUIET_PARSE_MS = 25;
 
 /**
  * Rows above the cursor reported with it: the inject queue looks there for a box's wrapped text and a busy mark
- * (programs.ts; Gemini CLI 0.61's spinner is 4 rows above its input row).
+ * (programs.ts; Gemini CLI 0.61's spinner is 4 rows above its input row, more when prompts it queued show between).
  */
-const CURSOR_ROWS_ABOVE = 6;
+const CURSOR_ROWS_ABOVE = 20;
 
 export interface ScreenOptions {
   /** Hold plain text back in floods and skip what would scroll out of the scrollback (plain-tail.ts). */
