@@ -31,10 +31,20 @@ export interface InjectTimings {
    * a program that keeps redrawing its input row still gets the next prompt after this long.
    */
   quietMaxMs: number;
+  /**
+   * Bound on waiting, before a job types, for the program's busy mark to go (its turn to end) and its input box to
+   * show: then SESSION_BUSY, nothing typed. Absent: BUSY_MAX_MS.
+   */
+  busyMaxMs?: number;
 }
+
+/** A turn of an AI CLI may run for minutes; the longest an HTTP inject waits for its outcome (timeout_ms) is 10 min. */
+export const BUSY_MAX_MS = 600_000;
 
 /** How often a job held by a person's half-typed line looks again (a key that clears it is seen within this). */
 const DRAFT_POLL_MS = 50;
+/** How often a job waiting for a busy program looks again: a turn's end is seen within this (a turn takes seconds). */
+const BUSY_POLL_MS = 10;
 
 export const DEFAULT_INJECT_TIMINGS: InjectTimings = {
   typingPauseMs: 400,
@@ -78,8 +88,10 @@ export interface CursorState {
   /** Absolute row (scrollback included), so scrolling counts as a change. */
   y: number;
   line: string;
-  /** The rows right above the cursor row, nearest last (a few: enough for an input box's text and border). */
+  /** The rows right above the cursor row, nearest last (a few: an input box's text and border, a spinner above). */
   above?: readonly string[];
+  /** The rows of the screen below the cursor row, top first (a program's footer: its busy mark). */
+  below?: readonly string[];
 }
 
 /** The session as the queue sees it (SessionHost provides it; tests can too). */
@@ -338,6 +350,41 @@ export class InjectQueue {
   }
 
   /**
+   * The program can take a prompt: its busy mark (a turn running, programs.ts) shows neither on the cursor row nor
+   * near it (the rows above it, a footer below it), and the cursor is on its input box's row; after a proven submit, the busy mark has shown (the turn
+   * started) or busyAppearMs has passed since that Enter. A prompt typed otherwise is lost or merged (OpenCode), so
+   * the job waits, bounded by busyMaxMs; then SESSION_BUSY, nothing typed.
+   */
+  private async waitReady(profile: ProgramProfile): Promise<void> {
+    if (!profile.busy && !profile.inputRow) return;
+    const start = this.now();
+    const bound = this.timings.busyMaxMs ?? BUSY_MAX_MS;
+    // A proven submit starts a turn: its busy mark may take seconds to show (busyAppearMs).
+    const last = this.lastEnter;
+    const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
+    let turnSeen = false;
+    for (;;) {
+      this.alive();
+      const state = await this.target.cursorState();
+      const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
+      turnSeen ||= busy;
+      const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
+      const turnToCome = turnFrom !== null && !turnSeen && this.now() - turnFrom < profile.busyAppearMs;
+      if (!busy && !noBox && !turnToCome) return;
+      if (this.now() - start >= bound) {
+        const secs = Math.round(bound / 1000);
+        throw new JobFailure(
+          'SESSION_BUSY',
+          busy
+            ? `the program stayed busy (its turn still running) for ${secs} s; the prompt was not written (it would be lost or merged)`
+            : `the program showed no input box for ${secs} s; the prompt was not written`,
+        );
+      }
+      await this.sleep(BUSY_POLL_MS);
+    }
+  }
+
+  /**
    * The text of an Enter whose submission was not seen still shows where the next prompt would go: in the box of a
    * known program, on the cursor row of any other (whose rows above may be history).
    */
@@ -425,25 +472,31 @@ export class InjectQueue {
     let state = beforeEnter;
     /** Asked once, only for a program of no known kind whose text left the cursor row but shows above it. */
     let canonical: boolean | null = null;
-    while (this.now() - start < this.timings.submitWatchMs) {
+    /** Since when the screen has shown the text gone (-1: it does not now); proof once that lasts SUBMIT_PROOF_STILL_MS. */
+    let goneAt = -1;
+    const watchMs = Math.max(this.timings.submitWatchMs, profile.submitWatchMs);
+    while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
       state = await this.target.cursorState();
+      let gone = false;
       if (!sameCursor(state, beforeEnter)) {
         changed = true;
-        if (marks.length === 0) return { at: this.now() };
         const onRow = marks.some((m) => markShows([state.line], m));
-        if (!onRow && profile.lineEditor) return { at: this.now() };
         const inBox = marks.some((m) => markShows(inputRows(state, profile.boxRowsAbove), m)) || (profile.boxRowsAbove > 0 && textEndAbove(state, lastLine));
-        if (!onRow && !inBox) return { at: this.now() };
+        if (marks.length === 0 || (!onRow && (profile.lineEditor || !inBox))) gone = true;
         // A canonical-mode reader (the kernel's line editor) always ends the line on Enter; its echo stays above.
-        if (!onRow && profile.name === 'other') {
+        else if (!onRow && profile.name === 'other') {
           canonical ??= (await this.target.canonicalInput()) === true;
-          if (canonical) return { at: this.now() };
+          gone = canonical;
         }
       }
+      if (!gone) goneAt = -1;
+      else if (goneAt < 0) goneAt = this.now();
+      // One screen is not proof: it may be caught mid-redraw (Ink erases the box, then draws it again with a newline).
+      if (gone && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt };
       if (this.target.exited()) return { seen: 'the program exited after the Enter' };
       await this.sleep(this.timings.pollMs);
     }
-    const ms = this.timings.submitWatchMs;
+    const ms = watchMs;
     if (!changed) return { seen: `the input row did not change within ${ms} ms of the Enter` };
     const where = state.line.trim().slice(-60);
     return { seen: `the text still showed in the input box ${ms} ms after the Enter (a newline in the box, or not taken); the input row: ${JSON.stringify(where)}` };
@@ -455,6 +508,7 @@ export class InjectQueue {
     this.alive();
     const profile = this.profile();
     await this.waitPreviousOver(profile, job.enter_only);
+    if (!job.enter_only) await this.waitReady(profile);
     this.holding = true;
     let marks: readonly string[] = [];
     if (!job.enter_only) {
@@ -484,7 +538,8 @@ export class InjectQueue {
     const writtenAt = new Date(enteredAt).toISOString();
     this.events.written(job.inject_id, writtenAt);
     const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile);
-    this.lastEnter = { at: enteredAt, settledAt: 'at' in result ? result.at : this.now(), unproven: 'at' in result ? [] : marks };
+    // The row is watched for stillness from here on: the proof's still interval may have seen it change.
+    this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks };
     return 'at' in result
       ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
@@ -493,6 +548,12 @@ export class InjectQueue {
 
 /** After a submit the input row must hold still this long before the next prompt: its redraw is over. */
 const ROW_STILL_AFTER_SUBMIT_MS = 30;
+/**
+ * The text must stay gone from the input rows this long after the Enter to prove a submit: a screen caught between
+ * the two writes of a redraw (Gemini CLI 0.61's Ink erases its box, then draws it again with a newline in it, 10-20
+ * ms later on a busy machine) shows the text gone for a moment (issue 25: a false `submitted`).
+ */
+export const SUBMIT_PROOF_STILL_MS = 30;
 
 /** What a job saw of its text before the Enter. */
 interface Taken {

@@ -41,6 +41,25 @@ export interface ProgramProfile {
    * a program still finishing a submit (the box reset) would wipe or absorb a paste typed into it.
    */
   quietAfterSubmitMs: number;
+  /**
+   * The program's busy mark (a turn is running), looked for on the cursor row, the few rows above it and the rows
+   * below it (a footer): a prompt typed while it shows is lost or merged, so the next one waits until it is gone.
+   * null: none known.
+   */
+  busy: RegExp | null;
+  /**
+   * The cursor row of the program's input box: a prompt is typed only while the cursor is on such a row (a program
+   * switching views shows no box for seconds, and what is typed then is lost). null: any row.
+   */
+  inputRow: RegExp | null;
+  /**
+   * After a proven submit, the next prompt waits up to this long from that Enter for the busy mark to show (the
+   * turn to start) before the mark's absence counts as idle: a program may take seconds to start its turn, and a
+   * prompt typed before that is lost. 0: no wait.
+   */
+  busyAppearMs: number;
+  /** Watch at least this long for the proof of a submit before `entered` (the queue's submitWatchMs when larger). */
+  submitWatchMs: number;
 }
 
 export type ProgramName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'shell' | 'other';
@@ -67,6 +86,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: 150,
+    busy: null,
+    busyAppearMs: 0,
+    inputRow: null,
+    submitWatchMs: 0,
   },
   // Codex CLI 0.171 (LESSONS.md, issue 25): no bracketed paste in its composer; an Enter within ~120 ms of a burst
   // of keys is a newline (measured), so 150 ms. Everything passed in issue 25's runs with these values.
@@ -79,6 +102,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    busy: null,
+    busyAppearMs: 0,
+    inputRow: null,
+    submitWatchMs: 0,
   },
   // Gemini CLI 0.61 (issue 25): an Enter within ~40 ms of a bracketed paste is a newline (its InputPrompt marks a
   // paste "unsafe" and clears the mark with a 40 ms timer, then a React re-render; by hand through tmux: after 10-20 ms
@@ -86,6 +113,9 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // fresh process: with the real CLI (npm run test:agents, 34 prompts, load average 4-7) 60 ms after the paste showed
   // left 31 of 34 in the box or lost, 300 ms passed 34 of 34; 150 ms still failed at a load average of 15. Counted
   // from when the paste shows. A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
+  // While a turn runs it shows "⠋ Thinking... (esc to cancel, 0s)" 4 rows above the input row; prompts typed then are
+  // queued and two queued ones went to the model as one merged message (test:agents, load average 4: b1+b2): busy.
+  // The prompts it queued show between the spinner and the box, pushing the spinner further up (up to 20 rows seen).
   gemini: {
     name: 'gemini',
     pasteEnterMs: 300,
@@ -95,10 +125,20 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    busy: /\(esc to cancel, \d+s\)/,
+    busyAppearMs: 0,
+    inputRow: null,
+    submitWatchMs: 0,
   },
   // OpenCode 1.18 (issue 25): a paste that arrived while the previous submit was being handled was merged into it
-  // (in every run of 20 back to back): hence the quiet row after a submit. No Enter-after-paste window was seen;
-  // 30 ms is not measured, a margin over Claude's. Large pastes show as "[Pasted ~N lines]" (not measured).
+  // (in every run of 20 back to back): hence the quiet row after a submit. OpenCode 1.18.33 (npm run test:agents,
+  // load average 4): while a turn runs its footer, below the box, shows "■■⬝⬝⬝⬝⬝⬝  esc interrupt", and a prompt typed
+  // then was lost or merged with the next (2nd and 3rd prompts); after its first submit it switches from its home
+  // view to the session view, showing no input box at all for up to 5 s (prompts typed then were lost), and its box
+  // emptied 3.1 s after that first Enter: hence the busy mark, the box's row (its "┃" border) and a 10 s watch. Its
+  // first turn showed the busy mark only 9.3 s after the Enter (the view switch, then an idle-looking box for 4 s,
+  // where the 2nd prompt was taken off the box and lost): the next prompt waits up to 15 s for the mark to show.
+  // No Enter-after-paste window was seen; 30 ms is not measured, a margin over Claude's. Large pastes show as "[Pasted ~N lines]" (not measured).
   opencode: {
     name: 'opencode',
     pasteEnterMs: 30,
@@ -108,6 +148,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    busy: /\besc interrupt\b/,
+    busyAppearMs: 15_000,
+    inputRow: /^\s*[┃│]/,
+    submitWatchMs: 10_000,
   },
   // bash/zsh/fish with readline or its like: Enter after a bracketed paste ends the line (readline >= 8.1 keeps
   // the paste as one edit); the submitted line stays on the screen as history, so only the cursor row counts.
@@ -120,6 +164,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     boxRowsAbove: 0,
     lineEditor: true,
     quietAfterSubmitMs: 50,
+    busy: null,
+    busyAppearMs: 0,
+    inputRow: null,
+    submitWatchMs: 0,
   },
   // Anything else: it may read silently (echo off), so a program that shows nothing is taken to read silently, as
   // before; its text must still leave the cursor row and the row above it to count as submitted.
@@ -132,6 +180,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: 50,
+    busy: null,
+    busyAppearMs: 0,
+    inputRow: null,
+    submitWatchMs: 0,
   },
 };
 

@@ -33,8 +33,11 @@ const HOLD_MAX_BYTES = 4 * 1024 * 1024;
 /** Held text is parsed once output has been quiet this long, so a screen read after a flood needs no parse. */
 const HOLD_QUIET_PARSE_MS = 25;
 
-/** Rows above the cursor reported with it: the inject queue looks there for a box's wrapped text (programs.ts). */
-const CURSOR_ROWS_ABOVE = 3;
+/**
+ * Rows above the cursor reported with it: the inject queue looks there for a box's wrapped text and a busy mark
+ * (programs.ts; Gemini CLI 0.61's spinner is 4 rows above its input row, more when prompts it queued show between).
+ */
+const CURSOR_ROWS_ABOVE = 20;
 
 export interface ScreenOptions {
   /** Hold plain text back in floods and skip what would scroll out of the scrollback (plain-tail.ts). */
@@ -252,8 +255,8 @@ export class ScreenModel {
   }
 
   /**
-   * Where input happens: the cursor, the text of its row and of the CURSOR_ROWS_ABOVE rows above it (an input box's
-   * text and border), after every queued byte is parsed.
+   * Where input happens: the cursor, the text of its row, of the CURSOR_ROWS_ABOVE rows above it (an input box's
+   * text and border) and of the rows below it (a footer), after every queued byte is parsed.
    */
   async cursorState(): Promise<CursorState> {
     await this.flush();
@@ -261,7 +264,10 @@ export class ScreenModel {
     const y = buf.baseY + buf.cursorY;
     const above: string[] = [];
     for (let r = Math.max(0, y - CURSOR_ROWS_ABOVE); r < y; r++) above.push(buf.getLine(r)?.translateToString(true) ?? '');
-    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '', above };
+    // The rest of the screen below the cursor: a program's footer (its busy mark, issue 25).
+    const below: string[] = [];
+    for (let r = y + 1; r < buf.baseY + this.term.rows; r++) below.push(buf.getLine(r)?.translateToString(true) ?? '');
+    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '', above, below };
   }
 
   /**

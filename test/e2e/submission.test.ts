@@ -67,27 +67,28 @@ function judge(outcomes: Outcome[], records: Submission[]): string[] {
   return problems;
 }
 
-async function session(home: string, id: string, argv: string[]): Promise<{ port: number; log: string }> {
+async function session(home: string, id: string, argv: string[], env: string[] = []): Promise<{ port: number; log: string }> {
   const log = path.join(home, `${id}.log`);
-  const r = await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, ...argv]);
+  const r = await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, ...env.flatMap((e) => ['--env', e]), '--', process.execPath, ...argv]);
   expect(r.exitCode, r.stderr).toBe(0);
   await waitFor(`${id} ready`, async () => (await runCli(home, ['read', id])).stdout.includes('ready'), 20_000);
   return { port: await daemonPort(home), log };
 }
 
-const PROGRAMS: [string, string[]][] = [
+const PROGRAMS: [string, string[], string[]?][] = [
   ['Gemini-like (Enter within 40 ms of a paste is a newline; pastes over 500 chars show a placeholder)', ['gemini-like.mjs']],
+  ['Gemini-like with an 800 ms turn after each submit (prompts queued meanwhile go out merged)', ['gemini-like.mjs'], ['FIXTURE_BUSY_MS=800']],
   ['Claude-Code-like (late paste, box reset after a submit wipes a paste, queue while busy)', ['claude-code-like.mjs']],
-  ['OpenCode-like (a paste during the handling of a submit is merged into it)', ['opencode-like.mjs']],
+  ['OpenCode-like (a paste during the handling of a submit is merged into it; then busy, "esc interrupt", input dropped)', ['opencode-like.mjs']],
   ['Claude-Code-like paused 150 ms every 500 ms', ['paused.mjs', 'claude-code-like.mjs']],
 ];
 
 describe('every prompt is submitted exactly once, whole, and reported truly', () => {
-  for (const [name, argv] of PROGRAMS) {
+  for (const [name, argv, env] of PROGRAMS) {
     const args = argv.map((a, i) => (i === argv.length - 1 || a.endsWith('.mjs') ? path.join(FIXTURES, a) : a));
     it(`${name}: 20 back to back`, async () => {
       const home = homes.newHome();
-      const s = await session(home, 'agent', args);
+      const s = await session(home, 'agent', args, env);
       const outcomes: Promise<Outcome>[] = [];
       // Queued one after the other, without waiting for the outcome (as `inject --no-wait` in a loop does).
       for (let i = 0; i < 20; i++) {
@@ -100,19 +101,28 @@ describe('every prompt is submitted exactly once, whole, and reported truly', ()
 
     it(`${name}: 5 at once`, async () => {
       const home = homes.newHome();
-      const s = await session(home, 'agent', args);
+      const s = await session(home, 'agent', args, env);
       const done = await Promise.all(Array.from({ length: 5 }, (_, i) => injectWaited(s.port, 'agent', prompt(`c${i}`, SIZES[i] as number, i))));
       expect(judge(done, await settledLog(s.log))).toEqual([]);
     }, 300_000);
   }
 });
 
+/**
+ * How the newline-Enter is redrawn: in one write, or (as Ink's redraw of the real Gemini CLI caught between its
+ * writes) erased first and drawn again with the text this many ms later; one screen of that gap shows no text.
+ */
+const NEWLINE_REDRAWS: [string, string[]][] = [
+  ['redrawn in one write', []],
+  ['erased, then redrawn 15 ms later', ['--env', 'FIXTURE_SPLIT_REDRAW_MS=15']],
+];
+
 describe('when the submission is not seen', () => {
-  it('reports entered with what was seen, exits 8, publishes entered (with what was seen), and the program has no submission', async () => {
+  it.each(NEWLINE_REDRAWS)('(newline %s) reports entered with what was seen, exits 8, publishes entered (with what was seen), and the program has no submission', async (_name, redraw) => {
     const home = homes.newHome();
     const log = path.join(home, 'never.log');
     // Every Enter within 60 s of a paste is a newline: the prompt stays in the box.
-    const r = await runCli(home, ['spawn', '--id', 'never', '--env', `FIXTURE_LOG=${log}`, '--env', 'FIXTURE_PASTE_ENTER_MS=60000', '--', process.execPath, path.join(FIXTURES, 'gemini-like.mjs')]);
+    const r = await runCli(home, ['spawn', '--id', 'never', '--env', `FIXTURE_LOG=${log}`, '--env', 'FIXTURE_PASTE_ENTER_MS=60000', ...redraw, '--', process.execPath, path.join(FIXTURES, 'gemini-like.mjs')]);
     expect(r.exitCode, r.stderr).toBe(0);
     await waitFor('ready', async () => (await runCli(home, ['read', 'never'])).stdout.includes('ready'), 20_000);
     const watch = subscribeBus(await daemonPort(home), '?kind=entered&kind=submitted');

@@ -4,6 +4,7 @@ import {
   chunkText,
   InjectQueue,
   longestLine,
+  SUBMIT_PROOF_STILL_MS,
   textTail,
   WRITE_CHUNK_CHARS,
   type CursorState,
@@ -226,6 +227,11 @@ class FakeProgram implements InjectTarget {
   show(line: string, y = this.state.y, above = this.state.above): void {
     this.state = { ...this.state, line, x: line.length, y, above };
     this.reactions.push({ line, at: Date.now() });
+  }
+
+  /** The rows below the cursor row from now on (a footer). */
+  footer(rows: string[]): void {
+    this.state = { ...this.state, below: rows };
   }
 
   later(ms: number, fn: () => void): void {
@@ -1014,6 +1020,26 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
     expect(Date.parse(outcome.submitted_at ?? '')).toBeGreaterThanOrEqual((reset?.at ?? Infinity) - TIMER_SLACK_MS);
   });
 
+  it('a screen caught mid-redraw (the box erased, then drawn again with the text) is not the submission: entered', async () => {
+    const r = rig({ profile: PROGRAMS.gemini, submitDelayMs: null });
+    // The Enter is a newline in the box, redrawn in two writes 15 ms apart: first the row erased, then the text again.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(2, () => r.fake.show(''));
+      r.fake.later(17, () => r.fake.show(PROMPT, 11, [`${PROMPT}in the box`]));
+    };
+    const outcome = await runOne(r, job('j1', 'in the box'));
+    expect(outcome.status).toBe('entered');
+  });
+
+  it(`a text gone for ${SUBMIT_PROOF_STILL_MS} ms is the submission, dated when it went`, async () => {
+    const r = rig({ profile: PROGRAMS.gemini });
+    const outcome = await runOne(r, job('j1', 'gone for good'));
+    expect(outcome.status).toBe('submitted');
+    const reset = r.fake.reactions.find((x) => x.line === PROMPT);
+    expect(Date.parse(outcome.submitted_at ?? '')).toBe(reset?.at);
+  });
+
   for (const quietAfterSubmitMs of [20, 150]) {
     it(`starts the next job only ${quietAfterSubmitMs} ms (quietAfterSubmitMs) after the previous Enter and once the input row held still 30 ms`, async () => {
       const r = rig({ profile: { ...PROGRAMS.claude, quietAfterSubmitMs } });
@@ -1034,4 +1060,62 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
       expect((second?.at ?? 0) - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(30 - TIMER_SLACK_MS);
     });
   }
+});
+
+describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => {
+  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+
+  it('types nothing while the busy mark shows below the input row, and types once it is gone', async () => {
+    const r = rig({ profile: busyProfile });
+    const t0 = Date.now();
+    r.fake.footer(['', '  ■■⬝⬝⬝⬝⬝⬝  esc interrupt']);
+    r.fake.later(500, () => r.fake.footer(['', '  ~/work']));
+    const outcome = await runOne(r, job('j1', 'after the turn'));
+    expect(outcome.status).toBe('submitted');
+    expect((r.fake.textWrites()[0]?.at ?? 0) - t0).toBeGreaterThanOrEqual(500);
+  });
+
+  it('gives up with SESSION_BUSY, nothing typed, when the busy mark stays past busyMaxMs', async () => {
+    const r = rig({ profile: busyProfile }, { busyMaxMs: 300 });
+    r.fake.footer(['  ■■⬝⬝⬝⬝⬝⬝  esc interrupt']);
+    const outcome = await runOne(r, job('j1', 'never typed'));
+    expect(failure(outcome)).toMatchObject({ code: 'SESSION_BUSY', error: expect.stringMatching(/busy/) });
+    expect(r.fake.writes).toEqual([]);
+  });
+
+  it('types only once the cursor is on the input box row (a view switch shows no box)', async () => {
+    const r = rig({ profile: { ...PROGRAMS.opencode, busy: null, inputRow: /^> / } });
+    const t0 = Date.now();
+    r.fake.show('');
+    r.fake.later(400, () => r.fake.show(PROMPT));
+    const outcome = await runOne(r, job('j1', 'into the box'));
+    expect(outcome.status).toBe('submitted');
+    expect((r.fake.textWrites()[0]?.at ?? 0) - t0).toBeGreaterThanOrEqual(400);
+  });
+
+  it('after a submit, waits for the turn to start (the busy mark to show, up to busyAppearMs) and end before the next prompt', async () => {
+    const r = rig({ profile: busyProfile });
+    // The turn starts 300 ms after each Enter (no mark before) and runs 200 ms.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(300, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
+      r.fake.later(500, () => r.fake.footer(['  ~/work']));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    expect((second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity)).toBeGreaterThanOrEqual(500);
+  });
+
+  it('a turn whose busy mark never shows holds the next prompt only busyAppearMs after the Enter', async () => {
+    const r = rig({ profile: { ...busyProfile, busyAppearMs: 250 } });
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    expect(gap).toBeGreaterThanOrEqual(250);
+    expect(gap).toBeLessThan(250 + 50);
+  });
 });
