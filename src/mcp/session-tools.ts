@@ -7,6 +7,8 @@ import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, type InjectRequestBody } from '../protocol/inject.js';
 import { injectOp } from '../protocol/ops/inject.js';
+import { WAIT_MAX_MS as WAIT_REQUEST_MAX_MS, waitStateOp } from '../protocol/ops/state.js';
+import type { DaemonClient } from '../client/daemon-client.js';
 import { readScreenOp, renameSessionOp, spawnSessionOp } from '../protocol/ops/sessions.js';
 import type { RenameRequest, ScreenQuery, SessionObject, SpawnRequestBody } from '../protocol/session.js';
 import { fieldsOf } from './fields.js';
@@ -29,6 +31,22 @@ const capsInput = {
   max_lines: z.number().int().positive().optional().describe('return at most this many lines (the server caps it anyway)'),
   max_chars: z.number().int().positive().optional().describe('return at most this many characters (the server caps it anyway)'),
 };
+
+/** One wait request is held by the daemon at most this long; this much more covers the round trip. */
+const IDLE_REQUEST_SLACK_MS = 5_000;
+
+/** Wait (bounded) until the session's agent is idle: inject's `when_idle`. TIMEOUT (nothing typed) when it is not. */
+async function untilIdle(c: DaemonClient, id: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = Math.max(0, Math.min(WAIT_REQUEST_MAX_MS, deadline - Date.now()));
+    const r = await c.call(waitStateOp, { params: { id }, body: { until: 'idle', timeout_ms: left }, timeoutMs: left + IDLE_REQUEST_SLACK_MS, idempotent: true });
+    if (r.reached) return;
+    if (Date.now() >= deadline) {
+      throw new TeleptyError('TIMEOUT', `session ${id} did not become idle within ${Math.round(timeoutMs / 1000)} s (it is ${r.state}); nothing was typed`, { job: 'withdrawn' });
+    }
+  }
+}
 
 /** A session as an agent needs it (the full object is in `telepty list --json`). */
 function row(s: SessionObject & { machine?: string; address?: string }): Record<string, unknown> {
@@ -175,6 +193,10 @@ export function registerSessionWriteTools(server: McpServer, ctx: ToolContext): 
           from: z.string().optional().describe('who sends it (e.g. your own session id), for replies'),
           force: z.boolean().optional().describe("type even over a person's half-typed line"),
         }),
+        when_idle: z
+          .boolean()
+          .optional()
+          .describe("first wait (server-side, within timeout_ms) until the session's agent is idle, so the prompt is not typed mid-turn; TIMEOUT when it does not become idle"),
       }),
     },
     (args) =>
@@ -191,6 +213,7 @@ export function registerSessionWriteTools(server: McpServer, ctx: ToolContext): 
         };
         checkRequest(injectOp, { body });
         const c = await ctx.client();
+        if (args.when_idle) await untilIdle(c, id, body.timeout_ms);
         // The screen before the prompt: wait_for from this cursor sees only what follows. Only a help: a screen
         // that cannot be read (another machine that does not allow `screen`) leaves the prompt to go anyway.
         const before = await readHistory(c, id).then(

@@ -302,5 +302,13 @@ describe('telepty mcp: agent state tools', () => {
     expect(early).toMatchObject({ reached: false });
     const bad = await call(client, 'send_keys', { id: 'nobody', keys: ['Enter'] });
     expect(bad.isError).toBe(true);
+    // when_idle: a prompt given mid-turn is typed only once the turn is over.
+    await callJson(client, 'inject', { id: 'st', text: 'first turn', wait: false });
+    await callJson(client, 'wait_for_state', { id: 'st', until: 'working', timeout_ms: 10_000 });
+    expect(await callJson(client, 'inject', { id: 'st', text: 'second turn', when_idle: true, timeout_ms: 20_000 })).toMatchObject({ status: 'submitted' });
+    const screen = (await call(client, 'read_screen', { id: 'st' })).text;
+    expect(screen.indexOf('answer: first turn')).toBeGreaterThan(-1);
+    // The fixture shows each prompt it takes as "• prompt N chars": the 11 of "second turn" come after the first answer.
+    expect(screen.indexOf('answer: first turn')).toBeLessThan(screen.lastIndexOf('• prompt 11 chars'));
   }, 60_000);
 });
