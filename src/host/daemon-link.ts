@@ -87,6 +87,8 @@ export class DaemonLink implements HostLink {
   private heartbeat: NodeJS.Timeout | undefined;
   private lastPong = 0;
   private upWaiters: (() => void)[] = [];
+  /** The state file changed while an attempt was under way: its failure retries at once. */
+  private wokenMidAttempt = false;
 
   constructor(
     private readonly endpoint: () => Promise<LinkTarget | null>,
@@ -154,6 +156,8 @@ export class DaemonLink implements HostLink {
 
   private connect(): void {
     if (this.stopped) return;
+    // Listening for state-file changes from the first try until welcomed (wake).
+    sleepingLinks.add(this.wake);
     void this.endpoint()
       .then((ep) => {
         if (this.stopped) return;
@@ -203,6 +207,8 @@ export class DaemonLink implements HostLink {
       if (message.type === 'welcome') {
         this.welcomed = true;
         this.attempt = 0;
+        this.wokenMidAttempt = false;
+        sleepingLinks.delete(this.wake);
         this.handlers.onWelcome(message);
         for (const w of this.upWaiters.splice(0)) w();
         return;
@@ -236,7 +242,13 @@ export class DaemonLink implements HostLink {
 
   /** The state file changed while we wait to retry: a new daemon may be there, try now. */
   private readonly wake = (): void => {
-    if (this.stopped || this.retryTimer === undefined) return;
+    if (this.stopped) return;
+    // Mid-attempt (it may have read the state file before the change, and will fail its proof): retry at once
+    // when it fails, not after the backoff.
+    if (this.retryTimer === undefined) {
+      if (!this.welcomed) this.wokenMidAttempt = true;
+      return;
+    }
     sleepingLinks.delete(this.wake);
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -248,7 +260,9 @@ export class DaemonLink implements HostLink {
     const base = Math.min(this.timings.reconnectMaxMs, this.timings.reconnectInitialMs * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 16);
     // ±20% jitter so hosts do not stampede a restarted daemon in lockstep.
-    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    const woken = this.wokenMidAttempt;
+    this.wokenMidAttempt = false;
+    const delay = woken ? 0 : Math.round(base * (0.8 + Math.random() * 0.4));
     this.log.debug(`daemon link: next try in ${delay} ms (base ${base} ms)`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;

@@ -228,6 +228,39 @@ describe('DaemonLink', () => {
     expect(fake.hellos.map((h) => h.session_id)).toEqual(['woken']);
   });
 
+  it('retries at once when the state file changed during an attempt that then fails its proof (a daemon restarted on the same port)', async () => {
+    const { fake, port } = await daemon();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-link-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const stateFile = path.join(dir, 'daemon.json');
+    watchDaemonState(stateFile);
+    // The first attempt read the old record: its proof fails only after the new daemon has claimed the file.
+    let failFirstProof!: (ok: boolean) => void;
+    let asked = 0;
+    const rec = { welcomes: [] as string[] };
+    const link = new DaemonLink(
+      () => {
+        asked++;
+        const proof = asked === 1 ? new Promise<boolean>((resolve) => (failFirstProof = resolve)) : Promise.resolve(true);
+        return Promise.resolve({ host: '127.0.0.1', port, proof });
+      },
+      { hello: () => hello('again'), onWelcome: (w) => rec.welcomes.push(w.session_id), onMessage: () => undefined, onDown: () => undefined },
+      // The backoff alone would wait 30 s.
+      { reconnectInitialMs: 30_000, reconnectMaxMs: 30_000, ...QUIET_HEARTBEAT },
+      new RecordingLogger(),
+    );
+    cleanups.push(() => link.stop());
+    link.start();
+    await waitFor('the first attempt', () => asked >= 1 && failFirstProof !== undefined);
+    writeFileSync(stateFile, '{"new":true}');
+    await new Promise((r) => setTimeout(r, 100)); // the watch has fired while the attempt was under way
+    const before = Date.now();
+    failFirstProof(false);
+    await waitFor('the link to be welcomed', () => rec.welcomes.length === 1, 5_000);
+    expect(Date.now() - before).toBeLessThan(2_000);
+    expect(asked).toBe(2);
+  });
+
   it('registers only once the daemon proved its record: the hello waits for the proof, and no proof means no hello', async () => {
     const { fake, port } = await daemon();
     const proofs: ((ok: boolean) => void)[] = [];
