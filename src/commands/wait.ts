@@ -1,25 +1,14 @@
 import type { Command } from 'commander';
-import { connect, type DaemonClient } from '../client/daemon-client.js';
-import { parseWaitUntil, type WaitUntil } from '../protocol/agent-state.js';
+import { connect } from '../client/daemon-client.js';
+import { waitForState } from '../client/state.js';
+import { parseWaitUntil } from '../protocol/agent-state.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
-import { WAIT_MAX_MS, waitStateOp, type WaitAnswer } from '../protocol/ops/state.js';
+import type { WaitAnswer } from '../protocol/ops/state.js';
 import { printJson, printLine } from '../ui/print.js';
 import { EXIT } from '../ui/exit.js';
 import { examples } from './command-module.js';
 import { parseSeconds } from './options.js';
-
-/** A wait request's answer may take its whole bound: the HTTP request is given this much more. */
-const WAIT_REQUEST_SLACK_MS = 10_000;
-
-/** Wait for one session: long-polls of at most WAIT_MAX_MS each until reached or the deadline (null: none). */
-async function waitOne(client: DaemonClient, id: string, until: WaitUntil, deadline: number | null): Promise<WaitAnswer> {
-  for (;;) {
-    const left = deadline === null ? WAIT_MAX_MS : Math.max(0, Math.min(WAIT_MAX_MS, deadline - Date.now()));
-    const r = await client.call(waitStateOp, { params: { id }, body: { until, timeout_ms: left }, timeoutMs: left + WAIT_REQUEST_SLACK_MS, idempotent: true });
-    if (r.reached || (deadline !== null && Date.now() >= deadline)) return r;
-  }
-}
 
 function describe(r: WaitAnswer): string {
   const detail = r.detail ? `: ${r.detail}` : '';
@@ -40,7 +29,7 @@ export function register(program: Command): void {
       const targets = ids.split(',').map((s) => assertSessionRef(s.trim()));
       const deadline = opts.timeout === undefined ? null : Date.now() + parseSeconds(opts.timeout, '--timeout');
       const client = await connect();
-      const answers = await Promise.all(targets.map((id) => waitOne(client, id, until, deadline)));
+      const answers = await Promise.all(targets.map((id) => waitForState(client, id, until, deadline)));
       const missed = answers.filter((a) => !a.reached);
       if (opts.json) printJson(answers.length === 1 ? answers[0] : answers);
       else for (const a of answers) printLine(describe(a));

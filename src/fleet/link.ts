@@ -147,10 +147,7 @@ export class FleetLink {
       listing.map(async (m) => {
         if (!opts.rtt || m.machine === this.deps.machineId || !m.reachable) return { ...m, rtt_ms: null };
         const t0 = performance.now();
-        const ok = await this.call(m.machine, 'ping', null, PING_TIMEOUT_MS).then(
-          () => true,
-          () => false,
-        );
+        const ok = await this.reachable(m.machine);
         return { ...m, rtt_ms: ok ? Math.round((performance.now() - t0) * 100) / 100 : null };
       }),
     );

@@ -7,7 +7,7 @@ import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, type InjectRequestBody } from '../protocol/inject.js';
 import { injectOp } from '../protocol/ops/inject.js';
-import { WAIT_MAX_MS as WAIT_REQUEST_MAX_MS, waitStateOp } from '../protocol/ops/state.js';
+import { waitForState } from '../client/state.js';
 import type { DaemonClient } from '../client/daemon-client.js';
 import { readScreenOp, renameSessionOp, spawnSessionOp } from '../protocol/ops/sessions.js';
 import type { RenameRequest, ScreenQuery, SessionObject, SpawnRequestBody } from '../protocol/session.js';
@@ -32,19 +32,11 @@ const capsInput = {
   max_chars: z.number().int().positive().optional().describe('return at most this many characters (the server caps it anyway)'),
 };
 
-/** One wait request is held by the daemon at most this long; this much more covers the round trip. */
-const IDLE_REQUEST_SLACK_MS = 5_000;
-
 /** Wait (bounded) until the session's agent is idle: inject's `when_idle`. TIMEOUT (nothing typed) when it is not. */
 async function untilIdle(c: DaemonClient, id: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const left = Math.max(0, Math.min(WAIT_REQUEST_MAX_MS, deadline - Date.now()));
-    const r = await c.call(waitStateOp, { params: { id }, body: { until: 'idle', timeout_ms: left }, timeoutMs: left + IDLE_REQUEST_SLACK_MS, idempotent: true });
-    if (r.reached) return;
-    if (Date.now() >= deadline) {
-      throw new TeleptyError('TIMEOUT', `session ${id} did not become idle within ${Math.round(timeoutMs / 1000)} s (it is ${r.state}); nothing was typed`, { job: 'withdrawn' });
-    }
+  const r = await waitForState(c, id, 'idle', Date.now() + timeoutMs);
+  if (!r.reached) {
+    throw new TeleptyError('TIMEOUT', `session ${id} did not become idle within ${Math.round(timeoutMs / 1000)} s (it is ${r.state}); nothing was typed`, { job: 'withdrawn' });
   }
 }
 

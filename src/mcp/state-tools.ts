@@ -2,7 +2,9 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { AGENT_STATES } from '../protocol/agent-state.js';
 import { assertSessionRef } from '../protocol/ids.js';
-import { WAIT_MAX_MS as WAIT_REQUEST_MAX_MS, sendKeysOp, sessionStateOp, waitStateOp } from '../protocol/ops/state.js';
+import { sendKeysOp, sessionStateOp, waitStateOp } from '../protocol/ops/state.js';
+import { waitForState } from '../client/state.js';
+import { WAIT_DEFAULT_MS, WAIT_MAX_MS } from './session-tools.js';
 import { checkRequest, type ToolContext } from './context.js';
 import { capsOf } from './limits.js';
 import { guarded, jsonResult } from './results.js';
@@ -10,10 +12,6 @@ import { guarded, jsonResult } from './results.js';
 /** get_state and wait_for_state: the agent's state (issue 19), read-only; send_keys: keys by name (writes). */
 
 const sessionRef = z.string().describe('session id, or id@machine for a session of another machine of the fleet');
-/** The longest wait_for_state: an MCP client's own request timeout is often 60 s; the daemon holds one request at most 25 s. */
-const STATE_WAIT_MAX_MS = 300_000;
-/** Slack on top of the daemon's own bound for one held request. */
-const REQUEST_SLACK_MS = 5_000;
 
 export function registerStateReadTools(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -39,7 +37,7 @@ export function registerStateReadTools(server: McpServer, ctx: ToolContext): voi
       inputSchema: z.object({
         id: sessionRef,
         until: z.enum([...AGENT_STATES, 'any-change']).describe('the state to wait for'),
-        timeout_ms: z.number().int().positive().max(STATE_WAIT_MAX_MS).optional().describe('give up after this long (default 30000)'),
+        timeout_ms: z.number().int().positive().max(WAIT_MAX_MS).optional().describe(`give up after this long (default ${WAIT_DEFAULT_MS})`),
       }),
       annotations: { readOnlyHint: true },
     },
@@ -47,14 +45,8 @@ export function registerStateReadTools(server: McpServer, ctx: ToolContext): voi
       guarded(async () => {
         const c = await ctx.client();
         const id = assertSessionRef(args.id);
-        const deadline = Date.now() + (args.timeout_ms ?? 30_000);
-        for (;;) {
-          const left = Math.max(0, Math.min(WAIT_REQUEST_MAX_MS, deadline - Date.now()));
-          const body = { until: args.until, timeout_ms: left };
-          checkRequest(waitStateOp, { body });
-          const r = await c.call(waitStateOp, { params: { id }, body, timeoutMs: left + REQUEST_SLACK_MS, idempotent: true });
-          if (r.reached || Date.now() >= deadline) return jsonResult(r, capsOf({}));
-        }
+        checkRequest(waitStateOp, { body: { until: args.until } });
+        return jsonResult(await waitForState(c, id, args.until, Date.now() + (args.timeout_ms ?? WAIT_DEFAULT_MS)), capsOf({}));
       }),
   );
 }
