@@ -1,11 +1,9 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/env.js';
 import { fixtureSession } from '../helpers/fixtures.js';
-import { natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+import { joinDaemon, natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
 
 /**
  * Two daemons on one machine, each its own TELEPTY_HOME and machine id, joined through a real nats-server: what a
@@ -23,16 +21,8 @@ describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
     hub = await startHub(['desk', 'laptop']);
     desk = homes.newHome();
     laptop = homes.newHome();
-    for (const [machine, home] of [
-      ['desk', desk],
-      ['laptop', laptop],
-    ] as const) {
-      const file = path.join(home, `${machine}.creds.json`);
-      await fs.writeFile(file, JSON.stringify(hub.credentials[machine]), { mode: 0o600 });
-      env[machine] = { TELEPTY_MACHINE_ID: machine, TELEPTY_NATS_CREDS: file };
-      const r = await runCli(home, ['daemon', 'start', '--json'], { env: env[machine] });
-      expect(r.exitCode, r.stderr).toBe(0);
-    }
+    env.desk = await joinDaemon(hub, desk, 'desk');
+    env.laptop = await joinDaemon(hub, laptop, 'laptop');
     ({ submissions } = await fixtureSession(laptop, 'dev-001', 'line-reader.mjs'));
     // Both joined: each sees the other in the fleet.
     await waitFor('desk sees laptop', async () => {

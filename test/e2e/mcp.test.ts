@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
 import { FIXTURES, fixtureSession } from '../helpers/fixtures.js';
-import { natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+import { joinDaemon, natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
 
 /**
  * `telepty mcp` as an agent's host runs it: a child process on stdio, driven by the MCP SDK's own client, against
@@ -255,15 +255,8 @@ describe.skipIf(natsServerPath() === null)('telepty mcp: a session of another ma
     hub = await startHub(['desk', 'laptop']);
     desk = homes.newHome();
     laptop = homes.newHome();
-    for (const [machine, home] of [
-      ['desk', desk],
-      ['laptop', laptop],
-    ] as const) {
-      const file = path.join(home, `${machine}.creds.json`);
-      await fs.writeFile(file, JSON.stringify(hub.credentials[machine]), { mode: 0o600 });
-      env[machine] = { TELEPTY_MACHINE_ID: machine, TELEPTY_NATS_CREDS: file };
-      expect((await runCli(home, ['daemon', 'start', '--json'], { env: env[machine] })).exitCode).toBe(0);
-    }
+    env.desk = await joinDaemon(hub, desk, 'desk');
+    env.laptop = await joinDaemon(hub, laptop, 'laptop');
   }, 60_000);
 
   afterAll(async () => {
