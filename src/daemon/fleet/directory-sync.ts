@@ -15,9 +15,9 @@ import { describeError, type Logger } from '../../util/log.js';
  */
 const SYNC_DEBOUNCE_MS = 0;
 
-/** The events after which the directory may be out of date. */
+/** The events after which a session's row (id, status, command, cwd, clients) may be out of date. */
 function changesSessions(ev: BusEvent): boolean {
-  return ev.kind.startsWith('session') || ev.kind === 'inject_written';
+  return ev.kind.startsWith('session');
 }
 
 /** What other machines list of a session: enough for `list --all`, nothing of its screen. */
@@ -33,8 +33,9 @@ export class DirectorySync {
 
   constructor(private readonly deps: { link: () => FleetLink | null; list: () => Promise<SessionObject[]>; log: Logger }) {}
 
+  /** On every local event: nothing to do (not even a timer) for a daemon in no fleet. */
   observe(ev: BusEvent): void {
-    if (changesSessions(ev)) this.schedule();
+    if (this.deps.link() !== null && changesSessions(ev)) this.schedule();
   }
 
   schedule(): void {
