@@ -35,11 +35,13 @@ interface Presence {
 
 const enc = new TextEncoder();
 
+/** A row's value, or null when it is not JSON (a row written by something else: skipped, not fatal). */
 function parseJson(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return null;
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
+    throw err;
   }
 }
 

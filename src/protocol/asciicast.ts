@@ -87,7 +87,8 @@ function parseHeader(text: string): CastHeader {
   let v: unknown;
   try {
     v = JSON.parse(text);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
     throw new CastParseError(1, 'the header is not JSON');
   }
   if (!isObject(v)) throw new CastParseError(1, 'the header is not a JSON object');
@@ -117,7 +118,8 @@ export function parseCast(text: string): { header: CastHeader; events: CastEvent
     let v: unknown;
     try {
       v = JSON.parse(line);
-    } catch {
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
       throw new CastParseError(i + 1, 'an event is not JSON');
     }
     if (!Array.isArray(v) || v.length < 3 || typeof v[0] !== 'number' || !CODES.has(String(v[1])) || (typeof v[2] !== 'string' && typeof v[2] !== 'number')) {
