@@ -105,14 +105,15 @@ export async function startHub(machines: string[]): Promise<TestHub> {
 
 /**
  * Start a daemon in `home` as `machine` of `hub` (its credentials written there, 0600); returns the environment
- * every CLI call of that machine gives (machine id and credentials).
+ * every CLI call of that machine gives (machine id and credentials). `daemonEnv` is given to the daemon only
+ * (its policy, its HOME).
  */
-export async function joinDaemon(hub: TestHub, home: string, machine: string): Promise<Record<string, string>> {
+export async function joinDaemon(hub: TestHub, home: string, machine: string, daemonEnv: Record<string, string> = {}): Promise<Record<string, string>> {
   const { runCli } = await import('./cli.js');
   const file = path.join(home, `${machine}.creds.json`);
   await fs.writeFile(file, JSON.stringify(hub.credentials[machine]), { mode: 0o600 });
   const env = { TELEPTY_MACHINE_ID: machine, TELEPTY_NATS_CREDS: file };
-  const r = await runCli(home, ['daemon', 'start', '--json'], { env });
+  const r = await runCli(home, ['daemon', 'start', '--json'], { env: { ...env, ...daemonEnv } });
   if (r.exitCode !== 0) throw new Error(`daemon start as ${machine} failed (exit ${r.exitCode}): ${r.stderr}`);
   return env;
 }
