@@ -97,7 +97,7 @@ function buildServer(opts: {
     ...withForwarding(coreRoutes(core), { machineId: config.machineId, link: () => opts.fleet.current }),
     ...opts.fleet.routes(),
   );
-  const upgrade = createUpgradeRouter(coreWsRoutes(core, log, opts.timings));
+  const upgrade = createUpgradeRouter([...coreWsRoutes(core, log, opts.timings), ...opts.fleet.wsRoutes()]);
   const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce: opts.identity.nonce, home: config.paths.dataDir, ready: opts.ready });
   return { server, upgrade };
 }

@@ -10,6 +10,7 @@ import type { FleetConfig } from './config.js';
 import { connectFleet } from './connect.js';
 import { FleetDirectory, type DirectoryTimings } from './directory.js';
 import type { MachineListing } from '../protocol/fleet.js';
+import { followHistory, type HistoryFollower } from './event-history.js';
 import { callMachine, serveMachine, type RpcHandler } from './rpc.js';
 
 /**
@@ -121,6 +122,11 @@ export class FleetLink {
   /** A local bus event, out to the other machines (nothing happens while disconnected: the bus is best effort). */
   publishEvent(ev: BusEvent): void {
     if (this.state === 'connected') this.bridge?.publish(ev);
+  }
+
+  /** Follow the fleet's event stream after `since` (tail --all-machines); HOST_OFFLINE while not connected. */
+  async followEvents(since: number | null, follower: HistoryFollower): Promise<{ stop(): void }> {
+    return followHistory(this.conn('the fleet\'s event stream'), since, follower, this.deps.log);
   }
 
   async putSession(id: string, summary: Record<string, unknown>): Promise<void> {

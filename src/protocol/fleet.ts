@@ -84,6 +84,9 @@ export function busSubject(origin: string, kind: string): string {
   return `${FLEET_PREFIX}.bus.${subjectToken(origin)}.${subjectToken(kind)}`;
 }
 
+/** WS: every machine's bus events from the fleet's stream (`tail --all-machines`); the query of `/api/bus`, `seq` a stream sequence. */
+export const FLEET_BUS_PATH = '/api/fleet/bus';
+
 /** Every machine's bus events. */
 export const FLEET_BUS_ALL = `${FLEET_PREFIX}.bus.>`;
 

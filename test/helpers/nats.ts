@@ -72,6 +72,8 @@ export interface TestHub {
   /** One connection per machine named at start, as that machine (its own credentials). */
   conns: Record<string, import('@nats-io/transport-node').NatsConnection>;
   credentials: Record<string, import('../../src/fleet/credentials.js').FleetCredentials>;
+  /** The hub's own user (all subjects): what a test uses to play the hub's limits (purge the event stream). */
+  admin: import('../../src/fleet/credentials.js').FleetCredentials;
   stop(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function startHub(machines: string[]): Promise<TestHub> {
     server,
     conns,
     credentials,
+    admin: { ...files.admin, servers: [server.url] },
     async stop() {
       await Promise.all(Object.values(conns).map((c) => c.close().catch(() => undefined)));
       await server.stop();

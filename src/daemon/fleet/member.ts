@@ -6,6 +6,8 @@ import { describeError, type Logger } from '../../util/log.js';
 import type { Route } from '../http/router.js';
 import { fleetRoutes } from './routes.js';
 import { fleetServer } from './serve.js';
+import { fleetBusRoute } from './tail.js';
+import type { WsRoute } from '../ws/upgrade.js';
 import type { FleetOp } from '../../protocol/fleet.js';
 
 /**
@@ -75,5 +77,10 @@ export class FleetMember {
 
   routes(): Route[] {
     return fleetRoutes((opts) => this.status(opts));
+  }
+
+  /** The fleet's WebSocket routes: the fleet's event stream (`tail --all-machines`). */
+  wsRoutes(): WsRoute[] {
+    return [fleetBusRoute({ link: () => this.link, machineId: this.deps.machineId, log: this.deps.log })];
   }
 }
