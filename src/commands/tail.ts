@@ -4,8 +4,8 @@ import { openDaemonSocket } from '../client/ws.js';
 import { BUS_CLOSE_TOO_SLOW, BUS_PATH, GAP_KIND, isBusEvent, matchesText, ndjsonLines, type BusEvent } from '../protocol/bus.js';
 import { parseJsonFrame } from '../protocol/json.js';
 import { FLEET_BUS_PATH } from '../protocol/fleet.js';
-import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
-import { EXIT } from '../ui/exit.js';
+import { TeleptyError, isErrorBody, isTeleptyError } from '../protocol/errors.js';
+import { EXIT, exitCodeFor } from '../ui/exit.js';
 import { printLine, useColor } from '../ui/print.js';
 import { intOption } from './options.js';
 import { examples } from './command-module.js';
@@ -66,6 +66,13 @@ export function banner(opts: Pick<TailOptions, 'kind' | 'excludeKind' | 'target'
     opts.since !== undefined ? `replaying after seq ${opts.since}` : 'new events only (--since SEQ replays)',
   ];
   return `following the ${opts.allMachines ? "fleet's event stream (every machine)" : 'telepty bus'}: ${parts.join('; ')}. Ctrl-C stops.`;
+}
+
+/** A `bus.error` frame (a subscription the daemon could not serve) as the error it carries; null for anything else. */
+export function busError(line: string): TeleptyError | null {
+  const v = parseJsonFrame(line);
+  if (typeof v !== 'object' || v === null || !('kind' in v) || v.kind !== 'bus.error' || !isErrorBody(v)) return null;
+  return TeleptyError.fromBody(v);
 }
 
 /** Which daemon process answers: its pid and start time (a pid alone may be reused). */
@@ -156,6 +163,14 @@ export function register(program: Command): void {
           for (const line of ndjsonLines(data.toString('utf8'))) {
             if (finished) return;
             const ev = eventOfLine(line);
+            const refusal = ev ? null : busError(line);
+            if (refusal) {
+              // The daemon could not follow what was asked (the fleet's stream out of reach): said, with its code.
+              process.stderr.write(`telepty: ${refusal.message} [${refusal.code}]\n`);
+              finish(exitCodeFor(refusal));
+              ws.close(1000, 'done');
+              return;
+            }
             if (!ev) {
               // Not an event (another program, a damaged frame): said, and skipped; the tail goes on.
               process.stderr.write(`telepty: skipped a bus frame that is not an event: ${line.slice(0, 200)}\n`);

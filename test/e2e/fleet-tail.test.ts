@@ -114,6 +114,26 @@ describe.skipIf(natsServerPath() === null)('tail --all-machines', () => {
   });
 });
 
+describe.skipIf(natsServerPath() === null)('tail --all-machines when the hub has no event stream', () => {
+  const homes = useHomes();
+  it('says why and exits 4 instead of waiting for events that cannot come', async () => {
+    const hub = await startHub(['desk']);
+    try {
+      const admin = await connectFleet({ credentials: hub.admin });
+      await (await jetstreamManager(admin)).streams.delete(FLEET_EVENTS_STREAM);
+      await admin.close();
+      const home = homes.newHome();
+      const env = await joinDaemon(hub, home, 'desk');
+      await waitFor('desk joined', async () => parseJson<{ state: string }>(await runCli(home, ['fleet', 'status', '--json'], { env })).state === 'connected', 20_000);
+      const r = await runCli(home, ['tail', '--all-machines', '--since', '0', '--count', '1', '--timeout', '20', '--json'], { env });
+      expect(r.exitCode).toBe(4);
+      expect(r.stderr).toMatch(/event stream.*\[HOST_OFFLINE\]/);
+    } finally {
+      await hub.stop();
+    }
+  });
+});
+
 describe('tail --all-machines without a fleet', () => {
   const homes = useHomes();
   it('says the daemon is in no fleet (exit 2), nothing followed', async () => {

@@ -70,7 +70,7 @@ export function fleetBusRoute(deps: { link: () => FleetLink | null; machineId: s
         if (closed) follow.stop();
       })().catch((err: unknown) => {
         if (!isTeleptyError(err)) deps.log.warn(`fleet: a tail of the fleet's stream failed: ${describeError(err)}`);
-        const e = isTeleptyError(err) ? err : new TeleptyError('HOST_OFFLINE', `the fleet's event stream cannot be followed now (${describeError(err)})`);
+        const e = isTeleptyError(err) ? err : new TeleptyError('HOST_OFFLINE', `the fleet's event stream cannot be followed now (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ kind: 'bus.error', ...(remote ? redactForRemote(e.toBody()) : e.toBody()) }));
         ws.close(1011, 'cannot follow the fleet stream');
       });
