@@ -85,6 +85,19 @@ describe.skipIf(natsServerPath() === null)('several machines in one request', ()
     expect((await runCli(desk, ['list', '-q'], { env: env.desk })).stdout).not.toContain('nope');
   });
 
+  it('takes "machine" on the HTTP spawn route: spawned there (201), a bad machine refused before anything travels', async () => {
+    const port = await daemonPort(desk);
+    const r = await postApi(port, '/api/sessions/spawn', { machine: 'laptop', session_id: 'viahttp', command: 'sleep', args: ['30'] });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json).toMatchObject({ session_id: 'viahttp' });
+    expect((await runCli(laptop, ['list', '-q'], { env: env.laptop })).stdout.split('\n')).toContain('viahttp');
+    expect((await runCli(desk, ['list', '-q'], { env: env.desk })).stdout).not.toContain('viahttp');
+    const bad = await postApi(port, '/api/sessions/spawn', { machine: 'no such/machine', command: 'sleep' });
+    expect(bad).toMatchObject({ status: 400, json: { code: 'INVALID_FIELD' } });
+    const nobody = await postApi(port, '/api/sessions/spawn', { machine: 'cloud9', command: 'sleep' });
+    expect(nobody).toMatchObject({ status: 503, json: { code: 'HOST_OFFLINE' } });
+  });
+
   it('replies to a sender on another machine through the fleet', async () => {
     const ask = await runCli(desk, ['inject', 'dev@laptop', 'what is the status?', '--from', 'asker', '--json'], { env: env.desk });
     expect(ask.exitCode, ask.stderr).toBe(0);

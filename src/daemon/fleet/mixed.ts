@@ -6,6 +6,7 @@ import { injectOp, multicastOp, spawnSessionOp } from '../../protocol/operations
 import { redactErrorText } from '../http/respond.js';
 import type { RequestContext, Route, RouteResult } from '../http/router.js';
 import { locate, unknownHost } from '../sessions/targets.js';
+import { MACHINE_ID_PATTERN } from '../../protocol/ids.js';
 
 /**
  * Requests that name several machines at once, or a machine in their body rather than their path (issue 18):
@@ -111,8 +112,7 @@ export function machineSpawn(route: Route, deps: MixedDeps): Route['handler'] {
     if (body === null || machine === undefined || machine === null) return route.handler(ctx);
     const rest: Record<string, unknown> = { ...body };
     delete rest.machine;
-    if (typeof machine !== 'string') throw new TeleptyError('INVALID_FIELD', '"machine" must be a machine id', { field: 'machine' });
-    // A machine id is what follows `@` in an address: checked the same way.
+    if (typeof machine !== 'string' || !MACHINE_ID_PATTERN.test(machine)) throw new TeleptyError('INVALID_FIELD', '"machine" must be a machine id (letters, digits, . _ : - ; up to 253)', { field: 'machine' });
     const where = locate(`x@${machine}`, deps.machineId);
     if (where.local) return route.handler({ ...ctx, body: rest });
     // Checked here first: a bad spawn is refused before it travels.
