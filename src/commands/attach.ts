@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { attach, parseDetachKey } from '../client/attach.js';
 import { connect } from '../client/daemon-client.js';
 import { getSession } from '../client/sessions.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertSessionRef } from '../protocol/ids.js';
 import { localTerminal } from '../ui/terminal.js';
 import { EXIT } from '../ui/exit.js';
 import { examples } from './command-module.js';
@@ -11,7 +11,7 @@ export function register(program: Command): void {
   program
     .command('attach')
     .description('connect this terminal to a session: its screen, then live output; your keys go to it')
-    .argument('<id>', 'session id')
+    .argument('<id>', 'session id, or id@machine for a session of another machine of the fleet (if it allows attach)')
     .option('--detach-key <key>', 'key that detaches and leaves the session running', 'ctrl-]')
     .addHelpText(
       'after',
@@ -20,11 +20,14 @@ export function register(program: Command): void {
     )
     .action(async (id: string, opts: { detachKey: string }) => {
       const client = await connect();
-      const session = await getSession(client, assertSessionId(id));
-      const end = await attach(client, session.id, {
+      const ref = assertSessionRef(id);
+      const session = await getSession(client, ref);
+      // `id@machine`: viewed through the fleet (live output and keys over the hub), addressed as given.
+      const address = ref.includes('@') ? `${session.id}${ref.slice(ref.indexOf('@'))}` : session.id;
+      const end = await attach(client, address, {
         detachKey: parseDetachKey(opts.detachKey),
         detachKeyName: opts.detachKey.replace(/^ctrl-/i, 'Ctrl-'),
-        target: { id: session.id, type: session.type, cols: session.cols, rows: session.rows },
+        target: { id: address, type: session.type, cols: session.cols, rows: session.rows },
         terminal: localTerminal(),
       });
       process.exitCode = end.reason === 'disconnected' ? EXIT.UNAVAILABLE : end.reason === 'dropped' ? EXIT.FAILURE : EXIT.OK;

@@ -14,10 +14,11 @@ import { readPrompt } from './prompt-input.js';
 import { examples } from './command-module.js';
 
 /**
- * The session a reply goes to: `id` or `id@<this machine>` is local; `id@<another machine>` is refused with
- * UNKNOWN_HOST (there is no relay to peers), never delivered to a local session that happens to share the id.
+ * The session a reply goes to: `id` or `id@<this machine>` is local; `id@<another machine>` goes there through the
+ * fleet (the daemon forwards it; HOST_OFFLINE or UNKNOWN_HOST when it cannot), never to a local session that
+ * happens to share the id. The reply's sender is then `self@<this machine>`, so a reply to it comes back here.
  */
-function localTarget(to: string, machineId: string): string {
+function replyTarget(to: string, machineId: string): { target: string; remote: boolean } {
   let address: SessionAddress;
   try {
     address = parseAddress(to);
@@ -25,10 +26,8 @@ function localTarget(to: string, machineId: string): string {
     if (!isTeleptyError(err)) throw err;
     throw new TeleptyError('INVALID_FIELD', `the last sender ${JSON.stringify(to)} is not a session address (id or id@host); reply through the bus instead`);
   }
-  if (!isOnMachine(address, machineId)) {
-    throw new TeleptyError('UNKNOWN_HOST', `the last sender ${to} is on machine ${address.host}, not this one (${machineId}); replies to other machines are not relayed, so nothing was sent`);
-  }
-  return address.id;
+  if (!isOnMachine(address, machineId)) return { target: `${address.id}@${address.host as string}`, remote: true };
+  return { target: address.id, remote: false };
 }
 
 export function register(program: Command): void {
@@ -58,13 +57,19 @@ export function register(program: Command): void {
       const self = session.id;
       const to = replyAddressOf(session.last_reply_to, session.last_from);
       if (!to) throw new TeleptyError('NOT_FOUND', `nobody has sent session ${self} a prompt with a sender yet: nothing to reply to`);
-      const target = localTarget(to, session.locator.machine_id);
+      const { target, remote } = replyTarget(to, session.locator.machine_id);
       const r = await injectOne(client, target, {
         prompt,
-        from: self,
+        from: remote ? `${self}@${session.locator.machine_id}` : self,
         ...(session.last_thread_id ? { thread_id: session.last_thread_id } : {}),
         wait: opts.wait,
         timeout_ms: DEFAULT_INJECT_TIMEOUT_MS,
+      }).catch((err: unknown) => {
+        // A daemon in no fleet cannot reach the sender's machine: said in the reply's words.
+        if (remote && isTeleptyError(err) && err.code === 'UNKNOWN_HOST') {
+          throw new TeleptyError('UNKNOWN_HOST', `the last sender ${to} is on machine ${target.slice(target.indexOf('@') + 1)}, which this daemon cannot reach (it is in no fleet), so nothing was sent`);
+        }
+        throw err;
       });
       if (opts.json) printJson(r);
       else printLine(describeResult(r));

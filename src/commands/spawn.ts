@@ -5,7 +5,9 @@ import { localTerminal } from '../ui/terminal.js';
 import { attach, DEFAULT_DETACH_KEY } from '../client/attach.js';
 import { connect } from '../client/daemon-client.js';
 import { spawnSession } from '../client/sessions.js';
-import { assertNewSessionId } from '../protocol/ids.js';
+import { MACHINE_ID_PATTERN, assertNewSessionId } from '../protocol/ids.js';
+import { TeleptyError } from '../protocol/errors.js';
+import { spawnOnMachine } from '../client/fleet.js';
 import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
 import { printJson, printLine } from '../ui/print.js';
 import { terminalSize } from '../ui/terminal.js';
@@ -23,6 +25,7 @@ interface SpawnOptions extends RecordFlags {
   rows?: number;
   attach?: boolean;
   json?: boolean;
+  machine?: string;
 }
 
 export function register(program: Command): void {
@@ -37,6 +40,7 @@ export function register(program: Command): void {
     .option('--rows <n>', 'terminal height', intOption('--rows', 2, 1000))
     .option('--attach', 'attach to the new session right away (detach with Ctrl-])')
     .option('--json', 'print the session object as JSON')
+    .option('--machine <machine>', 'start it on another machine of the fleet (its daemon\'s home is the default cwd; only --env travels)')
     .option('--no-hooks', "add no agent hooks (Claude Code's --settings) to the program: its state comes from its screen only");
   addRecordOptions(cmd)
     .addHelpText(
@@ -49,6 +53,7 @@ export function register(program: Command): void {
       const id = opts.id === undefined ? undefined : assertNewSessionId(opts.id);
       const record = recordRequestOf(opts, process.cwd());
       const size = opts.attach ? terminalSize(process.stdout, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS }) : { cols: DEFAULT_COLS, rows: DEFAULT_ROWS };
+      if (opts.machine !== undefined) return spawnElsewhere(opts.machine, command, args, { ...opts, ...(id ? { id } : {}) }, size);
       const client = await connect();
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(processEnv())) if (v !== undefined) env[k] = v;
@@ -66,4 +71,29 @@ export function register(program: Command): void {
       else if (!opts.attach) printLine(result.session_id);
       if (opts.attach) await attach(client, result.session_id, { detachKey: DEFAULT_DETACH_KEY, terminal: localTerminal() });
     });
+}
+
+/**
+ * `spawn --machine M` (issue 18): the spawn goes to M's daemon with only what was given: no cwd of this shell (M's
+ * daemon's home unless --cwd, taken as a path on M), no environment of this shell (only --env). Prints `id@M`.
+ */
+async function spawnElsewhere(machine: string, command: string, args: string[], opts: SpawnOptions, size: { cols: number; rows: number }): Promise<void> {
+  if (!MACHINE_ID_PATTERN.test(machine)) throw new TeleptyError('INVALID_FIELD', `--machine ${JSON.stringify(machine)} is not a machine id`);
+  if (typeof opts.record === 'string' && !path.isAbsolute(opts.record)) throw new TeleptyError('INVALID_FIELD', 'with --machine, --record FILE is a path on that machine: give it absolute');
+  const record = recordRequestOf(opts, '/');
+  const client = await connect();
+  const result = await spawnOnMachine(client, machine, {
+    ...(opts.id ? { session_id: opts.id } : {}),
+    command,
+    args,
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    env: { ...(opts.env ?? {}), ...(opts.hooks === false ? { TELEPTY_HOOKS: '0' } : {}) },
+    cols: opts.cols ?? size.cols,
+    rows: opts.rows ?? size.rows,
+    ...(record ? { record } : {}),
+  });
+  const address = `${result.session_id}@${machine}`;
+  if (opts.json) printJson({ ...result.session, address });
+  else if (!opts.attach) printLine(address);
+  if (opts.attach) await attach(client, address, { detachKey: DEFAULT_DETACH_KEY, terminal: localTerminal() });
 }

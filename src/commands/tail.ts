@@ -3,8 +3,9 @@ import { connect, type DaemonClient } from '../client/daemon-client.js';
 import { openDaemonSocket } from '../client/ws.js';
 import { BUS_CLOSE_TOO_SLOW, BUS_PATH, GAP_KIND, isBusEvent, matchesText, ndjsonLines, type BusEvent } from '../protocol/bus.js';
 import { parseJsonFrame } from '../protocol/json.js';
-import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
-import { EXIT } from '../ui/exit.js';
+import { FLEET_BUS_PATH } from '../protocol/fleet.js';
+import { TeleptyError, isErrorBody, isTeleptyError } from '../protocol/errors.js';
+import { EXIT, exitCodeFor } from '../ui/exit.js';
 import { printLine, useColor } from '../ui/print.js';
 import { intOption } from './options.js';
 import { examples } from './command-module.js';
@@ -19,6 +20,7 @@ interface TailOptions {
   timeout?: number;
   json?: boolean;
   pretty?: boolean;
+  allMachines?: boolean;
 }
 
 /** Reconnect delays after the daemon goes away (tail resumes from the last seq it printed). */
@@ -55,7 +57,7 @@ export function prettyEvent(ev: BusEvent, width: number, paint: Painter | null):
 }
 
 /** What a tail on a terminal says first: what it follows and how to stop (a blank screen says nothing). */
-export function banner(opts: Pick<TailOptions, 'kind' | 'excludeKind' | 'target' | 'source' | 'since'>): string {
+export function banner(opts: Pick<TailOptions, 'kind' | 'excludeKind' | 'target' | 'source' | 'since' | 'allMachines'>): string {
   const parts = [
     opts.kind.length > 0 ? `kind ${opts.kind.join(', ')}` : 'every kind',
     ...(opts.excludeKind.length > 0 ? [`except ${opts.excludeKind.join(', ')}`] : []),
@@ -63,7 +65,14 @@ export function banner(opts: Pick<TailOptions, 'kind' | 'excludeKind' | 'target'
     ...(opts.source ? [`source ${opts.source}`] : []),
     opts.since !== undefined ? `replaying after seq ${opts.since}` : 'new events only (--since SEQ replays)',
   ];
-  return `following the telepty bus: ${parts.join('; ')}. Ctrl-C stops.`;
+  return `following the ${opts.allMachines ? "fleet's event stream (every machine)" : 'telepty bus'}: ${parts.join('; ')}. Ctrl-C stops.`;
+}
+
+/** A `bus.error` frame (a subscription the daemon could not serve) as the error it carries; null for anything else. */
+export function busError(line: string): TeleptyError | null {
+  const v = parseJsonFrame(line);
+  if (typeof v !== 'object' || v === null || !('kind' in v) || v.kind !== 'bus.error' || !isErrorBody(v)) return null;
+  return TeleptyError.fromBody(v);
 }
 
 /** Which daemon process answers: its pid and start time (a pid alone may be reused). */
@@ -91,6 +100,7 @@ export function register(program: Command): void {
     .option('--timeout <seconds>', 'stop after this long (exit 5 if --count was not reached)', intOption('--timeout', 1, 86_400))
     .option('--json', 'NDJSON: one event object per line (the default when stdout is not a terminal)')
     .option('--pretty', 'one readable line per event (the default on a terminal)')
+    .option('--all-machines', "follow the fleet's event stream on the hub: every machine's events, seq a stream sequence that --since resumes from (across daemon restarts)")
     .addHelpText(
       'after',
       examples([
@@ -99,6 +109,7 @@ export function register(program: Command): void {
         'telepty tail --since 120 --count 5 --json',
         'telepty tail --kind session_exit --count 1 --timeout 600   # wait for one exit',
         'telepty tail --exclude-kind session_health --exclude-kind session.idle',
+        'telepty tail --all-machines --since 4200   # the fleet\'s events after stream seq 4200',
       ]) +
         '\nOn a terminal, failures (inject_failed, *.failed, events with an error) are shown whole and in red.' +
         '\nA gap the daemon can no longer replay is announced as a bus.gap event, never skipped silently.\n',
@@ -134,12 +145,13 @@ export function register(program: Command): void {
         if (opts.target) q.set('target', opts.target);
         if (opts.source) q.set('source', opts.source);
         if (lastSeq !== null) q.set('since', String(lastSeq));
-        return `${BUS_PATH}?${q.toString()}`;
+        return `${opts.allMachines ? FLEET_BUS_PATH : BUS_PATH}?${q.toString()}`;
       };
 
       const run = async (c: DaemonClient): Promise<void> => {
         const instance = await daemonInstance(c);
-        if (instance.pid !== source.pid || instance.startedAt !== source.startedAt) {
+        // The fleet's stream sequences outlive any daemon: resuming after lastSeq is right with a new one too.
+        if (!opts.allMachines && (instance.pid !== source.pid || instance.startedAt !== source.startedAt)) {
           // A new daemon: replay all it has (a part it no longer keeps is announced as a gap). What the old one
           // published after lastSeq, before it went, cannot be had from anyone.
           process.stderr.write(`telepty: the daemon was replaced (pid ${source.pid} → ${instance.pid}); replaying the new one's events from its first\n`);
@@ -151,6 +163,14 @@ export function register(program: Command): void {
           for (const line of ndjsonLines(data.toString('utf8'))) {
             if (finished) return;
             const ev = eventOfLine(line);
+            const refusal = ev ? null : busError(line);
+            if (refusal) {
+              // The daemon could not follow what was asked (the fleet's stream out of reach): said, with its code.
+              process.stderr.write(`telepty: ${refusal.message} [${refusal.code}]\n`);
+              finish(exitCodeFor(refusal));
+              ws.close(1000, 'done');
+              return;
+            }
             if (!ev) {
               // Not an event (another program, a damaged frame): said, and skipped; the tail goes on.
               process.stderr.write(`telepty: skipped a bus frame that is not an event: ${line.slice(0, 200)}\n`);

@@ -97,7 +97,7 @@ function buildServer(opts: {
     ...withForwarding(coreRoutes(core), { machineId: config.machineId, link: () => opts.fleet.current }),
     ...opts.fleet.routes(),
   );
-  const upgrade = createUpgradeRouter(coreWsRoutes(core, log, opts.timings));
+  const upgrade = createUpgradeRouter(opts.fleet.wsRoutes(coreWsRoutes(core, log, opts.timings)));
   const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce: opts.identity.nonce, home: config.paths.dataDir, ready: opts.ready });
   return { server, upgrade };
 }
@@ -196,7 +196,7 @@ function runDaemon(opts: { record: DaemonRecord; server: http.Server; upgrade: R
  * The fleet around the core: requests from other machines run through the core's own (unforwarded) routes, events
  * from them go to the local bus, local events go out, and the directory follows the sessions.
  */
-function joinableFleet(opts: { core: DaemonCore; env: NodeJS.ProcessEnv; machineId: string; allow: DaemonSettings['fleetAllow']; log: Logger; now: () => number }): FleetMember {
+function joinableFleet(opts: { core: DaemonCore; env: NodeJS.ProcessEnv; machineId: string; allow: DaemonSettings['fleetAllow']; log: Logger; now: () => number; viewerCatchUpMs: number }): FleetMember {
   const { core } = opts;
   let member: FleetMember | null = null;
   const sync = new DirectorySync({ link: () => member?.current ?? null, list: () => core.sessions.list(), log: opts.log });
@@ -209,6 +209,7 @@ function joinableFleet(opts: { core: DaemonCore; env: NodeJS.ProcessEnv; machine
     routes: coreRoutes(core),
     deliverEvent: (ev) => core.bus.deliverRemote(ev),
     onJoined: () => sync.schedule(),
+    views: { registry: core.sessions.registry, viewers: core.sessions.viewers, catchUpMs: opts.viewerCatchUpMs },
   });
   core.bus.onEvent((ev) => {
     if (core.bus.isRemote(ev)) return;
@@ -255,7 +256,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
   let fleet: FleetMember | null = null;
   const core = createCore({ config, env: opts.env, settings, log, timings, now, fleet: () => fleet?.current ?? null });
   await core.load();
-  fleet = joinableFleet({ core, env: opts.env, machineId: config.machineId, allow: settings.fleetAllow, log, now });
+  fleet = joinableFleet({ core, env: opts.env, machineId: config.machineId, allow: settings.fleetAllow, log, now, viewerCatchUpMs: timings.viewerCatchUpMs });
   const gate = readyGate();
   const auth = authPolicy(config, settings, token);
   const { server, upgrade } = buildServer({ core, fleet, config, auth, log, timings, identity, meta, requestShutdown, ready: gate.ready, now });

@@ -81,7 +81,7 @@ export class BusBridge {
   }
 }
 
-function isEvent(v: unknown): v is BusEvent {
+export function isEvent(v: unknown): v is BusEvent {
   if (typeof v !== 'object' || v === null) return false;
   const o: Record<string, unknown> = { ...v };
   const nullableString = (x: unknown): boolean => x === null || typeof x === 'string';

@@ -2,7 +2,7 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { BusEvent } from '../protocol/bus.js';
 import { TeleptyError } from '../protocol/errors.js';
-import { FLEET_DIRECTORY_BUCKET, type FleetOp, type FleetState, type FleetStatus } from '../protocol/fleet.js';
+import { FLEET_DIRECTORY_BUCKET, parseViewSubject, viewInbox, viewSubject, type FleetOp, type FleetState, type FleetStatus } from '../protocol/fleet.js';
 import { sleep } from '../util/async.js';
 import { describeError, type Logger } from '../util/log.js';
 import { BusBridge } from './bus-bridge.js';
@@ -10,6 +10,7 @@ import type { FleetConfig } from './config.js';
 import { connectFleet } from './connect.js';
 import { FleetDirectory, type DirectoryTimings } from './directory.js';
 import type { MachineListing } from '../protocol/fleet.js';
+import { followHistory, type HistoryFollower } from './event-history.js';
 import { callMachine, serveMachine, type RpcHandler } from './rpc.js';
 
 /**
@@ -30,6 +31,8 @@ export interface FleetLinkDeps {
   /** An event from another machine for this machine's bus subscribers. */
   deliverEvent(ev: BusEvent): void;
   directoryTimings?: DirectoryTimings;
+  /** An attach frame from another machine (its sender proven by the server), for this machine's viewers or sessions. */
+  deliverView?(from: string, viewer: string, message: unknown): void;
   /** Joined (and joined again after the hub came back): a time to put this machine's rows. */
   onJoined?: () => void;
 }
@@ -76,6 +79,7 @@ export class FleetLink {
     log.info(`fleet: joined as ${this.deps.machineId} through ${nc.getServer()}`);
     void this.watchStatus(nc);
     serveMachine(nc, this.deps.machineId, (route, body) => (route.op === 'ping' ? Promise.resolve({ pong: this.deps.machineId }) : this.deps.serve(route, body)), log);
+    this.serveViews(nc);
     this.bridge = new BusBridge({ nc, self: this.deps.machineId, log, deliver: (ev) => this.deps.deliverEvent(ev) });
     this.bridge.start();
     const kv = await new Kvm(nc).open(FLEET_DIRECTORY_BUCKET);
@@ -83,6 +87,39 @@ export class FleetLink {
     await this.directory.start();
     await this.directory.follow();
     this.deps.onJoined?.();
+  }
+
+  private serveViews(nc: NatsConnection): void {
+    const sub = nc.subscribe(viewInbox(this.deps.machineId));
+    void (async () => {
+      for await (const m of sub) {
+        const route = parseViewSubject(m.subject);
+        if (route === null || route.to !== this.deps.machineId) continue;
+        let v: unknown;
+        try {
+          v = JSON.parse(new TextDecoder().decode(m.data));
+        } catch (err) {
+          this.deps.log.warn(`fleet: an attach frame from ${route.from} is not JSON (${describeError(err)}); dropped`);
+          continue;
+        }
+        this.deps.deliverView?.(route.from, route.viewer, v);
+      }
+    })().catch((err: unknown) => this.deps.log.error('fleet: the attach subscription ended', err));
+  }
+
+  /**
+   * One attach frame to `to`: a message, or its JSON text when already encoded (best effort, like a WebSocket
+   * frame: the attach's own acks and beats notice losses).
+   */
+  sendView(to: string, viewer: string, message: unknown): boolean {
+    if (!this.nc || this.state !== 'connected') return false;
+    try {
+      this.nc.publish(viewSubject(to, this.deps.machineId, viewer), new TextEncoder().encode(typeof message === 'string' ? message : JSON.stringify(message)));
+      return true;
+    } catch (err) {
+      this.deps.log.warn(`fleet: an attach frame to ${to} was not sent: ${describeError(err)}`);
+      return false;
+    }
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
@@ -121,6 +158,11 @@ export class FleetLink {
   /** A local bus event, out to the other machines (nothing happens while disconnected: the bus is best effort). */
   publishEvent(ev: BusEvent): void {
     if (this.state === 'connected') this.bridge?.publish(ev);
+  }
+
+  /** Follow the fleet's event stream after `since` (tail --all-machines); HOST_OFFLINE while not connected. */
+  async followEvents(since: number | null, follower: HistoryFollower): Promise<{ stop(): void }> {
+    return followHistory(this.conn('the fleet\'s event stream'), since, follower, this.deps.log);
   }
 
   async putSession(id: string, summary: Record<string, unknown>): Promise<void> {

@@ -84,6 +84,9 @@ export function busSubject(origin: string, kind: string): string {
   return `${FLEET_PREFIX}.bus.${subjectToken(origin)}.${subjectToken(kind)}`;
 }
 
+/** WS: every machine's bus events from the fleet's stream (`tail --all-machines`); the query of `/api/bus`, `seq` a stream sequence. */
+export const FLEET_BUS_PATH = '/api/fleet/bus';
+
 /** Every machine's bus events. */
 export const FLEET_BUS_ALL = `${FLEET_PREFIX}.bus.>`;
 
@@ -92,6 +95,33 @@ export function busOrigin(subject: string): string | null {
   const parts = subject.split('.');
   if (parts.length !== 4 || parts[0] !== FLEET_PREFIX || parts[1] !== 'bus') return null;
   return tokenId(parts[2] as string);
+}
+
+/**
+ * `tp.view.<to>.<from>.<viewer>`: one attach's frames between two machines (output one way, keys, resizes and
+ * acknowledgements the other). The sender is part of the subject, checked by the server like a request's caller.
+ */
+export function viewSubject(to: string, from: string, viewer: string): string {
+  return `${FLEET_PREFIX}.view.${subjectToken(to)}.${subjectToken(from)}.${viewer}`;
+}
+
+/** Every attach frame addressed to `self`. */
+export function viewInbox(self: string): string {
+  return `${FLEET_PREFIX}.view.${subjectToken(self)}.>`;
+}
+
+/** A viewer's id in its subjects: one token of letters and digits. */
+export const VIEWER_ID_PATTERN = /^[A-Za-z0-9]{8,64}$/;
+
+/** Who sent an attach frame and for which viewer, read from its subject; null when it is not one. */
+export function parseViewSubject(subject: string): { to: string; from: string; viewer: string } | null {
+  const parts = subject.split('.');
+  if (parts.length !== 5 || parts[0] !== FLEET_PREFIX || parts[1] !== 'view') return null;
+  const to = tokenId(parts[2] as string);
+  const from = tokenId(parts[3] as string);
+  const viewer = parts[4] as string;
+  if (to === null || from === null || !VIEWER_ID_PATTERN.test(viewer)) return null;
+  return { to, from, viewer };
 }
 
 /** A directory key: one per session (`<machine>.<id>`). */
@@ -116,8 +146,8 @@ export interface SubjectPermissions {
 
 /**
  * What machine `self` may publish and subscribe to on the fleet's server. Requests only as itself, answers only to
- * requests it received (the server's allow_responses), bus events only as their origin, directory keys only its
- * own; reading the whole bus and directory is open to every member.
+ * requests it received (the server's allow_responses), bus events and attach frames only as their sender,
+ * directory keys only its own; reading the whole bus and directory is open to every member.
  */
 export function fleetPermissions(self: string): SubjectPermissions {
   const me = subjectToken(self);
@@ -127,6 +157,7 @@ export function fleetPermissions(self: string): SubjectPermissions {
     publish: [
       `${FLEET_PREFIX}.rpc.*.*.${me}`,
       `${FLEET_PREFIX}.bus.${me}.>`,
+      `${FLEET_PREFIX}.view.*.${me}.>`,
       `${kv}.${me}.>`,
       // Read the stream and the bucket: info, direct gets, and consumers of their own (never create/delete a stream).
       `${js}.INFO`,
@@ -141,7 +172,7 @@ export function fleetPermissions(self: string): SubjectPermissions {
       '$JS.ACK.>',
       '$JS.FC.>',
     ],
-    subscribe: [`${FLEET_PREFIX}.rpc.${me}.>`, `${inboxPrefix(self)}.>`, FLEET_BUS_ALL, `${kv}.>`, `$JS.EVENT.>`],
+    subscribe: [`${FLEET_PREFIX}.rpc.${me}.>`, `${FLEET_PREFIX}.view.${me}.>`, `${inboxPrefix(self)}.>`, FLEET_BUS_ALL, `${kv}.>`, `$JS.EVENT.>`],
   };
 }
 

@@ -23,15 +23,15 @@ export interface NatsServer {
 }
 
 /**
- * A real nats-server on a free loopback port, run with `config` (its `listen` line is replaced by the port found
- * here). Stopped by the pid started here.
+ * A real nats-server on a free port of `host` (loopback unless a test's private veth address), run with `config`
+ * (its `listen` line is replaced by that address). Stopped by the pid started here.
  */
-export async function startNats(dir: string, config: string): Promise<NatsServer> {
+export async function startNats(dir: string, config: string, host = '127.0.0.1'): Promise<NatsServer> {
   const bin = natsServerPath();
   if (!bin) throw new Error('nats-server is not installed (apt-get install nats-server)');
   const port = await freePort();
   const file = path.join(dir, 'nats-server.conf');
-  await fs.writeFile(file, config.replace(/^listen: .*$/m, `listen: "127.0.0.1:${port}"`), { mode: 0o600 });
+  await fs.writeFile(file, config.replace(/^listen: .*$/m, `listen: "${host}:${port}"`), { mode: 0o600 });
   let out = '';
   let proc: ChildProcess = await launch();
   async function launch(): Promise<ChildProcess> {
@@ -47,7 +47,7 @@ export async function startNats(dir: string, config: string): Promise<NatsServer
     return p;
   }
   const server: NatsServer = {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${host}:${port}`,
     port,
     get proc() {
       return proc;
@@ -72,16 +72,18 @@ export interface TestHub {
   /** One connection per machine named at start, as that machine (its own credentials). */
   conns: Record<string, import('@nats-io/transport-node').NatsConnection>;
   credentials: Record<string, import('../../src/fleet/credentials.js').FleetCredentials>;
+  /** The hub's own user (all subjects): what a test uses to play the hub's limits (purge the event stream). */
+  admin: import('../../src/fleet/credentials.js').FleetCredentials;
   stop(): Promise<void>;
 }
 
 /** A fleet hub as `telepty fleet init` plans it, on a real nats-server, with storage created and every machine connected. */
-export async function startHub(machines: string[]): Promise<TestHub> {
+export async function startHub(machines: string[], host = '127.0.0.1'): Promise<TestHub> {
   const { planHub } = await import('../../src/fleet/hub-config.js');
   const { connectFleet, ensureFleetStorage } = await import('../../src/fleet/connect.js');
   const dir = await fs.mkdtemp(path.join((await import('node:os')).tmpdir(), 'telepty-hub-'));
   const files = planHub({ machines, servers: ['nats://127.0.0.1:4222'], listen: '127.0.0.1:4222', storeDir: dir });
-  const server = await startNats(dir, files.config);
+  const server = await startNats(dir, files.config, host);
   const admin = await connectFleet({ credentials: files.admin, servers: [server.url] });
   await ensureFleetStorage(admin);
   await admin.close();
@@ -95,6 +97,7 @@ export async function startHub(machines: string[]): Promise<TestHub> {
     server,
     conns,
     credentials,
+    admin: { ...files.admin, servers: [server.url] },
     async stop() {
       await Promise.all(Object.values(conns).map((c) => c.close().catch(() => undefined)));
       await server.stop();
@@ -105,14 +108,15 @@ export async function startHub(machines: string[]): Promise<TestHub> {
 
 /**
  * Start a daemon in `home` as `machine` of `hub` (its credentials written there, 0600); returns the environment
- * every CLI call of that machine gives (machine id and credentials).
+ * every CLI call of that machine gives (machine id and credentials). `daemonEnv` is given to the daemon only
+ * (its policy, its HOME).
  */
-export async function joinDaemon(hub: TestHub, home: string, machine: string): Promise<Record<string, string>> {
+export async function joinDaemon(hub: TestHub, home: string, machine: string, daemonEnv: Record<string, string> = {}): Promise<Record<string, string>> {
   const { runCli } = await import('./cli.js');
   const file = path.join(home, `${machine}.creds.json`);
   await fs.writeFile(file, JSON.stringify(hub.credentials[machine]), { mode: 0o600 });
   const env = { TELEPTY_MACHINE_ID: machine, TELEPTY_NATS_CREDS: file };
-  const r = await runCli(home, ['daemon', 'start', '--json'], { env });
+  const r = await runCli(home, ['daemon', 'start', '--json'], { env: { ...env, ...daemonEnv } });
   if (r.exitCode !== 0) throw new Error(`daemon start as ${machine} failed (exit ${r.exitCode}): ${r.stderr}`);
   return env;
 }

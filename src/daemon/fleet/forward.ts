@@ -6,6 +6,7 @@ import { IDEMPOTENCY_HEADER } from '../../protocol/inject.js';
 import { OPERATIONS } from '../../protocol/operations.js';
 import type { RequestContext, Route, RouteResult } from '../http/router.js';
 import { locate, unknownHost } from '../sessions/targets.js';
+import { machineSpawn, mixedMulticast } from './mixed.js';
 
 /**
  * A request for a session of another machine (`id@machine`) is carried to that machine's daemon over the fleet and
@@ -21,6 +22,7 @@ export const FORWARDED: Readonly<Record<string, FleetOp>> = {
   'sessions.screen': 'screen',
   'sessions.kill': 'kill',
   'sessions.rename': 'rename',
+  'sessions.spawn': 'spawn',
 };
 
 /** A request as it travels: the operation's name and the HTTP request's parts. */
@@ -58,6 +60,21 @@ function isRouteResult(v: unknown): v is RouteResult & { status: number } {
   return typeof v === 'object' && v !== null && 'status' in v && typeof v.status === 'number' && 'body' in v;
 }
 
+/**
+ * An inject's sender (`from`, `reply_to`) as the target machine must record it: a bare id is a session of the
+ * caller's machine, so it travels as `id@<caller>` and a `reply` there comes back here, not to a session of the
+ * same name on that machine.
+ */
+function senderQualified(body: unknown, machineId: string): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body ?? null;
+  const o: Record<string, unknown> = { ...body };
+  for (const k of ['from', 'reply_to']) {
+    const v = o[k];
+    if (typeof v === 'string' && v.length > 0 && !v.includes('@')) o[k] = `${v}@${machineId}`;
+  }
+  return o;
+}
+
 /** What a carried request does on this machine: `route` given the request's parts, as a caller from `caller`. */
 export function contextFor(req: FleetRequest, method: RequestContext['method'], path: string, params: Record<string, string>, caller: string): RequestContext {
   return {
@@ -78,8 +95,30 @@ export function contextFor(req: FleetRequest, method: RequestContext['method'], 
  * `id@<this machine>` is taken as `id`.
  */
 export function withForwarding(routes: Route[], deps: { machineId: string; link: () => FleetLink | null }): Route[] {
+  /** One request to `machine`, run there by its daemon's own route for `opName`. */
+  const forward = async (machine: string, opName: string, params: Record<string, string>, ctx: RequestContext, body: unknown): Promise<RouteResult> => {
+    const op = OPERATIONS.find((o) => o.name === opName);
+    const fleetOp = FORWARDED[opName];
+    const link = deps.link();
+    if (op === undefined || fleetOp === undefined) throw new TeleptyError('INTERNAL', `${opName} does not travel between machines`);
+    if (link === null) throw unknownHost(`machine ${machine}`, machine);
+    const headers: Record<string, string> = {};
+    for (const h of CARRIED_HEADERS) {
+      const v = ctx.headers[h];
+      if (typeof v === 'string') headers[h] = v;
+    }
+    const req: FleetRequest = { op: op.name, params, query: ctx.query.toString(), body: opName === 'inject' ? senderQualified(body, deps.machineId) : (body ?? null), headers };
+    const answer = await link.call(machine, fleetOp, req, timeoutFor({ ...ctx, body }));
+    if (!isRouteResult(answer) || !op.isAnswer(answer.body)) {
+      throw new TeleptyError('PROTOCOL_MISMATCH', `${machine} answered ${op.name} with something that is not its answer`);
+    }
+    return answer;
+  };
+  const mixed = { machineId: deps.machineId, link: deps.link, forward };
   return routes.map((route) => {
     const name = route.operation;
+    if (name === 'multicast') return { ...route, handler: mixedMulticast(route, mixed) };
+    if (name === 'sessions.spawn') return { ...route, handler: machineSpawn(route, mixed) };
     const fleetOp = name === undefined ? undefined : FORWARDED[name];
     const op = OPERATIONS.find((o) => o.name === name);
     if (fleetOp === undefined || op === undefined) return route;
@@ -91,20 +130,9 @@ export function withForwarding(routes: Route[], deps: { machineId: string; link:
         const where = locate(id, deps.machineId);
         // `id@<this machine>` is this machine's `id`, for every operation (not only those that parse addresses).
         if (where.local) return route.handler({ ...ctx, params: { ...ctx.params, id: where.id } });
-        const link = deps.link();
         // Not in a fleet: nothing can reach it, and it is never taken for a local session of the same name.
-        if (link === null) throw unknownHost(`session ${id}`, where.machineId);
-        const headers: Record<string, string> = {};
-        for (const h of CARRIED_HEADERS) {
-          const v = ctx.headers[h];
-          if (typeof v === 'string') headers[h] = v;
-        }
-        const req: FleetRequest = { op: op.name, params: { ...ctx.params, id: where.id }, query: ctx.query.toString(), body: ctx.body ?? null, headers };
-        const answer = await link.call(where.machineId, fleetOp, req, timeoutFor(ctx));
-        if (!isRouteResult(answer) || !op.isAnswer(answer.body)) {
-          throw new TeleptyError('PROTOCOL_MISMATCH', `${where.machineId} answered ${op.name} with something that is not its answer`);
-        }
-        return answer;
+        if (deps.link() === null) throw unknownHost(`session ${id}`, where.machineId);
+        return forward(where.machineId, op.name, { ...ctx.params, id: where.id }, ctx, ctx.body);
       },
     };
   });

@@ -6,6 +6,10 @@ import { describeError, type Logger } from '../../util/log.js';
 import type { Route } from '../http/router.js';
 import { fleetRoutes } from './routes.js';
 import { fleetServer } from './serve.js';
+import { fleetBusRoute } from './tail.js';
+import { RemoteViews, type RemoteViewDeps } from './remote-view.js';
+import { VIEWER_PATH } from '../../protocol/operations.js';
+import type { WsRoute } from '../ws/upgrade.js';
 import type { FleetOp } from '../../protocol/fleet.js';
 
 /**
@@ -16,6 +20,7 @@ import type { FleetOp } from '../../protocol/fleet.js';
 export class FleetMember {
   private link: FleetLink | null = null;
   private problem: string | null = null;
+  private readonly remoteViews: RemoteViews;
 
   constructor(
     private readonly deps: {
@@ -30,8 +35,12 @@ export class FleetMember {
       deliverEvent(ev: BusEvent): void;
       /** Joined (again): this machine's directory rows are due. */
       onJoined(): void;
+      /** This machine's sessions as remote viewers need them (attach id@machine). */
+      views: Pick<RemoteViewDeps, 'registry' | 'viewers' | 'catchUpMs'>;
     },
-  ) {}
+  ) {
+    this.remoteViews = new RemoteViews({ ...deps.views, machineId: deps.machineId, log: deps.log, link: () => this.link });
+  }
 
   /** The joined link, or null (no fleet, or not usable): forwarding and the bus ask this. */
   get current(): FleetLink | null {
@@ -56,8 +65,9 @@ export class FleetMember {
       machineId: deps.machineId,
       log: deps.log,
       now: deps.now,
-      serve: fleetServer(deps.routes, { allow: deps.allow, log: deps.log }),
+      serve: fleetServer(deps.routes, { allow: deps.allow, log: deps.log, attach: (caller, body) => this.remoteViews.open(caller, body) }),
       deliverEvent: (ev) => deps.deliverEvent(ev),
+      deliverView: (from, viewer, message) => this.remoteViews.receive(from, viewer, message),
       onJoined: () => deps.onJoined(),
     });
     void this.link.start().catch((err: unknown) => deps.log.error(`fleet: joining failed: ${describeError(err)}`));
@@ -70,10 +80,22 @@ export class FleetMember {
   }
 
   async stop(): Promise<void> {
+    this.remoteViews.stop();
     await this.link?.stop();
   }
 
   routes(): Route[] {
     return fleetRoutes((opts) => this.status(opts));
+  }
+
+  /**
+   * The daemon's WebSocket routes with the fleet's: the session viewer route also views `id@<another machine>`
+   * (attach), and the fleet's event stream (`tail --all-machines`).
+   */
+  wsRoutes(core: WsRoute[]): WsRoute[] {
+    return [
+      ...core.map((r) => (r.path === VIEWER_PATH ? this.remoteViews.wrapViewerRoute(r) : r)),
+      fleetBusRoute({ link: () => this.link, machineId: this.deps.machineId, log: this.deps.log }),
+    ];
   }
 }

@@ -16,12 +16,16 @@ export const DEFAULT_FLEET_ALLOW: readonly FleetOp[] = ['ping', 'inject', 'enter
  * logged with its caller, then run through this daemon's own route (not forwarded again: one hop), as a remote
  * caller (its error texts redacted).
  */
-export function fleetServer(routes: Route[], deps: { allow: ReadonlySet<FleetOp>; log: Logger }): RpcHandler {
+export function fleetServer(routes: Route[], deps: { allow: ReadonlySet<FleetOp>; log: Logger; attach?: (caller: string, body: unknown) => unknown }): RpcHandler {
   const table = new RouteTable<Route>().add(...routes);
   return async (route, body) => {
     if (!deps.allow.has(route.op)) {
       deps.log.warn(`fleet: refused ${route.op} from ${route.caller} (not in TELEPTY_FLEET_ALLOW)`);
       throw new TeleptyError('FORBIDDEN', `${route.op} from other machines is not allowed on ${route.target} (its TELEPTY_FLEET_ALLOW)`);
+    }
+    if (route.op === 'attach' && deps.attach) {
+      deps.log.info(`fleet: attach from ${route.caller}`);
+      return deps.attach(route.caller, body);
     }
     if (!isFleetRequest(body)) throw new TeleptyError('BAD_REQUEST', `the request from ${route.caller} is not a fleet request`);
     const op = OPERATIONS.find((o) => o.name === body.op);

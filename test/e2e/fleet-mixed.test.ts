@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MulticastResult } from '../../src/protocol/inject.js';
+import { daemonPort, postApi } from '../helpers/api.js';
+import { parseJson, runCli } from '../helpers/cli.js';
+import { useHomes } from '../helpers/daemon.js';
+import { waitFor } from '../helpers/env.js';
+import { fixtureSession } from '../helpers/fixtures.js';
+import { joinDaemon, natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+
+/**
+ * What names more than one machine at once, or a machine that is not in the id: comma lists mixing machines, spawn
+ * on another machine, and a reply to a sender on another machine (issue 18).
+ */
+describe.skipIf(natsServerPath() === null)('several machines in one request', () => {
+  const homes = useHomes();
+  let hub: TestHub;
+  let desk: string;
+  let laptop: string;
+  const env: Record<string, Record<string, string>> = {};
+  let onDesk: { submissions: () => Promise<{ text: string }[]> };
+  let onLaptop: { submissions: () => Promise<{ text: string }[]> };
+
+  beforeAll(async () => {
+    hub = await startHub(['desk', 'laptop']);
+    desk = homes.newHome();
+    laptop = homes.newHome();
+    env.desk = await joinDaemon(hub, desk, 'desk');
+    // laptop lets other machines spawn there; its daemon's home (default cwd of a spawn) is its own folder.
+    env.laptop = await joinDaemon(hub, laptop, 'laptop', { TELEPTY_FLEET_ALLOW: 'all', HOME: laptop });
+    onDesk = await fixtureSession(desk, 'asker', 'line-reader.mjs');
+    onLaptop = await fixtureSession(laptop, 'dev', 'line-reader.mjs');
+    await waitFor('desk sees laptop', async () => {
+      const st = parseJson<{ state: string; machines: { machine: string; reachable: boolean }[] }>(await runCli(desk, ['fleet', 'status', '--json'], { env: env.desk }));
+      return st.state === 'connected' && st.machines.some((m) => m.machine === 'laptop' && m.reachable);
+    }, 20_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it('injects into a comma list mixing machines: one answer per target as given, each typed once, the worst exit', async () => {
+    const r = await runCli(desk, ['inject', 'dev@laptop,asker,ghost@laptop', 'to both machines', '--wait', '--json'], { env: env.desk });
+    expect(r.exitCode, r.stderr).toBe(3);
+    const m = parseJson<MulticastResult>(r);
+    expect(m.success).toBe(true);
+    expect(m.results.successful.map((s) => [s.id, s.status]).sort()).toEqual([['asker', 'submitted'], ['dev@laptop', 'submitted']]);
+    expect(m.results.failed).toEqual([expect.objectContaining({ id: 'ghost@laptop', code: 'SESSION_NOT_FOUND' })]);
+    await waitFor('both took it', async () => (await onDesk.submissions()).some((s) => s.text === 'to both machines') && (await onLaptop.submissions()).some((s) => s.text === 'to both machines'));
+    // A retry of the whole list with the same inject id types nothing again anywhere.
+    const again = await runCli(desk, ['inject', 'dev@laptop,asker', 'once only', '--inject-id', 'mix-1', '--json'], { env: env.desk });
+    expect(again.exitCode, again.stderr).toBe(0);
+    const repeat = await runCli(desk, ['inject', 'dev@laptop,asker', 'once only', '--inject-id', 'mix-1', '--json'], { env: env.desk });
+    expect(repeat.exitCode, repeat.stderr).toBe(0);
+    await waitFor('both took the once-only one', async () => (await onDesk.submissions()).some((s) => s.text === 'once only') && (await onLaptop.submissions()).some((s) => s.text === 'once only'));
+    expect((await onLaptop.submissions()).filter((s) => s.text === 'once only')).toHaveLength(1);
+    expect((await onDesk.submissions()).filter((s) => s.text === 'once only')).toHaveLength(1);
+  });
+
+  it('takes mixed machines on the HTTP multicast route too, and a machine nobody serves is a per-target HOST_OFFLINE', async () => {
+    const r = await postApi(await daemonPort(desk), '/api/sessions/multicast/inject', { session_ids: ['dev@laptop', 'x@cloud9'], prompt: 'over http', wait: true, timeout_ms: 15_000 });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const m = r.json as unknown as MulticastResult;
+    expect(m.results.successful).toEqual([expect.objectContaining({ id: 'dev@laptop', status: 'submitted' })]);
+    expect(m.results.failed).toEqual([expect.objectContaining({ id: 'x@cloud9', code: 'HOST_OFFLINE' })]);
+    // A bad prompt is refused before anything is typed anywhere.
+    const bad = await postApi(await daemonPort(desk), '/api/sessions/multicast/inject', { session_ids: ['dev@laptop', 'asker'], prompt: 'x', wait: 'yes' });
+    expect(bad).toMatchObject({ status: 400, json: { code: 'INVALID_FIELD' } });
+  });
+
+  it('spawns on another machine with only what was given: its daemon\'s home as cwd, none of the caller\'s environment', async () => {
+    const r = await runCli(desk, ['spawn', '--machine', 'laptop', '--id', 'far', '--env', 'GIVEN=yes', '--', 'sh', '-c', 'echo "given=$GIVEN leak=$LEAK_ME cwd=$(pwd)"; sleep 60'], { env: { ...env.desk, LEAK_ME: 'oops' } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('far@laptop');
+    const screen = await waitFor('its output', async () => {
+      const s = (await runCli(desk, ['read', 'far@laptop'], { env: env.desk })).stdout;
+      return s.includes('given=') ? s : null;
+    });
+    expect(screen).toContain(`given=yes leak= cwd=${laptop}`);
+    expect((await runCli(laptop, ['list', '-q'], { env: env.laptop })).stdout.split('\n')).toContain('far');
+    // desk keeps the default policy: laptop may not spawn there (FORBIDDEN, exit 6), and nothing starts.
+    const refused = await runCli(laptop, ['spawn', '--machine', 'desk', '--id', 'nope', '--json', '--', 'sleep', '5'], { env: env.laptop });
+    expect(refused.exitCode).toBe(6);
+    expect(parseJson(refused)).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await runCli(desk, ['list', '-q'], { env: env.desk })).stdout).not.toContain('nope');
+  });
+
+  it('takes "machine" on the HTTP spawn route: spawned there (201), a bad machine refused before anything travels', async () => {
+    const port = await daemonPort(desk);
+    const r = await postApi(port, '/api/sessions/spawn', { machine: 'laptop', session_id: 'viahttp', command: 'sleep', args: ['30'] });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    expect(r.json).toMatchObject({ session_id: 'viahttp' });
+    expect((await runCli(laptop, ['list', '-q'], { env: env.laptop })).stdout.split('\n')).toContain('viahttp');
+    expect((await runCli(desk, ['list', '-q'], { env: env.desk })).stdout).not.toContain('viahttp');
+    const bad = await postApi(port, '/api/sessions/spawn', { machine: 'no such/machine', command: 'sleep' });
+    expect(bad).toMatchObject({ status: 400, json: { code: 'INVALID_FIELD' } });
+    const nobody = await postApi(port, '/api/sessions/spawn', { machine: 'cloud9', command: 'sleep' });
+    expect(nobody).toMatchObject({ status: 503, json: { code: 'HOST_OFFLINE' } });
+  });
+
+  it('replies to a sender on another machine through the fleet', async () => {
+    const ask = await runCli(desk, ['inject', 'dev@laptop', 'what is the status?', '--from', 'asker', '--json'], { env: env.desk });
+    expect(ask.exitCode, ask.stderr).toBe(0);
+    const r = await runCli(laptop, ['reply', 'all green', '--json'], { env: { ...env.laptop, TELEPTY_SESSION_ID: 'dev' } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(parseJson(r)).toMatchObject({ session_id: 'asker', status: 'submitted' });
+    await waitFor('the reply at asker on desk', async () => (await onDesk.submissions()).some((s) => s.text === 'all green'));
+  });
+});
