@@ -1,4 +1,4 @@
-import { adoptInlineStyles } from './adopt-styles.js';
+import { adoptInlineStyles, styleAttributesThroughCssom } from './adopt-styles.js';
 import { ApiFailure, listSessions, type Session } from './api.js';
 import { BusPanel } from './bus-panel.js';
 import { FullView } from './full-view.js';
@@ -176,4 +176,5 @@ class Dashboard {
 }
 
 adoptInlineStyles(document.body);
+styleAttributesThroughCssom();
 new Dashboard().start();

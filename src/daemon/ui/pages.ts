@@ -116,7 +116,8 @@ export class UiPages {
       if (!this.hasLiveCookie(req)) {
         return notice(res, 401, 'Not logged in', 'Run <code>telepty ui</code> in a terminal of this machine: it prints a one-time link that logs this browser in.');
       }
-      const page = await this.file('index.html');
+      // Read each time (1-2 KB): after an upgrade it names the new build's assets.
+      const page = await this.file('index.html', false);
       if (!page) return notice(res, 500, 'Not built', 'The dashboard was not built: run <code>npm run build</code>.');
       return send(res, 200, page, { 'content-type': CONTENT_TYPES['.html'] as string, 'cache-control': 'no-store' });
     }
@@ -149,13 +150,13 @@ export class UiPages {
     send(res, 200, body, { 'content-type': type, 'cache-control': ASSET_CACHE });
   }
 
-  /** A built file, read once (names are checked by the caller: one segment, no `..`). */
-  private async file(rel: string): Promise<Buffer | null> {
+  /** A built file, assets read once (names are checked by the caller: one segment, no `..`). */
+  private async file(rel: string, keep = true): Promise<Buffer | null> {
     const cached = this.files.get(rel);
     if (cached) return cached;
     try {
       const body = await fs.readFile(path.join(this.opts.dir, rel));
-      this.files.set(rel, body);
+      if (keep) this.files.set(rel, body);
       return body;
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return null;
