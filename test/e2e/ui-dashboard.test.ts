@@ -260,4 +260,83 @@ describe.skipIf(!HAS_CHROMIUM)('web dashboard (telepty ui)', () => {
     await page.locator(card('victim')).waitFor();
     expect(await page.locator('#link').getAttribute('data-state')).not.toBe('down');
   });
+
+  it('a dozen flooding sessions: the page stays responsive, and only on-screen thumbnails are fed', async () => {
+    const FLOODERS = 12;
+    // ~100 KB/s each: a numbered line of 500 characters every 5 ms.
+    const flood = "let n=0;setInterval(()=>process.stdout.write(`flood ${n++} ${'x'.repeat(480)}\\r\\n`),5)";
+    await Promise.all(Array.from({ length: FLOODERS }, (_, i) => spawnJson(home, ['--id', `flood${String(i).padStart(2, '0')}`, '--', process.execPath, '-e', flood])));
+    const tab = await context.newPage();
+    await tab.setViewportSize(VIEWPORT);
+    await tab.goto(`http://127.0.0.1:${port}/ui/`);
+    await tab.locator(card('flood11')).waitFor();
+    // The page's own clock over 3 s of the flood: the longest gap between ticks of a 50 ms timer.
+    const gapMs = await tab.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          let last = performance.now();
+          let worst = 0;
+          const t = setInterval(() => {
+            const now = performance.now();
+            worst = Math.max(worst, now - last);
+            last = now;
+          }, 50);
+          setTimeout(() => {
+            clearInterval(t);
+            resolve(worst);
+          }, 3_000);
+        }),
+    );
+    expect(gapMs).toBeLessThan(1_000);
+    await shot(tab, 'flood');
+    /** Cards clearly within (`in`) or clearly beyond (`out`) the 100 px the page feeds around the visible list. */
+    const onScreen = (where: 'in' | 'out' = 'in'): Promise<string[]> =>
+      tab.$$eval(
+        'article.card',
+        (cards, where) => {
+          const box = (document.getElementById('sessions') as HTMLElement).getBoundingClientRect();
+          return cards
+            .filter((c) => {
+              const r = c.getBoundingClientRect();
+              return where === 'in' ? r.bottom > box.top - 90 && r.top < box.bottom + 90 : r.bottom < box.top - 110 || r.top > box.bottom + 110;
+            })
+            .map((c) => (c as HTMLElement).dataset.session as string);
+        },
+        where,
+      );
+    // Viewers by session, as the daemon counts them (this tab's only: the first tab shows the same cards).
+    const watched = async (): Promise<Map<string, number>> => new Map((await listSessions(home)).map((s) => [s.id, s.active_clients]));
+    await page.close();
+    const floods = Array.from({ length: FLOODERS }, (_, i) => `flood${String(i).padStart(2, '0')}`);
+    const visible = (await onScreen()).filter((id) => floods.includes(id));
+    const hidden = (await onScreen('out')).filter((id) => floods.includes(id));
+    expect(hidden.length).toBeGreaterThan(0);
+    expect(visible.length).toBeGreaterThan(0);
+    let seen = new Map<string, number>();
+    await waitFor('on-screen thumbnails watching, off-screen ones not', async () => {
+      seen = await watched();
+      return visible.every((id) => seen.get(id) === 1) && hidden.every((id) => seen.get(id) === 0);
+    }).catch((err: unknown) => {
+      throw new Error(`${String(err)}: visible ${visible.join(',')}, watched ${JSON.stringify([...seen])}`);
+    });
+    // Scrolled to the end, the last ones are fed and the first ones let go.
+    await tab.locator('#sessions').evaluate((e) => e.scrollTo(0, e.scrollHeight));
+    const nowVisible = await waitFor('the scroll to settle', async () => {
+      const v = await onScreen();
+      return v.includes('flood11') ? v : null;
+    });
+    expect(nowVisible.length).toBeGreaterThan(0);
+    const nowHidden = (await onScreen('out')).filter((id) => floods.includes(id));
+    expect(nowHidden.length).toBeGreaterThan(0);
+    await waitFor('the watched thumbnails to follow the scroll', async () => {
+      const w = await watched();
+      return w.get('flood11') === 1 && nowHidden.every((id) => w.get(id) === 0);
+    });
+    // And a visible thumbnail is live: its flood counter moves.
+    const counter = async (): Promise<number> => Math.max(-1, ...(await termRows(tab, card('flood11'))).map((r) => Number(/flood (\d+)/.exec(r)?.[1] ?? -1)));
+    const before = await waitFor('a counter on the thumbnail', async () => ((await counter()) >= 0 ? counter() : null));
+    await waitFor('the counter to move', async () => (await counter()) > before);
+    await tab.close();
+    await runCli(home, ['kill', ...floods]);
+  });
 });

@@ -2,6 +2,8 @@ import { wsUrl } from './api.js';
 
 /** The panel keeps this many events (newest first); older ones leave the page. */
 const BUS_KEEP = 400;
+/** The list is redrawn at most this often: a burst (or the replay on connect) is one redraw. */
+const BUS_RENDER_MS = 100;
 /** After the bus socket closes, try again after this (the daemon may be restarting). */
 const BUS_RETRY_MS = 1_500;
 
@@ -24,6 +26,9 @@ export class BusPanel {
   private readonly events: BusEventView[] = [];
   private ws: WebSocket | null = null;
   private filter = '';
+  /** The last event taken: a reconnect resumes after it (the daemon's replay ring fills the gap). */
+  private lastSeq = 0;
+  private renderTimer: number | undefined;
 
   constructor(
     private readonly list: HTMLOListElement,
@@ -38,13 +43,17 @@ export class BusPanel {
   }
 
   connect(): void {
-    const ws = new WebSocket(wsUrl('/api/bus'));
+    // The first connect replays what the daemon's ring still holds, so the list starts with recent history.
+    const ws = new WebSocket(wsUrl(`/api/bus?since=${this.lastSeq}`));
     this.ws = ws;
     ws.onopen = () => this.onLink(true);
     ws.onmessage = (ev: MessageEvent<unknown>) => {
       if (typeof ev.data !== 'string') return;
       for (const line of ev.data.split('\n')) if (line.trim()) this.take(line);
-      this.render();
+      this.renderTimer ??= window.setTimeout(() => {
+        this.renderTimer = undefined;
+        this.render();
+      }, BUS_RENDER_MS);
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
@@ -61,7 +70,9 @@ export class BusPanel {
     const kind = field(o, 'kind') || field(o, 'type');
     if (!kind) return;
     const detail = ['session_id', 'inject_id', 'state', 'status', 'code', 'new_id'].map((k) => (o[k] === undefined ? '' : `${k}=${field(o, k)}`)).filter(Boolean);
-    this.events.unshift({ seq: typeof o.seq === 'number' ? o.seq : 0, kind, source: field(o, 'source'), target: field(o, 'target'), ts: field(o, 'ts'), text: detail.join(' ') });
+    const seq = typeof o.seq === 'number' ? o.seq : 0;
+    if (seq > this.lastSeq) this.lastSeq = seq;
+    this.events.unshift({ seq, kind, source: field(o, 'source'), target: field(o, 'target'), ts: field(o, 'ts'), text: detail.join(' ') });
     if (this.events.length > BUS_KEEP) this.events.length = BUS_KEEP;
     this.onEvent(kind);
   }

@@ -9,6 +9,9 @@ const LIST_DEBOUNCE_MS = 150;
 /** And at least this often, for what no event announces (last activity, the fleet's directory). */
 const LIST_POLL_MS = 3_000;
 
+/** See Dashboard.observer. */
+const THUMB_MARGIN_PX = 100;
+
 function el<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
   if (!e) throw new Error(`the page has no #${id}`);
@@ -39,7 +42,8 @@ class Dashboard {
   private readonly cards = new Map<string, Card>();
   private readonly grid = el<HTMLElement>('sessions');
   private readonly full = new FullView();
-  private readonly observer = new IntersectionObserver((entries) => this.onVisibility(entries), { rootMargin: '100px' });
+  /** Thumbnails within this of the list's visible part are fed (the next row is ready when scrolled to). */
+  private readonly observer = new IntersectionObserver((entries) => this.onVisibility(entries), { root: this.grid, rootMargin: `${THUMB_MARGIN_PX}px` });
   private refreshTimer: number | undefined;
   private loading = false;
   private again = false;
