@@ -66,6 +66,18 @@ class Dashboard {
     void this.refresh();
     window.setInterval(() => void this.refresh(), LIST_POLL_MS);
     window.setInterval(() => this.tick(), 1_000);
+    // A hidden tab feeds no thumbnail; shown again, the observer reports what is on screen afresh.
+    document.addEventListener('visibilitychange', () => {
+      for (const c of this.cards.values()) {
+        if (!c.thumb) continue;
+        if (document.hidden) {
+          this.observer.unobserve(c.root);
+          c.thumb.hide();
+        } else {
+          this.observer.observe(c.root);
+        }
+      }
+    });
   }
 
   private scheduleRefresh(): void {

@@ -22,12 +22,19 @@ export class Thumbnail {
   private visible = false;
   private exited = false;
 
+  private readonly sizer: ResizeObserver;
+
   constructor(
     readonly session: Session,
-    host: HTMLElement,
+    private readonly host: HTMLElement,
   ) {
-    this.term = new Terminal({ cols: session.cols, rows: session.rows, fontSize: 6, lineHeight: 1, scrollback: 0, disableStdin: true, cursorBlink: false, allowProposedApi: false });
+    this.term = new Terminal({ cols: session.cols, rows: session.rows, fontSize: 10, lineHeight: 1, scrollback: 0, disableStdin: true, cursorBlink: false, allowProposedApi: false });
     this.term.open(host);
+    // The whole screen, scaled down to the card (whatever the session's size).
+    this.sizer = new ResizeObserver(() => this.fit());
+    this.sizer.observe(host);
+    const screen = host.querySelector('.xterm-screen');
+    if (screen) this.sizer.observe(screen);
     this.feed = new ScreenFeed(session.id, {
       data: (text, replay) => this.take(text, replay),
       end: (why) => {
@@ -57,9 +64,19 @@ export class Thumbnail {
   }
 
   dispose(): void {
+    this.sizer.disconnect();
     this.hide();
     window.clearTimeout(this.timer);
     this.term.dispose();
+  }
+
+  private fit(): void {
+    const screen = this.host.querySelector<HTMLElement>('.xterm-screen');
+    const xterm = this.host.querySelector<HTMLElement>('.xterm');
+    if (!screen || !xterm || screen.offsetWidth === 0 || screen.offsetHeight === 0) return;
+    const scale = Math.min(1, this.host.clientWidth / screen.offsetWidth, this.host.clientHeight / screen.offsetHeight);
+    xterm.style.transformOrigin = '0 0';
+    xterm.style.transform = `scale(${scale.toFixed(3)})`;
   }
 
   private take(text: string, replay: boolean): void {
