@@ -339,4 +339,15 @@ describe.skipIf(!HAS_CHROMIUM)('web dashboard (telepty ui)', () => {
     await tab.close();
     await runCli(home, ['kill', ...floods]);
   });
+
+  it('a token rotation logs the dashboard out', async () => {
+    const tab = await context.newPage();
+    expect((await tab.goto(`http://127.0.0.1:${port}/ui/`))?.status()).toBe(200);
+    expect((await runCli(home, ['token', '--rotate'])).exitCode).toBe(0);
+    expect((await tab.goto(`http://127.0.0.1:${port}/ui/`))?.status()).toBe(401);
+    // And its calls are a foreign page's again: refused for their origin.
+    const answer = await tab.evaluate(() => fetch('/api/ui/login-link', { method: 'POST' }).then((r) => r.status));
+    expect(answer).toBe(403);
+    await tab.close();
+  });
 });

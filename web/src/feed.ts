@@ -1,4 +1,4 @@
-import { sessionPath, wsUrl } from './api.js';
+import { getJson, sessionPath, wsUrl } from './api.js';
 
 /** Why a feed ended: the session exited, the daemon dropped or refused it, or the page closed it. */
 export type FeedEnd = { reason: 'exited'; code: number | null } | { reason: 'closed'; code: number; text: string };
@@ -57,5 +57,45 @@ export class ScreenFeed {
     const ws = this.ws;
     this.ws = null;
     ws?.close(1000, 'dashboard done');
+  }
+}
+
+/** A session of another machine is read through its screen (the daemon forwards it over the fleet) this often. */
+export const REMOTE_SCREEN_POLL_MS = 2_000;
+
+/**
+ * A thumbnail's source for a session of another machine: no viewer socket crosses the fleet, so its rendered screen
+ * (with colours) is read through the ordinary screen route, forwarded by the daemon, while the thumbnail is shown.
+ */
+export class ScreenPoll {
+  private timer: number | undefined;
+  private running = false;
+
+  constructor(
+    private readonly address: string,
+    private readonly on: FeedHandlers,
+  ) {}
+
+  connect(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.read();
+  }
+
+  close(): void {
+    this.running = false;
+    window.clearTimeout(this.timer);
+  }
+
+  private async read(): Promise<void> {
+    try {
+      const snap = await getJson(`${sessionPath(this.address)}/screen?ansi=1`);
+      if (this.running && typeof snap === 'object' && snap !== null && 'lines' in snap && Array.isArray(snap.lines)) {
+        this.on.data(snap.lines.filter((l): l is string => typeof l === 'string').join('\r\n'), true);
+      }
+    } catch (err) {
+      this.on.end({ reason: 'closed', code: 0, text: err instanceof Error ? err.message : String(err) });
+    }
+    if (this.running) this.timer = window.setTimeout(() => void this.read(), REMOTE_SCREEN_POLL_MS);
   }
 }

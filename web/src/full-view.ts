@@ -1,6 +1,6 @@
 import { Terminal } from '@xterm/xterm';
 import { ApiFailure, postJson, sessionPath, type Session } from './api.js';
-import { ScreenFeed } from './feed.js';
+import { ScreenFeed, ScreenPoll } from './feed.js';
 
 function el<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
@@ -29,7 +29,7 @@ export class FullView {
   private readonly result = el<HTMLOutputElement>('inject-result');
   /** Sessions the person allowed typing into, by address (kept while the page lives). */
   private readonly typingAllowed = new Set<string>();
-  private current: { session: Session; term: Terminal; feed: ScreenFeed } | null = null;
+  private current: { session: Session; term: Terminal; feed: { close(): void } } | null = null;
 
   constructor() {
     el<HTMLButtonElement>('full-close').addEventListener('click', () => this.close());
@@ -60,7 +60,7 @@ export class FullView {
     this.update(session);
     this.typing.checked = this.typingAllowed.has(session.address);
     this.typing.disabled = !session.local;
-    this.note.textContent = session.local ? '' : 'a session of another machine: inject only';
+    this.note.textContent = session.local ? '' : 'a session of another machine: its screen is read every 2 s; inject only';
     this.result.textContent = '';
     this.result.removeAttribute('data-outcome');
     const term = new Terminal({ cols: session.cols, rows: session.rows, fontSize: 13, scrollback: 1000, cursorBlink: false });
@@ -79,8 +79,22 @@ export class FullView {
       }
       if (!feed.sendInput(data)) this.note.textContent = 'not connected: keys not sent';
     });
-    if (session.local) feed.connect();
-    this.current = { session, term, feed };
+    if (session.local) {
+      feed.connect();
+      this.current = { session, term, feed };
+      return;
+    }
+    const poll = new ScreenPoll(session.address, {
+      data: (text) => {
+        term.reset();
+        term.write(text);
+      },
+      end: (why) => {
+        this.note.textContent = why.reason === 'closed' ? `cannot read its screen: ${why.text}` : 'session exited';
+      },
+    });
+    poll.connect();
+    this.current = { session, term, feed: poll };
   }
 
   /** The session's row changed (state, size). */

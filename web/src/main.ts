@@ -149,13 +149,8 @@ class Dashboard {
     });
     this.grid.append(root);
     const card: Card = { session: s, root, fields, thumb: null };
-    if (s.local) {
-      card.thumb = new Thumbnail(s, thumbHost);
-      this.observer.observe(root);
-    } else {
-      thumbHost.classList.add('remote');
-      thumbHost.textContent = `on ${s.machine}: open to inject`;
-    }
+    card.thumb = new Thumbnail(s, thumbHost);
+    this.observer.observe(root);
     this.cards.set(s.address, card);
     return card;
   }

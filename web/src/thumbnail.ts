@@ -1,6 +1,6 @@
 import { Terminal } from '@xterm/xterm';
 import type { Session } from './api.js';
-import { ScreenFeed } from './feed.js';
+import { ScreenFeed, ScreenPoll, type FeedEnd } from './feed.js';
 
 /** A thumbnail paints at most this often: a dozen flooding sessions cost a dozen small writes a few times a second. */
 export const THUMB_PAINT_MS = 250;
@@ -15,7 +15,8 @@ const THUMB_RETRY_MS = 2_000;
  */
 export class Thumbnail {
   readonly term: Terminal;
-  private readonly feed: ScreenFeed;
+  /** This machine's sessions: the viewer socket; another machine's: its screen, read while shown. */
+  private readonly feed: { connect(): void; close(): void };
   private pending = '';
   private timer: number | undefined;
   private retry: number | undefined;
@@ -35,13 +36,14 @@ export class Thumbnail {
     this.sizer.observe(host);
     const screen = host.querySelector('.xterm-screen');
     if (screen) this.sizer.observe(screen);
-    this.feed = new ScreenFeed(session.id, {
-      data: (text, replay) => this.take(text, replay),
-      end: (why) => {
+    const handlers = {
+      data: (text: string, replay: boolean) => this.take(text, replay),
+      end: (why: FeedEnd) => {
         if (why.reason === 'exited') this.exited = true;
-        else if (this.visible && !this.exited) this.retry = window.setTimeout(() => this.show(), THUMB_RETRY_MS);
+        else if (session.local && this.visible && !this.exited) this.retry = window.setTimeout(() => this.show(), THUMB_RETRY_MS);
       },
-    });
+    };
+    this.feed = session.local ? new ScreenFeed(session.id, handlers) : new ScreenPoll(session.address, handlers);
   }
 
   /** On screen: connect (the replay paints the current screen). */
