@@ -82,6 +82,10 @@ afterAll(async () => {
 
 describe.skipIf(!HAS_CHROMIUM)('web dashboard (telepty ui)', () => {
   it('the login link works once and only once; the cookie is HttpOnly and SameSite=Strict; the code leaves the URL', async () => {
+    // Plain output is the link alone (no browser is started: no terminal here).
+    const plain = await runCli(home, ['ui'], { env: { DISPLAY: ':0' } });
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/ui\/login\?code=\S+$/);
     const url = await loginUrl();
     expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/ui/login\\?code=[A-Za-z0-9_-]{40,}$`));
     const first = await page.goto(url);
