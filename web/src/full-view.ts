@@ -66,7 +66,10 @@ export class FullView {
     const term = new Terminal({ cols: session.cols, rows: session.rows, fontSize: 13, scrollback: 1000, cursorBlink: false });
     term.open(this.termHost);
     const feed = new ScreenFeed(session.id, {
-      data: (text, replay) => (replay ? (term.reset(), term.write(text)) : term.write(text)),
+      data: (text, replay) => {
+        if (replay) term.reset();
+        term.write(text);
+      },
       end: (why) => {
         this.note.textContent = why.reason === 'exited' ? `session exited (code ${why.code ?? '?'})` : `disconnected (${why.code}${why.text ? `: ${why.text}` : ''})`;
       },
