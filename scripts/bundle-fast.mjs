@@ -31,3 +31,6 @@ await build({
   input: { host: 'dist/host/main.js' },
   output: { dir: 'dist/bundle', format: 'cjs', entryFileNames: '[name].cjs', codeSplitting: false },
 });
+
+// The web dashboard's page (dist/web), served by the daemon under /ui/.
+await import('./bundle-web.mjs');

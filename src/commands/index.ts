@@ -34,5 +34,6 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'state', summary: "show a session's agent state and why (--explain)", load: () => import('./state.js') },
   { name: 'keys', summary: 'send keys by name (Enter, Escape, C-c, Down…) to a session', load: () => import('./keys.js') },
   { name: 'hook', summary: "report an AI CLI's hook event (run by telepty's own hooks)", load: () => import('./hook.js') },
+  { name: 'ui', summary: 'open the live web dashboard (prints a one-time login link)', load: () => import('./ui.js') },
   { name: 'whoami', summary: 'inside a session: its id, machine and daemon', load: () => import('./whoami.js') },
 ];

@@ -31,6 +31,11 @@ export interface AuthRequest {
   headers: IncomingHttpHeaders;
   /** Public routes (health) need no token, but still pass the browser checks. */
   isPublic: boolean;
+  /**
+   * The dashboard page's own call (daemon/ui/pages.ts isUiSessionRequest): a live dashboard cookie, from this
+   * daemon's own origin, by a local browser. It passes like an allowed origin with a token; nothing else does.
+   */
+  uiSession?: boolean;
 }
 
 export interface AuthPolicy {
@@ -168,10 +173,10 @@ export function createAuthPolicy(opts: AuthPolicyOptions): AuthPolicy {
         throw new TeleptyError('FORBIDDEN_HOST', 'the Host header does not name this daemon');
       }
       const origin = req.headers.origin;
-      if (origin !== undefined && !origins.has(origin)) {
+      if (origin !== undefined && !origins.has(origin) && req.uiSession !== true) {
         throw new TeleptyError('FORBIDDEN_ORIGIN', 'requests from web pages are not allowed (set TELEPTY_ALLOWED_ORIGINS to allow one)');
       }
-      if (req.isPublic || trustsPeer(req.peer) || tokenMatches(req.headers)) return;
+      if (req.isPublic || req.uiSession === true || trustsPeer(req.peer) || tokenMatches(req.headers)) return;
       throw new TeleptyError('UNAUTHORIZED', `a token is required from ${normalizeIp(req.peer)}: send the ${TOKEN_HEADER} header`);
     },
   };

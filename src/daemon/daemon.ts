@@ -25,6 +25,7 @@ import { createHttpServer } from './http/server.js';
 import { closeServer, listen } from './http/shutdown.js';
 import { metaRoutes } from './routes/meta.js';
 import { tokenRoutes } from './routes/token.js';
+import { createDashboard } from './ui/dashboard.js';
 import { settingsFromEnv, type DaemonSettings } from './settings.js';
 import type { DaemonTimings } from './timings.js';
 import { ensureToken } from './token.js';
@@ -91,15 +92,31 @@ function buildServer(opts: {
   now: () => number;
 }): { server: http.Server; upgrade: ReturnType<typeof createUpgradeRouter> } {
   const { core, config, auth, log } = opts;
+  const dashboard = createDashboard({ log, now: opts.now, base: () => dashboardBase(opts.meta()) });
+  // A rotated token also logs every dashboard out.
+  const rotating: AuthPolicy = {
+    ...auth,
+    setToken: (token) => {
+      auth.setToken(token);
+      dashboard.logout();
+    },
+  };
   const router = new Router().add(
     ...metaRoutes({ meta: opts.meta, requestShutdown: opts.requestShutdown }),
-    ...tokenRoutes(config.paths.tokenFile, auth, opts.now),
+    ...tokenRoutes(config.paths.tokenFile, rotating, opts.now),
+    ...dashboard.routes,
     ...withForwarding(coreRoutes(core), { machineId: config.machineId, link: () => opts.fleet.current }),
     ...opts.fleet.routes(),
   );
   const upgrade = createUpgradeRouter(opts.fleet.wsRoutes(coreWsRoutes(core, log, opts.timings)));
-  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce: opts.identity.nonce, home: config.paths.dataDir, ready: opts.ready });
+  const server = createHttpServer({ router, auth, log, upgrade: upgrade.handler, nonce: opts.identity.nonce, home: config.paths.dataDir, ready: opts.ready, ui: dashboard.http });
   return { server, upgrade };
+}
+
+/** Where a local browser reaches this daemon: its own address (a wildcard listen is reached on loopback). */
+function dashboardBase(meta: MetaResponse): string {
+  const host = connectHost(meta.host);
+  return `http://${host.includes(':') ? `[${host}]` : host}:${meta.port}`;
 }
 
 /** Requests wait until the daemon may serve: `open` once its claim is made, `refuse` when it will not serve. */

@@ -13,6 +13,7 @@ import { RECORD_OPERATIONS } from './ops/records.js';
 import { RECORDING_OPERATIONS } from './ops/recording.js';
 import { SESSION_OPERATIONS } from './ops/sessions.js';
 import { STATE_OPERATIONS } from './ops/state.js';
+import { UI_OPERATIONS } from './ops/ui.js';
 
 export * from './ops/contract.js';
 export * from './ops/bus.js';
@@ -23,10 +24,11 @@ export * from './ops/records.js';
 export * from './ops/recording.js';
 export * from './ops/sessions.js';
 export * from './ops/state.js';
+export * from './ops/ui.js';
 export { BUS_PATH } from './bus.js';
 
 /** The viewer WebSocket: an upgrade on a session's own path (`GET /api/sessions/:id` with Upgrade: websocket). */
 export const VIEWER_PATH = '/api/sessions/:id';
 
 /** All of them, for the route table's check and for tools built from the contract. */
-export const OPERATIONS: readonly AnyOperation[] = [...SESSION_OPERATIONS, ...INJECT_OPERATIONS, ...BUS_OPERATIONS, ...RECORD_OPERATIONS, ...RECORDING_OPERATIONS, ...DAEMON_OPERATIONS, ...FLEET_OPERATIONS, ...STATE_OPERATIONS];
+export const OPERATIONS: readonly AnyOperation[] = [...SESSION_OPERATIONS, ...INJECT_OPERATIONS, ...BUS_OPERATIONS, ...RECORD_OPERATIONS, ...RECORDING_OPERATIONS, ...DAEMON_OPERATIONS, ...FLEET_OPERATIONS, ...STATE_OPERATIONS, ...UI_OPERATIONS];

@@ -1,10 +1,11 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../helpers/api.js';
+import { HAS_CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { ROOT, sleep, waitFor } from '../helpers/env.js';
@@ -14,7 +15,6 @@ import { ROOT, sleep, waitFor } from '../helpers/env.js';
  * tries everything a page can (fetch with and without CORS, a form POST, text/plain, WebSockets to a session and
  * to the bus); the test proves each attempt reached the daemon and was refused, and no session got a byte.
  */
-const CHROMIUM = process.env.TELEPTY_CHROMIUM ?? '/usr/bin/chromium';
 const homes = useHomes();
 /** The page's attempts end before this is measured; a prompt one of them let through would be typed within it. */
 const NOTHING_TYPED_WINDOW_MS = 1_000;
@@ -58,7 +58,7 @@ window.runAttacks = async () => {
 }
 
 describe('browser drive-by', () => {
-  it.skipIf(!existsSync(CHROMIUM))('refuses every attempt from a page on another origin, and no session receives a byte', async () => {
+  it.skipIf(!HAS_CHROMIUM)('refuses every attempt from a page on another origin, and no session receives a byte', async () => {
     const home = homes.newHome();
     const log = path.join(home, 'victim.submissions');
     await runCli(home, ['spawn', '--id', 'victim', '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(ROOT, 'test', 'fixtures', 'claude-like.mjs')]);
@@ -74,11 +74,7 @@ describe('browser drive-by', () => {
     const origin = `http://127.0.0.1:${pagePort}`;
 
     // playwright gives the browser a fresh, empty profile of its own.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const tab = await browser.newPage();
     await tab.goto(origin);
     const results = (await tab.evaluate('window.runAttacks()')) as Record<string, string>;

@@ -41,6 +41,16 @@ export interface HttpServerOptions {
    * daemon that may still lose (or fail) its claim. Refused ones have their connection closed. Default: serve.
    */
   ready?: Promise<boolean>;
+  /** The dashboard (daemon/ui): its pages under /ui, and which requests are its page's own calls. */
+  ui?: UiHttp;
+}
+
+/** What the server asks of the dashboard (daemon/ui/pages.ts). */
+export interface UiHttp {
+  isPath(pathname: string): boolean;
+  /** The request is the dashboard page's own call (its cookie, its origin): auth lets it through like a token. */
+  isSession(req: http.IncomingMessage): boolean;
+  serve(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void>;
 }
 
 function parseUrl(raw: string | undefined): URL | null {
@@ -82,11 +92,11 @@ function corsHeaders(auth: AuthPolicy, req: http.IncomingMessage): Record<string
 type AuthCheck = (what: string, req: http.IncomingMessage, isPublic: boolean) => void;
 
 /** Every refusal (auth, origin, host) is logged, so an attack is visible; a flood is summarised. */
-function authChecker(auth: AuthPolicy, noteRefusal: (line: string) => void): AuthCheck {
+function authChecker(auth: AuthPolicy, noteRefusal: (line: string) => void, ui: UiHttp | undefined): AuthCheck {
   return (what, req, isPublic) => {
     const peer = req.socket.remoteAddress ?? '';
     try {
-      auth.check({ peer, headers: req.headers, isPublic });
+      auth.check({ peer, headers: req.headers, isPublic, uiSession: ui?.isSession(req) === true });
     } catch (err) {
       if (err instanceof TeleptyError) noteRefusal(`refused ${what} from ${peer}${req.headers.origin ? ` (origin ${JSON.stringify(req.headers.origin.slice(0, 100))})` : ''}: ${err.code}`);
       throw err;
@@ -170,6 +180,12 @@ async function handleRequest(opts: HttpServerOptions, checkAuth: AuthCheck, note
   /** Headers of every answer: CORS for an allowed origin, and the nonce proof. */
   const cors = corsHeaders(auth, req);
   const what = `${method} ${(url?.pathname ?? '?').slice(0, 100)}`;
+  if (url && opts.ui?.isPath(url.pathname)) {
+    // The pages themselves are public (the Host and Origin rules still apply); what they call is not.
+    checkAuth(what, req, true);
+    await opts.ui.serve(req, res, url);
+    return;
+  }
   if (!url || !(url.pathname === API_PREFIX || url.pathname.startsWith(`${API_PREFIX}/`))) {
     checkAuth(what, req, false);
     throw new TeleptyError('NOT_FOUND', 'no such route');
@@ -227,7 +243,7 @@ async function handleRequest(opts: HttpServerOptions, checkAuth: AuthCheck, note
 export function createHttpServer(opts: HttpServerOptions): http.Server {
   const { log } = opts;
   const noteRefusal = rateLimitedWarn(log);
-  const checkAuth = authChecker(opts.auth, noteRefusal);
+  const checkAuth = authChecker(opts.auth, noteRefusal, opts.ui);
   const whenServing = servingGate(opts.ready);
 
   const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {

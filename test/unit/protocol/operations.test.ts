@@ -12,6 +12,7 @@ import type { Threads } from '../../../src/daemon/records/threads.js';
 import { metaRoutes } from '../../../src/daemon/routes/meta.js';
 import { tokenRoutes } from '../../../src/daemon/routes/token.js';
 import { fleetRoutes } from '../../../src/daemon/fleet/routes.js';
+import { uiRoutes } from '../../../src/daemon/ui/routes.js';
 import type { AuthPolicy } from '../../../src/daemon/auth.js';
 import { sessionRoutes } from '../../../src/daemon/sessions/routes.js';
 import type { Sessions } from '../../../src/daemon/sessions/service.js';
@@ -67,6 +68,7 @@ function daemonRoutes(): Route[] {
     ...metaRoutes({ meta: () => never, requestShutdown: () => undefined }),
     ...tokenRoutes('/nonexistent/token', never as AuthPolicy, () => 0),
     ...fleetRoutes(() => never),
+    ...uiRoutes(never, () => ''),
   ];
 }
 
