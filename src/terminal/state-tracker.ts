@@ -61,6 +61,11 @@ export class AgentStateTracker {
     return this.info;
   }
 
+  /** The program's hooks have reported (they decide idle and working). */
+  get hooksReporting(): boolean {
+    return this.hooksSeen;
+  }
+
   /** What decided the current state, for `telepty state --explain`. */
   explain(): string[] {
     const lines = [`${this.info.state} since ${new Date(this.info.since).toISOString()}: ${this.info.reason}`];

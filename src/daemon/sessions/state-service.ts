@@ -3,7 +3,7 @@ import { hookReportOf } from '../../terminal/agent-hooks.js';
 import { PROGRAMS, type ProgramName } from '../../terminal/programs.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import type { LinkFeature } from '../../protocol/host-link.js';
-import type { HookRequest, KeysAnswer, StateAnswer, WaitAnswer, WaitRequest } from '../../protocol/ops/state.js';
+import type { HookRequest, KeysAnswer, SinceAnswer, StateAnswer, WaitAnswer, WaitRequest } from '../../protocol/ops/state.js';
 import type { Logger } from '../../util/log.js';
 import type { HostHandle, SessionEntry } from '../target.js';
 import type { SessionRegistry } from './registry.js';
@@ -37,6 +37,14 @@ export class SessionStateService {
     const r = await e.link.request('keys', { keys }, this.requestTimeoutMs);
     this.log.info(`keys to ${e.id}: ${r.keys.join(' ')} (${r.bytes} bytes)`);
     return { session_id: e.id, keys: r.keys, bytes: r.bytes };
+  }
+
+  /** What the session showed after the prompt `injectId` was submitted (`read --since`), from its host's memory. */
+  async since(id: unknown, injectId: string): Promise<SinceAnswer> {
+    await this.registry.whenHostsBack();
+    const e = this.withFeature(id, 'since');
+    const r = await e.link.request('since', { inject_id: injectId }, this.requestTimeoutMs);
+    return { session_id: e.id, ...r };
   }
 
   /** A hook's report, mapped for the program (a report that says nothing telepty uses changes nothing). */
