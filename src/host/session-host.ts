@@ -123,7 +123,8 @@ export class SessionHost {
     this.follow = new InjectFollowUp({
       cursor: () => this.screen.cursorState(),
       lines: async () => (await this.screen.snapshot({ scrollback: true, ansi: false })).lines,
-      hooksReporting: () => this.agentState.tracker.hooksReporting,
+      // Hooks telepty added (spawn, wrap) report each prompt, as do the user's own once they have reported.
+      hooksReporting: () => this.agentState.tracker.hooksReporting || (spec.hook_args?.length ?? 0) > 0,
       now: this.now,
       warn: (m) => deps.log.warn(m),
     });
