@@ -117,6 +117,11 @@ export interface HookedLaunch {
   sessionId: string;
   /** The argv that runs telepty (`node …/bin/telepty.js`): the hook runs it with `hook <program> <event>`. */
   telepty: readonly string[];
+  /**
+   * The session's host instance, given to the hook (`--instance`): the daemon finds the session by it after a
+   * rename. A spawned session's processes carry it as TELEPTY_SESSION_INSTANCE anyway.
+   */
+  instance?: string;
 }
 
 /**
@@ -129,7 +134,7 @@ export async function agentHookArgs(launch: HookedLaunch, program: ProgramName):
   const [{ promises: fs }, path] = await Promise.all([import('node:fs'), import('node:path')]);
   await fs.mkdir(launch.dir, { recursive: true, mode: 0o700 });
   const file = path.join(launch.dir, `${launch.sessionId}.claude-settings.json`);
-  const command = [...launch.telepty, 'hook'].map(quoteArg).join(' ');
+  const command = [...launch.telepty, 'hook', ...(launch.instance ? ['--instance', launch.instance] : [])].map(quoteArg).join(' ');
   await fs.writeFile(file, `${JSON.stringify(claudeHookSettings(command), null, 2)}\n`, { mode: 0o600 });
   return ['--settings', file];
 }

@@ -111,6 +111,20 @@ describe('agent turns (issue 19)', () => {
     bus.ws.close();
   });
 
+  it('after rename, the hooks still report: the daemon finds the session by its host instance', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'old-name', '--', 'node', FIXTURE]);
+    await stateIs(home, 'old-name', 'idle');
+    expect((await runCli(home, ['rename', 'old-name', 'new-name'])).exitCode).toBe(0);
+    const r = await runCli(home, ['inject', 'new-name', '--json', 'after the rename']);
+    expect(parseJson<InjectResponse>(r)).toMatchObject({ session_id: 'new-name', status: 'submitted', confirmed_by: 'hook' });
+    const s = await waitFor('the Stop hook of the renamed session', async () => {
+      const st = parseJson<StateAnswer>(await runCli(home, ['state', 'new-name', '--json']));
+      return st.state === 'idle' && st.reason === 'hook Stop' ? st : null;
+    }, 20_000);
+    expect(s.source).toBe('hook');
+  });
+
   it('read --since INJECT_ID: what the session showed after that prompt was submitted', async () => {
     const home = homes.newHome();
     await spawnJson(home, ['--id', 'qa', '--no-hooks', '--', 'node', FIXTURE]);

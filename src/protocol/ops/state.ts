@@ -3,7 +3,7 @@ import { TeleptyError } from '../errors.js';
 import { arrayOf, isBoolean, isInteger, isString, nullable, oneOf, shape, type Guard } from '../guard.js';
 import { MAX_KEYS_PER_CALL, MAX_LITERAL_KEY_CHARS } from '../keys.js';
 import { isInjectId } from '../inject.js';
-import { expectObject, optInt, reqString } from '../validate.js';
+import { expectObject, optInt, optString, reqString } from '../validate.js';
 import { noInput, operation } from './contract.js';
 
 /** A session's agent state as `telepty state` and `telepty wait` answer it (issue 19). */
@@ -106,11 +106,14 @@ export interface HookRequest {
   program: string;
   event: string;
   input: unknown;
+  /** The session's host instance: the session is found by it after a rename (the hook's id is the old one). */
+  instance?: string;
 }
 
 export function parseHookRequest(body: unknown): HookRequest {
   const o = expectObject(body);
-  return { program: reqString(o, 'program', { min: 1, max: 32 }), event: reqString(o, 'event', { min: 1, max: 64 }), input: o.input ?? {} };
+  const instance = optString(o, 'instance', { min: 1, max: 128 });
+  return { program: reqString(o, 'program', { min: 1, max: 32 }), event: reqString(o, 'event', { min: 1, max: 64 }), input: o.input ?? {}, ...(instance !== undefined ? { instance } : {}) };
 }
 
 /**
