@@ -86,8 +86,11 @@ export class AgentStateTracker {
         this.set('working', 'hook', null, `hook ${report.event}`);
         return;
       case 'Stop':
-      case 'SessionStart':
         this.set('idle', 'hook', null, `hook ${report.event}`);
+        return;
+      case 'SessionStart':
+        // Ready at start; in a turn it is a compaction or a late report (a hook's first start is slow): no idle.
+        if (this.info.state === 'starting' || this.info.state === 'unknown' || this.info.state === 'idle') this.set('idle', 'hook', null, 'hook SessionStart');
         return;
       case 'StopFailure':
         this.set('idle', 'hook', report.message ? bounded(report.message) : null, 'hook StopFailure (the turn ended in an error)');
