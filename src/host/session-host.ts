@@ -124,7 +124,7 @@ export class SessionHost {
       cursor: () => this.screen.cursorState(),
       lines: async () => (await this.screen.snapshot({ scrollback: true, ansi: false })).lines,
       // Hooks telepty added (spawn, wrap) report each prompt, as do the user's own once they have reported.
-      hooksReporting: () => this.agentState.tracker.hooksReporting || (spec.hook_args?.length ?? 0) > 0,
+      hooksReporting: () => this.agentState.tracker.hooksReporting || ((spec.hook_args?.length ?? 0) > 0 && program.name === 'claude'),
       now: this.now,
       warn: (m) => deps.log.warn(m),
     });

@@ -72,7 +72,29 @@ export function geminiHookSettings(command: string): HookSettings & { hooksConfi
   return { hooksConfig: { enabled: true }, hooks };
 }
 
-/** Codex's `-c notify=[…]` value: argv of the program Codex runs with the JSON report as its last argument. */
+/**
+ * Whether the user set Codex's `notify` (in `$CODEX_HOME/config.toml`, default `~/.codex`) or passed `-c notify=…`:
+ * Codex runs one notify program, so telepty's would replace theirs; theirs is kept (the screen rules decide).
+ */
+async function codexHasOwnNotify(launch: HookedLaunch): Promise<boolean> {
+  if (launch.args.some((a) => /^notify\s*=/.test(a))) return true;
+  const home = launch.env.CODEX_HOME ?? (launch.env.HOME ? `${launch.env.HOME}/.codex` : undefined);
+  if (!home) return false;
+  const { promises: fs } = await import('node:fs');
+  const text = await fs.readFile(`${home}/config.toml`, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return '';
+    throw err;
+  });
+  // Top-level keys come before the first [table].
+  const top = text.split(/^\s*\[/m)[0] ?? '';
+  return /^\s*notify\s*=/m.test(top);
+}
+
+/**
+ * Codex's `-c notify=[…]` value: argv of the program Codex runs with the JSON report as its last argument (on each
+ * `agent-turn-complete`; Codex 0.171 honours it from the command line without a trust prompt). It reports only a
+ * turn's end: the tracker takes it as idle, and the screen still shows working.
+ */
 export function codexNotifyArgs(argv: readonly string[]): string[] {
   return ['-c', `notify=${JSON.stringify([...argv, 'codex', 'notify'])}`];
 }
@@ -130,11 +152,14 @@ export interface HookedLaunch {
  * gave `--settings` already.
  */
 export async function agentHookArgs(launch: HookedLaunch, program: ProgramName): Promise<string[]> {
-  if (program !== 'claude' || launch.env[HOOKS_ENV] === '0' || launch.args.includes('--settings')) return [];
+  if (launch.env[HOOKS_ENV] === '0') return [];
+  const hook = [...launch.telepty, 'hook', ...(launch.instance ? ['--instance', launch.instance] : [])];
+  if (program === 'codex') return (await codexHasOwnNotify(launch)) ? [] : codexNotifyArgs(hook);
+  if (program !== 'claude' || launch.args.includes('--settings')) return [];
   const [{ promises: fs }, path] = await Promise.all([import('node:fs'), import('node:path')]);
   await fs.mkdir(launch.dir, { recursive: true, mode: 0o700 });
   const file = path.join(launch.dir, `${launch.sessionId}.claude-settings.json`);
-  const command = [...launch.telepty, 'hook', ...(launch.instance ? ['--instance', launch.instance] : [])].map(quoteArg).join(' ');
+  const command = hook.map(quoteArg).join(' ');
   await fs.writeFile(file, `${JSON.stringify(claudeHookSettings(command), null, 2)}\n`, { mode: 0o600 });
   return ['--settings', file];
 }

@@ -35,6 +35,9 @@ export interface StateTrackerOptions {
  */
 export const SCREEN_IDLE_SETTLE_MS = 200;
 
+/** Programs whose hooks report a turn's end only (Codex's notify): they never take idle and working from the screen. */
+const PARTIAL_HOOKS: ReadonlySet<ProgramName> = new Set<ProgramName>(['codex']);
+
 function bounded(text: string): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > STATE_DETAIL_MAX_CHARS ? `${t.slice(0, STATE_DETAIL_MAX_CHARS - 1)}…` : t;
@@ -78,7 +81,8 @@ export class AgentStateTracker {
   /** A report from the program's hook. */
   hook(report: HookReport): void {
     if (this.info.state === 'exited') return;
-    this.hooksSeen = true;
+    // Codex's notify says only that a turn ended: the screen keeps deciding when one starts.
+    if (!PARTIAL_HOOKS.has(this.opts.program)) this.hooksSeen = true;
     switch (report.event) {
       case 'UserPromptSubmit':
       case 'PreToolUse':

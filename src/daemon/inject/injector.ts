@@ -8,7 +8,7 @@ import { withTimeout } from '../../util/async.js';
 import type { Logger } from '../../util/log.js';
 import { replyAddressOf } from '../../protocol/address.js';
 import type { HostHandle, InjectOrigin, SessionEntry } from '../target.js';
-import type { AgentStates } from '../sessions/agent-states.js';
+import type { AgentStateInfo, WaitUntil } from '../../protocol/agent-state.js';
 import { injectFailedFields } from './events.js';
 
 export type { InjectOrigin } from '../target.js';
@@ -30,7 +30,16 @@ export interface InjectSessions {
   /** The entry with a live host link, or why there is none (a TeleptyError). */
   requireConnected(id: unknown): SessionEntry & { link: HostHandle };
   /** The agent state of each session (issue 19): a `blocked` one is not typed into, `when: "idle"` waits for idle. */
-  readonly states: AgentStates;
+  readonly states: InjectStates;
+}
+
+/** The agent states as the injector needs them (sessions/agent-states.ts is them). */
+export interface InjectStates {
+  get(e: SessionEntry): AgentStateInfo;
+  /** The state once `until` is reached, or null after `timeoutMs`. */
+  wait(e: SessionEntry, until: WaitUntil, timeoutMs: number): Promise<AgentStateInfo | null>;
+  /** Whether the session's host serves a link feature (e.g. `since`). */
+  hasFeature(e: SessionEntry, feature: string): boolean;
 }
 
 /**
@@ -363,7 +372,7 @@ export class Injector {
   }
 
   /** The agent state of a session (auto-router, read by the injector's own registry). */
-  get states(): AgentStates {
+  get states(): InjectStates {
     return this.deps.registry.states;
   }
 

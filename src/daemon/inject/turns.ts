@@ -1,9 +1,8 @@
 import type { AgentStateInfo } from '../../protocol/agent-state.js';
 import { TURN_ANSWER_HEAD_LINES, TURN_ANSWER_MAX_CHARS, TURN_ANSWER_TAIL_LINES, type EventSink, type TurnCompleteFields } from '../../protocol/events.js';
 import type { Logger } from '../../util/log.js';
-import { turnEnded, type AgentStates } from '../sessions/agent-states.js';
 import type { SessionEntry } from '../target.js';
-import { IDLE_AFTER_PROMPT_GRACE_MS, type Injector } from './injector.js';
+import { IDLE_AFTER_PROMPT_GRACE_MS, type InjectStates, type Injector } from './injector.js';
 
 /** A routed turn is followed this long at most; then `turn_complete` says `timed_out` (the agent still works). */
 export const TURN_MAX_MS = 60 * 60_000;
@@ -24,7 +23,7 @@ export function boundedAnswer(lines: readonly string[]): { answer: string; answe
   return { answer: text, answer_truncated: truncated };
 }
 
-async function answerOf(entry: SessionEntry, states: AgentStates, injectId: string, log: Logger): Promise<Pick<TurnCompleteFields, 'answer' | 'answer_lines' | 'answer_truncated'>> {
+async function answerOf(entry: SessionEntry, states: InjectStates, injectId: string, log: Logger): Promise<Pick<TurnCompleteFields, 'answer' | 'answer_lines' | 'answer_truncated'>> {
   const none = { answer: null, answer_lines: 0, answer_truncated: false };
   if (!entry.link || !states.hasFeature(entry, 'since')) return none;
   try {
@@ -33,6 +32,24 @@ async function answerOf(entry: SessionEntry, states: AgentStates, injectId: stri
   } catch (err) {
     log.debug(`turn answer of inject ${injectId}: ${err instanceof Error ? err.message : String(err)}`);
     return none;
+  }
+}
+
+/**
+ * Resolves once a turn that began at `after` (epoch ms) has ended: the agent idle, blocked or exited since then, or
+ * still idle/blocked `graceMs` after it (no turn ever showed); null when `timeoutMs` passes first.
+ */
+export async function turnEnded(states: InjectStates, e: SessionEntry, after: number, graceMs: number, timeoutMs: number, now: () => number = Date.now): Promise<AgentStateInfo | null> {
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    const st = states.get(e);
+    const t = now();
+    if (st.state === 'exited') return st;
+    const resting = st.state === 'idle' || st.state === 'blocked';
+    if (resting && (st.since >= after || t - after >= graceMs)) return st;
+    const left = deadline - t;
+    if (left <= 0) return null;
+    await states.wait(e, 'any-change', Math.max(1, resting ? Math.min(left, after + graceMs - t) : left));
   }
 }
 

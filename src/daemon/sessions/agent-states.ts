@@ -131,24 +131,6 @@ export class AgentStates {
   }
 }
 
-/**
- * Resolves once a turn that began at `after` (epoch ms) has ended: the agent idle, blocked or exited since then, or
- * still idle/blocked `graceMs` after it (no turn ever showed); null when `timeoutMs` passes first.
- */
-export async function turnEnded(states: AgentStates, e: SessionEntry, after: number, graceMs: number, timeoutMs: number, now: () => number = Date.now): Promise<AgentStateInfo | null> {
-  const deadline = now() + timeoutMs;
-  for (;;) {
-    const st = states.get(e);
-    const t = now();
-    if (st.state === 'exited') return st;
-    const resting = st.state === 'idle' || st.state === 'blocked';
-    if (resting && (st.since >= after || t - after >= graceMs)) return st;
-    const left = deadline - t;
-    if (left <= 0) return null;
-    await states.wait(e, 'any-change', Math.max(1, resting ? Math.min(left, after + graceMs - t) : left));
-  }
-}
-
 function reached(w: Waiter, info: AgentStateInfo): boolean {
   if (info.state === 'exited') return true;
   if (w.until === 'any-change') return info.state !== w.from.state || info.detail !== w.from.detail;
