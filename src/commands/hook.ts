@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { connect } from '../client/daemon-client.js';
+import { recordedDaemon } from '../client/state.js';
 import { hookReportOp } from '../protocol/ops/state.js';
 import { processEnv, sessionIdFromEnv } from '../util/config.js';
 
@@ -55,7 +55,7 @@ async function report(a: HookArgs): Promise<void> {
   const id = sessionIdFromEnv();
   if (!id) throw new Error('TELEPTY_SESSION_ID is not set: not in a telepty session');
   const input = a.payload !== undefined ? (JSON.parse(a.payload) as unknown) : await readInput();
-  const client = await connect({ autostart: false });
+  const client = await recordedDaemon();
   if (!client) throw new Error('no telepty daemon runs');
   const instance = a.instance ?? processEnv()[SESSION_INSTANCE_ENV];
   const body = { program: a.program, event: a.event, input, ...(instance ? { instance } : {}) };
