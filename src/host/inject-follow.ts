@@ -23,8 +23,8 @@ export const HOOK_CONFIRM_WAIT_MS = 1_000;
 const HOOK_PROMPTS_KEPT = 16;
 /** A hook's prompt older than this is not the report of a job finishing now. */
 const HOOK_PROMPT_TTL_MS = 30_000;
-/** Rows of the anchor (above the cursor at submission) matched to find where they moved when the scrollback dropped rows. */
-const ANCHOR_MATCH_ROWS = 4;
+/** The oldest rows above the cursor at submission, matched to find where they moved when the scrollback dropped rows. */
+const ANCHOR_MATCH_ROWS = 2;
 
 interface Mark {
   /** The cursor's row (an index into the whole buffer, scrollback included). */
@@ -154,27 +154,26 @@ function rowsMatch(lines: readonly string[], at: number, rows: readonly string[]
 
 /**
  * The first row the program wrote or changed after the submission: the cursor's row, or a row above it that is no
- * longer what it was (an input box's border the answer took over), going up until one is unchanged. When the
- * scrollback dropped its oldest rows, everything moved up: the rows above the mark are looked for higher up.
- * Null when they are gone (or were redrawn beyond recognition).
+ * longer what it was (an input box's border the answer took over), going up until one is unchanged. The rows above
+ * the mark are expected where they were (their oldest still match there); when the scrollback dropped its oldest
+ * rows, everything moved up: they are looked for higher up. Null when they are gone (or redrawn beyond recognition).
  */
 function startOf(lines: readonly string[], m: Mark): number | null {
   const top = m.y - m.above.length;
-  const anchor = m.above.slice(0, ANCHOR_MATCH_ROWS);
+  const blank = (r: string): boolean => r.trim() === '';
+  let here = 0;
+  while (here < m.above.length && lines[top + here] === m.above[here]) here++;
   let base = top;
-  if (anchor.length > 0 && !rowsMatch(lines, top, anchor)) {
-    // Only a full scrollback moves rows up; an anchor of blank rows proves nothing.
-    if (anchor.every((r) => r.trim() === '')) base = top;
-    else {
-      base = -1;
-      for (let at = Math.min(top, lines.length) - 1; at >= 0; at--) {
-        if (rowsMatch(lines, at, anchor)) {
-          base = at;
-          break;
-        }
+  if (!m.above.slice(0, here).some((r) => !blank(r)) && !m.above.every(blank)) {
+    const anchor = m.above.slice(0, ANCHOR_MATCH_ROWS);
+    base = -1;
+    for (let at = Math.min(top, lines.length) - 1; at >= 0; at--) {
+      if (rowsMatch(lines, at, anchor)) {
+        base = at;
+        break;
       }
-      if (base < 0) return null;
     }
+    if (base < 0) return null;
   }
   let start = base + m.above.length;
   for (let i = m.above.length - 1; i >= 0; i--) {
