@@ -50,8 +50,9 @@ export function startAutoRouter(bus: Bus, injector: Injector, machineId: string,
     // Refused before it became a job: no inject id.
     const fail = (e: TeleptyError): void => bus.emit('inject_failed', injectFailedFields(e, ev.target, origin));
     try {
-      if (!ev.target) throw new TeleptyError('INVALID_EVENT', 'a turn_request needs a target');
-      const where = locate(ev.target, machineId);
+      const target = ev.target;
+      if (!target) throw new TeleptyError('INVALID_EVENT', 'a turn_request needs a target');
+      const where = locate(target, machineId);
       if (!where.local) {
         const f = fleet();
         if (f === null) throw unknownHost(`target ${ev.target}`, where.machineId);
@@ -74,7 +75,7 @@ export function startAutoRouter(bus: Bus, injector: Injector, machineId: string,
           timeout_ms: DEFAULT_INJECT_TIMEOUT_MS,
         }, origin)
         // Once its prompt is submitted, the turn is followed to its end: turn_complete (issue 19).
-        .then((r) => followTurn(injector, bus, log, { injectId: r.inject_id, target: ev.target as string, extra }))
+        .then((r) => followTurn(injector, bus, log, { injectId: r.inject_id, target, extra }))
         // The injector publishes inject_failed (with this turn's fields) for every failure it meets.
         .catch((err: unknown) => {
           if (!isTeleptyError(err)) log.error('auto-route inject failed', err);
