@@ -72,7 +72,7 @@ export class AgentStateTracker {
   /** What decided the current state, for `telepty state --explain`. */
   explain(): string[] {
     const lines = [`${this.info.state} since ${new Date(this.info.since).toISOString()}: ${this.info.reason}`];
-    lines.push(this.hooksSeen ? 'hooks: reporting (they decide idle and working)' : 'hooks: none seen');
+    lines.push(this.hooksSeen ? 'hooks: reporting (they decide idle and working)' : PARTIAL_HOOKS.has(this.opts.program) ? "hooks: a turn's end only (notify); the screen says working" : 'hooks: none seen');
     lines.push(this.signalWorking ? `terminal: working (${this.signalWorking})` : 'terminal: nothing that says working');
     lines.push(this.lastScreen ? `screen: ${this.lastScreen.state} by rule ${this.lastScreen.rule}` : 'screen: no rule matches');
     return lines;
