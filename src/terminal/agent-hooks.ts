@@ -13,7 +13,7 @@ import type { ProgramName } from './programs.js';
 interface HookCommand {
   type: 'command';
   command: string;
-  /** Seconds: a hook that cannot reach telepty gives up instead of holding the agent's turn. */
+  /** A hook that cannot reach telepty gives up instead of holding the agent's turn (Claude Code: s; Gemini CLI: ms). */
   timeout: number;
 }
 
@@ -51,7 +51,8 @@ function quoteArg(s: string): string {
 }
 
 function group(command: string, program: ProgramName, event: string): HookGroup[] {
-  return [{ hooks: [{ type: 'command', command: `${command} ${program} ${quoteArg(event)}`, timeout: HOOK_TIMEOUT_S }] }];
+  const timeout = program === 'gemini' ? HOOK_TIMEOUT_S * 1000 : HOOK_TIMEOUT_S;
+  return [{ hooks: [{ type: 'command', command: `${command} ${program} ${quoteArg(event)}`, timeout }] }];
 }
 
 /** The settings file content for Claude Code's `--settings`. `command` is the hook program (`telepty hook`), quoted. */
@@ -62,14 +63,14 @@ export function claudeHookSettings(command: string): HookSettings {
 }
 
 /**
- * The system settings file content for Gemini CLI (GEMINI_CLI_SYSTEM_SETTINGS_PATH). The switch that enables hooks
- * has moved between Gemini CLI releases (`hooksConfig.enabled` in the published reference): not yet checked on the
- * real CLI; the screen rules stand in while a hook never reports.
+ * Gemini CLI's hooks (its settings' `hooks`, enabled by default in 0.61). Not added to sessions yet: Gemini CLI 0.61
+ * ran them from the user's and the project's settings only (checked: none ran from GEMINI_CLI_SYSTEM_SETTINGS_PATH
+ * or GEMINI_CLI_SYSTEM_DEFAULTS_PATH), and telepty edits neither; and only in a trusted folder.
  */
-export function geminiHookSettings(command: string): HookSettings & { hooksConfig: { enabled: boolean } } {
+export function geminiHookSettings(command: string): HookSettings {
   const hooks: Record<string, HookGroup[]> = {};
   for (const e of Object.keys(GEMINI_EVENTS)) hooks[e] = group(command, 'gemini', e);
-  return { hooksConfig: { enabled: true }, hooks };
+  return { hooks };
 }
 
 /**

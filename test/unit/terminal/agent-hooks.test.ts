@@ -15,7 +15,8 @@ describe('the hooks telepty adds to AI CLIs', () => {
   it('gives Gemini CLI its own event names and Codex a notify program', () => {
     const g = geminiHookSettings('telepty hook');
     expect(g.hooks.BeforeAgent?.[0]?.hooks[0]?.command).toBe('telepty hook gemini BeforeAgent');
-    expect(g.hooksConfig.enabled).toBe(true);
+    // Gemini CLI's hook timeout is in milliseconds (Claude Code's in seconds).
+    expect(g.hooks.BeforeAgent?.[0]?.hooks[0]?.timeout).toBe(5_000);
     expect(codexNotifyArgs(['telepty', 'hook'])).toEqual(['-c', 'notify=["telepty","hook","codex","notify"]']);
   });
 
