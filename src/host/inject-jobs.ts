@@ -55,6 +55,11 @@ export class InjectJobs {
     return this.queue.hold(data);
   }
 
+  /** Whether this id is running or remembered (a repeat: answered from memory). */
+  knows(id: string): boolean {
+    return this.memory.get(id) !== undefined;
+  }
+
   /** A new job is queued; a repeated id is answered from memory and never typed again. */
   accept(job: InjectJobArgs): InjectReply {
     const known = this.memory.get(job.inject_id);

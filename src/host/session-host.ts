@@ -399,6 +399,14 @@ export class SessionHost {
         return this.screen.snapshot(args as HostRequestMap['screen']['args']);
       case 'inject': {
         const job = args as HostRequestMap['inject']['args'];
+        const st = this.agentState.current;
+        if (job.refuse_blocked && st.state === 'blocked' && !this.injects.knows(job.inject_id)) {
+          throw new TeleptyError(
+            'SESSION_BLOCKED',
+            `session ${this.sessionId} waits on a dialog${st.detail ? ` ("${st.detail}")` : ''}: a prompt would answer it, so nothing was typed; answer it with \`telepty keys\`, or inject with --force`,
+            { id: this.sessionId, detail: st.detail },
+          );
+        }
         const reply = this.injects.accept(job);
         if (reply.known === undefined) this.follow.expect(job.inject_id, job.text);
         return reply;

@@ -204,6 +204,11 @@ export interface InjectJobArgs {
   enter_only: boolean;
   /** Type even over a person's half-typed line. */
   force?: boolean;
+  /**
+   * Refuse a new job (SESSION_BLOCKED, nothing queued) while the host's agent waits on a dialog (issue 19); a repeat
+   * of an id the host remembers is answered as always.
+   */
+  refuse_blocked?: boolean;
   meta?: InjectJobMeta;
 }
 
@@ -383,7 +388,7 @@ const HOST_MESSAGE_SHAPES: Record<HostToDaemon['type'], (m: Obj) => boolean> = {
 };
 
 function isInjectJobArgs(a: unknown): a is InjectJobArgs {
-  return isObj(a) && isStr(a.inject_id) && isStr(a.text) && isBool(a.no_enter) && isBool(a.enter_only) && opt(a.force, isBool) && opt(a.meta, isInjectJobMeta);
+  return isObj(a) && isStr(a.inject_id) && isStr(a.text) && isBool(a.no_enter) && isBool(a.enter_only) && opt(a.force, isBool) && opt(a.refuse_blocked, isBool) && opt(a.meta, isInjectJobMeta);
 }
 
 /** The arguments of each request the daemon makes, by its op. */

@@ -62,8 +62,12 @@ describe('agent turns (issue 19)', () => {
     const home = homes.newHome();
     await spawnJson(home, ['--id', 'dlg', '--no-hooks', '--', 'node', FIXTURE]);
     await stateIs(home, 'dlg', 'idle');
-    expect((await runCli(home, ['inject', 'dlg', 'open a dialog'])).exitCode).toBe(0);
+    expect((await runCli(home, ['inject', 'dlg', '--inject-id', 'd-1', 'open a dialog'])).exitCode).toBe(0);
     await stateIs(home, 'dlg', 'blocked');
+    // A repeat of the prompt that opened the dialog answers its first outcome (it was typed), never SESSION_BLOCKED.
+    const repeat = await runCli(home, ['inject', 'dlg', '--inject-id', 'd-1', '--json', 'open a dialog']);
+    expect(repeat.exitCode, repeat.stderr).toBe(0);
+    expect(parseJson<InjectResponse>(repeat)).toMatchObject({ inject_id: 'd-1', status: 'submitted' });
     const port = await daemonPort(home);
     const bus = subscribeBus(port, '?kind=inject_failed');
     await bus.open;

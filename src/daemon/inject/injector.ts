@@ -211,14 +211,6 @@ export class Injector {
     const injectId = opts.inject_id ?? randomUUID();
     const base = { success: true as const, inject_id: injectId, session_id: entry.id };
     const running = this.pending.get(injectId);
-    if (!running && !opts.force && opts.when !== 'idle') {
-      try {
-        this.refuseBlocked(entry);
-      } catch (err) {
-        if (isTeleptyError(err)) this.announceFailure(entry.id, null, err, origin);
-        throw err;
-      }
-    }
     if (running && running.entry !== entry) {
       throw new TeleptyError('CONFLICT', `inject id ${injectId} is already in use for session ${running.entry.id}; choose another id`, { inject_id: injectId });
     }
@@ -271,7 +263,8 @@ export class Injector {
     try {
       reply = await link.request(
         'inject',
-        { inject_id: injectId, text, no_enter: opts.no_enter, enter_only: enterOnly, ...(opts.force ? { force: true } : {}), meta: jobMeta(opts, enterOnly, origin) },
+        // A dialog waiting in the session is the host's to judge (its state now, its memory of the id): never typed into.
+        { inject_id: injectId, text, no_enter: opts.no_enter, enter_only: enterOnly, ...(opts.force ? { force: true } : { refuse_blocked: true }), meta: jobMeta(opts, enterOnly, origin) },
         this.deps.timings.hostAckTimeoutMs,
       );
     } catch (err) {
@@ -287,17 +280,6 @@ export class Injector {
     this.settle(entry, reply.result, !reply.acked);
     if (reply.acked === false) link.send({ type: 'inject_ack', inject_ids: [injectId] });
     return reply.result;
-  }
-
-  /** A dialog waits in the session: a prompt would answer it (unless forced). Nothing is typed. */
-  private refuseBlocked(entry: SessionEntry): void {
-    const st = this.deps.registry.states.get(entry);
-    if (st.state !== 'blocked') return;
-    throw new TeleptyError(
-      'SESSION_BLOCKED',
-      `session ${entry.id} waits on a dialog${st.detail ? ` ("${st.detail}")` : ''}: a prompt would answer it, so nothing was typed; answer it with \`telepty keys\`, or inject with --force`,
-      { id: entry.id, detail: st.detail },
-    );
   }
 
   /**
