@@ -18,7 +18,8 @@ rmSync('dist/bundle', { recursive: true, force: true });
 const common = { platform: 'node', external: [/^node:/, /^[a-z@]/], logLevel: 'warn' };
 await build({
   ...common,
-  input: { inject: 'dist/fast.js' },
+  // `telepty hook` (issue 19) is as hot: an AI CLI runs it at every turn's start and end.
+  input: { inject: 'dist/fast.js', hook: 'dist/hook-fast.js' },
   output: { dir: 'dist/bundle', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs' },
 });
 // A build of its own: the host shares no chunk with the CLI, so it loads exactly one file of ours. ws is bundled in

@@ -1,6 +1,10 @@
 import type { WaitUntil } from '../protocol/agent-state.js';
 import { WAIT_MAX_MS, waitStateOp, type WaitAnswer } from '../protocol/ops/state.js';
-import type { DaemonClient } from './daemon-client.js';
+import { DaemonClient } from './daemon-client.js';
+import { TeleptyError } from '../protocol/errors.js';
+import { loadConfig, processEnv } from '../util/config.js';
+import { findDaemon, readToken, recordEndpoint, type DaemonHandle } from '../wire/discovery.js';
+import { readStateRecord } from '../wire/local-files.js';
 
 /** A wait request's answer may take its whole bound: the HTTP request is given this much more. */
 const WAIT_REQUEST_SLACK_MS = 10_000;
@@ -15,4 +19,23 @@ export async function waitForState(client: DaemonClient, id: string, until: Wait
     const r = await client.call(waitStateOp, { params: { id }, body: { until, timeout_ms: left }, timeoutMs: left + WAIT_REQUEST_SLACK_MS, idempotent: true });
     if (r.reached || (deadline !== null && Date.now() >= deadline)) return r;
   }
+}
+
+/**
+ * A client for `telepty hook`, which runs at every turn's start and end: the daemon named by the state file, taken
+ * at its word on the first answer (as `inject` does: the request carries the record's nonce, which another daemon
+ * refuses), without the discovery round trip; never starts a daemon. Null when none is recorded.
+ */
+export async function recordedDaemon(): Promise<DaemonClient | null> {
+  const env = processEnv();
+  const config = await loadConfig(env);
+  const token = await readToken(config, env);
+  const record = readStateRecord(config.paths.stateFile);
+  if (!record) return null;
+  const rediscover = async (): Promise<DaemonHandle> => {
+    const found = await findDaemon(config, token);
+    if (!found) throw new TeleptyError('DAEMON_NOT_RUNNING', 'no telepty daemon runs');
+    return found;
+  };
+  return new DaemonClient({ endpoint: recordEndpoint(record, token), record }, config, rediscover);
 }

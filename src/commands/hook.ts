@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { connect } from '../client/daemon-client.js';
+import { recordedDaemon } from '../client/state.js';
 import { hookReportOp } from '../protocol/ops/state.js';
-import { sessionIdFromEnv } from '../util/config.js';
+import { processEnv, sessionIdFromEnv } from '../util/config.js';
 
 /**
  * A hook waits on this: the agent's turn is held while it runs, so the report gives up after this long (the
@@ -10,6 +10,8 @@ import { sessionIdFromEnv } from '../util/config.js';
 const HOOK_REPORT_TIMEOUT_MS = 2_000;
 /** A hook's JSON is small (a prompt at most); more than this is not read. */
 const HOOK_INPUT_MAX_BYTES = 2 * 1024 * 1024;
+/** The marker every process of a spawned session carries (daemon/sessions/orphans.ts): its host instance. */
+const SESSION_INSTANCE_ENV = 'TELEPTY_SESSION_INSTANCE';
 
 /** The hook's JSON on stdin (none from a terminal), bounded in size and time. */
 async function readInput(): Promise<unknown> {
@@ -36,18 +38,51 @@ async function readInput(): Promise<unknown> {
   return text ? (JSON.parse(text) as unknown) : {};
 }
 
+export interface HookArgs {
+  program: string;
+  event: string;
+  payload: string | undefined;
+  /** The session's host instance (`--instance`, or the spawned session's marker): it survives a rename. */
+  instance: string | undefined;
+}
+
 /**
- * Run by an AI CLI's hook in a telepty session: maps the hook's report and sends it to the daemon (then the
- * session's host). Prints nothing on stdout (Claude Code adds a hook's output to the prompt) and exits 0 even when
- * it fails, so the agent is never held up; a failure is one line on stderr.
+ * Maps the hook's report and sends it to the daemon (then the session's host). The session is named by
+ * TELEPTY_SESSION_ID and by its host instance, which a rename does not change: the daemon finds a renamed session
+ * by it.
  */
-async function report(programName: string, event: string, payload: string | undefined): Promise<void> {
+async function report(a: HookArgs): Promise<void> {
   const id = sessionIdFromEnv();
   if (!id) throw new Error('TELEPTY_SESSION_ID is not set: not in a telepty session');
-  const input = payload !== undefined ? (JSON.parse(payload) as unknown) : await readInput();
-  const client = await connect({ autostart: false });
+  const input = a.payload !== undefined ? (JSON.parse(a.payload) as unknown) : await readInput();
+  const client = await recordedDaemon();
   if (!client) throw new Error('no telepty daemon runs');
-  await client.call(hookReportOp, { params: { id }, body: { program: programName, event, input }, timeoutMs: HOOK_REPORT_TIMEOUT_MS });
+  const instance = a.instance ?? processEnv()[SESSION_INSTANCE_ENV];
+  const body = { program: a.program, event: a.event, input, ...(instance ? { instance } : {}) };
+  await client.call(hookReportOp, { params: { id }, body, timeoutMs: HOOK_REPORT_TIMEOUT_MS });
+}
+
+/** Prints nothing on stdout (Claude Code adds a hook's output to the prompt) and never fails the agent: exit 0. */
+export async function runHook(a: HookArgs): Promise<number> {
+  try {
+    await report(a);
+  } catch (err) {
+    process.stderr.write(`telepty hook: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  return 0;
+}
+
+/** `hook [--instance X] <program> <event> [payload]` without commander (the launcher's fast path); null: not that. */
+export function parseHookArgs(argv: readonly string[]): HookArgs | null {
+  let rest = argv.slice(1);
+  let instance: string | undefined;
+  if (rest[0] === '--instance' && rest.length >= 2) {
+    instance = rest[1];
+    rest = rest.slice(2);
+  }
+  if (rest.length < 2 || rest.length > 3 || rest.some((w) => w.startsWith('-'))) return null;
+  const [program, event, payload] = rest as [string, string, string | undefined];
+  return { program, event, payload, instance };
 }
 
 export function register(program: Command): void {
@@ -57,12 +92,8 @@ export function register(program: Command): void {
     .argument('<program>', 'claude | gemini | codex')
     .argument('<event>', "the hook's event (UserPromptSubmit, Stop, Notification…; Codex: notify)")
     .argument('[payload]', "the report as JSON (Codex's notify passes it as an argument; others on stdin)")
-    .action(async (programName: string, event: string, payload: string | undefined) => {
-      try {
-        await report(programName, event, payload);
-      } catch (err) {
-        process.stderr.write(`telepty hook: ${err instanceof Error ? err.message : String(err)}\n`);
-      }
-      process.exitCode = 0;
+    .option('--instance <id>', "the session's host instance (telepty adds it): found again after a rename")
+    .action(async (programName: string, event: string, payload: string | undefined, opts: { instance?: string }) => {
+      process.exitCode = await runHook({ program: programName, event, payload, instance: opts.instance });
     });
 }

@@ -25,6 +25,7 @@ interface InjectOptions {
   json?: boolean;
   injectId?: string;
   force?: boolean;
+  whenIdle?: boolean;
 }
 
 function seconds(value: string): number {
@@ -39,7 +40,7 @@ function checkInjectId(value: string): string {
 }
 
 export function describeResult(r: InjectResponse): string {
-  const what = { queued: 'queued', written: 'typed (not submitted: --no-enter)', entered: 'typed and Enter pressed, submission not seen', submitted: 'submitted' }[r.status];
+  const what = { queued: 'queued', written: 'typed (not submitted: --no-enter)', entered: 'typed and Enter pressed, submission not seen', submitted: r.confirmed_by === 'hook' ? 'submitted (confirmed by its hook)' : 'submitted' }[r.status];
   return `${r.session_id}: ${what}${r.status === 'entered' && r.seen ? ` (${r.seen})` : ''} [inject ${r.inject_id.slice(0, 8)}]`;
 }
 
@@ -50,7 +51,7 @@ export function resultExit(r: InjectResponse): number {
 
 /** Exit status of a multi-target inject: the worst of its failures. */
 function multicastExit(r: MulticastResult): number {
-  const order: Record<string, number> = { SESSION_NOT_FOUND: EXIT.NOT_FOUND, SESSION_DISCONNECTED: EXIT.UNAVAILABLE, SESSION_EXITED: EXIT.UNAVAILABLE, TIMEOUT: EXIT.TIMEOUT, SESSION_BUSY: EXIT.TIMEOUT };
+  const order: Record<string, number> = { SESSION_NOT_FOUND: EXIT.NOT_FOUND, SESSION_DISCONNECTED: EXIT.UNAVAILABLE, SESSION_EXITED: EXIT.UNAVAILABLE, TIMEOUT: EXIT.TIMEOUT, SESSION_BUSY: EXIT.TIMEOUT, SESSION_BLOCKED: EXIT.TIMEOUT };
   // A pending timeout (may still be typed) outranks the rest: retrying the lot would type that one twice.
   const worst = r.results.failed.reduce<number>((w, f) => Math.max(w, f.code === 'TIMEOUT' && f.job === 'pending' ? EXIT.TIMEOUT_PENDING : (order[f.code] ?? EXIT.FAILURE)), EXIT.OK);
   return worst === EXIT.OK && r.results.successful.some((s) => s.status === 'entered') ? EXIT.ENTERED : worst;
@@ -72,7 +73,8 @@ export const spec: CommandSpec = {
     { long: 'timeout', value: '<seconds>', description: `how long to wait for submission (default ${DEFAULT_INJECT_TIMEOUT_MS / 1000})` },
     { long: 'all', description: 'every session that has not exited (a disconnected one is reported as failed)' },
     { long: 'inject-id', value: '<id>', description: 'this inject\'s id (made up when absent): a repeat with the same id is never typed twice' },
-    { long: 'force', description: 'type even when someone has a half-typed line in the session (it joins their text)' },
+    { long: 'force', description: 'type even when someone has a half-typed line in the session (it joins their text), or a dialog waits (state blocked)' },
+    { long: 'when-idle', description: 'hold the prompt until the agent is idle (never typed mid-turn); withdrawn (exit 5) if not within --timeout' },
     { long: 'json', description: 'print the daemon answer as JSON' },
   ],
   helpAfter:
@@ -87,7 +89,7 @@ export const spec: CommandSpec = {
     'program has taken the text, and one prompt at a time goes to each session. Nothing is added to it.\n' +
     'Exit status: 0 submitted (or queued with --no-wait, or typed with --no-enter); 2 bad input; 3 unknown session;\n' +
     '4 session disconnected or exited; 5 nothing typed and nothing will be (timeout with the job withdrawn, or\n' +
-    'session busy: someone typing or a half-typed line): safe to retry; 7 timeout with the job pending: it may\n' +
+    'session busy: someone typing or a half-typed line, or blocked: a dialog waits): safe to retry; 7 timeout with the job pending: it may\n' +
     'still be typed, its outcome comes on the bus, retry only with the same --inject-id; 8 entered: Enter was\n' +
     'pressed but the submission was not seen (the answer says what was); 1 other failures.\n',
 };
@@ -111,6 +113,7 @@ export async function run(targets: string | undefined, words: string[], opts: In
     timeout_ms: timeoutMs(opts.timeout === undefined ? undefined : seconds(opts.timeout), DEFAULT_INJECT_TIMEOUT_MS),
     ...(opts.injectId !== undefined ? { inject_id: checkInjectId(opts.injectId) } : {}),
     ...(opts.force ? { force: true } : {}),
+    ...(opts.whenIdle ? { when: 'idle' as const } : {}),
   };
   const client = await connect();
   const resolved = opts.all ? null : await resolveTargets(client, targets as string);

@@ -21,6 +21,8 @@ export class InjectJobs {
     now: () => number,
     /** A job's text (and Enter) were written: the recording marks it (issue 22). */
     onWritten?: (id: string, meta: InjectJobMeta | undefined) => void,
+    /** A job ended: what is known after it (issue 19: where the screen was, a hook's proof) completes its outcome. */
+    private readonly follow?: (id: string, outcome: InjectOutcome) => Promise<InjectOutcome & Pick<HostInjectResult, 'confirmed_by'>>,
   ) {
     this.memory = new InjectMemory(now);
     this.queue = new InjectQueue(
@@ -33,7 +35,14 @@ export class InjectJobs {
           }
           this.send({ type: 'inject_written', inject_id: id, written_at: at });
         },
-        done: (id, o) => this.done(id, o),
+        done: (id, o) => {
+          if (!this.follow) return this.done(id, o);
+          // A follow-up that fails leaves the queue's outcome as it was: every job still ends in one result.
+          void this.follow(id, o).then(
+            (full) => this.done(id, full),
+            () => this.done(id, o),
+          );
+        },
       },
       timings,
       release,
@@ -44,6 +53,11 @@ export class InjectJobs {
   /** Keystrokes from the user or a viewer: true when held (a job is writing), to be released after it. */
   hold(data: string): boolean {
     return this.queue.hold(data);
+  }
+
+  /** Whether this id is running or remembered (a repeat: answered from memory). */
+  knows(id: string): boolean {
+    return this.memory.get(id) !== undefined;
   }
 
   /** A new job is queued; a repeated id is answered from memory and never typed again. */
@@ -73,7 +87,7 @@ export class InjectJobs {
   }
 
   /** A job ended: its result is kept (and sent again after a reconnect) until a daemon acknowledges it. */
-  private done(id: string, outcome: InjectOutcome): void {
+  private done(id: string, outcome: InjectOutcome & Pick<HostInjectResult, 'confirmed_by'>): void {
     const job = this.memory.get(id);
     const meta = job?.state === 'running' ? job.meta : undefined;
     const result: HostInjectResult = { type: 'inject_result', inject_id: id, ...outcome, ...(meta ? { meta } : {}) };

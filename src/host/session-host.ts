@@ -24,6 +24,7 @@ import type { ScreenModes } from '../terminal/screen.js';
 import type { Logger } from '../util/log.js';
 import { DirectViewers } from './direct-viewers.js';
 import { DraftTracker } from './draft.js';
+import { InjectFollowUp } from './inject-follow.js';
 import { InjectJobs } from './inject-jobs.js';
 import { SessionRecording, serveRecord } from './recorder-sink.js';
 import type { HostLink, HostParts, HostPty, OutputSink, PtyExit, SessionScreen } from './parts.js';
@@ -61,6 +62,8 @@ export class SessionHost {
   private readonly screen: SessionScreen;
   private readonly link: HostLink;
   private readonly injects: InjectJobs;
+  /** Where each submitted prompt's answer starts, and the hooks' proof of submission (issue 19). */
+  private readonly follow: InjectFollowUp;
   private readonly draft = new DraftTracker();
   private readonly direct: DirectViewers;
   private readonly viewers: ViewerOutput;
@@ -117,6 +120,14 @@ export class SessionHost {
         else deps.log.info(`daemon link down (${code}${reason ? `: ${reason}` : ''}); reconnecting`);
       },
     });
+    this.follow = new InjectFollowUp({
+      cursor: () => this.screen.cursorState(),
+      lines: async () => (await this.screen.snapshot({ scrollback: true, ansi: false })).lines,
+      // Hooks telepty added (spawn, wrap) report each prompt, as do the user's own once they have reported.
+      hooksReporting: () => this.agentState.tracker.hooksReporting || ((spec.hook_args?.length ?? 0) > 0 && program.name === 'claude'),
+      now: this.now,
+      warn: (m) => deps.log.warn(m),
+    });
     this.injects = new InjectJobs(
       {
         write: (d) => this.pty.write(d),
@@ -139,6 +150,7 @@ export class SessionHost {
       (held) => this.pty.write(held),
       this.now,
       (id, meta) => this.recording.injected(id, meta),
+      (id, outcome) => this.follow.finish(id, outcome),
     );
     this.direct = new DirectViewers({
       replay: () => this.replayScreen(),
@@ -385,8 +397,20 @@ export class SessionHost {
     switch (op) {
       case 'screen':
         return this.screen.snapshot(args as HostRequestMap['screen']['args']);
-      case 'inject':
-        return this.injects.accept(args as HostRequestMap['inject']['args']);
+      case 'inject': {
+        const job = args as HostRequestMap['inject']['args'];
+        const st = this.agentState.current;
+        if (job.refuse_blocked && st.state === 'blocked' && !this.injects.knows(job.inject_id)) {
+          throw new TeleptyError(
+            'SESSION_BLOCKED',
+            `session ${this.sessionId} waits on a dialog${st.detail ? ` ("${st.detail}")` : ''}: a prompt would answer it, so nothing was typed; answer it with \`telepty keys\`, or inject with --force`,
+            { id: this.sessionId, detail: st.detail },
+          );
+        }
+        const reply = this.injects.accept(job);
+        if (reply.known === undefined) this.follow.expect(job.inject_id, job.text);
+        return reply;
+      }
       case 'cancel_inject':
         return this.injects.cancel((args as HostRequestMap['cancel_inject']['args']).inject_id);
       case 'replay':
@@ -396,8 +420,13 @@ export class SessionHost {
       case 'keys':
         if (this.pty.hasExited) throw new TeleptyError('SESSION_EXITED', `session ${this.sessionId} has exited`);
         return this.writeKeys((args as HostRequestMap['keys']['args']).keys);
-      case 'hook':
-        return { state: this.agentState.hook(args as HostRequestMap['hook']['args']) };
+      case 'hook': {
+        const report = args as HostRequestMap['hook']['args'];
+        if (report.event === 'UserPromptSubmit' && report.prompt !== undefined) this.follow.hookPrompt(report.prompt);
+        return { state: this.agentState.hook(report) };
+      }
+      case 'since':
+        return this.follow.since((args as HostRequestMap['since']['args']).inject_id);
       default:
         throw new TeleptyError('BAD_REQUEST', `unknown host request ${String(op)}`);
     }

@@ -7,8 +7,6 @@ import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, type InjectRequestBody } from '../protocol/inject.js';
 import { injectOp } from '../protocol/ops/inject.js';
-import { waitForState } from '../client/state.js';
-import type { DaemonClient } from '../client/daemon-client.js';
 import { readScreenOp, renameSessionOp, spawnSessionOp } from '../protocol/ops/sessions.js';
 import type { RenameRequest, ScreenQuery, SessionObject, SpawnRequestBody } from '../protocol/session.js';
 import { fieldsOf } from './fields.js';
@@ -31,14 +29,6 @@ const capsInput = {
   max_lines: z.number().int().positive().optional().describe('return at most this many lines (the server caps it anyway)'),
   max_chars: z.number().int().positive().optional().describe('return at most this many characters (the server caps it anyway)'),
 };
-
-/** Wait (bounded) until the session's agent is idle: inject's `when_idle`. TIMEOUT (nothing typed) when it is not. */
-async function untilIdle(c: DaemonClient, id: string, timeoutMs: number): Promise<void> {
-  const r = await waitForState(c, id, 'idle', Date.now() + timeoutMs);
-  if (!r.reached) {
-    throw new TeleptyError('TIMEOUT', `session ${id} did not become idle within ${Math.round(timeoutMs / 1000)} s (it is ${r.state}); nothing was typed`, { job: 'withdrawn' });
-  }
-}
 
 /** A session as an agent needs it (the full object is in `telepty list --json`). */
 function row(s: SessionObject & { machine?: string; address?: string }): Record<string, unknown> {
@@ -183,12 +173,12 @@ export function registerSessionWriteTools(server: McpServer, ctx: ToolContext): 
           timeout_ms: z.number().int().optional().describe(`bound on the wait (default ${DEFAULT_INJECT_TIMEOUT_MS})`),
           inject_id: z.string().optional().describe('your id for this prompt: a repeat with the same id is never typed twice'),
           from: z.string().optional().describe('who sends it (e.g. your own session id), for replies'),
-          force: z.boolean().optional().describe("type even over a person's half-typed line"),
+          force: z.boolean().optional().describe("type even over a person's half-typed line, or into a session whose agent waits on a dialog (state blocked: refused with SESSION_BLOCKED otherwise)"),
         }),
         when_idle: z
           .boolean()
           .optional()
-          .describe("first wait (server-side, within timeout_ms) until the session's agent is idle, so the prompt is not typed mid-turn; TIMEOUT when it does not become idle"),
+          .describe("hold the prompt in the daemon until the session's agent is idle (within timeout_ms), so it is never typed mid-turn; TIMEOUT with job withdrawn (nothing typed) when it does not become idle"),
       }),
     },
     (args) =>
@@ -202,10 +192,10 @@ export function registerSessionWriteTools(server: McpServer, ctx: ToolContext): 
           ...(args.inject_id !== undefined ? { inject_id: args.inject_id } : {}),
           ...(args.from !== undefined ? { from: args.from } : {}),
           ...(args.force !== undefined ? { force: args.force } : {}),
+          ...(args.when_idle ? { when: 'idle' as const } : {}),
         };
         checkRequest(injectOp, { body });
         const c = await ctx.client();
-        if (args.when_idle) await untilIdle(c, id, body.timeout_ms);
         // The screen before the prompt: wait_for from this cursor sees only what follows. Only a help: a screen
         // that cannot be read (another machine that does not allow `screen`) leaves the prompt to go anyway.
         const before = await readHistory(c, id).then(

@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   SESSION_EXISTS: 409,
   SESSION_EXITED: 409,
   CONFLICT: 409,
+  /** The session's agent waits on a dialog (agent state `blocked`): a prompt would answer it; nothing was typed. */
+  SESSION_BLOCKED: 409,
   /** The request named (by nonce) another daemon than the one that got it. */
   DAEMON_MISMATCH: 412,
   PAYLOAD_TOO_LARGE: 413,

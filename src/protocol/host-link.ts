@@ -8,6 +8,7 @@ import { parseJsonFrame } from './json.js';
 import type { RecordingInfo, RecordSpec } from './recording.js';
 import type { ScreenQuery, ScreenState, SessionType } from './session.js';
 import { isAgentStateInfo, isHookEvent, type AgentStateInfo, type HookReport } from './agent-state.js';
+import type { SinceScreen } from './ops/state.js';
 
 /** What a host answers to a screen request (the daemon adds the session id). */
 export type HostScreen = ScreenState;
@@ -26,9 +27,9 @@ export const HOST_LINK_MIN_VERSION = 2;
 /**
  * Optional parts of the link, announced by each end (hello `features`, welcome `features`) without a version bump:
  * an older daemon ignores the field and is never sent what it does not know, an older host is never asked.
- * `agent_state`: the host reports its agent's state; `keys` and `hook`: the host serves those requests.
+ * `agent_state`: the host reports its agent's state; `keys`, `hook` and `since`: the host serves those requests.
  */
-export const LINK_FEATURES = ['agent_state', 'keys', 'hook'] as const;
+export const LINK_FEATURES = ['agent_state', 'keys', 'hook', 'since'] as const;
 export type LinkFeature = (typeof LINK_FEATURES)[number];
 
 /** WebSocket close codes on the host link (4000-4999 are application codes). */
@@ -124,6 +125,8 @@ export interface HostInjectResult {
   error?: string;
   /** For `entered`: what the screen showed instead of the submission. */
   seen?: string;
+  /** For `submitted`: the program's UserPromptSubmit hook reported the text (`hook`), or the screen showed it (issue 19). */
+  confirmed_by?: 'hook' | 'screen';
   /** The job's `meta`, echoed so that a daemon that did not accept the job can still publish its outcome. */
   meta?: InjectJobMeta;
 }
@@ -201,6 +204,11 @@ export interface InjectJobArgs {
   enter_only: boolean;
   /** Type even over a person's half-typed line. */
   force?: boolean;
+  /**
+   * Refuse a new job (SESSION_BLOCKED, nothing queued) while the host's agent waits on a dialog (issue 19); a repeat
+   * of an id the host remembers is answered as always.
+   */
+  refuse_blocked?: boolean;
   meta?: InjectJobMeta;
 }
 
@@ -225,6 +233,8 @@ export interface HostRequestMap {
   keys: { args: { keys: string[] }; result: KeysReply };
   /** A report from the program's hook (`telepty hook`), for the agent state tracker (host feature `hook`). */
   hook: { args: HookReport; result: { state: AgentStateInfo } };
+  /** What the session showed after one of its injects was submitted (host feature `since`, `read --since`). */
+  since: { args: { inject_id: string }; result: SinceScreen };
 }
 
 export type RecordArgs = { action: 'start'; record: RecordSpec } | { action: 'stop' };
@@ -343,6 +353,7 @@ function isInjectResultShape(m: Obj): boolean {
     opt(m.code, isStr) &&
     opt(m.error, isStr) &&
     opt(m.seen, isStr) &&
+    opt(m.confirmed_by, (v) => v === 'hook' || v === 'screen') &&
     opt(m.meta, isInjectJobMeta)
   );
 }
@@ -377,7 +388,7 @@ const HOST_MESSAGE_SHAPES: Record<HostToDaemon['type'], (m: Obj) => boolean> = {
 };
 
 function isInjectJobArgs(a: unknown): a is InjectJobArgs {
-  return isObj(a) && isStr(a.inject_id) && isStr(a.text) && isBool(a.no_enter) && isBool(a.enter_only) && opt(a.force, isBool) && opt(a.meta, isInjectJobMeta);
+  return isObj(a) && isStr(a.inject_id) && isStr(a.text) && isBool(a.no_enter) && isBool(a.enter_only) && opt(a.force, isBool) && opt(a.refuse_blocked, isBool) && opt(a.meta, isInjectJobMeta);
 }
 
 /** The arguments of each request the daemon makes, by its op. */
@@ -390,6 +401,7 @@ const REQUEST_ARGS: Record<HostRequestOp, (a: unknown) => boolean> = {
   keys: (a) => isObj(a) && isStrArray(a.keys),
   hook: (a) =>
     isObj(a) && isHookEvent(a.event) && opt(a.prompt, isStr) && opt(a.notification_type, isStr) && opt(a.message, isStr),
+  since: (a) => isObj(a) && isStr(a.inject_id),
 };
 
 function isRequestOp(v: unknown): v is HostRequestOp {
@@ -422,6 +434,8 @@ const REQUEST_RESULTS: { [K in HostRequestOp]: (r: unknown) => r is HostRequestM
   record: (r): r is RecordResult => isObj(r) && isRecordingOrNull(r.recording) && opt(r.files, isStrArray) && opt(r.dropped_bytes, isInt),
   keys: (r): r is KeysReply => isObj(r) && isStrArray(r.keys) && isInt(r.bytes),
   hook: (r): r is { state: AgentStateInfo } => isObj(r) && isAgentStateInfo(r.state),
+  since: (r): r is SinceScreen =>
+    isObj(r) && isStr(r.inject_id) && isStr(r.submitted_at) && isStrArray(r.lines) && isInt(r.total_lines) && isBool(r.truncated) && isBool(r.lost),
 };
 
 /** Whether `result` is what a host answers to a request of `op`. */

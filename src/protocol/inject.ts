@@ -23,9 +23,17 @@ export interface InjectOptions {
   timeout_ms: number;
   /** The caller's id for this inject (body `inject_id` or the Idempotency-Key header); null: the daemon picks one. */
   inject_id?: string | null;
-  /** Type even when a person has a half-typed line in the session (their draft and the prompt become one line). */
+  /**
+   * Type even when a person has a half-typed line in the session (their draft and the prompt become one line), or
+   * when the agent waits on a dialog (state `blocked`: the prompt would answer it).
+   */
   force?: boolean;
+  /** `idle`: held in the daemon until the session's agent is idle (never typed mid-turn), within `timeout_ms`. */
+  when?: InjectWhen;
 }
+
+/** When a job may be typed: `now` (through the session's queue) or once the agent is `idle`. */
+export type InjectWhen = 'now' | 'idle';
 
 export interface InjectRequest extends InjectOptions {
   prompt: string;
@@ -43,8 +51,10 @@ export interface InjectRequestBody {
   timeout_ms?: number;
   /** The inject's id: a request that carries one may be repeated safely (the host remembers the id). */
   inject_id?: string;
-  /** Type even over a person's half-typed line. */
+  /** Type even over a person's half-typed line, or into a session whose agent waits on a dialog. */
   force?: boolean;
+  /** `idle`: only once the agent is idle (held until then, within timeout_ms). */
+  when?: InjectWhen;
 }
 
 /** What a client sends to press Enter (`/submit`): the inject options without a prompt. */
@@ -89,7 +99,12 @@ export interface InjectResponse {
   submit?: { deferred: boolean; strategy: SubmitStrategy } | null;
   /** With `entered`: what the screen showed instead of the submission. */
   seen?: string;
+  /** With `submitted`: what proved it: the program's own UserPromptSubmit hook reported this text, or the screen. */
+  confirmed_by?: ConfirmedBy;
 }
+
+/** What proved a submission: the program's hook (it reported the very text), or the screen. */
+export type ConfirmedBy = 'hook' | 'screen';
 
 /** How the Enter goes, in the seed's names: apart from the text, to the PTY (our host) or through a 0.1.5x owner. */
 export type SubmitStrategy = 'pty_split_cr' | 'ws_split_cr';
@@ -143,6 +158,12 @@ export function parseInjectId(o: Fields, header?: string | string[]): string | n
   return raw;
 }
 
+function parseWhen(v: unknown): InjectWhen {
+  if (v === undefined || v === null || v === 'now') return 'now';
+  if (v === 'idle') return 'idle';
+  throw new TeleptyError('INVALID_FIELD', '"when" must be "now" or "idle" (held until the agent is idle)', { field: 'when' });
+}
+
 export function parseInjectOptions(o: Fields, defaults: { wait: boolean }, idHeader?: string | string[]): InjectOptions {
   const from = ref(o, 'from');
   return {
@@ -155,6 +176,7 @@ export function parseInjectOptions(o: Fields, defaults: { wait: boolean }, idHea
     timeout_ms: optInt(o, 'timeout_ms', 1, MAX_INJECT_TIMEOUT_MS) ?? DEFAULT_INJECT_TIMEOUT_MS,
     inject_id: parseInjectId(o, idHeader),
     force: optBool(o, 'force') ?? false,
+    ...(parseWhen(o.when) === 'idle' ? { when: 'idle' as const } : {}),
   };
 }
 

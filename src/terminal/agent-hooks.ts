@@ -13,7 +13,7 @@ import type { ProgramName } from './programs.js';
 interface HookCommand {
   type: 'command';
   command: string;
-  /** Seconds: a hook that cannot reach telepty gives up instead of holding the agent's turn. */
+  /** A hook that cannot reach telepty gives up instead of holding the agent's turn (Claude Code: s; Gemini CLI: ms). */
   timeout: number;
 }
 
@@ -51,7 +51,8 @@ function quoteArg(s: string): string {
 }
 
 function group(command: string, program: ProgramName, event: string): HookGroup[] {
-  return [{ hooks: [{ type: 'command', command: `${command} ${program} ${quoteArg(event)}`, timeout: HOOK_TIMEOUT_S }] }];
+  const timeout = program === 'gemini' ? HOOK_TIMEOUT_S * 1000 : HOOK_TIMEOUT_S;
+  return [{ hooks: [{ type: 'command', command: `${command} ${program} ${quoteArg(event)}`, timeout }] }];
 }
 
 /** The settings file content for Claude Code's `--settings`. `command` is the hook program (`telepty hook`), quoted. */
@@ -62,17 +63,39 @@ export function claudeHookSettings(command: string): HookSettings {
 }
 
 /**
- * The system settings file content for Gemini CLI (GEMINI_CLI_SYSTEM_SETTINGS_PATH). The switch that enables hooks
- * has moved between Gemini CLI releases (`hooksConfig.enabled` in the published reference): not yet checked on the
- * real CLI; the screen rules stand in while a hook never reports.
+ * Gemini CLI's hooks (its settings' `hooks`, enabled by default in 0.61). Not added to sessions yet: Gemini CLI 0.61
+ * ran them from the user's and the project's settings only (checked: none ran from GEMINI_CLI_SYSTEM_SETTINGS_PATH
+ * or GEMINI_CLI_SYSTEM_DEFAULTS_PATH), and telepty edits neither; and only in a trusted folder.
  */
-export function geminiHookSettings(command: string): HookSettings & { hooksConfig: { enabled: boolean } } {
+export function geminiHookSettings(command: string): HookSettings {
   const hooks: Record<string, HookGroup[]> = {};
   for (const e of Object.keys(GEMINI_EVENTS)) hooks[e] = group(command, 'gemini', e);
-  return { hooksConfig: { enabled: true }, hooks };
+  return { hooks };
 }
 
-/** Codex's `-c notify=[…]` value: argv of the program Codex runs with the JSON report as its last argument. */
+/**
+ * Whether the user set Codex's `notify` (in `$CODEX_HOME/config.toml`, default `~/.codex`) or passed `-c notify=…`:
+ * Codex runs one notify program, so telepty's would replace theirs; theirs is kept (the screen rules decide).
+ */
+async function codexHasOwnNotify(launch: HookedLaunch): Promise<boolean> {
+  if (launch.args.some((a) => /^notify\s*=/.test(a))) return true;
+  const home = launch.env.CODEX_HOME ?? (launch.env.HOME ? `${launch.env.HOME}/.codex` : undefined);
+  if (!home) return false;
+  const { promises: fs } = await import('node:fs');
+  const text = await fs.readFile(`${home}/config.toml`, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return '';
+    throw err;
+  });
+  // Top-level keys come before the first [table].
+  const top = text.split(/^\s*\[/m)[0] ?? '';
+  return /^\s*notify\s*=/m.test(top);
+}
+
+/**
+ * Codex's `-c notify=[…]` value: argv of the program Codex runs with the JSON report as its last argument (on each
+ * `agent-turn-complete`; Codex 0.171 honours it from the command line without a trust prompt). It reports only a
+ * turn's end: the tracker takes it as idle, and the screen still shows working.
+ */
 export function codexNotifyArgs(argv: readonly string[]): string[] {
   return ['-c', `notify=${JSON.stringify([...argv, 'codex', 'notify'])}`];
 }
@@ -117,6 +140,11 @@ export interface HookedLaunch {
   sessionId: string;
   /** The argv that runs telepty (`node …/bin/telepty.js`): the hook runs it with `hook <program> <event>`. */
   telepty: readonly string[];
+  /**
+   * The session's host instance, given to the hook (`--instance`): the daemon finds the session by it after a
+   * rename. A spawned session's processes carry it as TELEPTY_SESSION_INSTANCE anyway.
+   */
+  instance?: string;
 }
 
 /**
@@ -125,11 +153,14 @@ export interface HookedLaunch {
  * gave `--settings` already.
  */
 export async function agentHookArgs(launch: HookedLaunch, program: ProgramName): Promise<string[]> {
-  if (program !== 'claude' || launch.env[HOOKS_ENV] === '0' || launch.args.includes('--settings')) return [];
+  if (launch.env[HOOKS_ENV] === '0') return [];
+  const hook = [...launch.telepty, 'hook', ...(launch.instance ? ['--instance', launch.instance] : [])];
+  if (program === 'codex') return (await codexHasOwnNotify(launch)) ? [] : codexNotifyArgs(hook);
+  if (program !== 'claude' || launch.args.includes('--settings')) return [];
   const [{ promises: fs }, path] = await Promise.all([import('node:fs'), import('node:path')]);
   await fs.mkdir(launch.dir, { recursive: true, mode: 0o700 });
   const file = path.join(launch.dir, `${launch.sessionId}.claude-settings.json`);
-  const command = [...launch.telepty, 'hook'].map(quoteArg).join(' ');
+  const command = hook.map(quoteArg).join(' ');
   await fs.writeFile(file, `${JSON.stringify(claudeHookSettings(command), null, 2)}\n`, { mode: 0o600 });
   return ['--settings', file];
 }

@@ -35,6 +35,9 @@ export interface StateTrackerOptions {
  */
 export const SCREEN_IDLE_SETTLE_MS = 200;
 
+/** Programs whose hooks report a turn's end only (Codex's notify): they never take idle and working from the screen. */
+const PARTIAL_HOOKS: ReadonlySet<ProgramName> = new Set<ProgramName>(['codex']);
+
 function bounded(text: string): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > STATE_DETAIL_MAX_CHARS ? `${t.slice(0, STATE_DETAIL_MAX_CHARS - 1)}…` : t;
@@ -61,10 +64,15 @@ export class AgentStateTracker {
     return this.info;
   }
 
+  /** The program's hooks have reported (they decide idle and working). */
+  get hooksReporting(): boolean {
+    return this.hooksSeen;
+  }
+
   /** What decided the current state, for `telepty state --explain`. */
   explain(): string[] {
     const lines = [`${this.info.state} since ${new Date(this.info.since).toISOString()}: ${this.info.reason}`];
-    lines.push(this.hooksSeen ? 'hooks: reporting (they decide idle and working)' : 'hooks: none seen');
+    lines.push(this.hooksSeen ? 'hooks: reporting (they decide idle and working)' : PARTIAL_HOOKS.has(this.opts.program) ? "hooks: a turn's end only (notify); the screen says working" : 'hooks: none seen');
     lines.push(this.signalWorking ? `terminal: working (${this.signalWorking})` : 'terminal: nothing that says working');
     lines.push(this.lastScreen ? `screen: ${this.lastScreen.state} by rule ${this.lastScreen.rule}` : 'screen: no rule matches');
     return lines;
@@ -73,7 +81,8 @@ export class AgentStateTracker {
   /** A report from the program's hook. */
   hook(report: HookReport): void {
     if (this.info.state === 'exited') return;
-    this.hooksSeen = true;
+    // Codex's notify says only that a turn ended: the screen keeps deciding when one starts.
+    if (!PARTIAL_HOOKS.has(this.opts.program)) this.hooksSeen = true;
     switch (report.event) {
       case 'UserPromptSubmit':
       case 'PreToolUse':
@@ -81,8 +90,11 @@ export class AgentStateTracker {
         this.set('working', 'hook', null, `hook ${report.event}`);
         return;
       case 'Stop':
-      case 'SessionStart':
         this.set('idle', 'hook', null, `hook ${report.event}`);
+        return;
+      case 'SessionStart':
+        // Ready at start; in a turn it is a compaction or a late report (a hook's first start is slow): no idle.
+        if (this.info.state === 'starting' || this.info.state === 'unknown' || this.info.state === 'idle') this.set('idle', 'hook', null, 'hook SessionStart');
         return;
       case 'StopFailure':
         this.set('idle', 'hook', report.message ? bounded(report.message) : null, 'hook StopFailure (the turn ended in an error)');

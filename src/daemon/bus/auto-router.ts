@@ -5,6 +5,7 @@ import { DEFAULT_INJECT_TIMEOUT_MS, parsePrompt } from '../../protocol/inject.js
 import type { Logger } from '../../util/log.js';
 import { injectFailedFields } from '../inject/events.js';
 import type { Injector } from '../inject/injector.js';
+import { followTurn } from '../inject/turns.js';
 import { locate, unknownHost } from '../sessions/targets.js';
 import type { InjectOrigin } from '../target.js';
 import type { Bus } from './bus.js';
@@ -28,7 +29,8 @@ function text(v: unknown): string | null {
 /**
  * The auto-router: a `turn_request` (by kind or legacy type) with a `target` becomes an inject of
  * `payload.prompt` through the session's queue; its `inject_written` ack (or `inject_failed`) carries turn_id,
- * original_message_id and source_host so it can be matched to the request from the ack alone. A target on
+ * original_message_id and source_host so it can be matched to the request from the ack alone; once the target's
+ * agent rests after the prompt, `turn_complete` (daemon/inject/turns.ts). A target on
  * another machine is never delivered locally: with no peers configured it fails with UNKNOWN_HOST.
  */
 /** The fleet as the router needs it: whether another machine answers now (its own router delivers the event). */
@@ -48,8 +50,9 @@ export function startAutoRouter(bus: Bus, injector: Injector, machineId: string,
     // Refused before it became a job: no inject id.
     const fail = (e: TeleptyError): void => bus.emit('inject_failed', injectFailedFields(e, ev.target, origin));
     try {
-      if (!ev.target) throw new TeleptyError('INVALID_EVENT', 'a turn_request needs a target');
-      const where = locate(ev.target, machineId);
+      const target = ev.target;
+      if (!target) throw new TeleptyError('INVALID_EVENT', 'a turn_request needs a target');
+      const where = locate(target, machineId);
       if (!where.local) {
         const f = fleet();
         if (f === null) throw unknownHost(`target ${ev.target}`, where.machineId);
@@ -71,6 +74,8 @@ export function startAutoRouter(bus: Bus, injector: Injector, machineId: string,
           wait: false,
           timeout_ms: DEFAULT_INJECT_TIMEOUT_MS,
         }, origin)
+        // Once its prompt is submitted, the turn is followed to its end: turn_complete (issue 19).
+        .then((r) => followTurn(injector, bus, log, { injectId: r.inject_id, target, extra }))
         // The injector publishes inject_failed (with this turn's fields) for every failure it meets.
         .catch((err: unknown) => {
           if (!isTeleptyError(err)) log.error('auto-route inject failed', err);

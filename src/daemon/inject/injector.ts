@@ -8,6 +8,7 @@ import { withTimeout } from '../../util/async.js';
 import type { Logger } from '../../util/log.js';
 import { replyAddressOf } from '../../protocol/address.js';
 import type { HostHandle, InjectOrigin, SessionEntry } from '../target.js';
+import type { AgentStateInfo, WaitUntil } from '../../protocol/agent-state.js';
 import { injectFailedFields } from './events.js';
 
 export type { InjectOrigin } from '../target.js';
@@ -28,7 +29,25 @@ export interface InjectSessions {
   list(): SessionEntry[];
   /** The entry with a live host link, or why there is none (a TeleptyError). */
   requireConnected(id: unknown): SessionEntry & { link: HostHandle };
+  /** The agent state of each session (issue 19): a `blocked` one is not typed into, `when: "idle"` waits for idle. */
+  readonly states: InjectStates;
 }
+
+/** The agent states as the injector needs them (sessions/agent-states.ts is them). */
+export interface InjectStates {
+  get(e: SessionEntry): AgentStateInfo;
+  /** The state once `until` is reached, or null after `timeoutMs`. */
+  wait(e: SessionEntry, until: WaitUntil, timeoutMs: number): Promise<AgentStateInfo | null>;
+  /** Whether the session's host serves a link feature (e.g. `since`). */
+  hasFeature(e: SessionEntry, feature: string): boolean;
+}
+
+/**
+ * A prompt held for `when: "idle"` goes only on an idle reached after the session's last prompt (the idle before
+ * that turn is stale); an agent that stays idle this long after a prompt never began a turn for it (a command that
+ * answers at once), and is ready. Well above the screen's judgment (75 ms) plus its settle (200 ms).
+ */
+export const IDLE_AFTER_PROMPT_GRACE_MS = 1_500;
 
 interface Pending {
   injectId: string;
@@ -39,6 +58,10 @@ interface Pending {
   origin: InjectOrigin;
   createdAt: number;
   waiters: { resolve: (r: HostInjectResult) => void; reject: (e: Error) => void }[];
+  /** Handed to the host (false while a `when: "idle"` job is held in the daemon). */
+  sent: boolean;
+  /** Withdrawn while held in the daemon (its inject_failed is published). */
+  withdrawn: boolean;
 }
 
 export interface InjectorDeps {
@@ -73,7 +96,8 @@ function answerFor(base: { success: true; inject_id: string; session_id: string 
     throw new TeleptyError(isErrorCode(result.code) ? result.code : 'INTERNAL', result.error ?? 'inject failed', { inject_id: base.inject_id });
   }
   const seen = result.status === 'entered' && typeof result.seen === 'string' ? { seen: result.seen } : {};
-  return { ...base, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at, ...seen };
+  const confirmed = result.status === 'submitted' && result.confirmed_by ? { confirmed_by: result.confirmed_by } : {};
+  return { ...base, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at, ...seen, ...confirmed };
 }
 
 /** Add an id to a bounded set of ids (the oldest is forgotten first). */
@@ -93,6 +117,10 @@ export class Injector {
   private readonly published = new Set<string>();
   /** Ids withdrawn on a timeout (their inject_failed published) and not sent again since. */
   private readonly withdrawn = new Set<string>();
+  /** When each session last had a prompt typed (epoch ms, from its host's results): `when: "idle"` waits past it. */
+  private readonly lastPromptAt = new WeakMap<SessionEntry, number>();
+  /** Wakes `when: "idle"` jobs held for a session when one of its jobs ends. */
+  private readonly jobEnded = new WeakMap<SessionEntry, Set<() => void>>();
 
   constructor(private readonly deps: InjectorDeps) {}
 
@@ -201,28 +229,16 @@ export class Injector {
       }
       // A new job under this id (one withdrawn earlier may be sent again): its outcome is still to be published.
       this.withdrawn.delete(injectId);
-      const fresh: Pending = { injectId, entry, text, enterOnly, opts, origin, createdAt: this.deps.now(), waiters: [] };
+      const fresh: Pending = { injectId, entry, text, enterOnly, opts, origin, createdAt: this.deps.now(), waiters: [], sent: opts.when !== 'idle', withdrawn: false };
       p = fresh;
       this.pending.set(injectId, fresh);
       finished = opts.wait ? new Promise<HostInjectResult>((resolve, reject) => fresh.waiters.push({ resolve, reject })) : null;
-      let reply: InjectReply;
-      try {
-        reply = await entry.link.request(
-          'inject',
-          { inject_id: injectId, text, no_enter: opts.no_enter, enter_only: enterOnly, ...(opts.force ? { force: true } : {}), meta: jobMeta(opts, enterOnly, origin) },
-          this.deps.timings.hostAckTimeoutMs,
-        );
-      } catch (err) {
-        this.pending.delete(injectId);
-        finished?.catch((e: unknown) => this.deps.log.debug(`inject ${injectId}: ${(e as Error).message}`));
-        this.failed(fresh, isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'the session host did not take the job'));
-        throw err;
-      }
-      if (reply.known === 'done') {
-        // The host remembers this id: it ran before (under this daemon or an earlier one). Its first outcome stands.
-        this.settle(entry, reply.result, !reply.acked);
-        if (reply.acked === false) entry.link.send({ type: 'inject_ack', inject_ids: [injectId] });
-        if (!finished) return answerFor(base, reply.result);
+      if (opts.when === 'idle') {
+        // Held here until the agent is idle: the answer (queued, or the outcome) is as for any job.
+        void this.holdUntilIdle(fresh);
+      } else {
+        const known = await this.hand(fresh, entry.link, finished);
+        if (known && !finished) return answerFor(base, known);
       }
     }
     if (!finished) return { ...base, status: 'queued', written_at: null, submitted_at: null };
@@ -236,9 +252,120 @@ export class Injector {
     return answerFor({ ...base, session_id: p.entry.id }, result);
   }
 
+  /**
+   * The job to its host's queue. A host that remembers the id answers its first outcome (returned: it stands).
+   * A host that does not take the job: the job fails (published) and the error is thrown.
+   */
+  private async hand(p: Pending, link: HostHandle, finished: Promise<HostInjectResult> | null): Promise<HostInjectResult | null> {
+    const { injectId, entry, text, enterOnly, opts, origin } = p;
+    p.sent = true;
+    let reply: InjectReply;
+    try {
+      reply = await link.request(
+        'inject',
+        // A dialog waiting in the session is the host's to judge (its state now, its memory of the id): never typed into.
+        { inject_id: injectId, text, no_enter: opts.no_enter, enter_only: enterOnly, ...(opts.force ? { force: true } : { refuse_blocked: true }), meta: jobMeta(opts, enterOnly, origin) },
+        this.deps.timings.hostAckTimeoutMs,
+      );
+    } catch (err) {
+      this.pending.delete(injectId);
+      finished?.catch((e: unknown) => this.deps.log.debug(`inject ${injectId}: ${(e as Error).message}`));
+      const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', 'the session host did not take the job');
+      this.failed(p, e);
+      for (const w of p.waiters.splice(0)) w.reject(e);
+      throw err;
+    }
+    if (reply.known !== 'done') return null;
+    // The host remembers this id: it ran before (under this daemon or an earlier one). Its first outcome stands.
+    this.settle(entry, reply.result, !reply.acked);
+    if (reply.acked === false) link.send({ type: 'inject_ack', inject_ids: [injectId] });
+    return reply.result;
+  }
+
+  /**
+   * A `when: "idle"` job: handed to the host once the agent is idle after the session's last prompt and no other
+   * job of the session is in its host's queue; withdrawn (TIMEOUT, nothing typed) when that does not come within
+   * the job's `timeout_ms`.
+   */
+  private async holdUntilIdle(p: Pending): Promise<void> {
+    const deadline = p.createdAt + p.opts.timeout_ms;
+    const states = this.deps.registry.states;
+    for (;;) {
+      if (p.withdrawn) return;
+      const now = this.deps.now();
+      const st = states.get(p.entry);
+      const busy = [...this.pending.values()].some((o) => o !== p && o.entry === p.entry && o.sent);
+      const last = this.lastPromptAt.get(p.entry) ?? 0;
+      const fresh = st.since >= last || now - last >= IDLE_AFTER_PROMPT_GRACE_MS;
+      if (st.state === 'exited') {
+        this.withdraw(p, new TeleptyError('SESSION_EXITED', `session ${p.entry.id} exited before its agent was idle; nothing was typed`, { inject_id: p.injectId }));
+        return;
+      }
+      if (!busy && st.state === 'idle' && fresh && p.entry.link) {
+        try {
+          await this.hand(p, p.entry.link, null);
+        } catch (err) {
+          if (!isTeleptyError(err)) this.deps.log.error(`inject ${p.injectId}`, err);
+        }
+        return;
+      }
+      const left = deadline - now;
+      if (left <= 0) {
+        this.withdraw(p, this.withdrawnError(p, `the agent was not idle within ${p.opts.timeout_ms} ms`));
+        return;
+      }
+      // Wake on a state change, a job of the session ending, the grace passing, or the deadline.
+      const step = st.state === 'idle' && !fresh ? Math.min(left, last + IDLE_AFTER_PROMPT_GRACE_MS - now) : left;
+      await new Promise<void>((resolve) => {
+        const set = this.jobEnded.get(p.entry) ?? new Set<() => void>();
+        this.jobEnded.set(p.entry, set);
+        const done = (): void => {
+          set.delete(done);
+          resolve();
+        };
+        set.add(done);
+        void states.wait(p.entry, 'any-change', Math.max(1, step)).then(done);
+      });
+    }
+  }
+
+  private withdrawnError(p: Pending, why: string): TeleptyError {
+    return new TeleptyError('TIMEOUT', `${why}: the prompt was still queued and has been withdrawn (nothing was typed) and will never be typed`, { inject_id: p.injectId, job: 'withdrawn' satisfies TimeoutJob });
+  }
+
+  /** A job held in the daemon ends untyped: its callers are told, its one outcome (inject_failed) is published. */
+  private withdraw(p: Pending, e: TeleptyError): void {
+    if (p.withdrawn) return;
+    p.withdrawn = true;
+    this.pending.delete(p.injectId);
+    for (const w of p.waiters.splice(0)) w.reject(e);
+    this.failed(p, e);
+    remember(this.withdrawn, p.injectId);
+  }
+
+  /**
+   * How a job of this daemon ends: its host's result, or null when it failed before one (refused, withdrawn, the
+   * host gone). For the auto-router's turn_complete.
+   */
+  outcome(injectId: string): Promise<{ entry: SessionEntry; result: HostInjectResult } | null> {
+    const p = this.pending.get(injectId);
+    if (!p) return Promise.resolve(null);
+    return new Promise((resolve) => p.waiters.push({ resolve: (result) => resolve({ entry: p.entry, result }), reject: () => resolve(null) }));
+  }
+
+  /** The agent state of a session (auto-router, read by the injector's own registry). */
+  get states(): InjectStates {
+    return this.deps.registry.states;
+  }
+
   /** The caller stopped waiting: withdraw the job if it has not started, and say which it was (`job`). */
   private async timedOut(p: Pending): Promise<TeleptyError> {
     const ms = p.opts.timeout_ms;
+    if (!p.sent) {
+      const e = this.withdrawnError(p, `the agent was not idle within ${ms} ms`);
+      this.withdraw(p, e);
+      return e;
+    }
     let cancelled = false;
     try {
       cancelled = p.entry.link ? (await p.entry.link.request('cancel_inject', { inject_id: p.injectId }, this.deps.timings.hostAckTimeoutMs)).cancelled : false;
@@ -303,6 +430,9 @@ export class Injector {
   private settle(entry: SessionEntry, msg: HostInjectResult, publish: boolean): void {
     const p = this.pending.get(msg.inject_id);
     if (p) this.pending.delete(msg.inject_id);
+    const typedAt = Date.parse(msg.submitted_at ?? msg.written_at ?? '');
+    if (Number.isFinite(typedAt)) this.lastPromptAt.set(entry, Math.max(this.lastPromptAt.get(entry) ?? 0, typedAt));
+    for (const wake of [...(this.jobEnded.get(entry) ?? [])]) wake();
     if (publish && !this.published.has(msg.inject_id) && !(this.withdrawn.has(msg.inject_id) && !p)) {
       const origin: InjectOrigin = p?.origin ?? { source_type: msg.meta?.source_type === 'bus_auto_route' ? 'bus_auto_route' : 'api', ...(msg.meta?.extra ? { extra: msg.meta.extra } : {}) };
       this.publishOutcome(entry.id, msg, origin);
@@ -319,7 +449,8 @@ export class Injector {
     }
     // `entered` says what the screen showed instead of the submission.
     const seen = msg.status === 'entered' ? { seen: typeof msg.seen === 'string' ? msg.seen : null } : {};
-    this.deps.events.emit(msg.status, { inject_id: msg.inject_id, target_agent: target, written_at: msg.written_at, submitted_at: msg.submitted_at, ...seen, ...origin.extra });
+    const confirmed = msg.status === 'submitted' && msg.confirmed_by ? { confirmed_by: msg.confirmed_by } : {};
+    this.deps.events.emit(msg.status, { inject_id: msg.inject_id, target_agent: target, written_at: msg.written_at, submitted_at: msg.submitted_at, ...seen, ...confirmed, ...origin.extra });
   }
 
   /** The host link of `entry` closed: callers waiting on its jobs are told; late results are still published. */

@@ -1,5 +1,5 @@
 import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, recordSessionOp, registerSessionOp, renameSessionOp, spawnSessionOp } from '../../protocol/operations.js';
-import { hookReportOp, sendKeysOp, sessionStateOp, waitStateOp } from '../../protocol/ops/state.js';
+import { hookReportOp, readSinceOp, sendKeysOp, sessionStateOp, waitStateOp } from '../../protocol/ops/state.js';
 import { routeFor, type Route } from '../http/router.js';
 import type { Sessions } from './service.js';
 
@@ -21,5 +21,6 @@ export function sessionRoutes(sessions: Sessions): Route[] {
     routeFor(waitStateOp, async (req, ctx) => ({ body: await sessions.state.wait(ctx.params.id, req) })),
     routeFor(sendKeysOp, async ({ keys }, ctx) => ({ body: await sessions.state.keys(ctx.params.id, keys) })),
     routeFor(hookReportOp, async (req, ctx) => ({ body: await sessions.state.hook(ctx.params.id, req) })),
+    routeFor(readSinceOp, async ({ since }, ctx) => ({ body: await sessions.state.since(ctx.params.id, since) })),
   ];
 }

@@ -3,7 +3,7 @@ import { hookReportOf } from '../../terminal/agent-hooks.js';
 import { PROGRAMS, type ProgramName } from '../../terminal/programs.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import type { LinkFeature } from '../../protocol/host-link.js';
-import type { HookRequest, KeysAnswer, StateAnswer, WaitAnswer, WaitRequest } from '../../protocol/ops/state.js';
+import type { HookRequest, KeysAnswer, SinceAnswer, StateAnswer, WaitAnswer, WaitRequest } from '../../protocol/ops/state.js';
 import type { Logger } from '../../util/log.js';
 import type { HostHandle, SessionEntry } from '../target.js';
 import type { SessionRegistry } from './registry.js';
@@ -39,15 +39,35 @@ export class SessionStateService {
     return { session_id: e.id, keys: r.keys, bytes: r.bytes };
   }
 
+  /** What the session showed after the prompt `injectId` was submitted (`read --since`), from its host's memory. */
+  async since(id: unknown, injectId: string): Promise<SinceAnswer> {
+    await this.registry.whenHostsBack();
+    const e = this.withFeature(id, 'since');
+    const r = await e.link.request('since', { inject_id: injectId }, this.requestTimeoutMs);
+    return { session_id: e.id, ...r };
+  }
+
   /** A hook's report, mapped for the program (a report that says nothing telepty uses changes nothing). */
   async hook(id: unknown, req: HookRequest): Promise<StateAnswer> {
-    const e = this.withFeature(id, 'hook');
+    const e = this.withFeature(this.hookTarget(id, req.instance), 'hook');
     if (!Object.hasOwn(PROGRAMS, req.program)) {
       throw new TeleptyError('INVALID_FIELD', `"program" must be one of ${Object.keys(PROGRAMS).join(', ')}`, { field: 'program' });
     }
     const report = hookReportOf(req.program as ProgramName, req.event, req.input);
     if (report) await e.link.request('hook', parseHookReport(report), this.requestTimeoutMs);
     return this.registry.states.answer(e);
+  }
+
+  /**
+   * The session a hook reports for: its host instance decides when given (a rename changed the id, while the
+   * program's TELEPTY_SESSION_ID keeps the one it started with); else the id.
+   */
+  private hookTarget(id: unknown, instance: string | undefined): unknown {
+    if (instance === undefined) return id;
+    const byInstance = this.registry.list().find((e) => e.hostInstance === instance);
+    // A session by that id with another instance is not the hook's: its own session is gone.
+    if (!byInstance) throw new TeleptyError('SESSION_NOT_FOUND', `no session of host instance ${instance.slice(0, 12)}… (the hook's session has ended)`);
+    return byInstance.id;
   }
 
   private withFeature(id: unknown, feature: LinkFeature): SessionEntry & { link: HostHandle } {

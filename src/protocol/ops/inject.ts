@@ -26,6 +26,7 @@ export const isInjectResponse: Guard<InjectResponse> = shape<InjectResponse>({
   written_at: nullable(isString),
   submitted_at: nullable(isString),
   seen: optional(isString),
+  confirmed_by: optional(oneOf('hook', 'screen')),
 });
 
 const isSuccessful = shape<MulticastResult['results']['successful'][number]>({ id: isString, inject_id: isString, status: oneOf(...INJECT_STATUSES) });

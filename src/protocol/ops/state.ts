@@ -2,7 +2,8 @@ import { AGENT_STATES, STATE_SOURCES, parseWaitUntil, type AgentState, type Stat
 import { TeleptyError } from '../errors.js';
 import { arrayOf, isBoolean, isInteger, isString, nullable, oneOf, shape, type Guard } from '../guard.js';
 import { MAX_KEYS_PER_CALL, MAX_LITERAL_KEY_CHARS } from '../keys.js';
-import { expectObject, optInt, reqString } from '../validate.js';
+import { isInjectId } from '../inject.js';
+import { expectObject, optInt, optString, reqString } from '../validate.js';
 import { noInput, operation } from './contract.js';
 
 /** A session's agent state as `telepty state` and `telepty wait` answer it (issue 19). */
@@ -105,11 +106,14 @@ export interface HookRequest {
   program: string;
   event: string;
   input: unknown;
+  /** The session's host instance: the session is found by it after a rename (the hook's id is the old one). */
+  instance?: string;
 }
 
 export function parseHookRequest(body: unknown): HookRequest {
   const o = expectObject(body);
-  return { program: reqString(o, 'program', { min: 1, max: 32 }), event: reqString(o, 'event', { min: 1, max: 64 }), input: o.input ?? {} };
+  const instance = optString(o, 'instance', { min: 1, max: 128 });
+  return { program: reqString(o, 'program', { min: 1, max: 32 }), event: reqString(o, 'event', { min: 1, max: 64 }), input: o.input ?? {}, ...(instance !== undefined ? { instance } : {}) };
 }
 
 /**
@@ -124,4 +128,61 @@ export const hookReportOp = operation<'/api/sessions/:id/hook', HookRequest, und
   isAnswer: isStateAnswer,
 });
 
-export const STATE_OPERATIONS = [sessionStateOp, waitStateOp, sendKeysOp, hookReportOp] as const;
+/**
+ * `read --since`: what a session showed after one of its prompts was submitted, at most this many lines (the last
+ * ones) and characters: an answer is read by a person or an agent, not archived.
+ */
+export const SINCE_MAX_LINES = 2_000;
+export const SINCE_MAX_CHARS = 200_000;
+
+/** What a host answers for `since` (the daemon adds the session id). */
+export interface SinceScreen {
+  inject_id: string;
+  /** When the host saw the prompt submitted (ISO). */
+  submitted_at: string;
+  /** The rows the program wrote or changed from the prompt's submission on, as text (the last ones when cut). */
+  lines: string[];
+  /** How many such rows there were before the bound. */
+  total_lines: number;
+  truncated: boolean;
+  /**
+   * The rows the prompt's output started on have left the scrollback (or were redrawn beyond recognition): `lines`
+   * is then the whole scrollback kept, bounded.
+   */
+  lost: boolean;
+}
+
+export interface SinceAnswer extends SinceScreen {
+  session_id: string;
+}
+
+export const isSinceScreenShape = {
+  inject_id: isString,
+  submitted_at: isString,
+  lines: arrayOf(isString),
+  total_lines: isInteger,
+  truncated: isBoolean,
+  lost: isBoolean,
+};
+
+export function parseSinceQuery(query: URLSearchParams): { since: string } {
+  const since = query.get('since');
+  if (!isInjectId(since)) throw new TeleptyError('INVALID_FIELD', '"since" must be an inject id (1-200 letters, digits, ".", "_", ":" or "-")', { field: 'since' });
+  return { since };
+}
+
+/**
+ * `GET /api/sessions/:id/answer?since=INJECT_ID`: what the session showed after that prompt was submitted, rendered
+ * as text and bounded (the answer to it). 404 `NOT_FOUND` when its host does not remember that inject (it keeps the
+ * last INJECT_MARKS_KEPT submitted in each session).
+ */
+export const readSinceOp = operation<'/api/sessions/:id/answer', undefined, { since: string }, { since: string }, SinceAnswer>({
+  name: 'sessions.answer',
+  method: 'GET',
+  path: '/api/sessions/:id/answer',
+  parse: ({ query }) => parseSinceQuery(query),
+  query: (q) => new URLSearchParams({ since: q.since }),
+  isAnswer: shape<SinceAnswer>({ session_id: isString, ...isSinceScreenShape }),
+});
+
+export const STATE_OPERATIONS = [sessionStateOp, waitStateOp, sendKeysOp, hookReportOp, readSinceOp] as const;

@@ -422,7 +422,7 @@ describe('SessionHost with in-memory parts', () => {
 
   it('says hello with its optional link parts and reports agent state only to a daemon that takes it', async () => {
     const old = rig({ command: 'claude' });
-    expect(old.link.handlers.hello().features).toEqual(['agent_state', 'keys', 'hook']);
+    expect(old.link.handlers.hello().features).toEqual(['agent_state', 'keys', 'hook', 'since']);
     old.link.welcome('unit-1'); // an older daemon: no features in its welcome
     old.pty.output('✻ Thinking… (esc to interrupt)');
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -15,7 +15,8 @@ describe('the hooks telepty adds to AI CLIs', () => {
   it('gives Gemini CLI its own event names and Codex a notify program', () => {
     const g = geminiHookSettings('telepty hook');
     expect(g.hooks.BeforeAgent?.[0]?.hooks[0]?.command).toBe('telepty hook gemini BeforeAgent');
-    expect(g.hooksConfig.enabled).toBe(true);
+    // Gemini CLI's hook timeout is in milliseconds (Claude Code's in seconds).
+    expect(g.hooks.BeforeAgent?.[0]?.hooks[0]?.timeout).toBe(5_000);
     expect(codexNotifyArgs(['telepty', 'hook'])).toEqual(['-c', 'notify=["telepty","hook","codex","notify"]']);
   });
 
@@ -53,8 +54,19 @@ describe('hook arguments for the programs telepty starts', () => {
     expect(Object.keys(settings.hooks)).toEqual(expect.arrayContaining(['UserPromptSubmit', 'Stop', 'StopFailure', 'Notification', 'SessionStart', 'SessionEnd']));
   });
 
+  it("gives Codex its notify program through -c (with the session's host instance), unless the user has one", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'telepty-codex-'));
+    const args = await agentHookArgs(launch({ env: { CODEX_HOME: home }, instance: 'abc123' }), 'codex');
+    expect(args).toEqual(['-c', `notify=${JSON.stringify(['/usr/bin/node', '/opt/telepty/bin/telepty.js', 'hook', '--instance', 'abc123', 'codex', 'notify'])}`]);
+    fs.writeFileSync(path.join(home, 'config.toml'), 'model = "o3"\nnotify = ["my-notifier"]\n[tui]\nx = 1\n');
+    expect(await agentHookArgs(launch({ env: { CODEX_HOME: home } }), 'codex')).toEqual([]);
+    fs.writeFileSync(path.join(home, 'config.toml'), '[tui]\nnotify = true\n');
+    expect(await agentHookArgs(launch({ env: { CODEX_HOME: home } }), 'codex')).toHaveLength(2);
+    expect(await agentHookArgs(launch({ env: { CODEX_HOME: home, TELEPTY_HOOKS: '0' } }), 'codex')).toEqual([]);
+  });
+
   it('adds nothing for other programs, with TELEPTY_HOOKS=0, or when the user gave --settings', async () => {
-    expect(await agentHookArgs(launch(), 'codex')).toEqual([]);
+    expect(await agentHookArgs(launch(), 'opencode')).toEqual([]);
     expect(await agentHookArgs(launch({ env: { TELEPTY_HOOKS: '0' } }), 'claude')).toEqual([]);
     expect(await agentHookArgs(launch({ args: ['--settings', 'mine.json'] }), 'claude')).toEqual([]);
   });

@@ -82,6 +82,27 @@ describe('agent state from evidence', () => {
     expect(states()).toEqual(['idle/hook', 'working/hook', 'blocked/screen', 'blocked/hook', 'working/hook', 'idle/hook']);
   });
 
+  it("Codex's notify (a turn's end only) makes idle at once, and the screen still says when a turn starts", () => {
+    const clock = manualClock();
+    const changes: AgentStateInfo[] = [];
+    const t = new AgentStateTracker({ program: 'codex', clock, onChange: (info) => changes.push(info) });
+    t.screen(['• Working (3s • esc to interrupt)', '› ']);
+    expect(t.current).toMatchObject({ state: 'working', source: 'screen' });
+    t.hook({ event: 'Stop' });
+    expect(t.current).toMatchObject({ state: 'idle', source: 'hook' });
+    t.screen(['• Working (0s • esc to interrupt)', '› ']);
+    expect(t.current).toMatchObject({ state: 'working', source: 'screen' });
+  });
+
+  it('a SessionStart report in a turn (a compaction, or a late first report) does not end the turn', () => {
+    const { t } = setup();
+    t.screen(WORKING);
+    t.hook({ event: 'SessionStart' });
+    expect(t.current.state).toBe('working');
+    t.hook({ event: 'Stop' });
+    expect(t.current).toMatchObject({ state: 'idle', source: 'hook' });
+  });
+
   it('takes a spinner title and OSC progress as working, and their end as the way back to idle', () => {
     const { t, clock } = setup();
     t.signal({ kind: 'title', text: '⠋ Fixing tests' });

@@ -64,7 +64,7 @@ describe('injector', () => {
     const { host } = await session('worker');
     const r = await injector.inject('worker', 'review the auth module', opts());
     expect(r).toEqual({ success: true, inject_id: expect.any(String), session_id: 'worker', status: 'queued', written_at: null, submitted_at: null, submit: { deferred: true, strategy: 'pty_split_cr' } });
-    expect(host.jobs).toEqual([{ inject_id: r.inject_id, text: 'review the auth module', no_enter: false, enter_only: false, meta: expect.objectContaining({ source_type: 'api' }) }]);
+    expect(host.jobs).toEqual([{ inject_id: r.inject_id, text: 'review the auth module', no_enter: false, enter_only: false, refuse_blocked: true, meta: expect.objectContaining({ source_type: 'api' }) }]);
     expect(sink.events).toEqual([]);
   });
 
@@ -273,7 +273,7 @@ describe('injector', () => {
     const { entry, host } = await session('worker');
     const pending = injector.submit('worker', opts({ wait: true, no_enter: true }));
     const [job] = (await host.jobsAt(1)) as [InjectJobArgs];
-    expect(job).toEqual({ inject_id: expect.any(String), text: '', no_enter: false, enter_only: true, meta: expect.objectContaining({ enter_only: true }) });
+    expect(job).toEqual({ inject_id: expect.any(String), text: '', no_enter: false, enter_only: true, refuse_blocked: true, meta: expect.objectContaining({ enter_only: true }) });
     injector.onWritten(entry, { type: 'inject_written', inject_id: job.inject_id, written_at: '2025-03-01T12:00:01.000Z' });
     injector.onResult(entry, result(job.inject_id));
     expect(await pending).toMatchObject({ status: 'submitted' });
