@@ -51,7 +51,7 @@ export function resultExit(r: InjectResponse): number {
 
 /** Exit status of a multi-target inject: the worst of its failures. */
 function multicastExit(r: MulticastResult): number {
-  const order: Record<string, number> = { SESSION_NOT_FOUND: EXIT.NOT_FOUND, SESSION_DISCONNECTED: EXIT.UNAVAILABLE, SESSION_EXITED: EXIT.UNAVAILABLE, TIMEOUT: EXIT.TIMEOUT, SESSION_BUSY: EXIT.TIMEOUT, SESSION_BLOCKED: EXIT.TIMEOUT };
+  const order: Record<string, number> = { SESSION_NOT_FOUND: EXIT.NOT_FOUND, SESSION_DISCONNECTED: EXIT.UNAVAILABLE, SESSION_EXITED: EXIT.UNAVAILABLE, TIMEOUT: EXIT.TIMEOUT, SESSION_BUSY: EXIT.TIMEOUT, SESSION_BLOCKED: EXIT.TIMEOUT, HOST_OFFLINE: EXIT.UNAVAILABLE, FORBIDDEN: EXIT.AUTH, HOST_TIMEOUT: EXIT.TIMEOUT_PENDING };
   // A pending timeout (may still be typed) outranks the rest: retrying the lot would type that one twice.
   const worst = r.results.failed.reduce<number>((w, f) => Math.max(w, f.code === 'TIMEOUT' && f.job === 'pending' ? EXIT.TIMEOUT_PENDING : (order[f.code] ?? EXIT.FAILURE)), EXIT.OK);
   return worst === EXIT.OK && r.results.successful.some((s) => s.status === 'entered') ? EXIT.ENTERED : worst;

@@ -61,6 +61,25 @@ describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
     expect((await runCli(laptop, ['list', '--json'])).stdout).toContain('dev-001');
   });
 
+  it('carries state, wait, keys and read --since to the other machine', async () => {
+    const state = await runCli(desk, ['state', 'dev-001@laptop', '--json'], { env: env.desk });
+    expect(state.exitCode, state.stderr).toBe(0);
+    expect(parseJson(state)).toMatchObject({ session_id: 'dev-001' });
+    const wait = await runCli(desk, ['wait', 'dev-001@laptop', '--until', 'any-change', '--timeout', '1', '--json'], { env: env.desk });
+    // No change comes in a second: the bound, answered by laptop (exit 5), not a local UNKNOWN_HOST or not-found.
+    expect(wait.exitCode, wait.stderr).toBe(5);
+    const keys = await runCli(desk, ['keys', 'dev-001@laptop', 'keyed from desk', 'Enter', '--json'], { env: env.desk });
+    expect(keys.exitCode, keys.stderr).toBe(0);
+    await waitFor('laptop took the keys', async () => (await submissions()).some((s) => s.text === 'keyed from desk'));
+    const sent = await runCli(desk, ['inject', 'dev-001@laptop', 'answer me', '--inject-id', 'ask-1', '--wait', '--json'], { env: env.desk });
+    expect(sent.exitCode, sent.stderr).toBe(0);
+    const since = await runCli(desk, ['read', 'dev-001@laptop', '--since', 'ask-1'], { env: env.desk });
+    expect(since.exitCode, since.stderr).toBe(0);
+    expect(since.stdout).toBe((await runCli(laptop, ['read', 'dev-001', '--since', 'ask-1'])).stdout);
+    // What showed after that prompt only: nothing from before it.
+    expect(since.stdout).not.toContain('keyed from desk');
+  });
+
   it('routes a turn_request published on one machine to its target on another, and brings the ack back', async () => {
     const payload = JSON.stringify({ prompt: 'turn from desk', turn_id: 't-77' });
     const r = await runCli(desk, ['publish', '--kind', 'turn_request', '--target', 'dev-001@laptop', '--payload', payload, '--wait', '--timeout', '20', '--json'], { env: env.desk });

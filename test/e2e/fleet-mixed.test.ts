@@ -63,6 +63,9 @@ describe.skipIf(natsServerPath() === null)('several machines in one request', ()
     const m = r.json as unknown as MulticastResult;
     expect(m.results.successful).toEqual([expect.objectContaining({ id: 'dev@laptop', status: 'submitted' })]);
     expect(m.results.failed).toEqual([expect.objectContaining({ id: 'x@cloud9', code: 'HOST_OFFLINE' })]);
+    // On the command line the unreachable machine gives its own exit code (4), as a single target would.
+    const cli = await runCli(desk, ['inject', 'dev@laptop,x@cloud9', 'over the cli', '--wait', '--json'], { env: env.desk });
+    expect(cli.exitCode, cli.stderr).toBe(4);
     // A bad prompt is refused before anything is typed anywhere.
     const bad = await postApi(await daemonPort(desk), '/api/sessions/multicast/inject', { session_ids: ['dev@laptop', 'asker'], prompt: 'x', wait: 'yes' });
     expect(bad).toMatchObject({ status: 400, json: { code: 'INVALID_FIELD' } });

@@ -4,6 +4,7 @@ import type { FleetOp } from '../../protocol/fleet.js';
 import { REPEAT_HEADER } from '../../protocol/headers.js';
 import { IDEMPOTENCY_HEADER } from '../../protocol/inject.js';
 import { OPERATIONS } from '../../protocol/operations.js';
+import { WAIT_MAX_MS } from '../../protocol/ops/state.js';
 import type { RequestContext, Route, RouteResult } from '../http/router.js';
 import { locate, unknownHost } from '../sessions/targets.js';
 import { machineSpawn, mixedMulticast } from './mixed.js';
@@ -23,6 +24,11 @@ export const FORWARDED: Readonly<Record<string, FleetOp>> = {
   'sessions.kill': 'kill',
   'sessions.rename': 'rename',
   'sessions.spawn': 'spawn',
+  'sessions.state': 'state',
+  'sessions.wait': 'wait',
+  'sessions.keys': 'keys',
+  // The answer to a prompt is part of what the screen shows: the same permission as `read`.
+  'sessions.answer': 'screen',
 };
 
 /** A request as it travels: the operation's name and the HTTP request's parts. */
@@ -49,8 +55,10 @@ const FORWARD_MARGIN_MS = 5_000;
 /** Without a wait of its own. */
 const FORWARD_DEFAULT_MS = 10_000;
 
-function timeoutFor(ctx: RequestContext): number {
+function timeoutFor(opName: string, ctx: RequestContext): number {
   const body: Record<string, unknown> = typeof ctx.body === 'object' && ctx.body !== null ? { ...ctx.body } : {};
+  // A state wait is a long-poll the remote daemon holds up to WAIT_MAX_MS (or the asked bound when shorter).
+  if (opName === 'sessions.wait') return Math.min(typeof body.timeout_ms === 'number' ? body.timeout_ms : WAIT_MAX_MS, WAIT_MAX_MS) + FORWARD_MARGIN_MS;
   const waits = body.wait === true || ctx.query.get('wait') === '1';
   const ms = typeof body.timeout_ms === 'number' ? body.timeout_ms : 30_000;
   return waits ? ms + FORWARD_MARGIN_MS : FORWARD_DEFAULT_MS;
@@ -108,7 +116,7 @@ export function withForwarding(routes: Route[], deps: { machineId: string; link:
       if (typeof v === 'string') headers[h] = v;
     }
     const req: FleetRequest = { op: op.name, params, query: ctx.query.toString(), body: opName === 'inject' ? senderQualified(body, deps.machineId) : (body ?? null), headers };
-    const answer = await link.call(machine, fleetOp, req, timeoutFor({ ...ctx, body }));
+    const answer = await link.call(machine, fleetOp, req, timeoutFor(op.name, { ...ctx, body }));
     if (!isRouteResult(answer) || !op.isAnswer(answer.body)) {
       throw new TeleptyError('PROTOCOL_MISMATCH', `${machine} answered ${op.name} with something that is not its answer`);
     }
