@@ -16,6 +16,8 @@ export interface ThreadRecorderOptions {
   command?: string;
   title?: string;
   recordInput: boolean;
+  /** The file size past which the recording goes on in a numbered next file (absent: the recorder's default). */
+  maxBytes?: number;
 }
 
 export type RecorderRequest = { t: 'open'; at: number; opts: ThreadRecorderOptions } | { t: 'events'; events: ThreadEvent[]; data: Uint8Array } | { t: 'close' };
