@@ -12,6 +12,7 @@ import { terminalSize } from '../ui/terminal.js';
 import { collectEnv, intOption } from './options.js';
 import { examples } from './command-module.js';
 import { addRecordOptions, recordRequestOf, type RecordFlags } from './record-options.js';
+import { collectTag, TAG_OPTION_HELP, tagsOf } from './tag-options.js';
 
 interface SpawnOptions extends RecordFlags {
   id?: string;
@@ -23,6 +24,8 @@ interface SpawnOptions extends RecordFlags {
   rows?: number;
   attach?: boolean;
   json?: boolean;
+  /** --tag values (issue 21). */
+  tag?: string[];
 }
 
 export function register(program: Command): void {
@@ -37,7 +40,8 @@ export function register(program: Command): void {
     .option('--rows <n>', 'terminal height', intOption('--rows', 2, 1000))
     .option('--attach', 'attach to the new session right away (detach with Ctrl-])')
     .option('--json', 'print the session object as JSON')
-    .option('--no-hooks', "add no agent hooks (Claude Code's --settings) to the program: its state comes from its screen only");
+    .option('--no-hooks', "add no agent hooks (Claude Code's --settings) to the program: its state comes from its screen only")
+    .option('--tag <tag>', TAG_OPTION_HELP, collectTag);
   addRecordOptions(cmd)
     .addHelpText(
       'after',
@@ -48,6 +52,7 @@ export function register(program: Command): void {
       const [command, ...args] = argv as [string, ...string[]];
       const id = opts.id === undefined ? undefined : assertNewSessionId(opts.id);
       const record = recordRequestOf(opts, process.cwd());
+      const tags = tagsOf(opts.tag);
       const size = opts.attach ? terminalSize(process.stdout, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS }) : { cols: DEFAULT_COLS, rows: DEFAULT_ROWS };
       const client = await connect();
       const env: Record<string, string> = {};
@@ -61,6 +66,7 @@ export function register(program: Command): void {
         cols: opts.cols ?? size.cols,
         rows: opts.rows ?? size.rows,
         ...(record ? { record } : {}),
+        ...(tags.length > 0 ? { tags } : {}),
       });
       if (opts.json) printJson(result.session);
       else if (!opts.attach) printLine(result.session_id);
