@@ -156,7 +156,8 @@ export class CastRecorder {
     if (!this.writing) this.writing = this.drain();
   }
 
-  /** An event as a line of the current file (without its \n): its time counts from that file's start (a rotated file starts at 0). */
+  /** An event as a line of the current file (without its \n): its time counts from that file's start (a rotated file
+   * starts at 0). */
   private line(ev: { at: number; code: CastCode; data: string }): string {
     const time = Math.max(this.lastTime, (ev.at - this.fileStart) / 1000);
     const text = eventLine(this.format, { time, code: ev.code, data: ev.data }, this.lastTime);
@@ -165,9 +166,9 @@ export class CastRecorder {
   }
 
   /**
-   * Encode `line` and its \n at `at` in the write buffer (grown when it could not hold it): the bytes written. Encoding into one
-   * reused buffer counts the bytes as it goes and allocates nothing per batch (a string per batch, encoded again by
-   * the write and measured by byteLength, was most of the writer's time in a flood).
+   * Encode `line` and its \n at `at` in the write buffer (grown when it could not hold it): the bytes written.
+   * Encoding into one reused buffer counts the bytes as it goes and allocates nothing per batch (a string per batch,
+   * encoded again by the write and measured by byteLength, was most of the writer's time in a flood).
    */
   private encode(line: string, at: number): number {
     const most = line.length * 3 + 1;
