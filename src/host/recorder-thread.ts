@@ -52,6 +52,12 @@ const MAX_IN_FLIGHT_BYTES = DEFAULT_MAX_PENDING_BYTES;
 const BATCH_MS = 20;
 /** …or at once when this much output is gathered (a batch is one copy into the thread). */
 const BATCH_MAX_BYTES = 1024 * 1024;
+/**
+ * Batch buffers the thread has handed back, kept for the next batches: fresh memory for each batch cost a page fault
+ * per 4 KiB on first write (~1 ms per MB on this VM, a third of the recording's cost on the host's thread). Two or
+ * three are in use in a flood; more are not kept.
+ */
+const SPARE_BUFFERS_MAX = 3;
 
 class OpenError extends Error {
   constructor(
@@ -79,14 +85,18 @@ class ThreadCast implements CastSink {
   private dropped = 0;
   private droppedTotal = 0;
   private closed: ((r: RecorderReply & { t: 'closed' }) => void) | null = null;
+  /** Batch buffers back from the thread (BATCH_MAX_BYTES each), reused. */
+  private spare: ArrayBuffer[] = [];
   /** The thread failed or ended: nothing more is recorded, and close() says why. */
   private failure: string | null = null;
 
   constructor(private readonly worker: Worker) {
     worker.on('message', (m: unknown) => {
       if (!isRecorderReply(m)) return;
-      if (m.t === 'acked') this.inFlight -= m.bytes;
-      else if (m.t === 'closed') this.closed?.(m);
+      if (m.t === 'acked') {
+        this.inFlight -= m.bytes;
+        if (m.buffer?.byteLength === BATCH_MAX_BYTES && this.spare.length < SPARE_BUFFERS_MAX) this.spare.push(m.buffer);
+      } else if (m.t === 'closed') this.closed?.(m);
     });
     worker.on('error', (err) => this.fail(`the recording thread failed: ${err.message}`));
     worker.on('exit', (code) => this.fail(`the recording thread ended (code ${code})`));
@@ -121,9 +131,11 @@ class ThreadCast implements CastSink {
     this.timer = null;
     this.endOutput();
     if (this.events.length === 0) return;
-    // One copy, into memory of the batch's own that is then moved to the thread (transferred, not cloned again):
-    // a cloned post copied the bytes a second time, the larger part of the recording's cost on this thread.
-    const data = Buffer.allocUnsafeSlow(this.batchBytes);
+    // One copy, into a batch buffer that is then moved to the thread (transferred, not cloned again: a cloned post
+    // copied the bytes a second time) and comes back with the thread's ack, to be used again.
+    const size = this.batchBytes;
+    const memory = size <= BATCH_MAX_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(BATCH_MAX_BYTES).buffer) : Buffer.allocUnsafeSlow(size).buffer;
+    const data = new Uint8Array(memory, 0, size);
     let at = 0;
     for (const chunk of this.chunks) {
       data.set(chunk, at);
@@ -133,7 +145,7 @@ class ThreadCast implements CastSink {
     this.events = [];
     this.chunks = [];
     this.batchBytes = 0;
-    this.post({ t: 'events', events, data }, [data.buffer]);
+    this.post({ t: 'events', events, data }, [memory]);
   }
 
   private push(ev: ThreadEvent): void {
@@ -157,6 +169,8 @@ class ThreadCast implements CastSink {
       return;
     }
     if (this.inFlight <= MAX_IN_FLIGHT_BYTES / 2) this.markGap();
+    // A batch fits its buffer: one that this chunk would overflow goes first.
+    if (this.batchBytes > 0 && this.batchBytes + data.length > BATCH_MAX_BYTES) this.flush();
     const now = Date.now();
     // Chunks within one millisecond are one event: a flood's thousands of reads a second become fewer lines.
     if (this.open && now - this.open.at >= 1) this.endOutput();
