@@ -75,8 +75,11 @@ class OpenError extends Error {
  */
 class ThreadCast implements CastSink {
   private events: ThreadEvent[] = [];
-  /** Output of this batch, in order (each `o` event says how many of its bytes are its own). */
-  private chunks: Buffer[] = [];
+  /**
+   * Output of this batch, copied in as it is read (each `o` event says how many of its bytes are its own): the PTY's
+   * buffers are not held until the batch goes (held, they outlived the young generation and cost the host GC time).
+   */
+  private batch: Uint8Array<ArrayBuffer> | null = null;
   private batchBytes = 0;
   /** The output event being gathered (chunks read in one turn of the loop are one event). */
   private open: { at: number; len: number } | null = null;
@@ -131,19 +134,13 @@ class ThreadCast implements CastSink {
     this.timer = null;
     this.endOutput();
     if (this.events.length === 0) return;
-    // One copy, into a batch buffer that is then moved to the thread (transferred, not cloned again: a cloned post
-    // copied the bytes a second time) and comes back with the thread's ack, to be used again.
-    const size = this.batchBytes;
-    const memory = size <= BATCH_MAX_BYTES ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(BATCH_MAX_BYTES).buffer) : Buffer.allocUnsafeSlow(size).buffer;
-    const data = new Uint8Array(memory, 0, size);
-    let at = 0;
-    for (const chunk of this.chunks) {
-      data.set(chunk, at);
-      at += chunk.length;
-    }
+    // The batch's buffer is moved to the thread (transferred, not cloned: a cloned post copied the bytes a second
+    // time) and comes back with the thread's ack, to be used again.
+    const memory = this.batch?.buffer ?? new ArrayBuffer(0);
+    const data = new Uint8Array(memory, 0, this.batchBytes);
     const events = this.events;
     this.events = [];
-    this.chunks = [];
+    this.batch = null;
     this.batchBytes = 0;
     this.post({ t: 'events', events, data }, [memory]);
   }
@@ -171,12 +168,13 @@ class ThreadCast implements CastSink {
     if (this.inFlight <= MAX_IN_FLIGHT_BYTES / 2) this.markGap();
     // A batch fits its buffer: one that this chunk would overflow goes first.
     if (this.batchBytes > 0 && this.batchBytes + data.length > BATCH_MAX_BYTES) this.flush();
+    this.batch ??= new Uint8Array(data.length <= BATCH_MAX_BYTES ? (this.spare.pop() ?? new ArrayBuffer(BATCH_MAX_BYTES)) : new ArrayBuffer(data.length));
+    this.batch.set(data, this.batchBytes);
     const now = Date.now();
     // Chunks within one millisecond are one event: a flood's thousands of reads a second become fewer lines.
     if (this.open && now - this.open.at >= 1) this.endOutput();
     if (this.open) this.open.len += data.length;
     else this.open = { at: now, len: data.length };
-    this.chunks.push(data);
     this.batchBytes += data.length;
     this.inFlight += data.length;
     this.schedule();
