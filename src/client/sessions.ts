@@ -1,6 +1,7 @@
 import { newRequestId } from '../util/request-id.js';
 import { isTeleptyError } from '../protocol/errors.js';
-import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, renameSessionOp, spawnSessionOp } from '../protocol/ops/sessions.js';
+import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, renameSessionOp, spawnSessionOp, tagSessionOp } from '../protocol/ops/sessions.js';
+import type { TagEdit, TagsResponse } from '../protocol/tags.js';
 import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionObject, SpawnRequestBody, SpawnResponse } from '../protocol/session.js';
 import type { DaemonClient } from './daemon-client.js';
 
@@ -66,6 +67,11 @@ export function renameSession(c: DaemonClient, id: string, newId: string): Promi
       return renamed ? { success: true, old_id: id, new_id: newId } : null;
     },
   });
+}
+
+/** Change a session's tags (an edit is the same on a repeat: safe to retry). */
+export function tagSession(c: DaemonClient, id: string, edit: TagEdit): Promise<TagsResponse> {
+  return c.call(tagSessionOp, { params: { id }, body: edit, idempotent: true });
 }
 
 export function readScreen(c: DaemonClient, id: string, q: ScreenQuery): Promise<ScreenSnapshot> {

@@ -23,6 +23,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'read', summary: "print a session's rendered screen", load: () => import('./read.js') },
   { name: 'attach', summary: 'connect this terminal to a session (detach with Ctrl-])', load: () => import('./attach.js') },
   { name: 'rename', summary: 'give a session a new id', load: () => import('./rename.js') },
+  { name: 'tag', summary: "show or change a session's tags (groups for --tag)", load: () => import('./tag.js') },
   { name: 'kill', summary: 'end sessions (their whole process group)', load: () => import('./kill.js') },
   { name: 'completion', summary: 'print a shell completion script (bash, zsh, fish)', load: () => import('./completion.js') },
   { name: 'doctor', summary: 'check this machine and the daemon, and say how to fix what is wrong', load: () => import('./doctor.js') },

@@ -11,6 +11,7 @@ import { readPrompt, timeoutMs } from './prompt-input.js';
 import { registerSpec, parseWithSpec, type CommandSpec } from './spec.js';
 import { examples } from './command-module.js';
 import { isIdPattern, resolveTargets } from '../client/targets.js';
+import { tagsOf } from './tag-options.js';
 
 interface InjectOptions {
   file?: string;
@@ -22,6 +23,8 @@ interface InjectOptions {
   wait: boolean;
   timeout?: string;
   all?: boolean;
+  /** --tag values: every session carrying one of them (issue 21); the words are then all prompt. */
+  tag?: string[];
   json?: boolean;
   injectId?: string;
   force?: boolean;
@@ -72,6 +75,7 @@ export const spec: CommandSpec = {
     { long: 'no-wait', description: 'return once the prompt is queued instead of when it is submitted' },
     { long: 'timeout', value: '<seconds>', description: `how long to wait for submission (default ${DEFAULT_INJECT_TIMEOUT_MS / 1000})` },
     { long: 'all', description: 'every session that has not exited (a disconnected one is reported as failed)' },
+    { long: 'tag', value: '<tag>', description: 'every session carrying this tag (repeatable, or a comma list; instead of ids)', multiple: true },
     { long: 'inject-id', value: '<id>', description: 'this inject\'s id (made up when absent): a repeat with the same id is never typed twice' },
     { long: 'force', description: 'type even when someone has a half-typed line in the session (it joins their text), or a dialog waits (state blocked)' },
     { long: 'when-idle', description: 'hold the prompt until the agent is idle (never typed mid-turn); withdrawn (exit 5) if not within --timeout' },
@@ -84,6 +88,8 @@ export const spec: CommandSpec = {
       'telepty inject dev-001 --file prompt.md',
       'git diff | telepty inject reviewer',
       'telepty inject --all --no-wait "status report, please"',
+      'telepty inject --tag reviewers "look at PR 12"',
+      "telepty inject 'dev-*' \"rebase on main\"      # every session whose id matches (* and ?)",
     ]) +
     '\nThe prompt is typed as a bracketed paste when the program supports it, Enter is sent alone once the\n' +
     'program has taken the text, and one prompt at a time goes to each session. Nothing is added to it.\n' +
@@ -96,10 +102,13 @@ export const spec: CommandSpec = {
 
 /** The inject command itself: run by commander or by the fast path (both parse `spec`). */
 export async function run(targets: string | undefined, words: string[], opts: InjectOptions): Promise<void> {
-  const textWords = opts.all ? [targets, ...words].filter((w): w is string => w !== undefined) : words;
-  if (!opts.all && !targets) throw new TeleptyError('INVALID_FIELD', 'which session? give an id (a,b,c for several) or --all');
+  const tags = tagsOf(opts.tag && opts.tag.length > 0 ? opts.tag : undefined);
+  if (opts.all && tags.length > 0) throw new TeleptyError('INVALID_FIELD', 'give --tag or --all, not both');
+  const group = opts.all || tags.length > 0;
+  const textWords = group ? [targets, ...words].filter((w): w is string => w !== undefined) : words;
+  if (!group && !targets) throw new TeleptyError('INVALID_FIELD', 'which session? give an id (a,b,c for several), a pattern (\'dev-*\'), --tag or --all');
   // Ids are checked before anything is read or sent; patterns (`dev-*`) are expanded once connected.
-  if (!opts.all) for (const part of (targets as string).split(',')) if (!isIdPattern(part.trim())) assertSessionRef(part.trim());
+  if (!group) for (const part of (targets as string).split(',')) if (!isIdPattern(part.trim())) assertSessionRef(part.trim());
   const prompt = await readPrompt(textWords, opts.file);
   const from = opts.from ?? sessionIdFromEnv();
   const body: InjectBody = {
@@ -116,7 +125,7 @@ export async function run(targets: string | undefined, words: string[], opts: In
     ...(opts.whenIdle ? { when: 'idle' as const } : {}),
   };
   const client = await connect();
-  const resolved = opts.all ? null : await resolveTargets(client, targets as string);
+  const resolved = opts.all ? null : await resolveTargets(client, tags.length > 0 ? undefined : targets, tags);
   const ids = resolved ? resolved.ids : 'all';
   if (resolved && !resolved.pattern && resolved.ids.length === 1) {
     const r = await injectOne(client, ids[0] as string, body);

@@ -8,6 +8,7 @@ import { EXIT, exitCodeFor } from '../ui/exit.js';
 import { printJson, printLine, reportError } from '../ui/print.js';
 import { examples } from './command-module.js';
 import { isIdPattern, resolveTargets } from '../client/targets.js';
+import { collectTag, tagsOf } from './tag-options.js';
 
 type Outcome = { id: string; ok: true; result: KillResponse } | { id: string; ok: false; error: TeleptyError };
 
@@ -17,20 +18,22 @@ export function register(program: Command): void {
     .description("end sessions: the program's whole process group, then the session is removed")
     .argument('[ids...]', "session ids, or patterns such as 'dev-*' (quote them from the shell)")
     .option('--all', 'end every session (wrapped ones too); asks first on a terminal')
+    .option('--tag <tag>', 'every session carrying this tag (repeatable, or a comma list)', collectTag)
     .option('-y, --yes', 'with --all: do not ask')
     .option('--json', 'print the result as JSON: an object for one id (or {error, code}), a list for several or --all')
     .addHelpText(
       'after',
-      examples(['telepty kill dev-001', 'telepty kill dev-001 dev-002 --json', 'telepty kill --all          # asks first on a terminal', 'telepty kill --all --yes    # scripts: no question', "telepty kill 'review-*'     # every session whose id matches"]) +
+      examples(['telepty kill dev-001', 'telepty kill dev-001 dev-002 --json', 'telepty kill --all          # asks first on a terminal', 'telepty kill --all --yes    # scripts: no question', 'telepty kill --tag nightly    # every session tagged nightly', "telepty kill 'review-*'     # every session whose id matches"]) +
         '\nExit status: 0 all ended; 3 an id is unknown; 4 a session is disconnected (it is ended when its host returns).\n',
     )
-    .action(async (ids: string[], opts: { all?: boolean; yes?: boolean; json?: boolean }) => {
-      if (opts.all && ids.length > 0) throw new TeleptyError('INVALID_FIELD', 'give session ids or --all, not both');
-      if (!opts.all && ids.length === 0) throw new TeleptyError('INVALID_FIELD', 'which session? give one or more ids, or --all');
+    .action(async (ids: string[], opts: { all?: boolean; yes?: boolean; json?: boolean; tag?: string[] }) => {
+      const tags = tagsOf(opts.tag);
+      if (opts.all && (ids.length > 0 || tags.length > 0)) throw new TeleptyError('INVALID_FIELD', 'give session ids (or --tag) or --all, not both');
+      if (!opts.all && ids.length === 0 && tags.length === 0) throw new TeleptyError('INVALID_FIELD', 'which session? give one or more ids, --tag or --all');
       // Ids are checked before anything is sent; patterns (`dev-*`) are expanded once connected.
       for (const id of ids) if (!isIdPattern(id)) assertSessionRef(id);
       const client = await connect();
-      const named = opts.all ? null : await resolveTargets(client, ids.join(','));
+      const named = opts.all ? null : await resolveTargets(client, ids.length > 0 ? ids.join(',') : undefined, tags);
       const targets = named ? named.ids : (await listSessions(client)).map((s) => s.id);
       if (opts.all && !opts.yes && targets.length > 0 && process.stdin.isTTY && process.stderr.isTTY) {
         const { confirm } = await import('../ui/confirm.js');

@@ -8,6 +8,7 @@ import type { SessionObject } from '../protocol/session.js';
 import { formatDuration, printJson, printLine, useColor } from '../ui/print.js';
 import { examples } from './command-module.js';
 import { renderColumns, shellQuote, type Column } from '../ui/table.js';
+import { collectTag, tagsOf } from './tag-options.js';
 
 function homeRelative(dir: string): string {
   const home = os.homedir();
@@ -75,6 +76,8 @@ export async function renderTable(sessions: (SessionObject & { machine?: string;
     { key: 'cwd', header: 'CWD', text: (s) => homeRelative(s.cwd), shrink: { min: 16, from: 'start' }, dropRank: 4 },
     { key: 'idle', header: 'IDLE', text: (s) => formatDuration(s.idleSeconds), align: 'right', dropRank: 3 },
     { key: 'clients', header: 'CLIENTS', text: (s) => String(s.active_clients), align: 'right', dropRank: 1 },
+    // Groups (issue 21), when some session has one: dropped first of all.
+    ...(sessions.some((s) => (s.tags?.length ?? 0) > 0) ? [{ key: 'tags', header: 'TAGS', text: (s: Row) => (s.tags ?? []).join(','), shrink: { min: 12, from: 'end' as const }, dropRank: 0 }] : []),
   ];
   return renderColumns(sessions, columns, opts.width, paint ? (h) => paint.bold(h) : undefined);
 }
@@ -89,12 +92,15 @@ export function register(program: Command): void {
     .option('--no-start', 'do not start the daemon when none runs: list nothing (shell completion uses this)')
     .option('--all', 'every machine of the fleet (a MACHINE column; a machine that stopped answering shows as unreachable)')
     .option('--machine <id>', "one machine's sessions (of the fleet)")
+    .option('--tag <tag>', 'only the sessions carrying this tag (repeatable or a comma list: any of them)', collectTag)
     .addHelpText('after', examples(['telepty list', 'telepty list --json | jq -r \'.[] | select(.status=="connected") | .id\'', 'for id in $(telepty list -q); do telepty read "$id" --lines 3; done']))
-    .action(async (opts: { json?: boolean; quiet?: boolean; start: boolean; all?: boolean; machine?: string }) => {
+    .action(async (opts: { json?: boolean; quiet?: boolean; start: boolean; all?: boolean; machine?: string; tag?: string[] }) => {
+      const tags = tagsOf(opts.tag);
       const client = opts.start ? await connect() : await connect({ autostart: false });
       const fleet = opts.all === true || opts.machine !== undefined;
-      const rows: FleetSession[] | null = client && fleet ? await listFleetSessions(client, opts.machine) : null;
-      const sessions: SessionObject[] = rows ?? (client ? await listSessions(client) : []);
+      const tagged = <T extends SessionObject>(list: T[]): T[] => (tags.length === 0 ? list : list.filter((s) => s.tags?.some((t) => tags.includes(t))));
+      const rows: FleetSession[] | null = client && fleet ? tagged(await listFleetSessions(client, opts.machine)) : null;
+      const sessions: SessionObject[] = rows ?? (client ? tagged(await listSessions(client)) : []);
       if (opts.quiet) {
         // Across machines an id alone is ambiguous: the address (id@machine) is what the other commands take.
         for (const line of rows ? rows.map((r) => r.address) : sessions.map((s) => s.id)) printLine(line);

@@ -9,9 +9,9 @@ import { printJson, printLine } from '../ui/print.js';
 import { loadConfig } from '../util/config.js';
 import { isErrno } from '../util/files.js';
 import { examples } from './command-module.js';
-import { castFormatOption, type RecordFlags } from './record-options.js';
+import { castFormatOption, MAX_SIZE_HELP, maxBytesOf, maxSizeOption, type RecordFlags } from './record-options.js';
 
-interface RecordOptions extends Pick<RecordFlags, 'castFormat' | 'recordInput'> {
+interface RecordOptions extends Pick<RecordFlags, 'castFormat' | 'recordInput' | 'recordMaxSize'> {
   stop?: boolean;
   file?: string;
   list?: boolean;
@@ -70,6 +70,7 @@ export function register(program: Command): void {
     .option('--file <file>', 'record to this file (default: <recordings dir>/<id>-<UTC time>.cast)')
     .option('--cast-format <n>', 'asciicast version: 2 (default) or 3', castFormatOption)
     .option('--record-input', 'record keystrokes too (`i` events; they may hold secrets)')
+    .option('--record-max-size <size>', MAX_SIZE_HELP, maxSizeOption)
     .option('--list', 'list the recordings (size, time, file)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', examples(['telepty record dev-001', 'telepty record dev-001 --file ~/night.cast --cast-format 3', 'telepty record dev-001 --stop', 'telepty record --list']))
@@ -77,9 +78,10 @@ export function register(program: Command): void {
       if (opts.list) return list(Boolean(opts.json));
       if (id === undefined) throw new TeleptyError('INVALID_FIELD', 'name the session to record (or --list the recordings)');
       const sid = assertSessionId(id);
-      if (opts.stop && (opts.file !== undefined || opts.castFormat !== undefined || opts.recordInput)) {
-        throw new TeleptyError('INVALID_FIELD', '--stop takes no --file, --cast-format or --record-input');
+      if (opts.stop && (opts.file !== undefined || opts.castFormat !== undefined || opts.recordInput || opts.recordMaxSize !== undefined)) {
+        throw new TeleptyError('INVALID_FIELD', '--stop takes no --file, --cast-format, --record-input or --record-max-size');
       }
+      const maxBytes = opts.stop ? undefined : maxBytesOf(opts.recordMaxSize);
       const body = opts.stop
         ? { action: 'stop' as const }
         : {
@@ -87,6 +89,7 @@ export function register(program: Command): void {
             ...(opts.file !== undefined ? { file: path.resolve(opts.file) } : {}),
             ...(opts.castFormat !== undefined ? { format: opts.castFormat } : {}),
             ...(opts.recordInput ? { input: true } : {}),
+            ...(maxBytes !== undefined ? { max_bytes: maxBytes } : {}),
           };
       const client = await connect();
       const result = await client.call(recordSessionOp, { params: { id: sid }, body });

@@ -14,6 +14,7 @@ import { terminalSize } from '../ui/terminal.js';
 import { collectEnv, intOption } from './options.js';
 import { examples } from './command-module.js';
 import { addRecordOptions, recordRequestOf, type RecordFlags } from './record-options.js';
+import { collectTag, TAG_OPTION_HELP, tagsOf } from './tag-options.js';
 
 interface SpawnOptions extends RecordFlags {
   id?: string;
@@ -26,6 +27,8 @@ interface SpawnOptions extends RecordFlags {
   attach?: boolean;
   json?: boolean;
   machine?: string;
+  /** --tag values (issue 21). */
+  tag?: string[];
 }
 
 export function register(program: Command): void {
@@ -41,7 +44,8 @@ export function register(program: Command): void {
     .option('--attach', 'attach to the new session right away (detach with Ctrl-])')
     .option('--json', 'print the session object as JSON')
     .option('--machine <machine>', 'start it on another machine of the fleet (its daemon\'s home is the default cwd; only --env travels)')
-    .option('--no-hooks', "add no agent hooks (Claude Code's --settings) to the program: its state comes from its screen only");
+    .option('--no-hooks', "add no agent hooks (Claude Code's --settings) to the program: its state comes from its screen only")
+    .option('--tag <tag>', TAG_OPTION_HELP, collectTag);
   addRecordOptions(cmd)
     .addHelpText(
       'after',
@@ -52,6 +56,7 @@ export function register(program: Command): void {
       const [command, ...args] = argv as [string, ...string[]];
       const id = opts.id === undefined ? undefined : assertNewSessionId(opts.id);
       const record = recordRequestOf(opts, process.cwd());
+      const tags = tagsOf(opts.tag);
       const size = opts.attach ? terminalSize(process.stdout, { cols: DEFAULT_COLS, rows: DEFAULT_ROWS }) : { cols: DEFAULT_COLS, rows: DEFAULT_ROWS };
       if (opts.machine !== undefined) return spawnElsewhere(opts.machine, command, args, { ...opts, ...(id ? { id } : {}) }, size);
       const client = await connect();
@@ -66,6 +71,7 @@ export function register(program: Command): void {
         cols: opts.cols ?? size.cols,
         rows: opts.rows ?? size.rows,
         ...(record ? { record } : {}),
+        ...(tags.length > 0 ? { tags } : {}),
       });
       if (opts.json) printJson(result.session);
       else if (!opts.attach) printLine(result.session_id);
@@ -81,6 +87,7 @@ async function spawnElsewhere(machine: string, command: string, args: string[], 
   if (!MACHINE_ID_PATTERN.test(machine)) throw new TeleptyError('INVALID_FIELD', `--machine ${JSON.stringify(machine)} is not a machine id`);
   if (typeof opts.record === 'string' && !path.isAbsolute(opts.record)) throw new TeleptyError('INVALID_FIELD', 'with --machine, --record FILE is a path on that machine: give it absolute');
   const record = recordRequestOf(opts, '/');
+  const tags = tagsOf(opts.tag);
   const client = await connect();
   const result = await spawnOnMachine(client, machine, {
     ...(opts.id ? { session_id: opts.id } : {}),
@@ -91,6 +98,7 @@ async function spawnElsewhere(machine: string, command: string, args: string[], 
     cols: opts.cols ?? size.cols,
     rows: opts.rows ?? size.rows,
     ...(record ? { record } : {}),
+    ...(tags.length > 0 ? { tags } : {}),
   });
   const address = `${result.session_id}@${machine}`;
   if (opts.json) printJson({ ...result.session, address });

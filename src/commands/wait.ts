@@ -9,6 +9,8 @@ import { printJson, printLine } from '../ui/print.js';
 import { EXIT } from '../ui/exit.js';
 import { examples } from './command-module.js';
 import { parseSeconds } from './options.js';
+import { isIdPattern, resolveTargets } from '../client/targets.js';
+import { collectTag, tagsOf } from './tag-options.js';
 
 function describe(r: WaitAnswer): string {
   const detail = r.detail ? `: ${r.detail}` : '';
@@ -19,16 +21,20 @@ export function register(program: Command): void {
   program
     .command('wait')
     .description("wait until sessions' agents reach a state: idle (turn over), working, blocked (a dialog waits), exited, or any change")
-    .argument('<ids>', 'session id, or several separated by commas (waits for all)')
+    .argument('[ids]', "session id, or several separated by commas, or a pattern such as 'dev-*' (waits for all)")
     .requiredOption('--until <state>', 'idle | working | blocked | exited | any-change')
     .option('--timeout <seconds>', 'give up after this long (exit 5); default: no limit')
+    .option('--tag <tag>', 'every session carrying this tag (repeatable, or a comma list)', collectTag)
     .option('--json', 'print the state answers as JSON')
-    .addHelpText('after', examples(['telepty inject dev-001 "run the tests" && telepty wait dev-001 --until idle --timeout 600', 'telepty wait dev-001,dev-002 --until any-change --json']))
-    .action(async (ids: string, opts: { until: string; timeout?: string; json?: boolean }) => {
+    .addHelpText('after', examples(['telepty inject dev-001 "run the tests" && telepty wait dev-001 --until idle --timeout 600', 'telepty wait dev-001,dev-002 --until any-change --json', 'telepty wait --tag reviewers --until idle']))
+    .action(async (ids: string | undefined, opts: { until: string; timeout?: string; json?: boolean; tag?: string[] }) => {
       const until = parseWaitUntil(opts.until);
-      const targets = ids.split(',').map((s) => assertSessionRef(s.trim()));
+      const tags = tagsOf(opts.tag);
+      if (ids === undefined && tags.length === 0) throw new TeleptyError('INVALID_FIELD', 'which session? give ids or --tag');
+      if (ids !== undefined) for (const s of ids.split(',')) if (!isIdPattern(s.trim())) assertSessionRef(s.trim());
       const deadline = opts.timeout === undefined ? null : Date.now() + parseSeconds(opts.timeout, '--timeout');
       const client = await connect();
+      const targets = (await resolveTargets(client, ids, tags)).ids;
       const answers = await Promise.all(targets.map((id) => waitForState(client, id, until, deadline)));
       const missed = answers.filter((a) => !a.reached);
       if (opts.json) printJson(answers.length === 1 ? answers[0] : answers);

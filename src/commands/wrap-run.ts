@@ -23,6 +23,8 @@ export interface WrapOptions {
   rows?: number;
   /** Record the session (wrap --record): the person's keystrokes only with `input`. */
   record?: RecordRequest;
+  /** Its groups (wrap --tag, issue 21): told to the daemon in the host's hello. */
+  tags?: string[];
 }
 
 interface Stdio {
@@ -103,6 +105,7 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
     rows: size.rows,
     term: sessionTerm(env.TERM),
     ...(opts.record ? { record: await resolveRecordSpec(opts.record, config.paths.recordDir, id, new Date()) } : {}),
+    ...(opts.tags && opts.tags.length > 0 ? { tags: opts.tags } : {}),
   };
   // A recording never overwrites a file: said here, before the program starts, not only in the host's log.
   if (spec.record && (await fs.lstat(spec.record.file).then(() => true, () => false))) {

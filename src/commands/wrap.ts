@@ -4,6 +4,7 @@ import { assertNewSessionId } from '../protocol/ids.js';
 import { intOption } from './options.js';
 import { examples } from './command-module.js';
 import { addRecordOptions, recordRequestOf, type RecordFlags } from './record-options.js';
+import { collectTag, TAG_OPTION_HELP, tagsOf } from './tag-options.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -13,7 +14,8 @@ export function register(program: Command): void {
     .option('--id <id>', 'session id (default: <folder>-<command>, made unique)')
     .option('-q, --quiet', 'no banner on stderr')
     .option('--cols <n>', 'terminal width when stdout is not a terminal (default 80)', intOption('--cols', 2, 1000))
-    .option('--rows <n>', 'terminal height when stdout is not a terminal (default 24)', intOption('--rows', 2, 1000));
+    .option('--rows <n>', 'terminal height when stdout is not a terminal (default 24)', intOption('--rows', 2, 1000))
+    .option('--tag <tag>', TAG_OPTION_HELP, collectTag);
   addRecordOptions(cmd)
     .addHelpText(
       'after',
@@ -22,8 +24,9 @@ export function register(program: Command): void {
         'goes away the program keeps running and the session reconnects. Exit status: the program\'s (128+N when\n' +
         'killed by signal N).\n',
     )
-    .action(async (argv: string[], opts: { id?: string; quiet?: boolean; cols?: number; rows?: number } & RecordFlags) => {
+    .action(async (argv: string[], opts: { id?: string; quiet?: boolean; cols?: number; rows?: number; tag?: string[] } & RecordFlags) => {
       const record = recordRequestOf(opts, process.cwd());
+      const tags = tagsOf(opts.tag);
       // The CLI half (daemon, terminal, signals) and the host half it runs in this process (the one import of host/
       // the commands make: `telepty wrap` is a session host).
       const [{ runWrap }, { startWrappedHost }] = await Promise.all([import('./wrap-run.js'), import('../host/wrapped.js')]);
@@ -38,6 +41,7 @@ export function register(program: Command): void {
           ...(opts.cols !== undefined ? { cols: opts.cols } : {}),
           ...(opts.rows !== undefined ? { rows: opts.rows } : {}),
           ...(record ? { record } : {}),
+          ...(tags.length > 0 ? { tags } : {}),
         },
         startWrappedHost,
         env,

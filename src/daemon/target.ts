@@ -64,6 +64,8 @@ export interface SessionEntry {
   exitWaiters: ((code: number | null) => void)[];
   /** The recording its host reports (issue 22); absent until one says. */
   recording?: RecordingInfo | null;
+  /** Its groups (issue 21): from the first hello (spawn/wrap --tag), then `telepty tag`; persisted. */
+  tags?: string[];
 }
 
 /** Viewers attached to a session: through the daemon, and served by its host directly. */

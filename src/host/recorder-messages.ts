@@ -16,6 +16,8 @@ export interface ThreadRecorderOptions {
   command?: string;
   title?: string;
   recordInput: boolean;
+  /** The file size past which the recording goes on in a numbered next file (absent: the recorder's default). */
+  maxBytes?: number;
 }
 
 export type RecorderRequest = { t: 'open'; at: number; opts: ThreadRecorderOptions } | { t: 'events'; events: ThreadEvent[]; data: Uint8Array } | { t: 'close' };
@@ -23,7 +25,8 @@ export type RecorderRequest = { t: 'open'; at: number; opts: ThreadRecorderOptio
 export type RecorderReply =
   | { t: 'opened' }
   | { t: 'failed'; errno: string | null; message: string }
-  | { t: 'acked'; bytes: number }
+  /** `buffer`: the batch's memory, handed back to be used again. */
+  | { t: 'acked'; bytes: number; buffer?: ArrayBuffer }
   | { t: 'closed'; files: string[]; dropped_bytes: number; error: string | null };
 
 type Obj = Record<string, unknown>;
@@ -42,7 +45,7 @@ export function isRecorderReply(v: unknown): v is RecorderReply {
     case 'failed':
       return typeof v.message === 'string' && (v.errno === null || typeof v.errno === 'string');
     case 'acked':
-      return typeof v.bytes === 'number';
+      return typeof v.bytes === 'number' && (v.buffer === undefined || v.buffer instanceof ArrayBuffer);
     case 'closed':
       return Array.isArray(v.files) && v.files.every((f) => typeof f === 'string') && typeof v.dropped_bytes === 'number' && (v.error === null || typeof v.error === 'string');
     default:

@@ -77,6 +77,7 @@ export class SessionRecording implements OutputSink {
         command: [this.subject.command, ...this.subject.args].join(' '),
         title: this.subject.title(),
         recordInput: spec.input,
+        ...(spec.max_bytes !== undefined ? { maxBytes: spec.max_bytes } : {}),
       });
     } catch (err) {
       this.opening = null;

@@ -15,8 +15,8 @@ const decoder = new StringDecoder('utf8');
 /** The time of the event being recorded (the host's clock), as the recorder's clock. */
 let current = Date.now();
 
-function reply(m: RecorderReply): void {
-  port?.postMessage(m);
+function reply(m: RecorderReply, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(m, transfer);
 }
 
 /** One event; output takes its bytes from `data` at `offset`. Returns the output bytes it took. */
@@ -63,7 +63,10 @@ port?.on('message', (raw: unknown) => {
     const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
     let bytes = 0;
     for (const ev of m.events) bytes += record(ev, data, bytes);
-    reply({ t: 'acked', bytes });
+    // Everything is decoded: the batch's memory goes back to the host for its next batches.
+    const memory = m.data.buffer;
+    if (memory instanceof ArrayBuffer) reply({ t: 'acked', bytes, buffer: memory }, [memory]);
+    else reply({ t: 'acked', bytes });
   } else {
     const r = recorder;
     recorder = null;

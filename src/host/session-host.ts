@@ -290,6 +290,7 @@ export class SessionHost {
         alt_screen: modes.altScreen,
         ...(this.spec.spawn_request_id ? { spawn_request_id: this.spec.spawn_request_id } : {}),
         recording: this.recording.info,
+        ...(this.spec.tags ? { tags: this.spec.tags } : {}),
       },
       features: [...LINK_FEATURES],
     };

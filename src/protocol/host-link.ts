@@ -61,6 +61,8 @@ export interface HostSessionInfo {
   spawn_request_id?: string;
   /** The recording under way, if any (issue 22; a host before it says nothing). */
   recording?: RecordingInfo | null;
+  /** The tags it was started with (issue 21): a new session takes them; a daemon that knows it keeps its own. */
+  tags?: string[];
 }
 
 export interface HostHello {
@@ -310,7 +312,8 @@ export function isHostSessionInfo(s: unknown): s is HostSessionInfo {
     isBool(s.bracketed_paste) &&
     isBool(s.alt_screen) &&
     opt(s.spawn_request_id, isStr) &&
-    opt(s.recording, isRecordingOrNull)
+    opt(s.recording, isRecordingOrNull) &&
+    opt(s.tags, isStrArray)
   );
 }
 

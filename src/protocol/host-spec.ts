@@ -1,6 +1,7 @@
 import { TeleptyError } from './errors.js';
 import { assertSessionId } from './ids.js';
 import { parseRecordSpec, type RecordSpec } from './recording.js';
+import { parseTags } from './tags.js';
 import type { SessionType } from './session.js';
 import { expectObject, optBool, optInt, optString, optStringArray, reqString, type Fields } from './validate.js';
 
@@ -26,6 +27,8 @@ export interface HostSpec {
   spawn_request_id?: string;
   /** Record the session as an asciicast from its start (spawn/wrap --record). */
   record?: RecordSpec;
+  /** Its groups (issue 21: spawn/wrap --tag), told to the daemon in every hello (a daemon that knows the session keeps its own). */
+  tags?: string[];
   /** Arguments telepty adds for its hooks (`--settings <file>` for Claude Code): given to the program, not shown as its args. */
   hook_args?: string[];
 }
@@ -71,6 +74,7 @@ export function parseHostSpec(value: unknown): HostSpec {
     const spawnRequestId = optString(o, 'spawn_request_id', { min: 1 });
     const record = o.record === undefined || o.record === null ? undefined : parseRecordSpec(o.record);
     const hookArgs = optStringArray(o, 'hook_args', 8, { noNul: true });
+    const tags = parseTags(o.tags);
     return {
       session_id: assertSessionId(o.session_id, '"session_id"'),
       id_flexible: required(optBool(o, 'id_flexible'), 'id_flexible'),
@@ -87,6 +91,7 @@ export function parseHostSpec(value: unknown): HostSpec {
       ...(spawnRequestId !== undefined ? { spawn_request_id: spawnRequestId } : {}),
       ...(record !== undefined ? { record } : {}),
       ...(hookArgs !== undefined && hookArgs.length > 0 ? { hook_args: hookArgs } : {}),
+      ...(tags !== undefined && tags.length > 0 ? { tags } : {}),
     };
   } catch (err) {
     if (err instanceof TeleptyError) {

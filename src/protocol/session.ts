@@ -2,6 +2,7 @@ import type { AgentState, StateSource } from './agent-state.js';
 import { TeleptyError } from './errors.js';
 import { assertNewSessionId } from './ids.js';
 import { parseRecordRequest, type RecordingInfo, type RecordRequest } from './recording.js';
+import { parseTags } from './tags.js';
 import { expectObject, optInt, optString, optStringArray, reqString, type Fields } from './validate.js';
 
 export type SessionType = 'spawned' | 'wrapped';
@@ -46,6 +47,8 @@ export interface SessionObject {
   lastInjectReplyTo: string | null;
   /** The seed's: the id asked for when it resolved to another; ids resolve exactly here, so always null. */
   alias: null;
+  /** Its groups (issue 21: `spawn --tag`, `telepty tag`); absent from daemons before them. */
+  tags?: string[];
   /** The asciicast recording under way (`telepty record`, `spawn --record`), or null (the daemon always says). */
   recording?: RecordingInfo | null;
   /** The agent's state (issue 19; absent from daemons before it): idle, working, blocked, exited… */
@@ -96,6 +99,8 @@ export interface SpawnRequest {
   rows: number;
   /** Record the session from its start (the daemon fills in the defaults: a file in the recordings folder, v2). */
   record?: RecordRequest;
+  /** Its groups (issue 21). */
+  tags?: string[];
 }
 
 /** What a client sends to spawn (fields the daemon defaults may be left out); `parseSpawnRequest` reads it. */
@@ -111,6 +116,8 @@ export interface SpawnRequestBody {
   request_id?: string;
   /** Record it: `{file?, format?: 2|3, input?}` (an absolute file; default `<recordings dir>/<id>-<time>.cast`). */
   record?: RecordRequest;
+  /** Its groups (issue 21): tags in the alphabet of ids, at most 16. */
+  tags?: string[];
 }
 
 export interface SpawnResponse {
@@ -156,6 +163,7 @@ export function parseSpawnRequest(body: unknown, idHeader?: string | string[]): 
   if (command.trim().length === 0) throw new TeleptyError('INVALID_COMMAND', 'the command is empty');
   const cwd = optString(o, 'cwd', { min: 1, max: 4096, noNul: true });
   const record = o.record === undefined || o.record === null || o.record === false ? undefined : parseRecordRequest(o.record === true ? {} : o.record);
+  const tags = parseTags(o.tags);
   return {
     ...(sessionId ? { session_id: sessionId } : {}),
     ...(typeof rawId === 'string' ? { request_id: rawId } : {}),
@@ -166,6 +174,7 @@ export function parseSpawnRequest(body: unknown, idHeader?: string | string[]): 
     cols: optInt(o, 'cols', 2, SPAWN_LIMITS.colsMax) ?? DEFAULT_COLS,
     rows: optInt(o, 'rows', 2, SPAWN_LIMITS.rowsMax) ?? DEFAULT_ROWS,
     ...(record ? { record } : {}),
+    ...(tags && tags.length > 0 ? { tags } : {}),
   };
 }
 

@@ -30,6 +30,9 @@ export const DEFAULT_MAX_CAST_BYTES = 100 * 1024 * 1024;
 /** About a second of a 40 MB/s flood: a disk this far behind is not keeping up, and output is dropped, not queued. */
 export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
+/** The writer encodes lines into a buffer of this size and writes it when full: few writes, one buffer reused. */
+const WRITE_BYTES = 1024 * 1024;
+
 /** `name.cast` → `name.2.cast`, `name.3.cast`, … */
 export function rotatedName(file: string, n: number): string {
   if (n <= 1) return file;
@@ -56,6 +59,8 @@ export class CastRecorder {
   /** Every output byte dropped, marked or not (stats). */
   private droppedTotal = 0;
   private writing: Promise<void> | null = null;
+  /** The lines being written, encoded (reused: one write at a time). */
+  private out = Buffer.allocUnsafe(WRITE_BYTES);
   private closed = false;
   private failure: unknown = null;
   readonly files: string[] = [];
@@ -151,12 +156,30 @@ export class CastRecorder {
     if (!this.writing) this.writing = this.drain();
   }
 
-  /** An event as a line of the current file: its time counts from that file's start (a rotated file starts at 0). */
+  /** An event as a line of the current file (without its \n): its time counts from that file's start (a rotated file
+   * starts at 0). */
   private line(ev: { at: number; code: CastCode; data: string }): string {
     const time = Math.max(this.lastTime, (ev.at - this.fileStart) / 1000);
-    const text = `${eventLine(this.format, { time, code: ev.code, data: ev.data }, this.lastTime)}\n`;
+    const text = eventLine(this.format, { time, code: ev.code, data: ev.data }, this.lastTime);
     this.lastTime = time;
     return text;
+  }
+
+  /**
+   * Encode `line` and its \n at `at` in the write buffer (grown when it could not hold it): the bytes written.
+   * Encoding into one reused buffer counts the bytes as it goes and allocates nothing per batch (a string per batch,
+   * encoded again by the write and measured by byteLength, was most of the writer's time in a flood).
+   */
+  private encode(line: string, at: number): number {
+    const most = line.length * 3 + 1;
+    if (at + most > this.out.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, at + most));
+      this.out.copy(grown, 0, 0, at);
+      this.out = grown;
+    }
+    const bytes = this.out.write(line, at, 'utf8');
+    this.out[at + bytes] = 0x0a;
+    return bytes + 1;
   }
 
   private async drain(): Promise<void> {
@@ -164,26 +187,27 @@ export class CastRecorder {
       while (this.queue.length > 0 && this.handle) {
         const batch = this.queue;
         this.queue = [];
-        let out = '';
-        let outBytes = 0;
+        let used = 0;
         for (const ev of batch) {
           this.queuedBytes -= ev.data.length;
-          let text = this.line(ev);
-          let bytes = Buffer.byteLength(text);
+          let bytes = this.encode(this.line(ev), used);
           // Rotate before an event that would pass the limit, unless the file holds nothing but its header.
-          if (this.fileBytes + outBytes + bytes > this.maxBytes && this.fileBytes + outBytes > this.headerBytes) {
-            if (out) await this.handle.write(out);
-            out = '';
-            outBytes = 0;
+          if (this.fileBytes + used + bytes > this.maxBytes && this.fileBytes + used > this.headerBytes) {
+            if (used > 0) await this.handle.write(this.out, 0, used);
             await this.rotate();
-            text = this.line(ev);
-            bytes = Buffer.byteLength(text);
+            used = 0;
+            bytes = this.encode(this.line(ev), 0);
           }
-          out += text;
-          outBytes += bytes;
+          used += bytes;
+          // A batch is written in slices of about WRITE_BYTES: the buffer stays that size.
+          if (used >= WRITE_BYTES) {
+            await this.handle.write(this.out, 0, used);
+            this.fileBytes += used;
+            used = 0;
+          }
         }
-        if (out) await this.handle.write(out);
-        this.fileBytes += outBytes;
+        if (used > 0) await this.handle.write(this.out, 0, used);
+        this.fileBytes += used;
       }
     } catch (err) {
       this.failure = err;

@@ -232,6 +232,53 @@ describe('recording sessions (asciicast)', () => {
     }
   });
 
+  it('--record-max-size (and TELEPTY_RECORD_MAX_SIZE) rotate at a small limit: numbered files, each with its header, every byte across them', async () => {
+    const home = homes.newHome();
+    const file = path.join(home, 'small.cast');
+    const limit = 64 * 1024;
+    const { out } = await printerSession(home, 'small', ['--record', file, '--record-max-size', '64K']);
+    const stop = parseJson<{ files: string[] }>(await runCli(home, ['record', 'small', '--stop', '--json']));
+    // The printer's first ~200 KB: three files at least, named name.2.cast, name.3.cast, …
+    expect(stop.files.length).toBeGreaterThanOrEqual(3);
+    expect(stop.files).toEqual(stop.files.map((_, i) => (i === 0 ? file : path.join(home, `small.${i + 1}.cast`))));
+    let all = '';
+    for (const f of stop.files) {
+      const text = await fs.readFile(f, 'utf8');
+      const cast = parseCast(text);
+      expect(cast.header).toMatchObject({ format: 2, cols: 80, rows: 24, title: 'small' });
+      // At the limit, unless one event alone is larger.
+      if (cast.events.length > 1) expect(Buffer.byteLength(text)).toBeLessThanOrEqual(limit);
+      expect((await fs.stat(f)).mode & 0o777).toBe(0o600);
+      all += outputOf(cast.events);
+    }
+    expectSameText(all, await fs.readFile(out, 'utf8'));
+
+    // The environment's limit, for a recording started later; the option wins over it.
+    const envFile = path.join(home, 'env.cast');
+    const env = { TELEPTY_RECORD_MAX_SIZE: '4k' };
+    expect((await runCli(home, ['record', 'small', '--file', envFile], { env })).exitCode).toBe(0);
+    for (let i = 0; i < 6; i++) {
+      await inject(home, 'small', `prompt ${i} ${'p'.repeat(500)}`);
+      await readUntil(home, 'small', `got: prompt ${i}`);
+    }
+    const envStop = parseJson<{ files: string[] }>(await runCli(home, ['record', 'small', '--stop', '--json']));
+    expect(envStop.files.length).toBeGreaterThan(1);
+    expect(envStop.files[1]).toBe(path.join(home, 'env.2.cast'));
+
+    // Sizes are checked before anything starts: too small, not a size, or without --record.
+    for (const [args, e] of [
+      [['spawn', '--record', '--record-max-size', '100', '--', 'bash'], {}],
+      [['spawn', '--record', '--record-max-size', 'lots', '--', 'bash'], {}],
+      [['spawn', '--record-max-size', '50M', '--', 'bash'], {}],
+      [['spawn', '--record', '--', 'bash'], { TELEPTY_RECORD_MAX_SIZE: 'abc' }],
+      [['record', 'small', '--stop', '--record-max-size', '50M'], {}],
+    ] as const) {
+      const r = await runCli(home, [...args], { env: e });
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/record-max-size|TELEPTY_RECORD_MAX_SIZE/);
+    }
+  });
+
   it('TELEPTY_RECORD_DIR is where recordings go without a file, and what record --list reads', async () => {
     const home = homes.newHome();
     const dir = path.join(home, 'elsewhere');

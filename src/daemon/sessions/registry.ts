@@ -7,6 +7,7 @@ import { assertNewSessionId, assertSessionId, uniqueSessionId } from '../../prot
 import { closeMatches, didYouMean } from '../../util/suggest.js';
 import type { SessionObject } from '../../protocol/session.js';
 import { AgentStates } from './agent-states.js';
+import { saneTags } from '../../protocol/tags.js';
 
 export type { HostHandle, SessionEntry, ViewerHandle } from '../target.js';
 export { clientCount } from '../target.js';
@@ -179,6 +180,7 @@ export class SessionRegistry {
       lastInjectReplyTo: e.lastReplyTo,
       alias: null,
       recording: e.recording ?? null,
+      tags: e.tags ?? [],
       ...this.states.fields(e),
     };
   }
@@ -280,6 +282,7 @@ export class SessionRegistry {
       directViewers: 0,
       idleNotified: false,
       exitWaiters: [],
+      tags: saneTags(hello.session.tags),
     };
     this.applyHello(entry, hello);
     if (this.reserved.get(id) === hello.host_instance) this.reserved.delete(id);

@@ -1,4 +1,5 @@
 import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, recordSessionOp, registerSessionOp, renameSessionOp, spawnSessionOp } from '../../protocol/operations.js';
+import { tagSessionOp } from '../../protocol/ops/sessions.js';
 import { hookReportOp, readSinceOp, sendKeysOp, sessionStateOp, waitStateOp } from '../../protocol/ops/state.js';
 import { routeFor, type Route } from '../http/router.js';
 import type { Sessions } from './service.js';
@@ -16,6 +17,7 @@ export function sessionRoutes(sessions: Sessions): Route[] {
     routeFor(renameSessionOp, async ({ new_id }, ctx) => ({ body: await sessions.rename(ctx.params.id, new_id) })),
     routeFor(killSessionOp, async ({ wait }, ctx) => ({ body: await sessions.kill(ctx.params.id, { wait }) })),
     routeFor(readScreenOp, async (q, ctx) => ({ body: await sessions.screen(ctx.params.id, q) })),
+    routeFor(tagSessionOp, async (edit, ctx) => ({ body: await sessions.tags(ctx.params.id, edit) })),
     routeFor(recordSessionOp, async (action, ctx) => ({ body: await sessions.record(ctx.params.id, action) })),
     routeFor(sessionStateOp, async (_req, ctx) => ({ body: await sessions.state.state(ctx.params.id) })),
     routeFor(waitStateOp, async (req, ctx) => ({ body: await sessions.state.wait(ctx.params.id, req) })),

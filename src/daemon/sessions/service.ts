@@ -8,6 +8,7 @@ import { DEFAULT_COLS, DEFAULT_ROWS, SPAWN_LIMITS, type KillResponse, type Renam
 import { expectObject, optInt, optString } from '../../protocol/validate.js';
 import type { RecordAction, RecordResponse } from '../../protocol/recording.js';
 import { resolveRecordSpec } from '../../util/recording-file.js';
+import { applyTagEdit, type TagEdit, type TagsResponse } from '../../protocol/tags.js';
 import type { TeleptyConfig } from '../../util/config.js';
 import type { Logger } from '../../util/log.js';
 import { sleep, withTimeout } from '../../util/async.js';
@@ -243,6 +244,21 @@ export class Sessions {
       const oldest = this.spawnRequests.keys().next();
       if (!oldest.done) this.spawnRequests.delete(oldest.value);
     }
+  }
+
+  /** Change a session's tags (issue 21); answered once sessions.json has them (undone in memory when the disk refuses). */
+  async tags(id: unknown, edit: TagEdit): Promise<TagsResponse> {
+    await this.registry.whenHostsBack();
+    const e = this.registry.require(id);
+    const before = e.tags;
+    e.tags = applyTagEdit(before ?? [], edit);
+    try {
+      await this.store.flush();
+    } catch (err) {
+      e.tags = before;
+      throw err;
+    }
+    return { session_id: e.id, tags: e.tags };
   }
 
   /** Answered once sessions.json has the new id: a daemon killed right after must not switch the host back. */

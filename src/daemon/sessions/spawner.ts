@@ -143,6 +143,7 @@ export class Spawner {
       term: DEFAULT_TERM,
       ...(req.request_id ? { spawn_request_id: req.request_id } : {}),
       ...(record ? { record } : {}),
+      ...(req.tags ? { tags: req.tags } : {}),
     };
     const hooksDir = this.deps.hooksDir;
     const hookArgs = !hooksDir ? [] : await agentHookArgs({ args: req.args, env, dir: hooksDir, sessionId: id, telepty: [process.execPath, LAUNCHER_SCRIPT] }, programFor(req.command, req.args).name);

@@ -1,5 +1,6 @@
 import { isSessionId } from '../../protocol/ids.js';
 import type { SessionType } from '../../protocol/session.js';
+import { saneTags } from '../../protocol/tags.js';
 import { DebouncedJsonFile } from '../../util/json-file.js';
 import type { Logger } from '../../util/log.js';
 import type { SessionEntry } from './registry.js';
@@ -30,6 +31,8 @@ export interface PersistedSession {
   last_from: string | null;
   last_reply_to: string | null;
   last_thread_id: string | null;
+  /** Its groups (issue 21; absent in files written before them). */
+  tags?: string[];
 }
 
 export interface SessionsFile {
@@ -62,6 +65,7 @@ export function toPersisted(e: SessionEntry): PersistedSession {
     last_from: e.lastFrom,
     last_reply_to: e.lastReplyTo,
     last_thread_id: e.lastThreadId,
+    tags: e.tags ?? [],
   };
 }
 
@@ -99,6 +103,7 @@ export function fromPersisted(p: PersistedSession, now: number): SessionEntry {
     directViewers: 0,
     idleNotified: false,
     exitWaiters: [],
+    tags: saneTags(p.tags),
   };
 }
 

@@ -16,6 +16,7 @@ import {
   type SpawnRequestBody,
   type SpawnResponse,
 } from '../session.js';
+import { parseTagEdit, type TagEdit, type TagsResponse } from '../tags.js';
 import { isFlag, noInput, operation } from './contract.js';
 
 /** A session as the daemon lists it: the fields every client reads. */
@@ -127,4 +128,13 @@ export const readScreenOp = operation<'/api/sessions/:id/screen', undefined, Scr
   query: screenQueryString,
 });
 
-export const SESSION_OPERATIONS = [listSessionsOp, spawnSessionOp, registerSessionOp, getSessionOp, renameSessionOp, killSessionOp, readScreenOp] as const;
+/** `PATCH /api/sessions/:id/tags` `{add?, remove?, clear?}`: the session's tags (issue 21), kept with it; answered once on disk. */
+export const tagSessionOp = operation<'/api/sessions/:id/tags', { add?: string[]; remove?: string[]; clear?: boolean }, undefined, TagEdit, TagsResponse>({
+  name: 'sessions.tags',
+  method: 'PATCH',
+  path: '/api/sessions/:id/tags',
+  parse: ({ body }) => parseTagEdit(body),
+  isAnswer: shape<TagsResponse>({ session_id: isString, tags: arrayOf(isString) }),
+});
+
+export const SESSION_OPERATIONS = [listSessionsOp, spawnSessionOp, registerSessionOp, getSessionOp, renameSessionOp, killSessionOp, readScreenOp, tagSessionOp] as const;

@@ -81,6 +81,27 @@ describe('asciicast recording', () => {
     expect(all).toBe(parts.join(''));
   });
 
+  it('a batch of several MB (more than one write buffer) with multi-byte characters and escapes is written exactly, and rotates mid-batch', async () => {
+    const file = path.join(await tmp(), 'wide.cast');
+    const r = await CastRecorder.open({ file, format: 3, cols: 80, rows: 24, recordInput: false, maxBytes: 2 * 1024 * 1024, maxPendingBytes: 64 * 1024 * 1024 });
+    const parts: string[] = [];
+    // One turn of the loop: the whole 6 MB is one batch for the writer.
+    for (let i = 0; i < 3000; i++) {
+      parts.push(`${i} é→😀 "q" \\ \x1b[1m${'z'.repeat(2000)}\r\n`);
+      r.output(parts[i]!);
+    }
+    await r.close();
+    expect(r.files.length).toBeGreaterThanOrEqual(3);
+    let all = '';
+    for (const f of r.files) {
+      const text = await fs.readFile(f, 'utf8');
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(2 * 1024 * 1024);
+      expect(text.endsWith('\n')).toBe(true);
+      all += parseCast(text).events.map((e) => e.data).join('');
+    }
+    expect(all).toBe(parts.join(''));
+  });
+
   it('drops output past the queue bound instead of holding the session, and marks the gap', async () => {
     const file = path.join(await tmp(), 'flood.cast');
     const r = await CastRecorder.open({ file, format: 2, cols: 80, rows: 24, recordInput: false, maxPendingBytes: 64 * 1024 });
