@@ -3,7 +3,7 @@ import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/env.js';
 import { fixtureSession } from '../helpers/fixtures.js';
-import { joinDaemon, natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+import { natsServerPath, startTwoMachines, type TestHub } from '../helpers/nats.js';
 
 /**
  * Two daemons on one machine, each its own TELEPTY_HOME and machine id, joined through a real nats-server: what a
@@ -18,17 +18,10 @@ describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
   let submissions: () => Promise<{ text: string }[]>;
 
   beforeAll(async () => {
-    hub = await startHub(['desk', 'laptop']);
-    desk = homes.newHome();
-    laptop = homes.newHome();
-    env.desk = await joinDaemon(hub, desk, 'desk');
-    env.laptop = await joinDaemon(hub, laptop, 'laptop');
+    const m = await startTwoMachines(() => homes.newHome());
+    ({ hub, desk, laptop } = m);
+    Object.assign(env, m.env);
     ({ submissions } = await fixtureSession(laptop, 'dev-001', 'line-reader.mjs'));
-    // Both joined: each sees the other in the fleet.
-    await waitFor('desk sees laptop', async () => {
-      const st = parseJson<{ state: string; machines: { machine: string; reachable: boolean }[] }>(await runCli(desk, ['fleet', 'status', '--json'], { env: env.desk }));
-      return st.state === 'connected' && st.machines.some((m) => m.machine === 'laptop' && m.reachable);
-    }, 20_000);
   }, 60_000);
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/env.js';
 import { fixtureSession } from '../helpers/fixtures.js';
-import { joinDaemon, natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+import { natsServerPath, startTwoMachines, type TestHub } from '../helpers/nats.js';
 
 /**
  * What names more than one machine at once, or a machine that is not in the id: comma lists mixing machines, spawn
@@ -21,18 +21,12 @@ describe.skipIf(natsServerPath() === null)('several machines in one request', ()
   let onLaptop: { submissions: () => Promise<{ text: string }[]> };
 
   beforeAll(async () => {
-    hub = await startHub(['desk', 'laptop']);
-    desk = homes.newHome();
-    laptop = homes.newHome();
-    env.desk = await joinDaemon(hub, desk, 'desk');
     // laptop lets other machines spawn there; its daemon's home (default cwd of a spawn) is its own folder.
-    env.laptop = await joinDaemon(hub, laptop, 'laptop', { TELEPTY_FLEET_ALLOW: 'all', HOME: laptop });
+    const m = await startTwoMachines(() => homes.newHome(), { laptop: (home) => ({ TELEPTY_FLEET_ALLOW: 'all', HOME: home }) });
+    ({ hub, desk, laptop } = m);
+    Object.assign(env, m.env);
     onDesk = await fixtureSession(desk, 'asker', 'line-reader.mjs');
     onLaptop = await fixtureSession(laptop, 'dev', 'line-reader.mjs');
-    await waitFor('desk sees laptop', async () => {
-      const st = parseJson<{ state: string; machines: { machine: string; reachable: boolean }[] }>(await runCli(desk, ['fleet', 'status', '--json'], { env: env.desk }));
-      return st.state === 'connected' && st.machines.some((m) => m.machine === 'laptop' && m.reachable);
-    }, 20_000);
   }, 60_000);
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { FLEET_EVENTS_STREAM } from '../../src/protocol/fleet.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/env.js';
-import { joinDaemon, natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+import { joinDaemon, natsServerPath, startHub, startTwoMachines, type TestHub } from '../helpers/nats.js';
 
 interface Ev {
   kind: string;
@@ -33,15 +33,9 @@ describe.skipIf(natsServerPath() === null)('tail --all-machines', () => {
   const env: Record<string, Record<string, string>> = {};
 
   beforeAll(async () => {
-    hub = await startHub(['desk', 'laptop']);
-    desk = homes.newHome();
-    laptop = homes.newHome();
-    env.desk = await joinDaemon(hub, desk, 'desk');
-    env.laptop = await joinDaemon(hub, laptop, 'laptop');
-    await waitFor('both joined', async () => {
-      const st = parseJson<{ state: string; machines: { machine: string; reachable: boolean }[] }>(await runCli(desk, ['fleet', 'status', '--json'], { env: env.desk }));
-      return st.state === 'connected' && st.machines.filter((m) => m.reachable).length === 2;
-    }, 20_000);
+    const m = await startTwoMachines(() => homes.newHome());
+    ({ hub, desk, laptop } = m);
+    Object.assign(env, m.env);
   }, 60_000);
 
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
 import { FIXTURES, fixtureSession } from '../helpers/fixtures.js';
-import { joinDaemon, natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+import { natsServerPath, startTwoMachines, type TestHub } from '../helpers/nats.js';
 
 /**
  * `telepty mcp` as an agent's host runs it: a child process on stdio, driven by the MCP SDK's own client, against
@@ -252,11 +252,9 @@ describe.skipIf(natsServerPath() === null)('telepty mcp: a session of another ma
   const env: Record<string, Record<string, string>> = {};
 
   beforeAll(async () => {
-    hub = await startHub(['desk', 'laptop']);
-    desk = homes.newHome();
-    laptop = homes.newHome();
-    env.desk = await joinDaemon(hub, desk, 'desk');
-    env.laptop = await joinDaemon(hub, laptop, 'laptop');
+    const m = await startTwoMachines(() => homes.newHome());
+    ({ hub, desk, laptop } = m);
+    Object.assign(env, m.env);
   }, 60_000);
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
 import { fixtureSession, type Submission } from '../helpers/fixtures.js';
-import { joinDaemon, natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+import { natsServerPath, startTwoMachines, type TestHub } from '../helpers/nats.js';
 
 /**
  * The dashboard of a daemon in a fleet (issue 23 with 18): the other machine's sessions are listed with their
@@ -22,11 +22,9 @@ describe.skipIf(!HAS_CHROMIUM || natsServerPath() === null)('web dashboard in a 
   let submissions: () => Promise<Submission[]>;
 
   beforeAll(async () => {
-    hub = await startHub(['desk', 'laptop']);
-    desk = homes.newHome();
-    laptop = homes.newHome();
-    env.desk = await joinDaemon(hub, desk, 'desk');
-    env.laptop = await joinDaemon(hub, laptop, 'laptop');
+    const m = await startTwoMachines(() => homes.newHome());
+    ({ hub, desk, laptop } = m);
+    Object.assign(env, m.env);
     ({ submissions } = await fixtureSession(laptop, 'dev-001', 'claude-like.mjs'));
     browser = await launchChromium();
   }, 60_000);

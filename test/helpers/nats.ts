@@ -120,3 +120,33 @@ export async function joinDaemon(hub: TestHub, home: string, machine: string, da
   if (r.exitCode !== 0) throw new Error(`daemon start as ${machine} failed (exit ${r.exitCode}): ${r.stderr}`);
   return env;
 }
+
+/** Two machines of one hub, desk and laptop, each a daemon in its own home: what most fleet tests start from. */
+export interface TwoMachines {
+  hub: TestHub;
+  desk: string;
+  laptop: string;
+  /** The env that makes the CLI speak as each machine (its machine id and credentials). */
+  env: { desk: Record<string, string>; laptop: Record<string, string> };
+}
+
+/**
+ * A hub with desk and laptop joined (each daemon given its own extra env), once desk sees laptop reachable in
+ * `fleet status`: a test's first remote request then has a directory and a route to use.
+ */
+export async function startTwoMachines(newHome: () => string, daemonEnv: { desk?: Record<string, string>; laptop?: (home: string) => Record<string, string> } = {}): Promise<TwoMachines> {
+  const { parseJson, runCli } = await import('./cli.js');
+  const { waitFor } = await import('./env.js');
+  const hub = await startHub(['desk', 'laptop']);
+  const desk = newHome();
+  const laptop = newHome();
+  const env = {
+    desk: await joinDaemon(hub, desk, 'desk', daemonEnv.desk),
+    laptop: await joinDaemon(hub, laptop, 'laptop', daemonEnv.laptop?.(laptop)),
+  };
+  await waitFor('desk sees laptop', async () => {
+    const st = parseJson<{ state: string; machines: { machine: string; reachable: boolean }[] }>(await runCli(desk, ['fleet', 'status', '--json'], { env: env.desk }));
+    return st.state === 'connected' && st.machines.some((m) => m.machine === 'laptop' && m.reachable);
+  }, 20_000);
+  return { hub, desk, laptop, env };
+}
