@@ -51,7 +51,7 @@ export interface WrappedSession {
 /** Starts the host half (host/wrapped.ts startWrappedHost), passed in by commands/wrap.ts. */
 export type StartWrappedHost = (
   spec: HostSpec,
-  opts: { config: TeleptyConfig; env: NodeJS.ProcessEnv; terminal: { fd?: number; write(data: Buffer): unknown }; onKilled(reason: string): void },
+  opts: { config: TeleptyConfig; env: NodeJS.ProcessEnv; terminal: { fd?: number; write(data: Buffer): unknown }; onKilled(reason: string): void; daemonUrl?: string },
 ) => Promise<WrappedSession>;
 
 /**
@@ -69,9 +69,12 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
   // Best effort: a daemon that cannot start must not stop the user's program (the host keeps trying).
   let id = opts.id ?? deriveSessionId(cwd, opts.command);
   let daemonNote = '';
+  let daemonUrl: string | undefined;
   try {
     const client = await connect({ env });
     const live = await listSessions(client);
+    const { endpoint } = await client.handle();
+    daemonUrl = `http://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
     const taken = new Set(live.map((s) => s.id));
     const holder = live.find((s) => s.id === id);
     if (opts.id !== undefined && holder && holder.status !== 'exited') {
@@ -111,7 +114,7 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
   if (spec.record && (await fs.lstat(spec.record.file).then(() => true, () => false))) {
     throw new TeleptyError('CONFLICT', `${spec.record.file} exists already: a recording never overwrites a file`);
   }
-  const host = await startHost(spec, { config, env, terminal: stdout, onKilled: (reason) => (killedBy = reason) });
+  const host = await startHost(spec, { config, env, terminal: stdout, onKilled: (reason) => (killedBy = reason), ...(daemonUrl ? { daemonUrl } : {}) });
 
   const raw = tty ? enterRawMode(stdin, stdout, () => host.modes()) : null;
   if (tty) stdin.setEncoding('utf8');

@@ -20,6 +20,8 @@ export interface CoreDeps {
   now: () => number;
   /** The fleet, once joined (null: local only): the auto-router leaves other machines' targets to it. */
   fleet?: () => RouterFleet | null;
+  /** Where a program of this machine reaches this daemon over HTTP (its agent hooks report there); absent: unknown. */
+  ownUrl?: () => string | undefined;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface DaemonCore {
 export function createCore(deps: CoreDeps): DaemonCore {
   const { config, env, settings, log, timings, now } = deps;
   const bus = new Bus({ machineId: config.machineId, now, log, limits: settings.busLimits });
-  const sessions = new Sessions({ config, env, directViewers: settings.directViewers, legacyInjectTimings: settings.legacyInjectTimings, log, events: bus, timings, now });
+  const sessions = new Sessions({ config, env, directViewers: settings.directViewers, legacyInjectTimings: settings.legacyInjectTimings, log, events: bus, timings, now, ...(deps.ownUrl ? { ownUrl: deps.ownUrl } : {}) });
   const { injector } = sessions;
   const handoffs = new Handoffs({ file: config.paths.handoffsFile, events: bus, now, log, debounceMs: timings.persistDebounceMs });
   const threads = new Threads({ file: config.paths.threadsFile, events: bus, now, log, debounceMs: timings.persistDebounceMs });

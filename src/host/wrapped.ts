@@ -20,6 +20,8 @@ export interface WrappedHostOptions {
   terminal: { fd?: number; write(data: Buffer): unknown };
   /** The daemon ended the session (kill): why, for the user. */
   onKilled(reason: string): void;
+  /** Where the daemon was reached (`http://127.0.0.1:3848`): Claude Code's hooks post there. Absent: `telepty hook`. */
+  daemonUrl?: string;
 }
 
 /** A session running in this process, bound to the user's terminal. */
@@ -52,7 +54,7 @@ export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions)
   const local = typeof terminal.fd === 'number' ? new LocalOutput(terminal.fd, () => host.serializeScreen(), log) : null;
   // Claude Code's hooks report the agent's state (issue 19); TELEPTY_HOOKS=0 in the environment turns them off.
   const hookArgs = process.argv[1]
-    ? await agentHookArgs({ args: spec.args, env: spec.env, dir: path.join(config.paths.dataDir, 'hooks'), sessionId: spec.session_id, instance: spec.host_instance, telepty: [process.execPath, process.argv[1]] }, programFor(spec.command, spec.args).name)
+    ? await agentHookArgs({ args: spec.args, env: spec.env, dir: path.join(config.paths.dataDir, 'hooks'), sessionId: spec.session_id, instance: spec.host_instance, telepty: [process.execPath, process.argv[1]], daemonUrl: opts.daemonUrl }, programFor(spec.command, spec.args).name)
     : [];
   const host = createSessionHost(hookArgs.length > 0 ? { ...spec, hook_args: hookArgs } : spec, {
     config,

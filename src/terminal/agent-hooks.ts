@@ -17,9 +17,17 @@ interface HookCommand {
   timeout: number;
 }
 
+/** Claude Code's `type: "http"` hook: it POSTs the hook's JSON to the URL itself, no process started. */
+interface HookHttp {
+  type: 'http';
+  url: string;
+  /** Seconds, as for a command hook. */
+  timeout: number;
+}
+
 interface HookGroup {
   matcher?: string;
-  hooks: HookCommand[];
+  hooks: (HookCommand | HookHttp)[];
 }
 
 export interface HookSettings {
@@ -59,6 +67,20 @@ function group(command: string, program: ProgramName, event: string): HookGroup[
 export function claudeHookSettings(command: string): HookSettings {
   const hooks: Record<string, HookGroup[]> = {};
   for (const e of CLAUDE_EVENTS) hooks[e] = group(command, 'claude', e);
+  return { hooks };
+}
+
+/**
+ * Claude Code's settings with `type: "http"` hooks (Claude Code 2.1 and later): each event's JSON is posted straight to
+ * the daemon (`POST /api/sessions/:id/hooks?program=claude&event=E&instance=I`; a loopback caller needs no token), so
+ * a report costs a local request instead of starting Node for `telepty hook` (~60 ms of CPU, issue 19's < 50 ms).
+ */
+export function claudeHttpHookSettings(daemonUrl: string, sessionId: string, instance: string | undefined): HookSettings {
+  const hooks: Record<string, HookGroup[]> = {};
+  for (const e of CLAUDE_EVENTS) {
+    const q = new URLSearchParams({ program: 'claude', event: e, ...(instance ? { instance } : {}) });
+    hooks[e] = [{ hooks: [{ type: 'http', url: `${daemonUrl}/api/sessions/${encodeURIComponent(sessionId)}/hooks?${q.toString()}`, timeout: HOOK_TIMEOUT_S }] }];
+  }
   return { hooks };
 }
 
@@ -145,6 +167,11 @@ export interface HookedLaunch {
    * rename. A spawned session's processes carry it as TELEPTY_SESSION_INSTANCE anyway.
    */
   instance?: string;
+  /**
+   * Where this machine's programs reach the daemon over HTTP (`http://127.0.0.1:3848`): Claude Code's hooks then post
+   * there themselves (claudeHttpHookSettings). Absent: they run `telepty hook`.
+   */
+  daemonUrl?: string | undefined;
 }
 
 /**
@@ -160,7 +187,7 @@ export async function agentHookArgs(launch: HookedLaunch, program: ProgramName):
   const [{ promises: fs }, path] = await Promise.all([import('node:fs'), import('node:path')]);
   await fs.mkdir(launch.dir, { recursive: true, mode: 0o700 });
   const file = path.join(launch.dir, `${launch.sessionId}.claude-settings.json`);
-  const command = hook.map(quoteArg).join(' ');
-  await fs.writeFile(file, `${JSON.stringify(claudeHookSettings(command), null, 2)}\n`, { mode: 0o600 });
+  const settings = launch.daemonUrl ? claudeHttpHookSettings(launch.daemonUrl, launch.sessionId, launch.instance) : claudeHookSettings(hook.map(quoteArg).join(' '));
+  await fs.writeFile(file, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
   return ['--settings', file];
 }

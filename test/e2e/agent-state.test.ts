@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WaitAnswer, StateAnswer } from '../../src/protocol/ops/state.js';
@@ -9,6 +10,14 @@ import { TerminalDriver } from '../helpers/terminal.js';
 import { listSessions, spawnJson } from '../helpers/sessions.js';
 
 const homes = useHomes();
+
+/** The hook telepty gave a Claude Code session for `event`: Claude Code posts it to the daemon itself (no process). */
+async function hookOf(home: string, id: string, event: string): Promise<{ type: string; url?: string }> {
+  const file = JSON.parse(readFileSync(path.join(home, 'hooks', `${id}.claude-settings.json`), 'utf8')) as { hooks: Record<string, { hooks: { type: string; url?: string }[] }[]> };
+  const hook = file.hooks[event]?.[0]?.hooks[0];
+  if (hook === undefined) throw new Error(`no ${event} hook for ${id}`);
+  return hook;
+}
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'claude-state-like.mjs');
 
 async function state(home: string, id: string): Promise<StateAnswer> {
@@ -100,6 +109,8 @@ describe('agent state (issue 19)', () => {
       const s = await state(home, 'hooked');
       return s.state === 'idle' && s.source === 'hook' ? s : null;
     });
+    // The reports came over HTTP straight from the program to this daemon (no `telepty hook` process per event).
+    expect(await hookOf(home, 'hooked', 'Stop')).toMatchObject({ type: 'http', url: expect.stringMatching(new RegExp(`^http://127\\.0\\.0\\.1:${await daemonPort(home)}/api/sessions/hooked/hooks\\?program=claude&event=Stop&instance=`)) });
     const explained = (await runCli(home, ['state', 'hooked', '--explain'])).stdout;
     expect(explained).toContain('hook Stop');
     expect(explained).toContain('hooks: reporting');
@@ -136,6 +147,7 @@ describe('agent state (issue 19)', () => {
         const s = await state(home, 'wrapped');
         return s.state === 'idle' && s.source === 'hook' ? s : null;
       });
+      expect(await hookOf(home, 'wrapped', 'UserPromptSubmit')).toMatchObject({ type: 'http', url: expect.stringContaining(`:${await daemonPort(home)}/api/sessions/wrapped/hooks?`) });
     } finally {
       d.dispose();
     }

@@ -1,6 +1,6 @@
 import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, recordSessionOp, registerSessionOp, renameSessionOp, spawnSessionOp } from '../../protocol/operations.js';
 import { tagSessionOp } from '../../protocol/ops/sessions.js';
-import { hookReportOp, readSinceOp, sendKeysOp, sessionStateOp, waitStateOp } from '../../protocol/ops/state.js';
+import { hookReportOp, httpHookOp, readSinceOp, sendKeysOp, sessionStateOp, waitStateOp } from '../../protocol/ops/state.js';
 import { routeFor, type Route } from '../http/router.js';
 import type { Sessions } from './service.js';
 
@@ -23,6 +23,7 @@ export function sessionRoutes(sessions: Sessions): Route[] {
     routeFor(waitStateOp, async (req, ctx) => ({ body: await sessions.state.wait(ctx.params.id, req) })),
     routeFor(sendKeysOp, async ({ keys }, ctx) => ({ body: await sessions.state.keys(ctx.params.id, keys) })),
     routeFor(hookReportOp, async (req, ctx) => ({ body: await sessions.state.hook(ctx.params.id, req) })),
+    routeFor(httpHookOp, async (req, ctx) => ({ body: await sessions.state.hook(ctx.params.id, req) })),
     routeFor(readSinceOp, async ({ since }, ctx) => ({ body: await sessions.state.since(ctx.params.id, since) })),
   ];
 }

@@ -50,6 +50,8 @@ export interface SessionsDeps {
   events: EventSink;
   timings: SessionTimings;
   now: () => number;
+  /** Where a program of this machine reaches this daemon over HTTP (Claude Code's http hooks); absent: unknown. */
+  ownUrl?: () => string | undefined;
 }
 
 /** Spawn request ids remembered (a repeat comes within seconds of the first; spawns are rare). */
@@ -108,6 +110,7 @@ export class Sessions {
       spawnTimeoutMs: timings.spawnTimeoutMs,
       channels,
       recordDir: config.paths.recordDir,
+      ...(deps.ownUrl ? { daemonUrl: deps.ownUrl } : {}),
     });
   }
 

@@ -57,6 +57,8 @@ export interface SpawnerDeps {
   recordDir?: string;
   /** Where the settings files of telepty's agent hooks are written (issue 19); none are added without it. */
   hooksDir?: string;
+  /** Where the session's agent hooks reach this daemon over HTTP (Claude Code's http hooks); absent: command hooks. */
+  daemonUrl?: () => string | undefined;
 }
 
 /**
@@ -146,7 +148,7 @@ export class Spawner {
       ...(req.tags ? { tags: req.tags } : {}),
     };
     const hooksDir = this.deps.hooksDir;
-    const hookArgs = !hooksDir ? [] : await agentHookArgs({ args: req.args, env, dir: hooksDir, sessionId: id, telepty: [process.execPath, LAUNCHER_SCRIPT] }, programFor(req.command, req.args).name);
+    const hookArgs = !hooksDir ? [] : await agentHookArgs({ args: req.args, env, dir: hooksDir, sessionId: id, instance, telepty: [process.execPath, LAUNCHER_SCRIPT], daemonUrl: this.deps.daemonUrl?.() }, programFor(req.command, req.args).name);
     if (hookArgs.length > 0) spec.hook_args = hookArgs;
     await ensureDir(this.deps.hostLogDir);
     const logFile = path.join(this.deps.hostLogDir, `${id}.log`);

@@ -128,6 +128,26 @@ export const hookReportOp = operation<'/api/sessions/:id/hook', HookRequest, und
   isAnswer: isStateAnswer,
 });
 
+/** Where a `type: "http"` hook's report goes: the query names the program, the event and the host instance. */
+export interface HttpHookQuery {
+  program: string;
+  event: string;
+  instance?: string;
+}
+
+/**
+ * `POST /api/sessions/:id/hooks?program=P&event=E[&instance=I]` with the hook's own JSON as the body: what Claude
+ * Code's `type: "http"` hooks send (agent-hooks.ts claudeHttpHookSettings). The same report as `sessions.hook`.
+ */
+export const httpHookOp = operation<'/api/sessions/:id/hooks', unknown, HttpHookQuery, HookRequest, StateAnswer>({
+  name: 'sessions.hook-http',
+  method: 'POST',
+  path: '/api/sessions/:id/hooks',
+  parse: ({ body, query }) => parseHookRequest({ program: query.get('program') ?? undefined, event: query.get('event') ?? undefined, instance: query.get('instance') ?? undefined, input: body ?? {} }),
+  query: (q) => new URLSearchParams({ program: q.program, event: q.event, ...(q.instance !== undefined ? { instance: q.instance } : {}) }),
+  isAnswer: isStateAnswer,
+});
+
 /**
  * `read --since`: what a session showed after one of its prompts was submitted, at most this many lines (the last
  * ones) and characters: an answer is read by a person or an agent, not archived.
@@ -185,4 +205,4 @@ export const readSinceOp = operation<'/api/sessions/:id/answer', undefined, { si
   isAnswer: shape<SinceAnswer>({ session_id: isString, ...isSinceScreenShape }),
 });
 
-export const STATE_OPERATIONS = [sessionStateOp, waitStateOp, sendKeysOp, hookReportOp, readSinceOp] as const;
+export const STATE_OPERATIONS = [sessionStateOp, waitStateOp, sendKeysOp, hookReportOp, httpHookOp, readSinceOp] as const;

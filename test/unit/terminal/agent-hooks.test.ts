@@ -3,7 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withHookArgs } from '../../../src/host/pty.js';
-import { agentHookArgs, claudeHookSettings, codexNotifyArgs, geminiHookSettings, hookReportOf, type HookSettings, type HookedLaunch } from '../../../src/terminal/agent-hooks.js';
+import { agentHookArgs, claudeHookSettings, claudeHttpHookSettings, codexNotifyArgs, geminiHookSettings, hookReportOf, type HookSettings, type HookedLaunch } from '../../../src/terminal/agent-hooks.js';
+
+/** A hook's command line (undefined for an http hook). */
+function commandOf(h: HookSettings['hooks'][string][number]['hooks'][number] | undefined): string | undefined {
+  return h !== undefined && h.type === 'command' ? h.command : undefined;
+}
 
 describe('the hooks telepty adds to AI CLIs', () => {
   it('gives Claude Code one command hook per event, naming program and event, bounded in time', () => {
@@ -12,9 +17,15 @@ describe('the hooks telepty adds to AI CLIs', () => {
     expect(s.hooks.Stop).toEqual([{ hooks: [{ type: 'command', command: "'/usr/bin/telepty' hook claude Stop", timeout: 5 }] }]);
   });
 
+  it("gives Claude Code http hooks posting to the daemon, with the session's host instance, when the daemon's address is known", () => {
+    const s = claudeHttpHookSettings('http://127.0.0.1:3848', 'dev 1', 'abc123');
+    expect(Object.keys(s.hooks)).toEqual(['SessionStart', 'UserPromptSubmit', 'PreToolUse', 'PostToolUse', 'Stop', 'StopFailure', 'Notification', 'SessionEnd']);
+    expect(s.hooks.Stop).toEqual([{ hooks: [{ type: 'http', url: 'http://127.0.0.1:3848/api/sessions/dev%201/hooks?program=claude&event=Stop&instance=abc123', timeout: 5 }] }]);
+  });
+
   it('gives Gemini CLI its own event names and Codex a notify program', () => {
     const g = geminiHookSettings('telepty hook');
-    expect(g.hooks.BeforeAgent?.[0]?.hooks[0]?.command).toBe('telepty hook gemini BeforeAgent');
+    expect(commandOf(g.hooks.BeforeAgent?.[0]?.hooks[0])).toBe('telepty hook gemini BeforeAgent');
     // Gemini CLI's hook timeout is in milliseconds (Claude Code's in seconds).
     expect(g.hooks.BeforeAgent?.[0]?.hooks[0]?.timeout).toBe(5_000);
     expect(codexNotifyArgs(['telepty', 'hook'])).toEqual(['-c', 'notify=["telepty","hook","codex","notify"]']);
@@ -50,8 +61,12 @@ describe('hook arguments for the programs telepty starts', () => {
     const args = await agentHookArgs(l, 'claude');
     expect(args).toEqual(['--settings', path.join(l.dir, 'dev-1.claude-settings.json')]);
     const settings = JSON.parse(fs.readFileSync(args[1] as string, 'utf8')) as HookSettings;
-    expect(settings.hooks.Stop?.[0]?.hooks[0]?.command).toBe('/usr/bin/node /opt/telepty/bin/telepty.js hook claude Stop');
+    expect(commandOf(settings.hooks.Stop?.[0]?.hooks[0])).toBe('/usr/bin/node /opt/telepty/bin/telepty.js hook claude Stop');
     expect(Object.keys(settings.hooks)).toEqual(expect.arrayContaining(['UserPromptSubmit', 'Stop', 'StopFailure', 'Notification', 'SessionStart', 'SessionEnd']));
+    // With the daemon's address the same file holds http hooks instead: no process per report.
+    const viaHttp = launch({ daemonUrl: 'http://127.0.0.1:40001', instance: 'i9' });
+    const file = (await agentHookArgs(viaHttp, 'claude'))[1] as string;
+    expect((JSON.parse(fs.readFileSync(file, 'utf8')) as HookSettings).hooks.Stop?.[0]?.hooks[0]).toMatchObject({ type: 'http', url: expect.stringContaining('http://127.0.0.1:40001/api/sessions/dev-1/hooks?') });
   });
 
   it("gives Codex its notify program through -c (with the session's host instance), unless the user has one", async () => {
