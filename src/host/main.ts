@@ -60,7 +60,6 @@ function quietCleanup(log: Logger): QuietCleanup[] {
 async function main(env: NodeJS.ProcessEnv): Promise<number> {
   const spec = parseHostSpecText(await readStdin());
   const log = createLogger({ write: hostLogWrite, level: logLevelFromEnv(env), scope: `host ${spec.session_id}` });
-  const config = await loadConfig(env);
   // A detached host outlives the terminal and the daemon that started it.
   process.on('SIGHUP', () => log.info('ignoring SIGHUP'));
   // The child starts before the rest of the host is loaded (the terminal model, ws and the builtins it needs take
@@ -69,6 +68,8 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
   const pty = new PtyProcess(ptyOptionsOf(spec));
   let host: SessionHost;
   try {
+    // The configuration (where the daemon is) only after the child started: its file checks are not on `spawn`'s path.
+    const config = await loadConfig(env);
     const { createSessionHost } = await import('./create.js');
     host = createSessionHost(spec, { config, env, log, pty, sinks: quietCleanup(log) });
   } catch (err) {
