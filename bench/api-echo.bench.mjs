@@ -185,6 +185,7 @@ try {
   const [, first] = named[0];
   row(`cold: the first ${COLD} keys to a fresh spawned session (JIT not yet warm)`, first.cold, tmux?.cold, '≤ 2x tmux control mode');
   if (tmux) row(`cold: the first ${COLD} keys via a fresh tmux control client`, tmux.cold, null);
+  row(`cold: the first ${COLD} keys through one bare ws hop to a fresh node-pty host (the floor)`, named[2][1].cold, tmux?.cold);
 } finally {
   for (const p of probes) p.close();
   for (const c of started) c.kill('SIGKILL');
