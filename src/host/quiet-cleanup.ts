@@ -65,8 +65,15 @@ export class QuietCleanup implements OutputSink {
   }
 }
 
-/** V8's full collection, when the process was started with --expose-gc (the spawner's host flags); else null. */
-export function exposedGc(): (() => void) | null {
-  const gc: unknown = Reflect.get(globalThis, 'gc');
-  return typeof gc === 'function' ? () => void Reflect.apply(gc, globalThis, []) : null;
+/**
+ * V8's full collection. Not through `node --expose-gc`: that flag costs every host ~3 ms of CPU at its start, which
+ * is on `spawn`'s path (bench/host-memory.md). Node's documented way instead: the flag set at run time, and the
+ * `gc` of a new context (a fresh one each time: collections are rare, and none is kept alive between them).
+ */
+export async function fullCollection(): Promise<void> {
+  const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([import('node:v8'), import('node:vm')]);
+  setFlagsFromString('--expose-gc');
+  const gc: unknown = runInNewContext('gc');
+  if (typeof gc !== 'function') throw new Error('V8 did not expose gc');
+  Reflect.apply(gc, undefined, []);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QuietCleanup } from '../../../src/host/quiet-cleanup.js';
+import { QuietCleanup, fullCollection } from '../../../src/host/quiet-cleanup.js';
 import { sleep, waitFor } from '../../helpers/env.js';
 
 const QUIET = 80;
@@ -44,5 +44,15 @@ describe('QuietCleanup (a collection once the session is quiet after a burst)', 
     c.end();
     await sleep(QUIET * 3);
     expect(collected).toBe(0);
+  });
+});
+
+describe('fullCollection (V8 gc without node --expose-gc)', () => {
+  it('collects: an object nothing refers to is gone after it', async () => {
+    // The WeakRef is made in an earlier task: V8 keeps a WeakRef's target alive until the end of the task that made it.
+    const ref = await new Promise<WeakRef<object>>((resolve) => setTimeout(() => resolve(new WeakRef({ big: new Array(1000).fill(1) })), 0));
+    await sleep(10);
+    await fullCollection();
+    expect(ref.deref()).toBeUndefined();
   });
 });
