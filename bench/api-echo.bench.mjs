@@ -144,6 +144,9 @@ try {
     h.cli(['daemon', 'start']);
     h.cli(['spawn', '--id', 'echo', '--', 'cat']);
   }
+  // A session of its own warms this process's client code (ws, JSON, the prober) first: the cold row is about a
+  // fresh session's host, and tmux's cold keys go through a C client; this bench's own JIT is no part of either.
+  direct.cli(['spawn', '--id', 'warm-client', '--', 'cat']);
   const portOf = (h) => JSON.parse(readFileSync(path.join(h.home, 'daemon.json'), 'utf8')).port;
   const floor = await floorProcesses(started);
   const raw = (url) => wsProbe(url, (ch) => ch, (text) => text);
@@ -155,6 +158,11 @@ try {
     ...(has('tmux') ? [['keystroke → echo via tmux control mode', tmuxProbe(), '']] : []),
   ];
   probes.push(...named.map(([, p]) => p));
+  const warmClient = await viewerProbe(portOf(direct), 'warm-client');
+  probes.push(warmClient);
+  await warmClient.measure(WARMUP, null);
+  probes.pop();
+  warmClient.close();
   await new Promise((r) => setTimeout(r, 500));
   for (const p of probes) {
     await p.measure(COLD, p.cold);
@@ -177,6 +185,7 @@ try {
   const [, first] = named[0];
   row(`cold: the first ${COLD} keys to a fresh spawned session (JIT not yet warm)`, first.cold, tmux?.cold, '≤ 2x tmux control mode');
   if (tmux) row(`cold: the first ${COLD} keys via a fresh tmux control client`, tmux.cold, null);
+  row(`cold: the first ${COLD} keys through one bare ws hop to a fresh node-pty host (the floor)`, named[2][1].cold, tmux?.cold);
 } finally {
   for (const p of probes) p.close();
   for (const c of started) c.kill('SIGKILL');

@@ -8,6 +8,7 @@ import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
 import { createLogger, fdWriter, logLevelFromEnv, safeLineWriter, type Logger } from '../util/log.js';
 import { PtyProcess, ptyOptionsOf } from './pty.js';
+import { QuietCleanup, fullCollection } from './quiet-cleanup.js';
 import type { SessionHost } from './session-host.js';
 
 async function readStdin(): Promise<string> {
@@ -42,11 +43,21 @@ const hostLogWrite = safeLineWriter({ primary: fdWriter(2), fallback: fdWriter(1
 /** A host that fails to load after starting its child gives the child's session this long after SIGHUP. */
 const FAILED_LOAD_KILL_GRACE_MS = 1_000;
 
+/** A collection once the session is quiet after a burst (quiet-cleanup.ts). */
+function quietCleanup(log: Logger): QuietCleanup {
+  return new QuietCleanup(() => {
+    const before = process.memoryUsage.rss();
+    fullCollection().then(
+      () => log.debug(`quiet: collected, RSS ${(before / 2 ** 20).toFixed(1)} -> ${(process.memoryUsage.rss() / 2 ** 20).toFixed(1)} MB`),
+      (err: unknown) => log.warn(`quiet: no collection: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  });
+}
+
 /** The host's whole run, given its environment (the process's, read once at the bottom of this file). */
 async function main(env: NodeJS.ProcessEnv): Promise<number> {
   const spec = parseHostSpecText(await readStdin());
   const log = createLogger({ write: hostLogWrite, level: logLevelFromEnv(env), scope: `host ${spec.session_id}` });
-  const config = await loadConfig(env);
   // A detached host outlives the terminal and the daemon that started it.
   process.on('SIGHUP', () => log.info('ignoring SIGHUP'));
   // The child starts before the rest of the host is loaded (the terminal model, ws and the builtins it needs take
@@ -55,8 +66,10 @@ async function main(env: NodeJS.ProcessEnv): Promise<number> {
   const pty = new PtyProcess(ptyOptionsOf(spec));
   let host: SessionHost;
   try {
+    // The configuration (where the daemon is) only after the child started: its file checks are not on `spawn`'s path.
+    const config = await loadConfig(env);
     const { createSessionHost } = await import('./create.js');
-    host = createSessionHost(spec, { config, env, log, pty });
+    host = createSessionHost(spec, { config, env, log, pty, sinks: [quietCleanup(log)] });
   } catch (err) {
     // The child must not outlive a host that could not load.
     await pty.killSession(FAILED_LOAD_KILL_GRACE_MS);

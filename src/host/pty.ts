@@ -1,4 +1,4 @@
-import { promises as fs, writeSync } from 'node:fs';
+import { promises as fs, readSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { IPty } from 'node-pty';
 import { sleep } from '../util/async.js';
@@ -54,16 +54,42 @@ export class PtyProcess implements HostPty {
       encoding: null,
     });
     // With encoding null node-pty emits Buffers (its typings say string).
-    this.pty.onData(((data: Buffer) => {
-      if (this.sink) this.sink(data);
-      else this.early?.push(data);
-    }) as unknown as (data: string) => void);
+    this.pty.onData(((data: Buffer) => this.deliver(data)) as unknown as (data: string) => void);
+    this.drainBeforeClose();
     this.exited = new Promise((resolve) => {
       this.pty.onExit(({ exitCode, signal }) => {
         this.exitInfo = { code: signal ? null : exitCode, signal: signal || null };
         resolve(this.exitInfo);
       });
     });
+  }
+
+  private deliver(data: Buffer): void {
+    if (this.sink) this.sink(data);
+    else this.early?.push(data);
+  }
+
+  /**
+   * node-pty closes the master 200 ms after the child exits when its stream has not ended by then (its stream is
+   * paused: flow control), and its stream also ends early at the child's exit (an EIO taken for end of file) with
+   * bytes still in the kernel's buffer: either way, output the child wrote before exiting would be dropped (issue
+   * 22: the last 4-14 KB of a flood). So before node-pty's stream closes the fd, whatever the stream holds and
+   * whatever the kernel holds is read and handed on, in order.
+   */
+  private drainBeforeClose(): void {
+    const internals = this.pty as unknown as { _socket?: unknown; _fd?: unknown };
+    const socket = internals._socket;
+    const fd = internals._fd;
+    if (!isPtyStream(socket) || typeof fd !== 'number') return;
+    const destroy = socket.destroy.bind(socket);
+    socket.destroy = (err?: Error) => {
+      if (!socket.destroyed) {
+        // read() hands what the paused stream holds to its 'data' listeners (this.deliver), then the kernel's.
+        while (socket.read() !== null);
+        for (const chunk of readRest(fd, EXIT_DRAIN_MAX_BYTES)) this.deliver(chunk);
+      }
+      return destroy(err);
+    };
   }
 
   get pid(): number {
@@ -156,6 +182,49 @@ export class PtyProcess implements HostPty {
     const settled = Date.now() + KILL_SETTLE_MS;
     while ((await sessionMembers(sid)).length > 0 && Date.now() < settled) await sleep(KILL_POLL_MS);
   }
+}
+
+/**
+ * What is read from the master when node-pty closes it: the kernel holds at most a few tens of KB of a child that
+ * exited; the bound keeps a process that still holds the terminal and keeps writing from holding the host here.
+ */
+const EXIT_DRAIN_MAX_BYTES = 1024 * 1024;
+const EXIT_DRAIN_CHUNK = 64 * 1024;
+
+/** node-pty's read stream of the master (a tty.ReadStream), as far as drainBeforeClose uses it. */
+interface PtyStream {
+  destroyed: boolean;
+  read(): unknown;
+  destroy(err?: Error): unknown;
+}
+
+function isPtyStream(x: unknown): x is PtyStream {
+  if (typeof x !== 'object' || x === null) return false;
+  const s = x as Partial<Record<keyof PtyStream, unknown>>;
+  return typeof s.read === 'function' && typeof s.destroy === 'function' && typeof s.destroyed === 'boolean';
+}
+
+/**
+ * What the kernel still holds on a non-blocking master fd, up to `max` bytes: read until it has nothing (EAGAIN),
+ * the other side is gone and empty (EIO), or end of file.
+ */
+function readRest(fd: number, max: number): Buffer[] {
+  const out: Buffer[] = [];
+  let total = 0;
+  while (total < max) {
+    const buf = Buffer.allocUnsafe(Math.min(EXIT_DRAIN_CHUNK, max - total));
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (err) {
+      if (['EAGAIN', 'EIO', 'EBADF', 'EINTR'].some((code) => isErrno(err, code))) break;
+      throw err;
+    }
+    if (n === 0) break;
+    out.push(buf.subarray(0, n));
+    total += n;
+  }
+  return out;
 }
 
 /** Poll interval while waiting for a hung-up session to end. */

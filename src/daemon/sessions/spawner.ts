@@ -28,11 +28,13 @@ const HOST_MAIN = fileURLToPath(new URL('../../bundle/host.cjs', import.meta.url
 /** The telepty launcher, which the agent hooks of spawned sessions run (`telepty hook`). */
 const LAUNCHER_SCRIPT = fileURLToPath(new URL('../../../bin/telepty.js', import.meta.url));
 /**
- * Node flags for every host (none today). Measured and rejected (README's performance notes):
- * --max-semi-space-size=1 (a host 3 s after a 40 MB flood held ~+11 MB over idle instead of ~+16-19 MB, but steady
- * keystroke echo was 10-20 % slower in 4 of 4 interleaved runs); =2 (no gain after a flood); --lite-mode/--jitless
- * (-1 to -3 MB idle, but no optimising compiler for floods); --always-sparkplug (+2.5 MB idle, first keys no faster);
- * --v8-pool-size=1, --optimize-for-size, --single-threaded (each -0.1 to -0.3 MB, within the noise).
+ * Node flags for every host (none). Measured and rejected (bench/host-memory.md): --expose-gc (for the host's
+ * quiet-time collection: ~3 ms more CPU at every host's start, on `spawn`'s path; the host sets it at run time
+ * instead); --max-semi-space-size=1 (a host after a 40 MB flood held ~+11 MB over idle instead of ~+16-19 MB, but
+ * steady keystroke echo was 10-20 % slower in 4 of 4 interleaved runs); =2 and =4 (no gain after a flood);
+ * --lite-mode/--jitless (-1 to -3 MB idle, but no optimising compiler for floods); --always-sparkplug (+2.5 MB idle,
+ * first keys no faster); --interrupt-budget=8192 (first keys no faster); --v8-pool-size=1, --optimize-for-size,
+ * --single-threaded(-gc), --gc-memory-reducer-start-delay-ms=2000 (each within the noise of ±0.5 MB idle).
  */
 export const HOST_NODE_FLAGS: readonly string[] = [];
 /** A host that failed to register gets this long after SIGTERM to end its child's session. */

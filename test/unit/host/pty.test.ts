@@ -43,3 +43,55 @@ async function childState(pid: number): Promise<string> {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '';
 }
 
+
+// Issue 22: node-pty closes the master 200 ms after the child exits when its stream is paused (the host's flow
+// control), and its stream can end at the exit with bytes still in the kernel: the last KBs were dropped.
+describe('PtyProcess output of a child that exits', () => {
+  const ptys: PtyProcess[] = [];
+  afterEach(async () => {
+    for (const p of ptys.splice(0)) await p.killSession(500);
+  });
+
+  /** `bytes` bytes of a known text, written raw (no CR added), then the child exits at once. */
+  const writer = (bytes: number): PtyProcess => {
+    const p = new PtyProcess({
+      command: 'sh',
+      args: ['-c', `stty -opost; yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c ${bytes}; exit 3`],
+      cwd: '/',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      cols: 80,
+      rows: 24,
+      term: 'xterm',
+    });
+    ptys.push(p);
+    return p;
+  };
+  const expected = (bytes: number): string => '0123456789abcdefghijklmnopqrstuvwxyz\n'.repeat(Math.ceil(bytes / 37)).slice(0, bytes);
+
+  it('hands on every byte when the child exits while reading is paused (node-pty closes 200 ms after the exit)', async () => {
+    const p = writer(8 * 1024);
+    const chunks: Buffer[] = [];
+    p.onData((d) => chunks.push(d));
+    // Paused from the start: 8 KB fits in the kernel's and the stream's buffers, so the child exits while paused.
+    p.pause();
+    const exit = await p.exited;
+    expect(exit.code).toBe(3);
+    expect(Buffer.concat(chunks).toString()).toBe(expected(8 * 1024));
+  });
+
+  it('hands on every byte when a paused child is let go and exits at once (64 KB)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const p = writer(64 * 1024);
+      const chunks: Buffer[] = [];
+      p.onData((d) => chunks.push(d));
+      p.pause();
+      // The child blocks once the buffers are full; then reading resumes and it writes the rest and exits.
+      await waitFor('the child blocked on its write', async () => (await childState(p.pid).catch(() => '')) === 'S' || p.hasExited, 5_000, 10);
+      await new Promise((r) => setTimeout(r, 50));
+      p.resume();
+      await p.exited;
+      expect(Buffer.concat(chunks).length, `round ${round}`).toBe(64 * 1024);
+      expect(Buffer.concat(chunks).toString()).toBe(expected(64 * 1024));
+    }
+  });
+});

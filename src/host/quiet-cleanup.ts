@@ -1,0 +1,79 @@
+import type { OutputSink } from './parts.js';
+
+/**
+ * How long the session must have been quiet before the host collects: V8 shrinks its young generation (which grows
+ * to 16 MB a semi-space in a flood) only at a collection when its allocation rate over the last ~5 s is low.
+ */
+export const QUIET_CLEANUP_MS = 6_000;
+/** Output since the last collection that makes one worth it: a spinner's few bytes a second never trigger it. */
+export const CLEANUP_AFTER_BYTES = 1024 * 1024;
+
+export interface QuietCleanupOptions {
+  quietMs: number;
+  afterBytes: number;
+  now: () => number;
+}
+
+/**
+ * Gives memory back once a session goes quiet after a burst (issue 24): a host is a long-lived process that is idle
+ * most of its life, and V8 on its own keeps what a flood grew (a young generation of 2 x 16 MB, dead read buffers)
+ * for as long as nothing allocates. (What the host's start allocated V8's memory reducer gives back by itself, 8 s
+ * later: a collection here then only postponed that, bench/host-memory.md.) The collection runs
+ * only after `quietMs` without output, so it never competes with output or keystrokes; nothing is armed while
+ * the session is busy or idle since the last collection.
+ */
+export class QuietCleanup implements OutputSink {
+  private sinceCollect: number;
+  private lastOutput: number;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly opts: QuietCleanupOptions;
+
+  constructor(
+    private readonly collect: () => void,
+    opts: Partial<QuietCleanupOptions> = {},
+  ) {
+    this.opts = { quietMs: QUIET_CLEANUP_MS, afterBytes: CLEANUP_AFTER_BYTES, now: Date.now, ...opts };
+    this.lastOutput = this.opts.now();
+    this.sinceCollect = 0;
+  }
+
+  write(data: Buffer): void {
+    this.sinceCollect += data.length;
+    this.lastOutput = this.opts.now();
+    if (this.timer === undefined && this.sinceCollect >= this.opts.afterBytes) this.arm(this.opts.quietMs);
+  }
+
+  end(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.check(), ms);
+    this.timer.unref();
+  }
+
+  private check(): void {
+    this.timer = undefined;
+    const quiet = this.opts.now() - this.lastOutput;
+    if (quiet < this.opts.quietMs) {
+      this.arm(this.opts.quietMs - quiet);
+      return;
+    }
+    this.sinceCollect = 0;
+    this.collect();
+  }
+}
+
+/**
+ * V8's full collection. Not through `node --expose-gc`: that flag costs every host ~3 ms of CPU at its start, which
+ * is on `spawn`'s path (bench/host-memory.md). Node's documented way instead: the flag set at run time, and the
+ * `gc` of a new context (a fresh one each time: collections are rare, and none is kept alive between them).
+ */
+export async function fullCollection(): Promise<void> {
+  const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([import('node:v8'), import('node:vm')]);
+  setFlagsFromString('--expose-gc');
+  const gc: unknown = runInNewContext('gc');
+  if (typeof gc !== 'function') throw new Error('V8 did not expose gc');
+  Reflect.apply(gc, undefined, []);
+}
