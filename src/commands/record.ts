@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { TeleptyError } from '../protocol/errors.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertSessionRef } from '../protocol/ids.js';
 import { recordSessionOp } from '../protocol/ops/recording.js';
 import { printJson, printLine } from '../ui/print.js';
 import { loadConfig } from '../util/config.js';
@@ -23,6 +23,16 @@ export interface RecordingFile {
   file: string;
   bytes: number;
   modified_at: string;
+}
+
+/**
+ * The recording's file as the session's machine must read it: a path of this shell (resolved here), or for
+ * `id@machine` a path on that machine, which must be absolute (this shell's folder means nothing there).
+ */
+function fileFor(id: string, file: string): string {
+  if (!id.includes('@')) return path.resolve(file);
+  if (!path.isAbsolute(file)) throw new TeleptyError('INVALID_FIELD', `with ${id}, --file is a path on that machine: give it absolute`);
+  return file;
 }
 
 /** The `.cast` files of `dir`, newest first (none when it does not exist yet). */
@@ -77,7 +87,7 @@ export function register(program: Command): void {
     .action(async (id: string | undefined, opts: RecordOptions) => {
       if (opts.list) return list(Boolean(opts.json));
       if (id === undefined) throw new TeleptyError('INVALID_FIELD', 'name the session to record (or --list the recordings)');
-      const sid = assertSessionId(id);
+      const sid = assertSessionRef(id);
       if (opts.stop && (opts.file !== undefined || opts.castFormat !== undefined || opts.recordInput || opts.recordMaxSize !== undefined)) {
         throw new TeleptyError('INVALID_FIELD', '--stop takes no --file, --cast-format, --record-input or --record-max-size');
       }
@@ -86,7 +96,7 @@ export function register(program: Command): void {
         ? { action: 'stop' as const }
         : {
             action: 'start' as const,
-            ...(opts.file !== undefined ? { file: path.resolve(opts.file) } : {}),
+            ...(opts.file !== undefined ? { file: fileFor(id, opts.file) } : {}),
             ...(opts.castFormat !== undefined ? { format: opts.castFormat } : {}),
             ...(opts.recordInput ? { input: true } : {}),
             ...(maxBytes !== undefined ? { max_bytes: maxBytes } : {}),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { getSession, tagSession } from '../client/sessions.js';
 import { TeleptyError } from '../protocol/errors.js';
-import { assertSessionId } from '../protocol/ids.js';
+import { assertSessionRef } from '../protocol/ids.js';
 import { assertTag, type TagEdit } from '../protocol/tags.js';
 import { printJson, printLine } from '../ui/print.js';
 import { examples } from './command-module.js';
@@ -37,7 +37,7 @@ export function register(program: Command): void {
         'carries at most 16. They are kept with the session (a daemon restart keeps them); spawn and wrap take --tag.\n',
     )
     .action(async (id: string, words: string[], opts: { clear?: boolean; json?: boolean }) => {
-      const sid = assertSessionId(id);
+      const sid = assertSessionRef(id);
       const edit = tagEditOf(words, Boolean(opts.clear));
       const client = await connect();
       const result = edit.clear || edit.add.length > 0 || edit.remove.length > 0 ? await tagSession(client, sid, edit) : await getSession(client, sid).then((s) => ({ session_id: s.id, tags: s.tags ?? [] }));

@@ -8,7 +8,7 @@
 export const FLEET_PREFIX = 'tp';
 
 /** What a machine may ask another to do. Remote spawn and kill are refused unless the target's policy allows them. */
-export const FLEET_OPS = ['ping', 'inject', 'enter', 'keys', 'screen', 'list', 'kill', 'rename', 'spawn', 'state', 'wait', 'attach'] as const;
+export const FLEET_OPS = ['ping', 'inject', 'enter', 'keys', 'screen', 'list', 'kill', 'rename', 'spawn', 'state', 'wait', 'attach', 'tag', 'record'] as const;
 export type FleetOp = (typeof FLEET_OPS)[number];
 
 /** The JetStream stream that keeps the fleet's bus events for `since` replay. */

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MulticastResult } from '../../src/protocol/inject.js';
 import { daemonPort, postApi } from '../helpers/api.js';
@@ -102,5 +104,26 @@ describe.skipIf(natsServerPath() === null)('several machines in one request', ()
     expect(r.exitCode, r.stderr).toBe(0);
     expect(parseJson(r)).toMatchObject({ session_id: 'asker', status: 'submitted' });
     await waitFor('the reply at asker on desk', async () => (await onDesk.submissions()).some((s) => s.text === 'all green'));
+  });
+
+  it('tags and records a session of another machine when that machine allows it, and refuses where it does not', async () => {
+    const tagged = await runCli(desk, ['tag', 'dev@laptop', '+reviewers', '--json'], { env: env.desk });
+    expect(tagged.exitCode, tagged.stderr).toBe(0);
+    expect(parseJson<{ tags: string[] }>(await runCli(laptop, ['tag', 'dev', '--json'])).tags).toEqual(['reviewers']);
+    const file = path.join(laptop, 'remote.cast');
+    const relative = await runCli(desk, ['record', 'dev@laptop', '--file', 'here.cast', '--json'], { env: env.desk });
+    expect(relative.exitCode).toBe(2);
+    expect(parseJson(relative)).toMatchObject({ code: 'INVALID_FIELD' });
+    const started = await runCli(desk, ['record', 'dev@laptop', '--file', file, '--json'], { env: env.desk });
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(parseJson(started)).toMatchObject({ recording: { file } });
+    const stopped = await runCli(desk, ['record', 'dev@laptop', '--stop', '--json'], { env: env.desk });
+    expect(stopped.exitCode, stopped.stderr).toBe(0);
+    expect(existsSync(file)).toBe(true);
+    // desk keeps the default policy: tags and recordings of its sessions are its own business (FORBIDDEN, exit 6).
+    const refused = await runCli(laptop, ['tag', 'asker@desk', '+x', '--json'], { env: env.laptop });
+    expect(refused.exitCode).toBe(6);
+    expect(parseJson(refused)).toMatchObject({ code: 'FORBIDDEN' });
+    expect((await runCli(laptop, ['record', 'asker@desk', '--json'], { env: env.laptop })).exitCode).toBe(6);
   });
 });

@@ -29,6 +29,9 @@ export const FORWARDED: Readonly<Record<string, FleetOp>> = {
   'sessions.keys': 'keys',
   // The answer to a prompt is part of what the screen shows: the same permission as `read`.
   'sessions.answer': 'screen',
+  // Off by default like rename: they change the session (its groups) or write files on that machine.
+  'sessions.tags': 'tag',
+  'sessions.record': 'record',
 };
 
 /** A request as it travels: the operation's name and the HTTP request's parts. */
