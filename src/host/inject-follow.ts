@@ -14,11 +14,12 @@ import type { CursorState, InjectOutcome } from '../terminal/inject-queue.js';
 /** Submitted prompts whose screen position is kept (ids beyond are answered NOT_FOUND by `read --since`). */
 export const INJECT_MARKS_KEPT = 100;
 /**
- * With hooks reporting, a job's result waits this long for the UserPromptSubmit report of its text: the program
- * runs the hook (a process start) right after it takes the line, so the report comes well within this on a busy
- * machine; a report that never comes leaves the screen's verdict.
+ * With hooks reporting, a job's result waits this long for the UserPromptSubmit report of its text: Claude Code posts
+ * it (http hook) within a few ms of taking the line, a `telepty hook` process within ~120-280 ms on a busy machine.
+ * A report that never comes (a long paste Claude Code reports in another form: 3 of 9 prompts in test:agents) leaves
+ * the screen's verdict; at 1 s those answers came 1 s late.
  */
-export const HOOK_CONFIRM_WAIT_MS = 1_000;
+export const HOOK_CONFIRM_WAIT_MS = 300;
 /** Hook prompts kept for a job whose screen proof comes after them (they arrive in either order). */
 const HOOK_PROMPTS_KEPT = 16;
 /** A hook's prompt older than this is not the report of a job finishing now. */
@@ -77,6 +78,12 @@ export class InjectFollowUp {
       }
     }
     this.prompts = [...this.prompts.filter((p) => at - p.at < HOOK_PROMPT_TTL_MS), { text, at }].slice(-HOOK_PROMPTS_KEPT);
+  }
+
+  /** When the hook reported `text` at or after `since` (not taken: finish() still finds it), else null. */
+  reportedSince(text: string, since: number): number | null {
+    const seen = this.prompts.find((p) => p.at >= since && sameText(p.text, text));
+    return seen ? seen.at : null;
   }
 
   /** A job ended: its screen position is marked, and (hooks reporting) its hook report waited for, bounded. */

@@ -140,6 +140,7 @@ export class SessionHost {
         canonicalInput: () => this.canonicalInput(),
         program: () => program,
         lastOutputAt: () => this.lastOutput,
+        hookSubmitted: (text, since) => this.follow.reportedSince(text, since),
       },
       (m) => {
         // Working before the result is sent: a caller that waits for idle next never sees the idle before the turn.

@@ -110,6 +110,11 @@ export interface InjectTarget {
   program?(): ProgramProfile;
   /** When the program last wrote output (ms, the queue's clock); absent: unknown, the row is watched instead. */
   lastOutputAt?(): number;
+  /**
+   * When the program's own hook (Claude Code's UserPromptSubmit) reported taking this very text as a prompt, at or
+   * after `since` (the queue's clock); null when it has not (or no hooks report). The strongest proof of a submit.
+   */
+  hookSubmitted?(text: string, since: number): number | null;
 }
 
 export type InjectOutcome =
@@ -466,7 +471,7 @@ export class InjectQueue {
    * history, so only its cursor row counts. A program that never showed the text (it reads silently) has only
    * the row's change to go by. Returns when the proof was seen, or what was seen instead after submitWatchMs.
    */
-  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile): Promise<{ at: number } | { seen: string }> {
+  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string): Promise<{ at: number } | { seen: string }> {
     const start = this.now();
     let changed = false;
     let state = beforeEnter;
@@ -476,6 +481,10 @@ export class InjectQueue {
     let goneAt = -1;
     const watchMs = Math.max(this.timings.submitWatchMs, profile.submitWatchMs);
     while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
+      // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
+      // next job still waits for the input row to be empty and still (waitPreviousOver).
+      const hooked = text === '' ? null : (this.target.hookSubmitted?.(text, start) ?? null);
+      if (hooked !== null) return { at: hooked };
       state = await this.target.cursorState();
       let gone = false;
       if (!sameCursor(state, beforeEnter)) {
@@ -537,7 +546,7 @@ export class InjectQueue {
     const enteredAt = this.now();
     const writtenAt = new Date(enteredAt).toISOString();
     this.events.written(job.inject_id, writtenAt);
-    const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile);
+    const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile, job.enter_only ? '' : job.text);
     // The row is watched for stillness from here on: the proof's still interval may have seen it change.
     this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks };
     return 'at' in result

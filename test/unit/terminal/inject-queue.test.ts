@@ -218,6 +218,13 @@ class FakeProgram implements InjectTarget {
     return this.opts.profile ?? PROGRAMS.other;
   }
 
+  /** What the program's UserPromptSubmit hook reported (Claude Code's), with when. */
+  readonly hookReports: { text: string; at: number }[] = [];
+
+  hookSubmitted(text: string, since: number): number | null {
+    return this.hookReports.find((h) => h.text === text && h.at >= since)?.at ?? null;
+  }
+
   async canonicalInput(): Promise<boolean | null> {
     this.canonicalAsked++;
     return this.opts.canonical;
@@ -471,6 +478,24 @@ describe('InjectQueue: waiting until the program has taken the text', QUEUE_TEST
     const outcome = await runOne(r, job('j1', 'no echo here'));
     expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/) });
     expect(r.fake.enterWrites()).toHaveLength(1);
+  });
+
+  it("takes the program's own hook report of the very text as the proof of the submit, before its screen says so", async () => {
+    // The screen never shows the text leave the box: only the hook says the program took it.
+    const r = rig({ bracketedPaste: true, submitDelayMs: null });
+    r.fake.onWrite = (data) => {
+      if (data === '\r') setTimeout(() => r.fake.hookReports.push({ text: 'review auth', at: Date.now() }), 4);
+    };
+    const outcome = await runOne(r, job('j1', 'review auth'));
+    expect(outcome).toMatchObject({ status: 'submitted' });
+    expect(Date.parse(outcome.submitted_at ?? '') - Date.parse(outcome.written_at ?? '')).toBeLessThan(T.submitWatchMs);
+    // Another prompt's report, or one from before this Enter, proves nothing.
+    const other = rig({ bracketedPaste: true, submitDelayMs: null });
+    other.fake.hookReports.push({ text: 'review auth', at: Date.now() - 1 });
+    other.fake.onWrite = (data) => {
+      if (data === '\r') other.fake.hookReports.push({ text: 'something else', at: Date.now() });
+    };
+    expect(await runOne(other, job('j2', 'review auth'))).toMatchObject({ status: 'entered' });
   });
 
   it('restarts the burst guard when a late echo comes after noEchoMs (bracketed paste off)', async () => {
