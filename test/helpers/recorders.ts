@@ -1,3 +1,4 @@
+import type { OutputSink, PtyExit } from '../../src/host/parts.js';
 import type { EventSink } from '../../src/protocol/events.js';
 import type { Logger } from '../../src/util/log.js';
 
@@ -32,5 +33,20 @@ export class RecordingSink implements EventSink {
   }
   last(): { kind: string; fields: Record<string, unknown> } | undefined {
     return this.events[this.events.length - 1];
+  }
+}
+
+/** A sink that keeps every chunk it is given, and the exit it was ended with. */
+export class RecordingOutput implements OutputSink {
+  readonly chunks: Buffer[] = [];
+  ended: PtyExit | null = null;
+  write(data: Buffer): void {
+    this.chunks.push(data);
+  }
+  end(exit: PtyExit): void {
+    this.ended = exit;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
   }
 }

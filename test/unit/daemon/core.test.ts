@@ -43,8 +43,8 @@ describe('daemon core', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  /** A host connected through the real host-link code (host-hub), over an in-memory channel. */
-  async function connect(id: string, instance = `instance-${id}`.padEnd(24, '0')): Promise<FakeLinkHost> {
+  /** A host on the real host-link code (host-hub), over an in-memory channel; it has said nothing yet. */
+  function linkHost(): FakeLinkHost {
     const { sessions } = core;
     const host = new FakeLinkHost();
     host.link = new HostLinkConnection(host, {
@@ -57,6 +57,12 @@ describe('daemon core', () => {
       spawnedBy: (rid, e) => sessions.spawnedBy(rid, e),
     });
     hosts.push(host);
+    return host;
+  }
+
+  /** A host connected (hello answered with welcome). */
+  async function connect(id: string, instance = `instance-${id}`.padEnd(24, '0')): Promise<FakeLinkHost> {
+    const host = linkHost();
     host.say(linkHello(instance, id));
     await turns();
     expect(host.ofType('welcome')).toEqual([{ type: 'welcome', link_version: 3, session_id: id }]);
@@ -149,16 +155,7 @@ describe('daemon core', () => {
 
   it('welcomes a host that announces its link features with its own, and publishes its agent states as session.state', async () => {
     const { sessions } = core;
-    const host = new FakeLinkHost();
-    host.link = new HostLinkConnection(host, {
-      registry: sessions.registry,
-      viewers: sessions.viewers,
-      injector: sessions.injector,
-      log: new RecordingLogger(),
-      timings: DEFAULT_DAEMON_TIMINGS,
-      onExit: (e) => sessions.onHostExit(e),
-    });
-    hosts.push(host);
+    const host = linkHost();
     host.say(linkHello('instance-agent'.padEnd(24, '0'), 'agent', { features: ['agent_state', 'keys', 'hook'] }));
     await turns();
     expect(host.ofType('welcome')).toEqual([{ type: 'welcome', link_version: 3, session_id: 'agent', features: ['agent_state', 'keys', 'hook', 'since'] }]);

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { HostSpec } from '../../../src/protocol/host-spec.js';
 import type { HostToDaemon } from '../../../src/protocol/host-link.js';
-import type { HostLink, LinkHandlers, OutputSink, PtyExit, ScreenEvents } from '../../../src/host/parts.js';
+import type { HostLink, LinkHandlers, ScreenEvents } from '../../../src/host/parts.js';
 import { PtyProcess } from '../../../src/host/pty.js';
 import { SessionHost } from '../../../src/host/session-host.js';
 import { DEFAULT_HOST_TIMINGS, DEFAULT_LINK_TIMINGS, type HostTimings } from '../../../src/host/timings.js';
 import { DEFAULT_INJECT_TIMINGS } from '../../../src/terminal/inject-queue.js';
 import { ScreenModel } from '../../../src/terminal/screen.js';
 import { waitFor } from '../../helpers/env.js';
-import { RecordingLogger } from '../../helpers/recorders.js';
+import { RecordingLogger, RecordingOutput } from '../../helpers/recorders.js';
 
 /** A link to no daemon: the host runs on its own (it reports nothing; this test reads its sinks). */
 class NoLink implements HostLink {
@@ -29,17 +29,6 @@ class NoLink implements HostLink {
     return Promise.resolve();
   }
   stop(): void {}
-}
-
-class Collect implements OutputSink {
-  readonly chunks: Buffer[] = [];
-  ended: PtyExit | null = null;
-  write(data: Buffer): void {
-    this.chunks.push(data);
-  }
-  end(exit: PtyExit): void {
-    this.ended = exit;
-  }
 }
 
 const TIMINGS: HostTimings = { ...DEFAULT_LINK_TIMINGS, ...DEFAULT_INJECT_TIMINGS, ...DEFAULT_HOST_TIMINGS, exitReportWaitMs: 50 };
@@ -90,7 +79,7 @@ describe('a program that exits while its host holds flow control', () => {
       paused++;
       pause();
     };
-    const sink = new Collect();
+    const sink = new RecordingOutput();
     const host = new SessionHost(spec, {
       pty,
       screen: (cols, rows, events: ScreenEvents) => {
@@ -114,7 +103,7 @@ describe('a program that exits while its host holds flow control', () => {
     for (const b of held.splice(0)) parsed(b);
     const exit = await Promise.race([host.exited, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error('no exit')), 20_000))]);
     expect(exit.code).toBe(7);
-    const out = Buffer.concat(sink.chunks).toString();
+    const out = sink.text();
     const expected = LINE.repeat(Math.ceil(FIRST / LINE.length)).slice(0, FIRST) + LINE.repeat(Math.ceil(TAIL / LINE.length)).slice(0, TAIL) + 'END';
     expect(out.length).toBe(expected.length);
     expect(out === expected).toBe(true);

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HOST_LINK_VERSION, type DaemonToHost, type HostInjectResult, type HostReply, type HostRequestMap, type HostRequestOp, type HostToDaemon } from '../../../src/protocol/host-link.js';
 import type { HostSpec } from '../../../src/protocol/host-spec.js';
-import type { HostLink, HostPty, LinkHandlers, OutputSink, PtyExit } from '../../../src/host/parts.js';
+import type { HostLink, HostPty, LinkHandlers, PtyExit } from '../../../src/host/parts.js';
 import { SessionHost } from '../../../src/host/session-host.js';
 import { DEFAULT_HOST_TIMINGS, DEFAULT_LINK_TIMINGS, type HostTimings } from '../../../src/host/timings.js';
 import { DEFAULT_INJECT_TIMINGS } from '../../../src/terminal/inject-queue.js';
 import { ScreenModel } from '../../../src/terminal/screen.js';
 import { waitFor } from '../../helpers/env.js';
-import { RecordingLogger } from '../../helpers/recorders.js';
+import { RecordingLogger, RecordingOutput } from '../../helpers/recorders.js';
 
 /**
  * A child on a pseudo-terminal, in memory: it echoes what is typed as a line-editing shell would (Enter gives a new
@@ -156,21 +156,6 @@ class FakeLink implements HostLink {
   stop(): void {
     this.stopped = true;
     this.up = false;
-  }
-}
-
-/** A sink that keeps every chunk it is given, and the exit it was ended with. */
-class RecordingOutput implements OutputSink {
-  readonly chunks: Buffer[] = [];
-  ended: PtyExit | null = null;
-  write(data: Buffer): void {
-    this.chunks.push(data);
-  }
-  end(exit: PtyExit): void {
-    this.ended = exit;
-  }
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
   }
 }
 
