@@ -119,3 +119,20 @@ export function freePort() {
     });
   });
 }
+
+/**
+ * `bytes` of printable lines (base64 at 120 columns, like a long build log) written to `file`: the floods of the
+ * throughput, record and memory benches. Returns the text written.
+ */
+export function writeLogFile(file, bytes) {
+  const parts = [];
+  let n = 0;
+  for (let i = 0; n < bytes; i++) {
+    const l = `${Buffer.from(`line ${i} `.repeat(12)).toString('base64').slice(0, 119)}\n`;
+    parts.push(l);
+    n += l.length;
+  }
+  const text = parts.join('').slice(0, bytes);
+  writeFileSync(file, text);
+  return text;
+}

@@ -3,11 +3,11 @@
 // (the host reports it once every byte went through its terminal model; the recorder writes off that path).
 // Also: whether the recording kept every byte (its `o` events' bytes) or dropped some to a marked gap.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { benchHome, printRows, record } from './lib.mjs';
+import { benchHome, printRows, record, writeLogFile } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');
@@ -25,16 +25,7 @@ const ROUNDS = 7;
 const FILE_DONE_WAIT_MS = 20_000;
 
 function makeFile() {
-  const line = (i) => `${Buffer.from(`line ${i} `.repeat(12)).toString('base64').slice(0, 119)}\n`;
-  const parts = [];
-  let n = 0;
-  for (let i = 0; n < SIZE; i++) {
-    const l = line(i);
-    parts.push(l);
-    n += l.length;
-  }
-  const text = parts.join('').slice(0, SIZE);
-  writeFileSync(FILE, text);
+  const text = writeLogFile(FILE, SIZE);
   // What the terminal delivers of the file: its ONLCR puts a \r before every \n (the Enter's echo comes on top).
   return SIZE + text.split('\n').length - 1;
 }

@@ -3,10 +3,10 @@
 // `node -e "setInterval(()=>{},1000)"`), and a host before and after 40 MB of output went through it. Every
 // process started here is ended by the pid it has.
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, benchHome, has, printRows, record } from './lib.mjs';
+import { BIN, benchHome, has, printRows, record, writeLogFile } from './lib.mjs';
 
 /**
  * How long hosts are left idle before they are measured: a host is a long-lived process, and what it allocated
@@ -85,17 +85,10 @@ const FLOOD_COLS = 120;
 const FLOOD_ROWS = 40;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** 40 MB of printable lines (base64 at 120 columns), as bench/throughput.bench.mjs writes. */
+/** The 40 MB flood (lib.mjs writeLogFile), in a file of its own. */
 function floodFile() {
   const file = path.join(os.tmpdir(), `telepty-bench-rss-flood-${process.pid}.txt`);
-  const parts = [];
-  let n = 0;
-  for (let i = 0; n < FLOOD_BYTES; i++) {
-    const l = `${Buffer.from(`line ${i} `.repeat(12)).toString('base64').slice(0, 119)}\n`;
-    parts.push(l);
-    n += l.length;
-  }
-  writeFileSync(file, parts.join('').slice(0, FLOOD_BYTES));
+  writeLogFile(file, FLOOD_BYTES);
   return file;
 }
 

@@ -3,11 +3,11 @@
 // Clock: from the Enter that starts the cat to the session's exit (telepty: session_exit on the bus, which the
 // host sends only once every byte has been through its terminal model; tmux: wait-for after the cat).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { benchHome, has, printRows, record } from './lib.mjs';
+import { benchHome, has, printRows, record, writeLogFile } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const WebSocket = require('ws');
@@ -15,19 +15,6 @@ const SIZE = 40 * 1000 * 1000;
 const FILE = path.join(os.tmpdir(), `telepty-bench-40mb-${process.pid}.txt`);
 const COLS = 120;
 const ROWS = 40;
-
-/** 40 MB of printable lines (base64 at 120 columns), like a long build log. */
-function makeFile() {
-  const line = (i) => `${Buffer.from(`line ${i} `.repeat(12)).toString('base64').slice(0, 119)}\n`;
-  const parts = [];
-  let n = 0;
-  for (let i = 0; n < SIZE; i++) {
-    const l = line(i);
-    parts.push(l);
-    n += l.length;
-  }
-  writeFileSync(FILE, parts.join('').slice(0, SIZE));
-}
 
 const open = (url) =>
   new Promise((resolve, reject) => {
@@ -83,7 +70,7 @@ const mbps = (s) => SIZE / 1e6 / s;
  */
 const ROUNDS = 7;
 const medianOf = (results) => [...results].sort((a, b) => a.seconds - b.seconds)[Math.floor(results.length / 2)];
-makeFile();
+writeLogFile(FILE, SIZE);
 const h = benchHome();
 const rows = [];
 try {
