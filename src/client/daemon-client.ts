@@ -5,7 +5,7 @@ import { findDaemon, proveRecord, readToken, recordEndpoint, type DaemonHandle }
 import { readStateRecord } from '../wire/local-files.js';
 import { noteDaemonVersion, noteRecordVersion } from './version-check.js';
 import { DAEMON_NONCE_HEADER, REPEAT_HEADER } from '../protocol/headers.js';
-import { exchangeJson, isDropped, isWrongShape, resultOf, type AnswerGuard, type Endpoint, type JsonAnswer, type JsonRequest } from '../wire/http.js';
+import { exchangeJson, httpBase, isDropped, isWrongShape, resultOf, type AnswerGuard, type Endpoint, type JsonAnswer, type JsonRequest } from '../wire/http.js';
 import { pathFor, type HttpMethod, type Operation, type PathParams } from '../protocol/ops/contract.js';
 import { sleep } from '../util/async.js';
 import { startProgress } from './progress.js';
@@ -44,6 +44,11 @@ export class DaemonClient {
   ) {
     this.verified = 'meta' in found ? found : null;
     this.claimed = 'meta' in found ? null : found;
+  }
+
+  /** `http://host:port` of the daemon, its identity proven: where a program of this machine reaches it. */
+  async baseUrl(): Promise<string> {
+    return httpBase((await this.handle()).endpoint);
   }
 
   /** The daemon, its identity proven (probed, or found again when the claimed one was stale). For WebSockets. */

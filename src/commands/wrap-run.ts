@@ -73,8 +73,7 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
   try {
     const client = await connect({ env });
     const live = await listSessions(client);
-    const { endpoint } = await client.handle();
-    daemonUrl = `http://${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
+    daemonUrl = await client.baseUrl();
     const taken = new Set(live.map((s) => s.id));
     const holder = live.find((s) => s.id === id);
     if (opts.id !== undefined && holder && holder.status !== 'exited') {

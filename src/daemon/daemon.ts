@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { connectHost } from '../wire/discovery.js';
-import { requestJson } from '../wire/http.js';
+import { httpBase, requestJson } from '../wire/http.js';
 import { probeDaemon } from '../wire/probe.js';
 import { STATE_FILE_VERSION, type DaemonRecord } from '../protocol/daemon-state.js';
 import { isTeleptyError, TeleptyError } from '../protocol/errors.js';
@@ -115,8 +115,7 @@ function buildServer(opts: {
 
 /** Where a local browser reaches this daemon: its own address (a wildcard listen is reached on loopback). */
 function dashboardBase(meta: MetaResponse): string {
-  const host = connectHost(meta.host);
-  return `http://${host.includes(':') ? `[${host}]` : host}:${meta.port}`;
+  return httpBase({ host: connectHost(meta.host), port: meta.port });
 }
 
 /** Requests wait until the daemon may serve: `open` once its claim is made, `refuse` when it will not serve. */

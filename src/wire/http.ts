@@ -39,6 +39,11 @@ export function formatHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
+/** `http://host:port` of an endpoint (an IPv6 host in brackets): where a local program or browser reaches it. */
+export function httpBase(ep: { host: string; port: number }): string {
+  return `http://${formatHost(ep.host)}:${ep.port}`;
+}
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL']);
 
 /** A JSON answer as it came: status, header fields (names lowercased) and the parsed body. */
