@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { CLIS, VERSIONS } from './clis.mjs';
 import { cacheDir, ensureInstalled } from './install.mjs';
 import { startModelServer } from './model-server.mjs';
+import { prompt, SIZES } from '../fixtures/prompts.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'telepty.js');
@@ -38,16 +39,6 @@ const log = (s) => process.stderr.write(`${s}\n`);
 
 // ---------------------------------------------------------------- prompts (as test/e2e/submission.test.ts's)
 
-/** A prompt of about `size` characters, unique by `seed`; every 5th one has a second line. */
-function prompt(seed, size, i) {
-  const words = ['check', 'the', 'queue', 'and', 'report', 'what', 'failed,', 'then', 'retry', 'once.'];
-  let out = `${seed}:`;
-  for (let k = 0; out.length < size; k++) out += ` ${words[(k + i) % words.length]}`;
-  out = out.slice(0, size).trimEnd();
-  return i % 5 === 4 ? `${out}\nand a second line for ${seed}` : out;
-}
-/** Sizes cycled through: short, medium, and over 500 characters (Gemini's placeholder, Claude's slow paste). */
-const SIZES = [24, 90, 640, 40, 180];
 
 /** One after the other, each waited for: the fixtures' sizes, then multi-line and long pastes. */
 function sequentialPrompts() {

@@ -5,6 +5,7 @@ import { daemonPort, postApi, subscribeBus } from '../helpers/api.js';
 import { useHomes } from '../helpers/daemon.js';
 import { sleep, waitFor } from '../helpers/env.js';
 import { FIXTURES, readSubmissions, type Submission } from '../helpers/fixtures.js';
+import { prompt, SIZES } from '../fixtures/prompts.mjs';
 
 // Issue 25: "submitted" means the program took the prompt as a turn, judged by the program's own record (the
 // fixture's FIXTURE_LOG), on fixtures that model each AI CLI's rule that an inject can trip over.
@@ -13,18 +14,6 @@ const homes = useHomes();
 const LOG_POLL_MS = 50;
 /** A burst as `inject --no-wait` in a loop sends it: one inject this often, without waiting for outcomes. */
 const ENQUEUE_EVERY_MS = 5;
-
-/** A prompt of about `size` characters, unique by `seed`; every 5th one has a second line. */
-function prompt(seed: string, size: number, i: number): string {
-  const words = ['check', 'the', 'queue', 'and', 'report', 'what', 'failed,', 'then', 'retry', 'once.'];
-  let out = `${seed}:`;
-  for (let k = 0; out.length < size; k++) out += ` ${words[(k + i) % words.length]}`;
-  out = out.slice(0, size).trimEnd();
-  return i % 5 === 4 ? `${out}\nand a second line for ${seed}` : out;
-}
-
-/** Sizes cycled through: short, medium, and over 500 characters (Gemini's placeholder, Claude's slow paste). */
-const SIZES = [24, 90, 640, 40, 180];
 
 interface Outcome {
   prompt: string;
