@@ -327,21 +327,26 @@ describe.skipIf(!HAS_CHROMIUM)('web dashboard (telepty ui)', () => {
     }).catch((err: unknown) => {
       throw new Error(`${String(err)}: visible ${visible.join(',')}, watched ${JSON.stringify([...seen])}`);
     });
-    // Scrolled to the end, the last ones are fed and the first ones let go.
+    // Scrolled to the end, the last ones are fed and the first ones let go. The last card is whichever session the
+    // daemon created last: the dozen spawns ran at once, so that need not be flood11.
     await tab.locator('#sessions').evaluate((e) => e.scrollTo(0, e.scrollHeight));
+    const lastCard = await tab.$$eval('article.card', (cards) => (cards[cards.length - 1] as HTMLElement).dataset.session as string);
     const nowVisible = await waitFor('the scroll to settle', async () => {
       const v = await onScreen();
-      return v.includes('flood11') ? v : null;
+      return v.includes(lastCard) ? v : null;
+    }).catch(async (err: unknown) => {
+      const where = await tab.locator('#sessions').evaluate((e) => ({ top: e.scrollTop, height: e.scrollHeight, client: e.clientHeight }));
+      throw new Error(`${String(err)}: last card ${lastCard}, on screen ${(await onScreen()).join(',')}, list ${JSON.stringify(where)}`);
     });
     expect(nowVisible.length).toBeGreaterThan(0);
     const nowHidden = (await onScreen('out')).filter((id) => floods.includes(id));
     expect(nowHidden.length).toBeGreaterThan(0);
     await waitFor('the watched thumbnails to follow the scroll', async () => {
       const w = await watched();
-      return w.get('flood11') === 1 && nowHidden.every((id) => w.get(id) === 0);
+      return w.get(lastCard) === 1 && nowHidden.every((id) => w.get(id) === 0);
     });
     // And a visible thumbnail is live: its flood counter moves.
-    const counter = async (): Promise<number> => Math.max(-1, ...(await termRows(tab, card('flood11'))).map((r) => Number(/flood (\d+)/.exec(r)?.[1] ?? -1)));
+    const counter = async (): Promise<number> => Math.max(-1, ...(await termRows(tab, card(lastCard))).map((r) => Number(/flood (\d+)/.exec(r)?.[1] ?? -1)));
     const before = await waitFor('a counter on the thumbnail', async () => ((await counter()) >= 0 ? counter() : null));
     await waitFor('the counter to move', async () => (await counter()) > before);
     await tab.close();
