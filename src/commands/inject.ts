@@ -5,7 +5,7 @@ import { injectMany, injectOne, type InjectBody } from '../client/inject.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS, isInjectId, type InjectResponse, type MulticastResult } from '../protocol/inject.js';
-import { EXIT } from '../ui/exit.js';
+import { EXIT, exitCodeOf } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
 import { registerSpec, parseWithSpec, type CommandSpec } from './spec.js';
@@ -52,11 +52,13 @@ export function resultExit(r: InjectResponse): number {
   return r.status === 'entered' ? EXIT.ENTERED : EXIT.OK;
 }
 
-/** Exit status of a multi-target inject: the worst of its failures. */
-function multicastExit(r: MulticastResult): number {
-  const order: Record<string, number> = { SESSION_NOT_FOUND: EXIT.NOT_FOUND, SESSION_DISCONNECTED: EXIT.UNAVAILABLE, SESSION_EXITED: EXIT.UNAVAILABLE, TIMEOUT: EXIT.TIMEOUT, SESSION_BUSY: EXIT.TIMEOUT, SESSION_BLOCKED: EXIT.TIMEOUT, HOST_OFFLINE: EXIT.UNAVAILABLE, FORBIDDEN: EXIT.AUTH, HOST_TIMEOUT: EXIT.TIMEOUT_PENDING };
-  // A pending timeout (may still be typed) outranks the rest: retrying the lot would type that one twice.
-  const worst = r.results.failed.reduce<number>((w, f) => Math.max(w, f.code === 'TIMEOUT' && f.job === 'pending' ? EXIT.TIMEOUT_PENDING : (order[f.code] ?? EXIT.FAILURE)), EXIT.OK);
+/**
+ * Exit status of a multi-target inject: the worst (highest) of its failures, each mapped as a single target's
+ * error would be; `entered` (8) only when nothing failed. A pending timeout (7) thus outranks the rest: retrying
+ * the lot would type that one twice.
+ */
+export function multicastExit(r: MulticastResult): number {
+  const worst = r.results.failed.reduce<number>((w, f) => Math.max(w, exitCodeOf(f.code, f.job)), EXIT.OK);
   return worst === EXIT.OK && r.results.successful.some((s) => s.status === 'entered') ? EXIT.ENTERED : worst;
 }
 

@@ -1,4 +1,4 @@
-import { isTeleptyError, type ErrorCode } from '../protocol/errors.js';
+import { isErrorCode, isTeleptyError, type ErrorCode } from '../protocol/errors.js';
 
 /**
  * Exit codes, documented in the README and man page. The one place that maps an error to an exit code.
@@ -59,10 +59,15 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   FORBIDDEN_HOST: EXIT.AUTH,
 };
 
+/**
+ * The exit code of an error code, with the job of a `TIMEOUT` (`pending`: it may still be typed). Serves a thrown
+ * error and each failure of a several-session answer alike, so a comma list exits as its single targets would.
+ */
+export function exitCodeOf(code: string, job?: unknown): number {
+  if (code === 'TIMEOUT' && job === 'pending') return EXIT.TIMEOUT_PENDING;
+  return (isErrorCode(code) ? BY_CODE[code] : undefined) ?? EXIT.FAILURE;
+}
+
 export function exitCodeFor(err: unknown): number {
-  if (isTeleptyError(err)) {
-    if (err.code === 'TIMEOUT' && err.details?.job === 'pending') return EXIT.TIMEOUT_PENDING;
-    return BY_CODE[err.code] ?? EXIT.FAILURE;
-  }
-  return EXIT.FAILURE;
+  return isTeleptyError(err) ? exitCodeOf(err.code, err.details?.job) : EXIT.FAILURE;
 }
