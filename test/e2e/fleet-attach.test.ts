@@ -1,13 +1,13 @@
 import { promises as fs } from 'node:fs';
 import type { Socket } from 'node:net';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { daemonPort } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { BIN, testEnv, waitFor } from '../helpers/env.js';
-import { joinDaemon, natsServerPath, startHub, type TestHub } from '../helpers/nats.js';
+import { natsServerPath, useTwoMachines } from '../helpers/nats.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 /** Long enough that a paused viewer is not dropped while the test pauses it. */
@@ -16,10 +16,12 @@ const CATCH_UP_MS = 60_000;
 /** `attach id@machine`: live output and keys over the hub, resize, detach, the session's exit, a dropped link (issue 18). */
 describe.skipIf(natsServerPath() === null)('attach across machines', () => {
   const homes = useHomes();
-  let hub: TestHub;
-  let desk: string;
-  let laptop: string;
-  const env: Record<string, Record<string, string>> = {};
+  // desk keeps the default policy (no remote attach); laptop allows it.
+  // A viewer that stops reading is paused, not dropped, for the length of the flow-control test.
+  const fleet = useTwoMachines(() => homes.newHome(), {
+    desk: { TELEPTY_VIEWER_CATCH_UP_MS: String(CATCH_UP_MS) },
+    laptop: () => ({ TELEPTY_FLEET_ALLOW: 'inject,screen,list,attach', TELEPTY_VIEWER_CATCH_UP_MS: String(CATCH_UP_MS) }),
+  });
   const drivers: TerminalDriver[] = [];
 
   function attachFrom(home: string, machineEnv: Record<string, string>, address: string): TerminalDriver {
@@ -29,32 +31,18 @@ describe.skipIf(natsServerPath() === null)('attach across machines', () => {
   }
 
   beforeAll(async () => {
-    hub = await startHub(['desk', 'laptop']);
-    desk = homes.newHome();
-    laptop = homes.newHome();
-    // desk keeps the default policy (no remote attach); laptop allows it.
-    // A viewer that stops reading is paused, not dropped, for the length of the flow-control test.
-    env.desk = await joinDaemon(hub, desk, 'desk', { TELEPTY_VIEWER_CATCH_UP_MS: String(CATCH_UP_MS) });
-    env.laptop = await joinDaemon(hub, laptop, 'laptop', { TELEPTY_FLEET_ALLOW: 'inject,screen,list,attach', TELEPTY_VIEWER_CATCH_UP_MS: String(CATCH_UP_MS) });
+    const { desk, laptop, env } = fleet;
     for (const [home, e] of [[laptop, env.laptop], [desk, env.desk]] as const) {
       expect((await runCli(home, ['spawn', '--id', 'sh1', '--', 'bash', '--norc', '--noprofile'], { env: e })).exitCode).toBe(0);
     }
-    await waitFor('desk sees laptop', async () => {
-      const st = parseJson<{ state: string; machines: { machine: string; reachable: boolean }[] }>(await runCli(desk, ['fleet', 'status', '--json'], { env: env.desk }));
-      return st.state === 'connected' && st.machines.some((m) => m.machine === 'laptop' && m.reachable);
-    }, 20_000);
   }, 60_000);
 
   afterEach(() => {
     for (const d of drivers.splice(0)) d.proc.kill();
   });
 
-  afterAll(async () => {
-    await hub?.stop();
-  });
-
   it('shows the remote screen live, types keys into it, resizes it, and detaches leaving it running', async () => {
-    const d = attachFrom(desk, env.desk!, 'sh1@laptop');
+    const d = attachFrom(fleet.desk, fleet.env.desk, 'sh1@laptop');
     await waitFor('attached', () => d.raw.includes('attached to sh1@laptop'));
     d.write('echo fleet-$((40+2))\r');
     await d.waitForText('fleet-42');
@@ -67,34 +55,34 @@ describe.skipIf(natsServerPath() === null)('attach across machines', () => {
     expect((await d.waitExit()).exitCode).toBe(0);
     expect(d.raw).toContain('[detached from sh1@laptop; it keeps running]');
     // It ran on laptop, and is still there.
-    expect((await runCli(laptop, ['read', 'sh1'], { env: env.laptop })).stdout).toContain('fleet-42');
-    expect((await runCli(laptop, ['list', '-q'], { env: env.laptop })).stdout).toContain('sh1');
+    expect((await runCli(fleet.laptop, ['read', 'sh1'], { env: fleet.env.laptop })).stdout).toContain('fleet-42');
+    expect((await runCli(fleet.laptop, ['list', '-q'], { env: fleet.env.laptop })).stdout).toContain('sh1');
   });
 
   it('is refused by a machine whose policy does not allow attach (FORBIDDEN)', async () => {
-    const d = attachFrom(laptop, env.laptop!, 'sh1@desk');
+    const d = attachFrom(fleet.laptop, fleet.env.laptop, 'sh1@desk');
     const { exitCode } = await d.waitExit(15_000);
     expect(exitCode).toBe(4);
     expect(d.raw).toMatch(/FORBIDDEN/);
-    expect((await runCli(desk, ['read', 'sh1'], { env: env.desk })).stdout).not.toContain('fleet');
+    expect((await runCli(fleet.desk, ['read', 'sh1'], { env: fleet.env.desk })).stdout).not.toContain('fleet');
   });
 
   it('ends when the remote session exits', async () => {
-    expect((await runCli(laptop, ['spawn', '--id', 'short', '--', 'bash', '--norc', '--noprofile'], { env: env.laptop })).exitCode).toBe(0);
-    const d = attachFrom(desk, env.desk!, 'short@laptop');
+    expect((await runCli(fleet.laptop, ['spawn', '--id', 'short', '--', 'bash', '--norc', '--noprofile'], { env: fleet.env.laptop })).exitCode).toBe(0);
+    const d = attachFrom(fleet.desk, fleet.env.desk, 'short@laptop');
     await waitFor('attached', () => d.raw.includes('attached to short@laptop'));
-    await waitFor('its prompt', async () => /[$#] *$/m.test((await runCli(laptop, ['read', 'short'], { env: env.laptop })).stdout));
+    await waitFor('its prompt', async () => /[$#] *$/m.test((await runCli(fleet.laptop, ['read', 'short'], { env: fleet.env.laptop })).stdout));
     d.write('exit 3\r');
     expect((await d.waitExit(15_000)).exitCode).toBe(0);
     expect(d.raw).toMatch(/session short@laptop exited/);
   });
 
   it("pauses a remote viewer that stops reading (its session's machine stops sending to it), and repaints it when it reads again", async () => {
-    const go = path.join(laptop, 'go');
+    const go = path.join(fleet.laptop, 'go');
     const flood = `while [ ! -f ${go} ]; do sleep 0.05; done; head -c 6000000 /dev/zero | tr '\\0' x; echo; echo flood-done; sleep 600`;
-    expect((await runCli(laptop, ['spawn', '--id', 'flood', '--', 'sh', '-c', flood], { env: env.laptop })).exitCode).toBe(0);
-    const clients = async (): Promise<number> => parseJson<{ id: string; active_clients: number }[]>(await runCli(laptop, ['list', '--json'], { env: env.laptop })).find((x) => x.id === 'flood')?.active_clients ?? -1;
-    const ws = new WebSocket(`ws://127.0.0.1:${await daemonPort(desk)}/api/sessions/flood@laptop`, { perMessageDeflate: false });
+    expect((await runCli(fleet.laptop, ['spawn', '--id', 'flood', '--', 'sh', '-c', flood], { env: fleet.env.laptop })).exitCode).toBe(0);
+    const clients = async (): Promise<number> => parseJson<{ id: string; active_clients: number }[]>(await runCli(fleet.laptop, ['list', '--json'], { env: fleet.env.laptop })).find((x) => x.id === 'flood')?.active_clients ?? -1;
+    const ws = new WebSocket(`ws://127.0.0.1:${await daemonPort(fleet.desk)}/api/sessions/flood@laptop`, { perMessageDeflate: false });
     const frames: string[] = [];
     ws.on('message', (d: Buffer) => frames.push(JSON.parse(d.toString('utf8')).type as string));
     await waitFor('the first screen', () => frames.includes('replay'));
@@ -113,11 +101,11 @@ describe.skipIf(natsServerPath() === null)('attach across machines', () => {
   });
 
   it('ends as disconnected (exit 4) when the link to the other machine drops', async () => {
-    const d = attachFrom(desk, env.desk!, 'sh1@laptop');
+    const d = attachFrom(fleet.desk, fleet.env.desk, 'sh1@laptop');
     await waitFor('attached', () => d.raw.includes('attached to sh1@laptop'));
     d.write('echo still-$((1+1))\r');
     await d.waitForText('still-2');
-    await hub.server.stop();
+    await fleet.hub.server.stop();
     expect((await d.waitExit(20_000)).exitCode).toBe(4);
     expect(d.raw).toContain('[session sh1@laptop disconnected]');
   });

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/env.js';
 import { fixtureSession } from '../helpers/fixtures.js';
-import { natsServerPath, startTwoMachines, type TestHub } from '../helpers/nats.js';
+import { natsServerPath, useTwoMachines } from '../helpers/nats.js';
 
 /**
  * Two daemons on one machine, each its own TELEPTY_HOME and machine id, joined through a real nats-server: what a
@@ -11,25 +11,15 @@ import { natsServerPath, startTwoMachines, type TestHub } from '../helpers/nats.
  */
 describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
   const homes = useHomes();
-  let hub: TestHub;
-  let desk: string;
-  let laptop: string;
-  const env: Record<string, Record<string, string>> = {};
+  const fleet = useTwoMachines(() => homes.newHome());
   let submissions: () => Promise<{ text: string }[]>;
 
   beforeAll(async () => {
-    const m = await startTwoMachines(() => homes.newHome());
-    ({ hub, desk, laptop } = m);
-    Object.assign(env, m.env);
-    ({ submissions } = await fixtureSession(laptop, 'dev-001', 'line-reader.mjs'));
+    ({ submissions } = await fixtureSession(fleet.laptop, 'dev-001', 'line-reader.mjs'));
   }, 60_000);
 
-  afterAll(async () => {
-    await hub?.stop();
-  });
-
   it('injects into a session on another machine and says it was submitted, once', async () => {
-    const r = await runCli(desk, ['inject', 'dev-001@laptop', 'hello from desk', '--wait', '--json'], { env: env.desk });
+    const r = await runCli(fleet.desk, ['inject', 'dev-001@laptop', 'hello from desk', '--wait', '--json'], { env: fleet.env.desk });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(parseJson(r)).toMatchObject({ status: 'submitted', session_id: 'dev-001' });
     await waitFor('laptop took it', async () => (await submissions()).some((s) => s.text === 'hello from desk'));
@@ -37,45 +27,45 @@ describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
   });
 
   it('reads its screen from the other machine', async () => {
-    const r = await runCli(desk, ['read', 'dev-001@laptop'], { env: env.desk });
+    const r = await runCli(fleet.desk, ['read', 'dev-001@laptop'], { env: fleet.env.desk });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/submitted #1/);
-    expect(r.stdout).toBe((await runCli(laptop, ['read', 'dev-001'])).stdout);
+    expect(r.stdout).toBe((await runCli(fleet.laptop, ['read', 'dev-001'])).stdout);
   });
 
   it('gives the same errors and exit codes as local ones, never a local session of the same name', async () => {
-    const missing = await runCli(desk, ['inject', 'ghost@laptop', 'x', '--json'], { env: env.desk });
+    const missing = await runCli(fleet.desk, ['inject', 'ghost@laptop', 'x', '--json'], { env: fleet.env.desk });
     expect(missing.exitCode).toBe(3);
     expect(parseJson(missing)).toMatchObject({ code: 'SESSION_NOT_FOUND' });
     // Killing is off for other machines unless laptop allows it.
-    const kill = await runCli(desk, ['kill', 'dev-001@laptop', '--json'], { env: env.desk });
+    const kill = await runCli(fleet.desk, ['kill', 'dev-001@laptop', '--json'], { env: fleet.env.desk });
     expect(kill.exitCode).toBe(6);
     expect(kill.stdout + kill.stderr).toMatch(/FORBIDDEN/);
-    expect((await runCli(laptop, ['list', '--json'])).stdout).toContain('dev-001');
+    expect((await runCli(fleet.laptop, ['list', '--json'])).stdout).toContain('dev-001');
   });
 
   it('carries state, wait, keys and read --since to the other machine', async () => {
-    const state = await runCli(desk, ['state', 'dev-001@laptop', '--json'], { env: env.desk });
+    const state = await runCli(fleet.desk, ['state', 'dev-001@laptop', '--json'], { env: fleet.env.desk });
     expect(state.exitCode, state.stderr).toBe(0);
     expect(parseJson(state)).toMatchObject({ session_id: 'dev-001' });
-    const wait = await runCli(desk, ['wait', 'dev-001@laptop', '--until', 'any-change', '--timeout', '1', '--json'], { env: env.desk });
+    const wait = await runCli(fleet.desk, ['wait', 'dev-001@laptop', '--until', 'any-change', '--timeout', '1', '--json'], { env: fleet.env.desk });
     // No change comes in a second: the bound, answered by laptop (exit 5), not a local UNKNOWN_HOST or not-found.
     expect(wait.exitCode, wait.stderr).toBe(5);
-    const keys = await runCli(desk, ['keys', 'dev-001@laptop', 'keyed from desk', 'Enter', '--json'], { env: env.desk });
+    const keys = await runCli(fleet.desk, ['keys', 'dev-001@laptop', 'keyed from desk', 'Enter', '--json'], { env: fleet.env.desk });
     expect(keys.exitCode, keys.stderr).toBe(0);
     await waitFor('laptop took the keys', async () => (await submissions()).some((s) => s.text === 'keyed from desk'));
-    const sent = await runCli(desk, ['inject', 'dev-001@laptop', 'answer me', '--inject-id', 'ask-1', '--wait', '--json'], { env: env.desk });
+    const sent = await runCli(fleet.desk, ['inject', 'dev-001@laptop', 'answer me', '--inject-id', 'ask-1', '--wait', '--json'], { env: fleet.env.desk });
     expect(sent.exitCode, sent.stderr).toBe(0);
-    const since = await runCli(desk, ['read', 'dev-001@laptop', '--since', 'ask-1'], { env: env.desk });
+    const since = await runCli(fleet.desk, ['read', 'dev-001@laptop', '--since', 'ask-1'], { env: fleet.env.desk });
     expect(since.exitCode, since.stderr).toBe(0);
-    expect(since.stdout).toBe((await runCli(laptop, ['read', 'dev-001', '--since', 'ask-1'])).stdout);
+    expect(since.stdout).toBe((await runCli(fleet.laptop, ['read', 'dev-001', '--since', 'ask-1'])).stdout);
     // What showed after that prompt only: nothing from before it.
     expect(since.stdout).not.toContain('keyed from desk');
   });
 
   it('routes a turn_request published on one machine to its target on another, and brings the ack back', async () => {
     const payload = JSON.stringify({ prompt: 'turn from desk', turn_id: 't-77' });
-    const r = await runCli(desk, ['publish', '--kind', 'turn_request', '--target', 'dev-001@laptop', '--payload', payload, '--wait', '--timeout', '20', '--json'], { env: env.desk });
+    const r = await runCli(fleet.desk, ['publish', '--kind', 'turn_request', '--target', 'dev-001@laptop', '--payload', payload, '--wait', '--timeout', '20', '--json'], { env: fleet.env.desk });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/inject_written/);
     expect(r.stdout).toMatch(/t-77/);
@@ -84,12 +74,12 @@ describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
   });
 
   it('delivers a bus event once on the other machine, with the origin machine as source_host', async () => {
-    const tail = runCli(laptop, ['tail', '--kind', 'fleet.note', '--count', '1', '--timeout', '15', '--json'], { env: env.laptop });
+    const tail = runCli(fleet.laptop, ['tail', '--kind', 'fleet.note', '--count', '1', '--timeout', '15', '--json'], { env: fleet.env.laptop });
     // The tail subscribes before the event exists: publish until it has seen it (each event is its own message).
     let out = '';
     const t = tail.then((res) => (out = res.stdout));
     await waitFor('laptop saw the note', async () => {
-      await runCli(desk, ['publish', '--kind', 'fleet.note', '--payload', '{"n":1}'], { env: env.desk });
+      await runCli(fleet.desk, ['publish', '--kind', 'fleet.note', '--payload', '{"n":1}'], { env: fleet.env.desk });
       return out !== '';
     }, 15_000);
     await t;
@@ -99,32 +89,32 @@ describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
 
   it('lists every machine\'s sessions with list --all, and --machine one of them', async () => {
     const rows = await waitFor('the directory has laptop\'s session', async () => {
-      const r = parseJson<{ address: string; machine: string; reachable: boolean }[]>(await runCli(desk, ['list', '--all', '--json'], { env: env.desk }));
+      const r = parseJson<{ address: string; machine: string; reachable: boolean }[]>(await runCli(fleet.desk, ['list', '--all', '--json'], { env: fleet.env.desk }));
       return r.some((x) => x.address === 'dev-001@laptop') ? r : null;
     }, 10_000);
     expect(rows.find((x) => x.address === 'dev-001@laptop')).toMatchObject({ machine: 'laptop', reachable: true });
-    const table = await runCli(desk, ['list', '--all'], { env: env.desk });
+    const table = await runCli(fleet.desk, ['list', '--all'], { env: fleet.env.desk });
     expect(table.stdout).toMatch(/^ID\s+MACHINE\s+TYPE/m);
-    expect((await runCli(desk, ['list', '--machine', 'laptop', '-q'], { env: env.desk })).stdout.trim()).toBe('dev-001@laptop');
+    expect((await runCli(fleet.desk, ['list', '--machine', 'laptop', '-q'], { env: fleet.env.desk })).stdout.trim()).toBe('dev-001@laptop');
   });
 
   it('says HOST_OFFLINE at once for a machine with no daemon on the hub (exit 4)', async () => {
     const t0 = Date.now();
-    const r = await runCli(desk, ['inject', 'dev-001@cloud1', 'x', '--json'], { env: env.desk });
+    const r = await runCli(fleet.desk, ['inject', 'dev-001@cloud1', 'x', '--json'], { env: fleet.env.desk });
     expect(r.exitCode).toBe(4);
     expect(parseJson(r)).toMatchObject({ code: 'HOST_OFFLINE' });
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
 
   it('shows a machine whose daemon stopped as unreachable, its rows kept, and answers HOST_OFFLINE for it', async () => {
-    expect((await runCli(laptop, ['daemon', 'stop'], { env: env.laptop })).exitCode).toBe(0);
+    expect((await runCli(fleet.laptop, ['daemon', 'stop'], { env: fleet.env.laptop })).exitCode).toBe(0);
     const row = await waitFor('laptop unreachable', async () => {
-      const r = parseJson<{ address: string; reachable: boolean; status: string }[]>(await runCli(desk, ['list', '--all', '--json'], { env: env.desk }));
+      const r = parseJson<{ address: string; reachable: boolean; status: string }[]>(await runCli(fleet.desk, ['list', '--all', '--json'], { env: fleet.env.desk }));
       return r.find((x) => x.address === 'dev-001@laptop' && !x.reachable);
     }, 10_000);
     expect(row).toBeDefined();
-    expect((await runCli(desk, ['list', '--all'], { env: env.desk })).stdout).toMatch(/dev-001\s+laptop\s+\S+\s+unreachable/);
-    const r = await runCli(desk, ['inject', 'dev-001@laptop', 'x', '--json'], { env: env.desk });
+    expect((await runCli(fleet.desk, ['list', '--all'], { env: fleet.env.desk })).stdout).toMatch(/dev-001\s+laptop\s+\S+\s+unreachable/);
+    const r = await runCli(fleet.desk, ['inject', 'dev-001@laptop', 'x', '--json'], { env: fleet.env.desk });
     expect(r.exitCode).toBe(4);
     expect(parseJson(r)).toMatchObject({ code: 'HOST_OFFLINE' });
   });

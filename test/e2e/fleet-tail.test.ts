@@ -1,11 +1,11 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectFleet } from '../../src/fleet/connect.js';
 import { FLEET_EVENTS_STREAM } from '../../src/protocol/fleet.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { waitFor } from '../helpers/env.js';
-import { joinDaemon, natsServerPath, startHub, startTwoMachines, type TestHub } from '../helpers/nats.js';
+import { joinDaemon, natsServerPath, startHub, useTwoMachines } from '../helpers/nats.js';
 
 interface Ev {
   kind: string;
@@ -27,43 +27,30 @@ function events(stdout: string): Ev[] {
 /** `tail --all-machines`: the fleet's events from the hub's stream, resumable with `since`, gaps announced (issue 18). */
 describe.skipIf(natsServerPath() === null)('tail --all-machines', () => {
   const homes = useHomes();
-  let hub: TestHub;
-  let desk: string;
-  let laptop: string;
-  const env: Record<string, Record<string, string>> = {};
-
-  beforeAll(async () => {
-    const m = await startTwoMachines(() => homes.newHome());
-    ({ hub, desk, laptop } = m);
-    Object.assign(env, m.env);
-  }, 60_000);
-
-  afterAll(async () => {
-    await hub?.stop();
-  });
+  const fleet = useTwoMachines(() => homes.newHome());
 
   it('replays every machine\'s events from the stream with stream seqs, and resumes after one of them', async () => {
-    expect((await runCli(laptop, ['publish', '--kind', 'fleet.t1', '--payload', '{"n":1}'], { env: env.laptop })).exitCode).toBe(0);
-    expect((await runCli(desk, ['publish', '--kind', 'fleet.t1', '--payload', '{"n":2}'], { env: env.desk })).exitCode).toBe(0);
+    expect((await runCli(fleet.laptop, ['publish', '--kind', 'fleet.t1', '--payload', '{"n":1}'], { env: fleet.env.laptop })).exitCode).toBe(0);
+    expect((await runCli(fleet.desk, ['publish', '--kind', 'fleet.t1', '--payload', '{"n":2}'], { env: fleet.env.desk })).exitCode).toBe(0);
     const got = await waitFor('both in the stream', async () => {
-      const r = await runCli(desk, ['tail', '--all-machines', '--since', '0', '--kind', 'fleet.t1', '--count', '2', '--timeout', '3', '--json'], { env: env.desk });
+      const r = await runCli(fleet.desk, ['tail', '--all-machines', '--since', '0', '--kind', 'fleet.t1', '--count', '2', '--timeout', '3', '--json'], { env: fleet.env.desk });
       return r.exitCode === 0 ? events(r.stdout) : null;
     }, 15_000);
     expect(got.map((e) => [e.source_host, e.payload?.n])).toEqual([['laptop', 1], ['desk', 2]]);
     expect(got[1]!.seq).toBeGreaterThan(got[0]!.seq);
     expect(typeof got[0]!.origin_seq).toBe('number');
     // The same seqs on another machine: resume after the first, from laptop, gets the second.
-    const resumed = await runCli(laptop, ['tail', '--all-machines', '--since', String(got[0]!.seq), '--kind', 'fleet.t1', '--count', '1', '--timeout', '10', '--json'], { env: env.laptop });
+    const resumed = await runCli(fleet.laptop, ['tail', '--all-machines', '--since', String(got[0]!.seq), '--kind', 'fleet.t1', '--count', '1', '--timeout', '10', '--json'], { env: fleet.env.laptop });
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(events(resumed.stdout)).toEqual([expect.objectContaining({ seq: got[1]!.seq, payload: { n: 2 }, source_host: 'desk' })]);
   });
 
   it('follows live events of other machines', async () => {
-    const tail = runCli(desk, ['tail', '--all-machines', '--kind', 'fleet.live', '--count', '1', '--timeout', '15', '--json'], { env: env.desk });
+    const tail = runCli(fleet.desk, ['tail', '--all-machines', '--kind', 'fleet.live', '--count', '1', '--timeout', '15', '--json'], { env: fleet.env.desk });
     let out = '';
     const t = tail.then((r) => (out = r.stdout));
     await waitFor('desk saw laptop\'s live event', async () => {
-      await runCli(laptop, ['publish', '--kind', 'fleet.live', '--payload', '{"n":3}'], { env: env.laptop });
+      await runCli(fleet.laptop, ['publish', '--kind', 'fleet.live', '--payload', '{"n":3}'], { env: fleet.env.laptop });
       return out !== '';
     }, 15_000);
     await t;
@@ -71,7 +58,7 @@ describe.skipIf(natsServerPath() === null)('tail --all-machines', () => {
   });
 
   it('announces the part the stream no longer keeps as a gap with from/to, then goes on after it', async () => {
-    const admin = await connectFleet({ credentials: hub.admin });
+    const admin = await connectFleet({ credentials: fleet.hub.admin });
     try {
       const jsm = await jetstreamManager(admin);
       const info = await jsm.streams.info(FLEET_EVENTS_STREAM);
@@ -83,9 +70,9 @@ describe.skipIf(natsServerPath() === null)('tail --all-machines', () => {
     } finally {
       await admin.close();
     }
-    expect((await runCli(laptop, ['publish', '--kind', 'fleet.after', '--payload', '{"n":4}'], { env: env.laptop })).exitCode).toBe(0);
+    expect((await runCli(fleet.laptop, ['publish', '--kind', 'fleet.after', '--payload', '{"n":4}'], { env: fleet.env.laptop })).exitCode).toBe(0);
     const r = await waitFor('the event after the gap', async () => {
-      const x = await runCli(desk, ['tail', '--all-machines', '--since', '1', '--kind', 'fleet.after', '--count', '1', '--timeout', '3', '--json'], { env: env.desk });
+      const x = await runCli(fleet.desk, ['tail', '--all-machines', '--since', '1', '--kind', 'fleet.after', '--count', '1', '--timeout', '3', '--json'], { env: fleet.env.desk });
       return x.exitCode === 0 ? x : null;
     }, 15_000);
     const [gap, after] = events(r.stdout);
@@ -96,11 +83,11 @@ describe.skipIf(natsServerPath() === null)('tail --all-machines', () => {
   });
 
   it('without --all-machines, follows this daemon\'s bus as before (its own seqs)', async () => {
-    const tail = runCli(laptop, ['tail', '--kind', 'fleet.local', '--count', '1', '--timeout', '15', '--json'], { env: env.laptop });
+    const tail = runCli(fleet.laptop, ['tail', '--kind', 'fleet.local', '--count', '1', '--timeout', '15', '--json'], { env: fleet.env.laptop });
     let out = '';
     const t = tail.then((r) => (out = r.stdout));
     await waitFor('laptop saw its own event', async () => {
-      await runCli(laptop, ['publish', '--kind', 'fleet.local'], { env: env.laptop });
+      await runCli(fleet.laptop, ['publish', '--kind', 'fleet.local'], { env: fleet.env.laptop });
       return out !== '';
     }, 15_000);
     await t;

@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
 import { FIXTURES, fixtureSession } from '../helpers/fixtures.js';
-import { natsServerPath, startTwoMachines, type TestHub } from '../helpers/nats.js';
+import { natsServerPath, useTwoMachines } from '../helpers/nats.js';
 
 /**
  * `telepty mcp` as an agent's host runs it: a child process on stdio, driven by the MCP SDK's own client, against
@@ -246,24 +246,11 @@ describe('telepty mcp: kept off every other command', () => {
 
 /** Two daemons joined through a real nats-server: an agent on desk drives a session on laptop as `id@laptop`. */
 describe.skipIf(natsServerPath() === null)('telepty mcp: a session of another machine of the fleet', () => {
-  let hub: TestHub;
-  let desk: string;
-  let laptop: string;
-  const env: Record<string, Record<string, string>> = {};
-
-  beforeAll(async () => {
-    const m = await startTwoMachines(() => homes.newHome());
-    ({ hub, desk, laptop } = m);
-    Object.assign(env, m.env);
-  }, 60_000);
-
-  afterAll(async () => {
-    await hub?.stop();
-  });
+  const fleet = useTwoMachines(() => homes.newHome());
 
   it('list_sessions all: true shows it as id@laptop; inject, wait_for and read_screen reach it', async () => {
-    const remote = await fixtureSession(laptop, 'far-1', 'line-reader.mjs');
-    const client = await mcpClient(desk, [], { env: env.desk });
+    const remote = await fixtureSession(fleet.laptop, 'far-1', 'line-reader.mjs');
+    const client = await mcpClient(fleet.desk, [], { env: fleet.env.desk });
     await waitFor('desk lists far-1@laptop', async () => (await callJson<{ id: string; machine?: string }[]>(client, 'list_sessions', { all: true })).some((r) => r.id === 'far-1@laptop' && r.machine === 'laptop'), 20_000);
     const sent = await callJson<{ status: string; cursor: string | null }>(client, 'inject', { id: 'far-1@laptop', text: 'from desk' });
     expect(sent.status).toBe('submitted');

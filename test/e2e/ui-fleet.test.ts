@@ -6,7 +6,7 @@ import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
 import { ROOT, waitFor } from '../helpers/env.js';
 import { fixtureSession, type Submission } from '../helpers/fixtures.js';
-import { natsServerPath, startTwoMachines, type TestHub } from '../helpers/nats.js';
+import { natsServerPath, useTwoMachines } from '../helpers/nats.js';
 
 /**
  * The dashboard of a daemon in a fleet (issue 23 with 18): the other machine's sessions are listed with their
@@ -14,28 +14,21 @@ import { natsServerPath, startTwoMachines, type TestHub } from '../helpers/nats.
  */
 describe.skipIf(!HAS_CHROMIUM || natsServerPath() === null)('web dashboard in a fleet', () => {
   const homes = useHomes();
-  let hub: TestHub;
+  const fleet = useTwoMachines(() => homes.newHome());
   let browser: Browser | undefined;
-  let desk = '';
-  let laptop = '';
-  const env: Record<string, Record<string, string>> = {};
   let submissions: () => Promise<Submission[]>;
 
   beforeAll(async () => {
-    const m = await startTwoMachines(() => homes.newHome());
-    ({ hub, desk, laptop } = m);
-    Object.assign(env, m.env);
-    ({ submissions } = await fixtureSession(laptop, 'dev-001', 'claude-like.mjs'));
+    ({ submissions } = await fixtureSession(fleet.laptop, 'dev-001', 'claude-like.mjs'));
     browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
-    await hub?.stop();
   });
 
   it("lists another machine's session with its machine and screen, and injects into it", async () => {
-    const link = parseJson<{ url: string }>(await runCli(desk, ['ui', '--json'], { env: env.desk }));
+    const link = parseJson<{ url: string }>(await runCli(fleet.desk, ['ui', '--json'], { env: fleet.env.desk }));
     const page = await (await browser!.newContext({ viewport: { width: 1180, height: 720 } })).newPage();
     await page.goto(link.url);
     const row = page.locator('article.card[data-session="dev-001@laptop"]');
@@ -43,7 +36,7 @@ describe.skipIf(!HAS_CHROMIUM || natsServerPath() === null)('web dashboard in a 
     expect(await row.locator('.machine').textContent()).toBe('laptop');
     expect(await row.locator('.command').textContent()).toContain(path.join(ROOT, 'test', 'fixtures', 'claude-like.mjs'));
     // Its thumbnail shows what `read` on the other machine shows.
-    const read = (await runCli(laptop, ['read', 'dev-001'], { env: env.laptop })).stdout.trimEnd();
+    const read = (await runCli(fleet.laptop, ['read', 'dev-001'], { env: fleet.env.laptop })).stdout.trimEnd();
     await waitFor('the remote thumbnail', async () => {
       const rows = await row.locator('.xterm-rows > div').allTextContents();
       return rows.map((r) => r.replace(/\s+$/, '')).join('\n').trimEnd() === read;

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { existsSync } from 'node:fs';
@@ -149,4 +150,37 @@ export async function startTwoMachines(newHome: () => string, daemonEnv: { desk?
     return st.state === 'connected' && st.machines.some((m) => m.machine === 'laptop' && m.reachable);
   }, 20_000);
   return { hub, desk, laptop, env };
+}
+
+/**
+ * startTwoMachines for a describe block: started in its own beforeAll, the hub stopped in its own afterAll (the
+ * daemons are `newHome`'s: useHomes stops them). Call it after useHomes, so the hub stops first. The answer reads
+ * the running machines; read before the beforeAll ran, it throws.
+ */
+export function useTwoMachines(newHome: () => string, daemonEnv: Parameters<typeof startTwoMachines>[1] = {}): TwoMachines {
+  let started: TwoMachines | null = null;
+  beforeAll(async () => {
+    started = await startTwoMachines(newHome, daemonEnv);
+  }, 60_000);
+  afterAll(async () => {
+    await started?.hub.stop();
+  });
+  const running = (): TwoMachines => {
+    if (started === null) throw new Error('the two machines are read before their beforeAll started them');
+    return started;
+  };
+  return {
+    get hub() {
+      return running().hub;
+    },
+    get desk() {
+      return running().desk;
+    },
+    get laptop() {
+      return running().laptop;
+    },
+    get env() {
+      return running().env;
+    },
+  };
 }
