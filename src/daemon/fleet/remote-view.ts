@@ -18,7 +18,10 @@ import type { WsRoute } from '../ws/upgrade.js';
  * session (a NatsViewer, with the flow control of a WebSocket viewer: output counted, acknowledged by A, paused when
  * a window is unconfirmed, repainted when A catches up); A relays frames to its own viewer socket (a WsViewer) and
  * acknowledges only what that socket confirmed. Both sides beat; a side silent for VIEW_LAPSE_MS is gone (the
- * viewer closes as disconnected, the session's viewer is detached).
+ * viewer closes as disconnected, the session's viewer is detached). B's beat carries its output count: the frames
+ * before it have arrived at A or were lost (one publisher, in order), so A then acknowledges the rest of what it
+ * relayed (acks otherwise go every VIEWER_PING_EVERY_BYTES, and a paused viewer waits for all of its output to be
+ * acknowledged), or asks for a fresh screen when frames were lost.
  */
 
 /** Each side says it is there this often (an idle attach has no other traffic). */
@@ -31,7 +34,7 @@ const MAX_PENDING_INPUT = 256;
 const ATTACH_REQUEST_TIMEOUT_MS = 10_000;
 
 /** B → A: a viewer frame with the output count so far (what A acknowledges), or a control message. */
-type ToViewer = { n: number; m: ViewerServerMessage } | { type: 'closed'; code: number; reason: string } | { type: 'alive' };
+type ToViewer = { n: number; m: ViewerServerMessage } | { type: 'closed'; code: number; reason: string } | { type: 'alive'; n: number };
 
 function record(v: unknown): Record<string, unknown> | null {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...v } : null;
@@ -63,6 +66,11 @@ class NatsViewer implements ViewerHandle {
     private readonly flow: { fellBehind(v: NatsViewer): void; caughtUp(v: NatsViewer): void },
     private readonly onClose: () => void,
   ) {}
+
+  /** The output count so far: what A has had, or lost, once this count's beat reaches it. */
+  get count(): number {
+    return this.sent;
+  }
 
   send(text: string | Buffer): boolean {
     if (this.closed) return false;
@@ -119,9 +127,12 @@ class NatsViewer implements ViewerHandle {
   }
 }
 
+/** What remote attach uses of the fleet link. */
+export type ViewLink = Pick<FleetLink, 'connected' | 'call' | 'sendView'>;
+
 export interface RemoteViewDeps {
   machineId: string;
-  link: () => FleetLink | null;
+  link: () => ViewLink | null;
   log: Logger;
   registry: Pick<SessionRegistry, 'requireConnected'>;
   viewers: Pick<ViewerHub, 'attach'>;
@@ -162,7 +173,7 @@ export class RemoteViews {
       if (now - s.viewer.lastHeard > VIEW_LAPSE_MS) {
         this.deps.log.info(`fleet: the viewer of ${s.entry.id} on ${s.caller} went silent; detached`);
         s.viewer.end();
-      } else this.send(s.caller, key.slice(key.indexOf('/') + 1), { type: 'alive' });
+      } else this.send(s.caller, key.slice(key.indexOf('/') + 1), { type: 'alive', n: s.viewer.count } satisfies ToViewer);
     }
     for (const [id, v] of this.viewing) {
       if (now - v.lastHeard > VIEW_LAPSE_MS) v.ws.close(VIEWER_CLOSE.HOST_GONE, `${v.machine} stopped answering`);
@@ -230,12 +241,35 @@ export class RemoteViews {
       v.ws.close(typeof o.code === 'number' && o.code >= 4000 && o.code < 5000 ? o.code : VIEWER_CLOSE.HOST_GONE, typeof o.reason === 'string' ? o.reason.slice(0, 100) : 'closed');
       return;
     }
+    if (o.type === 'alive') {
+      if (typeof o.n === 'number' && Number.isInteger(o.n)) this.settle(v, viewerId, o.n);
+      return;
+    }
     if (typeof o.n !== 'number' || !isServerMessage(o.m)) return;
     v.received = o.n;
     // A viewer of ours that fell behind gets nothing until it catches up (then a fresh screen, asked for below).
     if (v.viewer.behind) return;
     v.viewer.send(JSON.stringify(o.m));
     if (v.received - v.acked >= VIEWER_PING_EVERY_BYTES) {
+      v.acked = v.received;
+      this.send(v.machine, viewerId, { type: 'ack', n: v.acked });
+    }
+  }
+
+  /**
+   * A, on the other machine's beat with its output count `n`: every frame up to `n` has been taken or was lost. Our
+   * viewer keeping up, the rest of what was relayed is acknowledged (a viewer paused there on a slow link waits for
+   * exactly that: the last part of a flood is less than an ack's step, and no frame comes after it to send one); a
+   * count beyond what arrived means frames were lost on the way (at most once, like a dropped link), and the screen
+   * shown is wrong: a fresh one is asked for. A viewer of ours that is behind asks for one itself when it catches up.
+   */
+  private settle(v: ClientView, viewerId: string, n: number): void {
+    if (v.viewer.behind) return;
+    if (n > v.received) {
+      v.received = n;
+      v.acked = n;
+      this.send(v.machine, viewerId, { type: 'resync' });
+    } else if (v.acked < v.received) {
       v.acked = v.received;
       this.send(v.machine, viewerId, { type: 'ack', n: v.acked });
     }
