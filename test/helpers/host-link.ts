@@ -1,5 +1,5 @@
 import type { HostHandle } from '../../src/daemon/sessions/registry.js';
-import type { TeleptyError } from '../../src/protocol/errors.js';
+import { TeleptyError } from '../../src/protocol/errors.js';
 import { HOST_LINK_VERSION, type DaemonToHost, type HostHello, type HostRequestMap, type HostRequestOp, type InjectJobArgs } from '../../src/protocol/host-link.js';
 
 let instanceSeq = 0;
@@ -90,5 +90,15 @@ export class QueueingHost implements HostHandle {
     for (let turn = 0; turn < 100 && this.jobs.length < n; turn++) await new Promise((r) => setImmediate(r));
     if (this.jobs.length !== n) throw new Error(`expected ${n} inject jobs on the host, it has ${this.jobs.length}`);
     return this.jobs;
+  }
+}
+
+/** A QueueingHost that answers a replay request with its screen (`replayWith`), or fails it with that error. */
+export class ReplayingHost extends QueueingHost {
+  replayWith: string | TeleptyError = 'SCREEN';
+  override async request<K extends Parameters<QueueingHost['request']>[0]>(op: K, args: Parameters<QueueingHost['request']>[1], timeoutMs: number): ReturnType<QueueingHost['request']> {
+    if (op !== 'replay') return super.request(op, args, timeoutMs);
+    if (this.replayWith instanceof TeleptyError) throw this.replayWith;
+    return { data: this.replayWith } as Awaited<ReturnType<QueueingHost['request']>>;
   }
 }

@@ -1,7 +1,8 @@
-import { HOST_LINK_VERSION, parseDaemonMessage, type DaemonToHost, type HostHello, type HostRequestMap, type HostRequestOp, type HostToDaemon } from '../../../src/protocol/host-link.js';
+import { parseDaemonMessage, type DaemonToHost, type HostHello, type HostRequestMap, type HostRequestOp, type HostToDaemon } from '../../../src/protocol/host-link.js';
 import type { BusSubscriber, StoredEvent } from '../../../src/daemon/bus/bus.js';
 import type { BusEvent, BusFilter } from '../../../src/protocol/bus.js';
 import type { HostChannel, HostLinkConnection } from '../../../src/daemon/sessions/host-hub.js';
+import { hostHello } from '../../helpers/host-link.js';
 
 /**
  * The host end of a link carried in memory: what the daemon sends is parsed with the link's own guard (a frame
@@ -52,33 +53,21 @@ export class FakeLinkHost implements HostChannel {
   }
 }
 
-/** A v3 hello of a spawned session host. */
+/** A hello of today's link version from a spawned session host (an 80x24 bash in /tmp, this process its host). */
 export function linkHello(instance: string, id: string, over: Partial<HostHello> = {}, session: Partial<HostHello['session']> = {}): HostHello {
   const at = '2025-03-01T12:00:00.000Z';
-  return {
-    type: 'hello',
-    link_version: HOST_LINK_VERSION,
-    host_instance: instance,
-    session_id: id,
-    id_flexible: false,
-    ...over,
-    session: {
-      type: 'spawned',
-      command: 'bash',
-      args: [],
-      cwd: '/tmp',
-      pid: 4242,
-      host_pid: process.pid,
-      cols: 80,
-      rows: 24,
-      term: 'xterm-256color',
-      created_at: at,
-      last_activity_at: at,
-      bracketed_paste: false,
-      alt_screen: false,
-      ...session,
-    },
-  };
+  return hostHello(instance, id, Date.parse(at), over, {
+    type: 'spawned',
+    args: [],
+    cwd: '/tmp',
+    host_pid: process.pid,
+    cols: 80,
+    rows: 24,
+    created_at: at,
+    last_activity_at: at,
+    bracketed_paste: false,
+    ...session,
+  });
 }
 
 /** A few turns of the event loop (a hello awaits a liveness check; acks go out on the next turn). */

@@ -8,16 +8,8 @@ import type { SessionEntry } from '../../../src/daemon/target.js';
 import { TeleptyError } from '../../../src/protocol/errors.js';
 import type { FleetOp } from '../../../src/protocol/fleet.js';
 import { waitFor } from '../../helpers/env.js';
-import { QueueingHost, hostHello, newHostInstance } from '../../helpers/host-link.js';
+import { ReplayingHost, hostHello, newHostInstance } from '../../helpers/host-link.js';
 import { RecordingLogger, RecordingSink } from '../../helpers/recorders.js';
-
-/** A host that answers a replay request with its screen. */
-class ReplayingHost extends QueueingHost {
-  override async request<K extends Parameters<QueueingHost['request']>[0]>(op: K, args: Parameters<QueueingHost['request']>[1], timeoutMs: number): ReturnType<QueueingHost['request']> {
-    if (op !== 'replay') return super.request(op, args, timeoutMs);
-    return { data: 'SCREEN' } as Awaited<ReturnType<QueueingHost['request']>>;
-  }
-}
 
 /**
  * The hub between desk (the viewer's machine) and laptop (the session's), carried in memory as NATS carries it:

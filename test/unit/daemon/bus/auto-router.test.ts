@@ -1,28 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startAutoRouter } from '../../../../src/daemon/bus/auto-router.js';
-import { Bus, type BusSubscriber, type StoredEvent } from '../../../../src/daemon/bus/bus.js';
+import { Bus } from '../../../../src/daemon/bus/bus.js';
 import { Injector } from '../../../../src/daemon/inject/injector.js';
 import { SessionRegistry, type SessionEntry } from '../../../../src/daemon/sessions/registry.js';
-import type { BusEvent, BusFilter } from '../../../../src/protocol/bus.js';
 import type { InjectJobArgs } from '../../../../src/protocol/host-link.js';
 import { QueueingHost, hostHello, newHostInstance } from '../../../helpers/host-link.js';
 import { RecordingLogger } from '../../../helpers/recorders.js';
+import { BusRecorder } from '../fake-link.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const MACHINE = 'box-a';
-
-/** Everything the daemon publishes, as a bus subscriber gets it. */
-class Everything implements BusSubscriber {
-  readonly filter: BusFilter = { kinds: [], target: null, source: null };
-  readonly events: BusEvent[] = [];
-  deliver(stored: StoredEvent): boolean {
-    this.events.push(stored.event);
-    return true;
-  }
-  ofKind(kind: string): BusEvent[] {
-    return this.events.filter((e) => e.kind === kind);
-  }
-}
 
 function turnRequest(target: string | undefined, turnId: string, over: Record<string, unknown> = {}, payload: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -45,7 +32,7 @@ describe('auto-router', () => {
   let bus: Bus;
   let registry: SessionRegistry;
   let injector: Injector;
-  let seen: Everything;
+  let seen: BusRecorder;
 
   beforeEach(() => {
     const log = new RecordingLogger();
@@ -53,7 +40,7 @@ describe('auto-router', () => {
     registry = new SessionRegistry({ machineId: MACHINE, events: bus, now: () => T0, changed: () => undefined, isAlive: async () => false });
     injector = new Injector({ registry, events: bus, log, timings: { hostAckTimeoutMs: 1_000, pendingTtlMs: 60_000 }, now: () => T0, changed: () => undefined });
     startAutoRouter(bus, injector, MACHINE, log);
-    seen = new Everything();
+    seen = new BusRecorder();
     bus.subscribe(seen, null);
   });
 

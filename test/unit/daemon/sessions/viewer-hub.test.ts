@@ -4,19 +4,9 @@ import { ViewerHub } from '../../../../src/daemon/sessions/viewer-hub.js';
 import type { SessionEntry, ViewerHandle } from '../../../../src/daemon/target.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
 import { VIEWER_CLOSE } from '../../../../src/protocol/viewer.js';
-import { QueueingHost, hostHello, newHostInstance } from '../../../helpers/host-link.js';
+import { ReplayingHost, hostHello, newHostInstance } from '../../../helpers/host-link.js';
 import { RecordingSink } from '../../../helpers/recorders.js';
 import { turns } from '../fake-link.js';
-
-/** A host that answers a replay request with its screen (or fails it). */
-class ReplayingHost extends QueueingHost {
-  replayWith: string | TeleptyError = 'SCREEN';
-  override async request<K extends Parameters<QueueingHost['request']>[0]>(op: K, args: Parameters<QueueingHost['request']>[1], timeoutMs: number): ReturnType<QueueingHost['request']> {
-    if (op !== 'replay') return super.request(op, args, timeoutMs);
-    if (this.replayWith instanceof TeleptyError) throw this.replayWith;
-    return { data: this.replayWith } as Awaited<ReturnType<QueueingHost['request']>>;
-  }
-}
 
 class Viewer implements ViewerHandle {
   ready = false;
