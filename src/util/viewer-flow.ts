@@ -29,6 +29,66 @@ export interface ViewerFlowEvents {
 }
 
 /**
+ * The output a viewer was sent and what it has confirmed, whatever carries the confirmations (a WebSocket's pongs,
+ * another machine's acks). More than a window unconfirmed pauses it (`pause`, once); a confirmation of everything
+ * sent resumes it (`caughtUp`: it then needs a fresh screen); paused for `catchUpMs`, it is given up (`tooSlow`).
+ */
+export class OutputWindow {
+  behind = false;
+  private sent = 0;
+  private confirmed = 0;
+  private catchUpTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly catchUpMs: number,
+    private readonly on: { pause(): void; caughtUp(): void; tooSlow(): void },
+  ) {}
+
+  /** The bytes sent so far (what a confirmation counts up to). */
+  get count(): number {
+    return this.sent;
+  }
+
+  /** `bytes` more were sent. False when that leaves more than a window unconfirmed: paused. */
+  add(bytes: number): boolean {
+    this.sent += bytes;
+    if (this.sent - this.confirmed <= VIEWER_WINDOW_BYTES) return true;
+    if (!this.behind) {
+      this.behind = true;
+      this.catchUpTimer = setTimeout(() => this.on.tooSlow(), this.catchUpMs);
+      this.catchUpTimer.unref();
+      this.on.pause();
+    }
+    return false;
+  }
+
+  /** The viewer confirmed the first `n` bytes; a paused one that has them all is resumed. */
+  confirm(n: number): void {
+    // A count this viewer was never sent, or an old one (a client may pong unasked), confirms nothing.
+    if (!Number.isInteger(n) || n > this.sent || n <= this.confirmed) return;
+    this.confirmed = n;
+    if (this.behind && this.confirmed === this.sent) this.resume();
+  }
+
+  /** Everything sent counts as confirmed (a fresh screen replaces it): resumed, paused or not. */
+  confirmAll(): void {
+    this.confirmed = this.sent;
+    this.resume();
+  }
+
+  /** The viewer is gone: no more giving up on it. */
+  stop(): void {
+    clearTimeout(this.catchUpTimer);
+  }
+
+  private resume(): void {
+    this.behind = false;
+    clearTimeout(this.catchUpTimer);
+    this.on.caughtUp();
+  }
+}
+
+/**
  * A viewer WebSocket with flow control. Output is counted as it is sent and confirmed by pongs (each ping carries
  * the count so far). A viewer more than a window behind is paused rather than fed: the session and the other
  * viewers never wait for it, the daemon never buffers for it, and when its pong shows it read everything it is
@@ -37,26 +97,38 @@ export interface ViewerFlowEvents {
  */
 export class WsViewer {
   ready = false;
-  behind = false;
-  private sent = 0;
-  private confirmed = 0;
   private pingedAt = 0;
-  private catchUpTimer: NodeJS.Timeout | undefined;
+  private readonly window: OutputWindow;
   /** Settles when the socket has closed. */
   readonly closed: Promise<void>;
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly catchUpMs: number,
-    private readonly events: ViewerFlowEvents,
+    catchUpMs: number,
+    events: ViewerFlowEvents,
   ) {
-    ws.on('pong', (data: Buffer) => this.onPong(data));
+    this.window = new OutputWindow(catchUpMs, {
+      pause: () => {
+        this.ready = false;
+        // This ping's pong proves that everything sent so far arrived.
+        this.ping();
+        events.fellBehind(this);
+      },
+      caughtUp: () => events.caughtUp(this),
+      tooSlow: () => this.drop(),
+    });
+    ws.on('pong', (data: Buffer) => this.window.confirm(Number(data.toString('latin1'))));
     this.closed = new Promise((resolve) =>
       ws.on('close', () => {
-        clearTimeout(this.catchUpTimer);
+        this.window.stop();
         resolve();
       }),
     );
+  }
+
+  /** Fell behind (stopped confirming output): gets none until it catches up, then a fresh replay. */
+  get behind(): boolean {
+    return this.window.behind;
   }
 
   send(data: string | Buffer): boolean {
@@ -66,9 +138,7 @@ export class WsViewer {
       return false;
     }
     this.ws.send(data, { binary: false });
-    this.sent += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    if (this.sent - this.confirmed > VIEWER_WINDOW_BYTES) this.fallBehind();
-    else if (this.sent - this.pingedAt >= VIEWER_PING_EVERY_BYTES) this.ping();
+    if (this.window.add(typeof data === 'string' ? Buffer.byteLength(data) : data.length) && this.window.count - this.pingedAt >= VIEWER_PING_EVERY_BYTES) this.ping();
     return true;
   }
 
@@ -77,30 +147,8 @@ export class WsViewer {
   }
 
   private ping(): void {
-    this.pingedAt = this.sent;
-    this.ws.ping(String(this.sent));
-  }
-
-  private fallBehind(): void {
-    if (this.behind) return;
-    this.behind = true;
-    this.ready = false;
-    // This ping's pong proves that everything sent so far arrived.
-    this.ping();
-    this.catchUpTimer = setTimeout(() => this.drop(), this.catchUpMs);
-    this.catchUpTimer.unref();
-    this.events.fellBehind(this);
-  }
-
-  private onPong(data: Buffer): void {
-    const n = Number(data.toString('latin1'));
-    // A pong this viewer's pings did not ask for (a client may pong unasked) confirms nothing.
-    if (!Number.isInteger(n) || n > this.sent || n <= this.confirmed) return;
-    this.confirmed = n;
-    if (!this.behind || this.confirmed < this.sent) return;
-    this.behind = false;
-    clearTimeout(this.catchUpTimer);
-    this.events.caughtUp(this);
+    this.pingedAt = this.window.count;
+    this.ws.ping(String(this.window.count));
   }
 
   private drop(): void {

@@ -5,7 +5,7 @@ import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import { VIEWER_ID_PATTERN } from '../../protocol/fleet.js';
 import { VIEWER_CLOSE, parseViewerMessage, type ViewerClientMessage, type ViewerServerMessage } from '../../protocol/viewer.js';
 import { describeError, type Logger } from '../../util/log.js';
-import { VIEWER_PING_EVERY_BYTES, VIEWER_WINDOW_BYTES, WsViewer, onViewerMessages } from '../../util/viewer-flow.js';
+import { OutputWindow, VIEWER_PING_EVERY_BYTES, WsViewer, onViewerMessages } from '../../util/viewer-flow.js';
 import type { SessionRegistry } from '../sessions/registry.js';
 import type { ViewerHub } from '../sessions/viewer-hub.js';
 import { locate } from '../sessions/targets.js';
@@ -52,39 +52,50 @@ function isServerMessage(v: unknown): v is ViewerServerMessage {
 /** One remote viewer of a session of this machine, as the viewer hub sees it. */
 class NatsViewer implements ViewerHandle {
   ready = false;
-  behind = false;
-  private sent = 0;
-  private confirmed = 0;
-  private catchUpTimer: NodeJS.Timeout | undefined;
+  private readonly window: OutputWindow;
   lastHeard = Date.now();
   detach: () => void = () => undefined;
   private closed = false;
 
   constructor(
     private readonly out: (text: string) => boolean,
-    private readonly catchUpMs: number,
-    private readonly flow: { fellBehind(v: NatsViewer): void; caughtUp(v: NatsViewer): void },
+    catchUpMs: number,
+    flow: { fellBehind(v: NatsViewer): void; caughtUp(v: NatsViewer): void },
     private readonly onClose: () => void,
-  ) {}
+  ) {
+    this.window = new OutputWindow(catchUpMs, {
+      pause: () => {
+        this.ready = false;
+        flow.fellBehind(this);
+      },
+      caughtUp: () => flow.caughtUp(this),
+      tooSlow: () => this.close(VIEWER_CLOSE.TOO_SLOW, 'viewer too slow; dropped'),
+    });
+  }
+
+  get behind(): boolean {
+    return this.window.behind;
+  }
 
   /** The output count so far: what A has had, or lost, once this count's beat reaches it. */
   get count(): number {
-    return this.sent;
+    return this.window.count;
   }
 
   send(text: string | Buffer): boolean {
     if (this.closed) return false;
     const frame = typeof text === 'string' ? text : text.toString('utf8');
-    this.sent += Buffer.byteLength(frame);
-    if (!this.out(`{"n":${this.sent},"m":${frame}}`)) return false;
-    if (this.sent - this.confirmed > VIEWER_WINDOW_BYTES) this.fallBehind();
-    return true;
+    const bytes = Buffer.byteLength(frame);
+    // Counted even when the link refused it: A learns from the next beat's count that it was lost.
+    const sent = this.out(`{"n":${this.window.count + bytes},"m":${frame}}`);
+    this.window.add(bytes);
+    return sent;
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.catchUpTimer);
+    this.window.stop();
     this.out(JSON.stringify({ type: 'closed', code, reason }));
     this.detach();
     this.onClose();
@@ -94,36 +105,19 @@ class NatsViewer implements ViewerHandle {
   end(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.catchUpTimer);
+    this.window.stop();
     this.detach();
     this.onClose();
   }
 
   ack(n: number): void {
     this.lastHeard = Date.now();
-    if (!Number.isInteger(n) || n > this.sent || n <= this.confirmed) return;
-    this.confirmed = n;
-    if (!this.behind || this.confirmed < this.sent) return;
-    this.behind = false;
-    clearTimeout(this.catchUpTimer);
-    this.flow.caughtUp(this);
+    this.window.confirm(n);
   }
 
   /** A caught up with its own viewer after dropping output: a fresh screen. */
   resync(): void {
-    this.confirmed = this.sent;
-    this.behind = false;
-    clearTimeout(this.catchUpTimer);
-    this.flow.caughtUp(this);
-  }
-
-  private fallBehind(): void {
-    if (this.behind) return;
-    this.behind = true;
-    this.ready = false;
-    this.catchUpTimer = setTimeout(() => this.close(VIEWER_CLOSE.TOO_SLOW, 'viewer too slow; dropped'), this.catchUpMs);
-    this.catchUpTimer.unref();
-    this.flow.fellBehind(this);
+    this.window.confirmAll();
   }
 }
 
