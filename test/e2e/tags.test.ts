@@ -5,12 +5,13 @@ import type { ScreenSnapshot } from '../../src/protocol/session.js';
 import { daemonPort, requestApi } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
-import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
+import { BIN, testEnv, waitFor } from '../helpers/env.js';
+import { FIXTURES, readSubmissions } from '../helpers/fixtures.js';
 import { listSessions, spawnJson } from '../helpers/sessions.js';
 import { TerminalDriver } from '../helpers/terminal.js';
 
 const homes = useHomes();
-const LINE_READER = path.join(ROOT, 'test', 'fixtures', 'line-reader.mjs');
+const LINE_READER = path.join(FIXTURES, 'line-reader.mjs');
 const drivers: TerminalDriver[] = [];
 afterEach(() => {
   for (const d of drivers.splice(0)) d.dispose();
@@ -29,14 +30,7 @@ async function readUntil(home: string, id: string, text: string): Promise<void> 
 
 /** What the line reader of session `id` took as submitted (its FIXTURE_LOG), in order. */
 async function submitted(home: string, id: string): Promise<string[]> {
-  const text = await fs.readFile(path.join(home, `${id}.submitted`), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return '';
-    throw err;
-  });
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => (JSON.parse(l) as { text: string }).text);
+  return (await readSubmissions(path.join(home, `${id}.submitted`))).map((s) => s.text);
 }
 
 async function submittedUntil(home: string, id: string, text: string): Promise<void> {
