@@ -239,8 +239,10 @@ export class RemoteViews {
       if (typeof o.n === 'number' && Number.isInteger(o.n)) this.settle(v, viewerId, o.n);
       return;
     }
-    if (typeof o.n !== 'number' || !isServerMessage(o.m)) return;
+    if (typeof o.n !== 'number' || !Number.isInteger(o.n) || o.n < v.received) return;
+    // Counted even when it is no message we know (a newer machine's): it arrived, nothing was lost.
     v.received = o.n;
+    if (!isServerMessage(o.m)) return;
     // A viewer of ours that fell behind gets nothing until it catches up (then a fresh screen, asked for below).
     if (v.viewer.behind) return;
     v.viewer.send(JSON.stringify(o.m));
