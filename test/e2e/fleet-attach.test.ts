@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { daemonPort } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
-import { useHomes } from '../helpers/daemon.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { BIN, testEnv, waitFor } from '../helpers/env.js';
 import { natsServerPath, useTwoMachines } from '../helpers/nats.js';
 import { TerminalDriver } from '../helpers/terminal.js';
@@ -77,27 +77,65 @@ describe.skipIf(natsServerPath() === null)('attach across machines', () => {
     expect(d.raw).toMatch(/session short@laptop exited/);
   });
 
+  /** The viewers laptop counts for its session `id`. */
+  async function clientsOf(id: string): Promise<number> {
+    return parseJson<{ id: string; active_clients: number }[]>(await runCli(fleet.laptop, ['list', '--json'], { env: fleet.env.laptop })).find((x) => x.id === id)?.active_clients ?? -1;
+  }
+
+  /** A viewer socket on desk's daemon for `id@laptop` once its first screen came, with the type of every frame it got. */
+  async function remoteViewer(id: string): Promise<{ ws: WebSocket; replays: () => number }> {
+    const ws = new WebSocket(`ws://127.0.0.1:${await daemonPort(fleet.desk)}/api/sessions/${id}@laptop`, { perMessageDeflate: false });
+    const frames: string[] = [];
+    ws.on('message', (d: Buffer) => frames.push(JSON.parse(d.toString('utf8')).type as string));
+    await waitFor('the first screen', () => frames.includes('replay'));
+    await waitFor('laptop counts the viewer', async () => (await clientsOf(id)) === 1);
+    return { ws, replays: () => frames.filter((f) => f === 'replay').length };
+  }
+
   it("pauses a remote viewer that stops reading (its session's machine stops sending to it), and repaints it when it reads again", async () => {
     const go = path.join(fleet.laptop, 'go');
     const flood = `while [ ! -f ${go} ]; do sleep 0.05; done; head -c 6000000 /dev/zero | tr '\\0' x; echo; echo flood-done; sleep 600`;
     expect((await runCli(fleet.laptop, ['spawn', '--id', 'flood', '--', 'sh', '-c', flood], { env: fleet.env.laptop })).exitCode).toBe(0);
-    const clients = async (): Promise<number> => parseJson<{ id: string; active_clients: number }[]>(await runCli(fleet.laptop, ['list', '--json'], { env: fleet.env.laptop })).find((x) => x.id === 'flood')?.active_clients ?? -1;
-    const ws = new WebSocket(`ws://127.0.0.1:${await daemonPort(fleet.desk)}/api/sessions/flood@laptop`, { perMessageDeflate: false });
-    const frames: string[] = [];
-    ws.on('message', (d: Buffer) => frames.push(JSON.parse(d.toString('utf8')).type as string));
-    await waitFor('the first screen', () => frames.includes('replay'));
-    await waitFor('laptop counts the viewer', async () => (await clients()) === 1);
+    const clients = (): Promise<number> => clientsOf('flood');
+    const { ws, replays: replayCount } = await remoteViewer('flood');
     // This viewer stops reading: its socket is not read, so nothing it is sent is confirmed.
     const socket = (ws as unknown as { _socket: Socket })._socket;
     socket.pause();
     await fs.writeFile(go, '');
     await waitFor('laptop paused it (off its viewers, so its host stops sending)', async () => (await clients()) === 0, 30_000);
     expect(ws.readyState).toBe(WebSocket.OPEN);
-    const replays = frames.filter((f) => f === 'replay').length;
+    const replays = replayCount();
     socket.resume();
-    await waitFor('a fresh screen once it read everything', () => frames.filter((f) => f === 'replay').length > replays, 30_000);
+    await waitFor('a fresh screen once it read everything', () => replayCount() > replays, 30_000);
     await waitFor('laptop counts it again', async () => (await clients()) === 1);
     ws.close();
+  });
+
+  it("repaints a remote viewer that kept reading when its own machine's acknowledgements came late (its daemon held up)", async () => {
+    // About 2 MB/s of output: more than the 1 MiB window goes unacknowledged while desk's daemon is held up.
+    const steady = "while :; do head -c 200000 /dev/zero | tr '\\0' y; sleep 0.1; done";
+    expect((await runCli(fleet.laptop, ['spawn', '--id', 'steady', '--', 'sh', '-c', steady], { env: fleet.env.laptop })).exitCode).toBe(0);
+    try {
+      const { ws, replays } = await remoteViewer('steady');
+      const pid = (await liveDaemon(fleet.desk))?.record.pid;
+      if (pid === undefined) throw new Error('no daemon serves desk');
+      // desk's daemon stops (a loaded machine): laptop goes on sending, nothing is acknowledged, so it pauses the viewer.
+      process.kill(pid, 'SIGSTOP');
+      try {
+        // Within the 7 s after which laptop would take desk's silence for a viewer gone.
+        await waitFor('laptop paused it', async () => (await clientsOf('steady')) === 0, 6_000);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      const before = replays();
+      // desk relays all it got to its viewer, which reads it: laptop must learn that it all arrived, and repaint it.
+      await waitFor('a fresh screen', () => replays() > before, 20_000);
+      await waitFor('laptop counts it again', async () => (await clientsOf('steady')) === 1, 20_000);
+      expect(ws.readyState).toBe(WebSocket.OPEN);
+      ws.close();
+    } finally {
+      await runCli(fleet.laptop, ['kill', 'steady'], { env: fleet.env.laptop });
+    }
   });
 
   it('ends as disconnected (exit 4) when the link to the other machine drops', async () => {
