@@ -23,8 +23,9 @@ export interface StartupCodeOptions {
  * Lets the code that only the host's start ran go at its first major collections (issue 24): loading compiles the
  * bytecode of every module's top level, of xterm's and ws's set-up and of the link's handshake, ~0.5-0.9 MB that an
  * idle host otherwise holds for ever (V8 lets bytecode go only after 5 major collections, and an idle host has 2).
- * The age goes back to V8's own once those collections are over, so a long-lived host's hot code (and code that is
- * optimised, whose bytecode does not age while it runs) is never let go sooner than V8 does by itself.
+ * The age goes back to V8's own once those collections are over: after them, a long-lived host's code is let go no
+ * sooner than V8 does by itself (what is let go and runs again is compiled again, lazily, as at its first run).
+ * Set at run time: a V8 flag on the host's command line would cost every start its builtins' code cache.
  * Returns a function that ends it early (the host exits).
  */
 export function letStartupCodeGo(opts: Partial<StartupCodeOptions> = {}): () => void {
