@@ -6,6 +6,7 @@ import { DaemonLink, resolveDaemonEndpoint } from './daemon-link.js';
 import type { HostPty, OutputSink } from './parts.js';
 import { PtyProcess, ptyOptionsOf } from './pty.js';
 import { SessionHost } from './session-host.js';
+import { letStartupCodeGo } from './startup-code.js';
 import { hostTimingsFromEnv } from './timings.js';
 
 /** What a real host is built from, beyond its spec. */
@@ -28,7 +29,9 @@ export interface HostEnvironment {
  */
 export function createSessionHost(spec: HostSpec, host: HostEnvironment): SessionHost {
   const timings = hostTimingsFromEnv(host.env);
-  return new SessionHost(spec, {
+  // A host is long-lived and idle most of its life: what only its start ran is let go at its first collections.
+  const stopLettingGo = letStartupCodeGo();
+  const session = new SessionHost(spec, {
     pty: host.pty ?? new PtyProcess(ptyOptionsOf(spec)),
     screen: (cols, rows, events) => new ScreenModel(cols, rows, events.modes, events.parsed),
     link: (handlers) => new DaemonLink(() => resolveDaemonEndpoint(host.config, host.env, host.log), handlers, timings, host.log),
@@ -37,4 +40,6 @@ export function createSessionHost(spec: HostSpec, host: HostEnvironment): Sessio
     timings,
     ...(host.onKilled ? { onKilled: host.onKilled } : {}),
   });
+  void session.exited.then(stopLettingGo, stopLettingGo);
+  return session;
 }

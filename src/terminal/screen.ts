@@ -62,7 +62,8 @@ const PARSER_GROUND = 0;
 /** The session's terminal as a human sees it: a headless xterm fed with every byte of PTY output. */
 export class ScreenModel {
   private readonly term: XTerm;
-  private readonly serializer: XSerialize;
+  /** Loaded on the first serialize() (a viewer attaching): a session no one attaches to never needs it. */
+  private serializer: XSerialize | null = null;
   private lastModes: ScreenModes;
   /**
    * xterm's own write() parses later, on a timer, in 12 ms slices with a >= 1 ms timer between them; a PTY's
@@ -94,11 +95,8 @@ export class ScreenModel {
     options: ScreenOptions = {},
   ) {
     const { Terminal } = require('@xterm/headless') as typeof import('@xterm/headless');
-    const { SerializeAddon } = require('@xterm/addon-serialize') as typeof import('@xterm/addon-serialize');
     // logLevel off: writeSync logs a one-time warning meant for apps with async parser hooks (we register none).
     this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK_LINES, allowProposedApi: true, logLevel: 'off' });
-    this.serializer = new SerializeAddon();
-    this.term.loadAddon(this.serializer as unknown as Parameters<XTerm['loadAddon']>[0]);
     // Unicode 11 widths (an emoji takes two columns), as tmux and today's terminals draw them: with xterm's
     // default (Unicode 6) `printf '🚀🚀🚀\033[7GZ'` read back as `🚀🚀🚀   Z` and emoji-heavy screens kept stray
     // fragments at line ends.
@@ -251,6 +249,11 @@ export class ScreenModel {
   /** The visible screen and its modes as an escape sequence that redraws it (attach replay). */
   async serialize(): Promise<string> {
     await this.flush();
+    if (!this.serializer) {
+      const { SerializeAddon } = require('@xterm/addon-serialize') as typeof import('@xterm/addon-serialize');
+      this.serializer = new SerializeAddon();
+      this.term.loadAddon(this.serializer as unknown as Parameters<XTerm['loadAddon']>[0]);
+    }
     return this.serializer.serialize({ scrollback: 0 });
   }
 
