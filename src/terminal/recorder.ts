@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { eventLine, headerLine, type CastCode, type CastFormat } from '../protocol/asciicast.js';
+import { eventLine, eventLineJson, headerLine, type CastCode, type CastFormat } from '../protocol/asciicast.js';
 
 /**
  * Records a session as an asciicast (issue 22), off the hot path: the session hands it every chunk and goes on;
@@ -33,6 +34,33 @@ export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** The writer encodes lines into a buffer of this size and writes it when full: few writes, one buffer reused. */
 const WRITE_BYTES = 1024 * 1024;
 
+/**
+ * A queued event. `json`: `data` is already the JSON string literal of output that was valid UTF-8, one character per
+ * byte (latin1), written back byte for byte: the bytes are never decoded to UTF-16 and encoded again.
+ */
+interface Queued {
+  at: number;
+  code: CastCode;
+  data: string;
+  json: boolean;
+}
+
+/**
+ * Where the last whole UTF-8 character of `b` ends: a character cut at the end (its lead byte and fewer continuation
+ * bytes than it announces) is left out, to be completed by the next chunk. Anything else (ASCII, invalid bytes) ends
+ * where `b` ends: the decoding judges it.
+ */
+export function wholeUtf8End(b: Uint8Array): number {
+  const n = b.length;
+  for (let i = n - 1; i >= 0 && i >= n - 4; i--) {
+    const c = b[i] as number;
+    if ((c & 0xc0) === 0x80) continue;
+    const len = c >= 0xf8 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return i + len > n ? i : n;
+  }
+  return n;
+}
+
 /** `name.cast` → `name.2.cast`, `name.3.cast`, … */
 export function rotatedName(file: string, n: number): string {
   if (n <= 1) return file;
@@ -53,7 +81,9 @@ export class CastRecorder {
   private fileBytes = 0;
   private headerBytes = 0;
   private lastTime = 0;
-  private queue: { at: number; code: CastCode; data: string }[] = [];
+  private queue: Queued[] = [];
+  /** The start of a UTF-8 character cut at the end of the last output (outputBytes), completed by the next. */
+  private carry: Buffer | null = null;
   private queuedBytes = 0;
   private droppedBytes = 0;
   /** Every output byte dropped, marked or not (stats). */
@@ -105,6 +135,33 @@ export class CastRecorder {
     this.push('o', data, true);
   }
 
+  /**
+   * Raw output (the program's UTF-8; a character may be cut across chunks). The fast path, taken by valid UTF-8 (all
+   * of a flood): the bytes are read as latin1 (a copy), JSON-escaped by JSON.stringify (which escapes only control
+   * characters, `"` and `\\`, so bytes 0x80-0xFF pass as they are) and written back as latin1, byte for byte.
+   * Invalid UTF-8 is decoded with its replacement characters, as a StringDecoder would. `chunk` is not kept.
+   */
+  outputBytes(chunk: Uint8Array): void {
+    let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.carry) {
+      bytes = Buffer.concat([this.carry, bytes]);
+      this.carry = null;
+    }
+    const end = wholeUtf8End(bytes);
+    if (end < bytes.length) this.carry = Buffer.from(bytes.subarray(end));
+    if (end === 0) return;
+    const body = bytes.subarray(0, end);
+    if (isUtf8(body)) this.push('o', JSON.stringify(body.toString('latin1')), true, end, true);
+    else this.push('o', body.toString('utf8'), true);
+  }
+
+  /** A character still cut at the end of output (it never got its last bytes): written as the decoder reads it. */
+  private flushCarry(): void {
+    const rest = this.carry;
+    this.carry = null;
+    if (rest) this.push('o', rest.toString('utf8'), true);
+  }
+
   input(data: string): void {
     if (this.opts.recordInput) this.push('i', data, true);
   }
@@ -121,6 +178,7 @@ export class CastRecorder {
 
   /** The program ended: v3 has an exit event, v2 a marker. Output dropped and not yet marked is marked first. */
   exit(code: number | null): void {
+    this.flushCarry();
     this.markGap();
     if (this.format === 3) this.push('x', String(code ?? -1), false);
     else this.push('m', `exit ${code ?? 'signal'}`, false);
@@ -134,12 +192,14 @@ export class CastRecorder {
     this.enqueue('m', `gap: ${gap} bytes of output not recorded (the disk fell behind)`);
   }
 
-  private push(code: CastCode, data: string, droppable: boolean): void {
+  /** `bytes`: the output's own size (a JSON literal's is not its length). */
+  private push(code: CastCode, data: string, droppable: boolean, bytes = -1, json = false): void {
     if (this.closed || this.failure !== null) return;
     const size = data.length;
     if (droppable && this.queuedBytes + size > this.maxPending) {
-      this.droppedBytes += Buffer.byteLength(data);
-      this.droppedTotal += Buffer.byteLength(data);
+      const dropped = bytes >= 0 ? bytes : Buffer.byteLength(data);
+      this.droppedBytes += dropped;
+      this.droppedTotal += dropped;
       return;
     }
     if (this.droppedBytes > 0 && this.queuedBytes + size <= this.maxPending / 2) {
@@ -147,20 +207,20 @@ export class CastRecorder {
       this.droppedBytes = 0;
       this.enqueue('m', `gap: ${gap} bytes of output not recorded (the disk fell behind)`);
     }
-    this.enqueue(code, data);
+    this.enqueue(code, data, json);
   }
 
-  private enqueue(code: CastCode, data: string): void {
-    this.queue.push({ at: this.now(), code, data });
+  private enqueue(code: CastCode, data: string, json = false): void {
+    this.queue.push({ at: this.now(), code, data, json });
     this.queuedBytes += data.length;
     if (!this.writing) this.writing = this.drain();
   }
 
   /** An event as a line of the current file (without its \n): its time counts from that file's start (a rotated file
    * starts at 0). */
-  private line(ev: { at: number; code: CastCode; data: string }): string {
+  private line(ev: Queued): string {
     const time = Math.max(this.lastTime, (ev.at - this.fileStart) / 1000);
-    const text = eventLine(this.format, { time, code: ev.code, data: ev.data }, this.lastTime);
+    const text = ev.json ? eventLineJson(this.format, time, ev.code, ev.data, this.lastTime) : eventLine(this.format, { time, code: ev.code, data: ev.data }, this.lastTime);
     this.lastTime = time;
     return text;
   }
@@ -170,14 +230,14 @@ export class CastRecorder {
    * Encoding into one reused buffer counts the bytes as it goes and allocates nothing per batch (a string per batch,
    * encoded again by the write and measured by byteLength, was most of the writer's time in a flood).
    */
-  private encode(line: string, at: number): number {
-    const most = line.length * 3 + 1;
+  private encode(line: string, at: number, latin1: boolean): number {
+    const most = line.length * (latin1 ? 1 : 3) + 1;
     if (at + most > this.out.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, at + most));
       this.out.copy(grown, 0, 0, at);
       this.out = grown;
     }
-    const bytes = this.out.write(line, at, 'utf8');
+    const bytes = this.out.write(line, at, latin1 ? 'latin1' : 'utf8');
     this.out[at + bytes] = 0x0a;
     return bytes + 1;
   }
@@ -190,13 +250,13 @@ export class CastRecorder {
         let used = 0;
         for (const ev of batch) {
           this.queuedBytes -= ev.data.length;
-          let bytes = this.encode(this.line(ev), used);
+          let bytes = this.encode(this.line(ev), used, ev.json);
           // Rotate before an event that would pass the limit, unless the file holds nothing but its header.
           if (this.fileBytes + used + bytes > this.maxBytes && this.fileBytes + used > this.headerBytes) {
             if (used > 0) await this.handle.write(this.out, 0, used);
             await this.rotate();
             used = 0;
-            bytes = this.encode(this.line(ev), 0);
+            bytes = this.encode(this.line(ev), 0, ev.json);
           }
           used += bytes;
           // A batch is written in slices of about WRITE_BYTES: the buffer stays that size.
@@ -225,6 +285,7 @@ export class CastRecorder {
 
   /** Write what is queued and close. Rejects with the write error if the recording failed (e.g. a full disk). */
   async close(): Promise<void> {
+    this.flushCarry();
     this.markGap();
     this.closed = true;
     while (this.writing) await this.writing;
