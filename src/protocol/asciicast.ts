@@ -60,8 +60,13 @@ export function eventLine(format: CastFormat, ev: CastEvent, previous: number): 
 
 /** eventLine with the data already a JSON string literal (the same text as JSON.stringify of the whole array). */
 export function eventLineJson(format: CastFormat, time: number, code: CastCode, json: string, previous: number): string {
+  return `${eventLineStart(format, time, code, previous)}${json}]`;
+}
+
+/** An event line up to its data: `[time,"code",`. */
+export function eventLineStart(format: CastFormat, time: number, code: CastCode, previous: number): string {
   const t = format === 2 ? time : Math.max(0, time - previous);
-  return `[${round6(t)},"${code}",${json}]`;
+  return `[${round6(t)},"${code}",`;
 }
 
 /** The marker label of an inject, parseable back by injectMarker. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCast } from '../../../src/protocol/asciicast.js';
-import { CastRecorder, wholeUtf8End } from '../../../src/terminal/recorder.js';
+import { CastRecorder, escapeJsonBytes, wholeUtf8End } from '../../../src/terminal/recorder.js';
 
 // Raw output bytes (CastRecorder.outputBytes, what the session host's writer thread feeds): valid UTF-8 is escaped
 // and written byte for byte without decoding; a character cut across chunks waits for its rest; invalid UTF-8 is
@@ -131,6 +131,35 @@ describe('CastRecorder.outputBytes', () => {
     }
     const { text: file } = await record(chunks);
     expect(outputOf(file)).toBe(decoded(chunks));
+  });
+
+  it('escapeJsonBytes writes what JSON.stringify writes: every ASCII byte alone, and long runs between escapes', () => {
+    const dst = Buffer.alloc(4096);
+    for (let b = 0; b < 0x80; b++) {
+      const end = escapeJsonBytes(Buffer.from([b]), dst, 3);
+      expect(dst.subarray(3, end).toString('latin1')).toBe(JSON.stringify(String.fromCharCode(b)).slice(1, -1));
+    }
+    const text = `${'a'.repeat(40)}\r\n${'b'.repeat(5)}"\x1b[0m${'é'.repeat(30)}\\`;
+    const end = escapeJsonBytes(Buffer.from(text), dst, 0);
+    expect(dst.subarray(0, end).toString('utf8')).toBe(JSON.stringify(text).slice(1, -1));
+  });
+
+  it('output past the queue bound is dropped and the gap marked with its byte count', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'telepty-castb-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'drop.cast');
+    const r = await CastRecorder.open({ file, format: 2, cols: 80, rows: 24, recordInput: false, maxPendingBytes: 64 * 1024 });
+    const chunk = Buffer.from('é'.repeat(8 * 1024)); // 16 KiB
+    for (let i = 0; i < 64; i++) r.outputBytes(chunk); // 1 MiB in one turn of the loop: the writer cannot have run
+    await new Promise((res) => setTimeout(res, 50));
+    r.outputBytes(Buffer.from('after'));
+    await r.close();
+    const { events } = parseCast(await fs.readFile(file, 'utf8'));
+    const gap = events.find((e) => e.code === 'm' && /^gap: \d+ bytes/.test(e.data));
+    expect(gap).toBeDefined();
+    const kept = events.filter((e) => e.code === 'o').reduce((n, e) => n + Buffer.byteLength(e.data), 0);
+    expect(kept + Number(/gap: (\d+)/.exec(gap?.data ?? '')?.[1])).toBe(64 * chunk.length + 'after'.length);
+    expect(events[events.length - 1]?.data).toBe('after');
   });
 
   it('wholeUtf8End leaves out only a character cut at the end', () => {
