@@ -59,8 +59,8 @@ class OpenError extends Error {
 
 /**
  * In a worker thread: the host only gathers the events of each BATCH_MS and posts them at once (one copy of the
- * bytes, moved to the thread); decoding, JSON and the disk are the thread's. Output the thread has not taken past
- * MAX_IN_FLIGHT_BYTES is dropped here and marked.
+ * bytes, moved to the thread); UTF-8 checks, JSON escaping and the disk are the thread's. Output the thread has not
+ * taken past MAX_IN_FLIGHT_BYTES is dropped here and marked.
  */
 class ThreadCast implements CastSink {
   private events: ThreadEvent[] = [];

@@ -57,7 +57,7 @@ port?.on('message', (raw: unknown) => {
     const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
     let bytes = 0;
     for (const ev of m.events) bytes += record(ev, data, bytes);
-    // Everything is decoded: the batch's memory goes back to the host for its next batches.
+    // Everything is queued (copied where kept): the batch's memory goes back to the host for its next batches.
     const memory = m.data.buffer;
     if (memory instanceof ArrayBuffer) reply({ t: 'acked', bytes, buffer: memory }, [memory]);
     else reply({ t: 'acked', bytes });
