@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
 import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
 import { isRecorderReply, type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
@@ -17,26 +16,16 @@ export interface CastSink {
 /** Opens a recording; rejects with the open's error (errno code kept: EEXIST is a file that exists). */
 export type OpenCast = (opts: ThreadRecorderOptions) => Promise<CastSink>;
 
-/** In the host's own thread (tests, or where no worker can start): CastRecorder with a UTF-8 decoder. */
+/** In the host's own thread (tests, or where no worker can start): CastRecorder itself. */
 export const openInThread: OpenCast = async (opts) => {
   const rec = await CastRecorder.open(opts);
-  const decoder = new StringDecoder('utf8');
   return {
-    output: (d) => {
-      const text = decoder.write(d);
-      if (text) rec.output(text);
-    },
+    output: (d) => rec.outputBytes(d),
     input: (d) => rec.input(d),
     resize: (c, r) => rec.resize(c, r),
     marker: (l) => rec.marker(l),
-    exit: (s) => {
-      const rest = decoder.end();
-      if (rest) rec.output(rest);
-      rec.exit(s);
-    },
+    exit: (s) => rec.exit(s),
     close: async () => {
-      const rest = decoder.end();
-      if (rest) rec.output(rest);
       await rec.close();
       const stats = rec.stats;
       return { files: stats.files, dropped_bytes: stats.dropped_bytes };
@@ -70,8 +59,8 @@ class OpenError extends Error {
 
 /**
  * In a worker thread: the host only gathers the events of each BATCH_MS and posts them at once (one copy of the
- * bytes, moved to the thread); decoding, JSON and the disk are the thread's. Output the thread has not taken past
- * MAX_IN_FLIGHT_BYTES is dropped here and marked.
+ * bytes, moved to the thread); UTF-8 checks, JSON escaping and the disk are the thread's. Output the thread has not
+ * taken past MAX_IN_FLIGHT_BYTES is dropped here and marked.
  */
 class ThreadCast implements CastSink {
   private events: ThreadEvent[] = [];

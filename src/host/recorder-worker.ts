@@ -1,17 +1,15 @@
 /**
- * The recording's writer thread (issue 22): a CastRecorder and its UTF-8 decoding, JSON escaping and file writes,
+ * The recording's writer thread (issue 22): a CastRecorder and its UTF-8 checks, JSON escaping and file writes,
  * away from the session host's event loop. The host posts events in batches (recorder-thread.ts); each batch is
  * acknowledged once it is queued here, so the host can bound what it has in flight. Every event keeps the time the
  * host gave it.
  */
-import { StringDecoder } from 'node:string_decoder';
 import { parentPort } from 'node:worker_threads';
 import { CastRecorder } from '../terminal/recorder.js';
 import { isRecorderRequest, type RecorderReply, type ThreadEvent } from './recorder-messages.js';
 
 const port = parentPort;
 let recorder: CastRecorder | null = null;
-const decoder = new StringDecoder('utf8');
 /** The time of the event being recorded (the host's clock), as the recorder's clock. */
 let current = Date.now();
 
@@ -23,8 +21,7 @@ function reply(m: RecorderReply, transfer: ArrayBuffer[] = []): void {
 function record(ev: ThreadEvent, data: Buffer, offset: number): number {
   current = ev.at;
   if (ev.code === 'o') {
-    const text = decoder.write(data.subarray(offset, offset + ev.len));
-    if (text) recorder?.output(text);
+    recorder?.outputBytes(data.subarray(offset, offset + ev.len));
     return ev.len;
   }
   if (!recorder) return 0;
@@ -38,12 +35,9 @@ function record(ev: ThreadEvent, data: Buffer, offset: number): number {
     case 'm':
       recorder.marker(ev.data);
       return 0;
-    case 'x': {
-      const rest = decoder.end();
-      if (rest) recorder.output(rest);
+    case 'x':
       recorder.exit(ev.status);
       return 0;
-    }
   }
 }
 
@@ -63,7 +57,7 @@ port?.on('message', (raw: unknown) => {
     const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
     let bytes = 0;
     for (const ev of m.events) bytes += record(ev, data, bytes);
-    // Everything is decoded: the batch's memory goes back to the host for its next batches.
+    // Everything is queued (copied where kept): the batch's memory goes back to the host for its next batches.
     const memory = m.data.buffer;
     if (memory instanceof ArrayBuffer) reply({ t: 'acked', bytes, buffer: memory }, [memory]);
     else reply({ t: 'acked', bytes });
@@ -71,8 +65,6 @@ port?.on('message', (raw: unknown) => {
     const r = recorder;
     recorder = null;
     if (!r) return reply({ t: 'closed', files: [], dropped_bytes: 0, error: null });
-    const rest = decoder.end();
-    if (rest) r.output(rest);
     r.close().then(
       () => reply({ t: 'closed', ...r.stats, error: null }),
       (err: unknown) => reply({ t: 'closed', ...r.stats, error: err instanceof Error ? err.message : String(err) }),

@@ -55,8 +55,18 @@ function round6(t: number): number {
 
 /** One event line; `previous` is the previous event's absolute time (v3 writes the interval). */
 export function eventLine(format: CastFormat, ev: CastEvent, previous: number): string {
-  const t = format === 2 ? ev.time : Math.max(0, ev.time - previous);
-  return JSON.stringify([round6(t), ev.code, ev.data]);
+  return eventLineJson(format, ev.time, ev.code, JSON.stringify(ev.data), previous);
+}
+
+/** eventLine with the data already a JSON string literal (the same text as JSON.stringify of the whole array). */
+export function eventLineJson(format: CastFormat, time: number, code: CastCode, json: string, previous: number): string {
+  return `${eventLineStart(format, time, code, previous)}${json}]`;
+}
+
+/** An event line up to its data: `[time,"code",`. */
+export function eventLineStart(format: CastFormat, time: number, code: CastCode, previous: number): string {
+  const t = format === 2 ? time : Math.max(0, time - previous);
+  return `[${round6(t)},"${code}",`;
 }
 
 /** The marker label of an inject, parseable back by injectMarker. */

@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { eventLine, headerLine, type CastCode, type CastFormat } from '../protocol/asciicast.js';
+import { eventLine, eventLineStart, headerLine, type CastCode, type CastFormat } from '../protocol/asciicast.js';
 
 /**
  * Records a session as an asciicast (issue 22), off the hot path: the session hands it every chunk and goes on;
@@ -33,6 +34,90 @@ export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
 /** The writer encodes lines into a buffer of this size and writes it when full: few writes, one buffer reused. */
 const WRITE_BYTES = 1024 * 1024;
 
+/**
+ * A queued event: its text (`data`), or output that is valid UTF-8 as its bytes (`raw`, a copy), escaped for JSON
+ * straight into the write buffer: never decoded to UTF-16, JSON-stringified and encoded again.
+ */
+interface Queued {
+  at: number;
+  code: CastCode;
+  data: string;
+  raw: Uint8Array | null;
+}
+
+/** What a queued event counts against the queue's bound. */
+function queuedSize(ev: Queued): number {
+  return ev.raw ? ev.raw.length : ev.data.length;
+}
+
+/** JSON's two-character escapes (`\n`, …), by byte; 0: written as \u00XX. */
+const SHORT_ESCAPE = new Uint8Array(256);
+for (const [byte, letter] of [
+  [0x08, 'b'],
+  [0x09, 't'],
+  [0x0a, 'n'],
+  [0x0c, 'f'],
+  [0x0d, 'r'],
+  [0x22, '"'],
+  [0x5c, '\\'],
+] as const)
+  SHORT_ESCAPE[byte] = letter.charCodeAt(0);
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** Runs of bytes that need no escape longer than this are copied with one call; shorter ones byte by byte. */
+const COPY_RUN_BYTES = 16;
+
+/**
+ * UTF-8 bytes as the inside of a JSON string, written into `dst` at `at` (room for 6 bytes per byte assumed): what
+ * JSON.stringify writes for the text they encode (control characters, `"` and backslash escaped, everything else as it is,
+ * multi-byte characters included). Returns where the written bytes end.
+ */
+export function escapeJsonBytes(src: Uint8Array, dst: Uint8Array, at: number): number {
+  const n = src.length;
+  let o = at;
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    let b = 0;
+    while (j < n) {
+      b = src[j] as number;
+      if (b < 0x20 || b === 0x22 || b === 0x5c) break;
+      j++;
+    }
+    if (j - i > COPY_RUN_BYTES) dst.set(src.subarray(i, j), o);
+    else for (let k = i; k < j; k++) dst[o + k - i] = src[k] as number;
+    o += j - i;
+    if (j === n) break;
+    const short = SHORT_ESCAPE[b] as number;
+    dst[o++] = 0x5c;
+    if (short !== 0) dst[o++] = short;
+    else {
+      dst[o++] = 0x75; // u
+      dst[o++] = 0x30;
+      dst[o++] = 0x30;
+      dst[o++] = HEX_DIGITS[b >> 4] as number;
+      dst[o++] = HEX_DIGITS[b & 15] as number;
+    }
+    i = j + 1;
+  }
+  return o;
+}
+
+/**
+ * Where the last whole UTF-8 character of `b` ends: a character cut at the end (its lead byte and fewer continuation
+ * bytes than it announces) is left out, to be completed by the next chunk. Anything else (ASCII, invalid bytes) ends
+ * where `b` ends: the decoding judges it.
+ */
+export function wholeUtf8End(b: Uint8Array): number {
+  const n = b.length;
+  for (let i = n - 1; i >= 0 && i >= n - 4; i--) {
+    const c = b[i] as number;
+    if ((c & 0xc0) === 0x80) continue;
+    const len = c >= 0xf8 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return i + len > n ? i : n;
+  }
+  return n;
+}
+
 /** `name.cast` → `name.2.cast`, `name.3.cast`, … */
 export function rotatedName(file: string, n: number): string {
   if (n <= 1) return file;
@@ -53,7 +138,9 @@ export class CastRecorder {
   private fileBytes = 0;
   private headerBytes = 0;
   private lastTime = 0;
-  private queue: { at: number; code: CastCode; data: string }[] = [];
+  private queue: Queued[] = [];
+  /** The start of a UTF-8 character cut at the end of the last output (outputBytes), completed by the next. */
+  private carry: Buffer | null = null;
   private queuedBytes = 0;
   private droppedBytes = 0;
   /** Every output byte dropped, marked or not (stats). */
@@ -105,6 +192,33 @@ export class CastRecorder {
     this.push('o', data, true);
   }
 
+  /**
+   * Raw output (the program's UTF-8; a character may be cut across chunks). The fast path, taken by valid UTF-8 (all
+   * of a flood): the bytes are queued (a copy) and escaped for JSON into the write buffer (escapeJsonBytes), no string
+   * made of them. Invalid UTF-8 is decoded with its replacement characters, as a StringDecoder would. `chunk` is not
+   * kept.
+   */
+  outputBytes(chunk: Uint8Array): void {
+    let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.carry) {
+      bytes = Buffer.concat([this.carry, bytes]);
+      this.carry = null;
+    }
+    const end = wholeUtf8End(bytes);
+    if (end < bytes.length) this.carry = Buffer.from(bytes.subarray(end));
+    if (end === 0) return;
+    const body = bytes.subarray(0, end);
+    if (isUtf8(body)) this.push('o', '', true, body);
+    else this.push('o', body.toString('utf8'), true);
+  }
+
+  /** A character still cut at the end of output (it never got its last bytes): written as the decoder reads it. */
+  private flushCarry(): void {
+    const rest = this.carry;
+    this.carry = null;
+    if (rest) this.push('o', rest.toString('utf8'), true);
+  }
+
   input(data: string): void {
     if (this.opts.recordInput) this.push('i', data, true);
   }
@@ -121,6 +235,7 @@ export class CastRecorder {
 
   /** The program ended: v3 has an exit event, v2 a marker. Output dropped and not yet marked is marked first. */
   exit(code: number | null): void {
+    this.flushCarry();
     this.markGap();
     if (this.format === 3) this.push('x', String(code ?? -1), false);
     else this.push('m', `exit ${code ?? 'signal'}`, false);
@@ -134,12 +249,14 @@ export class CastRecorder {
     this.enqueue('m', `gap: ${gap} bytes of output not recorded (the disk fell behind)`);
   }
 
-  private push(code: CastCode, data: string, droppable: boolean): void {
+  /** `raw`: output as valid UTF-8 bytes (then `data` is empty), copied when queued. */
+  private push(code: CastCode, data: string, droppable: boolean, raw: Uint8Array | null = null): void {
     if (this.closed || this.failure !== null) return;
-    const size = data.length;
+    const size = raw ? raw.length : data.length;
     if (droppable && this.queuedBytes + size > this.maxPending) {
-      this.droppedBytes += Buffer.byteLength(data);
-      this.droppedTotal += Buffer.byteLength(data);
+      const dropped = raw ? raw.length : Buffer.byteLength(data);
+      this.droppedBytes += dropped;
+      this.droppedTotal += dropped;
       return;
     }
     if (this.droppedBytes > 0 && this.queuedBytes + size <= this.maxPending / 2) {
@@ -147,39 +264,51 @@ export class CastRecorder {
       this.droppedBytes = 0;
       this.enqueue('m', `gap: ${gap} bytes of output not recorded (the disk fell behind)`);
     }
-    this.enqueue(code, data);
+    this.enqueue(code, data, raw);
   }
 
-  private enqueue(code: CastCode, data: string): void {
-    this.queue.push({ at: this.now(), code, data });
-    this.queuedBytes += data.length;
+  private enqueue(code: CastCode, data: string, raw: Uint8Array | null = null): void {
+    const ev = { at: this.now(), code, data, raw: raw ? new Uint8Array(raw) : null };
+    this.queue.push(ev);
+    this.queuedBytes += queuedSize(ev);
     if (!this.writing) this.writing = this.drain();
   }
 
-  /** An event as a line of the current file (without its \n): its time counts from that file's start (a rotated file
-   * starts at 0). */
-  private line(ev: { at: number; code: CastCode; data: string }): string {
-    const time = Math.max(this.lastTime, (ev.at - this.fileStart) / 1000);
-    const text = eventLine(this.format, { time, code: ev.code, data: ev.data }, this.lastTime);
-    this.lastTime = time;
-    return text;
+  /** The write buffer holds `at + most` bytes (grown, what it holds kept, when it did not). */
+  private reserve(at: number, most: number): void {
+    if (at + most <= this.out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, at + most));
+    this.out.copy(grown, 0, 0, at);
+    this.out = grown;
   }
 
   /**
-   * Encode `line` and its \n at `at` in the write buffer (grown when it could not hold it): the bytes written.
-   * Encoding into one reused buffer counts the bytes as it goes and allocates nothing per batch (a string per batch,
-   * encoded again by the write and measured by byteLength, was most of the writer's time in a flood).
+   * Encode an event as a line of the current file, and its \n, at `at` in the write buffer: the bytes written. Its
+   * time counts from that file's start (a rotated file starts at 0). Encoding into one reused buffer counts the bytes
+   * as it goes and allocates nothing per batch (a string per batch, encoded again by the write and measured by
+   * byteLength, was most of the writer's time in a flood).
    */
-  private encode(line: string, at: number): number {
-    const most = line.length * 3 + 1;
-    if (at + most > this.out.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, at + most));
-      this.out.copy(grown, 0, 0, at);
-      this.out = grown;
+  private encode(ev: Queued, at: number): number {
+    const time = Math.max(this.lastTime, (ev.at - this.fileStart) / 1000);
+    const previous = this.lastTime;
+    this.lastTime = time;
+    if (ev.raw === null) {
+      const line = eventLine(this.format, { time, code: ev.code, data: ev.data }, previous);
+      this.reserve(at, line.length * 3 + 1);
+      const bytes = this.out.write(line, at, 'utf8');
+      this.out[at + bytes] = 0x0a;
+      return bytes + 1;
     }
-    const bytes = this.out.write(line, at, 'utf8');
-    this.out[at + bytes] = 0x0a;
-    return bytes + 1;
+    const start = eventLineStart(this.format, time, ev.code, previous);
+    // At most 6 bytes for each byte of output (\u00XX), the quotes, `]` and \n.
+    this.reserve(at, start.length + ev.raw.length * 6 + 4);
+    let o = at + this.out.write(start, at, 'latin1');
+    this.out[o++] = 0x22;
+    o = escapeJsonBytes(ev.raw, this.out, o);
+    this.out[o++] = 0x22;
+    this.out[o++] = 0x5d;
+    this.out[o++] = 0x0a;
+    return o - at;
   }
 
   private async drain(): Promise<void> {
@@ -189,14 +318,14 @@ export class CastRecorder {
         this.queue = [];
         let used = 0;
         for (const ev of batch) {
-          this.queuedBytes -= ev.data.length;
-          let bytes = this.encode(this.line(ev), used);
+          this.queuedBytes -= queuedSize(ev);
+          let bytes = this.encode(ev, used);
           // Rotate before an event that would pass the limit, unless the file holds nothing but its header.
           if (this.fileBytes + used + bytes > this.maxBytes && this.fileBytes + used > this.headerBytes) {
             if (used > 0) await this.handle.write(this.out, 0, used);
             await this.rotate();
             used = 0;
-            bytes = this.encode(this.line(ev), 0);
+            bytes = this.encode(ev, 0);
           }
           used += bytes;
           // A batch is written in slices of about WRITE_BYTES: the buffer stays that size.
@@ -225,6 +354,7 @@ export class CastRecorder {
 
   /** Write what is queued and close. Rejects with the write error if the recording failed (e.g. a full disk). */
   async close(): Promise<void> {
+    this.flushCarry();
     this.markGap();
     this.closed = true;
     while (this.writing) await this.writing;
