@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // telepty launcher (CommonJS: see bin/package.json). `--version` answers without loading anything else; hot
-// commands (inject, hook) take a fast path that skips commander when their arguments are ordinary (bundled into one
+// commands (inject, hook, spawn) take a fast path that skips commander when their arguments are ordinary (bundled into one
 // CommonJS file by scripts/bundle-fast.mjs, loaded with require: no ES module loader on that path); everything
 // else loads dist/cli.js (ES modules).
 'use strict';
@@ -40,6 +40,10 @@ async function main() {
   }
   if (args[0] === 'inject') {
     const code = await requireFast('../dist/bundle/inject.cjs').fastMain(args);
+    if (code !== null) process.exit(code);
+  }
+  if (args[0] === 'spawn') {
+    const code = await requireFast('../dist/bundle/spawn.cjs').spawnMain(args);
     if (code !== null) process.exit(code);
   }
   if (args[0] === 'hook') {

@@ -22,6 +22,14 @@ await build({
   input: { inject: 'dist/fast.js', hook: 'dist/hook-fast.js' },
   output: { dir: 'dist/bundle', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs' },
 });
+// `telepty spawn` (issue 24: its start is on the path from `spawn` to the program's first output), a build of its
+// own so that it shares no chunk with inject's (each path loads one file of ours, plus what it imports on demand:
+// attaching, --machine, starting the daemon).
+await build({
+  ...common,
+  input: { spawn: 'dist/spawn-fast.js' },
+  output: { dir: 'dist/bundle', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'spawn-[name]-[hash].cjs' },
+});
 // A build of its own: the host shares no chunk with the CLI, so it loads exactly one file of ours. ws is bundled in
 // (rolldown hoists an external package's require to the top of the file): so it and the builtins it requires
 // (http, https, tls, crypto, zlib: ~30-70 ms here under load) load only when main.ts imports the rest of the host,

@@ -56,7 +56,10 @@ function quietCleanup(log: Logger): QuietCleanup {
 
 /** The host's whole run, given its environment (the process's, read once at the bottom of this file). */
 async function main(env: NodeJS.ProcessEnv): Promise<number> {
-  const spec = parseHostSpecText(await readStdin());
+  const text = await readStdin();
+  // A spare host (daemon/sessions/spare-host.ts) whose daemon ended before handing it a spawn: nothing to run.
+  if (text === '') return 0;
+  const spec = parseHostSpecText(text);
   const log = createLogger({ write: hostLogWrite, level: logLevelFromEnv(env), scope: `host ${spec.session_id}` });
   // A detached host outlives the terminal and the daemon that started it.
   process.on('SIGHUP', () => log.info('ignoring SIGHUP'));

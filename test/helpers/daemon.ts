@@ -60,9 +60,34 @@ async function processesOf(home: string, matches: (argv: string[]) => boolean): 
   return pids;
 }
 
-/** Session hosts started for `home`: processes running the host (bundled, or dist/host/main.js) with this TELEPTY_HOME. */
-export function hostsOf(home: string): Promise<number[]> {
-  return processesOf(home, (argv) => argv.some((a) => a.endsWith('dist/bundle/host.cjs') || a.endsWith('dist/host/main.js')));
+const isHostArgv = (argv: string[]): boolean => argv.some((a) => a.endsWith('dist/bundle/host.cjs') || a.endsWith('dist/host/main.js'));
+
+/**
+ * Whether host process `pid` is a spare (src/daemon/sessions/spare-host.ts): started ahead of a spawn, no session's
+ * yet. Its output goes to `hosts/spare-<hex>.log` until a spawn renames that to the session's log.
+ */
+async function isSpare(pid: number): Promise<boolean> {
+  const out = await fs.readlink(`/proc/${pid}/fd/1`).catch(() => '');
+  return /\/spare-[0-9a-f]+\.log$/.test(out);
+}
+
+/** Every host process of `home` (session hosts and a spare): what cleanup ends. */
+function allHostsOf(home: string): Promise<number[]> {
+  return processesOf(home, isHostArgv);
+}
+
+/** Session hosts started for `home`: processes running the host (bundled, or dist/host/main.js) with this TELEPTY_HOME, spares not counted. */
+export async function hostsOf(home: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const pid of await allHostsOf(home)) if (!(await isSpare(pid))) pids.push(pid);
+  return pids;
+}
+
+/** The spare host processes of `home` (started ahead of the next spawn; at most one a daemon). */
+export async function sparesOf(home: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const pid of await allHostsOf(home)) if (await isSpare(pid)) pids.push(pid);
+  return pids;
 }
 
 /** Running `telepty daemon` processes (foreground or detached) with this TELEPTY_HOME. */
@@ -73,7 +98,7 @@ export function daemonsOf(home: string): Promise<number[]> {
 /** End every session of `home` (through the daemon when it runs), then any host still running. */
 export async function killSessionsIn(home: string): Promise<void> {
   if (await liveDaemon(home)) await runCli(home, ['kill', '--all'], { timeout: 20_000 });
-  const hosts = await hostsOf(home);
+  const hosts = await allHostsOf(home);
   for (const pid of hosts) if (isAlive(pid)) process.kill(pid, 'SIGTERM'); // the host ends its child's session
   for (const pid of hosts) {
     await waitFor(`host ${pid} to exit`, () => !isAlive(pid), 6_000).catch(() => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import type { Logger } from '../../util/log.js';
 import type { HostChannels } from './host-channels.js';
 import { SESSION_INSTANCE_ENV } from './orphans.js';
 import type { SessionEntry, SessionRegistry } from './registry.js';
+import { SpareHosts } from './spare-host.js';
 
 /**
  * The session host, bundled into one CommonJS file (scripts/bundle-fast.mjs): an idle host holds ~3 MB less than
@@ -63,6 +64,8 @@ export interface SpawnerDeps {
   hooksDir?: string;
   /** Where the session's agent hooks reach this daemon over HTTP (Claude Code's http hooks); absent: command hooks. */
   daemonUrl?: () => string | undefined;
+  /** Keep a spare host started ahead of the next spawn (spare-host.ts); default: unless TELEPTY_SPARE_HOST=0 in `env`. */
+  spareHost?: boolean;
 }
 
 /**
@@ -126,7 +129,32 @@ export function hostEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** Starts detached session hosts for `spawn` and waits until each has registered. */
 export class Spawner {
-  constructor(private readonly deps: SpawnerDeps) {}
+  private readonly spares: SpareHosts | null;
+
+  constructor(private readonly deps: SpawnerDeps) {
+    const spare = deps.spareHost ?? deps.env.TELEPTY_SPARE_HOST !== '0';
+    this.spares = !spare ? null : new SpareHosts((logFile) => this.launch(logFile), deps.hostLogDir, deps.log);
+  }
+
+  /**
+   * Start a host process with its stdout and stderr appended to `logFile`; its spec is written to its stdin later
+   * (at once, or when a spare is handed a spawn). The host runs with the daemon's environment (it must find this
+   * daemon); the child's is in the spec. The IPC channel carries viewers handed to the host (host-channels.ts);
+   * the host outlives it.
+   */
+  private async launch(logFile: string): Promise<ChildProcess> {
+    await ensureDir(this.deps.hostLogDir);
+    const log = await fs.open(logFile, 'a', 0o600);
+    let child;
+    try {
+      child = spawn(process.execPath, [...HOST_NODE_FLAGS, this.deps.hostMain ?? HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env) });
+    } finally {
+      await log.close();
+    }
+    child.unref();
+    this.deps.channels.add(child);
+    return child;
+  }
 
   async spawn(req: SpawnRequest): Promise<SessionEntry> {
     const { registry } = this.deps;
@@ -166,23 +194,14 @@ export class Spawner {
     const hooksDir = this.deps.hooksDir;
     const hookArgs = !hooksDir ? [] : await agentHookArgs({ args: req.args, env, dir: hooksDir, sessionId: id, instance, telepty: [process.execPath, LAUNCHER_SCRIPT], daemonUrl: this.deps.daemonUrl?.() }, programFor(req.command, req.args).name);
     if (hookArgs.length > 0) spec.hook_args = hookArgs;
-    await ensureDir(this.deps.hostLogDir);
     const logFile = path.join(this.deps.hostLogDir, `${id}.log`);
-    const log = await fs.open(logFile, 'a', 0o600);
+    // A spare host (started ahead) when one waits, else a host started now; either reads its spec from stdin.
+    const spare = (await this.spares?.take(logFile)) ?? null;
+    const child = spare ?? (await this.launch(logFile));
     const abort = new AbortController();
     const registered = this.deps.registry.waitForInstance(instance, abort.signal);
-    let child;
-    try {
-      // The host runs with the daemon's environment (it must find this daemon); the child's is in the spec.
-      // The IPC channel carries viewers handed to the host (host-channels.ts); the host outlives it.
-      child = spawn(process.execPath, [...HOST_NODE_FLAGS, this.deps.hostMain ?? HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env) });
-    } finally {
-      await log.close();
-    }
     child.stdin?.on('error', (err) => this.deps.log.warn(`host stdin for ${id}: ${err.message}`));
     child.stdin?.end(JSON.stringify(spec));
-    child.unref();
-    this.deps.channels.add(child);
     const exited = new Promise<never>((_resolve, reject) => {
       child.once('exit', (code, signal) => {
         void hostExitError(logFile, signal ?? `code ${code}`).then(reject);
@@ -192,7 +211,7 @@ export class Spawner {
     const timer = setTimeout(() => abort.abort(new TeleptyError('SPAWN_TIMEOUT', `the session host did not register within ${this.deps.spawnTimeoutMs} ms; see ${logFile}`)), this.deps.spawnTimeoutMs);
     try {
       const entry = await Promise.race([registered, exited]);
-      this.deps.log.info(`spawned ${id}: ${req.command} (host pid ${child.pid}, child pid ${entry.pid})`);
+      this.deps.log.info(`spawned ${id}: ${req.command} (${spare ? 'spare ' : ''}host pid ${child.pid}, child pid ${entry.pid})`);
       return entry;
     } catch (err) {
       // Our own child process handle: safe to signal (its pid cannot be reused while we hold it). SIGTERM lets
@@ -209,6 +228,8 @@ export class Spawner {
       abort.abort();
       // The race's loser settles later; note it instead of leaving an unhandled rejection.
       for (const p of [registered, exited]) p.catch((err: unknown) => this.deps.log.debug(`spawn ${id} (settled late): ${(err as Error).message}`));
+      // The next spawn's host starts now, once this one's has registered (not while it still loads).
+      this.spares?.refill();
     }
   }
 }
