@@ -3,7 +3,7 @@
 // `node -e "setInterval(()=>{},1000)"`), and a host before and after 40 MB of output went through it. Every
 // process started here is ended by the pid it has.
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN, benchHome, has, printRows, record, writeLogFile } from './lib.mjs';
@@ -24,6 +24,24 @@ function memKb(pid) {
   return { rss: field('Rss'), pss: field('Pss') };
 }
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+/** The daemon's own children that are no session's host (the spare host started ahead of the next spawn). */
+function otherChildren(daemonPid, hostPids) {
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || hostPids.has(Number(name))) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // ended while listed
+    }
+    // Fields after the command's closing parenthesis: state, ppid, ...
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === daemonPid) out.push(Number(name));
+  }
+  return out;
+}
 const mb = (kb) => (kb / 1024).toFixed(1);
 
 /** `telepty spawn` this many at a time: 50 one after the other took most of this bench's time bound. */
@@ -53,7 +71,9 @@ async function measureTelepty(n) {
     const daemonPid = JSON.parse(readFileSync(`${h.home}/daemon.json`, 'utf8')).pid;
     const sessions = JSON.parse(h.cli(['list', '--json']));
     const hosts = sessions.map((s) => memKb(s.host_pid));
-    return { daemon: memKb(daemonPid), hostRss: sum(hosts.map((m) => m.rss)) / n, hostPss: sum(hosts.map((m) => m.pss)) / n, hostPssTotal: sum(hosts.map((m) => m.pss)) };
+    // Counted in "all of telepty" too: a spare host waits for the next spawn (src/daemon/sessions/spare-host.ts).
+    const others = otherChildren(daemonPid, new Set(sessions.map((s) => s.host_pid))).map(memKb);
+    return { daemon: memKb(daemonPid), hostRss: sum(hosts.map((m) => m.rss)) / n, hostPss: sum(hosts.map((m) => m.pss)) / n, hostPssTotal: sum(hosts.map((m) => m.pss)), othersPss: sum(others.map((m) => m.pss)), others: others.length };
   } finally {
     h.cleanup();
   }
@@ -148,13 +168,13 @@ const rows = [];
 for (const n of COUNTS) {
   const t = await measureTelepty(n);
   const x = has('tmux') ? measureTmux(n) : null;
-  const total = t.daemon.pss + t.hostPssTotal;
+  const total = t.daemon.pss + t.hostPssTotal + t.othersPss;
   const label = `${n} idle session${n > 1 ? 's' : ''}`;
   rows.push({ name: `${label}: daemon`, value: `RSS ${mb(t.daemon.rss)} MB, PSS ${mb(t.daemon.pss)} MB`, ratio: '', target: '', daemon_rss_kb: t.daemon.rss, daemon_pss_kb: t.daemon.pss });
   rows.push({ name: `${label}: each host`, value: `RSS ${mb(t.hostRss)} MB, PSS ${mb(t.hostPss)} MB`, ratio: '', target: '', host_rss_kb: t.hostRss, host_pss_kb: t.hostPss });
   rows.push({
     name: `${label}: all of telepty vs tmux server`,
-    value: `PSS ${mb(total)} MB vs ${x ? `${mb(x.server.pss)} MB` : 'tmux not installed'}`,
+    value: `PSS ${mb(total)} MB${t.others ? ` (with ${t.others} spare host${t.others > 1 ? 's' : ''}, ${mb(t.othersPss)} MB)` : ''} vs ${x ? `${mb(x.server.pss)} MB` : 'tmux not installed'}`,
     ratio: x ? `${(total / x.server.pss).toFixed(0)}x tmux` : '',
     target: n === 50 ? `≤ ${FIFTY_TOTAL_MAX_KB / 1024} MB` : '',
     total_pss_kb: total,
