@@ -186,7 +186,7 @@ export class InjectQueue {
   /** True from the first byte of a job's text until its Enter has been answered or the watch ended. */
   holding = false;
   /** The last Enter a job wrote, and when the input row was last seen changing after it. */
-  private lastEnter: { at: number; settledAt: number; unproven: readonly string[] } | null = null;
+  private lastEnter: { at: number; settledAt: number; unproven: readonly string[]; hookAt: number | null } | null = null;
   /** The marks of the text a no_enter job left in the box, for the Enter alone that may follow. */
   private draft: readonly string[] = [];
 
@@ -337,7 +337,9 @@ export class InjectQueue {
       const still = now - changedAt >= ROW_STILL_AFTER_SUBMIT_MS || (outputAt !== undefined && now - outputAt >= ROW_STILL_AFTER_SUBMIT_MS);
       // Enter alone types nothing: it may be just what submits the text left in the box.
       const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
-      if (still && !leftover && now - last.at >= profile.quietAfterSubmitMs) return;
+      // The program's own hook said it took the prompt: its quietAfterHookMs counts from that report instead.
+      const quiet = last.hookAt !== null && profile.quietAfterHookMs !== null ? now - last.hookAt >= profile.quietAfterHookMs : now - last.at >= profile.quietAfterSubmitMs;
+      if (still && !leftover && quiet) return;
       if (now - start >= this.timings.quietMaxMs) {
         if (!leftover) return;
         throw new JobFailure(
@@ -471,7 +473,7 @@ export class InjectQueue {
    * history, so only its cursor row counts. A program that never showed the text (it reads silently) has only
    * the row's change to go by. Returns when the proof was seen, or what was seen instead after submitWatchMs.
    */
-  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string): Promise<{ at: number } | { seen: string }> {
+  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string): Promise<{ at: number; hook?: boolean } | { seen: string }> {
     const start = this.now();
     let changed = false;
     let state = beforeEnter;
@@ -484,7 +486,7 @@ export class InjectQueue {
       // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
       // next job still waits for the input row to be empty and still (waitPreviousOver).
       const hooked = text === '' ? null : (this.target.hookSubmitted?.(text, start) ?? null);
-      if (hooked !== null) return { at: hooked };
+      if (hooked !== null) return { at: hooked, hook: true };
       state = await this.target.cursorState();
       let gone = false;
       if (!sameCursor(state, beforeEnter)) {
@@ -548,7 +550,7 @@ export class InjectQueue {
     this.events.written(job.inject_id, writtenAt);
     const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile, job.enter_only ? '' : job.text);
     // The row is watched for stillness from here on: the proof's still interval may have seen it change.
-    this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks };
+    this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks, hookAt: 'at' in result && result.hook === true ? result.at : null };
     return 'at' in result
       ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };

@@ -220,7 +220,9 @@ async function scenario(ctx, cli, bin, sc) {
   for (const [k, v] of Object.entries(env)) spawnArgs.push('--env', `${k}=${v}`);
   const row = { scenario: sc.name, what: sc.what, sent: 0, once: 0, reported: 0, failed: 0, p50: NaN, problems: [], screen: '' };
   try {
-    const sp = await telepty(ctx.env, [...spawnArgs, '--', bin]);
+    // TELEPTY_AGENTS_PAUSED=1: the CLI is paused 150 ms every 500 ms (test/fixtures/paused.mjs), as on a loaded machine.
+    const command = process.env.TELEPTY_AGENTS_PAUSED === '1' ? [process.execPath, path.join(ROOT, 'test', 'fixtures', 'paused.mjs'), bin] : [bin];
+    const sp = await telepty(ctx.env, [...spawnArgs, '--', ...command]);
     if (sp.code !== 0) throw new Error(`telepty spawn failed (exit ${sp.code}): ${sp.stderr.trim()}`);
     const ready = await waitReady(ctx.env, id, cli.ready);
     if (!ready.ok) {

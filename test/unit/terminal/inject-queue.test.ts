@@ -1085,6 +1085,30 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
       expect((second?.at ?? 0) - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(30 - TIMER_SLACK_MS);
     });
   }
+
+  it('after a submit its hook proved, waits quietAfterHookMs from the report instead of quietAfterSubmitMs, and still for the row to hold still', async () => {
+    const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 20 };
+    const r = rig({ profile, bracketedPaste: true });
+    // The hook reports the prompt 10 ms after the Enter; the box reset redraws the row 30 and 60 ms after it.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      const text = r.fake.textWrites().at(-1)?.data.replace(PASTE_START, '').replace(PASTE_END, '') ?? '';
+      r.fake.later(10, () => r.fake.hookReports.push({ text, at: Date.now() }));
+      r.fake.later(30, () => r.fake.show(`${PROMPT} `));
+      r.fake.later(60, () => r.fake.show(PROMPT));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    expect(await r.events.wait('a')).toMatchObject({ status: 'submitted' });
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const firstEnter = r.fake.enterWrites()[0];
+    const gap = (second?.at ?? 0) - (firstEnter?.at ?? Infinity);
+    // Row still 30 ms after the last redraw (60 ms): about 90 ms after the Enter, not 150.
+    expect(gap).toBeGreaterThanOrEqual(90 - TIMER_SLACK_MS);
+    expect(gap).toBeLessThan(150);
+    expect(r.fake.lastReactionBefore(second?.at ?? 0)?.line).toBe(PROMPT);
+  });
 });
 
 describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => {
