@@ -1,7 +1,7 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
 import { sleep as realSleep } from '../util/async.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
-import { inputRows, markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from './submit-evidence.js';
+import { inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
 
 /** Every timing of an inject job, named with why it has its value (LESSONS.md has the measured behaviour). */
 export interface InjectTimings {
@@ -473,7 +473,7 @@ export class InjectQueue {
    * history, so only its cursor row counts. A program that never showed the text (it reads silently) has only
    * the row's change to go by. Returns when the proof was seen, or what was seen instead after submitWatchMs.
    */
-  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string): Promise<{ at: number; hook?: boolean } | { seen: string }> {
+  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string): Promise<Watched> {
     const start = this.now();
     let changed = false;
     let state = beforeEnter;
@@ -482,6 +482,9 @@ export class InjectQueue {
     /** Since when the screen has shown the text gone (-1: it does not now); proof once that lasts SUBMIT_PROOF_STILL_MS. */
     let goneAt = -1;
     const watchMs = Math.max(this.timings.submitWatchMs, profile.submitWatchMs);
+    /** Since when the screen has shown the Enter taken as a newline (-1: it does not now); see newlineShows. */
+    let newlineAt = -1;
+    const undoable = profile.enterRetryMs.length > 0 && marks.length > 0;
     while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
       // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
       // next job still waits for the input row to be empty and still (waitPreviousOver).
@@ -502,6 +505,10 @@ export class InjectQueue {
       }
       if (!gone) goneAt = -1;
       else if (goneAt < 0) goneAt = this.now();
+      // A program that takes an early Enter as a newline (Gemini): once that shows, held still, it is undone and retried.
+      if (!undoable || gone || sameCursor(state, beforeEnter) || !newlineShows(state, marks, lastLine)) newlineAt = -1;
+      else if (newlineAt < 0) newlineAt = this.now();
+      else if (this.now() - newlineAt >= SUBMIT_PROOF_STILL_MS) return { seen: 'the Enter was taken as a newline in the input box (the text above a new empty row)', newline: true };
       // One screen is not proof: it may be caught mid-redraw (Ink erases the box, then draws it again with a newline).
       if (gone && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt };
       if (this.target.exited()) return { seen: 'the program exited after the Enter' };
@@ -511,6 +518,31 @@ export class InjectQueue {
     if (!changed) return { seen: `the input row did not change within ${ms} ms of the Enter` };
     const where = state.line.trim().slice(-60);
     return { seen: `the text still showed in the input box ${ms} ms after the Enter (a newline in the box, or not taken); the input row: ${JSON.stringify(where)}` };
+  }
+
+  /**
+   * Take out the newline an Enter put into the box: one Backspace, then wait until the text's end (or its
+   * placeholder) is back on the cursor row and has held still settleMs. False when it does not come back within
+   * UNDO_NEWLINE_MAX_MS (the Enter is then not sent again).
+   */
+  private async undoNewline(marks: readonly string[]): Promise<boolean> {
+    this.alive();
+    this.target.write(BACKSPACE);
+    const start = this.now();
+    let last = await this.target.cursorState();
+    let changedAt = start;
+    for (;;) {
+      await this.sleep(this.timings.pollMs);
+      this.alive();
+      const state = await this.target.cursorState();
+      if (!sameCursor(state, last)) {
+        last = state;
+        changedAt = this.now();
+      }
+      const back = squeeze(state.line) !== '' && marks.some((m) => markShows([state.line], m) || showsTail(state, m));
+      if (back && this.now() - changedAt >= this.timings.settleMs) return true;
+      if (this.now() - start >= UNDO_NEWLINE_MAX_MS) return false;
+    }
   }
 
   private async run(job: InjectJobArgs): Promise<InjectOutcome> {
@@ -548,7 +580,24 @@ export class InjectQueue {
     const enteredAt = this.now();
     const writtenAt = new Date(enteredAt).toISOString();
     this.events.written(job.inject_id, writtenAt);
-    const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile, job.enter_only ? '' : job.text);
+    const lastLine = job.enter_only ? '' : squeezedLastLine(job.text);
+    const text = job.enter_only ? '' : job.text;
+    let result = await this.watchSubmit(beforeEnter, marks, lastLine, profile, text);
+    // An Enter taken as a newline (Gemini, too soon after a paste): Backspace takes the newline out again, and the
+    // Enter is sent again after the profile's next wait; bounded by enterRetryMs, then `entered` with the text as typed.
+    for (let retry = 0; 'newline' in result && result.newline; retry++) {
+      const back = await this.undoNewline(marks);
+      const wait = profile.enterRetryMs[retry];
+      if (!back || wait === undefined) {
+        result = { seen: `the text still showed in the input box after ${retry + 1} Enters, each taken as a newline in the box (each undone with a Backspace)` };
+        break;
+      }
+      await this.sleep(wait);
+      this.alive();
+      const before = await this.target.cursorState();
+      this.target.write('\r');
+      result = await this.watchSubmit(before, marks, lastLine, profile, text);
+    }
     // The row is watched for stillness from here on: the proof's still interval may have seen it change.
     this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks, hookAt: 'at' in result && result.hook === true ? result.at : null };
     return 'at' in result
@@ -556,6 +605,17 @@ export class InjectQueue {
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
   }
 }
+
+/** What watching for the submit found: the proof, or what was seen instead (`newline`: an Enter taken as one). */
+type Watched = { at: number; hook?: boolean } | { seen: string; newline?: boolean };
+
+/** The key that takes out the character before the cursor (xterm's Backspace: DEL). */
+const BACKSPACE = '\x7f';
+/**
+ * After a Backspace that undoes a newline, the text must be back on the cursor row within this: longer than the
+ * 150 ms pauses issue 25's programs were run under, with margin.
+ */
+const UNDO_NEWLINE_MAX_MS = 2_000;
 
 /** After a submit the input row must hold still this long before the next prompt: its redraw is over. */
 const ROW_STILL_AFTER_SUBMIT_MS = 30;

@@ -18,6 +18,12 @@ export interface ProgramProfile {
    * taken as a newline. Wins over the queue's burstGuardMs when larger.
    */
   burstEnterMs: number;
+  /**
+   * The program takes an Enter that comes too soon after a paste as a newline (Gemini): when that shows (the text
+   * above a new empty row of the box), a Backspace takes the newline out and the Enter goes again this long after
+   * the text shows once more, one entry per retry; after the last, `entered`. Empty: an Enter is never retried.
+   */
+  enterRetryMs: readonly number[];
   /** What the program shows instead of a large paste's text. */
   placeholder: RegExp | null;
   /**
@@ -77,6 +83,13 @@ export type ProgramName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'shell' |
  */
 const QUIET_AFTER_SUBMIT_MS = 50;
 
+/**
+ * Gemini CLI 0.61: the waits before each Enter sent again after one was taken as a newline (and undone). Its 40 ms
+ * window runs from when it handled the paste and ends with a React re-render that lags under load: a first retry
+ * soon, then the 300 ms that passed 34 of 34 on a loaded machine before this retry existed.
+ */
+const ENTER_RETRY_MS: readonly number[] = [100, 300, 300, 300];
+
 export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // Claude Code 2.1.197 (issue 25): no Enter-after-paste window seen (Enter 15 ms after the echo submitted in 400/400
   // runs on a quiet machine); it resets its input box after a submit, asynchronously: a paste typed during the
@@ -90,6 +103,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     name: 'claude',
     pasteEnterMs: 15,
     burstEnterMs: 0,
+    enterRetryMs: [],
     placeholder: /\[Pasted text #\d+[^\]]*\]/,
     echoes: true,
     boxRowsAbove: 1,
@@ -107,6 +121,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     name: 'codex',
     pasteEnterMs: 15,
     burstEnterMs: 150,
+    enterRetryMs: [],
     placeholder: /\[Pasted Content \d+ chars\]/,
     echoes: true,
     boxRowsAbove: 1,
@@ -123,14 +138,22 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // a newline, after >= 50 ms a submit). The re-render lags on a busy machine, most of all for the first paste of a
   // fresh process: with the real CLI (npm run test:agents, 34 prompts, load average 4-7) 60 ms after the paste showed
   // left 31 of 34 in the box or lost, 300 ms passed 34 of 34; 150 ms still failed at a load average of 15. Counted
-  // from when the paste shows. A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
+  // from when the paste shows. No screen shows when the mark is cleared (that re-render draws nothing new), and its
+  // kitty-keyboard-protocol trust does not help either: Gemini 0.61 reads that state once, when its InputPrompt first
+  // renders, before it enables the protocol (a patched copy logged kitty=false on every render after a host answered
+  // `CSI ? u`). But the newline shows (the text above a new empty row): so the first Enter goes 50 ms after the paste
+  // showed (node-pty by hand, quiet machine: 30 ms a newline, 40-60 ms submitted 7 of 7), and a newline is undone with a
+  // Backspace and the Enter sent again (enterRetryMs). test:agents: 0 failures of 34 at load 6.8 (sequential p50 387 ->
+  // 170 ms, queued 383 -> 157), and 0 of 34 with Gemini paused 150 ms every 500 ms (6 Enters retried, each once).
+  // A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
   // While a turn runs it shows "⠋ Thinking... (esc to cancel, 0s)" 4 rows above the input row; prompts typed then are
   // queued and two queued ones went to the model as one merged message (test:agents, load average 4: b1+b2): busy.
   // The prompts it queued show between the spinner and the box, pushing the spinner further up (up to 20 rows seen).
   gemini: {
     name: 'gemini',
-    pasteEnterMs: 300,
+    pasteEnterMs: 50,
     burstEnterMs: 0,
+    enterRetryMs: ENTER_RETRY_MS,
     placeholder: /\[Pasted Text[^\]]*\]/,
     echoes: true,
     boxRowsAbove: 1,
@@ -155,6 +178,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     name: 'opencode',
     pasteEnterMs: 30,
     burstEnterMs: 0,
+    enterRetryMs: [],
     placeholder: /\[Pasted[^\]]*\]/,
     echoes: true,
     boxRowsAbove: 1,
@@ -172,6 +196,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     name: 'shell',
     pasteEnterMs: 15,
     burstEnterMs: 0,
+    enterRetryMs: [],
     placeholder: null,
     echoes: true,
     boxRowsAbove: 0,
@@ -189,6 +214,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     name: 'other',
     pasteEnterMs: 15,
     burstEnterMs: 0,
+    enterRetryMs: [],
     placeholder: /\[Paste[d]? [^\]]*\]/,
     echoes: false,
     boxRowsAbove: 1,
