@@ -173,10 +173,15 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // emptied 3.1 s after that first Enter: hence the busy mark, the box's row (its "┃" border) and a 10 s watch. Its
   // first turn showed the busy mark only 9.3 s after the Enter (the view switch, then an idle-looking box for 4 s,
   // where the 2nd prompt was taken off the box and lost): the next prompt waits up to 15 s for the mark to show.
-  // No Enter-after-paste window was seen; 30 ms is not measured, a margin over Claude's. Large pastes show as "[Pasted ~N lines]" (not measured).
+  // No Enter-after-paste window was seen: with the Enter as soon as the paste showed and held still 15 ms (settleMs,
+  // pasteEnterMs 0), test:agents had 0 failures of 34, and 0 of 34 with OpenCode paused 150 ms every 500 ms; 15 ms (within
+  // settleMs, so it costs nothing) keeps a margin. Where its time goes (test:agents, queued, p50): waiting for its turn
+  // to end (the busy mark) 143-456 ms, depending on the load; the echo 23-51 ms; settle 16; Enter -> proof 54-112 ms
+  // (its own handling, then the text gone 30 ms): its turn, not telepty's waits, keeps it over 100 ms, and a prompt typed
+  // during the turn is lost. Large pastes show as "[Pasted ~N lines]" (not measured).
   opencode: {
     name: 'opencode',
-    pasteEnterMs: 30,
+    pasteEnterMs: 15,
     burstEnterMs: 0,
     enterRetryMs: [],
     placeholder: /\[Pasted[^\]]*\]/,
