@@ -186,7 +186,7 @@ export class InjectQueue {
   /** True from the first byte of a job's text until its Enter has been answered or the watch ended. */
   holding = false;
   /** The last Enter a job wrote, and when the input row was last seen changing after it. */
-  private lastEnter: { at: number; settledAt: number; unproven: readonly string[]; hookAt: number | null } | null = null;
+  private lastEnter: { at: number; settledAt: number; unproven: readonly string[]; hookAt: number | null; hooked: readonly string[] } | null = null;
   /** The marks of the text a no_enter job left in the box, for the Enter alone that may follow. */
   private draft: readonly string[] = [];
 
@@ -319,7 +319,8 @@ export class InjectQueue {
   /**
    * The previous job is over before this one types: its submit was proven when the input row was empty again, and
    * now that row must have held still for ROW_STILL_AFTER_SUBMIT_MS and the program's quietAfterSubmitMs must have
-   * passed since the Enter (a program finishing a submit resets its box and would wipe or absorb a paste), all
+   * passed since the Enter (a program finishing a submit resets its box and would wipe or absorb a paste), or, when
+   * the program's hook proved the submit, its quietAfterHookMs since that report with the text gone from the box, all
    * bounded by quietMaxMs. No output at all for that long means the row is still without watching it. When the
    * previous Enter was not proven and its text is still in the box, a prompt is not typed after it (it would merge):
    * after quietMaxMs the job fails with SESSION_BUSY, nothing typed.
@@ -337,8 +338,10 @@ export class InjectQueue {
       const still = now - changedAt >= ROW_STILL_AFTER_SUBMIT_MS || (outputAt !== undefined && now - outputAt >= ROW_STILL_AFTER_SUBMIT_MS);
       // Enter alone types nothing: it may be just what submits the text left in the box.
       const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
-      // The program's own hook said it took the prompt: its quietAfterHookMs counts from that report instead.
-      const quiet = last.hookAt !== null && profile.quietAfterHookMs !== null ? now - last.hookAt >= profile.quietAfterHookMs : now - last.at >= profile.quietAfterSubmitMs;
+      // The program's own hook said it took the prompt: its quietAfterHookMs counts from that report instead, and the
+      // box must show the reset (the text gone from the input rows): a hook may report before the program clears its box.
+      const byHook = last.hookAt !== null && profile.quietAfterHookMs !== null;
+      const quiet = byHook ? now - (last.hookAt ?? 0) >= (profile.quietAfterHookMs ?? 0) && !this.leftover(state, last.hooked, profile) : now - last.at >= profile.quietAfterSubmitMs;
       if (still && !leftover && quiet) return;
       if (now - start >= this.timings.quietMaxMs) {
         if (!leftover) return;
@@ -599,7 +602,7 @@ export class InjectQueue {
       result = await this.watchSubmit(before, marks, lastLine, profile, text);
     }
     // The row is watched for stillness from here on: the proof's still interval may have seen it change.
-    this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks, hookAt: 'at' in result && result.hook === true ? result.at : null };
+    this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks, hookAt: 'at' in result && result.hook === true ? result.at : null, hooked: 'at' in result && result.hook === true ? marks : [] };
     return 'at' in result
       ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
