@@ -98,7 +98,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // border right above the input row. Claude Code 2.1.332 (npm run test:agents, telepty's http UserPromptSubmit hook):
   // the hook reports 10-90 ms after the Enter, and typing the next prompt as soon as it reported and the input row was
   // empty and still for 30 ms lost nothing: 0 failures of 34 in 2 runs (queued p50 177 -> 129-140 ms) and 0 of 34 with
-  // Claude paused 150 ms every 500 ms (TELEPTY_AGENTS_PAUSED=1): quietAfterHookMs 0. The queue also waits for the box
+  // Claude paused 150 ms every 500 ms: quietAfterHookMs 0. The queue also waits for the box
   // to show the reset (the text gone from it), as a hook may report before the box is cleared (the Claude-Code-like
   // fixture does: without that wait it merged prompts in all 4 of its submission tests); with it, 0 of 102 failed
   // (3 runs, one paused) and queued p50 113-121 ms (152 paused). Without a hook report the 150 ms stand.

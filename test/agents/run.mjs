@@ -301,6 +301,20 @@ function report(results, started) {
   return out.join('\n');
 }
 
+/** The report's hand-written part (from NOTES_HEADING on: what was tried, with numbers), kept from run to run. */
+const NOTES_HEADING = '## What was tried';
+function notes() {
+  let old;
+  try {
+    old = readFileSync(REPORT, 'utf8');
+  } catch (err) {
+    if (err.code === 'ENOENT') return '';
+    throw err;
+  }
+  const at = old.indexOf(`\n${NOTES_HEADING}`);
+  return at < 0 ? '' : old.slice(at + 1);
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -356,7 +370,7 @@ async function main() {
   }
   const text = report(results, started);
   if (!only.length || process.env.TELEPTY_AGENTS_WRITE) {
-    writeFileSync(REPORT, `${text}\n`);
+    writeFileSync(REPORT, `${text}\n${notes()}`);
     log(`\ntest:agents: written to ${path.relative(ROOT, REPORT)}`);
   } else log('\ntest:agents: a run of some CLIs only: bench/agents-real.md left as is (TELEPTY_AGENTS_WRITE=1 writes it)');
   const bad = results.some((r) => r.rows.some((row) => row.failed > 0 || row.error));
