@@ -101,7 +101,9 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // Claude paused 150 ms every 500 ms: quietAfterHookMs 0. The queue also waits for the box
   // to show the reset (the text gone from it), as a hook may report before the box is cleared (the Claude-Code-like
   // fixture does: without that wait it merged prompts in all 4 of its submission tests); with it, 0 of 102 failed
-  // (3 runs, one paused) and queued p50 113-121 ms (152 paused). Without a hook report the 150 ms stand.
+  // (3 runs, one paused) and queued p50 113-121 ms (152 paused); with its <pasted_content> reports matched too
+  // (inject-follow.ts), two full test:agents runs: sequential 132-179, queued 105-146 ms, 0 failures. Without a hook
+  // report the 150 ms stand.
   claude: {
     name: 'claude',
     pasteEnterMs: 15,
