@@ -45,9 +45,16 @@ export interface FollowDeps {
   warn(message: string): void;
 }
 
-/** A prompt as the program reports it and as it was typed: line endings and the edges' blanks do not count. */
+/**
+ * Claude Code 2.1.332 reports (and sends) a paste it showed as "[Pasted text #N]" wrapped as `\n\n<pasted_content
+ * id="x">\nTEXT\n</pasted_content id="x">\n` (test:agents): the wrapping is its own, not part of the prompt. Unmatched,
+ * such a prompt's answer waited HOOK_CONFIRM_WAIT_MS for a report that had come (3 of 9 sequential prompts).
+ */
+const PASTE_WRAP = /\n{0,2}<pasted_content id="([^"]*)">\n([\s\S]*?)\n<\/pasted_content id="\1">\n?/g;
+
+/** A prompt as the program reports it and as it was typed: line endings, paste wrapping and the edges' blanks do not count. */
 function sameText(a: string, b: string): boolean {
-  const norm = (s: string): string => s.replace(/\r\n?/g, '\n').trim();
+  const norm = (s: string): string => s.replace(/\r\n?/g, '\n').replace(PASTE_WRAP, '$2').trim();
   return norm(a) === norm(b);
 }
 

@@ -1,7 +1,7 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
 import { sleep as realSleep } from '../util/async.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
-import { inputRows, markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from './submit-evidence.js';
+import { inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
 
 /** Every timing of an inject job, named with why it has its value (LESSONS.md has the measured behaviour). */
 export interface InjectTimings {
@@ -186,7 +186,7 @@ export class InjectQueue {
   /** True from the first byte of a job's text until its Enter has been answered or the watch ended. */
   holding = false;
   /** The last Enter a job wrote, and when the input row was last seen changing after it. */
-  private lastEnter: { at: number; settledAt: number; unproven: readonly string[] } | null = null;
+  private lastEnter: { at: number; settledAt: number; unproven: readonly string[]; hookAt: number | null; hooked: readonly string[] } | null = null;
   /** The marks of the text a no_enter job left in the box, for the Enter alone that may follow. */
   private draft: readonly string[] = [];
 
@@ -319,7 +319,8 @@ export class InjectQueue {
   /**
    * The previous job is over before this one types: its submit was proven when the input row was empty again, and
    * now that row must have held still for ROW_STILL_AFTER_SUBMIT_MS and the program's quietAfterSubmitMs must have
-   * passed since the Enter (a program finishing a submit resets its box and would wipe or absorb a paste), all
+   * passed since the Enter (a program finishing a submit resets its box and would wipe or absorb a paste), or, when
+   * the program's hook proved the submit, its quietAfterHookMs since that report with the text gone from the box, all
    * bounded by quietMaxMs. No output at all for that long means the row is still without watching it. When the
    * previous Enter was not proven and its text is still in the box, a prompt is not typed after it (it would merge):
    * after quietMaxMs the job fails with SESSION_BUSY, nothing typed.
@@ -337,7 +338,11 @@ export class InjectQueue {
       const still = now - changedAt >= ROW_STILL_AFTER_SUBMIT_MS || (outputAt !== undefined && now - outputAt >= ROW_STILL_AFTER_SUBMIT_MS);
       // Enter alone types nothing: it may be just what submits the text left in the box.
       const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
-      if (still && !leftover && now - last.at >= profile.quietAfterSubmitMs) return;
+      // The program's own hook said it took the prompt: its quietAfterHookMs counts from that report instead, and the
+      // box must show the reset (the text gone from the input rows): a hook may report before the program clears its box.
+      const byHook = last.hookAt !== null && profile.quietAfterHookMs !== null;
+      const quiet = byHook ? now - (last.hookAt ?? 0) >= (profile.quietAfterHookMs ?? 0) && !this.leftover(state, last.hooked, profile) : now - last.at >= profile.quietAfterSubmitMs;
+      if (still && !leftover && quiet) return;
       if (now - start >= this.timings.quietMaxMs) {
         if (!leftover) return;
         throw new JobFailure(
@@ -471,7 +476,7 @@ export class InjectQueue {
    * history, so only its cursor row counts. A program that never showed the text (it reads silently) has only
    * the row's change to go by. Returns when the proof was seen, or what was seen instead after submitWatchMs.
    */
-  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string): Promise<{ at: number } | { seen: string }> {
+  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string): Promise<Watched> {
     const start = this.now();
     let changed = false;
     let state = beforeEnter;
@@ -480,11 +485,14 @@ export class InjectQueue {
     /** Since when the screen has shown the text gone (-1: it does not now); proof once that lasts SUBMIT_PROOF_STILL_MS. */
     let goneAt = -1;
     const watchMs = Math.max(this.timings.submitWatchMs, profile.submitWatchMs);
+    /** Since when the screen has shown the Enter taken as a newline (-1: it does not now); see newlineShows. */
+    let newlineAt = -1;
+    const undoable = profile.enterRetryMs.length > 0 && marks.length > 0;
     while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
       // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
       // next job still waits for the input row to be empty and still (waitPreviousOver).
       const hooked = text === '' ? null : (this.target.hookSubmitted?.(text, start) ?? null);
-      if (hooked !== null) return { at: hooked };
+      if (hooked !== null) return { at: hooked, hook: true };
       state = await this.target.cursorState();
       let gone = false;
       if (!sameCursor(state, beforeEnter)) {
@@ -500,6 +508,10 @@ export class InjectQueue {
       }
       if (!gone) goneAt = -1;
       else if (goneAt < 0) goneAt = this.now();
+      // A program that takes an early Enter as a newline (Gemini): once that shows, held still, it is undone and retried.
+      if (!undoable || gone || sameCursor(state, beforeEnter) || !newlineShows(state, marks, lastLine)) newlineAt = -1;
+      else if (newlineAt < 0) newlineAt = this.now();
+      else if (this.now() - newlineAt >= SUBMIT_PROOF_STILL_MS) return { seen: 'the Enter was taken as a newline in the input box (the text above a new empty row)', newline: true };
       // One screen is not proof: it may be caught mid-redraw (Ink erases the box, then draws it again with a newline).
       if (gone && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt };
       if (this.target.exited()) return { seen: 'the program exited after the Enter' };
@@ -509,6 +521,31 @@ export class InjectQueue {
     if (!changed) return { seen: `the input row did not change within ${ms} ms of the Enter` };
     const where = state.line.trim().slice(-60);
     return { seen: `the text still showed in the input box ${ms} ms after the Enter (a newline in the box, or not taken); the input row: ${JSON.stringify(where)}` };
+  }
+
+  /**
+   * Take out the newline an Enter put into the box: one Backspace, then wait until the text's end (or its
+   * placeholder) is back on the cursor row and has held still settleMs. False when it does not come back within
+   * UNDO_NEWLINE_MAX_MS (the Enter is then not sent again).
+   */
+  private async undoNewline(marks: readonly string[]): Promise<boolean> {
+    this.alive();
+    this.target.write(BACKSPACE);
+    const start = this.now();
+    let last = await this.target.cursorState();
+    let changedAt = start;
+    for (;;) {
+      await this.sleep(this.timings.pollMs);
+      this.alive();
+      const state = await this.target.cursorState();
+      if (!sameCursor(state, last)) {
+        last = state;
+        changedAt = this.now();
+      }
+      const back = squeeze(state.line) !== '' && marks.some((m) => markShows([state.line], m) || showsTail(state, m));
+      if (back && this.now() - changedAt >= this.timings.settleMs) return true;
+      if (this.now() - start >= UNDO_NEWLINE_MAX_MS) return false;
+    }
   }
 
   private async run(job: InjectJobArgs): Promise<InjectOutcome> {
@@ -546,14 +583,42 @@ export class InjectQueue {
     const enteredAt = this.now();
     const writtenAt = new Date(enteredAt).toISOString();
     this.events.written(job.inject_id, writtenAt);
-    const result = await this.watchSubmit(beforeEnter, marks, job.enter_only ? '' : squeezedLastLine(job.text), profile, job.enter_only ? '' : job.text);
+    const lastLine = job.enter_only ? '' : squeezedLastLine(job.text);
+    const text = job.enter_only ? '' : job.text;
+    let result = await this.watchSubmit(beforeEnter, marks, lastLine, profile, text);
+    // An Enter taken as a newline (Gemini, too soon after a paste): Backspace takes the newline out again, and the
+    // Enter is sent again after the profile's next wait; bounded by enterRetryMs, then `entered` with the text as typed.
+    for (let retry = 0; 'newline' in result && result.newline; retry++) {
+      const back = await this.undoNewline(marks);
+      const wait = profile.enterRetryMs[retry];
+      if (!back || wait === undefined) {
+        result = { seen: `the text still showed in the input box after ${retry + 1} Enters, each taken as a newline in the box (each undone with a Backspace)` };
+        break;
+      }
+      await this.sleep(wait);
+      this.alive();
+      const before = await this.target.cursorState();
+      this.target.write('\r');
+      result = await this.watchSubmit(before, marks, lastLine, profile, text);
+    }
     // The row is watched for stillness from here on: the proof's still interval may have seen it change.
-    this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks };
+    this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks, hookAt: 'at' in result && result.hook === true ? result.at : null, hooked: 'at' in result && result.hook === true ? marks : [] };
     return 'at' in result
       ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
   }
 }
+
+/** What watching for the submit found: the proof, or what was seen instead (`newline`: an Enter taken as one). */
+type Watched = { at: number; hook?: boolean } | { seen: string; newline?: boolean };
+
+/** The key that takes out the character before the cursor (xterm's Backspace: DEL). */
+const BACKSPACE = '\x7f';
+/**
+ * After a Backspace that undoes a newline, the text must be back on the cursor row within this: longer than the
+ * 150 ms pauses issue 25's programs were run under, with margin.
+ */
+const UNDO_NEWLINE_MAX_MS = 2_000;
 
 /** After a submit the input row must hold still this long before the next prompt: its redraw is over. */
 const ROW_STILL_AFTER_SUBMIT_MS = 30;

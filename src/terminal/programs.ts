@@ -18,6 +18,12 @@ export interface ProgramProfile {
    * taken as a newline. Wins over the queue's burstGuardMs when larger.
    */
   burstEnterMs: number;
+  /**
+   * The program takes an Enter that comes too soon after a paste as a newline (Gemini): when that shows (the text
+   * above a new empty row of the box), a Backspace takes the newline out and the Enter goes again this long after
+   * the text shows once more, one entry per retry; after the last, `entered`. Empty: an Enter is never retried.
+   */
+  enterRetryMs: readonly number[];
   /** What the program shows instead of a large paste's text. */
   placeholder: RegExp | null;
   /**
@@ -41,6 +47,12 @@ export interface ProgramProfile {
    * a program still finishing a submit (the box reset) would wipe or absorb a paste typed into it.
    */
   quietAfterSubmitMs: number;
+  /**
+   * When the program's own hook (Claude Code's UserPromptSubmit) proved the submit: the next prompt is typed no
+   * sooner than this after that report (and once the input row is empty and still), instead of quietAfterSubmitMs
+   * after the Enter. null: quietAfterSubmitMs always.
+   */
+  quietAfterHookMs: number | null;
   /**
    * The program's busy mark (a turn is running), looked for on the cursor row, the few rows above it and the rows
    * below it (a footer): a prompt typed while it shows is lost or merged, so the next one waits until it is gone.
@@ -71,21 +83,38 @@ export type ProgramName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'shell' |
  */
 const QUIET_AFTER_SUBMIT_MS = 50;
 
+/**
+ * Gemini CLI 0.61: the waits before each Enter sent again after one was taken as a newline (and undone). Its 40 ms
+ * window runs from when it handled the paste and ends with a React re-render that lags under load: a first retry
+ * soon, then the 300 ms that passed 34 of 34 on a loaded machine before this retry existed.
+ */
+const ENTER_RETRY_MS: readonly number[] = [100, 300, 300, 300];
+
 export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // Claude Code 2.1.197 (issue 25): no Enter-after-paste window seen (Enter 15 ms after the echo submitted in 400/400
   // runs on a quiet machine); it resets its input box after a submit, asynchronously: a paste typed during the
   // reset was lost, and waiting until the input row was empty and still for 150 ms scored 80/80 with the program
   // paused 150 ms every 500 ms: 150 ms after the Enter, with the row empty, covers that window. Large pastes show as "[Pasted text #N +M lines]". Box: a bordered box, its top
-  // border right above the input row.
+  // border right above the input row. Claude Code 2.1.332 (npm run test:agents, telepty's http UserPromptSubmit hook):
+  // the hook reports 10-90 ms after the Enter, and typing the next prompt as soon as it reported and the input row was
+  // empty and still for 30 ms lost nothing: 0 failures of 34 in 2 runs (queued p50 177 -> 129-140 ms) and 0 of 34 with
+  // Claude paused 150 ms every 500 ms: quietAfterHookMs 0. The queue also waits for the box
+  // to show the reset (the text gone from it), as a hook may report before the box is cleared (the Claude-Code-like
+  // fixture does: without that wait it merged prompts in all 4 of its submission tests); with it, 0 of 102 failed
+  // (3 runs, one paused) and queued p50 113-121 ms (152 paused); with its <pasted_content> reports matched too
+  // (inject-follow.ts), two full test:agents runs: sequential 132-179, queued 105-146 ms, 0 failures. Without a hook
+  // report the 150 ms stand.
   claude: {
     name: 'claude',
     pasteEnterMs: 15,
     burstEnterMs: 0,
+    enterRetryMs: [],
     placeholder: /\[Pasted text #\d+[^\]]*\]/,
     echoes: true,
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: 150,
+    quietAfterHookMs: 0,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,
@@ -97,11 +126,13 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     name: 'codex',
     pasteEnterMs: 15,
     burstEnterMs: 150,
+    enterRetryMs: [],
     placeholder: /\[Pasted Content \d+ chars\]/,
     echoes: true,
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    quietAfterHookMs: null,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,
@@ -112,19 +143,28 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // a newline, after >= 50 ms a submit). The re-render lags on a busy machine, most of all for the first paste of a
   // fresh process: with the real CLI (npm run test:agents, 34 prompts, load average 4-7) 60 ms after the paste showed
   // left 31 of 34 in the box or lost, 300 ms passed 34 of 34; 150 ms still failed at a load average of 15. Counted
-  // from when the paste shows. A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
+  // from when the paste shows. No screen shows when the mark is cleared (that re-render draws nothing new), and its
+  // kitty-keyboard-protocol trust does not help either: Gemini 0.61 reads that state once, when its InputPrompt first
+  // renders, before it enables the protocol (a patched copy logged kitty=false on every render after a host answered
+  // `CSI ? u`). But the newline shows (the text above a new empty row): so the first Enter goes 50 ms after the paste
+  // showed (node-pty by hand, quiet machine: 30 ms a newline, 40-60 ms submitted 7 of 7), and a newline is undone with a
+  // Backspace and the Enter sent again (enterRetryMs). test:agents: 0 failures of 34 at load 6.8 (sequential p50 387 ->
+  // 170 ms, queued 383 -> 157), and 0 of 34 with Gemini paused 150 ms every 500 ms (6 Enters retried, each once).
+  // A paste over 500 characters shows as "[Pasted Text: ...]". Box: bordered, top border above the row.
   // While a turn runs it shows "⠋ Thinking... (esc to cancel, 0s)" 4 rows above the input row; prompts typed then are
   // queued and two queued ones went to the model as one merged message (test:agents, load average 4: b1+b2): busy.
   // The prompts it queued show between the spinner and the box, pushing the spinner further up (up to 20 rows seen).
   gemini: {
     name: 'gemini',
-    pasteEnterMs: 300,
+    pasteEnterMs: 50,
     burstEnterMs: 0,
+    enterRetryMs: ENTER_RETRY_MS,
     placeholder: /\[Pasted Text[^\]]*\]/,
     echoes: true,
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    quietAfterHookMs: null,
     busy: /\(esc to cancel, \d+s\)/,
     busyAppearMs: 0,
     inputRow: null,
@@ -138,16 +178,23 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // emptied 3.1 s after that first Enter: hence the busy mark, the box's row (its "┃" border) and a 10 s watch. Its
   // first turn showed the busy mark only 9.3 s after the Enter (the view switch, then an idle-looking box for 4 s,
   // where the 2nd prompt was taken off the box and lost): the next prompt waits up to 15 s for the mark to show.
-  // No Enter-after-paste window was seen; 30 ms is not measured, a margin over Claude's. Large pastes show as "[Pasted ~N lines]" (not measured).
+  // No Enter-after-paste window was seen: with the Enter as soon as the paste showed and held still 15 ms (settleMs,
+  // pasteEnterMs 0), test:agents had 0 failures of 34, and 0 of 34 with OpenCode paused 150 ms every 500 ms; 15 ms (within
+  // settleMs, so it costs nothing) keeps a margin. Where its time goes (test:agents, queued, p50): waiting for its turn
+  // to end (the busy mark) 143-456 ms, depending on the load; the echo 23-51 ms; settle 16; Enter -> proof 54-112 ms
+  // (its own handling, then the text gone 30 ms): its turn, not telepty's waits, keeps it over 100 ms, and a prompt typed
+  // during the turn is lost. Large pastes show as "[Pasted ~N lines]" (not measured).
   opencode: {
     name: 'opencode',
-    pasteEnterMs: 30,
+    pasteEnterMs: 15,
     burstEnterMs: 0,
+    enterRetryMs: [],
     placeholder: /\[Pasted[^\]]*\]/,
     echoes: true,
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    quietAfterHookMs: null,
     busy: /\besc interrupt\b/,
     busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
@@ -159,11 +206,13 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     name: 'shell',
     pasteEnterMs: 15,
     burstEnterMs: 0,
+    enterRetryMs: [],
     placeholder: null,
     echoes: true,
     boxRowsAbove: 0,
     lineEditor: true,
     quietAfterSubmitMs: 50,
+    quietAfterHookMs: null,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,
@@ -175,11 +224,13 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     name: 'other',
     pasteEnterMs: 15,
     burstEnterMs: 0,
+    enterRetryMs: [],
     placeholder: /\[Paste[d]? [^\]]*\]/,
     echoes: false,
     boxRowsAbove: 1,
     lineEditor: false,
     quietAfterSubmitMs: 50,
+    quietAfterHookMs: null,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,

@@ -68,3 +68,15 @@ export function textEndAbove(state: CursorState, lastLine: string): boolean {
   const row = squeeze((state.above ?? []).slice(-1).join(''));
   return row !== '' && lastLine.endsWith(row);
 }
+
+/**
+ * The Enter was taken as a newline inside the box: the cursor row is empty (frame aside) and the row right above it
+ * ends the text (one of its marks shows there, or all it shows is the end of the text's last line). A submitted
+ * prompt leaves the box instead, and an empty box shows the program's hint or prompt on the cursor row.
+ */
+export function newlineShows(state: CursorState, marks: readonly string[], lastLine: string): boolean {
+  if (squeeze(state.line) !== '') return false;
+  const above = (state.above ?? []).slice(-1);
+  if (above.length === 0 || squeeze(above.join('')) === '') return false;
+  return marks.some((m) => markShows(above, m)) || (lastLine !== '' && textEndAbove(state, lastLine));
+}

@@ -220,7 +220,9 @@ async function scenario(ctx, cli, bin, sc) {
   for (const [k, v] of Object.entries(env)) spawnArgs.push('--env', `${k}=${v}`);
   const row = { scenario: sc.name, what: sc.what, sent: 0, once: 0, reported: 0, failed: 0, p50: NaN, problems: [], screen: '' };
   try {
-    const sp = await telepty(ctx.env, [...spawnArgs, '--', bin]);
+    // TELEPTY_AGENTS_PAUSED=1: the CLI is paused 150 ms every 500 ms (test/fixtures/paused.mjs), as on a loaded machine.
+    const command = process.env.TELEPTY_AGENTS_PAUSED === '1' ? [process.execPath, path.join(ROOT, 'test', 'fixtures', 'paused.mjs'), bin] : [bin];
+    const sp = await telepty(ctx.env, [...spawnArgs, '--', ...command]);
     if (sp.code !== 0) throw new Error(`telepty spawn failed (exit ${sp.code}): ${sp.stderr.trim()}`);
     const ready = await waitReady(ctx.env, id, cli.ready);
     if (!ready.ok) {
@@ -299,6 +301,20 @@ function report(results, started) {
   return out.join('\n');
 }
 
+/** The report's hand-written part (from NOTES_HEADING on: what was tried, with numbers), kept from run to run. */
+const NOTES_HEADING = '## What was tried';
+function notes() {
+  let old;
+  try {
+    old = readFileSync(REPORT, 'utf8');
+  } catch (err) {
+    if (err.code === 'ENOENT') return '';
+    throw err;
+  }
+  const at = old.indexOf(`\n${NOTES_HEADING}`);
+  return at < 0 ? '' : old.slice(at + 1);
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -354,7 +370,7 @@ async function main() {
   }
   const text = report(results, started);
   if (!only.length || process.env.TELEPTY_AGENTS_WRITE) {
-    writeFileSync(REPORT, `${text}\n`);
+    writeFileSync(REPORT, `${text}\n${notes()}`);
     log(`\ntest:agents: written to ${path.relative(ROOT, REPORT)}`);
   } else log('\ntest:agents: a run of some CLIs only: bench/agents-real.md left as is (TELEPTY_AGENTS_WRITE=1 writes it)');
   const bad = results.some((r) => r.rows.some((row) => row.failed > 0 || row.error));

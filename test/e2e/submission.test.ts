@@ -70,6 +70,7 @@ const PROGRAMS: [string, string[], string[]?][] = [
   ['Claude-Code-like (late paste, box reset after a submit wipes a paste, queue while busy)', ['claude-code-like.mjs']],
   ['OpenCode-like (a paste during the handling of a submit is merged into it; then busy, "esc interrupt", input dropped)', ['opencode-like.mjs']],
   ['Claude-Code-like paused 150 ms every 500 ms', ['paused.mjs', 'claude-code-like.mjs']],
+  ['Gemini-like paused 150 ms every 500 ms (an Enter handled before the paste-timer fires is a newline)', ['paused.mjs', 'gemini-like.mjs']],
 ];
 
 describe('every prompt is submitted exactly once, whole, and reported truly', () => {

@@ -72,6 +72,21 @@ describe("a host's follow-up of its injects (issue 19)", () => {
     expect(typeof b.submitted_at).toBe('string');
   });
 
+  it("matches a paste Claude Code reports in its <pasted_content> wrapping, at once and as the queue's proof", async () => {
+    const { f } = follow({ hooks: true });
+    const text = 'line one\nline two of a long paste';
+    f.expect('p', text);
+    const since = Date.now();
+    f.hookPrompt(`\n\n<pasted_content id="1">\n${text}\n</pasted_content id="1">\n`);
+    expect(f.reportedSince(text, since)).not.toBeNull();
+    const t0 = Date.now();
+    expect(await f.finish('p', submitted)).toMatchObject({ status: 'submitted', confirmed_by: 'hook' });
+    expect(Date.now() - t0).toBeLessThan(HOOK_CONFIRM_WAIT_MS / 2);
+    // Another text in the same wrapping is not this prompt.
+    f.hookPrompt('<pasted_content id="2">\nsomething else\n</pasted_content id="2">');
+    expect(f.reportedSince('line one', since)).toBeNull();
+  });
+
   it('without the report within the bound, the screen decides', async () => {
     const { f } = follow({ hooks: true });
     f.expect('c', 'never reported');

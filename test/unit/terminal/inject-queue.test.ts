@@ -58,6 +58,7 @@ beforeEach(() => {
 
 const PASTE_START = '\x1b[200~';
 const PASTE_END = '\x1b[201~';
+const BACKSPACE = '\x7f';
 const PROMPT = '> ';
 
 interface Write {
@@ -132,6 +133,10 @@ class FakeProgram implements InjectTarget {
   isExited = false;
   /** Enters the program took as a newline in its box. */
   newlines = 0;
+  /** Backspaces written (each takes the last newline out again). */
+  backspaces = 0;
+  /** The screen before the last newline, for a Backspace to bring back. */
+  private beforeNewline: CursorState | null = null;
   /** How often the queue asked for the terminal's mode. */
   canonicalAsked = 0;
   /** Called synchronously inside write(), after recording it. */
@@ -155,12 +160,23 @@ class FakeProgram implements InjectTarget {
     this.writes.push({ data, at: Date.now(), seq });
     this.pendingPolls = this.opts.drainPolls;
     this.onWrite?.(data);
+    if (data === BACKSPACE) {
+      // Takes the newline out again: the text is back on the cursor row.
+      this.backspaces++;
+      const before = this.beforeNewline;
+      this.beforeNewline = null;
+      if (before) this.later(1, () => this.show(before.line, before.y, before.above ?? []));
+      return;
+    }
     if (data === '\r') {
-      const lastText = this.writes.filter((w) => w.data !== '\r').pop();
+      const lastText = this.textWrites().pop();
       if (lastText && Date.now() - lastText.at < this.opts.newlineWithinMs) {
         this.newlines++;
         // The text stays in the box, a row up; the cursor is on a new, empty row of the box.
-        this.later(1, () => this.show('  ', this.state.y + 1, [this.state.line]));
+        this.later(1, () => {
+          this.beforeNewline = { ...this.state };
+          this.show('  ', this.state.y + 1, [this.state.line]);
+        });
         return;
       }
       const delay = this.opts.submitDelayMs;
@@ -257,7 +273,7 @@ class FakeProgram implements InjectTarget {
 
   /** The writes that are text (not the lone Enter). */
   textWrites(): Write[] {
-    return this.writes.filter((w) => w.data !== '\r');
+    return this.writes.filter((w) => w.data !== '\r' && w.data !== BACKSPACE);
   }
 
   enterWrites(): Write[] {
@@ -1018,10 +1034,39 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
 
   it('a newline in the box is not a submission: reported entered, with what was seen', async () => {
     // The program takes every Enter within 10 s of the text as a newline: the text stays in the box, a row up.
-    const r = rig({ profile: { ...gemini, pasteEnterMs: 0 }, newlineWithinMs: 10_000 });
+    const r = rig({ profile: { ...gemini, pasteEnterMs: 0, enterRetryMs: [] }, newlineWithinMs: 10_000 });
     const outcome = await runOne(r, job('j1', 'stays in the box'));
     expect(r.fake.newlines).toBe(1);
+    expect(r.fake.backspaces).toBe(0);
     expect(outcome).toMatchObject({ status: 'entered', submitted_at: null, seen: expect.stringMatching(/still showed in the input box/) });
+  });
+
+  it('an Enter taken as a newline is undone with a Backspace and sent again after enterRetryMs: submitted once', async () => {
+    // Every Enter within 60 ms of the paste is a newline; the first goes 0 ms after the text shows.
+    const r = rig({ profile: { ...gemini, pasteEnterMs: 0, enterRetryMs: [100, 300] }, newlineWithinMs: 60 });
+    const outcome = await runOne(r, job('j1', 'second time lucky'));
+    expect(outcome.status).toBe('submitted');
+    expect(r.fake.newlines).toBe(1);
+    expect(r.fake.backspaces).toBe(1);
+    const [first, second] = r.fake.enterWrites();
+    const backspace = r.fake.writes.find((w) => w.data === BACKSPACE);
+    // Backspace only once the newline showed, the second Enter only after the text is back and 100 ms more.
+    expect(backspace?.seq).toBeGreaterThan(first?.seq ?? Infinity);
+    expect((second?.at ?? 0) - (backspace?.at ?? Infinity)).toBeGreaterThanOrEqual(100 - TIMER_SLACK_MS);
+    expect(only(r.fake.textWrites()).data).toContain('second time lucky');
+  });
+
+  it('gives up after the last of enterRetryMs: entered, each newline undone, the text typed once', async () => {
+    const r = rig({ profile: { ...gemini, pasteEnterMs: 0, enterRetryMs: [10, 20] }, newlineWithinMs: 10_000 });
+    const outcome = await runOne(r, job('j1', 'never taken'));
+    expect(r.fake.newlines).toBe(3);
+    expect(r.fake.backspaces).toBe(3);
+    expect(r.fake.textWrites()).toHaveLength(1);
+    expect(outcome).toMatchObject({ status: 'entered', seen: expect.stringMatching(/still showed in the input box after 3 Enters/) });
+  });
+
+  it('a program without enterRetryMs never gets a Backspace (Claude Code, OpenCode, a shell)', () => {
+    for (const p of [PROGRAMS.claude, PROGRAMS.opencode, PROGRAMS.codex, PROGRAMS.shell, PROGRAMS.other]) expect(p.enterRetryMs).toEqual([]);
   });
 
   it('a program that echoes gets no Enter before its text shows, however late (no noEchoMs shortcut)', async () => {
@@ -1085,6 +1130,30 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
       expect((second?.at ?? 0) - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(30 - TIMER_SLACK_MS);
     });
   }
+
+  it('after a submit its hook proved, waits quietAfterHookMs from the report instead of quietAfterSubmitMs, and still for the row to hold still', async () => {
+    const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 20 };
+    const r = rig({ profile, bracketedPaste: true });
+    // The hook reports the prompt 10 ms after the Enter; the box reset redraws the row 30 and 60 ms after it.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      const text = r.fake.textWrites().at(-1)?.data.replace(PASTE_START, '').replace(PASTE_END, '') ?? '';
+      r.fake.later(10, () => r.fake.hookReports.push({ text, at: Date.now() }));
+      r.fake.later(30, () => r.fake.show(`${PROMPT} `));
+      r.fake.later(60, () => r.fake.show(PROMPT));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    expect(await r.events.wait('a')).toMatchObject({ status: 'submitted' });
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const firstEnter = r.fake.enterWrites()[0];
+    const gap = (second?.at ?? 0) - (firstEnter?.at ?? Infinity);
+    // Row still 30 ms after the last redraw (60 ms): about 90 ms after the Enter, not 150.
+    expect(gap).toBeGreaterThanOrEqual(90 - TIMER_SLACK_MS);
+    expect(gap).toBeLessThan(150);
+    expect(r.fake.lastReactionBefore(second?.at ?? 0)?.line).toBe(PROMPT);
+  });
 });
 
 describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => {
