@@ -28,6 +28,13 @@ export interface RecorderOptions {
 
 /** A file of this size holds hours of an agent's session; past it a new file starts, so none grows unbounded. */
 export const DEFAULT_MAX_CAST_BYTES = 100 * 1024 * 1024;
+/**
+ * An output event holds at most a file's limit divided by this: escaped, a byte takes up to 6 (\u00XX), so an event
+ * of an eighth of the limit fits a file beside its header even at the smallest limit (4K: 512 bytes, 3 KB escaped).
+ */
+const EVENTS_PER_FILE_MIN = 8;
+/** ...but never fewer bytes than this in an event (a character is at most 4). */
+const MIN_EVENT_BYTES = 64;
 /** About a second of a 40 MB/s flood: a disk this far behind is not keeping up, and output is dropped, not queued. */
 export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
@@ -129,6 +136,8 @@ export class CastRecorder {
   private readonly format: CastFormat;
   private readonly maxBytes: number;
   private readonly maxPending: number;
+  /** The most output bytes one `o` event holds (a larger chunk is split at a character's end). */
+  private readonly maxEventBytes: number;
   private readonly now: () => number;
   private cols: number;
   private rows: number;
@@ -156,6 +165,7 @@ export class CastRecorder {
     this.format = opts.format;
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_CAST_BYTES;
     this.maxPending = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.maxEventBytes = Math.max(MIN_EVENT_BYTES, Math.floor(this.maxBytes / EVENTS_PER_FILE_MIN));
     this.now = opts.now ?? Date.now;
     this.cols = opts.cols;
     this.rows = opts.rows;
@@ -208,8 +218,18 @@ export class CastRecorder {
     if (end < bytes.length) this.carry = Buffer.from(bytes.subarray(end));
     if (end === 0) return;
     const body = bytes.subarray(0, end);
-    if (isUtf8(body)) this.push('o', '', true, body);
-    else this.push('o', body.toString('utf8'), true);
+    if (!isUtf8(body)) {
+      this.push('o', body.toString('utf8'), true);
+      return;
+    }
+    // However the program's output came in chunks (a host that read late gets 100 KB at once), an event is at most
+    // a part of a file, so a file stays within its limit and rotation happens where the limit says.
+    const most = this.maxEventBytes;
+    for (let i = 0; i < body.length; ) {
+      const j = body.length - i <= most ? body.length : i + wholeUtf8End(body.subarray(i, i + most));
+      this.push('o', '', true, body.subarray(i, j));
+      i = j;
+    }
   }
 
   /** A character still cut at the end of output (it never got its last bytes): written as the decoder reads it. */

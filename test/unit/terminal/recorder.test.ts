@@ -81,6 +81,23 @@ describe('asciicast recording', () => {
     expect(all).toBe(parts.join(''));
   });
 
+  it('keeps every file within its limit when the output comes as one chunk larger than the limit, cut only between characters', async () => {
+    const file = path.join(await tmp(), 'chunk.cast');
+    const r = await CastRecorder.open({ file, format: 2, cols: 80, rows: 24, recordInput: false, maxBytes: 4_096 });
+    // ~18 KB at once (a host that read late), with multi-byte characters and bytes that escape to six.
+    const text = Array.from({ length: 600 }, (_, i) => `${i} é→😀 \x01"${'y'.repeat(i % 20)}\r\n`).join('');
+    r.outputBytes(Buffer.from(text, 'utf8'));
+    await r.close();
+    expect(r.files.length).toBeGreaterThanOrEqual(Math.ceil(Buffer.byteLength(text) / 4_096));
+    let all = '';
+    for (const f of r.files) {
+      const body = await fs.readFile(f, 'utf8');
+      expect(Buffer.byteLength(body)).toBeLessThanOrEqual(4_096);
+      all += parseCast(body).events.map((e) => e.data).join('');
+    }
+    expect(all).toBe(text);
+  });
+
   it('a batch of several MB (more than one write buffer) with multi-byte characters and escapes is written exactly, and rotates mid-batch', async () => {
     const file = path.join(await tmp(), 'wide.cast');
     const r = await CastRecorder.open({ file, format: 3, cols: 80, rows: 24, recordInput: false, maxBytes: 2 * 1024 * 1024, maxPendingBytes: 64 * 1024 * 1024 });
