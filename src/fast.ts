@@ -5,19 +5,8 @@
  * module bundled into one file (scripts/bundle-fast.mjs), so everything here is imported statically.
  */
 import { parseFast, run } from './commands/inject.js';
-import { showProgressOnTerminal } from './commands/terminal-progress.js';
-import { exitCodeFor } from './ui/exit.js';
-import { reportError } from './ui/print.js';
+import { runParsed } from './fast-run.js';
 
-export async function fastMain(argv: string[]): Promise<number | null> {
-  const parsed = parseFast(argv.slice(1));
-  if (!parsed) return null;
-  showProgressOnTerminal();
-  try {
-    await run(...parsed);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (err) {
-    reportError(err, parsed[2].json === true);
-    return exitCodeFor(err);
-  }
+export function fastMain(argv: string[]): Promise<number | null> {
+  return runParsed(parseFast(argv.slice(1)), run, (args) => args[2].json === true);
 }

@@ -6,19 +6,8 @@
  * (src/cli.ts) takes over.
  */
 import { parseFast, run } from './commands/spawn.js';
-import { showProgressOnTerminal } from './commands/terminal-progress.js';
-import { exitCodeFor } from './ui/exit.js';
-import { reportError } from './ui/print.js';
+import { runParsed } from './fast-run.js';
 
-export async function spawnMain(argv: string[]): Promise<number | null> {
-  const parsed = parseFast(argv.slice(1));
-  if (!parsed) return null;
-  showProgressOnTerminal();
-  try {
-    await run(...parsed);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (err) {
-    reportError(err, parsed[1].json === true);
-    return exitCodeFor(err);
-  }
+export function spawnMain(argv: string[]): Promise<number | null> {
+  return runParsed(parseFast(argv.slice(1)), run, (args) => args[1].json === true);
 }
