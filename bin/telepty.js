@@ -32,22 +32,22 @@ async function importCli() {
   }
 }
 
+/** The hot commands' fast paths: each bundle's entry answers an exit code, or null for the full CLI to take over. */
+const FAST_PATHS = new Map([
+  ['inject', { bundle: '../dist/bundle/inject.cjs', main: 'fastMain' }],
+  ['spawn', { bundle: '../dist/bundle/spawn.cjs', main: 'spawnMain' }],
+  ['hook', { bundle: '../dist/bundle/hook.cjs', main: 'hookMain' }],
+]);
+
 async function main() {
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
     process.stdout.write(`${pkg.version}\n`);
     return;
   }
-  if (args[0] === 'inject') {
-    const code = await requireFast('../dist/bundle/inject.cjs').fastMain(args);
-    if (code !== null) process.exit(code);
-  }
-  if (args[0] === 'spawn') {
-    const code = await requireFast('../dist/bundle/spawn.cjs').spawnMain(args);
-    if (code !== null) process.exit(code);
-  }
-  if (args[0] === 'hook') {
-    const code = await requireFast('../dist/bundle/hook.cjs').hookMain(args);
+  const fast = FAST_PATHS.get(args[0]);
+  if (fast) {
+    const code = await requireFast(fast.bundle)[fast.main](args);
     if (code !== null) process.exit(code);
   }
   const cli = await importCli();
