@@ -55,12 +55,7 @@ function round6(t: number): number {
 
 /** One event line; `previous` is the previous event's absolute time (v3 writes the interval). */
 export function eventLine(format: CastFormat, ev: CastEvent, previous: number): string {
-  return eventLineJson(format, ev.time, ev.code, JSON.stringify(ev.data), previous);
-}
-
-/** eventLine with the data already a JSON string literal (the same text as JSON.stringify of the whole array). */
-export function eventLineJson(format: CastFormat, time: number, code: CastCode, json: string, previous: number): string {
-  return `${eventLineStart(format, time, code, previous)}${json}]`;
+  return `${eventLineStart(format, ev.time, ev.code, previous)}${JSON.stringify(ev.data)}]`;
 }
 
 /** An event line up to its data: `[time,"code",`. */
