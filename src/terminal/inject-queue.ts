@@ -186,7 +186,7 @@ export class InjectQueue {
   /** True from the first byte of a job's text until its Enter has been answered or the watch ended. */
   holding = false;
   /** The last Enter a job wrote, and when the input row was last seen changing after it. */
-  private lastEnter: { at: number; settledAt: number; unproven: readonly string[]; hookAt: number | null; hooked: readonly string[] } | null = null;
+  private lastEnter: { at: number; settledAt: number; marks: readonly string[]; unproven: readonly string[]; hookAt: number | null } | null = null;
   /** The marks of the text a no_enter job left in the box, for the Enter alone that may follow. */
   private draft: readonly string[] = [];
 
@@ -341,7 +341,7 @@ export class InjectQueue {
       // The program's own hook said it took the prompt: its quietAfterHookMs counts from that report instead, and the
       // box must show the reset (the text gone from the input rows): a hook may report before the program clears its box.
       const byHook = last.hookAt !== null && profile.quietAfterHookMs !== null;
-      const quiet = byHook ? now - (last.hookAt ?? 0) >= (profile.quietAfterHookMs ?? 0) && !this.leftover(state, last.hooked, profile) : now - last.at >= profile.quietAfterSubmitMs;
+      const quiet = byHook ? now - (last.hookAt ?? 0) >= (profile.quietAfterHookMs ?? 0) && !this.leftover(state, last.marks, profile) : now - last.at >= profile.quietAfterSubmitMs;
       if (still && !leftover && quiet) return;
       if (now - start >= this.timings.quietMaxMs) {
         if (!leftover) return;
@@ -602,7 +602,7 @@ export class InjectQueue {
       result = await this.watchSubmit(before, marks, lastLine, profile, text);
     }
     // The row is watched for stillness from here on: the proof's still interval may have seen it change.
-    this.lastEnter = { at: enteredAt, settledAt: this.now(), unproven: 'at' in result ? [] : marks, hookAt: 'at' in result && result.hook === true ? result.at : null, hooked: 'at' in result && result.hook === true ? marks : [] };
+    this.lastEnter = { at: enteredAt, settledAt: this.now(), marks, unproven: 'at' in result ? [] : marks, hookAt: 'at' in result && result.hook === true ? result.at : null };
     return 'at' in result
       ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
