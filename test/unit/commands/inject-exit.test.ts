@@ -40,9 +40,10 @@ describe('inject exits the same for a comma list as for a single target', () => 
   it.each(DOCUMENTED.map((d) => ({ ...d, name: d.job ? `${d.code} (job ${d.job})` : d.code })))('$name: exit $exit', ({ code, job, exit }) => {
     const single = exitCodeFor(new TeleptyError(code, 'it failed', job ? { job } : undefined));
     expect(single).toBe(exit);
-    expect(multicastExit(failedList({ code, ...(job ? { job } : {}) }))).toBe(single);
+    const failure = { code, ...(job ? { job } : {}) };
+    expect(multicastExit(failedList(failure))).toBe(single);
     // Beside a target that took it, the failure still decides the exit.
-    const mixed = failedList({ code, ...(job ? { job } : {}) });
+    const mixed = failedList(failure);
     mixed.success = true;
     mixed.results.successful.push({ id: 'ok', inject_id: 'i1', status: 'submitted' });
     expect(multicastExit(mixed)).toBe(single);
