@@ -4,6 +4,7 @@ import type { CastFormat } from '../protocol/asciicast.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { parseSize, type RecordRequest } from '../protocol/recording.js';
 import { processEnv } from '../util/config.js';
+import { addSpecOptions, type OptionSpec } from './spec.js';
 
 /** `--record [FILE] --cast-format 2|3 --record-input --record-max-size SIZE`, as commander gives them (spawn and wrap). */
 export interface RecordFlags {
@@ -34,12 +35,15 @@ export function castFormatOption(value: string): CastFormat {
 }
 
 /** The recording options of spawn and wrap. */
+export const RECORD_OPTIONS: OptionSpec[] = [
+  { long: 'record', value: '[file]', description: 'record the session as an asciicast (default file: <recordings dir>/<id>-<UTC time>.cast)' },
+  { long: 'cast-format', value: '<n>', description: 'asciicast version of the recording: 2 (default) or 3', parse: castFormatOption },
+  { long: 'record-input', description: 'record keystrokes too (`i` events; they may hold secrets)' },
+  { long: 'record-max-size', value: '<size>', description: MAX_SIZE_HELP, parse: maxSizeOption },
+];
+
 export function addRecordOptions(cmd: Command): Command {
-  return cmd
-    .option('--record [file]', 'record the session as an asciicast (default file: <recordings dir>/<id>-<UTC time>.cast)')
-    .option('--cast-format <n>', 'asciicast version of the recording: 2 (default) or 3', castFormatOption)
-    .option('--record-input', 'record keystrokes too (`i` events; they may hold secrets)')
-    .option('--record-max-size <size>', MAX_SIZE_HELP, maxSizeOption);
+  return addSpecOptions(cmd, RECORD_OPTIONS);
 }
 
 /** The request's `record`, or undefined when not asked; a relative FILE is taken from `cwd`. */

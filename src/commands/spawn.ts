@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { processEnv } from '../util/config.js';
 import type { Command } from 'commander';
 import { localTerminal } from '../ui/terminal.js';
@@ -13,7 +12,8 @@ import { printJson, printLine } from '../ui/print.js';
 import { terminalSize } from '../ui/terminal.js';
 import { collectEnv, intOption } from './options.js';
 import { examples } from './command-module.js';
-import { addRecordOptions, castFormatOption, maxSizeOption, recordRequestOf, type RecordFlags } from './record-options.js';
+import { RECORD_OPTIONS, recordRequestOf, type RecordFlags } from './record-options.js';
+import { parseWithSpec, registerSpec, type CommandSpec } from './spec.js';
 import { collectTag, TAG_OPTION_HELP, tagsOf } from './tag-options.js';
 
 interface SpawnOptions extends RecordFlags {
@@ -31,32 +31,32 @@ interface SpawnOptions extends RecordFlags {
   tag?: string[];
 }
 
-export function register(program: Command): void {
-  const cmd = program
-    .command('spawn')
-    .description('start a program in a new background session (a detached host owns its PTY) and print its id')
-    .argument('<command...>', 'the program and its arguments (put them after --)')
-    .option('--id <id>', 'session id (default: <folder>-<command>, made unique)')
-    .option('--cwd <dir>', 'working directory (default: the current one)')
-    .option('--env <KEY=VALUE>', 'set a variable for the program (repeatable); your environment is passed as well', collectEnv)
-    .option('--cols <n>', 'terminal width', intOption('--cols', 2, 1000))
-    .option('--rows <n>', 'terminal height', intOption('--rows', 2, 1000))
-    .option('--attach', 'attach to the new session right away (detach with Ctrl-])')
-    .option('--json', 'print the session object as JSON')
-    .option('--machine <machine>', 'start it on another machine of the fleet (its daemon\'s home is the default cwd; only --env travels)')
-    .option('--no-hooks', "add no agent hooks (Claude Code's --settings) to the program: its state comes from its screen only")
-    .option('--tag <tag>', TAG_OPTION_HELP, collectTag);
-  addRecordOptions(cmd)
-    .addHelpText(
-      'after',
-      examples(['telepty spawn -- claude', 'telepty spawn --id dev-001 --cwd ~/proj -- codex --model o4', 'telepty spawn --env DEBUG=1 --json -- bash', 'telepty spawn --attach -- htop', 'telepty spawn --record -- claude']) +
-        '\nA missing command or cwd fails before anything is registered (exit 2); an id in use exits 2 (SESSION_EXISTS).\n',
-    )
-    .action((argv: string[], opts: SpawnOptions) => run(argv, opts));
-}
+export const spec: CommandSpec = {
+  name: 'spawn',
+  description: 'start a program in a new background session (a detached host owns its PTY) and print its id',
+  args: ['<command...>'],
+  argHelp: { '<command...>': 'the program and its arguments (put them after --)' },
+  options: [
+    { long: 'id', value: '<id>', description: 'session id (default: <folder>-<command>, made unique)' },
+    { long: 'cwd', value: '<dir>', description: 'working directory (default: the current one)' },
+    { long: 'env', value: '<KEY=VALUE>', multiple: true, description: 'set a variable for the program (repeatable); your environment is passed as well', parse: collectEnv },
+    { long: 'cols', value: '<n>', description: 'terminal width', parse: intOption('--cols', 2, 1000) },
+    { long: 'rows', value: '<n>', description: 'terminal height', parse: intOption('--rows', 2, 1000) },
+    { long: 'attach', description: 'attach to the new session right away (detach with Ctrl-])' },
+    { long: 'json', description: 'print the session object as JSON' },
+    { long: 'machine', value: '<machine>', description: "start it on another machine of the fleet (its daemon's home is the default cwd; only --env travels)" },
+    { long: 'no-hooks', description: "add no agent hooks (Claude Code's --settings) to the program: its state comes from its screen only" },
+    { long: 'tag', value: '<tag>', multiple: true, description: TAG_OPTION_HELP, parse: collectTag },
+    ...RECORD_OPTIONS,
+  ],
+  helpAfter:
+    examples(['telepty spawn -- claude', 'telepty spawn --id dev-001 --cwd ~/proj -- codex --model o4', 'telepty spawn --env DEBUG=1 --json -- bash', 'telepty spawn --attach -- htop', 'telepty spawn --record -- claude']) +
+    '\nA missing command or cwd fails before anything is registered (exit 2); an id in use exits 2 (SESSION_EXISTS).\n',
+};
 
-const colsOption = intOption('--cols', 2, 1000);
-const rowsOption = intOption('--rows', 2, 1000);
+export function register(program: Command): void {
+  registerSpec(program, spec, (argv, opts) => run(argv as string[], opts as SpawnOptions));
+}
 
 /**
  * `telepty spawn`, run by commander or by the fast path (src/spawn-fast.ts). What only some spawns need (attaching:
@@ -95,77 +95,17 @@ async function attachTo(client: DaemonClient, address: string): Promise<void> {
 }
 
 /**
- * The options `register` declares, for node:util's parseArgs (the fast path). An option missing here is an unknown
- * option to parseArgs, and the full CLI takes the run over: a new option is never misread, only slower.
- */
-const FAST_OPTIONS = {
-  id: { type: 'string' },
-  cwd: { type: 'string' },
-  env: { type: 'string', multiple: true },
-  cols: { type: 'string' },
-  rows: { type: 'string' },
-  attach: { type: 'boolean' },
-  json: { type: 'boolean' },
-  machine: { type: 'string' },
-  'no-hooks': { type: 'boolean' },
-  tag: { type: 'string', multiple: true },
-  record: { type: 'string' },
-  'cast-format': { type: 'string' },
-  'record-input': { type: 'boolean' },
-  'record-max-size': { type: 'string' },
-} as const;
-
-/**
- * The fast path's parse of `spawn`'s arguments (after the word `spawn`), without commander: the ordinary form only,
- * options then `--` then the program. Anything else (no `--`, help, an unknown option or a bad value, `--record FILE`
- * with a space, which commander's optional value reads its own way) is null: the full CLI then parses it, and says
- * what is wrong in its words.
+ * The fast path's parse of `spawn`'s arguments (after the word `spawn`), without commander, from the same spec: the
+ * ordinary form only, options then `--` then the program. Anything else (no `--`, a word before it that is no
+ * option, help, an unknown option or a bad value) is null: the full CLI then parses it, and says what is wrong in its
+ * words.
  */
 export function parseFast(argv: string[]): [string[], SpawnOptions] | null {
   const dashes = argv.indexOf('--');
   if (dashes < 0 || dashes === argv.length - 1) return null;
-  const before = argv.slice(0, dashes);
-  if (before.includes('--help') || before.includes('-h')) return null;
-  // `--record` alone (no file) is a flag to commander; parseArgs knows no optional values: take it out here.
-  const bareRecord = before.includes('--record');
-  if (bareRecord) {
-    const at = before.indexOf('--record');
-    const next = before[at + 1];
-    if (next !== undefined && !next.startsWith('-')) return null;
-    before.splice(at, 1);
-  }
-  let values;
-  try {
-    const parsed = parseArgs({ args: before, options: FAST_OPTIONS, allowPositionals: false, strict: true });
-    values = parsed.values;
-  } catch (err) {
-    if (err instanceof TypeError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return null;
-    throw err;
-  }
-  if (bareRecord && values.record !== undefined) return null;
-  const opts: SpawnOptions = {};
-  try {
-    if (values.id !== undefined) opts.id = values.id;
-    if (values.cwd !== undefined) opts.cwd = values.cwd;
-    if (values.env) opts.env = values.env.reduce<Record<string, string>>((acc, v) => collectEnv(v, acc), {});
-    if (values.cols !== undefined) opts.cols = colsOption(values.cols);
-    if (values.rows !== undefined) opts.rows = rowsOption(values.rows);
-    if (values.attach) opts.attach = true;
-    if (values.json) opts.json = true;
-    if (values.machine !== undefined) opts.machine = values.machine;
-    opts.hooks = values['no-hooks'] !== true;
-    if (values.tag) opts.tag = values.tag.reduce<string[]>((acc, v) => collectTag(v, acc), []);
-    if (bareRecord) opts.record = true;
-    else if (values.record !== undefined) opts.record = values.record;
-    if (values['cast-format'] !== undefined) opts.castFormat = castFormatOption(values['cast-format']);
-    if (values['record-input']) opts.recordInput = true;
-    if (values['record-max-size'] !== undefined) opts.recordMaxSize = maxSizeOption(values['record-max-size']);
-  } catch (err) {
-    // A bad value: the full CLI reports it (the same parsers, run by commander).
-    if (err instanceof TeleptyError) return null;
-    throw err;
-  }
-  return [argv.slice(dashes + 1), opts];
+  const parsed = parseWithSpec(spec, argv);
+  if (!parsed || parsed.positionals.length !== argv.length - dashes - 1) return null;
+  return [parsed.positionals, parsed.opts as SpawnOptions];
 }
 
 /**

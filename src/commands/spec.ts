@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Command } from 'commander';
+import { TeleptyError } from '../protocol/errors.js';
 
 /**
  * A command's options declared once: commander builds its parser and --help from this, and the fast path (a hot
@@ -12,11 +13,19 @@ export interface OptionSpec {
    */
   long: string;
   short?: string;
-  /** Placeholder when the option takes a value, e.g. '<id>'. */
+  /**
+   * Placeholder when the option takes a value: '<id>' (required), or '[file]' (optional: alone the option is `true`;
+   * the fast path takes an optional value only as `--record=FILE`, and leaves `--record FILE` to commander).
+   */
   value?: string;
   description: string;
-  /** May be given more than once (collected into an array). */
+  /** May be given more than once (collected into an array, or by `parse`). */
   multiple?: boolean;
+  /**
+   * commander's coercion, run by the fast path too: each value given, with what the option held before (repeatable
+   * options collect through it). A TeleptyError is a bad value: commander reports it as a usage error.
+   */
+  parse?: (value: string, previous: never) => unknown;
 }
 
 export interface CommandSpec {
@@ -24,12 +33,14 @@ export interface CommandSpec {
   description: string;
   /** Positional arguments in commander syntax, e.g. ['[targets]', '[text...]']. */
   args: string[];
+  /** Descriptions of the positional arguments shown by --help, by their syntax in `args`. */
+  argHelp?: Record<string, string>;
   options: OptionSpec[];
   /** Shown after the options in --help. */
   helpAfter: string;
 }
 
-export type ParsedOptions = Record<string, string | boolean | string[] | undefined>;
+export type ParsedOptions = Record<string, unknown>;
 
 /** commander's key for a flag: --reply-to → replyTo, --no-wait → wait. */
 export function optionKey(long: string): string {
@@ -41,22 +52,33 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 /** Boolean flags that have a `no-` twin (or are only declared as one): 'wait' for --wait/--no-wait, 'enter' for --no-enter. */
-function negatableFlags(spec: CommandSpec): Set<string> {
-  return new Set(spec.options.filter((o) => o.long.startsWith('no-') && !o.value).map((o) => o.long.slice(3)));
+function negatableFlags(options: OptionSpec[]): Set<string> {
+  return new Set(options.filter((o) => o.long.startsWith('no-') && !o.value).map((o) => o.long.slice(3)));
+}
+
+function hasOptionalValue(o: OptionSpec): boolean {
+  return o.value?.startsWith('[') === true;
+}
+
+/** Add options to a commander command as the specs say (for a command built from a spec, and shared option groups). */
+export function addSpecOptions(cmd: Command, options: OptionSpec[]): Command {
+  const negatable = negatableFlags(options);
+  for (const o of options) {
+    const flags = `${o.short ? `-${o.short}, ` : ''}--${o.long}${o.value ? ` ${o.value}` : ''}`;
+    const parse = o.parse;
+    if (parse) cmd.option<unknown>(flags, o.description, (value: string, previous: unknown) => parse(value, previous as never));
+    else if (o.multiple) cmd.option(flags, o.description, collect, []);
+    else if (negatable.has(o.long)) cmd.option(flags, o.description, true);
+    else cmd.option(flags, o.description);
+  }
+  return cmd;
 }
 
 /** Add the command to commander from its spec; `action` receives the positionals, then the options. */
 export function registerSpec(program: Command, spec: CommandSpec, action: (...args: unknown[]) => Promise<void>): Command {
   const cmd = program.command(spec.name).description(spec.description);
-  for (const a of spec.args) cmd.argument(a);
-  const negatable = negatableFlags(spec);
-  for (const o of spec.options) {
-    const flags = `${o.short ? `-${o.short}, ` : ''}--${o.long}${o.value ? ` ${o.value}` : ''}`;
-    if (o.multiple) cmd.option(flags, o.description, collect, []);
-    else if (negatable.has(o.long)) cmd.option(flags, o.description, true);
-    else cmd.option(flags, o.description);
-  }
-  return cmd.addHelpText('after', spec.helpAfter).action(action);
+  for (const a of spec.args) cmd.argument(a, spec.argHelp?.[a] ?? '');
+  return addSpecOptions(cmd, spec.options).addHelpText('after', spec.helpAfter).action(action);
 }
 
 /** A word that starts with '-' but cannot be an option: Markdown's "- item", "-> next", "-1", "- fix the test". */
@@ -90,37 +112,74 @@ export function textFirst(spec: CommandSpec, argv: string[]): string[] {
 }
 
 /**
- * Parse argv (after the command name) from the spec without commander. Returns null when anything is out of the
- * ordinary (--help, an unknown option, a missing value): the caller then runs the full commander CLI, which
- * prints the proper help or error.
+ * Parse argv (after the command name) from the spec without commander, as commander would read it. Returns null when
+ * anything is out of the ordinary (--help, an unknown option, a missing or bad value, an optional value given as a
+ * separate word): the caller then runs the full commander CLI, which prints the proper help or error.
  */
 export function parseWithSpec(spec: CommandSpec, argv: string[]): { positionals: string[]; opts: ParsedOptions } | null {
   if (argv.includes('--help') || argv.includes('-h')) return null;
   argv = textFirst(spec, argv);
+  const bare = bareOptionals(spec, argv);
+  if (!bare) return null;
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const o of spec.options) options[o.long] = { type: o.value ? 'string' : 'boolean', ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
+    parsed = parseArgs({ args: bare.argv, options, allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     if (err instanceof TypeError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return null;
     throw err;
   }
-  const negatable = negatableFlags(spec);
+  const byLong = new Map(spec.options.map((o) => [o.long, o]));
+  const negatable = negatableFlags(spec.options);
   const opts: ParsedOptions = {};
+  // Before any option is read: what commander starts from (a negatable flag on, a plain repeatable option empty).
   for (const o of spec.options) {
-    const v = (parsed.values as Record<string, string | boolean | string[] | undefined>)[o.long];
-    const key = optionKey(o.long);
-    if (o.long.startsWith('no-') || negatable.has(o.long)) opts[key] = true;
-    else if (o.multiple) opts[key] = (v as string[] | undefined) ?? [];
-    else if (v !== undefined) opts[key] = v;
+    if (o.long.startsWith('no-') || negatable.has(o.long)) opts[optionKey(o.long)] = true;
+    else if (o.multiple && !o.parse) opts[optionKey(o.long)] = [];
   }
-  // A flag and its no- twin set one key, in the order given (as commander does: the last one wins).
-  for (const t of parsed.tokens) {
-    if (t.kind !== 'option') continue;
-    const negated = t.name.startsWith('no-');
-    const base = negated ? t.name.slice(3) : t.name;
-    if (negatable.has(base)) opts[optionKey(base)] = !negated;
+  for (const long of bare.flags) opts[optionKey(long)] = true;
+  try {
+    // In the order given, as commander does: the last of a flag and its no- twin wins, values collect in order.
+    for (const t of parsed.tokens) {
+      if (t.kind !== 'option') continue;
+      const o = byLong.get(t.name);
+      if (!o) return null;
+      const key = optionKey(o.long);
+      if (t.value === undefined) opts[key] = !t.name.startsWith('no-');
+      else if (o.parse) opts[key] = o.parse(t.value, opts[key] as never);
+      else if (o.multiple) opts[key] = [...(opts[key] as string[]), t.value];
+      else opts[key] = t.value;
+    }
+  } catch (err) {
+    if (err instanceof TeleptyError) return null;
+    throw err;
   }
   return { positionals: parsed.positionals, opts };
+}
+
+/**
+ * Options with an optional value ('[file]') given alone, before any `--`, taken out of argv (parseArgs knows no
+ * optional values). Null when one is followed by a word that commander would take as its value, or is given both
+ * alone and with `=value`: those are commander's to read.
+ */
+function bareOptionals(spec: CommandSpec, argv: string[]): { argv: string[]; flags: string[] } | null {
+  const optional = spec.options.filter(hasOptionalValue);
+  if (optional.length === 0) return { argv, flags: [] };
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  const kept: string[] = [];
+  const flags: string[] = [];
+  for (let i = 0; i < end; i++) {
+    const a = argv[i] as string;
+    const o = optional.find((x) => a === `--${x.long}`);
+    if (!o) {
+      kept.push(a);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (i + 1 < end && next !== undefined && !next.startsWith('-')) return null;
+    if (argv.slice(0, end).some((w) => w.startsWith(`--${o.long}=`))) return null;
+    flags.push(o.long);
+  }
+  return { argv: [...kept, ...argv.slice(end)], flags };
 }

@@ -28,6 +28,9 @@ describe('spawn fast path parse', () => {
     ['--record', '--cast-format', '3', '--record-input', '--record-max-size', '50M', '--', 'claude'],
     ['--record=/tmp/x.cast', '--', 'claude'],
     ['--id', 'a', '--id', 'b', '--', 'sh', '--', '-c', 'x'],
+    ['--record', '--json', '--', 'sh'], // an optional value's option alone, then another option
+    ['--json', '--record', '--', 'sh', '--record', 'x'], // the program's own words after -- are not spawn's
+    ['--env', 'A=1', '--env', 'A=2', '--', 'sh'], // the last value of a key wins
   ];
   for (const argv of same) {
     it(`reads ${argv.join(' ')} as commander does`, async () => {
@@ -47,6 +50,8 @@ describe('spawn fast path parse', () => {
     ['--record', 'file.cast', '--', 'sh'], // commander's optional value
     ['--no-such-option', '--', 'sh'],
     ['stray', '--', 'sh'],
+    ['--record=a.cast', '--record', '--', 'sh'], // both forms: commander's reading
+    ['--id', '--', 'sh'], // a value option with no value
   ];
   for (const argv of others) {
     it(`leaves ${argv.join(' ')} to commander`, () => {
