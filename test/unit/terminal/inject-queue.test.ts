@@ -492,7 +492,7 @@ describe('InjectQueue: waiting until the program has taken the text', QUEUE_TEST
   it('a program that never echoes nor reacts to Enter is reported as entered', async () => {
     const r = rig({ bracketedPaste: true, echo: 'none', submitDelayMs: null });
     const outcome = await runOne(r, job('j1', 'no echo here'));
-    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/) });
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/), ready_at: expect.any(String) });
     expect(r.fake.enterWrites()).toHaveLength(1);
   });
 
@@ -610,7 +610,7 @@ describe('InjectQueue: reported status', QUEUE_TESTS, () => {
   it("reports 'entered' when the cursor line does not change within submitWatchMs of the Enter", async () => {
     const r = rig({ submitDelayMs: null });
     const outcome = await runOne(r, job('j1', 'stranded'));
-    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/) });
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/), ready_at: expect.any(String) });
     const enter = only(r.fake.enterWrites());
     expect((r.events.doneAt.get('j1') ?? 0) - enter.at).toBeGreaterThanOrEqual(T.submitWatchMs);
   });
@@ -625,7 +625,7 @@ describe('InjectQueue: reported status', QUEUE_TESTS, () => {
   it("no_enter: writes the text only and reports 'written'", async () => {
     const r = rig({ bracketedPaste: true });
     const outcome = await runOne(r, job('j1', 'draft', { no_enter: true }));
-    expect(outcome).toEqual({ status: 'written', written_at: r.events.writtenAt.get('j1'), submitted_at: null });
+    expect(outcome).toEqual({ status: 'written', written_at: r.events.writtenAt.get('j1'), submitted_at: null, ready_at: expect.any(String) });
     expect(r.fake.writes.map((w) => w.data)).toEqual([`${PASTE_START}draft${PASTE_END}`]);
     expect(r.fake.writes.map((w) => w.data).join('')).not.toContain('\r');
     expect(r.events.writtenCount.get('j1')).toBe(1);
@@ -1211,5 +1211,51 @@ describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => 
     const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
     expect(gap).toBeGreaterThanOrEqual(250);
     expect(gap).toBeLessThan(250 + 50);
+  });
+});
+
+describe('InjectQueue: ready_at, when the program was ready for the prompt (issue 25)', QUEUE_TESTS, () => {
+  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+  const at = (o: InjectOutcome | undefined): number => Date.parse((o && 'ready_at' in o ? o.ready_at : undefined) ?? 'x');
+
+  it('a prompt to an idle program: when it was queued', async () => {
+    const r = rig();
+    const t0 = Date.now();
+    const outcome = await runOne(r, job('j1', 'idle'));
+    expect(outcome.status).toBe('submitted');
+    expect(at(outcome)).toBe(t0);
+  });
+
+  it('a prompt queued behind another: the previous one submitted (its text left the box), not when this one was queued', async () => {
+    const r = rig();
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    const b = await r.events.wait('b');
+    const a = r.events.outcomes.get('a');
+    const aSubmitted = Date.parse((a && 'submitted_at' in a ? a.submitted_at : null) ?? 'x');
+    expect(at(b)).toBe(aSubmitted);
+    // telepty's own waits (the text gone 30 ms, the row still) come after it: they count in telepty's part.
+    expect((r.fake.textWrites()[1]?.at ?? 0) - at(b)).toBeGreaterThanOrEqual(SUBMIT_PROOF_STILL_MS);
+  });
+
+  it('a prompt that waits for a busy program: when its busy mark went', async () => {
+    const r = rig({ profile: busyProfile });
+    // The turn starts 300 ms after each Enter and runs 200 ms.
+    let turnEnd = 0;
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(300, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
+      r.fake.later(500, () => {
+        turnEnd = Date.now();
+        r.fake.footer(['  ~/work']);
+      });
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    const b = await r.events.wait('b');
+    expect(turnEnd).toBeGreaterThan(0);
+    expect(at(b)).toBeGreaterThanOrEqual(turnEnd);
+    expect(at(b) - turnEnd).toBeLessThanOrEqual(T.pollMs + 10);
+    expect(at(b)).toBeLessThanOrEqual(r.fake.textWrites()[1]?.at ?? 0);
   });
 });
