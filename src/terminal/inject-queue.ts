@@ -43,8 +43,11 @@ export const BUSY_MAX_MS = 600_000;
 
 /** How often a job held by a person's half-typed line looks again (a key that clears it is seen within this). */
 const DRAFT_POLL_MS = 50;
-/** How often a job waiting for a busy program looks again: a turn's end is seen within this (a turn takes seconds). */
-const BUSY_POLL_MS = 10;
+/**
+ * How often a job waiting for a busy program looks again: its turn's end is seen within this. The screen is read again
+ * only when the program wrote something since the last read (lastOutputAt), so a turn of seconds costs few reads.
+ */
+const BUSY_POLL_MS = 3;
 
 export const DEFAULT_INJECT_TIMINGS: InjectTimings = {
   typingPauseMs: 400,
@@ -386,7 +389,8 @@ export class InjectQueue {
       this.noteReady(state, profile);
       const now = this.now();
       const outputAt = this.target.lastOutputAt?.();
-      const still = now - changedAt >= ROW_STILL_AFTER_SUBMIT_MS || (outputAt !== undefined && now - outputAt >= ROW_STILL_AFTER_SUBMIT_MS);
+      const stillMs = last.hookAt !== null ? (profile.rowStillAfterHookMs ?? ROW_STILL_AFTER_SUBMIT_MS) : ROW_STILL_AFTER_SUBMIT_MS;
+      const still = now - changedAt >= stillMs || (outputAt !== undefined && now - outputAt >= stillMs);
       // Enter alone types nothing: it may be just what submits the text left in the box.
       const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
       // The program's own hook said it took the prompt: its quietAfterHookMs counts from that report instead, and the
@@ -423,9 +427,16 @@ export class InjectQueue {
     // A proven submit starts a turn: its busy mark may take seconds to show (busyAppearMs).
     const last = this.lastEnter;
     const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
+    let state: CursorState | null = null;
+    let readAt = 0;
     for (;;) {
       this.alive();
-      const state = await this.target.cursorState();
+      // Only output changes the screen: without any since the last read, that read still holds.
+      const outputAt = this.target.lastOutputAt?.();
+      if (state === null || outputAt === undefined || outputAt >= readAt) {
+        readAt = this.now();
+        state = await this.target.cursorState();
+      }
       this.noteReady(state, profile);
       const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
       const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
@@ -485,7 +496,7 @@ export class InjectQueue {
       const mark = changedAt < 0 ? null : showsTail(state, tail) ? tail : placeholder !== null && placeholder !== placeholdersBefore ? placeholder : null;
       if (mark !== null) {
         if (shownAt < 0) shownAt = changedAt >= 0 ? changedAt : now;
-        if (still >= t.settleMs) return { how: mark === tail ? 'text' : 'placeholder', at: shownAt, lastChangeAt: Math.max(changedAt, start), marks: [mark] };
+        if (still >= (profile.echoSettleMs ?? t.settleMs)) return { how: mark === tail ? 'text' : 'placeholder', at: shownAt, lastChangeAt: Math.max(changedAt, start), marks: [mark] };
       } else shownAt = -1;
       if (still >= stillNoText) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
       if (!profile.echoes && changedAt < 0 && now - start >= t.noEchoMs) return { how: 'silent', at: start, lastChangeAt: start, marks: [] };

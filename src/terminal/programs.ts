@@ -54,6 +54,16 @@ export interface ProgramProfile {
    */
   quietAfterHookMs: number | null;
   /**
+   * After a hook-proven submit whose box reset shows (the text gone from the box), the input row must hold still this
+   * long before the next prompt; null: ROW_STILL_AFTER_SUBMIT_MS, as after a submit the screen proved.
+   */
+  rowStillAfterHookMs: number | null;
+  /**
+   * The text counts as taken once its end (or placeholder) shows and the row has held still this long; null: the
+   * queue's settleMs (15 ms).
+   */
+  echoSettleMs: number | null;
+  /**
    * The program's busy mark (a turn is running), looked for on the cursor row, the few rows above it and the rows
    * below it (a footer): a prompt typed while it shows is lost or merged, so the next one waits until it is gone.
    * null: none known.
@@ -106,7 +116,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // report the 150 ms stand.
   claude: {
     name: 'claude',
-    pasteEnterMs: 15,
+    pasteEnterMs: 0,
     burstEnterMs: 0,
     enterRetryMs: [],
     placeholder: /\[Pasted text #\d+[^\]]*\]/,
@@ -115,6 +125,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: 150,
     quietAfterHookMs: 0,
+    rowStillAfterHookMs: 0,
+    echoSettleMs: 0,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,
@@ -124,15 +136,17 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // of keys is a newline (measured), so 150 ms. Everything passed in issue 25's runs with these values.
   codex: {
     name: 'codex',
-    pasteEnterMs: 15,
+    pasteEnterMs: 0,
     burstEnterMs: 150,
     enterRetryMs: [],
     placeholder: /\[Pasted Content \d+ chars\]/,
     echoes: true,
     boxRowsAbove: 1,
     lineEditor: false,
-    quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    quietAfterSubmitMs: 0,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: 0,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,
@@ -165,6 +179,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: null,
     busy: /\(esc to cancel, \d+s\)/,
     busyAppearMs: 0,
     inputRow: null,
@@ -186,7 +202,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // during the turn is lost. Large pastes show as "[Pasted ~N lines]" (not measured).
   opencode: {
     name: 'opencode',
-    pasteEnterMs: 15,
+    pasteEnterMs: 0,
     burstEnterMs: 0,
     enterRetryMs: [],
     placeholder: /\[Pasted[^\]]*\]/,
@@ -195,6 +211,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: 0,
     busy: /\besc interrupt\b/,
     busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
@@ -213,6 +231,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: true,
     quietAfterSubmitMs: 50,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: null,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,
@@ -231,6 +251,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: 50,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: null,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,

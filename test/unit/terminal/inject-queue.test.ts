@@ -1132,7 +1132,7 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
   }
 
   it('after a submit its hook proved, waits quietAfterHookMs from the report instead of quietAfterSubmitMs, and still for the row to hold still', async () => {
-    const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 20 };
+    const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 20, rowStillAfterHookMs: 30 };
     const r = rig({ profile, bracketedPaste: true });
     // The hook reports the prompt 10 ms after the Enter; the box reset redraws the row 30 and 60 ms after it.
     r.fake.onWrite = (data) => {
@@ -1153,6 +1153,27 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
     expect(gap).toBeGreaterThanOrEqual(90 - TIMER_SLACK_MS);
     expect(gap).toBeLessThan(150);
     expect(r.fake.lastReactionBefore(second?.at ?? 0)?.line).toBe(PROMPT);
+  });
+
+  it('with rowStillAfterHookMs 0, a hook-proven submit holds the next prompt only until the box shows the reset (the text gone)', async () => {
+    const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 0, rowStillAfterHookMs: 0 };
+    // The program's own reaction to the Enter is only what is set below.
+    const r = rig({ profile, bracketedPaste: true, submitDelayMs: null });
+    // The hook reports the prompt 10 ms after the Enter; the box shows the reset 40 ms after it, then holds.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      const text = r.fake.textWrites().at(-1)?.data.replace(PASTE_START, '').replace(PASTE_END, '') ?? '';
+      r.fake.later(10, () => r.fake.hookReports.push({ text, at: Date.now() }));
+      r.fake.later(40, () => r.fake.show(PROMPT));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    // Not before the reset shows (40 ms), and not a still interval after it either.
+    expect(gap).toBeGreaterThanOrEqual(40);
+    expect(gap).toBeLessThan(40 + 10);
   });
 });
 
@@ -1200,6 +1221,39 @@ describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => 
     await r.events.wait('b');
     const [, second] = r.fake.textWrites();
     expect((second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity)).toBeGreaterThanOrEqual(500);
+  });
+
+  it('while the program is busy and writes nothing, the screen is not read again (only output changes it)', async () => {
+    const r = rig({ profile: busyProfile });
+    let reads = 0;
+    let outputAt = Date.now();
+    const read = r.fake.cursorState.bind(r.fake);
+    Object.assign(r.fake, {
+      lastOutputAt: () => outputAt,
+      cursorState: () => {
+        reads++;
+        return read();
+      },
+    });
+    r.fake.footer(['', '  ■■⬝⬝⬝⬝⬝⬝  esc interrupt']);
+    // 600 ms of a silent turn, then its end is drawn.
+    r.fake.later(600, () => {
+      outputAt = Date.now();
+      r.fake.footer(['', '  ~/work']);
+    });
+    let readsBeforeTyping = -1;
+    r.fake.onWrite = () => {
+      if (readsBeforeTyping < 0) readsBeforeTyping = reads;
+    };
+    const t0 = Date.now();
+    const outcome = await runOne(r, job('j1', 'after the turn'));
+    expect(outcome.status).toBe('submitted');
+    const typedAt = r.fake.textWrites()[0]?.at ?? 0;
+    // Seen within a poll of the end (3 ms), with a few reads for the 600 ms wait, not one per poll (200).
+    expect(typedAt - t0).toBeGreaterThanOrEqual(600);
+    expect(typedAt - t0).toBeLessThan(600 + 10);
+    expect(readsBeforeTyping).toBeGreaterThan(0);
+    expect(readsBeforeTyping).toBeLessThan(10);
   });
 
   it('a turn whose busy mark never shows holds the next prompt only busyAppearMs after the Enter', async () => {
