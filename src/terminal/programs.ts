@@ -118,7 +118,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // 17 ms, Enter -> hook 20-32 ms. With no still interval once the reset shows (rowStillAfterHookMs 0: the box's state
   // is reset when the screen shows it empty; the Claude-Code-like fixture, whose reset comes after its hook, passes)
   // and the Enter as soon as the echo shows (echoSettleMs 0, pasteEnterMs 0): 0 failures of 34 in each of 2 runs and
-  // of 2 runs paused 150 ms every 500 ms; queued p50 144 -> 84-121 ms (85 paused). What is left is Claude's own: the
+  // of 2 runs paused 150 ms every 500 ms; queued p50 144 -> 86-124 ms (84-109 paused). What is left is Claude's own: the
   // reset after the hook, its echo, its Enter -> hook (together ~70-100 ms).
   claude: {
     name: 'claude',
@@ -143,7 +143,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // (test:agents, Dec 5, second session) takes a bracketed paste: it shows in 6-10 ms, and the Enter as soon as it
   // shows (echoSettleMs 0, pasteEnterMs 0, was 15 + 15) had 0 failures of 34 in each of 2 runs and of 2 runs paused 150
   // ms every 500 ms. Without the 50 ms after the Enter too (quietAfterSubmitMs 0) queued p50 was 46-47 ms (0 failures, 1
-  // run and 1 paused); kept at 50 (the margin for a box reset no run measured on its own): queued p50 94 -> CODEX_Q ms.
+  // run and 1 paused); kept at 50 (the margin for a box reset no run measured on its own): queued p50 94 -> 60-62 ms
+  // (59-64 paused).
   codex: {
     name: 'codex',
     pasteEnterMs: 0,
