@@ -1155,6 +1155,21 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
     expect(r.fake.lastReactionBefore(second?.at ?? 0)?.line).toBe(PROMPT);
   });
 
+  it('counts the row-still interval after a submit from the row\'s last change seen while the proof was watched: a row that held still through the proof is not waited on again', async () => {
+    const profile: ProgramProfile = { ...PROGRAMS.codex, quietAfterSubmitMs: 0, echoSettleMs: 0, pasteEnterMs: 0 };
+    // The box resets 5 ms after the Enter (the fake's default) and holds still from then on.
+    const r = rig({ profile, bracketedPaste: true });
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    // The reset (5 ms) + the text gone SUBMIT_PROOF_STILL_MS, by when the row has also held still that long; not
+    // another 30 ms on top of the proof.
+    expect(gap).toBeGreaterThanOrEqual(5 + SUBMIT_PROOF_STILL_MS);
+    expect(gap).toBeLessThan(5 + SUBMIT_PROOF_STILL_MS + 15);
+  });
+
   it('with rowStillAfterHookMs 0, a hook-proven submit holds the next prompt only until the box shows the reset (the text gone)', async () => {
     const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 0, rowStillAfterHookMs: 0 };
     // The program's own reaction to the Enter is only what is set below.
