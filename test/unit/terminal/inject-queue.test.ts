@@ -1170,6 +1170,18 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
     expect(gap).toBeLessThan(5 + SUBMIT_PROOF_STILL_MS + 15);
   });
 
+  it("with echoSettleMs 0 (Claude Code, Codex, OpenCode) the Enter goes as soon as the echo shows; otherwise after the queue's settleMs", async () => {
+    const gapFor = async (echoSettleMs: number | null): Promise<number> => {
+      const r = rig({ profile: { ...PROGRAMS.codex, pasteEnterMs: 0, echoSettleMs }, bracketedPaste: true, echoDelayMs: 4 });
+      expect((await runOne(r, job('j1', 'settle or not'))).status).toBe('submitted');
+      return (r.fake.enterWrites()[0]?.at ?? Infinity) - (r.fake.textWrites()[0]?.at ?? 0);
+    };
+    const fast = await gapFor(0);
+    expect(fast).toBeGreaterThanOrEqual(4);
+    expect(fast).toBeLessThanOrEqual(4 + 2 * T.pollMs);
+    expect(await gapFor(null)).toBeGreaterThanOrEqual(4 + T.settleMs);
+  });
+
   it('with rowStillAfterHookMs 0, a hook-proven submit holds the next prompt only until the box shows the reset (the text gone)', async () => {
     const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 0, rowStillAfterHookMs: 0 };
     // The program's own reaction to the Enter is only what is set below.
