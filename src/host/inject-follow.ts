@@ -102,7 +102,8 @@ export class InjectFollowUp {
     if (text !== undefined && text !== '' && this.deps.hooksReporting()) {
       const at = await this.hookSaw(text);
       if (at !== null) {
-        return { status: 'submitted', written_at: outcome.written_at, submitted_at: outcome.submitted_at ?? new Date(at).toISOString(), confirmed_by: 'hook' };
+        const ready = outcome.ready_at !== undefined ? { ready_at: outcome.ready_at } : {};
+        return { status: 'submitted', written_at: outcome.written_at, submitted_at: outcome.submitted_at ?? new Date(at).toISOString(), ...ready, confirmed_by: 'hook' };
       }
     }
     return outcome.status === 'submitted' ? { ...outcome, confirmed_by: 'screen' } : outcome;

@@ -129,6 +129,8 @@ export interface HostInjectResult {
   seen?: string;
   /** For `submitted`: the program's UserPromptSubmit hook reported the text (`hook`), or the screen showed it (issue 19). */
   confirmed_by?: 'hook' | 'screen';
+  /** When the program was ready for the prompt (its previous prompt gone from its box, no turn running): issue 25. */
+  ready_at?: string;
   /** The job's `meta`, echoed so that a daemon that did not accept the job can still publish its outcome. */
   meta?: InjectJobMeta;
 }
@@ -357,6 +359,7 @@ function isInjectResultShape(m: Obj): boolean {
     opt(m.error, isStr) &&
     opt(m.seen, isStr) &&
     opt(m.confirmed_by, (v) => v === 'hook' || v === 'screen') &&
+    opt(m.ready_at, isStr) &&
     opt(m.meta, isInjectJobMeta)
   );
 }

@@ -101,6 +101,11 @@ export interface InjectResponse {
   seen?: string;
   /** With `submitted`: what proved it: the program's own UserPromptSubmit hook reported this text, or the screen. */
   confirmed_by?: ConfirmedBy;
+  /**
+   * With `written`, `entered`, `submitted`: when the program was ready for the prompt (its previous prompt gone from its
+   * box, no turn running, its input box showing). `submitted_at` − `ready_at` is the part telepty took (issue 25).
+   */
+  ready_at?: string;
 }
 
 /** What proved a submission: the program's hook (it reported the very text), or the screen. */

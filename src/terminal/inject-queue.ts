@@ -43,8 +43,11 @@ export const BUSY_MAX_MS = 600_000;
 
 /** How often a job held by a person's half-typed line looks again (a key that clears it is seen within this). */
 const DRAFT_POLL_MS = 50;
-/** How often a job waiting for a busy program looks again: a turn's end is seen within this (a turn takes seconds). */
-const BUSY_POLL_MS = 10;
+/**
+ * How often a job waiting for a busy program looks again: its turn's end is seen within this. The screen is read again
+ * only when the program wrote something since the last read (lastOutputAt), so a turn of seconds costs few reads.
+ */
+const BUSY_POLL_MS = 3;
 
 export const DEFAULT_INJECT_TIMINGS: InjectTimings = {
   typingPauseMs: 400,
@@ -117,10 +120,18 @@ export interface InjectTarget {
   hookSubmitted?(text: string, since: number): number | null;
 }
 
+/**
+ * When the program was ready for the prompt (ISO time): the job had arrived, the previous prompt had left its box, and
+ * no turn was running (the program's busy mark gone, its input box showing). What a job takes from there to its
+ * `submitted_at` is telepty's part (its waits, plus the program's echo of the text and its reaction to the Enter); what
+ * comes before is the program's own turn. Absent when it was not looked at (a job that failed before it).
+ */
+type ReadyAt = { ready_at?: string };
+
 export type InjectOutcome =
-  | { status: 'written' | 'submitted'; written_at: string; submitted_at: string | null }
+  | ({ status: 'written' | 'submitted'; written_at: string; submitted_at: string | null } & ReadyAt)
   /** Enter was written and the submission was not seen: `seen` says what the screen showed instead. */
-  | { status: 'entered'; written_at: string; submitted_at: null; seen: string }
+  | ({ status: 'entered'; written_at: string; submitted_at: null; seen: string } & ReadyAt)
   | { status: 'failed'; code: string; error: string; written_at: string | null; submitted_at: null };
 
 export interface InjectEvents {
@@ -186,9 +197,23 @@ export class InjectQueue {
   /** True from the first byte of a job's text until its Enter has been answered or the watch ended. */
   holding = false;
   /** The last Enter a job wrote, and when the input row was last seen changing after it. */
-  private lastEnter: { at: number; settledAt: number; marks: readonly string[]; unproven: readonly string[]; hookAt: number | null } | null = null;
+  private lastEnter: {
+    at: number;
+    /** When the input row was last seen changing, and what it showed then (the watch for the proof follows it). */
+    settledAt: number;
+    state: CursorState;
+    marks: readonly string[];
+    unproven: readonly string[];
+    hookAt: number | null;
+  } | null = null;
   /** The marks of the text a no_enter job left in the box, for the Enter alone that may follow. */
   private draft: readonly string[] = [];
+  /** When each job was queued (the queue's clock), until it starts. */
+  private readonly queuedAt = new Map<string, number>();
+  /** The running job: when the program was seen ready for it (null: not now), and whether its busy mark showed. */
+  private ready: { queuedAt: number; at: number | null; looked: boolean; turnSeen: boolean } = { queuedAt: 0, at: null, looked: false, turnSeen: false };
+  /** When the last job's submit was proven (or its watch ended): the earliest the program can be ready again. */
+  private lastDoneAt = 0;
 
   constructor(
     private readonly target: InjectTarget,
@@ -203,6 +228,7 @@ export class InjectQueue {
 
   /** Queue a job; returns how many jobs are ahead of it (0: it starts now). */
   enqueue(job: InjectJobArgs): number {
+    this.queuedAt.set(job.inject_id, this.now());
     this.jobs.push(job);
     const position = this.jobs.length - 1 + (this.active ? 1 : 0);
     if (!this.running) void this.drain();
@@ -214,6 +240,7 @@ export class InjectQueue {
     const i = this.jobs.findIndex((j) => j.inject_id === injectId);
     if (i < 0) return false;
     this.jobs.splice(i, 1);
+    this.queuedAt.delete(injectId);
     return true;
   }
 
@@ -317,6 +344,26 @@ export class InjectQueue {
   }
 
   /**
+   * Whether the program is ready for the prompt, by what it shows: the previous prompt's text is gone from its box, no
+   * busy mark (a turn running), its input box showing, and after a proven submit its turn has started (its busy mark
+   * seen) or busyAppearMs passed. Only the program's side: telepty's own intervals (the row still, the quiet after a
+   * submit) do not count. Noted for `ready_at`: the moment it last became so; when it already was at the first look,
+   * the earliest it can have been (the job's arrival, or the previous job's proof).
+   */
+  private noteReady(state: CursorState, profile: ProgramProfile): void {
+    const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
+    this.ready.turnSeen ||= busy;
+    const last = this.lastEnter;
+    const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
+    const turnToCome = turnFrom !== null && !this.ready.turnSeen && this.now() - turnFrom < profile.busyAppearMs;
+    const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
+    const ok = !busy && !noBox && !turnToCome && !(last !== null && this.leftover(state, last.marks, profile));
+    if (!ok) this.ready.at = null;
+    else if (this.ready.at === null) this.ready.at = this.ready.looked ? this.now() : Math.max(this.ready.queuedAt, this.lastDoneAt);
+    this.ready.looked = true;
+  }
+
+  /**
    * The previous job is over before this one types: its submit was proven when the input row was empty again, and
    * now that row must have held still for ROW_STILL_AFTER_SUBMIT_MS and the program's quietAfterSubmitMs must have
    * passed since the Enter (a program finishing a submit resets its box and would wipe or absorb a paste), or, when
@@ -329,13 +376,21 @@ export class InjectQueue {
     const last = this.lastEnter;
     if (!last) return;
     const start = this.now();
-    let state = await this.target.cursorState();
+    // The watch for the proof already saw the row up to its end: a change since then restarts the still interval.
+    let state = last.state;
     let changedAt = last.settledAt;
+    const first = await this.target.cursorState();
+    if (!sameCursor(first, state)) {
+      state = first;
+      changedAt = this.now();
+    }
     for (;;) {
       this.alive();
+      this.noteReady(state, profile);
       const now = this.now();
       const outputAt = this.target.lastOutputAt?.();
-      const still = now - changedAt >= ROW_STILL_AFTER_SUBMIT_MS || (outputAt !== undefined && now - outputAt >= ROW_STILL_AFTER_SUBMIT_MS);
+      const stillMs = last.hookAt !== null ? (profile.rowStillAfterHookMs ?? ROW_STILL_AFTER_SUBMIT_MS) : ROW_STILL_AFTER_SUBMIT_MS;
+      const still = now - changedAt >= stillMs || (outputAt !== undefined && now - outputAt >= stillMs);
       // Enter alone types nothing: it may be just what submits the text left in the box.
       const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
       // The program's own hook said it took the prompt: its quietAfterHookMs counts from that report instead, and the
@@ -372,14 +427,20 @@ export class InjectQueue {
     // A proven submit starts a turn: its busy mark may take seconds to show (busyAppearMs).
     const last = this.lastEnter;
     const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
-    let turnSeen = false;
+    let state: CursorState | null = null;
+    let readAt = 0;
     for (;;) {
       this.alive();
-      const state = await this.target.cursorState();
+      // Only output changes the screen: without any since the last read, that read still holds.
+      const outputAt = this.target.lastOutputAt?.();
+      if (state === null || outputAt === undefined || outputAt >= readAt) {
+        readAt = this.now();
+        state = await this.target.cursorState();
+      }
+      this.noteReady(state, profile);
       const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
-      turnSeen ||= busy;
       const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
-      const turnToCome = turnFrom !== null && !turnSeen && this.now() - turnFrom < profile.busyAppearMs;
+      const turnToCome = turnFrom !== null && !this.ready.turnSeen && this.now() - turnFrom < profile.busyAppearMs;
       if (!busy && !noBox && !turnToCome) return;
       if (this.now() - start >= bound) {
         const secs = Math.round(bound / 1000);
@@ -435,7 +496,7 @@ export class InjectQueue {
       const mark = changedAt < 0 ? null : showsTail(state, tail) ? tail : placeholder !== null && placeholder !== placeholdersBefore ? placeholder : null;
       if (mark !== null) {
         if (shownAt < 0) shownAt = changedAt >= 0 ? changedAt : now;
-        if (still >= t.settleMs) return { how: mark === tail ? 'text' : 'placeholder', at: shownAt, lastChangeAt: Math.max(changedAt, start), marks: [mark] };
+        if (still >= (profile.echoSettleMs ?? t.settleMs)) return { how: mark === tail ? 'text' : 'placeholder', at: shownAt, lastChangeAt: Math.max(changedAt, start), marks: [mark] };
       } else shownAt = -1;
       if (still >= stillNoText) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
       if (!profile.echoes && changedAt < 0 && now - start >= t.noEchoMs) return { how: 'silent', at: start, lastChangeAt: start, marks: [] };
@@ -488,12 +549,20 @@ export class InjectQueue {
     /** Since when the screen has shown the Enter taken as a newline (-1: it does not now); see newlineShows. */
     let newlineAt = -1;
     const undoable = profile.enterRetryMs.length > 0 && marks.length > 0;
+    /** The row as last seen and when it last changed (the next job's still interval counts from there). */
+    let seen = beforeEnter;
+    let seenChangedAt = start;
+    const row = (): { state: CursorState; changedAt: number } => ({ state: seen, changedAt: seenChangedAt });
     while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
       // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
       // next job still waits for the input row to be empty and still (waitPreviousOver).
       const hooked = text === '' ? null : (this.target.hookSubmitted?.(text, start) ?? null);
-      if (hooked !== null) return { at: hooked, hook: true };
+      if (hooked !== null) return { at: hooked, hook: true, ...row() };
       state = await this.target.cursorState();
+      if (!sameCursor(state, seen)) {
+        seen = state;
+        seenChangedAt = this.now();
+      }
       let gone = false;
       if (!sameCursor(state, beforeEnter)) {
         changed = true;
@@ -511,16 +580,16 @@ export class InjectQueue {
       // A program that takes an early Enter as a newline (Gemini): once that shows, held still, it is undone and retried.
       if (!undoable || gone || sameCursor(state, beforeEnter) || !newlineShows(state, marks, lastLine)) newlineAt = -1;
       else if (newlineAt < 0) newlineAt = this.now();
-      else if (this.now() - newlineAt >= SUBMIT_PROOF_STILL_MS) return { seen: 'the Enter was taken as a newline in the input box (the text above a new empty row)', newline: true };
+      else if (this.now() - newlineAt >= SUBMIT_PROOF_STILL_MS) return { seen: 'the Enter was taken as a newline in the input box (the text above a new empty row)', newline: true, ...row() };
       // One screen is not proof: it may be caught mid-redraw (Ink erases the box, then draws it again with a newline).
-      if (gone && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt };
-      if (this.target.exited()) return { seen: 'the program exited after the Enter' };
+      if (gone && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt, ...row() };
+      if (this.target.exited()) return { seen: 'the program exited after the Enter', ...row() };
       await this.sleep(this.timings.pollMs);
     }
     const ms = watchMs;
-    if (!changed) return { seen: `the input row did not change within ${ms} ms of the Enter` };
+    if (!changed) return { seen: `the input row did not change within ${ms} ms of the Enter`, ...row() };
     const where = state.line.trim().slice(-60);
-    return { seen: `the text still showed in the input box ${ms} ms after the Enter (a newline in the box, or not taken); the input row: ${JSON.stringify(where)}` };
+    return { seen: `the text still showed in the input box ${ms} ms after the Enter (a newline in the box, or not taken); the input row: ${JSON.stringify(where)}`, ...row() };
   }
 
   /**
@@ -549,12 +618,15 @@ export class InjectQueue {
   }
 
   private async run(job: InjectJobArgs): Promise<InjectOutcome> {
+    this.ready = { queuedAt: this.queuedAt.get(job.inject_id) ?? this.now(), at: null, looked: false, turnSeen: false };
+    this.queuedAt.delete(job.inject_id);
     await this.waitForTypingPause();
     if (!job.enter_only) await this.checkLineLimit(job.text);
     this.alive();
     const profile = this.profile();
     await this.waitPreviousOver(profile, job.enter_only);
     if (!job.enter_only) await this.waitReady(profile);
+    const readyAt = new Date(this.ready.at ?? this.ready.queuedAt).toISOString();
     this.holding = true;
     let marks: readonly string[] = [];
     if (!job.enter_only) {
@@ -566,7 +638,8 @@ export class InjectQueue {
         this.draft = taken.marks;
         const at = new Date(this.now()).toISOString();
         this.events.written(job.inject_id, at);
-        return { status: 'written', written_at: at, submitted_at: null };
+        this.lastDoneAt = this.now();
+        return { status: 'written', written_at: at, submitted_at: null, ready_at: readyAt };
       }
       await this.settleBeforeEnter(taken, bracketed, profile);
       marks = taken.marks;
@@ -592,7 +665,7 @@ export class InjectQueue {
       const back = await this.undoNewline(marks);
       const wait = profile.enterRetryMs[retry];
       if (!back || wait === undefined) {
-        result = { seen: `the text still showed in the input box after ${retry + 1} Enters, each taken as a newline in the box (each undone with a Backspace)` };
+        result = { seen: `the text still showed in the input box after ${retry + 1} Enters, each taken as a newline in the box (each undone with a Backspace)`, state: await this.target.cursorState(), changedAt: this.now() };
         break;
       }
       await this.sleep(wait);
@@ -601,16 +674,29 @@ export class InjectQueue {
       this.target.write('\r');
       result = await this.watchSubmit(before, marks, lastLine, profile, text);
     }
-    // The row is watched for stillness from here on: the proof's still interval may have seen it change.
-    this.lastEnter = { at: enteredAt, settledAt: this.now(), marks, unproven: 'at' in result ? [] : marks, hookAt: 'at' in result && result.hook === true ? result.at : null };
+    // The next job's still interval counts from the row's last change the watch saw, not from the watch's end: the
+    // proof's own still interval (the text gone 30 ms) is then not waited for a second time when the row held still.
+    this.lastEnter = {
+      at: enteredAt,
+      settledAt: result.changedAt,
+      state: result.state,
+      marks,
+      unproven: 'at' in result ? [] : marks,
+      hookAt: 'at' in result && result.hook === true ? result.at : null,
+    };
+    this.lastDoneAt = 'at' in result ? result.at : this.now();
     return 'at' in result
-      ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString() }
-      : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen };
+      ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString(), ready_at: readyAt }
+      : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen, ready_at: readyAt };
   }
 }
 
 /** What watching for the submit found: the proof, or what was seen instead (`newline`: an Enter taken as one). */
-type Watched = { at: number; hook?: boolean } | { seen: string; newline?: boolean };
+type Watched = ({ at: number; hook?: boolean } | { seen: string; newline?: boolean }) & {
+  /** The input row as the watch last saw it, and when it last changed. */
+  state: CursorState;
+  changedAt: number;
+};
 
 /** The key that takes out the character before the cursor (xterm's Backspace: DEL). */
 const BACKSPACE = '\x7f';

@@ -54,6 +54,16 @@ export interface ProgramProfile {
    */
   quietAfterHookMs: number | null;
   /**
+   * After a hook-proven submit whose box reset shows (the text gone from the box), the input row must hold still this
+   * long before the next prompt; null: ROW_STILL_AFTER_SUBMIT_MS, as after a submit the screen proved.
+   */
+  rowStillAfterHookMs: number | null;
+  /**
+   * The text counts as taken once its end (or placeholder) shows and the row has held still this long; null: the
+   * queue's settleMs (15 ms).
+   */
+  echoSettleMs: number | null;
+  /**
    * The program's busy mark (a turn is running), looked for on the cursor row, the few rows above it and the rows
    * below it (a footer): a prompt typed while it shows is lost or merged, so the next one waits until it is gone.
    * null: none known.
@@ -103,10 +113,16 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // fixture does: without that wait it merged prompts in all 4 of its submission tests); with it, 0 of 102 failed
   // (3 runs, one paused) and queued p50 113-121 ms (152 paused); with its <pasted_content> reports matched too
   // (inject-follow.ts), two full test:agents runs: sequential 132-179, queued 105-146 ms, 0 failures. Without a hook
-  // report the 150 ms stand.
+  // report the 150 ms stand. Dec 5, second session (test:agents with a per-job phase trace, queued, p50): the box showed
+  // the reset 15-17 ms after the hook, then the row had to hold still 30 ms; its echo of the paste 30-57 ms, the settle
+  // 17 ms, Enter -> hook 20-32 ms. With no still interval once the reset shows (rowStillAfterHookMs 0: the box's state
+  // is reset when the screen shows it empty; the Claude-Code-like fixture, whose reset comes after its hook, passes)
+  // and the Enter as soon as the echo shows (echoSettleMs 0, pasteEnterMs 0): 0 failures of 34 in each of 2 runs and
+  // of 2 runs paused 150 ms every 500 ms; queued p50 144 -> 86-124 ms (84-109 paused). What is left is Claude's own: the
+  // reset after the hook, its echo, its Enter -> hook (together ~70-100 ms).
   claude: {
     name: 'claude',
-    pasteEnterMs: 15,
+    pasteEnterMs: 0,
     burstEnterMs: 0,
     enterRetryMs: [],
     placeholder: /\[Pasted text #\d+[^\]]*\]/,
@@ -115,16 +131,23 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: 150,
     quietAfterHookMs: 0,
+    rowStillAfterHookMs: 0,
+    echoSettleMs: 0,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
   },
   // Codex CLI 0.171 (LESSONS.md, issue 25): no bracketed paste in its composer; an Enter within ~120 ms of a burst
-  // of keys is a newline (measured), so 150 ms. Everything passed in issue 25's runs with these values.
+  // of keys is a newline (measured), so 150 ms. Everything passed in issue 25's runs with these values. Codex 0.171.0
+  // (test:agents, Dec 5, second session) takes a bracketed paste: it shows in 6-10 ms, and the Enter as soon as it
+  // shows (echoSettleMs 0, pasteEnterMs 0, was 15 + 15) had 0 failures of 34 in each of 2 runs and of 2 runs paused 150
+  // ms every 500 ms. Without the 50 ms after the Enter too (quietAfterSubmitMs 0) queued p50 was 46-47 ms (0 failures, 1
+  // run and 1 paused); kept at 50 (the margin for a box reset no run measured on its own): queued p50 94 -> 60-62 ms
+  // (59-64 paused).
   codex: {
     name: 'codex',
-    pasteEnterMs: 15,
+    pasteEnterMs: 0,
     burstEnterMs: 150,
     enterRetryMs: [],
     placeholder: /\[Pasted Content \d+ chars\]/,
@@ -133,6 +156,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: 0,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,
@@ -154,6 +179,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // While a turn runs it shows "⠋ Thinking... (esc to cancel, 0s)" 4 rows above the input row; prompts typed then are
   // queued and two queued ones went to the model as one merged message (test:agents, load average 4: b1+b2): busy.
   // The prompts it queued show between the spinner and the box, pushing the spinner further up (up to 20 rows seen).
+  // Dec 5, second session (test:agents, queued, p50): its echo 7-15 ms, this wait 34 ms after it, Enter -> proof 8-15 ms
+  // (then the text gone 30 ms), and the next prompt waits for the input row to hold still 30 ms, which its answer being
+  // drawn above keeps moving (the box's row moved 3-16 ms into that wait in most jobs). pasteEnterMs 40 took 2 Enters of
+  // 34 as newlines (each undone and retried; 0 failures) against 0-1 at 50 and saved ~9 ms: kept at 50.
   gemini: {
     name: 'gemini',
     pasteEnterMs: 50,
@@ -165,6 +194,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: null,
     busy: /\(esc to cancel, \d+s\)/,
     busyAppearMs: 0,
     inputRow: null,
@@ -183,10 +214,13 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // settleMs, so it costs nothing) keeps a margin. Where its time goes (test:agents, queued, p50): waiting for its turn
   // to end (the busy mark) 143-456 ms, depending on the load; the echo 23-51 ms; settle 16; Enter -> proof 54-112 ms
   // (its own handling, then the text gone 30 ms): its turn, not telepty's waits, keeps it over 100 ms, and a prompt typed
-  // during the turn is lost. Large pastes show as "[Pasted ~N lines]" (not measured).
+  // during the turn is lost. Large pastes show as "[Pasted ~N lines]" (not measured). Dec 5, second session: the Enter
+  // as soon as the paste shows (echoSettleMs 0 too, was 15): 0 failures of 34 in each of 2 runs and of 2 runs paused;
+  // telepty's part (the box ready -> submitted: echo ~21, Enter -> proof 23-40 ms) 56-65 ms, but its turn (the busy mark
+  // 92-283 ms after the previous submit's proof) keeps queued p50 at 217-322 ms.
   opencode: {
     name: 'opencode',
-    pasteEnterMs: 15,
+    pasteEnterMs: 0,
     burstEnterMs: 0,
     enterRetryMs: [],
     placeholder: /\[Pasted[^\]]*\]/,
@@ -195,6 +229,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: 0,
     busy: /\besc interrupt\b/,
     busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
@@ -213,6 +249,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: true,
     quietAfterSubmitMs: 50,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: null,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,
@@ -231,6 +269,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: 50,
     quietAfterHookMs: null,
+    rowStillAfterHookMs: null,
+    echoSettleMs: null,
     busy: null,
     busyAppearMs: 0,
     inputRow: null,

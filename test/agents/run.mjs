@@ -74,10 +74,17 @@ function inject(port, id, text) {
           json = { code: 'NOT_JSON', error: `${String(err)}: ${body.slice(0, 200)}` };
         }
         const status = res.statusCode === 200 ? String(json.status) : `HTTP ${res.statusCode} ${String(json.code)}`;
-        resolve({ prompt: text, status, seen: json.seen, ms: performance.now() - t0, submittedAt: json.submitted_at ? Date.parse(json.submitted_at) : null });
+        resolve({
+          prompt: text,
+          status,
+          seen: json.seen,
+          ms: performance.now() - t0,
+          submittedAt: json.submitted_at ? Date.parse(json.submitted_at) : null,
+          readyAt: json.ready_at ? Date.parse(json.ready_at) : null,
+        });
       });
     });
-    req.on('error', (err) => resolve({ prompt: text, status: `request failed: ${String(err)}`, ms: performance.now() - t0, submittedAt: null }));
+    req.on('error', (err) => resolve({ prompt: text, status: `request failed: ${String(err)}`, ms: performance.now() - t0, submittedAt: null, readyAt: null }));
     req.end(JSON.stringify({ prompt: text, wait: true, timeout_ms: INJECT_TIMEOUT_MS }));
   });
 }
@@ -196,6 +203,15 @@ function p50(answers, mode) {
   return percentile(times.slice(1).map((t, i) => t - times[i]), 50);
 }
 
+/**
+ * telepty's part: from when the program was ready for the prompt (the answer's ready_at: the job had arrived, the
+ * previous prompt had left the box, no turn running) to the submission (submitted_at). It holds telepty's waits plus
+ * the program's echo of the text and its reaction to the Enter, not the program's turn.
+ */
+function teleptyP50(answers) {
+  return percentile(answers.filter((a) => a.status === 'submitted' && a.submittedAt !== null && a.readyAt !== null).map((a) => a.submittedAt - a.readyAt), 50);
+}
+
 // ---------------------------------------------------------------- one scenario on one CLI
 
 const SCENARIOS = [
@@ -218,7 +234,7 @@ async function scenario(ctx, cli, bin, sc) {
   const env = { HOME: home, ...cli.setup({ home, work, cache }, server.url) };
   const spawnArgs = ['spawn', '--id', id, '--cwd', work, '--cols', '120', '--rows', '40'];
   for (const [k, v] of Object.entries(env)) spawnArgs.push('--env', `${k}=${v}`);
-  const row = { scenario: sc.name, what: sc.what, sent: 0, once: 0, reported: 0, failed: 0, p50: NaN, problems: [], screen: '' };
+  const row = { scenario: sc.name, what: sc.what, sent: 0, once: 0, reported: 0, failed: 0, p50: NaN, ownP50: NaN, problems: [], screen: '' };
   try {
     // TELEPTY_AGENTS_PAUSED=1: the CLI is paused 150 ms every 500 ms (test/fixtures/paused.mjs), as on a loaded machine.
     const command = process.env.TELEPTY_AGENTS_PAUSED === '1' ? [process.execPath, path.join(ROOT, 'test', 'fixtures', 'paused.mjs'), bin] : [bin];
@@ -245,7 +261,7 @@ async function scenario(ctx, cli, bin, sc) {
     }
     await settled(server, answers);
     const verdict = judge(answers, server.conversation());
-    Object.assign(row, { sent: answers.length, once: verdict.once, reported: verdict.reported, failed: verdict.failed, p50: p50(answers, sc.name), problems: verdict.problems });
+    Object.assign(row, { sent: answers.length, once: verdict.once, reported: verdict.reported, failed: verdict.failed, p50: p50(answers, sc.name), ownP50: teleptyP50(answers), problems: verdict.problems });
     if (verdict.failed) row.screen = (await telepty(ctx.env, ['read', id])).stdout;
   } catch (err) {
     row.error = String(err instanceof Error ? err.message : err);
@@ -263,10 +279,13 @@ async function scenario(ctx, cli, bin, sc) {
 const fmt = (ms) => (Number.isFinite(ms) ? `${Math.round(ms)} ms` : '–');
 
 function table(rows) {
-  const lines = ['| scenario | prompts sent | reached the model exactly once, whole | telepty answered `submitted` | failures | inject → submitted p50 |', '|---|---|---|---|---|---|'];
+  const lines = [
+    '| scenario | prompts sent | reached the model exactly once, whole | telepty answered `submitted` | failures | inject → submitted p50 | telepty\'s part p50 (program ready → submitted) |',
+    '|---|---|---|---|---|---|---|',
+  ];
   for (const r of rows) {
-    if (r.error) lines.push(`| ${r.scenario} | – | – | – | not run: ${r.error.replace(/\|/g, '\\|')} | – |`);
-    else lines.push(`| ${r.scenario} (${r.what}) | ${r.sent} | ${r.once} | ${r.reported} | ${r.failed} | ${fmt(r.p50)} |`);
+    if (r.error) lines.push(`| ${r.scenario} | – | – | – | not run: ${r.error.replace(/\|/g, '\\|')} | – | – |`);
+    else lines.push(`| ${r.scenario} (${r.what}) | ${r.sent} | ${r.once} | ${r.reported} | ${r.failed} | ${fmt(r.p50)} | ${fmt(r.ownP50)} |`);
   }
   return lines.join('\n');
 }
@@ -285,7 +304,10 @@ function report(results, started) {
     'whole, and telepty answered `submitted`; a user message that is no prompt sent (two merged, or one cut) is a',
     'failure too. `entered` (exit 8: Enter written, submission not seen) and `SESSION_BUSY` (exit 5: nothing typed,',
     'because the text before it was still in the box) count as failures. p50: sequential, the waited inject',
-    '(`inject` → its `submitted` answer); queued and at once, the time between two submissions.',
+    '(`inject` → its `submitted` answer); queued and at once, the time between two submissions, which holds the CLI\'s',
+    'own turn. telepty\'s part: from when the CLI was ready for the prompt (the answer\'s `ready_at`: the inject had',
+    'arrived, the previous prompt had left the box, no turn running) to its `submitted_at`: telepty\'s waits plus the',
+    'CLI\'s echo of the text and its reaction to the Enter.',
     '',
   ];
   for (const r of results) {
@@ -355,7 +377,7 @@ async function main() {
         const row = await scenario(ctx, r, r.bin, sc);
         r.rows.push(row);
         if (row.error) log(`  not run: ${row.error}${row.screen ? `\n  screen:\n${row.screen}` : ''}`);
-        else log(`  ${row.sent} sent, ${row.once} reached the model exactly once, ${row.reported} answered submitted, ${row.failed} failed, p50 ${fmt(row.p50)}`);
+        else log(`  ${row.sent} sent, ${row.once} reached the model exactly once, ${row.reported} answered submitted, ${row.failed} failed, p50 ${fmt(row.p50)} (telepty's part ${fmt(row.ownP50)})`);
         for (const p of row.problems) log(`  - ${p}`);
         if (row.problems.length && row.screen) log(`  screen at the end:\n${row.screen}`);
       }

@@ -365,6 +365,8 @@ describe('inject over plain HTTP', () => {
     expect(waited.status).toBe(200);
     expect(waited.json).toMatchObject({ success: true, inject_id: expect.any(String), status: 'submitted', written_at: expect.any(String), submitted_at: expect.any(String) });
     expect(Date.parse(waited.json.submitted_at as string)).toBeGreaterThanOrEqual(Date.parse(waited.json.written_at as string));
+    // ready_at: when the program was ready for it (issue 25: telepty's part is submitted_at − ready_at), before the Enter.
+    expect(Date.parse(waited.json.ready_at as string)).toBeLessThanOrEqual(Date.parse(waited.json.written_at as string));
     // By the time the answer came the program had taken it.
     expect((await s.submissions()).map((x) => x.text)).toEqual(['not waited for', 'waited for']);
 

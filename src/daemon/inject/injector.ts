@@ -97,7 +97,8 @@ function answerFor(base: { success: true; inject_id: string; session_id: string 
   }
   const seen = result.status === 'entered' && typeof result.seen === 'string' ? { seen: result.seen } : {};
   const confirmed = result.status === 'submitted' && result.confirmed_by ? { confirmed_by: result.confirmed_by } : {};
-  return { ...base, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at, ...seen, ...confirmed };
+  const ready = typeof result.ready_at === 'string' ? { ready_at: result.ready_at } : {};
+  return { ...base, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at, ...seen, ...confirmed, ...ready };
 }
 
 /** Add an id to a bounded set of ids (the oldest is forgotten first). */

@@ -27,6 +27,7 @@ export const isInjectResponse: Guard<InjectResponse> = shape<InjectResponse>({
   submitted_at: nullable(isString),
   seen: optional(isString),
   confirmed_by: optional(oneOf('hook', 'screen')),
+  ready_at: optional(isString),
 });
 
 const isSuccessful = shape<MulticastResult['results']['successful'][number]>({ id: isString, inject_id: isString, status: oneOf(...INJECT_STATUSES) });

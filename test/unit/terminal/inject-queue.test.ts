@@ -492,7 +492,7 @@ describe('InjectQueue: waiting until the program has taken the text', QUEUE_TEST
   it('a program that never echoes nor reacts to Enter is reported as entered', async () => {
     const r = rig({ bracketedPaste: true, echo: 'none', submitDelayMs: null });
     const outcome = await runOne(r, job('j1', 'no echo here'));
-    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/) });
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/), ready_at: expect.any(String) });
     expect(r.fake.enterWrites()).toHaveLength(1);
   });
 
@@ -610,7 +610,7 @@ describe('InjectQueue: reported status', QUEUE_TESTS, () => {
   it("reports 'entered' when the cursor line does not change within submitWatchMs of the Enter", async () => {
     const r = rig({ submitDelayMs: null });
     const outcome = await runOne(r, job('j1', 'stranded'));
-    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/) });
+    expect(outcome).toEqual({ status: 'entered', written_at: r.events.writtenAt.get('j1'), submitted_at: null, seen: expect.stringMatching(/did not change/), ready_at: expect.any(String) });
     const enter = only(r.fake.enterWrites());
     expect((r.events.doneAt.get('j1') ?? 0) - enter.at).toBeGreaterThanOrEqual(T.submitWatchMs);
   });
@@ -625,7 +625,7 @@ describe('InjectQueue: reported status', QUEUE_TESTS, () => {
   it("no_enter: writes the text only and reports 'written'", async () => {
     const r = rig({ bracketedPaste: true });
     const outcome = await runOne(r, job('j1', 'draft', { no_enter: true }));
-    expect(outcome).toEqual({ status: 'written', written_at: r.events.writtenAt.get('j1'), submitted_at: null });
+    expect(outcome).toEqual({ status: 'written', written_at: r.events.writtenAt.get('j1'), submitted_at: null, ready_at: expect.any(String) });
     expect(r.fake.writes.map((w) => w.data)).toEqual([`${PASTE_START}draft${PASTE_END}`]);
     expect(r.fake.writes.map((w) => w.data).join('')).not.toContain('\r');
     expect(r.events.writtenCount.get('j1')).toBe(1);
@@ -1132,7 +1132,7 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
   }
 
   it('after a submit its hook proved, waits quietAfterHookMs from the report instead of quietAfterSubmitMs, and still for the row to hold still', async () => {
-    const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 20 };
+    const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 20, rowStillAfterHookMs: 30 };
     const r = rig({ profile, bracketedPaste: true });
     // The hook reports the prompt 10 ms after the Enter; the box reset redraws the row 30 and 60 ms after it.
     r.fake.onWrite = (data) => {
@@ -1153,6 +1153,54 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
     expect(gap).toBeGreaterThanOrEqual(90 - TIMER_SLACK_MS);
     expect(gap).toBeLessThan(150);
     expect(r.fake.lastReactionBefore(second?.at ?? 0)?.line).toBe(PROMPT);
+  });
+
+  it('counts the row-still interval after a submit from the row\'s last change seen while the proof was watched: a row that held still through the proof is not waited on again', async () => {
+    const profile: ProgramProfile = { ...PROGRAMS.codex, quietAfterSubmitMs: 0, echoSettleMs: 0, pasteEnterMs: 0 };
+    // The box resets 5 ms after the Enter (the fake's default) and holds still from then on.
+    const r = rig({ profile, bracketedPaste: true });
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    // The reset (5 ms) + the text gone SUBMIT_PROOF_STILL_MS, by when the row has also held still that long; not
+    // another 30 ms on top of the proof.
+    expect(gap).toBeGreaterThanOrEqual(5 + SUBMIT_PROOF_STILL_MS);
+    expect(gap).toBeLessThan(5 + SUBMIT_PROOF_STILL_MS + 15);
+  });
+
+  it("with echoSettleMs 0 (Claude Code, Codex, OpenCode) the Enter goes as soon as the echo shows; otherwise after the queue's settleMs", async () => {
+    const gapFor = async (echoSettleMs: number | null): Promise<number> => {
+      const r = rig({ profile: { ...PROGRAMS.codex, pasteEnterMs: 0, echoSettleMs }, bracketedPaste: true, echoDelayMs: 4 });
+      expect((await runOne(r, job('j1', 'settle or not'))).status).toBe('submitted');
+      return (r.fake.enterWrites()[0]?.at ?? Infinity) - (r.fake.textWrites()[0]?.at ?? 0);
+    };
+    const fast = await gapFor(0);
+    expect(fast).toBeGreaterThanOrEqual(4);
+    expect(fast).toBeLessThanOrEqual(4 + 2 * T.pollMs);
+    expect(await gapFor(null)).toBeGreaterThanOrEqual(4 + T.settleMs);
+  });
+
+  it('with rowStillAfterHookMs 0, a hook-proven submit holds the next prompt only until the box shows the reset (the text gone)', async () => {
+    const profile: ProgramProfile = { ...PROGRAMS.claude, quietAfterSubmitMs: 150, quietAfterHookMs: 0, rowStillAfterHookMs: 0 };
+    // The program's own reaction to the Enter is only what is set below.
+    const r = rig({ profile, bracketedPaste: true, submitDelayMs: null });
+    // The hook reports the prompt 10 ms after the Enter; the box shows the reset 40 ms after it, then holds.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      const text = r.fake.textWrites().at(-1)?.data.replace(PASTE_START, '').replace(PASTE_END, '') ?? '';
+      r.fake.later(10, () => r.fake.hookReports.push({ text, at: Date.now() }));
+      r.fake.later(40, () => r.fake.show(PROMPT));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    // Not before the reset shows (40 ms), and not a still interval after it either.
+    expect(gap).toBeGreaterThanOrEqual(40);
+    expect(gap).toBeLessThan(40 + 10);
   });
 });
 
@@ -1202,6 +1250,39 @@ describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => 
     expect((second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity)).toBeGreaterThanOrEqual(500);
   });
 
+  it('while the program is busy and writes nothing, the screen is not read again (only output changes it)', async () => {
+    const r = rig({ profile: busyProfile });
+    let reads = 0;
+    let outputAt = Date.now();
+    const read = r.fake.cursorState.bind(r.fake);
+    Object.assign(r.fake, {
+      lastOutputAt: () => outputAt,
+      cursorState: () => {
+        reads++;
+        return read();
+      },
+    });
+    r.fake.footer(['', '  ■■⬝⬝⬝⬝⬝⬝  esc interrupt']);
+    // 600 ms of a silent turn, then its end is drawn.
+    r.fake.later(600, () => {
+      outputAt = Date.now();
+      r.fake.footer(['', '  ~/work']);
+    });
+    let readsBeforeTyping = -1;
+    r.fake.onWrite = () => {
+      if (readsBeforeTyping < 0) readsBeforeTyping = reads;
+    };
+    const t0 = Date.now();
+    const outcome = await runOne(r, job('j1', 'after the turn'));
+    expect(outcome.status).toBe('submitted');
+    const typedAt = r.fake.textWrites()[0]?.at ?? 0;
+    // Seen within a poll of the end (3 ms), with a few reads for the 600 ms wait, not one per poll (200).
+    expect(typedAt - t0).toBeGreaterThanOrEqual(600);
+    expect(typedAt - t0).toBeLessThan(600 + 10);
+    expect(readsBeforeTyping).toBeGreaterThan(0);
+    expect(readsBeforeTyping).toBeLessThan(10);
+  });
+
   it('a turn whose busy mark never shows holds the next prompt only busyAppearMs after the Enter', async () => {
     const r = rig({ profile: { ...busyProfile, busyAppearMs: 250 } });
     r.queue.enqueue(job('a', 'first'));
@@ -1211,5 +1292,51 @@ describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => 
     const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
     expect(gap).toBeGreaterThanOrEqual(250);
     expect(gap).toBeLessThan(250 + 50);
+  });
+});
+
+describe('InjectQueue: ready_at, when the program was ready for the prompt (issue 25)', QUEUE_TESTS, () => {
+  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+  const at = (o: InjectOutcome | undefined): number => Date.parse((o && 'ready_at' in o ? o.ready_at : undefined) ?? 'x');
+
+  it('a prompt to an idle program: when it was queued', async () => {
+    const r = rig();
+    const t0 = Date.now();
+    const outcome = await runOne(r, job('j1', 'idle'));
+    expect(outcome.status).toBe('submitted');
+    expect(at(outcome)).toBe(t0);
+  });
+
+  it('a prompt queued behind another: the previous one submitted (its text left the box), not when this one was queued', async () => {
+    const r = rig();
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    const b = await r.events.wait('b');
+    const a = r.events.outcomes.get('a');
+    const aSubmitted = Date.parse((a && 'submitted_at' in a ? a.submitted_at : null) ?? 'x');
+    expect(at(b)).toBe(aSubmitted);
+    // telepty's own waits (the text gone 30 ms, the row still) come after it: they count in telepty's part.
+    expect((r.fake.textWrites()[1]?.at ?? 0) - at(b)).toBeGreaterThanOrEqual(SUBMIT_PROOF_STILL_MS);
+  });
+
+  it('a prompt that waits for a busy program: when its busy mark went', async () => {
+    const r = rig({ profile: busyProfile });
+    // The turn starts 300 ms after each Enter and runs 200 ms.
+    let turnEnd = 0;
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(300, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
+      r.fake.later(500, () => {
+        turnEnd = Date.now();
+        r.fake.footer(['  ~/work']);
+      });
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    const b = await r.events.wait('b');
+    expect(turnEnd).toBeGreaterThan(0);
+    expect(at(b)).toBeGreaterThanOrEqual(turnEnd);
+    expect(at(b) - turnEnd).toBeLessThanOrEqual(T.pollMs + 10);
+    expect(at(b)).toBeLessThanOrEqual(r.fake.textWrites()[1]?.at ?? 0);
   });
 });
