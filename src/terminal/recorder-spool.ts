@@ -117,6 +117,8 @@ export interface SpoolOptions {
   convertHotBytes?: number;
   /** Past this, output is dropped to a gap (tests make it small). */
   maxBytes?: number;
+  /** The process the spool's header names as its owner (tests: a process that has ended, as after a crash). */
+  pid?: number;
 }
 
 /**
@@ -139,10 +141,13 @@ export class CastSpool {
   /** Recent batches (time, output bytes) for the rate. */
   private recent: { at: number; bytes: number }[] = [];
   private converting: Promise<void> | null = null;
+  /** Reading the spool back failed: close() rejects with this. */
+  private failure: unknown = null;
   private closing = false;
   private readonly now: () => number;
   private readonly convertHot: number;
   private readonly max: number;
+  private readonly pid: number;
   readonly file: string;
 
   constructor(
@@ -156,6 +161,7 @@ export class CastSpool {
     this.now = o.now ?? Date.now;
     this.convertHot = o.convertHotBytes ?? SPOOL_CONVERT_HOT_BYTES;
     this.max = o.maxBytes ?? SPOOL_MAX_BYTES;
+    this.pid = o.pid ?? process.pid;
   }
 
   /** Output dropped by the spool (stats). */
@@ -216,9 +222,12 @@ export class CastSpool {
   /** The batch as a record of the spool file; false when it could not be written (the spool is then failed). */
   private append(events: SpoolEvent[], data: Uint8Array): boolean {
     const dataBytes = outputBytesOf(events);
-    const start = this.end;
+    let start = this.end;
     try {
-      if (this.fd === null) this.create();
+      if (this.fd === null) {
+        this.create();
+        start = this.end;
+      }
       const json = Buffer.from(JSON.stringify(events));
       const head = Buffer.allocUnsafe(RECORD_HEAD);
       head.writeUInt32LE(json.length, 0);
@@ -247,14 +256,14 @@ export class CastSpool {
   /** The spool file: 0600, its header (magic, progress: none yet, the recording's options and this process). */
   private create(): void {
     try {
-      this.fd = openSync(this.file, 'wx', 0o600);
+      this.fd = openSync(this.file, 'wx+', 0o600);
     } catch (err) {
       // A spool of a recording that no longer exists (its .cast was just created anew, so nothing refers to it).
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       unlinkSync(this.file);
-      this.fd = openSync(this.file, 'wx', 0o600);
+      this.fd = openSync(this.file, 'wx+', 0o600);
     }
-    const opts = Buffer.from(JSON.stringify({ pid: process.pid, opts: this.opts }));
+    const opts = Buffer.from(JSON.stringify({ pid: this.pid, opts: this.opts }));
     const head = Buffer.alloc(OPTIONS_AT + 4);
     head.write(MAGIC, 0, 'latin1');
     head.writeUInt32LE(opts.length, OPTIONS_AT);
@@ -291,6 +300,10 @@ export class CastSpool {
           if (this.segments.length === 0) this.removeFile();
         }
       }
+    } catch (err) {
+      // The spool could not be read back: the recording fails (close() says so); what is left is not converted.
+      this.failure ??= err;
+      this.segments.length = 0;
     } finally {
       this.converting = null;
     }
@@ -325,6 +338,7 @@ export class CastSpool {
     } finally {
       this.removeFile();
     }
+    if (this.failure !== null) throw this.failure;
   }
 }
 
@@ -492,7 +506,8 @@ export async function recoverSpools(dir: string): Promise<string[]> {
     }
     const cfd = openSync(claimed, 'r');
     try {
-      await recoverSpool(claimed, header, cfd);
+      // The recording is the file the spool is named for (wherever its folder is now).
+    await recoverSpool(claimed, { ...header, opts: { ...header.opts, file: file.slice(0, -'.spool'.length) } }, cfd);
     } finally {
       closeSync(cfd);
     }
