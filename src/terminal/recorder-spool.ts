@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync, promises as fs } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CastFormat } from '../protocol/asciicast.js';
 import { CastRecorder, type CastPosition, type RecorderOptions } from './recorder.js';
@@ -253,23 +253,41 @@ export class CastSpool {
     }
   }
 
-  /** The spool file: 0600, its header (magic, progress: none yet, the recording's options and this process). */
+  /**
+   * The spool file: 0600, its header (magic, no progress yet, the recording's options and this process), written
+   * under a temporary name and renamed: a spool is never seen without its whole header (a crash right then leaves a
+   * `.new` file no recovery reads). A spool of the same name is an orphan (its recording was just created anew).
+   */
   private create(): void {
+    const tmp = `${this.file}.new`;
+    let fd: number;
     try {
-      this.fd = openSync(this.file, 'wx+', 0o600);
+      fd = openSync(tmp, 'wx+', 0o600);
     } catch (err) {
-      // A spool of a recording that no longer exists (its .cast was just created anew, so nothing refers to it).
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      unlinkSync(this.file);
-      this.fd = openSync(this.file, 'wx+', 0o600);
+      unlinkSync(tmp);
+      fd = openSync(tmp, 'wx+', 0o600);
     }
     const opts = Buffer.from(JSON.stringify({ pid: this.pid, opts: this.opts }));
     const head = Buffer.alloc(OPTIONS_AT + 4);
     head.write(MAGIC, 0, 'latin1');
     head.writeUInt32LE(opts.length, OPTIONS_AT);
-    writeAll(this.fd, Buffer.concat([head, opts]), 0);
+    try {
+      writeAll(fd, Buffer.concat([head, opts]), 0);
+      renameSync(tmp, this.file);
+    } catch (err) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    this.fd = fd;
     this.end = OPTIONS_AT + 4 + opts.length;
     this.failed = false;
+    // Batches waiting in memory go into the spool first (in order), so a crash from now on loses none of them.
+    const waiting = this.segments.splice(0);
+    for (const seg of waiting) {
+      if (!this.append(seg.events, seg.data ?? EMPTY)) this.segments.push(seg);
+    }
   }
 
   /** Converts the segments in order: each once the recorder has written the one before (its queue stays small). */
@@ -322,7 +340,7 @@ export class CastSpool {
     this.spooled = 0;
     this.end = 0;
     this.failed = false;
-    unlinkSync(this.file);
+    rmSync(this.file, { force: true });
   }
 
   /** Convert everything (output still pending is marked if it was dropped), then close the recorder. */
@@ -444,6 +462,8 @@ export async function recoverSpool(spoolFile: string, header: SpoolHeader, fd: n
   const clock: SpoolClock = { at: at.fileStart + at.lastTime * 1000 };
   const recorder = await CastRecorder.resume({ ...opts, now: () => clock.at } satisfies RecorderOptions, at);
   let offset = header.progress?.offset ?? header.first;
+  // Without progress, the batch the recorder was writing when the host ended may be cut: said, never silent.
+  if (!header.progress) recorder.marker('gap: output written just before the spool started may be missing (the session host ended)');
   const size = (await fs.stat(spoolFile)).size;
   let torn = false;
   for (;;) {
