@@ -37,10 +37,10 @@ function deadPid(): number {
   return Number(r.stdout);
 }
 
-async function open(file: string, o: SpoolOptions & { t?: { now: number } } = {}): Promise<{ spool: CastSpool; recorder: CastRecorder; clock: SpoolClock; t: { now: number } }> {
+async function open(file: string, o: SpoolOptions & { t?: { now: number }; castMaxBytes?: number } = {}): Promise<{ spool: CastSpool; recorder: CastRecorder; clock: SpoolClock; t: { now: number } }> {
   const t = o.t ?? { now: 1_700_000_000_000 };
   const clock: SpoolClock = { at: t.now };
-  const opts = { file, format: 2 as const, cols: 80, rows: 24, recordInput: false };
+  const opts = { file, format: 2 as const, cols: 80, rows: 24, recordInput: false, ...(o.castMaxBytes !== undefined ? { maxBytes: o.castMaxBytes } : {}) };
   const recorder = await CastRecorder.open({ ...opts, now: () => clock.at });
   return { spool: new CastSpool(recorder, clock, opts, { now: () => t.now, ...o }), recorder, clock, t };
 }
@@ -86,6 +86,24 @@ describe('CastSpool', () => {
     expect(r.output).toBe(all);
     expect(r.markers).toEqual(['exit 0']);
     expect(r.times).toEqual([...r.times].sort((a, b) => a - b));
+  });
+
+  it('a spooled flood rotates at the size limit like any output: numbered parts within the limit, every byte across them', async () => {
+    const file = path.join(await tmp(), 'rot.cast');
+    const { spool, t } = await open(file, { castMaxBytes: 1024 * 1024 });
+    let all = '';
+    for (let i = 0; i < 6; i++) {
+      t.now += 20;
+      const b = batch(i, 700 * 1024, t.now);
+      spool.add(b.events, b.data);
+      all += b.data.toString();
+    }
+    expect(existsSync(spoolFileOf(file))).toBe(true);
+    spool.add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
+    await spool.close();
+    expect(existsSync(rotatedName(file, 4))).toBe(true);
+    for (let n = 1; existsSync(rotatedName(file, n)); n++) expect(statSync(rotatedName(file, n)).size).toBeLessThanOrEqual(1024 * 1024);
+    expect((await recorded(file)).output).toBe(all);
   });
 
   it('calm output is converted at once, with no spool file', async () => {
