@@ -1,12 +1,9 @@
 /** What the session host and its recording thread (recorder-worker.ts) tell each other. */
 import type { CastFormat } from '../protocol/asciicast.js';
+import type { SpoolEvent } from '../terminal/recorder-spool.js';
 
-export type ThreadEvent =
-  /** Output: the next `len` bytes of the batch's `data`. */
-  | { at: number; code: 'o'; len: number }
-  | { at: number; code: 'i' | 'm'; data: string }
-  | { at: number; code: 'r'; cols: number; rows: number }
-  | { at: number; code: 'x'; status: number | null };
+/** An event of a batch (output: the next `len` bytes of the batch's `data`). */
+export type ThreadEvent = SpoolEvent;
 
 export interface ThreadRecorderOptions {
   file: string;

@@ -132,6 +132,15 @@ export function rotatedName(file: string, n: number): string {
   return `${file.slice(0, file.length - ext.length)}.${n}${ext || '.cast'}`;
 }
 
+/** Where a recording stands: its part, that file's size and header, its time base and last event's time. */
+export interface CastPosition {
+  part: number;
+  fileBytes: number;
+  headerBytes: number;
+  fileStart: number;
+  lastTime: number;
+}
+
 export class CastRecorder {
   private readonly format: CastFormat;
   private readonly maxBytes: number;
@@ -177,6 +186,34 @@ export class CastRecorder {
     await fs.mkdir(path.dirname(opts.file), { recursive: true, mode: 0o700 });
     await r.openPart();
     return r;
+  }
+
+  /**
+   * Go on writing a recording where `at` says it stood (a spool left by a host that ended: recorder-spool.ts): the
+   * part's file is cut to `at.fileBytes` (what was written after that point is written again) and appended to.
+   */
+  static async resume(opts: RecorderOptions, at: CastPosition): Promise<CastRecorder> {
+    const r = new CastRecorder(opts);
+    r.part = at.part;
+    const file = rotatedName(opts.file, at.part);
+    await fs.truncate(file, at.fileBytes);
+    r.handle = await fs.open(file, 'a');
+    r.files.push(file);
+    r.fileStart = at.fileStart;
+    r.lastTime = at.lastTime;
+    r.fileBytes = at.fileBytes;
+    r.headerBytes = at.headerBytes;
+    return r;
+  }
+
+  /** Where the recording stands: exact once idle() resolved (nothing queued or being written). */
+  get position(): CastPosition {
+    return { part: this.part, fileBytes: this.fileBytes, headerBytes: this.headerBytes, fileStart: this.fileStart, lastTime: this.lastTime };
+  }
+
+  /** Resolves once everything queued so far is written (or the writing failed). */
+  async idle(): Promise<void> {
+    while (this.writing) await this.writing;
   }
 
   get file(): string {

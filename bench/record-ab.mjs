@@ -1,0 +1,156 @@
+// Recording cost, A/B of two builds in one run (issue 22): `node bench/record-ab.mjs A_ROOT B_ROOT` where each root is
+// a telepty checkout with a built dist/ (e.g. /work/main and this worktree). Each round runs, in a rotating order,
+// the 40 MB flood through `cat` not recorded and recorded with each build (one daemon per build, each in its own temp
+// home). A recorded run's cost is its time over the mean of the round's two plain runs; each build's cost is the
+// median over the rounds. Clock and host CPU as in record.bench.mjs (Enter → session_exit; CPU until the host is
+// gone, so writing after the exit counts).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { writeLogFile } from './lib.mjs';
+
+const require = createRequire(import.meta.url);
+const WebSocket = require('ws');
+const SIZE = 40 * 1000 * 1000;
+const FILE = path.join(os.tmpdir(), `telepty-bench-record-ab-${process.pid}.txt`);
+const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 8);
+const FILE_DONE_WAIT_MS = 30_000;
+const CPU_POLL_MS = 5;
+const CLK_TCK = 100;
+
+const roots = process.argv.slice(2);
+if (roots.length !== 2) {
+  console.error('usage: node bench/record-ab.mjs A_ROOT B_ROOT');
+  process.exit(2);
+}
+
+function home(root) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-bench-ab-'));
+  const env = { ...process.env, TELEPTY_HOME: dir, TELEPTY_PORT: '0', NO_COLOR: '1' };
+  const bin = path.join(root, 'bin', 'telepty.js');
+  const cli = (args) => execFileSync(process.execPath, [bin, ...args], { env, encoding: 'utf8' });
+  return {
+    root,
+    dir,
+    cli,
+    cleanup() {
+      spawnSync(process.execPath, [bin, 'kill', '--all'], { env, stdio: 'ignore' });
+      spawnSync(process.execPath, [bin, 'daemon', 'stop'], { env, stdio: 'ignore' });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const open = (url) =>
+  new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return null; // the process has ended: the last reading stands
+  }
+}
+
+async function run(h, id, castFile) {
+  h.cli(['spawn', '--id', id, '--cols', '120', '--rows', '40', ...(castFile ? ['--record', castFile] : []), '--', 'sh', '-c', `read go; cat ${FILE}`]);
+  const bus = await open(`ws://127.0.0.1:${h.port}/api/bus?kind=session_exit&target=${id}`);
+  const exited = new Promise((r) => bus.once('message', r));
+  const pid = JSON.parse(h.cli(['list', '--json'])).find((s) => s.id === id)?.host_pid;
+  await new Promise((r) => setTimeout(r, 300));
+  const cpu0 = cpuMs(pid);
+  let cpu = cpu0;
+  let alive = cpu0 !== null;
+  const poll = setInterval(() => {
+    const c = cpuMs(pid);
+    if (c === null) alive = false;
+    else if (c > cpu) cpu = c;
+  }, CPU_POLL_MS);
+  const t0 = performance.now();
+  execFileSync('curl', ['-s', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', `http://127.0.0.1:${h.port}/api/sessions/${id}/submit`]);
+  await exited;
+  const seconds = (performance.now() - t0) / 1000;
+  bus.close();
+  while (alive) await new Promise((r) => setTimeout(r, CPU_POLL_MS));
+  clearInterval(poll);
+  return { seconds, cpuMs: cpu0 === null ? null : cpu - cpu0 };
+}
+
+/** The recording's output bytes and gap markers, once its exit marker is written (all its rotated parts). */
+async function recorded(castFile) {
+  const deadline = Date.now() + FILE_DONE_WAIT_MS;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = readFileSync(castFile, 'utf8');
+    if (text.trimEnd().endsWith('"exit 0"]')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  let bytes = 0;
+  let gaps = 0;
+  for (const line of text.split('\n').slice(1)) {
+    if (!line) continue;
+    const [, code, data] = JSON.parse(line);
+    if (code === 'o') bytes += Buffer.byteLength(data);
+    else if (code === 'm' && data.startsWith('gap:')) gaps++;
+  }
+  return { bytes, gaps, fileBytes: statSync(castFile).size };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+const text = writeLogFile(FILE, SIZE);
+const delivered = SIZE + text.split('\n').length - 1;
+const homes = roots.map(home);
+try {
+  for (const h of homes) {
+    h.cli(['daemon', 'start']);
+    h.port = JSON.parse(readFileSync(path.join(h.dir, 'daemon.json'), 'utf8')).port;
+  }
+  const kinds = [
+    ['plain', 0],
+    ['rec', 0],
+    ['plain', 1],
+    ['rec', 1],
+  ];
+  const res = [0, 1].map(() => ({ cost: [], secs: [], cpuRec: [], cpuPlain: [], kept: [] }));
+  for (let r = 0; r < ROUNDS; r++) {
+    const t = {};
+    const order = kinds.map((_, i) => kinds[(i + r) % kinds.length]);
+    for (const [kind, v] of order) {
+      const h = homes[v];
+      const id = `${kind}-${r}`;
+      const cast = kind === 'rec' ? path.join(h.dir, `${id}.cast`) : null;
+      const out = await run(h, id, cast);
+      t[`${kind}${v}`] = out.seconds;
+      if (kind === 'rec') {
+        res[v].secs.push(out.seconds);
+        if (out.cpuMs !== null) res[v].cpuRec.push(out.cpuMs);
+        const k = await recorded(cast);
+        res[v].kept.push(k);
+        rmSync(cast, { force: true });
+      } else if (out.cpuMs !== null) res[v].cpuPlain.push(out.cpuMs);
+    }
+    const base = (t.plain0 + t.plain1) / 2;
+    for (const v of [0, 1]) res[v].cost.push(t[`rec${v}`] / base - 1);
+    process.stderr.write(`  round ${r + 1}/${ROUNDS}: plain ${t.plain0.toFixed(2)} / ${t.plain1.toFixed(2)} s, A rec ${t.rec0.toFixed(2)} s (${pct(res[0].cost[r])}), B rec ${t.rec1.toFixed(2)} s (${pct(res[1].cost[r])})\n`);
+  }
+  for (const v of [0, 1]) {
+    const x = res[v];
+    const c = [...x.cost].sort((a, b) => a - b);
+    const least = x.kept.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+    console.log(
+      `${v === 0 ? 'A' : 'B'} ${roots[v]}: cost ${pct(median(c))} (${pct(c[0])} … ${pct(c[c.length - 1])}); host CPU ms/MB plain ${(median(x.cpuPlain) / 40).toFixed(1)} → recorded ${(median(x.cpuRec) / 40).toFixed(1)}; least kept ${least.bytes >= delivered ? 'every byte' : `${least.bytes} of ${delivered}`} (${least.gaps} gaps)`,
+    );
+  }
+} finally {
+  for (const h of homes) h.cleanup();
+  rmSync(FILE, { force: true });
+}
