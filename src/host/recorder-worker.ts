@@ -8,7 +8,8 @@
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { CastRecorder } from '../terminal/recorder.js';
-import { CastSpool, recoverSpools, type SpoolClock } from '../terminal/recorder-spool.js';
+import { CastSpool, type SpoolClock } from '../terminal/recorder-spool.js';
+import { recoverSpools } from '../terminal/recorder-spool-recovery.js';
 import { isRecorderRequest, type RecorderReply } from './recorder-messages.js';
 
 const port = parentPort;

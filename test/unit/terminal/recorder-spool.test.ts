@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCast } from '../../../src/protocol/asciicast.js';
 import { rotatedName, CastRecorder } from '../../../src/terminal/recorder.js';
-import { CastSpool, recoverSpools, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
+import { CastSpool, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
+import { recoverSpools } from '../../../src/terminal/recorder-spool-recovery.js';
 import { sleep, waitFor } from '../../helpers/env.js';
 
 // The recording's spool (issue 22): while output floods, the writer thread appends raw batches to <file>.spool and
