@@ -17,7 +17,7 @@ export interface HostEnvironment {
   log: Logger;
   /** The child, when the caller started it already (main.ts does, before loading the rest of the host). */
   pty?: HostPty;
-  /** Output sinks after the screen: wrap's terminal; a recorder or an agent-state watcher would go here. */
+  /** Output sinks that take each chunk first (before the viewers and the screen): wrap's terminal, the quiet-time collection. */
   sinks?: readonly OutputSink[];
   /** Called when the daemon ends the session (kill) so the caller can tell the user why. */
   onKilled?: (reason: string) => void;

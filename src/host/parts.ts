@@ -101,6 +101,6 @@ export interface HostParts {
   pty: HostPty;
   screen(cols: number, rows: number, events: ScreenEvents): SessionScreen;
   link(handlers: LinkHandlers): HostLink;
-  /** Extra output sinks, after the screen and before the viewers. */
+  /** Extra output sinks: each chunk goes to them first, then to the viewers, the screen and the host's own sinks. */
   sinks?: readonly OutputSink[];
 }

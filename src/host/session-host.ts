@@ -177,7 +177,11 @@ export class SessionHost {
       report: (info, explain) => this.reportAgentState(info, explain),
       log: deps.log,
     });
-    this.sinks = [screenSink, this.agentState, ...(deps.sinks ?? []), this.recording, this.viewers];
+    // The caller's sinks (wrap's own terminal) and the viewers first: a keystroke's echo leaves before the work no one
+    // waits on (the screen's queue, the agent-state scan, the recording), which then overlaps the viewer's next key
+    // (bench/host-memory.md, "cold keys"). All of them take each chunk in the same turn, so what a replay or a screen
+    // read sees is the same whatever the order.
+    this.sinks = [...(deps.sinks ?? []), this.viewers, screenSink, this.agentState, this.recording];
     this.exited = this.pty.exited.then((exit) => this.finish(exit));
     // Output the child wrote before this (held by the PTY) comes first, now that everything above exists.
     this.pty.onData((data) => this.onOutput(data));
@@ -227,11 +231,11 @@ export class SessionHost {
 
   /** Bytes for the child: typed locally (wrap) or sent by a viewer. Held while an inject job is writing. */
   input(data: string): void {
-    this.touch();
-    this.lastInput = this.now();
+    // The bytes first, the bookkeeping after: none of it decides what is written (only an inject job holds keys).
+    if (!this.injects.hold(data)) this.pty.write(data);
+    this.lastInput = this.touch();
     this.draft.feed(data);
     this.recording.input(data);
-    if (!this.injects.hold(data)) this.pty.write(data);
   }
 
   resize(cols: number, rows: number): void {
@@ -329,12 +333,15 @@ export class SessionHost {
     for (const r of this.injects.unacked()) this.link.send(r);
   }
 
-  private touch(): void {
-    this.lastActivity = this.now();
+  /** The session was active now (returned); the daemon hears of it within activityReportMs. */
+  private touch(): number {
+    const now = this.now();
+    this.lastActivity = now;
     this.activityTimer ??= setTimeout(() => {
       this.activityTimer = undefined;
       this.link.send({ type: 'state', last_activity_at: new Date(this.lastActivity).toISOString() });
     }, this.deps.timings.activityReportMs);
+    return now;
   }
 
   private pause(reason: 'flow' | 'replay'): void {
@@ -347,9 +354,8 @@ export class SessionHost {
   }
 
   private onOutput(data: Buffer): void {
-    this.lastOutput = this.now();
-    this.touch();
     for (const sink of this.sinks) sink.write(data);
+    this.lastOutput = this.touch();
   }
 
   /** Keys and resizes from a viewer, relayed by the daemon or served directly. */

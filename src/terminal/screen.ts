@@ -25,7 +25,7 @@ const PARSE_BATCH_BYTES = 16 * 1024;
  * right after a keystroke's echo went out held up the next keystroke (API echo p50 +15-30 µs, measured A/B in
  * one run). Whatever reads the screen or its modes parses what is pending first.
  */
-const PARSE_DEFER_MS = 2;
+const PARSE_DEFER_MS = 16; // 2 ms parsed a fresh host's xterm, unoptimised, every few keys: cold keys p50 -10 to -15 % (bench/host-memory.md)
 /** Held plain text is trimmed once this many line feeds more than must stay are held (amortises the work). */
 const HOLD_TRIM_SLACK_LINES = 512;
 /** Held text past this much (very long lines) is parsed after all: bounds the host's memory. */

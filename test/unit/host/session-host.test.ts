@@ -315,6 +315,35 @@ describe('SessionHost with in-memory parts', () => {
     expect(Buffer.concat(r.link.frames).toString()).toBe('after');
   });
 
+  it("sends output to the viewers before the screen takes it: a keystroke's echo waits on no other sink", async () => {
+    const pty = new FakePty();
+    let link: FakeLink | undefined;
+    // What the viewers had been sent when the screen took each chunk.
+    const framesAtScreen: number[] = [];
+    class WatchedScreen extends ScreenModel {
+      override write(data: Buffer): void {
+        framesAtScreen.push(link?.frames.length ?? -1);
+        super.write(data);
+      }
+    }
+    const host = new SessionHost(spec(), {
+      pty,
+      screen: (cols, rows, events) => new WatchedScreen(cols, rows, events.modes, events.parsed),
+      link: (handlers) => (link = new FakeLink(handlers)),
+      log: new RecordingLogger(),
+      timings: TIMINGS,
+    });
+    hosts.push({ host, pty, link: link as FakeLink, sinks: [], log: new RecordingLogger(), killed: [] });
+    const l = link as FakeLink;
+    l.welcome('unit-1');
+    l.tell({ type: 'subscribe', on: true });
+    pty.output('a');
+    pty.output('b');
+    expect(framesAtScreen).toEqual([1, 2]);
+    expect(Buffer.concat(l.frames).toString()).toBe('ab');
+    expect(await screenLines({ host, pty, link: l, sinks: [], log: new RecordingLogger(), killed: [] })).toEqual(['ab']);
+  });
+
   it('skips output while the link is congested and tells the daemon of the gap before the next frame', async () => {
     const r = rig();
     r.link.welcome('unit-1');
