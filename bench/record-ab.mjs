@@ -5,20 +5,13 @@
 // median over the rounds. Clock and host CPU as in record.bench.mjs (Enter → session_exit; CPU until the host is
 // gone, so writing after the exit counts).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeLogFile } from './lib.mjs';
+import { makeFloodFile, median, pct, recorded, runFlood } from './record-flood.mjs';
 
-const require = createRequire(import.meta.url);
-const WebSocket = require('ws');
-const SIZE = 40 * 1000 * 1000;
 const FILE = path.join(os.tmpdir(), `telepty-bench-record-ab-${process.pid}.txt`);
 const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 8);
-const FILE_DONE_WAIT_MS = 30_000;
-const CPU_POLL_MS = 5;
-const CLK_TCK = 100;
 
 const roots = process.argv.slice(2);
 if (roots.length !== 2) {
@@ -43,71 +36,9 @@ function home(root) {
   };
 }
 
-const open = (url) =>
-  new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
+const run = (h, id, castFile) => runFlood(h.cli, h.port, id, FILE, castFile);
 
-function cpuMs(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return null; // the process has ended: the last reading stands
-  }
-}
-
-async function run(h, id, castFile) {
-  h.cli(['spawn', '--id', id, '--cols', '120', '--rows', '40', ...(castFile ? ['--record', castFile] : []), '--', 'sh', '-c', `read go; cat ${FILE}`]);
-  const bus = await open(`ws://127.0.0.1:${h.port}/api/bus?kind=session_exit&target=${id}`);
-  const exited = new Promise((r) => bus.once('message', r));
-  const pid = JSON.parse(h.cli(['list', '--json'])).find((s) => s.id === id)?.host_pid;
-  await new Promise((r) => setTimeout(r, 300));
-  const cpu0 = cpuMs(pid);
-  let cpu = cpu0;
-  let alive = cpu0 !== null;
-  const poll = setInterval(() => {
-    const c = cpuMs(pid);
-    if (c === null) alive = false;
-    else if (c > cpu) cpu = c;
-  }, CPU_POLL_MS);
-  const t0 = performance.now();
-  execFileSync('curl', ['-s', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', `http://127.0.0.1:${h.port}/api/sessions/${id}/submit`]);
-  await exited;
-  const seconds = (performance.now() - t0) / 1000;
-  bus.close();
-  while (alive) await new Promise((r) => setTimeout(r, CPU_POLL_MS));
-  clearInterval(poll);
-  return { seconds, cpuMs: cpu0 === null ? null : cpu - cpu0 };
-}
-
-/** The recording's output bytes and gap markers, once its exit marker is written (all its rotated parts). */
-async function recorded(castFile) {
-  const deadline = Date.now() + FILE_DONE_WAIT_MS;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = readFileSync(castFile, 'utf8');
-    if (text.trimEnd().endsWith('"exit 0"]')) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  let bytes = 0;
-  let gaps = 0;
-  for (const line of text.split('\n').slice(1)) {
-    if (!line) continue;
-    const [, code, data] = JSON.parse(line);
-    if (code === 'o') bytes += Buffer.byteLength(data);
-    else if (code === 'm' && data.startsWith('gap:')) gaps++;
-  }
-  return { bytes, gaps, fileBytes: statSync(castFile).size };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
-const text = writeLogFile(FILE, SIZE);
-const delivered = SIZE + text.split('\n').length - 1;
+const delivered = makeFloodFile(FILE);
 const homes = roots.map(home);
 try {
   for (const h of homes) {

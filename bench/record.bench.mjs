@@ -5,104 +5,24 @@
 // host's CPU time per MB (all its threads, from the Enter until the host process is gone, so the recording's writing
 // after the exit counts too): CPU is steadier than the time on this shared VM and says what the recording costs when
 // no core is free.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { benchHome, printRows, record, writeLogFile } from './lib.mjs';
+import { benchHome, printRows, record } from './lib.mjs';
+import { makeFloodFile, median, pct, recorded, runFlood, SIZE } from './record-flood.mjs';
 
-const require = createRequire(import.meta.url);
-const WebSocket = require('ws');
-const SIZE = 40 * 1000 * 1000;
 const FILE = path.join(os.tmpdir(), `telepty-bench-record-40mb-${process.pid}.txt`);
-const COLS = 120;
-const ROWS = 40;
 /**
  * Interleaved rounds: plain, recorded, plain, recorded, …, plain. This VM drifts by a third within minutes (and other
  * work on it comes and goes): each recorded run is compared with the mean of the plain runs just before and after it
  * (a bracket cancels a steady drift), and the median of those ratios is the cost.
  */
 const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 9);
-/** After the exit, the host finishes the file: the bench waits (bounded) for its last line before reading it. */
-const FILE_DONE_WAIT_MS = 20_000;
-
-function makeFile() {
-  const text = writeLogFile(FILE, SIZE);
-  // What the terminal delivers of the file: its ONLCR puts a \r before every \n (the Enter's echo comes on top).
-  return SIZE + text.split('\n').length - 1;
-}
-
-const open = (url) =>
-  new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-
-/** CPU ms (user + system) of a process and its threads, live and ended; null once it is gone (or without /proc). */
-function cpuMs(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return null; // the process has ended (or this is not Linux): the last reading stands
-  }
-}
-const CLK_TCK = 100;
-/** The host's CPU is read this often until it exits (the last reading misses at most this much of its end). */
-const CPU_POLL_MS = 5;
-
-async function run(h, port, id, castFile) {
-  h.cli(['spawn', '--id', id, '--cols', String(COLS), '--rows', String(ROWS), ...(castFile ? ['--record', castFile] : []), '--', 'sh', '-c', `read go; cat ${FILE}`]);
-  const bus = await open(`ws://127.0.0.1:${port}/api/bus?kind=session_exit&target=${id}`);
-  const exited = new Promise((r) => bus.once('message', r));
-  const pid = JSON.parse(h.cli(['list', '--json'])).find((s) => s.id === id)?.host_pid;
-  await new Promise((r) => setTimeout(r, 300));
-  const cpu0 = cpuMs(pid);
-  // Read all along (a host that is not recording is gone moments after its exit); the highest reading stands.
-  let cpu = cpu0;
-  let alive = cpu0 !== null;
-  const poll = setInterval(() => {
-    const c = cpuMs(pid);
-    if (c === null) alive = false;
-    else if (c > cpu) cpu = c;
-  }, CPU_POLL_MS);
-  const t0 = performance.now();
-  execFileSync('curl', ['-s', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', `http://127.0.0.1:${port}/api/sessions/${id}/submit`]);
-  await exited;
-  const seconds = (performance.now() - t0) / 1000;
-  bus.close();
-  while (alive) await new Promise((r) => setTimeout(r, CPU_POLL_MS));
-  clearInterval(poll);
-  return { seconds, cpuMs: cpu0 === null ? null : cpu - cpu0 };
-}
-
-/** The recording's output bytes and gap markers, once its exit marker is written. */
-async function recorded(castFile) {
-  const deadline = Date.now() + FILE_DONE_WAIT_MS;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = readFileSync(castFile, 'utf8');
-    if (text.trimEnd().endsWith('"exit 0"]')) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  let bytes = 0;
-  let gaps = 0;
-  for (const line of text.split('\n').slice(1)) {
-    if (!line) continue;
-    const [, code, data] = JSON.parse(line);
-    if (code === 'o') bytes += Buffer.byteLength(data);
-    else if (code === 'm' && data.startsWith('gap:')) gaps++;
-  }
-  return { bytes, gaps, fileBytes: statSync(castFile).size };
-}
+const run = (h, port, id, castFile) => runFlood(h.cli, port, id, FILE, castFile);
 
 process.on('exit', () => rmSync(FILE, { force: true }));
 const mbps = (s) => SIZE / 1e6 / s;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const DELIVERED = makeFile();
+const DELIVERED = makeFloodFile(FILE);
 const h = benchHome();
 const rows = [];
 try {
@@ -129,7 +49,6 @@ try {
   }
   const ratios = rec.map((s, i) => s / ((plain[i] + plain[i + 1]) / 2) - 1).sort((a, b) => a - b);
   const cost = median(ratios);
-  const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
   // The round that kept the least: a gap in any round shows.
   const k = kept.reduce((a, b) => (b.bytes < a.bytes ? b : a));
   const range = (xs) => `${Math.min(...xs).toFixed(2)} … ${Math.max(...xs).toFixed(2)} s`;

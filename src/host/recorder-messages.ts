@@ -1,21 +1,11 @@
 /** What the session host and its recording thread (recorder-worker.ts) tell each other. */
-import type { CastFormat } from '../protocol/asciicast.js';
-import type { SpoolEvent } from '../terminal/recorder-spool.js';
+import type { SpoolEvent, SpoolRecordingOptions } from '../terminal/recorder-spool.js';
 
 /** An event of a batch (output: the next `len` bytes of the batch's `data`). */
 export type ThreadEvent = SpoolEvent;
 
-export interface ThreadRecorderOptions {
-  file: string;
-  format: CastFormat;
-  cols: number;
-  rows: number;
-  command?: string;
-  title?: string;
-  recordInput: boolean;
-  /** The file size past which the recording goes on in a numbered next file (absent: the recorder's default). */
-  maxBytes?: number;
-}
+/** What a recording is opened with (the spool keeps it in its header, to reopen the recording after a crash). */
+export type ThreadRecorderOptions = SpoolRecordingOptions;
 
 export type RecorderRequest = { t: 'open'; at: number; opts: ThreadRecorderOptions } | { t: 'events'; events: ThreadEvent[]; data: Uint8Array } | { t: 'close' };
 

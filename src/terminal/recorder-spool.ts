@@ -30,6 +30,7 @@ export interface SpoolRecordingOptions {
   command?: string;
   title?: string;
   recordInput: boolean;
+  /** The file size past which the recording goes on in a numbered next file (absent: the recorder's default). */
   maxBytes?: number;
 }
 
