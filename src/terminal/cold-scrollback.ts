@@ -54,17 +54,37 @@ export class ColdScrollback {
   /** Add rows after the kept ones, rendered at `cols` (the kept ones are at the same width: screen.ts replays them before a resize). */
   append(rows: readonly ColdRow[], cols: number): void {
     if (rows.length === 0) return;
-    const kept = this.keptRows();
-    const all = kept.concat(rows);
-    const plain = all.every((r) => r.ansi === r.text);
-    this.text = all.map((r) => r.text).join(SEP);
-    this.ansi = plain ? null : all.map((r) => r.ansi).join(SEP);
-    this.textEnds = ends(all.map((r) => r.text));
-    this.ansiEnds = plain ? new Uint32Array(0) : ends(all.map((r) => r.ansi));
-    this.wrapped = Uint8Array.from(all, (r) => (r.wrapped ? 1 : 0));
+    const keptText = this.keptString(this.text, this.textEnds);
+    const keptAnsi = this.ansi === null ? null : this.keptString(this.ansi, this.ansiEnds);
+    const texts = rows.map((r) => r.text);
+    const plain = keptAnsi === null && rows.every((r) => r.ansi === r.text);
+    const kept = this.length;
+    this.textEnds = joinEnds(this.textEnds, this.first, kept, keptText.length, texts);
+    this.text = join(keptText, kept, texts);
+    if (plain) {
+      this.ansi = null;
+      this.ansiEnds = new Uint32Array(0);
+    } else {
+      const ansis = rows.map((r) => r.ansi);
+      // Rows kept from before were plain (their rendering is their text) or rendered already.
+      const before = keptAnsi ?? keptText;
+      this.ansiEnds = joinEnds(keptAnsi === null ? this.textEnds : this.ansiEnds, keptAnsi === null ? 0 : this.first, kept, before.length, ansis);
+      this.ansi = join(before, kept, ansis);
+    }
+    const wrapped = new Uint8Array(kept + rows.length);
+    wrapped.set(this.wrapped.subarray(this.first, this.count));
+    rows.forEach((r, i) => (wrapped[kept + i] = r.wrapped ? 1 : 0));
+    this.wrapped = wrapped;
     this.first = 0;
-    this.count = all.length;
+    this.count = kept + rows.length;
     this.cols = cols;
+  }
+
+  /** The kept rows of one of the strings (without the dropped ones before them). */
+  private keptString(s: string, rowEnds: Uint32Array): string {
+    if (this.length === 0) return '';
+    const start = this.first === 0 ? 0 : (rowEnds[this.first - 1] as number) + SEP.length;
+    return s.slice(start, rowEnds[this.count - 1]);
   }
 
   /** Drop the oldest n rows (the scrollback's line cap); the strings are cut once half of them is dropped. */
@@ -100,28 +120,45 @@ export class ColdScrollback {
     return parts.join('');
   }
 
-  private keptRows(): ColdRow[] {
-    const rows: ColdRow[] = [];
-    for (let i = 0; i < this.length; i++) rows.push({ text: this.textAt(i), ansi: this.ansiAt(i), wrapped: this.wrappedAt(i) });
-    return rows;
-  }
-
+  /** The strings without the dropped rows (a copy: a slice would keep the whole string alive). */
   private compactStrings(): void {
-    const rows = this.keptRows();
-    this.clear();
-    this.append(rows, this.cols);
+    const kept = this.length;
+    if (this.ansi !== null) {
+      const ansi = this.keptString(this.ansi, this.ansiEnds);
+      this.ansiEnds = joinEnds(this.ansiEnds, this.first, kept, ansi.length, []);
+      this.ansi = flatCopy(ansi);
+    }
+    const text = this.keptString(this.text, this.textEnds);
+    this.textEnds = joinEnds(this.textEnds, this.first, kept, text.length, []);
+    this.text = flatCopy(text);
+    this.wrapped = this.wrapped.slice(this.first, this.count);
+    this.first = 0;
+    this.count = kept;
   }
 }
 
-function ends(rows: readonly string[]): Uint32Array {
-  const out = new Uint32Array(rows.length);
-  let at = 0;
+/** A string of its own with s's characters (V8 flattens the concatenation into a new string; the slice shares it). */
+function flatCopy(s: string): string {
+  return `\n${s}`.slice(1);
+}
+
+/** The kept rows' ends (from `first`, `kept` of them) moved to start at 0, then the new rows' after `keptLength` chars. */
+function joinEnds(prev: Uint32Array, first: number, kept: number, keptLength: number, rows: readonly string[]): Uint32Array {
+  const out = new Uint32Array(kept + rows.length);
+  const shift = first === 0 ? 0 : (prev[first - 1] as number) + SEP.length;
+  for (let i = 0; i < kept; i++) out[i] = (prev[first + i] as number) - shift;
+  let at = kept === 0 ? 0 : keptLength + SEP.length;
   rows.forEach((r, i) => {
     at += r.length;
-    out[i] = at;
+    out[kept + i] = at;
     at += SEP.length;
   });
   return out;
+}
+
+/** One flat string: the kept rows, then the new ones (Array.prototype.join builds a flat string, `+` a rope). */
+function join(kept: string, keptRows: number, rows: readonly string[]): string {
+  return (keptRows === 0 ? rows : [kept, ...rows]).join(SEP);
 }
 
 function slice(s: string, rowEnds: Uint32Array, i: number): string {

@@ -49,10 +49,12 @@ const HOT_SCROLLBACK_LINES = 100;
 const COMPACT_MIN_LINES = 256;
 /**
  * How long output must have been quiet before the scrollback is compacted: never while output flows (the flood's
- * throughput is untouched), and before the host's quiet-time collection (6 s, host/quiet-cleanup.ts), which then
- * frees the xterm rows compacted.
+ * throughput is untouched), and well before the host's quiet-time collection (6 s, host/quiet-cleanup.ts), which
+ * then frees the xterm rows compacted. Well before: V8 shrinks its young generation at a collection only when little
+ * was allocated in the ~5 s before it, and a compaction allocates (at 5 s, the flooded host kept a 2 x 16 MB young
+ * generation: +35 MB).
  */
-const COMPACT_QUIET_MS = 5_000;
+const COMPACT_QUIET_MS = 1_000;
 
 export interface ScreenOptions {
   /** Hold plain text back in floods and skip what would scroll out of the scrollback (plain-tail.ts). */
@@ -332,9 +334,16 @@ export class ScreenModel {
     const cell = api.getNullCell();
     const cols = this.term.cols;
     const rows: ColdRow[] = [];
+    const parts: string[] = [];
     for (let i = 0; i < cut; i++) {
       const line = api.getLine(i);
-      rows.push(line ? { text: line.translateToString(true), ansi: renderAnsi(line, cols, cell), wrapped: line.isWrapped } : { text: '', ansi: '', wrapped: false });
+      if (!line) {
+        rows.push({ text: '', ansi: '', wrapped: false });
+        continue;
+      }
+      // Built with as little garbage as can be (see COMPACT_QUIET_MS): a row in the default style renders as its text.
+      const text = rowText(line, cols, cell, parts);
+      rows.push({ text, ansi: isDefaultStyle(line, cols, cell) ? text : renderAnsi(line, cols, cell), wrapped: line.isWrapped });
     }
     this.cold.append(rows, cols);
     normal.lines.trimStart(cut);
@@ -514,6 +523,27 @@ function colorSgr(isDefault: boolean, isRgb: boolean, isPalette: boolean, color:
   return fg ? '39' : '49';
 }
 
+/** A cell's attribute bits, as cellSgr reads them (compared between cells without building their SGR). */
+function attrBits(c: IBufferCell): number {
+  return (
+    (c.isBold() ? 1 : 0) |
+    (c.isDim() ? 2 : 0) |
+    (c.isItalic() ? 4 : 0) |
+    (c.isUnderline() ? 8 : 0) |
+    (c.isBlink() ? 16 : 0) |
+    (c.isInverse() ? 32 : 0) |
+    (c.isInvisible() ? 64 : 0) |
+    (c.isStrikethrough() ? 128 : 0)
+  );
+}
+
+/** A colour as colorSgr renders it: -1 the default, 0x1000000 + RGB, or the palette index. */
+function colorKey(isDefault: boolean, isRgb: boolean, isPalette: boolean, color: number): number {
+  if (isDefault) return -1;
+  if (isRgb) return 0x1000000 + color;
+  return isPalette ? color : -1;
+}
+
 function cellSgr(c: IBufferCell): string {
   const parts = ['0'];
   if (c.isBold()) parts.push('1');
@@ -531,6 +561,42 @@ function cellSgr(c: IBufferCell): string {
   return parts.join(';');
 }
 
+/**
+ * The line's text as xterm's translateToString(true) gives it (trailing cells with nothing written trimmed, a wide
+ * character once), joined from its cells: translateToString appends character by character, ~4 KB of string pieces
+ * for a 120-column row, which made a compaction of 3,000 rows allocate 11 MB.
+ */
+function rowText(line: IBufferLine, cols: number, cell: IBufferCell, parts: string[]): string {
+  let end = 0;
+  for (let x = Math.min(cols, line.length) - 1; x >= 0; x--) {
+    const c = line.getCell(x, cell);
+    if (c && c.getChars() !== '') {
+      end = x + c.getWidth();
+      break;
+    }
+  }
+  parts.length = 0;
+  for (let x = 0; x < end; ) {
+    const c = line.getCell(x, cell);
+    if (!c) break;
+    parts.push(c.getChars() || ' ');
+    x += c.getWidth() || 1;
+  }
+  return parts.join('');
+}
+
+/** Every cell of the line in the default style: renderAnsi then gives exactly its text (translateToString(true)). */
+function isDefaultStyle(line: IBufferLine, cols: number, cell: IBufferCell): boolean {
+  for (let x = 0; x < cols; x++) {
+    const c = line.getCell(x, cell);
+    if (!c) continue;
+    if (attrBits(c) !== 0) return false;
+    if (colorKey(c.isFgDefault(), c.isFgRGB(), c.isFgPalette(), c.getFgColor()) !== -1) return false;
+    if (colorKey(c.isBgDefault(), c.isBgRGB(), c.isBgPalette(), c.getBgColor()) !== -1) return false;
+  }
+  return true;
+}
+
 /** One line with SGR colours and attributes, reset at the end; trailing default blanks trimmed. */
 function renderAnsi(line: IBufferLine, cols: number, cell: IBufferCell): string {
   let last = -1;
@@ -541,13 +607,25 @@ function renderAnsi(line: IBufferLine, cols: number, cell: IBufferCell): string 
   }
   let out = '';
   let sgr = '0';
+  // The style of the cell before (the default's at first): a cell's SGR is built only where the style changes.
+  let bits = 0;
+  let fg = -1;
+  let bg = -1;
   for (let x = 0; x <= last; x++) {
     const c = line.getCell(x, cell);
     if (!c || c.getWidth() === 0) continue;
-    const s = cellSgr(c);
-    if (s !== sgr) {
-      out += `\x1b[${s}m`;
-      sgr = s;
+    const b = attrBits(c);
+    const f = colorKey(c.isFgDefault(), c.isFgRGB(), c.isFgPalette(), c.getFgColor());
+    const k = colorKey(c.isBgDefault(), c.isBgRGB(), c.isBgPalette(), c.getBgColor());
+    if (b !== bits || f !== fg || k !== bg) {
+      bits = b;
+      fg = f;
+      bg = k;
+      const s = cellSgr(c);
+      if (s !== sgr) {
+        out += `\x1b[${s}m`;
+        sgr = s;
+      }
     }
     out += c.getChars() || ' ';
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ColdScrollback, type ColdRow } from '../../../src/terminal/cold-scrollback.js';
 import { SCROLLBACK_LINES, ScreenModel } from '../../../src/terminal/screen.js';
 import { waitFor } from '../../helpers/env.js';
 
@@ -150,5 +151,40 @@ describe('the compact scrollback (cold rows)', () => {
     s.compact();
     expect(s.coldLength).toBe(0);
     s.dispose();
+  });
+});
+
+describe('the cold row store', () => {
+  const rows = (from: number, n: number, coloured: boolean): ColdRow[] =>
+    Array.from({ length: n }, (_, i) => ({ text: `row ${from + i}`, ansi: coloured && i % 2 ? `\x1b[0;31mrow ${from + i}\x1b[0m` : `row ${from + i}`, wrapped: i % 3 === 1 }));
+  const all = (c: ColdScrollback): ColdRow[] => Array.from({ length: c.length }, (_, i) => ({ text: c.textAt(i), ansi: c.ansiAt(i), wrapped: c.wrappedAt(i) }));
+
+  it('gives back every row as appended, through plain and coloured appends and drops from the front', () => {
+    const c = new ColdScrollback();
+    let want: ColdRow[] = [];
+    const steps: [string, number, boolean][] = [
+      ['append', 10, false],
+      ['drop', 3, false],
+      ['append', 7, true],
+      ['drop', 9, false], // past half: the strings are cut
+      ['append', 4, false],
+      ['drop', 2, false],
+    ];
+    let next = 0;
+    for (const [op, n, coloured] of steps) {
+      if (op === 'append') {
+        const r = rows(next, n, coloured);
+        next += n;
+        c.append(r, 80);
+        want = want.concat(r);
+      } else {
+        c.dropOldest(n);
+        want = want.slice(n);
+      }
+      expect(all(c)).toEqual(want);
+    }
+    expect(c.replay()).toBe(`${want.map((r, i) => (i > 0 && !r.wrapped ? '\r\n' : '') + r.ansi).join('')}\r\n`);
+    c.dropOldest(c.length);
+    expect(c.length).toBe(0);
   });
 });
