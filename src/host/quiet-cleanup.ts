@@ -6,13 +6,14 @@ import type { OutputSink } from './parts.js';
  */
 export const QUIET_CLEANUP_MS = 6_000;
 /**
- * A first collection this soon after the burst: V8 judges its allocation rate from the allocation since its last
- * collection, and the last one in a flood can be up to a whole 16 MB semi-space before its end, so the collection at
- * QUIET_CLEANUP_MS alone left the young generation grown in about half of the floods (+8-10 MB, bench/host-memory.md).
- * After this one, the later one sees seconds without allocation. It also frees the scrollback rows the screen compacted
- * 1 s after the output (terminal/screen.ts).
+ * A first collection this soon after the burst. V8 shrinks its young generation at a collection only when the
+ * allocation of its last 5 s was low, judged from the allocation between its collections: with one collection at
+ * QUIET_CLEANUP_MS, that was everything since the flood's last scavenge (up to a 16 MB semi-space), and the young
+ * generation stayed grown in about half of the floods (+8-14 MB, bench/host-memory.md). After this one, the one at
+ * QUIET_CLEANUP_MS sees more than 5 s with next to no allocation. It also frees the scrollback rows the screen
+ * compacted 0.5 s after the output (terminal/screen.ts).
  */
-export const EARLY_CLEANUP_MS = 2_000;
+export const EARLY_CLEANUP_MS = 750;
 /** Output since the last collection that makes one worth it: a spinner's few bytes a second never trigger it. */
 export const CLEANUP_AFTER_BYTES = 1024 * 1024;
 

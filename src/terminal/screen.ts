@@ -49,12 +49,12 @@ const HOT_SCROLLBACK_LINES = 100;
 const COMPACT_MIN_LINES = 256;
 /**
  * How long output must have been quiet before the scrollback is compacted: never while output flows (the flood's
- * throughput is untouched), and well before the host's quiet-time collection (6 s, host/quiet-cleanup.ts), which
- * then frees the xterm rows compacted. Well before: V8 shrinks its young generation at a collection only when little
- * was allocated in the ~5 s before it, and a compaction allocates (at 5 s, the flooded host kept a 2 x 16 MB young
- * generation: +35 MB).
+ * throughput is untouched), and before the host's first quiet-time collection (0.75 s, host/quiet-cleanup.ts), which
+ * frees the xterm rows compacted and counts the compaction's allocation before the later collection that lets V8
+ * shrink its young generation (a compaction 5 s after the output, its garbage seen by that one, left the young
+ * generation at 2 x 16 MB: +35 MB).
  */
-const COMPACT_QUIET_MS = 1_000;
+const COMPACT_QUIET_MS = 500;
 
 export interface ScreenOptions {
   /** Hold plain text back in floods and skip what would scroll out of the scrollback (plain-tail.ts). */
