@@ -6,6 +6,7 @@ import type { HostScreen } from '../protocol/host-link.js';
 import type { ScreenQuery } from '../protocol/session.js';
 import type { CursorState } from './inject-queue.js';
 import { PlainTail, holdStart, isPlain } from './plain-tail.js';
+import { ColdScrollback, type ColdRow } from './cold-scrollback.js';
 
 // @xterm/headless and its addons are CommonJS (LESSONS.md): load them through require.
 const require = createRequire(import.meta.url);
@@ -39,9 +40,27 @@ const HOLD_QUIET_PARSE_MS = 25;
  */
 const CURSOR_ROWS_ABOVE = 20;
 
+/**
+ * Scrollback rows xterm keeps in its own buffer when the older ones are compacted (cold-scrollback.ts): more than
+ * cursorState reads above the cursor, so the inject path never reads the compact rows.
+ */
+const HOT_SCROLLBACK_LINES = 100;
+/** Rows worth a compaction pass: a few rows of xterm cells are not worth the rendering. */
+const COMPACT_MIN_LINES = 256;
+/**
+ * How long output must have been quiet before the scrollback is compacted: never while output flows (the flood's
+ * throughput is untouched), and before the host's first quiet-time collection (0.75 s, host/quiet-cleanup.ts), which
+ * frees the xterm rows compacted and counts the compaction's allocation before the later collection that lets V8
+ * shrink its young generation (a compaction 5 s after the output, its garbage seen by that one, left the young
+ * generation at 2 x 16 MB: +35 MB).
+ */
+const COMPACT_QUIET_MS = 500;
+
 export interface ScreenOptions {
   /** Hold plain text back in floods and skip what would scroll out of the scrollback (plain-tail.ts). */
   holdPlainText?: boolean;
+  /** Quiet time before the scrollback is compacted (COMPACT_QUIET_MS; tests shorten it). */
+  compactQuietMs?: number;
 }
 
 export interface ScreenModes {
@@ -54,6 +73,32 @@ interface SyncCore {
   writeSync(data: Uint8Array | string): void;
   _inputHandler?: { _parser?: { currentState?: number } };
   buffer?: { scrollTop?: number; scrollBottom?: number };
+  buffers?: { normal?: Partial<CoreBuffer> };
+}
+
+/** xterm's row list (CircularList) and the buffer positions that count rows from its top: not public. */
+interface CoreLines {
+  readonly length: number;
+  maxLength: number;
+  trimStart(count: number): void;
+  splice(start: number, deleteCount: number, ...items: unknown[]): void;
+  get(index: number): unknown;
+}
+interface CoreBuffer {
+  lines: CoreLines;
+  ybase: number;
+  ydisp: number;
+  savedY: number;
+}
+
+function isCoreBuffer(b: Partial<CoreBuffer> | undefined): b is CoreBuffer {
+  return (
+    typeof b?.lines?.trimStart === 'function' &&
+    typeof b.lines.splice === 'function' &&
+    typeof b.ybase === 'number' &&
+    typeof b.ydisp === 'number' &&
+    typeof b.savedY === 'number'
+  );
 }
 
 /** xterm's escape sequence parser state when it is between sequences. */
@@ -85,6 +130,13 @@ export class ScreenModel {
   private parseTimer: NodeJS.Timeout | null = null;
   private quietTimer: NodeJS.Timeout | null = null;
   private skipped = 0;
+  /** The oldest scrollback rows, compacted once the session is quiet (empty until then). */
+  private readonly cold = new ColdScrollback();
+  /** While rows are cold: the handlers that drop them with xterm's own scrollback (ED 3, RIS). */
+  private coldHooks: { dispose(): void }[] = [];
+  private compactTimer: NodeJS.Timeout | null = null;
+  private lastParsedAt = 0;
+  private readonly compactQuietMs: number;
 
   constructor(
     cols: number,
@@ -94,22 +146,28 @@ export class ScreenModel {
     private readonly onParsed: (bytes: number) => void = () => undefined,
     options: ScreenOptions = {},
   ) {
-    const { Terminal } = require('@xterm/headless') as typeof import('@xterm/headless');
-    // logLevel off: writeSync logs a one-time warning meant for apps with async parser hooks (we register none).
-    this.term = new Terminal({ cols, rows, scrollback: SCROLLBACK_LINES, allowProposedApi: true, logLevel: 'off' });
-    // Unicode 11 widths (an emoji takes two columns), as tmux and today's terminals draw them: with xterm's
-    // default (Unicode 6) `printf '🚀🚀🚀\033[7GZ'` read back as `🚀🚀🚀   Z` and emoji-heavy screens kept stray
-    // fragments at line ends.
-    const { Unicode11Addon } = require('@xterm/addon-unicode11') as { Unicode11Addon: new () => XUnicode11 };
-    this.term.loadAddon(new Unicode11Addon() as unknown as Parameters<XTerm['loadAddon']>[0]);
-    this.term.unicode.activeVersion = '11';
+    this.term = this.newTerminal(cols, rows, SCROLLBACK_LINES);
     this.lastModes = this.currentModes();
     const core = (this.term as unknown as { _core?: Partial<SyncCore> })._core;
     this.core = typeof core?.writeSync === 'function' ? (core as SyncCore) : null;
     this.parseSync = this.core ? (data) => (this.core as SyncCore).writeSync(data) : null;
     this.tail = this.core && options.holdPlainText !== false ? new PlainTail() : null;
+    this.compactQuietMs = options.compactQuietMs ?? COMPACT_QUIET_MS;
     // Checked once per parsed batch, not per byte: cheap, and soon enough for the inject queue.
     this.term.onWriteParsed(() => this.checkModes());
+  }
+
+  private newTerminal(cols: number, rows: number, scrollback: number): XTerm {
+    const { Terminal } = require('@xterm/headless') as typeof import('@xterm/headless');
+    // logLevel off: writeSync logs a one-time warning meant for apps with async parser hooks (we register none).
+    const term = new Terminal({ cols, rows, scrollback, allowProposedApi: true, logLevel: 'off' });
+    // Unicode 11 widths (an emoji takes two columns), as tmux and today's terminals draw them: with xterm's
+    // default (Unicode 6) `printf '🚀🚀🚀\033[7GZ'` read back as `🚀🚀🚀   Z` and emoji-heavy screens kept stray
+    // fragments at line ends.
+    const { Unicode11Addon } = require('@xterm/addon-unicode11') as { Unicode11Addon: new () => XUnicode11 };
+    term.loadAddon(new Unicode11Addon() as unknown as Parameters<XTerm['loadAddon']>[0]);
+    term.unicode.activeVersion = '11';
+    return term;
   }
 
   /** True when output is parsed synchronously (the fast path; false only with an xterm that lacks it). */
@@ -210,7 +268,12 @@ export class ScreenModel {
   private releaseHeld(): void {
     this.writePending();
     if (!this.tail || !this.parseSync) return;
-    for (const chunk of this.tail.take()) this.parseSync(chunk);
+    let any = false;
+    for (const chunk of this.tail.take()) {
+      this.parseSync(chunk);
+      any = true;
+    }
+    if (any) this.afterParse();
   }
 
   private writePending(): void {
@@ -223,7 +286,123 @@ export class ScreenModel {
       this.parseSync(chunk);
       this.checkModes();
       this.onParsed(chunk.length);
+      this.afterParse();
     } else this.term.write(chunk, () => this.onParsed(chunk.length));
+  }
+
+  /** Arms the compaction once enough rows are in the scrollback (a number compared per batch, nothing more). */
+  private afterParse(): void {
+    this.lastParsedAt = performance.now();
+    if (this.compactTimer) return;
+    const normal = this.normalBuffer();
+    if (normal && normal.ybase - HOT_SCROLLBACK_LINES >= COMPACT_MIN_LINES) this.armCompact(this.compactQuietMs);
+  }
+
+  private armCompact(ms: number): void {
+    this.compactTimer = setTimeout(() => {
+      this.compactTimer = null;
+      const left = this.compactQuietMs - (performance.now() - this.lastParsedAt);
+      if (left > 0) this.armCompact(left);
+      else this.compact();
+    }, ms);
+    this.compactTimer.unref();
+  }
+
+  private normalBuffer(): CoreBuffer | null {
+    const normal = this.core?.buffers?.normal;
+    return isCoreBuffer(normal) ? normal : null;
+  }
+
+  /** Cold rows beyond the scrollback's line cap (xterm's rows and the cold ones together) are dropped. */
+  private capCold(normal: CoreBuffer): void {
+    this.cold.dropOldest(this.cold.length + normal.lines.length - normal.lines.maxLength);
+    if (this.cold.length === 0) this.unhookCold();
+  }
+
+  /**
+   * Moves the normal buffer's scrollback rows above the last HOT_SCROLLBACK_LINES into the cold store, cut where a
+   * row starts a line of its own (a wrapped line stays in one piece), and lets xterm's rows go.
+   */
+  compact(): void {
+    this.releaseHeld();
+    const normal = this.normalBuffer();
+    if (!normal) return;
+    let cut = normal.ybase - HOT_SCROLLBACK_LINES;
+    const api = this.term.buffer.normal;
+    while (cut > 0 && api.getLine(cut)?.isWrapped) cut--;
+    if (cut < COMPACT_MIN_LINES) return;
+    const cell = api.getNullCell();
+    const cols = this.term.cols;
+    const rows: ColdRow[] = [];
+    const parts: string[] = [];
+    for (let i = 0; i < cut; i++) {
+      const line = api.getLine(i);
+      if (!line) {
+        rows.push({ text: '', ansi: '', wrapped: false });
+        continue;
+      }
+      // Built with as little garbage as can be (see COMPACT_QUIET_MS): a row in the default style renders as its text.
+      const text = rowText(line, cols, cell, parts);
+      rows.push({ text, ansi: isDefaultStyle(line, cols, cell) ? text : renderAnsi(line, cols, cell), wrapped: line.isWrapped });
+    }
+    this.cold.append(rows, cols);
+    normal.lines.trimStart(cut);
+    normal.ybase -= cut;
+    normal.ydisp = Math.max(0, normal.ydisp - cut);
+    normal.savedY = Math.max(0, normal.savedY - cut);
+    // trimStart only moves the list's start: its array still holds the rows. A new array lets them go.
+    const max = normal.lines.maxLength;
+    normal.lines.maxLength = max + 1;
+    normal.lines.maxLength = max;
+    this.capCold(normal);
+    this.hookCold();
+  }
+
+  /** The cold rows go where xterm drops its scrollback: erase the scrollback (CSI 3 J) and a full reset (ESC c). */
+  private hookCold(): void {
+    if (this.coldHooks.length > 0 || this.cold.length === 0) return;
+    const drop = (): boolean => {
+      this.cold.clear();
+      this.unhookCold();
+      return false; // xterm's own handler runs too
+    };
+    this.coldHooks = [
+      this.term.parser.registerCsiHandler({ final: 'J' }, (params) => (params[0] === 3 && this.term.buffer.active.type === 'normal' ? drop() : false)),
+      this.term.parser.registerEscHandler({ final: 'c' }, drop),
+    ];
+  }
+
+  private unhookCold(): void {
+    for (const h of this.coldHooks) h.dispose();
+    this.coldHooks = [];
+  }
+
+  /** Writes the cold rows back above xterm's rows (before a resize: xterm then reflows them with the rest). */
+  private restoreCold(): void {
+    const normal = this.normalBuffer();
+    if (!normal || this.cold.length === 0) return;
+    this.capCold(normal);
+    const n = this.cold.length;
+    if (n === 0) return;
+    const tmp = this.newTerminal(this.cold.cols, 1, n + 1);
+    try {
+      const tmpCore = (tmp as unknown as { _core?: Partial<SyncCore> })._core;
+      const tmpNormal = tmpCore?.buffers?.normal;
+      if (typeof tmpCore?.writeSync !== 'function' || !isCoreBuffer(tmpNormal)) return;
+      tmpCore.writeSync(this.cold.replay());
+      const rows: unknown[] = [];
+      for (let i = 0; i < n; i++) rows.push(tmpNormal.lines.get(i));
+      normal.lines.splice(0, 0, ...rows);
+      normal.ybase += n;
+      normal.ydisp += n;
+      normal.savedY += n;
+    } finally {
+      tmp.dispose();
+      this.cold.clear();
+      this.unhookCold();
+    }
+    // Compacted again once quiet (the rows are at the new width then).
+    if (!this.compactTimer) this.armCompact(this.compactQuietMs);
   }
 
   private checkModes(): void {
@@ -243,6 +422,7 @@ export class ScreenModel {
 
   resize(cols: number, rows: number): void {
     this.releaseHeld();
+    if (cols !== this.term.cols || rows !== this.term.rows) this.restoreCold();
     this.term.resize(cols, rows);
   }
 
@@ -264,13 +444,16 @@ export class ScreenModel {
   async cursorState(): Promise<CursorState> {
     await this.flush();
     const buf = this.term.buffer.active;
-    const y = buf.baseY + buf.cursorY;
+    // Rows count from the top of the whole scrollback, its cold rows included (the same row keeps its number).
+    const cold = this.coldRows(buf.type);
+    const text = (r: number): string => (r < cold ? this.cold.textAt(r) : (buf.getLine(r - cold)?.translateToString(true) ?? ''));
+    const y = cold + buf.baseY + buf.cursorY;
     const above: string[] = [];
-    for (let r = Math.max(0, y - CURSOR_ROWS_ABOVE); r < y; r++) above.push(buf.getLine(r)?.translateToString(true) ?? '');
+    for (let r = Math.max(0, y - CURSOR_ROWS_ABOVE); r < y; r++) above.push(text(r));
     // The rest of the screen below the cursor: a program's footer (its busy mark, issue 25).
     const below: string[] = [];
-    for (let r = y + 1; r < buf.baseY + this.term.rows; r++) below.push(buf.getLine(r)?.translateToString(true) ?? '');
-    return { buffer: buf.type, x: buf.cursorX, y, line: buf.getLine(y)?.translateToString(true) ?? '', above, below };
+    for (let r = y + 1; r < cold + buf.baseY + this.term.rows; r++) below.push(text(r));
+    return { buffer: buf.type, x: buf.cursorX, y, line: text(y), above, below };
   }
 
   /**
@@ -280,15 +463,22 @@ export class ScreenModel {
   async snapshot(q: ScreenQuery): Promise<HostScreen> {
     await this.flush();
     const buf = this.term.buffer.active;
-    const screenTop = buf.baseY;
+    // The cold rows (the oldest of the normal buffer's scrollback) come first, then xterm's own.
+    const cold = this.coldRows(buf.type);
+    const screenTop = cold + buf.baseY;
     const start = q.scrollback ? 0 : screenTop;
+    const text = (r: number): string => (r < cold ? this.cold.textAt(r) : (buf.getLine(r - cold)?.translateToString(true) ?? ''));
     let end = screenTop + this.term.rows;
-    while (end > start && (buf.getLine(end - 1)?.translateToString(true) ?? '') === '') end--;
+    while (end > start && text(end - 1) === '') end--;
     const from = q.lines !== undefined ? Math.max(start, end - q.lines) : start;
     const cell = buf.getNullCell();
     const lines: string[] = [];
     for (let i = from; i < end; i++) {
-      const line = buf.getLine(i);
+      if (i < cold) {
+        lines.push(q.ansi ? this.cold.ansiAt(i) : this.cold.textAt(i));
+        continue;
+      }
+      const line = buf.getLine(i - cold);
       lines.push(!line ? '' : q.ansi ? renderAnsi(line, this.term.cols, cell) : line.translateToString(true));
     }
     return {
@@ -301,7 +491,21 @@ export class ScreenModel {
     };
   }
 
+  /** Rows of the cold store above the buffer read (the normal one's; the alternate screen has no scrollback). */
+  private coldRows(type: string): number {
+    const normal = this.normalBuffer();
+    if (type !== 'normal' || !normal || this.cold.length === 0) return 0;
+    this.capCold(normal);
+    return this.cold.length;
+  }
+
+  /** Rows held compacted (for tests and diagnostics). */
+  get coldLength(): number {
+    return this.cold.length;
+  }
+
   dispose(): void {
+    if (this.compactTimer) clearTimeout(this.compactTimer);
     if (this.quietTimer) clearTimeout(this.quietTimer);
     if (this.parseTimer) clearTimeout(this.parseTimer);
     this.term.dispose();
@@ -317,6 +521,27 @@ function colorSgr(isDefault: boolean, isRgb: boolean, isPalette: boolean, color:
     return `${fg ? 38 : 48};5;${color}`;
   }
   return fg ? '39' : '49';
+}
+
+/** A cell's attribute bits, as cellSgr reads them (compared between cells without building their SGR). */
+function attrBits(c: IBufferCell): number {
+  return (
+    (c.isBold() ? 1 : 0) |
+    (c.isDim() ? 2 : 0) |
+    (c.isItalic() ? 4 : 0) |
+    (c.isUnderline() ? 8 : 0) |
+    (c.isBlink() ? 16 : 0) |
+    (c.isInverse() ? 32 : 0) |
+    (c.isInvisible() ? 64 : 0) |
+    (c.isStrikethrough() ? 128 : 0)
+  );
+}
+
+/** A colour as colorSgr renders it: -1 the default, 0x1000000 + RGB, or the palette index. */
+function colorKey(isDefault: boolean, isRgb: boolean, isPalette: boolean, color: number): number {
+  if (isDefault) return -1;
+  if (isRgb) return 0x1000000 + color;
+  return isPalette ? color : -1;
 }
 
 function cellSgr(c: IBufferCell): string {
@@ -336,6 +561,42 @@ function cellSgr(c: IBufferCell): string {
   return parts.join(';');
 }
 
+/**
+ * The line's text as xterm's translateToString(true) gives it (trailing cells with nothing written trimmed, a wide
+ * character once), joined from its cells: translateToString appends character by character, ~4 KB of string pieces
+ * for a 120-column row, which made a compaction of 3,000 rows allocate 11 MB.
+ */
+function rowText(line: IBufferLine, cols: number, cell: IBufferCell, parts: string[]): string {
+  let end = 0;
+  for (let x = Math.min(cols, line.length) - 1; x >= 0; x--) {
+    const c = line.getCell(x, cell);
+    if (c && c.getChars() !== '') {
+      end = x + c.getWidth();
+      break;
+    }
+  }
+  parts.length = 0;
+  for (let x = 0; x < end; ) {
+    const c = line.getCell(x, cell);
+    if (!c) break;
+    parts.push(c.getChars() || ' ');
+    x += c.getWidth() || 1;
+  }
+  return parts.join('');
+}
+
+/** Every cell of the line in the default style: renderAnsi then gives exactly its text (translateToString(true)). */
+function isDefaultStyle(line: IBufferLine, cols: number, cell: IBufferCell): boolean {
+  for (let x = 0; x < cols; x++) {
+    const c = line.getCell(x, cell);
+    if (!c) continue;
+    if (attrBits(c) !== 0) return false;
+    if (colorKey(c.isFgDefault(), c.isFgRGB(), c.isFgPalette(), c.getFgColor()) !== -1) return false;
+    if (colorKey(c.isBgDefault(), c.isBgRGB(), c.isBgPalette(), c.getBgColor()) !== -1) return false;
+  }
+  return true;
+}
+
 /** One line with SGR colours and attributes, reset at the end; trailing default blanks trimmed. */
 function renderAnsi(line: IBufferLine, cols: number, cell: IBufferCell): string {
   let last = -1;
@@ -346,13 +607,25 @@ function renderAnsi(line: IBufferLine, cols: number, cell: IBufferCell): string 
   }
   let out = '';
   let sgr = '0';
+  // The style of the cell before (the default's at first): a cell's SGR is built only where the style changes.
+  let bits = 0;
+  let fg = -1;
+  let bg = -1;
   for (let x = 0; x <= last; x++) {
     const c = line.getCell(x, cell);
     if (!c || c.getWidth() === 0) continue;
-    const s = cellSgr(c);
-    if (s !== sgr) {
-      out += `\x1b[${s}m`;
-      sgr = s;
+    const b = attrBits(c);
+    const f = colorKey(c.isFgDefault(), c.isFgRGB(), c.isFgPalette(), c.getFgColor());
+    const k = colorKey(c.isBgDefault(), c.isBgRGB(), c.isBgPalette(), c.getBgColor());
+    if (b !== bits || f !== fg || k !== bg) {
+      bits = b;
+      fg = f;
+      bg = k;
+      const s = cellSgr(c);
+      if (s !== sgr) {
+        out += `\x1b[${s}m`;
+        sgr = s;
+      }
     }
     out += c.getChars() || ' ';
   }

@@ -116,20 +116,60 @@ async function hostExitError(logFile: string, how: string): Promise<TeleptyError
 export const HOST_GLIBC_TUNABLES = 'glibc.malloc.arena_max=1';
 
 /**
+ * jemalloc, preloaded into hosts where the system has it (Debian/Ubuntu's libjemalloc2, at these paths): glibc's
+ * malloc gives back only the top of its heap, and a flood leaves the rows of the scrollback and the read buffers
+ * interleaved in it, so a host kept ~12 MB of freed memory after a 40 MB flood; jemalloc returns freed pages
+ * (bench/host-memory.md, "after a flood"). TELEPTY_HOST_MALLOC names another library to preload, or `glibc` for none.
+ */
+export const HOST_MALLOC_LIBRARIES: readonly string[] = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib64/libjemalloc.so.2',
+  '/usr/lib/libjemalloc.so.2',
+];
+/**
+ * jemalloc's settings in a host: one arena and no thread caches (a cache per V8 thread cost an idle host ~1 MB), and
+ * freed pages returned 1 s after they were freed by jemalloc's own thread (without it they wait for the next
+ * allocation, which an idle host does not make; returning them at once cost a flood ~70 % more host CPU).
+ */
+export const HOST_JEMALLOC_CONF = 'narenas:1,tcache:false,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0';
+
+/** The malloc library to preload into hosts (null: glibc's own): TELEPTY_HOST_MALLOC, else jemalloc where present. */
+export async function hostMalloc(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): Promise<string | null> {
+  if (platform !== 'linux') return null;
+  const own = env.TELEPTY_HOST_MALLOC;
+  const candidates = own === undefined || own === '' ? HOST_MALLOC_LIBRARIES : own === 'glibc' ? [] : [own];
+  for (const file of candidates) {
+    try {
+      await fs.access(file);
+      return file;
+    } catch {
+      continue; // not on this system: the next, or glibc's malloc
+    }
+  }
+  return null;
+}
+
+/**
  * The daemon's environment for a host, without a session marker (a daemon started from inside a session has one):
  * a host is no process of the session it runs in the daemon's name. glibc tunables of the daemon's environment are
- * kept, HOST_GLIBC_TUNABLES added unless they set the arena count themselves.
+ * kept, HOST_GLIBC_TUNABLES added unless they set the arena count themselves. `malloc` (hostMalloc) is preloaded
+ * unless the daemon's environment preloads something itself; only into the host: the session's program has its own
+ * environment (spec.env).
  */
-export function hostEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function hostEnv(env: NodeJS.ProcessEnv, malloc: string | null = null): NodeJS.ProcessEnv {
   const { [SESSION_INSTANCE_ENV]: _marker, ...rest } = env;
   const own = rest.GLIBC_TUNABLES;
-  if (own?.includes('glibc.malloc.arena_max=')) return rest;
-  return { ...rest, GLIBC_TUNABLES: own ? `${own}:${HOST_GLIBC_TUNABLES}` : HOST_GLIBC_TUNABLES };
+  const withTunables = own?.includes('glibc.malloc.arena_max=') ? rest : { ...rest, GLIBC_TUNABLES: own ? `${own}:${HOST_GLIBC_TUNABLES}` : HOST_GLIBC_TUNABLES };
+  if (malloc === null || rest.LD_PRELOAD) return withTunables;
+  return { ...withTunables, LD_PRELOAD: malloc, MALLOC_CONF: rest.MALLOC_CONF ?? HOST_JEMALLOC_CONF };
 }
 
 /** Starts detached session hosts for `spawn` and waits until each has registered. */
 export class Spawner {
   private readonly spares: SpareHosts | null;
+  /** The malloc library hosts preload, looked up once. */
+  private malloc: Promise<string | null> | null = null;
 
   constructor(private readonly deps: SpawnerDeps) {
     const spare = deps.spareHost ?? deps.env.TELEPTY_SPARE_HOST !== '0';
@@ -144,10 +184,12 @@ export class Spawner {
    */
   private async launch(logFile: string): Promise<ChildProcess> {
     await ensureDir(this.deps.hostLogDir);
+    this.malloc ??= hostMalloc(this.deps.env);
+    const malloc = await this.malloc;
     const log = await fs.open(logFile, 'a', 0o600);
     let child;
     try {
-      child = spawn(process.execPath, [...HOST_NODE_FLAGS, this.deps.hostMain ?? HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env) });
+      child = spawn(process.execPath, [...HOST_NODE_FLAGS, this.deps.hostMain ?? HOST_MAIN], { detached: true, stdio: ['pipe', log.fd, log.fd, 'ipc'], env: hostEnv(this.deps.env, malloc) });
     } finally {
       await log.close();
     }

@@ -37,6 +37,19 @@ describe('QuietCleanup (a collection once the session is quiet after a burst)', 
     c.end();
   });
 
+  it('collects early once and again at QUIET, both after the last output, then not again while idle', async () => {
+    const at: number[] = [];
+    const c = new QuietCleanup(() => at.push(Date.now()), { earlyMs: QUIET / 2, quietMs: QUIET * 2, afterBytes: AFTER });
+    c.write(Buffer.alloc(AFTER));
+    const last = Date.now();
+    await waitFor('two collections', () => at.length === 2, 5_000, 5);
+    expect((at[0] as number) - last).toBeGreaterThanOrEqual(QUIET / 2);
+    expect((at[1] as number) - last).toBeGreaterThanOrEqual(QUIET * 2);
+    await sleep(QUIET * 4);
+    expect(at.length).toBe(2);
+    c.end();
+  });
+
   it('collects nothing once ended (the session exited)', async () => {
     let collected = 0;
     const c = new QuietCleanup(() => collected++, { quietMs: QUIET, afterBytes: AFTER });
