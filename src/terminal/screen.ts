@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { IBufferCell, IBufferLine, Terminal as XTerm } from '@xterm/headless';
+import type { IBuffer, IBufferCell, IBufferLine, Terminal as XTerm } from '@xterm/headless';
 import type { SerializeAddon as XSerialize } from '@xterm/addon-serialize';
 import type { Unicode11Addon as XUnicode11 } from '@xterm/addon-unicode11';
 import type { HostScreen } from '../protocol/host-link.js';
@@ -446,7 +446,7 @@ export class ScreenModel {
     const buf = this.term.buffer.active;
     // Rows count from the top of the whole scrollback, its cold rows included (the same row keeps its number).
     const cold = this.coldRows(buf.type);
-    const text = (r: number): string => (r < cold ? this.cold.textAt(r) : (buf.getLine(r - cold)?.translateToString(true) ?? ''));
+    const text = (r: number): string => this.textOfRow(buf, cold, r);
     const y = cold + buf.baseY + buf.cursorY;
     const above: string[] = [];
     for (let r = Math.max(0, y - CURSOR_ROWS_ABOVE); r < y; r++) above.push(text(r));
@@ -467,7 +467,7 @@ export class ScreenModel {
     const cold = this.coldRows(buf.type);
     const screenTop = cold + buf.baseY;
     const start = q.scrollback ? 0 : screenTop;
-    const text = (r: number): string => (r < cold ? this.cold.textAt(r) : (buf.getLine(r - cold)?.translateToString(true) ?? ''));
+    const text = (r: number): string => this.textOfRow(buf, cold, r);
     let end = screenTop + this.term.rows;
     while (end > start && text(end - 1) === '') end--;
     const from = q.lines !== undefined ? Math.max(start, end - q.lines) : start;
@@ -491,6 +491,11 @@ export class ScreenModel {
     };
   }
 
+  /** Row r of `buf` as text, counting from the top of the whole scrollback: its first `cold` rows are the cold store's. */
+  private textOfRow(buf: IBuffer, cold: number, r: number): string {
+    return r < cold ? this.cold.textAt(r) : (buf.getLine(r - cold)?.translateToString(true) ?? '');
+  }
+
   /** Rows of the cold store above the buffer read (the normal one's; the alternate screen has no scrollback). */
   private coldRows(type: string): number {
     const normal = this.normalBuffer();
@@ -512,18 +517,35 @@ export class ScreenModel {
   }
 }
 
-function colorSgr(isDefault: boolean, isRgb: boolean, isPalette: boolean, color: number, fg: boolean): string {
-  if (isDefault) return fg ? '39' : '49';
-  if (isRgb) return `${fg ? 38 : 48};2;${(color >> 16) & 255};${(color >> 8) & 255};${color & 255}`;
-  if (isPalette) {
-    if (color < 8) return String((fg ? 30 : 40) + color);
-    if (color < 16) return String((fg ? 90 : 100) + color - 8);
-    return `${fg ? 38 : 48};5;${color}`;
-  }
-  return fg ? '39' : '49';
+/** A colour key's palette index past this is an RGB colour (0x1000000 + 0xRRGGBB). */
+const RGB_KEY = 0x1000000;
+
+/** A cell's colour as a number: -1 the default, RGB_KEY + RGB, or the palette index (compared between cells as is). */
+function colorKey(isDefault: boolean, isRgb: boolean, isPalette: boolean, color: number): number {
+  if (isDefault) return -1;
+  if (isRgb) return RGB_KEY + color;
+  return isPalette ? color : -1;
 }
 
-/** A cell's attribute bits, as cellSgr reads them (compared between cells without building their SGR). */
+const fgKey = (c: IBufferCell): number => colorKey(c.isFgDefault(), c.isFgRGB(), c.isFgPalette(), c.getFgColor());
+const bgKey = (c: IBufferCell): number => colorKey(c.isBgDefault(), c.isBgRGB(), c.isBgPalette(), c.getBgColor());
+
+/** A colour key's SGR parameters, as foreground (`fg`) or background. */
+function colorSgr(key: number, fg: boolean): string {
+  if (key < 0) return fg ? '39' : '49';
+  if (key >= RGB_KEY) {
+    const color = key - RGB_KEY;
+    return `${fg ? 38 : 48};2;${(color >> 16) & 255};${(color >> 8) & 255};${color & 255}`;
+  }
+  if (key < 8) return String((fg ? 30 : 40) + key);
+  if (key < 16) return String((fg ? 90 : 100) + key - 8);
+  return `${fg ? 38 : 48};5;${key}`;
+}
+
+/** The SGR parameter of each attribute bit of attrBits, in bit order. */
+const ATTR_SGR = ['1', '2', '3', '4', '5', '7', '8', '9'] as const;
+
+/** A cell's attributes as bits: bold, dim, italic, underline, blink, inverse, invisible, strikethrough (ATTR_SGR). */
 function attrBits(c: IBufferCell): number {
   return (
     (c.isBold() ? 1 : 0) |
@@ -537,27 +559,14 @@ function attrBits(c: IBufferCell): number {
   );
 }
 
-/** A colour as colorSgr renders it: -1 the default, 0x1000000 + RGB, or the palette index. */
-function colorKey(isDefault: boolean, isRgb: boolean, isPalette: boolean, color: number): number {
-  if (isDefault) return -1;
-  if (isRgb) return 0x1000000 + color;
-  return isPalette ? color : -1;
-}
-
-function cellSgr(c: IBufferCell): string {
+/** A style's SGR parameters: a reset, its attributes, then its colours other than the default. */
+function styleSgr(bits: number, fg: number, bg: number): string {
   const parts = ['0'];
-  if (c.isBold()) parts.push('1');
-  if (c.isDim()) parts.push('2');
-  if (c.isItalic()) parts.push('3');
-  if (c.isUnderline()) parts.push('4');
-  if (c.isBlink()) parts.push('5');
-  if (c.isInverse()) parts.push('7');
-  if (c.isInvisible()) parts.push('8');
-  if (c.isStrikethrough()) parts.push('9');
-  const fg = colorSgr(c.isFgDefault(), c.isFgRGB(), c.isFgPalette(), c.getFgColor(), true);
-  const bg = colorSgr(c.isBgDefault(), c.isBgRGB(), c.isBgPalette(), c.getBgColor(), false);
-  if (fg !== '39') parts.push(fg);
-  if (bg !== '49') parts.push(bg);
+  ATTR_SGR.forEach((code, i) => {
+    if (bits & (1 << i)) parts.push(code);
+  });
+  if (fg >= 0) parts.push(colorSgr(fg, true));
+  if (bg >= 0) parts.push(colorSgr(bg, false));
   return parts.join(';');
 }
 
@@ -590,9 +599,7 @@ function isDefaultStyle(line: IBufferLine, cols: number, cell: IBufferCell): boo
   for (let x = 0; x < cols; x++) {
     const c = line.getCell(x, cell);
     if (!c) continue;
-    if (attrBits(c) !== 0) return false;
-    if (colorKey(c.isFgDefault(), c.isFgRGB(), c.isFgPalette(), c.getFgColor()) !== -1) return false;
-    if (colorKey(c.isBgDefault(), c.isBgRGB(), c.isBgPalette(), c.getBgColor()) !== -1) return false;
+    if (attrBits(c) !== 0 || fgKey(c) !== -1 || bgKey(c) !== -1) return false;
   }
   return true;
 }
@@ -606,8 +613,7 @@ function renderAnsi(line: IBufferLine, cols: number, cell: IBufferCell): string 
     if (c && (c.getChars() !== '' || !c.isBgDefault() || c.isInverse())) last = x;
   }
   let out = '';
-  let sgr = '0';
-  // The style of the cell before (the default's at first): a cell's SGR is built only where the style changes.
+  // The style of the cell before (the default's at first): an SGR is written only where the style changes.
   let bits = 0;
   let fg = -1;
   let bg = -1;
@@ -615,19 +621,15 @@ function renderAnsi(line: IBufferLine, cols: number, cell: IBufferCell): string 
     const c = line.getCell(x, cell);
     if (!c || c.getWidth() === 0) continue;
     const b = attrBits(c);
-    const f = colorKey(c.isFgDefault(), c.isFgRGB(), c.isFgPalette(), c.getFgColor());
-    const k = colorKey(c.isBgDefault(), c.isBgRGB(), c.isBgPalette(), c.getBgColor());
+    const f = fgKey(c);
+    const k = bgKey(c);
     if (b !== bits || f !== fg || k !== bg) {
       bits = b;
       fg = f;
       bg = k;
-      const s = cellSgr(c);
-      if (s !== sgr) {
-        out += `\x1b[${s}m`;
-        sgr = s;
-      }
+      out += `\x1b[${styleSgr(b, f, k)}m`;
     }
     out += c.getChars() || ' ';
   }
-  return sgr === '0' ? out : `${out}\x1b[0m`;
+  return bits === 0 && fg === -1 && bg === -1 ? out : `${out}\x1b[0m`;
 }
