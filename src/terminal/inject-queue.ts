@@ -348,9 +348,10 @@ export class InjectQueue {
    * busy mark (a turn running), its input box showing, and after a proven submit its turn has started (its busy mark
    * seen) or busyAppearMs passed. Only the program's side: telepty's own intervals (the row still, the quiet after a
    * submit) do not count. Noted for `ready_at`: the moment it last became so; when it already was at the first look,
-   * the earliest it can have been (the job's arrival, or the previous job's proof).
+   * the earliest it can have been (the job's arrival, or the previous job's proof). Returns what keeps the program
+   * from taking a prompt now, the previous prompt's leftover aside (what waitReady waits on).
    */
-  private noteReady(state: CursorState, profile: ProgramProfile): void {
+  private noteReady(state: CursorState, profile: ProgramProfile): ProgramWait {
     const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
     this.ready.turnSeen ||= busy;
     const last = this.lastEnter;
@@ -361,6 +362,7 @@ export class InjectQueue {
     if (!ok) this.ready.at = null;
     else if (this.ready.at === null) this.ready.at = this.ready.looked ? this.now() : Math.max(this.ready.queuedAt, this.lastDoneAt);
     this.ready.looked = true;
+    return { busy, noBox, turnToCome };
   }
 
   /**
@@ -424,9 +426,6 @@ export class InjectQueue {
     if (!profile.busy && !profile.inputRow) return;
     const start = this.now();
     const bound = this.timings.busyMaxMs ?? BUSY_MAX_MS;
-    // A proven submit starts a turn: its busy mark may take seconds to show (busyAppearMs).
-    const last = this.lastEnter;
-    const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
     let state: CursorState | null = null;
     let readAt = 0;
     for (;;) {
@@ -437,10 +436,8 @@ export class InjectQueue {
         readAt = this.now();
         state = await this.target.cursorState();
       }
-      this.noteReady(state, profile);
-      const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
-      const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
-      const turnToCome = turnFrom !== null && !this.ready.turnSeen && this.now() - turnFrom < profile.busyAppearMs;
+      // A proven submit starts a turn: its busy mark may take seconds to show (busyAppearMs, in noteReady).
+      const { busy, noBox, turnToCome } = this.noteReady(state, profile);
       if (!busy && !noBox && !turnToCome) return;
       if (this.now() - start >= bound) {
         const secs = Math.round(bound / 1000);
@@ -690,6 +687,9 @@ export class InjectQueue {
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen, ready_at: readyAt };
   }
 }
+
+/** Why a program is not ready for a prompt: a turn running (its busy mark), no input box, a turn not yet showing. */
+type ProgramWait = { busy: boolean; noBox: boolean; turnToCome: boolean };
 
 /** What watching for the submit found: the proof, or what was seen instead (`newline`: an Enter taken as one). */
 type Watched = ({ at: number; hook?: boolean } | { seen: string; newline?: boolean }) & {
