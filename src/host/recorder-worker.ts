@@ -49,9 +49,11 @@ port?.on('message', (raw: unknown) => {
     recorder = null;
     spool = null;
     if (!r || !s) return reply({ t: 'closed', files: [], dropped_bytes: 0, error: null });
+    // The output dropped is the recorder's and the spool's (stats read once the close has settled).
+    const closed = (error: string | null): void => reply({ t: 'closed', ...r.stats, dropped_bytes: r.stats.dropped_bytes + s.dropped_bytes, error });
     s.close().then(
-      () => reply({ t: 'closed', ...r.stats, dropped_bytes: r.stats.dropped_bytes + s.dropped_bytes, error: null }),
-      (err: unknown) => reply({ t: 'closed', ...r.stats, dropped_bytes: r.stats.dropped_bytes + s.dropped_bytes, error: err instanceof Error ? err.message : String(err) }),
+      () => closed(null),
+      (err: unknown) => closed(err instanceof Error ? err.message : String(err)),
     );
   }
 });
