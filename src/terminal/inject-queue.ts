@@ -211,7 +211,12 @@ export class InjectQueue {
   /** When each job was queued (the queue's clock), until it starts. */
   private readonly queuedAt = new Map<string, number>();
   /** The running job: when the program was seen ready for it (null: not now), and whether its busy mark showed. */
-  private ready: { queuedAt: number; at: number | null; looked: boolean; turnSeen: boolean } = { queuedAt: 0, at: null, looked: false, turnSeen: false };
+  private ready: { queuedAt: number; at: number | null; looked: boolean } = { queuedAt: 0, at: null, looked: false };
+  /**
+   * When the program's busy mark (a turn running) was last seen, by any look at the screen (also the watch after an
+   * Enter): a turn that started after the last Enter counts even when it ended before the next job looked.
+   */
+  private busySeenAt = -1;
   /** When the last job's submit was proven (or its watch ended): the earliest the program can be ready again. */
   private lastDoneAt = 0;
 
@@ -352,17 +357,24 @@ export class InjectQueue {
    * from taking a prompt now, the previous prompt's leftover aside (what waitReady waits on).
    */
   private noteReady(state: CursorState, profile: ProgramProfile): ProgramWait {
-    const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
-    this.ready.turnSeen ||= busy;
+    // A program that queues what is submitted during its turn (queuesWhileBusy) takes a prompt while its mark shows.
+    const busy = this.busyShows(state, profile) && !profile.queuesWhileBusy;
     const last = this.lastEnter;
     const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
-    const turnToCome = turnFrom !== null && !this.ready.turnSeen && this.now() - turnFrom < profile.busyAppearMs;
+    const turnToCome = turnFrom !== null && this.busySeenAt < turnFrom && this.now() - turnFrom < profile.busyAppearMs;
     const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
     const ok = !busy && !noBox && !turnToCome && !(last !== null && this.leftover(state, last.marks, profile));
     if (!ok) this.ready.at = null;
     else if (this.ready.at === null) this.ready.at = this.ready.looked ? this.now() : Math.max(this.ready.queuedAt, this.lastDoneAt);
     this.ready.looked = true;
     return { busy, noBox, turnToCome };
+  }
+
+  /** The program's busy mark shows on the cursor row, the rows above it or below it (noted in busySeenAt). */
+  private busyShows(state: CursorState, profile: ProgramProfile): boolean {
+    const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
+    if (busy) this.busySeenAt = this.now();
+    return busy;
   }
 
   /**
@@ -550,7 +562,8 @@ export class InjectQueue {
     let seen = beforeEnter;
     let seenChangedAt = start;
     const row = (): { state: CursorState; changedAt: number } => ({ state: seen, changedAt: seenChangedAt });
-    while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
+    const proofStill = profile.proofStillMs ?? SUBMIT_PROOF_STILL_MS;
+    while (this.now() - start < watchMs + (goneAt >= 0 ? proofStill : 0)) {
       // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
       // next job still waits for the input row to be empty and still (waitPreviousOver).
       const hooked = text === '' ? null : (this.target.hookSubmitted?.(text, start) ?? null);
@@ -560,6 +573,8 @@ export class InjectQueue {
         seen = state;
         seenChangedAt = this.now();
       }
+      // The turn this Enter started may show (and end) before the next job looks (busyAppearMs).
+      this.busyShows(state, profile);
       let gone = false;
       if (!sameCursor(state, beforeEnter)) {
         changed = true;
@@ -579,7 +594,7 @@ export class InjectQueue {
       else if (newlineAt < 0) newlineAt = this.now();
       else if (this.now() - newlineAt >= SUBMIT_PROOF_STILL_MS) return { seen: 'the Enter was taken as a newline in the input box (the text above a new empty row)', newline: true, ...row() };
       // One screen is not proof: it may be caught mid-redraw (Ink erases the box, then draws it again with a newline).
-      if (gone && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt, ...row() };
+      if (gone && (marks.length === 0 || this.now() - goneAt >= proofStill)) return { at: goneAt, ...row() };
       if (this.target.exited()) return { seen: 'the program exited after the Enter', ...row() };
       await this.sleep(this.timings.pollMs);
     }
@@ -615,7 +630,7 @@ export class InjectQueue {
   }
 
   private async run(job: InjectJobArgs): Promise<InjectOutcome> {
-    this.ready = { queuedAt: this.queuedAt.get(job.inject_id) ?? this.now(), at: null, looked: false, turnSeen: false };
+    this.ready = { queuedAt: this.queuedAt.get(job.inject_id) ?? this.now(), at: null, looked: false };
     this.queuedAt.delete(job.inject_id);
     await this.waitForTypingPause();
     if (!job.enter_only) await this.checkLineLimit(job.text);

@@ -70,6 +70,11 @@ export interface ProgramProfile {
    */
   busy: RegExp | null;
   /**
+   * The program takes a prompt submitted while its busy mark shows and queues it as a message of its own for after the
+   * turn: the next prompt waits for the turn to have started (busyAppearMs), not for it to end.
+   */
+  queuesWhileBusy: boolean;
+  /**
    * The cursor row of the program's input box: a prompt is typed only while the cursor is on such a row (a program
    * switching views shows no box for seconds, and what is typed then is lost). null: any row.
    */
@@ -80,6 +85,11 @@ export interface ProgramProfile {
    * prompt typed before that is lost. 0: no wait.
    */
   busyAppearMs: number;
+  /**
+   * The text must stay gone from the box this long to prove a submit (a screen caught mid-redraw may show it gone
+   * for a moment); null: the queue's SUBMIT_PROOF_STILL_MS (30 ms, Gemini CLI's Ink redraw).
+   */
+  proofStillMs: number | null;
   /** Watch at least this long for the proof of a submit before `entered` (the queue's submitWatchMs when larger). */
   submitWatchMs: number;
 }
@@ -134,8 +144,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     rowStillAfterHookMs: 0,
     echoSettleMs: 0,
     busy: null,
+    queuesWhileBusy: false,
     busyAppearMs: 0,
     inputRow: null,
+    proofStillMs: null,
     submitWatchMs: 0,
   },
   // Codex CLI 0.171 (LESSONS.md, issue 25): no bracketed paste in its composer; an Enter within ~120 ms of a burst
@@ -159,8 +171,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     rowStillAfterHookMs: null,
     echoSettleMs: 0,
     busy: null,
+    queuesWhileBusy: false,
     busyAppearMs: 0,
     inputRow: null,
+    proofStillMs: null,
     submitWatchMs: 0,
   },
   // Gemini CLI 0.61 (issue 25): an Enter within ~40 ms of a bracketed paste is a newline (its InputPrompt marks a
@@ -197,8 +211,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     rowStillAfterHookMs: null,
     echoSettleMs: null,
     busy: /\(esc to cancel, \d+s\)/,
+    queuesWhileBusy: false,
     busyAppearMs: 0,
     inputRow: null,
+    proofStillMs: null,
     submitWatchMs: 0,
   },
   // OpenCode 1.18 (issue 25): a paste that arrived while the previous submit was being handled was merged into it
@@ -217,7 +233,13 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // during the turn is lost. Large pastes show as "[Pasted ~N lines]" (not measured). Dec 5, second session: the Enter
   // as soon as the paste shows (echoSettleMs 0 too, was 15): 0 failures of 34 in each of 2 runs and of 2 runs paused;
   // telepty's part (the box ready -> submitted: echo ~21, Enter -> proof 23-40 ms) 56-65 ms, but its turn (the busy mark
-  // 92-283 ms after the previous submit's proof) keeps queued p50 at 217-322 ms.
+  // 92-283 ms after the previous submit's proof) keeps queued p50 at 217-322 ms. Dec 5, third session: OpenCode 1.18.33
+  // queues a prompt submitted during its turn (its TUI marks such a user message " QUEUED " and sends it after the turn
+  // as a message of its own). Typed without waiting for the busy mark to go (test:agents), 20 queued and 5 at once
+  // each reached the model once (0 failures, also paused 150 ms every 500 ms); what was lost was the first prompt after
+  // the very first submit, typed during the switch from the home view to the session view: so the next prompt still
+  // waits for the turn to have started (the busy mark seen after the Enter, busyAppearMs), not for it to end
+  // (queuesWhileBusy): queued p50 186 -> 74-174 ms (123 paused, was 363-371).
   opencode: {
     name: 'opencode',
     pasteEnterMs: 0,
@@ -232,8 +254,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     rowStillAfterHookMs: null,
     echoSettleMs: 0,
     busy: /\besc interrupt\b/,
+    queuesWhileBusy: true,
     busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
+    proofStillMs: null,
     submitWatchMs: 10_000,
   },
   // bash/zsh/fish with readline or its like: Enter after a bracketed paste ends the line (readline >= 8.1 keeps
@@ -252,8 +276,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     rowStillAfterHookMs: null,
     echoSettleMs: null,
     busy: null,
+    queuesWhileBusy: false,
     busyAppearMs: 0,
     inputRow: null,
+    proofStillMs: null,
     submitWatchMs: 0,
   },
   // Anything else: it may read silently (echo off), so a program that shows nothing is taken to read silently, as
@@ -272,8 +298,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     rowStillAfterHookMs: null,
     echoSettleMs: null,
     busy: null,
+    queuesWhileBusy: false,
     busyAppearMs: 0,
     inputRow: null,
+    proofStillMs: null,
     submitWatchMs: 0,
   },
 };
@@ -319,3 +347,4 @@ export function programFor(command: string, args: readonly string[]): ProgramPro
   }
   return PROGRAMS.other;
 }
+

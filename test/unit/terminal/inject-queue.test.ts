@@ -1204,8 +1204,8 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
   });
 });
 
-describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => {
-  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+describe('InjectQueue: a busy program that does not queue prompts (OpenCode before 1.18.33 was seen to, issue 25)', QUEUE_TESTS, () => {
+  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null, queuesWhileBusy: false };
 
   it('types nothing while the busy mark shows below the input row, and types once it is gone', async () => {
     const r = rig({ profile: busyProfile });
@@ -1295,8 +1295,59 @@ describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => 
   });
 });
 
+describe('InjectQueue: a program that queues a prompt submitted during its turn (OpenCode 1.18.33)', QUEUE_TESTS, () => {
+  const queuing: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+
+  it('is the OpenCode profile', () => {
+    expect(PROGRAMS.opencode.queuesWhileBusy).toBe(true);
+  });
+
+  it('types while its busy mark shows', async () => {
+    const r = rig({ profile: queuing });
+    const t0 = Date.now();
+    r.fake.footer(['', '  ■■⬝⬝⬝⬝⬝⬝  esc interrupt']);
+    const outcome = await runOne(r, job('j1', 'during the turn'));
+    expect(outcome.status).toBe('submitted');
+    expect((r.fake.textWrites()[0]?.at ?? Infinity) - t0).toBeLessThan(100);
+  });
+
+  it('after a submit, waits for the turn to start (its busy mark), not for it to end', async () => {
+    const r = rig({ profile: queuing });
+    // The turn starts 300 ms after each Enter and runs 2 s.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(300, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
+      r.fake.later(2_300, () => r.fake.footer(['  ~/work']));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    expect(gap).toBeGreaterThanOrEqual(300);
+    expect(gap).toBeLessThan(2_300);
+  });
+
+  it('a turn that showed and ended while the submit was watched counts as started', async () => {
+    const r = rig({ profile: { ...queuing, busyAppearMs: 2_000 } });
+    // The busy mark shows 10 ms after the first Enter only (after the box reset at 5 ms), for 15 ms: within the watch
+    // for that submit's proof, and gone before its end.
+    let enters = 0;
+    r.fake.onWrite = (data) => {
+      if (data !== '\r' || enters++ > 0) return;
+      r.fake.later(10, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
+      r.fake.later(25, () => r.fake.footer(['  ~/work']));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    expect((second?.at ?? Infinity) - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(500);
+  });
+});
+
 describe('InjectQueue: ready_at, when the program was ready for the prompt (issue 25)', QUEUE_TESTS, () => {
-  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null, queuesWhileBusy: false };
   const at = (o: InjectOutcome | undefined): number => Date.parse((o && 'ready_at' in o ? o.ready_at : undefined) ?? 'x');
 
   it('a prompt to an idle program: when it was queued', async () => {
