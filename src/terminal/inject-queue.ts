@@ -1,7 +1,7 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
 import { sleep as realSleep } from '../util/async.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
-import { inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
+import { historyOpening, historyShows, inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
 
 /** Every timing of an inject job, named with why it has its value (LESSONS.md has the measured behaviour). */
 export interface InjectTimings {
@@ -357,8 +357,9 @@ export class InjectQueue {
    * from taking a prompt now, the previous prompt's leftover aside (what waitReady waits on).
    */
   private noteReady(state: CursorState, profile: ProgramProfile): ProgramWait {
-    // A program that queues what is submitted during its turn (queuesWhileBusy) takes a prompt while its mark shows.
-    const busy = this.busyShows(state, profile) && !profile.queuesWhileBusy;
+    // A program that queues what is submitted during its turn (queuesWhileBusy) takes a prompt while its mark shows,
+    // but not while it holds one already when it would send the two as one message (queuedMark).
+    const busy = (this.busyShows(state, profile) && !profile.queuesWhileBusy) || showsOnScreen(state, profile.queuedMark);
     const last = this.lastEnter;
     const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
     const turnToCome = turnFrom !== null && this.busySeenAt < turnFrom && this.now() - turnFrom < profile.busyAppearMs;
@@ -372,7 +373,7 @@ export class InjectQueue {
 
   /** The program's busy mark shows on the cursor row, the rows above it or below it (noted in busySeenAt). */
   private busyShows(state: CursorState, profile: ProgramProfile): boolean {
-    const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
+    const busy = showsOnScreen(state, profile.busy);
     if (busy) this.busySeenAt = this.now();
     return busy;
   }
@@ -403,7 +404,7 @@ export class InjectQueue {
       this.noteReady(state, profile);
       const now = this.now();
       const outputAt = this.target.lastOutputAt?.();
-      const stillMs = last.hookAt !== null ? (profile.rowStillAfterHookMs ?? ROW_STILL_AFTER_SUBMIT_MS) : ROW_STILL_AFTER_SUBMIT_MS;
+      const stillMs = (last.hookAt !== null ? profile.rowStillAfterHookMs : profile.rowStillAfterSubmitMs) ?? ROW_STILL_AFTER_SUBMIT_MS;
       const still = now - changedAt >= stillMs || (outputAt !== undefined && now - outputAt >= stillMs);
       // Enter alone types nothing: it may be just what submits the text left in the box.
       const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
@@ -562,6 +563,10 @@ export class InjectQueue {
     let seen = beforeEnter;
     let seenChangedAt = start;
     const row = (): { state: CursorState; changedAt: number } => ({ state: seen, changedAt: seenChangedAt });
+    /** The program's queue showed before the Enter: its showing now is no sign of this prompt. */
+    const queuedBefore = showsOnScreen(beforeEnter, profile.queuedMark);
+    /** How the conversation shows this prompt once submitted (historyRow), looked for on rows that did not show it. */
+    const opening = profile.historyRow !== null ? historyOpening(text) : null;
     const proofStill = profile.proofStillMs ?? SUBMIT_PROOF_STILL_MS;
     while (this.now() - start < watchMs + (goneAt >= 0 ? proofStill : 0)) {
       // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
@@ -587,6 +592,10 @@ export class InjectQueue {
           gone = canonical;
         }
       }
+      // The program shows it queued the prompt (a newline, or a screen caught mid-redraw, never does): proof at once.
+      if (gone && !queuedBefore && showsOnScreen(state, profile.queuedMark)) return { at: this.now(), ...row() };
+      // The prompt moved into the conversation above the box (a newline, or a screen caught mid-redraw, never does).
+      if (gone && opening !== null && historyShows(state, beforeEnter, profile.historyRow, profile.boxRowsAbove, opening)) return { at: this.now(), ...row() };
       if (!gone) goneAt = -1;
       else if (goneAt < 0) goneAt = this.now();
       // A program that takes an early Enter as a newline (Gemini): once that shows, held still, it is undone and retried.
@@ -712,6 +721,11 @@ type Watched = ({ at: number; hook?: boolean } | { seen: string; newline?: boole
   state: CursorState;
   changedAt: number;
 };
+
+/** The pattern shows on the cursor row, the rows above it or the rows below it. */
+function showsOnScreen(state: CursorState, pattern: RegExp | null): boolean {
+  return pattern !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => pattern.test(r));
+}
 
 /** The key that takes out the character before the cursor (xterm's Backspace: DEL). */
 const BACKSPACE = '\x7f';

@@ -113,6 +113,21 @@ describe('a program that queues a prompt submitted during its turn (OpenCode 1.1
   }, 120_000);
 });
 
+describe('a program that queues a prompt submitted during its turn and sends the queued ones as one (Gemini CLI 0.61)', () => {
+  it(`Gemini-like with a ${LONG_TURN_MS} ms turn: the second of 5 at once is typed during the first turn, none merged`, async () => {
+    const home = homes.newHome();
+    const s = await session(home, 'agent', [path.join(FIXTURES, 'gemini-like.mjs')], [`FIXTURE_BUSY_MS=${LONG_TURN_MS}`]);
+    const done = await Promise.all(Array.from({ length: 5 }, (_, i) => injectWaited(s.port, 'agent', prompt(`g${i}`, SIZES[i] as number, i))));
+    // The last one is recorded when the turn it was queued in ends.
+    expect(judge(done, await settledLog(s.log, LONG_TURN_MS + 1_000))).toEqual([]);
+    // Queued by the program during the first turn, not typed after its end; the third waits until that one has left the
+    // program's queue (two held would go out as one message).
+    const at = done.map((o) => Date.parse(String(o.json.submitted_at))).sort((a, b) => a - b);
+    expect((at[1] as number) - (at[0] as number)).toBeLessThan(LONG_TURN_MS);
+    expect((at[2] as number) - (at[0] as number)).toBeGreaterThanOrEqual(LONG_TURN_MS);
+  }, 120_000);
+});
+
 /**
  * How the newline-Enter is redrawn: in one write, or (as Ink's redraw of the real Gemini CLI caught between its
  * writes) erased first and drawn again with the text this many ms later; one screen of that gap shows no text.

@@ -1346,6 +1346,53 @@ describe('InjectQueue: a program that queues a prompt submitted during its turn 
   });
 });
 
+describe('InjectQueue: a program that sends the prompts it queued as one message (Gemini CLI 0.61)', QUEUE_TESTS, () => {
+  const QUEUED_ROW = '  Queued (press ↑ to edit):';
+  const gemini: ProgramProfile = { ...PROGRAMS.gemini, pasteEnterMs: 0, enterRetryMs: [] };
+
+  it('is the Gemini CLI profile', () => {
+    expect(PROGRAMS.gemini.queuesWhileBusy).toBe(true);
+    expect(PROGRAMS.gemini.queuedMark?.test(QUEUED_ROW)).toBe(true);
+  });
+
+  it('types while its busy mark shows, but not while it holds a queued prompt', async () => {
+    const r = rig({ profile: gemini });
+    const t0 = Date.now();
+    r.fake.show(PROMPT, 10, ['⠋ Thinking... (esc to cancel, 0s)', QUEUED_ROW, '    an earlier prompt', '╭────╮']);
+    r.fake.later(300, () => r.fake.show(PROMPT, 10, ['⠋ Thinking... (esc to cancel, 0s)', '╭────╮']));
+    const outcome = await runOne(r, job('j1', 'after the queue went'));
+    expect(outcome.status).toBe('submitted');
+    const typed = (r.fake.textWrites()[0]?.at ?? 0) - t0;
+    expect(typed).toBeGreaterThanOrEqual(300);
+    expect(typed).toBeLessThan(400);
+  });
+
+  it('the prompt showing in the conversation after the Enter, with the text gone from the box, proves the submit at once', async () => {
+    const r = rig({ profile: gemini });
+    r.fake.show(PROMPT, 10, ['✦ answer', '', '╭────╮']);
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(8, () => r.fake.show(PROMPT, 12, ['✦ answer', '', '> into the conversation', '', '╭────╮']));
+    };
+    const outcome = await runOne(r, job('j1', 'into the conversation'));
+    expect(outcome.status).toBe('submitted');
+    const at = Date.parse(outcome.status === 'submitted' ? (outcome.submitted_at ?? '') : '');
+    expect(at - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(5 + SUBMIT_PROOF_STILL_MS);
+  });
+
+  it('its queue showing after the Enter, with the text gone from the box, proves the submit at once', async () => {
+    const r = rig({ profile: gemini });
+    r.fake.show(PROMPT, 10, ['⠋ Thinking... (esc to cancel, 0s)', '╭────╮']);
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(8, () => r.fake.show(PROMPT, 12, ['⠋ Thinking... (esc to cancel, 0s)', QUEUED_ROW, '    queued', '╭────╮']));
+    };
+    const outcome = await runOne(r, job('j1', 'queued'));
+    expect(outcome.status).toBe('submitted');
+    const at = Date.parse(outcome.status === 'submitted' ? (outcome.submitted_at ?? '') : '');
+    // Not the text gone for SUBMIT_PROOF_STILL_MS (the box reset at 5 ms, then 30 ms).
+    expect(at - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(5 + SUBMIT_PROOF_STILL_MS);
+  });
+});
+
 describe('InjectQueue: ready_at, when the program was ready for the prompt (issue 25)', QUEUE_TESTS, () => {
   const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null, queuesWhileBusy: false };
   const at = (o: InjectOutcome | undefined): number => Date.parse((o && 'ready_at' in o ? o.ready_at : undefined) ?? 'x');
