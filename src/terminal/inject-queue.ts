@@ -567,8 +567,7 @@ export class InjectQueue {
     const queuedBefore = showsOnScreen(beforeEnter, profile.queuedMark);
     /** How the conversation shows this prompt once submitted (historyRow), looked for on rows that did not show it. */
     const opening = profile.historyRow !== null ? historyOpening(text) : null;
-    const proofStill = profile.proofStillMs ?? SUBMIT_PROOF_STILL_MS;
-    while (this.now() - start < watchMs + (goneAt >= 0 ? proofStill : 0)) {
+    while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
       // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
       // next job still waits for the input row to be empty and still (waitPreviousOver).
       const hooked = text === '' ? null : (this.target.hookSubmitted?.(text, start) ?? null);
@@ -603,7 +602,7 @@ export class InjectQueue {
       else if (newlineAt < 0) newlineAt = this.now();
       else if (this.now() - newlineAt >= SUBMIT_PROOF_STILL_MS) return { seen: 'the Enter was taken as a newline in the input box (the text above a new empty row)', newline: true, ...row() };
       // One screen is not proof: it may be caught mid-redraw (Ink erases the box, then draws it again with a newline).
-      if (gone && (marks.length === 0 || this.now() - goneAt >= proofStill)) return { at: goneAt, ...row() };
+      if (gone && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt, ...row() };
       if (this.target.exited()) return { seen: 'the program exited after the Enter', ...row() };
       await this.sleep(this.timings.pollMs);
     }

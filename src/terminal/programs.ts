@@ -104,11 +104,6 @@ export interface ProgramProfile {
    * prompt typed before that is lost. 0: no wait.
    */
   busyAppearMs: number;
-  /**
-   * The text must stay gone from the box this long to prove a submit (a screen caught mid-redraw may show it gone
-   * for a moment); null: the queue's SUBMIT_PROOF_STILL_MS (30 ms, Gemini CLI's Ink redraw).
-   */
-  proofStillMs: number | null;
   /** Watch at least this long for the proof of a submit before `entered` (the queue's submitWatchMs when larger). */
   submitWatchMs: number;
 }
@@ -169,7 +164,6 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     historyRow: null,
     busyAppearMs: 0,
     inputRow: null,
-    proofStillMs: null,
     submitWatchMs: 0,
   },
   // Codex CLI 0.171 (LESSONS.md, issue 25): no bracketed paste in its composer; an Enter within ~120 ms of a burst
@@ -199,7 +193,6 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     historyRow: null,
     busyAppearMs: 0,
     inputRow: null,
-    proofStillMs: null,
     submitWatchMs: 0,
   },
   // Gemini CLI 0.61 (issue 25): an Enter within ~40 ms of a bracketed paste is a newline (its InputPrompt marks a
@@ -254,7 +247,6 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     historyRow: /^ ?> /,
     busyAppearMs: 0,
     inputRow: null,
-    proofStillMs: null,
     submitWatchMs: 0,
   },
   // OpenCode 1.18 (issue 25): a paste that arrived while the previous submit was being handled was merged into it
@@ -300,7 +292,6 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     historyRow: null,
     busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
-    proofStillMs: null,
     submitWatchMs: 10_000,
   },
   // bash/zsh/fish with readline or its like: Enter after a bracketed paste ends the line (readline >= 8.1 keeps
@@ -325,7 +316,6 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     historyRow: null,
     busyAppearMs: 0,
     inputRow: null,
-    proofStillMs: null,
     submitWatchMs: 0,
   },
   // Anything else: it may read silently (echo off), so a program that shows nothing is taken to read silently, as
@@ -350,7 +340,6 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     historyRow: null,
     busyAppearMs: 0,
     inputRow: null,
-    proofStillMs: null,
     submitWatchMs: 0,
   },
 };
