@@ -404,7 +404,10 @@ export class InjectQueue {
       this.noteReady(state, profile);
       const now = this.now();
       const outputAt = this.target.lastOutputAt?.();
-      const stillMs = (last.hookAt !== null ? profile.rowStillAfterHookMs : profile.rowStillAfterSubmitMs) ?? ROW_STILL_AFTER_SUBMIT_MS;
+      // After an Enter whose submit was not seen, a box shown without its text must hold so: one screen may be caught
+      // mid-redraw (Gemini CLI paused 150 ms every 500 ms merged the next prompt into such a leftover).
+      const ownStillMs = (last.hookAt !== null ? profile.rowStillAfterHookMs : profile.rowStillAfterSubmitMs) ?? ROW_STILL_AFTER_SUBMIT_MS;
+      const stillMs = last.unproven.length > 0 ? Math.max(ownStillMs, ROW_STILL_AFTER_SUBMIT_MS) : ownStillMs;
       const still = now - changedAt >= stillMs || (outputAt !== undefined && now - outputAt >= stillMs);
       // Enter alone types nothing: it may be just what submits the text left in the box.
       const leftover = !enterOnly && this.leftover(state, last.unproven, profile);

@@ -1379,6 +1379,27 @@ describe('InjectQueue: a program that sends the prompts it queued as one message
     expect(at - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(5 + SUBMIT_PROOF_STILL_MS);
   });
 
+  it('after an Enter it did not take, a box caught without the text for a moment does not let the next prompt in', async () => {
+    const r = rig({ profile: gemini, submitDelayMs: null });
+    // The first Enter is not taken (the text stays: entered); after the watch the box shows erased for 10 ms (a redraw
+    // caught midway), then with the text again.
+    let enters = 0;
+    r.fake.onWrite = (data) => {
+      if (data !== '\r' || enters++ > 0) return;
+      r.fake.later(T.submitWatchMs + 20, () => {
+        void r.fake.cursorState().then((shown) => {
+          r.fake.show(PROMPT);
+          r.fake.later(10, () => r.fake.show(shown.line));
+        });
+      });
+    };
+    r.queue.enqueue(job('a', 'first prompt'));
+    r.queue.enqueue(job('b', 'second'));
+    expect(await r.events.wait('a')).toMatchObject({ status: 'entered' });
+    expect(failure(await r.events.wait('b'))).toMatchObject({ code: 'SESSION_BUSY' });
+    expect(r.fake.textWrites()).toHaveLength(1);
+  });
+
   it('its queue showing after the Enter, with the text gone from the box, proves the submit at once', async () => {
     const r = rig({ profile: gemini });
     r.fake.show(PROMPT, 10, ['⠋ Thinking... (esc to cancel, 0s)', '╭────╮']);
