@@ -210,7 +210,7 @@ export class InjectQueue {
   private draft: readonly string[] = [];
   /** When each job was queued (the queue's clock), until it starts. */
   private readonly queuedAt = new Map<string, number>();
-  /** The running job: when the program was seen ready for it (null: not now), and whether its busy mark showed. */
+  /** The running job: when it was queued, when the program was seen ready for it (null: not now), whether looked at. */
   private ready: { queuedAt: number; at: number | null; looked: boolean } = { queuedAt: 0, at: null, looked: false };
   /**
    * When the program's busy mark (a turn running) was last seen, by any look at the screen (also the watch after an
@@ -434,9 +434,10 @@ export class InjectQueue {
 
   /**
    * The program can take a prompt: its busy mark (a turn running, programs.ts) shows neither on the cursor row nor
-   * near it (the rows above it, a footer below it), and the cursor is on its input box's row; after a proven submit, the busy mark has shown (the turn
-   * started) or busyAppearMs has passed since that Enter. A prompt typed otherwise is lost or merged (OpenCode), so
-   * the job waits, bounded by busyMaxMs; then SESSION_BUSY, nothing typed.
+   * near it (the rows above it, a footer below it), unless it queues what is submitted meanwhile (queuesWhileBusy), and
+   * its queue of such prompts does not show (queuedMark); the cursor is on its input box's row; after a proven
+   * submit, the busy mark has shown (the turn started) or busyAppearMs has passed since that Enter. A prompt typed
+   * otherwise is lost or merged, so the job waits, bounded by busyMaxMs; then SESSION_BUSY, nothing typed.
    */
   private async waitReady(profile: ProgramProfile): Promise<void> {
     if (!profile.busy && !profile.inputRow) return;
