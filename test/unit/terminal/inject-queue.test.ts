@@ -1355,6 +1355,21 @@ describe('InjectQueue: a program that sends the prompts it queued as one message
     expect(PROGRAMS.gemini.queuedMark?.test(QUEUED_ROW)).toBe(true);
   });
 
+  it('types the next prompt once the submit is proven, while its answer still moves the box (no still interval)', async () => {
+    const r = rig({ profile: gemini });
+    // After the first Enter its answer is drawn above the box for 200 ms: the box moves down a row every 5 ms.
+    let enters = 0;
+    r.fake.onWrite = (data) => {
+      if (data !== '\r' || enters++ > 0) return;
+      for (let k = 1; k <= 40; k++) r.fake.later(5 + 5 * k, () => r.fake.show(PROMPT, 11 + k));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    expect((second?.at ?? Infinity) - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(150);
+  });
+
   it('types while its busy mark shows, but not while it holds a queued prompt', async () => {
     const r = rig({ profile: gemini });
     const t0 = Date.now();
