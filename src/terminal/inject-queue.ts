@@ -1,7 +1,7 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
 import { sleep as realSleep } from '../util/async.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
-import { inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
+import { historyOpening, historyShows, inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
 
 /** Every timing of an inject job, named with why it has its value (LESSONS.md has the measured behaviour). */
 export interface InjectTimings {
@@ -210,8 +210,13 @@ export class InjectQueue {
   private draft: readonly string[] = [];
   /** When each job was queued (the queue's clock), until it starts. */
   private readonly queuedAt = new Map<string, number>();
-  /** The running job: when the program was seen ready for it (null: not now), and whether its busy mark showed. */
-  private ready: { queuedAt: number; at: number | null; looked: boolean; turnSeen: boolean } = { queuedAt: 0, at: null, looked: false, turnSeen: false };
+  /** The running job: when it was queued, when the program was seen ready for it (null: not now), whether looked at. */
+  private ready: { queuedAt: number; at: number | null; looked: boolean } = { queuedAt: 0, at: null, looked: false };
+  /**
+   * When the program's busy mark (a turn running) was last seen, by any look at the screen (also the watch after an
+   * Enter): a turn that started after the last Enter counts even when it ended before the next job looked.
+   */
+  private busySeenAt = -1;
   /** When the last job's submit was proven (or its watch ended): the earliest the program can be ready again. */
   private lastDoneAt = 0;
 
@@ -352,17 +357,25 @@ export class InjectQueue {
    * from taking a prompt now, the previous prompt's leftover aside (what waitReady waits on).
    */
   private noteReady(state: CursorState, profile: ProgramProfile): ProgramWait {
-    const busy = profile.busy !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => profile.busy?.test(r) === true);
-    this.ready.turnSeen ||= busy;
+    // A program that queues what is submitted during its turn (queuesWhileBusy) takes a prompt while its mark shows,
+    // but not while it holds one already when it would send the two as one message (queuedMark).
+    const busy = (this.busyShows(state, profile) && !profile.queuesWhileBusy) || showsOnScreen(state, profile.queuedMark);
     const last = this.lastEnter;
     const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
-    const turnToCome = turnFrom !== null && !this.ready.turnSeen && this.now() - turnFrom < profile.busyAppearMs;
+    const turnToCome = turnFrom !== null && this.busySeenAt < turnFrom && this.now() - turnFrom < profile.busyAppearMs;
     const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
     const ok = !busy && !noBox && !turnToCome && !(last !== null && this.leftover(state, last.marks, profile));
     if (!ok) this.ready.at = null;
     else if (this.ready.at === null) this.ready.at = this.ready.looked ? this.now() : Math.max(this.ready.queuedAt, this.lastDoneAt);
     this.ready.looked = true;
     return { busy, noBox, turnToCome };
+  }
+
+  /** The program's busy mark shows on the cursor row, the rows above it or below it (noted in busySeenAt). */
+  private busyShows(state: CursorState, profile: ProgramProfile): boolean {
+    const busy = showsOnScreen(state, profile.busy);
+    if (busy) this.busySeenAt = this.now();
+    return busy;
   }
 
   /**
@@ -391,7 +404,10 @@ export class InjectQueue {
       this.noteReady(state, profile);
       const now = this.now();
       const outputAt = this.target.lastOutputAt?.();
-      const stillMs = last.hookAt !== null ? (profile.rowStillAfterHookMs ?? ROW_STILL_AFTER_SUBMIT_MS) : ROW_STILL_AFTER_SUBMIT_MS;
+      // After an Enter whose submit was not seen, a box shown without its text must hold so: one screen may be caught
+      // mid-redraw (Gemini CLI paused 150 ms every 500 ms merged the next prompt into such a leftover).
+      const ownStillMs = (last.hookAt !== null ? profile.rowStillAfterHookMs : profile.rowStillAfterSubmitMs) ?? ROW_STILL_AFTER_SUBMIT_MS;
+      const stillMs = last.unproven.length > 0 ? Math.max(ownStillMs, ROW_STILL_AFTER_SUBMIT_MS) : ownStillMs;
       const still = now - changedAt >= stillMs || (outputAt !== undefined && now - outputAt >= stillMs);
       // Enter alone types nothing: it may be just what submits the text left in the box.
       const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
@@ -418,9 +434,10 @@ export class InjectQueue {
 
   /**
    * The program can take a prompt: its busy mark (a turn running, programs.ts) shows neither on the cursor row nor
-   * near it (the rows above it, a footer below it), and the cursor is on its input box's row; after a proven submit, the busy mark has shown (the turn
-   * started) or busyAppearMs has passed since that Enter. A prompt typed otherwise is lost or merged (OpenCode), so
-   * the job waits, bounded by busyMaxMs; then SESSION_BUSY, nothing typed.
+   * near it (the rows above it, a footer below it), unless it queues what is submitted meanwhile (queuesWhileBusy), and
+   * its queue of such prompts does not show (queuedMark); the cursor is on its input box's row; after a proven
+   * submit, the busy mark has shown (the turn started) or busyAppearMs has passed since that Enter. A prompt typed
+   * otherwise is lost or merged, so the job waits, bounded by busyMaxMs; then SESSION_BUSY, nothing typed.
    */
   private async waitReady(profile: ProgramProfile): Promise<void> {
     if (!profile.busy && !profile.inputRow) return;
@@ -550,6 +567,10 @@ export class InjectQueue {
     let seen = beforeEnter;
     let seenChangedAt = start;
     const row = (): { state: CursorState; changedAt: number } => ({ state: seen, changedAt: seenChangedAt });
+    /** The program's queue showed before the Enter: its showing now is no sign of this prompt. */
+    const queuedBefore = showsOnScreen(beforeEnter, profile.queuedMark);
+    /** How the conversation shows this prompt once submitted (historyRow), looked for on rows that did not show it. */
+    const opening = profile.historyRow !== null ? historyOpening(text) : null;
     while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
       // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
       // next job still waits for the input row to be empty and still (waitPreviousOver).
@@ -560,6 +581,8 @@ export class InjectQueue {
         seen = state;
         seenChangedAt = this.now();
       }
+      // The turn this Enter started may show (and end) before the next job looks (busyAppearMs).
+      this.busyShows(state, profile);
       let gone = false;
       if (!sameCursor(state, beforeEnter)) {
         changed = true;
@@ -572,6 +595,10 @@ export class InjectQueue {
           gone = canonical;
         }
       }
+      // The program shows it queued the prompt (a newline, or a screen caught mid-redraw, never does): proof at once.
+      if (gone && !queuedBefore && showsOnScreen(state, profile.queuedMark)) return { at: this.now(), ...row() };
+      // The prompt moved into the conversation above the box (a newline, or a screen caught mid-redraw, never does).
+      if (gone && opening !== null && historyShows(state, beforeEnter, profile.historyRow, profile.boxRowsAbove, opening)) return { at: this.now(), ...row() };
       if (!gone) goneAt = -1;
       else if (goneAt < 0) goneAt = this.now();
       // A program that takes an early Enter as a newline (Gemini): once that shows, held still, it is undone and retried.
@@ -615,7 +642,7 @@ export class InjectQueue {
   }
 
   private async run(job: InjectJobArgs): Promise<InjectOutcome> {
-    this.ready = { queuedAt: this.queuedAt.get(job.inject_id) ?? this.now(), at: null, looked: false, turnSeen: false };
+    this.ready = { queuedAt: this.queuedAt.get(job.inject_id) ?? this.now(), at: null, looked: false };
     this.queuedAt.delete(job.inject_id);
     await this.waitForTypingPause();
     if (!job.enter_only) await this.checkLineLimit(job.text);
@@ -697,6 +724,11 @@ type Watched = ({ at: number; hook?: boolean } | { seen: string; newline?: boole
   state: CursorState;
   changedAt: number;
 };
+
+/** The pattern shows on the cursor row, the rows above it or the rows below it. */
+function showsOnScreen(state: CursorState, pattern: RegExp | null): boolean {
+  return pattern !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => pattern.test(r));
+}
 
 /** The key that takes out the character before the cursor (xterm's Backspace: DEL). */
 const BACKSPACE = '\x7f';

@@ -59,6 +59,11 @@ export interface ProgramProfile {
    */
   rowStillAfterHookMs: number | null;
   /**
+   * After a submit the screen proved, the input row must hold still this long before the next prompt; null:
+   * ROW_STILL_AFTER_SUBMIT_MS (30 ms).
+   */
+  rowStillAfterSubmitMs: number | null;
+  /**
    * The text counts as taken once its end (or placeholder) shows and the row has held still this long; null: the
    * queue's settleMs (15 ms).
    */
@@ -69,6 +74,25 @@ export interface ProgramProfile {
    * null: none known.
    */
   busy: RegExp | null;
+  /**
+   * The program takes a prompt submitted while its busy mark shows and queues it as a message of its own for after the
+   * turn: the next prompt waits for the turn to have started (busyAppearMs), not for it to end.
+   */
+  queuesWhileBusy: boolean;
+  /**
+   * What the program shows while it holds prompts it queued during a turn, when it sends all it holds as ONE message at
+   * the turn's end (Gemini CLI): a prompt is typed only while this does not show, so it never holds two. Seen after an
+   * Enter (and not before it), with the text gone from the box, it is the program's own proof that it took the prompt.
+   * null: none.
+   */
+  queuedMark: RegExp | null;
+  /**
+   * How the conversation above the box starts a row showing a submitted prompt, followed by the prompt's first
+   * characters (Gemini CLI: "> "): once the text left the box, such a row that was not there before the Enter is the
+   * program's proof of the submit, without waiting for the text to stay gone (a newline in the box never draws one).
+   * null: none known.
+   */
+  historyRow: RegExp | null;
   /**
    * The cursor row of the program's input box: a prompt is typed only while the cursor is on such a row (a program
    * switching views shows no box for seconds, and what is typed then is lost). null: any row.
@@ -132,8 +156,12 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     quietAfterSubmitMs: 150,
     quietAfterHookMs: 0,
     rowStillAfterHookMs: 0,
+    rowStillAfterSubmitMs: null,
     echoSettleMs: 0,
     busy: null,
+    queuesWhileBusy: false,
+    queuedMark: null,
+    historyRow: null,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
@@ -157,8 +185,12 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     quietAfterHookMs: null,
     rowStillAfterHookMs: null,
+    rowStillAfterSubmitMs: null,
     echoSettleMs: 0,
     busy: null,
+    queuesWhileBusy: false,
+    queuedMark: null,
+    historyRow: null,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
@@ -183,6 +215,18 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // (then the text gone 30 ms), and the next prompt waits for the input row to hold still 30 ms, which its answer being
   // drawn above keeps moving (the box's row moved 3-16 ms into that wait in most jobs). pasteEnterMs 40 took 2 Enters of
   // 34 as newlines (each undone and retried; 0 failures) against 0-1 at 50 and saved ~9 ms: kept at 50.
+  // Dec 5, third session (test:agents with a per-job phase trace): the next prompt waited 30-50 ms for the input row to
+  // hold still 30 ms after a submit (and 50 ms after its Enter), while Gemini drew its answer above the box. Gemini
+  // 0.61 empties its box in the same key handler that takes the prompt (handleSubmit: no later reset to wipe a paste),
+  // and a prompt submitted during its turn goes into its message queue, shown above the box as "Queued (press ↑ to
+  // edit):", which it sends when the turn ends, all it holds joined into ONE message (useMessageQueue): so the next
+  // prompt is typed as soon as the previous one is proven, with no still interval (rowStillAfterSubmitMs 0,
+  // quietAfterSubmitMs 0), also during a turn (queuesWhileBusy), but never while its queue shows (queuedMark; that
+  // showing after the Enter is its own proof of the submit). test:agents: 0 failures, queued p50 128-147 -> 111 ms,
+  // at once 136 -> 114 (the wait before the paste ~40 -> ~0 ms; Gemini's echo of a paste typed while it finishes its
+  // turn 10-40 ms). A submitted prompt shows in its conversation as "> " and its text (UserMessage; " > " with a
+  // background colour), which a newline in the box never draws: that row, new since the Enter, with the text gone from
+  // the box, proves the submit without the 30 ms the text must otherwise stay gone (historyRow).
   gemini: {
     name: 'gemini',
     pasteEnterMs: 50,
@@ -192,11 +236,15 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     echoes: true,
     boxRowsAbove: 1,
     lineEditor: false,
-    quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    quietAfterSubmitMs: 0,
     quietAfterHookMs: null,
     rowStillAfterHookMs: null,
+    rowStillAfterSubmitMs: 0,
     echoSettleMs: null,
     busy: /\(esc to cancel, \d+s\)/,
+    queuesWhileBusy: true,
+    queuedMark: /Queued \(press ↑ to edit\):/,
+    historyRow: /^ ?> /,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
@@ -217,7 +265,13 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // during the turn is lost. Large pastes show as "[Pasted ~N lines]" (not measured). Dec 5, second session: the Enter
   // as soon as the paste shows (echoSettleMs 0 too, was 15): 0 failures of 34 in each of 2 runs and of 2 runs paused;
   // telepty's part (the box ready -> submitted: echo ~21, Enter -> proof 23-40 ms) 56-65 ms, but its turn (the busy mark
-  // 92-283 ms after the previous submit's proof) keeps queued p50 at 217-322 ms.
+  // 92-283 ms after the previous submit's proof) keeps queued p50 at 217-322 ms. Dec 5, third session: OpenCode 1.18.33
+  // queues a prompt submitted during its turn (its TUI marks such a user message " QUEUED " and sends it after the turn
+  // as a message of its own). Typed without waiting for the busy mark to go (test:agents), 20 queued and 5 at once
+  // each reached the model once (0 failures, also paused 150 ms every 500 ms); what was lost was the first prompt after
+  // the very first submit, typed during the switch from the home view to the session view: so the next prompt still
+  // waits for the turn to have started (the busy mark seen after the Enter, busyAppearMs), not for it to end
+  // (queuesWhileBusy): queued p50 186 -> 74-174 ms (123 paused, was 363-371).
   opencode: {
     name: 'opencode',
     pasteEnterMs: 0,
@@ -230,8 +284,12 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     quietAfterHookMs: null,
     rowStillAfterHookMs: null,
+    rowStillAfterSubmitMs: null,
     echoSettleMs: 0,
     busy: /\besc interrupt\b/,
+    queuesWhileBusy: true,
+    queuedMark: null,
+    historyRow: null,
     busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
     submitWatchMs: 10_000,
@@ -250,8 +308,12 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     quietAfterSubmitMs: 50,
     quietAfterHookMs: null,
     rowStillAfterHookMs: null,
+    rowStillAfterSubmitMs: null,
     echoSettleMs: null,
     busy: null,
+    queuesWhileBusy: false,
+    queuedMark: null,
+    historyRow: null,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
@@ -270,8 +332,12 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     quietAfterSubmitMs: 50,
     quietAfterHookMs: null,
     rowStillAfterHookMs: null,
+    rowStillAfterSubmitMs: null,
     echoSettleMs: null,
     busy: null,
+    queuesWhileBusy: false,
+    queuedMark: null,
+    historyRow: null,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
@@ -319,3 +385,4 @@ export function programFor(command: string, args: readonly string[]): ProgramPro
   }
   return PROGRAMS.other;
 }
+

@@ -80,3 +80,42 @@ export function newlineShows(state: CursorState, marks: readonly string[], lastL
   if (above.length === 0 || squeeze(above.join('')) === '') return false;
   return marks.some((m) => markShows(above, m)) || (lastLine !== '' && textEndAbove(state, lastLine));
 }
+
+/** Characters of a prompt's first line looked for where the conversation shows it (historyRow). */
+const HISTORY_OPENING_CHARS = 16;
+
+/** The start of the prompt as a conversation shows it: its first line's first characters; null when there is none to match. */
+export function historyOpening(text: string): string | null {
+  const first = text.trim().split('\n')[0] ?? '';
+  const opening = first.slice(0, HISTORY_OPENING_CHARS);
+  return opening.length > 0 && !/[\t\x00-\x1f]/.test(opening) ? opening : null;
+}
+
+/** The screen's rows by their absolute index (scrollback included): the rows above the cursor, its row, the rows below. */
+function rowsByIndex(state: CursorState): Map<number, string> {
+  const rows = new Map<number, string>();
+  const above = state.above ?? [];
+  above.forEach((r, i) => rows.set(state.y - above.length + i, r));
+  rows.set(state.y, state.line);
+  (state.below ?? []).forEach((r, i) => rows.set(state.y + 1 + i, r));
+  return rows;
+}
+
+/**
+ * A row outside the input box (the cursor row and the boxRowsAbove rows above it) now starts the way the program
+ * shows a submitted prompt in its conversation (`pattern`, the profile's historyRow, then the prompt's opening), and
+ * did not before the Enter: the prompt was just moved there. Rows above the part of the screen seen before the Enter
+ * do not count (a redraw that moves the cursor up brings older rows, maybe an earlier identical prompt, into view).
+ */
+export function historyShows(state: CursorState, before: CursorState, pattern: RegExp | null, boxRowsAbove: number, opening: string): boolean {
+  if (pattern === null) return false;
+  const shows = (row: string | undefined): boolean => {
+    const m = row === undefined ? null : pattern.exec(row);
+    return m !== null && m.index === 0 && (row ?? '').slice(m[0].length).startsWith(opening);
+  };
+  const was = rowsByIndex(before);
+  const top = before.y - (before.above?.length ?? 0);
+  const boxTop = state.y - boxRowsAbove;
+  for (const [at, row] of rowsByIndex(state)) if (at >= top && at < boxTop && shows(row) && !shows(was.get(at))) return true;
+  return false;
+}

@@ -68,7 +68,7 @@ const PROGRAMS: [string, string[], string[]?][] = [
   ['Gemini-like (Enter within 40 ms of a paste is a newline; pastes over 500 chars show a placeholder)', ['gemini-like.mjs']],
   ['Gemini-like with an 800 ms turn after each submit (prompts queued meanwhile go out merged)', ['gemini-like.mjs'], ['FIXTURE_BUSY_MS=800']],
   ['Claude-Code-like (late paste, box reset after a submit wipes a paste, queue while busy)', ['claude-code-like.mjs']],
-  ['OpenCode-like (a paste during the handling of a submit is merged into it; then busy, "esc interrupt", input dropped)', ['opencode-like.mjs']],
+  ['OpenCode-like (a paste during the handling of a submit is merged into it; then busy, "esc interrupt", prompts queued)', ['opencode-like.mjs']],
   ['Claude-Code-like paused 150 ms every 500 ms', ['paused.mjs', 'claude-code-like.mjs']],
   ['Gemini-like paused 150 ms every 500 ms (an Enter handled before the paste-timer fires is a newline)', ['paused.mjs', 'gemini-like.mjs']],
 ];
@@ -96,6 +96,36 @@ describe('every prompt is submitted exactly once, whole, and reported truly', ()
       expect(judge(done, await settledLog(s.log))).toEqual([]);
     }, 300_000);
   }
+});
+
+/** The OpenCode-like fixture's turn in the queue test: longer than 5 prompts take when typed during it. */
+const LONG_TURN_MS = 5_000;
+
+describe('a program that queues a prompt submitted during its turn (OpenCode 1.18: "QUEUED")', () => {
+  it(`OpenCode-like with a ${LONG_TURN_MS} ms turn: 5 at once are typed during the first turn, each submitted once`, async () => {
+    const home = homes.newHome();
+    const s = await session(home, 'agent', [path.join(FIXTURES, 'opencode-like.mjs')], [`FIXTURE_BUSY_MS=${LONG_TURN_MS}`]);
+    const done = await Promise.all(Array.from({ length: 5 }, (_, i) => injectWaited(s.port, 'agent', prompt(`q${i}`, SIZES[i] as number, i))));
+    expect(judge(done, await settledLog(s.log))).toEqual([]);
+    // Waiting for each turn to end before the next prompt would spread them over 4 more turns.
+    const at = done.map((o) => Date.parse(String(o.json.submitted_at))).sort((a, b) => a - b);
+    expect((at[4] as number) - (at[0] as number)).toBeLessThan(LONG_TURN_MS);
+  }, 120_000);
+});
+
+describe('a program that queues a prompt submitted during its turn and sends the queued ones as one (Gemini CLI 0.61)', () => {
+  it(`Gemini-like with a ${LONG_TURN_MS} ms turn: the second of 5 at once is typed during the first turn, none merged`, async () => {
+    const home = homes.newHome();
+    const s = await session(home, 'agent', [path.join(FIXTURES, 'gemini-like.mjs')], [`FIXTURE_BUSY_MS=${LONG_TURN_MS}`]);
+    const done = await Promise.all(Array.from({ length: 5 }, (_, i) => injectWaited(s.port, 'agent', prompt(`g${i}`, SIZES[i] as number, i))));
+    // The last one is recorded when the turn it was queued in ends.
+    expect(judge(done, await settledLog(s.log, LONG_TURN_MS + 1_000))).toEqual([]);
+    // Queued by the program during the first turn, not typed after its end; the third waits until that one has left the
+    // program's queue (two held would go out as one message).
+    const at = done.map((o) => Date.parse(String(o.json.submitted_at))).sort((a, b) => a - b);
+    expect((at[1] as number) - (at[0] as number)).toBeLessThan(LONG_TURN_MS);
+    expect((at[2] as number) - (at[0] as number)).toBeGreaterThanOrEqual(LONG_TURN_MS);
+  }, 120_000);
 });
 
 /**

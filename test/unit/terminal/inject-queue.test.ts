@@ -1204,8 +1204,8 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
   });
 });
 
-describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => {
-  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+describe('InjectQueue: a busy program that does not queue prompts (OpenCode before 1.18.33 was seen to, issue 25)', QUEUE_TESTS, () => {
+  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null, queuesWhileBusy: false };
 
   it('types nothing while the busy mark shows below the input row, and types once it is gone', async () => {
     const r = rig({ profile: busyProfile });
@@ -1295,8 +1295,142 @@ describe('InjectQueue: a busy program (OpenCode, issue 25)', QUEUE_TESTS, () => 
   });
 });
 
+describe('InjectQueue: a program that queues a prompt submitted during its turn (OpenCode 1.18.33)', QUEUE_TESTS, () => {
+  const queuing: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+
+  it('is the OpenCode profile', () => {
+    expect(PROGRAMS.opencode.queuesWhileBusy).toBe(true);
+  });
+
+  it('types while its busy mark shows', async () => {
+    const r = rig({ profile: queuing });
+    const t0 = Date.now();
+    r.fake.footer(['', '  ■■⬝⬝⬝⬝⬝⬝  esc interrupt']);
+    const outcome = await runOne(r, job('j1', 'during the turn'));
+    expect(outcome.status).toBe('submitted');
+    expect((r.fake.textWrites()[0]?.at ?? Infinity) - t0).toBeLessThan(100);
+  });
+
+  it('after a submit, waits for the turn to start (its busy mark), not for it to end', async () => {
+    const r = rig({ profile: queuing });
+    // The turn starts 300 ms after each Enter and runs 2 s.
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(300, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
+      r.fake.later(2_300, () => r.fake.footer(['  ~/work']));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    expect(gap).toBeGreaterThanOrEqual(300);
+    expect(gap).toBeLessThan(2_300);
+  });
+
+  it('a turn that showed and ended while the submit was watched counts as started', async () => {
+    const r = rig({ profile: { ...queuing, busyAppearMs: 2_000 } });
+    // The busy mark shows 10 ms after the first Enter only (after the box reset at 5 ms), for 15 ms: within the watch
+    // for that submit's proof, and gone before its end.
+    let enters = 0;
+    r.fake.onWrite = (data) => {
+      if (data !== '\r' || enters++ > 0) return;
+      r.fake.later(10, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
+      r.fake.later(25, () => r.fake.footer(['  ~/work']));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    expect((second?.at ?? Infinity) - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(500);
+  });
+});
+
+describe('InjectQueue: a program that sends the prompts it queued as one message (Gemini CLI 0.61)', QUEUE_TESTS, () => {
+  const QUEUED_ROW = '  Queued (press ↑ to edit):';
+  const gemini: ProgramProfile = { ...PROGRAMS.gemini, pasteEnterMs: 0, enterRetryMs: [] };
+
+  it('is the Gemini CLI profile', () => {
+    expect(PROGRAMS.gemini.queuesWhileBusy).toBe(true);
+    expect(PROGRAMS.gemini.queuedMark?.test(QUEUED_ROW)).toBe(true);
+  });
+
+  it('types the next prompt once the submit is proven, while its answer still moves the box (no still interval)', async () => {
+    const r = rig({ profile: gemini });
+    // After the first Enter its answer is drawn above the box for 200 ms: the box moves down a row every 5 ms.
+    let enters = 0;
+    r.fake.onWrite = (data) => {
+      if (data !== '\r' || enters++ > 0) return;
+      for (let k = 1; k <= 40; k++) r.fake.later(5 + 5 * k, () => r.fake.show(PROMPT, 11 + k));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    expect((second?.at ?? Infinity) - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(150);
+  });
+
+  it('types while its busy mark shows, but not while it holds a queued prompt', async () => {
+    const r = rig({ profile: gemini });
+    const t0 = Date.now();
+    r.fake.show(PROMPT, 10, ['⠋ Thinking... (esc to cancel, 0s)', QUEUED_ROW, '    an earlier prompt', '╭────╮']);
+    r.fake.later(300, () => r.fake.show(PROMPT, 10, ['⠋ Thinking... (esc to cancel, 0s)', '╭────╮']));
+    const outcome = await runOne(r, job('j1', 'after the queue went'));
+    expect(outcome.status).toBe('submitted');
+    const typed = (r.fake.textWrites()[0]?.at ?? 0) - t0;
+    expect(typed).toBeGreaterThanOrEqual(300);
+    expect(typed).toBeLessThan(400);
+  });
+
+  it('the prompt showing in the conversation after the Enter, with the text gone from the box, proves the submit at once', async () => {
+    const r = rig({ profile: gemini });
+    r.fake.show(PROMPT, 10, ['✦ answer', '', '╭────╮']);
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(8, () => r.fake.show(PROMPT, 12, ['✦ answer', '', '> into the conversation', '', '╭────╮']));
+    };
+    const outcome = await runOne(r, job('j1', 'into the conversation'));
+    expect(outcome.status).toBe('submitted');
+    const at = Date.parse(outcome.status === 'submitted' ? (outcome.submitted_at ?? '') : '');
+    expect(at - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(5 + SUBMIT_PROOF_STILL_MS);
+  });
+
+  it('after an Enter it did not take, a box caught without the text for a moment does not let the next prompt in', async () => {
+    const r = rig({ profile: gemini, submitDelayMs: null });
+    // The first Enter is not taken (the text stays: entered); after the watch the box shows erased for 10 ms (a redraw
+    // caught midway), then with the text again.
+    let enters = 0;
+    r.fake.onWrite = (data) => {
+      if (data !== '\r' || enters++ > 0) return;
+      r.fake.later(T.submitWatchMs + 20, () => {
+        void r.fake.cursorState().then((shown) => {
+          r.fake.show(PROMPT);
+          r.fake.later(10, () => r.fake.show(shown.line));
+        });
+      });
+    };
+    r.queue.enqueue(job('a', 'first prompt'));
+    r.queue.enqueue(job('b', 'second'));
+    expect(await r.events.wait('a')).toMatchObject({ status: 'entered' });
+    expect(failure(await r.events.wait('b'))).toMatchObject({ code: 'SESSION_BUSY' });
+    expect(r.fake.textWrites()).toHaveLength(1);
+  });
+
+  it('its queue showing after the Enter, with the text gone from the box, proves the submit at once', async () => {
+    const r = rig({ profile: gemini });
+    r.fake.show(PROMPT, 10, ['⠋ Thinking... (esc to cancel, 0s)', '╭────╮']);
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(8, () => r.fake.show(PROMPT, 12, ['⠋ Thinking... (esc to cancel, 0s)', QUEUED_ROW, '    queued', '╭────╮']));
+    };
+    const outcome = await runOne(r, job('j1', 'queued'));
+    expect(outcome.status).toBe('submitted');
+    const at = Date.parse(outcome.status === 'submitted' ? (outcome.submitted_at ?? '') : '');
+    // Not the text gone for SUBMIT_PROOF_STILL_MS (the box reset at 5 ms, then 30 ms).
+    expect(at - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(5 + SUBMIT_PROOF_STILL_MS);
+  });
+});
+
 describe('InjectQueue: ready_at, when the program was ready for the prompt (issue 25)', QUEUE_TESTS, () => {
-  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null };
+  const busyProfile: ProgramProfile = { ...PROGRAMS.opencode, inputRow: null, queuesWhileBusy: false };
   const at = (o: InjectOutcome | undefined): number => Date.parse((o && 'ready_at' in o ? o.ready_at : undefined) ?? 'x');
 
   it('a prompt to an idle program: when it was queued', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PROGRAMS, programFor } from '../../../src/terminal/programs.js';
-import { markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from '../../../src/terminal/submit-evidence.js';
+import { historyOpening, historyShows, markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from '../../../src/terminal/submit-evidence.js';
 import type { CursorState } from '../../../src/terminal/inject-queue.js';
 
 function at(line: string, above: string[] = []): CursorState {
@@ -23,10 +23,12 @@ describe('which program a session runs', () => {
   it('gives Gemini a paste settle above its measured 50 ms newline window, Claude the 150 ms quiet row measured after its box reset', () => {
     expect(PROGRAMS.gemini.pasteEnterMs).toBeGreaterThanOrEqual(50);
     expect(PROGRAMS.claude.quietAfterSubmitMs).toBeGreaterThanOrEqual(150);
-    for (const name of ['claude', 'codex', 'gemini', 'opencode'] as const) {
-      expect(PROGRAMS[name].echoes).toBe(true);
-      expect(PROGRAMS[name].quietAfterSubmitMs).toBeGreaterThan(0);
-    }
+    for (const name of ['claude', 'codex', 'gemini', 'opencode'] as const) expect(PROGRAMS[name].echoes).toBe(true);
+    for (const name of ['claude', 'codex', 'opencode'] as const) expect(PROGRAMS[name].quietAfterSubmitMs).toBeGreaterThan(0);
+    // Gemini CLI 0.61 empties its box in the key handler that takes the prompt, and what it queues during a turn shows
+    // (queuedMark): no quiet interval after its submit, but never a second prompt while one is queued.
+    expect(PROGRAMS.gemini.quietAfterSubmitMs).toBe(0);
+    expect(PROGRAMS.gemini.queuedMark).not.toBeNull();
   });
 });
 
@@ -50,5 +52,36 @@ describe('reading the input box', () => {
     const lastLine = squeezedLastLine('first\nplease review the whole module');
     expect(textEndAbove(at('│', ['│ hole module │']), lastLine)).toBe(true);
     expect(textEndAbove(at('│ >', ['╭──────╮']), lastLine)).toBe(false);
+  });
+});
+
+describe('a submitted prompt in the conversation (Gemini CLI\'s "> " rows)', () => {
+  const HISTORY = PROGRAMS.gemini.historyRow;
+  const state = (y: number, above: string[], line = ' >   Type your message'): CursorState => ({ buffer: 'normal', x: 0, y, line, above });
+  const before = state(10, ['✦ Noted.', '', 'Shift+Tab to accept edits', '───']);
+  const opening = historyOpening('b3: check the queue and report') ?? '';
+
+  it('takes the first line\'s first characters, none of a text that starts with a tab', () => {
+    expect(opening).toBe('b3: check the qu');
+    expect(historyOpening('  one\ntwo')).toBe('one');
+    expect(historyOpening('\tx')).toBe('x');
+    expect(historyOpening('a\tb')).toBeNull();
+  });
+
+  it('a row new since the Enter that shows the prompt, above the box, is the submission', () => {
+    const after = state(12, ['✦ Noted.', '', '> b3: check the queue and report', '', 'Shift+Tab to accept edits', '───']);
+    expect(historyShows(after, before, HISTORY, 1, opening)).toBe(true);
+    expect(historyShows(state(12, ['✦ Noted.', '', ' > b3: check the queue and report', '', 'x', '───']), before, HISTORY, 1, opening)).toBe(true);
+  });
+
+  it('is not a row that showed it before the Enter, a row scrolled into view from above, or the box', () => {
+    const same = state(10, ['> b3: check the queue and report', '', 'Shift+Tab to accept edits', '───']);
+    expect(historyShows(same, same, HISTORY, 1, opening)).toBe(false);
+    // A redraw moved the cursor up 3 rows: an earlier identical prompt at row 3 comes into view (the screen seen before began at row 6).
+    expect(historyShows(state(7, ['> b3: check the queue and report', '', '', '']), before, HISTORY, 1, opening)).toBe(false);
+    // In the box (the cursor row and the row above it): a newline, not a submission.
+    expect(historyShows(state(11, ['✦ Noted.', '', 'Shift+Tab', '───', '> b3: check the queue and report'], ''), before, HISTORY, 1, opening)).toBe(false);
+    // Another prompt's row.
+    expect(historyShows(state(12, ['✦ Noted.', '', '> b4: check the queue', '', 'x', '───']), before, HISTORY, 1, opening)).toBe(false);
   });
 });
