@@ -88,6 +88,33 @@ describe('a viewer socket with flow control', () => {
     }
   });
 
+  it('writes each frame of its own with one socket write (header and payload in one buffer)', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    open.push(wss);
+    await new Promise((r) => wss.once('listening', r));
+    const writes: Buffer[] = [];
+    const server = new Promise<WsViewer>((resolve) =>
+      wss.once('connection', (ws, req) => {
+        const socket = req.socket;
+        const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+        socket.write = ((chunk: Buffer) => {
+          writes.push(Buffer.from(chunk));
+          return write(chunk);
+        }) as typeof socket.write;
+        resolve(new WsViewer(ws, 60_000, { fellBehind: () => undefined, caughtUp: () => undefined }, socket));
+      }),
+    );
+    const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+    open.push({ close: () => client.terminate() });
+    const got = new Promise<string>((r) => client.once('message', (d: Buffer) => r(d.toString())));
+    await new Promise((r) => client.once('open', r));
+    const viewer = await server;
+    const frame = textFrame('{"type":"output","data":"a"}');
+    expect(viewer.sendFrame(frame)).toBe(true);
+    expect(writes).toEqual([frame]);
+    expect(await got).toBe('{"type":"output","data":"a"}');
+  });
+
   it('counts whole frames of its own against the window: paused, then caught up', async () => {
     const { viewer, client, events, received } = await pair(60_000, true);
     (client as unknown as Paused)._socket.pause();
