@@ -6,6 +6,7 @@ import { VIEWER_CLOSE, type ViewerClientMessage, type ViewerServerMessage } from
 import type { ViewerHandoff } from '../protocol/viewer-handoff.js';
 import type { Logger } from '../util/log.js';
 import { VIEWER_MAX_PAYLOAD, WsViewer, onViewerMessages } from '../util/viewer-flow.js';
+import { textFrame } from '../util/ws-frame.js';
 
 export interface DirectViewerDeps {
   /** The screen to replay, taken so that every output frame sent before it is in it and none after. */
@@ -46,11 +47,12 @@ export class DirectViewers {
     socket.on('error', (err) => this.deps.log.debug(`direct viewer socket: ${err.message}`));
     // ws reads only the method, url and headers of the request (the daemon already parsed and checked them).
     const req = { method: handoff.method, url: handoff.url, headers: handoff.headers } as unknown as IncomingMessage;
-    this.wss.handleUpgrade(req, socket, Buffer.from(handoff.head, 'base64'), (ws) => this.serve(ws));
+    this.wss.handleUpgrade(req, socket, Buffer.from(handoff.head, 'base64'), (ws) => this.serve(ws, socket));
   }
 
-  private serve(ws: WebSocket): void {
-    const viewer = new WsViewer(ws, this.deps.catchUpMs, { fellBehind: () => undefined, caughtUp: (v) => this.replay(v) });
+  private serve(ws: WebSocket, socket: Socket): void {
+    // Output frames are written to the socket whole (one write each: ws-frame.ts), on the socket ws runs on.
+    const viewer = new WsViewer(ws, this.deps.catchUpMs, { fellBehind: () => undefined, caughtUp: (v) => this.replay(v) }, socket);
     this.viewers.add(viewer);
     this.deps.onCount(this.viewers.size);
     this.replay(viewer);
@@ -78,17 +80,18 @@ export class DirectViewers {
     );
   }
 
-  /** Raw PTY output: encoded once as a viewer message, sent to every viewer that has its replay. */
+  /** Raw PTY output: encoded once as a viewer message (a whole WebSocket frame), sent to every viewer that has its replay. */
   output(bytes: Buffer): void {
-    // A flood with every viewer paused costs nothing here (no decoding of output no viewer takes).
-    if (!this.wantsOutput) return;
-    const data = this.decoder.write(bytes);
-    if (data.length === 0) return;
     let frame: Buffer | null = null;
     for (const v of this.viewers) {
       if (!v.ready) continue;
-      frame ??= Buffer.from(JSON.stringify({ type: 'output', data } satisfies ViewerServerMessage));
-      v.send(frame);
+      // Decoded only when some viewer takes it: a flood with every viewer paused costs nothing here.
+      if (frame === null) {
+        const data = this.decoder.write(bytes);
+        if (data.length === 0) return;
+        frame = textFrame(JSON.stringify({ type: 'output', data } satisfies ViewerServerMessage));
+      }
+      v.sendFrame(frame);
     }
   }
 

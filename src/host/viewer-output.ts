@@ -15,6 +15,7 @@ const LINK_OUTPUT_HIGH_WATER = 8 * 1024 * 1024;
 export interface DirectOutput {
   /** True while some viewer takes live output. */
   readonly wantsOutput: boolean;
+  /** Output for the viewers that take it (none: it is dropped, undecoded). */
   output(frame: Buffer): void;
 }
 
@@ -37,22 +38,25 @@ export class ViewerOutput implements OutputSink {
   ) {}
 
   write(data: Buffer): void {
-    if (!this.direct.wantsOutput && !this.linkWantsOutput()) return;
-    this.outgoing.push(data);
-    this.outgoingBytes += data.length;
     if (!this.outputThisTurn) {
-      // The first output of a turn of the event loop goes at once (a keystroke's echo should not wait). After a
-      // big piece, more output in the same turn is gathered into one frame, sent on the next turn (a flood).
+      // The first output of a turn of the event loop goes at once (a keystroke's echo should not wait), as it is:
+      // nothing is gathered outside a turn that saw a big piece. After a big piece, more output in the same turn is
+      // gathered into one frame, sent on the next turn (a flood).
       if (data.length >= SMALL_OUTPUT_BYTES) {
+        // A flood no one watches arms nothing.
+        if (!this.direct.wantsOutput && !this.linkWantsOutput()) return;
         this.outputThisTurn = true;
         setImmediate(() => {
           this.outputThisTurn = false;
           this.flush();
         });
       }
-      this.flush();
+      this.send(data);
       return;
     }
+    if (!this.direct.wantsOutput && !this.linkWantsOutput()) return;
+    this.outgoing.push(data);
+    this.outgoingBytes += data.length;
     if (this.outgoingBytes >= OUTPUT_FRAME_BYTES) this.flush();
   }
 
@@ -82,6 +86,11 @@ export class ViewerOutput implements OutputSink {
     const frame = this.outgoing.length === 1 ? (this.outgoing[0] as Buffer) : Buffer.concat(this.outgoing, this.outgoingBytes);
     this.outgoing = [];
     this.outgoingBytes = 0;
+    this.send(frame);
+  }
+
+  /** One frame of output to the viewers served here (those that take it: DirectOutput) and to the daemon's. */
+  private send(frame: Buffer): void {
     this.direct.output(frame);
     if (!this.linkWantsOutput()) return;
     if (this.link.buffered > LINK_OUTPUT_HIGH_WATER) {

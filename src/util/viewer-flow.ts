@@ -1,4 +1,6 @@
+import type { Writable } from 'node:stream';
 import type WebSocket from 'ws';
+import { framePayload } from './ws-frame.js';
 import { VIEWER_CLOSE, parseViewerMessage, type ViewerClientMessage } from '../protocol/viewer.js';
 
 /**
@@ -99,14 +101,23 @@ export class WsViewer {
   ready = false;
   private pingedAt = 0;
   private readonly window: OutputWindow;
+  /** The socket under `ws`, written to directly with whole frames (sendFrame); null: frames go through ws. */
+  private readonly socket: Writable | null;
   /** Settles when the socket has closed. */
   readonly closed: Promise<void>;
 
+  /**
+   * `socket`, when given, is the socket `ws` runs on (the one its server's handleUpgrade took): frames made by
+   * textFrame are then written to it as they are, in order with what ws writes. Not with an extension (deflate),
+   * whose frames only ws can make.
+   */
   constructor(
     private readonly ws: WebSocket,
     catchUpMs: number,
     events: ViewerFlowEvents,
+    socket?: Writable,
   ) {
+    this.socket = socket && ws.extensions === '' ? socket : null;
     this.window = new OutputWindow(catchUpMs, {
       pause: () => {
         this.ready = false;
@@ -132,18 +143,36 @@ export class WsViewer {
   }
 
   send(data: string | Buffer): boolean {
-    if (this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount > VIEWER_MAX_BUFFERED_BYTES) {
-      this.drop();
-      return false;
-    }
+    if (!this.writable()) return false;
     this.ws.send(data, { binary: false });
-    if (this.window.add(typeof data === 'string' ? Buffer.byteLength(data) : data.length) && this.window.count - this.pingedAt >= VIEWER_PING_EVERY_BYTES) this.ping();
+    this.sent(typeof data === 'string' ? Buffer.byteLength(data) : data.length);
+    return true;
+  }
+
+  /** A text frame made by textFrame (ws-frame.ts): one socket write when this viewer has its socket. */
+  sendFrame(frame: Buffer): boolean {
+    if (!this.writable()) return false;
+    const payload = framePayload(frame);
+    if (this.socket) this.socket.write(frame);
+    else this.ws.send(payload, { binary: false });
+    this.sent(payload.length);
     return true;
   }
 
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
+  }
+
+  /** Open and not too far behind on its socket (one that is gets dropped). */
+  private writable(): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount <= VIEWER_MAX_BUFFERED_BYTES) return true;
+    this.drop();
+    return false;
+  }
+
+  private sent(bytes: number): void {
+    if (this.window.add(bytes) && this.window.count - this.pingedAt >= VIEWER_PING_EVERY_BYTES) this.ping();
   }
 
   private ping(): void {
