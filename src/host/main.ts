@@ -43,11 +43,15 @@ const hostLogWrite = safeLineWriter({ primary: fdWriter(2), fallback: fdWriter(1
 /** A host that fails to load after starting its child gives the child's session this long after SIGHUP. */
 const FAILED_LOAD_KILL_GRACE_MS = 1_000;
 
-/** A collection once the session is quiet after a burst (quiet-cleanup.ts). */
+/**
+ * A collection once the session is quiet after a burst (quiet-cleanup.ts), letting go of the burst's compiled code
+ * too: never on a fresh session's first keys (nothing is armed before 1 MiB of output), only 0.75 s and 6 s into a
+ * quiet spell after one.
+ */
 function quietCleanup(log: Logger): QuietCleanup {
   return new QuietCleanup(() => {
     const before = process.memoryUsage.rss();
-    fullCollection().then(
+    fullCollection({ flushCode: true }).then(
       () => log.debug(`quiet: collected, RSS ${(before / 2 ** 20).toFixed(1)} -> ${(process.memoryUsage.rss() / 2 ** 20).toFixed(1)} MB`),
       (err: unknown) => log.warn(`quiet: no collection: ${err instanceof Error ? err.message : String(err)}`),
     );

@@ -87,22 +87,34 @@ export class QuietCleanup implements OutputSink {
   }
 }
 
+/** What a full collection also does (fullCollection). */
+export interface CollectionOptions {
+  /**
+   * Let go of the compiled code of every function not running at that moment (V8's `--stress-flush-code` and
+   * `--flush-baseline-code` for this collection only): the flood path's optimised code and bytecode (~0.3-0.4 MB
+   * after a 40 MB flood, bench/host-memory.md). What runs again is compiled again on its first call, as at a host's
+   * start: the first output or keys after a quiet-time collection run unoptimised code again for a while.
+   */
+  flushCode?: boolean;
+}
+
 /**
  * V8's full collection. Not through `node --expose-gc`: that flag costs every host ~3 ms of CPU at its start, which
  * is on `spawn`'s path (bench/host-memory.md). Node's documented way instead: the flag set at run time, and the
  * `gc` of a new context (a fresh one each time: collections are rare, and none is kept alive between them).
  */
-export async function fullCollection(): Promise<void> {
+export async function fullCollection(opts: CollectionOptions = {}): Promise<void> {
   const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([import('node:v8'), import('node:vm')]);
   setFlagsFromString('--expose-gc');
   const gc: unknown = runInNewContext('gc');
   if (typeof gc !== 'function') throw new Error('V8 did not expose gc');
   // Old-space pages the flood filled part-way are evacuated and given back too (a regular full collection compacts
-  // only some); set for this collection only.
-  setFlagsFromString('--compact-on-every-full-gc');
+  // only some); set for this collection only, as the code flush is.
+  const flags = ['compact-on-every-full-gc', ...(opts.flushCode ? ['stress-flush-code', 'flush-baseline-code'] : [])];
+  for (const f of flags) setFlagsFromString(`--${f}`);
   try {
     Reflect.apply(gc, undefined, []);
   } finally {
-    setFlagsFromString('--no-compact-on-every-full-gc');
+    for (const f of flags) setFlagsFromString(`--no-${f}`);
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { getHeapCodeStatistics } from 'node:v8';
 import { QuietCleanup, fullCollection } from '../../../src/host/quiet-cleanup.js';
 import { sleep, waitFor } from '../../helpers/env.js';
 
@@ -69,3 +70,41 @@ describe('fullCollection (V8 gc without node --expose-gc)', () => {
     expect(ref.deref()).toBeUndefined();
   });
 });
+
+describe('fullCollection({ flushCode: true }) (the compiled code of what is not running is let go)', () => {
+  const bytecode = (): number => getHeapCodeStatistics().bytecode_and_metadata_size;
+  /** A function with a large body, compiled and run once (its bytecode is then held by V8). */
+  const compiledOnce = (): void => {
+    const body = Array.from({ length: 2000 }, (_, i) => `s += x * ${i} + (x > ${i} ? 1 : 2);`).join('\n');
+    const f = new Function('x', `let s = 0;\n${body}\nreturn s;`) as (x: number) => number;
+    expect(f(1)).toBeGreaterThan(0);
+    held.push(f);
+  };
+  const held: unknown[] = [];
+
+  it('drops the bytecode of a function that ran once; a plain collection keeps it, and the function still runs after', async () => {
+    compiledOnce();
+    await fullCollection();
+    const kept = bytecode();
+    compiledOnce();
+    const withSecond = bytecode();
+    expect(withSecond - kept).toBeGreaterThan(20_000);
+    await fullCollection();
+    expect(bytecode()).toBeGreaterThan(withSecond - 10_000);
+    await fullCollection({ flushCode: true });
+    // Everything not on the stack goes, the big body with it.
+    expect(bytecode()).toBeLessThan(withSecond - 20_000);
+    const again = held[1] as (x: number) => number;
+    expect(again(1)).toBeGreaterThan(0);
+  });
+
+  it('sets the flags for that collection only: the next plain collection flushes nothing recent', async () => {
+    compiledOnce();
+    await fullCollection({ flushCode: true });
+    compiledOnce();
+    const before = bytecode();
+    await fullCollection();
+    expect(bytecode()).toBeGreaterThan(before - 10_000);
+  });
+});
+
