@@ -39,6 +39,20 @@ const FAST_PATHS = new Map([
   ['hook', { bundle: '../dist/bundle/hook.cjs', main: 'hookMain' }],
 ]);
 
+/**
+ * Exit once stdout and stderr have handed everything to the system: a pipe's reader may be slower than us, and
+ * process.exit does not wait for queued writes (`telepty read ID --scrollback | cat` stopped at 64 KiB).
+ */
+function exitWhenFlushed(code) {
+  let pending = 2;
+  const done = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 async function main() {
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
@@ -48,13 +62,13 @@ async function main() {
   const fast = FAST_PATHS.get(args[0]);
   if (fast) {
     const code = await requireFast(fast.bundle)[fast.main](args);
-    if (code !== null) process.exit(code);
+    if (code !== null) return exitWhenFlushed(code);
   }
   const cli = await importCli();
-  process.exit(await cli.main(args));
+  exitWhenFlushed(await cli.main(args));
 }
 
 main().catch((err) => {
   process.stderr.write(`telepty: ${err && err.stack ? err.stack : String(err)}\n`);
-  process.exit(1);
+  exitWhenFlushed(1);
 });
