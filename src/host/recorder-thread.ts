@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
+import { SpoolWriter } from '../terminal/recorder-spool-writer.js';
 import { isRecorderReply, type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
 
 /** A recording being written: what SessionRecording feeds (raw output bytes, keystrokes, resizes, markers, exit). */
@@ -59,8 +60,10 @@ class OpenError extends Error {
 
 /**
  * In a worker thread: the host only gathers the events of each BATCH_MS and posts them at once (one copy of the
- * bytes, moved to the thread); UTF-8 checks, JSON escaping and the disk are the thread's. Output the thread has not
- * taken past MAX_IN_FLIGHT_BYTES is dropped here and marked.
+ * bytes, moved to the thread); UTF-8 checks, JSON escaping and the disk are the thread's. While output floods, the
+ * batches go to the spool file instead (SpoolWriter: one async write each, from this thread) and the thread hears of
+ * them once output calms. Output neither taken by the thread nor written to the spool past MAX_IN_FLIGHT_BYTES is
+ * dropped here and marked.
  */
 class ThreadCast implements CastSink {
   private events: ThreadEvent[] = [];
@@ -82,16 +85,32 @@ class ThreadCast implements CastSink {
   /** The thread failed or ended: nothing more is recorded, and close() says why. */
   private failure: string | null = null;
 
-  constructor(private readonly worker: Worker) {
+  /** A flood's batches: appended to the spool file from this thread, announced to the writer thread once calm. */
+  private readonly spool: SpoolWriter;
+
+  constructor(
+    private readonly worker: Worker,
+    opts: ThreadRecorderOptions,
+  ) {
+    this.spool = new SpoolWriter(opts, {
+      announce: (from, to) => this.post({ t: 'spooled', from, to }),
+      direct: (events, data) => this.post({ t: 'events', events, data }, data.buffer instanceof ArrayBuffer ? [data.buffer] : []),
+    });
     worker.on('message', (m: unknown) => {
       if (!isRecorderReply(m)) return;
       if (m.t === 'acked') {
         this.inFlight -= m.bytes;
-        if (m.buffer?.byteLength === BATCH_MAX_BYTES && this.spare.length < SPARE_BUFFERS_MAX) this.spare.push(m.buffer);
-      } else if (m.t === 'closed') this.closed?.(m);
+        if (m.buffer) this.reuse(m.buffer);
+      } else if (m.t === 'unspooled') this.spool.convertedTo(m.to);
+      else if (m.t === 'closed') this.closed?.(m);
     });
     worker.on('error', (err) => this.fail(`the recording thread failed: ${err.message}`));
     worker.on('exit', (code) => this.fail(`the recording thread ended (code ${code})`));
+  }
+
+  /** A batch's memory, free again: kept for the next batches (up to SPARE_BUFFERS_MAX). */
+  private reuse(memory: ArrayBuffer): void {
+    if (memory.byteLength === BATCH_MAX_BYTES && this.spare.length < SPARE_BUFFERS_MAX) this.spare.push(memory);
   }
 
   private fail(why: string): void {
@@ -128,10 +147,16 @@ class ThreadCast implements CastSink {
     const memory = this.batch?.buffer ?? new ArrayBuffer(0);
     const data = new Uint8Array(memory, 0, this.batchBytes);
     const events = this.events;
+    const bytes = this.batchBytes;
     this.events = [];
     this.batch = null;
     this.batchBytes = 0;
-    this.post({ t: 'events', events, data }, [memory]);
+    // A flood goes to the spool from here (the writer thread is not woken); its memory is free once it is on disk.
+    const spooled = this.spool.take(events, data, () => {
+      this.inFlight -= bytes;
+      this.reuse(memory);
+    });
+    if (!spooled) this.post({ t: 'events', events, data }, [memory]);
   }
 
   private push(ev: ThreadEvent): void {
@@ -189,6 +214,8 @@ class ThreadCast implements CastSink {
   async close(): Promise<{ files: string[]; dropped_bytes: number }> {
     this.markGap();
     this.flush();
+    // Every spooled batch written and announced before the close (the thread converts them, then ends).
+    await this.spool.close();
     const done = new Promise<RecorderReply & { t: 'closed' }>((resolve) => (this.closed = resolve));
     if (this.failure !== null) throw new Error(this.failure);
     this.post({ t: 'close' });
@@ -196,7 +223,7 @@ class ThreadCast implements CastSink {
     this.failure ??= 'closed';
     await this.worker.terminate();
     if (r.error !== null) throw new Error(r.error);
-    return { files: r.files, dropped_bytes: r.dropped_bytes + this.droppedTotal };
+    return { files: r.files, dropped_bytes: r.dropped_bytes + this.droppedTotal + this.spool.dropped_bytes };
   }
 }
 
@@ -213,7 +240,7 @@ export const openInWorker: OpenCast = async (opts) => {
     });
     if (opened.t === 'failed') throw new OpenError(opened.errno, opened.message);
     if (opened.t !== 'opened') throw new Error('the recording thread did not open the file');
-    return new ThreadCast(worker);
+    return new ThreadCast(worker, opts);
   } catch (err) {
     await worker.terminate();
     throw err;

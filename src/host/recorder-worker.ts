@@ -1,9 +1,9 @@
 /**
  * The recording's writer thread (issue 22): a CastRecorder and its UTF-8 checks, JSON escaping and file writes,
- * away from the session host's event loop. The host posts events in batches (recorder-thread.ts); each batch is
- * acknowledged once the spool has taken it (converted at once, or while output floods appended raw to the spool
- * file and converted once it calms: recorder-spool.ts), so the host can bound what it has in flight. Every event
- * keeps the time the host gave it.
+ * away from the session host's event loop. The host posts calm output in batches (recorder-thread.ts); each batch is
+ * acknowledged once it is copied, so the host can bound what it has in flight. A flood the host appends to the spool
+ * file itself and announces once output calms (recorder-spool-writer.ts): this thread then converts the records and
+ * says when it has. Every event keeps the time the host gave it.
  */
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
@@ -30,16 +30,18 @@ port?.on('message', (raw: unknown) => {
     CastRecorder.open({ ...m.opts, now: () => clock.at }).then(
       (r) => {
         recorder = r;
-        spool = new CastSpool(r, clock, m.opts);
+        spool = new CastSpool(r, clock, m.opts, (to) => reply({ t: 'unspooled', to }));
         reply({ t: 'opened' });
         // Spools that hosts which ended left in this folder are converted now, off the session's path.
         recoverSpools(path.dirname(m.opts.file)).catch((err: unknown) => console.error('telepty: recovering recording spools failed:', err));
       },
       (err: unknown) => reply({ t: 'failed', errno: (err as NodeJS.ErrnoException).code ?? null, message: err instanceof Error ? err.message : String(err) }),
     );
+  } else if (m.t === 'spooled') {
+    spool?.spooled(m.from, m.to);
   } else if (m.t === 'events') {
     const bytes = spool ? spool.add(m.events, m.data) : 0;
-    // Taken (copied, or written to the spool): the batch's memory goes back to the host for its next batches.
+    // Taken (copied): the batch's memory goes back to the host for its next batches.
     const memory = m.data.buffer;
     if (memory instanceof ArrayBuffer) reply({ t: 'acked', bytes, buffer: memory }, [memory]);
     else reply({ t: 'acked', bytes });
