@@ -212,6 +212,9 @@ class ThreadCast implements CastSink {
   }
 
   async close(): Promise<{ files: string[]; dropped_bytes: number }> {
+    // What the host does in this turn (at the session's end: report the exit) goes first; the writer thread's
+    // conversion of a spooled flood, which the close starts, does not share a core with it.
+    await new Promise((resolve) => setImmediate(resolve));
     this.markGap();
     this.flush();
     // Every spooled batch written and announced before the close (the thread converts them, then ends).

@@ -1,6 +1,7 @@
 import { closeSync, unlinkSync, writev } from 'node:fs';
 import {
   CALM_CHECK_MS,
+  CONVERT_AFTER_CALM_MS,
   createSpoolFile,
   gapLabel,
   HOT_BYTES,
@@ -69,6 +70,8 @@ export class SpoolWriter {
   private drained: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private recent: { at: number; bytes: number }[] = [];
+  /** When output was last a flood. */
+  private lastHot = -Infinity;
   private droppedTotal = 0;
   private readonly now: () => number;
   private readonly convertHot: number;
@@ -97,7 +100,9 @@ export class SpoolWriter {
     while (this.recent.length > 0 && (this.recent[0] as { at: number }).at < since) this.recent.shift();
     let bytes = 0;
     for (const r of this.recent) bytes += r.bytes;
-    return bytes >= HOT_BYTES;
+    if (bytes < HOT_BYTES) return false;
+    this.lastHot = this.now();
+    return true;
   }
 
   /** Records in the file not yet announced (or being written): a batch must follow them into the file. */
@@ -172,7 +177,7 @@ export class SpoolWriter {
   /** Announce what is written once output calmed (or the spool is large, or the recording ends). */
   private settle(): void {
     if (this.fd === null) return;
-    const calm = this.queue.length === 0 && !this.writing && (this.closing || !this.hot());
+    const calm = this.queue.length === 0 && !this.writing && (this.closing || (!this.hot() && this.now() - this.lastHot >= CONVERT_AFTER_CALM_MS));
     if (this.written > this.announced && (calm || this.written - this.announced >= this.convertHot)) {
       this.sink.announce(this.announced, this.written);
       this.announced = this.written;

@@ -43,6 +43,12 @@ export const HOT_BYTES = 512 * 1024;
 export const HOT_WINDOW_MS = 200;
 /** While a spool has records not yet announced, the host looks this often whether output calmed. */
 export const CALM_CHECK_MS = 50;
+/**
+ * A spool is announced (and converted) once output has not been a flood for this long: converting 40 MB takes the
+ * writer thread ~100-150 ms of a core, which the end of a flood (the host still parsing its last megabytes, the
+ * program's next burst) should not have to share. A recording a second behind its session loses nothing.
+ */
+export const CONVERT_AFTER_CALM_MS = 1000;
 /** A spool this large is converted even while output floods (its file stays bounded; the flood then pays the CPU). */
 export const SPOOL_CONVERT_HOT_BYTES = 256 * 1024 * 1024;
 /** Past this, a batch's output is dropped to a marked gap (the converter is this far behind, or the disk is). */

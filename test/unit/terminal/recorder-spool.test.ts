@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCast } from '../../../src/protocol/asciicast.js';
 import { rotatedName, CastRecorder } from '../../../src/terminal/recorder.js';
-import { CastSpool, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
+import { CastSpool, CONVERT_AFTER_CALM_MS, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
 import { SpoolWriter, type SpoolWriterOptions } from '../../../src/terminal/recorder-spool-writer.js';
 import { recoverSpools } from '../../../src/terminal/recorder-spool-recovery.js';
 import { sleep, waitFor } from '../../helpers/env.js';
@@ -118,7 +118,11 @@ describe('the recording spool (SpoolWriter in the host, CastSpool in the writer 
     await sleep(150);
     expect(statSync(file).size).toBe(header);
     expect(statSync(spoolFileOf(file)).mode & 0o777).toBe(0o600);
-    t.now += 1000;
+    // No longer a flood, but not calm for CONVERT_AFTER_CALM_MS yet: still not converted.
+    t.now += CONVERT_AFTER_CALM_MS / 2;
+    await sleep(150);
+    expect(statSync(file).size).toBe(header);
+    t.now += CONVERT_AFTER_CALM_MS;
     await waitFor('the spool converted', () => !existsSync(spoolFileOf(file)));
     expect(statSync(file).size).toBeGreaterThan(all.length);
     add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
