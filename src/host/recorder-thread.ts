@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
 import { SpoolWriter } from '../terminal/recorder-spool-writer.js';
 import { isRecorderReply, type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
+import { serveRecorder } from './recorder-serve.js';
 
 /** A recording being written: what SessionRecording feeds (raw output bytes, keystrokes, resizes, markers, exit). */
 export interface CastSink {
@@ -89,23 +90,21 @@ class ThreadCast implements CastSink {
   private readonly spool: SpoolWriter;
 
   constructor(
-    private readonly worker: Worker,
+    private readonly link: CastLink,
     opts: ThreadRecorderOptions,
   ) {
     this.spool = new SpoolWriter(opts, {
       announce: (from, to) => this.post({ t: 'spooled', from, to }),
       direct: (events, data) => this.post({ t: 'events', events, data }, data.buffer instanceof ArrayBuffer ? [data.buffer] : []),
     });
-    worker.on('message', (m: unknown) => {
-      if (!isRecorderReply(m)) return;
+    link.listen((m) => {
       if (m.t === 'acked') {
         this.inFlight -= m.bytes;
         if (m.buffer) this.reuse(m.buffer);
       } else if (m.t === 'unspooled') this.spool.convertedTo(m.to);
       else if (m.t === 'closed') this.closed?.(m);
     });
-    worker.on('error', (err) => this.fail(`the recording thread failed: ${err.message}`));
-    worker.on('exit', (code) => this.fail(`the recording thread ended (code ${code})`));
+    link.failed((why) => this.fail(why));
   }
 
   /** A batch's memory, free again: kept for the next batches (up to SPARE_BUFFERS_MAX). */
@@ -119,7 +118,7 @@ class ThreadCast implements CastSink {
   }
 
   private post(m: RecorderRequest, transfer: ArrayBuffer[] = []): void {
-    if (this.failure === null) this.worker.postMessage(m, transfer);
+    if (this.failure === null) this.link.send(m, transfer);
   }
 
   private schedule(): void {
@@ -224,9 +223,34 @@ class ThreadCast implements CastSink {
     this.post({ t: 'close' });
     const r = await done;
     this.failure ??= 'closed';
-    await this.worker.terminate();
+    await this.link.end();
     if (r.error !== null) throw new Error(r.error);
     return { files: r.files, dropped_bytes: r.dropped_bytes + this.droppedTotal + this.spool.dropped_bytes };
+  }
+}
+
+/** Where a ThreadCast's requests go and its replies come from: a worker thread, or the writer in this thread. */
+interface CastLink {
+  send(m: RecorderRequest, transfer: ArrayBuffer[]): void;
+  listen(onReply: (m: RecorderReply) => void): void;
+  /** The writer failed or ended: nothing more is recorded. */
+  failed(onFailure: (why: string) => void): void;
+  end(): Promise<void>;
+}
+
+/** Opens the recording through `link` (its first reply is the open's); the open's error keeps its errno code. */
+async function openOver(link: CastLink & { once(onReply: (m: RecorderReply) => void, onError: (err: Error) => void): void }, opts: ThreadRecorderOptions): Promise<CastSink> {
+  try {
+    const opened = await new Promise<RecorderReply>((resolve, reject) => {
+      link.once(resolve, reject);
+      link.send({ t: 'open', at: Date.now(), opts }, []);
+    });
+    if (opened.t === 'failed') throw new OpenError(opened.errno, opened.message);
+    if (opened.t !== 'opened') throw new Error('the recording writer did not open the file');
+    return new ThreadCast(link, opts);
+  } catch (err) {
+    await link.end();
+    throw err;
   }
 }
 
@@ -235,18 +259,59 @@ export const openInWorker: OpenCast = async (opts) => {
   const worker = new Worker(WORKER_URL);
   // The thread never keeps the process alive (a wrap whose program ended exits; close() ends the thread first).
   worker.unref();
-  try {
-    const opened = await new Promise<RecorderReply>((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('message', (m: unknown) => (isRecorderReply(m) ? resolve(m) : reject(new Error('the recording thread answered nonsense'))));
-      worker.postMessage({ t: 'open', at: Date.now(), opts } satisfies RecorderRequest);
-    });
-    if (opened.t === 'failed') throw new OpenError(opened.errno, opened.message);
-    if (opened.t !== 'opened') throw new Error('the recording thread did not open the file');
-    return new ThreadCast(worker, opts);
-  } catch (err) {
-    await worker.terminate();
-    throw err;
-  }
+  const replies = (f: (m: RecorderReply) => void) => (m: unknown) => {
+    if (isRecorderReply(m)) f(m);
+  };
+  return openOver(
+    {
+      send: (m, transfer) => worker.postMessage(m, transfer),
+      listen: (f) => worker.on('message', replies(f)),
+      failed: (f) => {
+        worker.on('error', (err) => f(`the recording thread failed: ${err.message}`));
+        worker.on('exit', (code) => f(`the recording thread ended (code ${code})`));
+      },
+      end: async () => {
+        await worker.terminate();
+      },
+      once: (f, onError) => {
+        worker.once('error', onError);
+        worker.once('message', (m: unknown) => (isRecorderReply(m) ? f(m) : onError(new Error('the recording thread answered nonsense'))));
+      },
+    },
+    opts,
+  );
 };
 
+/**
+ * Lines are escaped and written in slices this large when the writer runs in the host's thread: about 0.1-0.2 ms of
+ * escaping each, between which keystrokes and output are served (the converting of a spooled flood after it calmed).
+ */
+const HOST_WRITE_BYTES = 64 * 1024;
+
+/**
+ * In the host's own thread, through the same requests as the worker thread (recorder-serve.ts): while output floods
+ * the host only appends it to the spool (SpoolWriter), and converts it in slices once output has calmed. No second
+ * thread: a writer thread that exists, even idle, cost the host's main thread 40-80 ms of CPU per 40 MB flood on a
+ * 2-core VM (bench/record-overhead.md). Replies come a turn later, as from a thread.
+ */
+export const openInHost: OpenCast = async (opts) => {
+  let onReply: ((m: RecorderReply) => void) | null = null;
+  let first: ((m: RecorderReply) => void) | null = null;
+  const serve = serveRecorder((m) =>
+    setImmediate(() => {
+      const f = first ?? onReply;
+      first = null;
+      f?.(m);
+    }),
+  { writeBytes: HOST_WRITE_BYTES });
+  return openOver(
+    {
+      send: (m) => serve(m),
+      listen: (f) => (onReply = f),
+      failed: () => undefined,
+      end: async () => undefined,
+      once: (f) => (first = f),
+    },
+    opts,
+  );
+};
