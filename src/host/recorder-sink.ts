@@ -40,7 +40,7 @@ export class SessionRecording implements OutputSink {
     private readonly log: Logger,
     /** The recording started or ended: the daemon is told (the session object says it). */
     private readonly changed: (info: RecordingInfo | null) => void,
-    /** Where the writing happens: a worker thread (the host's), or this thread (tests). */
+    /** Where the writing happens: the host's thread through the spool (openInHost), a worker thread, or CastRecorder directly (tests). */
     private readonly openCast: OpenCast = openInHost,
   ) {}
 

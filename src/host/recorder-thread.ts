@@ -60,10 +60,11 @@ class OpenError extends Error {
 }
 
 /**
- * In a worker thread: the host only gathers the events of each BATCH_MS and posts them at once (one copy of the
- * bytes, moved to the thread); UTF-8 checks, JSON escaping and the disk are the thread's. While output floods, the
- * batches go to the spool file instead (SpoolWriter: one async write each, from this thread) and the thread hears of
- * them once output calms. Output neither taken by the thread nor written to the spool past MAX_IN_FLIGHT_BYTES is
+ * The host's side of a recording whose writer (recorder-serve.ts) answers over a link (the host's own thread, a turn
+ * later, or a worker thread): the host only gathers the events of each BATCH_MS and sends them at once (one copy of the
+ * bytes, moved to a thread); UTF-8 checks, JSON escaping and the disk are the writer's. While output floods, the
+ * batches go to the spool file instead (SpoolWriter: one async write each, from this thread) and the writer hears of
+ * them once output calms. Output neither taken by the writer nor written to the spool past MAX_IN_FLIGHT_BYTES is
  * dropped here and marked.
  */
 class ThreadCast implements CastSink {
