@@ -305,11 +305,19 @@ export const openInHost: OpenCast = async (opts) => {
       f?.(m);
     }),
   { writeBytes: HOST_WRITE_BYTES });
+  let onFailure: ((why: string) => void) | null = null;
   return openOver(
     {
-      send: (m) => serve(m),
+      send: (m) => {
+        try {
+          serve(m);
+        } catch (err) {
+          // The writer failed: the recording ends here (close() says why), the session goes on.
+          onFailure?.(`the recording writer failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      },
       listen: (f) => (onReply = f),
-      failed: () => undefined,
+      failed: (f) => (onFailure = f),
       end: async () => undefined,
       once: (f) => (first = f),
     },
