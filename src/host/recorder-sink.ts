@@ -5,7 +5,7 @@ import type { RecordingInfo, RecordSpec } from '../protocol/recording.js';
 import { isErrno } from '../util/files.js';
 import type { Logger } from '../util/log.js';
 import type { OutputSink, PtyExit } from './parts.js';
-import { openInWorker, type CastSink, type OpenCast } from './recorder-thread.js';
+import { openInHost, type CastSink, type OpenCast } from './recorder-thread.js';
 
 /** Output held while a recording's file opens (a few ms): past this much, the start of the recording is cut. */
 const EARLY_MAX_BYTES = 4 * 1024 * 1024;
@@ -40,8 +40,8 @@ export class SessionRecording implements OutputSink {
     private readonly log: Logger,
     /** The recording started or ended: the daemon is told (the session object says it). */
     private readonly changed: (info: RecordingInfo | null) => void,
-    /** Where the writing happens: a worker thread (the host's), or this thread (tests). */
-    private readonly openCast: OpenCast = openInWorker,
+    /** Where the writing happens: the host's thread through the spool (openInHost), a worker thread, or CastRecorder directly (tests). */
+    private readonly openCast: OpenCast = openInHost,
   ) {}
 
   /** The recording under way, or being opened (a failed open reports null at once). */

@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
+import { SpoolWriter } from '../terminal/recorder-spool-writer.js';
 import { isRecorderReply, type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
+import { serveRecorder } from './recorder-serve.js';
 
 /** A recording being written: what SessionRecording feeds (raw output bytes, keystrokes, resizes, markers, exit). */
 export interface CastSink {
@@ -58,9 +60,12 @@ class OpenError extends Error {
 }
 
 /**
- * In a worker thread: the host only gathers the events of each BATCH_MS and posts them at once (one copy of the
- * bytes, moved to the thread); UTF-8 checks, JSON escaping and the disk are the thread's. Output the thread has not
- * taken past MAX_IN_FLIGHT_BYTES is dropped here and marked.
+ * The host's side of a recording whose writer (recorder-serve.ts) answers over a link (the host's own thread, a turn
+ * later, or a worker thread): the host only gathers the events of each BATCH_MS and sends them at once (one copy of the
+ * bytes, moved to a thread); UTF-8 checks, JSON escaping and the disk are the writer's. While output floods, the
+ * batches go to the spool file instead (SpoolWriter: one async write each, from this thread) and the writer hears of
+ * them once output calms. Output neither taken by the writer nor written to the spool past MAX_IN_FLIGHT_BYTES is
+ * dropped here and marked.
  */
 class ThreadCast implements CastSink {
   private events: ThreadEvent[] = [];
@@ -82,16 +87,30 @@ class ThreadCast implements CastSink {
   /** The thread failed or ended: nothing more is recorded, and close() says why. */
   private failure: string | null = null;
 
-  constructor(private readonly worker: Worker) {
-    worker.on('message', (m: unknown) => {
-      if (!isRecorderReply(m)) return;
+  /** A flood's batches: appended to the spool file from this thread, announced to the writer thread once calm. */
+  private readonly spool: SpoolWriter;
+
+  constructor(
+    private readonly link: CastLink,
+    opts: ThreadRecorderOptions,
+  ) {
+    this.spool = new SpoolWriter(opts, {
+      announce: (from, to) => this.post({ t: 'spooled', from, to }),
+      direct: (events, data) => this.post({ t: 'events', events, data }, data.buffer instanceof ArrayBuffer ? [data.buffer] : []),
+    });
+    link.listen((m) => {
       if (m.t === 'acked') {
         this.inFlight -= m.bytes;
-        if (m.buffer?.byteLength === BATCH_MAX_BYTES && this.spare.length < SPARE_BUFFERS_MAX) this.spare.push(m.buffer);
-      } else if (m.t === 'closed') this.closed?.(m);
+        if (m.buffer) this.reuse(m.buffer);
+      } else if (m.t === 'unspooled') this.spool.convertedTo(m.to);
+      else if (m.t === 'closed') this.closed?.(m);
     });
-    worker.on('error', (err) => this.fail(`the recording thread failed: ${err.message}`));
-    worker.on('exit', (code) => this.fail(`the recording thread ended (code ${code})`));
+    link.failed((why) => this.fail(why));
+  }
+
+  /** A batch's memory, free again: kept for the next batches (up to SPARE_BUFFERS_MAX). */
+  private reuse(memory: ArrayBuffer): void {
+    if (memory.byteLength === BATCH_MAX_BYTES && this.spare.length < SPARE_BUFFERS_MAX) this.spare.push(memory);
   }
 
   private fail(why: string): void {
@@ -100,7 +119,7 @@ class ThreadCast implements CastSink {
   }
 
   private post(m: RecorderRequest, transfer: ArrayBuffer[] = []): void {
-    if (this.failure === null) this.worker.postMessage(m, transfer);
+    if (this.failure === null) this.link.send(m, transfer);
   }
 
   private schedule(): void {
@@ -128,10 +147,16 @@ class ThreadCast implements CastSink {
     const memory = this.batch?.buffer ?? new ArrayBuffer(0);
     const data = new Uint8Array(memory, 0, this.batchBytes);
     const events = this.events;
+    const bytes = this.batchBytes;
     this.events = [];
     this.batch = null;
     this.batchBytes = 0;
-    this.post({ t: 'events', events, data }, [memory]);
+    // A flood goes to the spool from here (the writer thread is not woken); its memory is free once it is on disk.
+    const spooled = this.spool.take(events, data, () => {
+      this.inFlight -= bytes;
+      this.reuse(memory);
+    });
+    if (!spooled) this.post({ t: 'events', events, data }, [memory]);
   }
 
   private push(ev: ThreadEvent): void {
@@ -187,16 +212,46 @@ class ThreadCast implements CastSink {
   }
 
   async close(): Promise<{ files: string[]; dropped_bytes: number }> {
+    // What the host does in this turn (at the session's end: report the exit) goes first; the writer thread's
+    // conversion of a spooled flood, which the close starts, does not share a core with it.
+    await new Promise((resolve) => setImmediate(resolve));
     this.markGap();
     this.flush();
+    // Every spooled batch written and announced before the close (the thread converts them, then ends).
+    await this.spool.close();
     const done = new Promise<RecorderReply & { t: 'closed' }>((resolve) => (this.closed = resolve));
     if (this.failure !== null) throw new Error(this.failure);
     this.post({ t: 'close' });
     const r = await done;
     this.failure ??= 'closed';
-    await this.worker.terminate();
+    await this.link.end();
     if (r.error !== null) throw new Error(r.error);
-    return { files: r.files, dropped_bytes: r.dropped_bytes + this.droppedTotal };
+    return { files: r.files, dropped_bytes: r.dropped_bytes + this.droppedTotal + this.spool.dropped_bytes };
+  }
+}
+
+/** Where a ThreadCast's requests go and its replies come from: a worker thread, or the writer in this thread. */
+interface CastLink {
+  send(m: RecorderRequest, transfer: ArrayBuffer[]): void;
+  listen(onReply: (m: RecorderReply) => void): void;
+  /** The writer failed or ended: nothing more is recorded. */
+  failed(onFailure: (why: string) => void): void;
+  end(): Promise<void>;
+}
+
+/** Opens the recording through `link` (its first reply is the open's); the open's error keeps its errno code. */
+async function openOver(link: CastLink & { once(onReply: (m: RecorderReply) => void, onError: (err: Error) => void): void }, opts: ThreadRecorderOptions): Promise<CastSink> {
+  try {
+    const opened = await new Promise<RecorderReply>((resolve, reject) => {
+      link.once(resolve, reject);
+      link.send({ t: 'open', at: Date.now(), opts }, []);
+    });
+    if (opened.t === 'failed') throw new OpenError(opened.errno, opened.message);
+    if (opened.t !== 'opened') throw new Error('the recording writer did not open the file');
+    return new ThreadCast(link, opts);
+  } catch (err) {
+    await link.end();
+    throw err;
   }
 }
 
@@ -205,18 +260,67 @@ export const openInWorker: OpenCast = async (opts) => {
   const worker = new Worker(WORKER_URL);
   // The thread never keeps the process alive (a wrap whose program ended exits; close() ends the thread first).
   worker.unref();
-  try {
-    const opened = await new Promise<RecorderReply>((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('message', (m: unknown) => (isRecorderReply(m) ? resolve(m) : reject(new Error('the recording thread answered nonsense'))));
-      worker.postMessage({ t: 'open', at: Date.now(), opts } satisfies RecorderRequest);
-    });
-    if (opened.t === 'failed') throw new OpenError(opened.errno, opened.message);
-    if (opened.t !== 'opened') throw new Error('the recording thread did not open the file');
-    return new ThreadCast(worker);
-  } catch (err) {
-    await worker.terminate();
-    throw err;
-  }
+  const replies = (f: (m: RecorderReply) => void) => (m: unknown) => {
+    if (isRecorderReply(m)) f(m);
+  };
+  return openOver(
+    {
+      send: (m, transfer) => worker.postMessage(m, transfer),
+      listen: (f) => worker.on('message', replies(f)),
+      failed: (f) => {
+        worker.on('error', (err) => f(`the recording thread failed: ${err.message}`));
+        worker.on('exit', (code) => f(`the recording thread ended (code ${code})`));
+      },
+      end: async () => {
+        await worker.terminate();
+      },
+      once: (f, onError) => {
+        worker.once('error', onError);
+        worker.once('message', (m: unknown) => (isRecorderReply(m) ? f(m) : onError(new Error('the recording thread answered nonsense'))));
+      },
+    },
+    opts,
+  );
 };
 
+/**
+ * Lines are escaped and written in slices this large when the writer runs in the host's thread: about 0.1-0.2 ms of
+ * escaping each, between which keystrokes and output are served (the converting of a spooled flood after it calmed).
+ */
+const HOST_WRITE_BYTES = 64 * 1024;
+
+/**
+ * In the host's own thread, through the same requests as the worker thread (recorder-serve.ts): while output floods
+ * the host only appends it to the spool (SpoolWriter), and converts it in slices once output has calmed. No second
+ * thread: a writer thread that exists, even idle, cost the host's main thread 40-80 ms of CPU per 40 MB flood on a
+ * 2-core VM (bench/record-overhead.md). Replies come a turn later, as from a thread.
+ */
+export const openInHost: OpenCast = async (opts) => {
+  let onReply: ((m: RecorderReply) => void) | null = null;
+  let first: ((m: RecorderReply) => void) | null = null;
+  const serve = serveRecorder((m) =>
+    setImmediate(() => {
+      const f = first ?? onReply;
+      first = null;
+      f?.(m);
+    }),
+  { writeBytes: HOST_WRITE_BYTES });
+  let onFailure: ((why: string) => void) | null = null;
+  return openOver(
+    {
+      send: (m) => {
+        try {
+          serve(m);
+        } catch (err) {
+          // The writer failed: the recording ends here (close() says why), the session goes on.
+          onFailure?.(`the recording writer failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      },
+      listen: (f) => (onReply = f),
+      failed: (f) => (onFailure = f),
+      end: async () => undefined,
+      once: (f) => (first = f),
+    },
+    opts,
+  );
+};

@@ -1,17 +1,20 @@
-import { closeSync, ftruncateSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import type { CastFormat } from '../protocol/asciicast.js';
 import { CastRecorder, type CastPosition } from './recorder.js';
 
 /**
- * The recording's spool (issue 22): while output floods, the writer thread does not escape it into asciicast lines
- * (1.6 ms/MB of CPU taken from the session while both cores are busy); it appends the raw batches to a spool file
- * next to the recording (`<file>.spool`, 0600) and converts them once the output calms (or at the end, or when the
- * spool grows past SPOOL_CONVERT_HOT_BYTES). Output at an ordinary rate is converted at once, as before.
+ * The recording's spool (issue 22): while output floods, the session host's own thread appends the raw batches to a
+ * spool file next to the recording (`<file>.spool`, 0600; SpoolWriter, recorder-spool-writer.ts) and tells the writer
+ * thread nothing until the output calms: during a flood the writer thread does no work at all. Once output calms
+ * (or at the end, or when the spool grows past SPOOL_CONVERT_HOT_BYTES) the host announces the records written, and
+ * the writer thread converts them into asciicast lines (CastSpool, here). Output at an ordinary rate goes to the
+ * writer thread in memory and is converted at once, as before.
  *
- * Nothing is lost silently: a spool write that fails (a full disk) or a spool past SPOOL_MAX_BYTES drops that batch's
- * output to a marked gap. A host that ends without closing leaves the spool behind; the next recording started in
- * the same folder converts it (recoverSpools): the spool's header says where the converter stood (which record, the
- * cast part and its size then), so the recovered file has every spooled byte once, in order, and an end marker.
+ * Nothing is lost silently: a spool that cannot be written sends its batches to the writer thread in memory instead;
+ * a spool past SPOOL_MAX_BYTES, and a writer thread MEMORY_MAX_BYTES behind, drop output to a marked gap. A host that
+ * ends without closing leaves the spool behind; the next recording started in the same folder converts it
+ * (recoverSpools): the spool's header says where the converter stood (which record, the cast part and its size
+ * then), so the recovered file has every spooled byte once, in order, and an end marker.
  */
 
 /** An event of a batch: output is the next `len` bytes of the batch's data. (The host's ThreadEvent.) */
@@ -35,15 +38,26 @@ export interface SpoolRecordingOptions {
 }
 
 /** Output arriving faster than this (bytes in HOT_WINDOW_MS) is a flood: spooled, converted later. */
-const HOT_BYTES = 512 * 1024;
+export const HOT_BYTES = 512 * 1024;
 /** The window the rate is taken over (a flood delivers a batch every BATCH_MS = 20 ms). */
-const HOT_WINDOW_MS = 200;
-/** While hot, the converter looks again this often. */
-const CALM_CHECK_MS = 50;
+export const HOT_WINDOW_MS = 200;
+/** While a spool has records not yet announced, the host looks this often whether output calmed. */
+export const CALM_CHECK_MS = 50;
+/**
+ * A spool is announced (and converted) once output has not been a flood for this long: converting 40 MB takes the
+ * writer thread ~100-150 ms of a core, which the end of a flood (the host still parsing its last megabytes, the
+ * program's next burst) should not have to share. A recording a second behind its session loses nothing.
+ */
+export const CONVERT_AFTER_CALM_MS = 1000;
 /** A spool this large is converted even while output floods (its file stays bounded; the flood then pays the CPU). */
 export const SPOOL_CONVERT_HOT_BYTES = 256 * 1024 * 1024;
 /** Past this, a batch's output is dropped to a marked gap (the converter is this far behind, or the disk is). */
 export const SPOOL_MAX_BYTES = 512 * 1024 * 1024;
+/**
+ * Output the writer thread holds in memory, not yet converted, past which a batch's output is dropped to a marked
+ * gap: calm output never comes near it; a flood reaches the thread in memory only when its spool cannot be written.
+ */
+export const MEMORY_MAX_BYTES = 64 * 1024 * 1024;
 
 export const MAGIC = 'TPSPOOL1';
 /** magic, then six f64: the offset of the next record to convert, and where the cast stood before it (CastPosition). */
@@ -89,13 +103,55 @@ export function feedEvent(recorder: CastRecorder, clock: SpoolClock, ev: SpoolEv
   }
 }
 
-function outputBytesOf(events: readonly SpoolEvent[]): number {
+export function outputBytesOf(events: readonly SpoolEvent[]): number {
   let n = 0;
   for (const ev of events) if (ev.code === 'o') n += ev.len;
   return n;
 }
 
-const gapLabel = (bytes: number, why: string): string => `gap: ${bytes} bytes of output not recorded (${why})`;
+export const gapLabel = (bytes: number, why: string): string => `gap: ${bytes} bytes of output not recorded (${why})`;
+
+/** A record's head and events (its data follows them in the file). */
+export function recordHead(events: readonly SpoolEvent[], dataBytes: number): Buffer {
+  const json = Buffer.from(JSON.stringify(events));
+  const head = Buffer.allocUnsafe(RECORD_HEAD + json.length);
+  head.writeUInt32LE(json.length, 0);
+  head.writeUInt32LE(dataBytes, 4);
+  json.copy(head, RECORD_HEAD);
+  return head;
+}
+
+/**
+ * A new spool file for the recording `opts.file`: 0600, its header (magic, no progress yet, the recording's options
+ * and the owner's pid), written under a temporary name and renamed: a spool is never seen without its whole header
+ * (a crash right then leaves a `.new` file no recovery reads). A spool of the same name is an orphan (its recording
+ * was just created anew). Returns its fd (open for writing) and where its first record goes.
+ */
+export function createSpoolFile(opts: SpoolRecordingOptions, pid: number): { fd: number; end: number } {
+  const file = spoolFileOf(opts.file);
+  const tmp = `${file}.new`;
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx+', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    unlinkSync(tmp);
+    fd = openSync(tmp, 'wx+', 0o600);
+  }
+  const json = Buffer.from(JSON.stringify({ pid, opts }));
+  const head = Buffer.alloc(OPTIONS_AT + 4);
+  head.write(MAGIC, 0, 'latin1');
+  head.writeUInt32LE(json.length, OPTIONS_AT);
+  try {
+    writeAll(fd, Buffer.concat([head, json]), 0);
+    renameSync(tmp, file);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  return { fd, end: OPTIONS_AT + 4 + json.length };
+}
 
 /** A batch waiting to be converted: its bytes in memory, or in the spool file at `offset` (the record's start). */
 interface Segment {
@@ -103,65 +159,52 @@ interface Segment {
   data: Buffer | null;
   offset: number;
   dataBytes: number;
-  /** The record's size in the spool file (0: in memory), and where it starts there. */
-  fileBytes: number;
   record: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export interface SpoolOptions {
-  /** The clock (tests). */
-  now?: () => number;
-  /** A spool this large is converted even while hot (tests make it small). */
-  convertHotBytes?: number;
-  /** Past this, output is dropped to a gap (tests make it small). */
-  maxBytes?: number;
-  /** The process the spool's header names as its owner (tests: a process that has ended, as after a crash). */
-  pid?: number;
+  /** Past this much output held in memory, output is dropped to a gap (tests make it small). */
+  memoryMaxBytes?: number;
 }
 
 /**
- * Takes the host's batches in order and hands them to the CastRecorder: at once while output is calm; through the
- * spool file while it floods. `add` is synchronous (the batch's memory can be handed back when it returns).
+ * The writer thread's side: takes the host's batches in memory and the host's announcements of spooled records, in
+ * the order they come, and hands them to the CastRecorder, each once the recorder has written the one before (its
+ * queue stays small). `add` is synchronous (the batch's memory can be handed back when it returns). When every record
+ * announced is converted (and written to the recording), `unspooled` is called with where they end: the host may
+ * then remove the spool file, or go on appending to it.
  */
 export class CastSpool {
   private readonly segments: Segment[] = [];
+  /** The spool file, open while announced records are being converted. */
   private fd: number | null = null;
-  /** Where the next record goes in the spool file. */
-  private end = 0;
-  /** Bytes of the spool file not yet converted. */
-  private spooled = 0;
-  /** The spool could not be written (a full disk): no more file records until it is emptied. */
-  private failed = false;
+  /** Announced records not yet converted, and where the last announcement ended. */
+  private spoolPending = 0;
+  private spooledTo = 0;
+  /** A spool was announced: the close removes its file (the host stopped writing it). */
+  private spoolSeen = false;
+  /** Output held in memory, not yet converted. */
+  private memoryBytes = 0;
   /** Output dropped and not yet marked. */
   private gap = 0;
-  private gapWhy = '';
   private droppedTotal = 0;
-  /** Recent batches (time, output bytes) for the rate. */
-  private recent: { at: number; bytes: number }[] = [];
   private converting: Promise<void> | null = null;
   /** Reading the spool back failed: close() rejects with this. */
   private failure: unknown = null;
-  private closing = false;
-  private readonly now: () => number;
-  private readonly convertHot: number;
-  private readonly max: number;
-  private readonly pid: number;
+  private readonly memoryMax: number;
   readonly file: string;
 
   constructor(
     private readonly recorder: CastRecorder,
     /** The recorder's clock (its `now`): set to each event's time as it is fed. */
     private readonly clock: SpoolClock,
-    private readonly opts: SpoolRecordingOptions,
+    opts: SpoolRecordingOptions,
+    /** Every announced record is converted, up to `to` (the host may remove the spool). */
+    private readonly unspooled: (to: number) => void = () => undefined,
     o: SpoolOptions = {},
   ) {
     this.file = spoolFileOf(opts.file);
-    this.now = o.now ?? Date.now;
-    this.convertHot = o.convertHotBytes ?? SPOOL_CONVERT_HOT_BYTES;
-    this.max = o.maxBytes ?? SPOOL_MAX_BYTES;
-    this.pid = o.pid ?? process.pid;
+    this.memoryMax = o.memoryMaxBytes ?? MEMORY_MAX_BYTES;
   }
 
   /** Output dropped by the spool (stats). */
@@ -169,137 +212,66 @@ export class CastSpool {
     return this.droppedTotal;
   }
 
-  /** Whether the output arrives as a flood now. */
-  private hot(): boolean {
-    const since = this.now() - HOT_WINDOW_MS;
-    while (this.recent.length > 0 && (this.recent[0] as { at: number }).at < since) this.recent.shift();
-    let bytes = 0;
-    for (const r of this.recent) bytes += r.bytes;
-    return bytes >= HOT_BYTES;
-  }
-
-  /** One batch of the host's: copied or written before this returns (`data` is not kept). Returns its output bytes. */
+  /** One batch of the host's, in memory: copied before this returns (`data` is not kept). Returns its output bytes. */
   add(events: SpoolEvent[], data: Uint8Array): number {
     const out = outputBytesOf(events);
-    this.recent.push({ at: this.now(), bytes: out });
-    const hot = this.hot();
-    if (!this.failed && (this.fd !== null || hot)) {
-      if (this.spooled + out > this.max) this.drop(events, out, 'the recording spool is full');
-      else if (!this.append(this.withGap(events), data)) this.drop(events, out, 'the recording spool could not be written');
-      else this.gap = 0;
-    } else if (this.failed && hot) this.drop(events, out, 'the recording spool could not be written');
-    else {
-      this.push({ events: this.withGap(events), data: Buffer.from(data.subarray(0, out)), offset: -1, dataBytes: out, fileBytes: 0, record: -1 });
-      this.gap = 0;
+    if (out > 0 && this.memoryBytes + out > this.memoryMax) {
+      // The converter is this far behind (a flood whose spool cannot be written): the output goes, marked; the
+      // batch's other events (markers, resizes, the exit) are kept.
+      this.gap += out;
+      this.droppedTotal += out;
+      const rest = events.filter((e) => e.code !== 'o');
+      if (rest.length > 0) this.push({ events: this.withGap(rest), data: null, offset: -1, dataBytes: 0, record: -1 });
+      return out;
     }
+    this.memoryBytes += out;
+    this.push({ events: this.withGap(events), data: Buffer.from(data.subarray(0, out)), offset: -1, dataBytes: out, record: -1 });
     return out;
   }
 
+  /** The host wrote the spool's records from `from` up to `to`: they are converted in turn. */
+  spooled(from: number, to: number): void {
+    this.spoolSeen = true;
+    try {
+      this.fd ??= openSync(this.file, 'r+');
+      const head = Buffer.allocUnsafe(RECORD_HEAD);
+      for (let at = from; at < to; ) {
+        readAll(this.fd, head, at);
+        const jsonBytes = head.readUInt32LE(0);
+        const dataBytes = head.readUInt32LE(4);
+        const json = Buffer.allocUnsafe(jsonBytes);
+        readAll(this.fd, json, at + RECORD_HEAD);
+        const events = JSON.parse(json.toString('utf8')) as SpoolEvent[];
+        this.push({ events, data: null, offset: at + RECORD_HEAD + jsonBytes, dataBytes, record: at });
+        this.spoolPending++;
+        at += RECORD_HEAD + jsonBytes + dataBytes;
+      }
+      this.spooledTo = to;
+    } catch (err) {
+      // The spool could not be read back: the recording fails (close() says so).
+      this.failure ??= err;
+    }
+  }
+
   private push(seg: Segment): void {
+    this.gap = 0;
     this.segments.push(seg);
     this.converting ??= this.convert();
   }
 
-  /** A batch whose output is dropped: its other events (markers, resizes, the exit) are kept, after the gap's marker. */
-  private drop(events: SpoolEvent[], out: number, why: string): void {
-    this.gap += out;
-    this.gapWhy = why;
-    this.droppedTotal += out;
-    const rest = events.filter((e) => e.code !== 'o');
-    if (rest.length > 0) {
-      this.push({ events: this.withGap(rest), data: null, offset: -1, dataBytes: 0, fileBytes: 0, record: -1 });
-      this.gap = 0;
-    }
-  }
-
-  /** `events` after the marker of the gap not yet marked, if any (the caller clears the gap once they are kept). */
+  /** `events` after the marker of the gap not yet marked, if any. */
   private withGap(events: SpoolEvent[]): SpoolEvent[] {
     if (this.gap === 0) return events;
-    const at = events[0]?.at ?? this.now();
-    return [{ at, code: 'm', data: gapLabel(this.gap, this.gapWhy) }, ...events];
+    const at = events[0]?.at ?? Date.now();
+    return [{ at, code: 'm', data: gapLabel(this.gap, 'the recorder fell behind') }, ...events];
   }
 
-  /** The batch as a record of the spool file; false when it could not be written (the spool is then failed). */
-  private append(events: SpoolEvent[], data: Uint8Array): boolean {
-    const dataBytes = outputBytesOf(events);
-    let start = this.end;
-    try {
-      if (this.fd === null) {
-        this.create();
-        start = this.end;
-      }
-      const json = Buffer.from(JSON.stringify(events));
-      const head = Buffer.allocUnsafe(RECORD_HEAD);
-      head.writeUInt32LE(json.length, 0);
-      head.writeUInt32LE(dataBytes, 4);
-      writeAll(this.fd as number, Buffer.concat([head, json]), start);
-      writeAll(this.fd as number, data.subarray(0, dataBytes), start + RECORD_HEAD + json.length);
-      this.end = start + RECORD_HEAD + json.length + dataBytes;
-      this.spooled += this.end - start;
-      this.push({ events, data: null, offset: start + RECORD_HEAD + json.length, dataBytes, fileBytes: this.end - start, record: start });
-      return true;
-    } catch {
-      // The spool's failure is this batch's gap (marked by the caller); a record half written is cut off so the
-      // file stays readable after a crash (if even that fails, a recovery stops at the torn record).
-      this.failed = true;
-      if (this.fd !== null) {
-        try {
-          ftruncateSync(this.fd, start);
-        } catch {
-          this.end = start;
-        }
-      }
-      return false;
-    }
-  }
-
-  /**
-   * The spool file: 0600, its header (magic, no progress yet, the recording's options and this process), written
-   * under a temporary name and renamed: a spool is never seen without its whole header (a crash right then leaves a
-   * `.new` file no recovery reads). A spool of the same name is an orphan (its recording was just created anew).
-   */
-  private create(): void {
-    const tmp = `${this.file}.new`;
-    let fd: number;
-    try {
-      fd = openSync(tmp, 'wx+', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      unlinkSync(tmp);
-      fd = openSync(tmp, 'wx+', 0o600);
-    }
-    const opts = Buffer.from(JSON.stringify({ pid: this.pid, opts: this.opts }));
-    const head = Buffer.alloc(OPTIONS_AT + 4);
-    head.write(MAGIC, 0, 'latin1');
-    head.writeUInt32LE(opts.length, OPTIONS_AT);
-    try {
-      writeAll(fd, Buffer.concat([head, opts]), 0);
-      renameSync(tmp, this.file);
-    } catch (err) {
-      closeSync(fd);
-      rmSync(tmp, { force: true });
-      throw err;
-    }
-    this.fd = fd;
-    this.end = OPTIONS_AT + 4 + opts.length;
-    this.failed = false;
-    // Batches waiting in memory go into the spool first (in order), so a crash from now on loses none of them.
-    const waiting = this.segments.splice(0);
-    for (const seg of waiting) {
-      if (!this.append(seg.events, seg.data ?? EMPTY)) this.segments.push(seg);
-    }
-  }
-
-  /** Converts the segments in order: each once the recorder has written the one before (its queue stays small). */
+  /** Converts the segments in order: each once the recorder has written the one before. */
   private async convert(): Promise<void> {
     try {
       for (;;) {
         const seg = this.segments[0];
         if (!seg) break;
-        if (seg.offset >= 0 && !this.closing && this.spooled < this.convertHot && this.hot()) {
-          await sleep(CALM_CHECK_MS);
-          continue;
-        }
         await this.recorder.idle();
         this.segments.shift();
         let data = seg.data;
@@ -308,14 +280,13 @@ export class CastSpool {
           this.progress(seg.record, this.recorder.position);
           data = Buffer.allocUnsafe(seg.dataBytes);
           readAll(this.fd as number, data, seg.offset);
-          this.spooled -= seg.fileBytes;
-        }
+        } else this.memoryBytes -= seg.dataBytes;
         let at = 0;
         for (const ev of seg.events) at += feedEvent(this.recorder, this.clock, ev, data ?? EMPTY, at);
-        if (this.segments.length === 0) {
+        if (seg.offset >= 0 && --this.spoolPending === 0) {
+          // Everything announced is in the cast (written: the spool may go once the host hears it).
           await this.recorder.idle();
-          // Everything spooled is in the cast: the spool file goes (the next flood starts a new one).
-          if (this.segments.length === 0) this.removeFile();
+          if (this.spoolPending === 0) this.release();
         }
       }
     } catch (err) {
@@ -327,40 +298,37 @@ export class CastSpool {
     }
   }
 
+  private release(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.unspooled(this.spooledTo);
+  }
+
   private progress(offset: number, at: CastPosition): void {
     const b = Buffer.allocUnsafe(PROGRESS_BYTES);
     [offset, at.part, at.fileBytes, at.headerBytes, at.fileStart, at.lastTime].forEach((v, i) => b.writeDoubleLE(v, i * 8));
     writeAll(this.fd as number, b, PROGRESS_AT);
   }
 
-  private removeFile(): void {
-    if (this.fd === null) return;
-    closeSync(this.fd);
-    this.fd = null;
-    this.spooled = 0;
-    this.end = 0;
-    this.failed = false;
-    rmSync(this.file, { force: true });
-  }
-
-  /** Convert everything (output still pending is marked if it was dropped), then close the recorder. */
+  /**
+   * Convert everything (output dropped and not yet marked is marked), then close the recorder and remove the spool
+   * (the host has stopped writing it: close comes after its last announcement).
+   */
   async close(): Promise<void> {
-    this.closing = true;
-    if (this.gap > 0) {
-      this.push({ events: this.withGap([]), data: null, offset: -1, dataBytes: 0, fileBytes: 0, record: -1 });
-      this.gap = 0;
-    }
+    if (this.gap > 0) this.push({ events: this.withGap([]), data: null, offset: -1, dataBytes: 0, record: -1 });
     while (this.converting) await this.converting;
     try {
       await this.recorder.close();
     } finally {
-      this.removeFile();
+      if (this.fd !== null) closeSync(this.fd);
+      this.fd = null;
+      if (this.spoolSeen) rmSync(this.file, { force: true });
     }
     if (this.failure !== null) throw this.failure;
   }
 }
 
-function writeAll(fd: number, b: Uint8Array, at: number): void {
+export function writeAll(fd: number, b: Uint8Array, at: number): void {
   for (let done = 0; done < b.length; ) done += writeSync(fd, b, done, b.length - done, at + done);
 }
 

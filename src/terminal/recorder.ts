@@ -23,6 +23,8 @@ export interface RecorderOptions {
   maxBytes?: number;
   /** Queued, not yet written bytes beyond this are dropped (and the gap marked). */
   maxPendingBytes?: number;
+  /** The lines are written (and escaped) in slices of about this much (default WRITE_BYTES); the loop turns between. */
+  writeBytes?: number;
   now?: () => number;
 }
 
@@ -145,6 +147,7 @@ export class CastRecorder {
   private readonly format: CastFormat;
   private readonly maxBytes: number;
   private readonly maxPending: number;
+  private readonly writeBytes: number;
   /** The most output bytes one `o` event holds (a larger chunk is split at a character's end). */
   private readonly maxEventBytes: number;
   private readonly now: () => number;
@@ -174,6 +177,7 @@ export class CastRecorder {
     this.format = opts.format;
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_CAST_BYTES;
     this.maxPending = opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.writeBytes = opts.writeBytes ?? WRITE_BYTES;
     this.maxEventBytes = Math.max(MIN_EVENT_BYTES, Math.floor(this.maxBytes / EVENTS_PER_FILE_MIN));
     this.now = opts.now ?? Date.now;
     this.cols = opts.cols;
@@ -386,7 +390,7 @@ export class CastRecorder {
           }
           used += bytes;
           // A batch is written in slices of about WRITE_BYTES: the buffer stays that size.
-          if (used >= WRITE_BYTES) {
+          if (used >= this.writeBytes) {
             await this.handle.write(this.out, 0, used);
             this.fileBytes += used;
             used = 0;

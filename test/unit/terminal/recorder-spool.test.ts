@@ -5,12 +5,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCast } from '../../../src/protocol/asciicast.js';
 import { rotatedName, CastRecorder } from '../../../src/terminal/recorder.js';
-import { CastSpool, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
+import { CastSpool, CONVERT_AFTER_CALM_MS, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
+import { SpoolWriter, type SpoolWriterOptions } from '../../../src/terminal/recorder-spool-writer.js';
 import { recoverSpools } from '../../../src/terminal/recorder-spool-recovery.js';
 import { sleep, waitFor } from '../../helpers/env.js';
 
-// The recording's spool (issue 22): while output floods, the writer thread appends raw batches to <file>.spool and
-// converts them once output calms; calm output is converted at once; a spool past its bound or one that cannot be
+// The recording's spool (issue 22): while output floods, the host appends raw batches to <file>.spool and the writer
+// thread converts them once output calms; calm output is converted at once; a spool past its bound or one that cannot be
 // written drops output to a marked gap; a spool left by a host that ended is converted into its recording by the
 // next recording in the folder, every byte once and in order.
 
@@ -38,12 +39,50 @@ function deadPid(): number {
   return Number(r.stdout);
 }
 
-async function open(file: string, o: SpoolOptions & { t?: { now: number }; castMaxBytes?: number } = {}): Promise<{ spool: CastSpool; recorder: CastRecorder; clock: SpoolClock; t: { now: number } }> {
+/**
+ * A recording as the host and its writer thread run it, in one thread: the host's SpoolWriter (floods to the spool
+ * file, announced once calm) and the thread's CastSpool (converts), wired as their messages wire them.
+ */
+async function open(
+  file: string,
+  o: SpoolWriterOptions & SpoolOptions & { t?: { now: number }; castMaxBytes?: number } = {},
+): Promise<{ add: (events: SpoolEvent[], data: Buffer) => void; close: () => Promise<void>; spool: CastSpool; writer: SpoolWriter; t: { now: number } }> {
   const t = o.t ?? { now: 1_700_000_000_000 };
   const clock: SpoolClock = { at: t.now };
   const opts = { file, format: 2 as const, cols: 80, rows: 24, recordInput: false, ...(o.castMaxBytes !== undefined ? { maxBytes: o.castMaxBytes } : {}) };
   const recorder = await CastRecorder.open({ ...opts, now: () => clock.at });
-  return { spool: new CastSpool(recorder, clock, opts, { now: () => t.now, ...o }), recorder, clock, t };
+  // Messages between the threads arrive later, in order.
+  const later = (f: () => void): void => void setImmediate(f);
+  let writer: SpoolWriter | null = null;
+  const spool = new CastSpool(recorder, clock, opts, (to) => later(() => writer?.convertedTo(to)), o);
+  const w = new SpoolWriter(
+    opts,
+    {
+      announce: (from, to) => later(() => spool.spooled(from, to)),
+      direct: (events, data) => {
+        const copy = Buffer.from(data);
+        later(() => spool.add(events, copy));
+      },
+    },
+    { now: () => t.now, ...o },
+  );
+  writer = w;
+  return {
+    add: (events, data) => {
+      if (!w.take(events, data, () => undefined)) {
+        const copy = Buffer.from(data);
+        later(() => spool.add(events, copy));
+      }
+    },
+    close: async () => {
+      await w.close();
+      await new Promise((r) => setImmediate(r));
+      await spool.close();
+    },
+    spool,
+    writer: w,
+    t,
+  };
 }
 
 /** Every file of a recording (its rotated parts) parsed: output joined, markers. */
@@ -62,16 +101,16 @@ async function recorded(file: string): Promise<{ output: string; markers: string
   return { output, markers, times };
 }
 
-describe('CastSpool', () => {
+describe('the recording spool (SpoolWriter in the host, CastSpool in the writer thread)', () => {
   it('a flood goes to the spool file and is converted once output calms: every byte in order, the spool removed', async () => {
     const file = path.join(await tmp(), 'flood.cast');
-    const { spool, t } = await open(file);
+    const { add, close, t } = await open(file);
     const header = statSync(file).size;
     let all = '';
     for (let i = 0; i < 10; i++) {
       t.now += 20;
       const b = batch(i, 600 * 1024, t.now);
-      spool.add(b.events, b.data);
+      add(b.events, b.data);
       all += b.data.toString();
     }
     expect(existsSync(spoolFileOf(file)), 'the flood is spooled').toBe(true);
@@ -79,102 +118,162 @@ describe('CastSpool', () => {
     await sleep(150);
     expect(statSync(file).size).toBe(header);
     expect(statSync(spoolFileOf(file)).mode & 0o777).toBe(0o600);
-    t.now += 1000;
+    // No longer a flood, but not calm for CONVERT_AFTER_CALM_MS yet: still not converted.
+    t.now += CONVERT_AFTER_CALM_MS / 2;
+    await sleep(150);
+    expect(statSync(file).size).toBe(header);
+    t.now += CONVERT_AFTER_CALM_MS;
     await waitFor('the spool converted', () => !existsSync(spoolFileOf(file)));
-    spool.add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
-    await spool.close();
+    expect(statSync(file).size).toBeGreaterThan(all.length);
+    add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
+    await close();
     const r = await recorded(file);
     expect(r.output).toBe(all);
     expect(r.markers).toEqual(['exit 0']);
     expect(r.times).toEqual([...r.times].sort((a, b) => a - b));
   });
 
+  it('a second flood after a calm spell makes a new spool; output between them and after is converted at once, all in order', async () => {
+    const file = path.join(await tmp(), 'two.cast');
+    const { add, close, t } = await open(file);
+    let all = '';
+    const flood = async (from: number): Promise<void> => {
+      for (let i = from; i < from + 4; i++) {
+        t.now += 20;
+        const b = batch(i, 600 * 1024, t.now);
+        add(b.events, b.data);
+        all += b.data.toString();
+      }
+      expect(existsSync(spoolFileOf(file))).toBe(true);
+      t.now += 1000;
+      await waitFor('the spool converted', () => !existsSync(spoolFileOf(file)));
+    };
+    await flood(0);
+    for (let i = 10; i < 13; i++) {
+      t.now += 300;
+      const b = batch(i, 2000, t.now);
+      add(b.events, b.data);
+      all += b.data.toString();
+    }
+    expect(existsSync(spoolFileOf(file))).toBe(false);
+    await flood(20);
+    t.now += 300;
+    const b = batch(30, 2000, t.now);
+    add([...b.events, { at: t.now, code: 'm', data: 'after' }], b.data);
+    all += b.data.toString();
+    add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
+    await close();
+    const r = await recorded(file);
+    expect(r.output).toBe(all);
+    expect(r.markers).toEqual(['after', 'exit 0']);
+    expect(r.times).toEqual([...r.times].sort((a, b) => a - b));
+  });
+
   it('a spooled flood rotates at the size limit like any output: numbered parts within the limit, every byte across them', async () => {
     const file = path.join(await tmp(), 'rot.cast');
-    const { spool, t } = await open(file, { castMaxBytes: 1024 * 1024 });
+    const { add, close, t } = await open(file, { castMaxBytes: 1024 * 1024 });
     let all = '';
     for (let i = 0; i < 6; i++) {
       t.now += 20;
       const b = batch(i, 700 * 1024, t.now);
-      spool.add(b.events, b.data);
+      add(b.events, b.data);
       all += b.data.toString();
     }
     expect(existsSync(spoolFileOf(file))).toBe(true);
-    spool.add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
-    await spool.close();
+    add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
+    await close();
     expect(existsSync(rotatedName(file, 4))).toBe(true);
     for (let n = 1; existsSync(rotatedName(file, n)); n++) expect(statSync(rotatedName(file, n)).size).toBeLessThanOrEqual(1024 * 1024);
     expect((await recorded(file)).output).toBe(all);
+    expect(existsSync(spoolFileOf(file))).toBe(false);
   });
 
   it('calm output is converted at once, with no spool file', async () => {
     const file = path.join(await tmp(), 'calm.cast');
-    const { spool, t } = await open(file);
+    const { add, close, t } = await open(file);
     let all = '';
     for (let i = 0; i < 5; i++) {
       t.now += 300;
       const b = batch(i, 2000, t.now);
-      spool.add(b.events, b.data);
+      add(b.events, b.data);
       all += b.data.toString();
     }
     await waitFor('converted', async () => (await recorded(file)).output === all);
     expect(existsSync(spoolFileOf(file))).toBe(false);
-    await spool.close();
+    await close();
   });
 
   it('past its bound the spool drops output to a marked gap (markers of the dropped batches kept); close converts the rest', async () => {
     const file = path.join(await tmp(), 'bound.cast');
-    const { spool, t } = await open(file, { maxBytes: 1024 * 1024 });
+    const { add, close, spool, writer, t } = await open(file, { maxBytes: 1024 * 1024 });
     let kept = '';
     let dropped = 0;
     for (let i = 0; i < 8; i++) {
       t.now += 20;
       const b = batch(i, 300 * 1024, t.now);
       const events: SpoolEvent[] = [...b.events, { at: t.now, code: 'm', data: `mark ${i}` }];
-      spool.add(events, b.data);
-      // The first batch waits in memory (the output was not hot yet) and goes into the spool with the next two.
-      if (i < 3) kept += b.data.toString();
+      add(events, b.data);
+      // The first batch is converted in memory (the output was not hot yet); the next three fill the spool's bound.
+      if (i < 4) kept += b.data.toString();
       else dropped += b.data.length;
     }
-    spool.add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
-    await spool.close();
+    add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
+    await close();
     const r = await recorded(file);
     expect(r.output).toBe(kept);
-    expect(r.markers).toEqual(['mark 0', 'mark 1', 'mark 2', ...[3, 4, 5, 6, 7].flatMap((i) => [`gap: ${300 * 1024} bytes of output not recorded (the recording spool is full)`, `mark ${i}`]), 'exit 0']);
-    expect(dropped).toBe(5 * 300 * 1024);
-    expect(spool.dropped_bytes).toBe(dropped);
+    expect(r.markers).toEqual(['mark 0', 'mark 1', 'mark 2', 'mark 3', ...[4, 5, 6, 7].flatMap((i) => [`gap: ${300 * 1024} bytes of output not recorded (the recording spool is full)`, `mark ${i}`]), 'exit 0']);
+    expect(dropped).toBe(4 * 300 * 1024);
+    expect(writer.dropped_bytes + spool.dropped_bytes).toBe(dropped);
     expect(existsSync(spoolFileOf(file))).toBe(false);
   });
 
-  it('a spool that cannot be written drops the flood to a marked gap, never silently', async () => {
+  it('a spool that cannot be written sends the flood to the writer thread in memory instead: every byte kept', async () => {
     const file = path.join(await tmp(), 'nospool.cast');
     // A directory where the spool file would go: it cannot be created.
     await fs.mkdir(spoolFileOf(file));
-    const { spool, t } = await open(file);
-    let dropped = 0;
+    const warned = new Promise<unknown>((r) => process.once('warning', r));
+    const { add, close, t } = await open(file);
+    let all = '';
+    for (let i = 0; i < 4; i++) {
+      t.now += 20;
+      const b = batch(i, 300 * 1024, t.now);
+      add(b.events, b.data);
+      all += b.data.toString();
+    }
+    add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
+    await close();
+    expect(String(await warned)).toContain('could not be written');
+    const r = await recorded(file);
+    expect(r.output).toBe(all);
+    expect(r.markers).toEqual(['exit 0']);
+  });
+
+  it('the writer thread past its memory bound drops output to a marked gap, never silently', async () => {
+    const file = path.join(await tmp(), 'memory.cast');
+    const { close, spool, t } = await open(file, { memoryMaxBytes: 700 * 1024 });
+    // Four batches reach the thread in one go (as when the host's spool cannot be written): two fit its bound.
     for (let i = 0; i < 4; i++) {
       t.now += 20;
       const b = batch(i, 300 * 1024, t.now);
       spool.add(b.events, b.data);
-      dropped += i === 0 ? 0 : b.data.length;
     }
     spool.add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
-    await spool.close();
+    await close();
     const r = await recorded(file);
-    // The first batch came before the output was hot (converted at once); the rest could not be spooled.
-    expect(r.output.length).toBe(300 * 1024);
-    expect(r.markers).toEqual([`gap: ${dropped} bytes of output not recorded (the recording spool could not be written)`, 'exit 0']);
+    expect(r.output.length).toBe(2 * 300 * 1024);
+    expect(r.markers).toEqual([`gap: ${2 * 300 * 1024} bytes of output not recorded (the recorder fell behind)`, 'exit 0']);
+    expect(spool.dropped_bytes).toBe(2 * 300 * 1024);
   });
 
   it("a spool left by a host that ended is converted into its recording by recoverSpools: every byte once, in order, and a marker", async () => {
     const dir = await tmp();
     const file = path.join(dir, 'crash.cast');
-    const { spool, t } = await open(file, { pid: deadPid() });
+    const { add, close, t } = await open(file, { pid: deadPid() });
     let all = '';
     for (let i = 0; i < 12; i++) {
       t.now += 20;
       const b = batch(i, 200 * 1024, t.now);
-      spool.add(b.events, b.data);
+      add(b.events, b.data);
       all += b.data.toString();
     }
     // Output calms: the converter starts. The "crash" is a copy of the files taken while it is half way (the spool
@@ -185,7 +284,7 @@ describe('CastSpool', () => {
     await waitFor('half converted', () => statSync(file).size > 600 * 1024 && existsSync(spoolFileOf(file)), 10_000, 1);
     copyFileSync(spoolFileOf(file), spoolFileOf(path.join(crashed, 'crash.cast')));
     copyFileSync(file, path.join(crashed, 'crash.cast'));
-    await spool.close();
+    await close();
     const copy = path.join(crashed, 'crash.cast');
     // A torn last line, as a host killed mid-write leaves.
     await fs.appendFile(copy, '[1.5,"o","half a li');
@@ -197,35 +296,42 @@ describe('CastSpool', () => {
     expect(r.times).toEqual([...r.times].sort((a, b) => a - b));
   });
 
-  it('recovers a spool whose conversion never started (the recording cut after its last whole line), and leaves a live host’s spool alone', async () => {
+  it('recovers a spool whose conversion never started (the recording cut after its last whole line; output converted before the flood is not doubled), and leaves a live host’s spool alone', async () => {
     const dir = await tmp();
     const file = path.join(dir, 'early.cast');
-    const { spool, t } = await open(file, { pid: deadPid() });
-    let all = '';
-    // Batches of a flood from the first (600 KB in 20 ms): all spooled, none converted before the "crash".
+    const { add, close, t } = await open(file, { pid: deadPid() });
+    // Calm output first: converted at once, never copied into the spool that the flood then starts.
+    t.now += 300;
+    const calm = batch(-1, 2000, t.now);
+    add(calm.events, calm.data);
+    await waitFor('converted', async () => (await recorded(file)).output === calm.data.toString());
+    let all = calm.data.toString();
+    // Batches of a flood (600 KB in 20 ms): all spooled, none converted before the "crash".
     for (let i = 0; i < 4; i++) {
       t.now += 20;
       const b = batch(i, 600 * 1024, t.now);
-      spool.add(b.events, b.data);
+      add(b.events, b.data);
       all += b.data.toString();
     }
     const crashed = path.join(dir, 'crashed');
     await fs.mkdir(crashed);
+    await waitFor('spooled', () => statSync(spoolFileOf(file)).size > 4 * 600 * 1024);
     copyFileSync(spoolFileOf(file), spoolFileOf(path.join(crashed, 'early.cast')));
     copyFileSync(file, path.join(crashed, 'early.cast'));
     // A live recording's spool in the same folder (this process owns it): not touched.
     const live = await open(path.join(crashed, 'live.cast'), { t });
     t.now += 20;
     const lb = batch(99, 600 * 1024, t.now);
-    live.spool.add(lb.events, lb.data);
+    live.add(lb.events, lb.data);
     expect(existsSync(spoolFileOf(path.join(crashed, 'live.cast')))).toBe(true);
     const copy = path.join(crashed, 'early.cast');
     await fs.appendFile(copy, '[0.2,"o","torn');
     expect(await recoverSpools(crashed)).toEqual([spoolFileOf(copy)]);
     const r = await recorded(copy);
     expect(r.output).toBe(all);
+    expect(r.markers).toEqual(['gap: output written just before the spool started may be missing (the session host ended)', 'the session host ended without closing the recording; recovered from its spool']);
     expect(existsSync(spoolFileOf(path.join(crashed, 'live.cast')))).toBe(true);
-    await live.spool.close();
-    await spool.close();
+    await live.close();
+    await close();
   });
 });
