@@ -1,4 +1,4 @@
-/** What the session host and its recording thread (recorder-worker.ts) tell each other. */
+/** What the session host's recording side (recorder-thread.ts) and its writer (recorder-serve.ts) tell each other. */
 import type { SpoolEvent, SpoolRecordingOptions } from '../terminal/recorder-spool.js';
 
 /** An event of a batch (output: the next `len` bytes of the batch's `data`). */

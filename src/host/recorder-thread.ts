@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
 import { SpoolWriter } from '../terminal/recorder-spool-writer.js';
 import { isRecorderReply, type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
@@ -18,7 +17,7 @@ export interface CastSink {
 /** Opens a recording; rejects with the open's error (errno code kept: EEXIST is a file that exists). */
 export type OpenCast = (opts: ThreadRecorderOptions) => Promise<CastSink>;
 
-/** In the host's own thread (tests, or where no worker can start): CastRecorder itself. */
+/** CastRecorder itself, written as events come (tests): no batching, no spool. */
 export const openInThread: OpenCast = async (opts) => {
   const rec = await CastRecorder.open(opts);
   return {
@@ -35,16 +34,14 @@ export const openInThread: OpenCast = async (opts) => {
   };
 };
 
-/** The writer thread's module: next to this one in dist/host (the bundled host in dist/bundle finds it the same way). */
-const WORKER_URL = new URL('../host/recorder-worker.js', import.meta.url);
-/** Output posted to the thread and not yet taken by it, past which output is dropped (and the gap marked). */
+/** Output handed to the writer and not yet taken by it, past which output is dropped (and the gap marked). */
 const MAX_IN_FLIGHT_BYTES = DEFAULT_MAX_PENDING_BYTES;
-/** Events go to the thread in batches this often: a post costs tens of µs, and a flood has thousands of reads a second. */
+/** Events go to the writer in batches this often: a post costs tens of µs, and a flood has thousands of reads a second. */
 const BATCH_MS = 20;
-/** …or at once when this much output is gathered (a batch is one copy into the thread). */
+/** …or at once when this much output is gathered (a batch is one copy). */
 const BATCH_MAX_BYTES = 1024 * 1024;
 /**
- * Batch buffers the thread has handed back, kept for the next batches: fresh memory for each batch cost a page fault
+ * Batch buffers the writer has handed back, kept for the next batches: fresh memory for each batch cost a page fault
  * per 4 KiB on first write (~1 ms per MB on this VM, a third of the recording's cost on the host's thread). Two or
  * three are in use in a flood; more are not kept.
  */
@@ -61,7 +58,7 @@ class OpenError extends Error {
 
 /**
  * The host's side of a recording whose writer (recorder-serve.ts) answers over a link (the host's own thread, a turn
- * later, or a worker thread): the host only gathers the events of each BATCH_MS and sends them at once (one copy of the
+ * later): the host only gathers the events of each BATCH_MS and sends them at once (one copy of the
  * bytes, moved to a thread); UTF-8 checks, JSON escaping and the disk are the writer's. While output floods, the
  * batches go to the spool file instead (SpoolWriter: one async write each, from this thread) and the writer hears of
  * them once output calms. Output neither taken by the writer nor written to the spool past MAX_IN_FLIGHT_BYTES is
@@ -230,7 +227,7 @@ class ThreadCast implements CastSink {
   }
 }
 
-/** Where a ThreadCast's requests go and its replies come from: a worker thread, or the writer in this thread. */
+/** Where a ThreadCast's requests go and its replies come from: the writer (recorder-serve.ts), a turn later. */
 interface CastLink {
   send(m: RecorderRequest, transfer: ArrayBuffer[]): void;
   listen(onReply: (m: RecorderReply) => void): void;
@@ -254,34 +251,6 @@ async function openOver(link: CastLink & { once(onReply: (m: RecorderReply) => v
     throw err;
   }
 }
-
-/** In a worker thread of its own; the open's error as the in-thread open gives it (errno code kept). */
-export const openInWorker: OpenCast = async (opts) => {
-  const worker = new Worker(WORKER_URL);
-  // The thread never keeps the process alive (a wrap whose program ended exits; close() ends the thread first).
-  worker.unref();
-  const replies = (f: (m: RecorderReply) => void) => (m: unknown) => {
-    if (isRecorderReply(m)) f(m);
-  };
-  return openOver(
-    {
-      send: (m, transfer) => worker.postMessage(m, transfer),
-      listen: (f) => worker.on('message', replies(f)),
-      failed: (f) => {
-        worker.on('error', (err) => f(`the recording thread failed: ${err.message}`));
-        worker.on('exit', (code) => f(`the recording thread ended (code ${code})`));
-      },
-      end: async () => {
-        await worker.terminate();
-      },
-      once: (f, onError) => {
-        worker.once('error', onError);
-        worker.once('message', (m: unknown) => (isRecorderReply(m) ? f(m) : onError(new Error('the recording thread answered nonsense'))));
-      },
-    },
-    opts,
-  );
-};
 
 /**
  * Lines are escaped and written in slices this large when the writer runs in the host's thread: about 0.1-0.2 ms of
