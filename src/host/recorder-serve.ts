@@ -12,8 +12,8 @@ import { CastSpool, type SpoolClock } from '../terminal/recorder-spool.js';
 import { recoverSpools } from '../terminal/recorder-spool-recovery.js';
 import type { RecorderReply, RecorderRequest } from './recorder-messages.js';
 
-/** Replies go back through `reply` (with the memory to hand back); returns the handler of the host's requests. */
-export function serveRecorder(reply: (m: RecorderReply, transfer?: ArrayBuffer[]) => void, o: { writeBytes?: number } = {}): (m: RecorderRequest) => void {
+/** Replies go back through `reply` (an ack with the batch's memory to use again); returns the handler of the host's requests. */
+export function serveRecorder(reply: (m: RecorderReply) => void, o: { writeBytes?: number } = {}): (m: RecorderRequest) => void {
   let recorder: CastRecorder | null = null;
   let spool: CastSpool | null = null;
   /** The time of the event being recorded (the host's clock), as the recorder's clock. */
@@ -37,7 +37,7 @@ export function serveRecorder(reply: (m: RecorderReply, transfer?: ArrayBuffer[]
       const bytes = spool ? spool.add(m.events, m.data) : 0;
       // Taken (copied): the batch's memory goes back to the host for its next batches.
       const memory = m.data.buffer;
-      if (memory instanceof ArrayBuffer) reply({ t: 'acked', bytes, buffer: memory }, [memory]);
+      if (memory instanceof ArrayBuffer) reply({ t: 'acked', bytes, buffer: memory });
       else reply({ t: 'acked', bytes });
     } else {
       const r = recorder;

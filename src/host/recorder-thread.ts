@@ -1,6 +1,6 @@
 import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
 import { SpoolWriter } from '../terminal/recorder-spool-writer.js';
-import { isRecorderReply, type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
+import { type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
 import { serveRecorder } from './recorder-serve.js';
 
 /** A recording being written: what SessionRecording feeds (raw output bytes, keystrokes, resizes, markers, exit). */
@@ -59,7 +59,7 @@ class OpenError extends Error {
 /**
  * The host's side of a recording whose writer (recorder-serve.ts) answers over a link (the host's own thread, a turn
  * later): the host only gathers the events of each BATCH_MS and sends them at once (one copy of the
- * bytes, moved to a thread); UTF-8 checks, JSON escaping and the disk are the writer's. While output floods, the
+ * bytes); UTF-8 checks, JSON escaping and the disk are the writer's. While output floods, the
  * batches go to the spool file instead (SpoolWriter: one async write each, from this thread) and the writer hears of
  * them once output calms. Output neither taken by the writer nor written to the spool past MAX_IN_FLIGHT_BYTES is
  * dropped here and marked.
@@ -81,10 +81,10 @@ class ThreadCast implements CastSink {
   private closed: ((r: RecorderReply & { t: 'closed' }) => void) | null = null;
   /** Batch buffers back from the thread (BATCH_MAX_BYTES each), reused. */
   private spare: ArrayBuffer[] = [];
-  /** The thread failed or ended: nothing more is recorded, and close() says why. */
+  /** The writer failed: nothing more is recorded, and close() says why. */
   private failure: string | null = null;
 
-  /** A flood's batches: appended to the spool file from this thread, announced to the writer thread once calm. */
+  /** A flood's batches: appended to the spool file from this thread, announced to the writer once calm. */
   private readonly spool: SpoolWriter;
 
   constructor(
@@ -93,7 +93,7 @@ class ThreadCast implements CastSink {
   ) {
     this.spool = new SpoolWriter(opts, {
       announce: (from, to) => this.post({ t: 'spooled', from, to }),
-      direct: (events, data) => this.post({ t: 'events', events, data }, data.buffer instanceof ArrayBuffer ? [data.buffer] : []),
+      direct: (events, data) => this.post({ t: 'events', events, data }),
     });
     link.listen((m) => {
       if (m.t === 'acked') {
@@ -115,8 +115,8 @@ class ThreadCast implements CastSink {
     this.closed?.({ t: 'closed', files: [], dropped_bytes: 0, error: this.failure });
   }
 
-  private post(m: RecorderRequest, transfer: ArrayBuffer[] = []): void {
-    if (this.failure === null) this.link.send(m, transfer);
+  private post(m: RecorderRequest): void {
+    if (this.failure === null) this.link.send(m);
   }
 
   private schedule(): void {
@@ -139,8 +139,7 @@ class ThreadCast implements CastSink {
     this.timer = null;
     this.endOutput();
     if (this.events.length === 0) return;
-    // The batch's buffer is moved to the thread (transferred, not cloned: a cloned post copied the bytes a second
-    // time) and comes back with the thread's ack, to be used again.
+    // The batch's buffer comes back with the writer's ack (or once the spool has it on disk), to be used again.
     const memory = this.batch?.buffer ?? new ArrayBuffer(0);
     const data = new Uint8Array(memory, 0, this.batchBytes);
     const events = this.events;
@@ -148,12 +147,12 @@ class ThreadCast implements CastSink {
     this.events = [];
     this.batch = null;
     this.batchBytes = 0;
-    // A flood goes to the spool from here (the writer thread is not woken); its memory is free once it is on disk.
+    // A flood goes to the spool from here (the writer is not woken); its memory is free once it is on disk.
     const spooled = this.spool.take(events, data, () => {
       this.inFlight -= bytes;
       this.reuse(memory);
     });
-    if (!spooled) this.post({ t: 'events', events, data }, [memory]);
+    if (!spooled) this.post({ t: 'events', events, data });
   }
 
   private push(ev: ThreadEvent): void {
@@ -209,19 +208,18 @@ class ThreadCast implements CastSink {
   }
 
   async close(): Promise<{ files: string[]; dropped_bytes: number }> {
-    // What the host does in this turn (at the session's end: report the exit) goes first; the writer thread's
+    // What the host does in this turn (at the session's end: report the exit) goes first; the writer's
     // conversion of a spooled flood, which the close starts, does not share a core with it.
     await new Promise((resolve) => setImmediate(resolve));
     this.markGap();
     this.flush();
-    // Every spooled batch written and announced before the close (the thread converts them, then ends).
+    // Every spooled batch written and announced before the close (the writer converts them, then closes).
     await this.spool.close();
     const done = new Promise<RecorderReply & { t: 'closed' }>((resolve) => (this.closed = resolve));
     if (this.failure !== null) throw new Error(this.failure);
     this.post({ t: 'close' });
     const r = await done;
     this.failure ??= 'closed';
-    await this.link.end();
     if (r.error !== null) throw new Error(r.error);
     return { files: r.files, dropped_bytes: r.dropped_bytes + this.droppedTotal + this.spool.dropped_bytes };
   }
@@ -229,27 +227,10 @@ class ThreadCast implements CastSink {
 
 /** Where a ThreadCast's requests go and its replies come from: the writer (recorder-serve.ts), a turn later. */
 interface CastLink {
-  send(m: RecorderRequest, transfer: ArrayBuffer[]): void;
+  send(m: RecorderRequest): void;
   listen(onReply: (m: RecorderReply) => void): void;
-  /** The writer failed or ended: nothing more is recorded. */
+  /** The writer failed: nothing more is recorded. */
   failed(onFailure: (why: string) => void): void;
-  end(): Promise<void>;
-}
-
-/** Opens the recording through `link` (its first reply is the open's); the open's error keeps its errno code. */
-async function openOver(link: CastLink & { once(onReply: (m: RecorderReply) => void, onError: (err: Error) => void): void }, opts: ThreadRecorderOptions): Promise<CastSink> {
-  try {
-    const opened = await new Promise<RecorderReply>((resolve, reject) => {
-      link.once(resolve, reject);
-      link.send({ t: 'open', at: Date.now(), opts }, []);
-    });
-    if (opened.t === 'failed') throw new OpenError(opened.errno, opened.message);
-    if (opened.t !== 'opened') throw new Error('the recording writer did not open the file');
-    return new ThreadCast(link, opts);
-  } catch (err) {
-    await link.end();
-    throw err;
-  }
 }
 
 /**
@@ -259,37 +240,35 @@ async function openOver(link: CastLink & { once(onReply: (m: RecorderReply) => v
 const HOST_WRITE_BYTES = 64 * 1024;
 
 /**
- * In the host's own thread, through the same requests as the worker thread (recorder-serve.ts): while output floods
+ * In the host's own thread, through the writer's requests (recorder-serve.ts): while output floods
  * the host only appends it to the spool (SpoolWriter), and converts it in slices once output has calmed. No second
  * thread: a writer thread that exists, even idle, cost the host's main thread 40-80 ms of CPU per 40 MB flood on a
- * 2-core VM (bench/record-overhead.md). Replies come a turn later, as from a thread.
+ * 2-core VM (bench/record-overhead.md). Replies come a turn later, so a batch is never written inside the call that
+ * hands it over.
  */
 export const openInHost: OpenCast = async (opts) => {
   let onReply: ((m: RecorderReply) => void) | null = null;
-  let first: ((m: RecorderReply) => void) | null = null;
-  const serve = serveRecorder((m) =>
-    setImmediate(() => {
-      const f = first ?? onReply;
-      first = null;
-      f?.(m);
-    }),
-  { writeBytes: HOST_WRITE_BYTES });
   let onFailure: ((why: string) => void) | null = null;
-  return openOver(
-    {
-      send: (m) => {
-        try {
-          serve(m);
-        } catch (err) {
-          // The writer failed: the recording ends here (close() says why), the session goes on.
-          onFailure?.(`the recording writer failed: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      },
-      listen: (f) => (onReply = f),
-      failed: (f) => (onFailure = f),
-      end: async () => undefined,
-      once: (f) => (first = f),
+  const serve = serveRecorder((m) => setImmediate(() => onReply?.(m)), { writeBytes: HOST_WRITE_BYTES });
+  const link: CastLink = {
+    send: (m) => {
+      try {
+        serve(m);
+      } catch (err) {
+        // The writer failed: the recording ends here (close() says why), the session goes on.
+        onFailure?.(`the recording writer failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
     },
-    opts,
-  );
+    listen: (f) => (onReply = f),
+    failed: (f) => (onFailure = f),
+  };
+  // The open's reply is the first; its error keeps its errno code (EEXIST: a file that exists).
+  const opened = await new Promise<RecorderReply>((resolve) => {
+    onReply = resolve;
+    link.send({ t: 'open', at: Date.now(), opts });
+  });
+  onReply = null;
+  if (opened.t === 'failed') throw new OpenError(opened.errno, opened.message);
+  if (opened.t !== 'opened') throw new Error('the recording writer did not open the file');
+  return new ThreadCast(link, opts);
 };
