@@ -44,7 +44,7 @@ export class ViewerOutput implements OutputSink {
       // gathered into one frame, sent on the next turn (a flood).
       if (data.length >= SMALL_OUTPUT_BYTES) {
         // A flood no one watches arms nothing.
-        if (!this.direct.wantsOutput && !this.linkWantsOutput()) return;
+        if (!this.anyoneWants()) return;
         this.outputThisTurn = true;
         setImmediate(() => {
           this.outputThisTurn = false;
@@ -54,7 +54,7 @@ export class ViewerOutput implements OutputSink {
       this.send(data);
       return;
     }
-    if (!this.direct.wantsOutput && !this.linkWantsOutput()) return;
+    if (!this.anyoneWants()) return;
     this.outgoing.push(data);
     this.outgoingBytes += data.length;
     if (this.outgoingBytes >= OUTPUT_FRAME_BYTES) this.flush();
@@ -87,6 +87,11 @@ export class ViewerOutput implements OutputSink {
     this.outgoing = [];
     this.outgoingBytes = 0;
     this.send(frame);
+  }
+
+  /** Some viewer, here or the daemon's, takes live output. */
+  private anyoneWants(): boolean {
+    return this.direct.wantsOutput || this.linkWantsOutput();
   }
 
   /** One frame of output to the viewers served here (those that take it: DirectOutput) and to the daemon's. */
