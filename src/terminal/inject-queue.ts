@@ -1,7 +1,7 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
 import { sleep as realSleep } from '../util/async.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
-import { historyOpening, historyShows, inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
+import { historyEndShows, historyOpening, historyShows, inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
 
 /** Every timing of an inject job, named with why it has its value (LESSONS.md has the measured behaviour). */
 export interface InjectTimings {
@@ -95,6 +95,10 @@ export interface CursorState {
   above?: readonly string[];
   /** The rows of the screen below the cursor row, top first (a program's footer: its busy mark). */
   below?: readonly string[];
+  /** A synchronized-output frame (DEC mode 2026) is open: the program is midway through drawing a screen. */
+  frameOpen?: boolean;
+  /** How many synchronized-output frames the program has ended so far. */
+  framesEnded?: number;
 }
 
 /** The session as the queue sees it (SessionHost provides it; tests can too). */
@@ -551,7 +555,7 @@ export class InjectQueue {
    * history, so only its cursor row counts. A program that never showed the text (it reads silently) has only
    * the row's change to go by. Returns when the proof was seen, or what was seen instead after submitWatchMs.
    */
-  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string): Promise<Watched> {
+  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string, pasted: boolean): Promise<Watched> {
     const start = this.now();
     let changed = false;
     let state = beforeEnter;
@@ -571,6 +575,8 @@ export class InjectQueue {
     const queuedBefore = showsOnScreen(beforeEnter, profile.queuedMark);
     /** How the conversation shows this prompt once submitted (historyRow), looked for on rows that did not show it. */
     const opening = profile.historyRow !== null ? historyOpening(text) : null;
+    /** A prompt the box showed only as a placeholder: its end showing in the conversation proves it too (historyEndShows). */
+    const pastedEnd = profile.historyRow !== null && pasted && text !== '' ? text : null;
     while (this.now() - start < watchMs + (goneAt >= 0 ? SUBMIT_PROOF_STILL_MS : 0)) {
       // The program said so itself (issue 25: "or a hook says so"): no need to wait for its screen to settle. The
       // next job still waits for the input row to be empty and still (waitPreviousOver).
@@ -599,8 +605,12 @@ export class InjectQueue {
       if (gone && !queuedBefore && showsOnScreen(state, profile.queuedMark)) return { at: this.now(), ...row() };
       // The prompt moved into the conversation above the box (a newline, or a screen caught mid-redraw, never does).
       if (gone && opening !== null && historyShows(state, beforeEnter, profile.historyRow, profile.boxRowsAbove, opening)) return { at: this.now(), ...row() };
+      if (gone && pastedEnd !== null && historyEndShows(state, beforeEnter, profile.boxRowsAbove, pastedEnd)) return { at: this.now(), ...row() };
       if (!gone) goneAt = -1;
       else if (goneAt < 0) goneAt = this.now();
+      // A program that draws in synchronized frames (framedScreen), read between two frames after one ended since the
+      // Enter: the screen is one it meant to show, not a redraw caught midway (the only reason the text must stay gone).
+      if (gone && goneAt >= 0 && wholeFrameSince(state, beforeEnter, profile)) return { at: goneAt, ...row() };
       // A program that takes an early Enter as a newline (Gemini): once that shows, held still, it is undone and retried.
       if (!undoable || gone || sameCursor(state, beforeEnter) || !newlineShows(state, marks, lastLine)) newlineAt = -1;
       else if (newlineAt < 0) newlineAt = this.now();
@@ -653,6 +663,8 @@ export class InjectQueue {
     const readyAt = new Date(this.ready.at ?? this.ready.queuedAt).toISOString();
     this.holding = true;
     let marks: readonly string[] = [];
+    /** The box showed the text only as the program's placeholder. */
+    let pasted = false;
     if (!job.enter_only) {
       const before = await this.target.cursorState();
       const bracketed = this.target.bracketedPaste();
@@ -667,6 +679,7 @@ export class InjectQueue {
       }
       await this.settleBeforeEnter(taken, bracketed, profile);
       marks = taken.marks;
+      pasted = taken.how === 'placeholder';
     } else {
       // Enter alone (after --no-enter): the draft that job typed, if the input rows still show it; otherwise the
       // text is not known and only the row's change can be seen.
@@ -682,7 +695,7 @@ export class InjectQueue {
     this.events.written(job.inject_id, writtenAt);
     const lastLine = job.enter_only ? '' : squeezedLastLine(job.text);
     const text = job.enter_only ? '' : job.text;
-    let result = await this.watchSubmit(beforeEnter, marks, lastLine, profile, text);
+    let result = await this.watchSubmit(beforeEnter, marks, lastLine, profile, text, pasted);
     // An Enter taken as a newline (Gemini, too soon after a paste): Backspace takes the newline out again, and the
     // Enter is sent again after the profile's next wait; bounded by enterRetryMs, then `entered` with the text as typed.
     for (let retry = 0; 'newline' in result && result.newline; retry++) {
@@ -696,7 +709,7 @@ export class InjectQueue {
       this.alive();
       const before = await this.target.cursorState();
       this.target.write('\r');
-      result = await this.watchSubmit(before, marks, lastLine, profile, text);
+      result = await this.watchSubmit(before, marks, lastLine, profile, text, pasted);
     }
     // The next job's still interval counts from the row's last change the watch saw, not from the watch's end: the
     // proof's own still interval (the text gone 30 ms) is then not waited for a second time when the row held still.
@@ -724,6 +737,14 @@ type Watched = ({ at: number; hook?: boolean } | { seen: string; newline?: boole
   state: CursorState;
   changedAt: number;
 };
+
+/**
+ * The screen is a whole frame the program drew after `before`: it draws in synchronized frames (framedScreen), none is
+ * open now, and at least one ended since `before` was read.
+ */
+function wholeFrameSince(state: CursorState, before: CursorState, profile: ProgramProfile): boolean {
+  return profile.framedScreen && state.frameOpen === false && (state.framesEnded ?? 0) > (before.framesEnded ?? 0);
+}
 
 /** The pattern shows on the cursor row, the rows above it or the rows below it. */
 function showsOnScreen(state: CursorState, pattern: RegExp | null): boolean {

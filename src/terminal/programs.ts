@@ -94,6 +94,12 @@ export interface ProgramProfile {
    */
   historyRow: RegExp | null;
   /**
+   * The program draws every screen as a synchronized-output frame (DEC mode 2026: CSI ? 2026 h ... l): a screen read
+   * while no frame is open, after a frame ended since the Enter, is one the program meant to show, never a redraw
+   * caught midway, so the text gone from its box there proves the submit at once (no SUBMIT_PROOF_STILL_MS).
+   */
+  framedScreen: boolean;
+  /**
    * The cursor row of the program's input box: a prompt is typed only while the cursor is on such a row (a program
    * switching views shows no box for seconds, and what is typed then is lost). null: any row.
    */
@@ -109,13 +115,6 @@ export interface ProgramProfile {
 }
 
 export type ProgramName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'shell' | 'other';
-
-/**
- * The input row must hold still this long after a submit before the next paste, for the agents whose box reset was
- * not measured on its own (Gemini's and OpenCode's trouble was elsewhere: the paste window, the merge during the
- * submit, both covered by waiting for the box to be empty): a margin over the single redraw their submit makes.
- */
-const QUIET_AFTER_SUBMIT_MS = 50;
 
 /**
  * Gemini CLI 0.61: the waits before each Enter sent again after one was taken as a newline (and undone). Its 40 ms
@@ -162,6 +161,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: false,
     queuedMark: null,
     historyRow: null,
+    framedScreen: false,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
@@ -173,6 +173,12 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // ms every 500 ms. Without the 50 ms after the Enter too (quietAfterSubmitMs 0) queued p50 was 46-47 ms (0 failures, 1
   // run and 1 paused); kept at 50 (the margin for a box reset no run measured on its own): queued p50 94 -> 60-62 ms
   // (59-64 paused).
+  // Dec 5, fourth session: Codex 0.171.0 draws every screen as a synchronized-output frame (CSI ? 2026 h ... l; a
+  // recording of test:agents: all of its drawing inside frames, 26 of 95 frames split across two PTY reads), so the
+  // frame that shows its box empty after the Enter is the submit (framedScreen), proven when seen instead of after the
+  // text stayed gone 30 ms; its composer empties in that same frame, so no quiet interval after the Enter
+  // (quietAfterSubmitMs 0, was 50; the input row still holds still 30 ms before the next paste): sequential p50 58 -> 47-54
+  // ms, queued 64 -> 43-46 (bench/agents-real.md), 0 failures, also paused.
   codex: {
     name: 'codex',
     pasteEnterMs: 0,
@@ -182,7 +188,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     echoes: true,
     boxRowsAbove: 1,
     lineEditor: false,
-    quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    quietAfterSubmitMs: 0,
     quietAfterHookMs: null,
     rowStillAfterHookMs: null,
     rowStillAfterSubmitMs: null,
@@ -191,6 +197,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: false,
     queuedMark: null,
     historyRow: null,
+    framedScreen: true,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
@@ -245,6 +252,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: true,
     queuedMark: /Queued \(press ↑ to edit\):/,
     historyRow: /^ ?> /,
+    framedScreen: false,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
@@ -272,6 +280,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // the very first submit, typed during the switch from the home view to the session view: so the next prompt still
   // waits for the turn to have started (the busy mark seen after the Enter, busyAppearMs), not for it to end
   // (queuesWhileBusy): queued p50 186 -> 74-174 ms (123 paused, was 363-371).
+  // Dec 5, fourth session: OpenCode 1.18.33 draws every screen as a synchronized-output frame (a recording: all of its
+  // drawing inside frames, some split across PTY reads): the frame showing its box empty after the Enter is the submit
+  // (framedScreen); no quiet interval after the Enter (quietAfterSubmitMs 0, was 50): the next prompt still waits for the
+  // input row to hold still 30 ms and for the turn to have started (busyAppearMs). 0 failures, also paused.
   opencode: {
     name: 'opencode',
     pasteEnterMs: 0,
@@ -281,7 +293,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     echoes: true,
     boxRowsAbove: 1,
     lineEditor: false,
-    quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
+    quietAfterSubmitMs: 0,
     quietAfterHookMs: null,
     rowStillAfterHookMs: null,
     rowStillAfterSubmitMs: null,
@@ -290,6 +302,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: true,
     queuedMark: null,
     historyRow: null,
+    framedScreen: true,
     busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
     submitWatchMs: 10_000,
@@ -314,6 +327,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: false,
     queuedMark: null,
     historyRow: null,
+    framedScreen: false,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,
@@ -338,6 +352,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: false,
     queuedMark: null,
     historyRow: null,
+    framedScreen: false,
     busyAppearMs: 0,
     inputRow: null,
     submitWatchMs: 0,

@@ -21,6 +21,9 @@ export const SCROLLBACK_LINES = 3_000;
  */
 const PARSE_BATCH_BYTES = 16 * 1024;
 
+/** DEC private mode 2026, synchronized output: a program brackets each screen it draws with CSI ? 2026 h ... l. */
+const SYNC_OUTPUT_MODE = 2026;
+
 /**
  * Output short of a batch is parsed this long after it arrives, not on the same turn of the event loop: parsing
  * right after a keystroke's echo went out held up the next keystroke (API echo p50 +15-30 µs, measured A/B in
@@ -130,6 +133,8 @@ export class ScreenModel {
   private parseTimer: NodeJS.Timeout | null = null;
   private quietTimer: NodeJS.Timeout | null = null;
   private skipped = 0;
+  /** Synchronized-output frames (DEC mode 2026) the program has ended so far: the inject queue's frame proof. */
+  private framesEnded = 0;
   /** The oldest scrollback rows, compacted once the session is quiet (empty until then). */
   private readonly cold = new ColdScrollback();
   /** While rows are cold: the handlers that drop them with xterm's own scrollback (ED 3, RIS). */
@@ -155,6 +160,11 @@ export class ScreenModel {
     this.compactQuietMs = options.compactQuietMs ?? COMPACT_QUIET_MS;
     // Checked once per parsed batch, not per byte: cheap, and soon enough for the inject queue.
     this.term.onWriteParsed(() => this.checkModes());
+    // The end of a synchronized-output frame (CSI ? 2026 l): counted, then xterm's own handler resets the mode.
+    this.term.parser.registerCsiHandler({ prefix: '?', final: 'l' }, (params) => {
+      if (params.includes(SYNC_OUTPUT_MODE)) this.framesEnded++;
+      return false;
+    });
   }
 
   private newTerminal(cols: number, rows: number, scrollback: number): XTerm {
@@ -456,7 +466,8 @@ export class ScreenModel {
     // The rest of the screen below the cursor: a program's footer (its busy mark, issue 25).
     const below: string[] = [];
     for (let r = y + 1; r < cold + buf.baseY + this.term.rows; r++) below.push(text(r));
-    return { buffer: buf.type, x: buf.cursorX, y, line: text(y), above, below };
+    // Between two synchronized frames the screen is one the program meant to show, never a redraw caught midway.
+    return { buffer: buf.type, x: buf.cursorX, y, line: text(y), above, below, frameOpen: this.term.modes.synchronizedOutputMode, framesEnded: this.framesEnded };
   }
 
   /**

@@ -119,3 +119,27 @@ export function historyShows(state: CursorState, before: CursorState, pattern: R
   for (const [at, row] of rowsByIndex(state)) if (at >= top && at < boxTop && shows(row) && !shows(was.get(at))) return true;
   return false;
 }
+
+/** Characters a row must show to count as the end of a pasted prompt in the conversation (historyEndShows). */
+const HISTORY_END_MIN_CHARS = 16;
+
+/**
+ * For a prompt the box showed only as the program's placeholder (a long paste): a row outside the input box now shows
+ * nothing but the end of the prompt (frame and indent aside, at least HISTORY_END_MIN_CHARS), and no row seen before
+ * the Enter did: the text was just moved into the conversation (Gemini CLI draws a long prompt's start beyond the
+ * rows read above the box). The box never showed the text, so a newline in it, or its redraw, cannot draw that row.
+ * Rows above the part of the screen seen before the Enter do not count.
+ */
+export function historyEndShows(state: CursorState, before: CursorState, boxRowsAbove: number, text: string): boolean {
+  const end = text.trimEnd();
+  const isEnd = (row: string | undefined): boolean => {
+    const shown = (row ?? '').trim();
+    return shown.length >= HISTORY_END_MIN_CHARS && end.endsWith(shown);
+  };
+  const was = rowsByIndex(before);
+  for (const row of was.values()) if (isEnd(row)) return false;
+  const top = before.y - (before.above?.length ?? 0);
+  const boxTop = state.y - boxRowsAbove;
+  for (const [at, row] of rowsByIndex(state)) if (at >= top && at < boxTop && isEnd(row)) return true;
+  return false;
+}

@@ -252,6 +252,11 @@ class FakeProgram implements InjectTarget {
     this.reactions.push({ line, at: Date.now() });
   }
 
+  /** The program's synchronized-output frames (DEC mode 2026) from now on: one open or not, how many ended. */
+  frames(open: boolean, ended: number): void {
+    this.state = { ...this.state, frameOpen: open, framesEnded: ended };
+  }
+
   /** The rows below the cursor row from now on (a footer). */
   footer(rows: string[]): void {
     this.state = { ...this.state, below: rows };
@@ -1100,6 +1105,64 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
     };
     const outcome = await runOne(r, job('j1', 'in the box'));
     expect(outcome.status).toBe('entered');
+  });
+
+  it('a program drawing synchronized frames: the text gone in a whole frame drawn after the Enter is the submission at once', async () => {
+    const r = rig({ profile: PROGRAMS.codex, submitDelayMs: 5 });
+    r.fake.frames(false, 7);
+    // The submit's screen comes as one frame: it ended when the box shows empty.
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(5, () => r.fake.frames(false, 8));
+    };
+    const outcome = await runOne(r, job('j1', 'gone in a frame'));
+    expect(outcome.status).toBe('submitted');
+    const enter = only(r.fake.enterWrites());
+    const reset = r.fake.reactions.find((x) => x.line === PROMPT);
+    expect(Date.parse(outcome.submitted_at ?? '')).toBe(reset?.at);
+    // Proven when seen, not SUBMIT_PROOF_STILL_MS later.
+    expect((r.events.doneAt.get('j1') ?? Infinity) - enter.at).toBeLessThan(SUBMIT_PROOF_STILL_MS);
+  });
+
+  it(`a program drawing synchronized frames, with no frame ended since the Enter: the text must stay gone ${SUBMIT_PROOF_STILL_MS} ms`, async () => {
+    const r = rig({ profile: PROGRAMS.codex, submitDelayMs: 5 });
+    r.fake.frames(false, 7);
+    const outcome = await runOne(r, job('j1', 'gone, no frame'));
+    expect(outcome.status).toBe('submitted');
+    const enter = only(r.fake.enterWrites());
+    expect((r.events.doneAt.get('j1') ?? 0) - enter.at).toBeGreaterThanOrEqual(5 + SUBMIT_PROOF_STILL_MS);
+  });
+
+  it('a program drawing synchronized frames, caught midway through one (the box erased, the frame still open): not the submission', async () => {
+    const r = rig({ profile: PROGRAMS.codex, submitDelayMs: null });
+    r.fake.frames(false, 7);
+    // The Enter is a newline in the box, drawn in one frame that arrives in two parts 15 ms apart (a frame ended
+    // since the Enter too: a spinner's).
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(1, () => r.fake.frames(false, 8));
+      r.fake.later(2, () => {
+        r.fake.frames(true, 8);
+        r.fake.show('');
+      });
+      r.fake.later(17, () => {
+        r.fake.show(PROMPT, 11, [`${PROMPT}in the box`]);
+        r.fake.frames(false, 9);
+      });
+    };
+    const outcome = await runOne(r, job('j1', 'in the box'));
+    expect(outcome.status).toBe('entered');
+  });
+
+  it('a program not known to draw synchronized frames (framedScreen false): a frame ended is no proof, the text must stay gone', async () => {
+    const r = rig({ profile: PROGRAMS.gemini, submitDelayMs: 5 });
+    r.fake.frames(false, 7);
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(5, () => r.fake.frames(false, 8));
+    };
+    const outcome = await runOne(r, job('j1', 'gone in a frame'));
+    expect(outcome.status).toBe('submitted');
+    const enter = only(r.fake.enterWrites());
+    expect((r.events.doneAt.get('j1') ?? 0) - enter.at).toBeGreaterThanOrEqual(5 + SUBMIT_PROOF_STILL_MS);
   });
 
   it(`a text gone for ${SUBMIT_PROOF_STILL_MS} ms is the submission, dated when it went`, async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PROGRAMS, programFor } from '../../../src/terminal/programs.js';
-import { historyOpening, historyShows, markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from '../../../src/terminal/submit-evidence.js';
+import { historyEndShows, historyOpening, historyShows, markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from '../../../src/terminal/submit-evidence.js';
 import type { CursorState } from '../../../src/terminal/inject-queue.js';
 
 function at(line: string, above: string[] = []): CursorState {
@@ -24,7 +24,17 @@ describe('which program a session runs', () => {
     expect(PROGRAMS.gemini.pasteEnterMs).toBeGreaterThanOrEqual(50);
     expect(PROGRAMS.claude.quietAfterSubmitMs).toBeGreaterThanOrEqual(150);
     for (const name of ['claude', 'codex', 'gemini', 'opencode'] as const) expect(PROGRAMS[name].echoes).toBe(true);
-    for (const name of ['claude', 'codex', 'opencode'] as const) expect(PROGRAMS[name].quietAfterSubmitMs).toBeGreaterThan(0);
+    expect(PROGRAMS.claude.quietAfterSubmitMs).toBeGreaterThan(0);
+    // Codex and OpenCode draw every screen as a synchronized frame, and the frame that shows their box empty after the
+    // Enter is the submit (framedScreen): no quiet interval after it, but their input row must still hold still
+    // (rowStillAfterSubmitMs null: ROW_STILL_AFTER_SUBMIT_MS) and OpenCode's turn must have started (busyAppearMs).
+    for (const name of ['codex', 'opencode'] as const) {
+      expect(PROGRAMS[name].framedScreen).toBe(true);
+      expect(PROGRAMS[name].quietAfterSubmitMs).toBe(0);
+      expect(PROGRAMS[name].rowStillAfterSubmitMs).toBeNull();
+    }
+    expect(PROGRAMS.opencode.busyAppearMs).toBeGreaterThan(0);
+    for (const name of ['claude', 'gemini', 'shell', 'other'] as const) expect(PROGRAMS[name].framedScreen).toBe(false);
     // Gemini CLI 0.61 empties its box in the key handler that takes the prompt, and what it queues during a turn shows
     // (queuedMark): no quiet interval after its submit, but never a second prompt while one is queued.
     expect(PROGRAMS.gemini.quietAfterSubmitMs).toBe(0);
@@ -83,5 +93,31 @@ describe('a submitted prompt in the conversation (Gemini CLI\'s "> " rows)', () 
     expect(historyShows(state(11, ['✦ Noted.', '', 'Shift+Tab', '───', '> b3: check the queue and report'], ''), before, HISTORY, 1, opening)).toBe(false);
     // Another prompt's row.
     expect(historyShows(state(12, ['✦ Noted.', '', '> b4: check the queue', '', 'x', '───']), before, HISTORY, 1, opening)).toBe(false);
+  });
+});
+
+describe("a long paste's end in the conversation (Gemini CLI draws its start beyond the rows read above the box)", () => {
+  const PASTE = `s6: ${'check the queue and report what failed, then retry once. '.repeat(40)}`.trimEnd();
+  const state = (y: number, above: string[], line = ' >   Type your message'): CursorState => ({ buffer: 'normal', x: 0, y, line, above });
+  const before = state(10, ['✦ Noted.', '', 'Shift+Tab to accept edits', '───'], ' > [Pasted Text: 2000 chars]');
+
+  it('a row new since the Enter showing nothing but the end of the prompt, above the box, is the submission', () => {
+    const after = state(30, ['  check the queue and report what failed, then retry once.', '', ' ⠋ Thinking...', '───', 'Shift+Tab', '───']);
+    expect(historyEndShows(after, before, 1, PASTE)).toBe(true);
+  });
+
+  it('is not a row seen before the Enter, a row too short to tell, a row in the box, or a row scrolled into view from above', () => {
+    const end = '  check the queue and report what failed, then retry once.';
+    // The same end showed before the Enter (an earlier identical paste): no proof.
+    const seen = state(10, [end, '', 'Shift+Tab', '───'], ' > [Pasted Text: 2000 chars]');
+    expect(historyEndShows(state(30, [end, '', 'x', '───']), seen, 1, PASTE)).toBe(false);
+    // Fewer than 16 characters, even though they end the prompt.
+    expect(historyEndShows(state(30, ['  retry once.', '', 'x', '───']), before, 1, PASTE)).toBe(false);
+    // In the box (the row right above the cursor row).
+    expect(historyEndShows(state(12, ['x', '───', end]), before, 1, PASTE)).toBe(false);
+    // Above the part of the screen seen before the Enter (it began at row 6): a redraw brought it into view.
+    expect(historyEndShows(state(8, [end, '', '', '']), before, 1, PASTE)).toBe(false);
+    // A row that is not the prompt's end.
+    expect(historyEndShows(state(30, ['  check the queue and report what failed, then', '', 'x', '───']), before, 1, PASTE)).toBe(false);
   });
 });
