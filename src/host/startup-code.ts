@@ -14,6 +14,22 @@ export const STARTUP_BYTECODE_OLD_AGE = 1;
  */
 export const STARTUP_MAJOR_GCS = 2;
 
+/**
+ * What else holds for those collections (V8's defaults again after them): the baseline (Sparkplug) code of what has
+ * not run since the previous major collection is let go with its bytecode (`--flush-baseline-code`: without it, V8
+ * keeps a function's bytecode for as long as it has baseline code), and every old-space page is compacted (the
+ * start's garbage is spread over pages the memory reducer's collection otherwise keeps part-filled). An idle host
+ * 9.17-9.19 MB anon against 9.44-9.49 without them (A/B, 3 hosts each, 2 runs, bench/host-memory.md "Dec 5, fourth
+ * session"); `--stress-flush-code` on top (everything not running, whatever its age) gained no more (9.14-9.17).
+ */
+export const STARTUP_FLAGS = ['flush-baseline-code', 'compact-on-every-full-gc'] as const;
+
+/** The flags while the start's code is let go, and V8's own after. */
+export function startupFlags(during: boolean): string {
+  const age = `--bytecode-old-age=${during ? STARTUP_BYTECODE_OLD_AGE : DEFAULT_BYTECODE_OLD_AGE}`;
+  return [age, ...STARTUP_FLAGS.map((f) => (during ? `--${f}` : `--no-${f}`))].join(' ');
+}
+
 export interface StartupCodeOptions {
   setFlags: (flags: string) => void;
   majorGcs: number;
@@ -25,7 +41,8 @@ export interface StartupCodeOptions {
  * idle host otherwise holds for ever (V8 lets bytecode go only after 5 major collections, and an idle host has 2).
  * The age goes back to V8's own once those collections are over: after them, a long-lived host's code is let go no
  * sooner than V8 does by itself (what is let go and runs again is compiled again, lazily, as at its first run).
- * Set at run time: a V8 flag on the host's command line would cost every start its builtins' code cache.
+ * Set at run time: a V8 flag on the host's command line would cost every start its builtins' code cache. A quiet-time
+ * collection in that window (after 1 MiB of output, quiet-cleanup.ts) turns the two STARTUP_FLAGS off when it is done.
  * Returns a function that ends it early (the host exits).
  */
 export function letStartupCodeGo(opts: Partial<StartupCodeOptions> = {}): () => void {
@@ -44,9 +61,9 @@ export function letStartupCodeGo(opts: Partial<StartupCodeOptions> = {}): () => 
     if (done) return;
     done = true;
     observer.disconnect();
-    setFlags(`--bytecode-old-age=${DEFAULT_BYTECODE_OLD_AGE}`);
+    setFlags(startupFlags(false));
   };
-  setFlags(`--bytecode-old-age=${STARTUP_BYTECODE_OLD_AGE}`);
+  setFlags(startupFlags(true));
   observer.observe({ entryTypes: ['gc'] });
   return end;
 }
