@@ -8,7 +8,7 @@ import { DaemonLink, resolveDaemonEndpoint } from './daemon-link.js';
 import type { HostPty, OutputSink } from './parts.js';
 import { PtyProcess, ptyOptionsOf } from './pty.js';
 import { SessionHost } from './session-host.js';
-import { letStartupCodeGo } from './startup-code.js';
+import { letStartupCodeGo, startupOutputSink } from './startup-code.js';
 import { hostTimingsFromEnv } from './timings.js';
 
 /** What a real host is built from, beyond its spec. */
@@ -47,7 +47,8 @@ export function createSessionHost(spec: HostSpec, host: HostEnvironment): Sessio
         onColdError: (message) => host.log.warn(message),
       }),
     link: (handlers) => new DaemonLink(() => resolveDaemonEndpoint(host.config, host.env, host.log), handlers, timings, host.log),
-    ...(host.sinks ? { sinks: host.sinks } : {}),
+    // A flood ends that window (startup-code.ts STARTUP_OUTPUT_MAX_BYTES).
+    sinks: [...(host.sinks ?? []), startupOutputSink(stopLettingGo)],
     log: host.log,
     timings,
     ...(host.onKilled ? { onKilled: host.onKilled } : {}),

@@ -1,5 +1,6 @@
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
+import type { OutputSink } from './parts.js';
 
 /**
  * V8's own bytecode age (Node 20's V8 11.3, Node 22's V8 12.4): bytecode that has not run for this many major
@@ -28,6 +29,23 @@ export const STARTUP_FLAGS = ['flush-baseline-code', 'compact-on-every-full-gc']
 export function startupFlags(during: boolean): string {
   const age = `--bytecode-old-age=${during ? STARTUP_BYTECODE_OLD_AGE : DEFAULT_BYTECODE_OLD_AGE}`;
   return [age, ...STARTUP_FLAGS.map((f) => (during ? `--${f}` : `--no-${f}`))].join(' ');
+}
+
+/**
+ * Output that ends the window early: a session that starts with a flood has its first major collections during it,
+ * and compacting every page at each cost the flood's throughput (40 MB no viewer 1.08-1.10x tmux against 1.20-1.25x,
+ * 3 runs); such a session has its quiet-time collections after it (quiet-cleanup.ts), which do the same and more.
+ */
+export const STARTUP_OUTPUT_MAX_BYTES = 1024 * 1024;
+
+/** An output sink that ends the window (`end`, from letStartupCodeGo) once `maxBytes` of output went through. */
+export function startupOutputSink(end: () => void, maxBytes = STARTUP_OUTPUT_MAX_BYTES): OutputSink {
+  let seen = 0;
+  return {
+    write(data: Buffer): void {
+      if (seen < maxBytes && (seen += data.length) >= maxBytes) end();
+    },
+  };
 }
 
 export interface StartupCodeOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fullCollection } from '../../../src/host/quiet-cleanup.js';
-import { DEFAULT_BYTECODE_OLD_AGE, STARTUP_BYTECODE_OLD_AGE, letStartupCodeGo, startupFlags } from '../../../src/host/startup-code.js';
+import { DEFAULT_BYTECODE_OLD_AGE, STARTUP_BYTECODE_OLD_AGE, letStartupCodeGo, startupFlags, startupOutputSink } from '../../../src/host/startup-code.js';
 import { waitFor } from '../../helpers/env.js';
 
 // What it buys is measured, not asserted here: V8 ages no bytecode at a forced collection (gc()), and a natural one
@@ -32,5 +32,16 @@ describe('letStartupCodeGo (the code only a host start ran is let go at its firs
     await new Promise((r) => setTimeout(r, 50));
     expect(flags).toEqual([startupFlags(true), startupFlags(false)]);
     expect(startupFlags(false)).toBe(`--bytecode-old-age=${DEFAULT_BYTECODE_OLD_AGE} --no-flush-baseline-code --no-compact-on-every-full-gc`);
+  });
+
+  it('ends once that much output went through (a flood), once', () => {
+    let ended = 0;
+    const sink = startupOutputSink(() => ended++, 1000);
+    sink.write(Buffer.alloc(600));
+    expect(ended).toBe(0);
+    sink.write(Buffer.alloc(400));
+    expect(ended).toBe(1);
+    sink.write(Buffer.alloc(5000));
+    expect(ended).toBe(1);
   });
 });
