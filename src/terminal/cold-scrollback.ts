@@ -191,7 +191,10 @@ export class ColdScrollback {
 
   /** The file is closed (the session ends); the store is not used after. */
   close(): void {
-    this.spill?.close();
+    const spill = this.spill;
+    // A write still under way then fails quietly: the session is ending, nothing to warn about.
+    this.spill = null;
+    spill?.close();
   }
 
   wrappedAt(i: number): boolean {

@@ -242,6 +242,19 @@ describe('the compacted text in a file (a host keeps it there, not in its heap)'
     expect(errors).toEqual([]);
   });
 
+  it('ends quietly when the session ends while the text is being written (the file is closed after the write)', async () => {
+    const spill = new ColdFile(path.join(tmp, 'ending'));
+    const errors: string[] = [];
+    const s = screen(spill, errors);
+    s.write(Buffer.from(history(900)));
+    s.compact();
+    s.dispose();
+    await s.coldWritten();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(spill.descriptor).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
   it('keeps the text in memory when the file cannot be written, and says so', async () => {
     const notADir = path.join(tmp, 'a-file');
     writeFileSync(notADir, '');
