@@ -1,4 +1,6 @@
+import path from 'node:path';
 import type { HostSpec } from '../protocol/host-spec.js';
+import { ColdFile } from '../terminal/cold-file.js';
 import { ScreenModel } from '../terminal/screen.js';
 import type { TeleptyConfig } from '../util/config.js';
 import type { Logger } from '../util/log.js';
@@ -6,7 +8,7 @@ import { DaemonLink, resolveDaemonEndpoint } from './daemon-link.js';
 import type { HostPty, OutputSink } from './parts.js';
 import { PtyProcess, ptyOptionsOf } from './pty.js';
 import { SessionHost } from './session-host.js';
-import { letStartupCodeGo } from './startup-code.js';
+import { letStartupCodeGo, startupOutputSink } from './startup-code.js';
 import { hostTimingsFromEnv } from './timings.js';
 
 /** What a real host is built from, beyond its spec. */
@@ -23,6 +25,11 @@ export interface HostEnvironment {
   onKilled?: (reason: string) => void;
 }
 
+/** Where hosts keep their compacted scrollback's files (each unlinked once open: the folder stays empty). */
+export function coldScrollbackDir(dataDir: string): string {
+  return path.join(dataDir, 'scrollback');
+}
+
 /**
  * A session host with its real parts: the node-pty child (started here unless given), the headless xterm screen
  * model, and the WebSocket link to the daemon it finds through the state file (wire/discovery.ts).
@@ -33,9 +40,15 @@ export function createSessionHost(spec: HostSpec, host: HostEnvironment): Sessio
   const stopLettingGo = letStartupCodeGo();
   const session = new SessionHost(spec, {
     pty: host.pty ?? new PtyProcess(ptyOptionsOf(spec)),
-    screen: (cols, rows, events) => new ScreenModel(cols, rows, events.modes, events.parsed),
+    screen: (cols, rows, events) =>
+      new ScreenModel(cols, rows, events.modes, events.parsed, {
+        // The compacted scrollback's text in a file under the data folder (on disk, not in the host's heap).
+        coldSpill: new ColdFile(coldScrollbackDir(host.config.paths.dataDir)),
+        onColdError: (message) => host.log.warn(message),
+      }),
     link: (handlers) => new DaemonLink(() => resolveDaemonEndpoint(host.config, host.env, host.log), handlers, timings, host.log),
-    ...(host.sinks ? { sinks: host.sinks } : {}),
+    // A flood ends that window (startup-code.ts STARTUP_OUTPUT_MAX_BYTES).
+    sinks: [...(host.sinks ?? []), startupOutputSink(stopLettingGo)],
     log: host.log,
     timings,
     ...(host.onKilled ? { onKilled: host.onKilled } : {}),

@@ -46,12 +46,12 @@ const FAILED_LOAD_KILL_GRACE_MS = 1_000;
 /**
  * A collection once the session is quiet after a burst (quiet-cleanup.ts), letting go of the burst's compiled code
  * too: never on a fresh session's first keys (nothing is armed before 1 MiB of output), only 0.75 s and 6 s into a
- * quiet spell after one.
+ * quiet spell after one; the last one also gives back the young generation's pages the burst wrote.
  */
 function quietCleanup(log: Logger): QuietCleanup {
-  return new QuietCleanup(() => {
+  return new QuietCleanup((last) => {
     const before = process.memoryUsage.rss();
-    fullCollection({ flushCode: true }).then(
+    fullCollection({ flushCode: true, youngPages: last }).then(
       () => log.debug(`quiet: collected, RSS ${(before / 2 ** 20).toFixed(1)} -> ${(process.memoryUsage.rss() / 2 ** 20).toFixed(1)} MB`),
       (err: unknown) => log.warn(`quiet: no collection: ${err instanceof Error ? err.message : String(err)}`),
     );

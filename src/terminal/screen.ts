@@ -6,6 +6,7 @@ import type { HostScreen } from '../protocol/host-link.js';
 import type { ScreenQuery } from '../protocol/session.js';
 import type { CursorState } from './inject-queue.js';
 import { PlainTail, holdStart, isPlain } from './plain-tail.js';
+import type { ColdSpill } from './cold-file.js';
 import { ColdScrollback, flatCopy, type ColdRow } from './cold-scrollback.js';
 
 // @xterm/headless and its addons are CommonJS (LESSONS.md): load them through require.
@@ -64,6 +65,10 @@ export interface ScreenOptions {
   holdPlainText?: boolean;
   /** Quiet time before the scrollback is compacted (COMPACT_QUIET_MS; tests shorten it). */
   compactQuietMs?: number;
+  /** Where the compacted rows' text goes (a host's: a file, cold-file.ts); without it, it stays in memory. */
+  coldSpill?: ColdSpill;
+  /** Told when that file cannot be written (the text stays in memory) or read back (its rows are lost). */
+  onColdError?: (message: string) => void;
 }
 
 export interface ScreenModes {
@@ -136,7 +141,7 @@ export class ScreenModel {
   /** Synchronized-output frames (DEC mode 2026) the program has ended so far: the inject queue's frame proof. */
   private framesEnded = 0;
   /** The oldest scrollback rows, compacted once the session is quiet (empty until then). */
-  private readonly cold = new ColdScrollback();
+  private readonly cold: ColdScrollback;
   /** While rows are cold: the handlers that drop them with xterm's own scrollback (ED 3, RIS). */
   private coldHooks: { dispose(): void }[] = [];
   private compactTimer: NodeJS.Timeout | null = null;
@@ -158,6 +163,7 @@ export class ScreenModel {
     this.parseSync = this.core ? (data) => (this.core as SyncCore).writeSync(data) : null;
     this.tail = this.core && options.holdPlainText !== false ? new PlainTail() : null;
     this.compactQuietMs = options.compactQuietMs ?? COMPACT_QUIET_MS;
+    this.cold = new ColdScrollback({ ...(options.coldSpill ? { spill: options.coldSpill } : {}), ...(options.onColdError ? { onError: options.onColdError } : {}) });
     // Checked once per parsed batch, not per byte: cheap, and soon enough for the inject queue.
     this.term.onWriteParsed(() => this.checkModes());
     // The end of a synchronized-output frame (CSI ? 2026 l): counted, then xterm's own handler resets the mode.
@@ -453,6 +459,8 @@ export class ScreenModel {
    */
   async cursorState(): Promise<CursorState> {
     await this.flush();
+    // The cold rows are above the HOT_SCROLLBACK_LINES xterm keeps: these rows are not among them (if they ever are,
+    // textAt reads them back from their file at once).
     const buf = this.term.buffer.active;
     // Rows count from the top of the whole scrollback, its cold rows included (the same row keeps its number).
     const cold = this.coldRows(buf.type);
@@ -476,6 +484,7 @@ export class ScreenModel {
    */
   async snapshot(q: ScreenQuery): Promise<HostScreen> {
     await this.flush();
+    if (q.scrollback) await this.cold.load();
     const buf = this.term.buffer.active;
     // The cold rows (the oldest of the normal buffer's scrollback) come first, then xterm's own.
     const cold = this.coldRows(buf.type);
@@ -523,10 +532,21 @@ export class ScreenModel {
     return this.cold.length;
   }
 
+  /** The compacted rows' text is in their file only (for tests and diagnostics). */
+  get coldOnDisk(): boolean {
+    return this.cold.onDisk;
+  }
+
+  /** Resolves once the compacted rows' text asked to be written to their file is (for tests). */
+  coldWritten(): Promise<void> {
+    return this.cold.written();
+  }
+
   dispose(): void {
     if (this.compactTimer) clearTimeout(this.compactTimer);
     if (this.quietTimer) clearTimeout(this.quietTimer);
     if (this.parseTimer) clearTimeout(this.parseTimer);
+    this.cold.close();
     this.term.dispose();
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { getHeapCodeStatistics } from 'node:v8';
 import { QuietCleanup, fullCollection } from '../../../src/host/quiet-cleanup.js';
 import { sleep, waitFor } from '../../helpers/env.js';
@@ -40,7 +41,14 @@ describe('QuietCleanup (a collection once the session is quiet after a burst)', 
 
   it('collects early once and again at QUIET, both after the last output, then not again while idle', async () => {
     const at: number[] = [];
-    const c = new QuietCleanup(() => at.push(Date.now()), { earlyMs: QUIET / 2, quietMs: QUIET * 2, afterBytes: AFTER });
+    const lasts: boolean[] = [];
+    const c = new QuietCleanup(
+      (last) => {
+        at.push(Date.now());
+        lasts.push(last);
+      },
+      { earlyMs: QUIET / 2, quietMs: QUIET * 2, afterBytes: AFTER },
+    );
     c.write(Buffer.alloc(AFTER));
     const last = Date.now();
     await waitFor('two collections', () => at.length === 2, 5_000, 5);
@@ -48,6 +56,7 @@ describe('QuietCleanup (a collection once the session is quiet after a burst)', 
     expect((at[1] as number) - last).toBeGreaterThanOrEqual(QUIET * 2);
     await sleep(QUIET * 4);
     expect(at.length).toBe(2);
+    expect(lasts).toEqual([false, true]); // the young generation's pages are given back at the last one
     c.end();
   });
 
@@ -68,6 +77,31 @@ describe('fullCollection (V8 gc without node --expose-gc)', () => {
     await sleep(10);
     await fullCollection();
     expect(ref.deref()).toBeUndefined();
+  });
+});
+
+describe('fullCollection({ youngPages: true }) (the young generation\'s written pages given back)', () => {
+  /** The kinds of the collections V8 reports while `run` runs. */
+  const kinds = async (run: () => Promise<void>): Promise<string[]> => {
+    const seen: string[] = [];
+    const names: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor' };
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind: unknown = Reflect.get(Reflect.get(e, 'detail') as object, 'kind');
+        seen.push(typeof kind === 'number' ? (names[kind] ?? 'other') : 'other');
+      }
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    await run();
+    await sleep(50); // gc entries are delivered asynchronously
+    obs.disconnect();
+    return seen;
+  };
+
+  it('runs a scavenge between full collections (it is what lets the written semi-space go); a plain one does not', async () => {
+    // (A scavenge of the test's own may come after them, while the entries are awaited.)
+    expect((await kinds(() => fullCollection())).join(',')).not.toMatch(/major,minor,major/);
+    expect((await kinds(() => fullCollection({ youngPages: true }))).join(',')).toMatch(/^major,minor,major,major/);
   });
 });
 

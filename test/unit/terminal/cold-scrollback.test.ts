@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ColdFile } from '../../../src/terminal/cold-file.js';
 import { ColdScrollback, type ColdRow } from '../../../src/terminal/cold-scrollback.js';
 import { SCROLLBACK_LINES, ScreenModel } from '../../../src/terminal/screen.js';
 import { waitFor } from '../../helpers/env.js';
@@ -30,9 +34,14 @@ function history(lines: number, from = 0): string {
   return `${out.join('\r\n')}\r\n`;
 }
 
-function model(cols = 40, rows = 10): ScreenModel {
-  return new ScreenModel(cols, rows, () => undefined, () => undefined, { compactQuietMs: 60_000 });
-}
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'telepty-cold-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Every screen test runs twice: the compacted text in memory (no file given), and in its file (as a host keeps it). */
+const WHERE = [
+  { where: 'in memory', file: false },
+  { where: 'in a file', file: true },
+] as const;
 
 async function reads(s: ScreenModel): Promise<unknown> {
   return {
@@ -44,12 +53,22 @@ async function reads(s: ScreenModel): Promise<unknown> {
   };
 }
 
-describe('the compact scrollback (cold rows)', () => {
+describe.each(WHERE)('the compact scrollback (cold rows), its text $where', ({ file }) => {
+  const model = (cols = 40, rows = 10, compactQuietMs = 60_000): ScreenModel =>
+    new ScreenModel(cols, rows, () => undefined, () => undefined, { compactQuietMs, ...(file ? { coldSpill: new ColdFile(path.join(tmp, 'scrollback')) } : {}) });
+  /** A compaction pass, and (with a file) its text written there and let go from memory. */
+  const compact = async (s: ScreenModel): Promise<void> => {
+    s.compact();
+    await s.coldWritten();
+    await new Promise((r) => setImmediate(r));
+    if (s.coldLength > 0) expect(s.coldOnDisk).toBe(file);
+  };
+
   it('reads the same before and after the scrollback is compacted: text, colours, the cursor row numbers', async () => {
     const s = model();
     s.write(Buffer.from(`${history(900)}prompt> `));
     const before = await reads(s);
-    s.compact();
+    await compact(s);
     expect(s.coldLength).toBeGreaterThan(500);
     expect(await reads(s)).toEqual(before);
     s.dispose();
@@ -59,7 +78,7 @@ describe('the compact scrollback (cold rows)', () => {
     const a = model();
     const b = model();
     for (const s of [a, b]) s.write(Buffer.from(history(1_200)));
-    a.compact();
+    await compact(a);
     for (const [n, from] of [
       [300, 1_200],
       [SCROLLBACK_LINES, 1_500],
@@ -69,7 +88,7 @@ describe('the compact scrollback (cold rows)', () => {
       expect(await reads(a)).toEqual(want);
       const { plain } = want as { plain: { lines: string[] } };
       expect(plain.lines.length).toBeLessThanOrEqual(SCROLLBACK_LINES + 10);
-      a.compact(); // a second pass adds to the cold rows
+      await compact(a); // a second pass adds to the cold rows
       expect(await reads(a)).toEqual(want);
     }
     a.dispose();
@@ -80,7 +99,7 @@ describe('the compact scrollback (cold rows)', () => {
     const a = model();
     const b = model();
     for (const s of [a, b]) s.write(Buffer.from(`${history(900)}$ `));
-    a.compact();
+    await compact(a);
     expect(a.coldLength).toBeGreaterThan(0);
     for (const [cols, rows] of [
       [27, 12],
@@ -90,7 +109,7 @@ describe('the compact scrollback (cold rows)', () => {
       b.resize(cols, rows);
       expect(a.coldLength).toBe(0); // written back into xterm for its reflow
       expect(await reads(a)).toEqual(await reads(b));
-      a.compact(); // compacted again at the new width
+      await compact(a); // compacted again at the new width
       expect(a.coldLength).toBeGreaterThan(0);
       expect(await reads(a)).toEqual(await reads(b));
     }
@@ -103,7 +122,7 @@ describe('the compact scrollback (cold rows)', () => {
       const a = model();
       const b = model();
       for (const s of [a, b]) s.write(Buffer.from(history(700)));
-      a.compact();
+      await compact(a);
       for (const s of [a, b]) s.write(Buffer.from(`${erase}after\r\n`));
       await a.flush();
       expect(a.coldLength).toBe(0);
@@ -117,10 +136,10 @@ describe('the compact scrollback (cold rows)', () => {
     const a = model();
     const b = model();
     for (const s of [a, b]) s.write(Buffer.from(history(700)));
-    a.compact();
+    await compact(a);
     for (const s of [a, b]) s.write(Buffer.from('\x1b[?1049hfull screen app\x1b[3J'));
     expect(await reads(a)).toEqual(await reads(b));
-    a.compact(); // and a pass under it compacts the normal buffer's scrollback
+    await compact(a); // and a pass under it compacts the normal buffer's scrollback
     expect(a.coldLength).toBeGreaterThan(0); // CSI 3 J on the alternate screen erases no scrollback
     for (const s of [a, b]) s.write(Buffer.from('\x1b[?1049lback\r\n'));
     expect(await reads(a)).toEqual(await reads(b));
@@ -129,7 +148,7 @@ describe('the compact scrollback (cold rows)', () => {
   });
 
   it('compacts by itself once output has been quiet, and not while it flows', async () => {
-    const s = new ScreenModel(40, 10, () => undefined, () => undefined, { compactQuietMs: 150 });
+    const s = model(40, 10, 150);
     s.write(Buffer.from(history(700)));
     const before = await reads(s);
     // Output every 50 ms: never quiet for 150 ms.
@@ -148,7 +167,7 @@ describe('the compact scrollback (cold rows)', () => {
   it('leaves a short scrollback alone (a few rows are not worth it)', async () => {
     const s = model();
     s.write(Buffer.from(history(200)));
-    s.compact();
+    await compact(s);
     expect(s.coldLength).toBe(0);
     s.dispose();
   });
@@ -188,3 +207,101 @@ describe('the cold row store', () => {
     expect(c.length).toBe(0);
   });
 });
+
+describe('the compacted text in a file (a host keeps it there, not in its heap)', () => {
+  const screen = (spill: ColdFile, errors: string[]): ScreenModel =>
+    new ScreenModel(40, 10, () => undefined, () => undefined, { compactQuietMs: 60_000, coldSpill: spill, onColdError: (m) => errors.push(m) });
+  const settle = async (s: ScreenModel): Promise<void> => {
+    await s.coldWritten();
+    await new Promise((r) => setImmediate(r));
+  };
+
+  it('writes the rows to a file of its own, unlinked and 0600, and holds none of their text in memory', async () => {
+    const dir = path.join(tmp, 'own');
+    const spill = new ColdFile(dir);
+    const errors: string[] = [];
+    const s = screen(spill, errors);
+    s.write(Buffer.from(history(900)));
+    const before = await s.snapshot({ scrollback: true, ansi: true });
+    s.compact();
+    expect(s.coldOnDisk).toBe(false); // written asynchronously: in memory until then
+    await settle(s);
+    expect(s.coldOnDisk).toBe(true);
+    const fd = spill.descriptor as number;
+    const onDisk = readFileSync(`/proc/self/fd/${fd}`, 'utf8');
+    expect(onDisk).toContain('plain line 0 with some words');
+    expect(onDisk).toContain('\x1b[0;31mred 1'); // the coloured renderings too
+    expect(statSync(`/proc/self/fd/${fd}`).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual([]); // no name: it goes with the process, however it ends
+    // A read brings the text back for that read only.
+    expect(await s.snapshot({ scrollback: true, ansi: true })).toEqual(before);
+    await new Promise((r) => setImmediate(r));
+    expect(s.coldOnDisk).toBe(true);
+    s.dispose();
+    expect(spill.descriptor).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
+  it('ends quietly when the session ends while the text is being written (the file is closed after the write)', async () => {
+    const spill = new ColdFile(path.join(tmp, 'ending'));
+    const errors: string[] = [];
+    const s = screen(spill, errors);
+    s.write(Buffer.from(history(900)));
+    s.compact();
+    s.dispose();
+    await s.coldWritten();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(spill.descriptor).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps the text in memory when the file cannot be written, and says so', async () => {
+    const notADir = path.join(tmp, 'a-file');
+    writeFileSync(notADir, '');
+    const errors: string[] = [];
+    const a = screen(new ColdFile(path.join(notADir, 'scrollback')), errors);
+    const b = model0();
+    for (const s of [a, b]) s.write(Buffer.from(history(900)));
+    a.compact();
+    await settle(a);
+    expect(a.coldLength).toBeGreaterThan(0);
+    expect(a.coldOnDisk).toBe(false);
+    expect(errors).toEqual([expect.stringMatching(/stay in memory: their file could not be written \(ENOTDIR/)]);
+    expect(await a.snapshot({ scrollback: true, ansi: true })).toEqual(await b.snapshot({ scrollback: true, ansi: true }));
+    a.compact(); // nothing more to compact, and no second attempt at the file
+    a.resize(30, 10);
+    b.resize(30, 10);
+    a.compact();
+    await settle(a);
+    expect(errors.length).toBe(1);
+    expect(await a.snapshot({ scrollback: true, ansi: false })).toEqual(await b.snapshot({ scrollback: true, ansi: false }));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('reads on without the lost rows, never throwing, when the file cannot be read back', async () => {
+    const spill = new ColdFile(path.join(tmp, 'lost'));
+    const errors: string[] = [];
+    const s = screen(spill, errors);
+    s.write(Buffer.from(`${history(900)}prompt> `));
+    const screenBefore = await s.snapshot({ scrollback: false, ansi: false });
+    const cursorBefore = await s.cursorState();
+    s.compact();
+    await settle(s);
+    const cold = s.coldLength;
+    expect(s.coldOnDisk).toBe(true);
+    spill.close(); // the descriptor gone behind the store's back
+    const all = await s.snapshot({ scrollback: true, ansi: false });
+    expect(errors).toEqual([expect.stringMatching(new RegExp(`the ${cold} oldest scrollback rows were lost: their file could not be read back`))]);
+    expect(s.coldLength).toBe(0);
+    expect(all.lines.slice(-screenBefore.lines.length)).toEqual(screenBefore.lines);
+    expect((await s.cursorState()).line).toBe(cursorBefore.line);
+    s.resize(30, 8); // a resize after it too
+    expect((await s.snapshot({ scrollback: false, ansi: false })).rows).toBe(8);
+    s.dispose();
+  });
+});
+
+function model0(): ScreenModel {
+  return new ScreenModel(40, 10, () => undefined, () => undefined, { compactQuietMs: 60_000 });
+}
