@@ -33,6 +33,13 @@ function batch(i: number, n: number, at: number): { events: SpoolEvent[]; data: 
   return { events: [{ at, code: 'o', len: data.length }], data };
 }
 
+/** `data` cut in pieces of `n` bytes (the last shorter). */
+function pieces(data: Buffer, n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < data.length; at += n) out.push(data.subarray(at, at + n));
+  return out;
+}
+
 /** A pid that is no process now (a child that has ended). */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
@@ -69,7 +76,8 @@ async function open(
   writer = w;
   return {
     add: (events, data) => {
-      if (!w.take(events, data, () => undefined)) {
+      // In 4 KiB pieces, as the host holds a batch's reads.
+      if (!w.take(events, pieces(data, 4096), () => undefined)) {
         const copy = Buffer.from(data);
         later(() => spool.add(events, copy));
       }
