@@ -1,4 +1,5 @@
 import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
+import { FEED_PIECE_BYTES } from '../terminal/recorder-spool.js';
 import { SpoolWriter } from '../terminal/recorder-spool-writer.js';
 import { type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
 import { serveRecorder } from './recorder-serve.js';
@@ -45,6 +46,11 @@ const BATCH_MAX_BYTES = 1024 * 1024;
  * 4 KiB reads make about 256 a batch).
  */
 const BATCH_MAX_CHUNKS = 1024;
+/**
+ * An output event (reads within one millisecond) holds at most this much: a flood's spool is converted in pieces of
+ * this size (FEED_PIECE_BYTES), and an event is escaped in one go, so a larger one would hold the host's thread longer.
+ */
+const EVENT_MAX_BYTES = FEED_PIECE_BYTES;
 
 class OpenError extends Error {
   constructor(
@@ -171,7 +177,7 @@ class ThreadCast implements CastSink {
     this.chunks.push(data);
     const now = Date.now();
     // Chunks within one millisecond are one event: a flood's thousands of reads a second become fewer lines.
-    if (this.open && now - this.open.at >= 1) this.endOutput();
+    if (this.open && (now - this.open.at >= 1 || this.open.len + data.length > EVENT_MAX_BYTES)) this.endOutput();
     if (this.open) this.open.len += data.length;
     else this.open = { at: now, len: data.length };
     this.batchBytes += data.length;
