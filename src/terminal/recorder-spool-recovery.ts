@@ -134,6 +134,11 @@ export async function recoverSpools(dir: string): Promise<string[]> {
     throw err;
   }
   const done: string[] = [];
+  // A converted spool a host renamed aside and ended before unlinking (discardSpool): only its space is left.
+  for (const name of names) {
+    const m = /\.spool\.(\d+)\.\d+\.gone$/.exec(name);
+    if (m && !alive(Number(m[1]))) await fs.rm(path.join(dir, name), { force: true });
+  }
   for (const name of names.filter((n) => n.endsWith('.spool'))) {
     const file = path.join(dir, name);
     const fd = openSync(file, 'r');

@@ -1,8 +1,9 @@
-import { closeSync, unlinkSync, writev } from 'node:fs';
+import { closeSync, writev } from 'node:fs';
 import {
   CALM_CHECK_MS,
   CONVERT_AFTER_CALM_MS,
   createSpoolFile,
+  discardSpool,
   gapLabel,
   HOT_BYTES,
   HOT_WINDOW_MS,
@@ -216,7 +217,7 @@ export class SpoolWriter {
     if (this.fd === null || this.closing || this.converted < this.end || this.behind || this.queue.length > 0) return;
     closeSync(this.fd);
     this.fd = null;
-    unlinkSync(spoolFileOf(this.opts.file));
+    void discardSpool(spoolFileOf(this.opts.file));
   }
 
   /** Everything taken is written and announced (the writer thread converts it at its close, and removes the spool). */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCast } from '../../../src/protocol/asciicast.js';
 import { rotatedName, CastRecorder } from '../../../src/terminal/recorder.js';
-import { CastSpool, CONVERT_AFTER_CALM_MS, FEED_PIECE_BYTES, feedEvent, feedRecord, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
+import { CastSpool, CONVERT_AFTER_CALM_MS, discardSpool, FEED_PIECE_BYTES, feedEvent, feedRecord, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
 import { SpoolWriter, type SpoolWriterOptions } from '../../../src/terminal/recorder-spool-writer.js';
 import { recoverSpools } from '../../../src/terminal/recorder-spool-recovery.js';
 import { sleep, waitFor } from '../../helpers/env.js';
@@ -399,5 +399,28 @@ describe('the recording spool (SpoolWriter in the host, CastSpool in the writer 
     expect(turns).toBeGreaterThanOrEqual(Math.floor(data.length / FEED_PIECE_BYTES) - 2);
     const cast = parseCast(atOnce.toString('utf8'));
     expect(cast.events.filter((e) => e.code === 'o').map((e) => e.data).join('')).toBe(new TextDecoder().decode(data));
+  });
+
+  it('removes a converted spool by renaming it aside and unlinking it off the thread; the recovery removes one a dead host left aside', async () => {
+    const dir = await tmp();
+    const spool = path.join(dir, 'a.cast.spool');
+    await fs.writeFile(spool, Buffer.alloc(4 * 1024 * 1024, 1));
+    const gone = discardSpool(spool);
+    // Renamed aside at once: a new spool of the same name may be created before the unlink is done.
+    expect(existsSync(spool)).toBe(false);
+    await fs.writeFile(spool, 'the next flood');
+    await gone;
+    expect(await fs.readdir(dir)).toEqual(['a.cast.spool']);
+    await discardSpool(path.join(dir, 'none.spool'));
+    // A host that ended between the rename and the unlink left its converted spool aside: the next recording's
+    // recovery removes it; one of a live host's is left to that host.
+    const dead = path.join(dir, `b.cast.spool.${deadPid()}.1.gone`);
+    const live = path.join(dir, `c.cast.spool.${process.pid}.7.gone`);
+    await fs.writeFile(dead, 'x');
+    await fs.writeFile(live, 'x');
+    await fs.rm(spool);
+    await recoverSpools(dir);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
   });
 });
