@@ -15,9 +15,11 @@ const FILE = path.join(os.tmpdir(), `telepty-bench-record-40mb-${process.pid}.tx
 /**
  * Interleaved rounds: plain, recorded, plain, recorded, …, plain. This VM drifts by a third within minutes (and other
  * work on it comes and goes): each recorded run is compared with the mean of the plain runs just before and after it
- * (a bracket cancels a steady drift), and the median of those ratios is the cost.
+ * (a bracket cancels a steady drift), and the median of those ratios is the cost. 25 rounds (9 until Dec 5): a single
+ * round spans ±20-40 % here, and three runs of 9 rounds of one build gave +5.8 %, +1.4 % and −16.2 %; 25 rounds take
+ * about 85 s (about 150 s on a loaded machine), within run.mjs's bound.
  */
-const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 9);
+const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 25);
 const run = (h, port, id, castFile) => runFlood(h.cli, port, id, FILE, castFile);
 
 process.on('exit', () => rmSync(FILE, { force: true }));
