@@ -1,5 +1,4 @@
 import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
-import { FEED_PIECE_BYTES } from '../terminal/recorder-spool.js';
 import { SpoolWriter } from '../terminal/recorder-spool-writer.js';
 import { type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
 import { serveRecorder } from './recorder-serve.js';
@@ -47,10 +46,11 @@ const BATCH_MAX_BYTES = 1024 * 1024;
  */
 const BATCH_MAX_CHUNKS = 1024;
 /**
- * An output event (reads within one millisecond) holds at most this much: a flood's spool is converted in pieces of
- * this size (FEED_PIECE_BYTES), and an event is escaped in one go, so a larger one would hold the host's thread longer.
+ * An output event (reads within one millisecond) holds at most this much: the writer escapes an event in one go, in
+ * the host's thread, so this bounds that turn (about 0.1 ms warm, a few ms the first time, before the JIT has it).
+ * Without it a host that read late made 1 MB events: 6-8 ms turns while a flood was converted.
  */
-const EVENT_MAX_BYTES = FEED_PIECE_BYTES;
+const EVENT_MAX_BYTES = 64 * 1024;
 
 class OpenError extends Error {
   constructor(

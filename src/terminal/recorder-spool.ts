@@ -130,10 +130,12 @@ export function feedEvent(recorder: CastRecorder, clock: SpoolClock, ev: SpoolEv
 /**
  * A spooled record's output is read back and fed to the recorder at most this much at a time (whole events: an event
  * larger than this is fed alone), each piece once the recorder has written the one before and a turn of the loop
- * has passed. The conversion runs in the session host's thread after a flood: a 1 MB record read and fed in one turn
- * held a keystroke's echo for up to 6-8 ms (bench/record-overhead.md); a piece costs about 0.1-0.2 ms.
+ * has passed. The conversion runs in the session host's thread after a flood, so a piece is what a keystroke's echo
+ * may wait for (reading it and copying it: a few tenths of a ms). 64 KB pieces cost the conversion of 40 MB about 60
+ * ms more CPU than 1 MB records (a wait for the recorder per piece); 256 KB cost about what 1 MB did
+ * (bench/record-overhead.md, fourth session).
  */
-export const FEED_PIECE_BYTES = 64 * 1024;
+export const FEED_PIECE_BYTES = 256 * 1024;
 
 /**
  * Feed one spooled record (`events`; their output is `dataBytes` bytes in `fd` at `offset`) to the recorder in pieces

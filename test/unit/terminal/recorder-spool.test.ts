@@ -343,11 +343,11 @@ describe('the recording spool (SpoolWriter in the host, CastSpool in the writer 
     await close();
   });
 
-  it('feeds a spooled record back in pieces of 64 KB with turns of the loop between: the file is byte for byte the one feeding it at once makes', async () => {
+  it('feeds a spooled record back in pieces (FEED_PIECE_BYTES) with turns of the loop between: the file is byte for byte the one feeding it at once makes', async () => {
     const dir = await tmp();
     const at0 = 1_700_000_000_000;
     // One record's events and output: tiny and large events (one over a piece), a character cut across two events and
-    // two pieces, invalid UTF-8, a marker and a resize between, about 1 MB in all.
+    // two pieces, invalid UTF-8, a marker and a resize between, about 1.7 MB in all.
     const events: SpoolEvent[] = [];
     const parts: Buffer[] = [];
     const out = (b: Buffer, dt = 1): void => {
@@ -363,7 +363,7 @@ describe('the recording spool (SpoolWriter in the host, CastSpool in the writer 
     out(Buffer.from([0x61, 0xff, 0xfe, 0x62, 0xc3]));
     out(Buffer.from([0xa9, 0x0a]));
     events.push({ at: at0 + 6000, code: 'r', cols: 100, rows: 30 });
-    for (let i = 0; i < 200; i++) out(Buffer.from(`${i} ${'z'.repeat(4000)}\n`), 0);
+    for (let i = 0; i < 400; i++) out(Buffer.from(`${i} ${'z'.repeat(4000)}\n`), 0);
     const data = Buffer.concat(parts);
     // The record's bytes sit in a file at an offset, as in a spool.
     const spoolFile = path.join(dir, 'record.bin');
@@ -395,7 +395,7 @@ describe('the recording spool (SpoolWriter in the host, CastSpool in the writer 
     });
     closeSync(fd);
     expect(pieces.equals(atOnce), 'the same file').toBe(true);
-    // About 1 MB in pieces of at most 64 KB (an event larger than that alone): the loop turned between them.
+    // About 1.7 MB in pieces of at most FEED_PIECE_BYTES (an event larger than that alone): the loop turned between them.
     expect(turns).toBeGreaterThanOrEqual(Math.floor(data.length / FEED_PIECE_BYTES) - 2);
     const cast = parseCast(atOnce.toString('utf8'));
     expect(cast.events.filter((e) => e.code === 'o').map((e) => e.data).join('')).toBe(new TextDecoder().decode(data));
