@@ -47,7 +47,7 @@ try {
     kept.push(await recorded(castFile));
     rmSync(castFile, { force: true });
     const p = take(await run(h, port, `plain-${i + 1}`, null), plain, cpuPlain);
-    process.stderr.write(`  round ${i + 1}/${ROUNDS}: plain ${plain[i].toFixed(2)} s, recorded ${rec[i].toFixed(2)} s (host CPU ${r.cpuMs ?? '?'} ms), plain ${plain[i + 1].toFixed(2)} s (${p.cpuMs ?? '?'} ms) (kept ${(kept[i].bytes / 1e6).toFixed(1)} MB, ${kept[i].gaps} gaps)\n`);
+    process.stderr.write(`  round ${i + 1}/${ROUNDS}: plain ${plain[i].toFixed(2)} s, recorded ${rec[i].toFixed(2)} s (host CPU ${r.cpuMs ?? '?'} ms), plain ${plain[i + 1].toFixed(2)} s (${p.cpuMs ?? '?'} ms) (kept ${(kept[i].bytes / 1e6).toFixed(1)} MB, ${kept[i].gaps} gaps${kept[i].gaps ? `: ${kept[i].gapLabels.join('; ')}` : ''})\n`);
   }
   const ratios = rec.map((s, i) => s / ((plain[i] + plain[i + 1]) / 2) - 1).sort((a, b) => a - b);
   const cost = median(ratios);
