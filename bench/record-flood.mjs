@@ -79,13 +79,18 @@ export async function recorded(castFile) {
   }
   let bytes = 0;
   let gaps = 0;
+  /** What each gap marker says (which bound dropped the output). */
+  const gapLabels = [];
   for (const line of text.split('\n').slice(1)) {
     if (!line) continue;
     const [, code, data] = JSON.parse(line);
     if (code === 'o') bytes += Buffer.byteLength(data);
-    else if (code === 'm' && data.startsWith('gap:')) gaps++;
+    else if (code === 'm' && data.startsWith('gap:')) {
+      gaps++;
+      gapLabels.push(data);
+    }
   }
-  return { bytes, gaps, fileBytes: statSync(castFile).size };
+  return { bytes, gaps, gapLabels, fileBytes: statSync(castFile).size };
 }
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -15,9 +15,11 @@ const FILE = path.join(os.tmpdir(), `telepty-bench-record-40mb-${process.pid}.tx
 /**
  * Interleaved rounds: plain, recorded, plain, recorded, …, plain. This VM drifts by a third within minutes (and other
  * work on it comes and goes): each recorded run is compared with the mean of the plain runs just before and after it
- * (a bracket cancels a steady drift), and the median of those ratios is the cost.
+ * (a bracket cancels a steady drift), and the median of those ratios is the cost. 25 rounds (9 until Dec 5): a single
+ * round spans ±20-40 % here, and three runs of 9 rounds of one build gave +5.8 %, +1.4 % and −16.2 %; 25 rounds take
+ * about 85 s (about 150 s on a loaded machine), within run.mjs's bound.
  */
-const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 9);
+const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 25);
 const run = (h, port, id, castFile) => runFlood(h.cli, port, id, FILE, castFile);
 
 process.on('exit', () => rmSync(FILE, { force: true }));
@@ -45,7 +47,7 @@ try {
     kept.push(await recorded(castFile));
     rmSync(castFile, { force: true });
     const p = take(await run(h, port, `plain-${i + 1}`, null), plain, cpuPlain);
-    process.stderr.write(`  round ${i + 1}/${ROUNDS}: plain ${plain[i].toFixed(2)} s, recorded ${rec[i].toFixed(2)} s (host CPU ${r.cpuMs ?? '?'} ms), plain ${plain[i + 1].toFixed(2)} s (${p.cpuMs ?? '?'} ms) (kept ${(kept[i].bytes / 1e6).toFixed(1)} MB, ${kept[i].gaps} gaps)\n`);
+    process.stderr.write(`  round ${i + 1}/${ROUNDS}: plain ${plain[i].toFixed(2)} s, recorded ${rec[i].toFixed(2)} s (host CPU ${r.cpuMs ?? '?'} ms), plain ${plain[i + 1].toFixed(2)} s (${p.cpuMs ?? '?'} ms) (kept ${(kept[i].bytes / 1e6).toFixed(1)} MB, ${kept[i].gaps} gaps${kept[i].gaps ? `: ${kept[i].gapLabels.join('; ')}` : ''})\n`);
   }
   const ratios = rec.map((s, i) => s / ((plain[i] + plain[i + 1]) / 2) - 1).sort((a, b) => a - b);
   const cost = median(ratios);

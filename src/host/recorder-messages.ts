@@ -17,8 +17,8 @@ export type RecorderRequest =
 export type RecorderReply =
   | { t: 'opened' }
   | { t: 'failed'; errno: string | null; message: string }
-  /** `buffer`: the batch's memory, handed back to be used again. */
-  | { t: 'acked'; bytes: number; buffer?: ArrayBuffer }
+  /** The batch's output is copied: `bytes` are no longer in flight. */
+  | { t: 'acked'; bytes: number }
   /** Every spooled record announced is converted, up to `to`. */
   | { t: 'unspooled'; to: number }
   | { t: 'closed'; files: string[]; dropped_bytes: number; error: string | null };

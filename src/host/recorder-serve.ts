@@ -12,7 +12,7 @@ import { CastSpool, type SpoolClock } from '../terminal/recorder-spool.js';
 import { recoverSpools } from '../terminal/recorder-spool-recovery.js';
 import type { RecorderReply, RecorderRequest } from './recorder-messages.js';
 
-/** Replies go back through `reply` (an ack with the batch's memory to use again); returns the handler of the host's requests. */
+/** Replies go back through `reply`; returns the handler of the host's requests. */
 export function serveRecorder(reply: (m: RecorderReply) => void, o: { writeBytes?: number } = {}): (m: RecorderRequest) => void {
   let recorder: CastRecorder | null = null;
   let spool: CastSpool | null = null;
@@ -34,11 +34,8 @@ export function serveRecorder(reply: (m: RecorderReply) => void, o: { writeBytes
     } else if (m.t === 'spooled') {
       spool?.spooled(m.from, m.to);
     } else if (m.t === 'events') {
-      const bytes = spool ? spool.add(m.events, m.data) : 0;
-      // Taken (copied): the batch's memory goes back to the host for its next batches.
-      const memory = m.data.buffer;
-      if (memory instanceof ArrayBuffer) reply({ t: 'acked', bytes, buffer: memory });
-      else reply({ t: 'acked', bytes });
+      // Taken (copied): the host no longer counts it in flight.
+      reply({ t: 'acked', bytes: spool ? spool.add(m.events, m.data) : 0 });
     } else {
       const r = recorder;
       const s = spool;

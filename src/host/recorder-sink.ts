@@ -23,7 +23,7 @@ export interface RecordingSubject {
  * A session's recording (issue 22) as one of its output sinks: output (`o`), resizes (`r`), every inject written
  * (`m`, labelled with its id, sender and turn), keystrokes (`i`) only when the spec asks, and the exit. It may start
  * and stop while the session runs (`telepty record ID`); when none is under way every call is one test. The writing
- * is CastRecorder's, off the hot path: write() only copies and queues.
+ * is CastRecorder's, off the hot path: write() only holds the read and queues it.
  */
 export class SessionRecording implements OutputSink {
   private recorder: CastSink | null = null;

@@ -38,14 +38,19 @@ export const openInThread: OpenCast = async (opts) => {
 const MAX_IN_FLIGHT_BYTES = DEFAULT_MAX_PENDING_BYTES;
 /** Events go to the writer in batches this often: a post costs tens of µs, and a flood has thousands of reads a second. */
 const BATCH_MS = 20;
-/** …or at once when this much output is gathered (a batch is one copy). */
+/** …or at once when this much output is gathered (a flood's batch is one writev of its reads to the spool). */
 const BATCH_MAX_BYTES = 1024 * 1024;
 /**
- * Batch buffers the writer has handed back, kept for the next batches: fresh memory for each batch cost a page fault
- * per 4 KiB on first write (~1 ms per MB on this VM, a third of the recording's cost on the host's thread). Two or
- * three are in use in a flood; more are not kept.
+ * …or when this many reads are held (a batch's reads are one writev: the kernel takes 1024 pieces at once; a flood's
+ * 4 KiB reads make about 256 a batch).
  */
-const SPARE_BUFFERS_MAX = 3;
+const BATCH_MAX_CHUNKS = 1024;
+/**
+ * An output event (reads within one millisecond) holds at most this much: the writer escapes an event in one go, in
+ * the host's thread, so this bounds that turn (about 0.1 ms warm, a few ms the first time, before the JIT has it).
+ * Without it a host that read late made 1 MB events: 6-8 ms turns while a flood was converted.
+ */
+const EVENT_MAX_BYTES = 64 * 1024;
 
 class OpenError extends Error {
   constructor(
@@ -58,8 +63,8 @@ class OpenError extends Error {
 
 /**
  * The host's side of a recording whose writer (recorder-serve.ts) answers over a link (the host's own thread, a turn
- * later): the host only gathers the events of each BATCH_MS and sends them at once (one copy of the
- * bytes); UTF-8 checks, JSON escaping and the disk are the writer's. While output floods, the
+ * later): the host only gathers the events of each BATCH_MS and sends them at once (holding the
+ * PTY's reads, not copying them); UTF-8 checks, JSON escaping and the disk are the writer's. While output floods, the
  * batches go to the spool file instead (SpoolWriter: one async write each, from this thread) and the writer hears of
  * them once output calms. Output neither taken by the writer nor written to the spool past MAX_IN_FLIGHT_BYTES is
  * dropped here and marked.
@@ -67,10 +72,13 @@ class OpenError extends Error {
 class ThreadCast implements CastSink {
   private events: ThreadEvent[] = [];
   /**
-   * Output of this batch, copied in as it is read (each `o` event says how many of its bytes are its own): the PTY's
-   * buffers are not held until the batch goes (held, they outlived the young generation and cost the host GC time).
+   * Output of this batch: the PTY's reads themselves, held, not copied (each `o` event says how many of the batch's
+   * bytes are its own). node-pty hands a fresh Buffer per read (its own ArrayBuffer, never written again), so
+   * holding it until its batch is on disk or converted is safe; a flood's batch then goes to the spool as one writev
+   * of its reads, and the host's thread copies nothing during it (the copy into a batch buffer was most of the
+   * recording's ~15 ms per 40 MB there, bench/record-overhead.md).
    */
-  private batch: Uint8Array<ArrayBuffer> | null = null;
+  private chunks: Uint8Array[] = [];
   private batchBytes = 0;
   /** The output event being gathered (chunks read in one turn of the loop are one event). */
   private open: { at: number; len: number } | null = null;
@@ -79,8 +87,6 @@ class ThreadCast implements CastSink {
   private dropped = 0;
   private droppedTotal = 0;
   private closed: ((r: RecorderReply & { t: 'closed' }) => void) | null = null;
-  /** Batch buffers back from the thread (BATCH_MAX_BYTES each), reused. */
-  private spare: ArrayBuffer[] = [];
   /** The writer failed: nothing more is recorded, and close() says why. */
   private failure: string | null = null;
 
@@ -96,18 +102,11 @@ class ThreadCast implements CastSink {
       direct: (events, data) => this.post({ t: 'events', events, data }),
     });
     link.listen((m) => {
-      if (m.t === 'acked') {
-        this.inFlight -= m.bytes;
-        if (m.buffer) this.reuse(m.buffer);
-      } else if (m.t === 'unspooled') this.spool.convertedTo(m.to);
+      if (m.t === 'acked') this.inFlight -= m.bytes;
+      else if (m.t === 'unspooled') this.spool.convertedTo(m.to);
       else if (m.t === 'closed') this.closed?.(m);
     });
     link.failed((why) => this.fail(why));
-  }
-
-  /** A batch's memory, free again: kept for the next batches (up to SPARE_BUFFERS_MAX). */
-  private reuse(memory: ArrayBuffer): void {
-    if (memory.byteLength === BATCH_MAX_BYTES && this.spare.length < SPARE_BUFFERS_MAX) this.spare.push(memory);
   }
 
   private fail(why: string): void {
@@ -120,7 +119,7 @@ class ThreadCast implements CastSink {
   }
 
   private schedule(): void {
-    if (this.batchBytes >= BATCH_MAX_BYTES) this.flush();
+    if (this.batchBytes >= BATCH_MAX_BYTES || this.chunks.length >= BATCH_MAX_CHUNKS) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), BATCH_MS);
       this.timer.unref();
@@ -139,20 +138,17 @@ class ThreadCast implements CastSink {
     this.timer = null;
     this.endOutput();
     if (this.events.length === 0) return;
-    // The batch's buffer comes back with the writer's ack (or once the spool has it on disk), to be used again.
-    const memory = this.batch?.buffer ?? new ArrayBuffer(0);
-    const data = new Uint8Array(memory, 0, this.batchBytes);
     const events = this.events;
+    const chunks = this.chunks;
     const bytes = this.batchBytes;
     this.events = [];
-    this.batch = null;
+    this.chunks = [];
     this.batchBytes = 0;
-    // A flood goes to the spool from here (the writer is not woken); its memory is free once it is on disk.
-    const spooled = this.spool.take(events, data, () => {
-      this.inFlight -= bytes;
-      this.reuse(memory);
-    });
-    if (!spooled) this.post({ t: 'events', events, data });
+    // A flood goes to the spool from here, its reads as they are (the writer is not woken); they count as in flight
+    // until they are on disk.
+    const spooled = this.spool.take(events, chunks, () => (this.inFlight -= bytes));
+    // Calm output: one piece to the writer (which copies it before the call returns).
+    if (!spooled) this.post({ t: 'events', events, data: joined(chunks, bytes) });
   }
 
   private push(ev: ThreadEvent): void {
@@ -176,13 +172,12 @@ class ThreadCast implements CastSink {
       return;
     }
     if (this.inFlight <= MAX_IN_FLIGHT_BYTES / 2) this.markGap();
-    // A batch fits its buffer: one that this chunk would overflow goes first.
+    // A batch stays within BATCH_MAX_BYTES: one that this chunk would overflow goes first.
     if (this.batchBytes > 0 && this.batchBytes + data.length > BATCH_MAX_BYTES) this.flush();
-    this.batch ??= new Uint8Array(data.length <= BATCH_MAX_BYTES ? (this.spare.pop() ?? new ArrayBuffer(BATCH_MAX_BYTES)) : new ArrayBuffer(data.length));
-    this.batch.set(data, this.batchBytes);
+    this.chunks.push(data);
     const now = Date.now();
     // Chunks within one millisecond are one event: a flood's thousands of reads a second become fewer lines.
-    if (this.open && now - this.open.at >= 1) this.endOutput();
+    if (this.open && (now - this.open.at >= 1 || this.open.len + data.length > EVENT_MAX_BYTES)) this.endOutput();
     if (this.open) this.open.len += data.length;
     else this.open = { at: now, len: data.length };
     this.batchBytes += data.length;
@@ -223,6 +218,12 @@ class ThreadCast implements CastSink {
     if (r.error !== null) throw new Error(r.error);
     return { files: r.files, dropped_bytes: r.dropped_bytes + this.droppedTotal + this.spool.dropped_bytes };
   }
+}
+
+/** A batch's reads as one piece (the usual calm batch is one read: no copy). */
+function joined(chunks: readonly Uint8Array[], bytes: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  return Buffer.concat(chunks, bytes);
 }
 
 /** Where a ThreadCast's requests go and its replies come from: the writer (recorder-serve.ts), a turn later. */

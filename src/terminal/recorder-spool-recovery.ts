@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CastRecorder, rotatedName, type CastPosition, type RecorderOptions } from './recorder.js';
-import { feedEvent, MAGIC, OPTIONS_AT, PROGRESS_AT, readAll, RECORD_HEAD, type SpoolClock, type SpoolEvent, type SpoolRecordingOptions } from './recorder-spool.js';
+import { feedRecord, MAGIC, OPTIONS_AT, PROGRESS_AT, readAll, RECORD_HEAD, type SpoolClock, type SpoolEvent, type SpoolRecordingOptions } from './recorder-spool.js';
 
 /**
  * Recovery of the spools a session host left behind when it ended without closing its recording (recorder-spool.ts
@@ -111,11 +111,8 @@ export async function recoverSpool(spoolFile: string, header: SpoolHeader, fd: n
     }
     const json = Buffer.alloc(jsonBytes);
     readAll(fd, json, offset + RECORD_HEAD);
-    const data = Buffer.alloc(dataBytes);
-    readAll(fd, data, offset + RECORD_HEAD + jsonBytes);
     const events = JSON.parse(json.toString('utf8')) as SpoolEvent[];
-    let o = 0;
-    for (const ev of events) o += feedEvent(recorder, clock, ev, data, o);
+    await feedRecord(recorder, clock, events, fd, offset + RECORD_HEAD + jsonBytes);
     await recorder.idle();
     offset += RECORD_HEAD + jsonBytes + dataBytes;
   }
@@ -137,6 +134,11 @@ export async function recoverSpools(dir: string): Promise<string[]> {
     throw err;
   }
   const done: string[] = [];
+  // A converted spool a host renamed aside and ended before unlinking (discardSpool): only its space is left.
+  for (const name of names) {
+    const m = /\.spool\.(\d+)\.\d+\.gone$/.exec(name);
+    if (m && !alive(Number(m[1]))) await fs.rm(path.join(dir, name), { force: true });
+  }
   for (const name of names.filter((n) => n.endsWith('.spool'))) {
     const file = path.join(dir, name);
     const fd = openSync(file, 'r');

@@ -1,8 +1,9 @@
-import { closeSync, unlinkSync, writev } from 'node:fs';
+import { closeSync, writev } from 'node:fs';
 import {
   CALM_CHECK_MS,
   CONVERT_AFTER_CALM_MS,
   createSpoolFile,
+  discardSpool,
   gapLabel,
   HOT_BYTES,
   HOT_WINDOW_MS,
@@ -46,7 +47,9 @@ export interface SpoolWriterOptions {
 
 interface Pending {
   events: SpoolEvent[];
-  data: Uint8Array;
+  /** The batch's output, in the pieces it was read in (written as they are: one writev with the head). */
+  data: readonly Uint8Array[];
+  dataBytes: number;
   /** Where the record goes in the file. */
   at: number;
   head: Buffer;
@@ -111,10 +114,11 @@ export class SpoolWriter {
   }
 
   /**
-   * One batch (`data`: its output bytes). True: it goes into the spool, and `written` is called once it is on disk
-   * (its memory may then be used again). False: the caller posts it to the writer thread as usual.
+   * One batch (`data`: its output bytes, in pieces, held until they are on disk: the caller must not change them).
+   * True: it goes into the spool, and `written` is called once it is on disk. False: the caller posts it to the
+   * writer as usual.
    */
-  take(events: SpoolEvent[], data: Uint8Array, written: () => void): boolean {
+  take(events: SpoolEvent[], data: readonly Uint8Array[], written: () => void): boolean {
     const out = outputBytesOf(events);
     this.recent.push({ at: this.now(), bytes: out });
     if (this.failed || this.closing) return false;
@@ -136,17 +140,17 @@ export class SpoolWriter {
       const rest: SpoolEvent[] = [{ at: events[0]?.at ?? this.now(), code: 'm', data: why }, ...events.filter((e) => e.code !== 'o')];
       // Its memory is free at once (the record holds none of it).
       written();
-      this.append(rest, new Uint8Array(0), () => undefined);
+      this.append(rest, [], 0, () => undefined);
       return true;
     }
-    this.append(events, data.subarray(0, out), written);
+    this.append(events, data, out, written);
     return true;
   }
 
-  private append(events: SpoolEvent[], data: Uint8Array, written: () => void): void {
-    const head = recordHead(events, data.length);
-    this.queue.push({ events, data, at: this.end, head, written });
-    this.end += head.length + data.length;
+  private append(events: SpoolEvent[], data: readonly Uint8Array[], dataBytes: number, written: () => void): void {
+    const head = recordHead(events, dataBytes);
+    this.queue.push({ events, data, dataBytes, at: this.end, head, written });
+    this.end += head.length + dataBytes;
     this.pump();
     this.watch();
   }
@@ -156,11 +160,11 @@ export class SpoolWriter {
     const p = this.queue[0];
     if (this.writing || !p || this.fd === null) return;
     this.writing = true;
-    writeFully(this.fd, [p.head, p.data], p.at, (err) => {
+    writeFully(this.fd, [p.head, ...p.data], p.head.length + p.dataBytes, p.at, (err) => {
       this.writing = false;
       if (err) return this.fail(err);
       this.queue.shift();
-      this.written = p.at + p.head.length + p.data.length;
+      this.written = p.at + p.head.length + p.dataBytes;
       p.written();
       this.settle();
       this.pump();
@@ -202,7 +206,7 @@ export class SpoolWriter {
       this.announced = this.written;
     }
     this.end = this.written;
-    for (const p of this.queue.splice(0)) this.sink.direct(p.events, p.data);
+    for (const p of this.queue.splice(0)) this.sink.direct(p.events, Buffer.concat(p.data, p.dataBytes));
     this.settle();
     this.convertedTo(this.converted);
   }
@@ -213,7 +217,7 @@ export class SpoolWriter {
     if (this.fd === null || this.closing || this.converted < this.end || this.behind || this.queue.length > 0) return;
     closeSync(this.fd);
     this.fd = null;
-    unlinkSync(spoolFileOf(this.opts.file));
+    void discardSpool(spoolFileOf(this.opts.file));
   }
 
   /** Everything taken is written and announced (the writer thread converts it at its close, and removes the spool). */
@@ -232,10 +236,12 @@ export class SpoolWriter {
   }
 }
 
-/** One writev of `bufs` at `at`, again for what a short write left. */
-function writeFully(fd: number, bufs: Uint8Array[], at: number, done: (err: Error | null) => void): void {
+/** One writev of `bufs` (`bytes` in all) at `at`, again for what a short write left. */
+function writeFully(fd: number, bufs: Uint8Array[], bytes: number, at: number, done: (err: Error | null) => void): void {
   writev(fd, bufs, at, (err, n) => {
     if (err) return done(err);
+    // The usual case, without a walk over a batch's few hundred pieces.
+    if (n === bytes) return done(null);
     let left = n;
     const rest: Uint8Array[] = [];
     for (const b of bufs) {
@@ -246,6 +252,6 @@ function writeFully(fd: number, bufs: Uint8Array[], at: number, done: (err: Erro
       }
     }
     if (rest.length === 0) return done(null);
-    writeFully(fd, rest, at + n, done);
+    writeFully(fd, rest, bytes - n, at + n, done);
   });
 }

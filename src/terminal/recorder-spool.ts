@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import type { CastFormat } from '../protocol/asciicast.js';
 import { CastRecorder, type CastPosition } from './recorder.js';
 
@@ -71,6 +72,29 @@ export function spoolFileOf(castFile: string): string {
   return `${castFile}.spool`;
 }
 
+/** A converted spool renamed aside, being unlinked: `<spool>.<pid>.<n>.gone` (the recovery removes one a crash left). */
+const GONE_SUFFIX = '.gone';
+let discards = 0;
+
+/**
+ * Remove a converted spool without holding the host's thread: unlinking a file of tens of MB frees its page cache
+ * within the call (about 3 ms for 40 MB on this VM, the longest turn of the loop after a flood). The file is renamed
+ * aside at once (a new flood may create a spool of the same name right after) and unlinked on libuv's pool.
+ * Resolves once it is gone; an unlink that fails is a warning (the file is fully converted, only its space is left).
+ */
+export function discardSpool(file: string): Promise<void> {
+  const aside = `${file}.${process.pid}.${++discards}${GONE_SUFFIX}`;
+  try {
+    renameSync(file, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve();
+    throw err;
+  }
+  return unlink(aside).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') process.emitWarning(`telepty: the converted recording spool ${aside} could not be removed: ${err instanceof Error ? err.message : String(err)}`);
+  });
+}
+
 /** The time a recorder stamps its lines with (its `now` reads `at`): the host's time of the event being fed. */
 export interface SpoolClock {
   at: number;
@@ -102,6 +126,45 @@ export function feedEvent(recorder: CastRecorder, clock: SpoolClock, ev: SpoolEv
       return 0;
   }
 }
+
+/**
+ * A spooled record's output is read back and fed to the recorder at most this much at a time (whole events: an event
+ * larger than this is fed alone), each piece once the recorder has written the one before and a turn of the loop
+ * has passed. The conversion runs in the session host's thread after a flood, so a piece is what a keystroke's echo
+ * may wait for (reading it and copying it: a few tenths of a ms). 64 KB pieces cost the conversion of 40 MB about 60
+ * ms more CPU than 1 MB records (a wait for the recorder per piece); 256 KB cost about what 1 MB did
+ * (bench/record-overhead.md, fourth session).
+ */
+export const FEED_PIECE_BYTES = 256 * 1024;
+
+/**
+ * Feed one spooled record (`events`; their output is `dataBytes` bytes in `fd` at `offset`) to the recorder in pieces
+ * of FEED_PIECE_BYTES: the recorder gets the same calls as for the record fed at once, so the file is the same.
+ */
+export async function feedRecord(recorder: CastRecorder, clock: SpoolClock, events: readonly SpoolEvent[], fd: number, offset: number): Promise<void> {
+  let at = offset;
+  // One buffer for the record's pieces (the recorder copies what it keeps): a flood read back allocates little.
+  let buffer = Buffer.allocUnsafe(FEED_PIECE_BYTES);
+  for (let i = 0; i < events.length; ) {
+    let j = i;
+    let bytes = 0;
+    do bytes += outputLen(events[j++] as SpoolEvent);
+    while (j < events.length && bytes + outputLen(events[j] as SpoolEvent) <= FEED_PIECE_BYTES);
+    if (bytes > buffer.length) buffer = Buffer.allocUnsafe(bytes);
+    const data = buffer.subarray(0, bytes);
+    readAll(fd, data, at);
+    at += bytes;
+    let o = 0;
+    for (let k = i; k < j; k++) o += feedEvent(recorder, clock, events[k] as SpoolEvent, data, o);
+    i = j;
+    if (i < events.length) {
+      await recorder.idle();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+const outputLen = (ev: SpoolEvent): number => (ev.code === 'o' ? ev.len : 0);
 
 export function outputBytesOf(events: readonly SpoolEvent[]): number {
   let n = 0;
@@ -153,14 +216,11 @@ export function createSpoolFile(opts: SpoolRecordingOptions, pid: number): { fd:
   return { fd, end: OPTIONS_AT + 4 + json.length };
 }
 
-/** A batch waiting to be converted: its bytes in memory, or in the spool file at `offset` (the record's start). */
-interface Segment {
-  events: SpoolEvent[];
-  data: Buffer | null;
-  offset: number;
-  dataBytes: number;
-  record: number;
-}
+/**
+ * What waits to be converted: a batch in memory, or the spool file's records from `from` up to `to` (an
+ * announcement: each record's head is read when the record's turn comes, not all at once).
+ */
+type Segment = { events: SpoolEvent[]; data: Buffer | null; dataBytes: number } | { from: number; to: number };
 
 export interface SpoolOptions {
   /** Past this much output held in memory, output is dropped to a gap (tests make it small). */
@@ -221,11 +281,11 @@ export class CastSpool {
       this.gap += out;
       this.droppedTotal += out;
       const rest = events.filter((e) => e.code !== 'o');
-      if (rest.length > 0) this.push({ events: this.withGap(rest), data: null, offset: -1, dataBytes: 0, record: -1 });
+      if (rest.length > 0) this.push({ events: this.withGap(rest), data: null, dataBytes: 0 });
       return out;
     }
     this.memoryBytes += out;
-    this.push({ events: this.withGap(events), data: Buffer.from(data.subarray(0, out)), offset: -1, dataBytes: out, record: -1 });
+    this.push({ events: this.withGap(events), data: Buffer.from(data.subarray(0, out)), dataBytes: out });
     return out;
   }
 
@@ -234,22 +294,32 @@ export class CastSpool {
     this.spoolSeen = true;
     try {
       this.fd ??= openSync(this.file, 'r+');
-      const head = Buffer.allocUnsafe(RECORD_HEAD);
-      for (let at = from; at < to; ) {
-        readAll(this.fd, head, at);
-        const jsonBytes = head.readUInt32LE(0);
-        const dataBytes = head.readUInt32LE(4);
-        const json = Buffer.allocUnsafe(jsonBytes);
-        readAll(this.fd, json, at + RECORD_HEAD);
-        const events = JSON.parse(json.toString('utf8')) as SpoolEvent[];
-        this.push({ events, data: null, offset: at + RECORD_HEAD + jsonBytes, dataBytes, record: at });
-        this.spoolPending++;
-        at += RECORD_HEAD + jsonBytes + dataBytes;
-      }
-      this.spooledTo = to;
     } catch (err) {
       // The spool could not be read back: the recording fails (close() says so).
       this.failure ??= err;
+      return;
+    }
+    this.spoolPending++;
+    this.spooledTo = to;
+    this.push({ from, to });
+  }
+
+  /** The spool's records from `from` up to `to`, each fed in pieces once the recorder has written the one before. */
+  private async convertSpooled(from: number, to: number): Promise<void> {
+    const fd = this.fd as number;
+    const head = Buffer.allocUnsafe(RECORD_HEAD);
+    for (let at = from; at < to; ) {
+      await this.recorder.idle();
+      readAll(fd, head, at);
+      const jsonBytes = head.readUInt32LE(0);
+      const dataBytes = head.readUInt32LE(4);
+      const json = Buffer.allocUnsafe(jsonBytes);
+      readAll(fd, json, at + RECORD_HEAD);
+      const events = JSON.parse(json.toString('utf8')) as SpoolEvent[];
+      // The spool says where the cast stood before this record: a recovery starts here.
+      this.progress(at, this.recorder.position);
+      await feedRecord(this.recorder, this.clock, events, fd, at + RECORD_HEAD + jsonBytes);
+      at += RECORD_HEAD + jsonBytes + dataBytes;
     }
   }
 
@@ -274,16 +344,12 @@ export class CastSpool {
         if (!seg) break;
         await this.recorder.idle();
         this.segments.shift();
-        let data = seg.data;
-        if (seg.offset >= 0) {
-          // The spool says where the cast stood before this record: a recovery starts here.
-          this.progress(seg.record, this.recorder.position);
-          data = Buffer.allocUnsafe(seg.dataBytes);
-          readAll(this.fd as number, data, seg.offset);
-        } else this.memoryBytes -= seg.dataBytes;
-        let at = 0;
-        for (const ev of seg.events) at += feedEvent(this.recorder, this.clock, ev, data ?? EMPTY, at);
-        if (seg.offset >= 0 && --this.spoolPending === 0) {
+        if ('events' in seg) {
+          this.memoryBytes -= seg.dataBytes;
+          let at = 0;
+          for (const ev of seg.events) at += feedEvent(this.recorder, this.clock, ev, seg.data ?? EMPTY, at);
+        } else if (seg.from < seg.to) await this.convertSpooled(seg.from, seg.to);
+        if (!('events' in seg) && --this.spoolPending === 0) {
           // Everything announced is in the cast (written: the spool may go once the host hears it).
           await this.recorder.idle();
           if (this.spoolPending === 0) this.release();
@@ -315,14 +381,14 @@ export class CastSpool {
    * (the host has stopped writing it: close comes after its last announcement).
    */
   async close(): Promise<void> {
-    if (this.gap > 0) this.push({ events: this.withGap([]), data: null, offset: -1, dataBytes: 0, record: -1 });
+    if (this.gap > 0) this.push({ events: this.withGap([]), data: null, dataBytes: 0 });
     while (this.converting) await this.converting;
     try {
       await this.recorder.close();
     } finally {
       if (this.fd !== null) closeSync(this.fd);
       this.fd = null;
-      if (this.spoolSeen) rmSync(this.file, { force: true });
+      if (this.spoolSeen) await discardSpool(this.file);
     }
     if (this.failure !== null) throw this.failure;
   }

@@ -53,4 +53,30 @@ describe('openInHost (the writer in the host thread)', () => {
     const times = cast.events.map((e) => e.time);
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });
+
+  it('holds a flood\'s reads as they come (tiny and large, over a thousand in one batch) and spools them: every byte once, in order, events of at most 64 KB', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-rec-host-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'reads.cast');
+    const rec = new SessionRecording({ command: 'cat', args: ['big'], title: () => 's1', size: () => ({ cols: 80, rows: 24 }) }, silentLogger, () => undefined, openInHost);
+    await rec.start({ file, format: 2, input: false });
+    const parts: Buffer[] = [];
+    // 3000 reads of 1-40 bytes in one turn (more than a batch holds by count), then 4 MB in reads of up to 64 KiB.
+    for (let i = 0; i < 3000; i++) parts.push(Buffer.from(`${i},`.padEnd(1 + (i % 40), '.')));
+    for (let i = 0; i < 200; i++) parts.push(Buffer.from(`[${i}]`.padEnd(1 + ((i * 7919) % 65536), 'z')));
+    for (const [i, chunk] of parts.entries()) {
+      rec.write(chunk);
+      if (i % 50 === 49) await sleep(0);
+    }
+    await rec.end({ code: 0, signal: null });
+    expect(existsSync(spoolFileOf(file))).toBe(false);
+    const cast = parseCast(await fs.readFile(file, 'utf8'));
+    let out = '';
+    for (const ev of cast.events) if (ev.code === 'o') out += ev.data;
+    expect(out).toBe(Buffer.concat(parts).toString());
+    // Reads within a millisecond are one event, but none holds more than a piece of the spool's conversion (64 KB).
+    const sizes = cast.events.filter((e) => e.code === 'o').map((e) => Buffer.byteLength(e.data));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
+    expect(sizes.length).toBeLessThan(parts.length);
+  });
 });

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, promises as fs, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, promises as fs, readFileSync, statSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCast } from '../../../src/protocol/asciicast.js';
 import { rotatedName, CastRecorder } from '../../../src/terminal/recorder.js';
-import { CastSpool, CONVERT_AFTER_CALM_MS, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
+import { CastSpool, CONVERT_AFTER_CALM_MS, discardSpool, FEED_PIECE_BYTES, feedEvent, feedRecord, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
 import { SpoolWriter, type SpoolWriterOptions } from '../../../src/terminal/recorder-spool-writer.js';
 import { recoverSpools } from '../../../src/terminal/recorder-spool-recovery.js';
 import { sleep, waitFor } from '../../helpers/env.js';
@@ -31,6 +31,13 @@ function batch(i: number, n: number, at: number): { events: SpoolEvent[]; data: 
   const line = `batch ${i} ${'x'.repeat(100)}\r\n`;
   const data = Buffer.from(line.repeat(Math.ceil(n / line.length)).slice(0, n));
   return { events: [{ at, code: 'o', len: data.length }], data };
+}
+
+/** `data` cut in pieces of `n` bytes (the last shorter). */
+function pieces(data: Buffer, n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < data.length; at += n) out.push(data.subarray(at, at + n));
+  return out;
 }
 
 /** A pid that is no process now (a child that has ended). */
@@ -69,7 +76,8 @@ async function open(
   writer = w;
   return {
     add: (events, data) => {
-      if (!w.take(events, data, () => undefined)) {
+      // In 4 KiB pieces, as the host holds a batch's reads.
+      if (!w.take(events, pieces(data, 4096), () => undefined)) {
         const copy = Buffer.from(data);
         later(() => spool.add(events, copy));
       }
@@ -333,5 +341,86 @@ describe('the recording spool (SpoolWriter in the host, CastSpool in the writer 
     expect(existsSync(spoolFileOf(path.join(crashed, 'live.cast')))).toBe(true);
     await live.close();
     await close();
+  });
+
+  it('feeds a spooled record back in pieces (FEED_PIECE_BYTES) with turns of the loop between: the file is byte for byte the one feeding it at once makes', async () => {
+    const dir = await tmp();
+    const at0 = 1_700_000_000_000;
+    // One record's events and output: tiny and large events (one over a piece), a character cut across two events and
+    // two pieces, invalid UTF-8, a marker and a resize between, about 1.7 MB in all.
+    const events: SpoolEvent[] = [];
+    const parts: Buffer[] = [];
+    const out = (b: Buffer, dt = 1): void => {
+      events.push({ at: at0 + events.length * dt, code: 'o', len: b.length });
+      parts.push(b);
+    };
+    for (let i = 0; i < 40; i++) out(Buffer.from(`line ${i} ${'é'.repeat(i * 97)}\r\n`));
+    out(Buffer.from('x'.repeat(FEED_PIECE_BYTES + 1000)));
+    const euro = Buffer.from('€');
+    out(Buffer.concat([Buffer.from('y'.repeat(FEED_PIECE_BYTES - 500)), euro.subarray(0, 1)]));
+    out(Buffer.concat([euro.subarray(1), Buffer.from('after the cut\r\n')]));
+    events.push({ at: at0 + 5000, code: 'm', data: 'inject i-1' });
+    out(Buffer.from([0x61, 0xff, 0xfe, 0x62, 0xc3]));
+    out(Buffer.from([0xa9, 0x0a]));
+    events.push({ at: at0 + 6000, code: 'r', cols: 100, rows: 30 });
+    for (let i = 0; i < 400; i++) out(Buffer.from(`${i} ${'z'.repeat(4000)}\n`), 0);
+    const data = Buffer.concat(parts);
+    // The record's bytes sit in a file at an offset, as in a spool.
+    const spoolFile = path.join(dir, 'record.bin');
+    const fd = openSync(spoolFile, 'w+');
+    writeSync(fd, Buffer.from('head'), 0);
+    writeSync(fd, data, 0, data.length, 4);
+
+    const convert = async (file: string, feed: (r: CastRecorder, clock: SpoolClock) => Promise<void>): Promise<Buffer> => {
+      const clock: SpoolClock = { at: at0 };
+      const r = await CastRecorder.open({ file, format: 2, cols: 80, rows: 24, recordInput: false, title: 't', command: 'c', now: () => clock.at, writeBytes: 64 * 1024 });
+      await feed(r, clock);
+      await r.close();
+      return readFileSync(file);
+    };
+    const atOnce = await convert(path.join(dir, 'once.cast'), async (r, clock) => {
+      let o = 0;
+      for (const ev of events) o += feedEvent(r, clock, ev, data, o);
+    });
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    const pieces = await convert(path.join(dir, 'pieces.cast'), async (r, clock) => {
+      setImmediate(tick);
+      await feedRecord(r, clock, events, fd, 4);
+      ticking = false;
+    });
+    closeSync(fd);
+    expect(pieces.equals(atOnce), 'the same file').toBe(true);
+    // About 1.7 MB in pieces of at most FEED_PIECE_BYTES (an event larger than that alone): the loop turned between them.
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(data.length / FEED_PIECE_BYTES) - 2);
+    const cast = parseCast(atOnce.toString('utf8'));
+    expect(cast.events.filter((e) => e.code === 'o').map((e) => e.data).join('')).toBe(new TextDecoder().decode(data));
+  });
+
+  it('removes a converted spool by renaming it aside and unlinking it off the thread; the recovery removes one a dead host left aside', async () => {
+    const dir = await tmp();
+    const spool = path.join(dir, 'a.cast.spool');
+    await fs.writeFile(spool, Buffer.alloc(4 * 1024 * 1024, 1));
+    const gone = discardSpool(spool);
+    // Renamed aside at once: a new spool of the same name may be created before the unlink is done.
+    expect(existsSync(spool)).toBe(false);
+    await fs.writeFile(spool, 'the next flood');
+    await gone;
+    expect(await fs.readdir(dir)).toEqual(['a.cast.spool']);
+    await discardSpool(path.join(dir, 'none.spool'));
+    // A host that ended between the rename and the unlink left its converted spool aside: the next recording's
+    // recovery removes it; one of a live host's is left to that host.
+    const dead = path.join(dir, `b.cast.spool.${deadPid()}.1.gone`);
+    const live = path.join(dir, `c.cast.spool.${process.pid}.7.gone`);
+    await fs.writeFile(dead, 'x');
+    await fs.writeFile(live, 'x');
+    await fs.rm(spool);
+    await recoverSpools(dir);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
   });
 });
