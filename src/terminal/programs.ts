@@ -143,6 +143,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // and the Enter as soon as the echo shows (echoSettleMs 0, pasteEnterMs 0): 0 failures of 34 in each of 2 runs and
   // of 2 runs paused 150 ms every 500 ms; queued p50 144 -> 86-124 ms (84-109 paused). What is left is Claude's own: the
   // reset after the hook, its echo, its Enter -> hook (together ~70-100 ms).
+  // Dec 5, fourth session: rowStillAfterHookMs 8 (two polls): a redraw split over two PTY reads shows the box empty
+  // for a moment; taken for the reset, the next paste went before the real one and was wiped, and its watch saw the
+  // text go (a false `submitted`): 1 of 60 queued in 2 of 3 runs of the Claude-Code-like fixture bench (and on the
+  // build before), 0 of 300 in 5 runs with the 8 ms (fixture p50 106 -> 115 ms). Unit test: "caught mid-redraw".
   claude: {
     name: 'claude',
     pasteEnterMs: 0,
@@ -154,7 +158,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     lineEditor: false,
     quietAfterSubmitMs: 150,
     quietAfterHookMs: 0,
-    rowStillAfterHookMs: 0,
+    rowStillAfterHookMs: 8,
     rowStillAfterSubmitMs: null,
     echoSettleMs: 0,
     busy: null,

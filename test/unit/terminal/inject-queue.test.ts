@@ -1265,6 +1265,29 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
     expect(gap).toBeGreaterThanOrEqual(40);
     expect(gap).toBeLessThan(40 + 10);
   });
+
+  it("Claude Code's profile: a box caught mid-redraw (shown empty for a moment, its text back after) is not the reset", async () => {
+    // The program's own reaction to the Enter is only what is set below.
+    const r = rig({ profile: PROGRAMS.claude, bracketedPaste: true, submitDelayMs: null });
+    // The hook reports the prompt 10 ms after the Enter; at 20 ms one read of a redraw split in two shows the box
+    // empty for 4 ms, then the text is back; the box reset comes at 80 ms (the Claude-Code-like fixture's order).
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      const text = r.fake.textWrites().at(-1)?.data.replace(PASTE_START, '').replace(PASTE_END, '') ?? '';
+      r.fake.later(10, () => r.fake.hookReports.push({ text, at: Date.now() }));
+      r.fake.later(20, () => r.fake.show(PROMPT));
+      r.fake.later(24, () => r.fake.show(`${PROMPT}${text}`));
+      r.fake.later(80, () => r.fake.show(PROMPT));
+    };
+    r.queue.enqueue(job('a', 'first'));
+    r.queue.enqueue(job('b', 'second'));
+    expect(await r.events.wait('a')).toMatchObject({ status: 'submitted' });
+    await r.events.wait('b');
+    const [, second] = r.fake.textWrites();
+    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    // Typed at 20-24 ms it would be wiped by the reset at 80 ms (lost, yet its watch sees the text go).
+    expect(gap).toBeGreaterThanOrEqual(80);
+  });
 });
 
 describe('InjectQueue: a busy program that does not queue prompts (OpenCode before 1.18.33 was seen to, issue 25)', QUEUE_TESTS, () => {
