@@ -117,6 +117,13 @@ export interface ProgramProfile {
 export type ProgramName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'shell' | 'other';
 
 /**
+ * The input row must hold still this long after a submit before the next paste, for OpenCode, whose box reset was not
+ * measured on its own (its trouble was elsewhere: the merge during the submit, covered by waiting for the box to be
+ * empty): a margin over the single redraw its submit makes.
+ */
+const QUIET_AFTER_SUBMIT_MS = 50;
+
+/**
  * Gemini CLI 0.61: the waits before each Enter sent again after one was taken as a newline (and undone). Its 40 ms
  * window runs from when it handled the paste and ends with a React re-render that lags under load: a first retry
  * soon, then the 300 ms that passed 34 of 34 on a loaded machine before this retry existed.
@@ -285,9 +292,11 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // waits for the turn to have started (the busy mark seen after the Enter, busyAppearMs), not for it to end
   // (queuesWhileBusy): queued p50 186 -> 74-174 ms (123 paused, was 363-371).
   // Dec 5, fourth session: OpenCode 1.18.33 draws every screen as a synchronized-output frame (a recording: all of its
-  // drawing inside frames, some split across PTY reads): the frame showing its box empty after the Enter is the submit
-  // (framedScreen); no quiet interval after the Enter (quietAfterSubmitMs 0, was 50): the next prompt still waits for the
-  // input row to hold still 30 ms and for the turn to have started (busyAppearMs). 0 failures, also paused.
+  // drawing inside frames, some split across PTY reads), but a whole frame showing its box empty is NOT its proof
+  // (framedScreen false): with it (and no quiet interval after the Enter), a paused run answered a 6-line prompt
+  // `submitted` that OpenCode then sent merged with the next one (the merged build's paused test:agents, 14:47 UTC), and
+  // an earlier session saw OpenCode show a 640-character paste gone for 20 ms and then back. So its text stays gone
+  // 30 ms, and the 50 ms after the Enter stay.
   opencode: {
     name: 'opencode',
     pasteEnterMs: 0,
@@ -297,7 +306,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     echoes: true,
     boxRowsAbove: 1,
     lineEditor: false,
-    quietAfterSubmitMs: 0,
+    quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     quietAfterHookMs: null,
     rowStillAfterHookMs: null,
     rowStillAfterSubmitMs: null,
@@ -306,7 +315,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: true,
     queuedMark: null,
     historyRow: null,
-    framedScreen: true,
+    framedScreen: false,
     busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
     submitWatchMs: 10_000,

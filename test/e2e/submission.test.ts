@@ -69,8 +69,8 @@ const PROGRAMS: [string, string[], string[]?][] = [
   ['Gemini-like with an 800 ms turn after each submit (prompts queued meanwhile go out merged)', ['gemini-like.mjs'], ['FIXTURE_BUSY_MS=800']],
   ['Claude-Code-like (late paste, box reset after a submit wipes a paste, queue while busy)', ['claude-code-like.mjs']],
   ['OpenCode-like (a paste during the handling of a submit is merged into it; then busy, "esc interrupt", prompts queued)', ['opencode-like.mjs']],
-  ['OpenCode-like drawing without synchronized frames (its submit then proven by the text staying gone)', ['opencode-like.mjs'], ['FIXTURE_FRAMES=0']],
-  ['OpenCode-like paused 150 ms every 500 ms (its frames prove a submit at once)', ['paused.mjs', 'opencode-like.mjs']],
+  ['OpenCode-like drawing without synchronized frames (plain writes)', ['opencode-like.mjs'], ['FIXTURE_FRAMES=0']],
+  ['OpenCode-like paused 150 ms every 500 ms (drawing in synchronized frames)', ['paused.mjs', 'opencode-like.mjs']],
   ['Claude-Code-like paused 150 ms every 500 ms', ['paused.mjs', 'claude-code-like.mjs']],
   ['Gemini-like paused 150 ms every 500 ms (an Enter handled before the paste-timer fires is a newline)', ['paused.mjs', 'gemini-like.mjs']],
 ];

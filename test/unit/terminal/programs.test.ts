@@ -25,16 +25,17 @@ describe('which program a session runs', () => {
     expect(PROGRAMS.claude.quietAfterSubmitMs).toBeGreaterThanOrEqual(150);
     for (const name of ['claude', 'codex', 'gemini', 'opencode'] as const) expect(PROGRAMS[name].echoes).toBe(true);
     expect(PROGRAMS.claude.quietAfterSubmitMs).toBeGreaterThan(0);
-    // Codex and OpenCode draw every screen as a synchronized frame, and the frame that shows their box empty after the
-    // Enter is the submit (framedScreen): no quiet interval after it, but their input row must still hold still
-    // (rowStillAfterSubmitMs null: ROW_STILL_AFTER_SUBMIT_MS) and OpenCode's turn must have started (busyAppearMs).
-    for (const name of ['codex', 'opencode'] as const) {
-      expect(PROGRAMS[name].framedScreen).toBe(true);
-      expect(PROGRAMS[name].quietAfterSubmitMs).toBe(0);
-      expect(PROGRAMS[name].rowStillAfterSubmitMs).toBeNull();
-    }
+    // Codex draws every screen as a synchronized frame, and the frame that shows its box empty after the Enter is the
+    // submit (framedScreen): no quiet interval after it, but its input row must still hold still (rowStillAfterSubmitMs
+    // null: ROW_STILL_AFTER_SUBMIT_MS). OpenCode draws frames too, but once showed a paste gone and then back, and a
+    // paused run merged a prompt proven by a frame: its text must stay gone, and its 50 ms after the Enter stay.
+    expect(PROGRAMS.codex.framedScreen).toBe(true);
+    expect(PROGRAMS.codex.quietAfterSubmitMs).toBe(0);
+    expect(PROGRAMS.codex.rowStillAfterSubmitMs).toBeNull();
+    expect(PROGRAMS.opencode.framedScreen).toBe(false);
+    expect(PROGRAMS.opencode.quietAfterSubmitMs).toBe(50);
     expect(PROGRAMS.opencode.busyAppearMs).toBeGreaterThan(0);
-    for (const name of ['claude', 'gemini', 'shell', 'other'] as const) expect(PROGRAMS[name].framedScreen).toBe(false);
+    for (const name of ['claude', 'gemini', 'opencode', 'shell', 'other'] as const) expect(PROGRAMS[name].framedScreen).toBe(false);
     // Gemini CLI 0.61 empties its box in the key handler that takes the prompt, and what it queues during a turn shows
     // (queuedMark): no quiet interval after its submit, but never a second prompt while one is queued.
     expect(PROGRAMS.gemini.quietAfterSubmitMs).toBe(0);
