@@ -381,6 +381,20 @@ async function runOne(r: Rig, j: InjectJobArgs): Promise<InjectOutcome> {
   return r.events.wait(j.inject_id);
 }
 
+/**
+ * Queues 'first' (job a) and 'second' (job b) back to back and waits for both: when the second prompt was pasted, and
+ * how long after the first Enter (what the waits between two jobs are judged by).
+ */
+async function firstThenSecond(r: Rig): Promise<{ gap: number; secondAt: number }> {
+  r.queue.enqueue(job('a', 'first'));
+  r.queue.enqueue(job('b', 'second'));
+  await r.events.wait('b');
+  const enter = r.fake.enterWrites()[0];
+  const second = r.fake.textWrites()[1];
+  if (!enter || !second) throw new Error(`expected the first Enter and the second paste, got ${r.fake.enterWrites().length} Enters and ${r.fake.textWrites().length} pastes`);
+  return { gap: second.at - enter.at, secondAt: second.at };
+}
+
 function failure(o: InjectOutcome): { code: string; error: string } {
   if (o.status !== 'failed') throw new Error(`expected a failed outcome, got ${o.status}`);
   return { code: o.code, error: o.error };
@@ -1182,15 +1196,11 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
         r.fake.later(30, () => r.fake.show(`${PROMPT} `));
         r.fake.later(60, () => r.fake.show(PROMPT));
       };
-      r.queue.enqueue(job('a', 'first'));
-      r.queue.enqueue(job('b', 'second'));
-      await r.events.wait('b');
-      const [, second] = r.fake.textWrites();
-      const firstEnter = r.fake.enterWrites()[0];
-      const lastRedraw = r.fake.lastReactionBefore(second?.at ?? 0);
+      const { gap, secondAt } = await firstThenSecond(r);
+      const lastRedraw = r.fake.lastReactionBefore(secondAt);
       expect(lastRedraw?.line).toBe(PROMPT);
-      expect((second?.at ?? 0) - (firstEnter?.at ?? Infinity)).toBeGreaterThanOrEqual(quietAfterSubmitMs - TIMER_SLACK_MS);
-      expect((second?.at ?? 0) - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(30 - TIMER_SLACK_MS);
+      expect(gap).toBeGreaterThanOrEqual(quietAfterSubmitMs - TIMER_SLACK_MS);
+      expect(secondAt - (lastRedraw?.at ?? Infinity)).toBeGreaterThanOrEqual(30 - TIMER_SLACK_MS);
     });
   }
 
@@ -1205,28 +1215,19 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
       r.fake.later(30, () => r.fake.show(`${PROMPT} `));
       r.fake.later(60, () => r.fake.show(PROMPT));
     };
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
+    const { gap, secondAt } = await firstThenSecond(r);
     expect(await r.events.wait('a')).toMatchObject({ status: 'submitted' });
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    const firstEnter = r.fake.enterWrites()[0];
-    const gap = (second?.at ?? 0) - (firstEnter?.at ?? Infinity);
     // Row still 30 ms after the last redraw (60 ms): about 90 ms after the Enter, not 150.
     expect(gap).toBeGreaterThanOrEqual(90 - TIMER_SLACK_MS);
     expect(gap).toBeLessThan(150);
-    expect(r.fake.lastReactionBefore(second?.at ?? 0)?.line).toBe(PROMPT);
+    expect(r.fake.lastReactionBefore(secondAt)?.line).toBe(PROMPT);
   });
 
   it('counts the row-still interval after a submit from the row\'s last change seen while the proof was watched: a row that held still through the proof is not waited on again', async () => {
     const profile: ProgramProfile = { ...PROGRAMS.codex, quietAfterSubmitMs: 0, echoSettleMs: 0, pasteEnterMs: 0 };
     // The box resets 5 ms after the Enter (the fake's default) and holds still from then on.
     const r = rig({ profile, bracketedPaste: true });
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    const { gap } = await firstThenSecond(r);
     // The reset (5 ms) + the text gone SUBMIT_PROOF_STILL_MS, by when the row has also held still that long; not
     // another 30 ms on top of the proof.
     expect(gap).toBeGreaterThanOrEqual(5 + SUBMIT_PROOF_STILL_MS);
@@ -1256,11 +1257,7 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
       r.fake.later(10, () => r.fake.hookReports.push({ text, at: Date.now() }));
       r.fake.later(40, () => r.fake.show(PROMPT));
     };
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    const { gap } = await firstThenSecond(r);
     // Not before the reset shows (40 ms), and not a still interval after it either.
     expect(gap).toBeGreaterThanOrEqual(40);
     expect(gap).toBeLessThan(40 + 10);
@@ -1279,12 +1276,8 @@ describe('InjectQueue: submission is proven (issue 25)', QUEUE_TESTS, () => {
       r.fake.later(24, () => r.fake.show(`${PROMPT}${text}`));
       r.fake.later(80, () => r.fake.show(PROMPT));
     };
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
+    const { gap } = await firstThenSecond(r);
     expect(await r.events.wait('a')).toMatchObject({ status: 'submitted' });
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
     // Typed at 20-24 ms it would be wiped by the reset at 80 ms (lost, yet its watch sees the text go).
     expect(gap).toBeGreaterThanOrEqual(80);
   });
@@ -1329,11 +1322,7 @@ describe('InjectQueue: a busy program that does not queue prompts (OpenCode befo
       r.fake.later(300, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
       r.fake.later(500, () => r.fake.footer(['  ~/work']));
     };
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    expect((second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity)).toBeGreaterThanOrEqual(500);
+    expect((await firstThenSecond(r)).gap).toBeGreaterThanOrEqual(500);
   });
 
   it('while the program is busy and writes nothing, the screen is not read again (only output changes it)', async () => {
@@ -1371,11 +1360,7 @@ describe('InjectQueue: a busy program that does not queue prompts (OpenCode befo
 
   it('a turn whose busy mark never shows holds the next prompt only busyAppearMs after the Enter', async () => {
     const r = rig({ profile: { ...busyProfile, busyAppearMs: 250 } });
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    const { gap } = await firstThenSecond(r);
     expect(gap).toBeGreaterThanOrEqual(250);
     expect(gap).toBeLessThan(250 + 50);
   });
@@ -1405,11 +1390,7 @@ describe('InjectQueue: a program that queues a prompt submitted during its turn 
       r.fake.later(300, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
       r.fake.later(2_300, () => r.fake.footer(['  ~/work']));
     };
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    const gap = (second?.at ?? 0) - (r.fake.enterWrites()[0]?.at ?? Infinity);
+    const { gap } = await firstThenSecond(r);
     expect(gap).toBeGreaterThanOrEqual(300);
     expect(gap).toBeLessThan(2_300);
   });
@@ -1424,11 +1405,7 @@ describe('InjectQueue: a program that queues a prompt submitted during its turn 
       r.fake.later(10, () => r.fake.footer(['  ■⬝⬝⬝⬝⬝⬝⬝  esc interrupt']));
       r.fake.later(25, () => r.fake.footer(['  ~/work']));
     };
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    expect((second?.at ?? Infinity) - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(500);
+    expect((await firstThenSecond(r)).gap).toBeLessThan(500);
   });
 });
 
@@ -1449,11 +1426,7 @@ describe('InjectQueue: a program that sends the prompts it queued as one message
       if (data !== '\r' || enters++ > 0) return;
       for (let k = 1; k <= 40; k++) r.fake.later(5 + 5 * k, () => r.fake.show(PROMPT, 11 + k));
     };
-    r.queue.enqueue(job('a', 'first'));
-    r.queue.enqueue(job('b', 'second'));
-    await r.events.wait('b');
-    const [, second] = r.fake.textWrites();
-    expect((second?.at ?? Infinity) - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(150);
+    expect((await firstThenSecond(r)).gap).toBeLessThan(150);
   });
 
   it('types while its busy mark shows, but not while it holds a queued prompt', async () => {
