@@ -18,13 +18,19 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** A recording of a `cat big` session into `<temp dir>/<name>`, started with the writer in the host's thread. */
+async function recordingIn(name: string): Promise<{ file: string; rec: SessionRecording }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-rec-host-'));
+  dirs.push(dir);
+  const file = path.join(dir, name);
+  const rec = new SessionRecording({ command: 'cat', args: ['big'], title: () => 's1', size: () => ({ cols: 80, rows: 24 }) }, silentLogger, () => undefined, openInHost);
+  await rec.start({ file, format: 2, input: false });
+  return { file, rec };
+}
+
 describe('openInHost (the writer in the host thread)', () => {
   it('spools a flood without writing lines, converts it after the calm second or the exit: every byte once, in order', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-rec-host-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'flood.cast');
-    const rec = new SessionRecording({ command: 'cat', args: ['big'], title: () => 's1', size: () => ({ cols: 80, rows: 24 }) }, silentLogger, () => undefined, openInHost);
-    await rec.start({ file, format: 2, input: false });
+    const { file, rec } = await recordingIn('flood.cast');
     const header = statSync(file).size;
     let all = '';
     // 8 MB in 4 KiB reads, a few per turn of the loop (a flood: far over 512 KB in 200 ms).
@@ -55,11 +61,7 @@ describe('openInHost (the writer in the host thread)', () => {
   });
 
   it('holds a flood\'s reads as they come (tiny and large, over a thousand in one batch) and spools them: every byte once, in order, events of at most 64 KB', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-rec-host-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'reads.cast');
-    const rec = new SessionRecording({ command: 'cat', args: ['big'], title: () => 's1', size: () => ({ cols: 80, rows: 24 }) }, silentLogger, () => undefined, openInHost);
-    await rec.start({ file, format: 2, input: false });
+    const { file, rec } = await recordingIn('reads.cast');
     const parts: Buffer[] = [];
     // 3000 reads of 1-40 bytes in one turn (more than a batch holds by count), then 4 MB in reads of up to 64 KiB.
     for (let i = 0; i < 3000; i++) parts.push(Buffer.from(`${i},`.padEnd(1 + (i % 40), '.')));
