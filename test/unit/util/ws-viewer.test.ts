@@ -13,11 +13,17 @@ afterEach(() => {
   for (const o of open.splice(0)) o.close();
 });
 
-/** A real viewer socket pair on loopback: the server side wrapped in a WsViewer, the client as a viewer would be. */
-async function pair(catchUpMs: number, rawSocket = false) {
+/** A WebSocket server listening on a free loopback port, closed after the test. */
+async function loopbackServer(): Promise<WebSocketServer> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   open.push(wss);
   await new Promise((r) => wss.once('listening', r));
+  return wss;
+}
+
+/** A real viewer socket pair on loopback: the server side wrapped in a WsViewer, the client as a viewer would be. */
+async function pair(catchUpMs: number, rawSocket = false) {
+  const wss = await loopbackServer();
   const events: string[] = [];
   const server = new Promise<WsViewer>((resolve) =>
     wss.once('connection', (ws, req) => {
@@ -89,9 +95,7 @@ describe('a viewer socket with flow control', () => {
   });
 
   it('writes each frame of its own with one socket write (header and payload in one buffer)', async () => {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    open.push(wss);
-    await new Promise((r) => wss.once('listening', r));
+    const wss = await loopbackServer();
     const writes: Buffer[] = [];
     const server = new Promise<WsViewer>((resolve) =>
       wss.once('connection', (ws, req) => {
