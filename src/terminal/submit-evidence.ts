@@ -91,13 +91,22 @@ export function historyOpening(text: string): string | null {
   return opening.length > 0 && !/[\t\x00-\x1f]/.test(opening) ? opening : null;
 }
 
+/**
+ * The rows of each screen state looked at (a state is a snapshot, never changed): the watch for a submit's proof
+ * compares every poll's state with the one before the Enter, whose rows are then built once, not on every poll.
+ */
+const rowsOf = new WeakMap<CursorState, Map<number, string>>();
+
 /** The screen's rows by their absolute index (scrollback included): the rows above the cursor, its row, the rows below. */
 function rowsByIndex(state: CursorState): Map<number, string> {
+  const known = rowsOf.get(state);
+  if (known) return known;
   const rows = new Map<number, string>();
   const above = state.above ?? [];
   above.forEach((r, i) => rows.set(state.y - above.length + i, r));
   rows.set(state.y, state.line);
   (state.below ?? []).forEach((r, i) => rows.set(state.y + 1 + i, r));
+  rowsOf.set(state, rows);
   return rows;
 }
 
