@@ -168,7 +168,7 @@ const outputLen = (ev: SpoolEvent): number => (ev.code === 'o' ? ev.len : 0);
 
 export function outputBytesOf(events: readonly SpoolEvent[]): number {
   let n = 0;
-  for (const ev of events) if (ev.code === 'o') n += ev.len;
+  for (const ev of events) n += outputLen(ev);
   return n;
 }
 
@@ -348,11 +348,13 @@ export class CastSpool {
           this.memoryBytes -= seg.dataBytes;
           let at = 0;
           for (const ev of seg.events) at += feedEvent(this.recorder, this.clock, ev, seg.data ?? EMPTY, at);
-        } else if (seg.from < seg.to) await this.convertSpooled(seg.from, seg.to);
-        if (!('events' in seg) && --this.spoolPending === 0) {
-          // Everything announced is in the cast (written: the spool may go once the host hears it).
-          await this.recorder.idle();
-          if (this.spoolPending === 0) this.release();
+        } else {
+          if (seg.from < seg.to) await this.convertSpooled(seg.from, seg.to);
+          if (--this.spoolPending === 0) {
+            // Everything announced is in the cast (written: the spool may go once the host hears it).
+            await this.recorder.idle();
+            if (this.spoolPending === 0) this.release();
+          }
         }
       }
     } catch (err) {
