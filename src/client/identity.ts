@@ -1,21 +1,14 @@
-import { promises as fs } from 'node:fs';
 import { processEnv } from '../util/config.js';
 import type { SessionObject } from '../protocol/session.js';
-import { isErrno } from '../util/files.js';
+import { readProcStat } from '../util/process.js';
 
 /** How far up the process tree to look for the session's program or host (a shell in a shell in an agent…). */
 const MAX_ANCESTORS = 64;
 
 /** The parent pid of `pid` from /proc, or null when it cannot be read (gone, or not Linux). */
 async function parentOf(pid: number): Promise<number | null> {
-  try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    return Number.isInteger(ppid) && ppid > 0 ? ppid : null;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'EACCES')) return null;
-    throw err;
-  }
+  const ppid = (await readProcStat(pid))?.ppid;
+  return ppid !== undefined && Number.isInteger(ppid) && ppid > 0 ? ppid : null;
 }
 
 /** This process and its ancestors, nearest first (just this process where /proc is not there). */

@@ -1,8 +1,9 @@
-import { promises as fs, readSync, writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { IPty } from 'node-pty';
 import { sleep } from '../util/async.js';
 import { isErrno } from '../util/files.js';
+import { liveProcesses } from '../util/process.js';
 import type { HostPty, PtyExit } from './parts.js';
 
 export type { PtyExit } from './parts.js';
@@ -250,29 +251,5 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
 
 /** Live (non-zombie) processes whose session id is `sid` (Linux /proc; empty elsewhere). */
 export async function sessionMembers(sid: number): Promise<number[]> {
-  let entries: string[];
-  try {
-    entries = await fs.readdir('/proc');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
-  }
-  const members: number[] = [];
-  await Promise.all(
-    entries
-      .filter((e) => /^\d+$/.test(e))
-      .map(async (e) => {
-        let stat: string;
-        try {
-          stat = await fs.readFile(`/proc/${e}/stat`, 'utf8');
-        } catch (err) {
-          if (isErrno(err, 'ENOENT') || isErrno(err, 'ESRCH')) return;
-          throw err;
-        }
-        // Fields after "(comm)": state ppid pgrp session ...
-        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (rest[0] !== 'Z' && Number(rest[3]) === sid) members.push(Number(e));
-      }),
-  );
-  return members;
+  return (await liveProcesses()).filter((p) => p.sid === sid).map((p) => p.pid);
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { sleep } from '../../util/async.js';
 import { isErrno } from '../../util/files.js';
+import { liveProcesses, readProcStat, type ProcStat } from '../../util/process.js';
 
 /**
  * Ending what a dead host leaves behind. A host killed with -9 cannot end its child's session; whatever in it
@@ -19,16 +20,6 @@ const ORPHAN_TERM_GRACE_MS = 500;
 /** Poll interval while waiting for them. */
 const ORPHAN_POLL_MS = 25;
 
-interface ProcInfo {
-  pid: number;
-  ppid: number;
-  pgrp: number;
-  sid: number;
-  /** Field 22 of /proc/<pid>/stat: clock ticks after boot. With the pid, it names one process for good. */
-  start: string;
-  zombie: boolean;
-}
-
 /** What a session is known by: its child's pid and start time, and its host instance (the env marker). */
 export interface SessionMark {
   pid: number | null;
@@ -36,35 +27,9 @@ export interface SessionMark {
   instance: string;
 }
 
-async function readStat(pid: number): Promise<ProcInfo | null> {
-  let stat: string;
-  try {
-    stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ESRCH')) return null;
-    throw err;
-  }
-  // Fields after "(comm)" (which may hold spaces): state ppid pgrp session tty_nr tpgid flags minflt cminflt
-  // majflt cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime ...
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { pid, ppid: Number(rest[1]), pgrp: Number(rest[2]), sid: Number(rest[3]), start: rest[19] ?? '', zombie: rest[0] === 'Z' };
-}
-
 /** The start time of `pid` (field 22 of its stat), or null when there is no such process. */
 export async function processStartTime(pid: number): Promise<string | null> {
-  return (await readStat(pid))?.start ?? null;
-}
-
-async function allProcesses(): Promise<ProcInfo[]> {
-  let entries: string[];
-  try {
-    entries = await fs.readdir('/proc');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return [];
-    throw err;
-  }
-  const found = await Promise.all(entries.filter((e) => /^\d+$/.test(e)).map((e) => readStat(Number(e))));
-  return found.filter((p): p is ProcInfo => p !== null && !p.zombie);
+  return (await readProcStat(pid))?.start ?? null;
 }
 
 async function hasMarker(pid: number, marker: string): Promise<boolean> {
@@ -78,7 +43,7 @@ async function hasMarker(pid: number, marker: string): Promise<boolean> {
 }
 
 /** Our own ancestry (this daemon and whatever started it): never a session's, even if it carries a marker. */
-async function ancestry(byPid: Map<number, ProcInfo>): Promise<Set<number>> {
+async function ancestry(byPid: Map<number, ProcStat>): Promise<Set<number>> {
   const mine = new Set<number>([process.pid]);
   for (let p = byPid.get(process.pid); p && p.ppid > 1 && !mine.has(p.ppid); p = byPid.get(p.ppid)) mine.add(p.ppid);
   return mine;
@@ -90,12 +55,12 @@ async function ancestry(byPid: Map<number, ProcInfo>): Promise<Set<number>> {
  * their descendants by parent chains, and any process started since the child that carries the session's marker
  * (setsid plus a double fork leaves nothing else to go by).
  */
-export async function findOrphans(mark: SessionMark): Promise<ProcInfo[]> {
-  const procs = await allProcesses();
+export async function findOrphans(mark: SessionMark): Promise<ProcStat[]> {
+  const procs = await liveProcesses();
   const byPid = new Map(procs.map((p) => [p.pid, p]));
   const excluded = await ancestry(byPid);
-  const found = new Map<number, ProcInfo>();
-  const add = (p: ProcInfo): void => {
+  const found = new Map<number, ProcStat>();
+  const add = (p: ProcStat): void => {
     if (p.pid > 1 && !excluded.has(p.pid)) found.set(p.pid, p);
   };
   if (mark.pid !== null) {
@@ -126,9 +91,9 @@ export async function findOrphans(mark: SessionMark): Promise<ProcInfo[]> {
 }
 
 /** Signal `p` only if its pid still names the process found (same start time). True if it was signalled. */
-async function signalSame(p: ProcInfo, signal: NodeJS.Signals): Promise<boolean> {
-  const now = await readStat(p.pid);
-  if (!now || now.zombie || now.start !== p.start) return false;
+async function signalSame(p: ProcStat, signal: NodeJS.Signals): Promise<boolean> {
+  const now = await readProcStat(p.pid);
+  if (!now || now.state === 'Z' || now.start !== p.start) return false;
   try {
     process.kill(p.pid, signal);
     return true;
@@ -145,13 +110,13 @@ async function signalSame(p: ProcInfo, signal: NodeJS.Signals): Promise<boolean>
 export async function endOrphans(mark: SessionMark): Promise<number> {
   const orphans = await findOrphans(mark);
   if (orphans.length === 0) return 0;
-  const signalled: ProcInfo[] = [];
+  const signalled: ProcStat[] = [];
   for (const p of orphans) if (await signalSame(p, 'SIGTERM')) signalled.push(p);
-  const stillThere = async (): Promise<ProcInfo[]> => {
-    const left: ProcInfo[] = [];
+  const stillThere = async (): Promise<ProcStat[]> => {
+    const left: ProcStat[] = [];
     for (const p of signalled) {
-      const now = await readStat(p.pid);
-      if (now && !now.zombie && now.start === p.start) left.push(p);
+      const now = await readProcStat(p.pid);
+      if (now && now.state !== 'Z' && now.start === p.start) left.push(p);
     }
     return left;
   };
