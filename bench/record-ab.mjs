@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeFloodFile, median, pct, recorded, runFlood } from './record-flood.mjs';
+import { makeFloodFile, median, medianInterval, pct, recorded, runFlood } from './record-flood.mjs';
 
 const FILE = path.join(os.tmpdir(), `telepty-bench-record-ab-${process.pid}.txt`);
 const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 8);
@@ -51,9 +51,11 @@ try {
     ['plain', 1],
     ['rec', 1],
   ];
-  const res = [0, 1].map(() => ({ cost: [], secs: [], cpuRec: [], cpuPlain: [], kept: [] }));
+  const res = [0, 1].map(() => ({ cost: [], cpuCost: [], secs: [], cpuRec: [], cpuPlain: [], kept: [] }));
   for (let r = 0; r < ROUNDS; r++) {
     const t = {};
+    /** Host CPU ms within each flood (Enter → session_exit). */
+    const c = {};
     const order = kinds.map((_, i) => kinds[(i + r) % kinds.length]);
     for (const [kind, v] of order) {
       const h = homes[v];
@@ -61,6 +63,7 @@ try {
       const cast = kind === 'rec' ? path.join(h.dir, `${id}.cast`) : null;
       const out = await run(h, id, cast);
       t[`${kind}${v}`] = out.seconds;
+      c[`${kind}${v}`] = out.inFlood ? out.inFlood.user + out.inFlood.sys : NaN;
       if (kind === 'rec') {
         res[v].secs.push(out.seconds);
         if (out.cpuMs !== null) res[v].cpuRec.push(out.cpuMs);
@@ -70,15 +73,22 @@ try {
       } else if (out.cpuMs !== null) res[v].cpuPlain.push(out.cpuMs);
     }
     const base = (t.plain0 + t.plain1) / 2;
-    for (const v of [0, 1]) res[v].cost.push(t[`rec${v}`] / base - 1);
+    const cpuBase = (c.plain0 + c.plain1) / 2;
+    for (const v of [0, 1]) {
+      res[v].cost.push(t[`rec${v}`] / base - 1);
+      res[v].cpuCost.push(c[`rec${v}`] / cpuBase - 1);
+    }
     process.stderr.write(`  round ${r + 1}/${ROUNDS}: plain ${t.plain0.toFixed(2)} / ${t.plain1.toFixed(2)} s, A rec ${t.rec0.toFixed(2)} s (${pct(res[0].cost[r])}), B rec ${t.rec1.toFixed(2)} s (${pct(res[1].cost[r])})\n`);
   }
   for (const v of [0, 1]) {
     const x = res[v];
     const c = [...x.cost].sort((a, b) => a - b);
+    const [low, high] = medianInterval(c);
+    const cpu = x.cpuCost.filter((r) => !Number.isNaN(r));
+    const [cpuLow, cpuHigh] = medianInterval(cpu);
     const least = x.kept.reduce((a, b) => (b.bytes < a.bytes ? b : a));
     console.log(
-      `${v === 0 ? 'A' : 'B'} ${roots[v]}: cost ${pct(median(c))} (${pct(c[0])} … ${pct(c[c.length - 1])}); host CPU ms/MB plain ${(median(x.cpuPlain) / 40).toFixed(1)} → recorded ${(median(x.cpuRec) / 40).toFixed(1)}; least kept ${least.bytes >= delivered ? 'every byte' : `${least.bytes} of ${delivered}`} (${least.gaps} gaps)`,
+      `${v === 0 ? 'A' : 'B'} ${roots[v]}: cost ${pct(median(c))} (${pct(c[0])} … ${pct(c[c.length - 1])}; 90 % interval of the median ${pct(low)} … ${pct(high)}); host CPU within the flood ${pct(median(cpu))} (${pct(cpuLow)} … ${pct(cpuHigh)}); host CPU ms/MB plain ${(median(x.cpuPlain) / 40).toFixed(1)} → recorded ${(median(x.cpuRec) / 40).toFixed(1)}; least kept ${least.bytes >= delivered ? 'every byte' : `${least.bytes} of ${delivered}`} (${least.gaps} gaps)`,
     );
   }
 } finally {

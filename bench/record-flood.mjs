@@ -31,15 +31,20 @@ const open = (url) =>
     ws.once('error', reject);
   });
 
-/** CPU ms (user + system) of a process and its threads, live and ended; null once it is gone (or without /proc). */
-function cpuMs(pid) {
+/** CPU ms (user, system) of a process and its threads, live and ended; null once it is gone (or without /proc). */
+function cpuOf(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+    return { user: (Number(f[11]) * 1000) / CLK_TCK, sys: (Number(f[12]) * 1000) / CLK_TCK };
   } catch {
     return null; // the process has ended (or this is not Linux): the last reading stands
   }
+}
+
+function cpuMs(pid) {
+  const c = cpuOf(pid);
+  return c === null ? null : c.user + c.sys;
 }
 
 /** One flood in a new session of the daemon at `port` (`cli` runs telepty), recorded to `castFile` unless null. */
@@ -58,14 +63,18 @@ export async function runFlood(cli, port, id, file, castFile) {
     if (c === null) alive = false;
     else if (c > cpu) cpu = c;
   }, CPU_POLL_MS);
+  const start = cpuOf(pid);
   const t0 = performance.now();
   execFileSync('curl', ['-s', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', `http://127.0.0.1:${port}/api/sessions/${id}/submit`]);
   await exited;
   const seconds = (performance.now() - t0) / 1000;
+  // The host's CPU within the flood's time (the recording's writing after the exit not counted), user and system.
+  const end = cpuOf(pid);
+  const inFlood = start && end ? { user: end.user - start.user, sys: end.sys - start.sys } : null;
   bus.close();
   while (alive) await new Promise((r) => setTimeout(r, CPU_POLL_MS));
   clearInterval(poll);
-  return { seconds, cpuMs: cpu0 === null ? null : cpu - cpu0 };
+  return { seconds, cpuMs: cpu0 === null ? null : cpu - cpu0, inFlood };
 }
 
 /** The recording's output bytes and gap markers, once its exit marker is written. */
@@ -94,4 +103,26 @@ export async function recorded(castFile) {
 }
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Resamples of the rounds behind a median's interval: 2000 put the 5th and 95th percentiles within ±0.3 points. */
+const RESAMPLES = 2000;
+
+/**
+ * Where the median of `xs` (one value per round) would land over other runs like this one: the 5th and 95th
+ * percentiles of the medians of RESAMPLES resamples with replacement (bootstrap; a fixed seed, so the same rounds give
+ * the same interval). A verdict such as "< 5 %" is shown by a run only when the interval's top is under it.
+ */
+export function medianInterval(xs) {
+  let seed = 0x9e3779b9;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const medians = [];
+  for (let r = 0; r < RESAMPLES; r++) medians.push(median(xs.map(() => xs[Math.floor(random() * xs.length)])));
+  medians.sort((a, b) => a - b);
+  return [medians[Math.floor(RESAMPLES * 0.05)], medians[Math.floor(RESAMPLES * 0.95)]];
+}
 export const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;

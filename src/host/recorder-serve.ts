@@ -1,9 +1,9 @@
 /**
  * The recording's writer (issue 22): a CastRecorder and its UTF-8 checks, JSON escaping and file writes, fed by the
- * host's batches (recorder-thread.ts): calm output in memory (each batch acknowledged once it is copied, so the host
+ * host's batches (recorder-batches.ts): calm output in memory (each batch acknowledged once it is copied, so the host
  * can bound what it has in flight), and a flood the host appended to the spool file itself, announced once output
  * calmed (recorder-spool-writer.ts), which it converts and then says so. Every event keeps the time the host gave it.
- * It runs in the host's own thread (recorder-thread.ts, openInHost); an idle worker thread cost the host 40-80 ms of
+ * It runs in the host's own thread (recorder-batches.ts, openInHost); an idle worker thread cost the host 40-80 ms of
  * CPU per 40 MB flood (bench/record-overhead.md).
  */
 import path from 'node:path';

@@ -5,7 +5,7 @@ import type { RecordingInfo, RecordSpec } from '../protocol/recording.js';
 import { isErrno } from '../util/files.js';
 import type { Logger } from '../util/log.js';
 import type { OutputSink, PtyExit } from './parts.js';
-import { openInHost, type CastSink, type OpenCast } from './recorder-thread.js';
+import { openInHost, type CastSink, type OpenCast } from './recorder-batches.js';
 
 /** Output held while a recording's file opens (a few ms): past this much, the start of the recording is cut. */
 const EARLY_MAX_BYTES = 4 * 1024 * 1024;

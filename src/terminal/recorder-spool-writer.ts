@@ -20,15 +20,15 @@ import {
  * The host's side of the recording's spool (issue 22; recorder-spool.ts says what the spool is). In the session
  * host's own thread, beside the PTY: while output floods, each batch is appended to the spool file as it is (one
  * async writev per batch, about 1 MB: the copy into the page cache runs on libuv's pool, not on this thread) and the
- * writer thread hears nothing. Once output calms (and every write is done) the records written are announced to the
- * writer thread in one message; it converts them and says when it has (`converted`), and the spool file goes once
- * everything in it is converted. A flood costs this thread one writev per MB and the writer thread nothing: the
- * measured cost of a busy second thread beside the flood (bench/record-overhead.md) is gone from the flood's time.
+ * writer (recorder-serve.ts) hears nothing. Once output calms (and every write is done) the records written are
+ * announced to the writer in one message; it converts them and says when it has (`converted`), and the spool file
+ * goes once everything in it is converted. A flood costs this thread one writev per MB and the writer nothing during
+ * the flood (bench/record-overhead.md).
  */
 
 /** Where the writer's batches go besides the spool. */
 export interface SpoolWriterSink {
-  /** Records of the spool file from `from` up to `to` are written: the writer thread may convert them. */
+  /** Records of the spool file from `from` up to `to` are written: the writer may convert them. */
   announce(from: number, to: number): void;
   /** A batch to convert in memory (the spool is calm, or cannot be written): the caller's ordinary post. */
   direct(events: SpoolEvent[], data: Uint8Array): void;
@@ -63,11 +63,11 @@ export class SpoolWriter {
   private end = 0;
   private written = 0;
   private announced = 0;
-  /** Where the writer thread's conversion stands (it said so). */
+  /** Where the writer's conversion stands (it said so). */
   private converted = 0;
   private readonly queue: Pending[] = [];
   private writing = false;
-  /** The spool could not be written: batches go to the writer thread in memory from now on. */
+  /** The spool could not be written: batches go to the writer in memory from now on. */
   private failed = false;
   private closing = false;
   private drained: (() => void) | null = null;
@@ -134,7 +134,7 @@ export class SpoolWriter {
       }
     }
     if (out > 0 && this.end - this.converted + out > this.max) {
-      // The writer thread is this far behind: the output goes, marked (the batch's other events are kept, in order).
+      // The writer is this far behind: the output goes, marked (the batch's other events are kept, in order).
       this.droppedTotal += out;
       const why = gapLabel(out, 'the recording spool is full');
       const rest: SpoolEvent[] = [{ at: events[0]?.at ?? this.now(), code: 'm', data: why }, ...events.filter((e) => e.code !== 'o')];
@@ -196,7 +196,7 @@ export class SpoolWriter {
 
   /**
    * The spool cannot be written (a full disk; its folder gone): what is on disk is announced; the batches still
-   * queued go to the writer thread in memory, in order; so do all batches from now on.
+   * queued go to the writer in memory, in order; so do all batches from now on.
    */
   private fail(err: unknown): void {
     if (!this.failed) process.emitWarning(`telepty: the recording spool ${spoolFileOf(this.opts.file)} could not be written (${err instanceof Error ? err.message : String(err)}); the recording goes on without it`);
@@ -211,7 +211,7 @@ export class SpoolWriter {
     this.convertedTo(this.converted);
   }
 
-  /** The writer thread converted the records up to `to`: once all are, the spool file goes (a new flood makes a new one). */
+  /** The writer converted the records up to `to`: once all are, the spool file goes (a new flood makes a new one). */
   convertedTo(to: number): void {
     this.converted = to;
     if (this.fd === null || this.closing || this.converted < this.end || this.behind || this.queue.length > 0) return;
@@ -220,7 +220,7 @@ export class SpoolWriter {
     void discardSpool(spoolFileOf(this.opts.file));
   }
 
-  /** Everything taken is written and announced (the writer thread converts it at its close, and removes the spool). */
+  /** Everything taken is written and announced (the writer converts it at its close, and removes the spool). */
   async close(): Promise<void> {
     this.closing = true;
     if (this.fd !== null) {

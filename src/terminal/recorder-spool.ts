@@ -6,26 +6,26 @@ import { CastRecorder, type CastPosition } from './recorder.js';
 /**
  * The recording's spool (issue 22): while output floods, the session host's own thread appends the raw batches to a
  * spool file next to the recording (`<file>.spool`, 0600; SpoolWriter, recorder-spool-writer.ts) and tells the writer
- * thread nothing until the output calms: during a flood the writer thread does no work at all. Once output calms
- * (or at the end, or when the spool grows past SPOOL_CONVERT_HOT_BYTES) the host announces the records written, and
- * the writer thread converts them into asciicast lines (CastSpool, here). Output at an ordinary rate goes to the
- * writer thread in memory and is converted at once, as before.
+ * (recorder-serve.ts, in the same thread) nothing until the output calms: during a flood the writer does no work at
+ * all. Once output calms (or at the end, or when the spool grows past SPOOL_CONVERT_HOT_BYTES) the host announces the
+ * records written, and the writer converts them into asciicast lines (CastSpool, here). Output at an ordinary rate
+ * goes to the writer in memory and is converted at once.
  *
- * Nothing is lost silently: a spool that cannot be written sends its batches to the writer thread in memory instead;
- * a spool past SPOOL_MAX_BYTES, and a writer thread MEMORY_MAX_BYTES behind, drop output to a marked gap. A host that
+ * Nothing is lost silently: a spool that cannot be written sends its batches to the writer in memory instead; a
+ * spool past SPOOL_MAX_BYTES, and a writer MEMORY_MAX_BYTES behind, drop output to a marked gap. A host that
  * ends without closing leaves the spool behind; the next recording started in the same folder converts it
  * (recoverSpools): the spool's header says where the converter stood (which record, the cast part and its size
  * then), so the recovered file has every spooled byte once, in order, and an end marker.
  */
 
-/** An event of a batch: output is the next `len` bytes of the batch's data. (The host's ThreadEvent.) */
+/** An event of a batch: output is the next `len` bytes of the batch's data. (The host's BatchEvent, recorder-batches.ts.) */
 export type SpoolEvent =
   | { at: number; code: 'o'; len: number }
   | { at: number; code: 'i' | 'm'; data: string }
   | { at: number; code: 'r'; cols: number; rows: number }
   | { at: number; code: 'x'; status: number | null };
 
-/** What the recording was opened with (the host's ThreadRecorderOptions): a recovered spool's recording is reopened with it. */
+/** What the recording was opened with (the host's RecordingOptions): a recovered spool's recording is reopened with it. */
 export interface SpoolRecordingOptions {
   file: string;
   format: CastFormat;
@@ -46,7 +46,7 @@ export const HOT_WINDOW_MS = 200;
 export const CALM_CHECK_MS = 50;
 /**
  * A spool is announced (and converted) once output has not been a flood for this long: converting 40 MB takes the
- * writer thread ~100-150 ms of a core, which the end of a flood (the host still parsing its last megabytes, the
+ * writer ~100-150 ms of a core, which the end of a flood (the host still parsing its last megabytes, the
  * program's next burst) should not have to share. A recording a second behind its session loses nothing.
  */
 export const CONVERT_AFTER_CALM_MS = 1000;
@@ -55,8 +55,8 @@ export const SPOOL_CONVERT_HOT_BYTES = 256 * 1024 * 1024;
 /** Past this, a batch's output is dropped to a marked gap (the converter is this far behind, or the disk is). */
 export const SPOOL_MAX_BYTES = 512 * 1024 * 1024;
 /**
- * Output the writer thread holds in memory, not yet converted, past which a batch's output is dropped to a marked
- * gap: calm output never comes near it; a flood reaches the thread in memory only when its spool cannot be written.
+ * Output the writer holds in memory, not yet converted, past which a batch's output is dropped to a marked
+ * gap: calm output never comes near it; a flood reaches the writer in memory only when its spool cannot be written.
  */
 export const MEMORY_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -228,7 +228,7 @@ export interface SpoolOptions {
 }
 
 /**
- * The writer thread's side: takes the host's batches in memory and the host's announcements of spooled records, in
+ * The writer's side: takes the host's batches in memory and the host's announcements of spooled records, in
  * the order they come, and hands them to the CastRecorder, each once the recorder has written the one before (its
  * queue stays small). `add` is synchronous (the batch's memory can be handed back when it returns). When every record
  * announced is converted (and written to the recording), `unspooled` is called with where they end: the host may

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionRecording } from '../../../src/host/recorder-sink.js';
-import { openInHost } from '../../../src/host/recorder-thread.js';
+import { openInHost } from '../../../src/host/recorder-batches.js';
 import { parseCast } from '../../../src/protocol/asciicast.js';
 import { spoolFileOf } from '../../../src/terminal/recorder-spool.js';
 import { silentLogger } from '../../../src/util/log.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionRecording } from '../../../src/host/recorder-sink.js';
-import { openInThread } from '../../../src/host/recorder-thread.js';
+import { openUnbatched } from '../../../src/host/recorder-batches.js';
 import { injectMarker, parseCast } from '../../../src/protocol/asciicast.js';
 import type { RecordingInfo } from '../../../src/protocol/recording.js';
 import { silentLogger } from '../../../src/util/log.js';
@@ -17,7 +17,7 @@ function setup(): { dir: string; rec: SessionRecording; changes: (RecordingInfo 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-rec-'));
   dirs.push(dir);
   const changes: (RecordingInfo | null)[] = [];
-  const rec = new SessionRecording({ command: 'claude', args: ['--x'], title: () => 'dev-1', size: () => ({ cols: 90, rows: 30 }) }, silentLogger, (i) => changes.push(i), openInThread);
+  const rec = new SessionRecording({ command: 'claude', args: ['--x'], title: () => 'dev-1', size: () => ({ cols: 90, rows: 30 }) }, silentLogger, (i) => changes.push(i), openUnbatched);
   return { dir, rec, changes };
 }
 

@@ -1,6 +1,6 @@
 import { CastRecorder, DEFAULT_MAX_PENDING_BYTES } from '../terminal/recorder.js';
 import { SpoolWriter } from '../terminal/recorder-spool-writer.js';
-import { type RecorderReply, type RecorderRequest, type ThreadEvent, type ThreadRecorderOptions } from './recorder-messages.js';
+import { type RecorderReply, type RecorderRequest, type BatchEvent, type RecordingOptions } from './recorder-messages.js';
 import { serveRecorder } from './recorder-serve.js';
 
 /** A recording being written: what SessionRecording feeds (raw output bytes, keystrokes, resizes, markers, exit). */
@@ -15,10 +15,10 @@ export interface CastSink {
 }
 
 /** Opens a recording; rejects with the open's error (errno code kept: EEXIST is a file that exists). */
-export type OpenCast = (opts: ThreadRecorderOptions) => Promise<CastSink>;
+export type OpenCast = (opts: RecordingOptions) => Promise<CastSink>;
 
 /** CastRecorder itself, written as events come (tests): no batching, no spool. */
-export const openInThread: OpenCast = async (opts) => {
+export const openUnbatched: OpenCast = async (opts) => {
   const rec = await CastRecorder.open(opts);
   return {
     output: (d) => rec.outputBytes(d),
@@ -69,8 +69,8 @@ class OpenError extends Error {
  * them once output calms. Output neither taken by the writer nor written to the spool past MAX_IN_FLIGHT_BYTES is
  * dropped here and marked.
  */
-class ThreadCast implements CastSink {
-  private events: ThreadEvent[] = [];
+class BatchedCast implements CastSink {
+  private events: BatchEvent[] = [];
   /**
    * Output of this batch: the PTY's reads themselves, held, not copied (each `o` event says how many of the batch's
    * bytes are its own). node-pty hands a fresh Buffer per read (its own ArrayBuffer, never written again), so
@@ -95,7 +95,7 @@ class ThreadCast implements CastSink {
 
   constructor(
     private readonly link: CastLink,
-    opts: ThreadRecorderOptions,
+    opts: RecordingOptions,
   ) {
     this.spool = new SpoolWriter(opts, {
       announce: (from, to) => this.post({ t: 'spooled', from, to }),
@@ -151,7 +151,7 @@ class ThreadCast implements CastSink {
     if (!spooled) this.post({ t: 'events', events, data: joined(chunks, bytes) });
   }
 
-  private push(ev: ThreadEvent): void {
+  private push(ev: BatchEvent): void {
     this.endOutput();
     this.events.push(ev);
     this.schedule();
@@ -226,7 +226,7 @@ function joined(chunks: readonly Uint8Array[], bytes: number): Uint8Array {
   return Buffer.concat(chunks, bytes);
 }
 
-/** Where a ThreadCast's requests go and its replies come from: the writer (recorder-serve.ts), a turn later. */
+/** Where a BatchedCast's requests go and its replies come from: the writer (recorder-serve.ts), a turn later. */
 interface CastLink {
   send(m: RecorderRequest): void;
   listen(onReply: (m: RecorderReply) => void): void;
@@ -271,5 +271,5 @@ export const openInHost: OpenCast = async (opts) => {
   onReply = null;
   if (opened.t === 'failed') throw new OpenError(opened.errno, opened.message);
   if (opened.t !== 'opened') throw new Error('the recording writer did not open the file');
-  return new ThreadCast(link, opts);
+  return new BatchedCast(link, opts);
 };
