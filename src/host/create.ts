@@ -8,7 +8,7 @@ import { DaemonLink, resolveDaemonEndpoint } from './daemon-link.js';
 import type { HostPty, OutputSink } from './parts.js';
 import { PtyProcess, ptyOptionsOf } from './pty.js';
 import { SessionHost } from './session-host.js';
-import { letStartupCodeGo, startupOutputSink, withoutOptimizer } from './startup-code.js';
+import { letStartupCodeGo, startupOutputSink } from './startup-code.js';
 import { hostTimingsFromEnv } from './timings.js';
 
 /** What a real host is built from, beyond its spec. */
@@ -40,16 +40,12 @@ export function createSessionHost(spec: HostSpec, host: HostEnvironment): Sessio
   const stopLettingGo = letStartupCodeGo();
   const session = new SessionHost(spec, {
     pty: host.pty ?? new PtyProcess(ptyOptionsOf(spec)),
-    // Made without TurboFan: xterm builds its parser's table then, the only code an idle host would optimise.
     screen: (cols, rows, events) =>
-      withoutOptimizer(
-        () =>
-          new ScreenModel(cols, rows, events.modes, events.parsed, {
-            // The compacted scrollback's text in a file under the data folder (on disk, not in the host's heap).
-            coldSpill: new ColdFile(coldScrollbackDir(host.config.paths.dataDir)),
-            onColdError: (message) => host.log.warn(message),
-          }),
-      ),
+      new ScreenModel(cols, rows, events.modes, events.parsed, {
+        // The compacted scrollback's text in a file under the data folder (on disk, not in the host's heap).
+        coldSpill: new ColdFile(coldScrollbackDir(host.config.paths.dataDir)),
+        onColdError: (message) => host.log.warn(message),
+      }),
     link: (handlers) => new DaemonLink(() => resolveDaemonEndpoint(host.config, host.env, host.log), handlers, timings, host.log),
     // A flood ends that window (startup-code.ts STARTUP_OUTPUT_MAX_BYTES).
     sinks: [...(host.sinks ?? []), startupOutputSink(stopLettingGo)],

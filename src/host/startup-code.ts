@@ -25,23 +25,6 @@ export const STARTUP_MAJOR_GCS = 2;
  */
 export const STARTUP_FLAGS = ['flush-baseline-code', 'compact-on-every-full-gc'] as const;
 
-/**
- * Runs `build` with V8's optimising compiler (TurboFan) off: for work a host does once at its start. The one
- * function an idle host ever optimised (`--trace-opt`) is xterm's `TransitionTable.addMany`, which builds the VT500
- * parser's table when the screen is made; optimising it touched 2.6-3.5 MB of TurboFan's own code in the node
- * binary that nothing else in an idle host runs (and a bare Node never does): PSS counts a share of those pages,
- * 0.6 MB with three Node processes sharing them (bench/host-memory.md, "Dec 5, fifth session"). On again at once
- * after, for the keystroke and output paths. Node 22's V8 tiers up through Maglev too; that is left as it is.
- */
-export function withoutOptimizer<T>(build: () => T, setFlags: (flags: string) => void = setFlagsFromString): T {
-  setFlags('--no-turbofan');
-  try {
-    return build();
-  } finally {
-    setFlags('--turbofan');
-  }
-}
-
 /** The flags while the start's code is let go, and V8's own after. */
 export function startupFlags(during: boolean): string {
   const age = `--bytecode-old-age=${during ? STARTUP_BYTECODE_OLD_AGE : DEFAULT_BYTECODE_OLD_AGE}`;
