@@ -2,7 +2,8 @@
  * `new Date(ms).toISOString()` without V8's date cache: V8's first date formatting sets up its time-zone cache from
  * ICU, which reads ~0.64 MB of ICU's data and code in the node binary (+0.83 MB of the binary resident in a bare
  * Node, every time). A bare Node never touches those pages, an idle session host did only to stamp its log lines
- * and its start time, and PSS counts a share of them (bench/host-memory.md, "Dec 5, fifth session").
+ * and its start time, and PSS counts a share of them (bench/host-memory.md, "Dec 5, fifth session"; the daemon
+ * still maps them, so while it runs this moves a share of those pages to it rather than freeing them).
  * The same text as toISOString for years 0-9999; other times (and NaN, which throws) are left to Date.
  * Self-contained (no module-level names): a test runs its source in a fresh Node.
  */
