@@ -21,6 +21,7 @@ import { parseKeys } from '../protocol/keys.js';
 import { programFor } from '../terminal/programs.js';
 import { AgentStateSink } from './agent-state-sink.js';
 import type { ScreenModes } from '../terminal/screen.js';
+import { isoTime } from '../util/iso-time.js';
 import type { Logger } from '../util/log.js';
 import { DirectViewers } from './direct-viewers.js';
 import { DraftTracker } from './draft.js';
@@ -97,7 +98,7 @@ export class SessionHost {
     this.now = deps.now ?? Date.now;
     this.sessionId = spec.session_id;
     const program = programFor(spec.command, spec.args);
-    this.createdAt = new Date(this.now()).toISOString();
+    this.createdAt = isoTime(this.now());
     this.lastActivity = this.now();
     // The child first (main.ts started it already): its start is what `spawn` waits for, and loading the terminal
     // model (below) takes a while. Its output is taken once everything here exists (the end of this).
@@ -292,7 +293,7 @@ export class SessionHost {
         rows: this.screen.rows,
         term: this.spec.term,
         created_at: this.createdAt,
-        last_activity_at: new Date(this.lastActivity).toISOString(),
+        last_activity_at: isoTime(this.lastActivity),
         bracketed_paste: modes.bracketedPaste,
         alt_screen: modes.altScreen,
         ...(this.spec.spawn_request_id ? { spawn_request_id: this.spec.spawn_request_id } : {}),
@@ -339,7 +340,7 @@ export class SessionHost {
     this.lastActivity = now;
     this.activityTimer ??= setTimeout(() => {
       this.activityTimer = undefined;
-      this.link.send({ type: 'state', last_activity_at: new Date(this.lastActivity).toISOString() });
+      this.link.send({ type: 'state', last_activity_at: isoTime(this.lastActivity) });
     }, this.deps.timings.activityReportMs);
     return now;
   }

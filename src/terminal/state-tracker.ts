@@ -3,6 +3,7 @@ import { STATE_DETAIL_MAX_CHARS } from '../protocol/agent-state.js';
 import type { ProgramName } from './programs.js';
 import type { TerminalSignal } from './signals.js';
 import { titleSaysWorking } from './signals.js';
+import { isoTime } from '../util/iso-time.js';
 import { STATE_MANIFEST, judgeScreen, type ScreenJudgment } from './state-manifest.js';
 
 /**
@@ -71,7 +72,7 @@ export class AgentStateTracker {
 
   /** What decided the current state, for `telepty state --explain`. */
   explain(): string[] {
-    const lines = [`${this.info.state} since ${new Date(this.info.since).toISOString()}: ${this.info.reason}`];
+    const lines = [`${this.info.state} since ${isoTime(this.info.since)}: ${this.info.reason}`];
     lines.push(this.hooksSeen ? 'hooks: reporting (they decide idle and working)' : PARTIAL_HOOKS.has(this.opts.program) ? "hooks: a turn's end only (notify); the screen says working" : 'hooks: none seen');
     lines.push(this.signalWorking ? `terminal: working (${this.signalWorking})` : 'terminal: nothing that says working');
     lines.push(this.lastScreen ? `screen: ${this.lastScreen.state} by rule ${this.lastScreen.rule}` : 'screen: no rule matches');

@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { isoTime } from './iso-time.js';
 /** A small leveled logger writing one line per record; the stream is passed in (stderr, a file, a test buffer). */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -29,7 +30,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const prefix = opts.scope ? ` [${opts.scope}]` : '';
   const emit = (level: LogLevel, message: string): void => {
     if (ORDER[level] < min) return;
-    opts.write(`${now().toISOString()} ${level.toUpperCase().padEnd(5)}${prefix} ${message}\n`);
+    opts.write(`${isoTime(now().getTime())} ${level.toUpperCase().padEnd(5)}${prefix} ${message}\n`);
   };
   return {
     debug: (m) => emit('debug', m),
@@ -79,7 +80,7 @@ export function safeLineWriter(opts: SafeWriterOptions): (line: string) => void 
   return (line: string) => {
     try {
       if (lost > 0) {
-        opts.primary(`${new Date(now()).toISOString()} WARN  ${lost} log line(s) could not be written (${reason})\n`);
+        opts.primary(`${isoTime(now())} WARN  ${lost} log line(s) could not be written (${reason})\n`);
         lost = 0;
       }
       opts.primary(line);
