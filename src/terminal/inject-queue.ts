@@ -516,7 +516,9 @@ export class InjectQueue {
         if (shownAt < 0) shownAt = changedAt >= 0 ? changedAt : now;
         if (still >= (profile.echoSettleMs ?? t.settleMs)) return { how: mark === tail ? 'text' : 'placeholder', at: shownAt, lastChangeAt: Math.max(changedAt, start), marks: [mark] };
       } else shownAt = -1;
-      if (still >= stillNoText) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
+      // A box still showing the hint it draws only while empty (emptyBoxHint) has not taken the text, however still.
+      const empty = profile.emptyBoxHint !== null && profile.emptyBoxHint.test(state.line);
+      if (still >= stillNoText && !empty) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
       if (!profile.echoes && changedAt < 0 && now - start >= t.noEchoMs) return { how: 'silent', at: start, lastChangeAt: start, marks: [] };
       if (now - start >= bound) return { how: 'bound', at: now, lastChangeAt: Math.max(changedAt, start), marks: tail ? [tail] : rowMarks(state, before) };
       await this.sleep(t.pollMs);

@@ -94,6 +94,13 @@ export interface ProgramProfile {
    */
   historyRow: RegExp | null;
   /**
+   * What the program's input box shows on its input row only while the box is empty (its placeholder hint, drawn for
+   * an empty input and never for one holding text): while it shows, the box has not taken the text that was typed,
+   * however long the screen holds still (the queue's STILL_NO_TEXT_MS fallback does not apply). Not a proof of a submit
+   * (see Gemini CLI below). null: none known.
+   */
+  emptyBoxHint: RegExp | null;
+  /**
    * The program draws every screen as a synchronized-output frame (DEC mode 2026: CSI ? 2026 h ... l): a screen read
    * while no frame is open, after a frame ended since the Enter, is one the program meant to show, never a redraw
    * caught midway, so the text gone from its box there proves the submit at once (no SUBMIT_PROOF_STILL_MS).
@@ -124,11 +131,16 @@ export type ProgramName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'shell' |
 const QUIET_AFTER_SUBMIT_MS = 50;
 
 /**
- * Gemini CLI 0.61: the waits before each Enter sent again after one was taken as a newline (and undone). Its 40 ms
- * window runs from when it handled the paste and ends with a React re-render that lags under load: a first retry
- * soon, then the 300 ms that passed 34 of 34 on a loaded machine before this retry existed.
+ * Gemini CLI 0.61: the waits before each Enter sent again after one was taken as a newline (and undone; the text back
+ * on its row and still settleMs). Its 40 ms window is a timer set when it handled the paste, which clears a state that a
+ * re-render hands to its key handler; a newline means the Enter came before that. The retry's Enter goes after the
+ * newline showed, held 30 ms, and the Backspace's own redraw showed: the loop turn that handled the Backspace ran the
+ * timer first (due 40 ms after the paste, >= 80 ms before) and drew its state with the Backspace's, so the first retry
+ * needs no wait of its own beyond a margin for that render's effects (15 ms; it was 100, which cost every retried job
+ * 85 ms: 22 of 34 jobs retried in a paused run, Dec 5, fifth session); then the 300 ms that passed 34 of 34 on a loaded
+ * machine before this retry existed.
  */
-const ENTER_RETRY_MS: readonly number[] = [100, 300, 300, 300];
+const ENTER_RETRY_MS: readonly number[] = [15, 300, 300, 300];
 
 export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // Claude Code 2.1.197 (issue 25): no Enter-after-paste window seen (Enter 15 ms after the echo submitted in 400/400
@@ -172,6 +184,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: false,
     queuedMark: null,
     historyRow: null,
+    emptyBoxHint: null,
     framedScreen: false,
     busyAppearMs: 0,
     inputRow: null,
@@ -208,6 +221,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: false,
     queuedMark: null,
     historyRow: null,
+    emptyBoxHint: null,
     framedScreen: true,
     busyAppearMs: 0,
     inputRow: null,
@@ -245,6 +259,16 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // turn 10-40 ms). A submitted prompt shows in its conversation as "> " and its text (UserMessage; " > " with a
   // background colour), which a newline in the box never draws: that row, new since the Enter, with the text gone from
   // the box, proves the submit without the 30 ms the text must otherwise stay gone (historyRow).
+  // Dec 5, fifth session: on a machine at load 7-10 (other test suites beside test:agents), Gemini showed a paste only
+  // 410-555 ms after it was written, and a change elsewhere on the screen that then held still 400 ms was taken for
+  // its echo (the queue's STILL_NO_TEXT_MS) with the box still showing its empty hint (" >   Type your message or
+  // @path/to/file"): the Enter went before the text, with no mark of it to watch, its submit was "proven" by the box's
+  // change, and the next paste merged into it (one run: c2 and c3 sent as one message; another: three such pairs). Gemini 0.61 draws that hint only
+  // for an empty buffer (`buffer.text.length === 0 ? placeholder`), so while it shows the text is not taken
+  // (emptyBoxHint). The same hint shown after the Enter is NOT its proof: tried (6-16 ms after the Enter against 17-44
+  // for the conversation row), and a paused run at load 8 drew the box empty with the hint 9 ms after an Enter whose
+  // prompt then never reached the model (the box at the end showed it, above an empty row); see bench/agents-real.md.
+  // The first Enter sent again after a newline waits 15 ms, not 100 (ENTER_RETRY_MS).
   gemini: {
     name: 'gemini',
     pasteEnterMs: 50,
@@ -263,6 +287,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: true,
     queuedMark: /Queued \(press ↑ to edit\):/,
     historyRow: /^ ?> /,
+    emptyBoxHint: /^ ?>   Type your (message|shell command)\b/,
     framedScreen: false,
     busyAppearMs: 0,
     inputRow: null,
@@ -315,6 +340,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: true,
     queuedMark: null,
     historyRow: null,
+    emptyBoxHint: null,
     framedScreen: false,
     busyAppearMs: 15_000,
     inputRow: /^\s*[┃│]/,
@@ -340,6 +366,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: false,
     queuedMark: null,
     historyRow: null,
+    emptyBoxHint: null,
     framedScreen: false,
     busyAppearMs: 0,
     inputRow: null,
@@ -365,6 +392,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     queuesWhileBusy: false,
     queuedMark: null,
     historyRow: null,
+    emptyBoxHint: null,
     framedScreen: false,
     busyAppearMs: 0,
     inputRow: null,

@@ -1415,11 +1415,16 @@ describe('InjectQueue: a program that queues a prompt submitted during its turn 
 
 describe('InjectQueue: a program that sends the prompts it queued as one message (Gemini CLI 0.61)', QUEUE_TESTS, () => {
   const QUEUED_ROW = '  Queued (press ↑ to edit):';
+  /** Gemini CLI 0.61's input row with its box empty (test:agents' screens). */
+  const EMPTY_BOX = ' >   Type your message or @path/to/file';
   const gemini: ProgramProfile = { ...PROGRAMS.gemini, pasteEnterMs: 0, enterRetryMs: [] };
 
   it('is the Gemini CLI profile', () => {
     expect(PROGRAMS.gemini.queuesWhileBusy).toBe(true);
     expect(PROGRAMS.gemini.queuedMark?.test(QUEUED_ROW)).toBe(true);
+    expect(PROGRAMS.gemini.emptyBoxHint?.test(EMPTY_BOX)).toBe(true);
+    // A prompt that starts with those words, typed into the box, is no empty box.
+    expect(PROGRAMS.gemini.emptyBoxHint?.test(' > Type your message or @path/to/file, please')).toBe(false);
   });
 
   it('types the next prompt once the submit is proven, while its answer still moves the box (no still interval)', async () => {
@@ -1455,6 +1460,19 @@ describe('InjectQueue: a program that sends the prompts it queued as one message
     expect(outcome.status).toBe('submitted');
     const at = Date.parse(outcome.status === 'submitted' ? (outcome.submitted_at ?? '') : '');
     expect(at - (r.fake.enterWrites()[0]?.at ?? 0)).toBeLessThan(5 + SUBMIT_PROOF_STILL_MS);
+  });
+
+  it('a box still showing its hint has not taken the text, however long the screen above it holds still', async () => {
+    // Gemini busy: its spinner row moves 10 ms after the paste, then nothing for 1 s, then the echo.
+    const r = rig({ profile: gemini, echoDelayMs: 1_000 });
+    r.fake.show(EMPTY_BOX, 10, ['⠋ Thinking... (esc to cancel, 0s)', '╭────╮']);
+    r.fake.onWrite = (data) => {
+      if (data.startsWith(PASTE_START)) r.fake.later(10, () => r.fake.show(EMPTY_BOX, 11, ['⠙ Thinking... (esc to cancel, 0s)', '', '╭────╮']));
+    };
+    const outcome = await runOne(r, job('j1', 'echoed late'));
+    expect(outcome.status).toBe('submitted');
+    const echo = r.fake.reactions.find((x) => x.line.includes('echoed late'));
+    expect(only(r.fake.enterWrites()).at).toBeGreaterThanOrEqual(echo?.at ?? Infinity);
   });
 
   it('after an Enter it did not take, a box caught without the text for a moment does not let the next prompt in', async () => {
