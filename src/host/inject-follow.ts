@@ -2,6 +2,7 @@ import type { HostInjectResult } from '../protocol/host-link.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { SINCE_MAX_CHARS, SINCE_MAX_LINES, type SinceScreen } from '../protocol/ops/state.js';
 import type { CursorState, InjectOutcome } from '../terminal/inject-queue.js';
+import { isoTime } from '../util/iso-time.js';
 
 /**
  * What a session host follows up after its inject jobs (issue 19):
@@ -103,7 +104,7 @@ export class InjectFollowUp {
       const at = await this.hookSaw(text);
       if (at !== null) {
         const ready = outcome.ready_at !== undefined ? { ready_at: outcome.ready_at } : {};
-        return { status: 'submitted', written_at: outcome.written_at, submitted_at: outcome.submitted_at ?? new Date(at).toISOString(), ...ready, confirmed_by: 'hook' };
+        return { status: 'submitted', written_at: outcome.written_at, submitted_at: outcome.submitted_at ?? isoTime(at), ...ready, confirmed_by: 'hook' };
       }
     }
     return outcome.status === 'submitted' ? { ...outcome, confirmed_by: 'screen' } : outcome;

@@ -1,5 +1,6 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
 import { sleep as realSleep } from '../util/async.js';
+import { isoTime } from '../util/iso-time.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
 import { historyEndShows, historyOpening, historyShows, inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
 
@@ -516,9 +517,12 @@ export class InjectQueue {
         if (shownAt < 0) shownAt = changedAt >= 0 ? changedAt : now;
         if (still >= (profile.echoSettleMs ?? t.settleMs)) return { how: mark === tail ? 'text' : 'placeholder', at: shownAt, lastChangeAt: Math.max(changedAt, start), marks: [mark] };
       } else shownAt = -1;
-      // A box still showing the hint it draws only while empty (emptyBoxHint) has not taken the text, however still.
+      // A box still showing the hint it draws only while empty (emptyBoxHint) has not taken the text, however still;
+      // nor has one whose cursor row reads as before the text was written, for a program that echoes: what changed
+      // was elsewhere (a spinner, the layout moving the box), not the text.
       const empty = profile.emptyBoxHint !== null && profile.emptyBoxHint.test(state.line);
-      if (still >= stillNoText && !empty) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
+      const rowAsBefore = profile.echoes && state.line.trim() === before.line.trim();
+      if (still >= stillNoText && !empty && !rowAsBefore) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
       if (!profile.echoes && changedAt < 0 && now - start >= t.noEchoMs) return { how: 'silent', at: start, lastChangeAt: start, marks: [] };
       if (now - start >= bound) return { how: 'bound', at: now, lastChangeAt: Math.max(changedAt, start), marks: tail ? [tail] : rowMarks(state, before) };
       await this.sleep(t.pollMs);
@@ -662,7 +666,7 @@ export class InjectQueue {
     const profile = this.profile();
     await this.waitPreviousOver(profile, job.enter_only);
     if (!job.enter_only) await this.waitReady(profile);
-    const readyAt = new Date(this.ready.at ?? this.ready.queuedAt).toISOString();
+    const readyAt = isoTime(this.ready.at ?? this.ready.queuedAt);
     this.holding = true;
     let marks: readonly string[] = [];
     /** The box showed the text only as the program's placeholder. */
@@ -674,7 +678,7 @@ export class InjectQueue {
       const taken = await this.waitTaken(before, job.text, profile);
       if (job.no_enter) {
         this.draft = taken.marks;
-        const at = new Date(this.now()).toISOString();
+        const at = isoTime(this.now());
         this.events.written(job.inject_id, at);
         this.lastDoneAt = this.now();
         return { status: 'written', written_at: at, submitted_at: null, ready_at: readyAt };
@@ -693,7 +697,7 @@ export class InjectQueue {
     const beforeEnter = await this.target.cursorState();
     this.target.write('\r');
     const enteredAt = this.now();
-    const writtenAt = new Date(enteredAt).toISOString();
+    const writtenAt = isoTime(enteredAt);
     this.events.written(job.inject_id, writtenAt);
     const lastLine = job.enter_only ? '' : squeezedLastLine(job.text);
     const text = job.enter_only ? '' : job.text;
@@ -725,7 +729,7 @@ export class InjectQueue {
     };
     this.lastDoneAt = 'at' in result ? result.at : this.now();
     return 'at' in result
-      ? { status: 'submitted', written_at: writtenAt, submitted_at: new Date(result.at).toISOString(), ready_at: readyAt }
+      ? { status: 'submitted', written_at: writtenAt, submitted_at: isoTime(result.at), ready_at: readyAt }
       : { status: 'entered', written_at: writtenAt, submitted_at: null, seen: result.seen, ready_at: readyAt };
   }
 }

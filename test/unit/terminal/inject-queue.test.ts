@@ -1475,6 +1475,20 @@ describe('InjectQueue: a program that sends the prompts it queued as one message
     expect(only(r.fake.enterWrites()).at).toBeGreaterThanOrEqual(echo?.at ?? Infinity);
   });
 
+  it('with no hint known, a cursor row that reads as before the paste has not taken the text, however long the rest holds still', async () => {
+    // The same late echo, for an echoing program whose empty box draws nothing telepty knows: the layout moves the
+    // box (a spinner row comes) 10 ms after the paste, its row reads as before, then nothing for 1 s, then the echo.
+    const r = rig({ profile: { ...gemini, emptyBoxHint: null }, echoDelayMs: 1_000 });
+    r.fake.show('│ >          │', 10, ['⠋ Working', '╭────╮']);
+    r.fake.onWrite = (data) => {
+      if (data.startsWith(PASTE_START)) r.fake.later(10, () => r.fake.show('│ >          │', 11, ['⠙ Working', '', '╭────╮']));
+    };
+    const outcome = await runOne(r, job('j1', 'echoed late'));
+    expect(outcome.status).toBe('submitted');
+    const echo = r.fake.reactions.find((x) => x.line.includes('echoed late'));
+    expect(only(r.fake.enterWrites()).at).toBeGreaterThanOrEqual(echo?.at ?? Infinity);
+  });
+
   it('after an Enter it did not take, a box caught without the text for a moment does not let the next prompt in', async () => {
     const r = rig({ profile: gemini, submitDelayMs: null });
     // The first Enter is not taken (the text stays: entered); after the watch the box shows erased for 10 ms (a redraw
