@@ -263,9 +263,10 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // 410-555 ms after it was written, and a change elsewhere on the screen that then held still 400 ms was taken for
   // its echo (the queue's STILL_NO_TEXT_MS) with the box still showing its empty hint (" >   Type your message or
   // @path/to/file"): the Enter went before the text, with no mark of it to watch, its submit was "proven" by the box's
-  // change, and the next paste merged into it (one run: c2 and c3 sent as one message; another: three such pairs). Gemini 0.61 draws that hint only
-  // for an empty buffer (`buffer.text.length === 0 ? placeholder`), so while it shows the text is not taken
-  // (emptyBoxHint). The same hint shown after the Enter is NOT its proof: tried (6-16 ms after the Enter against 17-44
+  // change, and the next paste merged into it (one run: c2 and c3 sent as one message; another: three such pairs).
+  // Gemini 0.61 draws that hint only for an empty buffer (`buffer.text.length === 0 ? placeholder`), so while it shows
+  // the text is not taken (emptyBoxHint; for every program that echoes, the queue also takes a cursor row that reads
+  // as before the paste for no echo). The same hint shown after the Enter is NOT its proof: tried (6-16 ms after the Enter against 17-44
   // for the conversation row), and a paused run at load 8 drew the box empty with the hint 9 ms after an Enter whose
   // prompt then never reached the model (the box at the end showed it, above an empty row); see bench/agents-real.md.
   // The first Enter sent again after a newline waits 15 ms, not 100 (ENTER_RETRY_MS).
