@@ -63,7 +63,7 @@ try {
       const cast = kind === 'rec' ? path.join(h.dir, `${id}.cast`) : null;
       const out = await run(h, id, cast);
       t[`${kind}${v}`] = out.seconds;
-      c[`${kind}${v}`] = out.inFlood ? out.inFlood.user + out.inFlood.sys : NaN;
+      c[`${kind}${v}`] = out.inFloodMs ?? NaN;
       if (kind === 'rec') {
         res[v].secs.push(out.seconds);
         if (out.cpuMs !== null) res[v].cpuRec.push(out.cpuMs);

@@ -31,20 +31,15 @@ const open = (url) =>
     ws.once('error', reject);
   });
 
-/** CPU ms (user, system) of a process and its threads, live and ended; null once it is gone (or without /proc). */
-function cpuOf(pid) {
+/** CPU ms (user + system) of a process and its threads, live and ended; null once it is gone (or without /proc). */
+function cpuMs(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { user: (Number(f[11]) * 1000) / CLK_TCK, sys: (Number(f[12]) * 1000) / CLK_TCK };
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
   } catch {
     return null; // the process has ended (or this is not Linux): the last reading stands
   }
-}
-
-function cpuMs(pid) {
-  const c = cpuOf(pid);
-  return c === null ? null : c.user + c.sys;
 }
 
 /** One flood in a new session of the daemon at `port` (`cli` runs telepty), recorded to `castFile` unless null. */
@@ -63,18 +58,17 @@ export async function runFlood(cli, port, id, file, castFile) {
     if (c === null) alive = false;
     else if (c > cpu) cpu = c;
   }, CPU_POLL_MS);
-  const start = cpuOf(pid);
   const t0 = performance.now();
   execFileSync('curl', ['-s', '-o', '/dev/null', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{}', `http://127.0.0.1:${port}/api/sessions/${id}/submit`]);
   await exited;
   const seconds = (performance.now() - t0) / 1000;
-  // The host's CPU within the flood's time (the recording's writing after the exit not counted), user and system.
-  const end = cpuOf(pid);
-  const inFlood = start && end ? { user: end.user - start.user, sys: end.sys - start.sys } : null;
+  // The host's CPU ms within the flood's time (the recording's writing after the exit not counted).
+  const end = cpuMs(pid);
+  const inFloodMs = cpu0 !== null && end !== null ? end - cpu0 : null;
   bus.close();
   while (alive) await new Promise((r) => setTimeout(r, CPU_POLL_MS));
   clearInterval(poll);
-  return { seconds, cpuMs: cpu0 === null ? null : cpu - cpu0, inFlood };
+  return { seconds, cpuMs: cpu0 === null ? null : cpu - cpu0, inFloodMs };
 }
 
 /** The recording's output bytes and gap markers, once its exit marker is written. */

@@ -51,7 +51,7 @@ try {
   const take = (r, times, cpus, floodCpus) => {
     times.push(r.seconds);
     if (r.cpuMs !== null) cpus.push(r.cpuMs);
-    floodCpus.push(r.inFlood ? r.inFlood.user + r.inFlood.sys : null);
+    floodCpus.push(r.inFloodMs);
     return r;
   };
   take(await run(h, port, 'plain-0', null), plain, cpuPlain, floodCpuPlain);
