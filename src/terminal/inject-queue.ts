@@ -498,6 +498,8 @@ export class InjectQueue {
     const tail = textTail(text);
     const stillNoText = profile.echoes ? Math.max(t.settleNoTailMs, STILL_NO_TEXT_MS) : t.settleNoTailMs;
     const placeholdersBefore = placeholderIn(inputRows(before, profile.boxRowsAbove), profile.placeholder);
+    /** The cursor row before the text was written, for a program that echoes (null: any row may be its echo). */
+    const rowBefore = profile.echoes ? before.line.trim() : null;
     let last = before;
     let changedAt = -1;
     let shownAt = -1;
@@ -521,7 +523,7 @@ export class InjectQueue {
       // nor has one whose cursor row reads as before the text was written, for a program that echoes: what changed
       // was elsewhere (a spinner, the layout moving the box), not the text.
       const empty = profile.emptyBoxHint !== null && profile.emptyBoxHint.test(state.line);
-      const rowAsBefore = profile.echoes && state.line.trim() === before.line.trim();
+      const rowAsBefore = rowBefore !== null && state.line.trim() === rowBefore;
       if (still >= stillNoText && !empty && !rowAsBefore) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
       if (!profile.echoes && changedAt < 0 && now - start >= t.noEchoMs) return { how: 'silent', at: start, lastChangeAt: start, marks: [] };
       if (now - start >= bound) return { how: 'bound', at: now, lastChangeAt: Math.max(changedAt, start), marks: tail ? [tail] : rowMarks(state, before) };
