@@ -9,9 +9,17 @@ export interface Progress {
 
 export const noProgress: Progress = { update: () => undefined, done: () => undefined };
 
-/** A spinner on stderr when it is a TTY (ora, loaded only if the work is slow); nothing otherwise. */
+/**
+ * A spinner on stderr when it is a terminal with a size (ora, loaded only if the work is slow); nothing otherwise.
+ *
+ * - A terminal that reports 0 columns (a pty nobody sized, e.g. Python's `pty.fork()`) gets no spinner: ora counts
+ *   the spinner's lines as width / 0 = Infinity and then erases lines forever, blocking on the terminal or, once it
+ *   is gone, growing without bound (a `wrap` that was starting the daemon reached 4.6 GB).
+ * - What the person types meanwhile stays for the program that reads next (`wrap` passes it to the session): ora's
+ *   stdin discarder only watches for Ctrl-C (test/e2e/progress-terminal.test.ts).
+ */
 export function startProgress(text: string, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY || process.env.CI) return noProgress;
+  if (!stream.isTTY || process.env.CI || !(stream.columns > 0)) return noProgress;
   let current = text;
   let finished = false;
   let spinner: { text: string; stop(): void; stopAndPersist(o: { symbol: string; text: string }): void } | undefined;
