@@ -222,6 +222,8 @@ export class InjectQueue {
    * Enter): a turn that started after the last Enter counts even when it ended before the next job looked.
    */
   private busySeenAt = -1;
+  /** Since when the program's current synchronized-output frame has been open, as shownState saw it (-1: none). */
+  private frameOpen = { since: -1, ended: -1 };
   /** When the last job's submit was proven (or its watch ended): the earliest the program can be ready again. */
   private lastDoneAt = 0;
 
@@ -349,6 +351,28 @@ export class InjectQueue {
     }
   }
 
+  /**
+   * The screen as the program means it to be seen: a read while it is midway through a synchronized-output frame
+   * (DEC mode 2026: a terminal shows nothing of it until it ends) waits for that frame to end. OpenCode 1.18.33 draws
+   * every screen in frames, some split over two PTY reads; caught midway, its cursor sat on a conversation row that
+   * showed the same words as the prompt, which was taken for the echo: the Enter went before OpenCode had handled the
+   * paste, was lost, and the next prompt merged into the text (test:agents, 2 of 120 queued). A frame open for
+   * SYNC_FRAME_MAX_MS is read as it is (a program may leave the mode on).
+   */
+  private async shownState(): Promise<CursorState> {
+    for (;;) {
+      const state = await this.target.cursorState();
+      if (state.frameOpen !== true) {
+        this.frameOpen.since = -1;
+        return state;
+      }
+      const ended = state.framesEnded ?? 0;
+      if (this.frameOpen.since < 0 || this.frameOpen.ended !== ended) this.frameOpen = { since: this.now(), ended };
+      if (this.now() - this.frameOpen.since >= SYNC_FRAME_MAX_MS) return state;
+      await this.sleep(this.timings.pollMs);
+    }
+  }
+
   private profile(): ProgramProfile {
     return this.target.program?.() ?? PROGRAMS.other;
   }
@@ -399,7 +423,7 @@ export class InjectQueue {
     // The watch for the proof already saw the row up to its end: a change since then restarts the still interval.
     let state = last.state;
     let changedAt = last.settledAt;
-    const first = await this.target.cursorState();
+    const first = await this.shownState();
     if (!sameCursor(first, state)) {
       state = first;
       changedAt = this.now();
@@ -429,7 +453,7 @@ export class InjectQueue {
         );
       }
       await this.sleep(this.timings.pollMs);
-      const next = await this.target.cursorState();
+      const next = await this.shownState();
       if (!sameCursor(next, state)) {
         state = next;
         changedAt = this.now();
@@ -456,7 +480,7 @@ export class InjectQueue {
       const outputAt = this.target.lastOutputAt?.();
       if (state === null || outputAt === undefined || outputAt >= readAt) {
         readAt = this.now();
-        state = await this.target.cursorState();
+        state = await this.shownState();
       }
       // A proven submit starts a turn: its busy mark may take seconds to show (busyAppearMs, in noteReady).
       const { busy, noBox, turnToCome } = this.noteReady(state, profile);
@@ -506,15 +530,18 @@ export class InjectQueue {
     for (;;) {
       this.alive();
       const now = this.now();
-      const state = await this.target.cursorState();
+      const state = await this.shownState();
       if (!sameCursor(state, last)) {
         last = state;
         changedAt = now;
       }
       const still = changedAt >= 0 ? now - changedAt : -1;
       const placeholder = placeholderIn(inputRows(state, profile.boxRowsAbove), profile.placeholder);
+      // The cursor on a row of the program's input box (inputRow): one parked elsewhere mid-redraw (OpenCode's, on a
+      // conversation row showing the same words) tells nothing of what the box took.
+      const inBox = onInputRow(state, profile);
       // Only a change since the text was written can show it (the same words may have been there before).
-      const mark = changedAt < 0 ? null : showsTail(state, tail) ? tail : placeholder !== null && placeholder !== placeholdersBefore ? placeholder : null;
+      const mark = changedAt < 0 || !inBox ? null : showsTail(state, tail) ? tail : placeholder !== null && placeholder !== placeholdersBefore ? placeholder : null;
       if (mark !== null) {
         if (shownAt < 0) shownAt = changedAt >= 0 ? changedAt : now;
         if (still >= (profile.echoSettleMs ?? t.settleMs)) return { how: mark === tail ? 'text' : 'placeholder', at: shownAt, lastChangeAt: Math.max(changedAt, start), marks: [mark] };
@@ -524,7 +551,7 @@ export class InjectQueue {
       // was elsewhere (a spinner, the layout moving the box), not the text.
       const empty = profile.emptyBoxHint !== null && profile.emptyBoxHint.test(state.line);
       const rowAsBefore = rowBefore !== null && state.line.trim() === rowBefore;
-      if (still >= stillNoText && !empty && !rowAsBefore) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
+      if (still >= stillNoText && inBox && !empty && !rowAsBefore) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
       if (!profile.echoes && changedAt < 0 && now - start >= t.noEchoMs) return { how: 'silent', at: start, lastChangeAt: start, marks: [] };
       if (now - start >= bound) return { how: 'bound', at: now, lastChangeAt: Math.max(changedAt, start), marks: tail ? [tail] : rowMarks(state, before) };
       await this.sleep(t.pollMs);
@@ -543,12 +570,12 @@ export class InjectQueue {
       return;
     }
     const guard = Math.max(this.timings.burstGuardMs, profile.burstEnterMs);
-    let last = await this.target.cursorState();
+    let last = await this.shownState();
     let since = taken.lastChangeAt;
     while (this.now() - since < guard) {
       this.alive();
       await this.sleep(this.timings.pollMs);
-      const state = await this.target.cursorState();
+      const state = await this.shownState();
       if (!sameCursor(state, last)) {
         last = state;
         since = this.now();
@@ -590,7 +617,7 @@ export class InjectQueue {
       // next job still waits for the input row to be empty and still (waitPreviousOver).
       const hooked = text === '' ? null : (this.target.hookSubmitted?.(text, start) ?? null);
       if (hooked !== null) return { at: hooked, hook: true, ...row() };
-      state = await this.target.cursorState();
+      state = await this.shownState();
       if (!sameCursor(state, seen)) {
         seen = state;
         seenChangedAt = this.now();
@@ -598,8 +625,12 @@ export class InjectQueue {
       // The turn this Enter started may show (and end) before the next job looks (busyAppearMs).
       this.busyShows(state, profile);
       let gone = false;
-      if (!sameCursor(state, beforeEnter)) {
-        changed = true;
+      const moved = !sameCursor(state, beforeEnter);
+      if (moved) changed = true;
+      // Only the input box can show the text gone: not a cursor parked elsewhere mid-redraw (inputRow), nor a box
+      // that shows the program's placeholder for a paste (the text is still in it: OpenCode took an Enter sent while
+      // it was still handling a 4,884-character paste as nothing, and showed "[Pasted ~25 lines]").
+      if (moved && onInputRow(state, profile) && placeholderIn([state.line], profile.placeholder) === null) {
         const onRow = marks.some((m) => markShows([state.line], m));
         const inBox = marks.some((m) => markShows(inputRows(state, profile.boxRowsAbove), m)) || (profile.boxRowsAbove > 0 && textEndAbove(state, lastLine));
         if (marks.length === 0 || (!onRow && (profile.lineEditor || !inBox))) gone = true;
@@ -643,12 +674,12 @@ export class InjectQueue {
     this.alive();
     this.target.write(BACKSPACE);
     const start = this.now();
-    let last = await this.target.cursorState();
+    let last = await this.shownState();
     let changedAt = start;
     for (;;) {
       await this.sleep(this.timings.pollMs);
       this.alive();
-      const state = await this.target.cursorState();
+      const state = await this.shownState();
       if (!sameCursor(state, last)) {
         last = state;
         changedAt = this.now();
@@ -674,7 +705,7 @@ export class InjectQueue {
     /** The box showed the text only as the program's placeholder. */
     let pasted = false;
     if (!job.enter_only) {
-      const before = await this.target.cursorState();
+      const before = await this.shownState();
       const bracketed = this.target.bracketedPaste();
       await this.writeAll(bracketed ? `${PASTE_START}${job.text}${PASTE_END}` : job.text);
       const taken = await this.waitTaken(before, job.text, profile);
@@ -691,12 +722,12 @@ export class InjectQueue {
     } else {
       // Enter alone (after --no-enter): the draft that job typed, if the input rows still show it; otherwise the
       // text is not known and only the row's change can be seen.
-      const now = await this.target.cursorState();
+      const now = await this.shownState();
       marks = this.draft.filter((m) => markShows(inputRows(now, profile.boxRowsAbove), m));
     }
     this.draft = [];
     this.alive();
-    const beforeEnter = await this.target.cursorState();
+    const beforeEnter = await this.shownState();
     this.target.write('\r');
     const enteredAt = this.now();
     const writtenAt = isoTime(enteredAt);
@@ -710,12 +741,12 @@ export class InjectQueue {
       const back = await this.undoNewline(marks);
       const wait = profile.enterRetryMs[retry];
       if (!back || wait === undefined) {
-        result = { seen: `the text still showed in the input box after ${retry + 1} Enters, each taken as a newline in the box (each undone with a Backspace)`, state: await this.target.cursorState(), changedAt: this.now() };
+        result = { seen: `the text still showed in the input box after ${retry + 1} Enters, each taken as a newline in the box (each undone with a Backspace)`, state: await this.shownState(), changedAt: this.now() };
         break;
       }
       await this.sleep(wait);
       this.alive();
-      const before = await this.target.cursorState();
+      const before = await this.shownState();
       this.target.write('\r');
       result = await this.watchSubmit(before, marks, lastLine, profile, text, pasted);
     }
@@ -754,6 +785,11 @@ function wholeFrameSince(state: CursorState, before: CursorState, profile: Progr
   return profile.framedScreen && state.frameOpen === false && (state.framesEnded ?? 0) > (before.framesEnded ?? 0);
 }
 
+/** The cursor is on a row of the program's input box (any row, for a program whose box is not known: inputRow null). */
+function onInputRow(state: CursorState, profile: ProgramProfile): boolean {
+  return profile.inputRow === null || profile.inputRow.test(state.line);
+}
+
 /** The pattern shows on the cursor row, the rows above it or the rows below it. */
 function showsOnScreen(state: CursorState, pattern: RegExp | null): boolean {
   return pattern !== null && [...(state.above ?? []), state.line, ...(state.below ?? [])].some((r) => pattern.test(r));
@@ -766,6 +802,12 @@ const BACKSPACE = '\x7f';
  * 150 ms pauses issue 25's programs were run under, with margin.
  */
 const UNDO_NEWLINE_MAX_MS = 2_000;
+
+/**
+ * A synchronized-output frame open this long is read as it is: longer than the 150 ms pauses issue 25's programs were
+ * run under (a program stopped mid-frame), with margin; terminals give up on a frame after 150 ms to 1 s.
+ */
+const SYNC_FRAME_MAX_MS = 300;
 
 /** After a submit the input row must hold still this long before the next prompt: its redraw is over. */
 const ROW_STILL_AFTER_SUBMIT_MS = 30;

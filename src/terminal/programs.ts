@@ -322,7 +322,11 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // (framedScreen false): with it (and no quiet interval after the Enter), a paused run answered a 6-line prompt
   // `submitted` that OpenCode then sent merged with the next one (the merged build's paused test:agents, 14:47 UTC), and
   // an earlier session saw OpenCode show a 640-character paste gone for 20 ms and then back. So its text stays gone
-  // 30 ms, and the 50 ms after the Enter stay.
+  // 30 ms, and the 50 ms after the Enter stay. Dec 6: the merges seen at 60 queued (and once in the sequential run, a
+  // 4,884-character paste merged with the next prompt) were Enters sent before OpenCode had handled the paste: the
+  // prompt's last words were read on a conversation row where the cursor sat midway through a frame, so the Enter was
+  // lost and the box then showed the paste as "[Pasted ~25 lines]". The queue now reads no screen midway through a
+  // frame, and a placeholder left in the box is no proof (inject-queue.ts shownState, watchSubmit).
   opencode: {
     name: 'opencode',
     pasteEnterMs: 0,

@@ -1569,3 +1569,74 @@ describe('InjectQueue: ready_at, when the program was ready for the prompt (issu
     expect(at(b)).toBeLessThanOrEqual(r.fake.textWrites()[1]?.at ?? 0);
   });
 });
+
+describe('InjectQueue: only the input box shows what the program took (OpenCode 1.18.33, issue 25)', QUEUE_TESTS, () => {
+  // OpenCode's box rows begin with its border; here, with the fake's prompt.
+  const boxed: ProgramProfile = { ...PROGRAMS.opencode, busy: null, inputRow: /^> /, submitWatchMs: 0 };
+
+  it("the text's end on a row outside the box (the cursor parked there mid-redraw) is not the text taken: the Enter waits for the box", async () => {
+    const r = rig({ profile: boxed, echo: 'none' });
+    r.fake.onWrite = (data) => {
+      if (data === '\r') return;
+      // The cursor rests on a conversation row that shows the same words, then the box shows the text 200 ms later.
+      r.fake.later(2, () => r.fake.show('  ┃  earlier turn: the same words', 3));
+      r.fake.later(200, () => r.fake.show(`${PROMPT}the same words`, 10));
+    };
+    const outcome = await runOne(r, job('j1', 'the same words'));
+    expect(outcome.status).toBe('submitted');
+    const text = only(r.fake.textWrites());
+    const enter = only(r.fake.enterWrites());
+    expect(enter.at - text.at).toBeGreaterThanOrEqual(200);
+  });
+
+  it('after the Enter, the cursor parked outside the box for longer than the proof interval is no proof: the text is still in the box', async () => {
+    const r = rig({ profile: boxed, submitDelayMs: null });
+    r.fake.onWrite = (data) => {
+      if (data !== '\r') return;
+      r.fake.later(2, () => r.fake.show('  drawing the conversation', 3));
+      r.fake.later(80, () => r.fake.show(`${PROMPT}still here`, 10));
+    };
+    const outcome = await runOne(r, job('j1', 'still here'));
+    expect(outcome.status).toBe('entered');
+  });
+
+  it("after the Enter, the program's placeholder for the paste on the box row is the text still there, not gone", async () => {
+    const r = rig({ profile: boxed, echo: 'placeholder', placeholder: '[Pasted ~1 lines]', submitDelayMs: null });
+    r.fake.onWrite = (data) => {
+      if (data === '\r') r.fake.later(2, () => r.fake.show(`${PROMPT}[Pasted ~25 lines]`));
+    };
+    const outcome = await runOne(r, job('j1', 'a long paste'));
+    expect(outcome.status).toBe('entered');
+  });
+});
+
+describe('InjectQueue: a screen caught midway through a synchronized-output frame is not judged', QUEUE_TESTS, () => {
+  it('the text seen on a row while a frame is open (the cursor where the program is drawing) is not the echo: the Enter waits for the frame to end', async () => {
+    // No input row known: only the frame tells the conversation row from the box.
+    const r = rig({ echo: 'none', profile: { ...PROGRAMS.opencode, busy: null, inputRow: null } });
+    r.fake.onWrite = (data) => {
+      if (data === '\r') return;
+      r.fake.later(2, () => {
+        r.fake.frames(true, 0);
+        r.fake.show('  an earlier turn: the same words', 3);
+      });
+      r.fake.later(100, () => {
+        r.fake.show(`${PROMPT}the same words`, 10);
+        r.fake.frames(false, 1);
+      });
+    };
+    const outcome = await runOne(r, job('j1', 'the same words'));
+    expect(outcome.status).toBe('submitted');
+    expect(only(r.fake.enterWrites()).at - only(r.fake.textWrites()).at).toBeGreaterThanOrEqual(100);
+  });
+
+  it('a program that leaves a frame open is read as it is after SYNC_FRAME_MAX_MS, not waited on forever', async () => {
+    const r = rig();
+    r.fake.frames(true, 0);
+    const t0 = Date.now();
+    const outcome = await runOne(r, job('j1', 'hello'));
+    expect(outcome.status).toBe('submitted');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+  });
+});
