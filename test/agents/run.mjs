@@ -24,6 +24,8 @@ const REPORT = path.join(ROOT, 'bench', 'agents-real.md');
 /** Prompts queued back to back, and sent at once (submission.test.ts's fixtures get 20 and 5). */
 const QUEUED = Number(process.env.TELEPTY_AGENTS_QUEUED || 20);
 const CONCURRENT = Number(process.env.TELEPTY_AGENTS_CONCURRENT || 5);
+/** Prompts one after the other: the 9 below, then more of the fixtures' sizes up to this (issue 25 names 60). */
+const SEQUENTIAL = Math.max(9, Number(process.env.TELEPTY_AGENTS_SEQUENTIAL || 9));
 /** A CLI shows its input box within this after its start (OpenCode's first start takes about 7 s here). */
 const READY_TIMEOUT_MS = 90_000;
 /** The screen holds still this long once the input box shows before the first prompt: the CLI is done starting. */
@@ -47,6 +49,7 @@ function sequentialPrompts() {
   out.push(prompt('s6', 2_000, 6));
   out.push(Array.from({ length: 12 }, (_, k) => prompt(`s7-para${k}`, 400, k)).join('\n\n'));
   out.push(prompt('s8', 12, 8));
+  for (let i = out.length; i < SEQUENTIAL; i++) out.push(prompt(`s${i}`, SIZES[i % SIZES.length], i));
   return out;
 }
 
@@ -215,7 +218,7 @@ function teleptyP50(answers) {
 // ---------------------------------------------------------------- one scenario on one CLI
 
 const SCENARIOS = [
-  { name: 'sequential', what: 'one after the other (waited), incl. multi-line and 2,000-5,000-char pastes' },
+  { name: 'sequential', what: `${SEQUENTIAL} one after the other (waited), incl. multi-line and 2,000-5,000-char pastes` },
   { name: 'queued', what: `${QUEUED} queued back to back` },
   { name: 'concurrent', what: `${CONCURRENT} at once` },
 ];
