@@ -27,15 +27,16 @@ describe('which program a session runs', () => {
     expect(PROGRAMS.claude.quietAfterSubmitMs).toBeGreaterThan(0);
     // Codex draws every screen as a synchronized frame, and the frame that shows its box empty after the Enter is the
     // submit (framedScreen): no quiet interval after it, but its input row must still hold still (rowStillAfterSubmitMs
-    // null: ROW_STILL_AFTER_SUBMIT_MS). OpenCode draws frames too, but once showed a paste gone and then back, and a
-    // paused run merged a prompt proven by a frame: its text must stay gone, and its 50 ms after the Enter stay.
+    // null: ROW_STILL_AFTER_SUBMIT_MS). OpenCode draws frames too; what once looked like its paste gone and then back
+    // was an Enter sent before it had handled the paste (a mid-frame read): its whole frame is its proof too, and its
+    // 50 ms after the Enter stay.
     expect(PROGRAMS.codex.framedScreen).toBe(true);
     expect(PROGRAMS.codex.quietAfterSubmitMs).toBe(0);
     expect(PROGRAMS.codex.rowStillAfterSubmitMs).toBeNull();
-    expect(PROGRAMS.opencode.framedScreen).toBe(false);
+    expect(PROGRAMS.opencode.framedScreen).toBe(true);
     expect(PROGRAMS.opencode.quietAfterSubmitMs).toBe(50);
     expect(PROGRAMS.opencode.busyAppearMs).toBeGreaterThan(0);
-    for (const name of ['claude', 'gemini', 'opencode', 'shell', 'other'] as const) expect(PROGRAMS[name].framedScreen).toBe(false);
+    for (const name of ['claude', 'gemini', 'shell', 'other'] as const) expect(PROGRAMS[name].framedScreen).toBe(false);
     // Gemini CLI 0.61 empties its box in the key handler that takes the prompt, and what it queues during a turn shows
     // (queuedMark): no quiet interval after its submit, but never a second prompt while one is queued.
     expect(PROGRAMS.gemini.quietAfterSubmitMs).toBe(0);
