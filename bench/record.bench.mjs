@@ -18,11 +18,12 @@ const FILE = path.join(os.tmpdir(), `telepty-bench-record-40mb-${process.pid}.tx
 /**
  * Interleaved rounds: plain, recorded, plain, recorded, …, plain. This VM drifts by a third within minutes (and other
  * work on it comes and goes): each recorded run is compared with the mean of the plain runs just before and after it
- * (a bracket cancels a steady drift), and the median of those ratios is the cost. 25 rounds (9 until Dec 5): a single
- * round spans ±20-40 % here, and three runs of 9 rounds of one build gave +5.8 %, +1.4 % and −16.2 %; 25 rounds take
- * about 85 s (about 150 s on a loaded machine), within run.mjs's bound.
+ * (a bracket cancels a steady drift), and the median of those ratios is the cost. 40 rounds (9 until Dec 5, then 25):
+ * a single round spans ±20-40 % here, and at 25 rounds the median's 90 % interval was still 11-35 points wide, so
+ * runs of one build landed from −6 to +13 %; 40 rounds narrow it by about a fifth (√(25/40)) and take about 130 s on a
+ * quiet machine. A loaded one is cut by ROUNDS_BUDGET_MS.
  */
-const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 25);
+const ROUNDS = Number(process.env.RECORD_BENCH_ROUNDS ?? 40);
 /**
  * No round starts after this long: run.mjs ends a script at 240 s, and a round on a loaded machine takes up to ~12 s
  * (a 25-round run took 295 s at load 6 on Dec 5, and was over the bound). Fewer rounds then, the same statistic; the

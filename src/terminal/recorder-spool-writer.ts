@@ -5,6 +5,7 @@ import {
   createSpoolFile,
   discardSpool,
   gapLabel,
+  HOT_BATCH_BYTES,
   HOT_BYTES,
   HOT_WINDOW_MS,
   outputBytesOf,
@@ -97,13 +98,13 @@ export class SpoolWriter {
     return this.droppedTotal;
   }
 
-  /** Whether the output arrives as a flood now. */
-  private hot(): boolean {
+  /** Whether the output arrives as a flood now (`batch`: the output of the batch just taken, a flood by itself when large). */
+  private hot(batch = 0): boolean {
     const since = this.now() - HOT_WINDOW_MS;
     while (this.recent.length > 0 && (this.recent[0] as { at: number }).at < since) this.recent.shift();
     let bytes = 0;
     for (const r of this.recent) bytes += r.bytes;
-    if (bytes < HOT_BYTES) return false;
+    if (bytes < HOT_BYTES && batch < HOT_BATCH_BYTES) return false;
     this.lastHot = this.now();
     return true;
   }
@@ -122,7 +123,7 @@ export class SpoolWriter {
     const out = outputBytesOf(events);
     this.recent.push({ at: this.now(), bytes: out });
     if (this.failed || this.closing) return false;
-    if (!this.behind && !this.hot()) return false;
+    if (!this.behind && !this.hot(out)) return false;
     if (this.fd === null) {
       try {
         const f = createSpoolFile(this.opts, this.pid);

@@ -42,6 +42,13 @@ export interface SpoolRecordingOptions {
 export const HOT_BYTES = 512 * 1024;
 /** The window the rate is taken over (a flood delivers a batch every BATCH_MS = 20 ms). */
 export const HOT_WINDOW_MS = 200;
+/**
+ * A batch this large (at most BATCH_MS = 20 ms of output: 12.8 MB/s or more) is a flood by itself, without waiting for
+ * the window to fill. A 40 MB `cat`'s first batches were 12-28 KB, then up to 380 KB; that second batch went to the
+ * writer in memory and was escaped in the host's thread, its JIT still cold, while the flood ran (4-9 ms in the
+ * flood's cpuprofile, bench/record-overhead.md, Dec 6). Half of HOT_BYTES: a screen redraw (tens of KB) stays calm.
+ */
+export const HOT_BATCH_BYTES = 256 * 1024;
 /** While a spool has records not yet announced, the host looks this often whether output calmed. */
 export const CALM_CHECK_MS = 50;
 /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCast } from '../../../src/protocol/asciicast.js';
 import { rotatedName, CastRecorder } from '../../../src/terminal/recorder.js';
-import { CastSpool, CONVERT_AFTER_CALM_MS, discardSpool, FEED_PIECE_BYTES, feedEvent, feedRecord, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
+import { CastSpool, CONVERT_AFTER_CALM_MS, discardSpool, FEED_PIECE_BYTES, feedEvent, feedRecord, HOT_BATCH_BYTES, spoolFileOf, type SpoolClock, type SpoolEvent, type SpoolOptions } from '../../../src/terminal/recorder-spool.js';
 import { SpoolWriter, type SpoolWriterOptions } from '../../../src/terminal/recorder-spool-writer.js';
 import { recoverSpools } from '../../../src/terminal/recorder-spool-recovery.js';
 import { sleep, waitFor } from '../../helpers/env.js';
@@ -211,6 +211,26 @@ describe('the recording spool (SpoolWriter in the host, CastSpool in the writer 
     await close();
   });
 
+  it('a first batch of HOT_BATCH_BYTES is a flood by itself (spooled, not escaped while output floods); a smaller one stays calm', async () => {
+    const file = path.join(await tmp(), 'burst.cast');
+    const { add, close, t } = await open(file);
+    // A screen's redraw: under HOT_BATCH_BYTES, converted at once.
+    const redraw = batch(0, 64 * 1024, t.now);
+    add(redraw.events, redraw.data);
+    await waitFor('redraw converted', async () => (await recorded(file)).output === redraw.data.toString());
+    expect(existsSync(spoolFileOf(file))).toBe(false);
+    // The start of a flood, a second later: its first batch alone goes to the spool, and nothing of it is converted
+    // while the output has not calmed.
+    t.now += 1000;
+    const start = batch(1, HOT_BATCH_BYTES, t.now);
+    add(start.events, start.data);
+    expect(existsSync(spoolFileOf(file))).toBe(true);
+    await sleep(100);
+    expect((await recorded(file)).output).toBe(redraw.data.toString());
+    await close();
+    expect((await recorded(file)).output).toBe(redraw.data.toString() + start.data.toString());
+  });
+
   it('past its bound the spool drops output to a marked gap (markers of the dropped batches kept); close converts the rest', async () => {
     const file = path.join(await tmp(), 'bound.cast');
     const { add, close, spool, writer, t } = await open(file, { maxBytes: 1024 * 1024 });
@@ -221,16 +241,16 @@ describe('the recording spool (SpoolWriter in the host, CastSpool in the writer 
       const b = batch(i, 300 * 1024, t.now);
       const events: SpoolEvent[] = [...b.events, { at: t.now, code: 'm', data: `mark ${i}` }];
       add(events, b.data);
-      // The first batch is converted in memory (the output was not hot yet); the next three fill the spool's bound.
-      if (i < 4) kept += b.data.toString();
+      // Each batch is a flood by itself (over HOT_BATCH_BYTES): the first three fill the spool's bound.
+      if (i < 3) kept += b.data.toString();
       else dropped += b.data.length;
     }
     add([{ at: t.now, code: 'x', status: 0 }], Buffer.alloc(0));
     await close();
     const r = await recorded(file);
     expect(r.output).toBe(kept);
-    expect(r.markers).toEqual(['mark 0', 'mark 1', 'mark 2', 'mark 3', ...[4, 5, 6, 7].flatMap((i) => [`gap: ${300 * 1024} bytes of output not recorded (the recording spool is full)`, `mark ${i}`]), 'exit 0']);
-    expect(dropped).toBe(4 * 300 * 1024);
+    expect(r.markers).toEqual(['mark 0', 'mark 1', 'mark 2', ...[3, 4, 5, 6, 7].flatMap((i) => [`gap: ${300 * 1024} bytes of output not recorded (the recording spool is full)`, `mark ${i}`]), 'exit 0']);
+    expect(dropped).toBe(5 * 300 * 1024);
     expect(writer.dropped_bytes + spool.dropped_bytes).toBe(dropped);
     expect(existsSync(spoolFileOf(file))).toBe(false);
   });
