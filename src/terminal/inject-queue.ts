@@ -223,7 +223,7 @@ export class InjectQueue {
    */
   private busySeenAt = -1;
   /** Since when the program's current synchronized-output frame has been open, as shownState saw it (-1: none). */
-  private frameOpen = { since: -1, ended: -1 };
+  private openFrame = { since: -1, ended: -1 };
   /** When the last job's submit was proven (or its watch ended): the earliest the program can be ready again. */
   private lastDoneAt = 0;
 
@@ -363,12 +363,12 @@ export class InjectQueue {
     for (;;) {
       const state = await this.target.cursorState();
       if (state.frameOpen !== true) {
-        this.frameOpen.since = -1;
+        this.openFrame.since = -1;
         return state;
       }
       const ended = state.framesEnded ?? 0;
-      if (this.frameOpen.since < 0 || this.frameOpen.ended !== ended) this.frameOpen = { since: this.now(), ended };
-      if (this.now() - this.frameOpen.since >= SYNC_FRAME_MAX_MS) return state;
+      if (this.openFrame.since < 0 || this.openFrame.ended !== ended) this.openFrame = { since: this.now(), ended };
+      if (this.now() - this.openFrame.since >= SYNC_FRAME_MAX_MS) return state;
       await this.sleep(this.timings.pollMs);
     }
   }
