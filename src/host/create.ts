@@ -7,9 +7,7 @@ import type { Logger } from '../util/log.js';
 import { DaemonLink, resolveDaemonEndpoint } from './daemon-link.js';
 import type { HostPty, OutputSink } from './parts.js';
 import { PtyProcess, ptyOptionsOf } from './pty.js';
-import { memoryReducingCollection } from './quiet-cleanup.js';
 import { SessionHost } from './session-host.js';
-import { StartSettle } from './start-settle.js';
 import { letStartupCodeGo, startupOutputSink } from './startup-code.js';
 import { hostTimingsFromEnv } from './timings.js';
 
@@ -38,10 +36,8 @@ export function coldScrollbackDir(dataDir: string): string {
  */
 export function createSessionHost(spec: HostSpec, host: HostEnvironment): SessionHost {
   const timings = hostTimingsFromEnv(host.env);
-  // A host is long-lived and idle most of its life: what only its start ran is let go at its first collections, which
-  // the host makes itself once its session is quiet (StartSettle) unless V8's memory reducer or a flood came first.
-  const settle = new StartSettle(() => settleStart(host.log));
-  const stopLettingGo = letStartupCodeGo({ onEnd: () => settle.end() });
+  // A host is long-lived and idle most of its life: what only its start ran is let go at its first collections.
+  const stopLettingGo = letStartupCodeGo();
   const session = new SessionHost(spec, {
     pty: host.pty ?? new PtyProcess(ptyOptionsOf(spec)),
     screen: (cols, rows, events) =>
@@ -52,23 +48,11 @@ export function createSessionHost(spec: HostSpec, host: HostEnvironment): Sessio
       }),
     link: (handlers) => new DaemonLink(() => resolveDaemonEndpoint(host.config, host.env, host.log), handlers, timings, host.log),
     // A flood ends that window (startup-code.ts STARTUP_OUTPUT_MAX_BYTES).
-    sinks: [...(host.sinks ?? []), startupOutputSink(stopLettingGo), settle],
+    sinks: [...(host.sinks ?? []), startupOutputSink(stopLettingGo)],
     log: host.log,
     timings,
     ...(host.onKilled ? { onKilled: host.onKilled } : {}),
   });
   void session.exited.then(stopLettingGo, stopLettingGo);
   return session;
-}
-
-/** The start's memory-reducing collection (quiet-cleanup.ts), logged; a failure is logged and changes nothing else. */
-function settleStart(log: Logger): void {
-  const before = process.memoryUsage.rss();
-  memoryReducingCollection().then(
-    (done) => {
-      if (done) log.info(`start settled: RSS ${(before / 2 ** 20).toFixed(1)} -> ${(process.memoryUsage.rss() / 2 ** 20).toFixed(1)} MB`);
-      else log.debug('start not settled: this Node has no inspector (V8 settles it later)');
-    },
-    (err: unknown) => log.warn(`start not settled: ${err instanceof Error ? err.message : String(err)}`),
-  );
 }

@@ -8,7 +8,7 @@ import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
 import { createLogger, fdWriter, logLevelFromEnv, safeLineWriter, type Logger } from '../util/log.js';
 import { PtyProcess, loadNodePty, ptyOptionsOf } from './pty.js';
-import { QuietCleanup, fullCollection, memoryReducingCollection } from './quiet-cleanup.js';
+import { QuietCleanup, fullCollection } from './quiet-cleanup.js';
 import type { SessionHost } from './session-host.js';
 
 async function readStdin(): Promise<string> {
@@ -51,19 +51,11 @@ const FAILED_LOAD_KILL_GRACE_MS = 1_000;
 function quietCleanup(log: Logger): QuietCleanup {
   return new QuietCleanup((last) => {
     const before = process.memoryUsage.rss();
-    (last ? settleAfterBurst() : fullCollection({ flushCode: true })).then(
+    fullCollection({ flushCode: true, youngPages: last }).then(
       () => log.debug(`quiet: collected, RSS ${(before / 2 ** 20).toFixed(1)} -> ${(process.memoryUsage.rss() / 2 ** 20).toFixed(1)} MB`),
       (err: unknown) => log.warn(`quiet: no collection: ${err instanceof Error ? err.message : String(err)}`),
     );
   });
-}
-
-/**
- * The burst's last collection: V8's memory-reducing one (which also shrinks the young generation and gives its pages
- * back), or where this Node has no inspector the full collections that come closest (quiet-cleanup.ts youngPages).
- */
-async function settleAfterBurst(): Promise<void> {
-  if (!(await memoryReducingCollection())) await fullCollection({ flushCode: true, youngPages: true });
 }
 
 /** The host's whole run, given its environment (the process's, read once at the bottom of this file). */

@@ -1,9 +1,4 @@
-import { createRequire } from 'node:module';
 import type { OutputSink } from './parts.js';
-
-// node:inspector is loaded on first use (a host's start settles once, StartSettle), with require: a dynamic import()
-// in the CommonJS host bundle would load Node's ES module loader too (10 modules, +0.1-0.2 MB, bench/host-memory.md).
-const require = createRequire(import.meta.url);
 
 /**
  * How long the session must have been quiet before the host collects: V8 shrinks its young generation (which grows
@@ -136,39 +131,4 @@ export async function fullCollection(opts: CollectionOptions = {}): Promise<void
   } finally {
     for (const f of flags) setFlagsFromString(`--no-${f}`);
   }
-}
-
-/**
- * V8's memory-reducing collection, the one its memory reducer runs by itself ~8 s after a quiet process's start
- * (`Mark-Compact (reduce)` in --trace-gc): it also shrinks the young generation and gives back the pages V8 keeps
- * pooled, which a `gc()` does not (an idle host 9.1 MB anonymous after `gc()` and friends at 3 s, against 8.3 after the
- * reducer's; bench/host-memory.md, Dec 6). Asked for through the inspector protocol's `HeapProfiler.collectGarbage`
- * in this process (V8's low-memory notification: two or more such collections until nothing more goes). V8 ages no
- * bytecode at a forced collection, so the start's code is let go with `--stress-flush-code` for it (with
- * `--flush-baseline-code`, and every page compacted, as fullCollection does). False, and nothing done, where this
- * Node has no inspector (then V8's memory reducer does it when it comes).
- */
-export async function memoryReducingCollection(setFlags: (flags: string) => void = setFlagsOf()): Promise<boolean> {
-  let inspector: typeof import('node:inspector');
-  try {
-    inspector = require('node:inspector') as typeof import('node:inspector');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_INSPECTOR_NOT_AVAILABLE') return false;
-    throw err;
-  }
-  const flags = ['compact-on-every-full-gc', 'stress-flush-code', 'flush-baseline-code'];
-  const session = new inspector.Session();
-  session.connect();
-  setFlags(flags.map((f) => `--${f}`).join(' '));
-  try {
-    await new Promise<void>((resolve, reject) => session.post('HeapProfiler.collectGarbage', (err) => (err ? reject(err) : resolve())));
-  } finally {
-    setFlags(flags.map((f) => `--no-${f}`).join(' '));
-    session.disconnect();
-  }
-  return true;
-}
-
-function setFlagsOf(): (flags: string) => void {
-  return (flags) => (require('node:v8') as typeof import('node:v8')).setFlagsFromString(flags);
 }

@@ -51,8 +51,6 @@ export function startupOutputSink(end: () => void, maxBytes = STARTUP_OUTPUT_MAX
 export interface StartupCodeOptions {
   setFlags: (flags: string) => void;
   majorGcs: number;
-  /** Called once when the window ends, however it ends (the host's start settling with it: start-settle.ts). */
-  onEnd: () => void;
 }
 
 /**
@@ -66,7 +64,7 @@ export interface StartupCodeOptions {
  * Returns a function that ends it early (the host exits).
  */
 export function letStartupCodeGo(opts: Partial<StartupCodeOptions> = {}): () => void {
-  const { setFlags, majorGcs, onEnd } = { setFlags: setFlagsFromString, majorGcs: STARTUP_MAJOR_GCS, onEnd: () => undefined, ...opts };
+  const { setFlags, majorGcs } = { setFlags: setFlagsFromString, majorGcs: STARTUP_MAJOR_GCS, ...opts };
   let seen = 0;
   let done = false;
   const observer = new PerformanceObserver((list) => {
@@ -82,7 +80,6 @@ export function letStartupCodeGo(opts: Partial<StartupCodeOptions> = {}): () => 
     done = true;
     observer.disconnect();
     setFlags(startupFlags(false));
-    onEnd();
   };
   setFlags(startupFlags(true));
   observer.observe({ entryTypes: ['gc'] });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
-import { getHeapCodeStatistics, getHeapSpaceStatistics } from 'node:v8';
-import { QuietCleanup, fullCollection, memoryReducingCollection } from '../../../src/host/quiet-cleanup.js';
+import { getHeapCodeStatistics } from 'node:v8';
+import { QuietCleanup, fullCollection } from '../../../src/host/quiet-cleanup.js';
 import { sleep, waitFor } from '../../helpers/env.js';
 
 const QUIET = 80;
@@ -142,38 +142,3 @@ describe('fullCollection({ flushCode: true }) (the compiled code of what is not 
   });
 });
 
-
-describe('memoryReducingCollection (V8\'s memory-reducing collection, on cue)', () => {
-  const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? NaN;
-  /** Short-lived objects enough to grow the young generation (V8 grows it while allocation is fast). */
-  const churn = () => {
-    let keep = 0;
-    for (let i = 0; i < 400_000; i++) keep += [i, { i }].length;
-    return keep;
-  };
-
-  it('shrinks a grown young generation, which a full collection right after the same allocation does not', async () => {
-    churn();
-    const grown = newSpace();
-    await fullCollection();
-    expect(newSpace()).toBe(grown); // the allocation was fast: V8 keeps the young generation as it is
-    churn();
-    const majors: number[] = [];
-    const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) if (Reflect.get(Reflect.get(e, 'detail') as object, 'kind') === constants.NODE_PERFORMANCE_GC_MAJOR) majors.push(e.startTime);
-    });
-    obs.observe({ entryTypes: ['gc'] });
-    const flags: string[] = [];
-    const { setFlagsFromString } = await import('node:v8');
-    expect(await memoryReducingCollection((f) => {
-      flags.push(f);
-      setFlagsFromString(f);
-    })).toBe(true);
-    expect(newSpace()).toBeLessThan(grown);
-    expect(newSpace()).toBeLessThanOrEqual(2 * 2 ** 20);
-    await waitFor('its major collections seen', () => majors.length >= 2, 5_000, 10);
-    obs.disconnect();
-    // The start's code goes with it (V8 ages no bytecode at a forced collection), and the flags are V8's own after.
-    expect(flags).toEqual(['--compact-on-every-full-gc --stress-flush-code --flush-baseline-code', '--no-compact-on-every-full-gc --no-stress-flush-code --no-flush-baseline-code']);
-  });
-});
