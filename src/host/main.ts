@@ -7,7 +7,7 @@ import { parseHostSpecText } from '../protocol/host-spec.js';
 import { parseViewerHandoff } from '../protocol/viewer-handoff.js';
 import { loadConfig } from '../util/config.js';
 import { createLogger, fdWriter, logLevelFromEnv, safeLineWriter, type Logger } from '../util/log.js';
-import { PtyProcess, ptyOptionsOf } from './pty.js';
+import { PtyProcess, loadNodePty, ptyOptionsOf } from './pty.js';
 import { QuietCleanup, fullCollection } from './quiet-cleanup.js';
 import type { SessionHost } from './session-host.js';
 
@@ -60,6 +60,8 @@ function quietCleanup(log: Logger): QuietCleanup {
 
 /** The host's whole run, given its environment (the process's, read once at the bottom of this file). */
 async function main(env: NodeJS.ProcessEnv): Promise<number> {
+  // Before the spec: a spare host waits with node-pty loaded (the child's start then waits for no loading at all).
+  loadNodePty();
   const text = await readStdin();
   // A spare host (daemon/sessions/spare-host.ts) whose daemon ended before handing it a spawn: nothing to run.
   if (text === '') return 0;

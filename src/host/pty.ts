@@ -34,6 +34,14 @@ export function withHookArgs(args: readonly string[], hookArgs: readonly string[
   return out;
 }
 
+/**
+ * node-pty, loaded (its JS and its native module): 5-7 ms of a host's start here. A host loads it before it reads its
+ * spec, so that a spare host (daemon/sessions/spare-host.ts) has it loaded while it waits, off `spawn`'s path.
+ */
+export function loadNodePty(): typeof import('node-pty') {
+  return require('node-pty') as typeof import('node-pty');
+}
+
 /** The one owner of a node-pty child. Everything else in the host talks to this. */
 export class PtyProcess implements HostPty {
   private readonly pty: IPty;
@@ -44,8 +52,7 @@ export class PtyProcess implements HostPty {
   private sink: ((data: Buffer) => void) | null = null;
 
   constructor(opts: PtySpawnOptions) {
-    const nodePty = require('node-pty') as typeof import('node-pty');
-    this.pty = nodePty.spawn(opts.command, opts.args, {
+    this.pty = loadNodePty().spawn(opts.command, opts.args, {
       name: opts.term,
       cols: opts.cols,
       rows: opts.rows,

@@ -87,6 +87,31 @@ describe('the spare session host', () => {
     expect(list.map((s) => s.id).sort()).toEqual(['one', 'three', 'two']);
   });
 
+  it('waits with node-pty loaded (its native module mapped), so a spawn waits for no loading', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'one', '--', 'sleep', '60']);
+    const spare = await waitFor('a spare host', async () => (await sparesOf(home))[0] ?? null);
+    await waitFor('node-pty loaded in the spare', async () => (await fs.readFile(`/proc/${spare}/maps`, 'utf8').catch(() => '')).includes('/pty.node'));
+  });
+
+  it('runs without NODE_EXTRA_CA_CERTS (a host makes no TLS connection), while its program keeps it', async () => {
+    const home = homes.newHome();
+    const certs = path.join(home, 'extra-ca.pem');
+    await fs.writeFile(certs, '');
+    const env = { NODE_EXTRA_CA_CERTS: certs };
+    expect((await runCli(home, ['daemon', 'start'], { env })).exitCode).toBe(0);
+    let spare: number | null = null;
+    for (const id of ['first', 'spared']) {
+      const s = await spawnJson(home, ['--id', id, '--', 'sh', '-c', 'echo "ca=$NODE_EXTRA_CA_CERTS"; exec sleep 60'], env);
+      if (spare !== null) expect(s.host_pid).toBe(spare);
+      const hostEnv = (await fs.readFile(`/proc/${s.host_pid}/environ`, 'utf8')).split('\0');
+      expect(hostEnv.some((e) => e.startsWith('TELEPTY_HOME='))).toBe(true);
+      expect(hostEnv.filter((e) => e.startsWith('NODE_EXTRA_CA_CERTS='))).toEqual([]);
+      await waitFor(`${id}'s program sees it`, async () => (await runCli(home, ['read', id])).stdout.includes(`ca=${certs}`));
+      if (id === 'first') spare = await waitFor('a spare host', async () => (await sparesOf(home))[0] ?? null);
+    }
+  });
+
   it('is not kept with TELEPTY_SPARE_HOST=0', async () => {
     const home = homes.newHome();
     const env = { TELEPTY_SPARE_HOST: '0' };

@@ -151,14 +151,24 @@ export async function hostMalloc(env: NodeJS.ProcessEnv, platform: NodeJS.Platfo
 }
 
 /**
+ * Node settings of the daemon's environment a host goes without. NODE_EXTRA_CA_CERTS: Node 20 reads and parses the
+ * whole root store with that file at every start, before any script runs: 55-75 ms of a host's start and +1.1 MB
+ * anonymous in every idle host on a machine that sets it (this one does; bench/host-memory.md, Dec 6). A host makes
+ * no TLS connection (its link to its daemon is ws://; the host bundle never loads ws's https and tls). The
+ * session's program keeps it: its environment is spec.env, not the host's.
+ */
+export const HOST_ENV_DROPPED: readonly string[] = ['NODE_EXTRA_CA_CERTS'];
+
+/**
  * The daemon's environment for a host, without a session marker (a daemon started from inside a session has one):
- * a host is no process of the session it runs in the daemon's name. glibc tunables of the daemon's environment are
- * kept, HOST_GLIBC_TUNABLES added unless they set the arena count themselves. `malloc` (hostMalloc) is preloaded
- * unless the daemon's environment preloads something itself; only into the host: the session's program has its own
- * environment (spec.env).
+ * a host is no process of the session it runs in the daemon's name; nor HOST_ENV_DROPPED. glibc tunables of the
+ * daemon's environment are kept, HOST_GLIBC_TUNABLES added unless they set the arena count themselves. `malloc`
+ * (hostMalloc) is preloaded unless the daemon's environment preloads something itself; only into the host: the
+ * session's program has its own environment (spec.env).
  */
 export function hostEnv(env: NodeJS.ProcessEnv, malloc: string | null = null): NodeJS.ProcessEnv {
   const { [SESSION_INSTANCE_ENV]: _marker, ...rest } = env;
+  for (const name of HOST_ENV_DROPPED) delete rest[name];
   const own = rest.GLIBC_TUNABLES;
   const withTunables = own?.includes('glibc.malloc.arena_max=') ? rest : { ...rest, GLIBC_TUNABLES: own ? `${own}:${HOST_GLIBC_TUNABLES}` : HOST_GLIBC_TUNABLES };
   if (malloc === null || rest.LD_PRELOAD) return withTunables;

@@ -12,6 +12,11 @@ describe("a host's environment (the daemon's, for the host process only)", () =>
     expect(HOST_GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=1');
   });
 
+  it('has no NODE_EXTRA_CA_CERTS (Node would parse the root store at every host start for it)', () => {
+    const env = hostEnv({ PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' });
+    expect(env).toEqual({ PATH: '/bin', GLIBC_TUNABLES: HOST_GLIBC_TUNABLES });
+  });
+
   it("keeps the daemon's own glibc tunables, and its own arena count", () => {
     expect(hostEnv({ GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' }).GLIBC_TUNABLES).toBe(`glibc.malloc.tcache_count=0:${HOST_GLIBC_TUNABLES}`);
     expect(hostEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=4' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=4');
