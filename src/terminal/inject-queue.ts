@@ -392,7 +392,7 @@ export class InjectQueue {
     const last = this.lastEnter;
     const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
     const turnToCome = turnFrom !== null && this.busySeenAt < turnFrom && this.now() - turnFrom < profile.busyAppearMs;
-    const noBox = profile.inputRow !== null && !profile.inputRow.test(state.line);
+    const noBox = !onInputRow(state, profile);
     const ok = !busy && !noBox && !turnToCome && !(last !== null && this.leftover(state, last.marks, profile));
     if (!ok) this.ready.at = null;
     else if (this.ready.at === null) this.ready.at = this.ready.looked ? this.now() : Math.max(this.ready.queuedAt, this.lastDoneAt);
@@ -539,9 +539,9 @@ export class InjectQueue {
       const placeholder = placeholderIn(inputRows(state, profile.boxRowsAbove), profile.placeholder);
       // The cursor on a row of the program's input box (inputRow): one parked elsewhere mid-redraw (OpenCode's, on a
       // conversation row showing the same words) tells nothing of what the box took.
-      const inBox = onInputRow(state, profile);
+      const onBoxRow = onInputRow(state, profile);
       // Only a change since the text was written can show it (the same words may have been there before).
-      const mark = changedAt < 0 || !inBox ? null : showsTail(state, tail) ? tail : placeholder !== null && placeholder !== placeholdersBefore ? placeholder : null;
+      const mark = changedAt < 0 || !onBoxRow ? null : showsTail(state, tail) ? tail : placeholder !== null && placeholder !== placeholdersBefore ? placeholder : null;
       if (mark !== null) {
         if (shownAt < 0) shownAt = changedAt >= 0 ? changedAt : now;
         if (still >= (profile.echoSettleMs ?? t.settleMs)) return { how: mark === tail ? 'text' : 'placeholder', at: shownAt, lastChangeAt: Math.max(changedAt, start), marks: [mark] };
@@ -551,7 +551,7 @@ export class InjectQueue {
       // was elsewhere (a spinner, the layout moving the box), not the text.
       const empty = profile.emptyBoxHint !== null && profile.emptyBoxHint.test(state.line);
       const rowAsBefore = rowBefore !== null && state.line.trim() === rowBefore;
-      if (still >= stillNoText && inBox && !empty && !rowAsBefore) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
+      if (still >= stillNoText && onBoxRow && !empty && !rowAsBefore) return { how: 'still', at: changedAt, lastChangeAt: changedAt, marks: rowMarks(state, before) };
       if (!profile.echoes && changedAt < 0 && now - start >= t.noEchoMs) return { how: 'silent', at: start, lastChangeAt: start, marks: [] };
       if (now - start >= bound) return { how: 'bound', at: now, lastChangeAt: Math.max(changedAt, start), marks: tail ? [tail] : rowMarks(state, before) };
       await this.sleep(t.pollMs);
