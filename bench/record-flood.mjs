@@ -104,7 +104,8 @@ const RESAMPLES = 2000;
 /**
  * Where the median of `xs` (one value per round) would land over other runs like this one: the 5th and 95th
  * percentiles of the medians of RESAMPLES resamples with replacement (bootstrap; a fixed seed, so the same rounds give
- * the same interval). A verdict such as "< 5 %" is shown by a run only when the interval's top is under it.
+ * the same interval). The row prints it beside the median and draws no verdict: a run supports "< 5 %" only when the
+ * interval's top is under it.
  */
 export function medianInterval(xs) {
   let seed = 0x9e3779b9;

@@ -5,7 +5,7 @@
 // host's CPU time per MB (all its threads, from the Enter until the host process is gone, so the recording's writing
 // after the exit counts too): CPU is steadier than the time on this shared VM and says what the recording costs when
 // no core is free. Beside the cost (the median of the bracketed rounds' ratios, unchanged): where that median would
-// land over other runs like this one (a bootstrap 90 % interval; "< 5 %" is shown only when its top is under 5 %),
+// land over other runs like this one (a bootstrap 90 % interval: a run supports "< 5 %" only when its top is under 5 %),
 // and the same bracketed median for the host's CPU within the flood (Enter → session_exit, all its threads), which
 // the other work on a shared VM moves much less than the time.
 import { readFileSync, rmSync } from 'node:fs';
