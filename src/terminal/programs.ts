@@ -329,7 +329,12 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
   // frame, and a placeholder left in the box is no proof (inject-queue.ts shownState, watchSubmit). That also explains
   // the "paste gone and then back" and the merged frame-proven prompt above, so a whole frame is its proof again
   // (framedScreen): OpenCode only, 60 one after the other + 60 queued + 5 at once, 0 failures normal and paused,
-  // queued p50 96 / 89 ms (99 without).
+  // queued p50 96 / 89 ms (99 without). Dec 6, seventh session (a per-job phase trace, 60 + 60): of its 101 ms from
+  // ready to submitted, 29 were the input row's still interval after the previous proof (its answer drawn above the
+  // box keeps moving it), 22 its echo, 46 its Enter -> proof. A whole frame showing the box empty is OpenCode's own
+  // finished screen, not a redraw caught midway, and the next prompt still waits for its turn to show (busyAppearMs)
+  // and 50 ms after the Enter: no still interval (rowStillAfterSubmitMs 0): 60 + 60 + 5, 0 failures normal and paused,
+  // p50 sequential / queued 86 / 87 ms (paused 81 / 84), against 106 / 100.
   opencode: {
     name: 'opencode',
     pasteEnterMs: 0,
@@ -342,7 +347,7 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
     quietAfterSubmitMs: QUIET_AFTER_SUBMIT_MS,
     quietAfterHookMs: null,
     rowStillAfterHookMs: null,
-    rowStillAfterSubmitMs: null,
+    rowStillAfterSubmitMs: 0,
     echoSettleMs: 0,
     busy: /\besc interrupt\b/,
     queuesWhileBusy: true,

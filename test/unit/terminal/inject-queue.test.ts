@@ -1438,6 +1438,30 @@ describe('InjectQueue: a program that sends the prompts it queued as one message
     expect((await firstThenSecond(r)).gap).toBeLessThan(150);
   });
 
+  it('OpenCode: the next prompt goes once the submit is proven by a whole frame and its quiet interval passed, while its answer still moves the box (no still interval)', async () => {
+    const r = rig({ profile: { ...PROGRAMS.opencode, busy: null, inputRow: null } });
+    r.fake.frames(false, 1);
+    // After the first Enter: a whole frame with the box empty 5 ms later, then its answer drawn above the box for 200
+    // ms, a frame every 5 ms, each moving the box down a row.
+    let enters = 0;
+    r.fake.onWrite = (data) => {
+      if (data !== '\r' || enters++ > 0) return;
+      r.fake.later(5, () => {
+        r.fake.show(PROMPT, 11);
+        r.fake.frames(false, 2);
+      });
+      for (let k = 1; k <= 40; k++) {
+        r.fake.later(5 + 5 * k, () => {
+          r.fake.show(PROMPT, 11 + k);
+          r.fake.frames(false, 2 + k);
+        });
+      }
+    };
+    const { gap } = await firstThenSecond(r);
+    expect(gap).toBeGreaterThanOrEqual(PROGRAMS.opencode.quietAfterSubmitMs - TIMER_SLACK_MS);
+    expect(gap).toBeLessThan(150);
+  });
+
   it('types while its busy mark shows, but not while it holds a queued prompt', async () => {
     const r = rig({ profile: gemini });
     const t0 = Date.now();
