@@ -11,11 +11,18 @@ import { ROOT, benchHome, fmt, printRows, record, summarize } from './lib.mjs';
 
 const PROMPTS = 60;
 const FIX = (f) => path.join(ROOT, 'test', 'fixtures', f);
+/**
+ * The fixtures, and for those whose own modelled delays alone take 100 ms or more per prompt, what they are: such a
+ * fixture's p50 cannot be under 100 ms whatever telepty does, so its row's target is 0 failures, and the p50 target
+ * is the real CLI's row (`npm run test:agents`, section agents-real). The fixtures' delays are made slower than the
+ * real programs' (OpenCode 1.18.33 takes a prompt 43-46 ms after the Enter, p50) so the hazards they model happen.
+ */
+const CLAUDE_FLOOR = 'its box reset 80 ms after each submit, then a paste applied 20 ms after it arrives';
 export const PROGRAMS = [
-  ['Gemini-like', [FIX('gemini-like.mjs')]],
-  ['Claude-Code-like', [FIX('claude-code-like.mjs')]],
-  ['OpenCode-like', [FIX('opencode-like.mjs')]],
-  ['Claude-Code-like, paused 150/500 ms', [FIX('paused.mjs'), FIX('claude-code-like.mjs')]],
+  ['Gemini-like', [FIX('gemini-like.mjs')], null],
+  ['Claude-Code-like', [FIX('claude-code-like.mjs')], CLAUDE_FLOOR],
+  ['OpenCode-like', [FIX('opencode-like.mjs')], 'the text taken 100 ms after the Enter'],
+  ['Claude-Code-like, paused 150/500 ms', [FIX('paused.mjs'), FIX('claude-code-like.mjs')], CLAUDE_FLOOR],
 ];
 /** Sizes cycled through: short, medium, over Gemini's 500-character placeholder threshold. */
 const SIZES = [40, 120, 640];
@@ -99,14 +106,14 @@ export async function benchPrograms(section, labels) {
   try {
     h.cli(['daemon', 'start']);
     const port = JSON.parse(readFileSync(path.join(h.home, 'daemon.json'), 'utf8')).port;
-    for (const [label, argv] of PROGRAMS.filter(([l]) => labels.includes(l))) {
+    for (const [label, argv, floor] of PROGRAMS.filter(([l]) => labels.includes(l))) {
       for (const tag of ['seq', 'queued']) {
         const r = await run(h, port, label, argv, tag);
         rows.push({
           name: `${label}: inject → submitted, ${tag === 'seq' ? 'one after the other' : `${PROMPTS} queued back to back (per prompt)`}`,
           value: `p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms; ${r.failed} failed of ${PROMPTS}`,
           ratio: '',
-          target: 'p50 < 100 ms, 0 failed',
+          target: floor ? `0 failed (p50: the fixture's own delays take about 100 ms per prompt or more: ${floor}; see agents-real)` : 'p50 < 100 ms, 0 failed',
           p50_ms: r.p50,
           p99_ms: r.p99,
           failed: r.failed,

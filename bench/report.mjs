@@ -9,7 +9,7 @@ const all = JSON.parse(readFileSync(RESULTS_JSON, 'utf8'));
 const lines = [
   '# telepty benchmark results',
   '',
-  'The real AI CLIs (opt-in `npm run test:agents`): see [agents-real.md](agents-real.md).',
+  'The real AI CLIs (opt-in `npm run test:agents`): their rows in the agents-real section below (from the last full run), the details in [agents-real.md](agents-real.md).',
   '',
   `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Every ratio is measured in one run.`,
   '',

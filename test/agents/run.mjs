@@ -16,6 +16,7 @@ import { CLIS, VERSIONS } from './clis.mjs';
 import { cacheDir, ensureInstalled } from './install.mjs';
 import { startModelServer } from './model-server.mjs';
 import { prompt, SIZES } from '../fixtures/prompts.mjs';
+import { record } from '../../bench/lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'telepty.js');
@@ -293,6 +294,27 @@ function table(rows) {
   return lines.join('\n');
 }
 
+/**
+ * The bench rows issue 25 names (inject → submitted p50 and failures, per program), for bench/results.json and so
+ * bench/results.md, beside the fixtures' rows: one per CLI and scenario. At once (5 prompts) has no p50 target.
+ */
+function benchRows(results) {
+  return results
+    .filter((r) => !r.skipped)
+    .flatMap((r) =>
+      r.rows.map((row) => ({
+        name: `${r.label} ${r.version}: inject → submitted, ${row.what}`,
+        value: row.error ? `not run: ${row.error}` : `p50 ${fmt(row.p50)} (telepty's part ${fmt(row.ownP50)}); ${row.failed} failed of ${row.sent}`,
+        ratio: '',
+        target: row.scenario === 'concurrent' ? '0 failed' : 'p50 < 100 ms, 0 failed',
+        p50_ms: row.p50,
+        own_p50_ms: row.ownP50,
+        failed: row.failed,
+        sent: row.sent,
+      })),
+    );
+}
+
 function report(results, started) {
   const out = [
     '# telepty on the real AI CLIs (`npm run test:agents`)',
@@ -396,7 +418,14 @@ async function main() {
   const text = report(results, started);
   if (!only.length || process.env.TELEPTY_AGENTS_WRITE) {
     writeFileSync(REPORT, `${text}\n${notes()}`);
-    log(`\ntest:agents: written to ${path.relative(ROOT, REPORT)}`);
+    record('agents-real (npm run test:agents)', benchRows(results));
+    await new Promise((resolve) =>
+      execFile(process.execPath, [path.join(ROOT, 'bench', 'report.mjs')], (err) => {
+        if (err) log(`bench/report.mjs failed: ${err.message}`);
+        resolve();
+      }),
+    );
+    log(`\ntest:agents: written to ${path.relative(ROOT, REPORT)}, and its rows to bench/results.md`);
   } else log('\ntest:agents: a run of some CLIs only: bench/agents-real.md left as is (TELEPTY_AGENTS_WRITE=1 writes it)');
   const bad = results.some((r) => r.rows.some((row) => row.failed > 0 || row.error));
   return bad ? 1 : 0;
