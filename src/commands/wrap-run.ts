@@ -8,7 +8,7 @@ import { deriveSessionId, uniqueSessionId } from '../protocol/ids.js';
 import type { RecordRequest } from '../protocol/recording.js';
 import { resolveRecordSpec } from '../util/recording-file.js';
 import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
-import { enterRawMode, terminalSize } from '../ui/terminal.js';
+import { enterRawMode, restoreSequence, terminalSize } from '../ui/terminal.js';
 import { checkCwd, resolveCommand } from '../util/command.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
 import { ensureDir } from '../util/files.js';
@@ -45,7 +45,8 @@ export interface WrappedSession {
   modes(): { altScreen: boolean };
   /** A line for the session's host log. */
   warn(message: string): void;
-  close(): Promise<void>;
+  /** The last output, then `last`, reach the terminal (bounded: it may not read); then the host's log is closed. */
+  close(last?: string): Promise<void>;
 }
 
 /** Starts the host half (host/wrapped.ts startWrappedHost), passed in by commands/wrap.ts. */
@@ -115,7 +116,9 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
   }
   const host = await startHost(spec, { config, env, terminal: stdout, onKilled: (reason) => (killedBy = reason), ...(daemonUrl ? { daemonUrl } : {}) });
 
-  const raw = tty ? enterRawMode(stdin, stdout, () => host.modes()) : null;
+  /** The host wrote the modes' restore with the program's last output (bounded: the terminal may not read). */
+  let modesRestored = false;
+  const raw = tty ? enterRawMode(stdin, stdout, () => (modesRestored ? null : host.modes())) : null;
   if (tty) stdin.setEncoding('utf8');
   const onInput = (d: Buffer | string): void => host.input(typeof d === 'string' ? d : d.toString('utf8'));
   stdin.on('data', onInput);
@@ -139,8 +142,11 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
   stdin.off('data', onInput);
   stdin.pause();
   stdout.off('resize', onResize);
-  // The program's last output reaches the terminal before its modes are restored.
-  await host.close();
+  // The program's last output, then what switches off the modes it left on, reach the terminal through the host's
+  // output (never blocking: a terminal that stopped reading gets them within a bound, or not at all) before the
+  // terminal's own modes are restored.
+  await host.close(raw ? restoreSequence(host.modes()) : '');
+  modesRestored = true;
   raw?.restore();
   if (killedBy) stderr.write(`\r\ntelepty: session ${host.id} ended: ${killedBy}\r\n`);
   return exit.code ?? 128 + (exit.signal ?? 0);

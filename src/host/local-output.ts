@@ -1,4 +1,5 @@
-import { write as fsWrite } from 'node:fs';
+import { constants, promises as fsp, write as fsWrite } from 'node:fs';
+import { isatty } from 'node:tty';
 import type { Logger } from '../util/log.js';
 
 /**
@@ -79,7 +80,8 @@ export class LocalOutput {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN') {
-          setTimeout(() => this.start(data, offset), RETRY_MS);
+          // Once closed, what the terminal has not taken is given up (close() came after drain()'s bound).
+          setTimeout(() => (this.closed ? this.finish() : this.start(data, offset)), RETRY_MS);
           return;
         }
         // The terminal is gone (EIO, EPIPE): nothing more can reach it; the session goes on without it.
@@ -122,4 +124,30 @@ export class LocalOutput {
     this.writing = false;
     for (const f of this.idle.splice(0)) f();
   }
+}
+
+/** The terminal LocalOutput writes to, and how to let it go. */
+export interface TerminalWrites {
+  fd: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The user's terminal behind `fd`, opened again for LocalOutput in non-blocking mode. Node keeps a terminal's own fd
+ * blocking, so a write to a terminal that stopped reading sat in libuv's pool until it read again, holding the
+ * terminal's write lock: wrap's exit then waited too (restoring the terminal's modes waits for that lock, and Node
+ * joins the pool's threads at exit). On Linux /proc/self/fd/N opens a new description of the same terminal, so the
+ * non-blocking mode is LocalOutput's alone, not the shell's that shares `fd`. Elsewhere (opening /dev/fd/N shares the
+ * description), or when `fd` is no terminal (a file would be written from its start), `fd` itself, as before.
+ */
+export async function terminalWrites(fd: number, log: Logger): Promise<TerminalWrites> {
+  const same: TerminalWrites = { fd, close: () => Promise.resolve() };
+  if (process.platform !== 'linux' || !isatty(fd)) return same;
+  return fsp.open(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY).then(
+    (handle): TerminalWrites => ({ fd: handle.fd, close: () => handle.close() }),
+    (err: unknown): TerminalWrites => {
+      log.warn(`opening the terminal again for non-blocking writes failed (${(err as Error).message}); writing to fd ${fd}`);
+      return same;
+    },
+  );
 }

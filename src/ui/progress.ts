@@ -17,6 +17,9 @@ export const noProgress: Progress = { update: () => undefined, done: () => undef
  *   is gone, growing without bound (a `wrap` that was starting the daemon reached 4.6 GB).
  * - What the person types meanwhile stays for the program that reads next (`wrap` passes it to the session): ora's
  *   stdin discarder only watches for Ctrl-C (test/e2e/progress-terminal.test.ts).
+ * - The cursor stays shown: ora's hiding it also registers a handler that shows it again at the process's exit, a
+ *   synchronous write to the terminal, and a `wrap` whose program exited while its terminal did not read then waited
+ *   in that write until the terminal read again (test/e2e/wrap-blocked.test.ts).
  */
 export function startProgress(text: string, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!stream.isTTY || process.env.CI || !(stream.columns > 0)) return noProgress;
@@ -25,7 +28,7 @@ export function startProgress(text: string, stream: NodeJS.WriteStream = process
   let spinner: { text: string; stop(): void; stopAndPersist(o: { symbol: string; text: string }): void } | undefined;
   const timer = setTimeout(() => {
     void import('ora').then(({ default: ora }) => {
-      if (!finished) spinner = ora({ text: current, stream }).start();
+      if (!finished) spinner = ora({ text: current, stream, hideCursor: false }).start();
     });
   }, SPINNER_DELAY_MS);
   timer.unref();

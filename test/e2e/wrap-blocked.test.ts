@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
@@ -54,4 +55,32 @@ describe('wrap when its own terminal stops reading', () => {
     const read = await runCli(home, ['read', 'wb']);
     expect(read.stdout).toMatch(/^three$/m);
   }, 60_000);
+
+  it('exits when its program does, while its terminal does not read: its last output and the modes restore are given up after a bound', async () => {
+    const home = homes.newHome();
+    // The program's last output (300 kB) fills the terminal's buffer, which nobody reads from then on.
+    const script = "echo started; sleep 1; head -c 300000 /dev/zero | tr '\\0' x; echo; exit 3";
+    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'wx', '--', 'bash', '--norc', '--noprofile', '-c', script], { env: testEnv(home) });
+    drivers.push(d);
+    await d.waitForText('started');
+    d.proc.pause();
+    // It ends within the last output's bound (1 s) and some, with the terminal still not read: no thread of it is left
+    // blocked in a write to that terminal (the modes' restore waited behind one until the terminal read again).
+    await waitFor('wrap exited', () => processGone(d.pid), 10_000);
+    d.proc.resume();
+    expect((await d.exited).exitCode).toBe(3);
+    const list = parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
+    expect(list.find((s) => s.id === 'wx')?.status).toBe('exited');
+  }, 40_000);
 });
+
+/** The process has ended (no such process, or a zombie not yet reaped). */
+async function processGone(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+}
