@@ -8,7 +8,8 @@ import { createLogger, logLevelFromEnv } from '../util/log.js';
 import { createSessionHost } from './create.js';
 import { agentHookArgs } from '../terminal/agent-hooks.js';
 import { programFor } from '../terminal/programs.js';
-import { LocalOutput, terminalWrites } from './local-output.js';
+import { LocalOutput } from './local-output.js';
+import { openTerminalWriter } from './terminal-writer.js';
 import type { PtyExit } from './parts.js';
 
 /** What `telepty wrap` gives the host it runs in the foreground (commands/wrap-run.ts is the CLI half). */
@@ -54,8 +55,7 @@ export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions)
   const logStream = createWriteStream(path.join(config.paths.hostLogDir, `${spec.session_id}.log`), { flags: 'a', mode: 0o600 });
   const log = createLogger({ write: (l) => logStream.write(l), level: logLevelFromEnv(env), scope: `wrap ${spec.session_id}` });
   // Output to this terminal never blocks the host (a terminal that stops reading would freeze it): see local-output.ts.
-  const out = typeof terminal.fd === 'number' ? await terminalWrites(terminal.fd, log) : null;
-  const local = out ? new LocalOutput(out.fd, () => host.serializeScreen(), log) : null;
+  const local = typeof terminal.fd === 'number' ? new LocalOutput(await openTerminalWriter(terminal.fd, log), () => host.serializeScreen(), log) : null;
   // Claude Code's hooks report the agent's state (issue 19); TELEPTY_HOOKS=0 in the environment turns them off.
   const hookArgs = process.argv[1]
     ? await agentHookArgs({ args: spec.args, env: spec.env, dir: path.join(config.paths.dataDir, 'hooks'), sessionId: spec.session_id, instance: spec.host_instance, telepty: [process.execPath, process.argv[1]], daemonUrl: opts.daemonUrl }, programFor(spec.command, spec.args).name)
@@ -84,8 +84,7 @@ export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions)
         else terminal.write(Buffer.from(last));
       }
       await local?.drain();
-      local?.close();
-      await out?.close();
+      await local?.close();
       await new Promise<void>((resolve) => logStream.end(resolve));
     },
   };

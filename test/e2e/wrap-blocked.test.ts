@@ -74,6 +74,19 @@ describe('wrap when its own terminal stops reading', () => {
   }, 40_000);
 });
 
+describe('wrap when its own terminal keeps reading', () => {
+  it('passes every byte of a flood through, with no repaint', async () => {
+    const home = homes.newHome();
+    const script = "echo started; sleep 0.5; head -c 5000000 /dev/zero | tr '\\0' x; echo; echo flood-end";
+    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'wf', '--', 'bash', '--norc', '--noprofile', '-c', script], { env: testEnv(home) });
+    drivers.push(d);
+    expect((await d.exited).exitCode).toBe(0);
+    expect(d.raw).toContain('flood-end');
+    expect(d.raw.split('x').length - 1).toBe(5_000_000);
+    expect(d.raw).not.toContain('\x1b[H\x1b[2J');
+  }, 60_000);
+});
+
 /** The process has ended (no such process, or a zombie not yet reaped). */
 async function processGone(pid: number): Promise<boolean> {
   try {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalOutput } from '../../../src/host/local-output.js';
+import { fdWriter } from '../../../src/host/terminal-writer.js';
 import { createLogger } from '../../../src/util/log.js';
 import { waitFor } from '../../helpers/env.js';
 
@@ -48,7 +49,7 @@ describe('wrap output to a terminal that stops reading', () => {
   it('never blocks the event loop, holds up to its bound, drops the rest and repaints when the terminal reads again', async () => {
     const f = fifo();
     let repaints = 0;
-    const out = new LocalOutput(f.writeFd, async () => `SCREEN-${++repaints}`, log, 100_000);
+    const out = new LocalOutput(fdWriter(f.writeFd), async () => `SCREEN-${++repaints}`, log, 100_000);
     // 200 KiB: more than the pipe takes, so the first write blocks (in the thread pool, not here).
     out.write(Buffer.alloc(200 * 1024, 'a'));
     const ticked = await new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 50));
@@ -71,7 +72,7 @@ describe('wrap output to a terminal that stops reading', () => {
 
   it('passes everything through, in order, while the terminal keeps up', async () => {
     const f = fifo();
-    const out = new LocalOutput(f.writeFd, async () => 'never', log);
+    const out = new LocalOutput(fdWriter(f.writeFd), async () => 'never', log);
     let seen = '';
     for (let i = 0; i < 50; i++) {
       out.write(Buffer.from(`line ${i}\n`));
