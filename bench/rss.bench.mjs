@@ -1,12 +1,15 @@
 // Memory: daemon RSS and per-host RSS with 1, 10 and 50 idle sessions, next to a tmux server with the same
 // number of idle windows, measured in one run. Then one idle host against the floor of any Node process (a bare
-// `node -e "setInterval(()=>{},1000)"`), and a host before and after 40 MB of output went through it. Every
-// process started here is ended by the pid it has.
+// `node -e "setInterval(()=>{},1000)"`, and one started with a host's environment), and a host before and after 40 MB
+// of output went through it. Every process started here is ended by the pid it has.
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BIN, benchHome, has, printRows, record, writeLogFile } from './lib.mjs';
+import { BIN, ROOT, benchHome, has, printRows, record, writeLogFile } from './lib.mjs';
+
+/** The variables a host goes without (the daemon drops them from its environment: src/daemon/sessions/spawner.ts). */
+const { HOST_ENV_DROPPED } = await import(path.join(ROOT, 'dist', 'daemon', 'sessions', 'spawner.js'));
 
 /**
  * How long hosts are left idle before they are measured: a host is a long-lived process, and what it allocated
@@ -121,15 +124,24 @@ function commandOf(pid) {
   }
 }
 
+/** This environment without what a host goes without (HOST_ENV_DROPPED): the floor a host starts from. */
+function hostLikeEnv() {
+  const env = { ...process.env };
+  for (const name of HOST_ENV_DROPPED) delete env[name];
+  return env;
+}
+
 /**
  * One idle host next to a bare Node process, and a second host that 40 MB went through (the program then sleeps:
  * the session stays, idle again), all in one home. The flood starts 1 s after the hosts (both are measured then,
  * fresh); the floor, the idle host and the flooded host are measured at one moment once the flood is
- * AFTER_FLOOD_SETTLE_MS over and the idle host IDLE_SETTLE_MS old.
+ * AFTER_FLOOD_SETTLE_MS over and the idle host IDLE_SETTLE_MS old. Then a second floor, a bare Node started as hosts
+ * are (hostLikeEnv), in the first one's place, read IDLE_SETTLE_MS later with the idle host again.
  */
 async function measureFloorAndFlood() {
   const file = floodFile();
   const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  let bareHostEnv = null;
   const h = benchHome();
   try {
     h.cli(['daemon', 'start']);
@@ -156,9 +168,17 @@ async function measureFloorAndFlood() {
     }
     const floor = memKb(bare.pid);
     const idle = memKb(byId.idle.host_pid);
-    return { floor, fresh, idle, before, peak, after: memKb(byId.flood.host_pid) };
+    const after = memKb(byId.flood.host_pid);
+    // The second floor in place of the first (the same processes: a bare node more would share out everyone's pages
+    // one way more), as old when it is read.
+    bare.kill('SIGKILL');
+    bareHostEnv = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: hostLikeEnv() });
+    await sleep(IDLE_SETTLE_MS);
+    const hostFloor = memKb(bareHostEnv.pid);
+    return { floor, hostFloor, fresh, idle, idleLater: memKb(byId.idle.host_pid), before, peak, after };
   } finally {
     bare.kill('SIGKILL');
+    bareHostEnv?.kill('SIGKILL');
     h.cleanup();
     rmSync(file, { force: true });
   }
@@ -190,6 +210,27 @@ rows.push({
   target: `≤ ${IDLE_ABS_MAX_KB / 1024} MB or ≤ ${IDLE_VS_NODE_MAX}x bare node`,
   host_rss_kb: f.idle.rss,
   host_pss_kb: f.idle.pss,
+});
+// Hosts start without HOST_ENV_DROPPED (NODE_EXTRA_CA_CERTS makes every Node process parse the certificate store at
+// its start: +1.1 MB anonymous here), the bare node above with this environment: against a bare node started as a
+// host is, the host's own part over Node's floor (the target row above keeps its definition).
+const dropped = HOST_ENV_DROPPED.filter((name) => process.env[name] !== undefined);
+rows.push({
+  name: `floor: the same bare node with a host's environment (${dropped.length ? `without ${dropped.join(', ')}` : 'the same: none of the variables hosts go without is set here'})`,
+  value: `RSS ${mb(f.hostFloor.rss)} MB, PSS ${mb(f.hostFloor.pss)} MB, anonymous ${mb(f.hostFloor.anon)} MB`,
+  ratio: '',
+  target: '',
+  node_rss_kb: f.hostFloor.rss,
+  node_pss_kb: f.hostFloor.pss,
+  node_anon_kb: f.hostFloor.anon,
+});
+rows.push({
+  name: `the same idle host vs that bare node (read together: the host ${(2 * IDLE_SETTLE_MS) / 1000} s old, the bare node ${IDLE_SETTLE_MS / 1000} s)`,
+  value: `PSS ${mb(f.idleLater.pss)} vs ${mb(f.hostFloor.pss)} MB, anonymous ${mb(f.idleLater.anon)} vs ${mb(f.hostFloor.anon)} MB`,
+  ratio: `${(f.idleLater.pss / f.hostFloor.pss).toFixed(2)}x bare node`,
+  target: '',
+  host_pss_kb: f.idleLater.pss,
+  host_anon_kb: f.idleLater.anon,
 });
 rows.push({
   name: 'the same idle host 1 s after its start (holding what loading allocated)',
