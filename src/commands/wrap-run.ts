@@ -8,7 +8,7 @@ import { deriveSessionId, uniqueSessionId } from '../protocol/ids.js';
 import type { RecordRequest } from '../protocol/recording.js';
 import { resolveRecordSpec } from '../util/recording-file.js';
 import { DEFAULT_COLS, DEFAULT_ROWS } from '../protocol/session.js';
-import { enterRawMode, restoreSequence, terminalSize } from '../ui/terminal.js';
+import { closeHungUpTerminals, enterRawMode, hungUpTerminals, restoreSequence, standardTerminals, terminalSize } from '../ui/terminal.js';
 import { checkCwd, resolveCommand } from '../util/command.js';
 import { loadConfig, type TeleptyConfig } from '../util/config.js';
 import { ensureDir } from '../util/files.js';
@@ -116,6 +116,8 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
   }
   const host = await startHost(spec, { config, env, terminal: stdout, onKilled: (reason) => (killedBy = reason), ...(daemonUrl ? { daemonUrl } : {}) });
 
+  /** Which of this process's standard descriptors are the terminal: at the end, whether it hung up meanwhile. */
+  const terminals = standardTerminals();
   /** The host wrote the modes' restore with the program's last output (bounded: the terminal may not read). */
   let modesRestored = false;
   const raw = tty ? enterRawMode(stdin, stdout, () => (modesRestored ? null : host.modes())) : null;
@@ -145,9 +147,16 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
   // The program's last output, then what switches off the modes it left on, reach the terminal through the host's
   // output (never blocking: a terminal that stopped reading gets them within a bound, or not at all) before the
   // terminal's own modes are restored.
-  await host.close(raw ? restoreSequence(host.modes()) : '');
+  // A terminal that hung up (its window closed: the program got SIGHUP through wrap) has no modes left to restore.
+  const hungUp = hungUpTerminals(terminals);
+  await host.close(raw && hungUp.length === 0 ? restoreSequence(host.modes()) : '');
   modesRestored = true;
-  raw?.restore();
-  if (killedBy) stderr.write(`\r\ntelepty: session ${host.id} ended: ${killedBy}\r\n`);
+  if (hungUp.length > 0) {
+    raw?.forget();
+    closeHungUpTerminals(hungUp);
+  } else {
+    raw?.restore();
+    if (killedBy) stderr.write(`\r\ntelepty: session ${host.id} ended: ${killedBy}\r\n`);
+  }
   return exit.code ?? 128 + (exit.signal ?? 0);
 }

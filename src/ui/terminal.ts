@@ -1,3 +1,6 @@
+import { closeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+
 /**
  * What a full-screen program may leave switched on in the user's terminal, and the sequence that switches it
  * off: bracketed paste, mouse reporting, focus events, kitty keyboard protocol, application cursor/keypad
@@ -20,6 +23,8 @@ export function restoreSequence(state: { altScreen: boolean }): string {
 export interface RawModeGuard {
   /** Undo raw mode and write the restore sequence (idempotent). */
   restore(): void;
+  /** The terminal hung up: its modes went with it, nothing is restored, now or at exit. */
+  forget(): void;
 }
 
 /**
@@ -39,7 +44,41 @@ export function enterRawMode(stdin: NodeJS.ReadStream, stdout: NodeJS.WriteStrea
     process.off('exit', restore);
   };
   process.on('exit', restore);
-  return { restore };
+  const forget = (): void => {
+    restored = true;
+    process.off('exit', restore);
+  };
+  return { restore, forget };
+}
+
+/** This process's standard descriptors (0, 1, 2) that are terminals now: later, which of them hung up. */
+export function standardTerminals(): number[] {
+  return [0, 1, 2].filter((fd) => isatty(fd));
+}
+
+/**
+ * Those of `fds` (terminals once) whose terminal hung up since: its window closed, its ssh connection dropped. A
+ * hung-up terminal answers every request with EIO, so it is no terminal to isatty() any more.
+ */
+export function hungUpTerminals(fds: readonly number[]): number[] {
+  return fds.filter((fd) => !isatty(fd));
+}
+
+/**
+ * Close these descriptors of a hung-up terminal before the process exits. Node restores, at exit, the modes of the
+ * standard descriptors that were terminals when it started, and asserts that this worked: on a hung-up terminal's
+ * EIO it aborts (`telepty wrap` whose terminal window was closed died with SIGABRT or SIGSEGV). A descriptor closed
+ * by then is skipped there.
+ */
+export function closeHungUpTerminals(fds: readonly number[]): void {
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch (err) {
+      // Closed already: nothing of it for Node to restore either.
+      if ((err as NodeJS.ErrnoException).code !== 'EBADF') throw err;
+    }
+  }
 }
 
 /** The size of the user's terminal, or the given default when stdout is not one. */

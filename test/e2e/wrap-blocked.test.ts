@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
@@ -74,18 +76,59 @@ describe('wrap when its own terminal stops reading', () => {
   }, 40_000);
 });
 
+describe('wrap when its own terminal hangs up (its window closed)', () => {
+  it('ends its program with SIGHUP and exits with 129, without crashing on the terminal that is gone', async () => {
+    const home = homes.newHome();
+    const status = path.join(home, 'wrap-status');
+    // sh stands for the user's shell: the session leader, which the hang-up signals (SIGHUP) and which passes that on
+    // to its job, as bash does; then it writes down how wrap ended.
+    const wrap = [process.execPath, BIN, 'wrap', '--quiet', '--id', 'wh', '--', 'bash', '--norc', '--noprofile', '-c', 'echo started; while :; do sleep 0.1; done'].map((a) => `'${a}'`).join(' ');
+    const shell = `trap 'kill -HUP $w' HUP; ${wrap} <&0 & w=$!; wait $w; s=$?; while kill -0 $w 2>/dev/null; do wait $w; s=$?; done; echo $s > '${status}'`;
+    const d = new TerminalDriver('/bin/sh', ['-c', shell], { env: testEnv(home) });
+    drivers.push(d);
+    await d.waitForText('started');
+    await waitFor('wh connected', async () => {
+      const r = await runCli(home, ['list', '--json']);
+      return r.exitCode === 0 && parseJson<SessionObject[]>(r).some((s) => s.id === 'wh' && s.status === 'connected');
+    }, 20_000);
+    // node-pty's destroy() closes the terminal's master side: the terminal hangs up.
+    Reflect.apply(Reflect.get(d.proc, 'destroy'), d.proc, []);
+    // 129: its program ended by SIGHUP; Node aborting on the hung-up terminal gave 134 (SIGABRT) or 139 (SIGSEGV).
+    const code = await waitFor('wrap status', async () => (await readFile(status, 'utf8').catch(() => '')).trim() || null, 10_000);
+    expect(code).toBe('129');
+    const list = parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
+    expect(list.find((s) => s.id === 'wh')?.status).toBe('exited');
+  }, 40_000);
+});
+
 describe('wrap when its own terminal keeps reading', () => {
   it('passes every byte of a flood through, with no repaint', async () => {
     const home = homes.newHome();
     const script = "echo started; sleep 0.5; head -c 5000000 /dev/zero | tr '\\0' x; echo; echo flood-end";
-    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'wf', '--', 'bash', '--norc', '--noprofile', '-c', script], { env: testEnv(home) });
-    drivers.push(d);
-    expect((await d.exited).exitCode).toBe(0);
-    expect(d.raw).toContain('flood-end');
-    expect(d.raw.split('x').length - 1).toBe(5_000_000);
-    expect(d.raw).not.toContain('\x1b[H\x1b[2J');
+    // A terminal that only counts what it gets (no screen to draw: it keeps up even on a loaded machine).
+    const nodePty = createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
+    const term = nodePty.spawn(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'wf', '--', 'bash', '--norc', '--noprofile', '-c', script], { name: 'xterm-256color', cols: 80, rows: 24, cwd: process.cwd(), env: stringEnv(testEnv(home)) });
+    let xs = 0;
+    let tail = '';
+    let repainted = false;
+    let ended = false;
+    term.onData((d) => {
+      for (let i = d.indexOf('x'); i >= 0; i = d.indexOf('x', i + 1)) xs++;
+      repainted ||= (tail + d).includes('\x1b[H\x1b[2J');
+      ended ||= (tail + d).includes('flood-end');
+      tail = (tail + d).slice(-64);
+    });
+    const exit = await new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
+    expect(exit).toBe(0);
+    expect(ended).toBe(true);
+    expect(xs).toBe(5_000_000);
+    expect(repainted).toBe(false);
   }, 60_000);
 });
+
+function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
 
 /** The process has ended (no such process, or a zombie not yet reaped). */
 async function processGone(pid: number): Promise<boolean> {
