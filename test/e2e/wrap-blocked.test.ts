@@ -29,10 +29,7 @@ describe('wrap when its own terminal stops reading', () => {
     });
     drivers.push(d);
     await d.waitForText('wb$');
-    await waitFor('wb connected', async () => {
-      const r = await runCli(home, ['list', '--json']);
-      return r.exitCode === 0 && parseJson<SessionObject[]>(r).some((s) => s.id === 'wb' && s.status === 'connected');
-    }, 20_000);
+    await waitFor('wb connected', async () => (await statusOf(home, 'wb')) === 'connected', 20_000);
 
     d.proc.pause();
     const big = await runCli(home, ['inject', 'wb', "head -c 200000 /dev/zero | tr '\\0' x; echo; echo big-done"], { env: FAST_HEARTBEATS });
@@ -45,8 +42,7 @@ describe('wrap when its own terminal stops reading', () => {
     const three = await runCli(home, ['inject', 'wb', 'echo three', '--json'], { env: FAST_HEARTBEATS });
     expect(three.exitCode, three.stderr).toBe(0);
     expect(parseJson<{ status: string }>(three).status).toBe('submitted');
-    const list = parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
-    expect(list.find((s) => s.id === 'wb')?.status).toBe('connected');
+    expect(await statusOf(home, 'wb')).toBe('connected');
 
     d.proc.resume();
     // The screen the user gets back is the session's screen now: `three` printed after the flood.
@@ -71,8 +67,7 @@ describe('wrap when its own terminal stops reading', () => {
     await waitFor('wrap exited', () => processGone(d.pid), 10_000);
     d.proc.resume();
     expect((await d.exited).exitCode).toBe(3);
-    const list = parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
-    expect(list.find((s) => s.id === 'wx')?.status).toBe('exited');
+    expect(await statusOf(home, 'wx')).toBe('exited');
   }, 40_000);
 });
 
@@ -87,17 +82,13 @@ describe('wrap when its own terminal hangs up (its window closed)', () => {
     const d = new TerminalDriver('/bin/sh', ['-c', shell], { env: testEnv(home) });
     drivers.push(d);
     await d.waitForText('started');
-    await waitFor('wh connected', async () => {
-      const r = await runCli(home, ['list', '--json']);
-      return r.exitCode === 0 && parseJson<SessionObject[]>(r).some((s) => s.id === 'wh' && s.status === 'connected');
-    }, 20_000);
+    await waitFor('wh connected', async () => (await statusOf(home, 'wh')) === 'connected', 20_000);
     // node-pty's destroy() closes the terminal's master side: the terminal hangs up.
     Reflect.apply(Reflect.get(d.proc, 'destroy'), d.proc, []);
     // 129: its program ended by SIGHUP; Node aborting on the hung-up terminal gave 134 (SIGABRT) or 139 (SIGSEGV).
-    const code = await waitFor('wrap status', async () => (await readFile(status, 'utf8').catch(() => '')).trim() || null, 10_000);
+    const code = await waitFor('wrap status', async () => (await readFile(status, 'utf8').catch(notYet)).trim() || null, 10_000);
     expect(code).toBe('129');
-    const list = parseJson<SessionObject[]>(await runCli(home, ['list', '--json']));
-    expect(list.find((s) => s.id === 'wh')?.status).toBe('exited');
+    expect(await statusOf(home, 'wh')).toBe('exited');
   }, 40_000);
 });
 
@@ -128,6 +119,18 @@ describe('wrap when its own terminal keeps reading', () => {
 
 function stringEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** The session's status as `list --json` shows it (undefined: not listed, or the list failed). */
+async function statusOf(home: string, id: string): Promise<string | undefined> {
+  const r = await runCli(home, ['list', '--json']);
+  return r.exitCode === 0 ? parseJson<SessionObject[]>(r).find((s) => s.id === id)?.status : undefined;
+}
+
+/** A file that is not written yet reads as empty. */
+function notYet(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return '';
+  throw err;
 }
 
 /** The process has ended (no such process, or a zombie not yet reaped). */
