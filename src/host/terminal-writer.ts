@@ -79,6 +79,8 @@ function streamWriter(stream: WriteStream, log: Logger): TerminalWriter {
     },
     close: () =>
       new Promise((resolve) => {
+        // A stream a failed write already destroyed (EIO: the terminal hung up) has closed: no 'close' comes again.
+        if (stream.closed) return resolve();
         stream.once('close', () => resolve());
         stream.destroy();
       }),

@@ -74,23 +74,35 @@ describe('wrap when its own terminal stops reading', () => {
 describe('wrap when its own terminal hangs up (its window closed)', () => {
   it('ends its program with SIGHUP and exits with 129, without crashing on the terminal that is gone', async () => {
     const home = homes.newHome();
-    const status = path.join(home, 'wrap-status');
-    // sh stands for the user's shell: the session leader, which the hang-up signals (SIGHUP) and which passes that on
-    // to its job, as bash does; then it writes down how wrap ended.
-    const wrap = [process.execPath, BIN, 'wrap', '--quiet', '--id', 'wh', '--', 'bash', '--norc', '--noprofile', '-c', 'echo started; while :; do sleep 0.1; done'].map((a) => `'${a}'`).join(' ');
-    const shell = `trap 'kill -HUP $w' HUP; ${wrap} <&0 & w=$!; wait $w; s=$?; while kill -0 $w 2>/dev/null; do wait $w; s=$?; done; echo $s > '${status}'`;
-    const d = new TerminalDriver('/bin/sh', ['-c', shell], { env: testEnv(home) });
-    drivers.push(d);
-    await d.waitForText('started');
-    await waitFor('wh connected', async () => (await statusOf(home, 'wh')) === 'connected', 20_000);
-    // node-pty's destroy() closes the terminal's master side: the terminal hangs up.
-    Reflect.apply(Reflect.get(d.proc, 'destroy'), d.proc, []);
     // 129: its program ended by SIGHUP; Node aborting on the hung-up terminal gave 134 (SIGABRT) or 139 (SIGSEGV).
-    const code = await waitFor('wrap status', async () => (await readFile(status, 'utf8').catch(notYet)).trim() || null, 10_000);
-    expect(code).toBe('129');
+    expect(await wrapStatusAfterHangUp(home, 'wh', 'echo started; while :; do sleep 0.1; done')).toBe('129');
     expect(await statusOf(home, 'wh')).toBe('exited');
   }, 40_000);
+
+  it('exits with its program\'s status when that writes after the hang-up (the writes fail, the output is let go)', async () => {
+    const home = homes.newHome();
+    const script = "trap 'for i in 1 2 3 4 5; do echo late; sleep 0.1; done; exit 7' HUP; echo started; while :; do sleep 0.1; done";
+    expect(await wrapStatusAfterHangUp(home, 'wl', script)).toBe('7');
+    expect(await statusOf(home, 'wl')).toBe('exited');
+  }, 40_000);
 });
+
+/**
+ * Run `script` under `telepty wrap` in a terminal, hang that terminal up (node-pty's destroy() closes its master side)
+ * once the session is connected, and return wrap's exit status. sh stands for the user's shell: the session leader,
+ * which the hang-up signals (SIGHUP) and which passes that on to its job, as bash does; it writes the status down.
+ */
+async function wrapStatusAfterHangUp(home: string, id: string, script: string): Promise<string> {
+  const status = path.join(home, `${id}-status`);
+  const wrap = [process.execPath, BIN, 'wrap', '--quiet', '--id', id, '--', 'bash', '--norc', '--noprofile', '-c', script].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const shell = `trap 'kill -HUP $w' HUP; ${wrap} <&0 & w=$!; wait $w; s=$?; while kill -0 $w 2>/dev/null; do wait $w; s=$?; done; echo $s > '${status}'`;
+  const d = new TerminalDriver('/bin/sh', ['-c', shell], { env: testEnv(home) });
+  drivers.push(d);
+  await d.waitForText('started');
+  await waitFor(`${id} connected`, async () => (await statusOf(home, id)) === 'connected', 20_000);
+  Reflect.apply(Reflect.get(d.proc, 'destroy'), d.proc, []);
+  return waitFor('wrap status', async () => (await readFile(status, 'utf8').catch(notYet)).trim() || null, 10_000);
+}
 
 describe('wrap when its own terminal keeps reading', () => {
   it('passes every byte of a flood through, with no repaint', async () => {
