@@ -118,9 +118,7 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
 
   /** Which of this process's standard descriptors are the terminal: at the end, whether it hung up meanwhile. */
   const terminals = standardTerminals();
-  /** The host wrote the modes' restore with the program's last output (bounded: the terminal may not read). */
-  let modesRestored = false;
-  const raw = tty ? enterRawMode(stdin, stdout, () => (modesRestored ? null : host.modes())) : null;
+  const raw = tty ? enterRawMode(stdin, stdout, () => host.modes()) : null;
   if (tty) stdin.setEncoding('utf8');
   const onInput = (d: Buffer | string): void => host.input(typeof d === 'string' ? d : d.toString('utf8'));
   stdin.on('data', onInput);
@@ -150,12 +148,11 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
   // A terminal that hung up (its window closed: the program got SIGHUP through wrap) has no modes left to restore.
   const hungUp = hungUpTerminals(terminals);
   await host.close(raw && hungUp.length === 0 ? restoreSequence(host.modes()) : '');
-  modesRestored = true;
   if (hungUp.length > 0) {
     raw?.forget();
     closeHungUpTerminals(hungUp);
   } else {
-    raw?.restore();
+    raw?.restoreMode();
     if (killedBy) stderr.write(`\r\ntelepty: session ${host.id} ended: ${killedBy}\r\n`);
   }
   return exit.code ?? 128 + (exit.signal ?? 0);

@@ -56,6 +56,10 @@ export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions)
   const log = createLogger({ write: (l) => logStream.write(l), level: logLevelFromEnv(env), scope: `wrap ${spec.session_id}` });
   // Output to this terminal never blocks the host (a terminal that stops reading would freeze it): see local-output.ts.
   const local = typeof terminal.fd === 'number' ? new LocalOutput(await openTerminalWriter(terminal.fd, log), () => host.serializeScreen(), log) : null;
+  const toTerminal = (d: Buffer): void => {
+    if (local) local.write(d);
+    else terminal.write(d);
+  };
   // Claude Code's hooks report the agent's state (issue 19); TELEPTY_HOOKS=0 in the environment turns them off.
   const hookArgs = process.argv[1]
     ? await agentHookArgs({ args: spec.args, env: spec.env, dir: path.join(config.paths.dataDir, 'hooks'), sessionId: spec.session_id, instance: spec.host_instance, telepty: [process.execPath, process.argv[1]], daemonUrl: opts.daemonUrl }, programFor(spec.command, spec.args).name)
@@ -64,7 +68,7 @@ export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions)
     config,
     env,
     log,
-    sinks: [{ write: (d) => (local ? local.write(d) : terminal.write(d)) }],
+    sinks: [{ write: toTerminal }],
     onKilled: opts.onKilled,
   });
   return {
@@ -79,10 +83,7 @@ export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions)
     modes: () => host.modes(),
     warn: (message) => log.warn(message),
     close: async (last = '') => {
-      if (last) {
-        if (local) local.write(Buffer.from(last));
-        else terminal.write(Buffer.from(last));
-      }
+      if (last) toTerminal(Buffer.from(last));
       await local?.drain();
       await local?.close();
       await new Promise<void>((resolve) => logStream.end(resolve));

@@ -23,6 +23,8 @@ export function restoreSequence(state: { altScreen: boolean }): string {
 export interface RawModeGuard {
   /** Undo raw mode and write the restore sequence (idempotent). */
   restore(): void;
+  /** Undo raw mode only: the restore sequence went out another way (wrap's, with the program's last output). */
+  restoreMode(): void;
   /** The terminal hung up: its modes went with it, nothing is restored, now or at exit. */
   forget(): void;
 }
@@ -35,20 +37,18 @@ export function enterRawMode(stdin: NodeJS.ReadStream, stdout: NodeJS.WriteStrea
   const wasRaw = stdin.isTTY ? stdin.isRaw : false;
   if (stdin.isTTY) stdin.setRawMode(true);
   let restored = false;
-  const restore = (): void => {
+  /** Once: raw mode undone (`mode`), the restore sequence written (`sequence`); the exit's restore let go. */
+  const undo = (mode: boolean, sequence: boolean): void => {
     if (restored) return;
     restored = true;
-    if (stdin.isTTY) stdin.setRawMode(wasRaw);
-    const st = state();
+    process.off('exit', restore);
+    if (mode && stdin.isTTY) stdin.setRawMode(wasRaw);
+    const st = sequence ? state() : null;
     if (st && stdout.isTTY) stdout.write(restoreSequence(st));
-    process.off('exit', restore);
   };
+  const restore = (): void => undo(true, true);
   process.on('exit', restore);
-  const forget = (): void => {
-    restored = true;
-    process.off('exit', restore);
-  };
-  return { restore, forget };
+  return { restore, restoreMode: () => undo(true, false), forget: () => undo(false, false) };
 }
 
 /** This process's standard descriptors (0, 1, 2) that are terminals now: later, which of them hung up. */
