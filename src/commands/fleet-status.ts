@@ -1,6 +1,7 @@
 import { connect } from '../client/daemon-client.js';
 import { fleetStatus } from '../client/fleet.js';
 import type { FleetStatus } from '../protocol/fleet.js';
+import { EXIT } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 
 function ago(ms: number | null, now: number): string {
@@ -21,12 +22,15 @@ export function describeFleet(st: FleetStatus, now: number): string[] {
   return lines;
 }
 
-export async function runFleetStatus(opts: { json?: boolean }): Promise<void> {
+/** The exit status of `fleet status`: in no fleet or joined is fine; a fleet this daemon is not joined to now is not. */
+export function fleetStatusExit(st: FleetStatus): number {
+  return st.state === 'off' || st.state === 'connected' ? EXIT.OK : EXIT.UNAVAILABLE;
+}
+
+export async function runFleetStatus(opts: { json?: boolean }): Promise<number> {
   const client = await connect();
   const st = await fleetStatus(client);
-  if (opts.json) {
-    printJson(st);
-    return;
-  }
-  for (const l of describeFleet(st, Date.now())) printLine(l);
+  if (opts.json) printJson(st);
+  else for (const l of describeFleet(st, Date.now())) printLine(l);
+  return fleetStatusExit(st);
 }

@@ -31,10 +31,14 @@ export function register(program: Command): void {
     .command('status')
     .description('what this daemon is connected to, the machines it sees and the round trip to each')
     .option('--json', 'print it as JSON')
-    .addHelpText('after', examples(['telepty fleet status', 'telepty fleet status --json | jq \'.machines[] | select(.reachable | not) | .machine\'']))
+    .addHelpText(
+      'after',
+      examples(['telepty fleet status', 'telepty fleet status --json | jq \'.machines[] | select(.reachable | not) | .machine\'', 'telepty fleet status >/dev/null || echo "not connected to the fleet"']) +
+        '\nExit status: 0 connected to the hub, or in no fleet (local only); 4 a fleet is configured but this daemon is not connected to its hub now (not usable, connecting or reconnecting: the text says which).\n',
+    )
     .action(async (opts: { json?: boolean }) => {
       const { runFleetStatus } = await import('./fleet-status.js');
-      await runFleetStatus(opts);
+      process.exitCode = await runFleetStatus(opts);
     });
   fleet
     .command('hub')

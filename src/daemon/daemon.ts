@@ -105,7 +105,7 @@ function buildServer(opts: {
     ...metaRoutes({ meta: opts.meta, requestShutdown: opts.requestShutdown }),
     ...tokenRoutes(config.paths.tokenFile, rotating, opts.now),
     ...dashboard.routes,
-    ...withForwarding(coreRoutes(core), { machineId: config.machineId, link: () => opts.fleet.current }),
+    ...withForwarding(coreRoutes(core), { machineId: config.machineId, link: () => opts.fleet.current, problem: () => opts.fleet.unusable }),
     ...opts.fleet.routes(),
   );
   const upgrade = createUpgradeRouter(opts.fleet.wsRoutes(coreWsRoutes(core, log, opts.timings)));

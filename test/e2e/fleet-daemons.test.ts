@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
@@ -134,5 +135,24 @@ describe('addresses without a fleet', () => {
     const kill = await runCli(home, ['kill', 'same@elsewhere', '--json'], { env });
     expect(kill.exitCode).toBe(3);
     expect((await runCli(home, ['list', '-q'], { env })).stdout.trim()).toBe('same');
+  });
+
+  it('says why when the fleet is configured but not usable (credentials of another machine): fleet status exit 4, and id@machine names the problem', async () => {
+    const home = homes.newHome();
+    const out = path.join(home, 'fleet');
+    expect((await runCli(home, ['fleet', 'init', '--machines', 'desk,laptop', '--out', out])).exitCode).toBe(0);
+    const off = await runCli(home, ['fleet', 'status'], { env: { TELEPTY_MACHINE_ID: 'solo' } });
+    expect(off.exitCode, off.stderr).toBe(0);
+    expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
+    // As the README's setup step runs it on a machine whose own name is not the one fleet init was given.
+    const env = { TELEPTY_MACHINE_ID: 'solo', TELEPTY_NATS_CREDS: path.join(out, 'desk.creds.json') };
+    const st = await runCli(home, ['fleet', 'status'], { env });
+    expect(st.exitCode).toBe(4);
+    expect(st.stdout).toMatch(/not usable.*machine "desk".*TELEPTY_MACHINE_ID=desk/);
+    const inject = await runCli(home, ['inject', 'dev-001@laptop', 'x', '--json'], { env });
+    expect(inject.exitCode).toBe(3);
+    const err = parseJson<{ code: string; error: string }>(inject);
+    expect(err.code).toBe('UNKNOWN_HOST');
+    expect(err.error).toMatch(/fleet is not usable \(.*machine "desk".*\).*fleet status/);
   });
 });

@@ -105,14 +105,14 @@ export function contextFor(req: FleetRequest, method: RequestContext['method'], 
  * The routes, each forwarded operation sent to its machine when its `:id` names another one and the fleet is joined;
  * `id@<this machine>` is taken as `id`.
  */
-export function withForwarding(routes: Route[], deps: { machineId: string; link: () => FleetLink | null }): Route[] {
+export function withForwarding(routes: Route[], deps: { machineId: string; link: () => FleetLink | null; problem: () => string | null }): Route[] {
   /** One request to `machine`, run there by its daemon's own route for `opName`. */
   const forward = async (machine: string, opName: string, params: Record<string, string>, ctx: RequestContext, body: unknown): Promise<RouteResult> => {
     const op = OPERATIONS.find((o) => o.name === opName);
     const fleetOp = FORWARDED[opName];
     const link = deps.link();
     if (op === undefined || fleetOp === undefined) throw new TeleptyError('INTERNAL', `${opName} does not travel between machines`);
-    if (link === null) throw unknownHost(`machine ${machine}`, machine);
+    if (link === null) throw unknownHost(`machine ${machine}`, machine, deps.problem());
     const headers: Record<string, string> = {};
     for (const h of CARRIED_HEADERS) {
       const v = ctx.headers[h];
@@ -125,7 +125,7 @@ export function withForwarding(routes: Route[], deps: { machineId: string; link:
     }
     return answer;
   };
-  const mixed = { machineId: deps.machineId, link: deps.link, forward };
+  const mixed = { machineId: deps.machineId, link: deps.link, problem: deps.problem, forward };
   return routes.map((route) => {
     const name = route.operation;
     if (name === 'multicast') return { ...route, handler: mixedMulticast(route, mixed) };
@@ -142,7 +142,7 @@ export function withForwarding(routes: Route[], deps: { machineId: string; link:
         // `id@<this machine>` is this machine's `id`, for every operation (not only those that parse addresses).
         if (where.local) return route.handler({ ...ctx, params: { ...ctx.params, id: where.id } });
         // Not in a fleet: nothing can reach it, and it is never taken for a local session of the same name.
-        if (deps.link() === null) throw unknownHost(`session ${id}`, where.machineId);
+        if (deps.link() === null) throw unknownHost(`session ${id}`, where.machineId, deps.problem());
         return forward(where.machineId, op.name, { ...ctx.params, id: where.id }, ctx, ctx.body);
       },
     };

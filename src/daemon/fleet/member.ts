@@ -47,6 +47,11 @@ export class FleetMember {
     return this.link;
   }
 
+  /** Why a configured fleet is not usable (logged at start, shown by `fleet status`); null otherwise. */
+  get unusable(): string | null {
+    return this.problem;
+  }
+
   async start(): Promise<void> {
     const { deps } = this;
     let config;

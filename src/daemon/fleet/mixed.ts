@@ -17,6 +17,8 @@ import { MACHINE_ID_PATTERN } from '../../protocol/ids.js';
 export interface MixedDeps {
   machineId: string;
   link: () => FleetLink | null;
+  /** Why the fleet is configured but not usable; null when it is usable or not configured. */
+  problem: () => string | null;
   /** Carry one request to another machine (forward.ts): the same answer or error as there. */
   forward(machine: string, opName: string, params: Record<string, string>, ctx: RequestContext, body: unknown): Promise<RouteResult>;
 }
@@ -59,7 +61,7 @@ export function mixedMulticast(route: Route, deps: MixedDeps): Route['handler'] 
     const remotes = parts.filter((p): p is Extract<Part, { local: false }> => !p.local);
     const remoteRuns = remotes.map(async (p) => {
       const link = deps.link();
-      if (link === null) throw unknownHost(`session ${p.given}`, p.machine);
+      if (link === null) throw unknownHost(`session ${p.given}`, p.machine, deps.problem());
       // The job's id on its machine: `<caller's id>.<id>:<machine>` (`@` is not allowed in inject ids).
       const injectId = multicastInjectId(base, `${p.id}:${p.machine}`);
       const r = await deps.forward(p.machine, injectOp.name, { id: p.id }, ctx, { ...remoteBody, ...(injectId ? { inject_id: injectId } : {}) });
@@ -117,7 +119,7 @@ export function machineSpawn(route: Route, deps: MixedDeps): Route['handler'] {
     if (where.local) return route.handler({ ...ctx, body: rest });
     // Checked here first: a bad spawn is refused before it travels.
     spawnSessionOp.parse({ query: ctx.query, body: rest, headers: ctx.headers });
-    if (deps.link() === null) throw unknownHost(`machine ${machine}`, machine);
+    if (deps.link() === null) throw unknownHost(`machine ${machine}`, machine, deps.problem());
     return deps.forward(machine, spawnSessionOp.name, {}, ctx, rest);
   };
 }

@@ -97,7 +97,11 @@ export class SessionTargets {
   }
 }
 
-/** A session of another machine, while this daemon knows no peer that could reach it. */
-export function unknownHost(what: string, machineId: string): TeleptyError {
+/**
+ * A session of another machine, while this daemon knows no peer that could reach it: in no fleet, or in one it cannot
+ * use (`problem`: why, e.g. credentials of another machine), which the message then says.
+ */
+export function unknownHost(what: string, machineId: string, problem: string | null = null): TeleptyError {
+  if (problem !== null) return new TeleptyError('UNKNOWN_HOST', `${what} is on host ${machineId}, but this machine's fleet is not usable (${problem}), so it was not delivered; see telepty fleet status`);
   return new TeleptyError('UNKNOWN_HOST', `${what} is on host ${machineId}; no peer is configured for it, so it was not delivered`);
 }
