@@ -35,11 +35,21 @@ export interface FleetLinkDeps {
   deliverView?(from: string, viewer: string, message: unknown): void;
   /** Joined (and joined again after the hub came back): a time to put this machine's rows. */
   onJoined?: () => void;
+  /** How long a call made before the first join waits for it (FIRST_JOIN_WAIT_MS). */
+  firstJoinWaitMs?: number;
 }
 
 
 /** A hub that is down when the daemon starts is tried again this often (nats.js reconnects by itself once joined). */
 const JOIN_RETRY_MS = 2_000;
+
+/**
+ * A request made before this daemon's first join waits this long for it instead of failing at once: the first command
+ * after a start (also the one after a crash, which starts the daemon) comes before the join. Joining through a hub on
+ * loopback took 100-115 ms after the daemon listened (nats.js loaded, connected, the directory read); a hub across
+ * the internet adds a few round trips. A hub that is down is not waited for longer: HOST_OFFLINE (connecting) then.
+ */
+export const FIRST_JOIN_WAIT_MS = 3_000;
 
 /** Pings to other machines for `fleet status` get this long each: a machine slower than this is listed without a time. */
 const PING_TIMEOUT_MS = 2_000;
@@ -50,8 +60,19 @@ export class FleetLink {
   private bridge: BusBridge | null = null;
   private directory: FleetDirectory | null = null;
   private stopped = false;
+  /** Resolved once the first join is whole (the directory read) or the link stopped. */
+  private readonly firstJoin: Promise<void>;
+  private firstJoinDone = false;
+  private endFirstJoin: () => void = () => undefined;
 
-  constructor(private readonly deps: FleetLinkDeps) {}
+  constructor(private readonly deps: FleetLinkDeps) {
+    this.firstJoin = new Promise((resolve) => {
+      this.endFirstJoin = () => {
+        this.firstJoinDone = true;
+        resolve();
+      };
+    });
+  }
 
   get connected(): boolean {
     return this.state === 'connected';
@@ -59,6 +80,25 @@ export class FleetLink {
 
   /** Connect in the background (a hub that is down now is retried for ever). Resolves once connected or stopped. */
   async start(): Promise<void> {
+    try {
+      await this.join();
+    } finally {
+      this.endFirstJoin();
+    }
+  }
+
+  /** Until the first join is done, or FIRST_JOIN_WAIT_MS: a request then finds the fleet as a later one would. */
+  private async afterFirstJoin(): Promise<void> {
+    if (this.firstJoinDone) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.deps.firstJoinWaitMs ?? FIRST_JOIN_WAIT_MS);
+    });
+    await Promise.race([this.firstJoin, bound]);
+    clearTimeout(timer);
+  }
+
+  private async join(): Promise<void> {
     const { config, log } = this.deps;
     for (;;) {
       if (this.stopped) return;
@@ -144,6 +184,7 @@ export class FleetLink {
 
   /** Ask another machine's daemon; the same errors as a local operation, plus HOST_OFFLINE / HOST_TIMEOUT. */
   async call(target: string, op: FleetOp, body: unknown, timeoutMs?: number): Promise<unknown> {
+    await this.afterFirstJoin();
     return callMachine(this.conn(target), this.deps.machineId, target, op, body, timeoutMs);
   }
 
@@ -162,6 +203,7 @@ export class FleetLink {
 
   /** Follow the fleet's event stream after `since` (tail --all-machines); HOST_OFFLINE while not connected. */
   async followEvents(since: number | null, follower: HistoryFollower): Promise<{ stop(): void }> {
+    await this.afterFirstJoin();
     return followHistory(this.conn('the fleet\'s event stream'), since, follower, this.deps.log);
   }
 
@@ -174,12 +216,14 @@ export class FleetLink {
   }
 
   async listAll(): Promise<MachineListing[]> {
+    await this.afterFirstJoin();
     if (!this.directory) throw new TeleptyError('HOST_OFFLINE', `this machine has not joined the fleet yet (${this.state})`);
     this.conn('the directory');
     return this.directory.listAll();
   }
 
   async status(opts: { rtt: boolean } = { rtt: true }): Promise<FleetStatus> {
+    await this.afterFirstJoin();
     const base = { machine: this.deps.machineId, state: this.state, server: this.nc?.getServer() ?? null };
     if (!this.nc || this.state !== 'connected' || !this.directory) return { ...base, hub_rtt_ms: null, machines: [] };
     const nc = this.nc;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
-import { waitFor } from '../helpers/env.js';
+import { isAlive, waitFor } from '../helpers/env.js';
 import { fixtureSession } from '../helpers/fixtures.js';
 import { natsServerPath, useTwoMachines } from '../helpers/nats.js';
 
@@ -97,6 +97,22 @@ describe.skipIf(natsServerPath() === null)('two machines in a fleet', () => {
     const table = await runCli(fleet.desk, ['list', '--all'], { env: fleet.env.desk });
     expect(table.stdout).toMatch(/^ID\s+MACHINE\s+TYPE/m);
     expect((await runCli(fleet.desk, ['list', '--machine', 'laptop', '-q'], { env: fleet.env.desk })).stdout.trim()).toBe('dev-001@laptop');
+  });
+
+  it('answers the first command after its daemon was killed with -9: read and list --all reach the other machine', async () => {
+    // The next command starts a new daemon, whose join comes ~0.1 s after it answers: a request waits for it.
+    const killDesk = async (): Promise<void> => {
+      const { pid } = parseJson<{ pid: number }>(await runCli(fleet.desk, ['daemon', 'status', '--json'], { env: fleet.env.desk }));
+      process.kill(pid, 'SIGKILL');
+      await waitFor('the daemon gone', () => !isAlive(pid));
+    };
+    await killDesk();
+    const read = await runCli(fleet.desk, ['read', 'dev-001@laptop'], { env: fleet.env.desk });
+    expect(read.exitCode, read.stderr).toBe(0);
+    expect(read.stdout).toBe((await runCli(fleet.laptop, ['read', 'dev-001'])).stdout);
+    await killDesk();
+    const rows = parseJson<{ address: string }[]>(await runCli(fleet.desk, ['list', '--all', '--json'], { env: fleet.env.desk }));
+    expect(rows.map((r) => r.address)).toContain('dev-001@laptop');
   });
 
   it('says HOST_OFFLINE at once for a machine with no daemon on the hub (exit 4)', async () => {

@@ -12,9 +12,10 @@ describe.skipIf(natsServerPath() === null)('a daemon\'s fleet link: joins, answe
   const links: FleetLink[] = [];
   const log = new RecordingLogger();
 
-  function link(machine: string): FleetLink {
+  function link(machine: string, opts: { servers?: string[]; firstJoinWaitMs?: number } = {}): FleetLink {
     const l = new FleetLink({
-      config: { servers: hub.credentials[machine]!.servers, credentials: hub.credentials[machine]! },
+      config: { servers: opts.servers ?? hub.credentials[machine]!.servers, credentials: hub.credentials[machine]! },
+      ...(opts.firstJoinWaitMs !== undefined ? { firstJoinWaitMs: opts.firstJoinWaitMs } : {}),
       machineId: machine,
       log,
       now: Date.now,
@@ -30,7 +31,7 @@ describe.skipIf(natsServerPath() === null)('a daemon\'s fleet link: joins, answe
   }
 
   beforeAll(async () => {
-    hub = await startHub(['desk', 'laptop']);
+    hub = await startHub(['desk', 'laptop', 'cloud', 'nohub']);
   }, 30_000);
 
   afterAll(async () => {
@@ -52,6 +53,26 @@ describe.skipIf(natsServerPath() === null)('a daemon\'s fleet link: joins, answe
       ['laptop', true],
     ]);
     expect(st.machines[1]!.rtt_ms).toBeGreaterThan(0);
+  });
+
+  it('holds a request made before its first join until it joined (the first command after a daemon starts)', async () => {
+    const cloud = link('cloud');
+    const joining = cloud.start();
+    // Asked at once, as the first command after a start (or a crash) asks: answered as by a joined daemon.
+    const [st, answer] = await Promise.all([cloud.status({ rtt: false }), cloud.call('laptop', 'list', {})]);
+    expect(st.state).toBe('connected');
+    expect(st.machines.map((m) => m.machine)).toEqual(expect.arrayContaining(['desk', 'laptop', 'cloud']));
+    expect(answer).toEqual({ machine: 'laptop', sessions: ['laptop-1'] });
+    await joining;
+  });
+
+  it('waits for a first join only so long: with its hub down a request is HOST_OFFLINE (connecting) after the bound', async () => {
+    const lone = link('nohub', { servers: ['nats://127.0.0.1:1'], firstJoinWaitMs: 300 });
+    void lone.start();
+    const t0 = Date.now();
+    await expect(lone.call('desk', 'list', {})).rejects.toMatchObject({ code: 'HOST_OFFLINE', message: expect.stringMatching(/connecting/) });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - t0).toBeLessThan(2_000);
   });
 
   it('answers HOST_OFFLINE at once while the hub is down, and comes back by itself when it returns', async () => {
