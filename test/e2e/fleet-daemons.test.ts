@@ -153,7 +153,7 @@ describe('addresses without a fleet', () => {
     expect((await runCli(home, ['list', '-q'], { env })).stdout.trim()).toBe('same');
   });
 
-  it('says why when the fleet is configured but not usable (credentials of another machine): fleet status exit 4, and id@machine names the problem', async () => {
+  it('says why when the fleet is configured but not usable (credentials of another machine): daemon start warns, fleet status exits 4, id@machine names the problem', async () => {
     const home = homes.newHome();
     const out = path.join(home, 'fleet');
     expect((await runCli(home, ['fleet', 'init', '--machines', 'desk,laptop', '--out', out])).exitCode).toBe(0);
@@ -162,6 +162,9 @@ describe('addresses without a fleet', () => {
     expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
     // As the README's setup step runs it on a machine whose own name is not the one fleet init was given.
     const env = { TELEPTY_MACHINE_ID: 'solo', TELEPTY_NATS_CREDS: path.join(out, 'desk.creds.json') };
+    const started = await runCli(home, ['daemon', 'start'], { env });
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(started.stderr).toMatch(/warning: the fleet configuration is not usable.*machine "desk"/);
     const st = await runCli(home, ['fleet', 'status'], { env });
     expect(st.exitCode).toBe(4);
     expect(st.stdout).toMatch(/not usable.*machine "desk".*TELEPTY_MACHINE_ID=desk/);
