@@ -1,15 +1,34 @@
 // Memory: daemon RSS and per-host RSS with 1, 10 and 50 idle sessions, next to a tmux server with the same
 // number of idle windows, measured in one run. Then one idle host against the floor of any Node process (a bare
-// `node -e "setInterval(()=>{},1000)"`, and one started with a host's environment), and a host before and after 40 MB
+// `node -e "setInterval(()=>{},1000)"`, one started with a host's environment, and one that also holds the parts a host
+// cannot go without: node-pty, a headless xterm, a listening socket), and a host before and after 40 MB
 // of output went through it. Every process started here is ended by the pid it has.
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN, ROOT, benchHome, has, printRows, record, writeLogFile } from './lib.mjs';
 
 /** The variables a host goes without (the daemon drops them from its environment: src/daemon/sessions/spawner.ts). */
-const { HOST_ENV_DROPPED } = await import(path.join(ROOT, 'dist', 'daemon', 'sessions', 'spawner.js'));
+const { HOST_ENV_DROPPED, hostEnv, hostMalloc } = await import(path.join(ROOT, 'dist', 'daemon', 'sessions', 'spawner.js'));
+const { DEFAULT_COLS, DEFAULT_ROWS } = await import(path.join(ROOT, 'dist', 'protocol', 'session.js'));
+const fromRoot = createRequire(path.join(ROOT, 'package.json'));
+
+/**
+ * The parts floor: a bare node started as a host is (its environment, its malloc) that holds only what a session host
+ * cannot go without: node-pty loaded, a headless xterm of the default size with Unicode 11 widths, and a loopback
+ * listening socket (`net`; the host's link and viewers add http and ws on top). The idle host over this is telepty's
+ * own code and state. xterm's file from node_modules is held as a two-byte source here (~0.2 MB more than the host's
+ * bundled one-byte copy), so this floor reads a little high.
+ */
+const PARTS_FLOOR_CODE = [
+  `require(${JSON.stringify(fromRoot.resolve('node-pty'))});`,
+  `const t = new (require(${JSON.stringify(fromRoot.resolve('@xterm/headless'))}).Terminal)({ cols: ${DEFAULT_COLS}, rows: ${DEFAULT_ROWS}, allowProposedApi: true });`,
+  `t.loadAddon(new (require(${JSON.stringify(fromRoot.resolve('@xterm/addon-unicode11'))}).Unicode11Addon)()); t.unicode.activeVersion = '11';`,
+  `require('node:net').createServer().listen(0, '127.0.0.1');`,
+  'setInterval(() => {}, 1000);',
+].join(' ');
 
 /**
  * How long hosts are left idle before they are measured: a host is a long-lived process, and what it allocated
@@ -142,6 +161,7 @@ async function measureFloorAndFlood() {
   const file = floodFile();
   const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   let bareHostEnv = null;
+  let parts = null;
   const h = benchHome();
   try {
     h.cli(['daemon', 'start']);
@@ -175,10 +195,17 @@ async function measureFloorAndFlood() {
     bareHostEnv = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: hostLikeEnv() });
     await sleep(IDLE_SETTLE_MS);
     const hostFloor = memKb(bareHostEnv.pid);
-    return { floor, hostFloor, fresh, idle, idleLater: memKb(byId.idle.host_pid), before, peak, after };
+    const idleLater = memKb(byId.idle.host_pid);
+    // The parts floor in its place in turn, read as old with the idle host a third time.
+    bareHostEnv.kill('SIGKILL');
+    parts = spawn(process.execPath, ['-e', PARTS_FLOOR_CODE], { stdio: 'ignore', env: hostEnv(process.env, await hostMalloc(process.env)) });
+    await sleep(IDLE_SETTLE_MS);
+    const partsFloor = memKb(parts.pid);
+    return { floor, hostFloor, fresh, idle, idleLater, partsFloor, idleLast: memKb(byId.idle.host_pid), before, peak, after };
   } finally {
     bare.kill('SIGKILL');
     bareHostEnv?.kill('SIGKILL');
+    parts?.kill('SIGKILL');
     h.cleanup();
     rmSync(file, { force: true });
   }
@@ -231,6 +258,23 @@ rows.push({
   target: '',
   host_pss_kb: f.idleLater.pss,
   host_anon_kb: f.idleLater.anon,
+});
+rows.push({
+  name: 'floor: the parts a host cannot go without (that bare node, with node-pty, a headless xterm and a listening socket)',
+  value: `RSS ${mb(f.partsFloor.rss)} MB, PSS ${mb(f.partsFloor.pss)} MB, anonymous ${mb(f.partsFloor.anon)} MB (${(f.partsFloor.pss / f.hostFloor.pss).toFixed(2)}x the bare node with a host's environment)`,
+  ratio: '',
+  target: '',
+  node_rss_kb: f.partsFloor.rss,
+  node_pss_kb: f.partsFloor.pss,
+  node_anon_kb: f.partsFloor.anon,
+});
+rows.push({
+  name: `the same idle host vs those parts (read together: telepty's own code and state over them)`,
+  value: `PSS ${mb(f.idleLast.pss)} vs ${mb(f.partsFloor.pss)} MB, anonymous ${mb(f.idleLast.anon)} vs ${mb(f.partsFloor.anon)} MB`,
+  ratio: `${f.idleLast.pss - f.partsFloor.pss >= 0 ? '+' : ''}${mb(f.idleLast.pss - f.partsFloor.pss)} MB`,
+  target: '',
+  host_pss_kb: f.idleLast.pss,
+  host_anon_kb: f.idleLast.anon,
 });
 rows.push({
   name: 'the same idle host 1 s after its start (holding what loading allocated)',
