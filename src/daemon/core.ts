@@ -20,6 +20,8 @@ export interface CoreDeps {
   now: () => number;
   /** The fleet, once joined (null: local only): the auto-router leaves other machines' targets to it. */
   fleet?: () => RouterFleet | null;
+  /** Why a configured fleet is not usable (null: usable, or none): said in the auto-router's UNKNOWN_HOST. */
+  fleetProblem?: () => string | null;
   /** Where a program of this machine reaches this daemon over HTTP (its agent hooks report there); absent: unknown. */
   ownUrl?: () => string | undefined;
 }
@@ -55,7 +57,7 @@ export function createCore(deps: CoreDeps): DaemonCore {
   const threads = new Threads({ file: config.paths.threadsFile, events: bus, now, log, debounceMs: timings.persistDebounceMs });
   const targets = new SessionTargets(sessions.registry, { machineId: config.machineId, sessions, injector, viewers: sessions.viewers });
   bus.onEvent((ev) => threads.observe(ev));
-  startAutoRouter(bus, injector, config.machineId, log, deps.fleet);
+  startAutoRouter(bus, injector, config.machineId, log, deps.fleet, deps.fleetProblem);
   return {
     sessions,
     injector,

@@ -271,7 +271,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<StartOutcome> {
 
   let fleet: FleetMember | null = null;
   // Agent hooks post to this daemon's own address (a wildcard listen is reached on loopback), known once it listens.
-  const core = createCore({ config, env: opts.env, settings, log, timings, now, fleet: () => fleet?.current ?? null, ownUrl: () => dashboardBase(meta()) });
+  const core = createCore({ config, env: opts.env, settings, log, timings, now, fleet: () => fleet?.current ?? null, fleetProblem: () => fleet?.unusable ?? null, ownUrl: () => dashboardBase(meta()) });
   await core.load();
   fleet = joinableFleet({ core, env: opts.env, machineId: config.machineId, allow: settings.fleetAllow, log, now, viewerCatchUpMs: timings.viewerCatchUpMs });
   const gate = readyGate();

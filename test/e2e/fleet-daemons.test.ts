@@ -173,5 +173,9 @@ describe('addresses without a fleet', () => {
     const err = parseJson<{ code: string; error: string }>(inject);
     expect(err.code).toBe('UNKNOWN_HOST');
     expect(err.error).toMatch(/fleet is not usable \(.*machine "desk".*\).*fleet status/);
+    // The auto-router says the same of a turn_request for that machine.
+    const turn = await runCli(home, ['publish', '--kind', 'turn_request', '--target', 'dev-001@laptop', '--payload', '{"prompt":"x"}', '--wait', '--json'], { env });
+    expect(turn.exitCode).toBe(3);
+    expect(parseJson<{ code: string; error: string }>(turn)).toMatchObject({ code: 'UNKNOWN_HOST', error: expect.stringMatching(/fleet is not usable/) });
   });
 });

@@ -38,7 +38,7 @@ export interface RouterFleet {
   reachable(machineId: string): Promise<boolean>;
 }
 
-export function startAutoRouter(bus: Bus, injector: Injector, machineId: string, log: Logger, fleet: () => RouterFleet | null = () => null): void {
+export function startAutoRouter(bus: Bus, injector: Injector, machineId: string, log: Logger, fleet: () => RouterFleet | null = () => null, fleetProblem: () => string | null = () => null): void {
   bus.onClientEvent((ev: BusEvent) => {
     if (ev.kind !== TURN_REQUEST && ev.type !== TURN_REQUEST) return;
     const remoteEvent = bus.isRemote(ev);
@@ -55,7 +55,7 @@ export function startAutoRouter(bus: Bus, injector: Injector, machineId: string,
       const where = locate(target, machineId);
       if (!where.local) {
         const f = fleet();
-        if (f === null) throw unknownHost(`target ${ev.target}`, where.machineId);
+        if (f === null) throw unknownHost(`target ${ev.target}`, where.machineId, fleetProblem());
         // The fleet carries the event to its machine, whose router delivers it once; say so now if nobody is there.
         void f.reachable(where.machineId).then((up) => {
           if (!up) fail(new TeleptyError('HOST_OFFLINE', `target ${ev.target}: ${where.machineId} is not connected to the fleet now, so the turn was not delivered`));
