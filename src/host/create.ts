@@ -9,7 +9,7 @@ import type { HostPty, OutputSink } from './parts.js';
 import { PtyProcess, ptyOptionsOf } from './pty.js';
 import { SessionHost } from './session-host.js';
 import { letStartupCodeGo, startupOutputSink } from './startup-code.js';
-import { hostTimingsFromEnv } from './timings.js';
+import { hostTimingsFromEnv, type HostTimings } from './timings.js';
 
 /** What a real host is built from, beyond its spec. */
 export interface HostEnvironment {
@@ -23,6 +23,8 @@ export interface HostEnvironment {
   sinks?: readonly OutputSink[];
   /** Called when the daemon ends the session (kill) so the caller can tell the user why. */
   onKilled?: (reason: string) => void;
+  /** Timings of this kind of host over the defaults (the environment's TELEPTY_*_MS still come first for those it names). */
+  timings?: Partial<HostTimings>;
 }
 
 /** Where hosts keep their compacted scrollback's files (each unlinked once open: the folder stays empty). */
@@ -35,7 +37,7 @@ export function coldScrollbackDir(dataDir: string): string {
  * model, and the WebSocket link to the daemon it finds through the state file (wire/discovery.ts).
  */
 export function createSessionHost(spec: HostSpec, host: HostEnvironment): SessionHost {
-  const timings = hostTimingsFromEnv(host.env);
+  const timings = hostTimingsFromEnv(host.env, host.timings);
   // A host is long-lived and idle most of its life: what only its start ran is let go at its first collections.
   const stopLettingGo = letStartupCodeGo();
   const session = new SessionHost(spec, {

@@ -23,7 +23,10 @@ export interface HostTimings extends LinkTimings, InjectTimings {
   activityReportMs: number;
   /** After SIGHUP, how long the child's session gets before SIGKILL. */
   killGraceMs: number;
-  /** After the child exits with the daemon away, how long to wait for it to come back to hear the exit code. */
+  /**
+   * After the child exits with the daemon away, how long to wait for it to come back to hear the exit code (a
+   * background host: nobody waits on it; wrap's is shorter, WRAP_EXIT_REPORT_WAIT_MS).
+   */
   exitReportWaitMs: number;
   /** A direct viewer paused for falling behind is dropped when it has not caught up in this long. */
   viewerCatchUpMs: number;
@@ -50,9 +53,9 @@ const ENV_NAMES: Partial<Record<keyof HostTimings, string>> = {
   viewerCatchUpMs: 'TELEPTY_VIEWER_CATCH_UP_MS',
 };
 
-/** Host timings: defaults, overridden by positive integers in the environment (tests shrink them). */
-export function hostTimingsFromEnv(env: NodeJS.ProcessEnv): HostTimings {
-  const t: HostTimings = { ...DEFAULT_LINK_TIMINGS, ...DEFAULT_INJECT_TIMINGS, ...DEFAULT_HOST_TIMINGS };
+/** Host timings: defaults (with `own`, a kind of host's), overridden by positive integers in the environment (tests shrink them). */
+export function hostTimingsFromEnv(env: NodeJS.ProcessEnv, own: Partial<HostTimings> = {}): HostTimings {
+  const t: HostTimings = { ...DEFAULT_LINK_TIMINGS, ...DEFAULT_INJECT_TIMINGS, ...DEFAULT_HOST_TIMINGS, ...own };
   for (const [key, name] of Object.entries(ENV_NAMES) as [keyof HostTimings, string][]) {
     const n = Number(env[name]);
     if (Number.isInteger(n) && n > 0) t[key] = n;

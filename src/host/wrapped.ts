@@ -46,6 +46,14 @@ export interface WrappedSession {
 }
 
 /**
+ * How long wrap's exit waits for a daemon that is away to come back and hear the program's exit code. A person waits
+ * on it (their shell's prompt comes back after it), where a background host waits 5 s for nobody: with no daemon that
+ * can start (its port held by another program) every wrapped shell's exit took 5 s. A daemon killed with -9 is back,
+ * and its sessions connected, within 0.3-0.5 s here (bench: daemon kill -9 → connected).
+ */
+const WRAP_EXIT_REPORT_WAIT_MS = 500;
+
+/**
  * The host half of `telepty wrap`: the session host with the user's terminal as one more output sink, logging to
  * the session's host log.
  */
@@ -70,6 +78,7 @@ export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions)
     log,
     sinks: [{ write: toTerminal }],
     onKilled: opts.onKilled,
+    timings: { exitReportWaitMs: WRAP_EXIT_REPORT_WAIT_MS },
   });
   return {
     get id() {

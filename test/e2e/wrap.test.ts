@@ -1,4 +1,6 @@
 import { existsSync, promises as fs } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sessionMembers } from '../../src/host/pty.js';
@@ -215,6 +217,28 @@ describe('wrap in a terminal', () => {
     await waitFor('durable to be on disk', async () => (await persistedSessionIds(home)).includes('durable'), 5_000);
     t.write('exit\r');
     expect((await t.waitExit()).exitCode).toBe(0);
+  });
+
+  it('exits with its program at once when no daemon can start (its port held by another program)', async () => {
+    const home = homes.newHome();
+    const other = http.createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (other.address() as AddressInfo).port;
+      const t = new TerminalDriver(process.execPath, [BIN, 'wrap', '--id', 'alone', '--', ...BASH], { env: { ...testEnv(home), TELEPTY_PORT: String(port), PS1: 'wrapped$ ' } });
+      drivers.push(t);
+      await t.waitForText(/in use by another program/);
+      await t.waitForText('wrapped$');
+      t.write('echo still-here\r');
+      await t.waitForText(/^still-here$/m);
+      t.write('exit 3\r');
+      const t0 = Date.now();
+      expect((await t.waitExit()).exitCode).toBe(3);
+      // It waited 5 s for a daemon to come back and hear the exit code (a background host's wait).
+      expect(Date.now() - t0).toBeLessThan(2_000);
+    } finally {
+      other.close();
+    }
   });
 
   it('refuses an --id that a live session already has, before starting anything', async () => {
