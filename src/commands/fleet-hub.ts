@@ -8,6 +8,7 @@ import { TeleptyError } from '../protocol/errors.js';
 import { sleep } from '../util/async.js';
 import { processEnv } from '../util/config.js';
 import { readTextIfExists } from '../util/files.js';
+import { portTaken } from '../util/port.js';
 import { printLine } from '../ui/print.js';
 import { defaultFleetDir } from './fleet-init.js';
 
@@ -16,13 +17,17 @@ const HUB_READY_TIMEOUT_MS = 10_000;
 /** Pause between connection attempts while the hub starts. */
 const HUB_READY_POLL_MS = 100;
 
+/** The host and port of a `listen` line (nats-server's default port when it names none). */
+function listenAddress(listen: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(listen);
+  return { host: m ? (m[1] as string).replace(/^\[(.*)\]$/, '$1') : listen, port: m ? Number(m[2]) : 4222 };
+}
+
 /** The local URL of a `listen` line: a wildcard address is reached on loopback. */
 function localUrl(listen: string): string {
-  const m = /^(.*):(\d+)$/.exec(listen);
-  const host = m ? (m[1] as string) : '127.0.0.1';
-  const port = m ? (m[2] as string) : '4222';
-  const local = host === '0.0.0.0' || host === '' || host === '::' || host === '[::]' ? '127.0.0.1' : host;
-  return `nats://${local}:${port}`;
+  const { host, port } = listenAddress(listen);
+  const local = host === '0.0.0.0' || host === '' || host === '::' ? '127.0.0.1' : host;
+  return `nats://${local.includes(':') ? `[${local}]` : local}:${port}`;
 }
 
 export async function runFleetHub(opts: { dir?: string }): Promise<number> {
@@ -33,6 +38,11 @@ export async function runFleetHub(opts: { dir?: string }): Promise<number> {
   const admin = await readCredentials(path.join(dir, ADMIN_CREDENTIALS_FILE));
   const { bin, version } = await requireNatsServer(processEnv());
   const listen = /^listen:\s*"?([^"\n]+)"?/m.exec(config)?.[1] ?? '0.0.0.0:4222';
+  const { host, port } = listenAddress(listen);
+  // Another hub there (or any program) would answer the readiness check below in this one's place: say so instead.
+  if (await portTaken(host, port)) {
+    throw new TeleptyError('CONFLICT', `${listen} is in use (another hub running, or another program): stop it, or choose another address with telepty fleet init --listen HOST:PORT --force`);
+  }
   const child = spawn(bin, ['-c', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1))));
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);

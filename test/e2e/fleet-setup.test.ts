@@ -77,6 +77,12 @@ describe('telepty fleet init and fleet hub, as a user runs them', () => {
     cleanups.push(() => nc.close());
     const kv = await new Kvm(nc).open(FLEET_DIRECTORY_BUCKET);
     expect((await kv.status()).bucket).toBe(FLEET_DIRECTORY_BUCKET);
+    // A second hub on the same address (and store) is refused before it starts: it said "ready" for the first one.
+    const second = await runCli(h, ['fleet', 'hub', '--dir', out], { env: { NATS_SERVER: natsServerPath() ?? '' } });
+    expect(second.exitCode).not.toBe(0);
+    expect(second.stderr).toMatch(/127\.0\.0\.1:\d+ is in use \(another hub running/);
+    expect(second.stdout).not.toMatch(/ready/);
+    expect((await kv.status()).bucket).toBe(FLEET_DIRECTORY_BUCKET);
     hub.kill('SIGINT');
     const done = await hub;
     expect(done.exitCode).toBe(0);
