@@ -29,7 +29,14 @@ export interface AttachTerminal {
   size(): { cols: number; rows: number };
 }
 
-export type AttachEnd = { reason: 'detached' } | { reason: 'input-ended' } | { reason: 'exited'; code: number | null } | { reason: 'disconnected' } | { reason: 'dropped' };
+export type AttachEnd =
+  | { reason: 'detached' }
+  | { reason: 'input-ended' }
+  | { reason: 'exited'; code: number | null }
+  | { reason: 'disconnected' }
+  | { reason: 'dropped' }
+  /** An error before the session's screen came (another machine's policy, a failed replay): it was never attached. */
+  | { reason: 'refused'; code: string; error: string };
 
 /** The session as attach shows it in its banner (from the session object, read just before attaching). */
 export interface AttachTarget {
@@ -84,13 +91,19 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
     else if (off > on) altScreen = false;
   };
   const raw = opts.terminal.raw(() => ({ altScreen }));
-  // On a terminal: a banner, scrolled up into the scrollback (the replay then paints the screen below it, so it
-  // stays one scroll away), and the session's name in the window title while attached.
-  if (opts.target && stdout.isTTY) {
+  // On a terminal, once the session's screen comes (an attach refused before it leaves the terminal as it was): a
+  // banner, scrolled up into the scrollback (the replay then paints the screen below it, so it stays one scroll
+  // away), and the session's name in the window title while attached.
+  const bannered = opts.target !== undefined && stdout.isTTY === true;
+  let shown = false;
+  const showing = (): void => {
+    if (shown) return;
+    shown = true;
+    if (!bannered || !opts.target) return;
     const term = opts.terminal.size();
     stderr.write(`\r\n${attachBanner(opts.target, term, opts.detachKeyName ?? 'the detach key')}\r\n`);
     stdout.write(`${'\n'.repeat(Math.max(0, term.rows - 1))}${TITLE_PUSH}${setTitle(`telepty: ${id}`)}`);
-  }
+  };
   const size = (): void => {
     const { cols, rows } = opts.terminal.size();
     if (cols > 0) send({ type: 'resize', cols, rows });
@@ -107,9 +120,15 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       stdin.off('data', onInput);
       stdin.off('end', onEnd);
       stdin.pause();
-      if (opts.target && stdout.isTTY) stdout.write(TITLE_POP);
+      if (bannered && shown) stdout.write(TITLE_POP);
       stdout.off('resize', size);
       raw.restore();
+      if (e.reason === 'refused') {
+        stderr.write(`telepty: ${e.error} [${e.code}]\n`);
+        ws.close(1000, 'viewer done');
+        resolve(e);
+        return;
+      }
       const note =
         e.reason === 'detached'
           ? `[detached from ${id}; it keeps running]`
@@ -145,10 +164,12 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
         return;
       }
       if (m.type === 'replay' || m.type === 'output') {
+        showing();
         trackAlt(m.data);
         stdout.write(m.type === 'replay' ? `\x1b[H\x1b[2J${m.data}` : m.data);
       }
       else if (m.type === 'exit') finish({ reason: 'exited', code: m.code });
+      else if (m.type === 'error' && !shown) finish({ reason: 'refused', code: m.code, error: m.error });
       else if (m.type === 'error') stderr.write(`\r\ntelepty: ${m.error} [${m.code}]\r\n`);
     });
     ws.on('close', (code) => {

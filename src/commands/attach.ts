@@ -4,7 +4,7 @@ import { connect } from '../client/daemon-client.js';
 import { getSession } from '../client/sessions.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { localTerminal } from '../ui/terminal.js';
-import { EXIT } from '../ui/exit.js';
+import { EXIT, exitCodeOf } from '../ui/exit.js';
 import { examples } from './command-module.js';
 
 export function register(program: Command): void {
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       examples(['telepty attach dev-001', 'telepty attach dev-001 --detach-key ctrl-q']) +
-        '\nPress Ctrl-] (or --detach-key) to detach. Several terminals may attach at once; one that falls too far\nbehind is dropped without slowing the session. A banner names the session and the window title shows it while\nattached. At the end of input (e.g. </dev/null) it detaches. Exit status: 0 detached or the session exited, 4 disconnected.\n',
+        '\nPress Ctrl-] (or --detach-key) to detach. Several terminals may attach at once; one that falls too far\nbehind is dropped without slowing the session. A banner names the session and the window title shows it while\nattached. At the end of input (e.g. </dev/null) it detaches. Exit status: 0 detached or the session exited, 4 disconnected;\nrefused before the session screen came: the status of that error (e.g. 6 when another machine does not allow attach).\n',
     )
     .action(async (id: string, opts: { detachKey: string }) => {
       const client = await connect();
@@ -30,6 +30,6 @@ export function register(program: Command): void {
         target: { id: address, type: session.type, cols: session.cols, rows: session.rows },
         terminal: localTerminal(),
       });
-      process.exitCode = end.reason === 'disconnected' ? EXIT.UNAVAILABLE : end.reason === 'dropped' ? EXIT.FAILURE : EXIT.OK;
+      process.exitCode = end.reason === 'refused' ? exitCodeOf(end.code) : end.reason === 'disconnected' ? EXIT.UNAVAILABLE : end.reason === 'dropped' ? EXIT.FAILURE : EXIT.OK;
     });
 }

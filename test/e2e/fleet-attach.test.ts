@@ -59,11 +59,13 @@ describe.skipIf(natsServerPath() === null)('attach across machines', () => {
     expect((await runCli(fleet.laptop, ['list', '-q'], { env: fleet.env.laptop })).stdout).toContain('sh1');
   });
 
-  it('is refused by a machine whose policy does not allow attach (FORBIDDEN)', async () => {
+  it('is refused by a machine whose policy does not allow attach (FORBIDDEN, exit 6), before any banner', async () => {
     const d = attachFrom(fleet.laptop, fleet.env.laptop, 'sh1@desk');
     const { exitCode } = await d.waitExit(15_000);
-    expect(exitCode).toBe(4);
-    expect(d.raw).toMatch(/FORBIDDEN/);
+    // It said "attached", cleared the screen, then "disconnected" with exit 4 (or 0 without a terminal).
+    expect(exitCode).toBe(6);
+    expect(d.raw).toMatch(/attach from other machines is not allowed on desk .*\[FORBIDDEN\]/);
+    expect(d.raw).not.toMatch(/attached to|disconnected/);
     expect((await runCli(fleet.desk, ['read', 'sh1'], { env: fleet.env.desk })).stdout).not.toContain('fleet');
   });
 
