@@ -44,8 +44,8 @@ export interface FleetLinkDeps {
 const JOIN_RETRY_MS = 2_000;
 
 /**
- * A request made before this daemon's first join waits this long for it instead of failing at once: the first command
- * after a start (also the one after a crash, which starts the daemon) comes before the join. Joining through a hub on
+ * A request made before this daemon's first join waits for it, until this long after the start, instead of failing
+ * at once: the first command after a start (also the one after a crash, which starts the daemon) comes before the join. Joining through a hub on
  * loopback took 100-115 ms after the daemon listened (nats.js loaded, connected, the directory read); a hub across
  * the internet adds a few round trips. A hub that is down is not waited for longer: HOST_OFFLINE (connecting) then.
  */
@@ -63,6 +63,8 @@ export class FleetLink {
   /** Resolved once the first join is whole (the directory read) or the link stopped. */
   private readonly firstJoin: Promise<void>;
   private firstJoinDone = false;
+  /** When start() was called (null before): the first join is waited for only this long after it. */
+  private startedAt: number | null = null;
   private endFirstJoin: () => void = () => undefined;
 
   constructor(private readonly deps: FleetLinkDeps) {
@@ -80,6 +82,7 @@ export class FleetLink {
 
   /** Connect in the background (a hub that is down now is retried for ever). Resolves once connected or stopped. */
   async start(): Promise<void> {
+    this.startedAt = this.deps.now();
     try {
       await this.join();
     } finally {
@@ -87,12 +90,17 @@ export class FleetLink {
     }
   }
 
-  /** Until the first join is done, or FIRST_JOIN_WAIT_MS: a request then finds the fleet as a later one would. */
+  /**
+   * Until the first join is done, at most until FIRST_JOIN_WAIT_MS after the start: a request right after the start
+   * finds the fleet as a later one would, and one to a hub that has been down since does not wait at all.
+   */
   private async afterFirstJoin(): Promise<void> {
-    if (this.firstJoinDone) return;
+    if (this.firstJoinDone || this.startedAt === null) return;
+    const left = this.startedAt + (this.deps.firstJoinWaitMs ?? FIRST_JOIN_WAIT_MS) - this.deps.now();
+    if (left <= 0) return;
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.deps.firstJoinWaitMs ?? FIRST_JOIN_WAIT_MS);
+      timer = setTimeout(resolve, left);
     });
     await Promise.race([this.firstJoin, bound]);
     clearTimeout(timer);

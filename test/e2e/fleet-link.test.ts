@@ -66,13 +66,17 @@ describe.skipIf(natsServerPath() === null)('a daemon\'s fleet link: joins, answe
     await joining;
   });
 
-  it('waits for a first join only so long: with its hub down a request is HOST_OFFLINE (connecting) after the bound', async () => {
+  it('waits for a first join only so long after its start: with its hub down a request is HOST_OFFLINE (connecting) after the bound, and at once later', async () => {
     const lone = link('nohub', { servers: ['nats://127.0.0.1:1'], firstJoinWaitMs: 300 });
     void lone.start();
     const t0 = Date.now();
     await expect(lone.call('desk', 'list', {})).rejects.toMatchObject({ code: 'HOST_OFFLINE', message: expect.stringMatching(/connecting/) });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
     expect(Date.now() - t0).toBeLessThan(2_000);
+    // Past the bound (counted from the start), a request to a hub that has been down since fails at once.
+    const t1 = Date.now();
+    await expect(lone.call('desk', 'list', {})).rejects.toMatchObject({ code: 'HOST_OFFLINE' });
+    expect(Date.now() - t1).toBeLessThan(100);
   });
 
   it('answers HOST_OFFLINE at once while the hub is down, and comes back by itself when it returns', async () => {
