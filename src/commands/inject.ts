@@ -8,6 +8,7 @@ import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS, isInjectId, type Inje
 import { EXIT, exitCodeOf } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
+import { parseSeconds } from './options.js';
 import { registerSpec, parseWithSpec, type CommandSpec } from './spec.js';
 import { examples } from './command-module.js';
 import { isIdPattern, resolveTargets } from '../client/targets.js';
@@ -32,9 +33,7 @@ interface InjectOptions {
 }
 
 function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n * 1000 > MAX_INJECT_TIMEOUT_MS) throw new TeleptyError('INVALID_FIELD', `--timeout takes seconds (0-${MAX_INJECT_TIMEOUT_MS / 1000}), got ${JSON.stringify(value)}`);
-  return n;
+  return parseSeconds(value, '--timeout', MAX_INJECT_TIMEOUT_MS / 1000) / 1000;
 }
 
 function checkInjectId(value: string): string {

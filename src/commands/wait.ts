@@ -41,7 +41,7 @@ export function register(program: Command): void {
       else for (const a of answers) printLine(describe(a));
       if (missed.length > 0) {
         if (!opts.json) {
-          const err = new TeleptyError('TIMEOUT', `timed out waiting for ${missed.map((a) => `${a.session_id} (now ${a.state})`).join(', ')} to be ${until}`);
+          const err = new TeleptyError('TIMEOUT', `timed out waiting for ${missed.map((a) => `${a.session_id} (now ${a.state})`).join(', ')} ${until === 'any-change' ? 'to change state' : `to be ${until}`}`);
           process.stderr.write(`telepty: ${err.message} [${err.code}]\n`);
         }
         process.exitCode = EXIT.TIMEOUT;
