@@ -19,11 +19,16 @@ export function printFields(fields: [string, string | number | null | undefined]
   for (const [k, v] of fields) printLine(`${k.padEnd(width)}  ${v ?? '-'}`);
 }
 
-/** The error as a human line on stderr, and as `{error, code}` JSON on stdout when --json was asked for. */
-export function reportError(err: unknown, json: boolean): void {
+/**
+ * The error as a human line on stderr, and as `{error, code}` JSON on stdout when --json was asked for (on one
+ * line for a command whose --json output is NDJSON, so a line reader gets it whole).
+ */
+export function reportError(err: unknown, json: boolean, ndjson = false): void {
   const code = isTeleptyError(err) ? err.code : 'INTERNAL';
   const message = err instanceof Error ? err.message : String(err);
-  if (json) printJson(isTeleptyError(err) ? err.toBody() : { error: message, code });
+  const body = isTeleptyError(err) ? err.toBody() : { error: message, code };
+  if (json && ndjson) printLine(JSON.stringify(body));
+  else if (json) printJson(body);
   process.stderr.write(`telepty: ${message}${isTeleptyError(err) ? ` [${code}]` : ''}\n`);
   if (!isTeleptyError(err) && err instanceof Error && process.env.TELEPTY_DEBUG) process.stderr.write(`${err.stack}\n`);
 }

@@ -23,6 +23,30 @@ describe('orchestration commands in scripts', () => {
   });
 });
 
+describe('tail filters and errors in scripts', () => {
+  it('refuses an empty --target/--kind/--source (an unset variable) instead of following every event, with its --json error on one line', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    await runCli(home, ['publish', '--kind', 'other.event', '--target', 'someone-else']);
+    for (const empty of ['--target=', '--kind=', '--source=', '--exclude-kind=']) {
+      const r = await runCli(home, ['tail', '--since', '0', '--timeout', '1', '--json', empty]);
+      expect(r.exitCode, empty).toBe(2);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines, empty).toHaveLength(1); // NDJSON: the error is one line, not the event that was not asked for
+      expect(JSON.parse(lines[0] as string), empty).toMatchObject({ code: 'INVALID_FIELD' });
+    }
+  });
+
+  it('takes --timeout in seconds with fractions, as wait and inject do', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const t0 = Date.now();
+    const r = await runCli(home, ['tail', '--kind', 'never.sent', '--count', '1', '--timeout', '0.5', '--json']);
+    expect(r.exitCode, r.stderr).toBe(5);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+});
+
 describe('messages a person reads', () => {
   it('`keys` says "1 byte", `wait --until any-change` times out "to change state", `inject --timeout 0` names the range it takes', async () => {
     const home = homes.newHome();
