@@ -41,7 +41,8 @@ export function register(program: Command): void {
       else for (const a of answers) printLine(describe(a));
       if (missed.length > 0) {
         if (!opts.json) {
-          const err = new TeleptyError('TIMEOUT', `timed out waiting for ${missed.map((a) => `${a.session_id} (now ${a.state})`).join(', ')} ${until === 'any-change' ? 'to change state' : `to be ${until}`}`);
+          const never = until === 'idle' && missed.some((a) => a.state === 'unknown') ? ' (a program with no state rules, such as a shell, is never idle)' : '';
+          const err = new TeleptyError('TIMEOUT', `timed out waiting for ${missed.map((a) => `${a.session_id} (now ${a.state})`).join(', ')} ${until === 'any-change' ? 'to change state' : `to be ${until}`}${never}`);
           process.stderr.write(`telepty: ${err.message} [${err.code}]\n`);
         }
         process.exitCode = EXIT.TIMEOUT;

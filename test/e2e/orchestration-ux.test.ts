@@ -48,7 +48,7 @@ describe('tail filters and errors in scripts', () => {
 });
 
 describe('messages a person reads', () => {
-  it('`keys` says "1 byte", `wait --until any-change` times out "to change state", `inject --timeout 0` names the range it takes', async () => {
+  it('`keys` says "1 byte", `wait` times out "to change state" and says a shell is never idle, as `inject --when-idle` does, `inject --timeout 0` names its range', async () => {
     const home = homes.newHome();
     expect((await runCli(home, ['spawn', '--id', 'quiet', '--', 'sleep', '60'])).exitCode).toBe(0);
     const keys = await runCli(home, ['keys', 'quiet', 'Enter']);
@@ -56,6 +56,12 @@ describe('messages a person reads', () => {
     const wait = await runCli(home, ['wait', 'quiet', '--until', 'any-change', '--timeout', '0.5']);
     expect(wait.exitCode).toBe(5);
     expect(wait.stderr).toMatch(/timed out waiting for quiet \(now unknown\) to change state \[TIMEOUT\]/);
+    // A program with no state rules is never idle: both waits say so rather than only "not idle in time".
+    const idle = await runCli(home, ['wait', 'quiet', '--until', 'idle', '--timeout', '0.5']);
+    expect(idle.stderr).toMatch(/to be idle \(a program with no state rules, such as a shell, is never idle\) \[TIMEOUT\]/);
+    const held = await runCli(home, ['inject', 'quiet', 'hi', '--when-idle', '--timeout', '0.5']);
+    expect(held.exitCode).toBe(5);
+    expect(held.stderr).toMatch(/not idle within 500 ms \(it is unknown; a program with no state rules, such as a shell, is never idle: inject without --when-idle\)/);
     const zero = await runCli(home, ['inject', 'quiet', 'hi', '--timeout', '0']);
     expect(zero.exitCode).toBe(2);
     expect(zero.stderr).toMatch(/--timeout takes seconds \(more than 0, at most 600\), got "0"/);
