@@ -37,13 +37,16 @@ describe('tail filters and errors in scripts', () => {
     }
   });
 
-  it('takes --timeout in seconds with fractions, as wait and inject do', async () => {
+  it('tail and enter take --timeout in seconds with fractions, as wait and inject do', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
     const t0 = Date.now();
     const r = await runCli(home, ['tail', '--kind', 'never.sent', '--count', '1', '--timeout', '0.5', '--json']);
     expect(r.exitCode, r.stderr).toBe(5);
     expect(Date.now() - t0).toBeLessThan(5_000);
+    expect((await runCli(home, ['spawn', '--id', 'sh', '--', 'bash', '--norc', '--noprofile'])).exitCode).toBe(0);
+    const enter = await runCli(home, ['enter', 'sh', '--timeout', '2.5']);
+    expect(enter.exitCode, enter.stderr).toBe(0);
   });
 });
 
