@@ -1,10 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, spawnCli } from '../helpers/cli.js';
-import { useHomes } from '../helpers/daemon.js';
-import { waitFor } from '../helpers/env.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { BIN, sleep, testEnv, waitFor } from '../helpers/env.js';
+import { FIXTURES, type Submission } from '../helpers/fixtures.js';
+import { TerminalDriver } from '../helpers/terminal.js';
 
 /** The orchestration commands as scripts use them: pipes, exit codes, and the messages a person reads. */
 const homes = useHomes();
+const drivers: TerminalDriver[] = [];
+/** After the turn_request is on the bus, the router's job reaches the live host within milliseconds; this is ample. */
+const HOST_TAKES_JOB_MS = 500;
 
 describe('orchestration commands in scripts', () => {
   it('`tail | head -1`: tail exits 0 quietly when its reader closed the pipe (no EPIPE stack trace)', async () => {
@@ -20,6 +27,38 @@ describe('orchestration commands in scripts', () => {
     const r = await tail;
     expect(String(r.stderr)).not.toMatch(/EPIPE|Unhandled/);
     expect(r.exitCode).toBe(0);
+  });
+});
+
+describe('publish --wait across a daemon crash', () => {
+  afterEach(() => {
+    for (const d of drivers.splice(0)) d.dispose();
+  });
+
+  it('a turn_request routed just before the daemon was killed (-9): publish --wait gets its outcome from the next daemon (exit 0)', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const log = path.join(home, 'drafty.submissions');
+    // A wrapped session whose person left a draft: the routed prompt waits in its host's queue (never glued onto a
+    // draft) while the daemon that routed it is killed and replaced; the host outlives both.
+    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'drafty', '--', process.execPath, path.join(FIXTURES, 'line-reader.mjs')], {
+      env: { ...testEnv(home), FIXTURE_LOG: log, TELEPTY_TYPING_DEFER_MAX_MS: '60000' },
+    });
+    drivers.push(d);
+    await d.waitForText('line ready');
+    d.write('draft');
+    await d.waitForText('draft');
+    const publish = spawnCli(home, ['publish', '--wait', '--timeout', '30', '--kind', 'turn_request', '--target', 'drafty', '--payload', '{"prompt":"ROUTED-THROUGH-A-CRASH"}']);
+    await runCli(home, ['tail', '--since', '0', '--kind', 'turn_request', '--count', '1', '--timeout', '10']);
+    await sleep(HOST_TAKES_JOB_MS);
+    process.kill((await liveDaemon(home))?.record.pid as number, 'SIGKILL');
+    await runCli(home, ['daemon', 'start']);
+    d.write('\x7f'.repeat('draft'.length)); // the person deletes the draft: the prompt goes in
+    const r = await publish;
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stdout)).toMatch(/written to drafty \(inject_id /);
+    const submitted = (await fs.readFile(log, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as Submission).text);
+    expect(submitted).toEqual(['ROUTED-THROUGH-A-CRASH']);
   });
 });
 
