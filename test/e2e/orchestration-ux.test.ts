@@ -90,7 +90,7 @@ describe('tail filters and errors in scripts', () => {
 });
 
 describe('messages a person reads', () => {
-  it('`keys` says "1 byte", `wait` times out "to change state" and says a shell is never idle, as `inject --when-idle` does, `inject --timeout 0` names its range', async () => {
+  it('`keys` says "1 byte", `wait` times out "to change state" and says a shell is never idle, as `inject --when-idle` does, `state --explain` says the state once, `inject --timeout 0` names its range', async () => {
     const home = homes.newHome();
     expect((await runCli(home, ['spawn', '--id', 'quiet', '--', 'sleep', '60'])).exitCode).toBe(0);
     const keys = await runCli(home, ['keys', 'quiet', 'Enter']);
@@ -104,6 +104,10 @@ describe('messages a person reads', () => {
     const held = await runCli(home, ['inject', 'quiet', 'hi', '--when-idle', '--timeout', '0.5']);
     expect(held.exitCode).toBe(5);
     expect(held.stderr).toMatch(/not idle within 500 ms \(it is unknown; a program with no state rules, such as a shell, is never idle: inject without --when-idle\)/);
+    // state --explain: the head line once, then why and each kind of evidence.
+    const explained = (await runCli(home, ['state', 'quiet', '--explain'])).stdout.trim().split('\n');
+    expect(explained[0]).toMatch(/^unknown since \S+$/);
+    expect(explained.slice(1)).toEqual([expect.stringMatching(/^ {2}why: /), '  hooks: none seen', expect.stringMatching(/^ {2}terminal: /), expect.stringMatching(/^ {2}screen: /)]);
     const zero = await runCli(home, ['inject', 'quiet', 'hi', '--timeout', '0']);
     expect(zero.exitCode).toBe(2);
     expect(zero.stderr).toMatch(/--timeout takes seconds \(more than 0, at most 600\), got "0"/);
