@@ -89,6 +89,17 @@ describe('tail filters and errors in scripts', () => {
   });
 });
 
+describe('wait in scripts', () => {
+  it('`wait --until idle` of a session whose program exits ends with exit 4 (SESSION_EXITED), not 0 as if its turn were over', async () => {
+    const home = homes.newHome();
+    expect((await runCli(home, ['spawn', '--id', 'crashes', '--', 'sh', '-c', 'sleep 1; exit 3'])).exitCode).toBe(0);
+    const idle = await runCli(home, ['wait', 'crashes', '--until', 'idle', '--timeout', '20']);
+    expect(idle.exitCode, idle.stderr).toBe(4);
+    expect(idle.stderr).toMatch(/crashes exited before it was idle \[SESSION_EXITED\]/);
+    expect((await runCli(home, ['wait', 'crashes', '--until', 'exited', '--timeout', '20'])).exitCode).toBe(0);
+  });
+});
+
 describe('messages a person reads', () => {
   it('`keys` says "1 byte", `wait` times out "to change state" and says a shell is never idle, as `inject --when-idle` does, `state --explain` says the state once, `inject --timeout 0` names its range', async () => {
     const home = homes.newHome();
