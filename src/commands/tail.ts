@@ -222,14 +222,21 @@ export function register(program: Command): void {
       };
 
       /** The daemon went away: find the next one (never start one from here) and resume after lastSeq. */
+      let saidWaiting = false;
       const reconnect = async (attempt: number): Promise<void> => {
         if (finished) return;
         try {
           const c = await connect({ autostart: false });
           if (!c) throw new TeleptyError('DAEMON_UNREACHABLE', 'no daemon yet');
           await run(c);
+          saidWaiting = false;
         } catch (err) {
           if (!isTeleptyError(err)) throw err;
+          // A daemon that is not back after the first retries (stopped, not restarted): said once, not a silent hang.
+          if (attempt === RECONNECT_DELAYS_MS.length && !saidWaiting) {
+            saidWaiting = true;
+            process.stderr.write(`telepty: the daemon is gone; the tail goes on when one runs again (\`telepty daemon start\`)${lastSeq !== null ? `, resuming after seq ${lastSeq}` : ''}\n`);
+          }
           const delay = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)] as number;
           setTimeout(() => void reconnect(attempt + 1), delay);
         }

@@ -76,6 +76,18 @@ describe('tail filters and errors in scripts', () => {
     }
   });
 
+  it('says on stderr when the daemon it follows is gone and none comes back, instead of hanging silently', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const tail = spawnCli(home, ['tail', '--kind', 'never.sent', '--json', '--timeout', '6']);
+    let err = '';
+    tail.stderr?.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    await sleep(HOST_TAKES_JOB_MS); // subscribed
+    expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
+    await waitFor('the notice', () => /the daemon is gone; the tail goes on when one runs again/.test(err), 5_000);
+    expect((await tail).exitCode).toBe(0);
+  });
+
   it('tail and enter take --timeout in seconds with fractions, as wait and inject do', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);
