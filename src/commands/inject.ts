@@ -66,7 +66,7 @@ export const spec: CommandSpec = {
   description: 'type a prompt into sessions and submit it; waits until it is submitted (exit 0) or says why not',
   args: ['[targets]', '[text...]'],
   options: [
-    { long: 'file', value: '<path>', description: 'read the prompt from a file (long and multi-line prompts)' },
+    { long: 'file', value: '<path>', description: 'read the prompt from a file (long and multi-line prompts; - for stdin)' },
     { long: 'no-enter', description: 'type the text without pressing Enter' },
     { long: 'from', value: '<id>', description: 'who sends it (default: $TELEPTY_SESSION_ID); recorded for `telepty reply`' },
     { long: 'reply-to', value: '<id>', description: 'where replies should go (default: --from)' },

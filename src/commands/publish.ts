@@ -196,7 +196,7 @@ export function register(program: Command): void {
     .option('--target <id>', 'target session (id or id@host)')
     .option('--source <source>', 'sender (default: $TELEPTY_SESSION_ID)')
     .option('--payload <json>', 'payload object as JSON')
-    .option('--payload-file <path>', 'payload object from a JSON file')
+    .option('--payload-file <path>', 'payload object from a JSON file (- for stdin)')
     .option('--wait', 'for a routed kind (turn_request): wait for its inject_written or inject_failed and exit accordingly')
     .option('--timeout <seconds>', 'with --wait: how long to wait for the routing answer (default 60)')
     .option('--json', 'print the daemon answer(s) as JSON (NDJSON for a stream)')

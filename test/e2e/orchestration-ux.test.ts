@@ -101,6 +101,20 @@ describe('tail filters and errors in scripts', () => {
   });
 });
 
+describe('stdin as a file', () => {
+  it('`inject --file -` and `publish --payload-file -` read stdin, as most tools take `-`', async () => {
+    const home = homes.newHome();
+    expect((await runCli(home, ['spawn', '--id', 'sh', '--', 'bash', '--norc', '--noprofile'])).exitCode).toBe(0);
+    const injected = await runCli(home, ['inject', 'sh', '--file', '-', '--json'], { input: 'echo from-stdin-file\n' });
+    expect(injected.exitCode, injected.stderr).toBe(0);
+    await waitFor('the command run', async () => /^from-stdin-file$/m.test((await runCli(home, ['read', 'sh'])).stdout));
+    const published = await runCli(home, ['publish', '--kind', 'from.stdin', '--payload-file', '-'], { input: '{"n":7}' });
+    expect(published.exitCode, published.stderr).toBe(0);
+    const tail = await runCli(home, ['tail', '--since', '0', '--kind', 'from.stdin', '--count', '1', '--timeout', '10', '--json']);
+    expect(JSON.parse(tail.stdout)).toMatchObject({ payload: { n: 7 } });
+  });
+});
+
 describe('wait in scripts', () => {
   it('`wait --until idle` of a session whose program exits ends with exit 4 (SESSION_EXITED), not 0 as if its turn were over', async () => {
     const home = homes.newHome();
