@@ -89,7 +89,11 @@ export async function awaitRouted(client: DaemonClient, ack: PublishAck, timeout
           setTimeout(() => void resume(attempt + 1), RESUME_DELAYS_MS[Math.min(attempt + 1, RESUME_DELAYS_MS.length - 1)]);
         }
       };
-      watch(client, ack.seq).catch((err: unknown) => settle(() => reject(err)));
+      watch(client, ack.seq).catch((err: unknown) => {
+        // Gone between the publish and the subscription: as when it goes while watched.
+        if (isTeleptyError(err) && err.code === 'DAEMON_UNREACHABLE') void resume(0);
+        else settle(() => reject(err));
+      });
     });
   } finally {
     for (const ws of sockets) ws.close(1000, 'done');
