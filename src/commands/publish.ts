@@ -220,7 +220,7 @@ export function register(program: Command): void {
       if (opts.kind !== undefined) {
         if (opts.kind === '') throw new TeleptyError('INVALID_FIELD', '--kind needs a kind, e.g. --kind turn_request');
         if (opts.payload && opts.payloadFile) throw new TeleptyError('INVALID_FIELD', 'give --payload or --payload-file, not both');
-        if (opts.wait && !ROUTED_KINDS.has(opts.kind)) throw new TeleptyError('INVALID_FIELD', `--wait waits for the routing of ${[...ROUTED_KINDS].join(', ')}; a ${opts.kind} event is not routed`);
+        if (opts.wait && !ROUTED_KINDS.has(opts.kind)) throw new TeleptyError('INVALID_FIELD', `--wait waits for the routing of ${[...ROUTED_KINDS].join(', ')}; an event of kind ${JSON.stringify(opts.kind)} is not routed`);
         const timeoutMs = opts.timeout === undefined ? DEFAULT_ROUTE_WAIT_MS : parseSeconds(opts.timeout, '--timeout');
         const payloadText = opts.payload ?? (opts.payloadFile ? await readTextFile(opts.payloadFile, '--payload-file') : undefined);
         const event = {

@@ -145,6 +145,8 @@ describe('messages a person reads', () => {
     const explained = (await runCli(home, ['state', 'quiet', '--explain'])).stdout.trim().split('\n');
     expect(explained[0]).toMatch(/^unknown since \S+$/);
     expect(explained.slice(1)).toEqual([expect.stringMatching(/^ {2}why: /), '  hooks: none seen', expect.stringMatching(/^ {2}terminal: /), expect.stringMatching(/^ {2}screen: /)]);
+    const unrouted = await runCli(home, ['publish', '--wait', '--kind', 'other']);
+    expect(unrouted.stderr).toMatch(/; an event of kind "other" is not routed/);
     const zero = await runCli(home, ['inject', 'quiet', 'hi', '--timeout', '0']);
     expect(zero.exitCode).toBe(2);
     expect(zero.stderr).toMatch(/--timeout takes seconds \(more than 0, at most 600\), got "0"/);
