@@ -53,15 +53,6 @@ function exitWhenFlushed(code) {
   process.stderr.write('', done);
 }
 
-/**
- * A reader that closed the pipe (`telepty tail | head -1`) has what it wanted: exit 0 quietly, as at the end of
- * the output, instead of Node's stack trace for the unhandled EPIPE (exit 1). Any other stdout error still throws.
- */
-process.stdout.on('error', (err) => {
-  if (err && err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
-
 async function main() {
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));

@@ -9,7 +9,7 @@ import { isRecord } from '../protocol/guard.js';
 import { publishOp } from '../protocol/ops/bus.js';
 import { TeleptyError, isErrorBody } from '../protocol/errors.js';
 import { EXIT } from '../ui/exit.js';
-import { printJson, printLine } from '../ui/print.js';
+import { exitQuietlyWhenReaderCloses, printJson, printLine } from '../ui/print.js';
 import { readTextFile } from './prompt-input.js';
 import { examples } from './command-module.js';
 import { awaitRouted, DEFAULT_ROUTE_WAIT_MS, ROUTED_KINDS } from './publish-wait.js';
@@ -161,6 +161,7 @@ function documentEvents(text: string): string[] {
  */
 async function publishStdin(json: boolean): Promise<number> {
   if (process.stdin.isTTY) throw new TeleptyError('INVALID_FIELD', 'give --kind (and --payload), or pipe an event or NDJSON events on stdin');
+  exitQuietlyWhenReaderCloses();
   const decoder = new StringDecoder('utf8');
   // The connection is opened with the first event (an empty stdin never connects).
   const out: { stream: EventStream | null } = { stream: null };

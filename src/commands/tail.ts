@@ -6,7 +6,7 @@ import { parseJsonFrame } from '../protocol/json.js';
 import { FLEET_BUS_PATH } from '../protocol/fleet.js';
 import { TeleptyError, isErrorBody, isTeleptyError } from '../protocol/errors.js';
 import { EXIT, exitCodeFor } from '../ui/exit.js';
-import { printLine, useColor } from '../ui/print.js';
+import { exitQuietlyWhenReaderCloses, printLine, useColor } from '../ui/print.js';
 import { intOption, parseSeconds } from './options.js';
 import { examples } from './command-module.js';
 
@@ -137,6 +137,7 @@ export function register(program: Command): void {
     .action(async (opts: TailOptions) => {
       if (opts.json && opts.pretty) throw new TeleptyError('INVALID_FIELD', 'choose --json or --pretty');
       refuseEmptyFilters(opts);
+      exitQuietlyWhenReaderCloses();
       const json = opts.json ?? (!opts.pretty && !process.stdout.isTTY);
       const chalk = !json && useColor() ? (await import('chalk')).default : null;
       const paint: Painter | null = chalk ? { head: chalk.cyan, failure: chalk.red } : null;

@@ -8,6 +8,19 @@ export function printLine(text = ''): void {
   process.stdout.write(`${text}\n`);
 }
 
+/**
+ * For a command that prints as things come (tail, a publish stream): a reader that closed the pipe (`| head -1`)
+ * has what it wanted, so exit 0 quietly, as at the end of the output, instead of Node's stack trace for the
+ * unhandled EPIPE (exit 1). Any other error of stdout still throws. Only such commands touch process.stdout early:
+ * making it sets the terminal's descriptor blocking, which `wrap` must not have.
+ */
+export function exitQuietlyWhenReaderCloses(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 /** Colour only on a TTY and never with NO_COLOR (https://no-color.org). */
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   return Boolean(stream.isTTY) && !('NO_COLOR' in process.env) && process.env.TERM !== 'dumb';
