@@ -34,10 +34,12 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ outputError: (str, write) => write(`telepty: ${str.replace(/^error: /, '')}`) });
 
   const wanted = requestedCommand(argv);
+  let ndjson = false;
   for (const entry of COMMANDS) {
     if (entry.name === wanted || entry.aliases?.includes(wanted ?? '')) {
       const mod = await entry.load();
       mod.register(program);
+      ndjson = mod.ndjson === true;
       // A command declared by a spec keeps prompt words that start with '-' as text (`inject d1 "- fix it"`).
       if (mod.spec) argv = textFirstAfter(wanted as string, mod.spec, argv);
     } else program.command(entry.name).aliases(entry.aliases ?? []).description(entry.summary);
@@ -49,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) return COMMANDER_OK.has(err.code) ? EXIT.OK : EXIT.USAGE;
-    reportError(err, json);
+    reportError(err, json, ndjson);
     return exitCodeFor(err);
   }
 }

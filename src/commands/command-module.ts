@@ -6,6 +6,8 @@ export interface CommandModule {
   register(program: Command): void;
   /** The command's option spec, for commands declared by one (inject). */
   spec?: CommandSpec;
+  /** Its --json output is NDJSON (one object per line), so an error printed with --json is one line too. */
+  ndjson?: boolean;
 }
 
 /** Examples shown at the end of `--help`. */

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { submitEnter } from '../client/inject.js';
 import { assertSessionRef } from '../protocol/ids.js';
-import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
+import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
 import { describeResult, resultExit } from './inject.js';
-import { intOption } from './options.js';
+import { parseSeconds } from './options.js';
 import { examples } from './command-module.js';
 
 export function register(program: Command): void {
@@ -15,11 +15,11 @@ export function register(program: Command): void {
     .argument('<id>', 'session id')
     .option('--wait', 'wait until the Enter was written and the reaction watched', true)
     .option('--no-wait', 'return once queued')
-    .option('--timeout <seconds>', 'how long to wait', intOption('--timeout', 1, 600))
+    .option('--timeout <seconds>', 'how long to wait (default 30)', (v: string) => parseSeconds(v, '--timeout', MAX_INJECT_TIMEOUT_MS / 1000))
     .option('--json', 'print the daemon answer as JSON')
     .addHelpText('after', examples(['telepty inject dev-001 --no-enter "draft"; telepty enter dev-001']))
-    .action(async (id: string, opts: { wait: boolean; timeout?: number; json?: boolean }) => {
-      const r = await submitEnter(await connect(), assertSessionRef(id), { wait: opts.wait, timeout_ms: opts.timeout ? opts.timeout * 1000 : DEFAULT_INJECT_TIMEOUT_MS });
+    .action(async (id: string, opts: { wait: boolean; /** milliseconds */ timeout?: number; json?: boolean }) => {
+      const r = await submitEnter(await connect(), assertSessionRef(id), { wait: opts.wait, timeout_ms: opts.timeout ?? DEFAULT_INJECT_TIMEOUT_MS });
       if (opts.json) printJson(r);
       else printLine(describeResult(r));
       process.exitCode = resultExit(r);

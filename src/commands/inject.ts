@@ -8,6 +8,7 @@ import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS, isInjectId, type Inje
 import { EXIT, exitCodeOf } from '../ui/exit.js';
 import { printJson, printLine } from '../ui/print.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
+import { parseSeconds } from './options.js';
 import { registerSpec, parseWithSpec, type CommandSpec } from './spec.js';
 import { examples } from './command-module.js';
 import { isIdPattern, resolveTargets } from '../client/targets.js';
@@ -32,9 +33,7 @@ interface InjectOptions {
 }
 
 function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n * 1000 > MAX_INJECT_TIMEOUT_MS) throw new TeleptyError('INVALID_FIELD', `--timeout takes seconds (0-${MAX_INJECT_TIMEOUT_MS / 1000}), got ${JSON.stringify(value)}`);
-  return n;
+  return parseSeconds(value, '--timeout', MAX_INJECT_TIMEOUT_MS / 1000) / 1000;
 }
 
 function checkInjectId(value: string): string {
@@ -67,7 +66,7 @@ export const spec: CommandSpec = {
   description: 'type a prompt into sessions and submit it; waits until it is submitted (exit 0) or says why not',
   args: ['[targets]', '[text...]'],
   options: [
-    { long: 'file', value: '<path>', description: 'read the prompt from a file (long and multi-line prompts)' },
+    { long: 'file', value: '<path>', description: 'read the prompt from a file (long and multi-line prompts; - for stdin)' },
     { long: 'no-enter', description: 'type the text without pressing Enter' },
     { long: 'from', value: '<id>', description: 'who sends it (default: $TELEPTY_SESSION_ID); recorded for `telepty reply`' },
     { long: 'reply-to', value: '<id>', description: 'where replies should go (default: --from)' },

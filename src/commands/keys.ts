@@ -16,6 +16,6 @@ export function register(program: Command): void {
     .action(async (id: string, keys: string[], opts: { json?: boolean }) => {
       const r = await (await connect()).call(sendKeysOp, { params: { id: assertSessionRef(id) }, body: { keys } });
       if (opts.json) printJson(r);
-      else printLine(`sent ${r.keys.join(' ')} to ${r.session_id} (${r.bytes} bytes)`);
+      else printLine(`sent ${r.keys.join(' ')} to ${r.session_id} (${r.bytes} ${r.bytes === 1 ? 'byte' : 'bytes'})`);
     });
 }

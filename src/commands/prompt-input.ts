@@ -23,15 +23,23 @@ async function readPromptText(words: string[], file: string | undefined): Promis
   if (words.length > 0) return words.join(' ');
   if (file) return (await readTextFile(file, '--file')).replace(/\n+$/, '');
   if (process.stdin.isTTY) throw new TeleptyError('INVALID_FIELD', 'no prompt: give TEXT, --file PATH, or pipe it on stdin');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
-  const text = Buffer.concat(chunks).toString('utf8').replace(/\n+$/, '');
+  const text = (await readStdin()).replace(/\n+$/, '');
   if (!text) throw new TeleptyError('INVALID_FIELD', 'no prompt: stdin was empty');
   return text;
 }
 
-/** A file named by an option, as text; one that cannot be read is bad input (exit 2) naming the option. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A file named by an option, as text (`-`: stdin, as most tools take it); one that cannot be read is bad input
+ * (exit 2) naming the option.
+ */
 export async function readTextFile(file: string, option: string): Promise<string> {
+  if (file === '-') return readStdin();
   try {
     return await fs.readFile(file, 'utf8');
   } catch (err) {

@@ -9,7 +9,7 @@ import { isRecord } from '../protocol/guard.js';
 import { publishOp } from '../protocol/ops/bus.js';
 import { TeleptyError, isErrorBody } from '../protocol/errors.js';
 import { EXIT } from '../ui/exit.js';
-import { printJson, printLine } from '../ui/print.js';
+import { exitQuietlyWhenReaderCloses, printJson, printLine } from '../ui/print.js';
 import { readTextFile } from './prompt-input.js';
 import { examples } from './command-module.js';
 import { awaitRouted, DEFAULT_ROUTE_WAIT_MS, ROUTED_KINDS } from './publish-wait.js';
@@ -161,6 +161,7 @@ function documentEvents(text: string): string[] {
  */
 async function publishStdin(json: boolean): Promise<number> {
   if (process.stdin.isTTY) throw new TeleptyError('INVALID_FIELD', 'give --kind (and --payload), or pipe an event or NDJSON events on stdin');
+  exitQuietlyWhenReaderCloses();
   const decoder = new StringDecoder('utf8');
   // The connection is opened with the first event (an empty stdin never connects).
   const out: { stream: EventStream | null } = { stream: null };
@@ -196,7 +197,7 @@ export function register(program: Command): void {
     .option('--target <id>', 'target session (id or id@host)')
     .option('--source <source>', 'sender (default: $TELEPTY_SESSION_ID)')
     .option('--payload <json>', 'payload object as JSON')
-    .option('--payload-file <path>', 'payload object from a JSON file')
+    .option('--payload-file <path>', 'payload object from a JSON file (- for stdin)')
     .option('--wait', 'for a routed kind (turn_request): wait for its inject_written or inject_failed and exit accordingly')
     .option('--timeout <seconds>', 'with --wait: how long to wait for the routing answer (default 60)')
     .option('--json', 'print the daemon answer(s) as JSON (NDJSON for a stream)')
@@ -220,7 +221,7 @@ export function register(program: Command): void {
       if (opts.kind !== undefined) {
         if (opts.kind === '') throw new TeleptyError('INVALID_FIELD', '--kind needs a kind, e.g. --kind turn_request');
         if (opts.payload && opts.payloadFile) throw new TeleptyError('INVALID_FIELD', 'give --payload or --payload-file, not both');
-        if (opts.wait && !ROUTED_KINDS.has(opts.kind)) throw new TeleptyError('INVALID_FIELD', `--wait waits for the routing of ${[...ROUTED_KINDS].join(', ')}; a ${opts.kind} event is not routed`);
+        if (opts.wait && !ROUTED_KINDS.has(opts.kind)) throw new TeleptyError('INVALID_FIELD', `--wait waits for the routing of ${[...ROUTED_KINDS].join(', ')}; an event of kind ${JSON.stringify(opts.kind)} is not routed`);
         const timeoutMs = opts.timeout === undefined ? DEFAULT_ROUTE_WAIT_MS : parseSeconds(opts.timeout, '--timeout');
         const payloadText = opts.payload ?? (opts.payloadFile ? await readTextFile(opts.payloadFile, '--payload-file') : undefined);
         const event = {

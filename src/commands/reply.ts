@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .command('reply')
     .description('inside a session: send a prompt back to whoever last injected into it (found by process ancestry, so right after a rename too; $TELEPTY_SESSION_ID is the fallback)')
     .argument('[text...]', 'the reply; read from --file or stdin when absent')
-    .option('--file <path>', 'read the reply from a file')
+    .option('--file <path>', 'read the reply from a file (- for stdin)')
     .option('--wait', 'wait until the reply is submitted', true)
     .option('--no-wait', 'return once queued')
     .option('--json', 'print the daemon answer as JSON')

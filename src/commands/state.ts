@@ -20,6 +20,10 @@ export function register(program: Command): void {
         return;
       }
       printLine(`${s.state}${s.source ? ` (${s.source})` : ''} since ${s.since}${s.detail ? `: ${s.detail}` : ''}`);
-      if (opts.explain) for (const l of s.explain) printLine(`  ${l}`);
+      if (!opts.explain) return;
+      // The host's first line repeats the head line with the reason: the reason alone, not the state twice.
+      const [first, ...rest] = s.explain;
+      const lines = first !== undefined && first.startsWith(`${s.state} since ${s.since}`) ? [...(s.reason ? [`why: ${s.reason}`] : []), ...rest] : s.explain;
+      for (const l of lines) printLine(`  ${l}`);
     });
 }

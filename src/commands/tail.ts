@@ -6,8 +6,8 @@ import { parseJsonFrame } from '../protocol/json.js';
 import { FLEET_BUS_PATH } from '../protocol/fleet.js';
 import { TeleptyError, isErrorBody, isTeleptyError } from '../protocol/errors.js';
 import { EXIT, exitCodeFor } from '../ui/exit.js';
-import { printLine, useColor } from '../ui/print.js';
-import { intOption } from './options.js';
+import { exitQuietlyWhenReaderCloses, printLine, useColor } from '../ui/print.js';
+import { intOption, parseSeconds } from './options.js';
 import { examples } from './command-module.js';
 
 interface TailOptions {
@@ -17,6 +17,7 @@ interface TailOptions {
   source?: string;
   since?: number;
   count?: number;
+  /** --timeout, in milliseconds. */
   timeout?: number;
   json?: boolean;
   pretty?: boolean;
@@ -87,6 +88,25 @@ async function daemonInstance(c: DaemonClient): Promise<{ pid: number; startedAt
   return { pid: meta.pid, startedAt: meta.started_at };
 }
 
+/**
+ * An empty filter (`--target "$ID"` with ID unset) is no filter to the daemon: the tail would follow every event
+ * as if it were the one asked for. Refused instead.
+ */
+function refuseEmptyFilters(opts: Pick<TailOptions, 'kind' | 'excludeKind' | 'target' | 'source'>): void {
+  const given: [string, string | undefined][] = [
+    ['--target', opts.target],
+    ['--source', opts.source],
+    ...opts.kind.map((k): [string, string] => ['--kind', k]),
+    ...opts.excludeKind.map((k): [string, string] => ['--exclude-kind', k]),
+  ];
+  for (const [name, value] of given) {
+    if (value !== undefined && value.trim() === '') throw new TeleptyError('INVALID_FIELD', `${name} is empty: it would filter nothing (give a value, or leave ${name} out)`);
+  }
+}
+
+/** Events are NDJSON with --json: an error is printed on one line too. */
+export const ndjson = true;
+
 export function register(program: Command): void {
   program
     .command('tail')
@@ -97,7 +117,7 @@ export function register(program: Command): void {
     .option('--source <source>', 'only events from this source')
     .option('--since <seq>', 'first replay the events after this seq (still kept by the daemon)', intOption('--since', 0, Number.MAX_SAFE_INTEGER))
     .option('--count <n>', 'exit 0 after n events', intOption('--count', 1, Number.MAX_SAFE_INTEGER))
-    .option('--timeout <seconds>', 'stop after this long (exit 5 if --count was not reached)', intOption('--timeout', 1, 86_400))
+    .option('--timeout <seconds>', 'stop after this long (exit 5 if --count was not reached)', (v: string) => parseSeconds(v, '--timeout'))
     .option('--json', 'NDJSON: one event object per line (the default when stdout is not a terminal)')
     .option('--pretty', 'one readable line per event (the default on a terminal)')
     .option('--all-machines', "follow the fleet's event stream on the hub: every machine's events, seq a stream sequence that --since resumes from (across daemon restarts)")
@@ -116,6 +136,8 @@ export function register(program: Command): void {
     )
     .action(async (opts: TailOptions) => {
       if (opts.json && opts.pretty) throw new TeleptyError('INVALID_FIELD', 'choose --json or --pretty');
+      refuseEmptyFilters(opts);
+      exitQuietlyWhenReaderCloses();
       const json = opts.json ?? (!opts.pretty && !process.stdout.isTTY);
       const chalk = !json && useColor() ? (await import('chalk')).default : null;
       const paint: Painter | null = chalk ? { head: chalk.cyan, failure: chalk.red } : null;
@@ -137,7 +159,7 @@ export function register(program: Command): void {
           resolve(code);
         };
       });
-      if (opts.timeout) setTimeout(() => finish(opts.count ? EXIT.TIMEOUT : EXIT.OK), opts.timeout * 1000).unref();
+      if (opts.timeout) setTimeout(() => finish(opts.count ? EXIT.TIMEOUT : EXIT.OK), opts.timeout).unref();
 
       const query = (): string => {
         const q = new URLSearchParams({ batch: '1' });
@@ -201,14 +223,21 @@ export function register(program: Command): void {
       };
 
       /** The daemon went away: find the next one (never start one from here) and resume after lastSeq. */
+      let saidWaiting = false;
       const reconnect = async (attempt: number): Promise<void> => {
         if (finished) return;
         try {
           const c = await connect({ autostart: false });
           if (!c) throw new TeleptyError('DAEMON_UNREACHABLE', 'no daemon yet');
           await run(c);
+          saidWaiting = false;
         } catch (err) {
           if (!isTeleptyError(err)) throw err;
+          // A daemon that is not back after the first retries (stopped, not restarted): said once, not a silent hang.
+          if (attempt === RECONNECT_DELAYS_MS.length && !saidWaiting) {
+            saidWaiting = true;
+            process.stderr.write(`telepty: the daemon is gone; the tail goes on when one runs again (\`telepty daemon start\`)${lastSeq !== null ? `, resuming after seq ${lastSeq}` : ''}\n`);
+          }
           const delay = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)] as number;
           setTimeout(() => void reconnect(attempt + 1), delay);
         }

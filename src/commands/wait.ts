@@ -37,11 +37,18 @@ export function register(program: Command): void {
       const targets = (await resolveTargets(client, ids, tags)).ids;
       const answers = await Promise.all(targets.map((id) => waitForState(client, id, until, deadline)));
       const missed = answers.filter((a) => !a.reached);
+      // An exit ends every wait, but it is not the state asked for: a script must not go on as if the turn were over.
+      const gone = until === 'exited' || until === 'any-change' ? [] : answers.filter((a) => a.reached && a.state === 'exited');
       if (opts.json) printJson(answers.length === 1 ? answers[0] : answers);
       else for (const a of answers) printLine(describe(a));
+      if (gone.length > 0) {
+        if (!opts.json) process.stderr.write(`telepty: ${gone.map((a) => a.session_id).join(', ')} exited before ${gone.length === 1 ? 'it was' : 'they were'} ${until} [SESSION_EXITED]\n`);
+        process.exitCode = EXIT.UNAVAILABLE;
+      }
       if (missed.length > 0) {
         if (!opts.json) {
-          const err = new TeleptyError('TIMEOUT', `timed out waiting for ${missed.map((a) => `${a.session_id} (now ${a.state})`).join(', ')} to be ${until}`);
+          const never = until === 'idle' && missed.some((a) => a.state === 'unknown') ? ' (a program with no state rules, such as a shell, is never idle)' : '';
+          const err = new TeleptyError('TIMEOUT', `timed out waiting for ${missed.map((a) => `${a.session_id} (now ${a.state})`).join(', ')} ${until === 'any-change' ? 'to change state' : `to be ${until}`}${never}`);
           process.stderr.write(`telepty: ${err.message} [${err.code}]\n`);
         }
         process.exitCode = EXIT.TIMEOUT;

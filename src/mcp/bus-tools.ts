@@ -53,9 +53,10 @@ export function registerTailTool(server: McpServer, ctx: ToolContext): void {
     {
       description: 'Use to read what happened on the event bus (injects, submissions, session exits, events other agents published): returns up to count events (waiting at most timeout_ms for them) and next_since; pass next_since back as since to resume without missing or repeating one.',
       inputSchema: z.object({
-        kinds: z.array(z.string()).optional().describe('only these kinds (a trailing * matches a prefix)'),
-        target: z.string().optional().describe('only events for this target'),
-        source: z.string().optional().describe('only events from this source'),
+        // Not empty: the bus takes an empty filter as none, so every event would come as if it were the one asked for.
+        kinds: z.array(z.string().min(1)).optional().describe('only these kinds (a trailing * matches a prefix)'),
+        target: z.string().min(1).optional().describe('only events for this target'),
+        source: z.string().min(1).optional().describe('only events from this source'),
         since: z.number().int().optional().describe('replay the events after this seq first (from next_since of the last call)'),
         count: z.number().int().optional().describe(`at most this many events (default ${TAIL_DEFAULT_COUNT}, at most ${TAIL_MAX_COUNT})`),
         timeout_ms: z.number().int().optional().describe(`wait at most this long for them (default ${TAIL_DEFAULT_MS}, at most ${TAIL_MAX_MS})`),

@@ -150,12 +150,15 @@ export function matchesText(pattern: string, value: string | null): boolean {
   return pattern.endsWith('*') ? value.startsWith(pattern.slice(0, -1)) : value === pattern;
 }
 
-/** Whether an event passes a subscriber's filters. A target filter `id` also matches `id@host`. */
-export function matchesFilter(f: BusFilter, ev: Pick<BusEvent, 'kind' | 'type' | 'target' | 'source'>): boolean {
+/**
+ * Whether an event passes a subscriber's filters. A target filter `id` also matches `id@host`; a filter `id@host`
+ * also matches a bare `id` in an event from that host (its own sessions: `a@vm` is the `a` of vm's inject events).
+ */
+export function matchesFilter(f: BusFilter, ev: Pick<BusEvent, 'kind' | 'type' | 'target' | 'source'> & { source_host?: string }): boolean {
   if (f.kinds.length > 0 && !f.kinds.some((k) => matchesText(k, ev.kind) || (ev.type !== ev.kind && matchesText(k, ev.type)))) return false;
   if (f.target !== null) {
     const t = ev.target;
-    if (t === null || (t !== f.target && !t.startsWith(`${f.target}@`) && !matchesText(f.target, t))) return false;
+    if (t === null || (t !== f.target && !t.startsWith(`${f.target}@`) && !matchesText(f.target, t) && (ev.source_host === undefined || `${t}@${ev.source_host}` !== f.target))) return false;
   }
   if (f.source !== null && !matchesText(f.source, ev.source)) return false;
   return true;

@@ -270,6 +270,21 @@ describe('tail', () => {
     expect(ns(both.stdout)).toEqual([3]);
   });
 
+  it('--target id@<this machine> also matches the daemon events for its session id, and not another host\'s', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_MACHINE_ID: 'box-a' } });
+    await agentSession(home, 'dev-001');
+    expect((await runCli(home, ['inject', 'dev-001@box-a', 'addressed by machine'])).exitCode).toBe(0);
+    await runCli(home, ['publish', '--kind', 'elsewhere', '--target', 'dev-001@box-b']);
+    await runCli(home, ['publish', '--kind', 'here', '--target', 'dev-001@box-a']);
+    const kinds = async (target: string): Promise<string[]> =>
+      events((await runCli(home, ['tail', '--since', '0', '--target', target, '--timeout', '1', '--json'])).stdout).map((e) => e.kind);
+    const local = await kinds('dev-001@box-a');
+    expect(local).toEqual(expect.arrayContaining(['session_spawn', 'inject_written', 'submitted', 'here']));
+    expect(local).not.toContain('elsewhere');
+    expect(await kinds('dev-001@box-b')).toEqual(['elsewhere']);
+  });
+
   it('resumes after the daemon is killed (-9) and replaced, and sees every event published to the new one', async () => {
     const home = homes.newHome();
     await runCli(home, ['daemon', 'start']);

@@ -213,6 +213,14 @@ describe('telepty mcp: the tools against a real daemon', () => {
     expect(await call(client, 'publish_event', { kind: 'bad kind!' })).toEqual({ isError: true, text: expect.stringMatching(/^INVALID_EVENT: /) });
   });
 
+  it('tail_events refuses an empty target, source or kind instead of taking it as no filter (every event)', async () => {
+    await callJson(client, 'publish_event', { kind: 'mcp.unasked', target: 'not-me' });
+    for (const filter of [{ target: '' }, { source: '' }, { kinds: [''] }]) {
+      const r = await call(client, 'tail_events', { ...filter, since: 0, count: 1, timeout_ms: 300 });
+      expect(r.isError, JSON.stringify(filter)).toBe(true);
+    }
+  });
+
   it('spawn_session, rename_session and kill_session', async () => {
     const spawned = await callJson<{ session_id: string; pid: number }>(client, 'spawn_session', { id: 'mcp-s', command: process.execPath, args: [path.join(FIXTURES, 'line-reader.mjs')] });
     expect(spawned.session_id).toBe('mcp-s');

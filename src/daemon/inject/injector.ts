@@ -312,7 +312,7 @@ export class Injector {
       }
       const left = deadline - now;
       if (left <= 0) {
-        this.withdraw(p, this.withdrawnError(p, `the agent was not idle within ${p.opts.timeout_ms} ms`));
+        this.withdraw(p, this.withdrawnError(p, this.notIdle(p)));
         return;
       }
       // Wake on a state change, a job of the session ending, the grace passing, or the deadline.
@@ -328,6 +328,13 @@ export class Injector {
         void states.wait(p.entry, 'any-change', Math.max(1, step)).then(done);
       });
     }
+  }
+
+  /** Why a held prompt was never typed: the state the agent is in, and for `unknown` that it never becomes idle. */
+  private notIdle(p: Pending): string {
+    const state = this.deps.registry.states.get(p.entry).state;
+    const never = state === 'unknown' ? '; a program with no state rules, such as a shell, is never idle: inject without --when-idle' : '';
+    return `the agent was not idle within ${p.opts.timeout_ms} ms (it is ${state}${never})`;
   }
 
   private withdrawnError(p: Pending, why: string): TeleptyError {
@@ -363,7 +370,7 @@ export class Injector {
   private async timedOut(p: Pending): Promise<TeleptyError> {
     const ms = p.opts.timeout_ms;
     if (!p.sent) {
-      const e = this.withdrawnError(p, `the agent was not idle within ${ms} ms`);
+      const e = this.withdrawnError(p, this.notIdle(p));
       this.withdraw(p, e);
       return e;
     }

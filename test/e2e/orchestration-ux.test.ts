@@ -1,0 +1,154 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, spawnCli } from '../helpers/cli.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
+import { BIN, sleep, testEnv, waitFor } from '../helpers/env.js';
+import { FIXTURES, type Submission } from '../helpers/fixtures.js';
+import { TerminalDriver } from '../helpers/terminal.js';
+
+/** The orchestration commands as scripts use them: pipes, exit codes, and the messages a person reads. */
+const homes = useHomes();
+const drivers: TerminalDriver[] = [];
+/** After the turn_request is on the bus, the router's job reaches the live host within milliseconds; this is ample. */
+const HOST_TAKES_JOB_MS = 500;
+
+describe('orchestration commands in scripts', () => {
+  it('`tail | head -1`: tail exits 0 quietly when its reader closed the pipe (no EPIPE stack trace)', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    await runCli(home, ['publish', '--kind', 'pipe.one']);
+    const tail = spawnCli(home, ['tail', '--since', '0', '--kind', 'pipe.*', '--json', '--timeout', '30']);
+    let got = '';
+    tail.stdout?.on('data', (d: Buffer) => (got += d.toString('utf8')));
+    await waitFor('the first event', () => got.includes('pipe.one'));
+    tail.stdout?.destroy(); // the reader is gone, as `head -1` is after its line
+    for (const n of ['two', 'three']) await runCli(home, ['publish', '--kind', `pipe.${n}`]);
+    const r = await tail;
+    expect(String(r.stderr)).not.toMatch(/EPIPE|Unhandled/);
+    expect(r.exitCode).toBe(0);
+  });
+});
+
+describe('publish --wait across a daemon crash', () => {
+  afterEach(() => {
+    for (const d of drivers.splice(0)) d.dispose();
+  });
+
+  it('a turn_request routed just before the daemon was killed (-9): publish --wait gets its outcome from the next daemon (exit 0)', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const log = path.join(home, 'drafty.submissions');
+    // A wrapped session whose person left a draft: the routed prompt waits in its host's queue (never glued onto a
+    // draft) while the daemon that routed it is killed and replaced; the host outlives both.
+    const d = new TerminalDriver(process.execPath, [BIN, 'wrap', '--quiet', '--id', 'drafty', '--', process.execPath, path.join(FIXTURES, 'line-reader.mjs')], {
+      env: { ...testEnv(home), FIXTURE_LOG: log, TELEPTY_TYPING_DEFER_MAX_MS: '60000' },
+    });
+    drivers.push(d);
+    await d.waitForText('line ready');
+    d.write('draft');
+    await d.waitForText('draft');
+    const publish = spawnCli(home, ['publish', '--wait', '--timeout', '30', '--kind', 'turn_request', '--target', 'drafty', '--payload', '{"prompt":"ROUTED-THROUGH-A-CRASH"}']);
+    await runCli(home, ['tail', '--since', '0', '--kind', 'turn_request', '--count', '1', '--timeout', '10']);
+    await sleep(HOST_TAKES_JOB_MS);
+    process.kill((await liveDaemon(home))?.record.pid as number, 'SIGKILL');
+    await runCli(home, ['daemon', 'start']);
+    d.write('\x7f'.repeat('draft'.length)); // the person deletes the draft: the prompt goes in
+    const r = await publish;
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stdout)).toMatch(/written to drafty \(inject_id /);
+    const submitted = (await fs.readFile(log, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as Submission).text);
+    expect(submitted).toEqual(['ROUTED-THROUGH-A-CRASH']);
+  });
+});
+
+describe('tail filters and errors in scripts', () => {
+  it('refuses an empty --target/--kind/--source (an unset variable) instead of following every event, with its --json error on one line', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    await runCli(home, ['publish', '--kind', 'other.event', '--target', 'someone-else']);
+    for (const empty of ['--target=', '--kind=', '--source=', '--exclude-kind=']) {
+      const r = await runCli(home, ['tail', '--since', '0', '--timeout', '1', '--json', empty]);
+      expect(r.exitCode, empty).toBe(2);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines, empty).toHaveLength(1); // NDJSON: the error is one line, not the event that was not asked for
+      expect(JSON.parse(lines[0] as string), empty).toMatchObject({ code: 'INVALID_FIELD' });
+    }
+  });
+
+  it('says on stderr when the daemon it follows is gone and none comes back, instead of hanging silently', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const tail = spawnCli(home, ['tail', '--kind', 'never.sent', '--json', '--timeout', '6']);
+    let err = '';
+    tail.stderr?.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    await sleep(HOST_TAKES_JOB_MS); // subscribed
+    expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);
+    await waitFor('the notice', () => /the daemon is gone; the tail goes on when one runs again/.test(err), 5_000);
+    expect((await tail).exitCode).toBe(0);
+  });
+
+  it('tail and enter take --timeout in seconds with fractions, as wait and inject do', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const t0 = Date.now();
+    const r = await runCli(home, ['tail', '--kind', 'never.sent', '--count', '1', '--timeout', '0.5', '--json']);
+    expect(r.exitCode, r.stderr).toBe(5);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect((await runCli(home, ['spawn', '--id', 'sh', '--', 'bash', '--norc', '--noprofile'])).exitCode).toBe(0);
+    const enter = await runCli(home, ['enter', 'sh', '--timeout', '2.5']);
+    expect(enter.exitCode, enter.stderr).toBe(0);
+  });
+});
+
+describe('stdin as a file', () => {
+  it('`inject --file -` and `publish --payload-file -` read stdin, as most tools take `-`', async () => {
+    const home = homes.newHome();
+    expect((await runCli(home, ['spawn', '--id', 'sh', '--', 'bash', '--norc', '--noprofile'])).exitCode).toBe(0);
+    const injected = await runCli(home, ['inject', 'sh', '--file', '-', '--json'], { input: 'echo from-stdin-file\n' });
+    expect(injected.exitCode, injected.stderr).toBe(0);
+    await waitFor('the command run', async () => /^from-stdin-file$/m.test((await runCli(home, ['read', 'sh'])).stdout));
+    const published = await runCli(home, ['publish', '--kind', 'from.stdin', '--payload-file', '-'], { input: '{"n":7}' });
+    expect(published.exitCode, published.stderr).toBe(0);
+    const tail = await runCli(home, ['tail', '--since', '0', '--kind', 'from.stdin', '--count', '1', '--timeout', '10', '--json']);
+    expect(JSON.parse(tail.stdout)).toMatchObject({ payload: { n: 7 } });
+  });
+});
+
+describe('wait in scripts', () => {
+  it('`wait --until idle` of a session whose program exits ends with exit 4 (SESSION_EXITED), not 0 as if its turn were over', async () => {
+    const home = homes.newHome();
+    expect((await runCli(home, ['spawn', '--id', 'crashes', '--', 'sh', '-c', 'sleep 1; exit 3'])).exitCode).toBe(0);
+    const idle = await runCli(home, ['wait', 'crashes', '--until', 'idle', '--timeout', '20']);
+    expect(idle.exitCode, idle.stderr).toBe(4);
+    expect(idle.stderr).toMatch(/crashes exited before it was idle \[SESSION_EXITED\]/);
+    expect((await runCli(home, ['wait', 'crashes', '--until', 'exited', '--timeout', '20'])).exitCode).toBe(0);
+  });
+});
+
+describe('messages a person reads', () => {
+  it('`keys` says "1 byte", `wait` times out "to change state" and says a shell is never idle, as `inject --when-idle` does, `state --explain` says the state once, `inject --timeout 0` names its range', async () => {
+    const home = homes.newHome();
+    expect((await runCli(home, ['spawn', '--id', 'quiet', '--', 'sleep', '60'])).exitCode).toBe(0);
+    const keys = await runCli(home, ['keys', 'quiet', 'Enter']);
+    expect(keys.stdout.trim()).toBe('sent Enter to quiet (1 byte)');
+    const wait = await runCli(home, ['wait', 'quiet', '--until', 'any-change', '--timeout', '0.5']);
+    expect(wait.exitCode).toBe(5);
+    expect(wait.stderr).toMatch(/timed out waiting for quiet \(now unknown\) to change state \[TIMEOUT\]/);
+    // A program with no state rules is never idle: both waits say so rather than only "not idle in time".
+    const idle = await runCli(home, ['wait', 'quiet', '--until', 'idle', '--timeout', '0.5']);
+    expect(idle.stderr).toMatch(/to be idle \(a program with no state rules, such as a shell, is never idle\) \[TIMEOUT\]/);
+    const held = await runCli(home, ['inject', 'quiet', 'hi', '--when-idle', '--timeout', '0.5']);
+    expect(held.exitCode).toBe(5);
+    expect(held.stderr).toMatch(/not idle within 500 ms \(it is unknown; a program with no state rules, such as a shell, is never idle: inject without --when-idle\)/);
+    // state --explain: the head line once, then why and each kind of evidence.
+    const explained = (await runCli(home, ['state', 'quiet', '--explain'])).stdout.trim().split('\n');
+    expect(explained[0]).toMatch(/^unknown since \S+$/);
+    expect(explained.slice(1)).toEqual([expect.stringMatching(/^ {2}why: /), '  hooks: none seen', expect.stringMatching(/^ {2}terminal: /), expect.stringMatching(/^ {2}screen: /)]);
+    const unrouted = await runCli(home, ['publish', '--wait', '--kind', 'other']);
+    expect(unrouted.stderr).toMatch(/; an event of kind "other" is not routed/);
+    const zero = await runCli(home, ['inject', 'quiet', 'hi', '--timeout', '0']);
+    expect(zero.exitCode).toBe(2);
+    expect(zero.stderr).toMatch(/--timeout takes seconds \(more than 0, at most 600\), got "0"/);
+  });
+});
