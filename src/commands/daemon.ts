@@ -8,6 +8,7 @@ import { formatDuration, printFields, printJson, printLine } from '../ui/print.j
 import { startProgress } from '../ui/progress.js';
 import { register as registerRestart } from './daemon-restart.js';
 import { examples } from './command-module.js';
+import { parseSeconds } from './options.js';
 
 interface AddressOptions {
   host?: string;
@@ -50,6 +51,8 @@ async function start(opts: AddressOptions & { json?: boolean }): Promise<void> {
 
 async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
   const config = await loadConfig();
+  // Checked before anything is done: a bad value is a usage error (exit 2), not a stop that "did not stop within NaN ms".
+  const timeoutMs = opts.timeout === undefined ? STOP_TIMEOUT_MS : parseSeconds(opts.timeout, '--timeout');
   const handle = await findRunningDaemon(config);
   if (!handle) {
     // Not running. A state file left behind by a killed daemon is removed (only if it is still the same stale file).
@@ -58,7 +61,6 @@ async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
     else printLine(removed ? 'telepty daemon was not running (removed its stale state file)' : 'telepty daemon is not running');
     return;
   }
-  const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : STOP_TIMEOUT_MS;
   const pid = handle.meta.pid;
   await stopFound(config, handle, timeoutMs);
   if (opts.json) printJson({ running: false, stopped: true, pid });

@@ -276,6 +276,23 @@ describe('daemon stop', () => {
     expect(await fake.signals()).toBe('');
     expect(isAlive(fake.pid)).toBe(true);
   });
+
+  it('refuses a bad --timeout or --port (exit 2) before it stops anything: the daemon keeps running', async () => {
+    const home = homes.newHome();
+    const first = parseJson<{ pid: number }>(await runCli(home, ['daemon', 'start', '--json']));
+    for (const args of [
+      ['daemon', 'stop', '--timeout', 'abc'],
+      ['daemon', 'stop', '--timeout', '-5'],
+      ['daemon', 'restart', '--timeout', 'abc'],
+      ['daemon', 'restart', '--port', 'abc'],
+    ]) {
+      const r = await runCli(home, args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/--(timeout|port) (takes seconds|must be a port number)/);
+      expect(isAlive(first.pid), `${args.join(' ')} left the daemon running`).toBe(true);
+    }
+    expect((await liveDaemon(home))?.meta.pid).toBe(first.pid);
+  });
 });
 
 describe('daemon HTTP edge', () => {
