@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { TeleptyError } from '../protocol/errors.js';
 import { defaultRecordingFile, recordSpecOf, type RecordRequest, type RecordSpec } from '../protocol/recording.js';
-import { isErrno } from './files.js';
+import { ensureDir, isErrno } from './files.js';
 
 /** Names tried after `<id>-<time>.cast` is taken (a recording stopped and started again within the second). */
 const MAX_NAME_TRIES = 100;
@@ -29,7 +29,7 @@ export async function checkRecordable(file: string): Promise<void> {
   // mkdir says EEXIST (or ENOTDIR) for a file standing where a folder should be: only the open's EEXIST means the
   // recording's file exists.
   const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: unknown) => {
+  await ensureDir(dir).catch((err: unknown) => {
     if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) throw new TeleptyError('INVALID_FIELD', `cannot record to ${file}: ${dir} is not a folder (a file of that name is in the way)`, { field: 'record' });
     throw refuse(err);
   });

@@ -210,6 +210,13 @@ describe('daemon lifecycle', () => {
     expect(second.nonce).not.toBe(first.nonce);
   });
 
+  it('fails at once (exit 1, naming the folder) when TELEPTY_HOME cannot be made, instead of spinning forever', async () => {
+    // /proc answers ENOENT for a new folder in it: Node's `mkdir -p` retried that forever at full CPU.
+    const r = await runCli('/proc/telepty-test-home', ['list'], { timeout: 10_000 });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/ENOENT: no such file or directory, mkdir '\/proc\/telepty-test-home'/);
+  });
+
   it('honours TELEPTY_PORT when auto-starting', async () => {
     const home = homes.newHome();
     const port = await freePort();

@@ -303,6 +303,10 @@ describe('recording sessions (asciicast)', () => {
     const r = await runCli(home, ['spawn', '--id', 'unrec', '--record', '/proc/telepty-test.cast', '--', 'sleep', '60']);
     expect(r.exitCode, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/cannot record to \/proc\/telepty-test\.cast: .*\[INVALID_FIELD\]/);
+    // A folder that cannot be made there either: answered at once (Node's own `mkdir -p` retried it forever).
+    const deep = await runCli(home, ['spawn', '--id', 'unrec', '--record', '/proc/telepty-test/x.cast', '--', 'sleep', '60'], { timeout: 10_000 });
+    expect(deep.exitCode, deep.stderr).toBe(2);
+    expect(deep.stderr).toMatch(/cannot record to \/proc\/telepty-test\/x\.cast: ENOENT.*\[INVALID_FIELD\]/);
     expect(await listSessions(home)).toEqual([]);
     // The recordings folder's place taken by a file: a usage error naming it, not an internal one.
     await fs.writeFile(path.join(home, 'recordings'), 'not a folder');
