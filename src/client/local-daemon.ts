@@ -17,11 +17,6 @@ export async function findRunningDaemon(config: TeleptyConfig, token?: string): 
   return findDaemon(config, token ?? (await readToken(config)));
 }
 
-/** A state file is there (with no daemon answering: a stale claim). */
-export async function hasStateFile(config: TeleptyConfig): Promise<boolean> {
-  return (await readState(config.paths.stateFile)).kind !== 'missing';
-}
-
 /** Remove a claim left by a daemon that died (only if it is still the same stale file). True when one was removed. */
 export async function removeStaleClaim(config: TeleptyConfig): Promise<boolean> {
   const found = await readState(config.paths.stateFile);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
-import { findRunningDaemon, hasStateFile, readToken, removeStaleClaim, type DaemonHandle } from '../client/local-daemon.js';
+import { findRunningDaemon, readToken, removeStaleClaim, type DaemonHandle } from '../client/local-daemon.js';
+import { readState } from '../wire/state-file.js';
+import { isProcessAlive } from '../util/process.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
 import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
 import { EXIT } from '../ui/exit.js';
@@ -71,9 +73,15 @@ async function status(opts: { json?: boolean }): Promise<void> {
   const config = await loadConfig();
   const handle = await findRunningDaemon(config);
   if (!handle) {
-    const stale = await hasStateFile(config);
-    if (opts.json) printJson({ running: false, stale_state: stale, state_file: config.paths.stateFile, log_file: config.paths.daemonLog });
-    else printLine(`telepty daemon is not running${stale ? ' (a stale state file is present; `telepty daemon stop` removes it)' : ''}`);
+    const found = await readState(config.paths.stateFile);
+    // A claim whose pid lives on, with no answer: a daemon stopped (Ctrl-Z on `telepty daemon`) or hung, not gone.
+    const silent = found.kind === 'record' && (await isProcessAlive(found.record.pid)) ? found.record : null;
+    const stale = found.kind !== 'missing' && !silent;
+    if (opts.json) {
+      printJson({ running: false, stale_state: stale, ...(silent ? { not_answering: { pid: silent.pid, host: silent.host, port: silent.port } } : {}), state_file: config.paths.stateFile, log_file: config.paths.daemonLog });
+    } else if (silent) {
+      printLine(`telepty daemon is not answering: pid ${silent.pid}, named by the state file, is alive but gave no answer at ${silent.host}:${silent.port} (a stopped or hung daemon, or another program that reuses the pid); see ${config.paths.daemonLog}`);
+    } else printLine(`telepty daemon is not running${stale ? ' (a stale state file is present; `telepty daemon stop` removes it)' : ''}`);
     process.exitCode = EXIT.NOT_FOUND;
     return;
   }

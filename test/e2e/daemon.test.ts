@@ -217,6 +217,22 @@ describe('daemon lifecycle', () => {
     expect(r.stderr).toMatch(/ENOENT: no such file or directory, mkdir '\/proc\/telepty-test-home'/);
   });
 
+  it('`daemon status` of a stopped (Ctrl-Z) daemon says it is not answering, not that its state file is stale', async () => {
+    const home = homes.newHome();
+    const started = parseJson<{ pid: number; port: number }>(await runCli(home, ['daemon', 'start', '--json']));
+    process.kill(started.pid, 'SIGSTOP');
+    try {
+      const r = await runCli(home, ['daemon', 'status', '--json']);
+      expect(r.exitCode).toBe(3);
+      expect(parseJson(r)).toMatchObject({ running: false, stale_state: false, not_answering: { pid: started.pid, port: started.port } });
+      const text = await runCli(home, ['daemon', 'status']);
+      expect(text.stdout).toMatch(new RegExp(`not answering: pid ${started.pid}, named by the state file, is alive`));
+      expect(text.stdout).not.toMatch(/stale/);
+    } finally {
+      process.kill(started.pid, 'SIGCONT');
+    }
+  }, 40_000);
+
   it('honours TELEPTY_PORT when auto-starting', async () => {
     const home = homes.newHome();
     const port = await freePort();
