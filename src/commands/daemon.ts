@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
-import { findRunningDaemon, readToken, removeStaleClaim, type DaemonHandle } from '../client/local-daemon.js';
-import { readState } from '../wire/state-file.js';
-import { isProcessAlive } from '../util/process.js';
+import { findRunningDaemon, readToken, removeStaleClaim, unansweredClaim, type DaemonHandle } from '../client/local-daemon.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
 import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
 import { EXIT } from '../ui/exit.js';
@@ -73,10 +71,10 @@ async function status(opts: { json?: boolean }): Promise<void> {
   const config = await loadConfig();
   const handle = await findRunningDaemon(config);
   if (!handle) {
-    const found = await readState(config.paths.stateFile);
+    const claim = await unansweredClaim(config);
     // A claim whose pid lives on, with no answer: a daemon stopped (Ctrl-Z on `telepty daemon`) or hung, not gone.
-    const silent = found.kind === 'record' && (await isProcessAlive(found.record.pid)) ? found.record : null;
-    const stale = found.kind !== 'missing' && !silent;
+    const silent = claim.kind === 'silent' ? claim : null;
+    const stale = claim.kind === 'stale';
     if (opts.json) {
       printJson({ running: false, stale_state: stale, ...(silent ? { not_answering: { pid: silent.pid, host: silent.host, port: silent.port } } : {}), state_file: config.paths.stateFile, log_file: config.paths.daemonLog });
     } else if (silent) {
