@@ -1,4 +1,5 @@
 import type { TeleptyConfig } from '../util/config.js';
+import { isProcessAlive } from '../util/process.js';
 import { findDaemon, readToken, type DaemonHandle } from '../wire/discovery.js';
 import { readFileIfExists } from '../wire/local-files.js';
 import { readState, removeStaleState } from '../wire/state-file.js';
@@ -17,9 +18,15 @@ export async function findRunningDaemon(config: TeleptyConfig, token?: string): 
   return findDaemon(config, token ?? (await readToken(config)));
 }
 
-/** A state file is there (with no daemon answering: a stale claim). */
-export async function hasStateFile(config: TeleptyConfig): Promise<boolean> {
-  return (await readState(config.paths.stateFile)).kind !== 'missing';
+/**
+ * What the state file says when no daemon answered: nothing; a stale claim; or a claim whose pid is alive (a daemon
+ * stopped with Ctrl-Z or SIGSTOP, or hung, or another program that reuses the pid), with where it should answer.
+ */
+export async function unansweredClaim(config: TeleptyConfig): Promise<{ kind: 'none' } | { kind: 'stale' } | { kind: 'silent'; pid: number; host: string; port: number }> {
+  const found = await readState(config.paths.stateFile);
+  if (found.kind === 'missing') return { kind: 'none' };
+  if (found.kind === 'record' && (await isProcessAlive(found.record.pid))) return { kind: 'silent', pid: found.record.pid, host: found.record.host, port: found.record.port };
+  return { kind: 'stale' };
 }
 
 /** Remove a claim left by a daemon that died (only if it is still the same stale file). True when one was removed. */

@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       examples(['telepty attach dev-001', 'telepty attach dev-001 --detach-key ctrl-q']) +
-        '\nPress Ctrl-] (or --detach-key) to detach. Several terminals may attach at once; one that falls too far\nbehind is dropped without slowing the session. A banner names the session and the window title shows it while\nattached. At the end of input (e.g. </dev/null) it detaches. Exit status: 0 detached or the session exited, 4 disconnected;\nrefused before the session screen came: the status of that error (e.g. 6 when another machine does not allow attach).\n',
+        '\nPress Ctrl-] (or --detach-key) to detach. Several terminals may attach at once; one that falls too far\nbehind is dropped without slowing the session. A banner names the session and the window title shows it while\nattached. At the end of input (e.g. </dev/null) it detaches.\nExit status: 0 detached or the session exited, 1 dropped (fell too far behind), 3 unknown session, 4 disconnected (or\nalready exited); refused before the session screen came: the status of that error (6 when another machine does not\nallow attach).\n',
     )
     .action(async (id: string, opts: { detachKey: string }) => {
       const client = await connect();

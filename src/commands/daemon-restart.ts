@@ -12,6 +12,7 @@ import { printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
 import { examples } from './command-module.js';
 import { fleetConfigProblem, fleetWarning } from './fleet-check.js';
+import { parseSeconds } from './options.js';
 
 interface RestartOptions {
   host?: string;
@@ -60,16 +61,19 @@ async function sessionsBack(endpoint: DaemonHandle['endpoint']): Promise<Session
  */
 async function restart(opts: RestartOptions): Promise<void> {
   const config = await loadConfig();
+  // Every option is checked before the running daemon is stopped: a typo must not leave the user without one.
+  const port = opts.port === undefined ? undefined : parsePort(opts.port, '--port');
+  const timeoutMs = opts.timeout === undefined ? STOP_TIMEOUT_MS : parseSeconds(opts.timeout, '--timeout');
   const token = await readToken(config);
   const previous = await findRunningDaemon(config, token);
   if (previous) {
     // Keep the address peers and hosts know, unless another is asked for.
     if (opts.host === undefined) config.host = previous.meta.host;
-    if (opts.port === undefined) config.port = previous.meta.port;
-    await stopFound(config, previous, opts.timeout ? Number(opts.timeout) * 1000 : STOP_TIMEOUT_MS);
+    if (port === undefined) config.port = previous.meta.port;
+    await stopFound(config, previous, timeoutMs);
   }
   if (opts.host) config.host = opts.host;
-  if (opts.port !== undefined) config.port = parsePort(opts.port, '--port');
+  if (port !== undefined) config.port = port;
   const started = await ensureDaemon(config, { token, progress: startProgress('starting the telepty daemon…') });
   const live = await sessionsBack(started.endpoint);
   const problem = await fleetConfigProblem(config);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
-import { findRunningDaemon, hasStateFile, readToken, removeStaleClaim, type DaemonHandle } from '../client/local-daemon.js';
+import { findRunningDaemon, readToken, removeStaleClaim, unansweredClaim, type DaemonHandle } from '../client/local-daemon.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
 import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
 import { EXIT } from '../ui/exit.js';
@@ -9,6 +9,7 @@ import { startProgress } from '../ui/progress.js';
 import { register as registerRestart } from './daemon-restart.js';
 import { fleetConfigProblem, fleetWarning } from './fleet-check.js';
 import { examples } from './command-module.js';
+import { parseSeconds } from './options.js';
 
 interface AddressOptions {
   host?: string;
@@ -54,6 +55,8 @@ async function start(opts: AddressOptions & { json?: boolean }): Promise<void> {
 
 async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
   const config = await loadConfig();
+  // Checked before anything is done: a bad value is a usage error (exit 2), not a stop that "did not stop within NaN ms".
+  const timeoutMs = opts.timeout === undefined ? STOP_TIMEOUT_MS : parseSeconds(opts.timeout, '--timeout');
   const handle = await findRunningDaemon(config);
   if (!handle) {
     // Not running. A state file left behind by a killed daemon is removed (only if it is still the same stale file).
@@ -62,7 +65,6 @@ async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
     else printLine(removed ? 'telepty daemon was not running (removed its stale state file)' : 'telepty daemon is not running');
     return;
   }
-  const timeoutMs = opts.timeout ? Number(opts.timeout) * 1000 : STOP_TIMEOUT_MS;
   const pid = handle.meta.pid;
   await stopFound(config, handle, timeoutMs);
   if (opts.json) printJson({ running: false, stopped: true, pid });
@@ -73,9 +75,15 @@ async function status(opts: { json?: boolean }): Promise<void> {
   const config = await loadConfig();
   const handle = await findRunningDaemon(config);
   if (!handle) {
-    const stale = await hasStateFile(config);
-    if (opts.json) printJson({ running: false, stale_state: stale, state_file: config.paths.stateFile, log_file: config.paths.daemonLog });
-    else printLine(`telepty daemon is not running${stale ? ' (a stale state file is present; `telepty daemon stop` removes it)' : ''}`);
+    const claim = await unansweredClaim(config);
+    // A claim whose pid lives on, with no answer: a daemon stopped (Ctrl-Z on `telepty daemon`) or hung, not gone.
+    const silent = claim.kind === 'silent' ? claim : null;
+    const stale = claim.kind === 'stale';
+    if (opts.json) {
+      printJson({ running: false, stale_state: stale, ...(silent ? { not_answering: { pid: silent.pid, host: silent.host, port: silent.port } } : {}), state_file: config.paths.stateFile, log_file: config.paths.daemonLog });
+    } else if (silent) {
+      printLine(`telepty daemon is not answering: pid ${silent.pid}, named by the state file, is alive but gave no answer at ${silent.host}:${silent.port} (a stopped or hung daemon, or another program that reuses the pid); see ${config.paths.daemonLog}`);
+    } else printLine(`telepty daemon is not running${stale ? ' (a stale state file is present; `telepty daemon stop` removes it)' : ''}`);
     process.exitCode = EXIT.NOT_FOUND;
     return;
   }

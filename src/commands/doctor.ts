@@ -131,14 +131,31 @@ async function checkAgents(): Promise<Check[]> {
   return [{ check: 'AI CLIs', status: 'ok', detail: found.length > 0 ? `found: ${found.join(', ')}` : `none of ${KNOWN_AGENTS.join(', ')} on the PATH` }];
 }
 
-export async function runChecks(config: TeleptyConfig): Promise<Check[]> {
+/**
+ * The configuration, or (a TELEPTY_PORT every other command refuses) the error that says so and the configuration
+ * without it, so the other checks still run.
+ */
+async function configOrError(env: NodeJS.ProcessEnv): Promise<{ config: TeleptyConfig; error: Check | null }> {
+  try {
+    return { config: await loadConfig(env), error: null };
+  } catch (err) {
+    if (!isTeleptyError(err)) throw err;
+    const error: Check = { check: 'config', status: 'error', detail: err.message, fix: 'unset TELEPTY_PORT, or set it to a port number: export TELEPTY_PORT=3848' };
+    return { config: await loadConfig({ ...env, TELEPTY_PORT: undefined }), error };
+  }
+}
+
+export async function runChecks(env: NodeJS.ProcessEnv = processEnv()): Promise<Check[]> {
+  const { config, error } = await configOrError(env);
   return [
+    ...(error ? [error] : []),
     checkNode(),
     checkModule('node-pty', 'node-pty (the PTY addon)', 'rebuild it: npm rebuild node-pty (Debian: apt-get install python3 make g++; offline: npm_config_nodedir=/usr)'),
     checkModule('@xterm/headless', '@xterm/headless (the screen model)', 'reinstall the dependencies: npm ci in the telepty folder'),
     await checkHome(config),
     await checkToken(config),
-    ...(await checkDaemon(config)),
+    // With a TELEPTY_PORT no command accepts, no daemon is reached at all: its port is not looked at.
+    ...(error ? [] : await checkDaemon(config)),
     ...(await checkAgents()),
   ];
 }
@@ -150,7 +167,7 @@ export function register(program: Command): void {
     .option('--json', 'print the checks as JSON')
     .addHelpText('after', examples(['telepty doctor', 'telepty doctor --json | jq \'.[] | select(.status != "ok")\'']) + '\nExit status: 0 no errors (warnings allowed), 1 an error. It never starts the daemon.\n')
     .action(async (opts: { json?: boolean }) => {
-      const checks = await runChecks(await loadConfig());
+      const checks = await runChecks();
       if (opts.json) printJson(checks);
       else {
         const chalk = useColor() ? (await import('chalk')).default : null;

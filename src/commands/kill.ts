@@ -34,7 +34,8 @@ export function register(program: Command): void {
       for (const id of ids) if (!isIdPattern(id)) assertSessionRef(id);
       const client = await connect();
       const named = opts.all ? null : await resolveTargets(client, ids.length > 0 ? ids.join(',') : undefined, tags);
-      const targets = named ? named.ids : (await listSessions(client)).map((s) => s.id);
+      // Each session once: `kill a a` ends a and says so once (not a second "killed" for the same session).
+      const targets = [...new Set(named ? named.ids : (await listSessions(client)).map((s) => s.id))];
       if (opts.all && !opts.yes && targets.length > 0 && process.stdin.isTTY && process.stderr.isTTY) {
         const { confirm } = await import('../ui/confirm.js');
         const shown = targets.length > 8 ? `${targets.slice(0, 8).join(', ')} and ${targets.length - 8} more` : targets.join(', ');

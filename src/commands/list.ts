@@ -111,7 +111,8 @@ export function register(program: Command): void {
         return;
       }
       if (sessions.length === 0) {
-        printLine('no sessions (start one with `telepty spawn -- CMD` or `telepty wrap CMD`)');
+        // Filtered by tag, "no sessions (start one...)" would be untrue when other sessions run.
+        printLine(tags.length > 0 ? `no session is tagged ${tags.join(' or ')}` : 'no sessions (start one with `telepty spawn -- CMD` or `telepty wrap CMD`)');
         return;
       }
       const width = outputWidth();

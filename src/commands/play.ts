@@ -20,7 +20,7 @@ function positive(value: string, flag: string): number {
   return n;
 }
 
-export async function play(file: string, opts: PlayOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function play(file: string, opts: PlayOptions, out: NodeJS.WritableStream = process.stdout, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<void> {
   const speed = positive(opts.speed, '--speed');
   const idleLimit = opts.idleLimit === undefined ? Infinity : positive(opts.idleLimit, '--idle-limit');
   let text: string;
@@ -29,16 +29,17 @@ export async function play(file: string, opts: PlayOptions, out: NodeJS.Writable
   } catch (err) {
     throw new TeleptyError(isErrno(err, 'ENOENT') ? 'NOT_FOUND' : 'INVALID_FIELD', `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  let cast: ReturnType<typeof parseCast>;
-  try {
-    cast = parseCast(text);
-  } catch (err) {
-    if (err instanceof CastParseError) throw new TeleptyError('INVALID_FIELD', `${file} is not an asciicast recording (${err.message})`);
-    throw err;
-  }
+  const cast = parseRecording(file, text, warn);
+  // The reader may go away (`telepty play x.cast | head`): playing stops there, quietly, as `cat` does. The listener
+  // stays: a write still under way when play returns may fail after it.
+  let gone: Error | null = null;
+  out.on('error', (err: Error) => {
+    gone = err;
+  });
   let previous = 0;
   let owed = 0;
   for (const ev of cast.events) {
+    if (gone) break;
     if (ev.code !== 'o') continue;
     owed += (Math.min(Math.max(0, ev.time - previous), idleLimit) * 1000) / speed;
     previous = ev.time;
@@ -46,7 +47,40 @@ export async function play(file: string, opts: PlayOptions, out: NodeJS.Writable
       await sleep(owed);
       owed = 0;
     }
-    if (!out.write(ev.data)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    if (!out.write(ev.data)) {
+      await new Promise<void>((resolve) => {
+        out.once('drain', () => resolve());
+        out.once('error', () => resolve());
+      });
+    }
+  }
+  const failed: Error | null = gone;
+  if (failed && !isErrno(failed, 'EPIPE')) throw failed;
+}
+
+/**
+ * The recording in `text`. A last event cut off in the middle (no newline after it: the recording's writer was
+ * killed, or its disk filled up) is left out with a warning, and what came before it plays; anything else that is
+ * not asciicast is refused.
+ */
+function parseRecording(file: string, text: string, warn: (line: string) => void): ReturnType<typeof parseCast> {
+  const refuse = (err: CastParseError): TeleptyError => new TeleptyError('INVALID_FIELD', `${file} is not an asciicast recording (${err.message})`);
+  try {
+    return parseCast(text);
+  } catch (err) {
+    if (!(err instanceof CastParseError)) throw err;
+    const cut = text.lastIndexOf('\n');
+    const lastLine = text.slice(0, cut).split('\n').length + 1;
+    if (text.endsWith('\n') || cut < 0 || err.line !== lastLine) throw refuse(err);
+    let head: ReturnType<typeof parseCast>;
+    try {
+      head = parseCast(text.slice(0, cut + 1));
+    } catch (again) {
+      if (again instanceof CastParseError) throw refuse(again);
+      throw again;
+    }
+    warn(`telepty: ${file} ends in a cut-off event (line ${err.line}, no newline after it); playing what came before it`);
+    return head;
   }
 }
 

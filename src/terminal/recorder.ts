@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { eventLine, eventLineStart, headerLine, type CastCode, type CastFormat } from '../protocol/asciicast.js';
+import { ensureDir } from '../util/files.js';
 
 /**
  * Records a session as an asciicast (issue 22), off the hot path: the session hands it every chunk and goes on;
@@ -187,7 +188,7 @@ export class CastRecorder {
   /** Open the file (created 0600, never over an existing one) and write the header before anything else. */
   static async open(opts: RecorderOptions): Promise<CastRecorder> {
     const r = new CastRecorder(opts);
-    await fs.mkdir(path.dirname(opts.file), { recursive: true, mode: 0o700 });
+    await ensureDir(path.dirname(opts.file));
     await r.openPart();
     return r;
   }

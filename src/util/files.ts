@@ -70,6 +70,28 @@ export async function readTextIfExists(file: string): Promise<string | null> {
   }
 }
 
+/** mkdir, where a folder that is already there is fine (anything else there is EEXIST). */
+async function makeOneDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { mode: 0o700 });
+  } catch (err) {
+    if (isErrno(err, 'EEXIST') && (await fs.stat(dir)).isDirectory()) return;
+    throw err;
+  }
+}
+
+/**
+ * `mkdir -p` with mode 0700. Not fs.mkdir's `recursive`: where a filesystem answers ENOENT for a new folder whose
+ * parent exists (/proc, /sys), Node 20 retries that forever at full CPU (`TELEPTY_HOME=/proc/x telepty list` hung);
+ * here the second ENOENT is the answer.
+ */
 export async function ensureDir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await makeOneDir(dir);
+    return;
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT') || path.dirname(dir) === dir) throw err;
+  }
+  await ensureDir(path.dirname(dir));
+  await makeOneDir(dir);
 }

@@ -1,6 +1,8 @@
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { TeleptyError } from '../protocol/errors.js';
 import { defaultRecordingFile, recordSpecOf, type RecordRequest, type RecordSpec } from '../protocol/recording.js';
-import { isErrno } from './files.js';
+import { ensureDir, isErrno } from './files.js';
 
 /** Names tried after `<id>-<time>.cast` is taken (a recording stopped and started again within the second). */
 const MAX_NAME_TRIES = 100;
@@ -10,9 +12,36 @@ async function exists(file: string): Promise<boolean> {
     await fs.lstat(file);
     return true;
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return false;
+    // ENOTDIR: a file stands where a folder of the path should be; opening the recording then says so.
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return false;
     throw err;
   }
+}
+
+/**
+ * Check that a recording can be created at `file` by creating it (and its folders, as the recorder does) and
+ * removing it again: the only test that holds for root too, whom access(2) lets "write" anywhere (/proc, /sys).
+ * A file that exists is left alone (the caller refuses it). Throws INVALID_FIELD naming the file and the reason.
+ */
+export async function checkRecordable(file: string): Promise<void> {
+  const refuse = (err: unknown): unknown =>
+    err instanceof Error && 'code' in err ? new TeleptyError('INVALID_FIELD', `cannot record to ${file}: ${err.message}`, { field: 'record' }) : err;
+  // mkdir says EEXIST (or ENOTDIR) for a file standing where a folder should be: only the open's EEXIST means the
+  // recording's file exists.
+  const dir = path.dirname(file);
+  await ensureDir(dir).catch((err: unknown) => {
+    if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) throw new TeleptyError('INVALID_FIELD', `cannot record to ${file}: ${dir} is not a folder (a file of that name is in the way)`, { field: 'record' });
+    throw refuse(err);
+  });
+  let handle;
+  try {
+    handle = await fs.open(file, 'wx', 0o600);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return;
+    throw refuse(err);
+  }
+  await handle.close();
+  await fs.unlink(file);
 }
 
 /** `<dir>/<id>-<UTC time>.cast`, or `…-2.cast`, `…-3.cast` when taken: a default name never meets an existing file. */

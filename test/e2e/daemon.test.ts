@@ -210,6 +210,29 @@ describe('daemon lifecycle', () => {
     expect(second.nonce).not.toBe(first.nonce);
   });
 
+  it('fails at once (exit 1, naming the folder) when TELEPTY_HOME cannot be made, instead of spinning forever', async () => {
+    // /proc answers ENOENT for a new folder in it: Node's `mkdir -p` retried that forever at full CPU.
+    const r = await runCli('/proc/telepty-test-home', ['list'], { timeout: 10_000 });
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/ENOENT: no such file or directory, mkdir '\/proc\/telepty-test-home'/);
+  });
+
+  it('`daemon status` of a stopped (Ctrl-Z) daemon says it is not answering, not that its state file is stale', async () => {
+    const home = homes.newHome();
+    const started = parseJson<{ pid: number; port: number }>(await runCli(home, ['daemon', 'start', '--json']));
+    process.kill(started.pid, 'SIGSTOP');
+    try {
+      const r = await runCli(home, ['daemon', 'status', '--json']);
+      expect(r.exitCode).toBe(3);
+      expect(parseJson(r)).toMatchObject({ running: false, stale_state: false, not_answering: { pid: started.pid, port: started.port } });
+      const text = await runCli(home, ['daemon', 'status']);
+      expect(text.stdout).toMatch(new RegExp(`not answering: pid ${started.pid}, named by the state file, is alive`));
+      expect(text.stdout).not.toMatch(/stale/);
+    } finally {
+      process.kill(started.pid, 'SIGCONT');
+    }
+  }, 40_000);
+
   it('honours TELEPTY_PORT when auto-starting', async () => {
     const home = homes.newHome();
     const port = await freePort();
@@ -275,6 +298,23 @@ describe('daemon stop', () => {
     expect(stop.stderr).toMatch(/did not stop/);
     expect(await fake.signals()).toBe('');
     expect(isAlive(fake.pid)).toBe(true);
+  });
+
+  it('refuses a bad --timeout or --port (exit 2) before it stops anything: the daemon keeps running', async () => {
+    const home = homes.newHome();
+    const first = parseJson<{ pid: number }>(await runCli(home, ['daemon', 'start', '--json']));
+    for (const args of [
+      ['daemon', 'stop', '--timeout', 'abc'],
+      ['daemon', 'stop', '--timeout', '-5'],
+      ['daemon', 'restart', '--timeout', 'abc'],
+      ['daemon', 'restart', '--port', 'abc'],
+    ]) {
+      const r = await runCli(home, args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/--(timeout|port) (takes seconds|must be a port number)/);
+      expect(isAlive(first.pid), `${args.join(' ')} left the daemon running`).toBe(true);
+    }
+    expect((await liveDaemon(home))?.meta.pid).toBe(first.pid);
   });
 });
 

@@ -149,6 +149,16 @@ describe('everyday use', () => {
     }
   });
 
+  it('`doctor` diagnoses a TELEPTY_PORT that every other command refuses, and still runs its other checks', async () => {
+    const home = homes.newHome();
+    const r = await runCli(home, ['doctor', '--json'], { env: { TELEPTY_PORT: '38a' } });
+    expect(r.exitCode, r.stderr).toBe(1);
+    const checks = parseJson<{ check: string; status: string; detail: string; fix?: string }[]>(r);
+    expect(checks[0]).toMatchObject({ check: 'config', status: 'error', detail: expect.stringMatching(/TELEPTY_PORT must be a port number 0-65535, got "38a"/), fix: expect.stringMatching(/unset TELEPTY_PORT/) });
+    expect(checks.map((c) => c.check)).toEqual(expect.arrayContaining(['node', 'node-pty', 'home', 'token']));
+    expect(checks.map((c) => c.check)).not.toContain('daemon');
+  });
+
   it('`kill --all` asks on a terminal: "n" ends nothing, "y" ends them all; --yes does not ask', async () => {
     const home = homes.newHome();
     for (const id of ['ka-1', 'ka-2']) expect((await runCli(home, ['spawn', '--id', id, '--', 'sleep', '60'])).exitCode).toBe(0);

@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CastRecorder } from '../../src/terminal/recorder.js';
 import { runCli } from '../helpers/cli.js';
-import { makeHome } from '../helpers/env.js';
+import { BIN, makeHome, testEnv } from '../helpers/env.js';
 
 describe('telepty play', () => {
   const cleanups: (() => void)[] = [];
@@ -53,5 +55,36 @@ describe('telepty play', () => {
     expect(missing.exitCode).toBe(3);
     const speed = await runCli(home, ['play', bad, '--speed', '0']);
     expect(speed.stderr).toMatch(/--speed must be a positive number/);
+  });
+
+  it('plays a recording whose last event was cut off (its writer killed mid-line), and says so on stderr', async () => {
+    const { home, file, output } = await recording(2);
+    const whole = await fs.readFile(file, 'utf8');
+    const cut = path.join(home, 'cut.cast');
+    await fs.writeFile(cut, `${whole}[9.5, "o", "half a li`);
+    const r = await runCli(home, ['play', cut]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe(output);
+    expect(r.stderr).toMatch(/cut\.cast ends in a cut-off event \(line \d+, no newline after it\); playing what came before it/);
+    // A bad line that is not the last one (or a bad last line followed by a newline) is still refused.
+    await fs.writeFile(cut, `${whole}[9.5, "o", "half a li\n`);
+    expect((await runCli(home, ['play', cut])).exitCode).toBe(2);
+  });
+
+  it('stops quietly, exit 0, when its reader goes away (`play x.cast | head -1`)', async () => {
+    const { home, cleanup } = makeHome();
+    cleanups.push(cleanup);
+    const file = path.join(home, 'long.cast');
+    const lines = ['{"version":2,"width":80,"height":24}'];
+    for (let i = 0; i < 20_000; i++) lines.push(JSON.stringify([i / 1e6, 'o', `line ${i}\r\n`]));
+    await fs.writeFile(file, `${lines.join('\n')}\n`);
+    const child = spawn(process.execPath, [BIN, 'play', file], { env: testEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // The reader takes one chunk and closes its end, as `head -1` does.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(stderr).not.toMatch(/EPIPE|at /);
+    expect(code).toBe(0);
   });
 });

@@ -296,4 +296,27 @@ describe('recording sessions (asciicast)', () => {
     expect(listed.map((f) => f.file).sort()).toEqual([s.recording?.file, again.recording.file].sort());
     expect(parseJson<unknown[]>(await runCli(home, ['record', '--list', '--json']))).toEqual([]);
   });
+
+  it('spawn --record to a file that cannot be created is refused before the session starts (not started unrecorded)', async () => {
+    const home = homes.newHome();
+    // /proc takes no new files, even from root (whom access(2) would let write there).
+    const r = await runCli(home, ['spawn', '--id', 'unrec', '--record', '/proc/telepty-test.cast', '--', 'sleep', '60']);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/cannot record to \/proc\/telepty-test\.cast: .*\[INVALID_FIELD\]/);
+    // A folder that cannot be made there either: answered at once (Node's own `mkdir -p` retried it forever).
+    const deep = await runCli(home, ['spawn', '--id', 'unrec', '--record', '/proc/telepty-test/x.cast', '--', 'sleep', '60'], { timeout: 10_000 });
+    expect(deep.exitCode, deep.stderr).toBe(2);
+    expect(deep.stderr).toMatch(/cannot record to \/proc\/telepty-test\/x\.cast: ENOENT.*\[INVALID_FIELD\]/);
+    expect(await listSessions(home)).toEqual([]);
+    // The recordings folder's place taken by a file: a usage error naming it, not an internal one.
+    await fs.writeFile(path.join(home, 'recordings'), 'not a folder');
+    const dflt = await runCli(home, ['spawn', '--id', 'unrec2', '--record', '--', 'sleep', '60']);
+    expect(dflt.exitCode, dflt.stderr).toBe(2);
+    expect(dflt.stderr).toMatch(/cannot record to .*recordings\/unrec2-.*\.cast: .*recordings is not a folder \(a file of that name is in the way\) \[INVALID_FIELD\]/);
+    await spawnJson(home, ['--id', 'running', '--', 'sleep', '60']);
+    const later = await runCli(home, ['record', 'running']);
+    expect(later.exitCode, later.stderr).toBe(2);
+    expect(later.stderr).toMatch(/cannot record to .*recordings\/running-.*\.cast: .*recordings is not a folder/);
+    expect((await listSessions(home)).map((x) => x.id)).toEqual(['running']);
+  });
 });

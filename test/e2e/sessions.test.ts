@@ -649,6 +649,34 @@ describe('bad input to sessions', () => {
     expect((await list(home)).map((s) => s.id).sort()).toEqual(['Broadcast', 'multicast-1']);
   });
 
+  it('kill with the same id twice ends it once and reports it once', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'twice', '--', 'sleep', '60']);
+    const r = await runCli(home, ['kill', 'twice', 'twice']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^twice: killed/)]);
+    await spawnJson(home, ['--id', 'twice', '--', 'sleep', '60']);
+    const json = await runCli(home, ['kill', 'twice', 'twice', '--json']);
+    expect(parseJson(json)).toMatchObject({ success: true, id: 'twice', status: 'killed' });
+  });
+
+  it('says an id is held by an exited session (not "already active"), and how to free it', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'done', '--', 'true']);
+    await spawnJson(home, ['--id', 'other', '--', 'sleep', '60']);
+    await waitFor('done listed as exited', async () => (await list(home)).find((s) => s.id === 'done')?.status === 'exited');
+    for (const args of [
+      ['spawn', '--id', 'done', '--', 'true'],
+      ['rename', 'other', 'done'],
+    ]) {
+      const r = await runCli(home, args);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/Session ID 'done' is taken by a session that has exited \(code 0\) and is still listed; `telepty kill done` removes it now/);
+    }
+    expect((await runCli(home, ['kill', 'done'])).exitCode).toBe(0);
+    expect((await runCli(home, ['spawn', '--id', 'done', '--', 'true'])).exitCode).toBe(0);
+  });
+
   it('refuses a rename onto an id in use', async () => {
     const home = homes.newHome();
     await spawnJson(home, ['--id', 'one', '--', 'sleep', '60']);

@@ -60,6 +60,8 @@ describe('session groups: tags and patterns', () => {
     expect(parseJson<{ id: string }[]>(await runCli(home, ['list', '--json', '--tag', 'reviewers'])).map((s) => s.id)).toEqual(['rev-a', 'rev-b']);
     expect(parseJson<{ id: string }[]>(await runCli(home, ['list', '--json', '--tag', 'nightly,nobody'])).map((s) => s.id)).toEqual(['rev-a']);
     expect((await runCli(home, ['list', '-q', '--tag', 'reviewers'])).stdout.trim().split('\n')).toEqual(['rev-a', 'rev-b']);
+    // A tag no session carries: said as such (sessions run, so "no sessions (start one...)" would be untrue).
+    expect((await runCli(home, ['list', '--tag', 'nobody,none'])).stdout.trim()).toBe('no session is tagged nobody or none');
 
     // Kept with the session: a daemon stop and start (the hosts live on) finds them as they were changed, not as spawned.
     expect((await runCli(home, ['daemon', 'stop'])).exitCode).toBe(0);

@@ -144,6 +144,11 @@ describe.skipIf(!HAS_CHROMIUM)('web dashboard (telepty ui)', () => {
     await waitFor('agent idle on the page', async () => (await cardState('agent')) === 'idle');
     const row = page.locator(card('agent'));
     expect(await row.locator('.command').textContent()).toContain('claude-state-like.mjs');
+    // Arguments quoted as `telepty list` shows them (joined bare, `sh -c echo a b; sleep 60` read as another command).
+    await postApi(port, '/api/sessions/spawn', { session_id: 'quoted', command: 'sh', args: ['-c', 'echo a b; sleep 60'] });
+    await page.locator(`${card('quoted')} .command`).waitFor();
+    expect(await page.locator(`${card('quoted')} .command`).textContent()).toBe("sh -c 'echo a b; sleep 60'");
+    await runCli(home, ['kill', 'quoted']);
     expect(await row.locator('.cwd').textContent()).toBe((await listSessions(home))[0]?.cwd);
     expect(await row.locator('.machine').textContent()).not.toBe('');
     expect(await row.locator('.activity').textContent()).toMatch(/ago$/);

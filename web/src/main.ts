@@ -3,6 +3,7 @@ import { ApiFailure, listSessions, type Session } from './api.js';
 import { BusPanel } from './bus-panel.js';
 import { FullView } from './full-view.js';
 import { Thumbnail } from './thumbnail.js';
+import { shellQuote } from '../../src/ui/table.js';
 
 /** The list is read again this long after a session event (a burst of events is one read). */
 const LIST_DEBOUNCE_MS = 150;
@@ -162,7 +163,8 @@ class Dashboard {
     card.fields.state.textContent = state;
     card.fields.state.dataset.state = state;
     card.fields.state.title = s.state_detail ?? '';
-    card.fields.command.textContent = [s.command, ...s.args].join(' ');
+    // Quoted as `telepty list` shows it: `sh -c 'echo a; sleep 9'`, not `sh -c echo a; sleep 9`.
+    card.fields.command.textContent = [s.command, ...s.args].map(shellQuote).join(' ');
     card.fields.cwd.textContent = s.cwd;
     card.fields.activity.dataset.at = s.lastActivityAt;
     card.fields.activity.textContent = ago(s.lastActivityAt, Date.now());

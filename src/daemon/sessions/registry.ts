@@ -136,10 +136,22 @@ export class SessionRegistry {
     return this.byId.has(id) || this.reserved.has(id);
   }
 
+  /**
+   * Why `id` cannot be given to another session: the seed's words (`seedWords`, which its clients match) for a live
+   * holder; for one that has exited and is only still listed, what it is and how to free the id at once.
+   */
+  private takenError(id: string, seedWords: string): TeleptyError {
+    const holder = this.byId.get(id);
+    if (holder?.status === 'exited') {
+      return new TeleptyError('SESSION_EXISTS', `Session ID '${id}' is taken by a session that has exited (code ${holder.exitCode}) and is still listed; \`telepty kill ${id}\` removes it now, or choose another id.`, { id });
+    }
+    return new TeleptyError('SESSION_EXISTS', `Session ID '${id}' ${seedWords}`, { id });
+  }
+
   /** Hold `id` for the host that will say hello with `instance` (spawn). */
   reserve(id: string, instance: string): void {
     // The seed's words: clients match `Session ID 'X' is already active.`
-    if (this.isTaken(id)) throw new TeleptyError('SESSION_EXISTS', `Session ID '${id}' is already active.`, { id });
+    if (this.isTaken(id)) throw this.takenError(id, 'is already active.');
     this.reserved.set(id, instance);
   }
 
@@ -406,7 +418,7 @@ export class SessionRegistry {
     if (this.byId.get(oldId) !== e) throw new TeleptyError('SESSION_NOT_FOUND', `no session ${JSON.stringify(oldId)}`, { id: oldId });
     if (newId === oldId) return { old_id: oldId, new_id: newId };
     // The seed's words for a rename onto a taken id.
-    if (this.isTaken(newId)) throw new TeleptyError('SESSION_EXISTS', `Session ID '${newId}' is already in use.`, { id: newId });
+    if (this.isTaken(newId)) throw this.takenError(newId, 'is already in use.');
     this.byId.delete(oldId);
     e.id = newId;
     this.byId.set(newId, e);

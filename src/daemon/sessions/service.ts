@@ -7,7 +7,7 @@ import { assertNewSessionId } from '../../protocol/ids.js';
 import { DEFAULT_COLS, DEFAULT_ROWS, SPAWN_LIMITS, type KillResponse, type RenameResponse, type ScreenQuery, type ScreenSnapshot, type SessionObject, type SpawnRequest, type SpawnResponse } from '../../protocol/session.js';
 import { expectObject, optInt, optString } from '../../protocol/validate.js';
 import type { RecordAction, RecordResponse } from '../../protocol/recording.js';
-import { resolveRecordSpec } from '../../util/recording-file.js';
+import { checkRecordable, resolveRecordSpec } from '../../util/recording-file.js';
 import { applyTagEdit, type TagEdit, type TagsResponse } from '../../protocol/tags.js';
 import type { TeleptyConfig } from '../../util/config.js';
 import type { Logger } from '../../util/log.js';
@@ -343,6 +343,7 @@ export class Sessions {
     await this.registry.whenHostsBack();
     const e = this.registry.requireConnected(id);
     const args = req.action === 'stop' ? { action: 'stop' as const } : { action: 'start' as const, record: await resolveRecordSpec(req.record, this.deps.config.paths.recordDir, e.id, new Date(this.deps.now())) };
+    if (args.action === 'start') await checkRecordable(args.record.file);
     const result = await e.link.request('record', args, this.deps.timings.screenTimeoutMs);
     e.recording = result.recording;
     return { session_id: e.id, ...result };

@@ -8,7 +8,7 @@ import { deriveSessionId } from '../../protocol/ids.js';
 import type { SpawnRequest } from '../../protocol/session.js';
 import { DEFAULT_TERM, type HostSpec } from '../../protocol/host-spec.js';
 import type { RecordSpec } from '../../protocol/recording.js';
-import { resolveRecordSpec } from '../../util/recording-file.js';
+import { checkRecordable, resolveRecordSpec } from '../../util/recording-file.js';
 import { sessionEnv } from '../../util/session-env.js';
 import { agentHookArgs } from '../../terminal/agent-hooks.js';
 import { programFor } from '../../terminal/programs.js';
@@ -70,7 +70,7 @@ export interface SpawnerDeps {
 
 /**
  * The recording a spawn asks for, with its defaults, checked before anything starts: a file that exists is refused
- * (a recording never overwrites one).
+ * (a recording never overwrites one), and so is one that cannot be created.
  */
 async function recordSpecFor(req: SpawnRequest, id: string, dir: string | undefined): Promise<RecordSpec | undefined> {
   if (!req.record) return undefined;
@@ -81,6 +81,8 @@ async function recordSpecFor(req: SpawnRequest, id: string, dir: string | undefi
     () => false,
   );
   if (exists) throw new TeleptyError('CONFLICT', `${spec.file} exists already: a recording never overwrites a file`, { file: spec.file });
+  // The host opens it once the session runs, and could then only log why it cannot: find out before starting.
+  await checkRecordable(spec.file);
   return spec;
 }
 
