@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { TeleptyError } from '../protocol/errors.js';
-import { writeFileAtomic } from '../util/files.js';
+import { ensureDir, writeFileAtomic } from '../util/files.js';
 import type { FleetCredentials } from './credentials.js';
 import type { HubFiles } from './hub-config.js';
 
@@ -51,7 +51,7 @@ export async function writeFleetFiles(dir: string, files: HubFiles, force: boole
       throw new TeleptyError('CONFLICT', `${present.join(', ')} already exist${present.length === 1 ? 's' : ''}; new keys would lock out the machines holding the old ones (--force to replace them)`);
     }
   }
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await ensureDir(dir);
   await writeFileAtomic(out.config, files.config);
   await writeFileAtomic(out.admin, credentialsText(files.admin));
   for (const [i, c] of files.credentials.entries()) await writeFileAtomic(out.machines[i]!.file, credentialsText(c));

@@ -184,8 +184,8 @@ export async function agentHookArgs(launch: HookedLaunch, program: ProgramName):
   const hook = [...launch.telepty, 'hook', ...(launch.instance ? ['--instance', launch.instance] : [])];
   if (program === 'codex') return (await codexHasOwnNotify(launch)) ? [] : codexNotifyArgs(hook);
   if (program !== 'claude' || launch.args.includes('--settings')) return [];
-  const [{ promises: fs }, path] = await Promise.all([import('node:fs'), import('node:path')]);
-  await fs.mkdir(launch.dir, { recursive: true, mode: 0o700 });
+  const [{ promises: fs }, path, { ensureDir }] = await Promise.all([import('node:fs'), import('node:path'), import('../util/files.js')]);
+  await ensureDir(launch.dir);
   const file = path.join(launch.dir, `${launch.sessionId}.claude-settings.json`);
   const settings = launch.daemonUrl ? claudeHttpHookSettings(launch.daemonUrl, launch.sessionId, launch.instance) : claudeHookSettings(hook.map(quoteArg).join(' '));
   await fs.writeFile(file, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });

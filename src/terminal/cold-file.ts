@@ -1,5 +1,6 @@
 import { close, closeSync, ftruncate, open, read, readSync, write } from 'node:fs';
-import { mkdir, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import { ensureDir } from '../util/files.js';
 import path from 'node:path';
 
 const openFd = (file: string, flags: string, mode: number): Promise<number> =>
@@ -46,7 +47,7 @@ export class ColdFile implements ColdSpill {
 
   private openOnce(): Promise<number> {
     this.opening ??= (async () => {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await ensureDir(this.dir);
       const file = path.join(this.dir, `cold-${process.pid}-${Date.now().toString(36)}-${opened++}`);
       const fd = await openFd(file, 'wx+', 0o600);
       try {
