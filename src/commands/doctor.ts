@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { findRunningDaemon } from '../client/local-daemon.js';
+import { findRunningDaemon, type DaemonHandle } from '../client/local-daemon.js';
 import { isTeleptyError } from '../protocol/errors.js';
 import { loadConfig, type TeleptyConfig, processEnv } from '../util/config.js';
 import { isErrno } from '../util/files.js';
@@ -11,6 +10,8 @@ import { packageVersion } from '../util/version.js';
 import { EXIT } from '../ui/exit.js';
 import { printJson, printLine, useColor } from '../ui/print.js';
 import { examples } from './command-module.js';
+import { checkFleet } from './doctor-fleet.js';
+import { portTaken } from '../util/port.js';
 
 export type CheckStatus = 'ok' | 'warning' | 'error';
 
@@ -45,41 +46,35 @@ function checkModule(name: string, what: string, fix: string): Check {
   }
 }
 
-async function checkDaemon(config: TeleptyConfig): Promise<Check[]> {
+/** The daemon's checks, and the daemon when one runs and answers (the fleet's check asks it next). */
+async function checkDaemon(config: TeleptyConfig): Promise<{ checks: Check[]; handle: DaemonHandle | null }> {
   let handle;
   try {
     handle = await findRunningDaemon(config);
   } catch (err) {
     if (!isTeleptyError(err)) throw err;
-    return [{ check: 'daemon', status: 'error', detail: `the daemon refused us: ${err.message} [${err.code}]`, fix: 'check TELEPTY_TOKEN and the token file' }];
+    return { checks: [{ check: 'daemon', status: 'error', detail: `the daemon refused us: ${err.message} [${err.code}]`, fix: 'check TELEPTY_TOKEN and the token file' }], handle: null };
   }
   if (!handle) {
-    const port = await portState(config);
-    return [
+    // Something else listening there means this CLI cannot start the daemon on it.
+    const taken = await portTaken(config.host, config.port);
+    const checks: Check[] = [
       { check: 'daemon', status: 'ok', detail: 'not running (the next command starts it)' },
-      port === 'taken'
+      taken
         ? { check: 'port', status: 'error', detail: `${config.host}:${config.port} is taken by another program`, fix: `stop that program, or choose another port: export TELEPTY_PORT=${config.port + 1}` }
         : { check: 'port', status: 'ok', detail: `${config.host}:${config.port} is free` },
     ];
+    return { checks, handle: null };
   }
   const { meta } = handle;
   const mine = packageVersion();
-  return [
+  const checks: Check[] = [
     { check: 'daemon', status: 'ok', detail: `running: pid ${meta.pid} at ${meta.host}:${meta.port}` },
     meta.version === mine
       ? { check: 'daemon version', status: 'ok', detail: `${meta.version}, the same as this CLI` }
       : { check: 'daemon version', status: 'warning', detail: `the daemon runs ${meta.version}, this CLI is ${mine}`, fix: 'telepty daemon restart (sessions keep running)' },
   ];
-}
-
-/** Whether something else listens on the configured port (free means this CLI can start the daemon there). */
-function portState(config: TeleptyConfig): Promise<'free' | 'taken'> {
-  if (config.port === 0) return Promise.resolve('free');
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve('taken'));
-    srv.listen(config.port, config.host, () => srv.close(() => resolve('free')));
-  });
+  return { checks, handle };
 }
 
 async function checkToken(config: TeleptyConfig): Promise<Check> {
@@ -147,6 +142,7 @@ async function configOrError(env: NodeJS.ProcessEnv): Promise<{ config: TeleptyC
 
 export async function runChecks(env: NodeJS.ProcessEnv = processEnv()): Promise<Check[]> {
   const { config, error } = await configOrError(env);
+  const daemon = error ? { checks: [], handle: null } : await checkDaemon(config);
   return [
     ...(error ? [error] : []),
     checkNode(),
@@ -155,7 +151,8 @@ export async function runChecks(env: NodeJS.ProcessEnv = processEnv()): Promise<
     await checkHome(config),
     await checkToken(config),
     // With a TELEPTY_PORT no command accepts, no daemon is reached at all: its port is not looked at.
-    ...(error ? [] : await checkDaemon(config)),
+    ...daemon.checks,
+    ...(await checkFleet(config, env, daemon.handle)),
     ...(await checkAgents()),
   ];
 }
@@ -163,7 +160,7 @@ export async function runChecks(env: NodeJS.ProcessEnv = processEnv()): Promise<
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check Node, node-pty, the daemon (running, version), the token file, the port and known AI CLIs; says how to fix what is wrong')
+    .description('check Node, node-pty, the daemon (running, version), the token file, the port, the fleet and known AI CLIs; says how to fix what is wrong')
     .option('--json', 'print the checks as JSON')
     .addHelpText('after', examples(['telepty doctor', 'telepty doctor --json | jq \'.[] | select(.status != "ok")\'']) + '\nExit status: 0 no errors (warnings allowed), 1 an error. It never starts the daemon.\n')
     .action(async (opts: { json?: boolean }) => {

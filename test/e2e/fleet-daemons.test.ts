@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
@@ -173,6 +174,13 @@ describe('addresses without a fleet', () => {
     const err = parseJson<{ code: string; error: string }>(inject);
     expect(err.code).toBe('UNKNOWN_HOST');
     expect(err.error).toMatch(/fleet is not usable \(.*machine "desk".*\).*fleet status/);
+    // doctor says it too (exit 1), and that a credentials file others can read should be made private.
+    const doc = await runCli(home, ['doctor', '--json'], { env });
+    expect(doc.exitCode).toBe(1);
+    expect(parseJson<{ check: string; status: string; detail: string }[]>(doc).find((c) => c.check === 'fleet')).toMatchObject({ status: 'error', detail: expect.stringMatching(/machine "desk"/) });
+    await fs.chmod(path.join(out, 'desk.creds.json'), 0o644);
+    const loose = parseJson<{ check: string; status: string; fix?: string }[]>(await runCli(home, ['doctor', '--json'], { env: { ...env, TELEPTY_MACHINE_ID: 'desk' } }));
+    expect(loose.find((c) => c.check === 'fleet credentials')).toMatchObject({ status: 'warning', fix: expect.stringMatching(/^chmod 600 /) });
     // The auto-router says the same of a turn_request for that machine.
     const turn = await runCli(home, ['publish', '--kind', 'turn_request', '--target', 'dev-001@laptop', '--payload', '{"prompt":"x"}', '--wait', '--json'], { env });
     expect(turn.exitCode).toBe(3);
