@@ -11,7 +11,7 @@ import { isProcessAlive } from '../util/process.js';
 import { printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
 import { examples } from './command-module.js';
-import { fleetConfigProblem, fleetWarning } from './fleet-check.js';
+import { warnIfFleetUnusable } from './fleet-check.js';
 import { parseSeconds } from './options.js';
 
 interface RestartOptions {
@@ -76,8 +76,7 @@ async function restart(opts: RestartOptions): Promise<void> {
   if (port !== undefined) config.port = port;
   const started = await ensureDaemon(config, { token, progress: startProgress('starting the telepty daemon…') });
   const live = await sessionsBack(started.endpoint);
-  const problem = await fleetConfigProblem(config);
-  if (problem !== null) process.stderr.write(fleetWarning(problem));
+  await warnIfFleetUnusable(config);
   const result: RestartResult = {
     restarted: previous !== null,
     previous_pid: previous?.meta.pid ?? null,

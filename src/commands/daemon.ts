@@ -7,7 +7,7 @@ import { EXIT } from '../ui/exit.js';
 import { formatDuration, printFields, printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
 import { register as registerRestart } from './daemon-restart.js';
-import { fleetConfigProblem, fleetWarning } from './fleet-check.js';
+import { warnIfFleetUnusable } from './fleet-check.js';
 import { examples } from './command-module.js';
 import { parseSeconds } from './options.js';
 
@@ -46,8 +46,7 @@ async function start(opts: AddressOptions & { json?: boolean }): Promise<void> {
   const ensured = await ensureDaemon(config, { token, progress: startProgress('starting the telepty daemon…') });
   const info = { ...describe(ensured, config), started: ensured.started };
   // Only a daemon this command started has this environment's fleet settings.
-  const problem = ensured.started ? await fleetConfigProblem(config) : null;
-  if (problem !== null) process.stderr.write(fleetWarning(problem));
+  if (ensured.started) await warnIfFleetUnusable(config);
   if (opts.json) printJson(info);
   else if (ensured.started) printLine(`telepty daemon started (pid ${ensured.meta.pid}, port ${ensured.meta.port})`);
   else printLine(`telepty daemon already running (pid ${ensured.meta.pid}, port ${ensured.meta.port})`);

@@ -4,7 +4,7 @@ import type { DaemonHandle } from '../client/local-daemon.js';
 import { fleetStatusOp } from '../protocol/ops/fleet.js';
 import type { TeleptyConfig } from '../util/config.js';
 import type { Check } from './doctor.js';
-import { fleetConfigProblem } from './fleet-check.js';
+import { fleetSettings } from './fleet-check.js';
 
 /**
  * The fleet as `doctor` sees it: local only; settings a daemon could not use (another machine's credentials, a
@@ -12,12 +12,10 @@ import { fleetConfigProblem } from './fleet-check.js';
  * daemon running, whether that daemon is joined to the hub now.
  */
 export async function checkFleet(config: TeleptyConfig, env: NodeJS.ProcessEnv, daemon: DaemonHandle | null): Promise<Check[]> {
-  const file = env.TELEPTY_NATS_CREDS?.trim();
-  if (!file && !env.TELEPTY_NATS_URL?.trim()) return [{ check: 'fleet', status: 'ok', detail: 'not in a fleet (local only)' }];
-  const problem = await fleetConfigProblem(config, env);
-  if (problem !== null || !file) {
-    return [{ check: 'fleet', status: 'error', detail: problem ?? 'TELEPTY_NATS_URL is set without TELEPTY_NATS_CREDS', fix: 'set TELEPTY_NATS_CREDS / TELEPTY_MACHINE_ID as said, then: telepty daemon restart' }];
-  }
+  const settings = await fleetSettings(config, env);
+  if (settings.kind === 'none') return [{ check: 'fleet', status: 'ok', detail: 'not in a fleet (local only)' }];
+  if (settings.kind === 'unusable') return [{ check: 'fleet', status: 'error', detail: settings.problem, fix: 'set TELEPTY_NATS_CREDS / TELEPTY_MACHINE_ID as said, then: telepty daemon restart' }];
+  const file = settings.credsFile;
   const checks: Check[] = [];
   const mode = (await fs.stat(file)).mode & 0o777;
   if (mode & 0o077) checks.push({ check: 'fleet credentials', status: 'warning', detail: `${file} is readable by others (mode ${mode.toString(8)}), and it holds this machine's secret key`, fix: `chmod 600 ${file}` });

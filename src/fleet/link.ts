@@ -45,9 +45,10 @@ const JOIN_RETRY_MS = 2_000;
 
 /**
  * A request made before this daemon's first join waits for it, until this long after the start, instead of failing
- * at once: the first command after a start (also the one after a crash, which starts the daemon) comes before the join. Joining through a hub on
- * loopback took 100-115 ms after the daemon listened (nats.js loaded, connected, the directory read); a hub across
- * the internet adds a few round trips. A hub that is down is not waited for longer: HOST_OFFLINE (connecting) then.
+ * at once: the first command after a start (also the one after a crash, which starts the daemon) comes before the
+ * join. Joining through a hub on loopback took 100-115 ms after the daemon listened (nats.js loaded, connected, the
+ * directory read); a hub across the internet adds a few round trips. A hub that is down is not waited for longer:
+ * HOST_OFFLINE (connecting) then.
  */
 export const FIRST_JOIN_WAIT_MS = 3_000;
 
