@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
 import { waitForState } from '../client/state.js';
-import { parseWaitUntil } from '../protocol/agent-state.js';
+import { NEVER_IDLE, parseWaitUntil } from '../protocol/agent-state.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import type { WaitAnswer } from '../protocol/ops/state.js';
@@ -47,7 +47,7 @@ export function register(program: Command): void {
       }
       if (missed.length > 0) {
         if (!opts.json) {
-          const never = until === 'idle' && missed.some((a) => a.state === 'unknown') ? ' (a program with no state rules, such as a shell, is never idle)' : '';
+          const never = until === 'idle' && missed.some((a) => a.state === 'unknown') ? ` (${NEVER_IDLE})` : '';
           const err = new TeleptyError('TIMEOUT', `timed out waiting for ${missed.map((a) => `${a.session_id} (now ${a.state})`).join(', ')} ${until === 'any-change' ? 'to change state' : `to be ${until}`}${never}`);
           process.stderr.write(`telepty: ${err.message} [${err.code}]\n`);
         }

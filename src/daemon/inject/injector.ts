@@ -8,7 +8,7 @@ import { withTimeout } from '../../util/async.js';
 import type { Logger } from '../../util/log.js';
 import { replyAddressOf } from '../../protocol/address.js';
 import type { HostHandle, InjectOrigin, SessionEntry } from '../target.js';
-import type { AgentStateInfo, WaitUntil } from '../../protocol/agent-state.js';
+import { NEVER_IDLE, type AgentStateInfo, type WaitUntil } from '../../protocol/agent-state.js';
 import { injectFailedFields } from './events.js';
 
 export type { InjectOrigin } from '../target.js';
@@ -333,7 +333,7 @@ export class Injector {
   /** Why a held prompt was never typed: the state the agent is in, and for `unknown` that it never becomes idle. */
   private notIdle(p: Pending): string {
     const state = this.deps.registry.states.get(p.entry).state;
-    const never = state === 'unknown' ? '; a program with no state rules, such as a shell, is never idle: inject without --when-idle' : '';
+    const never = state === 'unknown' ? `; ${NEVER_IDLE}: inject without --when-idle` : '';
     return `the agent was not idle within ${p.opts.timeout_ms} ms (it is ${state}${never})`;
   }
 
