@@ -42,6 +42,8 @@ export { DEFAULT_HOST_TIMINGS, type HostTimings } from './timings.js';
  */
 const PARSE_HIGH_WATER = 2 * 1024 * 1024;
 const PARSE_LOW_WATER = 256 * 1024;
+/** Why the PTY is not read: the terminal model is behind, a replay is being taken, wrap's own terminal is behind. */
+type PauseReason = 'flow' | 'replay' | 'terminal';
 /** Final frames (exit code) get this long to leave the socket. */
 const EXIT_FLUSH_MS = 1_000;
 
@@ -87,7 +89,7 @@ export class SessionHost {
   /** Output handed to the terminal model and not parsed yet (bytes). */
   private unparsed = 0;
   /** Why the PTY is paused: reading resumes only when no reason is left. */
-  private readonly pauses = new Set<'flow' | 'replay'>();
+  private readonly pauses = new Set<PauseReason>();
   private killing: Promise<void> | undefined;
   readonly exited: Promise<PtyExit>;
 
@@ -258,6 +260,12 @@ export class SessionHost {
   }
 
   /** The screen as an escape sequence that redraws it: wrap repaints its own terminal with it after a stall. */
+  /** wrap's own terminal is behind (local-output.ts): its program's output is not read until it catches up. */
+  holdForTerminal(held: boolean): void {
+    if (held) this.pause('terminal');
+    else this.resume('terminal');
+  }
+
   serializeScreen(): Promise<string> {
     return this.screen.serialize();
   }
@@ -345,12 +353,12 @@ export class SessionHost {
     return now;
   }
 
-  private pause(reason: 'flow' | 'replay'): void {
+  private pause(reason: PauseReason): void {
     if (this.pauses.size === 0) this.pty.pause();
     this.pauses.add(reason);
   }
 
-  private resume(reason: 'flow' | 'replay'): void {
+  private resume(reason: PauseReason): void {
     if (this.pauses.delete(reason) && this.pauses.size === 0) this.pty.resume();
   }
 

@@ -45,11 +45,17 @@ function fifo(): { readFd: number; writeFd: number; drain: () => string } {
 
 const log = createLogger({ write: () => undefined, level: 'error', scope: 'test' });
 
+/** An OutputHold that notes each change. */
+function holdLog(): { hold: (held: boolean) => void; seen: boolean[] } {
+  const seen: boolean[] = [];
+  return { hold: (held) => seen.push(held), seen };
+}
+
 describe('wrap output to a terminal that stops reading', () => {
-  it('never blocks the event loop, holds up to its bound, drops the rest and repaints when the terminal reads again', async () => {
+  it('with no hold: never blocks the event loop, holds up to its bound, drops the rest and repaints when the terminal reads again', async () => {
     const f = fifo();
     let repaints = 0;
-    const out = new LocalOutput(fdWriter(f.writeFd), async () => `SCREEN-${++repaints}`, log, 100_000);
+    const out = new LocalOutput(fdWriter(f.writeFd), async () => `SCREEN-${++repaints}`, log, { maxBufferedBytes: 100_000 });
     // 200 KiB: more than the pipe takes, so the first write blocks (in the thread pool, not here).
     out.write(Buffer.alloc(200 * 1024, 'a'));
     const ticked = await new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 50));
@@ -68,6 +74,47 @@ describe('wrap output to a terminal that stops reading', () => {
     out.write(Buffer.from('live again'));
     await out.drain();
     expect(f.drain()).toBe('live again');
+  });
+
+  it('holds the program back past its bound while the terminal lags, and passes every byte once it reads again', async () => {
+    const f = fifo();
+    const hold = holdLog();
+    const out = new LocalOutput(fdWriter(f.writeFd), async () => 'never', log, { hold, maxBufferedBytes: 100_000, stallMs: 5_000 });
+    out.write(Buffer.alloc(200 * 1024, 'a'));
+    for (let i = 0; i < 30; i++) out.write(Buffer.alloc(10_000, 'b'));
+    // Past the bound: the program is held back (the PTY is not read), nothing is dropped.
+    expect(hold.seen).toEqual([true]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    let seen = '';
+    await waitFor('every byte', () => {
+      seen += f.drain();
+      return seen.length >= 200 * 1024 + 300_000 ? seen : null;
+    });
+    await out.drain();
+    seen += f.drain();
+    expect(seen).toBe('a'.repeat(200 * 1024) + 'b'.repeat(300_000));
+    // Let go once the terminal took what was under way.
+    expect(hold.seen).toEqual([true, false]);
+  });
+
+  it('lets the program go and drops the backlog when the terminal takes nothing for stallMs, and repaints when it reads again', async () => {
+    const f = fifo();
+    const hold = holdLog();
+    const out = new LocalOutput(fdWriter(f.writeFd), async () => 'SCREEN', log, { hold, maxBufferedBytes: 100_000, stallMs: 100 });
+    out.write(Buffer.alloc(200 * 1024, 'a'));
+    for (let i = 0; i < 30; i++) out.write(Buffer.alloc(10_000, 'b'));
+    expect(hold.seen).toEqual([true]);
+    await waitFor('the program let go', () => (hold.seen.length === 2 ? true : null));
+    expect(hold.seen).toEqual([true, false]);
+    // Output while the terminal is behind is dropped at once: the program is not held again.
+    out.write(Buffer.alloc(200_000, 'c'));
+    expect(hold.seen).toEqual([true, false]);
+    let seen = '';
+    await waitFor('the repaint', () => {
+      seen += f.drain();
+      return seen.includes('SCREEN') ? seen : null;
+    });
+    expect(seen).toBe('a'.repeat(200 * 1024) + '\x1b[H\x1b[2JSCREEN');
   });
 
   it('passes everything through, in order, while the terminal keeps up', async () => {
