@@ -4,6 +4,7 @@ import type { InjectJobMeta, RecordResult } from '../protocol/host-link.js';
 import type { RecordingInfo, RecordSpec } from '../protocol/recording.js';
 import { isErrno } from '../util/files.js';
 import type { Logger } from '../util/log.js';
+import { recordingFileError } from '../util/recording-file.js';
 import type { OutputSink, PtyExit } from './parts.js';
 import { openInHost, type CastSink, type OpenCast } from './recorder-batches.js';
 
@@ -83,7 +84,7 @@ export class SessionRecording implements OutputSink {
       this.opening = null;
       this.changed(null);
       if (isErrno(err, 'EEXIST')) throw new TeleptyError('CONFLICT', `${spec.file} exists already: a recording never overwrites a file`, { file: spec.file });
-      throw new TeleptyError('INVALID_FIELD', `cannot record to ${spec.file}: ${err instanceof Error ? err.message : String(err)}`, { field: 'file' });
+      throw recordingFileError(spec.file, err, 'file');
     }
     this.spec = spec;
     for (const chunk of this.early) this.recorder.output(chunk);

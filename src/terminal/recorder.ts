@@ -41,6 +41,22 @@ const MIN_EVENT_BYTES = 64;
 /** About a second of a 40 MB/s flood: a disk this far behind is not keeping up, and output is dropped, not queued. */
 export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
 
+/**
+ * A disk that refused a write for want of space (ENOSPC, EDQUOT) is tried again after this long; output meanwhile is
+ * dropped and marked as a gap, markers (injects, resizes) wait. A second is long next to a write and short next to
+ * what it takes a person or a cleanup job to free space; the session is never slowed either way.
+ */
+export const DISK_FULL_RETRY_MS = 1_000;
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+function isDiskFull(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' && DISK_FULL_CODES.has(err.code);
+}
+
+/** What a gap marker says of why output was not recorded. */
+const GAP_DISK_BEHIND = 'the disk fell behind';
+const GAP_DISK_FULL = 'the disk was full';
+
 /** The writer encodes lines into a buffer of this size and writes it when full: few writes, one buffer reused. */
 const WRITE_BYTES = 1024 * 1024;
 
@@ -172,6 +188,10 @@ export class CastRecorder {
   private out = Buffer.allocUnsafe(WRITE_BYTES);
   private closed = false;
   private failure: unknown = null;
+  /** The disk refused the last write for want of space: until `until`, output is dropped and nothing is written. */
+  private refused: { err: NodeJS.ErrnoException; until: number } | null = null;
+  /** Why the output counted in droppedBytes was dropped (the gap marker says it). */
+  private gapWhy = GAP_DISK_BEHIND;
   readonly files: string[] = [];
 
   private constructor(private readonly opts: RecorderOptions) {
@@ -189,8 +209,30 @@ export class CastRecorder {
   static async open(opts: RecorderOptions): Promise<CastRecorder> {
     const r = new CastRecorder(opts);
     await ensureDir(path.dirname(opts.file));
-    await r.openPart();
+    try {
+      await r.openPart();
+    } catch (err) {
+      // A file it made and could not write its header to (a full disk) is no recording: it is not left behind.
+      const left = await r.discardCreated();
+      if (left && err instanceof Error) err.message += `; ${left}`;
+      throw err;
+    }
     return r;
+  }
+
+  /** Close and remove the file openPart created, if it did; what could not be done, or null. */
+  private async discardCreated(): Promise<string | null> {
+    const handle = this.handle;
+    const file = this.files[this.files.length - 1];
+    if (!handle || file === undefined) return null;
+    this.handle = null;
+    try {
+      await handle.close();
+      await fs.unlink(file);
+      return null;
+    } catch (err) {
+      return `${file} could not be removed (${err instanceof Error ? err.message : String(err)})`;
+    }
   }
 
   /**
@@ -235,9 +277,10 @@ export class CastRecorder {
     this.files.push(file);
     this.fileStart = this.now();
     this.lastTime = 0;
-    const header = `${headerLine({ format: this.format, cols: this.cols, rows: this.rows, timestamp: Math.floor(this.fileStart / 1000), command: this.opts.command, title: this.opts.title })}\n`;
-    await this.handle.write(header);
-    this.fileBytes = this.headerBytes = Buffer.byteLength(header);
+    const header = Buffer.from(`${headerLine({ format: this.format, cols: this.cols, rows: this.rows, timestamp: Math.floor(this.fileStart / 1000), command: this.opts.command, title: this.opts.title })}\n`);
+    this.fileBytes = 0;
+    await this.writeAt(header, header.length);
+    this.fileBytes = this.headerBytes = header.length;
   }
 
   output(data: string): void {
@@ -306,26 +349,40 @@ export class CastRecorder {
   /** Say how much output was dropped since the last marker (at the end: no later event would say it). */
   private markGap(): void {
     if (this.closed || this.failure !== null || this.droppedBytes === 0) return;
+    this.enqueueGap();
+  }
+
+  private enqueueGap(): void {
     const gap = this.droppedBytes;
     this.droppedBytes = 0;
-    this.enqueue('m', `gap: ${gap} bytes of output not recorded (the disk fell behind)`);
+    this.enqueue('m', `gap: ${gap} bytes of output not recorded (${this.gapWhy})`);
+    this.gapWhy = GAP_DISK_BEHIND;
+  }
+
+  /** Output dropped: counted, and marked as a gap by the next event that is queued. */
+  private drop(bytes: number, why: string): void {
+    if (this.droppedBytes === 0 || why === GAP_DISK_FULL) this.gapWhy = why;
+    this.droppedBytes += bytes;
+    this.droppedTotal += bytes;
+  }
+
+  /** The disk refused writes for want of space, and the time to try again has not come. */
+  private diskRefuses(): boolean {
+    if (this.refused === null) return false;
+    if (this.now() < this.refused.until) return true;
+    return false;
   }
 
   /** `raw`: output as valid UTF-8 bytes (then `data` is empty), copied when queued. */
   private push(code: CastCode, data: string, droppable: boolean, raw: Uint8Array | null = null): void {
     if (this.closed || this.failure !== null) return;
     const size = raw ? raw.length : data.length;
-    if (droppable && this.queuedBytes + size > this.maxPending) {
-      const dropped = raw ? raw.length : Buffer.byteLength(data);
-      this.droppedBytes += dropped;
-      this.droppedTotal += dropped;
+    const refused = this.diskRefuses();
+    if (droppable && (refused || this.queuedBytes + size > this.maxPending)) {
+      this.drop(raw ? raw.length : Buffer.byteLength(data), refused ? GAP_DISK_FULL : GAP_DISK_BEHIND);
       return;
     }
-    if (this.droppedBytes > 0 && this.queuedBytes + size <= this.maxPending / 2) {
-      const gap = this.droppedBytes;
-      this.droppedBytes = 0;
-      this.enqueue('m', `gap: ${gap} bytes of output not recorded (the disk fell behind)`);
-    }
+    if (this.droppedBytes > 0 && !refused && this.queuedBytes + size <= this.maxPending / 2) this.enqueueGap();
     this.enqueue(code, data, raw);
   }
 
@@ -333,7 +390,18 @@ export class CastRecorder {
     const ev = { at: this.now(), code, data, raw: raw ? new Uint8Array(raw) : null };
     this.queue.push(ev);
     this.queuedBytes += queuedSize(ev);
-    if (!this.writing) this.writing = this.drain();
+    if (!this.writing && !this.diskRefuses()) this.writing = this.drain();
+  }
+
+  /** `len` bytes of the write buffer (or `buf`) at the file's end as counted (fileBytes): all of them, or an error. */
+  private async writeAt(buf: Buffer, len: number): Promise<void> {
+    const handle = this.handle;
+    if (!handle) throw new Error('the recording is not open');
+    for (let done = 0; done < len; ) {
+      const { bytesWritten } = await handle.write(buf, done, len - done, this.fileBytes + done);
+      if (bytesWritten === 0) throw Object.assign(new Error('no space left on device (a write took nothing)'), { code: 'ENOSPC' });
+      done += bytesWritten;
+    }
   }
 
   /** The write buffer holds `at + most` bytes (grown, what it holds kept, when it did not). */
@@ -374,44 +442,84 @@ export class CastRecorder {
   }
 
   private async drain(): Promise<void> {
+    let batch: Queued[] = [];
+    let next = 0;
+    /** Output bytes encoded into the write buffer and not written yet. */
+    let pendingOutput = 0;
     try {
       while (this.queue.length > 0 && this.handle) {
-        const batch = this.queue;
+        batch = this.queue;
         this.queue = [];
         let used = 0;
-        for (const ev of batch) {
-          this.queuedBytes -= queuedSize(ev);
+        pendingOutput = 0;
+        for (next = 0; next < batch.length; ) {
+          const ev = batch[next] as Queued;
           let bytes = this.encode(ev, used);
           // Rotate before an event that would pass the limit, unless the file holds nothing but its header.
           if (this.fileBytes + used + bytes > this.maxBytes && this.fileBytes + used > this.headerBytes) {
-            if (used > 0) await this.handle.write(this.out, 0, used);
+            if (used > 0) await this.writeAt(this.out, used);
+            pendingOutput = 0;
             await this.rotate();
             used = 0;
             bytes = this.encode(ev, 0);
           }
+          next += 1;
+          this.queuedBytes -= queuedSize(ev);
+          if (ev.code === 'o') pendingOutput += queuedSize(ev);
           used += bytes;
           // A batch is written in slices of about WRITE_BYTES: the buffer stays that size.
           if (used >= this.writeBytes) {
-            await this.handle.write(this.out, 0, used);
+            await this.writeAt(this.out, used);
             this.fileBytes += used;
             used = 0;
+            pendingOutput = 0;
           }
         }
-        if (used > 0) await this.handle.write(this.out, 0, used);
+        if (used > 0) await this.writeAt(this.out, used);
         this.fileBytes += used;
+        this.refused = null;
       }
     } catch (err) {
-      this.failure = err;
+      if (isDiskFull(err) && this.handle && !this.closed) await this.diskFull(err, pendingOutput, batch.slice(next));
+      else this.failure = err;
     } finally {
       this.writing = null;
     }
   }
 
+  /**
+   * The disk refused a write for want of space: the file is cut back to its last whole line (a part of the refused
+   * write may have gone), the output that was being written is counted as a gap, the events of the batch not reached
+   * wait with the queue, and nothing is written for DISK_FULL_RETRY_MS.
+   */
+  private async diskFull(err: NodeJS.ErrnoException, lostOutput: number, notReached: Queued[]): Promise<void> {
+    try {
+      await this.handle?.truncate(this.fileBytes);
+    } catch (cut) {
+      this.failure = cut;
+      return;
+    }
+    if (lostOutput > 0) this.drop(lostOutput, GAP_DISK_FULL);
+    for (const ev of notReached) this.queuedBytes -= queuedSize(ev);
+    const kept = notReached.filter((ev) => ev.code !== 'o');
+    for (const ev of notReached) if (ev.code === 'o') this.drop(queuedSize(ev), GAP_DISK_FULL);
+    for (const ev of kept) this.queuedBytes += queuedSize(ev);
+    this.queue = [...kept, ...this.queue.filter((ev) => ev.code !== 'o')];
+    this.refused = { err, until: this.now() + DISK_FULL_RETRY_MS };
+  }
+
   private async rotate(): Promise<void> {
     await this.handle?.close();
+    this.handle = null;
     this.fileBytes = 0;
     this.part += 1;
-    await this.openPart();
+    try {
+      await this.openPart();
+    } catch (err) {
+      const left = await this.discardCreated();
+      if (left && err instanceof Error) err.message += `; ${left}`;
+      throw err;
+    }
   }
 
   /** Write what is queued and close. Rejects with the write error if the recording failed (e.g. a full disk). */
@@ -424,5 +532,7 @@ export class CastRecorder {
     await this.handle?.close();
     this.handle = null;
     if (this.failure !== null) throw this.failure;
+    // The disk still had no room for the end (the last gap marker, the exit).
+    if (this.refused !== null) throw this.refused.err;
   }
 }

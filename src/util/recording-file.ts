@@ -18,14 +18,28 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
+/** Errors of a disk that cannot take more (not of the path the user gave): the recording could not be saved. */
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EIO']);
+
+/**
+ * Why a recording cannot be made at `file`, from the error opening or creating it: PERSIST_FAILED when the disk
+ * cannot take it (full, over quota, failing), INVALID_FIELD (`field`) when the path is the trouble (no access, no
+ * such folder, a file in the way).
+ */
+export function recordingFileError(file: string, err: unknown, field: string): TeleptyError {
+  const why = err instanceof Error ? err.message : String(err);
+  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : '';
+  if (DISK_FULL_CODES.has(code)) return new TeleptyError('PERSIST_FAILED', `cannot record to ${file}: the disk cannot take it (${why})`, { file });
+  return new TeleptyError('INVALID_FIELD', `cannot record to ${file}: ${why}`, { field });
+}
+
 /**
  * Check that a recording can be created at `file` by creating it (and its folders, as the recorder does) and
  * removing it again: the only test that holds for root too, whom access(2) lets "write" anywhere (/proc, /sys).
- * A file that exists is left alone (the caller refuses it). Throws INVALID_FIELD naming the file and the reason.
+ * A file that exists is left alone (the caller refuses it). Throws recordingFileError's answer.
  */
 export async function checkRecordable(file: string): Promise<void> {
-  const refuse = (err: unknown): unknown =>
-    err instanceof Error && 'code' in err ? new TeleptyError('INVALID_FIELD', `cannot record to ${file}: ${err.message}`, { field: 'record' }) : err;
+  const refuse = (err: unknown): unknown => (err instanceof Error && 'code' in err ? recordingFileError(file, err, 'record') : err);
   // mkdir says EEXIST (or ENOTDIR) for a file standing where a folder should be: only the open's EEXIST means the
   // recording's file exists.
   const dir = path.dirname(file);
