@@ -6,7 +6,7 @@ import { parseJsonFrame } from '../protocol/json.js';
 import { FLEET_BUS_PATH } from '../protocol/fleet.js';
 import { TeleptyError, isErrorBody, isTeleptyError } from '../protocol/errors.js';
 import { EXIT, exitCodeFor } from '../ui/exit.js';
-import { exitQuietlyWhenReaderCloses, printLine, useColor } from '../ui/print.js';
+import { exitQuietlyWhenReaderCloses, useColor } from '../ui/print.js';
 import { intOption, parseSeconds } from './options.js';
 import { examples } from './command-module.js';
 
@@ -181,6 +181,20 @@ export function register(program: Command): void {
           lastSeq = 0;
         }
         const { ws, onMessage } = await openDaemonSocket(c, query());
+        // A reader that stops taking lines (a pager, `| sleep`): the socket is not read until stdout drains, so the
+        // daemon sees a slow subscriber (dropped past its bound, resumed from the last printed seq) instead of this
+        // process holding every event in memory (100,000 events: 140 MB before).
+        /** stdout did not take the last line at once: this socket is paused until it drains. */
+        let stdoutFull = false;
+        const print = (text: string): void => {
+          if (process.stdout.write(`${text}\n`) || stdoutFull) return;
+          stdoutFull = true;
+          ws.pause();
+          process.stdout.once('drain', () => {
+            stdoutFull = false;
+            ws.resume();
+          });
+        };
         onMessage((data) => {
           for (const line of ndjsonLines(data.toString('utf8'))) {
             if (finished) return;
@@ -202,12 +216,12 @@ export function register(program: Command): void {
               // Its seq is the last one it stands for: resuming after it does not announce it again.
               if (typeof ev.seq === 'number') lastSeq = ev.seq;
               process.stderr.write(`telepty: gap in the bus: ${String(ev.detail)}\n`);
-              if (json) printLine(line);
+              if (json) print(line);
               continue;
             }
             if (typeof ev.seq === 'number') lastSeq = ev.seq;
             if (excluded(ev)) continue;
-            printLine(json ? line : prettyEvent(ev, width, paint));
+            print(json ? line : prettyEvent(ev, width, paint));
             seen++;
             if (opts.count && seen >= opts.count) {
               ws.close(1000, 'done');

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,6 +29,40 @@ describe('orchestration commands in scripts', () => {
     expect(String(r.stderr)).not.toMatch(/EPIPE|Unhandled/);
     expect(r.exitCode).toBe(0);
   });
+});
+
+describe('tail into a reader that stops reading', () => {
+  it('stops reading the bus until its stdout drains (the daemon drops and resumes it), instead of holding every event; every event comes once, in order', async () => {
+    const home = homes.newHome();
+    // The ring keeps every event of the test, so the resumed tail replays what it had not printed; the dropped tail
+    // gets a minute to read its way to the close frame (the default cuts a stalled socket sooner, and it resumes all
+    // the same, with nothing to say why).
+    await runCli(home, ['daemon', 'start'], { env: { TELEPTY_BUS_RING: '100000', TELEPTY_BUS_DROP_GRACE_MS: '60000' } });
+    const tail = spawn(process.execPath, [BIN, 'tail', '--kind', 'slow.*', '--json'], { env: testEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    tail.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    try {
+      // A reader that takes nothing (a pager, `| sleep 60`): its pipe fills, and stays full.
+      tail.stdout.pause();
+      await sleep(500);
+      const N = 60_000;
+      const pad = 'p'.repeat(600);
+      const events = Array.from({ length: N }, (_, i) => JSON.stringify({ kind: 'slow.one', payload: { i, pad } })).join('\n');
+      // 45 MB: far over what the daemon holds for a subscriber (8 MiB) and the sockets' buffers between them.
+      const pub = await runCli(home, ['publish'], { input: events, timeout: 60_000 });
+      expect(pub.exitCode, pub.stderr).toBe(0);
+      let out = '';
+      tail.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      tail.stdout.resume();
+      await waitFor('the last event', () => out.includes(`"i":${N - 1},`), 60_000);
+      // It was dropped for being slow: so it did not read the socket while its reader took nothing.
+      expect(err).toMatch(/the daemon dropped this tail \(too slow; reconnect with since=\d+\); resuming/);
+      const got = out.trimEnd().split('\n').map((l) => (JSON.parse(l) as { payload: { i: number } }).payload.i);
+      expect(got).toEqual(Array.from({ length: N }, (_, i) => i));
+    } finally {
+      tail.kill('SIGKILL');
+    }
+  }, 120_000);
 });
 
 describe('publish --wait across a daemon crash', () => {
