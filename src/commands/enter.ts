@@ -4,7 +4,9 @@ import { submitEnter } from '../client/inject.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
-import { describeResult, resultExit } from './inject.js';
+import { describeResult, resultExit, stoppedWaiting } from './inject.js';
+import { sayOnInterrupt } from '../ui/interrupt.js';
+import { newRequestId } from '../util/request-id.js';
 import { parseSeconds } from './options.js';
 import { examples } from './command-module.js';
 
@@ -19,9 +21,16 @@ export function register(program: Command): void {
     .option('--json', 'print the daemon answer as JSON')
     .addHelpText('after', examples(['telepty inject dev-001 --no-enter "draft"; telepty enter dev-001']))
     .action(async (id: string, opts: { wait: boolean; /** milliseconds */ timeout?: number; json?: boolean }) => {
-      const r = await submitEnter(await connect(), assertSessionRef(id), { wait: opts.wait, timeout_ms: opts.timeout ?? DEFAULT_INJECT_TIMEOUT_MS });
-      if (opts.json) printJson(r);
-      else printLine(describeResult(r));
-      process.exitCode = resultExit(r);
+      const session = assertSessionRef(id);
+      const injectId = newRequestId();
+      const stopSaying = opts.wait ? sayOnInterrupt(() => stoppedWaiting(injectId, [session])) : () => undefined;
+      try {
+        const r = await submitEnter(await connect(), session, { wait: opts.wait, timeout_ms: opts.timeout ?? DEFAULT_INJECT_TIMEOUT_MS, inject_id: injectId });
+        if (opts.json) printJson(r);
+        else printLine(describeResult(r));
+        process.exitCode = resultExit(r);
+      } finally {
+        stopSaying();
+      }
     });
 }

@@ -1,17 +1,19 @@
 import type { Command } from 'commander';
 import { sessionIdFromEnv } from '../util/config.js';
-import { connect } from '../client/daemon-client.js';
+import { connect, type DaemonClient } from '../client/daemon-client.js';
 import { injectMany, injectOne, type InjectBody } from '../client/inject.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS, isInjectId, type InjectResponse, type MulticastResult } from '../protocol/inject.js';
 import { EXIT, exitCodeOf } from '../ui/exit.js';
+import { sayOnInterrupt } from '../ui/interrupt.js';
 import { printJson, printLine } from '../ui/print.js';
+import { newRequestId } from '../util/request-id.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
 import { parseSeconds } from './options.js';
 import { registerSpec, parseWithSpec, type CommandSpec } from './spec.js';
 import { examples } from './command-module.js';
-import { isIdPattern, resolveTargets } from '../client/targets.js';
+import { isIdPattern, resolveTargets, type Targets } from '../client/targets.js';
 import { tagsOf } from './tag-options.js';
 
 interface InjectOptions {
@@ -112,6 +114,8 @@ export async function run(targets: string | undefined, words: string[], opts: In
   if (!group) for (const part of (targets as string).split(',')) if (!isIdPattern(part.trim())) assertSessionRef(part.trim());
   const prompt = await readPrompt(textWords, opts.file);
   const from = opts.from ?? sessionIdFromEnv();
+  // Made here, not by the client, so that Ctrl-C while waiting can name it.
+  const injectId = opts.injectId !== undefined ? checkInjectId(opts.injectId) : newRequestId();
   const body: InjectBody = {
     prompt,
     ...(from ? { from } : {}),
@@ -121,22 +125,41 @@ export async function run(targets: string | undefined, words: string[], opts: In
     ...(opts.enter ? {} : { no_enter: true }),
     wait: opts.wait,
     timeout_ms: timeoutMs(opts.timeout === undefined ? undefined : seconds(opts.timeout), DEFAULT_INJECT_TIMEOUT_MS),
-    ...(opts.injectId !== undefined ? { inject_id: checkInjectId(opts.injectId) } : {}),
+    inject_id: injectId,
     ...(opts.force ? { force: true } : {}),
     ...(opts.whenIdle ? { when: 'idle' as const } : {}),
   };
   const client = await connect();
   const resolved = opts.all ? null : await resolveTargets(client, tags.length > 0 ? undefined : targets, tags);
   const ids = resolved ? resolved.ids : 'all';
+  const stopSaying = body.wait ? sayOnInterrupt(() => stoppedWaiting(injectId, resolved?.ids ?? [])) : () => undefined;
+  try {
+    await send(client, resolved, ids, body, opts.json === true);
+  } finally {
+    stopSaying();
+  }
+}
+
+/** What Ctrl-C during a waiting inject leaves behind: the prompt goes on without the caller. */
+export function stoppedWaiting(injectId: string, ids: readonly string[]): string {
+  const [only] = ids;
+  const target = ids.length === 1 && only !== undefined ? ` --target ${only}` : '';
+  return (
+    `telepty: stopped waiting; the prompt may still be typed (inject ${injectId}). ` +
+    `Its outcome comes on the bus (telepty tail --kind 'inject*'${target}); retry only with --inject-id ${injectId}`
+  );
+}
+
+async function send(client: DaemonClient, resolved: Targets | null, ids: string[] | 'all', body: InjectBody, json: boolean): Promise<void> {
   if (resolved && !resolved.pattern && resolved.ids.length === 1) {
     const r = await injectOne(client, ids[0] as string, body);
-    if (opts.json) printJson(r);
+    if (json) printJson(r);
     else printLine(describeResult(r));
     process.exitCode = resultExit(r);
     return;
   }
   const r = await injectMany(client, ids, body);
-  if (opts.json) printJson(r);
+  if (json) printJson(r);
   else {
     for (const ok of r.results.successful) printLine(`${ok.id}: ${ok.status} [inject ${ok.inject_id.slice(0, 8)}]`);
     for (const f of r.results.failed) process.stderr.write(`telepty: ${f.id}: ${f.error} [${f.code}]\n`);

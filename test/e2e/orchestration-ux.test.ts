@@ -31,6 +31,21 @@ describe('orchestration commands in scripts', () => {
   });
 });
 
+describe('Ctrl-C while an inject waits', () => {
+  it('says the prompt may still be typed, with its inject id and where its outcome comes, and exits 130', async () => {
+    const home = homes.newHome();
+    const spawned = await runCli(home, ['spawn', '--id', 'ci1', '--', 'bash', '--norc', '--noprofile']);
+    expect(spawned.exitCode, spawned.stderr).toBe(0);
+    // A shell is never idle: the prompt waits in the daemon until its timeout.
+    const inject = spawnCli(home, ['inject', 'ci1', 'echo later', '--when-idle', '--timeout', '30', '--inject-id', 'ctrl-c-1']);
+    await sleep(1_500);
+    inject.kill('SIGINT');
+    const r = await inject;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toMatch(/stopped waiting; the prompt may still be typed \(inject ctrl-c-1\)\. Its outcome comes on the bus \(telepty tail --kind 'inject\*' --target ci1\); retry only with --inject-id ctrl-c-1/);
+  });
+});
+
 describe('tail into a reader that stops reading', () => {
   it('stops reading the bus until its stdout drains (the daemon drops and resumes it), instead of holding every event; every event comes once, in order', async () => {
     const home = homes.newHome();
