@@ -1,9 +1,9 @@
 import WebSocket from 'ws';
-import { TeleptyError } from '../protocol/errors.js';
+import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { VIEWER_CLOSE, parseViewerServerMessage, type ViewerClientMessage } from '../protocol/viewer.js';
 import type { DaemonClient } from './daemon-client.js';
 import { sessionPath } from './sessions.js';
-import { openDaemonSocket } from './ws.js';
+import { openDaemonSocket, type DaemonSocket } from './ws.js';
 
 /** Ctrl-] (as in telnet and virsh console): leaves the session running. */
 export const DEFAULT_DETACH_KEY = '\x1d';
@@ -20,7 +20,20 @@ export interface AttachOptions {
   stderr?: NodeJS.WriteStream;
   /** The user's terminal: raw mode (restored, with what the session left switched on, when attach ends) and its size. */
   terminal: AttachTerminal;
+  /**
+   * The daemon went away while attached (killed, restarted): a client of the daemon that serves the session now, once
+   * it does (`autostart`: start one if none runs, after a crash; not after a daemon that said it was stopping). It
+   * throws when there is none yet, or the session is gone. Without it, attach ends `disconnected`.
+   */
+  reconnect?: (how: { autostart: boolean }) => Promise<DaemonClient>;
 }
+
+/** WebSocket close code of a server that is going away on purpose (`telepty daemon stop` or restart). */
+const CLOSE_GOING_AWAY = 1001;
+/** A daemon killed -9 is back, and its sessions' hosts with it, within 0.3-0.5 s here; this bounds a loaded machine. */
+const REATTACH_MAX_MS = 10_000;
+/** Waits between tries to reattach (the last repeats). */
+const REATTACH_DELAYS_MS = [100, 250, 500, 1_000];
 
 /** What attach needs of the local terminal; the command gives it (ui/terminal.ts), tests give their own. */
 export interface AttachTerminal {
@@ -77,10 +90,11 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
-  const { ws, onMessage } = await openDaemonSocket(client, sessionPath(id));
+  // The daemon's socket to the session: replaced when attach reattaches after the daemon went away.
+  let view: DaemonSocket = await openDaemonSocket(client, sessionPath(id));
 
   const send = (m: ViewerClientMessage): void => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(m));
+    if (view.ws.readyState === WebSocket.OPEN) view.ws.send(JSON.stringify(m));
   };
   // Whether the session's output left this terminal on the alternate screen (the last switch seen wins).
   let altScreen = false;
@@ -125,7 +139,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       raw.restore();
       if (e.reason === 'refused') {
         stderr.write(`telepty: ${e.error} [${e.code}]\n`);
-        ws.close(1000, 'viewer done');
+        view.ws.close(1000, 'viewer done');
         resolve(e);
         return;
       }
@@ -140,7 +154,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
               ? `[dropped: this terminal fell too far behind the session]`
               : `[session ${id} disconnected]`;
       stderr.write(`\r\n${note}\r\n`);
-      ws.close(1000, 'viewer done');
+      view.ws.close(1000, 'viewer done');
       resolve(e);
     };
     const onInput = (chunk: Buffer | string): void => {
@@ -155,7 +169,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
     };
     // `telepty attach ID </dev/null` (or a pipe that ends): nothing more will be typed, so leave.
     const onEnd = (): void => finish({ reason: 'input-ended' });
-    onMessage((data: Buffer) => {
+    const onFrame = (data: Buffer): void => {
       const m = parseViewerServerMessage(data.toString('utf8'));
       // One bad frame does not end the view: it is skipped, and the user told once.
       if (!m) {
@@ -171,13 +185,48 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       else if (m.type === 'exit') finish({ reason: 'exited', code: m.code });
       else if (m.type === 'error' && !shown) finish({ reason: 'refused', code: m.code, error: m.error });
       else if (m.type === 'error') stderr.write(`\r\ntelepty: ${m.error} [${m.code}]\r\n`);
-    });
-    ws.on('close', (code) => {
-      if (code === VIEWER_CLOSE.SESSION_ENDED) finish({ reason: 'exited', code: null });
-      else if (code === VIEWER_CLOSE.TOO_SLOW) finish({ reason: 'dropped' });
-      else finish({ reason: 'disconnected' });
-    });
-    ws.on('error', () => finish({ reason: 'disconnected' }));
+    };
+    const wire = (v: DaemonSocket): void => {
+      v.onMessage(onFrame);
+      // An error is followed by its close.
+      v.ws.on('error', () => undefined);
+      v.ws.on('close', (code) => {
+        if (end || v !== view) return;
+        if (code === VIEWER_CLOSE.SESSION_ENDED) finish({ reason: 'exited', code: null });
+        else if (code === VIEWER_CLOSE.TOO_SLOW) finish({ reason: 'dropped' });
+        else if (opts.reconnect && shown && code !== VIEWER_CLOSE.HOST_GONE) void reattach(opts.reconnect, code);
+        else finish({ reason: 'disconnected' });
+      });
+    };
+    /**
+     * The daemon went away (killed, restarted) while the session goes on: attach again through the next daemon. Keys
+     * typed meanwhile wait in the terminal (stdin is not read) and go once attached; the replay repaints the screen.
+     */
+    const reattach = async (reconnect: NonNullable<AttachOptions['reconnect']>, code: number): Promise<void> => {
+      stdin.pause();
+      stderr.write(`\r\n[telepty: the daemon went away; reattaching to ${id}…]\r\n`);
+      const deadline = Date.now() + REATTACH_MAX_MS;
+      for (let attempt = 0; !end; attempt++) {
+        try {
+          const c = await reconnect({ autostart: code !== CLOSE_GOING_AWAY });
+          const v = await openDaemonSocket(c, sessionPath(id));
+          if (end) {
+            v.ws.close(1000, 'viewer done');
+            return;
+          }
+          view = v;
+          wire(v);
+          size();
+          stdin.resume();
+          return;
+        } catch (err) {
+          if (isTeleptyError(err) && err.code === 'SESSION_NOT_FOUND') return finish({ reason: 'refused', code: err.code, error: err.message });
+          if (Date.now() >= deadline) return finish({ reason: 'disconnected' });
+          await new Promise((r) => setTimeout(r, REATTACH_DELAYS_MS[Math.min(attempt, REATTACH_DELAYS_MS.length - 1)]));
+        }
+      }
+    };
+    wire(view);
     stdin.on('data', onInput);
     stdin.on('end', onEnd);
     stdin.resume();

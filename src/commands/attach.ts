@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { attach, parseDetachKey } from '../client/attach.js';
 import { connect } from '../client/daemon-client.js';
 import { getSession } from '../client/sessions.js';
+import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { localTerminal } from '../ui/terminal.js';
 import { EXIT, exitCodeOf } from '../ui/exit.js';
@@ -16,7 +17,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       examples(['telepty attach dev-001', 'telepty attach dev-001 --detach-key ctrl-q']) +
-        '\nPress Ctrl-] (or --detach-key) to detach. Several terminals may attach at once; one that falls too far\nbehind is dropped without slowing the session. A banner names the session and the window title shows it while\nattached. At the end of input (e.g. </dev/null) it detaches.\nExit status: 0 detached or the session exited, 1 dropped (fell too far behind), 3 unknown session, 4 disconnected (or\nalready exited); refused before the session screen came: the status of that error (6 when another machine does not\nallow attach).\n',
+        '\nPress Ctrl-] (or --detach-key) to detach. Several terminals may attach at once; one that falls too far\nbehind is dropped without slowing the session. A banner names the session and the window title shows it while\nattached. At the end of input (e.g. </dev/null) it detaches. When the daemon goes away (killed, restarted) it\nreattaches through the next one (starting one after a crash), for up to 10 s.\nExit status: 0 detached or the session exited, 1 dropped (fell too far behind), 3 unknown session, 4 disconnected (or\nalready exited); refused before the session screen came: the status of that error (6 when another machine does not\nallow attach).\n',
     )
     .action(async (id: string, opts: { detachKey: string }) => {
       const client = await connect();
@@ -29,6 +30,13 @@ export function register(program: Command): void {
         detachKeyName: opts.detachKey.replace(/^ctrl-/i, 'Ctrl-'),
         target: { id: address, type: session.type, cols: session.cols, rows: session.rows },
         terminal: localTerminal(),
+        // The daemon went away while attached: the next one, once it serves the session (a session that is gone ends it).
+        reconnect: async ({ autostart }) => {
+          const next = autostart ? await connect() : await connect({ autostart: false });
+          if (!next) throw new TeleptyError('DAEMON_NOT_RUNNING', 'no daemon runs yet');
+          await getSession(next, ref);
+          return next;
+        },
       });
       process.exitCode = end.reason === 'refused' ? exitCodeOf(end.code) : end.reason === 'disconnected' ? EXIT.UNAVAILABLE : end.reason === 'dropped' ? EXIT.FAILURE : EXIT.OK;
     });

@@ -361,6 +361,33 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     await viewer.waitExit();
   });
 
+  it('stays attached through a daemon killed with -9 and a daemon restart: it reattaches, and keys typed after reach the session', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'ra', '--', 'bash', '--norc', '--noprofile']);
+    // A daemon that did not spawn the session relays its viewers (the one that did hands them to the host, which keeps
+    // them through anything the daemon does): so the daemon that serves this attach is a later one.
+    process.kill((await liveDaemon(home))?.record.pid as number, 'SIGKILL');
+    await waitFor('the session back with the next daemon', async () => (await list(home))[0]?.status === 'connected', 15_000);
+    const d = attachDriver(home, 'ra');
+    await waitFor('the viewer to attach', async () => (await list(home))[0]?.active_clients === 1);
+    d.write('echo one-$((0+1))\r');
+    await d.waitForText('one-1');
+    process.kill((await liveDaemon(home))?.record.pid as number, 'SIGKILL');
+    // Keys typed in the instant the daemon dies may be lost with its socket; typed once attach says so, they arrive.
+    await d.waitForText('[telepty: the daemon went away; reattaching to ra', 15_000);
+    await waitFor('the viewer to attach again', async () => (await list(home))[0]?.active_clients === 1, 15_000);
+    d.write('echo two-$((1+1))\r');
+    await d.waitForText('two-2', 15_000);
+    const restarted = await runCli(home, ['daemon', 'restart']);
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    await waitFor('the viewer to attach again', async () => (await list(home))[0]?.active_clients === 1, 15_000);
+    d.write('echo three-$((1+2))\r');
+    await d.waitForText('three-3', 15_000);
+    d.write('\x1d');
+    expect((await d.waitExit()).exitCode).toBe(0);
+    expect(await d.screenText()).toContain('[detached from ra');
+  });
+
   it('detaches with the --detach-key given, and then passes Ctrl-] to the session', async () => {
     const home = homes.newHome();
     await spawnJson(home, ['--id', 'keys', '--', 'cat', '-v']);
