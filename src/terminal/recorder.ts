@@ -209,15 +209,19 @@ export class CastRecorder {
   static async open(opts: RecorderOptions): Promise<CastRecorder> {
     const r = new CastRecorder(opts);
     await ensureDir(path.dirname(opts.file));
+    await r.openPartOrDiscard();
+    return r;
+  }
+
+  /** openPart; a file it made and could not write its header to (a full disk) is no recording, and is removed. */
+  private async openPartOrDiscard(): Promise<void> {
     try {
-      await r.openPart();
+      await this.openPart();
     } catch (err) {
-      // A file it made and could not write its header to (a full disk) is no recording: it is not left behind.
-      const left = await r.discardCreated();
+      const left = await this.discardCreated();
       if (left && err instanceof Error) err.message += `; ${left}`;
       throw err;
     }
-    return r;
   }
 
   /** Close and remove the file openPart created, if it did; what could not be done, or null. */
@@ -489,8 +493,8 @@ export class CastRecorder {
 
   /**
    * The disk refused a write for want of space: the file is cut back to its last whole line (a part of the refused
-   * write may have gone), the output that was being written is counted as a gap, the events of the batch not reached
-   * wait with the queue, and nothing is written for DISK_FULL_RETRY_MS.
+   * write may have gone), a gap marker stands for the output that was being written, the events of the batch not
+   * reached wait with the queue, and nothing is written for DISK_FULL_RETRY_MS.
    */
   private async diskFull(err: NodeJS.ErrnoException, lostOutput: number, notReached: Queued[]): Promise<void> {
     try {
@@ -499,12 +503,14 @@ export class CastRecorder {
       this.failure = cut;
       return;
     }
-    if (lostOutput > 0) this.drop(lostOutput, GAP_DISK_FULL);
-    for (const ev of notReached) this.queuedBytes -= queuedSize(ev);
-    const kept = notReached.filter((ev) => ev.code !== 'o');
-    for (const ev of notReached) if (ev.code === 'o') this.drop(queuedSize(ev), GAP_DISK_FULL);
-    for (const ev of kept) this.queuedBytes += queuedSize(ev);
-    this.queue = [...kept, ...this.queue.filter((ev) => ev.code !== 'o')];
+    const gap: Queued[] = [];
+    if (lostOutput > 0) {
+      const marker: Queued = { at: this.now(), code: 'm', data: `gap: ${lostOutput} bytes of output not recorded (${GAP_DISK_FULL})`, raw: null };
+      gap.push(marker);
+      this.queuedBytes += queuedSize(marker);
+      this.droppedTotal += lostOutput;
+    }
+    this.queue = [...gap, ...notReached, ...this.queue];
     this.refused = { err, until: this.now() + DISK_FULL_RETRY_MS };
   }
 
@@ -513,13 +519,7 @@ export class CastRecorder {
     this.handle = null;
     this.fileBytes = 0;
     this.part += 1;
-    try {
-      await this.openPart();
-    } catch (err) {
-      const left = await this.discardCreated();
-      if (left && err instanceof Error) err.message += `; ${left}`;
-      throw err;
-    }
+    await this.openPartOrDiscard();
   }
 
   /** Write what is queued and close. Rejects with the write error if the recording failed (e.g. a full disk). */

@@ -77,10 +77,12 @@ describe('a recording whose disk is full', () => {
     expect(cast.endsWith('\n')).toBe(true);
     const lines = cast.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
     const events = lines.slice(1) as [number, string, string][];
+    // Each gap where it happened: the output being written when the disk refused it, then what came while it did.
     expect(events.map((e) => [e[1], e[2]])).toEqual([
       ['o', 'before\r\n'],
+      ['m', 'gap: 20000 bytes of output not recorded (the disk was full)'],
       ['m', 'inject A'],
-      ['m', 'gap: 20008 bytes of output not recorded (the disk was full)'],
+      ['m', 'gap: 8 bytes of output not recorded (the disk was full)'],
       ['o', 'after\r\n'],
       ['m', 'exit 0'],
     ]);
