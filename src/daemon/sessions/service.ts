@@ -18,6 +18,7 @@ import type { InjectTimings } from '../../terminal/inject-queue.js';
 import type { SessionEntry } from '../target.js';
 import type { HostHubTimings } from './host-hub.js';
 import { SessionRegistry } from './registry.js';
+import { HOST_LOG_KEEP_MS, pruneHostLogs } from './host-logs.js';
 import { Spawner } from './spawner.js';
 import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from './store.js';
 import { startSweeper, type SweeperTimings } from './sweeper.js';
@@ -128,6 +129,13 @@ export class Sessions {
     this.store.enable();
     this.registry.expectRestoredHosts(this.deps.timings.restoredHostsWaitMs);
     this.sweeper = startSweeper(this.registry, this.deps.events, this.deps.timings, this.deps.now, isProcessAlive, this.deps.log, (e) => this.endOrphansOf(e).then(() => undefined));
+    // Once per start: logs of sessions long gone (a daemon runs for days; restarts come with updates and reboots).
+    pruneHostLogs(this.deps.config.paths.hostLogDir, (id) => this.registry.get(id) !== undefined, this.deps.now(), this.deps.log).then(
+      (n) => {
+        if (n > 0) this.deps.log.info(`removed ${n} host log(s) of sessions gone for over ${HOST_LOG_KEEP_MS / 86_400_000} days`);
+      },
+      (err: unknown) => this.deps.log.warn(`old host logs were not looked at: ${(err as Error).message}`),
+    );
   }
 
   async stop(): Promise<void> {
