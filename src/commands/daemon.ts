@@ -3,6 +3,7 @@ import { ensureDaemon } from '../client/autostart.js';
 import { findRunningDaemon, readToken, removeStaleClaim, unansweredClaim, type DaemonHandle } from '../client/local-daemon.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
 import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
+import { checkListenHost } from '../util/listen-host.js';
 import { EXIT } from '../ui/exit.js';
 import { formatDuration, printFields, printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
@@ -16,11 +17,13 @@ interface AddressOptions {
   port?: string;
 }
 
+/** The config of a daemon to start here: its address checked first (a bad --host is a usage error, exit 2). */
 async function configWith(opts: AddressOptions): Promise<TeleptyConfig> {
   const config = await loadConfig();
   if (opts.host) config.host = opts.host;
   if (opts.port !== undefined) config.port = parsePort(opts.port, '--port');
   if (opts.host || opts.port !== undefined) config.addressExplicit = true;
+  await checkListenHost(config.host, opts.host ? '--host' : 'TELEPTY_HOST');
   return config;
 }
 
