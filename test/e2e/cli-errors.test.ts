@@ -62,4 +62,22 @@ describe('errors a user reads', () => {
     expect(list.exitCode, list.stderr).toBe(0);
     expect((await runCli(home, ['daemon', 'stop'], { env })).exitCode).toBe(0);
   });
+
+  it('`doctor` reports an error (exit 1) for a TELEPTY_HOME it cannot make or write: under a file, or in /proc', async () => {
+    const home = homes.newHome();
+    const file = path.join(home, 'a-file');
+    await fs.writeFile(file, '');
+    for (const bad of [path.join(file, 'home'), file, '/proc/telepty-home']) {
+      const r = await runCli(home, ['doctor', '--json'], { env: { TELEPTY_HOME: bad } });
+      expect(r.exitCode, `${bad}: ${r.stdout}${r.stderr}`).toBe(1);
+      expect(r.stderr).toBe('');
+      const checks = parseJson<{ check: string; status: string; detail: string; fix?: string }[]>(r);
+      expect(checks.find((c) => c.check === 'home'), bad).toMatchObject({ status: 'error', fix: expect.stringContaining('TELEPTY_HOME') });
+    }
+    // A home not made yet under a folder that can take it is fine, and doctor leaves nothing behind.
+    const fresh = path.join(home, 'new', 'home');
+    const ok = await runCli(home, ['doctor', '--json'], { env: { TELEPTY_HOME: fresh } });
+    expect(parseJson<{ check: string; status: string }[]>(ok).find((c) => c.check === 'home')).toMatchObject({ status: 'ok' });
+    await expect(fs.access(path.join(home, 'new'))).rejects.toThrow();
+  });
 });
