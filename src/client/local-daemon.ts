@@ -29,10 +29,14 @@ export async function unansweredClaim(config: TeleptyConfig): Promise<{ kind: 'n
   return { kind: 'stale' };
 }
 
-/** Remove a claim left by a daemon that died (only if it is still the same stale file). True when one was removed. */
+/**
+ * Remove a claim left by a daemon that died (only if it is still the same stale file). True when one was removed.
+ * A claim whose pid is alive is never removed: a stopped (SIGSTOP) or hung daemon still holds it.
+ */
 export async function removeStaleClaim(config: TeleptyConfig): Promise<boolean> {
   const found = await readState(config.paths.stateFile);
-  return found.kind !== 'missing' && removeStaleState(found.raw, { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile });
+  if (found.kind === 'missing' || (found.kind === 'record' && (await isProcessAlive(found.record.pid)))) return false;
+  return removeStaleState(found.raw, { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile });
 }
 
 /** The token file's token (trimmed), or null when there is none. */
