@@ -320,7 +320,8 @@ export class SessionHost {
     this.deps.log.info(`keys: ${strokes.map((k) => (k.literal ? 'text' : k.name)).join(' ')}`);
     this.touch();
     if (!this.injects.hold(bytes)) this.pty.write(bytes);
-    this.draft.feed(bytes, 'keys');
+    // Key by key: Escape is a key of its own here, not the start of an Alt+key as in one read of a person's.
+    for (const k of strokes) this.draft.feed(k.bytes, 'keys');
     return { keys: strokes.map((k) => (k.literal ? 'text' : k.name)), bytes: Buffer.byteLength(bytes) };
   }
 

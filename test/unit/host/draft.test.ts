@@ -42,6 +42,8 @@ describe('DraftTracker: a half-typed line', () => {
     d.feed('\x7f');
     d.feed('z', 'keys');
     expect(d.byKeysOnly).toBe(true);
+    d.feed('\x1b', 'keys'); // `telepty keys ID Escape`: a key of its own
+    expect(d.pending).toBe(false);
   });
 });
 
