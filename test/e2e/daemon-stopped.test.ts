@@ -1,8 +1,9 @@
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
-import { isAlive } from '../helpers/env.js';
+import { freePort, isAlive } from '../helpers/env.js';
 
 const homes = useHomes();
 
@@ -30,4 +31,16 @@ describe('a daemon stopped with SIGSTOP (Ctrl-Z) is alive', () => {
     expect(stopped.exitCode, stopped.stderr).toBe(0);
     expect(parseJson(stopped)).toMatchObject({ stopped: true, pid: started.pid });
   }, 60_000);
+
+  it('a state file naming a live pid with nothing at its address is stale (another program reuses the pid): stop removes it', async () => {
+    const home = homes.newHome();
+    const file = path.join(home, 'daemon.json');
+    const record = { state_version: 1, pid: process.pid, host: '127.0.0.1', port: await freePort(), version: '0', started_at: '', nonce: 'z'.repeat(32) };
+    await fs.writeFile(file, JSON.stringify(record));
+    expect(parseJson(await runCli(home, ['daemon', 'status', '--json']))).toMatchObject({ stale_state: true });
+    const r = await runCli(home, ['daemon', 'stop', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(parseJson(r)).toMatchObject({ running: false, stopped: false, removed_stale_state: true });
+    await expect(fs.access(file)).rejects.toThrow();
+  });
 });
