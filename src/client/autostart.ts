@@ -3,11 +3,12 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TeleptyError } from '../protocol/errors.js';
-import { isLoopbackHost, type TeleptyConfig, processEnv } from '../util/config.js';
+import { type TeleptyConfig, processEnv } from '../util/config.js';
+import { isOwnAddress } from '../util/listen-host.js';
 import { ensureDir, isErrno } from '../util/files.js';
 import { sleep } from '../util/async.js';
 import { noProgress, type Progress } from './progress.js';
-import { findDaemon, type DaemonHandle } from '../wire/discovery.js';
+import { findDaemon, readToken, type DaemonHandle } from '../wire/discovery.js';
 
 /** A cold node start plus claim takes ~0.3 s here; a loaded 2-core CI machine gets ample slack. */
 export const AUTOSTART_TIMEOUT_MS = 15_000;
@@ -104,7 +105,7 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
     const atPort = await findDaemon({ ...config, addressExplicit: true }, opts.token);
     if (atPort) return { ...atPort, started: false };
   }
-  if (!isLoopbackHost(config.host) && config.host !== '0.0.0.0' && config.host !== '::') {
+  if (!isOwnAddress(config.host)) {
     throw new TeleptyError('DAEMON_UNREACHABLE', `no telepty daemon answers at ${config.host}:${config.port}, and one is only auto-started on this machine`);
   }
   const progress = opts.progress ?? noProgress;
@@ -115,9 +116,13 @@ export async function ensureDaemon(config: TeleptyConfig, opts: EnsureOptions): 
   void exited.then((code) => (exitCode = code));
   const timeoutMs = opts.timeoutMs ?? AUTOSTART_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
+  // The first daemon of a home writes its token file as it starts: a daemon beyond loopback (an interface's address)
+  // asks this machine's own requests for it too.
+  let token = opts.token;
   try {
     for (;;) {
-      const handle = await findDaemon(config, opts.token);
+      token ??= await readToken(config, opts.env ?? processEnv());
+      const handle = await findDaemon(config, token);
       // Several starters may race: the one whose daemon won the claim started it; the others found it running.
       if (handle) return { ...handle, started: handle.meta.pid === pid };
       if (exitCode !== undefined && exitCode !== 0) {

@@ -1,4 +1,6 @@
+import type { DaemonRecord } from '../protocol/daemon-state.js';
 import type { TeleptyConfig } from '../util/config.js';
+import { portTaken } from '../util/port.js';
 import { isProcessAlive } from '../util/process.js';
 import { findDaemon, readToken, type DaemonHandle } from '../wire/discovery.js';
 import { readFileIfExists } from '../wire/local-files.js';
@@ -19,20 +21,33 @@ export async function findRunningDaemon(config: TeleptyConfig, token?: string): 
 }
 
 /**
- * What the state file says when no daemon answered: nothing; a stale claim; or a claim whose pid is alive (a daemon
- * stopped with Ctrl-Z or SIGSTOP, or hung, or another program that reuses the pid), with where it should answer.
+ * What the state file says when no daemon answered: nothing; a stale claim; or a claim whose daemon may live on
+ * (mayLive: a daemon stopped with Ctrl-Z or SIGSTOP, or hung, or a program that reuses the pid and the port), with where
+ * it should answer.
  */
 export async function unansweredClaim(config: TeleptyConfig): Promise<{ kind: 'none' } | { kind: 'stale' } | { kind: 'silent'; pid: number; host: string; port: number }> {
   const found = await readState(config.paths.stateFile);
   if (found.kind === 'missing') return { kind: 'none' };
-  if (found.kind === 'record' && (await isProcessAlive(found.record.pid))) return { kind: 'silent', pid: found.record.pid, host: found.record.host, port: found.record.port };
+  if (found.kind === 'record' && (await mayLive(found.record))) return { kind: 'silent', pid: found.record.pid, host: found.record.host, port: found.record.port };
   return { kind: 'stale' };
 }
 
-/** Remove a claim left by a daemon that died (only if it is still the same stale file). True when one was removed. */
+/**
+ * A claim whose daemon may live on though it did not answer: its pid is alive and something listens at its address (a
+ * stopped or hung daemon keeps its socket). A pid alive with nothing there is another program that reuses it.
+ */
+async function mayLive(record: DaemonRecord): Promise<boolean> {
+  return (await isProcessAlive(record.pid)) && (await portTaken(record.host, record.port));
+}
+
+/**
+ * Remove a claim left by a daemon that died (only if it is still the same stale file). True when one was removed.
+ * A claim whose daemon may live on (mayLive) is never removed: a stopped (SIGSTOP) or hung daemon still holds it.
+ */
 export async function removeStaleClaim(config: TeleptyConfig): Promise<boolean> {
   const found = await readState(config.paths.stateFile);
-  return found.kind !== 'missing' && removeStaleState(found.raw, { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile });
+  if (found.kind === 'missing' || (found.kind === 'record' && (await mayLive(found.record)))) return false;
+  return removeStaleState(found.raw, { stateFile: config.paths.stateFile, lockFile: config.paths.stateLockFile });
 }
 
 /** The token file's token (trimmed), or null when there is none. */

@@ -22,6 +22,15 @@ export async function waitForState(client: DaemonClient, id: string, until: Wait
 }
 
 /**
+ * The wait ended on the session's exit, which ends every wait but is not the state asked for (unless `exited` or
+ * `any-change` was): `wait` then exits 4 and MCP's wait_for_state answers SESSION_EXITED, so no caller goes on as if
+ * the turn were over.
+ */
+export function exitedInstead(answer: WaitAnswer, until: WaitUntil): boolean {
+  return answer.reached && answer.state === 'exited' && until !== 'exited' && until !== 'any-change';
+}
+
+/**
  * A client for `telepty hook`, which runs at every turn's start and end: the daemon named by the state file, taken
  * at its word on the first answer (as `inject` does: the request carries the record's nonce, which another daemon
  * refuses), without the discovery round trip; never starts a daemon. Null when none is recorded.

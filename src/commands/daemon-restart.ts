@@ -7,6 +7,7 @@ import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
 import type { SessionObject } from '../protocol/session.js';
 import { sleep } from '../util/async.js';
 import { loadConfig, parsePort } from '../util/config.js';
+import { checkListenHost } from '../util/listen-host.js';
 import { isProcessAlive } from '../util/process.js';
 import { printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
@@ -63,6 +64,7 @@ async function restart(opts: RestartOptions): Promise<void> {
   const config = await loadConfig();
   // Every option is checked before the running daemon is stopped: a typo must not leave the user without one.
   const port = opts.port === undefined ? undefined : parsePort(opts.port, '--port');
+  if (opts.host) await checkListenHost(opts.host, '--host');
   const timeoutMs = opts.timeout === undefined ? STOP_TIMEOUT_MS : parseSeconds(opts.timeout, '--timeout');
   const token = await readToken(config);
   const previous = await findRunningDaemon(config, token);

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { ensureDaemon } from '../client/autostart.js';
 import { findRunningDaemon, readToken, removeStaleClaim, unansweredClaim, type DaemonHandle } from '../client/local-daemon.js';
 import { stopFound, STOP_TIMEOUT_MS } from '../client/stop.js';
+import { TeleptyError } from '../protocol/errors.js';
 import { loadConfig, parsePort, type TeleptyConfig } from '../util/config.js';
+import { checkListenHost } from '../util/listen-host.js';
 import { EXIT } from '../ui/exit.js';
 import { formatDuration, printFields, printJson, printLine } from '../ui/print.js';
 import { startProgress } from '../ui/progress.js';
@@ -16,11 +18,13 @@ interface AddressOptions {
   port?: string;
 }
 
+/** The config of a daemon to start here: its address checked first (a bad --host is a usage error, exit 2). */
 async function configWith(opts: AddressOptions): Promise<TeleptyConfig> {
   const config = await loadConfig();
   if (opts.host) config.host = opts.host;
   if (opts.port !== undefined) config.port = parsePort(opts.port, '--port');
   if (opts.host || opts.port !== undefined) config.addressExplicit = true;
+  await checkListenHost(config.host, opts.host ? '--host' : 'TELEPTY_HOST');
   return config;
 }
 
@@ -52,12 +56,26 @@ async function start(opts: AddressOptions & { json?: boolean }): Promise<void> {
   else printLine(`telepty daemon already running (pid ${ensured.meta.pid}, port ${ensured.meta.port})`);
 }
 
+/** What `status` and `stop` say of a claim whose pid lives on and gives no answer. */
+function notAnswering(subject: string, claim: { pid: number; host: string; port: number }): string {
+  return `${subject} is not answering: pid ${claim.pid}, named by the state file, is alive but gave no answer at ${claim.host}:${claim.port} (a stopped or hung daemon, or another program that reuses the pid)`;
+}
+
 async function stop(opts: { json?: boolean; timeout?: string }): Promise<void> {
   const config = await loadConfig();
   // Checked before anything is done: a bad value is a usage error (exit 2), not a stop that "did not stop within NaN ms".
   const timeoutMs = opts.timeout === undefined ? STOP_TIMEOUT_MS : parseSeconds(opts.timeout, '--timeout');
   const handle = await findRunningDaemon(config);
   if (!handle) {
+    const claim = await unansweredClaim(config);
+    // Alive but silent (Ctrl-Z, SIGSTOP, hung): never taken for gone, and never signalled (its identity is unproven).
+    if (claim.kind === 'silent') {
+      throw new TeleptyError(
+        'TIMEOUT',
+        `${notAnswering('the daemon', claim)}; it was not stopped and its state file is kept: if it was stopped (Ctrl-Z, SIGSTOP), resume it (kill -CONT ${claim.pid}) and run \`telepty daemon stop\` again; if it hung, end it (kill ${claim.pid}) once you know that pid is the daemon`,
+        { not_answering: { pid: claim.pid, host: claim.host, port: claim.port } },
+      );
+    }
     // Not running. A state file left behind by a killed daemon is removed (only if it is still the same stale file).
     const removed = await removeStaleClaim(config);
     if (opts.json) printJson({ running: false, stopped: false, removed_stale_state: removed });
@@ -81,7 +99,7 @@ async function status(opts: { json?: boolean }): Promise<void> {
     if (opts.json) {
       printJson({ running: false, stale_state: stale, ...(silent ? { not_answering: { pid: silent.pid, host: silent.host, port: silent.port } } : {}), state_file: config.paths.stateFile, log_file: config.paths.daemonLog });
     } else if (silent) {
-      printLine(`telepty daemon is not answering: pid ${silent.pid}, named by the state file, is alive but gave no answer at ${silent.host}:${silent.port} (a stopped or hung daemon, or another program that reuses the pid); see ${config.paths.daemonLog}`);
+      printLine(`${notAnswering('telepty daemon', silent)}; see ${config.paths.daemonLog}`);
     } else printLine(`telepty daemon is not running${stale ? ' (a stale state file is present; `telepty daemon stop` removes it)' : ''}`);
     process.exitCode = EXIT.NOT_FOUND;
     return;
@@ -148,7 +166,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       examples(['telepty daemon stop', 'telepty daemon stop --timeout 30 --json']) +
-        '\nExit status: 0 stopped or not running, 5 it could not be stopped in time.\n',
+        '\nExit status: 0 stopped or not running, 5 it could not be stopped in time, or its pid is alive and does not answer (stopped with Ctrl-Z or SIGSTOP, or hung: nothing is done to it).\n',
     )
     .action(stop);
 

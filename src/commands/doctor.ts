@@ -91,15 +91,42 @@ async function checkToken(config: TeleptyConfig): Promise<Check> {
   }
 }
 
+/**
+ * Whether the home can be used, tried as the daemon would use it (access(2) lets root "write" anywhere, /proc too): a
+ * file created and removed in it, or, when it does not exist yet, its first missing folder made and removed again.
+ * Leaves nothing behind.
+ */
 async function checkHome(config: TeleptyConfig): Promise<Check> {
   const dir = path.dirname(config.paths.stateFile);
+  const fix = 'set TELEPTY_HOME to a folder you can write (or unset it)';
+  const unusable = (why: string): Check => ({ check: 'home', status: 'error', detail: `${dir} cannot be used: ${why}`, fix });
+  let missing: string | null = null;
+  for (let at = dir; ; at = path.dirname(at)) {
+    let st;
+    try {
+      st = await fs.stat(at);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') && !isErrno(err, 'ENOTDIR')) throw err;
+      if (path.dirname(at) === at) return unusable((err as Error).message);
+      missing = at;
+      continue;
+    }
+    if (!st.isDirectory()) return unusable(`${at} is a file, not a folder`);
+    break;
+  }
   try {
-    await fs.access(dir, fs.constants.W_OK);
+    if (missing !== null) {
+      await fs.mkdir(missing);
+      await fs.rmdir(missing);
+      return { check: 'home', status: 'ok', detail: `${dir} does not exist yet (made on first use)` };
+    }
+    const probe = path.join(dir, `.doctor-${process.pid}`);
+    await (await fs.open(probe, 'wx', 0o600)).close();
+    await fs.unlink(probe);
     return { check: 'home', status: 'ok', detail: `${dir} is writable` };
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return { check: 'home', status: 'ok', detail: `${dir} does not exist yet (made on first use)` };
-    if (isErrno(err, 'EACCES') || isErrno(err, 'EROFS')) return { check: 'home', status: 'error', detail: `${dir} is not writable`, fix: 'set TELEPTY_HOME to a folder you own' };
-    throw err;
+    if (!(err instanceof Error && 'code' in err)) throw err;
+    return unusable(missing !== null ? `${missing} cannot be made (${err.message})` : `it is not writable (${err.message})`);
   }
 }
 
@@ -142,14 +169,17 @@ async function configOrError(env: NodeJS.ProcessEnv): Promise<{ config: TeleptyC
 
 export async function runChecks(env: NodeJS.ProcessEnv = processEnv()): Promise<Check[]> {
   const { config, error } = await configOrError(env);
-  const daemon = error ? { checks: [], handle: null } : await checkDaemon(config);
+  const home = await checkHome(config);
+  // A home that cannot be used holds no token file nor daemon state to look at, and no daemon can start with it.
+  const homeOk = home.status !== 'error';
+  const daemon = error || !homeOk ? { checks: [], handle: null } : await checkDaemon(config);
   return [
     ...(error ? [error] : []),
     checkNode(),
     checkModule('node-pty', 'node-pty (the PTY addon)', 'rebuild it: npm rebuild node-pty (Debian: apt-get install python3 make g++; offline: npm_config_nodedir=/usr)'),
     checkModule('@xterm/headless', '@xterm/headless (the screen model)', 'reinstall the dependencies: npm ci in the telepty folder'),
-    await checkHome(config),
-    await checkToken(config),
+    home,
+    ...(homeOk ? [await checkToken(config)] : []),
     // With a TELEPTY_PORT no command accepts, no daemon is reached at all: its port is not looked at.
     ...daemon.checks,
     ...(await checkFleet(config, env, daemon.handle)),

@@ -35,13 +35,19 @@ function fileFor(id: string, file: string): string {
   return file;
 }
 
-/** The `.cast` files of `dir`, newest first (none when it does not exist yet). */
+/**
+ * The `.cast` files of `dir`, newest first (none when it does not exist yet). A folder that cannot be read (a file in
+ * its place, no permission) is INVALID_FIELD naming it, as a recording into it is refused (util/recording-file.ts).
+ */
 export async function listRecordings(dir: string): Promise<RecordingFile[]> {
   let names: string[];
   try {
     names = await fs.readdir(dir);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return [];
+    const fix = 'set TELEPTY_RECORD_DIR to a folder, or move that file away';
+    if (isErrno(err, 'ENOTDIR')) throw new TeleptyError('INVALID_FIELD', `cannot list the recordings: ${dir} is not a folder (a file of that name is in the way); ${fix}`, { field: 'record_dir' });
+    if (err instanceof Error && 'code' in err) throw new TeleptyError('INVALID_FIELD', `cannot list the recordings in ${dir}: ${err.message}`, { field: 'record_dir' });
     throw err;
   }
   const out: RecordingFile[] = [];

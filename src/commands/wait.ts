@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
-import { waitForState } from '../client/state.js';
+import { exitedInstead, waitForState } from '../client/state.js';
 import { NEVER_IDLE, parseWaitUntil } from '../protocol/agent-state.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
@@ -38,7 +38,7 @@ export function register(program: Command): void {
       const answers = await Promise.all(targets.map((id) => waitForState(client, id, until, deadline)));
       const missed = answers.filter((a) => !a.reached);
       // An exit ends every wait, but it is not the state asked for: a script must not go on as if the turn were over.
-      const gone = until === 'exited' || until === 'any-change' ? [] : answers.filter((a) => a.reached && a.state === 'exited');
+      const gone = answers.filter((a) => exitedInstead(a, until));
       if (opts.json) printJson(answers.length === 1 ? answers[0] : answers);
       else for (const a of answers) printLine(describe(a));
       if (gone.length > 0) {

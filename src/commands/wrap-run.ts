@@ -68,7 +68,7 @@ export async function runWrap(opts: WrapOptions, startHost: StartWrappedHost, en
   const tty = Boolean(stdin.isTTY && stdout.isTTY);
 
   // Best effort: a daemon that cannot start must not stop the user's program (the host keeps trying).
-  let id = opts.id ?? deriveSessionId(cwd, opts.command);
+  let id = opts.id ?? deriveSessionId(cwd, opts.command, opts.args);
   let daemonNote = '';
   let daemonUrl: string | undefined;
   try {

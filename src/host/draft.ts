@@ -1,20 +1,27 @@
 /**
- * Whether a person has a half-typed line in the session: printable keys typed (locally or by a viewer) since the
- * last key that ends or clears a line. An inject waits while there is one, so the person's draft and the prompt
+ * Whether the session has a half-typed line: printable keys typed (locally, by a viewer, or sent with `telepty keys`)
+ * since the last key that ends or clears a line. An inject waits while there is one, so the draft and the prompt
  * never become one line. Keys whose effect on the line cannot be known (Ctrl-W, arrows, Tab) leave it as it is.
  */
 export class DraftTracker {
   /** Printable characters typed since the line was last ended or cleared, less those erased with Backspace. */
   private chars = 0;
+  /** A person (not `telepty keys`) typed some of the draft. */
+  private byPerson = false;
 
   get pending(): boolean {
     return this.chars > 0;
   }
 
-  feed(data: string): void {
+  /** The draft was sent with `telepty keys` alone: an Enter alone (`telepty enter`) is what submits it, not a merge. */
+  get byKeysOnly(): boolean {
+    return this.chars > 0 && !this.byPerson;
+  }
+
+  feed(data: string, from: 'person' | 'keys' = 'person'): void {
     // Esc alone (a TUI's "cancel input") arrives as a read of its own.
     if (data === '\x1b') {
-      this.chars = 0;
+      this.clear();
       return;
     }
     for (let i = 0; i < data.length; i++) {
@@ -23,10 +30,20 @@ export class DraftTracker {
         i = skipEscape(data, i);
         continue;
       }
-      if (LINE_ENDERS.has(c)) this.chars = 0;
-      else if (c === 0x7f || c === 0x08) this.chars = Math.max(0, this.chars - 1);
-      else if (c >= 0x20) this.chars++;
+      if (LINE_ENDERS.has(c)) this.clear();
+      else if (c === 0x7f || c === 0x08) {
+        this.chars = Math.max(0, this.chars - 1);
+        if (this.chars === 0) this.byPerson = false;
+      } else if (c >= 0x20) {
+        this.chars++;
+        if (from === 'person') this.byPerson = true;
+      }
     }
+  }
+
+  private clear(): void {
+    this.chars = 0;
+    this.byPerson = false;
   }
 }
 

@@ -141,6 +141,7 @@ export class SessionHost {
         cursorState: () => this.screen.cursorState(),
         lastInputAt: () => this.lastInput,
         draftPending: () => this.draft.pending,
+        draftByKeysOnly: () => this.draft.byKeysOnly,
         exited: () => this.pty.hasExited,
         canonicalInput: () => this.canonicalInput(),
         program: () => program,
@@ -317,13 +318,18 @@ export class SessionHost {
     if (this.daemonFeatures.has('agent_state')) this.link.send({ type: 'agent_state', ...info, explain });
   }
 
-  /** Keys by tmux name, written as they are (held like a person's keys while an inject job types). */
+  /**
+   * Keys by tmux name, written as they are (held like a person's keys while an inject job types). Text they leave in
+   * the line without Enter is a draft, like a person's: an inject waits for it to be sent or cleared, never merges.
+   */
   private writeKeys(names: string[]): KeysReply {
     const strokes = parseKeys(names, { appCursor: this.agentState.appCursor });
     const bytes = strokes.map((k) => k.bytes).join('');
     this.deps.log.info(`keys: ${strokes.map((k) => (k.literal ? 'text' : k.name)).join(' ')}`);
     this.touch();
     if (!this.injects.hold(bytes)) this.pty.write(bytes);
+    // Key by key: Escape is a key of its own here, not the start of an Alt+key as in one read of a person's.
+    for (const k of strokes) this.draft.feed(k.bytes, 'keys');
     return { keys: strokes.map((k) => (k.literal ? 'text' : k.name)), bytes: Buffer.byteLength(bytes) };
   }
 

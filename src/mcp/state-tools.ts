@@ -3,7 +3,8 @@ import * as z from 'zod';
 import { AGENT_STATES } from '../protocol/agent-state.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { sendKeysOp, sessionStateOp, waitStateOp } from '../protocol/ops/state.js';
-import { waitForState } from '../client/state.js';
+import { exitedInstead, waitForState } from '../client/state.js';
+import { TeleptyError } from '../protocol/errors.js';
 import { WAIT_DEFAULT_MS, WAIT_MAX_MS } from './session-tools.js';
 import { checkRequest, type ToolContext } from './context.js';
 import { capsOf } from './limits.js';
@@ -33,7 +34,7 @@ export function registerStateReadTools(server: McpServer, ctx: ToolContext): voi
     'wait_for_state',
     {
       description:
-        "Use after inject instead of polling: waits on the server until the session's agent reaches a state (idle: its turn is done; blocked: it asks something; any-change) or the bound passes; returns the state reached and reached: false on timeout.",
+        "Use after inject instead of polling: waits on the server until the session's agent reaches a state (idle: its turn is done; blocked: it asks something; any-change) or the bound passes; returns the state reached and reached: false on timeout. A session that exits ends the wait with a SESSION_EXITED error (unless until is exited or any-change).",
       inputSchema: z.object({
         id: sessionRef,
         until: z.enum([...AGENT_STATES, 'any-change']).describe('the state to wait for'),
@@ -46,7 +47,10 @@ export function registerStateReadTools(server: McpServer, ctx: ToolContext): voi
         const c = await ctx.client();
         const id = assertSessionRef(args.id);
         checkRequest(waitStateOp, { body: { until: args.until } });
-        return jsonResult(await waitForState(c, id, args.until, Date.now() + (args.timeout_ms ?? WAIT_DEFAULT_MS)), capsOf({}));
+        const answer = await waitForState(c, id, args.until, Date.now() + (args.timeout_ms ?? WAIT_DEFAULT_MS));
+        // As `telepty wait` (exit 4): an exit is not the state asked for.
+        if (exitedInstead(answer, args.until)) throw new TeleptyError('SESSION_EXITED', `session ${answer.session_id} exited before it was ${args.until}`, { ...answer, reached: false });
+        return jsonResult(answer, capsOf({}));
       }),
   );
 }

@@ -75,10 +75,45 @@ export function uniqueSessionId(base: string, isTaken: (id: string) => boolean):
   return candidate;
 }
 
-/** The default id of a session: `<folder>-<command>`, made into a valid id. */
-export function deriveSessionId(cwd: string, command: string): string {
+/**
+ * Programs that run another program named by their first word that is not an option nor a `NAME=value` (`env A=1
+ * claude`, `npx @google/gemini-cli`, `nice -n 5 codex`), with their options that take the next word as a value.
+ */
+const LAUNCHERS: Record<string, readonly string[]> = {
+  env: ['-u', '--unset', '-C', '--chdir'],
+  nice: ['-n', '--adjustment'],
+  nohup: [],
+  npx: ['-p', '--package'],
+  pnpx: [],
+  bunx: ['-p', '--package'],
+  uvx: ['--from', '--with', '--python', '-p'],
+};
+
+/** The program a session runs, by name: the command's, or for a launcher the one it runs (itself when none shows). */
+function programName(command: string, args: readonly string[]): string {
   const base = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? '';
-  const raw = `${base(cwd) || 'root'}-${base(command)}`;
+  const name = base(command);
+  const valued = LAUNCHERS[name];
+  if (!valued) return name;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (valued.includes(a)) i++;
+    else if (!a.startsWith('-') && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) {
+      // A package spec names its program without scope and version: @google/gemini-cli@latest -> gemini-cli.
+      const program = a.startsWith('@') ? base(a).replace(/@.*$/, '') : base(a.replace(/(.)@[^/]*$/, '$1'));
+      return program ? programName(program, args.slice(i + 1)) : name;
+    }
+  }
+  return name;
+}
+
+/**
+ * The default id of a session: `<folder>-<program>`, made into a valid id. The program is the command's name, or for a
+ * launcher (env, npx, nice…) the name of the program it runs: `npx @google/gemini-cli` in ~/app is `app-gemini-cli`.
+ */
+export function deriveSessionId(cwd: string, command: string, args: readonly string[] = []): string {
+  const base = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? '';
+  const raw = `${base(cwd) || 'root'}-${programName(command, args)}`;
   const cleaned = raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, SESSION_ID_MAX_LENGTH - 4);
   if (RESERVED_SESSION_IDS.has(cleaned)) return `${cleaned}-session`;
   return cleaned || 'session';

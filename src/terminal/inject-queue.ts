@@ -111,6 +111,8 @@ export interface InjectTarget {
   lastInputAt(): number;
   /** A person has a half-typed line (printable keys since the last Enter, Ctrl-C, Ctrl-U, Esc…). */
   draftPending?(): boolean;
+  /** The half-typed line was sent with `telepty keys` alone: an Enter alone (enter_only) submits it instead of waiting. */
+  draftByKeysOnly?(): boolean;
   exited(): boolean;
   /** Whether the program reads in the terminal's canonical mode (the kernel's line editor); null: cannot tell. */
   canonicalInput(): Promise<boolean | null>;
@@ -297,23 +299,28 @@ export class InjectQueue {
 
   /**
    * Wait until nobody has typed for typingPauseMs and (unless the job is forced) nobody has a half-typed line;
-   * fail with SESSION_BUSY after typingDeferMaxMs, nothing written.
+   * fail with SESSION_BUSY after typingDeferMaxMs, nothing written. Enter alone does not wait for a line sent with
+   * `telepty keys` alone: it is what submits that line.
    */
   private async waitForTypingPause(): Promise<void> {
     const t = this.timings;
     const start = this.now();
     const force = this.active?.force === true;
+    const enterOnly = this.active?.enter_only === true;
     for (;;) {
       const quietFor = this.now() - this.target.lastInputAt();
-      const draft = !force && this.target.draftPending?.() === true;
+      const byKeys = this.target.draftByKeysOnly?.() === true;
+      const draft = !force && this.target.draftPending?.() === true && !(enterOnly && byKeys);
       if (quietFor >= t.typingPauseMs && !draft) return;
       if (this.now() - start > t.typingDeferMaxMs) {
         const secs = Math.round(t.typingDeferMaxMs / 1000);
         throw new JobFailure(
           'SESSION_BUSY',
-          draft && quietFor >= t.typingPauseMs
-            ? `someone has a half-typed line in the session (typed without Enter) and it stayed for ${secs} s; the prompt was not written (send it with --force to type it after their text anyway)`
-            : `someone kept typing in the session for ${secs} s; the prompt was not written`,
+          !draft || quietFor < t.typingPauseMs
+            ? `someone kept typing in the session for ${secs} s; the prompt was not written`
+            : byKeys
+              ? `text sent with \`telepty keys\` is still in the input line (no Enter after it) and stayed for ${secs} s; the prompt was not written, so it does not merge into that text (submit the line with \`telepty enter\`, clear it with \`telepty keys <id> C-u\`, or send the prompt with --force to type it after that text)`
+              : `someone has a half-typed line in the session (typed without Enter) and it stayed for ${secs} s; the prompt was not written (send it with --force to type it after their text anyway)`,
         );
       }
       await this.sleep(quietFor >= t.typingPauseMs ? DRAFT_POLL_MS : t.typingPauseMs - quietFor);

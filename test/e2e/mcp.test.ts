@@ -297,4 +297,15 @@ describe('telepty mcp: agent state tools', () => {
     // The fixture shows each prompt it takes as "• prompt N chars": the 11 of "second turn" come after the first answer.
     expect(screen.indexOf('answer: first turn')).toBeLessThan(screen.lastIndexOf('• prompt 11 chars'));
   }, 60_000);
+
+  it('wait_for_state of a session whose program exits answers SESSION_EXITED (as `wait` exits 4), not reached: true', async () => {
+    const home = homes.newHome();
+    const client = await mcpClient(home);
+    expect((await runCli(home, ['spawn', '--id', 'crashes', '--', 'sh', '-c', 'sleep 1; exit 3'])).exitCode).toBe(0);
+    const idle = await call(client, 'wait_for_state', { id: 'crashes', until: 'idle', timeout_ms: 20_000 });
+    expect(idle.isError, idle.text).toBe(true);
+    expect(idle.text).toMatch(/^SESSION_EXITED: session crashes exited before it was idle/);
+    expect(idle.text).toMatch(/"state":"exited".*"reached":false/);
+    expect(await callJson(client, 'wait_for_state', { id: 'crashes', until: 'exited', timeout_ms: 20_000 })).toMatchObject({ state: 'exited', reached: true });
+  }, 60_000);
 });

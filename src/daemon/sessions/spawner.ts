@@ -215,7 +215,7 @@ export class Spawner {
     const cwd = await checkCwd(req.cwd ?? this.deps.homeDir);
     const env = { ...this.deps.env, ...req.env };
     const file = await resolveCommand(req.command, cwd, env.PATH);
-    const id = req.session_id ?? registry.uniqueId(deriveSessionId(cwd, req.command));
+    const id = req.session_id ?? registry.uniqueId(deriveSessionId(cwd, req.command, req.args ?? []));
     const instance = randomBytes(16).toString('hex');
     registry.reserve(id, instance);
     try {

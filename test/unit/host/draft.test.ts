@@ -29,6 +29,22 @@ describe('DraftTracker: a half-typed line', () => {
     // A paste from a viewer is text too.
     expect(after('\x1b[200~pasted\x1b[201~')).toBe(true);
   });
+
+  it('knows a draft sent with `telepty keys` alone from one a person typed part of', () => {
+    const d = new DraftTracker();
+    d.feed('abc', 'keys');
+    expect([d.pending, d.byKeysOnly]).toEqual([true, true]);
+    d.feed('x');
+    expect([d.pending, d.byKeysOnly]).toEqual([true, false]);
+    d.feed('\r', 'keys');
+    expect([d.pending, d.byKeysOnly]).toEqual([false, false]);
+    d.feed('y');
+    d.feed('\x7f');
+    d.feed('z', 'keys');
+    expect(d.byKeysOnly).toBe(true);
+    d.feed('\x1b', 'keys'); // `telepty keys ID Escape`: a key of its own
+    expect(d.pending).toBe(false);
+  });
 });
 
 /** Small timings; the defer limit is what a held job gives up after. */
@@ -58,6 +74,7 @@ function rig(): { queue: InjectQueue; writes: string[]; draft: DraftTracker; out
     cursorState: async () => ({ ...state }),
     lastInputAt: () => 0,
     draftPending: () => draft.pending,
+    draftByKeysOnly: () => draft.byKeysOnly,
     exited: () => false,
     canonicalInput: async () => null,
   };
@@ -105,6 +122,19 @@ describe('InjectQueue: a person\'s draft is never merged with a prompt', () => {
     expect(o.status === 'failed' ? o.error : '').toMatch(/half-typed line/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(T.typingDeferMaxMs);
     expect(r.writes).toEqual([]);
+  });
+
+  it('Enter alone goes at once after text sent with `telepty keys` (it submits that text), but waits on a person\'s', async () => {
+    const r = rig();
+    r.draft.feed('ls', 'keys');
+    r.queue.enqueue({ inject_id: 'e1', text: '', no_enter: false, enter_only: true });
+    expect((await r.outcome('e1')).status).not.toBe('failed');
+    expect(r.writes).toEqual(['\r']);
+    const p = rig();
+    p.draft.feed('ls');
+    p.queue.enqueue({ inject_id: 'e2', text: '', no_enter: false, enter_only: true });
+    expect(await p.outcome('e2')).toMatchObject({ status: 'failed', code: 'SESSION_BUSY' });
+    expect(p.writes).toEqual([]);
   });
 
   it('types anyway with force', async () => {

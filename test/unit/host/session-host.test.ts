@@ -467,6 +467,18 @@ describe('SessionHost with in-memory parts', () => {
     expect(r.pty.typed()).toBe('\x1b[B\r\x1bOAyes');
   });
 
+  it('text sent with keys is a draft that holds an inject; Escape sent with it (one keys call) clears it', async () => {
+    const r = rig();
+    r.link.welcome('unit-1');
+    r.pty.output('$ ');
+    await r.link.request('keys', { keys: ['abc'] });
+    await r.link.request('inject', { inject_id: 'held', text: 'PROMPT', no_enter: true, enter_only: false });
+    await new Promise((res) => setTimeout(res, 300));
+    expect(r.pty.typed()).toBe('abc');
+    await r.link.request('keys', { keys: ['x', 'Escape'] });
+    await waitFor('the held prompt typed', () => r.pty.typed().includes('PROMPT'), 3_000);
+  });
+
   it("takes a hook's report: the state it leads to is the answer", async () => {
     const r = rig({ command: 'claude' });
     r.link.welcome('unit-1');

@@ -34,6 +34,18 @@ describe('reserved session ids', () => {
     expect(assertSessionId('multicast')).toBe('multicast');
   });
 
+  it('names a launched program in the default id, not its launcher (env, npx, nice…)', () => {
+    expect(deriveSessionId('/home/me/app', 'claude')).toBe('app-claude');
+    expect(deriveSessionId('/home/me/app', 'env', ['ANTHROPIC_MODEL=x', 'claude', '--resume'])).toBe('app-claude');
+    expect(deriveSessionId('/home/me/app', '/usr/bin/npx', ['-y', '@google/gemini-cli@latest'])).toBe('app-gemini-cli');
+    expect(deriveSessionId('/home/me/app', 'npx', ['--package', 'cowsay', 'cowthink'])).toBe('app-cowthink');
+    expect(deriveSessionId('/home/me/app', 'nice', ['-n', '5', 'env', '-u', 'X', 'codex'])).toBe('app-codex');
+    // A launcher that runs nothing named is itself; a shell's -c line or an interpreter's script is not unwrapped.
+    expect(deriveSessionId('/home/me/app', 'env', [])).toBe('app-env');
+    expect(deriveSessionId('/home/me/app', 'sh', ['-c', 'claude'])).toBe('app-sh');
+    expect(deriveSessionId('/home/me/app', 'node', ['server.js'])).toBe('app-node');
+  });
+
   it('never derives a reserved default id', () => {
     expect(deriveSessionId('/tmp/...', '/usr/bin/multicast')).toBe('multicast-session');
     expect(deriveSessionId('/home/me/app', 'broadcast')).toBe('app-broadcast');
