@@ -238,7 +238,7 @@ export class SessionHost {
     // The bytes first, the bookkeeping after: none of it decides what is written (only an inject job holds keys).
     if (!this.injects.hold(data)) this.pty.write(data);
     this.lastInput = this.touch();
-    this.draft.feed(data);
+    if (!this.answersDialog()) this.draft.feed(data);
     this.recording.input(data);
   }
 
@@ -329,8 +329,16 @@ export class SessionHost {
     this.touch();
     if (!this.injects.hold(bytes)) this.pty.write(bytes);
     // Key by key: Escape is a key of its own here, not the start of an Alt+key as in one read of a person's.
-    for (const k of strokes) this.draft.feed(k.bytes, 'keys');
+    if (!this.answersDialog()) for (const k of strokes) this.draft.feed(k.bytes, 'keys');
     return { keys: strokes.map((k) => (k.literal ? 'text' : k.name)), bytes: Buffer.byteLength(bytes) };
+  }
+
+  /**
+   * The agent waits on a dialog (state `blocked`): keys now answer it (`1`, `y`, arrows and Enter) and leave no text in
+   * the input line, so they are no draft; counted as one, `keys ID 1` held the next inject 10 s and failed it.
+   */
+  private answersDialog(): boolean {
+    return this.agentState.tracker.current.state === 'blocked';
   }
 
   private onWelcome(w: DaemonWelcome): void {

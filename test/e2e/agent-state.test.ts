@@ -100,6 +100,23 @@ describe('agent state (issue 19)', () => {
     expect((await runCli(home, ['wait', 'dlg', '--until', 'sleepy'])).exitCode).toBe(2);
   });
 
+  it('keys that answer a dialog (`keys ID 1`) leave no draft: the next inject goes at once', async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_TYPING_DEFER_MAX_MS: '1500' };
+    expect((await runCli(home, ['daemon', 'start'], { env })).exitCode).toBe(0);
+    await spawnJson(home, ['--id', 'dk', '--no-hooks', '--env', 'FIXTURE_WORK_MS=300', '--', 'node', FIXTURE]);
+    await stateIs(home, 'dk', 'idle');
+    expect((await runCli(home, ['inject', 'dk', 'open a dialog'])).exitCode).toBe(0);
+    expect((await runCli(home, ['wait', 'dk', '--until', 'blocked', '--timeout', '20'])).exitCode).toBe(0);
+    expect((await runCli(home, ['keys', 'dk', '1'])).exitCode).toBe(0);
+    await screenShows(home, 'dk', 'chose: yes');
+    expect((await runCli(home, ['wait', 'dk', '--until', 'idle', '--timeout', '20'])).exitCode).toBe(0);
+    const next = await runCli(home, ['inject', 'dk', 'next prompt', '--json']);
+    expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+    expect(parseJson(next)).toMatchObject({ status: 'submitted' });
+    await screenShows(home, 'dk', 'answer: next prompt');
+  });
+
   it("from Claude Code's hooks: telepty adds --settings, the hooks decide, and --explain says so", async () => {
     const home = homes.newHome();
     await spawnJson(home, ['--id', 'hooked', '--', 'node', FIXTURE]);
