@@ -41,6 +41,11 @@ export class DraftTracker {
     }
   }
 
+  /** The line is gone (the program switched screens): nothing typed before is in a line any more. */
+  reset(): void {
+    this.clear();
+  }
+
   private clear(): void {
     this.chars = 0;
     this.byPerson = false;

@@ -18,7 +18,7 @@ import type { AgentStateInfo } from '../protocol/agent-state.js';
 import { VIEWER_CLOSE, type ViewerClientMessage } from '../protocol/viewer.js';
 import type { ViewerHandoff } from '../protocol/viewer-handoff.js';
 import { parseKeys } from '../protocol/keys.js';
-import { programFor } from '../terminal/programs.js';
+import { AGENT_PROGRAMS, programFor } from '../terminal/programs.js';
 import { AgentStateSink } from './agent-state-sink.js';
 import type { ScreenModes } from '../terminal/screen.js';
 import { isoTime } from '../util/iso-time.js';
@@ -68,6 +68,10 @@ export class SessionHost {
   /** Where each submitted prompt's answer starts, and the hooks' proof of submission (issue 19). */
   private readonly follow: InjectFollowUp;
   private readonly draft = new DraftTracker();
+  /** The screen is the alternate one (a full-screen program runs): the last switch seen. */
+  private altScreen = false;
+  /** The program is an AI CLI whose input box is a line editor, on the alternate screen too (OpenCode's). */
+  private readonly editsLinesFullScreen: boolean;
   private readonly direct: DirectViewers;
   private readonly viewers: ViewerOutput;
   /** The session's asciicast recording, when one is under way (spec.record, or `telepty record ID`). */
@@ -100,13 +104,19 @@ export class SessionHost {
     this.now = deps.now ?? Date.now;
     this.sessionId = spec.session_id;
     const program = programFor(spec.command, spec.args);
+    this.editsLinesFullScreen = AGENT_PROGRAMS.has(program.name);
     this.createdAt = isoTime(this.now());
     this.lastActivity = this.now();
     // The child first (main.ts started it already): its start is what `spawn` waits for, and loading the terminal
     // model (below) takes a while. Its output is taken once everything here exists (the end of this).
     this.pty = deps.pty;
     this.screen = deps.screen(spec.cols, spec.rows, {
-      modes: (m) => this.link.send({ type: 'state', bracketed_paste: m.bracketedPaste, alt_screen: m.altScreen }),
+      modes: (m) => {
+        // A full-screen program started or ended (less, vim, htop): what was typed before is in no line now.
+        if (m.altScreen !== this.altScreen) this.draft.reset();
+        this.altScreen = m.altScreen;
+        this.link.send({ type: 'state', bracketed_paste: m.bracketedPaste, alt_screen: m.altScreen });
+      },
       parsed: (bytes) => {
         this.unparsed -= bytes;
         if (this.unparsed < PARSE_LOW_WATER) this.resume('flow');
@@ -238,7 +248,7 @@ export class SessionHost {
     // The bytes first, the bookkeeping after: none of it decides what is written (only an inject job holds keys).
     if (!this.injects.hold(data)) this.pty.write(data);
     this.lastInput = this.touch();
-    if (!this.answersDialog()) this.draft.feed(data);
+    if (!this.keysLeaveNoLine(this.altScreen)) this.draft.feed(data);
     this.recording.input(data);
   }
 
@@ -329,16 +339,20 @@ export class SessionHost {
     this.touch();
     if (!this.injects.hold(bytes)) this.pty.write(bytes);
     // Key by key: Escape is a key of its own here, not the start of an Alt+key as in one read of a person's.
-    if (!this.answersDialog()) for (const k of strokes) this.draft.feed(k.bytes, 'keys');
+    // The screen as of all output so far (parsed now): keys come seldom, and right after the program drew.
+    if (!this.keysLeaveNoLine(this.screen.modes().altScreen)) for (const k of strokes) this.draft.feed(k.bytes, 'keys');
     return { keys: strokes.map((k) => (k.literal ? 'text' : k.name)), bytes: Buffer.byteLength(bytes) };
   }
 
   /**
-   * The agent waits on a dialog (state `blocked`): keys now answer it (`1`, `y`, arrows and Enter) and leave no text in
-   * the input line, so they are no draft; counted as one, `keys ID 1` held the next inject 10 s and failed it.
+   * Keys that leave no text in an input line, so they are no draft (counted as one, they held the next inject 10 s
+   * and failed it SESSION_BUSY): the agent waits on a dialog (state `blocked`; `1`, `y`, arrows and Enter answer it),
+   * or a full-screen program other than an AI CLI reads them as commands (`keys ID Space Space q` in less, vim).
+   * `altScreen`: a person's keys take the last switch parsed (no parse forced per keystroke, which a flood would make
+   * costly); `keys` parses what is pending first.
    */
-  private answersDialog(): boolean {
-    return this.agentState.tracker.current.state === 'blocked';
+  private keysLeaveNoLine(altScreen: boolean): boolean {
+    return this.agentState.tracker.current.state === 'blocked' || (altScreen && !this.editsLinesFullScreen);
   }
 
   private onWelcome(w: DaemonWelcome): void {

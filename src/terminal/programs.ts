@@ -122,6 +122,8 @@ export interface ProgramProfile {
 }
 
 export type ProgramName = 'claude' | 'codex' | 'gemini' | 'opencode' | 'shell' | 'other';
+/** The AI CLIs: their input box is a line editor wherever they draw it, the alternate screen too (OpenCode). */
+export const AGENT_PROGRAMS: ReadonlySet<ProgramName> = new Set(['claude', 'codex', 'gemini', 'opencode']);
 
 /**
  * The input row must hold still this long after a submit before the next paste, for OpenCode, whose box reset was not

@@ -1,7 +1,8 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
-import { NOTHING_MORE_MS, sleep, waitFor } from '../helpers/env.js';
+import { NOTHING_MORE_MS, ROOT, sleep, waitFor } from '../helpers/env.js';
 import { fixtureSession } from '../helpers/fixtures.js';
 
 const homes = useHomes();
@@ -44,5 +45,23 @@ describe('text sent with `keys` and no Enter is a draft, like a person\'s', () =
     await waitFor('def and PROMPT2 submitted', async () => (await texts()).length === 3);
     await sleep(NOTHING_MORE_MS);
     expect(await texts()).toEqual(['abc', 'def', 'PROMPT2']);
+  });
+
+  it('keys a full-screen program reads as commands (less, vim: `keys ID Space q`) leave no draft: the inject after it goes at once', { timeout: 60_000 }, async () => {
+    const home = homes.newHome();
+    const env = { TELEPTY_TYPING_DEFER_MAX_MS: String(DEFER_MS) };
+    expect((await runCli(home, ['daemon', 'start'], { env })).exitCode).toBe(0);
+    expect((await runCli(home, ['spawn', '--id', 'fs', '--', 'bash', '--norc', '--noprofile'])).exitCode).toBe(0);
+    const fullscreen = path.join(ROOT, 'test', 'fixtures', 'fullscreen.mjs');
+    expect((await runCli(home, ['inject', 'fs', `${process.execPath} ${fullscreen}`])).exitCode).toBe(0);
+    await waitFor('the full-screen program', async () => (await runCli(home, ['read', 'fs'])).stdout.includes('press q to quit'));
+    expect((await runCli(home, ['keys', 'fs', 'Space', 'x'])).exitCode).toBe(0);
+    expect((await runCli(home, ['keys', 'fs', 'q'])).exitCode).toBe(0);
+    await waitFor('back at the shell', async () => (await runCli(home, ['read', 'fs'])).stdout.includes('fullscreen fixture done'));
+    const t0 = Date.now();
+    const r = await runCli(home, ['inject', 'fs', 'echo after-$((40+2))']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(DEFER_MS);
+    await waitFor('the prompt ran', async () => (await runCli(home, ['read', 'fs'])).stdout.includes('after-42'));
   });
 });
