@@ -49,7 +49,7 @@ function judge(outcomes: Outcome[], records: Submission[]): string[] {
   for (const r of records) if (!sent.has(r.text)) problems.push(`submitted text that is no prompt (merged or cut): ${JSON.stringify(r.text.slice(0, 80))}… (${r.text.length} chars)`);
   for (const o of outcomes) {
     const times = taken.get(o.prompt) ?? 0;
-    const status = o.status === 200 ? String(o.json.status) : `HTTP ${o.status} ${String(o.json.code)}`;
+    const status = o.status === 200 ? `${String(o.json.status)}${typeof o.json.seen === 'string' ? ` (seen: ${o.json.seen})` : ''}` : `HTTP ${o.status} ${String(o.json.code)}`;
     if (times !== 1) problems.push(`${JSON.stringify(o.prompt.slice(0, 20))} submitted ${times} times, reported ${status}`);
     else if (status !== 'submitted') problems.push(`${JSON.stringify(o.prompt.slice(0, 20))} submitted once but reported ${status}`);
   }
@@ -143,8 +143,8 @@ describe('when the submission is not seen', () => {
   it.each(NEWLINE_REDRAWS)('(newline %s) reports entered with what was seen, exits 8, publishes entered (with what was seen), and the program has no submission', async (_name, redraw) => {
     const home = homes.newHome();
     const log = path.join(home, 'never.log');
-    // Every Enter within 60 s of a paste is a newline: the prompt stays in the box.
-    const r = await runCli(home, ['spawn', '--id', 'never', '--env', `FIXTURE_LOG=${log}`, '--env', 'FIXTURE_PASTE_ENTER_MS=60000', ...redraw, '--', process.execPath, path.join(FIXTURES, 'gemini-like.mjs')]);
+    // Every Enter within 60 s of a paste or a typed key is a newline: the prompt stays in the box.
+    const r = await runCli(home, ['spawn', '--id', 'never', '--env', `FIXTURE_LOG=${log}`, '--env', 'FIXTURE_PASTE_ENTER_MS=60000', '--env', 'FIXTURE_FAST_RETURN_MS=60000', ...redraw, '--', process.execPath, path.join(FIXTURES, 'gemini-like.mjs')]);
     expect(r.exitCode, r.stderr).toBe(0);
     await waitFor('ready', async () => (await runCli(home, ['read', 'never'])).stdout.includes('ready'), 20_000);
     const watch = subscribeBus(await daemonPort(home), '?kind=entered&kind=submitted');
