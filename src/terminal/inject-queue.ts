@@ -662,7 +662,10 @@ export class InjectQueue {
       else if (newlineAt < 0) newlineAt = this.now();
       else if (this.now() - newlineAt >= SUBMIT_PROOF_STILL_MS) return { seen: 'the Enter was taken as a newline in the input box (the text above a new empty row)', newline: true, ...row() };
       // One screen is not proof: it may be caught mid-redraw (Ink erases the box, then draws it again with a newline).
-      if (gone && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt, ...row() };
+      // Nor is a blank input row from a program that draws a hint in its empty box (Gemini): that is its box erased
+      // mid-redraw, however long a loaded machine holds it there (a CI run's false `submitted`, its redraw 15 ms late).
+      const erasedBox = profile.emptyBoxHint !== null && state.line.trim() === '';
+      if (gone && !erasedBox && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt, ...row() };
       if (this.target.exited()) return { seen: 'the program exited after the Enter', ...row() };
       await this.sleep(this.timings.pollMs);
     }
