@@ -457,7 +457,8 @@ export class CastRecorder {
         let used = 0;
         pendingOutput = 0;
         for (next = 0; next < batch.length; ) {
-          const ev = batch[next] as Queued;
+          const ev = batch[next];
+          if (ev === undefined) break;
           let bytes = this.encode(ev, used);
           // Rotate before an event that would pass the limit, unless the file holds nothing but its header.
           if (this.fileBytes + used + bytes > this.maxBytes && this.fileBytes + used > this.headerBytes) {
