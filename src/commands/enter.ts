@@ -5,7 +5,7 @@ import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
 import { describeResult, resultExit, stoppedWaiting } from './inject.js';
-import { sayOnInterrupt } from '../ui/interrupt.js';
+import { sayingOnInterrupt } from '../ui/interrupt.js';
 import { newRequestId } from '../util/request-id.js';
 import { parseSeconds } from './options.js';
 import { examples } from './command-module.js';
@@ -23,14 +23,11 @@ export function register(program: Command): void {
     .action(async (id: string, opts: { wait: boolean; /** milliseconds */ timeout?: number; json?: boolean }) => {
       const session = assertSessionRef(id);
       const injectId = newRequestId();
-      const stopSaying = opts.wait ? sayOnInterrupt(() => stoppedWaiting(injectId, [session])) : () => undefined;
-      try {
-        const r = await submitEnter(await connect(), session, { wait: opts.wait, timeout_ms: opts.timeout ?? DEFAULT_INJECT_TIMEOUT_MS, inject_id: injectId });
-        if (opts.json) printJson(r);
-        else printLine(describeResult(r));
-        process.exitCode = resultExit(r);
-      } finally {
-        stopSaying();
-      }
+      const r = await sayingOnInterrupt(opts.wait ? () => stoppedWaiting(injectId, [session]) : null, async () =>
+        submitEnter(await connect(), session, { wait: opts.wait, timeout_ms: opts.timeout ?? DEFAULT_INJECT_TIMEOUT_MS, inject_id: injectId }),
+      );
+      if (opts.json) printJson(r);
+      else printLine(describeResult(r));
+      process.exitCode = resultExit(r);
     });
 }

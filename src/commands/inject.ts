@@ -6,7 +6,7 @@ import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, MAX_INJECT_TIMEOUT_MS, isInjectId, type InjectResponse, type MulticastResult } from '../protocol/inject.js';
 import { EXIT, exitCodeOf } from '../ui/exit.js';
-import { sayOnInterrupt } from '../ui/interrupt.js';
+import { sayingOnInterrupt } from '../ui/interrupt.js';
 import { printJson, printLine } from '../ui/print.js';
 import { newRequestId } from '../util/request-id.js';
 import { readPrompt, timeoutMs } from './prompt-input.js';
@@ -132,12 +132,7 @@ export async function run(targets: string | undefined, words: string[], opts: In
   const client = await connect();
   const resolved = opts.all ? null : await resolveTargets(client, tags.length > 0 ? undefined : targets, tags);
   const ids = resolved ? resolved.ids : 'all';
-  const stopSaying = body.wait ? sayOnInterrupt(() => stoppedWaiting(injectId, resolved?.ids ?? [])) : () => undefined;
-  try {
-    await send(client, resolved, ids, body, opts.json === true);
-  } finally {
-    stopSaying();
-  }
+  await sayingOnInterrupt(body.wait ? () => stoppedWaiting(injectId, resolved?.ids ?? []) : null, () => send(client, resolved, ids, body, opts.json === true));
 }
 
 /** What Ctrl-C during a waiting inject leaves behind: the prompt goes on without the caller. */

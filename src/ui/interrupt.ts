@@ -2,15 +2,20 @@
 export const EXIT_INTERRUPTED = 130;
 
 /**
- * While a command waits on something that goes on without it (a prompt in a session's queue), Ctrl-C says what it
- * leaves behind (`said()`, on stderr) before the command exits with 130, instead of ending without a word. Returns
- * the function that takes the handler away once the wait is over.
+ * Run `work`, a wait on something that goes on without the command (a prompt in a session's queue): Ctrl-C
+ * meanwhile says what it leaves behind (`said()`, on stderr) and exits with 130, instead of ending without a word.
+ * With `said` null (nothing is waited for) `work` just runs.
  */
-export function sayOnInterrupt(said: () => string): () => void {
+export async function sayingOnInterrupt<T>(said: (() => string) | null, work: () => Promise<T>): Promise<T> {
+  if (!said) return work();
   const onInterrupt = (): void => {
     process.stderr.write(`\n${said()}\n`);
     process.exit(EXIT_INTERRUPTED);
   };
   process.once('SIGINT', onInterrupt);
-  return () => process.off('SIGINT', onInterrupt);
+  try {
+    return await work();
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
 }
