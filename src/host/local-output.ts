@@ -18,14 +18,12 @@ export const LOCAL_STALL_MS = 1_000;
 /** At exit, the last output gets this long to reach a terminal that does not read, then it is given up. */
 const DRAIN_MAX_MS = 1_000;
 
-/** Holds the program's output back (pauses reading the PTY) while the terminal is behind, and lets it go again. */
-export interface OutputHold {
-  hold(held: boolean): void;
-}
-
 export interface LocalOutputOptions {
-  /** Without one, output past the bound is dropped at once. */
-  hold?: OutputHold;
+  /**
+   * Holds the program's output back (pauses reading the PTY) while the terminal is behind (true), and lets it go
+   * again (false). Without it, output past the bound is dropped at once.
+   */
+  hold?: (held: boolean) => void;
   maxBufferedBytes?: number;
   stallMs?: number;
 }
@@ -74,7 +72,7 @@ export class LocalOutput {
     if (this.queuedBytes <= this.maxBufferedBytes || this.stall) return;
     // Chunks read before the hold took effect still come; they wait with the rest.
     if (!this.opts.hold) return this.dropBacklog();
-    this.opts.hold.hold(true);
+    this.opts.hold(true);
     this.stall = setTimeout(() => this.dropBacklog(), this.stallMs);
   }
 
@@ -93,7 +91,7 @@ export class LocalOutput {
     if (!this.stall) return;
     clearTimeout(this.stall);
     this.stall = undefined;
-    this.opts.hold?.hold(false);
+    this.opts.hold?.(false);
   }
 
   /** Resolves once everything written so far reached the terminal, or after DRAIN_MAX_MS (it may not be reading). */

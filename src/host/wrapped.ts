@@ -63,7 +63,7 @@ export async function startWrappedHost(spec: HostSpec, opts: WrappedHostOptions)
   const logStream = createWriteStream(path.join(config.paths.hostLogDir, `${spec.session_id}.log`), { flags: 'a', mode: 0o600 });
   const log = createLogger({ write: (l) => logStream.write(l), level: logLevelFromEnv(env), scope: `wrap ${spec.session_id}` });
   // Output to this terminal never blocks the host (a terminal that stops reading would freeze it): see local-output.ts.
-  const local = typeof terminal.fd === 'number' ? new LocalOutput(await openTerminalWriter(terminal.fd, log), () => host.serializeScreen(), log, { hold: { hold: (held) => host.holdForTerminal(held) } }) : null;
+  const local = typeof terminal.fd === 'number' ? new LocalOutput(await openTerminalWriter(terminal.fd, log), () => host.serializeScreen(), log, { hold: (held) => host.holdForTerminal(held) }) : null;
   const toTerminal = (d: Buffer): void => {
     if (local) local.write(d);
     else terminal.write(d);

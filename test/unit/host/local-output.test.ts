@@ -45,10 +45,17 @@ function fifo(): { readFd: number; writeFd: number; drain: () => string } {
 
 const log = createLogger({ write: () => undefined, level: 'error', scope: 'test' });
 
-/** An OutputHold that notes each change. */
-function holdLog(): { hold: (held: boolean) => void; seen: boolean[] } {
-  const seen: boolean[] = [];
-  return { hold: (held) => seen.push(held), seen };
+/**
+ * A LocalOutput with a hold (each change noted in `held`) on a FIFO nobody reads yet: 200 KiB under way (more than
+ * the pipe takes), then 30 x 10,000 bytes past its 100,000-byte bound.
+ */
+function pastTheBound(repaint: string, stallMs: number): { f: ReturnType<typeof fifo>; out: LocalOutput; held: boolean[] } {
+  const f = fifo();
+  const held: boolean[] = [];
+  const out = new LocalOutput(fdWriter(f.writeFd), async () => repaint, log, { hold: (h) => void held.push(h), maxBufferedBytes: 100_000, stallMs });
+  out.write(Buffer.alloc(200 * 1024, 'a'));
+  for (let i = 0; i < 30; i++) out.write(Buffer.alloc(10_000, 'b'));
+  return { f, out, held };
 }
 
 describe('wrap output to a terminal that stops reading', () => {
@@ -77,13 +84,9 @@ describe('wrap output to a terminal that stops reading', () => {
   });
 
   it('holds the program back past its bound while the terminal lags, and passes every byte once it reads again', async () => {
-    const f = fifo();
-    const hold = holdLog();
-    const out = new LocalOutput(fdWriter(f.writeFd), async () => 'never', log, { hold, maxBufferedBytes: 100_000, stallMs: 5_000 });
-    out.write(Buffer.alloc(200 * 1024, 'a'));
-    for (let i = 0; i < 30; i++) out.write(Buffer.alloc(10_000, 'b'));
+    const { f, out, held } = pastTheBound('never', 5_000);
     // Past the bound: the program is held back (the PTY is not read), nothing is dropped.
-    expect(hold.seen).toEqual([true]);
+    expect(held).toEqual([true]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     let seen = '';
     await waitFor('every byte', () => {
@@ -94,21 +97,17 @@ describe('wrap output to a terminal that stops reading', () => {
     seen += f.drain();
     expect(seen).toBe('a'.repeat(200 * 1024) + 'b'.repeat(300_000));
     // Let go once the terminal took what was under way.
-    expect(hold.seen).toEqual([true, false]);
+    expect(held).toEqual([true, false]);
   });
 
   it('lets the program go and drops the backlog when the terminal takes nothing for stallMs, and repaints when it reads again', async () => {
-    const f = fifo();
-    const hold = holdLog();
-    const out = new LocalOutput(fdWriter(f.writeFd), async () => 'SCREEN', log, { hold, maxBufferedBytes: 100_000, stallMs: 100 });
-    out.write(Buffer.alloc(200 * 1024, 'a'));
-    for (let i = 0; i < 30; i++) out.write(Buffer.alloc(10_000, 'b'));
-    expect(hold.seen).toEqual([true]);
-    await waitFor('the program let go', () => (hold.seen.length === 2 ? true : null));
-    expect(hold.seen).toEqual([true, false]);
+    const { f, out, held } = pastTheBound('SCREEN', 100);
+    expect(held).toEqual([true]);
+    await waitFor('the program let go', () => (held.length === 2 ? true : null));
+    expect(held).toEqual([true, false]);
     // Output while the terminal is behind is dropped at once: the program is not held again.
     out.write(Buffer.alloc(200_000, 'c'));
-    expect(hold.seen).toEqual([true, false]);
+    expect(held).toEqual([true, false]);
     let seen = '';
     await waitFor('the repaint', () => {
       seen += f.drain();
