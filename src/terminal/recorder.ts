@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { eventLine, eventLineStart, headerLine, type CastCode, type CastFormat } from '../protocol/asciicast.js';
-import { ensureDir } from '../util/files.js';
+import { ensureDir, isDiskFull } from '../util/files.js';
 
 /**
  * Records a session as an asciicast (issue 22), off the hot path: the session hands it every chunk and goes on;
@@ -47,15 +47,15 @@ export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
  * what it takes a person or a cleanup job to free space; the session is never slowed either way.
  */
 export const DISK_FULL_RETRY_MS = 1_000;
-const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
-
-function isDiskFull(err: unknown): err is NodeJS.ErrnoException {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' && DISK_FULL_CODES.has(err.code);
-}
 
 /** What a gap marker says of why output was not recorded. */
 const GAP_DISK_BEHIND = 'the disk fell behind';
 const GAP_DISK_FULL = 'the disk was full';
+
+/** The label of the marker that stands for `bytes` of output not recorded, and why. */
+function gapLabel(bytes: number, why: string): string {
+  return `gap: ${bytes} bytes of output not recorded (${why})`;
+}
 
 /** The writer encodes lines into a buffer of this size and writes it when full: few writes, one buffer reused. */
 const WRITE_BYTES = 1024 * 1024;
@@ -359,7 +359,7 @@ export class CastRecorder {
   private enqueueGap(): void {
     const gap = this.droppedBytes;
     this.droppedBytes = 0;
-    this.enqueue('m', `gap: ${gap} bytes of output not recorded (${this.gapWhy})`);
+    this.enqueue('m', gapLabel(gap, this.gapWhy));
     this.gapWhy = GAP_DISK_BEHIND;
   }
 
@@ -372,9 +372,7 @@ export class CastRecorder {
 
   /** The disk refused writes for want of space, and the time to try again has not come. */
   private diskRefuses(): boolean {
-    if (this.refused === null) return false;
-    if (this.now() < this.refused.until) return true;
-    return false;
+    return this.refused !== null && this.now() < this.refused.until;
   }
 
   /** `raw`: output as valid UTF-8 bytes (then `data` is empty), copied when queued. */
@@ -504,13 +502,9 @@ export class CastRecorder {
       this.failure = cut;
       return;
     }
-    const gap: Queued[] = [];
-    if (lostOutput > 0) {
-      const marker: Queued = { at: this.now(), code: 'm', data: `gap: ${lostOutput} bytes of output not recorded (${GAP_DISK_FULL})`, raw: null };
-      gap.push(marker);
-      this.queuedBytes += queuedSize(marker);
-      this.droppedTotal += lostOutput;
-    }
+    const gap: Queued[] = lostOutput > 0 ? [{ at: this.now(), code: 'm', data: gapLabel(lostOutput, GAP_DISK_FULL), raw: null }] : [];
+    for (const marker of gap) this.queuedBytes += queuedSize(marker);
+    this.droppedTotal += lostOutput;
     this.queue = [...gap, ...notReached, ...this.queue];
     this.refused = { err, until: this.now() + DISK_FULL_RETRY_MS };
   }

@@ -16,6 +16,11 @@ function isErrno(err: unknown, code: string): boolean {
 }
 export { isErrno };
 
+/** The disk has no room for a write (full, or the user's quota reached): not the fault of the path written to. */
+export function isDiskFull(err: unknown): err is NodeJS.ErrnoException {
+  return isErrno(err, 'ENOSPC') || isErrno(err, 'EDQUOT');
+}
+
 /**
  * An fs error that names the file it is about: a write's ENOSPC says only "no space left on device, write",
  * which leaves a reader of the log (or of a start-up error) guessing which file could not be written.

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { TeleptyError } from '../protocol/errors.js';
 import { defaultRecordingFile, recordSpecOf, type RecordRequest, type RecordSpec } from '../protocol/recording.js';
-import { ensureDir, isErrno } from './files.js';
+import { ensureDir, isDiskFull, isErrno } from './files.js';
 
 /** Names tried after `<id>-<time>.cast` is taken (a recording stopped and started again within the second). */
 const MAX_NAME_TRIES = 100;
@@ -18,9 +18,6 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Errors of a disk that cannot take more (not of the path the user gave): the recording could not be saved. */
-const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EIO']);
-
 /**
  * Why a recording cannot be made at `file`, from the error opening or creating it: PERSIST_FAILED when the disk
  * cannot take it (full, over quota, failing), INVALID_FIELD (`field`) when the path is the trouble (no access, no
@@ -28,8 +25,8 @@ const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EIO']);
  */
 export function recordingFileError(file: string, err: unknown, field: string): TeleptyError {
   const why = err instanceof Error ? err.message : String(err);
-  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : '';
-  if (DISK_FULL_CODES.has(code)) return new TeleptyError('PERSIST_FAILED', `cannot record to ${file}: the disk cannot take it (${why})`, { file });
+  // A disk that cannot take more (full, over quota, or failing: EIO), not the path the user gave.
+  if (isDiskFull(err) || isErrno(err, 'EIO')) return new TeleptyError('PERSIST_FAILED', `cannot record to ${file}: the disk cannot take it (${why})`, { file });
   return new TeleptyError('INVALID_FIELD', `cannot record to ${file}: ${why}`, { field });
 }
 
