@@ -6,7 +6,7 @@ import { ADMIN_CREDENTIALS_FILE, HUB_CONFIG_FILE } from '../fleet/init-files.js'
 import { requireNatsServer } from '../fleet/nats-server.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { sleep } from '../util/async.js';
-import { processEnv } from '../util/config.js';
+import { isWildcardHost, processEnv } from '../util/config.js';
 import { readTextIfExists } from '../util/files.js';
 import { portTaken } from '../util/port.js';
 import { printLine } from '../ui/print.js';
@@ -26,7 +26,7 @@ function listenAddress(listen: string): { host: string; port: number } {
 /** The local URL of a `listen` line: a wildcard address is reached on loopback. */
 function localUrl(listen: string): string {
   const { host, port } = listenAddress(listen);
-  const local = host === '0.0.0.0' || host === '' || host === '::' ? '127.0.0.1' : host;
+  const local = host === '' || isWildcardHost(host) ? '127.0.0.1' : host;
   return `nats://${local.includes(':') ? `[${local}]` : local}:${port}`;
 }
 

@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import os from 'node:os';
 import type { IncomingHttpHeaders } from 'node:http';
 import { TeleptyError } from '../protocol/errors.js';
 import { TOKEN_HEADER } from '../protocol/headers.js';
@@ -70,11 +69,6 @@ export function normalizeIp(address: string): string {
   const a = address.replace(/%.*$/, '');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
   return mapped ? (mapped[1] as string) : a;
-}
-
-/** Every address of this machine's network interfaces (read fresh: interfaces come and go). */
-export function interfaceAddresses(): string[] {
-  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
 }
 
 function family(ip: string): 'ipv4' | 'ipv6' | null {

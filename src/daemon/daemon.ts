@@ -7,11 +7,11 @@ import { STATE_FILE_VERSION, type DaemonRecord } from '../protocol/daemon-state.
 import { isTeleptyError, TeleptyError } from '../protocol/errors.js';
 import { isMetaResponse, type MetaResponse } from '../protocol/meta.js';
 import { sleep } from '../util/async.js';
-import type { TeleptyConfig } from '../util/config.js';
+import { interfaceAddresses, type TeleptyConfig } from '../util/config.js';
 import { homeId } from '../util/paths.js';
 import { ensureDir, isErrno } from '../util/files.js';
 import type { Logger } from '../util/log.js';
-import { createAuthPolicy, interfaceAddresses, type AuthPolicy } from './auth.js';
+import { createAuthPolicy, type AuthPolicy } from './auth.js';
 import { claimState, readState, releaseState } from '../wire/state-file.js';
 import { CAPABILITIES } from './capabilities.js';
 import { watchClaim } from './claim-watch.js';

@@ -35,9 +35,25 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   };
 }
 
+/** A host as addresses compare: lower case, without the brackets of URL syntax (`[::1]`). */
+export function bareHost(host: string): string {
+  return host.toLowerCase().replace(/^\[|\]$/g, '');
+}
+
+/** A wildcard listen address, which covers every address of this machine: 0.0.0.0 or ::. */
+export function isWildcardHost(host: string): boolean {
+  const h = bareHost(host);
+  return h === '0.0.0.0' || h === '::';
+}
+
+/** Every address of this machine's network interfaces (read fresh: interfaces come and go). */
+export function interfaceAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+}
+
 /** Loopback names and addresses: the only hosts a CLI may auto-start a daemon on. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  const h = bareHost(host);
   return h === 'localhost' || h === '::1' || h.startsWith('127.') || h === '::ffff:127.0.0.1';
 }
 

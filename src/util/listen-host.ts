@@ -1,21 +1,12 @@
 import { promises as dns } from 'node:dns';
 import net from 'node:net';
-import os from 'node:os';
 import { TeleptyError } from '../protocol/errors.js';
-import { isLoopbackHost } from './config.js';
-
-function bare(host: string): string {
-  return host.toLowerCase().replace(/^\[|\]$/g, '');
-}
-
-function interfaceAddresses(): string[] {
-  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.toLowerCase()));
-}
+import { bareHost, interfaceAddresses, isLoopbackHost, isWildcardHost } from './config.js';
 
 /** An address a daemon on this machine can listen on: loopback, a wildcard (0.0.0.0, ::) or an interface's address. */
 export function isOwnAddress(host: string): boolean {
-  const h = bare(host);
-  return isLoopbackHost(h) || h === '0.0.0.0' || h === '::' || interfaceAddresses().includes(h);
+  const h = bareHost(host);
+  return isLoopbackHost(h) || isWildcardHost(h) || interfaceAddresses().some((a) => a.toLowerCase() === h);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { parseDaemonRecord, type DaemonRecord } from '../protocol/daemon-state.js';
 import { sleep as realSleep } from '../util/async.js';
+import { bareHost, isWildcardHost } from '../util/config.js';
 import { createExclusive, isErrno, readTextIfExists } from '../util/files.js';
 
 /** How many times to retry the exclusive create while stale claims are being cleared (releaseState). */
@@ -78,20 +79,16 @@ export async function claimState(record: DaemonRecord, deps: ClaimDeps): Promise
   throw new Error(`could not claim ${deps.stateFile} within ${CLAIM_GIVE_UP_MS} ms`);
 }
 
-/** A wildcard listen address covers every address of its port. */
-function isWildcard(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '[::]';
-}
-
 function canonicalHost(host: string): string {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  const h = bareHost(host);
   return h === 'localhost' ? '127.0.0.1' : h;
 }
 
 /** Whether `record` names an address that `own` (a socket listening now) covers or overlaps. */
 export function namesAddress(record: Pick<DaemonRecord, 'host' | 'port'>, own: { host: string; port: number }): boolean {
   if (record.port !== own.port) return false;
-  return isWildcard(record.host) || isWildcard(own.host) || canonicalHost(record.host) === canonicalHost(own.host);
+  // A wildcard listen address covers every address of its port.
+  return isWildcardHost(record.host) || isWildcardHost(own.host) || canonicalHost(record.host) === canonicalHost(own.host);
 }
 
 /**
