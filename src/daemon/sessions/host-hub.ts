@@ -172,7 +172,12 @@ export class HostLinkConnection {
   onClosed(): void {
     clearTimeout(this.helloTimer);
     const { entry, handle } = this;
-    handle.failAll(new TeleptyError('SESSION_DISCONNECTED', `session ${entry?.id ?? ''} disconnected while the request was in flight`));
+    // A host ends its link right after its exit report: a request still in flight then failed because the session ended.
+    handle.failAll(
+      entry?.status === 'exited'
+        ? new TeleptyError('SESSION_EXITED', `session ${entry.id} has exited (code ${entry.exitCode})`, { id: entry.id })
+        : new TeleptyError('SESSION_DISCONNECTED', `session ${entry?.id ?? ''} disconnected while the request was in flight`),
+    );
     if (!entry) return;
     if (entry.link === handle) {
       this.deps.viewers.endAll(entry, { type: 'error', code: 'SESSION_DISCONNECTED', error: 'the session host disconnected' });

@@ -134,6 +134,17 @@ describe('host hub (one host link, without its transport)', () => {
     expect(entry).toMatchObject({ status: 'disconnected', link: null });
   });
 
+  it('fails requests in flight as SESSION_EXITED when the link closes after the session exited', async () => {
+    const host = await welcomed('alpha');
+    const entry = registry.require('alpha');
+    host.silent = true;
+    const pending = entry.link?.request('screen', { scrollback: false, ansi: false }, 5_000).catch((e: unknown) => e);
+    host.say({ type: 'exit', code: 3, signal: null });
+    host.close(1000, 'exited');
+    const err = await pending;
+    expect(isTeleptyError(err) && [err.code, err.message]).toEqual(['SESSION_EXITED', 'session alpha has exited (code 3)']);
+  });
+
   it('acks a published inject result on the next turn (v3), one frame for a burst; not on a v2 link', async () => {
     const host = await welcomed('alpha');
     for (const id of ['i-1', 'i-2']) host.say({ type: 'inject_result', inject_id: id, status: 'written', written_at: '2025-03-01T12:00:00.000Z', submitted_at: null });
