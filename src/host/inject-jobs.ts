@@ -10,6 +10,8 @@ import { InjectMemory } from './inject-memory.js';
 export class InjectJobs {
   private readonly memory: InjectMemory;
   private readonly queue: InjectQueue;
+  /** Jobs the queue ended whose result waits for its follow-up before it is sent. */
+  private readonly following = new Set<Promise<void>>();
 
   constructor(
     target: InjectTarget,
@@ -18,7 +20,7 @@ export class InjectJobs {
     timings: InjectTimings,
     /** Where keystrokes held while a job wrote go when it releases them. */
     release: (held: string) => void,
-    now: () => number,
+    private readonly now: () => number,
     /** A job's text (and Enter) were written: the recording marks it (issue 22). */
     onWritten?: (id: string, meta: InjectJobMeta | undefined) => void,
     /** A job ended: what is known after it (issue 19: where the screen was, a hook's proof) completes its outcome. */
@@ -38,10 +40,12 @@ export class InjectJobs {
         done: (id, o) => {
           if (!this.follow) return this.done(id, o);
           // A follow-up that fails leaves the queue's outcome as it was: every job still ends in one result.
-          void this.follow(id, o).then(
+          const followed: Promise<void> = this.follow(id, o).then(
             (full) => this.done(id, full),
             () => this.done(id, o),
           );
+          this.following.add(followed);
+          void followed.then(() => this.following.delete(followed));
         },
       },
       timings,
@@ -74,6 +78,26 @@ export class InjectJobs {
     const cancelled = this.queue.cancel(id);
     if (cancelled) this.memory.forget(id);
     return { cancelled };
+  }
+
+  /**
+   * Resolves true once every job has ended and its result was sent (or kept for the next daemon), false after maxMs:
+   * a host whose program exited reports its jobs' ends before the exit, so no caller waits on a job that cannot end.
+   */
+  async settled(maxMs: number): Promise<boolean> {
+    const started = this.now();
+    if (!(await this.queue.settled(maxMs))) return false;
+    const left = maxMs - (this.now() - started);
+    if (this.following.size === 0) return true;
+    if (left <= 0) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), left);
+    });
+    const all = Promise.all([...this.following]).then(() => true as const);
+    const ok = await Promise.race([all, late]);
+    clearTimeout(timer);
+    return ok;
   }
 
   /** A daemon has published these results: they are not sent again. */

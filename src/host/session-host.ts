@@ -46,6 +46,11 @@ const PARSE_LOW_WATER = 256 * 1024;
 type PauseReason = 'flow' | 'replay' | 'terminal';
 /** Final frames (exit code) get this long to leave the socket. */
 const EXIT_FLUSH_MS = 1_000;
+/**
+ * After the program exited, inject jobs get this long to end and report before the exit does: each fails at its next
+ * look (a poll of a few ms, a typing pause of up to 400 ms), and a submit's follow-up waits up to 300 ms for a hook.
+ */
+const EXIT_INJECTS_MS = 1_000;
 
 export interface HostDeps extends HostParts {
   log: Logger;
@@ -503,6 +508,7 @@ export class SessionHost {
     // When the child was killed, the rest of its session (a process that ignores SIGHUP) is SIGKILLed after the
     // grace: the host must not exit before that, nor report the exit while part of the session still runs.
     if (this.killing) await this.killing;
+    if (!(await this.injects.settled(EXIT_INJECTS_MS))) this.deps.log.warn(`inject jobs still running ${EXIT_INJECTS_MS} ms after the exit; the daemon fails them`);
     this.viewers.flush();
     const sinksDone = Promise.all(this.sinks.map((s) => s.end?.(exit)));
     const viewersDone = this.direct.endAll({ type: 'exit', code: exitCodeOf(exit.code, exit.signal) }, VIEWER_CLOSE.SESSION_ENDED, 'session ended', EXIT_FLUSH_MS);

@@ -228,6 +228,8 @@ export class InjectQueue {
   private openFrame = { since: -1, ended: -1 };
   /** When the last job's submit was proven (or its watch ended): the earliest the program can be ready again. */
   private lastDoneAt = 0;
+  /** Callers of settled() waiting for the queue to run dry. */
+  private readonly idleWaiters = new Set<() => void>();
 
   constructor(
     private readonly target: InjectTarget,
@@ -265,6 +267,25 @@ export class InjectQueue {
     return true;
   }
 
+  /**
+   * Resolves true once no job is running or queued (each one ended with its result: after the program exited, every
+   * job fails at its next look), or false after maxMs.
+   */
+  settled(maxMs: number): Promise<boolean> {
+    if (!this.running) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.idleWaiters.delete(done);
+        resolve(false);
+      }, maxMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idleWaiters.add(done);
+    });
+  }
+
   get length(): number {
     return this.jobs.length + (this.active ? 1 : 0);
   }
@@ -290,6 +311,8 @@ export class InjectQueue {
       }
     } finally {
       this.running = false;
+      for (const done of [...this.idleWaiters]) done();
+      this.idleWaiters.clear();
     }
   }
 
@@ -308,6 +331,7 @@ export class InjectQueue {
     const force = this.active?.force === true;
     const enterOnly = this.active?.enter_only === true;
     for (;;) {
+      this.alive();
       const quietFor = this.now() - this.target.lastInputAt();
       const byKeys = this.target.draftByKeysOnly?.() === true;
       const draft = !force && this.target.draftPending?.() === true && !(enterOnly && byKeys);

@@ -268,6 +268,34 @@ describe('inject edges', () => {
     }
   });
 
+  it('answers at once, and publishes an outcome, for prompts still on their way when the program exits', async () => {
+    const home = homes.newHome();
+    // Raw mode and no echo: the first prompt waits for an echo that never comes; the others queue behind it.
+    const ender = "process.stdin.setRawMode(true); process.stdin.resume(); setTimeout(() => process.exit(3), 700)";
+    await runCli(home, ['spawn', '--id', 'ender', '--', process.execPath, '-e', ender]);
+    const watch = subscribeBus(await daemonPort(home), '?kind=inject_*&kind=entered&kind=submitted');
+    await watch.open;
+    try {
+      const started = Date.now();
+      const answers = await Promise.all(['one', 'two', 'three'].map((text) => runCli(home, ['inject', 'ender', text, '--json', '--timeout', '20'])));
+      // Before: the host disposed of its screen with the jobs still waiting on it, and each caller waited its whole timeout.
+      expect(Date.now() - started).toBeLessThan(8_000);
+      for (const a of answers) {
+        expect([4, 8]).toContain(a.exitCode);
+        if (a.exitCode === 4) expect(parseJson(a)).toMatchObject({ code: 'SESSION_EXITED' });
+      }
+      expect(answers.filter((a) => a.exitCode === 4).length).toBeGreaterThanOrEqual(2);
+      // One outcome on the bus for each of the three jobs.
+      const ends = await waitFor('three outcomes', async () => {
+        const done = watch.events.filter((e) => e.kind === 'inject_failed' || e.kind === 'entered' || e.kind === 'submitted');
+        return done.length >= 3 ? done : null;
+      });
+      expect(new Set(ends.map((e) => e.inject_id)).size).toBe(3);
+    } finally {
+      watch.ws.close();
+    }
+  });
+
   it('refuses prompts that are empty, carry control characters, or have no session to go to', async () => {
     const home = homes.newHome();
     await fixtureSession(home, 'strict', 'claude-like.mjs');

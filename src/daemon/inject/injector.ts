@@ -461,10 +461,17 @@ export class Injector {
     this.deps.events.emit(msg.status, { inject_id: msg.inject_id, target_agent: target, written_at: msg.written_at, submitted_at: msg.submitted_at, ...seen, ...confirmed, ...origin.extra });
   }
 
-  /** The host link of `entry` closed: callers waiting on its jobs are told; late results are still published. */
+  /**
+   * The host link of `entry` closed: callers waiting on its jobs are told; late results are still published. After
+   * the session exited no result can come any more: a job its host did not report ends here, failed (SESSION_EXITED).
+   */
   onHostGone(entry: SessionEntry): void {
     const now = this.deps.now();
-    for (const p of this.pending.values()) {
+    for (const p of [...this.pending.values()]) {
+      if (p.entry === entry && entry.status === 'exited') {
+        this.withdraw(p, new TeleptyError('SESSION_EXITED', `session ${entry.id} exited (code ${entry.exitCode}) before inject ${p.injectId} finished; it was not submitted`, { inject_id: p.injectId }));
+        continue;
+      }
       if (p.entry === entry) {
         for (const w of p.waiters.splice(0)) {
           w.reject(new TeleptyError('SESSION_DISCONNECTED', `session ${entry.id} disconnected before the inject finished; it may still complete (watch the bus for inject ${p.injectId})`, { inject_id: p.injectId }));

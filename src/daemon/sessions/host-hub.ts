@@ -120,6 +120,8 @@ export class HostLinkConnection {
   readonly handle: ChannelHostHandle;
   private entry: SessionEntry | null = null;
   private helloSeen = false;
+  /** This link reported the session's exit: when it closes, no result of its jobs can come any more. */
+  private exitReported = false;
   private linkVersion = HOST_LINK_VERSION;
   /** Acks gathered for the next turn (see ack()). */
   private acks: string[] = [];
@@ -179,7 +181,8 @@ export class HostLinkConnection {
         : new TeleptyError('SESSION_DISCONNECTED', `session ${entry?.id ?? ''} disconnected while the request was in flight`),
     );
     if (!entry) return;
-    if (entry.link === handle) {
+    if (this.exitReported) this.deps.injector.onHostGone(entry);
+    else if (entry.link === handle) {
       this.deps.viewers.endAll(entry, { type: 'error', code: 'SESSION_DISCONNECTED', error: 'the session host disconnected' });
       this.deps.injector.onHostGone(entry);
     }
@@ -234,6 +237,7 @@ export class HostLinkConnection {
         this.handle.settle(msg);
         return;
       case 'exit':
+        this.exitReported = true;
         deps.registry.markExited(entry, exitCodeOf(msg.code, msg.signal), msg.signal ? `signal ${msg.signal}` : 'exited');
         deps.viewers.endAll(entry, { type: 'exit', code: entry.exitCode });
         deps.onExit(entry);

@@ -259,6 +259,17 @@ describe('injector', () => {
     expect(ofKind('submitted')).toEqual([expect.objectContaining({ inject_id: id })]);
   });
 
+  it('fails the jobs an exited session\'s host never reported when its link closes: its callers and the bus are told', async () => {
+    const { entry, host } = await session('worker');
+    const pending = injector.inject('worker', 'x', opts({ wait: true }));
+    const id = ((await host.jobsAt(1))[0] as InjectJobArgs).inject_id;
+    registry.markExited(entry, 3, 'exited');
+    injector.onHostGone(entry);
+    const e = await rejection(pending);
+    expect([e.code, e.message, e.details]).toEqual(['SESSION_EXITED', `session worker exited (code 3) before inject ${id} finished; it was not submitted`, { inject_id: id }]);
+    expect(ofKind('inject_failed')).toEqual([expect.objectContaining({ inject_id: id, code: 'SESSION_EXITED' })]);
+  });
+
   it('forgets the jobs of a host gone longer than pendingTtlMs, yet publishes their result once when the host sends it', async () => {
     const { entry } = await session('worker');
     const r = await injector.inject('worker', 'x', opts());

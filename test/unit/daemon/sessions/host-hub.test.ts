@@ -145,6 +145,17 @@ describe('host hub (one host link, without its transport)', () => {
     expect(isTeleptyError(err) && [err.code, err.message]).toEqual(['SESSION_EXITED', 'session alpha has exited (code 3)']);
   });
 
+  it('after an exit report, the link\'s close fails the jobs its host never reported (SESSION_EXITED)', async () => {
+    const host = await welcomed('alpha');
+    const waiting = deps.injector.inject('alpha', 'hello', { from: null, reply_to: null, thread_id: null, reply_expected: false, no_enter: false, wait: true, timeout_ms: 5_000 }).catch((e: unknown) => e);
+    await turns(2);
+    host.say({ type: 'exit', code: 0, signal: null });
+    host.close(1000, 'exited');
+    const err = await waiting;
+    expect(isTeleptyError(err) && err.code).toBe('SESSION_EXITED');
+    expect(events.kinds()).toContain('inject_failed');
+  });
+
   it('acks a published inject result on the next turn (v3), one frame for a burst; not on a v2 link', async () => {
     const host = await welcomed('alpha');
     for (const id of ['i-1', 'i-2']) host.say({ type: 'inject_result', inject_id: id, status: 'written', written_at: '2025-03-01T12:00:00.000Z', submitted_at: null });
