@@ -38,7 +38,7 @@ function seconds(value: string): number {
   return parseSeconds(value, '--timeout', MAX_INJECT_TIMEOUT_MS / 1000) / 1000;
 }
 
-function checkInjectId(value: string): string {
+export function checkInjectId(value: string): string {
   if (isInjectId(value)) return value;
   throw new TeleptyError('INVALID_FIELD', `--inject-id takes 1-200 letters, digits, ".", "_", ":" or "-", starting with a letter or digit; got ${JSON.stringify(String(value).slice(0, 40))}`);
 }

@@ -9,7 +9,9 @@ import { isOnMachine, replyAddressOf } from '../protocol/address.js';
 import { assertSessionId, parseAddress, type SessionAddress } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
-import { describeResult, resultExit } from './inject.js';
+import { sayingOnInterrupt } from '../ui/interrupt.js';
+import { newRequestId } from '../util/request-id.js';
+import { checkInjectId, describeResult, resultExit, stoppedWaiting } from './inject.js';
 import { readPrompt } from './prompt-input.js';
 import { examples } from './command-module.js';
 
@@ -38,11 +40,14 @@ export function register(program: Command): void {
     .option('--file <path>', 'read the reply from a file (- for stdin)')
     .option('--wait', 'wait until the reply is submitted', true)
     .option('--no-wait', 'return once queued')
+    .option('--inject-id <id>', 'this reply\'s id (made up when absent): a repeat with the same id is never typed twice')
     .option('--json', 'print the daemon answer as JSON')
     .addHelpText('after', examples(['telepty reply "done: 3 tests fixed"', 'telepty reply --file summary.md']))
-    .action(async (words: string[], opts: { file?: string; wait: boolean; json?: boolean }) => {
+    .action(async (words: string[], opts: { file?: string; wait: boolean; json?: boolean; injectId?: string }) => {
       const me = sessionIdFromEnv();
       if (me !== undefined) assertSessionId(me, '$TELEPTY_SESSION_ID');
+      // Made here, so Ctrl-C while the reply waits can name it (as inject does).
+      const injectId = opts.injectId !== undefined ? checkInjectId(opts.injectId) : newRequestId();
       const prompt = await readPrompt(words, opts.file);
       const client = await connect();
       // The session this runs in, by process ancestry: right after a rename too ($TELEPTY_SESSION_ID is the old id).
@@ -58,7 +63,8 @@ export function register(program: Command): void {
       const to = replyAddressOf(session.last_reply_to, session.last_from);
       if (!to) throw new TeleptyError('NOT_FOUND', `nobody has sent session ${self} a prompt with a sender yet: nothing to reply to`);
       const { target, remote } = replyTarget(to, session.locator.machine_id);
-      const r = await injectOne(client, target, {
+      const sent = injectOne(client, target, {
+        inject_id: injectId,
         prompt,
         from: remote ? `${self}@${session.locator.machine_id}` : self,
         ...(session.last_thread_id ? { thread_id: session.last_thread_id } : {}),
@@ -71,6 +77,7 @@ export function register(program: Command): void {
         }
         throw err;
       });
+      const r = await sayingOnInterrupt(opts.wait ? () => stoppedWaiting(injectId, [target]) : null, () => sent);
       if (opts.json) printJson(r);
       else printLine(describeResult(r));
       process.exitCode = resultExit(r);

@@ -46,6 +46,26 @@ describe('Ctrl-C while an inject waits', () => {
   });
 });
 
+describe('Ctrl-C while a reply waits', () => {
+  it('says the same, naming the reply\'s inject id, and exits 130', async () => {
+    const home = homes.newHome();
+    // The sender reads raw and echoes nothing: the reply waits for its echo, then for its Enter's effect, for seconds.
+    const silent = 'process.stdin.setRawMode(true); process.stdin.resume(); setInterval(() => {}, 1000)';
+    expect((await runCli(home, ['spawn', '--id', 'asker', '--', process.execPath, '-e', silent])).exitCode).toBe(0);
+    expect((await runCli(home, ['spawn', '--id', 'answerer', '--', 'bash', '--norc', '--noprofile'])).exitCode).toBe(0);
+    expect((await runCli(home, ['inject', 'answerer', 'true', '--from', 'asker'])).exitCode).toBe(0);
+    const reply = spawnCli(home, ['reply', 'the answer'], { env: { TELEPTY_SESSION_ID: 'answerer' } });
+    await sleep(1_000);
+    reply.kill('SIGINT');
+    const r = await reply;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toMatch(/stopped waiting; the prompt may still be typed \(inject [0-9a-f-]{36}\)\. Its outcome comes on the bus \(telepty tail --kind 'inject\*' --target asker\); retry only with --inject-id /);
+    // Which reply takes, as inject does; checked before anything is sent.
+    const bad = await runCli(home, ['reply', 'again', '--inject-id', 'bad id!'], { env: { TELEPTY_SESSION_ID: 'answerer' } });
+    expect([bad.exitCode, bad.stderr]).toEqual([2, expect.stringMatching(/--inject-id takes 1-200 letters/)]);
+  });
+});
+
 describe('tail into a reader that stops reading', () => {
   it('stops reading the bus until its stdout drains (the daemon drops and resumes it), instead of holding every event; every event comes once, in order', async () => {
     const home = homes.newHome();
