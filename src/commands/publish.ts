@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import { sessionIdFromEnv } from '../util/config.js';
 import type { Command } from 'commander';
@@ -30,6 +31,12 @@ interface PublishOptions {
 const STREAM_BATCH = 500;
 /** Past this many bytes not yet handed to the socket, reading stdin waits for it (a fast producer, a slow daemon). */
 const SEND_HIGH_WATER = 4 * 1024 * 1024;
+/**
+ * Past this many events sent and not yet answered, reading stdin waits for answers: each answer is a line of ~250
+ * bytes to print, so a reader that stops reading holds at most ~2.5 MB of them here; 10 frames' worth keeps the
+ * daemon busy meanwhile.
+ */
+const MAX_UNANSWERED = 10 * STREAM_BATCH;
 
 function parseJsonArg(text: string, what: string): unknown {
   try {
@@ -63,6 +70,8 @@ class EventStream {
   private ended = false;
   private lost: TeleptyError | null = null;
   private settled: (() => void) | null = null;
+  /** send() waiting for answers (too many unanswered), woken by the next answer or the connection's end. */
+  private answeredSome: (() => void) | null = null;
 
   private constructor(
     private readonly ws: DaemonSocket['ws'],
@@ -74,6 +83,7 @@ class EventStream {
       if (this.done()) return;
       this.lost = new TeleptyError('DAEMON_UNREACHABLE', `the daemon closed the connection after ${this.answered} of ${this.sent} events`);
       this.settled?.();
+      this.answeredSome?.();
     });
   }
 
@@ -97,11 +107,19 @@ class EventStream {
       if (this.json) printLine(answer.json);
     }
     if (this.done()) this.settled?.();
+    this.answeredSome?.();
   }
 
-  /** Send events (one JSON text each); waits only while the socket is far behind. */
+  /**
+   * Send events (one JSON text each); waits while the socket is far behind, while many events are unanswered, and
+   * while stdout has not taken the answers printed so far: a reader that stops reading (a pager, `| sleep`) then
+   * holds back stdin instead of this process holding every answer (200,000 events: 157 MB before).
+   */
   async send(lines: string[]): Promise<void> {
     for (let i = 0; i < lines.length; i += STREAM_BATCH) {
+      if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
+      while (this.sent - this.answered >= MAX_UNANSWERED && !this.lost) await new Promise<void>((resolve) => (this.answeredSome = resolve));
+      this.answeredSome = null;
       if (this.lost) throw this.lost;
       const frame = lines.slice(i, i + STREAM_BATCH);
       this.sent += frame.length;

@@ -100,6 +100,36 @@ describe('tail into a reader that stops reading', () => {
   }, 120_000);
 });
 
+describe('publish into a reader that stops reading', () => {
+  it('stops reading stdin until its stdout takes the answers, instead of holding one per event; every event is answered, in order', async () => {
+    const home = homes.newHome();
+    await runCli(home, ['daemon', 'start']);
+    const pub = spawn(process.execPath, [BIN, 'publish', '--json'], { env: testEnv(home), stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    pub.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    try {
+      // A reader that takes nothing (a pager, `| sleep 60`) while a producer offers 200,000 events (8 MB).
+      pub.stdout.pause();
+      const N = 200_000;
+      const input = Array.from({ length: N }, (_, i) => `${JSON.stringify({ kind: 'load.x', payload: { i } })}\n`).join('');
+      pub.stdin.end(input);
+      await sleep(3_000);
+      // Before, it read all of it and held an answer line per event (157 MB); now most of the input waits in the pipe.
+      expect(pub.stdin.writableLength).toBeGreaterThan(input.length / 2);
+      let out = '';
+      pub.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      pub.stdout.resume();
+      const code = await new Promise<number | null>((resolve) => pub.once('exit', resolve));
+      expect(code, err).toBe(0);
+      const seqs = out.trimEnd().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
+      expect(seqs).toHaveLength(N);
+      expect(seqs.every((seq, i) => i === 0 || seq > (seqs[i - 1] as number))).toBe(true);
+    } finally {
+      pub.kill('SIGKILL');
+    }
+  }, 120_000);
+});
+
 describe('publish --wait across a daemon crash', () => {
   afterEach(() => {
     for (const d of drivers.splice(0)) d.dispose();
