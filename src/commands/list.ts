@@ -5,7 +5,8 @@ import { connect } from '../client/daemon-client.js';
 import { listSessions } from '../client/sessions.js';
 import { listFleetSessions, type FleetSession } from '../client/fleet-list.js';
 import type { SessionObject } from '../protocol/session.js';
-import { formatDuration, printJson, printLine, useColor } from '../ui/print.js';
+import { exitCodeOf } from '../ui/exit.js';
+import { formatDuration, printJson, printLine, reportError, useColor } from '../ui/print.js';
 import { examples } from './command-module.js';
 import { renderColumns, shellQuote, type Column } from '../ui/table.js';
 import { collectTag, tagsOf } from './tag-options.js';
@@ -99,7 +100,14 @@ export function register(program: Command): void {
       const client = opts.start ? await connect() : await connect({ autostart: false });
       const fleet = opts.all === true || opts.machine !== undefined;
       const tagged = <T extends SessionObject>(list: T[]): T[] => (tags.length === 0 ? list : list.filter((s) => s.tags?.some((t) => tags.includes(t))));
-      const rows: FleetSession[] | null = client && fleet ? tagged(await listFleetSessions(client, opts.machine)) : null;
+      const listing = client && fleet ? await listFleetSessions(client, opts.machine) : null;
+      const rows: FleetSession[] | null = listing ? tagged(listing.rows) : null;
+      // The rows known are printed, and what is missing said on stderr with exit 4: a script must not take this
+      // machine's rows for every machine's.
+      if (listing?.missing) {
+        reportError(listing.missing, false);
+        process.exitCode = exitCodeOf(listing.missing.code);
+      }
       const sessions: SessionObject[] = rows ?? (client ? tagged(await listSessions(client)) : []);
       if (opts.quiet) {
         // Across machines an id alone is ambiguous: the address (id@machine) is what the other commands take.
@@ -112,7 +120,8 @@ export function register(program: Command): void {
       }
       if (sessions.length === 0) {
         // Filtered by tag, "no sessions (start one...)" would be untrue when other sessions run.
-        printLine(tags.length > 0 ? `no session is tagged ${tags.join(' or ')}` : 'no sessions (start one with `telepty spawn -- CMD` or `telepty wrap CMD`)');
+        // Nor is it with the fleet out of reach: only this machine is known to have none.
+        printLine(tags.length > 0 ? `no session is tagged ${tags.join(' or ')}` : listing?.missing ? 'no sessions on this machine' : 'no sessions (start one with `telepty spawn -- CMD` or `telepty wrap CMD`)');
         return;
       }
       const width = outputWidth();

@@ -1,6 +1,7 @@
+import type { DaemonClient } from '../client/daemon-client.js';
 import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { listFleetSessions } from '../client/fleet-list.js';
+import { listFleetSessions, type FleetSession } from '../client/fleet-list.js';
 import { injectOne } from '../client/inject.js';
 import { killSession, listSessions, renameSession, spawnSession } from '../client/sessions.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
@@ -53,6 +54,13 @@ function lastLines(lines: string[], caps: Caps): string[] {
   return lines.slice(-Math.min(caps.maxLines, lines.length));
 }
 
+/** Every machine's sessions; an agent asking for them is told it cannot have them, not handed this machine's alone. */
+async function everyMachine(c: DaemonClient): Promise<FleetSession[]> {
+  const listing = await listFleetSessions(c);
+  if (listing.missing) throw new TeleptyError('HOST_OFFLINE', `${listing.missing.message}; list_sessions without all lists this machine's`);
+  return listing.rows;
+}
+
 export function registerSessionReadTools(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
     'list_sessions',
@@ -67,7 +75,7 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
     (args) =>
       guarded(async () => {
         const c = await ctx.client();
-        const rows = args.all ? (await listFleetSessions(c)).map(row) : (await listSessions(c)).map(row);
+        const rows = args.all ? (await everyMachine(c)).map(row) : (await listSessions(c)).map(row);
         return jsonResult(rows, capsOf(args));
       }),
   );

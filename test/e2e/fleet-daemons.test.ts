@@ -169,6 +169,10 @@ describe('addresses without a fleet', () => {
     const st = await runCli(home, ['fleet', 'status'], { env });
     expect(st.exitCode).toBe(4);
     expect(st.stdout).toMatch(/not usable.*machine "desk".*TELEPTY_MACHINE_ID=desk/);
+    // list --all cannot read the directory: it says so (exit 4) instead of passing this machine's rows off as all.
+    const all = await runCli(home, ['list', '--all'], { env });
+    expect([all.exitCode, all.stdout.trim()]).toEqual([4, 'no sessions on this machine']);
+    expect(all.stderr).toMatch(/this machine is not connected to the fleet now \(error.*\), so other machines' sessions cannot be listed \[HOST_OFFLINE\]/);
     const inject = await runCli(home, ['inject', 'dev-001@laptop', 'x', '--json'], { env });
     expect(inject.exitCode).toBe(3);
     const err = parseJson<{ code: string; error: string }>(inject);

@@ -270,6 +270,19 @@ describe.skipIf(natsServerPath() === null)('telepty mcp: a session of another ma
   });
 });
 
+describe('telepty mcp: a fleet out of reach', () => {
+  it('list_sessions all: true is a HOST_OFFLINE tool error, not this machine\'s rows passed off as every machine\'s', async () => {
+    const home = homes.newHome();
+    const out = path.join(home, 'fleet');
+    expect((await runCli(home, ['fleet', 'init', '--machines', 'desk,laptop', '--out', out])).exitCode).toBe(0);
+    await runCli(home, ['daemon', 'stop']);
+    // Credentials of another machine: the daemon is in a fleet it cannot join, so the directory cannot be read.
+    const client = await mcpClient(home, [], { env: { TELEPTY_MACHINE_ID: 'solo', TELEPTY_NATS_CREDS: path.join(out, 'desk.creds.json') } });
+    expect(await call(client, 'list_sessions', { all: true })).toEqual({ isError: true, text: expect.stringMatching(/^HOST_OFFLINE: this machine is not connected to the fleet now .*; list_sessions without all lists this machine's$/) });
+    expect(await callJson(client, 'list_sessions')).toEqual([]);
+  });
+});
+
 describe('telepty mcp: agent state tools', () => {
   it('get_state and wait_for_state follow a turn; send_keys answers a dialog', async () => {
     const home = homes.newHome();
