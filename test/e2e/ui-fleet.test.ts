@@ -47,5 +47,11 @@ describe.skipIf(!HAS_CHROMIUM || natsServerPath() === null)('web dashboard in a 
     await page.locator('#inject-send').click();
     await waitFor('the inject outcome', async () => (await page.locator('#inject-result').getAttribute('data-outcome')) === 'submitted');
     expect((await submissions()).map((s) => s.text)).toEqual(['from the desk dashboard']);
+
+    // The hub goes away: the page says other machines' sessions are not shown, rather than that there are none.
+    await fleet.hub.server.stop();
+    const summary = page.locator('#summary');
+    await waitFor('the summary names the fleet', async () => (await summary.getAttribute('data-fleet')) === 'missing', 20_000);
+    expect(await summary.textContent()).toMatch(/; the fleet is (reconnecting|connecting|closed|error) \(.*\): other machines' sessions are not shown$/);
   });
 });

@@ -88,8 +88,11 @@ function toSession(v: unknown, machine: string, local: boolean, reachable: boole
   return s;
 }
 
-/** This machine's sessions, and, when the daemon is in a fleet, every other machine's from its directory (`list --all`). */
-export async function listSessions(): Promise<Session[]> {
+/**
+ * This machine's sessions, and, when the daemon is in a fleet, every other machine's from its directory (`list --all`);
+ * `missing` says why other machines' are not there (the daemon in a fleet it is not connected to now), else null.
+ */
+export async function listSessions(): Promise<{ sessions: Session[]; missing: string | null }> {
   const [local, fleet] = await Promise.all([getJson('/api/sessions'), getJson('/api/fleet?rtt=0').catch((err: unknown) => (err instanceof ApiFailure ? null : Promise.reject(err)))]);
   const self = isObject(fleet) ? str(fleet.machine, 'this machine') : 'this machine';
   const rows: Session[] = [];
@@ -97,6 +100,8 @@ export async function listSessions(): Promise<Session[]> {
     const s = toSession(v, self, true, true);
     if (s) rows.push(s);
   }
+  const state = isObject(fleet) ? str(fleet.state, 'off') : 'off';
+  const missing = state === 'off' || state === 'connected' ? null : `the fleet is ${state}${isObject(fleet) && typeof fleet.server === 'string' ? ` (${fleet.server})` : ''}: other machines' sessions are not shown`;
   if (isObject(fleet) && fleet.state !== 'off' && Array.isArray(fleet.machines)) {
     for (const m of fleet.machines) {
       if (!isObject(m) || typeof m.machine !== 'string' || m.machine === self || !Array.isArray(m.sessions)) continue;
@@ -106,7 +111,7 @@ export async function listSessions(): Promise<Session[]> {
       }
     }
   }
-  return rows;
+  return { sessions: rows, missing };
 }
 
 /** The WebSocket URL of a daemon path on this page's own origin. */

@@ -93,7 +93,8 @@ class Dashboard {
     }
     this.loading = true;
     try {
-      this.render(await listSessions());
+      const { sessions, missing } = await listSessions();
+      this.render(sessions, missing);
     } catch (err) {
       el<HTMLElement>('summary').textContent = err instanceof ApiFailure ? `cannot list sessions: ${err.answer.code}` : 'cannot reach the daemon';
     } finally {
@@ -105,7 +106,7 @@ class Dashboard {
     }
   }
 
-  private render(sessions: Session[]): void {
+  private render(sessions: Session[], missing: string | null): void {
     const seen = new Set<string>();
     for (const s of sessions) {
       seen.add(s.address);
@@ -123,7 +124,9 @@ class Dashboard {
     const machines = new Set(sessions.map((s) => s.machine)).size;
     const counts = new Map<string, number>();
     for (const s of sessions) counts.set(s.state ?? s.status, (counts.get(s.state ?? s.status) ?? 0) + 1);
-    el<HTMLElement>('summary').textContent = `${sessions.length} session${sessions.length === 1 ? '' : 's'} on ${machines} machine${machines === 1 ? '' : 's'}: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}`;
+    const summary = el<HTMLElement>('summary');
+    summary.textContent = `${sessions.length} session${sessions.length === 1 ? '' : 's'} on ${machines} machine${machines === 1 ? '' : 's'}: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}${missing ? `; ${missing}` : ''}`;
+    summary.dataset.fleet = missing ? 'missing' : 'ok';
   }
 
   private create(s: Session): Card {
