@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   /** A prompt line longer than a canonical-mode reader can take (the kernel would cut it). */
   LINE_TOO_LONG: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** A session already has as many prompts waiting as it may hold (a flood): this one was not queued, nothing typed. */
+  QUEUE_FULL: 429,
   INTERNAL: 500,
   /** A change could not be written to disk (full disk, read-only folder): it was not made, or is still being retried. */
   PERSIST_FAILED: 507,

@@ -47,6 +47,8 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   TIMEOUT: EXIT.TIMEOUT,
   SPAWN_TIMEOUT: EXIT.TIMEOUT,
   SESSION_BUSY: EXIT.TIMEOUT,
+  // Too many prompts wait in the session already: nothing typed; retry once some were submitted.
+  QUEUE_FULL: EXIT.TIMEOUT,
   // A dialog waits in the session: nothing was typed (answer it with `keys`, or --force).
   SESSION_BLOCKED: EXIT.TIMEOUT,
   // The other machine may have acted before it went silent: retry an inject only with the same inject id.

@@ -3,7 +3,7 @@ import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError, isErrorCode, isTeleptyError } from '../../protocol/errors.js';
 import type { HostInjectResult, HostInjectWritten, InjectJobMeta, InjectReply } from '../../protocol/host-link.js';
 import { isSessionId } from '../../protocol/ids.js';
-import { multicastInjectId, type InjectOptions, type InjectResponse, type InjectStatus, type MulticastResult, type SubmitStrategy, type TimeoutJob } from '../../protocol/inject.js';
+import { MAX_PROMPT_CHARS, multicastInjectId, type InjectOptions, type InjectResponse, type InjectStatus, type MulticastResult, type SubmitStrategy, type TimeoutJob } from '../../protocol/inject.js';
 import { withTimeout } from '../../util/async.js';
 import type { Logger } from '../../util/log.js';
 import { replyAddressOf } from '../../protocol/address.js';
@@ -73,6 +73,17 @@ export interface InjectorDeps {
   /** A session's last sender changed (persist it). */
   changed: () => void;
 }
+
+/**
+ * Prompts waiting for one session at most (queued or being typed): each takes 50-150 ms to type into an idle program
+ * and usually a turn of the agent's after it, so a thousand is hours of work queued; more is a runaway loop.
+ */
+const MAX_JOBS_PER_SESSION = 1_000;
+/**
+ * Characters of prompt text waiting for one session at most: 16 of the largest prompts (MAX_PROMPT_CHARS), held by
+ * this daemon and by the session's host until typed (150 such prompts took the daemon to 276 MB and the host to 208).
+ */
+const MAX_WAITING_CHARS_PER_SESSION = 16 * MAX_PROMPT_CHARS;
 
 /** Outcome ids remembered as published (a result is sent again only around a reconnect: this is ample). */
 const PUBLISHED_IDS_MAX = 10_000;
@@ -222,6 +233,12 @@ export class Injector {
       p = running;
       finished = opts.wait ? new Promise<HostInjectResult>((resolve, reject) => running.waiters.push({ resolve, reject })) : null;
     } else {
+      try {
+        this.checkRoom(entry, text);
+      } catch (err) {
+        if (isTeleptyError(err)) this.announceFailure(entry.id, null, err, origin);
+        throw err;
+      }
       if (opts.from !== null) {
         entry.lastFrom = opts.from;
         entry.lastReplyTo = replyAddressOf(opts.reply_to, opts.from);
@@ -251,6 +268,26 @@ export class Injector {
       throw timedOut ? await this.timedOut(p) : err;
     });
     return answerFor({ ...base, session_id: p.entry.id }, result);
+  }
+
+  /**
+   * A flood of prompts is refused, not held: every job waiting for a session is held whole by this daemon and by the
+   * session's host until it is typed, each up to MAX_PROMPT_CHARS. Nothing of a refused prompt is typed.
+   */
+  private checkRoom(entry: SessionEntry, text: string): void {
+    let jobs = 0;
+    let chars = 0;
+    for (const o of this.pending.values()) {
+      if (o.entry !== entry) continue;
+      jobs++;
+      chars += o.text.length;
+    }
+    if (jobs < MAX_JOBS_PER_SESSION && chars + text.length <= MAX_WAITING_CHARS_PER_SESSION) return;
+    throw new TeleptyError(
+      'QUEUE_FULL',
+      `session ${entry.id} has ${jobs} prompt${jobs === 1 ? '' : 's'} (${chars} characters) waiting to be typed, and holds at most ${MAX_JOBS_PER_SESSION} prompts or ${MAX_WAITING_CHARS_PER_SESSION} characters; this one was not queued and nothing was typed: send it again once some were submitted`,
+      { session_id: entry.id, waiting: jobs },
+    );
   }
 
   /**

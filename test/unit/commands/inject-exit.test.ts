@@ -21,6 +21,7 @@ const DOCUMENTED: { code: ErrorCode; job?: 'pending' | 'withdrawn'; exit: number
   { code: 'TIMEOUT', job: 'withdrawn', exit: 5 },
   { code: 'SESSION_BUSY', exit: 5 },
   { code: 'SESSION_BLOCKED', exit: 5 },
+  { code: 'QUEUE_FULL', exit: 5 },
   { code: 'UNAUTHORIZED', exit: 6 },
   { code: 'FORBIDDEN', exit: 6 },
   { code: 'FORBIDDEN_ORIGIN', exit: 6 },

@@ -3,7 +3,7 @@ import { Injector, type InjectOrigin } from '../../../../src/daemon/inject/injec
 import { SessionRegistry, type SessionEntry } from '../../../../src/daemon/sessions/registry.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
 import type { HostInjectResult, InjectJobArgs } from '../../../../src/protocol/host-link.js';
-import type { InjectOptions } from '../../../../src/protocol/inject.js';
+import { MAX_PROMPT_CHARS, type InjectOptions } from '../../../../src/protocol/inject.js';
 import { QueueingHost, hostHello, newHostInstance } from '../../../helpers/host-link.js';
 import { RecordingLogger, RecordingSink } from '../../../helpers/recorders.js';
 
@@ -268,6 +268,28 @@ describe('injector', () => {
     const e = await rejection(pending);
     expect([e.code, e.message, e.details]).toEqual(['SESSION_EXITED', `session worker exited (code 3) before inject ${id} finished; it was not submitted`, { inject_id: id }]);
     expect(ofKind('inject_failed')).toEqual([expect.objectContaining({ inject_id: id, code: 'SESSION_EXITED' })]);
+  });
+
+  it('refuses a prompt past what one session may hold waiting (QUEUE_FULL, nothing typed, inject_failed), and takes it again once one was typed', async () => {
+    const { entry, host } = await session('worker');
+    const big = 'x'.repeat(MAX_PROMPT_CHARS);
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push((await injector.inject('worker', big, opts())).inject_id);
+    const full = await rejection(injector.inject('worker', 'one more', opts()));
+    expect(full.code).toBe('QUEUE_FULL');
+    expect(full.message).toMatch(/^session worker has 16 prompts \(16000000 characters\) waiting to be typed, .*nothing was typed/);
+    expect(ofKind('inject_failed')).toEqual([expect.objectContaining({ target_agent: 'worker', code: 'QUEUE_FULL' })]);
+    expect(await host.jobsAt(16)).toHaveLength(16);
+    // A repeat of a waiting job is not a new one: it joins it.
+    expect(await injector.inject('worker', big, opts({ inject_id: ids[0] }))).toMatchObject({ inject_id: ids[0] });
+    injector.onResult(entry, result(ids[0] as string));
+    expect(await injector.inject('worker', 'one more', opts())).toMatchObject({ status: 'queued' });
+
+    // Small prompts: at most 1,000 wait.
+    const { host: other } = await session('other');
+    for (let i = 0; i < 1_000; i++) await injector.inject('other', `p${i}`, opts());
+    expect((await rejection(injector.inject('other', 'p1000', opts()))).code).toBe('QUEUE_FULL');
+    expect(await other.jobsAt(1_000)).toHaveLength(1_000);
   });
 
   it('forgets the jobs of a host gone longer than pendingTtlMs, yet publishes their result once when the host sends it', async () => {
