@@ -3,6 +3,7 @@ import { COMMANDS } from './commands/index.js';
 import { showProgressOnTerminal } from './commands/terminal-progress.js';
 import { textFirst, type CommandSpec } from './commands/spec.js';
 import { EXIT, exitCodeFor } from './ui/exit.js';
+import { explainHomeError } from './ui/home-error.js';
 import { reportError } from './ui/print.js';
 import { packageVersion } from './util/version.js';
 
@@ -51,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) return COMMANDER_OK.has(err.code) ? EXIT.OK : EXIT.USAGE;
-    reportError(err, json, ndjson);
-    return exitCodeFor(err);
+    const told = await explainHomeError(err);
+    reportError(told, json, ndjson);
+    return exitCodeFor(told);
   }
 }

@@ -1,5 +1,6 @@
 import { showProgressOnTerminal } from './commands/terminal-progress.js';
 import { exitCodeFor } from './ui/exit.js';
+import { explainHomeError } from './ui/home-error.js';
 import { reportError } from './ui/print.js';
 
 /**
@@ -13,7 +14,8 @@ export async function runParsed<A extends unknown[]>(parsed: A | null, run: (...
     await run(...parsed);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    reportError(err, json(parsed));
-    return exitCodeFor(err);
+    const told = await explainHomeError(err);
+    reportError(told, json(parsed));
+    return exitCodeFor(told);
   }
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TeleptyError } from '../protocol/errors.js';
 import { type TeleptyConfig, processEnv } from '../util/config.js';
+import { UNUSABLE_HOME_FIX } from '../util/paths.js';
 import { isOwnAddress } from '../util/listen-host.js';
 import { ensureDir, isErrno } from '../util/files.js';
 import { sleep } from '../util/async.js';
@@ -31,8 +32,15 @@ export type EnsuredDaemon = DaemonHandle & { started: boolean };
 
 /** Start `telepty daemon` detached on the configured host and port, its output appended to the daemon log. */
 export async function spawnDetachedDaemon(config: TeleptyConfig, env: NodeJS.ProcessEnv): Promise<{ pid: number | undefined; exited: Promise<number | null> }> {
-  await ensureDir(config.paths.logDir);
-  const fd = openSync(config.paths.daemonLog, 'a', 0o600);
+  let fd: number;
+  try {
+    await ensureDir(config.paths.logDir);
+    fd = openSync(config.paths.daemonLog, 'a', 0o600);
+  } catch (err) {
+    // A home on a read-only disk, or a folder of someone else's: said as such, not as a bare EROFS.
+    if (!(err instanceof Error && 'code' in err)) throw err;
+    throw new TeleptyError('DAEMON_START_FAILED', `the telepty daemon cannot start: its log ${config.paths.daemonLog} cannot be written (${err.message}); ${UNUSABLE_HOME_FIX}`, { log_file: config.paths.daemonLog });
+  }
   try {
     const child = spawn(process.execPath, [BIN_PATH, 'daemon'], {
       detached: true,

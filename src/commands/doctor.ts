@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { findRunningDaemon, type DaemonHandle } from '../client/local-daemon.js';
 import { isTeleptyError } from '../protocol/errors.js';
 import { loadConfig, type TeleptyConfig, processEnv } from '../util/config.js';
+import { UNUSABLE_HOME_FIX } from '../util/paths.js';
 import { isErrno } from '../util/files.js';
 import { packageVersion } from '../util/version.js';
 import { EXIT } from '../ui/exit.js';
@@ -98,7 +99,7 @@ async function checkToken(config: TeleptyConfig): Promise<Check> {
  */
 async function checkHome(config: TeleptyConfig): Promise<Check> {
   const dir = path.dirname(config.paths.stateFile);
-  const fix = 'set TELEPTY_HOME to a folder you can write (or unset it)';
+  const fix = UNUSABLE_HOME_FIX;
   const unusable = (why: string): Check => ({ check: 'home', status: 'error', detail: `${dir} cannot be used: ${why}`, fix });
   let missing: string | null = null;
   for (let at = dir; ; at = path.dirname(at)) {

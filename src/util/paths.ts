@@ -20,6 +20,9 @@ export interface TeleptyPaths {
   recordDir: string;
 }
 
+/** What to do about a home telepty cannot write (a read-only disk, a folder of someone else's). */
+export const UNUSABLE_HOME_FIX = 'set TELEPTY_HOME to a folder you can write (or unset it)';
+
 /** Paths for this environment; env-paths (platform folders) is loaded only when TELEPTY_HOME is unset. */
 export async function resolvePaths(env: NodeJS.ProcessEnv = process.env): Promise<TeleptyPaths> {
   const home = env.TELEPTY_HOME;
