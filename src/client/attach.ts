@@ -23,7 +23,8 @@ export interface AttachOptions {
   /**
    * The daemon went away while attached (killed, restarted): a client of the daemon that serves the session now, once
    * it does (`autostart`: start one if none runs, after a crash; not after a daemon that said it was stopping). It
-   * throws when there is none yet, or the session is gone. Without it, attach ends `disconnected`.
+   * throws when there is none yet, or the session is gone (SESSION_EXITED with its `exit_code` when it has ended:
+   * attach ends `exited`). Without it, attach ends `disconnected`.
    */
   reconnect?: (how: { autostart: boolean }) => Promise<DaemonClient>;
 }
@@ -57,6 +58,12 @@ export interface AttachTarget {
   type: string;
   cols: number;
   rows: number;
+}
+
+/** The exit code a SESSION_EXITED error carries (`exit_code`), or null when it does not know it. */
+function exitCodeIn(err: TeleptyError): number | null {
+  const code = err.details?.exit_code;
+  return typeof code === 'number' ? code : null;
 }
 
 /** xterm's title stack: save the user's window title, set ours while attached, and put theirs back on detach. */
@@ -149,7 +156,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
           : e.reason === 'input-ended'
             ? `[end of input: detached from ${id}; it keeps running]`
             : e.reason === 'exited'
-            ? `[session ${id} exited with code ${e.code}]`
+            ? e.code === null ? `[session ${id} ended]` : `[session ${id} exited with code ${e.code}]`
             : e.reason === 'dropped'
               ? `[dropped: this terminal fell too far behind the session]`
               : `[session ${id} disconnected]`;
@@ -221,6 +228,8 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
           return;
         } catch (err) {
           if (isTeleptyError(err) && err.code === 'SESSION_NOT_FOUND') return finish({ reason: 'refused', code: err.code, error: err.message });
+          // It was the session's host that went away, for good (killed -9): the session ended; no daemon brings it back.
+          if (isTeleptyError(err) && err.code === 'SESSION_EXITED') return finish({ reason: 'exited', code: exitCodeIn(err) });
           if (Date.now() >= deadline) return finish({ reason: 'disconnected' });
           await new Promise((r) => setTimeout(r, REATTACH_DELAYS_MS[Math.min(attempt, REATTACH_DELAYS_MS.length - 1)]));
         }

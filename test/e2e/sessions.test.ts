@@ -21,6 +21,12 @@ afterEach(() => {
 
 const list = listSessions;
 
+/**
+ * The daemon marks a session whose host died exited within one sweep (1 s), and attach looks again within 1 s: an
+ * attach that sees that end is over well within this (one that retries until it gives up takes 10 s and more).
+ */
+const HOST_DEATH_SEEN_MS = 5_000;
+
 async function read(home: string, id: string, extra: string[] = []): Promise<ScreenSnapshot> {
   return parseJson<ScreenSnapshot>(await runCli(home, ['read', id, '--json', ...extra]));
 }
@@ -386,6 +392,20 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     d.write('\x1d');
     expect((await d.waitExit()).exitCode).toBe(0);
     expect(await d.screenText()).toContain('[detached from ra');
+  });
+
+  it('ends at once, saying the session ended, when the session\'s host is killed (-9) while attached', async () => {
+    const home = homes.newHome();
+    const s = await spawnJson(home, ['--id', 'doomed', '--', 'sleep', '60']);
+    const d = attachDriver(home, 'doomed');
+    await waitFor('the viewer to attach', async () => (await list(home))[0]?.active_clients === 1);
+    const killed = Date.now();
+    process.kill(s.host_pid as number, 'SIGKILL');
+    // Before: it took the host's socket closing for the daemon going away and tried to reattach for 10 s.
+    const { exitCode } = await d.waitExit(15_000);
+    expect(Date.now() - killed).toBeLessThan(HOST_DEATH_SEEN_MS);
+    expect(exitCode).toBe(0);
+    expect(await d.screenText()).toContain('[session doomed ended]');
   });
 
   it('detaches with the --detach-key given, and then passes Ctrl-] to the session', async () => {
