@@ -472,7 +472,8 @@ export class Injector {
         this.withdraw(p, new TeleptyError('SESSION_EXITED', `session ${entry.id} exited (code ${entry.exitCode}) before inject ${p.injectId} finished; it was not submitted`, { inject_id: p.injectId }));
         continue;
       }
-      if (p.entry === entry) {
+      // A job still held here (`when: "idle"`) is not the host's: it waits on, for the host's return or the exit.
+      if (p.entry === entry && p.sent) {
         for (const w of p.waiters.splice(0)) {
           w.reject(new TeleptyError('SESSION_DISCONNECTED', `session ${entry.id} disconnected before the inject finished; it may still complete (watch the bus for inject ${p.injectId})`, { inject_id: p.injectId }));
         }
