@@ -206,12 +206,14 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       });
     };
     /**
-     * The daemon went away (killed, restarted) while the session goes on: attach again through the next daemon. Keys
+     * The daemon went away (killed, restarted) while the session goes on: attach again through the next daemon. (Or
+     * the session's host died: the daemon then says the session exited, and attach ends so.) Keys
      * typed meanwhile wait in the terminal (stdin is not read) and go once attached; the replay repaints the screen.
      */
     const reattach = async (reconnect: NonNullable<AttachOptions['reconnect']>, code: number): Promise<void> => {
       stdin.pause();
-      stderr.write(`\r\n[telepty: the daemon went away; reattaching to ${id}…]\r\n`);
+      // Which end went is not known here: the daemon, or (for a viewer its host serves itself) the session's host.
+      stderr.write(`\r\n[telepty: the connection to ${id} was lost; reattaching…]\r\n`);
       const deadline = Date.now() + REATTACH_MAX_MS;
       for (let attempt = 0; !end; attempt++) {
         try {
