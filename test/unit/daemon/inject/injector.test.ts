@@ -272,8 +272,9 @@ describe('injector', () => {
     // Before: SESSION_DISCONNECTED, "it may still complete", though nothing about the job had changed.
     expect(settled).toBe(false);
     registry.markExited(entry, null, 'host gone');
+    injector.onHostGone(entry);
     const e = await rejection(pending);
-    expect(e.code).toBe('SESSION_EXITED');
+    expect([e.code, e.message]).toEqual(['SESSION_EXITED', 'session worker exited before its agent was idle; nothing was typed']);
     expect(host.jobs).toEqual([]);
     expect(ofKind('inject_failed')).toEqual([expect.objectContaining({ code: 'SESSION_EXITED' })]);
   });
