@@ -23,8 +23,8 @@ export interface AttachOptions {
   /**
    * The daemon went away while attached (killed, restarted): a client of the daemon that serves the session now, once
    * it does (`autostart`: start one if none runs, after a crash; not after a daemon that said it was stopping). It
-   * throws when there is none yet, or the session is gone (SESSION_EXITED with its `exit_code` when it has ended:
-   * attach ends `exited`). Without it, attach ends `disconnected`.
+   * throws when there is none yet, or the session is gone (SESSION_NOT_FOUND) or has ended (SESSION_EXITED): attach
+   * then ends with that error. Without it, attach ends `disconnected`.
    */
   reconnect?: (how: { autostart: boolean }) => Promise<DaemonClient>;
 }
@@ -49,7 +49,10 @@ export type AttachEnd =
   | { reason: 'exited'; code: number | null }
   | { reason: 'disconnected' }
   | { reason: 'dropped' }
-  /** An error before the session's screen came (another machine's policy, a failed replay): it was never attached. */
+  /**
+   * An error before the session's screen came (another machine's policy, a failed replay): it was never attached. Or
+   * a reattach the daemon refused: the session is gone, or has ended.
+   */
   | { reason: 'refused'; code: string; error: string };
 
 /** The session as attach shows it in its banner (from the session object, read just before attaching). */
@@ -58,12 +61,6 @@ export interface AttachTarget {
   type: string;
   cols: number;
   rows: number;
-}
-
-/** The exit code a SESSION_EXITED error carries (`exit_code`), or null when it does not know it. */
-function exitCodeIn(err: TeleptyError): number | null {
-  const code = err.details?.exit_code;
-  return typeof code === 'number' ? code : null;
 }
 
 /** xterm's title stack: save the user's window title, set ours while attached, and put theirs back on detach. */
@@ -145,7 +142,8 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       stdout.off('resize', size);
       raw.restore();
       if (e.reason === 'refused') {
-        stderr.write(`telepty: ${e.error} [${e.code}]\n`);
+        // After the session's screen was shown (a refused reattach), on a line of its own.
+        stderr.write(`${shown ? '\r\n' : ''}telepty: ${e.error} [${e.code}]\n`);
         view.ws.close(1000, 'viewer done');
         resolve(e);
         return;
@@ -156,7 +154,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
           : e.reason === 'input-ended'
             ? `[end of input: detached from ${id}; it keeps running]`
             : e.reason === 'exited'
-            ? e.code === null ? `[session ${id} ended]` : `[session ${id} exited with code ${e.code}]`
+            ? `[session ${id} exited with code ${e.code}]`
             : e.reason === 'dropped'
               ? `[dropped: this terminal fell too far behind the session]`
               : `[session ${id} disconnected]`;
@@ -207,7 +205,7 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
     };
     /**
      * The daemon went away (killed, restarted) while the session goes on: attach again through the next daemon. (Or
-     * the session's host died: the daemon then says the session exited, and attach ends so.) Keys
+     * the session's host died: the daemon then says the session exited, and attach ends with that.) Keys
      * typed meanwhile wait in the terminal (stdin is not read) and go once attached; the replay repaints the screen.
      */
     const reattach = async (reconnect: NonNullable<AttachOptions['reconnect']>, code: number): Promise<void> => {
@@ -229,9 +227,9 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
           stdin.resume();
           return;
         } catch (err) {
-          if (isTeleptyError(err) && err.code === 'SESSION_NOT_FOUND') return finish({ reason: 'refused', code: err.code, error: err.message });
-          // It was the session's host that went away, for good (killed -9): the session ended; no daemon brings it back.
-          if (isTeleptyError(err) && err.code === 'SESSION_EXITED') return finish({ reason: 'exited', code: exitCodeIn(err) });
+          // The session is gone, or ended (its host died, killed -9, which drops a viewer the host serves): no daemon
+          // brings it back.
+          if (isTeleptyError(err) && (err.code === 'SESSION_NOT_FOUND' || err.code === 'SESSION_EXITED')) return finish({ reason: 'refused', code: err.code, error: err.message });
           if (Date.now() >= deadline) return finish({ reason: 'disconnected' });
           await new Promise((r) => setTimeout(r, REATTACH_DELAYS_MS[Math.min(attempt, REATTACH_DELAYS_MS.length - 1)]));
         }

@@ -35,7 +35,7 @@ export function register(program: Command): void {
           const next = autostart ? await connect() : await connect({ autostart: false });
           if (!next) throw new TeleptyError('DAEMON_NOT_RUNNING', 'no daemon runs yet');
           const now = await getSession(next, ref);
-          if (now.status === 'exited') throw new TeleptyError('SESSION_EXITED', `session ${now.id} has exited`, { exit_code: now.exit_code });
+          if (now.status === 'exited') throw new TeleptyError('SESSION_EXITED', `session ${now.id} has exited (code ${now.exit_code})`, { id: now.id });
           return next;
         },
       });

@@ -394,7 +394,7 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     expect(await d.screenText()).toContain('[detached from ra');
   });
 
-  it('ends at once, saying the session ended, when the session\'s host is killed (-9) while attached', async () => {
+  it('ends at once, saying the session exited (exit 4), when the session\'s host is killed (-9) while attached', async () => {
     const home = homes.newHome();
     const s = await spawnJson(home, ['--id', 'doomed', '--', 'sleep', '60']);
     const d = attachDriver(home, 'doomed');
@@ -404,9 +404,10 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     // Before: it took the host's socket closing for the daemon going away and tried to reattach for 10 s.
     const { exitCode } = await d.waitExit(15_000);
     expect(Date.now() - killed).toBeLessThan(HOST_DEATH_SEEN_MS);
-    expect(exitCode).toBe(0);
+    // As when the daemon relays the view (it says the host disconnected), and as every command about an exited session.
+    expect(exitCode).toBe(4);
     const screen = await d.screenText();
-    expect(screen).toContain('[session doomed ended]');
+    expect(screen).toContain('telepty: session doomed has exited (code null) [SESSION_EXITED]');
     expect(screen).not.toContain('the daemon went away');
   });
 
