@@ -23,7 +23,8 @@ export interface AttachOptions {
   /**
    * The daemon went away while attached (killed, restarted): a client of the daemon that serves the session now, once
    * it does (`autostart`: start one if none runs, after a crash; not after a daemon that said it was stopping). It
-   * throws when there is none yet, or the session is gone. Without it, attach ends `disconnected`.
+   * throws when there is none yet, or the session is gone (SESSION_NOT_FOUND) or has ended (SESSION_EXITED): attach
+   * then ends with that error. Without it, attach ends `disconnected`.
    */
   reconnect?: (how: { autostart: boolean }) => Promise<DaemonClient>;
 }
@@ -48,7 +49,10 @@ export type AttachEnd =
   | { reason: 'exited'; code: number | null }
   | { reason: 'disconnected' }
   | { reason: 'dropped' }
-  /** An error before the session's screen came (another machine's policy, a failed replay): it was never attached. */
+  /**
+   * An error before the session's screen came (another machine's policy, a failed replay): it was never attached. Or
+   * a reattach the daemon refused: the session is gone, or has ended.
+   */
   | { reason: 'refused'; code: string; error: string };
 
 /** The session as attach shows it in its banner (from the session object, read just before attaching). */
@@ -138,7 +142,8 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       stdout.off('resize', size);
       raw.restore();
       if (e.reason === 'refused') {
-        stderr.write(`telepty: ${e.error} [${e.code}]\n`);
+        // After the session's screen was shown (a refused reattach), on a line of its own.
+        stderr.write(`${shown ? '\r\n' : ''}telepty: ${e.error} [${e.code}]\n`);
         view.ws.close(1000, 'viewer done');
         resolve(e);
         return;
@@ -199,12 +204,14 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       });
     };
     /**
-     * The daemon went away (killed, restarted) while the session goes on: attach again through the next daemon. Keys
+     * The daemon went away (killed, restarted) while the session goes on: attach again through the next daemon. (Or
+     * the session's host died: the daemon then says the session exited, and attach ends with that.) Keys
      * typed meanwhile wait in the terminal (stdin is not read) and go once attached; the replay repaints the screen.
      */
     const reattach = async (reconnect: NonNullable<AttachOptions['reconnect']>, code: number): Promise<void> => {
       stdin.pause();
-      stderr.write(`\r\n[telepty: the daemon went away; reattaching to ${id}…]\r\n`);
+      // Which end went is not known here: the daemon, or (for a viewer its host serves itself) the session's host.
+      stderr.write(`\r\n[telepty: the connection to ${id} was lost; reattaching…]\r\n`);
       const deadline = Date.now() + REATTACH_MAX_MS;
       for (let attempt = 0; !end; attempt++) {
         try {
@@ -220,7 +227,9 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
           stdin.resume();
           return;
         } catch (err) {
-          if (isTeleptyError(err) && err.code === 'SESSION_NOT_FOUND') return finish({ reason: 'refused', code: err.code, error: err.message });
+          // The session is gone, or ended (its host died, killed -9, which drops a viewer the host serves): no daemon
+          // brings it back.
+          if (isTeleptyError(err) && (err.code === 'SESSION_NOT_FOUND' || err.code === 'SESSION_EXITED')) return finish({ reason: 'refused', code: err.code, error: err.message });
           if (Date.now() >= deadline) return finish({ reason: 'disconnected' });
           await new Promise((r) => setTimeout(r, REATTACH_DELAYS_MS[Math.min(attempt, REATTACH_DELAYS_MS.length - 1)]));
         }

@@ -34,7 +34,8 @@ export function register(program: Command): void {
         reconnect: async ({ autostart }) => {
           const next = autostart ? await connect() : await connect({ autostart: false });
           if (!next) throw new TeleptyError('DAEMON_NOT_RUNNING', 'no daemon runs yet');
-          await getSession(next, ref);
+          const now = await getSession(next, ref);
+          if (now.status === 'exited') throw new TeleptyError('SESSION_EXITED', `session ${now.id} has exited (code ${now.exit_code})`, { id: now.id });
           return next;
         },
       });

@@ -4,9 +4,9 @@ import { execa } from 'execa';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
-import { BIN, ROOT, testEnv, waitFor } from '../helpers/env.js';
+import { BIN, ROOT, sleep, testEnv, waitFor } from '../helpers/env.js';
 import { FIXTURES, fixtureSession } from '../helpers/fixtures.js';
 import { natsServerPath, useTwoMachines } from '../helpers/nats.js';
 
@@ -51,6 +51,9 @@ async function callJson<T = Record<string, unknown>>(client: Client, name: strin
 async function toolNames(client: Client): Promise<string[]> {
   return (await client.listTools()).tools.map((t) => t.name).sort();
 }
+
+/** wait_for reads the screen at once, then every 250 ms (WAIT_POLL_MS): this long after the call, both waits are under way. */
+const WAITS_UNDER_WAY_MS = 500;
 
 const READING = ['get_state', 'list_sessions', 'read_screen', 'tail_events', 'wait_for', 'wait_for_state'];
 const DEFAULT_TOOLS = [...READING, 'inject', 'publish_event', 'rename_session', 'send_keys'].sort();
@@ -159,6 +162,22 @@ describe('telepty mcp: the tools against a real daemon', () => {
     await callJson(client, 'spawn_session', { id: 'mcp-exit', command: process.execPath, args: ['-e', ender] });
     const ended = await callJson<{ outcome: string; exit_code?: number | null }>(client, 'wait_for', { id: 'mcp-exit', until_exit: true, timeout_ms: 20_000 });
     expect(ended).toEqual(expect.objectContaining({ outcome: 'exited', exit_code: 3 }));
+  });
+
+  it('wait_for waits through its session\'s host dying (kill -9): the outcome is the exit, not a disconnected error', async () => {
+    const s = await callJson<{ session_id: string }>(client, 'spawn_session', { id: 'mcp-host-dies', command: 'sleep', args: ['60'] });
+    const hostPid = parseJson<{ id: string; host_pid: number }[]>(await runCli(home, ['list', '--json'])).find((x) => x.id === s.session_id)?.host_pid;
+    const [pattern, untilExit] = await Promise.all([
+      call(client, 'wait_for', { id: s.session_id, pattern: 'never printed', timeout_ms: 20_000 }),
+      call(client, 'wait_for', { id: s.session_id, until_exit: true, timeout_ms: 20_000 }),
+      // Both waits are under way (their first screen read is a few ms) when the host dies.
+      sleep(WAITS_UNDER_WAY_MS).then(() => process.kill(hostPid as number, 'SIGKILL')),
+    ]);
+    // Before: the read in between, while the session was disconnected, ended both with SESSION_DISCONNECTED.
+    for (const r of [pattern, untilExit]) {
+      expect(r.isError, r.text).toBe(false);
+      expect(JSON.parse(r.text)).toEqual(expect.objectContaining({ outcome: 'exited', exit_code: null }));
+    }
   });
 
   it('errors are tool errors carrying telepty\'s code', async () => {

@@ -21,6 +21,12 @@ afterEach(() => {
 
 const list = listSessions;
 
+/**
+ * The daemon marks a session whose host died exited within one sweep (1 s), and attach looks again within 1 s: an
+ * attach that sees that end is over well within this (one that retries until it gives up takes 10 s and more).
+ */
+const HOST_DEATH_SEEN_MS = 5_000;
+
 async function read(home: string, id: string, extra: string[] = []): Promise<ScreenSnapshot> {
   return parseJson<ScreenSnapshot>(await runCli(home, ['read', id, '--json', ...extra]));
 }
@@ -374,7 +380,7 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     await d.waitForText('one-1');
     process.kill((await liveDaemon(home))?.record.pid as number, 'SIGKILL');
     // Keys typed in the instant the daemon dies may be lost with its socket; typed once attach says so, they arrive.
-    await d.waitForText('[telepty: the daemon went away; reattaching to ra', 15_000);
+    await d.waitForText('[telepty: the connection to ra was lost; reattaching', 15_000);
     await waitFor('the viewer to attach again', async () => (await list(home))[0]?.active_clients === 1, 15_000);
     d.write('echo two-$((1+1))\r');
     await d.waitForText('two-2', 15_000);
@@ -386,6 +392,23 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     d.write('\x1d');
     expect((await d.waitExit()).exitCode).toBe(0);
     expect(await d.screenText()).toContain('[detached from ra');
+  });
+
+  it('ends at once, saying the session exited (exit 4), when the session\'s host is killed (-9) while attached', async () => {
+    const home = homes.newHome();
+    const s = await spawnJson(home, ['--id', 'doomed', '--', 'sleep', '60']);
+    const d = attachDriver(home, 'doomed');
+    await waitFor('the viewer to attach', async () => (await list(home))[0]?.active_clients === 1);
+    const killed = Date.now();
+    process.kill(s.host_pid as number, 'SIGKILL');
+    // Before: it took the host's socket closing for the daemon going away and tried to reattach for 10 s.
+    const { exitCode } = await d.waitExit(15_000);
+    expect(Date.now() - killed).toBeLessThan(HOST_DEATH_SEEN_MS);
+    // As when the daemon relays the view (it says the host disconnected), and as every command about an exited session.
+    expect(exitCode).toBe(4);
+    const screen = await d.screenText();
+    expect(screen).toContain('telepty: session doomed has exited (code null) [SESSION_EXITED]');
+    expect(screen).not.toContain('the daemon went away');
   });
 
   it('detaches with the --detach-key given, and then passes Ctrl-] to the session', async () => {

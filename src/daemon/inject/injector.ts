@@ -505,6 +505,9 @@ export class Injector {
   onHostGone(entry: SessionEntry): void {
     const now = this.deps.now();
     for (const p of [...this.pending.values()]) {
+      // A job still held here (`when: "idle"`) is not the host's: holdUntilIdle ends it (on the exit, its bound), or
+      // hands it to the host once it is back.
+      if (!p.sent) continue;
       if (p.entry === entry && entry.status === 'exited') {
         this.withdraw(p, new TeleptyError('SESSION_EXITED', `session ${entry.id} exited (code ${entry.exitCode}) before inject ${p.injectId} finished; it was not submitted`, { inject_id: p.injectId }));
         continue;

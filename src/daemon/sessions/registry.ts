@@ -25,6 +25,11 @@ export interface RegistryDeps {
   changed: (urgent?: boolean) => void;
   /** True if a process with this pid runs (a host that may still come back). */
   isAlive: (pid: number) => Promise<boolean>;
+  /**
+   * A session was marked exited while it had no host link (its host died or never came back): nothing can report
+   * the end of its inject jobs any more.
+   */
+  exitedAway?: (e: SessionEntry) => void;
 }
 
 /** How many killed host instances are remembered (a killed host must never come back as a session). */
@@ -387,6 +392,7 @@ export class SessionRegistry {
 
   markExited(e: SessionEntry, code: number | null, reason: string): void {
     if (e.status === 'exited') return;
+    const away = e.link === null;
     e.status = 'exited';
     e.exitCode = code;
     e.exitedAt = this.deps.now();
@@ -397,6 +403,7 @@ export class SessionRegistry {
     this.deps.events.emit('session_exit', { session_id: e.id, exit_code: code, reason });
     this.states.exited(e);
     for (const w of e.exitWaiters.splice(0)) w(code);
+    if (away) this.deps.exitedAway?.(e);
     this.deps.changed();
   }
 

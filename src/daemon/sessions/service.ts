@@ -88,6 +88,8 @@ export class Sessions {
       // A failed urgent write is logged and retried by the store; whoever must answer "saved" waits with settle().
       changed: (urgent) => (urgent ? void this.store.flush().catch((err: unknown) => log.debug(`urgent sessions.json write: ${err instanceof Error ? err.message : String(err)}`)) : this.store.schedule()),
       isAlive: isProcessAlive,
+      // Its host is gone for good (kill -9, never back): the jobs it left end failed, each with its one outcome.
+      exitedAway: (e) => this.injector.onHostGone(e),
     });
     this.store = new SessionStore(
       config.paths.sessionsFile,

@@ -9,6 +9,8 @@ import { RecordingLogger, RecordingSink } from '../../../helpers/recorders.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const TIMINGS = { hostAckTimeoutMs: 1_000, pendingTtlMs: 60_000 };
+/** A caller told of a host gone is told in that very turn (onHostGone is synchronous): silence this long is telling. */
+const NO_ANSWER_MS = 20;
 
 function opts(over: Partial<InjectOptions> = {}): InjectOptions {
   return { from: null, reply_to: null, thread_id: null, reply_expected: false, no_enter: false, wait: false, timeout_ms: 5_000, ...over };
@@ -257,6 +259,24 @@ describe('injector', () => {
     expect(e.details).toEqual({ inject_id: id });
     injector.onResult(entry, result(id));
     expect(ofKind('submitted')).toEqual([expect.objectContaining({ inject_id: id })]);
+  });
+
+  it('keeps a caller of a prompt held for idle waiting when the host goes away (the daemon holds it): it ends with what then happens', async () => {
+    const { entry, host } = await session('worker');
+    let settled = false;
+    const pending = injector.inject('worker', 'x', opts({ wait: true, when: 'idle' }));
+    void pending.catch(() => undefined).finally(() => (settled = true));
+    injector.onHostGone(entry);
+    registry.detachHost(entry, host);
+    await new Promise((r) => setTimeout(r, NO_ANSWER_MS));
+    // Before: SESSION_DISCONNECTED, "it may still complete", though nothing about the job had changed.
+    expect(settled).toBe(false);
+    registry.markExited(entry, null, 'host gone');
+    injector.onHostGone(entry);
+    const e = await rejection(pending);
+    expect([e.code, e.message]).toEqual(['SESSION_EXITED', 'session worker exited before its agent was idle; nothing was typed']);
+    expect(host.jobs).toEqual([]);
+    expect(ofKind('inject_failed')).toEqual([expect.objectContaining({ code: 'SESSION_EXITED' })]);
   });
 
   it('fails the jobs an exited session\'s host never reported when its link closes: its callers and the bus are told', async () => {

@@ -8,8 +8,12 @@ import { DEFAULT_DAEMON_TIMINGS } from '../../../../src/daemon/timings.js';
 import { isTeleptyError } from '../../../../src/protocol/errors.js';
 import type { TeleptyConfig } from '../../../../src/util/config.js';
 import { resolvePaths } from '../../../../src/util/paths.js';
+import { waitFor } from '../../../helpers/env.js';
 import { QueueingHost, hostHello, newHostInstance } from '../../../helpers/host-link.js';
 import { RecordingLogger, RecordingSink } from '../../../helpers/recorders.js';
+
+/** A pid no process ever has: Linux pids stay below pid_max, which is at most 2^22 (PID_MAX_LIMIT). */
+const NO_SUCH_PID = 2 ** 22;
 
 /** The sessions service in-process (no spawn: hosts attach through the registry, as host-hub does). */
 describe('sessions service', () => {
@@ -109,6 +113,20 @@ describe('sessions service', () => {
     sessions.registry.markExited(e, 0, 'exited');
     sessions.onHostExit(e);
     expect(sessions.registry.get('alpha')).toBeUndefined();
+  });
+
+  it('fails, on the bus, the jobs of a session whose host died (kill -9) once it is marked exited: nothing can report them', async () => {
+    const host = await attach('alpha', { host_pid: NO_SUCH_PID });
+    const e = sessions.registry.require('alpha');
+    const waiting = codeOf(sessions.injector.inject('alpha', 'hello', { from: null, reply_to: null, thread_id: null, reply_expected: false, no_enter: false, wait: true, timeout_ms: 30_000 }));
+    const [job] = await host.jobsAt(1);
+    // The link closes as host-hub closes it: the caller is told at once, the job may still end if the host returns.
+    sessions.injector.onHostGone(e);
+    sessions.registry.detachHost(e, e.link as NonNullable<typeof e.link>);
+    expect(await waiting).toBe('SESSION_DISCONNECTED');
+    // The sweeper finds the host process gone: the session exits, and its job's one outcome is published.
+    await waitFor('the session to exit', () => e.status === 'exited');
+    expect(events.events.filter((x) => x.kind === 'inject_failed').map((x) => x.fields)).toEqual([expect.objectContaining({ inject_id: job?.inject_id, target_agent: 'alpha', code: 'SESSION_EXITED' })]);
   });
 
   it('restores sessions from disk, disconnected, in a new service on the same home', async () => {
