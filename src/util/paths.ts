@@ -13,6 +13,8 @@ export interface TeleptyPaths {
   sessionsFile: string;
   handoffsFile: string;
   threadsFile: string;
+  /** Prompts held for idle (`when: "idle"`), kept until handed on: a killed daemon leaves them to the next. */
+  heldPromptsFile: string;
   daemonLog: string;
   /** One log per detached session host. */
   hostLogDir: string;
@@ -46,6 +48,7 @@ function build(dataDir: string, configDir: string, logDir: string, recordDir: st
     sessionsFile: path.join(dataDir, 'sessions.json'),
     handoffsFile: path.join(dataDir, 'handoffs.json'),
     threadsFile: path.join(dataDir, 'threads.json'),
+    heldPromptsFile: path.join(dataDir, 'held-prompts.json'),
     daemonLog: path.join(logDir, 'daemon.log'),
     hostLogDir: path.join(logDir, 'hosts'),
     recordDir: recordDir ? path.resolve(recordDir) : path.join(dataDir, 'recordings'),

@@ -6,7 +6,7 @@ import type { InjectResponse } from '../../src/protocol/inject.js';
 import type { SinceAnswer, StateAnswer } from '../../src/protocol/ops/state.js';
 import { daemonPort, postApi, requestApi, subscribeBus } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
-import { useHomes } from '../helpers/daemon.js';
+import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { NOTHING_MORE_MS, ROOT, sleep, waitFor } from '../helpers/env.js';
 import { spawnJson } from '../helpers/sessions.js';
 
@@ -56,6 +56,28 @@ describe('agent turns (issue 19)', () => {
     const bad = await postApi(await daemonPort(home), '/api/sessions/busy/inject', { prompt: 'x', when: 'later' });
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ code: 'INVALID_FIELD' });
+  });
+
+  it('a prompt held for idle outlives the daemon holding it (kill -9): the next daemon holds it again and types it once the turn ends, once', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'long', '--no-hooks', '--env', 'FIXTURE_WORK_MS=4000', '--', 'node', FIXTURE]);
+    await stateIs(home, 'long', 'idle');
+    expect((await runCli(home, ['inject', 'long', 'first turn'])).exitCode).toBe(0);
+    await stateIs(home, 'long', 'working');
+    const held = await runCli(home, ['inject', 'long', '--when-idle', '--no-wait', '--timeout', '60', '--inject-id', 'held-1', 'after the crash']);
+    expect(held.exitCode, held.stderr).toBe(0);
+    // "queued" is answered once the prompt is on disk.
+    expect(readFileSync(path.join(home, 'held-prompts.json'), 'utf8')).toContain('after the crash');
+    process.kill((await liveDaemon(home))?.record.pid as number, 'SIGKILL');
+    expect((await runCli(home, ['daemon', 'start'])).exitCode).toBe(0);
+    await waitFor('the held prompt answered', async () => (await screen(home, 'long')).includes('answer: after the crash'), 30_000);
+    // Its outcome, published by the daemon that typed it.
+    const tail = await runCli(home, ['tail', '--since', '0', '--kind', 'submitted', '--count', '1', '--timeout', '10', '--json']);
+    expect(JSON.parse(tail.stdout.trim().split('\n')[0] as string)).toMatchObject({ kind: 'submitted', inject_id: 'held-1', target_agent: 'long' });
+    await sleep(NOTHING_MORE_MS);
+    expect((await screen(home, 'long')).split('answer: after the crash').length - 1).toBe(1);
+    // Handed on: no longer kept.
+    await waitFor('held-prompts.json emptied', () => !readFileSync(path.join(home, 'held-prompts.json'), 'utf8').includes('after the crash'));
   });
 
   it('a session blocked on a dialog is never typed into (SESSION_BLOCKED, exit 5, its question in the message) unless --force; the auto-router says so too', async () => {

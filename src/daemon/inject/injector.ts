@@ -8,6 +8,7 @@ import { withTimeout } from '../../util/async.js';
 import type { Logger } from '../../util/log.js';
 import { replyAddressOf } from '../../protocol/address.js';
 import type { HostHandle, InjectOrigin, SessionEntry } from '../target.js';
+import type { HeldPrompt, HeldPromptStore } from './held-prompts.js';
 import { NEVER_IDLE, type AgentStateInfo, type WaitUntil } from '../../protocol/agent-state.js';
 import { injectFailedFields } from './events.js';
 
@@ -72,6 +73,8 @@ export interface InjectorDeps {
   now: () => number;
   /** A session's last sender changed (persist it). */
   changed: () => void;
+  /** Where `when: "idle"` prompts are kept while held, so a daemon killed meanwhile leaves them to the next one. */
+  held?: HeldPromptStore;
 }
 
 /**
@@ -110,6 +113,11 @@ function answerFor(base: { success: true; inject_id: string; session_id: string 
   const confirmed = result.status === 'submitted' && result.confirmed_by ? { confirmed_by: result.confirmed_by } : {};
   const ready = typeof result.ready_at === 'string' ? { ready_at: result.ready_at } : {};
   return { ...base, status: result.status as InjectStatus, written_at: result.written_at, submitted_at: result.submitted_at, ...seen, ...confirmed, ...ready };
+}
+
+/** A held job as it is kept on disk: the caller that waited for it is not (it goes with this daemon). */
+function heldOf(p: Pending): HeldPrompt {
+  return { inject_id: p.injectId, session_id: p.entry.id, text: p.text, enter_only: p.enterOnly, opts: { ...p.opts, wait: false }, origin: p.origin, created_at: p.createdAt };
 }
 
 /** Add an id to a bounded set of ids (the oldest is forgotten first). */
@@ -252,7 +260,15 @@ export class Injector {
       this.pending.set(injectId, fresh);
       finished = opts.wait ? new Promise<HostInjectResult>((resolve, reject) => fresh.waiters.push({ resolve, reject })) : null;
       if (opts.when === 'idle') {
-        // Held here until the agent is idle: the answer (queued, or the outcome) is as for any job.
+        // Held here until the agent is idle: the answer (queued, or the outcome) is as for any job, once the prompt
+        // is on disk (a daemon killed meanwhile leaves it to the next one).
+        try {
+          await this.deps.held?.keep(heldOf(fresh));
+        } catch (err) {
+          this.pending.delete(injectId);
+          if (isTeleptyError(err)) this.announceFailure(entry.id, null, err, origin);
+          throw err;
+        }
         void this.holdUntilIdle(fresh);
       } else {
         const known = await this.hand(fresh, entry.link, finished);
@@ -268,6 +284,27 @@ export class Injector {
       throw timedOut ? await this.timedOut(p) : err;
     });
     return answerFor({ ...base, session_id: p.entry.id }, result);
+  }
+
+  /**
+   * Prompts an earlier daemon held for idle and did not hand on (it was killed, or stopped): held again, their timeout
+   * counted from when they were asked. One whose session is gone ends with its inject_failed; nothing is typed.
+   */
+  restoreHeld(held: readonly HeldPrompt[]): void {
+    for (const h of held) {
+      if (this.pending.has(h.inject_id)) continue;
+      const entry = this.deps.registry.get(h.session_id);
+      if (!entry || entry.status === 'exited') {
+        this.deps.held?.forget(h.inject_id);
+        const e = new TeleptyError(entry ? 'SESSION_EXITED' : 'SESSION_NOT_FOUND', `session ${h.session_id} ${entry ? 'exited' : 'is gone'} while prompt ${h.inject_id} was held for idle across a daemon restart; nothing was typed`, { inject_id: h.inject_id });
+        this.announceFailure(h.session_id, h.inject_id, e, h.origin);
+        remember(this.withdrawn, h.inject_id);
+        continue;
+      }
+      const p: Pending = { injectId: h.inject_id, entry, text: h.text, enterOnly: h.enter_only, opts: h.opts, origin: h.origin, createdAt: h.created_at, waiters: [], sent: false, withdrawn: false };
+      this.pending.set(h.inject_id, p);
+      void this.holdUntilIdle(p);
+    }
   }
 
   /**
@@ -345,6 +382,9 @@ export class Injector {
         } catch (err) {
           if (!isTeleptyError(err)) this.deps.log.error(`inject ${p.injectId}`, err);
         }
+        // Handed (its host remembers the id from now on: handed again after a crash, it is never typed twice), or
+        // failed and published: either way no longer held.
+        this.deps.held?.forget(p.injectId);
         return;
       }
       const left = deadline - now;
@@ -382,6 +422,7 @@ export class Injector {
   private withdraw(p: Pending, e: TeleptyError): void {
     if (p.withdrawn) return;
     p.withdrawn = true;
+    this.deps.held?.forget(p.injectId);
     this.pending.delete(p.injectId);
     for (const w of p.waiters.splice(0)) w.reject(e);
     this.failed(p, e);

@@ -72,6 +72,11 @@ export class RecordStore<T> {
     this.json.schedule();
   }
 
+  /** Forget a record (written with the next write). */
+  remove(id: string): void {
+    if (this.byId.delete(id)) this.json.schedule();
+  }
+
   /** A record changed in place. */
   touched(): void {
     this.json.schedule();

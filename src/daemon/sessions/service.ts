@@ -22,6 +22,7 @@ import { HOST_LOG_KEEP_MS, pruneHostLogs } from './host-logs.js';
 import { Spawner } from './spawner.js';
 import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from './store.js';
 import { startSweeper, type SweeperTimings } from './sweeper.js';
+import { HeldPrompts } from '../inject/held-prompts.js';
 import { endOrphans, processStartTime } from './orphans.js';
 import { HostChannels } from './host-channels.js';
 import { ViewerHub, type ViewerTimings } from './viewer-hub.js';
@@ -76,6 +77,8 @@ export class Sessions {
   private readonly store: SessionStore;
   private readonly spawner: Spawner;
   private sweeper: { stop(): void } | undefined;
+  /** Prompts held for idle, on disk until handed on (inject/held-prompts.ts). */
+  private readonly held: HeldPrompts;
   /** Spawns by the caller's request id: a repeat (its connection dropped) answers the session the first made. */
   private readonly spawnRequests = new Map<string, { answer: () => Promise<SpawnResponse> }>();
 
@@ -97,7 +100,8 @@ export class Sessions {
       log,
       timings.persistDebounceMs,
     );
-    this.injector = new Injector({ registry: this.registry, events, log, timings, now, changed: () => this.store.schedule() });
+    this.held = new HeldPrompts({ file: config.paths.heldPromptsFile, events, now, log, debounceMs: timings.persistDebounceMs });
+    this.injector = new Injector({ registry: this.registry, events, log, timings, now, changed: () => this.store.schedule(), held: this.held });
     this.state = new SessionStateService(this.registry, timings.screenTimeoutMs, log);
     const channels = new HostChannels(log, deps.directViewers);
     this.channels = channels;
@@ -124,11 +128,15 @@ export class Sessions {
     for (const p of file.sessions) this.registry.restore(fromPersisted(p, now));
     for (const [instance, at] of file.killed_instances) this.registry.rememberKilled(instance, at);
     if (file.sessions.length > 0) this.deps.log.info(`restored ${file.sessions.length} session(s); waiting for their hosts to reconnect`);
+    const held = await this.held.load();
+    if (held > 0) this.deps.log.info(`${held} prompt(s) held for idle by the last daemon: held again`);
   }
 
   /** This daemon won the claim: start persisting and sweeping. */
   activate(): void {
     this.store.enable();
+    this.held.enable();
+    this.injector.restoreHeld(this.held.list());
     this.registry.expectRestoredHosts(this.deps.timings.restoredHostsWaitMs);
     this.sweeper = startSweeper(this.registry, this.deps.events, this.deps.timings, this.deps.now, isProcessAlive, this.deps.log, (e) => this.endOrphansOf(e).then(() => undefined));
     // Once per start: logs of sessions long gone (a daemon runs for days; restarts come with updates and reboots).
@@ -144,6 +152,7 @@ export class Sessions {
     this.sweeper?.stop();
     // The last write at shutdown: if the disk is full, what is on disk stays as it was (and the log says so).
     await this.store.flush().catch((err: unknown) => this.deps.log.error('sessions.json could not be written at shutdown', err));
+    await this.held.flush();
   }
 
   /** A host reported its session's exit: a session killed while its host was away leaves the list now. */

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { HeldPrompt, HeldPromptStore } from '../../../../src/daemon/inject/held-prompts.js';
 import { Injector, type InjectOrigin } from '../../../../src/daemon/inject/injector.js';
 import { SessionRegistry, type SessionEntry } from '../../../../src/daemon/sessions/registry.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
@@ -6,6 +7,7 @@ import type { HostInjectResult, InjectJobArgs } from '../../../../src/protocol/h
 import { MAX_PROMPT_CHARS, type InjectOptions } from '../../../../src/protocol/inject.js';
 import { QueueingHost, hostHello, newHostInstance } from '../../../helpers/host-link.js';
 import { RecordingLogger, RecordingSink } from '../../../helpers/recorders.js';
+import { waitFor } from '../../../helpers/env.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00.000Z');
 const TIMINGS = { hostAckTimeoutMs: 1_000, pendingTtlMs: 60_000 };
@@ -310,6 +312,50 @@ describe('injector', () => {
     for (let i = 0; i < 1_000; i++) await injector.inject('other', `p${i}`, opts());
     expect((await rejection(injector.inject('other', 'p1000', opts()))).code).toBe('QUEUE_FULL');
     expect(await other.jobsAt(1_000)).toHaveLength(1_000);
+  });
+
+  it('keeps a prompt held for idle on disk before answering "queued", forgets it when withdrawn, and refuses it when the disk does', async () => {
+    const kept: HeldPrompt[] = [];
+    const forgotten: string[] = [];
+    let refuse = false;
+    const held: HeldPromptStore = {
+      keep: async (p) => {
+        if (refuse) throw new TeleptyError('PERSIST_FAILED', 'disk full');
+        kept.push(p);
+      },
+      forget: (id) => forgotten.push(id),
+    };
+    const withStore = new Injector({ registry, events: sink, log: new RecordingLogger(), timings: TIMINGS, now: () => clock, changed: () => undefined, held });
+    await session('worker');
+    const r = await withStore.inject('worker', 'later', opts({ when: 'idle', timeout_ms: 50, inject_id: 'h-1' }));
+    expect(r.status).toBe('queued');
+    expect(kept).toEqual([expect.objectContaining({ inject_id: 'h-1', session_id: 'worker', text: 'later', opts: expect.objectContaining({ when: 'idle', wait: false }), created_at: T0 })]);
+    clock += 100;
+    await waitFor('withdrawn at its timeout', () => forgotten.includes('h-1'));
+    refuse = true;
+    const e = await rejection(withStore.inject('worker', 'not kept', opts({ when: 'idle', inject_id: 'h-2' })));
+    expect(e.code).toBe('PERSIST_FAILED');
+    expect(ofKind('inject_failed')).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'PERSIST_FAILED' })]));
+  });
+
+  it('holds again what an earlier daemon held for idle; one whose session is gone ends failed, nothing typed', async () => {
+    const forgotten: string[] = [];
+    const held: HeldPromptStore = { keep: async () => undefined, forget: (id) => forgotten.push(id) };
+    const restored = new Injector({ registry, events: sink, log: new RecordingLogger(), timings: TIMINGS, now: () => clock, changed: () => undefined, held });
+    const { host } = await session('worker');
+    const base = { enter_only: false, origin: { source_type: 'api' as const }, created_at: T0, opts: opts({ when: 'idle', timeout_ms: 50 }) };
+    restored.restoreHeld([
+      { ...base, inject_id: 'r-1', session_id: 'worker', text: 'typed after the restart' },
+      { ...base, inject_id: 'r-2', session_id: 'vanished', text: 'never typed' },
+    ]);
+    expect(ofKind('inject_failed')).toEqual([expect.objectContaining({ inject_id: 'r-2', code: 'SESSION_NOT_FOUND' })]);
+    expect(forgotten).toEqual(['r-2']);
+    // Held, not typed (the agent's state is unknown, never idle), until its timeout, counted from when it was asked.
+    expect(host.jobs).toEqual([]);
+    clock += 100;
+    await waitFor('withdrawn at its timeout', () => forgotten.includes('r-1'));
+    expect(ofKind('inject_failed')).toEqual([expect.objectContaining({ inject_id: 'r-2' }), expect.objectContaining({ inject_id: 'r-1', code: 'TIMEOUT' })]);
+    expect(host.jobs).toEqual([]);
   });
 
   it('forgets the jobs of a host gone longer than pendingTtlMs, yet publishes their result once when the host sends it', async () => {
