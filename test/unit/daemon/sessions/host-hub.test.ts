@@ -34,6 +34,7 @@ describe('host hub (one host link, without its transport)', () => {
   let exits: SessionEntry[];
   let spawnedBy: [string, string][];
   let deps: HostHubDeps;
+  let injector: Injector;
   const open: FakeLinkHost[] = [];
 
   beforeEach(() => {
@@ -42,7 +43,7 @@ describe('host hub (one host link, without its transport)', () => {
     viewers = new ViewerHub(TIMINGS);
     exits = [];
     spawnedBy = [];
-    const injector = new Injector({ registry, events, log: new RecordingLogger(), timings: { hostAckTimeoutMs: 1_000, pendingTtlMs: 60_000 }, now: Date.now, changed: () => undefined });
+    injector = new Injector({ registry, events, log: new RecordingLogger(), timings: { hostAckTimeoutMs: 1_000, pendingTtlMs: 60_000 }, now: Date.now, changed: () => undefined });
     deps = { registry, viewers, log: new RecordingLogger(), timings: TIMINGS, injector, onExit: (e) => exits.push(e), spawnedBy: (rid, e) => spawnedBy.push([rid, e.id]) };
   });
 
@@ -147,7 +148,7 @@ describe('host hub (one host link, without its transport)', () => {
 
   it('after an exit report, the link\'s close fails the jobs its host never reported (SESSION_EXITED)', async () => {
     const host = await welcomed('alpha');
-    const waiting = deps.injector.inject('alpha', 'hello', { from: null, reply_to: null, thread_id: null, reply_expected: false, no_enter: false, wait: true, timeout_ms: 5_000 }).catch((e: unknown) => e);
+    const waiting = injector.inject('alpha', 'hello', { from: null, reply_to: null, thread_id: null, reply_expected: false, no_enter: false, wait: true, timeout_ms: 5_000 }).catch((e: unknown) => e);
     await turns(2);
     host.say({ type: 'exit', code: 0, signal: null });
     host.close(1000, 'exited');
