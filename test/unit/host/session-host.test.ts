@@ -425,6 +425,15 @@ describe('SessionHost with in-memory parts', () => {
     expect(last?.lines.at(-1)).toBe('FATAL: it broke');
     expect(last?.ansi_lines.at(-1)).toMatch(/\x1b\[[0-9;]*31mFATAL: it broke/);
     expect(last?.ansi_lines).toHaveLength(last?.lines.length ?? -1);
+
+    // Killed: the daemon removes the session, so no screen is taken for it.
+    const killed = rig();
+    killed.link.up = true;
+    killed.link.handlers.onWelcome({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: 'unit-1', features: ['last_screen'] });
+    killed.link.tell({ type: 'kill', reason: 'killed by telepty kill' });
+    await killed.host.exited;
+    expect(killed.link.of('exit')).toHaveLength(1);
+    expect(killed.link.of('last_screen')).toEqual([]);
   });
 
   it('ends the session when the daemon kills it: the PTY session with the kill grace, the caller told why', async () => {
