@@ -107,8 +107,8 @@ export interface HostExit {
 
 /**
  * Rows of scrollback a last screen carries above the visible ones: what explains an exit (the error, its stack) is
- * at the end, and the daemon keeps each exited session's in memory while it is listed (~1,000 rows of 200 columns,
- * text and SGR: under 0.5 MB each).
+ * at the end, and the daemon keeps each exited session's in memory while it is listed (60 s by default): 1,049 rows
+ * of 200 coloured columns, text and SGR, measured 364 KB.
  */
 export const LAST_SCREEN_SCROLLBACK_LINES = 1_000;
 
