@@ -2,7 +2,7 @@ import { newRequestId } from '../util/request-id.js';
 import { isTeleptyError } from '../protocol/errors.js';
 import { getSessionOp, killSessionOp, listSessionsOp, readScreenOp, renameSessionOp, spawnSessionOp, tagSessionOp } from '../protocol/ops/sessions.js';
 import type { TagEdit, TagsResponse } from '../protocol/tags.js';
-import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionObject, SpawnRequestBody, SpawnResponse } from '../protocol/session.js';
+import type { KillResponse, ReadScreenQuery, RenameResponse, ScreenSnapshot, SessionObject, SpawnRequestBody, SpawnResponse } from '../protocol/session.js';
 import type { DaemonClient } from './daemon-client.js';
 
 /** Session requests: the operations of protocol/ops/sessions.ts, with the client's timeouts and retries. */
@@ -74,6 +74,12 @@ export function tagSession(c: DaemonClient, id: string, edit: TagEdit): Promise<
   return c.call(tagSessionOp, { params: { id }, body: edit, idempotent: true });
 }
 
-export function readScreen(c: DaemonClient, id: string, q: ScreenQuery): Promise<ScreenSnapshot> {
+export function readScreen(c: DaemonClient, id: string, q: ReadScreenQuery): Promise<ScreenSnapshot> {
   return c.call(readScreenOp, { params: { id }, query: q });
+}
+
+/** What a screen answered with `last_screen` is, when its session had exited (null for a live screen). */
+export function lastScreenNote(s: ScreenSnapshot): string | null {
+  if (!s.exited) return null;
+  return `session ${s.session_id} exited${s.exit_code === null || s.exit_code === undefined ? '' : ` (code ${s.exit_code})`}; its last screen`;
 }

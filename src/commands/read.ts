@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
-import { readScreen } from '../client/sessions.js';
+import { lastScreenNote, readScreen } from '../client/sessions.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
+import { LAST_SCREEN_SCROLLBACK_LINES } from '../protocol/host-link.js';
 import { isInjectId } from '../protocol/inject.js';
 import { readSinceOp } from '../protocol/ops/state.js';
 import { SCREEN_LINES_MAX } from '../protocol/session.js';
@@ -19,9 +20,10 @@ export function register(program: Command): void {
     .option('--scrollback', 'include the scrollback above the screen')
     .option('--ansi', 'keep colours and attributes (SGR escape sequences)')
     .option('--since <inject-id>', 'only what the session showed after that prompt was submitted (its answer), as text')
-    .option('--json', 'print {session_id, cols, rows, cursor, alt_screen, bracketed_paste, lines[]} (with --since: {session_id, inject_id, submitted_at, lines[], total_lines, truncated, lost})')
+    .option('--json', 'print {session_id, cols, rows, cursor, alt_screen, bracketed_paste, lines[]} (of an exited session with exited: true, exit_code; with --since: {session_id, inject_id, submitted_at, lines[], total_lines, truncated, lost})')
     .addHelpText(
       'after',
+      `\nA session whose program has exited shows its last screen while it is still listed (with up to ${LAST_SCREEN_SCROLLBACK_LINES} lines of\nscrollback), and a note on stderr; exit 4 (SESSION_EXITED) only when none was kept (a daemon restarted since).\n` +
       examples(['telepty read dev-001', 'telepty read dev-001 --lines 20', 'telepty read dev-001 --scrollback --json | jq -r ".lines[]"', 'telepty read dev-001 --since review-1']),
     )
     .action(async (id: string, opts: { lines?: number; scrollback?: boolean; ansi?: boolean; json?: boolean; since?: string }) => {
@@ -39,7 +41,10 @@ export function register(program: Command): void {
         ...(opts.lines !== undefined ? { lines: opts.lines } : {}),
         scrollback: Boolean(opts.scrollback),
         ansi: Boolean(opts.ansi),
+        last_screen: true,
       });
+      const note = lastScreenNote(screen);
+      if (note !== null) process.stderr.write(`telepty: ${note}\n`);
       if (opts.json) printJson(screen);
       else for (const l of screen.lines) printLine(l);
     });

@@ -4,7 +4,7 @@
  * (`id` or `id@machine`) resolves to. Below both the registry (sessions/) and the injector (inject/): neither
  * imports the other's module for these.
  */
-import type { DaemonToHost, HostRequestMap, HostRequestOp } from '../protocol/host-link.js';
+import type { DaemonToHost, HostLastScreen, HostRequestMap, HostRequestOp } from '../protocol/host-link.js';
 import type { InjectOptions, InjectResponse } from '../protocol/inject.js';
 import type { RecordingInfo } from '../protocol/recording.js';
 import type { KillResponse, RenameResponse, ScreenQuery, ScreenSnapshot, SessionStatus, SessionType } from '../protocol/session.js';
@@ -62,6 +62,11 @@ export interface SessionEntry {
   directViewers: number;
   idleNotified: boolean;
   exitWaiters: ((code: number | null) => void)[];
+  /**
+   * The screen its host sent with its exit report (`read` of the exited session answers from it). In memory only, for
+   * as long as the exited entry is listed: a daemon restarted since has none (SESSION_EXITED, as from an older host).
+   */
+  lastScreen?: HostLastScreen;
   /** The recording its host reports (issue 22); absent until one says. */
   recording?: RecordingInfo | null;
   /** Its groups (issue 21): from the first hello (spawn/wrap --tag), then `telepty tag`; persisted. */

@@ -27,6 +27,7 @@ import { DirectViewers } from './direct-viewers.js';
 import { DraftTracker } from './draft.js';
 import { InjectFollowUp } from './inject-follow.js';
 import { InjectJobs } from './inject-jobs.js';
+import { takeLastScreen } from './last-screen.js';
 import { SessionRecording, serveRecord } from './recorder-sink.js';
 import type { HostLink, HostParts, HostPty, OutputSink, PtyExit, SessionScreen } from './parts.js';
 import { readCanonical } from './termios.js';
@@ -500,6 +501,19 @@ export class SessionHost {
     }
   }
 
+  /**
+   * The screen as the program left it, for `read` of the exited session (only a daemon that takes it is sent it).
+   * Not after a kill: the daemon removes a killed session, and taking it costs 25-75 ms (1,049 rows of 200 columns).
+   */
+  private async sendLastScreen(): Promise<void> {
+    if (!this.daemonFeatures.has('last_screen') || this.killing) return;
+    try {
+      this.link.send(await takeLastScreen(this.screen));
+    } catch (err) {
+      this.deps.log.warn(`the last screen was not sent (\`read\` of the exited session will say it exited): ${(err as Error).message}`);
+    }
+  }
+
   private async finish(exit: PtyExit): Promise<PtyExit> {
     clearTimeout(this.activityTimer);
     // The last output is parsed before the exit is reported: the final screen reads right.
@@ -513,6 +527,7 @@ export class SessionHost {
     const sinksDone = Promise.all(this.sinks.map((s) => s.end?.(exit)));
     const viewersDone = this.direct.endAll({ type: 'exit', code: exitCodeOf(exit.code, exit.signal) }, VIEWER_CLOSE.SESSION_ENDED, 'session ended', EXIT_FLUSH_MS);
     if (await this.link.waitUp(this.deps.timings.exitReportWaitMs)) {
+      await this.sendLastScreen();
       this.link.send({ type: 'exit', code: exit.code, signal: exit.signal });
       await this.link.flush(EXIT_FLUSH_MS);
     }

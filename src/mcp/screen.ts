@@ -2,7 +2,7 @@ import type { DaemonClient } from '../client/daemon-client.js';
 import { getSession, readScreen } from '../client/sessions.js';
 import { isTeleptyError } from '../protocol/errors.js';
 import { readScreenOp } from '../protocol/ops/sessions.js';
-import type { ScreenQuery, ScreenSnapshot } from '../protocol/session.js';
+import type { ReadScreenQuery, ScreenSnapshot } from '../protocol/session.js';
 import { checkRequest } from './context.js';
 import { trimBlankTail } from './screen-cursor.js';
 
@@ -15,9 +15,12 @@ export interface History {
   visible: number;
 }
 
-/** Read the whole history (scrollback and screen) of a local session; `query` checked as the daemon checks it. */
-export async function readHistory(c: DaemonClient, id: string): Promise<History> {
-  const q: ScreenQuery = checkRequest(readScreenOp, { query: { scrollback: true, ansi: false } });
+/**
+ * Read the whole history (scrollback and screen) of a local session; `query` checked as the daemon checks it. With
+ * `lastScreen`, an exited session answers with its last screen (`snapshot.exited`) where it had one kept, not SESSION_EXITED.
+ */
+export async function readHistory(c: DaemonClient, id: string, lastScreen = false): Promise<History> {
+  const q: ReadScreenQuery = checkRequest(readScreenOp, { query: { scrollback: true, ansi: false, ...(lastScreen ? { last_screen: true } : {}) } });
   const snapshot = await readScreen(c, id, q);
   const lines = trimBlankTail(snapshot.lines);
   const screenTop = Math.max(0, snapshot.lines.length - snapshot.rows);

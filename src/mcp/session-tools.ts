@@ -3,13 +3,13 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { listFleetSessions, type FleetSession } from '../client/fleet-list.js';
 import { injectOne } from '../client/inject.js';
-import { killSession, listSessions, renameSession, spawnSession } from '../client/sessions.js';
+import { killSession, lastScreenNote, listSessions, renameSession, spawnSession } from '../client/sessions.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, type InjectRequestBody } from '../protocol/inject.js';
 import { injectOp } from '../protocol/ops/inject.js';
 import { readScreenOp, renameSessionOp, spawnSessionOp } from '../protocol/ops/sessions.js';
-import type { RenameRequest, ScreenQuery, SessionObject, SpawnRequestBody } from '../protocol/session.js';
+import type { RenameRequest, ScreenQuery, ScreenSnapshot, SessionObject, SpawnRequestBody } from '../protocol/session.js';
 import { fieldsOf } from './fields.js';
 import { checkRequest, type ToolContext } from './context.js';
 import { capLines, capsOf, type Caps } from './limits.js';
@@ -44,10 +44,11 @@ function row(s: SessionObject & { machine?: string; address?: string }): Record<
   };
 }
 
-/** The head line of a screen answer: what it is, and the cursor to pass next time. */
-function screenHead(id: string, cols: number, rows: number, cursor: string, delta: ScreenDelta | null, shown: number): string {
+/** The head line of a screen answer: what it is (an exited session's last screen says so), and the cursor to pass next time. */
+function screenHead(snapshot: ScreenSnapshot, id: string, cursor: string, delta: ScreenDelta | null, shown: number): string {
   const what = delta === null ? `${shown} lines` : delta.kind === 'new' ? `${shown} new lines` : delta.kind === 'changed' ? `${shown} lines new or redrawn` : `${shown} lines (the screen shares nothing with the cursor: all of it)`;
-  return `[session ${id} · ${cols}x${rows} · ${what} · cursor ${cursor}: pass it back to get only what is new]`;
+  const session = lastScreenNote(snapshot) ?? `session ${id}`;
+  return `[${session} · ${snapshot.cols}x${snapshot.rows} · ${what} · cursor ${cursor}: pass it back to get only what is new]`;
 }
 
 function lastLines(lines: string[], caps: Caps): string[] {
@@ -83,7 +84,7 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
   server.registerTool(
     'read_screen',
     {
-      description: "Use to see what a session shows: returns its rendered screen as text (what a person would see, not raw bytes) and a cursor; pass the cursor back to get only the lines new or changed since, so repeated reads cost little.",
+      description: "Use to see what a session shows: returns its rendered screen as text (what a person would see, not raw bytes) and a cursor; pass the cursor back to get only the lines new or changed since, so repeated reads cost little. A session whose program exited shows its last screen (the head line says it exited, and its code).",
       inputSchema: z.object({
         id: sessionRef,
         cursor: z.string().optional().describe('from the last read_screen, inject or wait_for of this session: only what is new since'),
@@ -100,14 +101,14 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
         const id = assertSessionRef(args.id);
         const q = checkRequest(readScreenOp, { query: { ...(args.lines !== undefined ? { lines: args.lines } : {}), scrollback: Boolean(args.scrollback), ansi: false } });
         const before = args.cursor !== undefined ? ctx.cursors.lines(args.cursor, id) : null;
-        const h = await readHistory(await ctx.client(), id);
+        const h = await readHistory(await ctx.client(), id, true);
         const cursor = ctx.cursors.save(id, h.lines);
         const delta = before === null ? null : deltaOf(before, h.lines);
         let lines = delta ? delta.lines : q.scrollback ? h.lines : h.lines.slice(h.lines.length - h.visible);
         if (q.lines !== undefined) lines = lines.slice(-q.lines);
         const caps = capsOf(args);
         const capped = capLines(lines, caps, 'tail', 1); // one line of the limit is the head line
-        const head = screenHead(id, h.snapshot.cols, h.snapshot.rows, cursor, delta, lines.length);
+        const head = screenHead(h.snapshot, id, cursor, delta, lines.length);
         return textResult({ text: capped.text === '' ? head : `${head}\n${capped.text}`, note: capped.note });
       }),
   );

@@ -27,9 +27,10 @@ export const HOST_LINK_MIN_VERSION = 2;
 /**
  * Optional parts of the link, announced by each end (hello `features`, welcome `features`) without a version bump:
  * an older daemon ignores the field and is never sent what it does not know, an older host is never asked.
- * `agent_state`: the host reports its agent's state; `keys`, `hook` and `since`: the host serves those requests.
+ * `agent_state`: the host reports its agent's state; `keys`, `hook` and `since`: the host serves those requests;
+ * `last_screen`: the host sends its last screen before its exit report (HostLastScreen).
  */
-export const LINK_FEATURES = ['agent_state', 'keys', 'hook', 'since'] as const;
+export const LINK_FEATURES = ['agent_state', 'keys', 'hook', 'since', 'last_screen'] as const;
 export type LinkFeature = (typeof LINK_FEATURES)[number];
 
 /** WebSocket close codes on the host link (4000-4999 are application codes). */
@@ -104,6 +105,27 @@ export interface HostExit {
   signal: number | null;
 }
 
+/**
+ * Rows of scrollback a last screen carries above the visible ones: what explains an exit (the error, its stack) is
+ * at the end, and the daemon keeps each exited session's in memory while it is listed (60 s by default): 1,049 rows
+ * of 200 coloured columns, text and SGR, measured 364 KB.
+ */
+export const LAST_SCREEN_SCROLLBACK_LINES = 1_000;
+
+/**
+ * The session's last screen, as its program left it (every byte of its output parsed), sent just before `exit` to a
+ * daemon whose welcome lists `last_screen`: `read` of the exited session shows it. `lines` are the visible rows
+ * (blank rows below the last written one dropped, as a screen answer drops them) with at most
+ * LAST_SCREEN_SCROLLBACK_LINES rows of scrollback above them.
+ */
+export interface HostLastScreen extends ScreenState {
+  type: 'last_screen';
+  /** The same rows with their colours and attributes (SGR sequences), for `read --ansi`. */
+  ansi_lines: string[];
+  /** How many of the last `lines` are the visible screen (those above are scrollback). */
+  visible: number;
+}
+
 /** Output frames were dropped because the link was congested: viewers need a fresh replay. */
 export interface HostGap {
   type: 'gap';
@@ -153,7 +175,7 @@ export interface HostAgentState extends AgentStateInfo {
   explain: string[];
 }
 
-export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostGap | HostInjectWritten | HostInjectResult | HostAgentState;
+export type HostToDaemon = HostHello | HostStateUpdate | HostReply | HostExit | HostLastScreen | HostGap | HostInjectWritten | HostInjectResult | HostAgentState;
 
 export interface DaemonWelcome {
   type: 'welcome';
@@ -368,6 +390,26 @@ export function isHostInjectResult(m: unknown): m is HostInjectResult {
   return isObj(m) && m.type === 'inject_result' && isInjectResultShape(m);
 }
 
+function isScreenState(r: Obj): boolean {
+  return isInt(r.cols) && isInt(r.rows) && isObj(r.cursor) && isInt(r.cursor.x) && isInt(r.cursor.y) && isBool(r.alt_screen) && isBool(r.bracketed_paste) && isStrArray(r.lines);
+}
+
+/** A last screen: its text and SGR rows side by side, within its bound (the daemon keeps it in memory). */
+function isLastScreenShape(m: Obj): boolean {
+  const { lines, ansi_lines: ansi, visible, rows } = m;
+  return (
+    isScreenState(m) &&
+    isStrArray(lines) &&
+    isStrArray(ansi) &&
+    ansi.length === lines.length &&
+    isInt(visible) &&
+    isInt(rows) &&
+    visible >= 0 &&
+    visible <= Math.min(rows, lines.length) &&
+    lines.length - visible <= LAST_SCREEN_SCROLLBACK_LINES
+  );
+}
+
 function isErrorBody(v: unknown): v is ErrorBody {
   return isObj(v) && isStr(v.error) && isStr(v.code);
 }
@@ -387,6 +429,7 @@ const HOST_MESSAGE_SHAPES: Record<HostToDaemon['type'], (m: Obj) => boolean> = {
     opt(m.recording, isRecordingOrNull),
   reply: (m) => isInt(m.req_id) && (m.ok === true ? 'result' in m : m.ok === false && isErrorBody(m.error)),
   exit: (m) => isIntOrNull(m.code) && isIntOrNull(m.signal),
+  last_screen: isLastScreenShape,
   gap: () => true,
   inject_written: (m) => isStr(m.inject_id) && isStr(m.written_at),
   inject_result: isInjectResultShape,
@@ -428,8 +471,7 @@ const DAEMON_MESSAGE_SHAPES: Record<DaemonToHost['type'], (m: Obj) => boolean> =
 
 /** The result a host answers to each request, by its op. */
 const REQUEST_RESULTS: { [K in HostRequestOp]: (r: unknown) => r is HostRequestMap[K]['result'] } = {
-  screen: (r): r is HostScreen =>
-    isObj(r) && isInt(r.cols) && isInt(r.rows) && isObj(r.cursor) && isInt(r.cursor.x) && isInt(r.cursor.y) && isBool(r.alt_screen) && isBool(r.bracketed_paste) && isStrArray(r.lines),
+  screen: (r): r is HostScreen => isObj(r) && isScreenState(r),
   replay: (r): r is { data: string } => isObj(r) && isStr(r.data),
   inject: (r): r is InjectReply =>
     isObj(r) &&

@@ -216,9 +216,18 @@ export interface ScreenQuery {
   ansi: boolean;
 }
 
+/**
+ * `GET /api/sessions/:id/screen`'s query: a screen's, and `last_screen`: a session that has exited answers with the
+ * last screen its host sent (`exited: true`, `exit_code`) instead of SESSION_EXITED. Asked for, not the default: a
+ * caller that polls the screen until it fails (wait_for before it, a seed-era orchestrator) keeps its ending.
+ */
+export interface ReadScreenQuery extends ScreenQuery {
+  last_screen?: boolean;
+}
+
 export const SCREEN_LINES_MAX = 100_000;
 
-export function parseScreenQuery(q: URLSearchParams): ScreenQuery {
+export function parseScreenQuery(q: URLSearchParams): ReadScreenQuery {
   const linesRaw = q.get('lines');
   let lines: number | undefined;
   if (linesRaw !== null) {
@@ -231,7 +240,7 @@ export function parseScreenQuery(q: URLSearchParams): ScreenQuery {
     const v = q.get(name);
     return v === '1' || v === 'true';
   };
-  return { ...(lines !== undefined ? { lines } : {}), scrollback: flag('scrollback'), ansi: flag('ansi') };
+  return { ...(lines !== undefined ? { lines } : {}), scrollback: flag('scrollback'), ansi: flag('ansi'), ...(flag('last_screen') ? { last_screen: true } : {}) };
 }
 
 /** The screen as a terminal emulator rendered it. */
@@ -247,4 +256,8 @@ export interface ScreenState {
 /** `GET /api/sessions/:id/screen`. */
 export interface ScreenSnapshot extends ScreenState {
   session_id: string;
+  /** The session has exited: this is its last screen (asked with `last_screen`). */
+  exited?: true;
+  /** With `exited`: its program's exit code (128 + the signal that ended it; null when unknown). */
+  exit_code?: number | null;
 }

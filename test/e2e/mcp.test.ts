@@ -9,6 +9,7 @@ import { useHomes } from '../helpers/daemon.js';
 import { BIN, ROOT, sleep, testEnv, waitFor } from '../helpers/env.js';
 import { FIXTURES, fixtureSession } from '../helpers/fixtures.js';
 import { natsServerPath, useTwoMachines } from '../helpers/nats.js';
+import { crashedSession } from '../helpers/sessions.js';
 
 /**
  * `telepty mcp` as an agent's host runs it: a child process on stdio, driven by the MCP SDK's own client, against
@@ -328,6 +329,18 @@ describe('telepty mcp: agent state tools', () => {
     expect(screen.indexOf('answer: first turn')).toBeGreaterThan(-1);
     // The fixture shows each prompt it takes as "• prompt N chars": the 11 of "second turn" come after the first answer.
     expect(screen.indexOf('answer: first turn')).toBeLessThan(screen.lastIndexOf('• prompt 11 chars'));
+  }, 60_000);
+
+  it('read_screen of a session whose program exited returns its last screen, the head line saying so with its code; wait_for still answers exited', async () => {
+    const home = homes.newHome();
+    const client = await mcpClient(home);
+    await crashedSession(home, 'crashed');
+    const screen = await call(client, 'read_screen', { id: 'crashed', lines: 3 });
+    expect(screen.isError, screen.text).toBe(false);
+    const [head, ...lines] = screen.text.split('\n');
+    expect(head).toMatch(/^\[session crashed exited \(code 3\); its last screen · 80x24 · 3 lines · cursor /);
+    expect(lines).toEqual(['early-39', 'early-40', 'FATAL: widget overflow in frobnicator']);
+    expect(await callJson(client, 'wait_for', { id: 'crashed', until_exit: true, timeout_ms: 5_000 })).toMatchObject({ outcome: 'exited', exit_code: 3 });
   }, 60_000);
 
   it('wait_for_state of a session whose program exits answers SESSION_EXITED (as `wait` exits 4), not reached: true', async () => {

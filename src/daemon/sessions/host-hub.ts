@@ -9,6 +9,7 @@ import {
   parseHostMessage,
   type DaemonToHost,
   type HostHello,
+  type HostLastScreen,
   type HostReply,
   type HostRequestMap,
   type HostRequestOp,
@@ -122,6 +123,8 @@ export class HostLinkConnection {
   private helloSeen = false;
   /** This link reported the session's exit: when it closes, no result of its jobs can come any more. */
   private exitReported = false;
+  /** The screen its host sent just before its exit report: kept with the exited session. */
+  private lastScreen: HostLastScreen | undefined;
   private linkVersion = HOST_LINK_VERSION;
   /** Acks gathered for the next turn (see ack()). */
   private acks: string[] = [];
@@ -236,8 +239,12 @@ export class HostLinkConnection {
       case 'reply':
         this.handle.settle(msg);
         return;
+      case 'last_screen':
+        this.lastScreen = msg;
+        return;
       case 'exit':
         this.exitReported = true;
+        if (entry.status !== 'exited') entry.lastScreen = this.lastScreen;
         deps.registry.markExited(entry, exitCodeOf(msg.code, msg.signal), msg.signal ? `signal ${msg.signal}` : 'exited');
         deps.viewers.endAll(entry, { type: 'exit', code: entry.exitCode });
         deps.onExit(entry);

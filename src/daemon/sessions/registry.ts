@@ -319,6 +319,7 @@ export class SessionRegistry {
     if (known.status === 'exited') {
       known.exitCode = null;
       known.exitedAt = null;
+      known.lastScreen = undefined;
     }
     known.status = 'connected';
     known.disconnectedAt = null;

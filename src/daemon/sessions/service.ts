@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { EventSink } from '../../protocol/events.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import { assertNewSessionId } from '../../protocol/ids.js';
-import { DEFAULT_COLS, DEFAULT_ROWS, SPAWN_LIMITS, type KillResponse, type RenameResponse, type ScreenQuery, type ScreenSnapshot, type SessionObject, type SpawnRequest, type SpawnResponse } from '../../protocol/session.js';
+import { DEFAULT_COLS, DEFAULT_ROWS, SPAWN_LIMITS, type KillResponse, type ReadScreenQuery, type RenameResponse, type ScreenSnapshot, type SessionObject, type SpawnRequest, type SpawnResponse } from '../../protocol/session.js';
 import { expectObject, optInt, optString } from '../../protocol/validate.js';
 import type { RecordAction, RecordResponse } from '../../protocol/recording.js';
 import { checkRecordable, resolveRecordSpec } from '../../util/recording-file.js';
@@ -26,6 +26,7 @@ import { HeldPrompts } from '../inject/held-prompts.js';
 import { endOrphans, processStartTime } from './orphans.js';
 import { HostChannels } from './host-channels.js';
 import { ViewerHub, type ViewerTimings } from './viewer-hub.js';
+import { lastScreenAnswer } from './last-screen.js';
 import { LegacyOwners, isLegacySession } from './legacy-owner.js';
 import { SessionStateService } from './state-service.js';
 
@@ -368,10 +369,13 @@ export class Sessions {
     return { session_id: e.id, ...result };
   }
 
-  async screen(id: unknown, q: ScreenQuery): Promise<ScreenSnapshot> {
+  async screen(id: unknown, q: ReadScreenQuery): Promise<ScreenSnapshot> {
     await this.registry.whenHostsBack();
+    const { last_screen: lastScreen, ...query } = q;
+    const last = lastScreen ? lastScreenAnswer(this.registry.require(id), query) : null;
+    if (last) return last;
     const e = this.registry.requireConnected(id);
-    const screen = await e.link.request('screen', q, this.deps.timings.screenTimeoutMs);
+    const screen = await e.link.request('screen', query, this.deps.timings.screenTimeoutMs);
     return { session_id: e.id, ...screen };
   }
 

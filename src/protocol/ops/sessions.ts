@@ -1,6 +1,6 @@
 import { IDEMPOTENCY_HEADER } from '../inject.js';
 import { REPEAT_HEADER } from '../headers.js';
-import { arrayOf, isArray, isBoolean, isInteger, isNumber, isRecord, isString, isTrue, nullable, oneOf, shape, type Guard } from '../guard.js';
+import { arrayOf, isArray, isBoolean, isInteger, isNumber, isRecord, isString, isTrue, nullable, oneOf, optional, shape, type Guard } from '../guard.js';
 import {
   parseIdleFilter,
   parseRenameRequest,
@@ -8,8 +8,8 @@ import {
   parseSpawnRequest,
   type KillResponse,
   type RenameRequest,
+  type ReadScreenQuery,
   type RenameResponse,
-  type ScreenQuery,
   type ScreenSnapshot,
   type SessionObject,
   type SpawnRequest,
@@ -102,16 +102,20 @@ export const killSessionOp = operation<'/api/sessions/:id', undefined, { wait?: 
   query: (q) => new URLSearchParams(q.wait ? { wait: '1' } : {}),
 });
 
-function screenQueryString(q: ScreenQuery): URLSearchParams {
+function screenQueryString(q: ReadScreenQuery): URLSearchParams {
   const params = new URLSearchParams();
   if (q.lines !== undefined) params.set('lines', String(q.lines));
   if (q.scrollback) params.set('scrollback', '1');
   if (q.ansi) params.set('ansi', '1');
+  if (q.last_screen) params.set('last_screen', '1');
   return params;
 }
 
-/** `GET /api/sessions/:id/screen[?lines=N&scrollback=1&ansi=1]`: the rendered screen. */
-export const readScreenOp = operation<'/api/sessions/:id/screen', undefined, ScreenQuery, ScreenQuery, ScreenSnapshot>({
+/**
+ * `GET /api/sessions/:id/screen[?lines=N&scrollback=1&ansi=1&last_screen=1]`: the rendered screen; with last_screen,
+ * an exited session's last one (`exited: true`, `exit_code`) while it is listed and its host sent it.
+ */
+export const readScreenOp = operation<'/api/sessions/:id/screen', undefined, ReadScreenQuery, ReadScreenQuery, ScreenSnapshot>({
   name: 'sessions.screen',
   method: 'GET',
   path: '/api/sessions/:id/screen',
@@ -124,6 +128,8 @@ export const readScreenOp = operation<'/api/sessions/:id/screen', undefined, Scr
     cursor: isRecord,
     alt_screen: isBoolean,
     bracketed_paste: isBoolean,
+    exited: optional(isTrue),
+    exit_code: optional(nullable(isInteger)),
   }),
   query: screenQueryString,
 });

@@ -158,7 +158,7 @@ describe('daemon core', () => {
     const host = linkHost();
     host.say(linkHello('instance-agent'.padEnd(24, '0'), 'agent', { features: ['agent_state', 'keys', 'hook'] }));
     await turns();
-    expect(host.ofType('welcome')).toEqual([{ type: 'welcome', link_version: 3, session_id: 'agent', features: ['agent_state', 'keys', 'hook', 'since'] }]);
+    expect(host.ofType('welcome')).toEqual([{ type: 'welcome', link_version: 3, session_id: 'agent', features: ['agent_state', 'keys', 'hook', 'since', 'last_screen'] }]);
     host.say({ type: 'agent_state', state: 'blocked', since: 1_000, source: 'screen', detail: 'Do you want to proceed?', reason: 'screen rule claude.dialog', explain: ['e'] });
     await turns();
     expect(bus.ofKind('session.state')).toHaveLength(1);

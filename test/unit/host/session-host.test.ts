@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { HOST_LINK_VERSION, type DaemonToHost, type HostInjectResult, type HostReply, type HostRequestMap, type HostRequestOp, type HostToDaemon } from '../../../src/protocol/host-link.js';
+import { HOST_LINK_VERSION, LAST_SCREEN_SCROLLBACK_LINES, type DaemonToHost, type HostInjectResult, type HostReply, type HostRequestMap, type HostRequestOp, type HostToDaemon } from '../../../src/protocol/host-link.js';
 import type { HostSpec } from '../../../src/protocol/host-spec.js';
 import type { HostLink, HostPty, LinkHandlers, PtyExit } from '../../../src/host/parts.js';
 import { SessionHost } from '../../../src/host/session-host.js';
@@ -400,6 +400,42 @@ describe('SessionHost with in-memory parts', () => {
     expect(r.link.stopped).toBe(true);
   });
 
+  it('sends its last screen just before the exit, only to a daemon that takes it, with at most LAST_SCREEN_SCROLLBACK_LINES of scrollback', async () => {
+    const old = rig();
+    old.link.welcome('unit-1'); // an older daemon: it would close the link on a message it does not know
+    old.pty.output('bye\r\n');
+    old.pty.exit({ code: 3, signal: null });
+    await old.host.exited;
+    expect(old.link.sent.map((m) => m.type)).toContain('exit');
+    expect(old.link.of('last_screen')).toEqual([]);
+
+    const r = rig();
+    r.link.up = true;
+    r.link.handlers.onWelcome({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: 'unit-1', features: ['last_screen'] });
+    const total = LAST_SCREEN_SCROLLBACK_LINES + 100;
+    r.pty.output(Array.from({ length: total }, (_, i) => `line-${i + 1}`).join('\r\n') + '\r\n\x1b[31mFATAL: it broke\x1b[0m');
+    r.pty.exit({ code: 3, signal: null });
+    await r.host.exited;
+    const types = r.link.sent.map((m) => m.type);
+    expect(types.indexOf('last_screen')).toBe(types.indexOf('exit') - 1);
+    const [last] = r.link.of('last_screen');
+    expect(last).toMatchObject({ cols: 80, rows: 24, visible: 24, cursor: { x: 15, y: 23 } });
+    expect(last?.lines).toHaveLength(24 + LAST_SCREEN_SCROLLBACK_LINES);
+    expect(last?.lines.at(0)).toBe(`line-${total + 1 - 23 - LAST_SCREEN_SCROLLBACK_LINES}`);
+    expect(last?.lines.at(-1)).toBe('FATAL: it broke');
+    expect(last?.ansi_lines.at(-1)).toMatch(/\x1b\[[0-9;]*31mFATAL: it broke/);
+    expect(last?.ansi_lines).toHaveLength(last?.lines.length ?? -1);
+
+    // Killed: the daemon removes the session, so no screen is taken for it.
+    const killed = rig();
+    killed.link.up = true;
+    killed.link.handlers.onWelcome({ type: 'welcome', link_version: HOST_LINK_VERSION, session_id: 'unit-1', features: ['last_screen'] });
+    killed.link.tell({ type: 'kill', reason: 'killed by telepty kill' });
+    await killed.host.exited;
+    expect(killed.link.of('exit')).toHaveLength(1);
+    expect(killed.link.of('last_screen')).toEqual([]);
+  });
+
   it('ends the session when the daemon kills it: the PTY session with the kill grace, the caller told why', async () => {
     const r = rig();
     r.link.welcome('unit-1');
@@ -436,7 +472,7 @@ describe('SessionHost with in-memory parts', () => {
 
   it('says hello with its optional link parts and reports agent state only to a daemon that takes it', async () => {
     const old = rig({ command: 'claude' });
-    expect(old.link.handlers.hello().features).toEqual(['agent_state', 'keys', 'hook', 'since']);
+    expect(old.link.handlers.hello().features).toEqual(['agent_state', 'keys', 'hook', 'since', 'last_screen']);
     old.link.welcome('unit-1'); // an older daemon: no features in its welcome
     old.pty.output('✻ Thinking… (esc to interrupt)');
     await new Promise((resolve) => setTimeout(resolve, 300));

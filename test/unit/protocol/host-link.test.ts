@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOST_LINK_VERSION, isHostRequestResult, parseDaemonMessage, parseHostMessage } from '../../../src/protocol/host-link.js';
+import { HOST_LINK_VERSION, LAST_SCREEN_SCROLLBACK_LINES, isHostRequestResult, parseDaemonMessage, parseHostMessage } from '../../../src/protocol/host-link.js';
 
 const AT = '2025-03-01T12:00:00.000Z';
 const HELLO = {
@@ -124,5 +124,31 @@ describe('host link: agent state, keys and hook (optional parts)', () => {
     const { type: _type, explain: _e, ...info } = state;
     expect(isHostRequestResult('hook', { state: info })).toBe(true);
     expect(isHostRequestResult('hook', { state: { ...info, state: 'nope' } })).toBe(false);
+  });
+});
+
+describe('host link: last_screen (optional part)', () => {
+  const rows = (n: number, prefix = 'r'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+  const last = { type: 'last_screen', cols: 80, rows: 24, cursor: { x: 0, y: 3 }, alt_screen: false, bracketed_paste: false, lines: ['a', 'b', 'FATAL'], ansi_lines: ['a', 'b', '\x1b[31mFATAL\x1b[0m'], visible: 2 };
+
+  it('takes a whole last screen, its scrollback up to LAST_SCREEN_SCROLLBACK_LINES rows', () => {
+    expect(parseHostMessage(JSON.stringify(last))).toEqual(last);
+    const full = { ...last, lines: rows(LAST_SCREEN_SCROLLBACK_LINES + 24), ansi_lines: rows(LAST_SCREEN_SCROLLBACK_LINES + 24), visible: 24 };
+    expect(parseHostMessage(JSON.stringify(full))).toEqual(full);
+    expect(parseHostMessage(JSON.stringify({ ...last, lines: [], ansi_lines: [], visible: 0 }))).not.toBeNull();
+  });
+
+  it('refuses one whose rows do not agree, exceed the bound, or lack a field', () => {
+    const bad = [
+      { ...last, ansi_lines: ['a', 'b'] },
+      { ...last, visible: 4 },
+      { ...last, visible: -1 },
+      { ...last, lines: rows(30), ansi_lines: rows(30), visible: 25 },
+      { ...last, lines: rows(LAST_SCREEN_SCROLLBACK_LINES + 2), ansi_lines: rows(LAST_SCREEN_SCROLLBACK_LINES + 2), visible: 1 },
+      { ...last, ansi_lines: undefined },
+      { ...last, cursor: undefined },
+      { ...last, lines: ['a', 2, 'c'] },
+    ];
+    for (const m of bad) expect(parseHostMessage(JSON.stringify(m)), JSON.stringify(m).slice(0, 120)).toBeNull();
   });
 });

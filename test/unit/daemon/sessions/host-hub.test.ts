@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Injector } from '../../../../src/daemon/inject/injector.js';
 import { HostLinkConnection, type HostHubDeps } from '../../../../src/daemon/sessions/host-hub.js';
+import { lastScreenAnswer } from '../../../../src/daemon/sessions/last-screen.js';
 import { SessionRegistry } from '../../../../src/daemon/sessions/registry.js';
 import { ViewerHub } from '../../../../src/daemon/sessions/viewer-hub.js';
 import type { SessionEntry, ViewerHandle } from '../../../../src/daemon/target.js';
@@ -133,6 +134,32 @@ describe('host hub (one host link, without its transport)', () => {
     const err = await pending;
     expect(isTeleptyError(err) && err.code).toBe('SESSION_DISCONNECTED');
     expect(entry).toMatchObject({ status: 'disconnected', link: null });
+  });
+
+  it('keeps the last screen a host sent with its exit report, and answers an exited read from it (cut as a live one)', async () => {
+    const host = link();
+    host.say(linkHello(INSTANCE, 'alpha', { features: ['last_screen'] }));
+    await turns();
+    expect(host.ofType('welcome')[0]).toMatchObject({ features: expect.arrayContaining(['last_screen']) });
+    const entry = registry.require('alpha');
+    const last = { type: 'last_screen' as const, cols: 80, rows: 24, cursor: { x: 5, y: 2 }, alt_screen: false, bracketed_paste: false, lines: ['old', 'a', 'FATAL'], ansi_lines: ['old', 'a', '\x1b[31mFATAL\x1b[0m'], visible: 2 };
+    host.say(last);
+    await turns();
+    expect(lastScreenAnswer(entry, { scrollback: false, ansi: false })).toBeNull(); // not exited yet
+    host.say({ type: 'exit', code: 3, signal: null });
+    await turns();
+    const base = { session_id: 'alpha', cols: 80, rows: 24, cursor: { x: 5, y: 2 }, alt_screen: false, bracketed_paste: false, exited: true, exit_code: 3 };
+    expect(lastScreenAnswer(entry, { scrollback: false, ansi: false })).toEqual({ ...base, lines: ['a', 'FATAL'] });
+    expect(lastScreenAnswer(entry, { scrollback: true, ansi: false })).toEqual({ ...base, lines: ['old', 'a', 'FATAL'] });
+    expect(lastScreenAnswer(entry, { scrollback: true, ansi: true, lines: 1 })).toEqual({ ...base, lines: ['\x1b[31mFATAL\x1b[0m'] });
+
+    // A host without the part (or a daemon restarted since): nothing kept, the read says SESSION_EXITED as before.
+    const plain = link();
+    plain.say(linkHello('b'.repeat(32), 'beta'));
+    await turns();
+    plain.say({ type: 'exit', code: 1, signal: null });
+    await turns();
+    expect(lastScreenAnswer(registry.require('beta'), { scrollback: false, ansi: false })).toBeNull();
   });
 
   it('fails requests in flight as SESSION_EXITED when the link closes after the session exited', async () => {
