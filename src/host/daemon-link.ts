@@ -6,7 +6,7 @@ import type { Endpoint } from '../wire/http.js';
 import { formatHost } from '../wire/http.js';
 import { TOKEN_HEADER } from '../protocol/headers.js';
 import { HOST_LINK_PATH, parseDaemonMessage, type HostToDaemon, HOST_LINK_MAX_PAYLOAD } from '../protocol/host-link.js';
-import { sleep } from '../util/async.js';
+import { sleep, Waiters } from '../util/async.js';
 import type { TeleptyConfig } from '../util/config.js';
 import type { Logger } from '../util/log.js';
 import type { HostLink, LinkHandlers } from './parts.js';
@@ -86,7 +86,7 @@ export class DaemonLink implements HostLink {
   private retryTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastPong = 0;
-  private upWaiters: (() => void)[] = [];
+  private readonly upWaiters = new Waiters();
   /** The state file changed while an attempt was under way: its failure retries at once. */
   private wokenMidAttempt = false;
 
@@ -125,18 +125,7 @@ export class DaemonLink implements HostLink {
 
   /** Resolves when the link is up, or false after `timeoutMs`. */
   waitUp(timeoutMs: number): Promise<boolean> {
-    if (this.up) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.upWaiters = this.upWaiters.filter((w) => w !== done);
-        resolve(false);
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.upWaiters.push(done);
-    });
+    return this.up ? Promise.resolve(true) : this.upWaiters.wait(timeoutMs);
   }
 
   /** Wait (bounded) until queued frames have left the socket. */
@@ -210,7 +199,7 @@ export class DaemonLink implements HostLink {
         this.wokenMidAttempt = false;
         sleepingLinks.delete(this.wake);
         this.handlers.onWelcome(message);
-        for (const w of this.upWaiters.splice(0)) w();
+        this.upWaiters.wake();
         return;
       }
       this.handlers.onMessage(message);

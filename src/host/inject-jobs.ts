@@ -1,5 +1,6 @@
 import type { HostInjectResult, HostToDaemon, InjectJobArgs, InjectJobMeta, InjectReply } from '../protocol/host-link.js';
 import { InjectQueue, type InjectOutcome, type InjectTarget, type InjectTimings } from '../terminal/inject-queue.js';
+import { settlesWithin } from '../util/async.js';
 import { InjectMemory } from './inject-memory.js';
 
 /**
@@ -87,17 +88,7 @@ export class InjectJobs {
   async settled(maxMs: number): Promise<boolean> {
     const started = this.now();
     if (!(await this.queue.settled(maxMs))) return false;
-    const left = maxMs - (this.now() - started);
-    if (this.following.size === 0) return true;
-    if (left <= 0) return false;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), left);
-    });
-    const all = Promise.all([...this.following]).then(() => true as const);
-    const ok = await Promise.race([all, late]);
-    clearTimeout(timer);
-    return ok;
+    return this.following.size === 0 || settlesWithin(Promise.all([...this.following]), maxMs - (this.now() - started));
   }
 
   /** A daemon has published these results: they are not sent again. */

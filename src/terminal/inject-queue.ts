@@ -1,5 +1,5 @@
 import type { InjectJobArgs } from '../protocol/host-link.js';
-import { sleep as realSleep } from '../util/async.js';
+import { sleep as realSleep, Waiters } from '../util/async.js';
 import { isoTime } from '../util/iso-time.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
 import { historyEndShows, historyOpening, historyShows, inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
@@ -229,7 +229,7 @@ export class InjectQueue {
   /** When the last job's submit was proven (or its watch ended): the earliest the program can be ready again. */
   private lastDoneAt = 0;
   /** Callers of settled() waiting for the queue to run dry. */
-  private readonly idleWaiters = new Set<() => void>();
+  private readonly idle = new Waiters();
 
   constructor(
     private readonly target: InjectTarget,
@@ -272,18 +272,7 @@ export class InjectQueue {
    * job fails at its next look), or false after maxMs.
    */
   settled(maxMs: number): Promise<boolean> {
-    if (!this.running) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.idleWaiters.delete(done);
-        resolve(false);
-      }, maxMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.idleWaiters.add(done);
-    });
+    return this.running ? this.idle.wait(maxMs) : Promise.resolve(true);
   }
 
   get length(): number {
@@ -311,8 +300,7 @@ export class InjectQueue {
       }
     } finally {
       this.running = false;
-      for (const done of [...this.idleWaiters]) done();
-      this.idleWaiters.clear();
+      this.idle.wake();
     }
   }
 

@@ -8,3 +8,46 @@ export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Whether `p` settles within `ms` (the timer is always cleared); its rejection counts as settling. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const done = p.then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([done, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Callers waiting for one thing to happen (a link up, a queue run dry): each hears true when it does, or false after its own bound. */
+export class Waiters {
+  private readonly waiting = new Set<() => void>();
+
+  wait(maxMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(done);
+        resolve(false);
+      }, maxMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.waiting.add(done);
+    });
+  }
+
+  /** Every caller waiting now hears true. */
+  wake(): void {
+    const now = [...this.waiting];
+    this.waiting.clear();
+    for (const done of now) done();
+  }
+}
