@@ -121,8 +121,6 @@ export class HostLinkConnection {
   readonly handle: ChannelHostHandle;
   private entry: SessionEntry | null = null;
   private helloSeen = false;
-  /** This link reported the session's exit: when it closes, no result of its jobs can come any more. */
-  private exitReported = false;
   /** The screen its host sent just before its exit report: kept with the exited session. */
   private lastScreen: HostLastScreen | undefined;
   private linkVersion = HOST_LINK_VERSION;
@@ -184,7 +182,8 @@ export class HostLinkConnection {
         : new TeleptyError('SESSION_DISCONNECTED', `session ${entry?.id ?? ''} disconnected while the request was in flight`),
     );
     if (!entry) return;
-    if (this.exitReported) this.deps.injector.onHostGone(entry);
+    // After the exit report no result of its jobs can come any more: those its host did not report end now.
+    if (entry.status === 'exited') this.deps.injector.onHostGone(entry);
     else if (entry.link === handle) {
       this.deps.viewers.endAll(entry, { type: 'error', code: 'SESSION_DISCONNECTED', error: 'the session host disconnected' });
       this.deps.injector.onHostGone(entry);
@@ -243,7 +242,6 @@ export class HostLinkConnection {
         this.lastScreen = msg;
         return;
       case 'exit':
-        this.exitReported = true;
         if (entry.status !== 'exited') entry.lastScreen = this.lastScreen;
         deps.registry.markExited(entry, exitCodeOf(msg.code, msg.signal), msg.signal ? `signal ${msg.signal}` : 'exited');
         deps.viewers.endAll(entry, { type: 'exit', code: entry.exitCode });
