@@ -276,13 +276,13 @@ export class SessionHost {
     return this.killing;
   }
 
-  /** The screen as an escape sequence that redraws it: wrap repaints its own terminal with it after a stall. */
   /** wrap's own terminal is behind (local-output.ts): its program's output is not read until it catches up. */
   holdForTerminal(held: boolean): void {
     if (held) this.pause('terminal');
     else this.resume('terminal');
   }
 
+  /** The screen as an escape sequence that redraws it: wrap repaints its own terminal with it after a stall. */
   serializeScreen(): Promise<string> {
     return this.screen.serialize();
   }
