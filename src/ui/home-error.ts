@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { TeleptyError } from '../protocol/errors.js';
+import { isDiskFull } from '../util/files.js';
 import { resolvePaths, UNUSABLE_HOME_FIX } from '../util/paths.js';
 
 /** fs errors that say the home cannot be written: a read-only disk, someone else's folder, a full disk, a file in the way. */
@@ -21,6 +22,6 @@ export async function explainHomeError(err: unknown): Promise<unknown> {
   if (file === null) return err;
   const paths = await resolvePaths();
   if (![paths.dataDir, paths.configDir, paths.logDir].some((dir) => isInside(file, dir))) return err;
-  const fix = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? `free some space on that disk, or ${UNUSABLE_HOME_FIX}` : UNUSABLE_HOME_FIX;
+  const fix = isDiskFull(err) ? `free some space on that disk, or ${UNUSABLE_HOME_FIX}` : UNUSABLE_HOME_FIX;
   return new TeleptyError('PERSIST_FAILED', `telepty cannot write its home (${err.message}); ${fix}`, { file });
 }

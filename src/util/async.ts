@@ -9,21 +9,20 @@ export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-/** Whether `p` settles within `ms` (the timer is always cleared); its rejection counts as settling. */
-export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
+/** Whether `p` settles within `ms` (withTimeout's race, its timer always cleared); its rejection counts as settling. */
+export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  const late = new Error('not settled in time');
+  return withTimeout(
+    p.then(
+      () => true,
+      () => true,
+    ),
+    ms,
+    () => late,
+  ).catch((err: unknown) => {
+    if (err !== late) throw err;
+    return false;
   });
-  const done = p.then(
-    () => true as const,
-    () => true as const,
-  );
-  try {
-    return await Promise.race([done, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Callers waiting for one thing to happen (a link up, a queue run dry): each hears true when it does, or false after its own bound. */
