@@ -38,9 +38,14 @@ function seconds(value: string): number {
   return parseSeconds(value, '--timeout', MAX_INJECT_TIMEOUT_MS / 1000) / 1000;
 }
 
-export function checkInjectId(value: string): string {
+function checkInjectId(value: string): string {
   if (isInjectId(value)) return value;
   throw new TeleptyError('INVALID_FIELD', `--inject-id takes 1-200 letters, digits, ".", "_", ":" or "-", starting with a letter or digit; got ${JSON.stringify(String(value).slice(0, 40))}`);
+}
+
+/** The inject id of `--inject-id`, checked, or a new one: made by the command, so Ctrl-C while it waits can name it. */
+export function injectIdOf(given: string | undefined): string {
+  return given !== undefined ? checkInjectId(given) : newRequestId();
 }
 
 export function describeResult(r: InjectResponse): string {
@@ -114,8 +119,7 @@ export async function run(targets: string | undefined, words: string[], opts: In
   if (!group) for (const part of (targets as string).split(',')) if (!isIdPattern(part.trim())) assertSessionRef(part.trim());
   const prompt = await readPrompt(textWords, opts.file);
   const from = opts.from ?? sessionIdFromEnv();
-  // Made here, not by the client, so that Ctrl-C while waiting can name it.
-  const injectId = opts.injectId !== undefined ? checkInjectId(opts.injectId) : newRequestId();
+  const injectId = injectIdOf(opts.injectId);
   const body: InjectBody = {
     prompt,
     ...(from ? { from } : {}),

@@ -10,8 +10,7 @@ import { assertSessionId, parseAddress, type SessionAddress } from '../protocol/
 import { DEFAULT_INJECT_TIMEOUT_MS } from '../protocol/inject.js';
 import { printJson, printLine } from '../ui/print.js';
 import { sayingOnInterrupt } from '../ui/interrupt.js';
-import { newRequestId } from '../util/request-id.js';
-import { checkInjectId, describeResult, resultExit, stoppedWaiting } from './inject.js';
+import { describeResult, injectIdOf, resultExit, stoppedWaiting } from './inject.js';
 import { readPrompt } from './prompt-input.js';
 import { examples } from './command-module.js';
 
@@ -46,8 +45,7 @@ export function register(program: Command): void {
     .action(async (words: string[], opts: { file?: string; wait: boolean; json?: boolean; injectId?: string }) => {
       const me = sessionIdFromEnv();
       if (me !== undefined) assertSessionId(me, '$TELEPTY_SESSION_ID');
-      // Made here, so Ctrl-C while the reply waits can name it (as inject does).
-      const injectId = opts.injectId !== undefined ? checkInjectId(opts.injectId) : newRequestId();
+      const injectId = injectIdOf(opts.injectId);
       const prompt = await readPrompt(words, opts.file);
       const client = await connect();
       // The session this runs in, by process ancestry: right after a rename too ($TELEPTY_SESSION_ID is the old id).
