@@ -22,7 +22,7 @@ afterEach(() => {
 const list = listSessions;
 
 /**
- * The daemon marks a session whose host died exited within one sweep (1 s), and attach looks again within 1 s: an
+ * The daemon marks a session whose host died exited as its link closes (SWEEP_SOON_MS), and attach looks again within 1 s: an
  * attach that sees that end is over well within this (one that retries until it gives up takes 10 s and more).
  */
 const HOST_DEATH_SEEN_MS = 5_000;
@@ -409,6 +409,17 @@ describe('list, kill --all, spawn and attach options, idle events', () => {
     const screen = await d.screenText();
     expect(screen).toContain('telepty: session doomed has exited (code null) [SESSION_EXITED]');
     expect(screen).not.toContain('the daemon went away');
+  });
+
+  it('marks a session exited when its host is killed (-9), at once, not at the next sweep', async () => {
+    const home = homes.newHome();
+    // A sweep a minute apart: only the look the closed link asks for can see the death within the wait below.
+    const env = { TELEPTY_SWEEP_INTERVAL_MS: '60000' };
+    await runCli(home, ['daemon', 'start'], { env });
+    const s = await spawnJson(home, ['--id', 'shot', '--', 'sleep', '60'], env);
+    process.kill(s.host_pid as number, 'SIGKILL');
+    const row = await waitFor('the session exited', async () => (await list(home)).find((r) => r.status === 'exited'), 3_000);
+    expect(row.id).toBe('shot');
   });
 
   it('detaches with the --detach-key given, and then passes Ctrl-] to the session', async () => {

@@ -30,6 +30,8 @@ export interface RegistryDeps {
    * the end of its inject jobs any more.
    */
   exitedAway?: (e: SessionEntry) => void;
+  /** A session's host link closed without an exit report (its host may be dead: look soon). */
+  disconnected?: (e: SessionEntry) => void;
 }
 
 /** How many killed host instances are remembered (a killed host must never come back as a session). */
@@ -368,6 +370,7 @@ export class SessionRegistry {
     e.status = 'disconnected';
     e.disconnectedAt = this.deps.now();
     this.deps.events.emit('session_disconnect', { session_id: e.id, host_pid: e.hostPid });
+    this.deps.disconnected?.(e);
     this.deps.changed();
   }
 

@@ -21,7 +21,7 @@ import { SessionRegistry } from './registry.js';
 import { HOST_LOG_KEEP_MS, pruneHostLogs } from './host-logs.js';
 import { Spawner } from './spawner.js';
 import { SESSIONS_FILE_VERSION, SessionStore, fromPersisted, toPersisted } from './store.js';
-import { startSweeper, type SweeperTimings } from './sweeper.js';
+import { startSweeper, type Sweeper, type SweeperTimings } from './sweeper.js';
 import { HeldPrompts } from '../inject/held-prompts.js';
 import { endOrphans, processStartTime } from './orphans.js';
 import { HostChannels } from './host-channels.js';
@@ -77,7 +77,7 @@ export class Sessions {
   readonly state: SessionStateService;
   private readonly store: SessionStore;
   private readonly spawner: Spawner;
-  private sweeper: { stop(): void } | undefined;
+  private sweeper: Sweeper | undefined;
   /** Prompts held for idle, on disk until handed on (inject/held-prompts.ts). */
   private readonly held: HeldPrompts;
   /** Spawns by the caller's request id: a repeat (its connection dropped) answers the session the first made. */
@@ -94,6 +94,8 @@ export class Sessions {
       isAlive: isProcessAlive,
       // Its host is gone for good (kill -9, never back): the jobs it left end failed, each with its one outcome.
       exitedAway: (e) => this.injector.onHostGone(e),
+      // A host killed -9 is marked exited within SWEEP_SOON_MS, not at the next sweep interval.
+      disconnected: () => this.sweeper?.soon(),
     });
     this.store = new SessionStore(
       config.paths.sessionsFile,

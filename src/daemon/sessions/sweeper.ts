@@ -16,6 +16,18 @@ export interface SweeperTimings {
 }
 
 /**
+ * A host's link closed: look again this soon instead of at the next interval. A host killed -9 closes its socket
+ * while the kernel tears the process down; 50 ms later it is a zombie or gone, and if not, the interval sweeps it.
+ */
+export const SWEEP_SOON_MS = 50;
+
+export interface Sweeper {
+  /** Sweep within SWEEP_SOON_MS (a host link just closed: its process may be gone). */
+  soon(): void;
+  stop(): void;
+}
+
+/**
  * The documented rule for sessions whose host is gone: a disconnected session is marked exited as soon as its
  * host process no longer exists (or after disconnectedExpireMs, in case the pid was reused), and an exited
  * session is removed exitedRetentionMs later.
@@ -29,8 +41,9 @@ export function startSweeper(
   log: Logger,
   /** A session's host is gone for good: end what it left running (orphans.ts). */
   hostGone: (e: SessionEntry) => Promise<void>,
-): { stop(): void } {
+): Sweeper {
   let running = false;
+  let again = false;
   let lastHealth = now();
 
   const sweep = async (): Promise<void> => {
@@ -64,13 +77,37 @@ export function startSweeper(
     }
   };
 
-  const timer = setInterval(() => {
-    if (running) return;
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
     running = true;
     sweep()
       .catch((err: unknown) => log.error('session sweep failed', err))
-      .finally(() => (running = false));
-  }, timings.sweepIntervalMs);
+      .finally(() => {
+        running = false;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
+  };
+  const timer = setInterval(run, timings.sweepIntervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  let soonTimer: NodeJS.Timeout | undefined;
+  return {
+    soon: () => {
+      if (soonTimer) return;
+      soonTimer = setTimeout(() => {
+        soonTimer = undefined;
+        run();
+      }, SWEEP_SOON_MS);
+      soonTimer.unref();
+    },
+    stop: () => {
+      clearInterval(timer);
+      clearTimeout(soonTimer);
+    },
+  };
 }
