@@ -94,7 +94,7 @@ export const spec: CommandSpec = {
       'telepty inject dev-001 "review the auth module"',
       'telepty inject dev-001,dev-002 "run the tests"',
       'telepty inject dev-001 --file prompt.md',
-      'git diff | telepty inject reviewer',
+      'git diff | telepty inject reviewer            # the prompt from stdin (also: - as the text)',
       'telepty inject --all --no-wait "status report, please"',
       'telepty inject --tag reviewers "look at PR 12"',
       "telepty inject 'dev-*' \"rebase on main\"      # every session whose id matches (* and ?)",

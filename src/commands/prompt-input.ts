@@ -20,9 +20,19 @@ function withinLimit(prompt: string): string {
 
 async function readPromptText(words: string[], file: string | undefined): Promise<string> {
   if (words.length > 0 && file) throw new TeleptyError('INVALID_FIELD', 'give the prompt as text or with --file, not both');
-  if (words.length > 0) return words.join(' ');
+  // `-` alone is stdin, as with --file - and most tools.
+  if (words.length === 1 && words[0] === '-') return promptFromStdin();
+  if (words.length > 0) {
+    const text = words.join(' ');
+    if (text === '') throw new TeleptyError('INVALID_FIELD', 'no prompt: the text is empty (to press Enter alone, use `telepty enter ID`)');
+    return text;
+  }
   if (file) return (await readTextFile(file, '--file')).replace(/\n+$/, '');
   if (process.stdin.isTTY) throw new TeleptyError('INVALID_FIELD', 'no prompt: give TEXT, --file PATH, or pipe it on stdin');
+  return promptFromStdin();
+}
+
+async function promptFromStdin(): Promise<string> {
   const text = (await readStdin()).replace(/\n+$/, '');
   if (!text) throw new TeleptyError('INVALID_FIELD', 'no prompt: stdin was empty');
   return text;

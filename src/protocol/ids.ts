@@ -89,22 +89,32 @@ const LAUNCHERS: Record<string, readonly string[]> = {
   uvx: ['--from', '--with', '--python', '-p'],
 };
 
-/** The program a session runs, by name: the command's, or for a launcher the one it runs (itself when none shows). */
-function programName(command: string, args: readonly string[]): string {
-  const base = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? '';
-  const name = base(command);
-  const valued = LAUNCHERS[name];
-  if (!valued) return name;
+function baseName(p: string): string {
+  return p.replace(/\/+$/, '').split('/').pop() ?? '';
+}
+
+/**
+ * The program a launcher runs, with its own arguments (`env A=1 nice claude --x` runs claude with --x); the command
+ * as given when it is no launcher, or names no program.
+ */
+export function launchedCommand(command: string, args: readonly string[]): { command: string; args: readonly string[] } {
+  const valued = LAUNCHERS[baseName(command)];
+  if (!valued) return { command, args };
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     if (valued.includes(a)) i++;
-    else if (!a.startsWith('-') && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) {
-      // A package spec names its program without scope and version: @google/gemini-cli@latest -> gemini-cli.
-      const program = a.startsWith('@') ? base(a).replace(/@.*$/, '') : base(a.replace(/(.)@[^/]*$/, '$1'));
-      return program ? programName(program, args.slice(i + 1)) : name;
-    }
+    else if (!a.startsWith('-') && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) return launchedCommand(a, args.slice(i + 1));
   }
-  return name;
+  return { command, args };
+}
+
+/** The program a session runs, by name: the command's, or for a launcher the one it runs (itself when none shows). */
+function programName(command: string, args: readonly string[]): string {
+  const run = launchedCommand(command, args).command;
+  if (run === command) return baseName(command);
+  // A package spec names its program without scope and version: @google/gemini-cli@latest -> gemini-cli.
+  const program = run.startsWith('@') ? baseName(run).replace(/@.*$/, '') : baseName(run.replace(/(.)@[^/]*$/, '$1'));
+  return program || baseName(command);
 }
 
 /**
@@ -112,8 +122,7 @@ function programName(command: string, args: readonly string[]): string {
  * launcher (env, npx, nice…) the name of the program it runs: `npx @google/gemini-cli` in ~/app is `app-gemini-cli`.
  */
 export function deriveSessionId(cwd: string, command: string, args: readonly string[] = []): string {
-  const base = (p: string): string => p.replace(/\/+$/, '').split('/').pop() ?? '';
-  const raw = `${base(cwd) || 'root'}-${programName(command, args)}`;
+  const raw = `${baseName(cwd) || 'root'}-${programName(command, args)}`;
   const cleaned = raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, SESSION_ID_MAX_LENGTH - 4);
   if (RESERVED_SESSION_IDS.has(cleaned)) return `${cleaned}-session`;
   return cleaned || 'session';

@@ -2,7 +2,7 @@ import type { InjectJobArgs } from '../protocol/host-link.js';
 import { sleep as realSleep, Waiters } from '../util/async.js';
 import { isoTime } from '../util/iso-time.js';
 import { PROGRAMS, type ProgramProfile } from './programs.js';
-import { historyEndShows, historyOpening, historyShows, inputRows, markShows, newlineShows, placeholderIn, showsTail, squeeze, squeezedLastLine, textEndAbove } from './submit-evidence.js';
+import { afterPrompt, historyEndShows, historyOpening, historyShows, inputRows, markShows, newlineShows, placeholderIn, promptAgain, promptOf, showsTail, squeeze, squeezedLastLine, textEndAbove, typingRows } from './submit-evidence.js';
 
 /** Every timing of an inject job, named with why it has its value (LESSONS.md has the measured behaviour). */
 export interface InjectTimings {
@@ -211,10 +211,12 @@ export class InjectQueue {
     state: CursorState;
     marks: readonly string[];
     unproven: readonly string[];
+    /** The prompt left of where the text was typed (promptOf): its marks are looked for after it. */
+    prompt: string;
     hookAt: number | null;
   } | null = null;
-  /** The marks of the text a no_enter job left in the box, for the Enter alone that may follow. */
-  private draft: readonly string[] = [];
+  /** The marks of the text a no_enter job left in the box, and its prompt, for the Enter alone that may follow. */
+  private draft: { marks: readonly string[]; prompt: string } = { marks: [], prompt: '' };
   /** When each job was queued (the queue's clock), until it starts. */
   private readonly queuedAt = new Map<string, number>();
   /** The running job: when it was queued, when the program was seen ready for it (null: not now), whether looked at. */
@@ -412,7 +414,7 @@ export class InjectQueue {
     const turnFrom = last && last.unproven.length === 0 && profile.busy ? last.at : null;
     const turnToCome = turnFrom !== null && this.busySeenAt < turnFrom && this.now() - turnFrom < profile.busyAppearMs;
     const noBox = !onInputRow(state, profile);
-    const ok = !busy && !noBox && !turnToCome && !(last !== null && this.leftover(state, last.marks, profile));
+    const ok = !busy && !noBox && !turnToCome && !(last !== null && this.leftover(state, last.marks, profile, last.prompt));
     if (!ok) this.ready.at = null;
     else if (this.ready.at === null) this.ready.at = this.ready.looked ? this.now() : Math.max(this.ready.queuedAt, this.lastDoneAt);
     this.ready.looked = true;
@@ -458,11 +460,11 @@ export class InjectQueue {
       const stillMs = last.unproven.length > 0 ? Math.max(ownStillMs, ROW_STILL_AFTER_SUBMIT_MS) : ownStillMs;
       const still = now - changedAt >= stillMs || (outputAt !== undefined && now - outputAt >= stillMs);
       // Enter alone types nothing: it may be just what submits the text left in the box.
-      const leftover = !enterOnly && this.leftover(state, last.unproven, profile);
+      const leftover = !enterOnly && this.leftover(state, last.unproven, profile, last.prompt);
       // The program's own hook said it took the prompt: its quietAfterHookMs counts from that report instead, and the
       // box must show the reset (the text gone from the input rows): a hook may report before the program clears its box.
       const byHook = last.hookAt !== null && profile.quietAfterHookMs !== null;
-      const quiet = byHook ? now - (last.hookAt ?? 0) >= (profile.quietAfterHookMs ?? 0) && !this.leftover(state, last.marks, profile) : now - last.at >= profile.quietAfterSubmitMs;
+      const quiet = byHook ? now - (last.hookAt ?? 0) >= (profile.quietAfterHookMs ?? 0) && !this.leftover(state, last.marks, profile, last.prompt) : now - last.at >= profile.quietAfterSubmitMs;
       if (still && !leftover && quiet) return;
       if (now - start >= this.timings.quietMaxMs) {
         if (!leftover) return;
@@ -521,9 +523,9 @@ export class InjectQueue {
    * The text of an Enter whose submission was not seen still shows where the next prompt would go: in the box of a
    * known program, on the cursor row of any other (whose rows above may be history).
    */
-  private leftover(state: CursorState, marks: readonly string[], profile: ProgramProfile): boolean {
+  private leftover(state: CursorState, marks: readonly string[], profile: ProgramProfile, prompt: string): boolean {
     if (marks.length === 0) return false;
-    const rows = profile.name === 'other' || profile.lineEditor ? [state.line] : inputRows(state, profile.boxRowsAbove);
+    const rows = profile.name === 'other' || profile.lineEditor ? [afterPrompt(state.line, prompt)] : typingRows(state, profile.boxRowsAbove, prompt);
     return marks.some((m) => markShows(rows, m));
   }
 
@@ -609,7 +611,8 @@ export class InjectQueue {
    * history, so only its cursor row counts. A program that never showed the text (it reads silently) has only
    * the row's change to go by. Returns when the proof was seen, or what was seen instead after submitWatchMs.
    */
-  private async watchSubmit(beforeEnter: CursorState, marks: readonly string[], lastLine: string, profile: ProgramProfile, text: string, pasted: boolean): Promise<Watched> {
+  private async watchSubmit(beforeEnter: CursorState, typed: { marks: readonly string[]; prompt: string }, lastLine: string, profile: ProgramProfile, text: string, pasted: boolean): Promise<Watched> {
+    const { marks, prompt } = typed;
     const start = this.now();
     let changed = false;
     let state = beforeEnter;
@@ -650,9 +653,10 @@ export class InjectQueue {
       // that shows the program's placeholder for a paste (the text is still in it: OpenCode took an Enter sent while
       // it was still handling a 4,884-character paste as nothing, and showed "[Pasted ~25 lines]").
       if (moved && onInputRow(state, profile) && placeholderIn([state.line], profile.placeholder) === null) {
-        const onRow = marks.some((m) => markShows([state.line], m));
-        const inBox = marks.some((m) => markShows(inputRows(state, profile.boxRowsAbove), m)) || (profile.boxRowsAbove > 0 && textEndAbove(state, lastLine));
-        if (marks.length === 0 || (!onRow && (profile.lineEditor || !inBox))) gone = true;
+        const onRow = marks.some((m) => markShows([afterPrompt(state.line, prompt)], m));
+        const inBox = marks.some((m) => markShows(typingRows(state, profile.boxRowsAbove, prompt), m)) || (profile.boxRowsAbove > 0 && textEndAbove(state, lastLine));
+        const rowBased = profile.lineEditor || profile.name === 'other';
+        if (marks.length === 0 || (rowBased && promptAgain(state, beforeEnter, prompt)) || (!onRow && (profile.lineEditor || !inBox))) gone = true;
         // A canonical-mode reader (the kernel's line editor) always ends the line on Enter; its echo stays above.
         else if (!onRow && profile.name === 'other') {
           canonical ??= (await this.target.canonicalInput()) === true;
@@ -724,15 +728,17 @@ export class InjectQueue {
     const readyAt = isoTime(this.ready.at ?? this.ready.queuedAt);
     this.holding = true;
     let marks: readonly string[] = [];
+    let prompt = '';
     /** The box showed the text only as the program's placeholder. */
     let pasted = false;
     if (!job.enter_only) {
       const before = await this.shownState();
+      prompt = promptOf(before);
       const bracketed = this.target.bracketedPaste();
       await this.writeAll(bracketed ? `${PASTE_START}${job.text}${PASTE_END}` : job.text);
       const taken = await this.waitTaken(before, job.text, profile);
       if (job.no_enter) {
-        this.draft = taken.marks;
+        this.draft = { marks: taken.marks, prompt };
         const at = isoTime(this.now());
         this.events.written(job.inject_id, at);
         this.lastDoneAt = this.now();
@@ -745,9 +751,10 @@ export class InjectQueue {
       // Enter alone (after --no-enter): the draft that job typed, if the input rows still show it; otherwise the
       // text is not known and only the row's change can be seen.
       const now = await this.shownState();
-      marks = this.draft.filter((m) => markShows(inputRows(now, profile.boxRowsAbove), m));
+      prompt = this.draft.prompt;
+      marks = this.draft.marks.filter((m) => markShows(typingRows(now, profile.boxRowsAbove, prompt), m));
     }
-    this.draft = [];
+    this.draft = { marks: [], prompt: '' };
     this.alive();
     const beforeEnter = await this.shownState();
     this.target.write('\r');
@@ -756,7 +763,7 @@ export class InjectQueue {
     this.events.written(job.inject_id, writtenAt);
     const lastLine = job.enter_only ? '' : squeezedLastLine(job.text);
     const text = job.enter_only ? '' : job.text;
-    let result = await this.watchSubmit(beforeEnter, marks, lastLine, profile, text, pasted);
+    let result = await this.watchSubmit(beforeEnter, { marks, prompt }, lastLine, profile, text, pasted);
     // An Enter taken as a newline (Gemini, too soon after a paste): Backspace takes the newline out again, and the
     // Enter is sent again after the profile's next wait; bounded by enterRetryMs, then `entered` with the text as typed.
     for (let retry = 0; 'newline' in result && result.newline; retry++) {
@@ -770,7 +777,7 @@ export class InjectQueue {
       this.alive();
       const before = await this.shownState();
       this.target.write('\r');
-      result = await this.watchSubmit(before, marks, lastLine, profile, text, pasted);
+      result = await this.watchSubmit(before, { marks, prompt }, lastLine, profile, text, pasted);
     }
     // The next job's still interval counts from the row's last change the watch saw, not from the watch's end: the
     // proof's own still interval (the text gone 30 ms) is then not waited for a second time when the row held still.
@@ -780,6 +787,7 @@ export class InjectQueue {
       state: result.state,
       marks,
       unproven: 'at' in result ? [] : marks,
+      prompt,
       hookAt: 'at' in result && result.hook === true ? result.at : null,
     };
     this.lastDoneAt = 'at' in result ? result.at : this.now();

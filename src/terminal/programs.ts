@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { launchedCommand } from '../protocol/ids.js';
 
 /**
  * What the inject queue must know about the program in a session to type a prompt and prove it was submitted:
@@ -416,8 +417,8 @@ export const PROGRAMS: Record<ProgramName, ProgramProfile> = {
 };
 
 const SHELLS = new Set(['bash', 'sh', 'zsh', 'fish', 'dash', 'ksh', 'mksh', 'tcsh', 'csh', 'nu', 'elvish', 'pwsh', 'xonsh']);
-/** Launchers whose first arguments name the real program (node script.js, npx pkg, env VAR=x prog). */
-const LAUNCHERS = new Set(['node', 'nodejs', 'bun', 'deno', 'npx', 'pnpx', 'bunx', 'env', 'python', 'python3', 'uv', 'uvx']);
+/** Interpreters whose first arguments name the real program (node cli.js, python3 -m agent); launchers: launchedCommand. */
+const INTERPRETERS = new Set(['node', 'nodejs', 'bun', 'deno', 'python', 'python3', 'uv']);
 const AGENTS: [RegExp, ProgramName][] = [
   [/^(@anthropic-ai\/)?claude/, 'claude'],
   [/^(@openai\/)?codex/, 'codex'],
@@ -436,7 +437,7 @@ function agentOf(word: string): ProgramProfile | null {
   return null;
 }
 
-/** Arguments of a launcher looked at for the program it runs (`node wrapper.js agent.js` has it second). */
+/** Arguments of an interpreter looked at for the program it runs (`node wrapper.js agent.js` has it second). */
 const LAUNCHER_ARGS_LOOKED_AT = 3;
 
 /**
@@ -444,12 +445,14 @@ const LAUNCHER_ARGS_LOOKED_AT = 3;
  * (node, npx, env ...) by one of its first arguments. A shell is a shell only when it runs interactively (no -c).
  */
 export function programFor(command: string, args: readonly string[]): ProgramProfile {
-  const direct = agentOf(command);
+  // `env PS1='$ ' bash`, `nice -n 5 codex`, `npx @google/gemini-cli`: the program the launcher runs.
+  const run = launchedCommand(command, args);
+  const direct = agentOf(run.command);
   if (direct) return direct;
-  const name = base(command);
-  if (SHELLS.has(name)) return args.includes('-c') ? PROGRAMS.other : PROGRAMS.shell;
-  if (!LAUNCHERS.has(name)) return PROGRAMS.other;
-  const words = args.filter((a) => !a.startsWith('-') && !a.includes('=')).slice(0, LAUNCHER_ARGS_LOOKED_AT);
+  const name = base(run.command);
+  if (SHELLS.has(name)) return run.args.includes('-c') ? PROGRAMS.other : PROGRAMS.shell;
+  if (!INTERPRETERS.has(name)) return PROGRAMS.other;
+  const words = run.args.filter((a) => !a.startsWith('-') && !a.includes('=')).slice(0, LAUNCHER_ARGS_LOOKED_AT);
   for (const w of words) {
     const agent = agentOf(w);
     if (agent) return agent;

@@ -19,6 +19,40 @@ export function inputRows(state: CursorState, rowsAbove: number): string[] {
 }
 
 /**
+ * What the cursor row showed left of the cursor before a text was typed: the program's prompt (a shell's
+ * "tools$ ", a box's "│ > "), blanks at its end left out.
+ */
+export function promptOf(before: CursorState): string {
+  return before.line.slice(0, before.x).trimEnd();
+}
+
+/**
+ * The part of a cursor row where typed text can be: the row with `prompt` taken off its start when it still starts
+ * with it. A short text that the prompt itself contains ("ls" in "tools$", "-" in "bash-5.2#") is then not read as
+ * still there once the program shows its prompt again.
+ */
+export function afterPrompt(line: string, prompt: string): string {
+  return prompt !== '' && line.startsWith(prompt) ? line.slice(prompt.length) : line;
+}
+
+/**
+ * The cursor is on a new row that shows exactly the prompt shown before the text was typed: a program that reads
+ * lines (a shell, a REPL) has started the next one, so it took the text, whatever its output above looks like
+ * (`echo hi` prints the end of the text right above the new prompt). A newline inside an input box is no such row:
+ * its new row shows the box's continuation, not the prompt.
+ */
+export function promptAgain(state: CursorState, beforeEnter: CursorState, prompt: string): boolean {
+  return prompt !== '' && state.y !== beforeEnter.y && state.line.trimEnd() === prompt;
+}
+
+/** inputRows, with the cursor row's prompt taken off (afterPrompt): where the typed text may still show. */
+export function typingRows(state: CursorState, rowsAbove: number, prompt: string): string[] {
+  const rows = inputRows(state, rowsAbove);
+  rows[rows.length - 1] = afterPrompt(state.line, prompt);
+  return rows;
+}
+
+/**
  * The end of the typed text shows where input happens: on the cursor row, or wrapped from the row above onto it
  * (the match must end on the cursor row, so the same words higher up, e.g. an earlier prompt, do not count).
  */

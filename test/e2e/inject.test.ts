@@ -223,6 +223,36 @@ describe('inject edges', () => {
     expect((await waitFor('submission', async () => ((await s.submissions()).length ? s.submissions() : null)))[0]?.text).toBe('from stdin\nsecond line');
   });
 
+  it('reads the prompt from stdin for the text "-", and refuses an empty text (exit 2, nothing typed)', async () => {
+    const home = homes.newHome();
+    const s = await fixtureSession(home, 'dash', 'line-reader.mjs');
+    const r = await runCli(home, ['inject', 'dash', '-'], { input: 'piped text\n' });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const empty = await runCli(home, ['inject', 'dash', '']);
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toMatch(/the text is empty .*telepty enter/);
+    await sleep(NOTHING_MORE_MS);
+    expect((await s.submissions()).map((x) => x.text)).toEqual(['piped text']);
+  });
+
+  it('proves the submit when the prompt contains the text ("ls" after "tools$") or the output ends as the text does', async () => {
+    const home = homes.newHome();
+    // A shell (through env, as `env PS1=… bash` is started), and a REPL-like reader that prints back each line it takes.
+    await runCli(home, ['spawn', '--id', 'sh', '--', 'env', 'PS1=tools$ ', 'bash', '--norc', '--noprofile']);
+    await waitFor('the shell prompt', async () => /tools\$ $/m.test((await runCli(home, ['read', 'sh'])).stdout));
+    const repl = await fixtureSession(home, 'repl', 'line-reader.mjs', ['FIXTURE_PROMPT=tools', 'FIXTURE_ECHO_BACK=1']);
+    const texts = ['ls', 'echo hi', 'say hi', 's'];
+    for (const id of ['sh', 'repl']) {
+      for (const text of texts) {
+        const r = await inject(home, id, text);
+        // Before: `entered` (exit 8), then every later prompt SESSION_BUSY (exit 5), "still in the input box".
+        expect(r.exitCode, `${id} ${text}: ${r.stderr}`).toBe(0);
+        expect(r.json.status).toBe('submitted');
+      }
+    }
+    expect((await repl.submissions()).map((x) => x.text)).toEqual(texts);
+  });
+
   it('sends to several sessions at once (a,b and --all)', async () => {
     const home = homes.newHome();
     const one = await fixtureSession(home, 'one', 'claude-like.mjs');

@@ -24,9 +24,10 @@ export async function readSubmissions(log: string): Promise<Submission[]> {
 }
 
 /** A session running a fixture that logs every submission it takes (FIXTURE_LOG, JSON lines). */
-export async function fixtureSession(home: string, id: string, fixture: string): Promise<{ log: string; submissions: () => Promise<Submission[]> }> {
+export async function fixtureSession(home: string, id: string, fixture: string, env: readonly string[] = []): Promise<{ log: string; submissions: () => Promise<Submission[]> }> {
   const log = path.join(home, `${id}.submissions`);
-  const r = await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, '--', process.execPath, path.join(FIXTURES, fixture)]);
+  const envArgs = env.flatMap((e) => ['--env', e]);
+  const r = await runCli(home, ['spawn', '--id', id, '--env', `FIXTURE_LOG=${log}`, ...envArgs, '--', process.execPath, path.join(FIXTURES, fixture)]);
   expect(r.exitCode, r.stderr).toBe(0);
   await waitFor(`${id} to be ready`, async () => (await runCli(home, ['read', id])).stdout.includes('ready'));
   return { log, submissions: () => readSubmissions(log) };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PROGRAMS, programFor } from '../../../src/terminal/programs.js';
-import { historyEndShows, historyOpening, historyShows, markShows, placeholderIn, showsTail, squeezedLastLine, textEndAbove } from '../../../src/terminal/submit-evidence.js';
+import { afterPrompt, historyEndShows, historyOpening, historyShows, markShows, placeholderIn, promptAgain, promptOf, showsTail, squeezedLastLine, textEndAbove, typingRows } from '../../../src/terminal/submit-evidence.js';
 import type { CursorState } from '../../../src/terminal/inject-queue.js';
 
 function at(line: string, above: string[] = []): CursorState {
@@ -18,6 +18,16 @@ describe('which program a session runs', () => {
     expect(programFor('bash', ['-c', 'read x']).name).toBe('other');
     expect(programFor('python3', ['app.py']).name).toBe('other');
     expect(programFor('vim', ['claude.txt']).name).toBe('other');
+  });
+
+  it('looks through a launcher: env, nice and npx run a shell or an agent as if it were run directly', () => {
+    expect(programFor('env', ['PS1=tools$ ', 'bash', '--norc']).name).toBe('shell');
+    expect(programFor('nice', ['-n', '5', 'zsh']).name).toBe('shell');
+    expect(programFor('env', ['bash', '-c', 'read x']).name).toBe('other');
+    expect(programFor('env', ['A=1', 'nice', 'claude', '--resume']).name).toBe('claude');
+    expect(programFor('npx', ['@google/gemini-cli@latest']).name).toBe('gemini');
+    expect(programFor('uv', ['run', 'claude']).name).toBe('claude');
+    expect(programFor('env', []).name).toBe('other');
   });
 
   it('gives Gemini a paste settle above its measured 50 ms newline window, Claude the 150 ms quiet row measured after its box reset', () => {
@@ -121,5 +131,31 @@ describe("a long paste's end in the conversation (Gemini CLI draws its start bey
     expect(historyEndShows(state(8, [end, '', '', '']), before, 1, PASTE)).toBe(false);
     // A row that is not the prompt's end.
     expect(historyEndShows(state(30, ['  check the queue and report what failed, then', '', 'x', '───']), before, 1, PASTE)).toBe(false);
+  });
+});
+
+describe('the prompt left of the typed text', () => {
+  const before: CursorState = { buffer: 'normal', x: 7, y: 4, line: 'tools$ ' };
+
+  it('is what the row showed left of the cursor before typing, its end blanks left out', () => {
+    expect(promptOf(before)).toBe('tools$');
+    expect(promptOf({ ...before, line: '│ > Try "fix lint"', x: 4 })).toBe('│ >');
+  });
+
+  it('is not taken for the text: only what follows it on the row can be', () => {
+    expect(afterPrompt('tools$ ls', 'tools$')).toBe(' ls');
+    expect(markShows([afterPrompt('tools$ ', 'tools$')], 'ls')).toBe(false);
+    expect(markShows([afterPrompt('tools$ ls', 'tools$')], 'ls')).toBe(true);
+    // A row that no longer starts with the prompt is looked at whole.
+    expect(afterPrompt('[1] tools$ ls', 'tools$')).toBe('[1] tools$ ls');
+    expect(typingRows({ ...before, y: 6, line: 'tools$ ', above: ['ls'] }, 1, 'tools$')).toEqual(['ls', ' ']);
+  });
+
+  it('shown again alone on a new row means a new line was started, whatever the output above it', () => {
+    const entered: CursorState = { ...before, x: 14, line: 'tools$ echo hi' };
+    expect(promptAgain({ ...before, y: 6, above: ['hi'] }, entered, 'tools$')).toBe(true);
+    expect(promptAgain({ ...before, y: 4 }, entered, 'tools$')).toBe(false); // the same row: the text erased, not submitted
+    expect(promptAgain({ ...before, y: 5, line: '> ' }, entered, 'tools$')).toBe(false); // a continuation row
+    expect(promptAgain({ ...before, y: 5, line: '' }, entered, '')).toBe(false); // no prompt: nothing to go by
   });
 });
