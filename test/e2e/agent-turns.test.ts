@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InjectResponse } from '../../src/protocol/inject.js';
@@ -31,7 +30,7 @@ async function screen(home: string, id: string): Promise<string> {
 describe('agent turns (issue 19)', () => {
   it('inject --when-idle is held until the turn ends, never typed mid-turn; withdrawn (exit 5) when not idle in time', async () => {
     const home = homes.newHome();
-    const ends = path.join(mkdtempSync(path.join(os.tmpdir(), 'telepty-ends-')), 'ends.log');
+    const ends = path.join(home, 'ends.log');
     await spawnJson(home, ['--id', 'busy', '--no-hooks', '--env', 'FIXTURE_WORK_MS=2500', '--env', `FIXTURE_END_LOG=${ends}`, '--', 'node', FIXTURE]);
     await stateIs(home, 'busy', 'idle');
     expect((await runCli(home, ['inject', 'busy', 'first turn'])).exitCode).toBe(0);

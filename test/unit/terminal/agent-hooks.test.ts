@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { withHookArgs } from '../../../src/host/pty.js';
 import { agentHookArgs, claudeHookSettings, claudeHttpHookSettings, codexNotifyArgs, geminiHookSettings, hookReportOf, type HookSettings, type HookedLaunch } from '../../../src/terminal/agent-hooks.js';
 
@@ -54,7 +54,16 @@ describe('the hooks telepty adds to AI CLIs', () => {
 });
 
 describe('hook arguments for the programs telepty starts', () => {
-  const launch = (over: Partial<HookedLaunch> = {}): HookedLaunch => ({ args: ['--model', 'opus'], env: {}, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'telepty-hooks-')), sessionId: 'dev-1', telepty: ['/usr/bin/node', '/opt/telepty/bin/telepty.js'], ...over });
+  const dirs: string[] = [];
+  const tempDir = (prefix: string): string => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const launch = (over: Partial<HookedLaunch> = {}): HookedLaunch => ({ args: ['--model', 'opus'], env: {}, dir: tempDir('telepty-hooks-'), sessionId: 'dev-1', telepty: ['/usr/bin/node', '/opt/telepty/bin/telepty.js'], ...over });
 
   it("gives Claude Code --settings with a file of telepty's hooks, written in telepty's folder", async () => {
     const l = launch();
@@ -70,7 +79,7 @@ describe('hook arguments for the programs telepty starts', () => {
   });
 
   it("gives Codex its notify program through -c (with the session's host instance), unless the user has one", async () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'telepty-codex-'));
+    const home = tempDir('telepty-codex-');
     const args = await agentHookArgs(launch({ env: { CODEX_HOME: home }, instance: 'abc123' }), 'codex');
     expect(args).toEqual(['-c', `notify=${JSON.stringify(['/usr/bin/node', '/opt/telepty/bin/telepty.js', 'hook', '--instance', 'abc123', 'codex', 'notify'])}`]);
     fs.writeFileSync(path.join(home, 'config.toml'), 'model = "o3"\nnotify = ["my-notifier"]\n[tui]\nx = 1\n');

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SESSION_INSTANCE_ENV } from '../../../../src/daemon/sessions/orphans.js';
 import { HOST_GLIBC_TUNABLES, HOST_JEMALLOC_CONF, HOST_MALLOC_LIBRARIES, hostEnv, hostMalloc } from '../../../../src/daemon/sessions/spawner.js';
 
@@ -36,6 +36,7 @@ describe("a host's malloc library", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'telepty-malloc-'));
   const lib = path.join(dir, 'libmine.so');
   writeFileSync(lib, '');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('is TELEPTY_HOST_MALLOC when that file exists, none for `glibc` or a missing file, none off Linux', async () => {
     expect(await hostMalloc({ TELEPTY_HOST_MALLOC: lib }, 'linux')).toBe(lib);
