@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { connect } from '../client/daemon-client.js';
+import { connect, type DaemonClient } from '../client/daemon-client.js';
 import { exitedInstead, waitForState } from '../client/state.js';
-import { NEVER_IDLE, parseWaitUntil } from '../protocol/agent-state.js';
+import { NEVER_IDLE, neverReaches, parseWaitUntil } from '../protocol/agent-state.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
-import type { WaitAnswer } from '../protocol/ops/state.js';
+import { sessionStateOp, type WaitAnswer } from '../protocol/ops/state.js';
 import { printJson, printLine } from '../ui/print.js';
 import { EXIT } from '../ui/exit.js';
 import { examples } from './command-module.js';
@@ -15,6 +15,17 @@ import { collectTag, tagsOf } from './tag-options.js';
 function describe(r: WaitAnswer): string {
   const detail = r.detail ? `: ${r.detail}` : '';
   return `${r.session_id}: ${r.state}${r.source ? ` (${r.source})` : ''}${detail}`;
+}
+
+/**
+ * Said at once, not after the wait: a session whose program has no state rules (`unknown`: a shell, any other
+ * program) reaches idle, working or blocked only if it reports hooks; without --timeout the wait may never end.
+ */
+async function noteStateless(client: DaemonClient, targets: readonly string[], until: 'idle' | 'working' | 'blocked', unbounded: boolean): Promise<void> {
+  const now = await Promise.all(targets.map((id) => client.call(sessionStateOp, { params: { id } })));
+  const stateless = now.filter((s) => s.state === 'unknown').map((s) => s.session_id);
+  if (stateless.length === 0) return;
+  process.stderr.write(`telepty: ${stateless.join(', ')}: ${neverReaches(until)}; waiting for its hooks or its exit${unbounded ? ' (no --timeout: Ctrl-C to stop)' : ''}\n`);
 }
 
 export function register(program: Command): void {
@@ -35,6 +46,7 @@ export function register(program: Command): void {
       const deadline = opts.timeout === undefined ? null : Date.now() + parseSeconds(opts.timeout, '--timeout');
       const client = await connect();
       const targets = (await resolveTargets(client, ids, tags)).ids;
+      if (until === 'idle' || until === 'working' || until === 'blocked') await noteStateless(client, targets, until, deadline === null);
       const answers = await Promise.all(targets.map((id) => waitForState(client, id, until, deadline)));
       const missed = answers.filter((a) => !a.reached);
       // An exit ends every wait, but it is not the state asked for: a script must not go on as if the turn were over.

@@ -9,8 +9,11 @@ import { expectObject, optString, reqString } from './validate.js';
 export const AGENT_STATES = ['starting', 'idle', 'working', 'blocked', 'exited', 'unknown'] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 
-/** Why a wait for `idle` cannot end while the state is `unknown` (said by `inject --when-idle` and `wait`). */
-export const NEVER_IDLE = 'a program with no state rules, such as a shell, is never idle';
+/** Why a wait for a state cannot end while the state is `unknown` (no rules, no hooks): said by `inject --when-idle` and `wait`. */
+export function neverReaches(state: 'idle' | 'working' | 'blocked'): string {
+  return `a program with no state rules, such as a shell, is never ${state}`;
+}
+export const NEVER_IDLE = neverReaches('idle');
 
 /** Where a state came from, strongest first: the program's own hooks, terminal signals, the rendered screen. */
 export const STATE_SOURCES = ['hook', 'terminal', 'screen'] as const;

@@ -238,6 +238,14 @@ describe('messages a person reads', () => {
     // A program with no state rules is never idle: both waits say so rather than only "not idle in time".
     const idle = await runCli(home, ['wait', 'quiet', '--until', 'idle', '--timeout', '0.5']);
     expect(idle.stderr).toMatch(/to be idle \(a program with no state rules, such as a shell, is never idle\) \[TIMEOUT\]/);
+    // …and says it when the wait starts, since without --timeout it may never end.
+    expect(idle.stderr).toMatch(/^telepty: quiet: a program with no state rules, such as a shell, is never idle; waiting for its hooks or its exit\n/);
+    const working = spawnCli(home, ['wait', 'quiet', '--until', 'working']);
+    let said = '';
+    working.stderr?.on('data', (d: Buffer) => (said += d.toString('utf8')));
+    await waitFor('the note at the start of an unbounded wait', () => said.includes('is never working; waiting for its hooks or its exit (no --timeout: Ctrl-C to stop)'));
+    working.kill();
+    await working;
     const held = await runCli(home, ['inject', 'quiet', 'hi', '--when-idle', '--timeout', '0.5']);
     expect(held.exitCode).toBe(5);
     expect(held.stderr).toMatch(/not idle within 500 ms \(it is unknown; a program with no state rules, such as a shell, is never idle: inject without --when-idle\)/);
