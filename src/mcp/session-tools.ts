@@ -130,7 +130,6 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
     },
     (args, extra) =>
       guarded(async () => {
-        // TODO(issue 19): a `state` mode (until idle / waiting for input) once POST /api/sessions/:id/wait exists.
         const id = assertSessionRef(args.id);
         if (args.pattern === undefined && !args.until_exit) throw new TeleptyError('INVALID_FIELD', 'give a pattern, until_exit: true, or both', { field: 'pattern' });
         const timeoutMs = args.timeout_ms ?? WAIT_DEFAULT_MS;
