@@ -155,7 +155,7 @@ export function registerSessionReadTools(server: McpServer, ctx: ToolContext): v
           } catch (err) {
             ended = await endingOf(c, id, err);
             // A session whose host is away is not over: its host comes back (a daemon restart), or the daemon marks it
-            // exited once the host is found dead (within a sweep, 1 s). The wait goes on until one of them, or its bound.
+            // exited once the host is found dead (a sweep 50 ms after its link closes). The wait goes on until one of them, or its bound.
             if (!ended && !(isTeleptyError(err) && err.code === 'SESSION_DISCONNECTED')) throw err;
           }
           if (ended) return jsonResult({ ...ended, waited_ms: Date.now() - started }, caps);
