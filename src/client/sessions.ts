@@ -78,8 +78,7 @@ export function readScreen(c: DaemonClient, id: string, q: ReadScreenQuery): Pro
   return c.call(readScreenOp, { params: { id }, query: q });
 }
 
-/** What a screen answered with `last_screen` is, when its session had exited (null for a live screen). */
-export function lastScreenNote(s: ScreenSnapshot): string | null {
-  if (!s.exited) return null;
-  return `session ${s.session_id} exited${s.exit_code === null || s.exit_code === undefined ? '' : ` (code ${s.exit_code})`}; its last screen`;
+/** What a screen or answer read with `last_screen` is when its session had exited: from its last screen. */
+export function exitedNote(sessionId: string, exitCode: number | null | undefined): string {
+  return `session ${sessionId} exited${exitCode === null || exitCode === undefined ? '' : ` (code ${exitCode})`}; its last screen`;
 }

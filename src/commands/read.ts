@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { connect } from '../client/daemon-client.js';
-import { lastScreenNote, readScreen } from '../client/sessions.js';
+import { exitedNote, readScreen } from '../client/sessions.js';
 import { TeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { LAST_SCREEN_SCROLLBACK_LINES } from '../protocol/host-link.js';
@@ -31,7 +31,8 @@ export function register(program: Command): void {
         if (!isInjectId(opts.since)) throw new TeleptyError('INVALID_FIELD', `--since takes an inject id (1-200 letters, digits, ".", "_", ":" or "-"), got ${JSON.stringify(String(opts.since).slice(0, 40))}`);
         if (opts.ansi || opts.scrollback) throw new TeleptyError('INVALID_FIELD', '--since gives text from the submission on: it takes neither --ansi nor --scrollback');
         const client = await connect();
-        const r = await client.call(readSinceOp, { params: { id: assertSessionRef(id) }, query: { since: opts.since } });
+        const r = await client.call(readSinceOp, { params: { id: assertSessionRef(id) }, query: { since: opts.since, last_screen: true } });
+        if (r.exited) process.stderr.write(`telepty: ${exitedNote(r.session_id, r.exit_code)}\n`);
         const lines = opts.lines !== undefined ? r.lines.slice(-opts.lines) : r.lines;
         if (opts.json) printJson({ ...r, lines });
         else for (const l of lines) printLine(l);
@@ -43,8 +44,7 @@ export function register(program: Command): void {
         ansi: Boolean(opts.ansi),
         last_screen: true,
       });
-      const note = lastScreenNote(screen);
-      if (note !== null) process.stderr.write(`telepty: ${note}\n`);
+      if (screen.exited) process.stderr.write(`telepty: ${exitedNote(screen.session_id, screen.exit_code)}\n`);
       if (opts.json) printJson(screen);
       else for (const l of screen.lines) printLine(l);
     });

@@ -1,6 +1,6 @@
-import type { HostInjectResult } from '../protocol/host-link.js';
+import type { HostInjectResult, LastScreenAnswer } from '../protocol/host-link.js';
 import { TeleptyError } from '../protocol/errors.js';
-import { SINCE_MAX_CHARS, SINCE_MAX_LINES, type SinceScreen } from '../protocol/ops/state.js';
+import { boundedSince, type SinceScreen } from '../protocol/ops/state.js';
 import type { CursorState, InjectOutcome } from '../terminal/inject-queue.js';
 import { isoTime } from '../util/iso-time.js';
 
@@ -158,7 +158,18 @@ export class InjectFollowUp {
     const lines = await this.deps.lines();
     const start = startOf(lines, m);
     const rows = start === null ? lines : lines.slice(start);
-    return { inject_id: injectId, submitted_at: m.submittedAt, ...bounded(rows), lost: start === null };
+    return { inject_id: injectId, submitted_at: m.submittedAt, ...boundedSince(rows), lost: start === null };
+  }
+
+  /**
+   * Where each remembered inject's answer starts among the rows a last screen keeps, `all` (every row) from index
+   * `keptFrom` on: the daemon answers `read --since` of the exited session from them.
+   */
+  answerStarts(all: readonly string[], keptFrom: number): LastScreenAnswer[] {
+    return [...this.marks].map(([injectId, m]) => {
+      const start = startOf(all, m);
+      return { inject_id: injectId, submitted_at: m.submittedAt, start: start === null ? null : start - keptFrom };
+    });
   }
 }
 
@@ -199,12 +210,3 @@ function startOf(lines: readonly string[], m: Mark): number | null {
   return Math.min(start, lines.length);
 }
 
-/** The last SINCE_MAX_LINES rows, and no more than SINCE_MAX_CHARS characters (the oldest rows go first). */
-function bounded(rows: string[]): Pick<SinceScreen, 'lines' | 'total_lines' | 'truncated'> {
-  let kept = rows.slice(-SINCE_MAX_LINES);
-  let chars = kept.reduce((n, r) => n + r.length + 1, 0);
-  let drop = 0;
-  while (chars > SINCE_MAX_CHARS && drop < kept.length) chars -= (kept[drop++] as string).length + 1;
-  if (drop > 0) kept = kept.slice(drop);
-  return { lines: kept, total_lines: rows.length, truncated: kept.length < rows.length };
-}

@@ -508,7 +508,7 @@ export class SessionHost {
   private async sendLastScreen(): Promise<void> {
     if (!this.daemonFeatures.has('last_screen') || this.killing) return;
     try {
-      this.link.send(await takeLastScreen(this.screen));
+      this.link.send(await takeLastScreen(this.screen, (all, keptFrom) => this.follow.answerStarts(all, keptFrom)));
     } catch (err) {
       this.deps.log.warn(`the last screen was not sent (\`read\` of the exited session will say it exited): ${(err as Error).message}`);
     }

@@ -3,7 +3,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { listFleetSessions, type FleetSession } from '../client/fleet-list.js';
 import { injectOne } from '../client/inject.js';
-import { killSession, lastScreenNote, listSessions, renameSession, spawnSession } from '../client/sessions.js';
+import { exitedNote, killSession, listSessions, renameSession, spawnSession } from '../client/sessions.js';
 import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { assertSessionRef } from '../protocol/ids.js';
 import { DEFAULT_INJECT_TIMEOUT_MS, type InjectRequestBody } from '../protocol/inject.js';
@@ -47,7 +47,7 @@ function row(s: SessionObject & { machine?: string; address?: string }): Record<
 /** The head line of a screen answer: what it is (an exited session's last screen says so), and the cursor to pass next time. */
 function screenHead(snapshot: ScreenSnapshot, id: string, cursor: string, delta: ScreenDelta | null, shown: number): string {
   const what = delta === null ? `${shown} lines` : delta.kind === 'new' ? `${shown} new lines` : delta.kind === 'changed' ? `${shown} lines new or redrawn` : `${shown} lines (the screen shares nothing with the cursor: all of it)`;
-  const session = lastScreenNote(snapshot) ?? `session ${id}`;
+  const session = snapshot.exited ? exitedNote(snapshot.session_id, snapshot.exit_code) : `session ${id}`;
   return `[${session} · ${snapshot.cols}x${snapshot.rows} · ${what} · cursor ${cursor}: pass it back to get only what is new]`;
 }
 

@@ -124,6 +124,22 @@ export interface HostLastScreen extends ScreenState {
   ansi_lines: string[];
   /** How many of the last `lines` are the visible screen (those above are scrollback). */
   visible: number;
+  /** Where the answer of each inject the host remembers starts in `lines`, for `read --since` of the exited session. */
+  answers?: LastScreenAnswer[];
+}
+
+/** At most this many answers in a last screen (a host remembers the last 100 submitted injects). */
+export const LAST_SCREEN_ANSWERS_MAX = 1_000;
+
+export interface LastScreenAnswer {
+  inject_id: string;
+  /** When the host saw the prompt submitted (ISO). */
+  submitted_at: string;
+  /**
+   * Index in `lines` of the answer's first row; negative: the answer began that many rows above the first row kept;
+   * null: its start is not known (the rows around the submission left the scrollback or were redrawn).
+   */
+  start: number | null;
 }
 
 /** Output frames were dropped because the link was congested: viewers need a fresh replay. */
@@ -395,6 +411,10 @@ function isScreenState(r: Obj): boolean {
 }
 
 /** A last screen: its text and SGR rows side by side, within its bound (the daemon keeps it in memory). */
+function isLastScreenAnswer(a: unknown): a is LastScreenAnswer {
+  return isObj(a) && isStr(a.inject_id) && isStr(a.submitted_at) && isIntOrNull(a.start);
+}
+
 function isLastScreenShape(m: Obj): boolean {
   const { lines, ansi_lines: ansi, visible, rows } = m;
   return (
@@ -406,7 +426,8 @@ function isLastScreenShape(m: Obj): boolean {
     isInt(rows) &&
     visible >= 0 &&
     visible <= Math.min(rows, lines.length) &&
-    lines.length - visible <= LAST_SCREEN_SCROLLBACK_LINES
+    lines.length - visible <= LAST_SCREEN_SCROLLBACK_LINES &&
+    (m.answers === undefined || (Array.isArray(m.answers) && m.answers.length <= LAST_SCREEN_ANSWERS_MAX && m.answers.every(isLastScreenAnswer)))
   );
 }
 

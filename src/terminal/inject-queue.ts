@@ -623,6 +623,8 @@ export class InjectQueue {
     const watchMs = Math.max(this.timings.submitWatchMs, profile.submitWatchMs);
     /** Since when the screen has shown the Enter taken as a newline (-1: it does not now); see newlineShows. */
     let newlineAt = -1;
+    /** The program has exited and the screen was read once more since (its last output parsed). */
+    let lookedAfterExit = false;
     const undoable = profile.enterRetryMs.length > 0 && marks.length > 0;
     /** The row as last seen and when it last changed (the next job's still interval counts from there). */
     let seen = beforeEnter;
@@ -682,7 +684,15 @@ export class InjectQueue {
       // mid-redraw, however long a loaded machine holds it there (a CI run's false `submitted`, its redraw 15 ms late).
       const erasedBox = profile.emptyBoxHint !== null && state.line.trim() === '';
       if (gone && !erasedBox && (marks.length === 0 || this.now() - goneAt >= SUBMIT_PROOF_STILL_MS)) return { at: goneAt, ...row() };
-      if (this.target.exited()) return { seen: 'the program exited after the Enter', ...row() };
+      // The text left the box and the program then ended (`exit` in a shell, /quit in an agent): it took the line, and
+      // no redraw can follow that the still interval would guard against. One more look first: the screen read just
+      // now may predate the program's last output.
+      if (this.target.exited()) {
+        if (gone) return { at: goneAt, ...row() };
+        if (lookedAfterExit) return { seen: 'the program exited after the Enter', ...row() };
+        lookedAfterExit = true;
+        continue;
+      }
       await this.sleep(this.timings.pollMs);
     }
     const ms = watchMs;

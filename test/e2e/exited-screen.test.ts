@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { InjectResponse } from '../../src/protocol/inject.js';
+import type { SinceAnswer } from '../../src/protocol/ops/state.js';
 import type { ScreenSnapshot } from '../../src/protocol/session.js';
 import { daemonPort, requestApi } from '../helpers/api.js';
 import { parseJson, runCli } from '../helpers/cli.js';
 import { useHomes } from '../helpers/daemon.js';
-import { crashedSession, listSessions } from '../helpers/sessions.js';
+import { waitFor } from '../helpers/env.js';
+import { crashedSession, listSessions, spawnJson } from '../helpers/sessions.js';
 
 /**
  * `read` of a session whose program has exited: the daemon keeps the last screen its host sent
@@ -62,5 +65,32 @@ describe('the last screen of an exited session', () => {
     const none = await runCli(home, ['read', 'forgotten', '--json']);
     expect(none.exitCode).toBe(4);
     expect(parseJson(none)).toMatchObject({ code: 'SESSION_EXITED' });
+  }, 60_000);
+
+  it('read --since answers from it: the answer to a prompt, after the program exited (with the note; its code in --json)', async () => {
+    const home = homes.newHome();
+    await spawnJson(home, ['--id', 'oneshot', '--', 'bash', '--norc', '--noprofile']);
+    // The answer comes after the submit is proven, as an agent's does.
+    const asked = await runCli(home, ['inject', 'oneshot', '--inject-id', 'q-1', 'sleep 0.3; printf "answer-%s\\n" one two']);
+    expect(asked.exitCode, asked.stderr).toBe(0);
+    await waitFor('the answer', async () => (await runCli(home, ['read', 'oneshot', '--since', 'q-1'])).stdout.includes('answer-two'));
+    // `exit` ends the program right after its Enter: the text left the row, so it was submitted (was: entered, exit 8).
+    const quit = parseJson<InjectResponse>(await runCli(home, ['inject', 'oneshot', '--json', 'exit 3']));
+    expect(quit.status).toBe('submitted');
+    await runCli(home, ['wait', 'oneshot', '--until', 'exited', '--timeout', '10']);
+
+    const after = await runCli(home, ['read', 'oneshot', '--since', 'q-1']);
+    expect(after.exitCode, after.stderr).toBe(0);
+    expect(after.stdout).toContain('answer-one\nanswer-two');
+    expect(after.stderr).toBe('telepty: session oneshot exited (code 3); its last screen');
+    const json = parseJson<SinceAnswer>(await runCli(home, ['read', 'oneshot', '--since', 'q-1', '--json']));
+    expect(json).toMatchObject({ session_id: 'oneshot', inject_id: 'q-1', exited: true, exit_code: 3, lost: false, truncated: false });
+    expect(json.lines).toContain('answer-one');
+    const unknown = await runCli(home, ['read', 'oneshot', '--since', 'q-2']);
+    expect(unknown.exitCode).toBe(3);
+    expect(unknown.stderr).toMatch(/did not remember a submitted inject q-2 \[NOT_FOUND\]/);
+    // The route answers it only when asked, as the screen route.
+    const old = await requestApi(await daemonPort(home), 'GET', '/api/sessions/oneshot/answer?since=q-1');
+    expect([old.status, old.json.code]).toEqual([409, 'SESSION_EXITED']);
   }, 60_000);
 });

@@ -1,3 +1,5 @@
+import { TeleptyError } from '../../protocol/errors.js';
+import { boundedSince, type SinceAnswer } from '../../protocol/ops/state.js';
 import type { ScreenQuery, ScreenSnapshot } from '../../protocol/session.js';
 import type { SessionEntry } from '../target.js';
 
@@ -13,4 +15,19 @@ export function lastScreenAnswer(e: SessionEntry, q: ScreenQuery): ScreenSnapsho
   const rows = q.ansi ? ansiLines : textLines;
   const shown = q.scrollback ? rows : rows.slice(rows.length - visible);
   return { session_id: e.id, ...screen, lines: q.lines !== undefined ? shown.slice(-q.lines) : shown, exited: true, exit_code: e.exitCode };
+}
+
+/**
+ * `read --since` of an exited session, answered from its last screen: the rows from where its host found the answer
+ * to start (null when it kept no answers: a host before them, a daemon restarted since, a session not exited). An
+ * answer that began above the rows kept is cut (truncated); one whose start was not found is the rows kept (lost).
+ */
+export function lastScreenSince(e: SessionEntry, injectId: string): SinceAnswer | null {
+  const kept = e.status === 'exited' ? e.lastScreen : undefined;
+  if (!kept?.answers) return null;
+  const a = kept.answers.find((x) => x.inject_id === injectId);
+  if (!a) throw new TeleptyError('NOT_FOUND', `session ${e.id} has exited, and its host did not remember a submitted inject ${injectId}`, { inject_id: injectId });
+  const start = a.start === null ? 0 : Math.min(Math.max(a.start, 0), kept.lines.length);
+  const before = a.start !== null && a.start < 0 ? -a.start : 0;
+  return { session_id: e.id, inject_id: a.inject_id, submitted_at: a.submitted_at, ...boundedSince(kept.lines.slice(start), before), lost: a.start === null, exited: true, exit_code: e.exitCode };
 }

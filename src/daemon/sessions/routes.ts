@@ -24,6 +24,6 @@ export function sessionRoutes(sessions: Sessions): Route[] {
     routeFor(sendKeysOp, async ({ keys }, ctx) => ({ body: await sessions.state.keys(ctx.params.id, keys) })),
     routeFor(hookReportOp, async (req, ctx) => ({ body: await sessions.state.hook(ctx.params.id, req) })),
     routeFor(httpHookOp, async (req, ctx) => ({ body: await sessions.state.hook(ctx.params.id, req) })),
-    routeFor(readSinceOp, async ({ since }, ctx) => ({ body: await sessions.state.since(ctx.params.id, since) })),
+    routeFor(readSinceOp, async ({ since, last_screen }, ctx) => ({ body: await sessions.state.since(ctx.params.id, since, last_screen === true) })),
   ];
 }

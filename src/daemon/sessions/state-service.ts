@@ -6,6 +6,7 @@ import type { LinkFeature } from '../../protocol/host-link.js';
 import type { HookRequest, KeysAnswer, SinceAnswer, StateAnswer, WaitAnswer, WaitRequest } from '../../protocol/ops/state.js';
 import type { Logger } from '../../util/log.js';
 import type { HostHandle, SessionEntry } from '../target.js';
+import { lastScreenSince } from './last-screen.js';
 import type { SessionRegistry } from './registry.js';
 
 /**
@@ -39,9 +40,14 @@ export class SessionStateService {
     return { session_id: e.id, keys: r.keys, bytes: r.bytes };
   }
 
-  /** What the session showed after the prompt `injectId` was submitted (`read --since`), from its host's memory. */
-  async since(id: unknown, injectId: string): Promise<SinceAnswer> {
+  /**
+   * What the session showed after the prompt `injectId` was submitted (`read --since`), from its host's memory; with
+   * `lastScreen`, of an exited session from the last screen its host sent (lastScreenSince).
+   */
+  async since(id: unknown, injectId: string, lastScreen = false): Promise<SinceAnswer> {
     await this.registry.whenHostsBack();
+    const kept = lastScreen ? lastScreenSince(this.registry.require(id), injectId) : null;
+    if (kept) return kept;
     const e = this.withFeature(id, 'since');
     const r = await e.link.request('since', { inject_id: injectId }, this.requestTimeoutMs);
     return { session_id: e.id, ...r };

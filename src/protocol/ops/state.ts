@@ -174,6 +174,23 @@ export interface SinceScreen {
 
 export interface SinceAnswer extends SinceScreen {
   session_id: string;
+  /** The session has exited: this answer comes from the last screen its host sent (asked with `last_screen`). */
+  exited?: true;
+  exit_code?: number | null;
+}
+
+/**
+ * The answer's rows as `since` gives them: the last SINCE_MAX_LINES, and no more than SINCE_MAX_CHARS characters (the
+ * oldest rows go first). `before`: rows of the answer that were no longer there to cut (a last screen's kept rows
+ * began below the answer's start); they count in total_lines and make it truncated.
+ */
+export function boundedSince(rows: readonly string[], before = 0): Pick<SinceScreen, 'lines' | 'total_lines' | 'truncated'> {
+  let kept = rows.slice(-SINCE_MAX_LINES);
+  let chars = kept.reduce((n, r) => n + r.length + 1, 0);
+  let drop = 0;
+  while (chars > SINCE_MAX_CHARS && drop < kept.length) chars -= (kept[drop++] as string).length + 1;
+  if (drop > 0) kept = kept.slice(drop);
+  return { lines: kept, total_lines: rows.length + before, truncated: kept.length < rows.length || before > 0 };
 }
 
 export const isSinceScreenShape = {
@@ -185,23 +202,30 @@ export const isSinceScreenShape = {
   lost: isBoolean,
 };
 
-export function parseSinceQuery(query: URLSearchParams): { since: string } {
+/** `last_screen`: a session that has exited answers from the last screen its host sent, not SESSION_EXITED (as a screen read). */
+export interface SinceQuery {
+  since: string;
+  last_screen?: boolean;
+}
+
+export function parseSinceQuery(query: URLSearchParams): SinceQuery {
   const since = query.get('since');
   if (!isInjectId(since)) throw new TeleptyError('INVALID_FIELD', '"since" must be an inject id (1-200 letters, digits, ".", "_", ":" or "-")', { field: 'since' });
-  return { since };
+  return { since, ...(query.get('last_screen') === '1' ? { last_screen: true } : {}) };
 }
 
 /**
- * `GET /api/sessions/:id/answer?since=INJECT_ID`: what the session showed after that prompt was submitted, rendered
- * as text and bounded (the answer to it). 404 `NOT_FOUND` when its host does not remember that inject (it keeps the
- * last INJECT_MARKS_KEPT submitted in each session).
+ * `GET /api/sessions/:id/answer?since=INJECT_ID[&last_screen=1]`: what the session showed after that prompt was
+ * submitted, rendered as text and bounded (the answer to it). 404 `NOT_FOUND` when its host does not remember that
+ * inject (it keeps the last INJECT_MARKS_KEPT submitted in each session). With last_screen, an exited session still
+ * listed answers from its last screen (`exited`, `exit_code`), as `read` does.
  */
-export const readSinceOp = operation<'/api/sessions/:id/answer', undefined, { since: string }, { since: string }, SinceAnswer>({
+export const readSinceOp = operation<'/api/sessions/:id/answer', undefined, SinceQuery, SinceQuery, SinceAnswer>({
   name: 'sessions.answer',
   method: 'GET',
   path: '/api/sessions/:id/answer',
   parse: ({ query }) => parseSinceQuery(query),
-  query: (q) => new URLSearchParams({ since: q.since }),
+  query: (q) => new URLSearchParams({ since: q.since, ...(q.last_screen ? { last_screen: '1' } : {}) }),
   isAnswer: shape<SinceAnswer>({ session_id: isString, ...isSinceScreenShape }),
 });
 
