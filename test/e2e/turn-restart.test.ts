@@ -9,6 +9,7 @@ import { parseJson, runCli } from '../helpers/cli.js';
 import { liveDaemon, useHomes } from '../helpers/daemon.js';
 import { NOTHING_MORE_MS, ROOT, sleep, waitFor } from '../helpers/env.js';
 import { spawnJson } from '../helpers/sessions.js';
+import { isProcessAlive } from '../../src/util/process.js';
 
 /**
  * A routed turn outlives the daemon following it (kill -9): the next daemon follows it on from turn-follows.json and
@@ -16,6 +17,8 @@ import { spawnJson } from '../helpers/sessions.js';
  */
 const homes = useHomes();
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'claude-state-like.mjs');
+/** How long no daemon runs after a turn ended: well past the host's idle judgment (75 ms + 200 ms settle) under load. */
+const DOWNTIME_MS = 2_000;
 
 interface FollowedOnDisk {
   inject_id: string;
@@ -52,14 +55,7 @@ async function routedAndSubmitted(home: string, target: string, turnId: string, 
 }
 
 function gone(pid: number, what: string): Promise<true> {
-  return waitFor(`${what} gone`, () => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
-    }
-  });
+  return waitFor(`${what} gone`, async () => !(await isProcessAlive(pid)));
 }
 
 async function killDaemon(home: string): Promise<void> {
@@ -111,6 +107,8 @@ describe('routed turns across a daemon restart', () => {
     const ended = Number(readFileSync(ends, 'utf8').trim().split('\n')[0]);
     process.kill(doomedSession.pid as number, 'SIGKILL');
     await gone(doomedSession.pid as number, 'the doomed program');
+    // The daemon stays down a while after the turn ended: that time must not count in the turn's duration.
+    await sleep(DOWNTIME_MS);
     const restartedAt = Date.now();
     const bus = await restarted(home);
     const q = await waitFor('turn_complete of the quick turn', () => bus.events.find((e) => e.turn_id === 'turn-q'), 30_000);

@@ -1,4 +1,3 @@
-import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import { isBoolean, isNumber, isString, nullable, shape } from '../../protocol/guard.js';
 import { PersistedRecords, type RecordsDeps } from '../records/record-store.js';
 
@@ -75,16 +74,9 @@ export class TurnFollows extends PersistedRecords<FollowedTurn> implements TurnF
     return this.store.list();
   }
 
-  async keep(t: FollowedTurn): Promise<void> {
-    this.store.put(t);
-    try {
-      await this.store.settle();
-    } catch (err) {
-      // Refused: not followed, so not left to be written later and followed by the next daemon.
-      this.store.remove(t.inject_id);
-      if (isTeleptyError(err) && err.code === 'PERSIST_FAILED') throw new TeleptyError('PERSIST_FAILED', `the routed turn could not be kept on disk (${err.message}); nothing was typed`, err.details);
-      throw err;
-    }
+  keep(t: FollowedTurn): Promise<void> {
+    // Refused: not followed, so not left to be written later and followed by the next daemon.
+    return this.putOnDisk(t, 'the routed turn');
   }
 
   submitted(injectId: string, at: number): void {

@@ -60,13 +60,7 @@ export async function turnEnded(states: InjectStates, e: SessionEntry, after: nu
 
 
 /** A routed turn as the auto-router hands it over: where, what, from whom, and the request's correlation fields. */
-export interface RoutedTurn {
-  session_id: string;
-  target: string;
-  text: string;
-  from: string | null;
-  reply_to: string | null;
-  thread_id: string | null;
+export interface RoutedTurn extends Pick<FollowedTurn, 'session_id' | 'target' | 'text' | 'from' | 'reply_to' | 'thread_id'> {
   /** The inject's origin fields (turn_id as given, original_message_id, source_host), echoed in its events. */
   extra: { turn_id: unknown; original_message_id: string; source_host: string; auto_routed: true };
 }
