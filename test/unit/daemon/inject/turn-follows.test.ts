@@ -5,9 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startAutoRouter } from '../../../../src/daemon/bus/auto-router.js';
 import { Bus } from '../../../../src/daemon/bus/bus.js';
 import { Injector } from '../../../../src/daemon/inject/injector.js';
-import { TurnFollows, type FollowedTurn } from '../../../../src/daemon/inject/turn-follows.js';
+import { TurnFollows, type FollowedTurn, type TurnFollowStore } from '../../../../src/daemon/inject/turn-follows.js';
 import type { TurnFollower } from '../../../../src/daemon/inject/turns.js';
 import { SessionRegistry, type SessionEntry } from '../../../../src/daemon/sessions/registry.js';
+import { TeleptyError } from '../../../../src/protocol/errors.js';
 import type { HostRequestMap, HostRequestOp, InjectJobArgs } from '../../../../src/protocol/host-link.js';
 import { waitFor } from '../../../helpers/env.js';
 import { QueueingHost, hostHello, newHostInstance } from '../../../helpers/host-link.js';
@@ -157,6 +158,31 @@ describe('routed turns kept on disk (turn-follows.json)', () => {
     const done = await waitFor('turn_complete', () => next.seen.ofKind('turn_complete')[0]);
     expect(done).toMatchObject({ inject_id: 'inj-1', state: 'idle', duration_ms: 300 });
     expect(next.seen.ofKind('submitted')).toEqual([expect.objectContaining({ inject_id: 'inj-1', turn_id: 'turn-1' })]);
+  });
+
+  it('a turn that cannot be kept on disk is not typed: inject_failed PERSIST_FAILED with its turn_id', async () => {
+    const log = new RecordingLogger();
+    const bus = new Bus({ machineId: MACHINE, now: Date.now, log, limits: { ringEvents: 1_000, ringBytes: 1024 * 1024 } });
+    const registry = new SessionRegistry({ machineId: MACHINE, events: bus, now: Date.now, changed: () => undefined, isAlive: async () => false });
+    const injector = new Injector({ registry, events: bus, log, timings: { hostAckTimeoutMs: 1_000, pendingTtlMs: 60_000 }, now: Date.now, changed: () => undefined });
+    const full: TurnFollowStore = {
+      keep: async () => {
+        throw new TeleptyError('PERSIST_FAILED', 'the routed turn could not be kept on disk (disk full); nothing was typed');
+      },
+      submitted: () => undefined,
+      publishing: async () => undefined,
+      forget: () => undefined,
+    };
+    startAutoRouter(bus, injector, MACHINE, log, { store: full });
+    const seen = new BusRecorder();
+    bus.subscribe(seen, null);
+    const host = new QueueingHost();
+    await registry.attachHost(hostHello(newHostInstance(), 'dev', Date.now()), host);
+    bus.publish({ kind: 'turn_request', target: 'dev', payload: { turn_id: 'turn-full', prompt: 'x' } });
+    const failed = await waitFor('inject_failed', () => seen.ofKind('inject_failed')[0]);
+    expect(failed).toMatchObject({ code: 'PERSIST_FAILED', turn_id: 'turn-full', target_agent: 'dev', delivered: false });
+    expect(failed.inject_id).toBeUndefined();
+    expect(host.jobs).toEqual([]);
   });
 
   it('a turn whose session is gone completes as exited, not never', async () => {
