@@ -58,7 +58,6 @@ export async function turnEnded(states: InjectStates, e: SessionEntry, after: nu
   }
 }
 
-
 /** A routed turn as the auto-router hands it over: where, what, from whom, and the request's correlation fields. */
 export interface RoutedTurn extends Pick<FollowedTurn, 'session_id' | 'target' | 'text' | 'from' | 'reply_to' | 'thread_id'> {
   /** The inject's origin fields (turn_id as given, original_message_id, source_host), echoed in its events. */
