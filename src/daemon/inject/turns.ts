@@ -158,8 +158,11 @@ export class TurnFollower {
       await this.complete(t, entry, t.submitted_at);
       return;
     }
-    // Handed again only to a host that is back: a job for a session still away would fail as disconnected.
-    if (!(await this.linked(entry, t.created_at + TURN_MAX_MS))) {
+    // Handed again only to a host that is back (a job for a session still away would fail as disconnected), and only
+    // within TURN_MAX_MS of the request: a host remembers a finished id for an hour after it ended
+    // (INJECT_MEMORY_TTL_MS), so within that it answers the first outcome rather than typing the prompt twice.
+    const deadline = t.created_at + TURN_MAX_MS;
+    if (this.deps.now() >= deadline || !(await this.linked(entry, deadline))) {
       await this.complete(t, entry, t.created_at);
       return;
     }

@@ -6,7 +6,7 @@ import { startAutoRouter } from '../../../../src/daemon/bus/auto-router.js';
 import { Bus } from '../../../../src/daemon/bus/bus.js';
 import { Injector } from '../../../../src/daemon/inject/injector.js';
 import { TurnFollows, type FollowedTurn, type TurnFollowStore } from '../../../../src/daemon/inject/turn-follows.js';
-import type { TurnFollower } from '../../../../src/daemon/inject/turns.js';
+import { TURN_MAX_MS, type TurnFollower } from '../../../../src/daemon/inject/turns.js';
 import { SessionRegistry, type SessionEntry } from '../../../../src/daemon/sessions/registry.js';
 import { TeleptyError } from '../../../../src/protocol/errors.js';
 import type { HostRequestMap, HostRequestOp, InjectJobArgs } from '../../../../src/protocol/host-link.js';
@@ -158,6 +158,21 @@ describe('routed turns kept on disk (turn-follows.json)', () => {
     const done = await waitFor('turn_complete', () => next.seen.ofKind('turn_complete')[0]);
     expect(done).toMatchObject({ inject_id: 'inj-1', state: 'idle', duration_ms: 300 });
     expect(next.seen.ofKind('submitted')).toEqual([expect.objectContaining({ inject_id: 'inj-1', turn_id: 'turn-1' })]);
+  });
+
+  it('a turn left over an hour with no known submission is not handed again (its host may have forgotten the id): closed as its session is', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'telepty-follows-')), 'turn-follows.json');
+    const before = await daemon(file);
+    const createdAt = Date.now() - TURN_MAX_MS - 60_000;
+    await before.follows.keep(record({ created_at: createdAt }));
+    const next = await daemon(file);
+    const host = new QueueingHost();
+    const { entry } = await next.registry.attachHost(hostHello(newHostInstance(), 'dev', Date.now()), host);
+    resting(next, entry, createdAt + 30_000);
+    next.turns.restore(next.follows.list());
+    const done = await waitFor('turn_complete', () => next.seen.ofKind('turn_complete')[0]);
+    expect(done).toMatchObject({ inject_id: 'inj-1', state: 'idle', duration_ms: 30_000, timed_out: false });
+    expect(host.jobs).toEqual([]);
   });
 
   it('a turn that cannot be kept on disk is not typed: inject_failed PERSIST_FAILED with its turn_id', async () => {
