@@ -3,6 +3,7 @@ import type { Logger } from '../util/log.js';
 import { startAutoRouter, type RouterFleet } from './bus/auto-router.js';
 import { Bus } from './bus/bus.js';
 import type { Injector } from './inject/injector.js';
+import { TurnFollows } from './inject/turn-follows.js';
 import { Handoffs } from './records/handoffs.js';
 import { Threads } from './records/threads.js';
 import { Sessions } from './sessions/service.js';
@@ -57,7 +58,8 @@ export function createCore(deps: CoreDeps): DaemonCore {
   const threads = new Threads({ file: config.paths.threadsFile, events: bus, now, log, debounceMs: timings.persistDebounceMs });
   const targets = new SessionTargets(sessions.registry, { machineId: config.machineId, sessions, injector, viewers: sessions.viewers });
   bus.onEvent((ev) => threads.observe(ev));
-  startAutoRouter(bus, injector, config.machineId, log, deps.fleet, deps.fleetProblem);
+  const follows = new TurnFollows({ file: config.paths.turnFollowsFile, events: bus, now, log, debounceMs: timings.persistDebounceMs });
+  const turns = startAutoRouter(bus, injector, config.machineId, log, { ...(deps.fleet ? { fleet: deps.fleet } : {}), ...(deps.fleetProblem ? { fleetProblem: deps.fleetProblem } : {}), store: follows, now });
   return {
     sessions,
     injector,
@@ -67,16 +69,21 @@ export function createCore(deps: CoreDeps): DaemonCore {
     targets,
     async load() {
       await sessions.load();
-      const [h, t] = await Promise.all([handoffs.load(), threads.load()]);
+      const [h, t, f] = await Promise.all([handoffs.load(), threads.load(), follows.load()]);
       if (h + t > 0) log.info(`restored ${h} handoff(s) and ${t} thread(s)`);
+      if (f > 0) log.info(`${f} routed turn(s) followed by the last daemon: followed on`);
     },
     activate() {
       sessions.activate();
       handoffs.enable();
       threads.enable();
+      follows.enable();
+      // After the sessions (their hosts are awaited from here): a turn whose prompt is not known to be submitted is
+      // handed again once its session's host is back.
+      turns.restore(follows.list());
     },
     async stop() {
-      await Promise.all([sessions.stop(), handoffs.flush(), threads.flush()]);
+      await Promise.all([sessions.stop(), handoffs.flush(), threads.flush(), follows.flush()]);
     },
   };
 }

@@ -15,6 +15,8 @@ export interface TeleptyPaths {
   threadsFile: string;
   /** Prompts held for idle (`when: "idle"`), kept until handed on: a killed daemon leaves them to the next. */
   heldPromptsFile: string;
+  /** Routed turns whose turn_complete is still owed, kept until it is published: a killed daemon leaves them to the next. */
+  turnFollowsFile: string;
   daemonLog: string;
   /** One log per detached session host. */
   hostLogDir: string;
@@ -49,6 +51,7 @@ function build(dataDir: string, configDir: string, logDir: string, recordDir: st
     handoffsFile: path.join(dataDir, 'handoffs.json'),
     threadsFile: path.join(dataDir, 'threads.json'),
     heldPromptsFile: path.join(dataDir, 'held-prompts.json'),
+    turnFollowsFile: path.join(dataDir, 'turn-follows.json'),
     daemonLog: path.join(logDir, 'daemon.log'),
     hostLogDir: path.join(logDir, 'hosts'),
     recordDir: recordDir ? path.resolve(recordDir) : path.join(dataDir, 'recordings'),

@@ -1,11 +1,12 @@
 import type { BusEvent } from '../../protocol/bus.js';
 import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import { replyAddressOf } from '../../protocol/address.js';
-import { DEFAULT_INJECT_TIMEOUT_MS, parsePrompt } from '../../protocol/inject.js';
+import { parsePrompt } from '../../protocol/inject.js';
 import type { Logger } from '../../util/log.js';
 import { injectFailedFields } from '../inject/events.js';
 import type { Injector } from '../inject/injector.js';
-import { followTurn } from '../inject/turns.js';
+import type { TurnFollowStore } from '../inject/turn-follows.js';
+import { TurnFollower } from '../inject/turns.js';
 import { locate, unknownHost } from '../sessions/targets.js';
 import type { InjectOrigin } from '../target.js';
 import type { Bus } from './bus.js';
@@ -26,26 +27,41 @@ function text(v: unknown): string | null {
   return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : null;
 }
 
-/**
- * The auto-router: a `turn_request` (by kind or legacy type) with a `target` becomes an inject of
- * `payload.prompt` through the session's queue; its `inject_written` ack (or `inject_failed`) carries turn_id,
- * original_message_id and source_host so it can be matched to the request from the ack alone; once the target's
- * agent rests after the prompt, `turn_complete` (daemon/inject/turns.ts). A target on
- * another machine is never delivered locally: with no peers configured it fails with UNKNOWN_HOST.
- */
 /** The fleet as the router needs it: whether another machine answers now (its own router delivers the event). */
 export interface RouterFleet {
   reachable(machineId: string): Promise<boolean>;
 }
 
-export function startAutoRouter(bus: Bus, injector: Injector, machineId: string, log: Logger, fleet: () => RouterFleet | null = () => null, fleetProblem: () => string | null = () => null): void {
+/** What the router is given besides the bus and the injector. */
+export interface RouterOptions {
+  /** The fleet, once joined (null: local only). */
+  fleet?: () => RouterFleet | null;
+  /** Why a configured fleet is not usable (null: usable, or none): said in UNKNOWN_HOST. */
+  fleetProblem?: () => string | null;
+  /** Where followed turns are kept until their turn_complete is out (absent: in memory only). */
+  store?: TurnFollowStore;
+  now?: () => number;
+}
+
+/**
+ * The auto-router: a `turn_request` (by kind or legacy type) with a `target` becomes an inject of
+ * `payload.prompt` through the session's queue; its `inject_written` ack (or `inject_failed`) carries turn_id,
+ * original_message_id and source_host so it can be matched to the request from the ack alone; once the target's
+ * agent rests after the prompt, `turn_complete` (daemon/inject/turns.ts), also across a daemon restart. A target
+ * on another machine is never delivered locally: with no peers configured it fails with UNKNOWN_HOST. Returns the
+ * turn follower, which also resumes the turns a killed daemon left (TurnFollower.restore).
+ */
+export function startAutoRouter(bus: Bus, injector: Injector, machineId: string, log: Logger, opts: RouterOptions = {}): TurnFollower {
+  const fleet = opts.fleet ?? (() => null);
+  const fleetProblem = opts.fleetProblem ?? (() => null);
+  const turns = new TurnFollower({ injector, events: bus, log, now: opts.now ?? Date.now, ...(opts.store ? { store: opts.store } : {}) });
   bus.onClientEvent((ev: BusEvent) => {
     if (ev.kind !== TURN_REQUEST && ev.type !== TURN_REQUEST) return;
     const remoteEvent = bus.isRemote(ev);
     // An event from another machine is delivered here only when its target is here; its origin answers for the rest.
     if (remoteEvent && (!ev.target || !isHere(ev.target, machineId))) return;
     const payload = typeof ev.payload === 'object' && ev.payload !== null ? (ev.payload as Record<string, unknown>) : {};
-    const extra = { turn_id: payload.turn_id ?? null, original_message_id: ev.message_id, source_host: machineId, auto_routed: true };
+    const extra = { turn_id: payload.turn_id ?? null, original_message_id: ev.message_id, source_host: machineId, auto_routed: true as const };
     const origin: InjectOrigin = { source_type: 'bus_auto_route', extra };
     // Refused before it became a job: no inject id.
     const fail = (e: TeleptyError): void => bus.emit('inject_failed', injectFailedFields(e, ev.target, origin));
@@ -64,25 +80,14 @@ export function startAutoRouter(bus: Bus, injector: Injector, machineId: string,
       }
       const prompt = parsePrompt(payload.prompt);
       const from = text(ev.source);
-      void injector
-        .inject(where.id, prompt, {
-          from,
-          reply_to: replyAddressOf(text(ev.reply_to), from),
-          thread_id: text(payload.thread_id) ?? text(ev.thread_id),
-          reply_expected: true,
-          no_enter: false,
-          wait: false,
-          timeout_ms: DEFAULT_INJECT_TIMEOUT_MS,
-        }, origin)
-        // Once its prompt is submitted, the turn is followed to its end: turn_complete (issue 19).
-        .then((r) => followTurn(injector, bus, log, { injectId: r.inject_id, target, extra }))
-        // The injector publishes inject_failed (with this turn's fields) for every failure it meets.
-        .catch((err: unknown) => {
-          if (!isTeleptyError(err)) log.error('auto-route inject failed', err);
-        });
+      // Kept on disk, injected, and once its prompt is submitted followed to its end: turn_complete (issue 19).
+      turns
+        .route({ session_id: where.id, target, text: prompt, from, reply_to: replyAddressOf(text(ev.reply_to), from), thread_id: text(payload.thread_id) ?? text(ev.thread_id), extra })
+        .catch((err: unknown) => log.error('auto-route inject failed', err));
     } catch (err) {
       if (!isTeleptyError(err)) throw err;
       fail(err);
     }
   });
+  return turns;
 }

@@ -1,4 +1,3 @@
-import { TeleptyError, isTeleptyError } from '../../protocol/errors.js';
 import { isBoolean, isNumber, isRecord, isString, nullable, oneOf, optional, shape } from '../../protocol/guard.js';
 import type { InjectOptions } from '../../protocol/inject.js';
 import { PersistedRecords, type RecordsDeps } from '../records/record-store.js';
@@ -67,16 +66,9 @@ export class HeldPrompts extends PersistedRecords<HeldPrompt> implements HeldPro
     return this.store.list();
   }
 
-  async keep(p: HeldPrompt): Promise<void> {
-    this.store.put(p);
-    try {
-      await this.store.settle();
-    } catch (err) {
-      // Refused: not held, so not left to be written later and held by the next daemon.
-      this.store.remove(p.inject_id);
-      if (isTeleptyError(err) && err.code === 'PERSIST_FAILED') throw new TeleptyError('PERSIST_FAILED', `the prompt could not be kept on disk while it waits for idle (${err.message}); nothing was typed`, err.details);
-      throw err;
-    }
+  keep(p: HeldPrompt): Promise<void> {
+    // Refused: not held, so not left to be written later and held by the next daemon.
+    return this.putOnDisk(p, 'the prompt held for idle');
   }
 
   forget(injectId: string): void {

@@ -439,6 +439,11 @@ export class Injector {
     return new Promise((resolve) => p.waiters.push({ resolve: (result) => resolve({ entry: p.entry, result }), reject: () => resolve(null) }));
   }
 
+  /** The sessions the injector types into (the turn follower finds a restored turn's session here). */
+  get sessions(): InjectSessions {
+    return this.deps.registry;
+  }
+
   /** The agent state of a session (auto-router, read by the injector's own registry). */
   get states(): InjectStates {
     return this.deps.registry.states;

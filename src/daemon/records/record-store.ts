@@ -98,8 +98,11 @@ export abstract class PersistedRecords<T> {
   protected readonly now: () => number;
   private readonly log: Logger;
 
+  private readonly idOf: (r: T) => string;
+
   constructor(deps: RecordsDeps, opts: ConstructorParameters<typeof RecordStore<T>>[1]) {
     this.store = new RecordStore<T>(deps.file, opts, deps.log, deps.debounceMs);
+    this.idOf = opts.idOf;
     this.log = deps.log;
     this.events = deps.events;
     this.now = deps.now;
@@ -118,6 +121,21 @@ export abstract class PersistedRecords<T> {
   /** The last write, at shutdown: a disk that refuses it leaves the file as it was, and the log says so. */
   async flush(): Promise<void> {
     await this.store.flush().catch((err: unknown) => this.log.error('a records file could not be written at shutdown', err));
+  }
+
+  /**
+   * Adds `r`, resolved once it is on disk. A write the disk refuses takes it back out (so it is not written later
+   * either) and rejects with PERSIST_FAILED, its message beginning with `what` (`<what> could not be kept on disk`).
+   */
+  protected async putOnDisk(r: T, what: string): Promise<void> {
+    this.store.put(r);
+    try {
+      await this.store.settle();
+    } catch (err) {
+      this.store.remove(this.idOf(r));
+      if (isTeleptyError(err) && err.code === 'PERSIST_FAILED') throw new TeleptyError('PERSIST_FAILED', `${what} could not be kept on disk (${err.message}); nothing was typed`, err.details);
+      throw err;
+    }
   }
 
   /**

@@ -139,7 +139,8 @@ describe('daemon core', () => {
   it('routes a turn_request on the bus to the target session (the auto-router is part of the core)', async () => {
     const host = await connect('alpha');
     core.bus.publish({ message_id: 'm-1', kind: 'turn_request', source: 'delib', target: `alpha@${MACHINE}`, payload: { turn_id: 't-1', prompt: 'your turn' } });
-    await turns();
+    // Handed on once the turn is on disk (turn-follows.json): a write, not a fixed number of turns of the loop.
+    await waitFor('the routed job at the host', () => host.ofType('request').length > 0);
     expect(host.ofType('request')).toEqual([expect.objectContaining({ op: 'inject', args: expect.objectContaining({ text: 'your turn', meta: expect.objectContaining({ source_type: 'bus_auto_route', reply_to: 'delib' }) }) })]);
   });
 
