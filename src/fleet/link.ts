@@ -11,7 +11,9 @@ import { connectFleet } from './connect.js';
 import { FleetDirectory, type DirectoryTimings } from './directory.js';
 import type { MachineListing } from '../protocol/fleet.js';
 import { followHistory, type HistoryFollower } from './event-history.js';
-import { callMachine, serveMachine, type RpcHandler } from './rpc.js';
+import { randomBytes } from 'node:crypto';
+import { FLEET_REQUEST_TIMEOUT_MS, callMachine, serveMachine, type RpcHandler } from './rpc.js';
+import { watchedCall, type WatchedCallOptions } from './watched-call.js';
 
 /**
  * A daemon's membership of the fleet (issue 18): one NATS connection that serves this machine's requests, carries
@@ -67,6 +69,10 @@ export class FleetLink {
   /** When start() was called (null before): the first join is waited for only this long after it. */
   private startedAt: number | null = null;
   private endFirstJoin: () => void = () => undefined;
+  /** This daemon's instance, in its pings' answers: a caller whose request it took can tell it restarted. */
+  private readonly boot = randomBytes(6).toString('hex');
+  /** Told when this machine loses the hub (pending calls: their answers may be lost). */
+  private readonly disconnectListeners = new Set<() => void>();
 
   constructor(private readonly deps: FleetLinkDeps) {
     this.firstJoin = new Promise((resolve) => {
@@ -127,7 +133,7 @@ export class FleetLink {
     this.state = 'connected';
     log.info(`fleet: joined as ${this.deps.machineId} through ${nc.getServer()}`);
     void this.watchStatus(nc);
-    serveMachine(nc, this.deps.machineId, (route, body) => (route.op === 'ping' ? Promise.resolve({ pong: this.deps.machineId }) : this.deps.serve(route, body)), log);
+    serveMachine(nc, this.deps.machineId, (route, body) => (route.op === 'ping' ? Promise.resolve({ pong: this.deps.machineId, boot: this.boot }) : this.deps.serve(route, body)), log);
     this.serveViews(nc);
     this.bridge = new BusBridge({ nc, self: this.deps.machineId, log, deliver: (ev) => this.deps.deliverEvent(ev) });
     this.bridge.start();
@@ -176,6 +182,7 @@ export class FleetLink {
       if (s.type === 'disconnect') {
         this.state = 'reconnecting';
         this.deps.log.warn('fleet: lost the hub; local sessions go on, reconnecting');
+        for (const f of [...this.disconnectListeners]) f();
       } else if (s.type === 'reconnect') {
         this.state = 'connected';
         this.deps.log.info(`fleet: back through ${nc.getServer()}`);
@@ -191,10 +198,30 @@ export class FleetLink {
     return this.nc;
   }
 
-  /** Ask another machine's daemon; the same errors as a local operation, plus HOST_OFFLINE / HOST_TIMEOUT. */
-  async call(target: string, op: FleetOp, body: unknown, timeoutMs?: number): Promise<unknown> {
+  /**
+   * Ask another machine's daemon; the same errors as a local operation, plus HOST_OFFLINE / HOST_TIMEOUT. An answer
+   * lost on the way (the hub or that daemon went away meanwhile) is noticed within seconds (watched-call.ts): a
+   * repeatable request is sent again once the target answers again, any other ends in `opts.lost`'s error.
+   */
+  async call(target: string, op: FleetOp, body: unknown, timeoutMs = FLEET_REQUEST_TIMEOUT_MS, opts: Omit<WatchedCallOptions, 'timeoutMs'> = {}): Promise<unknown> {
     await this.afterFirstJoin();
-    return callMachine(this.conn(target), this.deps.machineId, target, op, body, timeoutMs);
+    const nc = this.conn(target);
+    if (op === 'ping') return callMachine(nc, this.deps.machineId, target, op, body, timeoutMs);
+    return watchedCall(
+      {
+        self: this.deps.machineId,
+        now: this.deps.now,
+        connection: () => (this.state === 'connected' ? this.nc : null),
+        onDisconnect: (f) => {
+          this.disconnectListeners.add(f);
+          return () => this.disconnectListeners.delete(f);
+        },
+      },
+      target,
+      op,
+      body,
+      { ...opts, timeoutMs },
+    );
   }
 
   /** Whether `machine`'s daemon answers now (a ping, bounded). */
