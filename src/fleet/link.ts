@@ -54,6 +54,12 @@ const JOIN_RETRY_MS = 2_000;
  */
 export const FIRST_JOIN_WAIT_MS = 3_000;
 
+/**
+ * Events published while the hub is away are held up to this many bytes (the NATS Go client's default reconnect
+ * buffer): ~10,000 typical events (an `inject_written` is ~700 bytes), minutes of a busy machine's traffic.
+ */
+export const HELD_EVENTS_MAX_BYTES = 8 * 1024 * 1024;
+
 /** Pings to other machines for `fleet status` get this long each: a machine slower than this is listed without a time. */
 const PING_TIMEOUT_MS = 2_000;
 
@@ -71,6 +77,10 @@ export class FleetLink {
   private endFirstJoin: () => void = () => undefined;
   /** This daemon's instance, in its pings' answers: a caller whose request it took can tell it restarted. */
   private readonly boot = randomBytes(6).toString('hex');
+  /** Events held while the hub is away (sent once back), their size, and those dropped over the bound. */
+  private away: { bytes: number; events: BusEvent[]; dropped: number } = { bytes: 0, events: [], dropped: 0 };
+  /** Told when this machine is back through the hub (followers of the event stream follow again). */
+  private readonly reconnectListeners = new Set<() => void>();
   /** Told when this machine loses the hub (pending calls: their answers may be lost). */
   private readonly disconnectListeners = new Set<() => void>();
 
@@ -186,6 +196,8 @@ export class FleetLink {
       } else if (s.type === 'reconnect') {
         this.state = 'connected';
         this.deps.log.info(`fleet: back through ${nc.getServer()}`);
+        this.sendHeld();
+        for (const f of [...this.reconnectListeners]) f();
         this.deps.onJoined?.();
       }
     }
@@ -232,15 +244,42 @@ export class FleetLink {
     );
   }
 
-  /** A local bus event, out to the other machines (nothing happens while disconnected: the bus is best effort). */
+  /**
+   * A local bus event, out to the other machines. While the hub is away it is held here and sent, in order, once
+   * back (nats.js discards what was published while it reconnects: the fleet's stream would miss it, and no gap
+   * would say so), up to HELD_EVENTS_MAX_BYTES; beyond that events are dropped and counted in the log.
+   */
   publishEvent(ev: BusEvent): void {
-    if (this.state === 'connected') this.bridge?.publish(ev);
+    if (this.bridge === null) return;
+    if (this.state === 'connected') {
+      this.bridge.publish(ev);
+      return;
+    }
+    if (this.state !== 'reconnecting') return;
+    if (this.away.bytes >= HELD_EVENTS_MAX_BYTES) {
+      if (this.away.dropped++ === 0) this.deps.log.warn(`fleet: more than ${HELD_EVENTS_MAX_BYTES} bytes of events held while the hub is away; dropping the rest until it is back`);
+      return;
+    }
+    // Its size as it will travel (measured only while the hub is away).
+    this.away.bytes += JSON.stringify(ev).length;
+    this.away.events.push(ev);
+  }
+
+  /** Back through the hub: the events held meanwhile go out first, in order. */
+  private sendHeld(): void {
+    const { events, dropped } = this.away;
+    this.away = { bytes: 0, events: [], dropped: 0 };
+    for (const ev of events) this.bridge?.publish(ev);
+    if (events.length > 0 || dropped > 0) this.deps.log.info(`fleet: ${events.length} event(s) held while the hub was away sent${dropped > 0 ? `, ${dropped} dropped (over the bound)` : ''}`);
   }
 
   /** Follow the fleet's event stream after `since` (tail --all-machines); HOST_OFFLINE while not connected. */
   async followEvents(since: number | null, follower: HistoryFollower): Promise<{ stop(): void }> {
     await this.afterFirstJoin();
-    return followHistory(this.conn('the fleet\'s event stream'), since, follower, this.deps.log);
+    return followHistory(this.conn('the fleet\'s event stream'), since, follower, this.deps.log, (f) => {
+      this.reconnectListeners.add(f);
+      return () => this.reconnectListeners.delete(f);
+    });
   }
 
   async putSession(id: string, summary: Record<string, unknown>): Promise<void> {

@@ -139,9 +139,10 @@ export async function watchedCall(deps: WatchedCallDeps, target: string, op: Fle
     const first = await Promise.race([attempt, watch.lost]);
     watch.stop();
     if (typeof first !== 'string') return unwrap(first);
-    // Lost, maybe: an answer held while a side reconnected still comes; otherwise the target gets a grace to be back.
+    // Lost, maybe (nats.js discards what is published while it reconnects, an answer too); unless it still comes, the
+    // target gets a grace to be back.
     const back = await untilBack(deps, target, first, Math.min(deadline, deps.now() + LOSS_GRACE_MS), known, () => done.outcome !== null);
-    // The target's answers come in order: one sent before its pong has been taken by now, or was lost.
+    // The target's answers come in order: one it sent before its pong has been taken by now, or was lost.
     await sleep(0);
     const got = done.outcome;
     if (got !== null && !(got.kind === 'error' && isTeleptyError(got.err) && got.err.code === 'HOST_TIMEOUT')) return unwrap(got);

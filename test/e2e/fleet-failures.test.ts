@@ -90,6 +90,42 @@ describe.skipIf(natsServerPath() === null)('fleet failures mid-operation', () =>
     expect(await linesOf('taker', 'taken-42')).toBe(1);
   }, 90_000);
 
+  it('tail --all-machines goes on across a hub killed -9 and restarted, with the events published while it was away, each once', async () => {
+    const tail = spawnCli(fleet.desk, ['tail', '--all-machines', '--kind', 'fleet.outage', '--timeout', '60', '--json'], { env: fleet.env.desk });
+    let out = '';
+    tail.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    const seen = (): { seq: number; message_id: string; payload: { at: string } }[] =>
+      out
+        .split('\n')
+        .filter((l) => l.trim().length > 0)
+        .map((l) => JSON.parse(l) as { seq: number; message_id: string; payload: { at: string } });
+    const publish = async (at: string): Promise<void> => {
+      expect((await runCli(fleet.laptop, ['publish', '--kind', 'fleet.outage', '--payload', JSON.stringify({ at })], { env: fleet.env.laptop })).exitCode).toBe(0);
+    };
+    try {
+      await waitFor('the tail follows', async () => {
+        await publish('before');
+        return seen().length > 0;
+      }, 15_000);
+      fleet.hub.server.proc.kill('SIGKILL');
+      await waitFor('desk knows the hub is gone', async () => (await runCli(fleet.desk, ['fleet', 'status'], { env: fleet.env.desk })).exitCode === 4);
+      await publish('during');
+      await fleet.hub.server.restart();
+      await waitFor('desk is back', async () => (await runCli(fleet.desk, ['fleet', 'status'], { env: fleet.env.desk })).exitCode === 0, 15_000);
+      await publish('after');
+      await waitFor('the events of the outage and after it', () => seen().some((e) => e.payload.at === 'during') && seen().some((e) => e.payload.at === 'after'), 15_000);
+      await publish('later');
+      await waitFor('and later ones', () => seen().some((e) => e.payload.at === 'later'), 15_000);
+      const seqs = seen().map((e) => e.seq);
+      // Each once, in the stream's order.
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      expect(new Set(seqs).size).toBe(seqs.length);
+      expect(new Set(seen().map((e) => e.message_id)).size).toBe(seqs.length);
+    } finally {
+      tail.kill();
+    }
+  }, 90_000);
+
   it('answers an inject under way when the hub is killed within seconds, with its id: a repeat once the hub is back types it once', async () => {
     await spawnShell('hubless');
     const pid = await laptopDaemonPid();
