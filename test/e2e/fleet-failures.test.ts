@@ -126,6 +126,27 @@ describe.skipIf(natsServerPath() === null)('fleet failures mid-operation', () =>
     }
   }, 90_000);
 
+  it('keeps a remote attach through a hub killed -9 and restarted at once, with the keys typed meanwhile typed once', async () => {
+    await spawnShell('blip');
+    const d = new TerminalDriver(process.execPath, [BIN, 'attach', 'blip@laptop'], { env: testEnv(fleet.desk, fleet.env.desk), cols: 100, rows: 30 });
+    try {
+      await waitFor('attached', () => d.raw.includes('attached to blip@laptop'), 15_000);
+      d.write('echo before-$((1+1))\r');
+      await d.waitForText('before-2');
+      fleet.hub.server.proc.kill('SIGKILL');
+      await waitFor('desk knows the hub is gone', async () => (await runCli(fleet.desk, ['fleet', 'status'], { env: fleet.env.desk })).exitCode === 4);
+      d.write('echo held-$((2+3))\r');
+      await fleet.hub.server.restart();
+      await d.waitForText('held-5', 15_000);
+      expect(d.raw).not.toContain('was lost');
+      expect(await linesOf('blip', 'held-5')).toBe(1);
+      d.write('\x1d');
+      expect((await d.waitExit()).exitCode).toBe(0);
+    } finally {
+      d.proc.kill();
+    }
+  }, 60_000);
+
   it('answers an inject under way when the hub is killed within seconds, with its id: a repeat once the hub is back types it once', async () => {
     await spawnShell('hubless');
     const pid = await laptopDaemonPid();

@@ -158,6 +158,8 @@ interface ClientView {
   /** The other machine's daemon was found gone (no daemon of it answers a ping) while it was silent. */
   absent: boolean;
   pinging: boolean;
+  /** Keys and resizes typed while this machine was away from the hub, sent once it is back. */
+  held: ViewerClientMessage[];
 }
 
 /** Both halves of remote attach on one daemon: serving this machine's sessions, and viewing other machines'. */
@@ -189,6 +191,7 @@ export class RemoteViews {
     for (const [id, v] of this.viewing) {
       if (now - v.lastHeard > VIEW_LAPSE_MS) v.ws.close(VIEWER_CLOSE.HOST_GONE, closeReason(this.lapseReason(v)));
       else {
+        this.flushHeld(v, id);
         this.send(v.machine, id, { type: 'ack', n: v.acked });
         if (now - v.lastHeard > SILENT_AFTER_MS) this.askSilent(v);
       }
@@ -197,6 +200,25 @@ export class RemoteViews {
       clearInterval(this.beat);
       this.beat = null;
     }
+  }
+
+  /**
+   * Keys and resizes for the other machine: held, in order, while this machine is away from the hub (a restart of
+   * it takes seconds) and sent once it is back, as a local attach leaves keys in the terminal while it reattaches,
+   * instead of dropped without a word. More than MAX_PENDING_INPUT held ends the view, saying so.
+   */
+  private input(v: ClientView, viewerId: string, msg: ViewerClientMessage): void {
+    this.flushHeld(v, viewerId);
+    if (v.held.length === 0 && this.send(v.machine, viewerId, msg)) return;
+    if (v.held.length >= MAX_PENDING_INPUT) {
+      v.ws.close(VIEWER_CLOSE.HOST_GONE, closeReason(`more than ${MAX_PENDING_INPUT} keys typed while this machine was away from the fleet's hub`));
+      return;
+    }
+    v.held.push(msg);
+  }
+
+  private flushHeld(v: ClientView, viewerId: string): void {
+    while (v.held.length > 0 && this.send(v.machine, viewerId, v.held[0] as ViewerClientMessage)) v.held.shift();
   }
 
   /** The other machine missed a beat: whether its daemon is there at all, for the reason given if it stays silent. */
@@ -276,6 +298,8 @@ export class RemoteViews {
   private fromSession(v: ClientView, viewerId: string, message: unknown): void {
     v.lastHeard = Date.now();
     v.absent = false;
+    // Heard from it: the link is back, and keys held meanwhile go first.
+    this.flushHeld(v, viewerId);
     const o = record(message);
     if (o === null) return;
     if (o.type === 'closed') {
@@ -334,6 +358,7 @@ export class RemoteViews {
       acked: 0,
       absent: false,
       pinging: false,
+      held: [],
       viewer: new WsViewer(ws, this.deps.catchUpMs, {
         // Behind on our socket: stop acknowledging, so the other machine pauses this viewer too.
         fellBehind: () => undefined,
@@ -350,7 +375,7 @@ export class RemoteViews {
     // Keys typed before the other machine has set the viewer up wait for its answer (they would find no viewer there).
     let pending: ViewerClientMessage[] | null = [];
     onViewerMessages(ws, (msg) => {
-      if (pending === null) this.send(machine, viewerId, msg);
+      if (pending === null) this.input(view, viewerId, msg);
       else if (pending.length < MAX_PENDING_INPUT) pending.push(msg);
     });
     ws.on('error', (err) => this.deps.log.debug(`remote viewer error on ${id}@${machine}: ${err.message}`));
@@ -359,7 +384,7 @@ export class RemoteViews {
       this.send(machine, viewerId, { type: 'detach' });
     });
     link.call(machine, 'attach', { id, viewer: viewerId }, ATTACH_REQUEST_TIMEOUT_MS).then(() => {
-      for (const msg of pending ?? []) this.send(machine, viewerId, msg);
+      for (const msg of pending ?? []) this.input(view, viewerId, msg);
       pending = null;
     }, (err: unknown) => {
       const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', `attach to ${id}@${machine} failed: ${describeError(err)}`);
