@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { BusEvent } from '../protocol/bus.js';
-import { TeleptyError } from '../protocol/errors.js';
+import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { FLEET_DIRECTORY_BUCKET, parseViewSubject, viewInbox, viewSubject, type FleetOp, type FleetState, type FleetStatus } from '../protocol/fleet.js';
 import { sleep } from '../util/async.js';
 import { describeError, type Logger } from '../util/log.js';
@@ -308,8 +308,13 @@ export class FleetLink {
       listing.map(async (m) => {
         if (!opts.rtt || m.machine === this.deps.machineId || !m.reachable) return { ...m, rtt_ms: null };
         const t0 = performance.now();
-        const ok = await this.reachable(m.machine);
-        return { ...m, rtt_ms: ok ? Math.round((performance.now() - t0) * 100) / 100 : null };
+        const answer = await this.call(m.machine, 'ping', null, PING_TIMEOUT_MS).then(
+          () => 'ok' as const,
+          (err: unknown) => (isTeleptyError(err) && err.code === 'HOST_OFFLINE' ? ('absent' as const) : ('silent' as const)),
+        );
+        // No daemon of it is connected now (it died, or lost the hub): unreachable at once, not after its presence lapses.
+        if (answer === 'absent') return { ...m, reachable: false, rtt_ms: null };
+        return { ...m, rtt_ms: answer === 'ok' ? Math.round((performance.now() - t0) * 100) / 100 : null };
       }),
     );
     return { ...base, hub_rtt_ms: hubRtt, machines };

@@ -58,6 +58,10 @@ describe.skipIf(natsServerPath() === null)('fleet failures mid-operation', () =>
       // Within the attach's lapse (7 s of silence, and a beat).
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect(d.raw).toContain("[telepty: the connection to viewed@laptop was lost: laptop's daemon stopped answering");
+      // fleet status says so too, before laptop's presence lapses (15 s): no daemon of laptop's answers.
+      const st = parseJson<{ machines: { machine: string; reachable: boolean }[] }>(await runCli(fleet.desk, ['fleet', 'status', '--json'], { env: fleet.env.desk }));
+      expect(st.machines.find((m) => m.machine === 'laptop')?.reachable).toBe(false);
+      expect(Date.now() - t0).toBeLessThan(14_000);
     } finally {
       d.proc.kill();
     }
@@ -109,6 +113,16 @@ describe.skipIf(natsServerPath() === null)('fleet failures mid-operation', () =>
       }, 15_000);
       fleet.hub.server.proc.kill('SIGKILL');
       await waitFor('desk knows the hub is gone', async () => (await runCli(fleet.desk, ['fleet', 'status'], { env: fleet.env.desk })).exitCode === 4);
+      // What a user asking now is told: at once, that the hub is away, each with its exit code.
+      const t0 = Date.now();
+      const status = await runCli(fleet.desk, ['fleet', 'status'], { env: fleet.env.desk });
+      expect(status.stdout).toMatch(/^desk: reconnecting to \S+: the hub does not answer now; this machine's sessions go on/);
+      const all = await runCli(fleet.desk, ['list', '--all'], { env: fleet.env.desk });
+      expect(all.exitCode).toBe(4);
+      expect(all.stderr).toMatch(/not connected to the fleet now \(reconnecting to \S+\).*\[HOST_OFFLINE\]/);
+      const doctor = await runCli(fleet.desk, ['doctor'], { env: fleet.env.desk });
+      expect(doctor.stdout).toMatch(/warning +fleet: the daemon is not connected to the hub now/);
+      expect(Date.now() - t0).toBeLessThan(5_000);
       await publish('during');
       await fleet.hub.server.restart();
       await waitFor('desk is back', async () => (await runCli(fleet.desk, ['fleet', 'status'], { env: fleet.env.desk })).exitCode === 0, 15_000);
