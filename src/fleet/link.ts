@@ -198,6 +198,8 @@ export class FleetLink {
         this.deps.log.info(`fleet: back through ${nc.getServer()}`);
         this.sendHeld();
         for (const f of [...this.reconnectListeners]) f();
+        // Its presence may have lapsed meanwhile (15 s): beat now, not at the next beat (up to 5 s later).
+        void this.directory?.beatNow().catch((err: unknown) => this.deps.log.warn(`fleet: presence beat failed: ${describeError(err)}`));
         this.deps.onJoined?.();
       }
     }

@@ -161,6 +161,17 @@ describe.skipIf(natsServerPath() === null)('fleet failures mid-operation', () =>
     }
   }, 60_000);
 
+  it('lists a machine reachable again as soon as it is back through a hub that was down longer than its presence lasts', async () => {
+    fleet.hub.server.proc.kill('SIGKILL');
+    // Down for longer than a presence lasts (15 s): laptop's has lapsed when the hub is back.
+    await new Promise((r) => setTimeout(r, 16_000));
+    await fleet.hub.server.restart();
+    await waitFor('laptop is back through the hub', async () => (await runCli(fleet.laptop, ['fleet', 'status', '--json'], { env: fleet.env.laptop })).exitCode === 0, 15_000, 10);
+    await waitFor('desk is back', async () => (await runCli(fleet.desk, ['fleet', 'status', '--json'], { env: fleet.env.desk })).exitCode === 0, 15_000, 10);
+    const st = parseJson<{ machines: { machine: string; reachable: boolean }[] }>(await runCli(fleet.desk, ['fleet', 'status', '--json'], { env: fleet.env.desk }));
+    expect(st.machines.find((m) => m.machine === 'laptop')?.reachable).toBe(true);
+  }, 60_000);
+
   it('answers an inject under way when the hub is killed within seconds, with its id: a repeat once the hub is back types it once', async () => {
     await spawnShell('hubless');
     const pid = await laptopDaemonPid();
