@@ -180,9 +180,14 @@ describe.skipIf(natsServerPath() === null)('fleet failures mid-operation', () =>
     try {
       const t0 = Date.now();
       const inject = spawnCli(fleet.desk, ['inject', 'hubless@laptop', 'echo hubless-$((6*7))'], { env: fleet.env.desk });
+      // A read under way at the same time: nothing it could have changed, so it is told to ask again (exit 4).
+      const read = spawnCli(fleet.desk, ['read', 'hubless@laptop'], { env: fleet.env.desk });
       await new Promise((r) => setTimeout(r, REQUEST_IN_FLIGHT_MS));
       fleet.hub.server.proc.kill('SIGKILL');
       const r = await inject;
+      const rr = await read;
+      expect(rr.exitCode, String(rr.stderr)).toBe(4);
+      expect(String(rr.stderr)).toMatch(/this machine lost the fleet's hub while reading hubless@laptop \(screen\): nothing was changed there; ask again once it answers \[HOST_OFFLINE\]/);
       expect(Date.now() - t0).toBeLessThan(15_000);
       expect(r.exitCode, String(r.stderr)).toBe(7);
       expect(String(r.stderr)).toMatch(/this machine lost the fleet's hub while inject (\S+) to hubless@laptop was under way: the prompt may have been typed there or not\. Once laptop answers again, repeat it with --inject-id/);

@@ -97,6 +97,11 @@ function lostInject(machine: string, id: string | undefined, injectId: string): 
     );
 }
 
+/** What the caller of a read whose answer was lost is told: nothing changed there, so asking again is safe. */
+function lostRead(machine: string, id: string | undefined, fleetOp: FleetOp): (why: string) => TeleptyError {
+  return (why) => new TeleptyError('HOST_OFFLINE', `${why} while reading ${id ?? 'a session'}@${machine} (${fleetOp}): nothing was changed there; ask again once it answers`, { machine });
+}
+
 function isRouteResult(v: unknown): v is RouteResult & { status: number } {
   return typeof v === 'object' && v !== null && 'status' in v && typeof v.status === 'number' && 'body' in v;
 }
@@ -152,7 +157,7 @@ export function withForwarding(routes: Route[], deps: { machineId: string; link:
     const req: FleetRequest = { op: op.name, params, query: ctx.query.toString(), body: job !== null ? job.body : (body ?? null), headers };
     const answer = await link.call(machine, fleetOp, req, timeoutFor(op.name, { ...ctx, body }), {
       repeatable: READS.has(opName) || (job !== null && job.injectId !== null),
-      ...(job?.injectId ? { lost: lostInject(machine, params.id, job.injectId) } : {}),
+      ...(job?.injectId ? { lost: lostInject(machine, params.id, job.injectId) } : READS.has(opName) ? { lost: lostRead(machine, params.id, fleetOp) } : {}),
     });
     if (!isRouteResult(answer) || !op.isAnswer(answer.body)) {
       throw new TeleptyError('PROTOCOL_MISMATCH', `${machine} answered ${op.name} with something that is not its answer`);
