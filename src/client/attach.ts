@@ -47,7 +47,8 @@ export type AttachEnd =
   | { reason: 'detached' }
   | { reason: 'input-ended' }
   | { reason: 'exited'; code: number | null }
-  | { reason: 'disconnected' }
+  /** `why`: what the daemon said when it closed the view (another machine's link lost, the session's host gone). */
+  | { reason: 'disconnected'; why?: string }
   | { reason: 'dropped' }
   /**
    * An error before the session's screen came (another machine's policy, a failed replay): it was never attached. Or
@@ -157,7 +158,9 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
             ? `[session ${id} exited with code ${e.code}]`
             : e.reason === 'dropped'
               ? `[dropped: this terminal fell too far behind the session]`
-              : `[session ${id} disconnected]`;
+              : e.why
+                ? `[telepty: the connection to ${id} was lost: ${e.why}]`
+                : `[session ${id} disconnected]`;
       stderr.write(`\r\n${note}\r\n`);
       view.ws.close(1000, 'viewer done');
       resolve(e);
@@ -195,11 +198,12 @@ export async function attach(client: DaemonClient, id: string, opts: AttachOptio
       v.onMessage(onFrame);
       // An error is followed by its close.
       v.ws.on('error', () => undefined);
-      v.ws.on('close', (code) => {
+      v.ws.on('close', (code, reason) => {
         if (end || v !== view) return;
         if (code === VIEWER_CLOSE.SESSION_ENDED) finish({ reason: 'exited', code: null });
         else if (code === VIEWER_CLOSE.TOO_SLOW) finish({ reason: 'dropped' });
         else if (opts.reconnect && shown && code !== VIEWER_CLOSE.HOST_GONE) void reattach(opts.reconnect, code);
+        else if (code === VIEWER_CLOSE.HOST_GONE && reason.length > 0) finish({ reason: 'disconnected', why: reason.toString('utf8') });
         else finish({ reason: 'disconnected' });
       });
     };

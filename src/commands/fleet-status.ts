@@ -13,7 +13,8 @@ function ago(ms: number | null, now: number): string {
 export function describeFleet(st: FleetStatus, now: number): string[] {
   if (st.state === 'off') return [`${st.machine}: not in a fleet (local only). Set one up with: telepty fleet init --machines ${st.machine},other`];
   if (st.state === 'error') return [`${st.machine}: the fleet is configured but not usable: ${st.error ?? 'unknown error'}`];
-  const lines = [`${st.machine}: ${st.state}${st.server ? ` to ${st.server}` : ''}${st.hub_rtt_ms !== null ? `, hub round trip ${st.hub_rtt_ms} ms` : ''}`];
+  const away = st.state === 'connecting' || st.state === 'reconnecting' ? ": the hub does not answer now; this machine's sessions go on, and it joins by itself once the hub is back" : '';
+  const lines = [`${st.machine}: ${st.state}${st.server ? ` to ${st.server}` : ''}${st.hub_rtt_ms !== null ? `, hub round trip ${st.hub_rtt_ms} ms` : ''}${away}`];
   for (const m of st.machines) {
     const rtt = m.rtt_ms !== null ? `, round trip ${m.rtt_ms} ms` : '';
     const where = m.machine === st.machine ? ' (this machine)' : '';

@@ -96,6 +96,11 @@ export class FleetDirectory {
     if (graceful) await this.putPresence(true);
   }
 
+  /** Beat now: back through the hub after its presence lapsed, this machine is listed reachable at once. */
+  async beatNow(): Promise<void> {
+    if (this.beat !== null) await this.putPresence(false);
+  }
+
   private async putPresence(left: boolean): Promise<void> {
     const p: Presence = { machine: this.self, ts: this.deps.now(), ...(left ? { left: true } : {}) };
     await this.kv.put(presenceKey(this.self), enc.encode(JSON.stringify(p)));

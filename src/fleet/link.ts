@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { BusEvent } from '../protocol/bus.js';
-import { TeleptyError } from '../protocol/errors.js';
+import { TeleptyError, isTeleptyError } from '../protocol/errors.js';
 import { FLEET_DIRECTORY_BUCKET, parseViewSubject, viewInbox, viewSubject, type FleetOp, type FleetState, type FleetStatus } from '../protocol/fleet.js';
 import { sleep } from '../util/async.js';
 import { describeError, type Logger } from '../util/log.js';
@@ -11,7 +11,9 @@ import { connectFleet } from './connect.js';
 import { FleetDirectory, type DirectoryTimings } from './directory.js';
 import type { MachineListing } from '../protocol/fleet.js';
 import { followHistory, type HistoryFollower } from './event-history.js';
-import { callMachine, serveMachine, type RpcHandler } from './rpc.js';
+import { randomBytes } from 'node:crypto';
+import { FLEET_REQUEST_TIMEOUT_MS, callMachine, serveMachine, type RpcHandler } from './rpc.js';
+import { watchedCall, type WatchedCallOptions } from './watched-call.js';
 
 /**
  * A daemon's membership of the fleet (issue 18): one NATS connection that serves this machine's requests, carries
@@ -52,6 +54,12 @@ const JOIN_RETRY_MS = 2_000;
  */
 export const FIRST_JOIN_WAIT_MS = 3_000;
 
+/**
+ * Events published while the hub is away are held up to this many bytes (the NATS Go client's default reconnect
+ * buffer): ~10,000 typical events (an `inject_written` is ~700 bytes), minutes of a busy machine's traffic.
+ */
+export const HELD_EVENTS_MAX_BYTES = 8 * 1024 * 1024;
+
 /** Pings to other machines for `fleet status` get this long each: a machine slower than this is listed without a time. */
 const PING_TIMEOUT_MS = 2_000;
 
@@ -67,6 +75,14 @@ export class FleetLink {
   /** When start() was called (null before): the first join is waited for only this long after it. */
   private startedAt: number | null = null;
   private endFirstJoin: () => void = () => undefined;
+  /** This daemon's instance, in its pings' answers: a caller whose request it took can tell it restarted. */
+  private readonly boot = randomBytes(6).toString('hex');
+  /** Events held while the hub is away (sent once back), their size, and those dropped over the bound. */
+  private away: { bytes: number; events: BusEvent[]; dropped: number } = { bytes: 0, events: [], dropped: 0 };
+  /** Told when this machine is back through the hub (followers of the event stream follow again). */
+  private readonly reconnectListeners = new Set<() => void>();
+  /** Told when this machine loses the hub (pending calls: their answers may be lost). */
+  private readonly disconnectListeners = new Set<() => void>();
 
   constructor(private readonly deps: FleetLinkDeps) {
     this.firstJoin = new Promise((resolve) => {
@@ -127,7 +143,7 @@ export class FleetLink {
     this.state = 'connected';
     log.info(`fleet: joined as ${this.deps.machineId} through ${nc.getServer()}`);
     void this.watchStatus(nc);
-    serveMachine(nc, this.deps.machineId, (route, body) => (route.op === 'ping' ? Promise.resolve({ pong: this.deps.machineId }) : this.deps.serve(route, body)), log);
+    serveMachine(nc, this.deps.machineId, (route, body) => (route.op === 'ping' ? Promise.resolve({ pong: this.deps.machineId, boot: this.boot }) : this.deps.serve(route, body)), log);
     this.serveViews(nc);
     this.bridge = new BusBridge({ nc, self: this.deps.machineId, log, deliver: (ev) => this.deps.deliverEvent(ev) });
     this.bridge.start();
@@ -176,9 +192,14 @@ export class FleetLink {
       if (s.type === 'disconnect') {
         this.state = 'reconnecting';
         this.deps.log.warn('fleet: lost the hub; local sessions go on, reconnecting');
+        for (const f of [...this.disconnectListeners]) f();
       } else if (s.type === 'reconnect') {
         this.state = 'connected';
         this.deps.log.info(`fleet: back through ${nc.getServer()}`);
+        this.sendHeld();
+        for (const f of [...this.reconnectListeners]) f();
+        // Its presence may have lapsed meanwhile (15 s): beat now, not at the next beat (up to 5 s later).
+        void this.directory?.beatNow().catch((err: unknown) => this.deps.log.warn(`fleet: presence beat failed: ${describeError(err)}`));
         this.deps.onJoined?.();
       }
     }
@@ -191,10 +212,30 @@ export class FleetLink {
     return this.nc;
   }
 
-  /** Ask another machine's daemon; the same errors as a local operation, plus HOST_OFFLINE / HOST_TIMEOUT. */
-  async call(target: string, op: FleetOp, body: unknown, timeoutMs?: number): Promise<unknown> {
+  /**
+   * Ask another machine's daemon; the same errors as a local operation, plus HOST_OFFLINE / HOST_TIMEOUT. An answer
+   * lost on the way (the hub or that daemon went away meanwhile) is noticed within seconds (watched-call.ts): a
+   * repeatable request is sent again once the target answers again, any other ends in `opts.lost`'s error.
+   */
+  async call(target: string, op: FleetOp, body: unknown, timeoutMs = FLEET_REQUEST_TIMEOUT_MS, opts: Omit<WatchedCallOptions, 'timeoutMs'> = {}): Promise<unknown> {
     await this.afterFirstJoin();
-    return callMachine(this.conn(target), this.deps.machineId, target, op, body, timeoutMs);
+    const nc = this.conn(target);
+    if (op === 'ping') return callMachine(nc, this.deps.machineId, target, op, body, timeoutMs);
+    return watchedCall(
+      {
+        self: this.deps.machineId,
+        now: this.deps.now,
+        connection: () => (this.state === 'connected' ? this.nc : null),
+        onDisconnect: (f) => {
+          this.disconnectListeners.add(f);
+          return () => this.disconnectListeners.delete(f);
+        },
+      },
+      target,
+      op,
+      body,
+      { ...opts, timeoutMs },
+    );
   }
 
   /** Whether `machine`'s daemon answers now (a ping, bounded). */
@@ -205,15 +246,42 @@ export class FleetLink {
     );
   }
 
-  /** A local bus event, out to the other machines (nothing happens while disconnected: the bus is best effort). */
+  /**
+   * A local bus event, out to the other machines. While the hub is away it is held here and sent, in order, once
+   * back (nats.js discards what was published while it reconnects: the fleet's stream would miss it, and no gap
+   * would say so), up to HELD_EVENTS_MAX_BYTES; beyond that events are dropped and counted in the log.
+   */
   publishEvent(ev: BusEvent): void {
-    if (this.state === 'connected') this.bridge?.publish(ev);
+    if (this.bridge === null) return;
+    if (this.state === 'connected') {
+      this.bridge.publish(ev);
+      return;
+    }
+    if (this.state !== 'reconnecting') return;
+    if (this.away.bytes >= HELD_EVENTS_MAX_BYTES) {
+      if (this.away.dropped++ === 0) this.deps.log.warn(`fleet: more than ${HELD_EVENTS_MAX_BYTES} bytes of events held while the hub is away; dropping the rest until it is back`);
+      return;
+    }
+    // Its size as it will travel (measured only while the hub is away).
+    this.away.bytes += JSON.stringify(ev).length;
+    this.away.events.push(ev);
+  }
+
+  /** Back through the hub: the events held meanwhile go out first, in order. */
+  private sendHeld(): void {
+    const { events, dropped } = this.away;
+    this.away = { bytes: 0, events: [], dropped: 0 };
+    for (const ev of events) this.bridge?.publish(ev);
+    if (events.length > 0 || dropped > 0) this.deps.log.info(`fleet: ${events.length} event(s) held while the hub was away sent${dropped > 0 ? `, ${dropped} dropped (over the bound)` : ''}`);
   }
 
   /** Follow the fleet's event stream after `since` (tail --all-machines); HOST_OFFLINE while not connected. */
   async followEvents(since: number | null, follower: HistoryFollower): Promise<{ stop(): void }> {
     await this.afterFirstJoin();
-    return followHistory(this.conn('the fleet\'s event stream'), since, follower, this.deps.log);
+    return followHistory(this.conn('the fleet\'s event stream'), since, follower, this.deps.log, (f) => {
+      this.reconnectListeners.add(f);
+      return () => this.reconnectListeners.delete(f);
+    });
   }
 
   async putSession(id: string, summary: Record<string, unknown>): Promise<void> {
@@ -242,8 +310,13 @@ export class FleetLink {
       listing.map(async (m) => {
         if (!opts.rtt || m.machine === this.deps.machineId || !m.reachable) return { ...m, rtt_ms: null };
         const t0 = performance.now();
-        const ok = await this.reachable(m.machine);
-        return { ...m, rtt_ms: ok ? Math.round((performance.now() - t0) * 100) / 100 : null };
+        const answer = await this.call(m.machine, 'ping', null, PING_TIMEOUT_MS).then(
+          () => 'ok' as const,
+          (err: unknown) => (isTeleptyError(err) && err.code === 'HOST_OFFLINE' ? ('absent' as const) : ('silent' as const)),
+        );
+        // No daemon of it is connected now (it died, or lost the hub): unreachable at once, not after its presence lapses.
+        if (answer === 'absent') return { ...m, reachable: false, rtt_ms: null };
+        return { ...m, rtt_ms: answer === 'ok' ? Math.round((performance.now() - t0) * 100) / 100 : null };
       }),
     );
     return { ...base, hub_rtt_ms: hubRtt, machines };

@@ -2,7 +2,8 @@ import type { FleetLink } from '../../fleet/link.js';
 import { TeleptyError } from '../../protocol/errors.js';
 import type { FleetOp } from '../../protocol/fleet.js';
 import { REPEAT_HEADER } from '../../protocol/headers.js';
-import { IDEMPOTENCY_HEADER } from '../../protocol/inject.js';
+import { IDEMPOTENCY_HEADER, isInjectId } from '../../protocol/inject.js';
+import { newRequestId } from '../../util/request-id.js';
 import { OPERATIONS } from '../../protocol/operations.js';
 import { WAIT_MAX_MS } from '../../protocol/ops/state.js';
 import type { RequestContext, Route, RouteResult } from '../http/router.js';
@@ -67,6 +68,40 @@ function timeoutFor(opName: string, ctx: RequestContext): number {
   return waits ? ms + FORWARD_MARGIN_MS : FORWARD_DEFAULT_MS;
 }
 
+/** Reads: a repeat changes nothing, so one whose answer was lost on the way (the hub restarted) is sent again. */
+const READS = new Set(['sessions.get', 'sessions.screen', 'sessions.state', 'sessions.wait']);
+/** Jobs with an inject id: the session's host answers a repeat with the first outcome and never types it twice. */
+const WITH_INJECT_ID = new Set(['inject', 'submit']);
+
+/**
+ * An inject's (or Enter's) body with its inject id: the caller's (body or Idempotency-Key), or a new one given here,
+ * so that a repeat after a lost answer is the same job on the other machine, and the answer can name it.
+ */
+function withInjectId(body: unknown, headers: Record<string, string>): { body: unknown; injectId: string | null } {
+  if (body !== null && body !== undefined && (typeof body !== 'object' || Array.isArray(body))) return { body, injectId: null };
+  const o: Record<string, unknown> = { ...(body ?? {}) };
+  const given = o.inject_id ?? headers[IDEMPOTENCY_HEADER];
+  if (given !== undefined) return { body: o, injectId: isInjectId(given) ? given : null };
+  const injectId = newRequestId();
+  return { body: { ...o, inject_id: injectId }, injectId };
+}
+
+/** What the caller of an inject whose answer was lost is told: it may have been typed, and how to learn what happened. */
+function lostInject(machine: string, id: string | undefined, injectId: string): (why: string) => TeleptyError {
+  return (why) =>
+    new TeleptyError(
+      'HOST_TIMEOUT',
+      `${why} while inject ${injectId} to ${id ?? 'a session'}@${machine} was under way: the prompt may have been typed there or not. ` +
+        `Once ${machine} answers again, repeat it with --inject-id ${injectId} (Idempotency-Key): it is never typed twice, and the answer says what happened`,
+      { machine, inject_id: injectId, job: 'pending' },
+    );
+}
+
+/** What the caller of a read whose answer was lost is told: nothing changed there, so asking again is safe. */
+function lostRead(machine: string, id: string | undefined, fleetOp: FleetOp): (why: string) => TeleptyError {
+  return (why) => new TeleptyError('HOST_OFFLINE', `${why} while reading ${id ?? 'a session'}@${machine} (${fleetOp}): nothing was changed there; ask again once it answers`, { machine });
+}
+
 function isRouteResult(v: unknown): v is RouteResult & { status: number } {
   return typeof v === 'object' && v !== null && 'status' in v && typeof v.status === 'number' && 'body' in v;
 }
@@ -118,8 +153,12 @@ export function withForwarding(routes: Route[], deps: { machineId: string; link:
       const v = ctx.headers[h];
       if (typeof v === 'string') headers[h] = v;
     }
-    const req: FleetRequest = { op: op.name, params, query: ctx.query.toString(), body: opName === 'inject' ? senderQualified(body, deps.machineId) : (body ?? null), headers };
-    const answer = await link.call(machine, fleetOp, req, timeoutFor(op.name, { ...ctx, body }));
+    const job = WITH_INJECT_ID.has(opName) ? withInjectId(opName === 'inject' ? senderQualified(body, deps.machineId) : body, headers) : null;
+    const req: FleetRequest = { op: op.name, params, query: ctx.query.toString(), body: job !== null ? job.body : (body ?? null), headers };
+    const answer = await link.call(machine, fleetOp, req, timeoutFor(op.name, { ...ctx, body }), {
+      repeatable: READS.has(opName) || (job !== null && job.injectId !== null),
+      ...(job?.injectId ? { lost: lostInject(machine, params.id, job.injectId) } : READS.has(opName) ? { lost: lostRead(machine, params.id, fleetOp) } : {}),
+    });
     if (!isRouteResult(answer) || !op.isAnswer(answer.body)) {
       throw new TeleptyError('PROTOCOL_MISMATCH', `${machine} answered ${op.name} with something that is not its answer`);
     }

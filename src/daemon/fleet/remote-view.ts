@@ -28,6 +28,20 @@ import type { WsRoute } from '../ws/upgrade.js';
 const VIEW_BEAT_MS = 2_000;
 /** A side not heard from for this long is gone (three beats, and a loaded machine's late one). */
 const VIEW_LAPSE_MS = 7_000;
+/** A side that missed a beat is asked whether its daemon is there at all (for the words said if it stays silent). */
+const SILENT_AFTER_MS = VIEW_BEAT_MS + VIEW_BEAT_MS / 2;
+/** That ping's bound: shorter than what is left of VIEW_LAPSE_MS by then. */
+const SILENT_PING_MS = 2_000;
+/** A WebSocket close reason is at most 123 bytes. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** `text` cut to fit a WebSocket close reason (whole characters). */
+export function closeReason(text: string): string {
+  let out = text;
+  while (Buffer.byteLength(out) > MAX_CLOSE_REASON_BYTES) out = out.slice(0, -1);
+  return out;
+}
+
 /** Keys and resizes held while the viewer is set up (a paste is one message): more is a viewer gone wrong. */
 const MAX_PENDING_INPUT = 256;
 /** A caller gets this long for the other machine to set up the viewer. */
@@ -141,6 +155,11 @@ interface ClientView {
   /** Output count of the last frame taken from the other machine. */
   received: number;
   acked: number;
+  /** The other machine's daemon was found gone (no daemon of it answers a ping) while it was silent. */
+  absent: boolean;
+  pinging: boolean;
+  /** Keys and resizes typed while this machine was away from the hub, sent once it is back. */
+  held: ViewerClientMessage[];
 }
 
 /** Both halves of remote attach on one daemon: serving this machine's sessions, and viewing other machines'. */
@@ -170,13 +189,62 @@ export class RemoteViews {
       } else this.send(s.caller, key.slice(key.indexOf('/') + 1), { type: 'alive', n: s.viewer.count } satisfies ToViewer);
     }
     for (const [id, v] of this.viewing) {
-      if (now - v.lastHeard > VIEW_LAPSE_MS) v.ws.close(VIEWER_CLOSE.HOST_GONE, `${v.machine} stopped answering`);
-      else this.send(v.machine, id, { type: 'ack', n: v.acked });
+      if (now - v.lastHeard > VIEW_LAPSE_MS) v.ws.close(VIEWER_CLOSE.HOST_GONE, closeReason(this.lapseReason(v)));
+      else {
+        this.flushHeld(v, id);
+        this.send(v.machine, id, { type: 'ack', n: v.acked });
+        if (now - v.lastHeard > SILENT_AFTER_MS) this.askSilent(v);
+      }
     }
     if (this.served.size === 0 && this.viewing.size === 0 && this.beat !== null) {
       clearInterval(this.beat);
       this.beat = null;
     }
+  }
+
+  /**
+   * Keys and resizes for the other machine: held, in order, while this machine is away from the hub (a restart of
+   * it takes seconds) and sent once it is back, as a local attach leaves keys in the terminal while it reattaches,
+   * instead of dropped without a word. More than MAX_PENDING_INPUT held ends the view, saying so.
+   */
+  private input(v: ClientView, viewerId: string, msg: ViewerClientMessage): void {
+    this.flushHeld(v, viewerId);
+    if (v.held.length === 0 && this.send(v.machine, viewerId, msg)) return;
+    if (v.held.length >= MAX_PENDING_INPUT) {
+      v.ws.close(VIEWER_CLOSE.HOST_GONE, closeReason(`more than ${MAX_PENDING_INPUT} keys typed while this machine was away from the fleet's hub`));
+      return;
+    }
+    v.held.push(msg);
+  }
+
+  private flushHeld(v: ClientView, viewerId: string): void {
+    while (v.held.length > 0 && this.send(v.machine, viewerId, v.held[0] as ViewerClientMessage)) v.held.shift();
+  }
+
+  /** The other machine missed a beat: whether its daemon is there at all, for the reason given if it stays silent. */
+  private askSilent(v: ClientView): void {
+    const link = this.deps.link();
+    if (v.pinging || link === null || !link.connected) return;
+    v.pinging = true;
+    void link.call(v.machine, 'ping', null, SILENT_PING_MS).then(
+      () => {
+        v.absent = false;
+        v.pinging = false;
+      },
+      (err: unknown) => {
+        v.absent = isTeleptyError(err) && err.code === 'HOST_OFFLINE';
+        v.pinging = false;
+      },
+    );
+  }
+
+  /** Why a viewer of ours is closed after VIEW_LAPSE_MS without a word from the session's machine. */
+  private lapseReason(v: ClientView): string {
+    const secs = Math.round(VIEW_LAPSE_MS / 1000);
+    const link = this.deps.link();
+    if (link === null || !link.connected) return `this machine lost the fleet's hub (nothing from ${v.machine} for ${secs} s); the session goes on there`;
+    if (v.absent) return `${v.machine}'s daemon stopped answering (it is not connected to the hub); the session may go on there`;
+    return `${v.machine} sent nothing for ${secs} s (its daemon is stuck, or the hub drops its frames)`;
   }
 
   /** B: another machine asks to view a session here (its policy already checked). */
@@ -229,10 +297,13 @@ export class RemoteViews {
 
   private fromSession(v: ClientView, viewerId: string, message: unknown): void {
     v.lastHeard = Date.now();
+    v.absent = false;
+    // Heard from it: the link is back, and keys held meanwhile go first.
+    this.flushHeld(v, viewerId);
     const o = record(message);
     if (o === null) return;
     if (o.type === 'closed') {
-      v.ws.close(typeof o.code === 'number' && o.code >= 4000 && o.code < 5000 ? o.code : VIEWER_CLOSE.HOST_GONE, typeof o.reason === 'string' ? o.reason.slice(0, 100) : 'closed');
+      v.ws.close(typeof o.code === 'number' && o.code >= 4000 && o.code < 5000 ? o.code : VIEWER_CLOSE.HOST_GONE, closeReason(typeof o.reason === 'string' ? `${v.machine}: ${o.reason}` : `${v.machine} closed it`));
       return;
     }
     if (o.type === 'alive') {
@@ -285,6 +356,9 @@ export class RemoteViews {
       lastHeard: Date.now(),
       received: 0,
       acked: 0,
+      absent: false,
+      pinging: false,
+      held: [],
       viewer: new WsViewer(ws, this.deps.catchUpMs, {
         // Behind on our socket: stop acknowledging, so the other machine pauses this viewer too.
         fellBehind: () => undefined,
@@ -301,7 +375,7 @@ export class RemoteViews {
     // Keys typed before the other machine has set the viewer up wait for its answer (they would find no viewer there).
     let pending: ViewerClientMessage[] | null = [];
     onViewerMessages(ws, (msg) => {
-      if (pending === null) this.send(machine, viewerId, msg);
+      if (pending === null) this.input(view, viewerId, msg);
       else if (pending.length < MAX_PENDING_INPUT) pending.push(msg);
     });
     ws.on('error', (err) => this.deps.log.debug(`remote viewer error on ${id}@${machine}: ${err.message}`));
@@ -310,12 +384,12 @@ export class RemoteViews {
       this.send(machine, viewerId, { type: 'detach' });
     });
     link.call(machine, 'attach', { id, viewer: viewerId }, ATTACH_REQUEST_TIMEOUT_MS).then(() => {
-      for (const msg of pending ?? []) this.send(machine, viewerId, msg);
+      for (const msg of pending ?? []) this.input(view, viewerId, msg);
       pending = null;
     }, (err: unknown) => {
       const e = isTeleptyError(err) ? err : new TeleptyError('INTERNAL', `attach to ${id}@${machine} failed: ${describeError(err)}`);
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', code: e.code, error: e.message } satisfies ViewerServerMessage));
-      ws.close(VIEWER_CLOSE.HOST_GONE, e.code);
+      ws.close(VIEWER_CLOSE.HOST_GONE, closeReason(e.message));
     });
   }
 
