@@ -9,10 +9,11 @@ import type { SessionScreen } from './parts.js';
  */
 export async function takeLastScreen(screen: SessionScreen, answers: (all: readonly string[], keptFrom: number) => LastScreenAnswer[]): Promise<HostLastScreen> {
   const visible = (await screen.snapshot({ scrollback: false, ansi: false })).lines.length;
-  const q = { scrollback: true, lines: visible + LAST_SCREEN_SCROLLBACK_LINES };
-  const text = await screen.snapshot({ ...q, ansi: false });
-  const ansi = await screen.snapshot({ ...q, ansi: true });
-  // Every row, to find where each remembered inject's answer starts (the kept rows are the last of them).
-  const all = (await screen.snapshot({ scrollback: true, ansi: false })).lines;
-  return { type: 'last_screen', ...text, ansi_lines: ansi.lines, visible, answers: answers(all, all.length - text.lines.length) };
+  const kept = visible + LAST_SCREEN_SCROLLBACK_LINES;
+  // Every row as text, once: the kept rows are its last ones (a snapshot cut to `lines` is that tail), and each
+  // remembered inject's answer is found among all of them.
+  const whole = await screen.snapshot({ scrollback: true, ansi: false });
+  const lines = whole.lines.slice(-kept);
+  const ansi = await screen.snapshot({ scrollback: true, lines: kept, ansi: true });
+  return { type: 'last_screen', ...whole, lines, ansi_lines: ansi.lines, visible, answers: answers(whole.lines, whole.lines.length - lines.length) };
 }
