@@ -65,6 +65,9 @@ async function ping(nc: NatsConnection, self: string, target: string): Promise<P
   }
 }
 
+/** Why an answer may be lost when this machine's own connection to the hub went. */
+const HUB_LOST = "this machine lost the fleet's hub";
+
 function absentWhy(target: string): string {
   return `${target}'s daemon stopped answering (none of ${target}'s is connected to the hub)`;
 }
@@ -73,7 +76,7 @@ function absentWhy(target: string): string {
 function watchLoss(deps: WatchedCallDeps, target: string, known: { boot?: string | null }): { lost: Promise<string>; stop(): void } {
   let report: (why: string) => void = () => undefined;
   const lost = new Promise<string>((resolve) => (report = resolve));
-  const off = deps.onDisconnect(() => report("this machine lost the fleet's hub"));
+  const off = deps.onDisconnect(() => report(HUB_LOST));
   let pinging = false;
   const timer = setInterval(() => {
     const nc = deps.connection();
@@ -110,7 +113,7 @@ async function untilBack(deps: WatchedCallDeps, target: string, lost: string, un
         return true;
       }
       why = p.kind === 'absent' ? absentWhy(target) : `${target} does not answer`;
-    } else why = "this machine lost the fleet's hub";
+    } else why = HUB_LOST;
     const left = until - deps.now();
     if (left <= 0) break;
     await sleep(Math.min(BACK_RECHECK_MS, left));
