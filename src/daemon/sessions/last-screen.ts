@@ -3,13 +3,18 @@ import { boundedSince, type SinceAnswer } from '../../protocol/ops/state.js';
 import type { ScreenQuery, ScreenSnapshot } from '../../protocol/session.js';
 import type { SessionEntry } from '../target.js';
 
+/** The last screen its host sent, while the session is listed as exited (a session back to life has none). */
+function keptScreen(e: SessionEntry): SessionEntry['lastScreen'] {
+  return e.status === 'exited' ? e.lastScreen : undefined;
+}
+
 /**
  * An exited session's screen read, answered from the last screen its host sent (null when it has none: a host
  * before `last_screen`, a daemon restarted since, a session not exited). Cut as a host cuts a live screen
  * (terminal/screen.ts snapshot): the visible rows, or the scrollback kept above them too; then the last `lines`.
  */
 export function lastScreenAnswer(e: SessionEntry, q: ScreenQuery): ScreenSnapshot | null {
-  const kept = e.status === 'exited' ? e.lastScreen : undefined;
+  const kept = keptScreen(e);
   if (!kept) return null;
   const { type: _type, ansi_lines: ansiLines, visible, lines: textLines, ...screen } = kept;
   const rows = q.ansi ? ansiLines : textLines;
@@ -23,7 +28,7 @@ export function lastScreenAnswer(e: SessionEntry, q: ScreenQuery): ScreenSnapsho
  * answer that began above the rows kept is cut (truncated); one whose start was not found is the rows kept (lost).
  */
 export function lastScreenSince(e: SessionEntry, injectId: string): SinceAnswer | null {
-  const kept = e.status === 'exited' ? e.lastScreen : undefined;
+  const kept = keptScreen(e);
   if (!kept?.answers) return null;
   const a = kept.answers.find((x) => x.inject_id === injectId);
   if (!a) throw new TeleptyError('NOT_FOUND', `session ${e.id} has exited, and its host did not remember a submitted inject ${injectId}`, { inject_id: injectId });
